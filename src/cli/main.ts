@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { COMMANDS, type CommandEntry } from './commands.js';
+import type { Command, CommandContext, CommandInput, CommandResult, OptionSpec } from './command.js';
+import { FlotillaError, UsageError } from '../errors/index.js';
+import { createLogger } from '../util/logger.js';
+
+const VERSION = '0.1.0';
+
+/** Options every verb takes. */
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  json: { type: 'boolean', help: 'print machine-readable JSON on stdout' },
+  debug: { type: 'boolean', help: 'print stack traces and debug logs' },
+};
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const verbs = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  return [
+    'flotilla: verified, atomic deploys across a fleet, driven by a signed git repo and an object store',
+    '',
+    'usage: flotilla <command> [options]',
+    '',
+    'commands:',
+    verbs,
+    '',
+    'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage error, 3 waiting.',
+  ].join('\n');
+}
+
+/** Renders a verb's --help from its specification. */
+export function commandHelp(cmd: Command): string {
+  const all = { ...cmd.options, ...COMMON_OPTIONS };
+  const rows = Object.entries(all).map(([name, o]) => {
+    const left = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}${o.multiple ? ' (repeatable)' : ''}`;
+    return [left, o.help] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length));
+  const lines = [`usage: ${cmd.usage}`, '', cmd.summary];
+  if (cmd.description) lines.push('', cmd.description.trim());
+  lines.push('', 'options:', ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`));
+  return lines.join('\n');
+}
+
+function parseInput(cmd: Command, argv: string[]): CommandInput {
+  const options = Object.fromEntries(
+    Object.entries({ ...cmd.options, ...COMMON_OPTIONS }).map(([name, o]) => [
+      name,
+      { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) },
+    ]),
+  );
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${cmd.name}: ${(err as Error).message}`);
+  }
+  const { min, max } = cmd.positionals ?? { min: 0, max: 0 };
+  if (!parsed.values['help'] && (parsed.positionals.length < min || parsed.positionals.length > max)) {
+    throw new UsageError(`${cmd.name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}\nusage: ${cmd.usage}`);
+  }
+  return { values: parsed.values as CommandInput['values'], positionals: parsed.positionals };
+}
+
+function write(ctx: CommandContext, result: CommandResult): void {
+  if (ctx.json && result.json !== undefined) ctx.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+  else if (result.text !== undefined && result.text !== '') ctx.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+}
+
+function reportError(ctx: CommandContext, err: unknown, debug: boolean): 1 | 2 {
+  const usage = err instanceof UsageError;
+  if (ctx.json) {
+    const body = err instanceof FlotillaError ? err.toJSON() : { code: 'InternalError', message: String(err) };
+    ctx.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
+  }
+  if (err instanceof FlotillaError) ctx.stderr.write(`flotilla: ${err.code}: ${err.message}\n`);
+  else ctx.stderr.write(`flotilla: InternalError: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (debug && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
+  return usage ? 2 : 1;
+}
+
+/** Runs one CLI invocation and returns its exit code. Never exits; `main()` below is the only exit. */
+export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' | 'stderr' | 'env' | 'cwd'> & { signal?: AbortSignal }): Promise<number> {
+  const [verb, ...rest] = argv;
+  const json = rest.includes('--json');
+  const debug = rest.includes('--debug');
+  const ctx: CommandContext = {
+    ...io,
+    json,
+    interactive: (io.stderr as { isTTY?: boolean }).isTTY === true,
+    logger: createLogger({ level: debug ? 'debug' : (io.env['FLOTILLA_LOG_LEVEL'] ?? 'warn') }),
+    signal: io.signal ?? new AbortController().signal,
+  };
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    ctx.stdout.write(`${topHelp()}\n`);
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === '--version') {
+    ctx.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const entry: CommandEntry | undefined = COMMANDS.find((c) => c.name === verb);
+  try {
+    if (!entry) throw new UsageError(`unknown command "${verb}"; run "flotilla --help" for the list`);
+    const cmd = await entry.load();
+    const input = parseInput(cmd, rest);
+    if (input.values['help']) {
+      ctx.stdout.write(`${commandHelp(cmd)}\n`);
+      return 0;
+    }
+    const result = await cmd.run(input, ctx);
+    write(ctx, result);
+    return result.exitCode;
+  } catch (err) {
+    return reportError(ctx, err, debug);
+  }
+}
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  });
+  process.exitCode = code;
+}
+
+// Only the CLI entry point sets the exit code; importing this module (tests, docs generator) runs nothing.
+// npm's bin is a symlink, so compare real paths.
+function isEntryPoint(): boolean {
+  const invoked = process.argv[1];
+  if (invoked === undefined) return false;
+  try {
+    return realpathSync(invoked) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (isEntryPoint()) void main();

@@ -1,0 +1,75 @@
+import { digestHex, type Digest } from './digest.js';
+import { InvalidNameError } from '../errors/index.js';
+
+/**
+ * The one place that knows the store's key layout (identical on every backend):
+ *
+ *   objects/sha256/ab/abcdef…          file contents and manifests, named by the sha256 of their bytes
+ *   signatures/sha256/abcdef…/KEYNAME  detached ed25519 signatures over a manifest digest
+ *   flags/deployable/abcdef…           signed "allowed to deploy" flag
+ *   pins/NAME                          GC roots
+ *   leases/SET/ROLLOUT/slot-N          rollout coordination
+ *   status/SET/MACHINE.json            what each machine runs and how it went
+ *   quarantine/SET/abcdef…             a closure that failed health somewhere
+ */
+
+// Names that become one path segment: sets, machines, key names, pin names, rollout ids.
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Validates a name used as one key segment (set, machine, key, pin, rollout); throws InvalidNameError. */
+export function checkName(name: string, what: string): string {
+  if (!NAME_RE.test(name) || name.includes('..')) {
+    throw new InvalidNameError(
+      `${what} ${JSON.stringify(name.slice(0, 80))} must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`,
+      { what, name: name.slice(0, 128) },
+    );
+  }
+  return name;
+}
+
+export function objectKey(d: Digest): string {
+  const hex = digestHex(d);
+  return `objects/sha256/${hex.slice(0, 2)}/${hex}`;
+}
+
+export function signaturesPrefix(d: Digest): string {
+  return `signatures/sha256/${digestHex(d)}/`;
+}
+
+export function signatureKey(d: Digest, keyName: string): string {
+  return `${signaturesPrefix(d)}${checkName(keyName, 'key name')}`;
+}
+
+export function deployableFlagKey(d: Digest): string {
+  return `flags/deployable/${digestHex(d)}`;
+}
+
+export const PINS_PREFIX = 'pins/';
+export function pinKey(name: string): string {
+  return `${PINS_PREFIX}${checkName(name, 'pin name')}`;
+}
+
+export function leasesPrefix(set: string, rollout: string): string {
+  return `leases/${checkName(set, 'set name')}/${checkName(rollout, 'rollout id')}/`;
+}
+
+export function leaseKey(set: string, rollout: string, slot: number): string {
+  if (!Number.isInteger(slot) || slot < 0) throw new RangeError(`slot must be a non-negative integer, got ${slot}`);
+  return `${leasesPrefix(set, rollout)}slot-${slot}`;
+}
+
+export function statusPrefix(set: string): string {
+  return `status/${checkName(set, 'set name')}/`;
+}
+
+export function statusKey(set: string, machine: string): string {
+  return `${statusPrefix(set)}${checkName(machine, 'machine name')}.json`;
+}
+
+export function quarantinePrefix(set: string): string {
+  return `quarantine/${checkName(set, 'set name')}/`;
+}
+
+export function quarantineKey(set: string, d: Digest): string {
+  return `${quarantinePrefix(set)}${digestHex(d)}`;
+}

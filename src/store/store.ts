@@ -1,0 +1,84 @@
+import type { Readable } from 'node:stream';
+
+/** Metadata of one stored object. `etag` is opaque and only meaningful to the same backend's `ifMatch`. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified?: Date;
+}
+
+/** Preconditions and hints for `put`. */
+export interface PutOptions {
+  /** `'*'`: create only if absent (S3 If-None-Match: *, O_EXCL on disk). Fails with PreconditionFailedError. */
+  ifNoneMatch?: '*';
+  /** Replace only if the current etag equals this one (compare-and-swap). Fails with PreconditionFailedError. */
+  ifMatch?: string;
+  /** Length of a stream body when known (lets S3 avoid multipart for small streams). */
+  contentLength?: number;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Options for reads. */
+export interface GetOptions {
+  /** Abort with SizeLimitError as soon as more bytes than this arrive (never trust Content-Length). */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** One page of a listing. `cursor` is absent on the last page. */
+export interface ListPage {
+  items: ObjectInfo[];
+  cursor?: string;
+}
+
+export interface ListOptions {
+  cursor?: string;
+  /** Page size; backends may return fewer. Default 1000. */
+  limit?: number;
+}
+
+/** What a backend can do. Decided by configuration, not by probing (see probeConditionalWrites for that). */
+export interface StoreCapabilities {
+  write: boolean;
+  /** The backend implements create-if-absent and compare-and-swap (claimed; prove it with the probe). */
+  conditionalWrites: boolean;
+}
+
+/**
+ * A content-addressed object store. Keys are relative slash-separated paths built by `keys.ts` only.
+ * Every method fails with a FlotillaError: NotFoundError (also recognised by `isNotFound`),
+ * PreconditionFailedError, UnsupportedOperationError, TransportError, SizeLimitError, TimeoutError.
+ * Backends do not hash: callers that know a digest verify it while streaming (see `verify-stream.ts`).
+ */
+export interface Store {
+  /** The store's URL with credentials removed, for messages. */
+  readonly url: string;
+  readonly capabilities: StoreCapabilities;
+  /** Streams an object. The stream errors with SizeLimitError past `maxBytes`. */
+  get(key: string, options?: GetOptions): Promise<Readable>;
+  /** Reads a whole small object; `maxBytes` is required so nothing unbounded is buffered. */
+  getBytes(key: string, options: GetOptions & { maxBytes: number }): Promise<Buffer>;
+  /** Writes an object atomically: readers see the old bytes or the new, never a part. Returns its etag. */
+  put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<{ etag: string }>;
+  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo>;
+  /** One page of keys under `prefix`, in lexicographic order. */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /** Deletes a key; deleting a missing key is not an error. */
+  delete(key: string, options?: { ifMatch?: string }): Promise<void>;
+  /** True when `err` means "no such object" on this backend. */
+  isNotFound(err: unknown): boolean;
+  /** Releases sockets and handles. */
+  close(): Promise<void>;
+}
+
+/** Iterates every object under `prefix`, page by page. */
+export async function* listAll(store: Store, prefix: string, pageSize = 1000): AsyncGenerator<ObjectInfo> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(prefix, cursor === undefined ? { limit: pageSize } : { cursor, limit: pageSize });
+    yield* page.items;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
