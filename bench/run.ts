@@ -1,0 +1,31 @@
+import { readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A benchmark module: bench/NAME.ts exporting `run(args)`; it prints its figures beside a floor or peer. */
+export interface BenchModule {
+  run(args: string[]): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function available(): string[] {
+  return readdirSync(here)
+    .filter((f) => f.endsWith('.js') && f !== 'run.js')
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const names = available();
+  if (name === undefined || !names.includes(name)) {
+    process.stderr.write(`usage: npm run bench -- NAME [args]\navailable: ${names.join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const mod = (await import(`./${name}.js`)) as BenchModule;
+  await mod.run(args);
+}
+
+void main();
