@@ -1,0 +1,206 @@
+import { link, mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { addAbortSignal, pipeline, type Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import {
+  NotFoundError,
+  PreconditionFailedError,
+  SizeLimitError,
+  UnsupportedOperationError,
+} from '../errors/index.js';
+import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
+import { capBytes, readCapped } from './byte-cap.js';
+import { dropEtag, openIfExists, readEtag, writeEtag } from './fs-etag.js';
+import { walkKeys } from './fs-list.js';
+import { lockKeyFile, type KeyLockOptions } from './fs-lock.js';
+import { writeTempFile } from './fs-write.js';
+import { checkKey, checkPrefix, keyPath } from './key-path.js';
+import { normaliseEtag } from './etag.js';
+import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
+
+/** Options of the directory store. */
+export interface FsStoreOptions {
+  /** Refuse put/delete with UnsupportedOperationError when false (default true). */
+  writable?: boolean;
+  /** Per-key lock tuning (compare-and-swap, unconditional put and delete take it). */
+  lock?: KeyLockOptions;
+}
+
+function isErrno(err: unknown, ...codes: string[]): boolean {
+  return codes.includes((err as NodeJS.ErrnoException | null)?.code ?? '');
+}
+
+/**
+ * The directory store: key `a/b/c` is the file ROOT/a/b/c. Writes go to a `.tmp-` file in the same
+ * directory, are fsynced, then renamed (or, for create-if-absent, hard-linked: EEXIST means someone else
+ * won) into place, and the directory is fsynced. Compare-and-swap, unconditional put and delete run under a
+ * cross-process per-key lock so a CAS never overwrites a write it did not see. Etags are the sha256 hex of
+ * the bytes. Works on a local disk or a shared mount with POSIX link/rename semantics.
+ */
+export function createFsStore(root: string, options: FsStoreOptions = {}): Store {
+  const base = resolve(root);
+  const url = pathToFileURL(base).href;
+  const writable = options.writable ?? true;
+
+  const refuseReadOnly = (op: string, key: string): void => {
+    if (!writable) throw new UnsupportedOperationError(`${op} ${key}: store ${url} is read-only`, { url, key, op });
+  };
+  const notFound = (key: string): NotFoundError => new NotFoundError(`${key} not found in ${url}`, { url, key });
+  const conflict = (key: string, why: string): PreconditionFailedError =>
+    new PreconditionFailedError(`${key} in ${url}: ${why}`, { url, key });
+
+  async function currentEtag(path: string): Promise<string | undefined> {
+    const fh = await openIfExists(path);
+    if (fh === undefined) return undefined;
+    try {
+      return (await readEtag(path, fh)).etag;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async function get(key: string, opts: GetOptions = {}): Promise<Readable> {
+    const path = keyPath(base, key);
+    const fh = await openIfExists(path);
+    if (fh === undefined) throw notFound(key);
+    const st = await fh.stat();
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) {
+      await fh.close();
+      throw new SizeLimitError(`${key} in ${url} is ${st.size} bytes, over the limit of ${opts.maxBytes}`, {
+        url,
+        key,
+        maxBytes: opts.maxBytes,
+      });
+    }
+    let stream: Readable = fh.createReadStream({ highWaterMark: 1 << 20 });
+    if (opts.signal !== undefined) stream = addAbortSignal(opts.signal, stream);
+    if (opts.maxBytes === undefined) return stream;
+    return pipeline(stream, capBytes(opts.maxBytes, `${key} in ${url}`), () => undefined);
+  }
+
+  async function put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<{ etag: string }> {
+    refuseReadOnly('put', key);
+    if (opts.ifNoneMatch !== undefined && opts.ifMatch !== undefined) {
+      throw new UnsupportedOperationError(`put ${key}: ifNoneMatch and ifMatch together`, { url, key });
+    }
+    const path = keyPath(base, key);
+    const dir = dirname(path);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST', 'ENOTDIR')) throw err;
+      throw new UnsupportedOperationError(`put ${key} in ${url}: a parent of this key is itself a key`, { url, key });
+    }
+    const tmp = tempNameFor(path);
+    let written;
+    try {
+      written = await writeTempFile(tmp, body, opts.signal);
+      if (opts.ifNoneMatch === '*') {
+        try {
+          await link(tmp, path);
+        } catch (err) {
+          if (isErrno(err, 'EEXIST')) throw conflict(key, 'already exists (create-if-absent refused)');
+          throw err;
+        }
+        await unlink(tmp);
+      } else {
+        const release = await lockKeyFile(path, options.lock);
+        try {
+          if (opts.ifMatch !== undefined) {
+            const cur = await currentEtag(path);
+            if (cur !== normaliseEtag(opts.ifMatch)) {
+              throw conflict(key, cur === undefined ? 'does not exist (compare-and-swap refused)' : 'etag changed');
+            }
+          }
+          await rename(tmp, path);
+        } finally {
+          await release();
+        }
+      }
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fsyncDir(dir);
+    await writeEtag(path, written.stat, written.etag);
+    return { etag: written.etag };
+  }
+
+  async function head(key: string): Promise<ObjectInfo> {
+    const path = keyPath(base, key);
+    const fh = await openIfExists(path);
+    if (fh === undefined) throw notFound(key);
+    try {
+      const { etag, stat } = await readEtag(path, fh);
+      return { key, size: Number(stat.size), etag, lastModified: new Date(Number(stat.mtimeMs)) };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async function list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
+    checkPrefix(prefix);
+    const limit = Math.max(1, Math.min(opts.limit ?? 1000, 1000));
+    const items: ObjectInfo[] = [];
+    let more = false;
+    for await (const key of walkKeys(base, prefix, opts.cursor)) {
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      try {
+        items.push(await head(key));
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err; // deleted while listing: not part of the page
+      }
+    }
+    const last = items.at(-1);
+    return more && last !== undefined ? { items, cursor: last.key } : { items };
+  }
+
+  async function del(key: string, opts: { ifMatch?: string } = {}): Promise<void> {
+    refuseReadOnly('delete', key);
+    const path = keyPath(base, key);
+    const release = await lockKeyFile(path, options.lock).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined; // no parent directory: nothing to delete
+      throw err;
+    });
+    if (release === undefined) {
+      if (opts.ifMatch !== undefined) throw conflict(key, 'does not exist (conditional delete refused)');
+      return;
+    }
+    try {
+      if (opts.ifMatch !== undefined) {
+        const cur = await currentEtag(path);
+        if (cur !== normaliseEtag(opts.ifMatch)) {
+          throw conflict(key, cur === undefined ? 'does not exist (conditional delete refused)' : 'etag changed');
+        }
+      }
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+        return;
+      }
+      await dropEtag(path);
+    } finally {
+      await release();
+    }
+    await fsyncDir(dirname(path));
+  }
+
+  return {
+    url,
+    capabilities: { write: writable, conditionalWrites: true },
+    get,
+    async getBytes(key, opts) {
+      return readCapped(await get(key, opts), opts.maxBytes, `${checkKey(key)} in ${url}`);
+    },
+    put,
+    head,
+    list,
+    delete: del,
+    isNotFound: (err) => err instanceof NotFoundError,
+    async close() {},
+  };
+}
