@@ -1,0 +1,80 @@
+import { createTask, validate, type Logger as CronLogger } from 'node-cron';
+import { ConfigError } from '../errors/index.js';
+import type { RequestOutcome, TriggerReason } from './single-flight.js';
+
+/** A minimal log port (pino's methods fit). */
+export interface TriggerLog {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** Options of startCronTrigger. */
+export interface CronTriggerOptions {
+  /** node-cron v4 expression; six fields means the first one is seconds (e.g. '*\/30 * * * * *'). */
+  schedule: string;
+  /** IANA time zone the schedule is read in (default: the process's). */
+  timezone?: string;
+  /** Each firing waits a random 0..maxRandomDelayMs first, so a fleet does not poll in step. Default 0. */
+  maxRandomDelayMs?: number;
+  /** The single-flight queue's request; the cron task awaits it, so with noOverlap firings never pile up. */
+  request: (reason: TriggerReason) => Promise<RequestOutcome>;
+  log?: TriggerLog;
+}
+
+/**
+ * Schedules `request('cron')` on a node-cron v4 task (seconds field, time zone, random delay, noOverlap:
+ * a firing while the previous cron-requested tick is still running is skipped). Throws ConfigError
+ * (data.field) for an invalid expression or time zone. Returns stop(): the task is destroyed and a firing
+ * still waiting out its random delay is cancelled; a tick already requested is the queue's business.
+ */
+export function startCronTrigger(options: CronTriggerOptions): () => Promise<void> {
+  if (!validate(options.schedule)) {
+    throw new ConfigError(`agent.poll.schedule: ${JSON.stringify(options.schedule)} is not a valid cron expression`, {
+      field: 'schedule',
+      value: options.schedule,
+    });
+  }
+  if (options.timezone !== undefined) assertTimeZone(options.timezone);
+  const delay = options.maxRandomDelayMs ?? 0;
+  if (!Number.isInteger(delay) || delay < 0) {
+    throw new ConfigError('agent.poll.maxRandomDelayMs must be a non-negative integer', { field: 'maxRandomDelayMs', value: delay });
+  }
+  const task = createTask(
+    options.schedule,
+    async () => {
+      await options.request('cron');
+    },
+    {
+      name: 'flotilla-poll',
+      timezone: options.timezone,
+      noOverlap: true,
+      maxRandomDelay: delay,
+      logger: toCronLogger(options.log),
+    },
+  );
+  task.on('execution:overlap', () => options.log?.debug({ trigger: 'cron' }, 'previous poll still running; firing skipped'));
+  void task.start();
+  return async () => {
+    await task.destroy();
+  };
+}
+
+/** Throws ConfigError unless `zone` is an IANA time zone this Node knows. */
+function assertTimeZone(zone: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new ConfigError(`agent.poll.timezone: ${JSON.stringify(zone)} is not a known time zone`, { field: 'timezone', value: zone });
+  }
+}
+
+/** node-cron logs to the console by default; route its messages to our log (or drop them). */
+function toCronLogger(log: TriggerLog | undefined): CronLogger {
+  const emit = (msg: string | Error): void => log?.warn({ trigger: 'cron' }, msg instanceof Error ? msg.message : msg);
+  return {
+    info: (m) => log?.debug({ trigger: 'cron' }, m),
+    warn: emit,
+    error: emit,
+    debug: (m) => log?.debug({ trigger: 'cron' }, m instanceof Error ? m.message : m),
+  };
+}
