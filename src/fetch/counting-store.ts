@@ -1,0 +1,26 @@
+import type { Store } from '../store/store.js';
+
+/** A request counter shared by wrapped stores. */
+export interface RequestCounter {
+  requests: number;
+}
+
+/** Wraps a store so every call (get, getBytes, head, list, put, delete) increments `counter.requests`. */
+export function countRequests(store: Store, counter: RequestCounter): Store {
+  const count = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A): Promise<R> => {
+    counter.requests += 1;
+    return f(...a);
+  };
+  return {
+    url: store.url,
+    capabilities: store.capabilities,
+    get: count(store.get.bind(store)),
+    getBytes: count(store.getBytes.bind(store)),
+    put: count(store.put.bind(store)),
+    head: count(store.head.bind(store)),
+    list: count(store.list.bind(store)),
+    delete: count(store.delete.bind(store)),
+    isNotFound: (err) => store.isNotFound(err),
+    close: () => store.close(),
+  };
+}

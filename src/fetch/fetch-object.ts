@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { FlotillaError, IntegrityError, NotFoundError, SizeLimitError, TransportError } from '../errors/index.js';
+import { digestFromHex, type Digest } from '../store/digest.js';
+import { objectKey } from '../store/keys.js';
+import type { Store } from '../store/store.js';
+import { commitTemp, type ObjectCache } from './object-cache.js';
+
+export interface ObjectFetchOptions {
+  signal?: AbortSignal;
+  /** Deadline for one object from one store; default 60 s plus 1 s per 256 KiB. */
+  timeoutMs?: number;
+  /** fsync each object before its rename (default true). */
+  durable?: boolean;
+  onBytes?: (n: number) => void;
+}
+
+function deadlineFor(size: number, o: ObjectFetchOptions): number {
+  return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
+}
+
+async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
+  const signals = [AbortSignal.timeout(deadlineFor(size, o))];
+  if (o.signal) signals.push(o.signal);
+  const signal = AbortSignal.any(signals);
+  const tmp = cache.tempPath();
+  const fh = await open(tmp, 'wx', 0o600);
+  let reported = 0;
+  try {
+    // maxBytes makes the backend abort as soon as the body outgrows the signed size.
+    const src = await store.get(objectKey(digest), { maxBytes: size, signal });
+    const h = createHash('sha256');
+    let n = 0;
+    for await (const chunk of src) {
+      const buf = chunk as Buffer;
+      n += buf.length;
+      if (n > size) {
+        src.destroy();
+        throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });
+      }
+      h.update(buf);
+      await fh.write(buf);
+      o.onBytes?.(buf.length);
+      reported += buf.length;
+    }
+    const actual = digestFromHex(h.digest('hex'));
+    if (n !== size || actual !== digest) {
+      throw new IntegrityError(`object ${digest}: got ${n} bytes hashing to ${actual}`, { object: digest, actual, size: n });
+    }
+    if (o.durable ?? true) await fh.sync();
+    await fh.close();
+    await commitTemp(cache, tmp, digest);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    if (reported > 0) o.onBytes?.(-reported);
+    if (signal.aborted && !(err instanceof FlotillaError) && o.signal?.aborted !== true) {
+      throw new TransportError(`object ${digest}: deadline of ${deadlineFor(size, o)} ms passed`, { object: digest });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Fetches one object into the cache, trying `stores` in order: hashed while it streams into a temp file,
+ * renamed in only when hash and size match. A corrupt, missing or failing copy in one store is taken from the
+ * next. If all fail, one error names the object and each store's reason: NotFoundError when every store
+ * lacks it, IntegrityError when any served wrong bytes, else TransportError. Returns the attempts made.
+ */
+export async function fetchObject(stores: Store[], cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions = {}): Promise<number> {
+  const reasons: Array<{ store: string; code: string; message: string }> = [];
+  for (const store of stores) {
+    try {
+      await fetchFrom(store, cache, digest, size, o);
+      return reasons.length + 1;
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      const code = store.isNotFound(err) ? 'NotFoundError' : err instanceof FlotillaError ? err.code : 'TransportError';
+      reasons.push({ store: store.url, code, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const message = `object ${digest} (${size} bytes) could not be fetched: ${reasons.map((r) => `${r.store}: ${r.code}: ${r.message}`).join('; ')}`;
+  const data = { object: digest, size, stores: reasons };
+  if (reasons.every((r) => r.code === 'NotFoundError')) throw new NotFoundError(message, data);
+  if (reasons.some((r) => r.code === 'IntegrityError' || r.code === 'SizeLimitError')) throw new IntegrityError(message, data);
+  throw new TransportError(message, data);
+}

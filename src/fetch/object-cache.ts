@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, constants, mkdir, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestHex, type Digest } from '../store/digest.js';
+
+/**
+ * The verified local object cache under a state dir:
+ *   objects/sha256/ab/<hex>     verified bytes, mode 0444 (file contents and manifests)
+ *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
+ *   objects/tmp/<pid>-<rand>    downloads in flight; renamed in only after their hash matched
+ * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
+ */
+export interface ObjectCache {
+  root: string;
+  tmpDir: string;
+  /** Path of a verified object (plain or executable variant). */
+  path(digest: Digest, executable?: boolean): string;
+  /** A fresh temp path in tmpDir. */
+  tempPath(): string;
+}
+
+/** Opens (creating if needed) the cache under `stateDir` and removes temp files left by dead processes. */
+export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
+  const root = join(stateDir, 'objects');
+  const tmpDir = join(root, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  await removeStaleTemps(tmpDir);
+  return {
+    root,
+    tmpDir,
+    path: (d, x = false) => {
+      const hex = digestHex(d);
+      return join(root, 'sha256', hex.slice(0, 2), x ? `${hex}.x` : hex);
+    },
+    tempPath: () => join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`),
+  };
+}
+
+/** True when a process with this pid exists (EPERM means it exists but is not ours). */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function removeStaleTemps(tmpDir: string): Promise<void> {
+  for (const n of await readdir(tmpDir)) {
+    const pid = Number(n.split('-')[0]);
+    if (!Number.isInteger(pid) || !isPidAlive(pid)) await rm(join(tmpDir, n), { force: true, recursive: true });
+  }
+}
+
+/** True when the cache holds `digest` with exactly `size` bytes. */
+export async function hasObject(cache: ObjectCache, digest: Digest, size: number, executable = false): Promise<boolean> {
+  try {
+    const st = await stat(cache.path(digest, executable));
+    return st.isFile() && st.size === size;
+  } catch {
+    return false;
+  }
+}
+
+/** Moves a verified temp file to its final cache name (mode set first; the directory is created on demand). */
+export async function commitTemp(cache: ObjectCache, tmp: string, digest: Digest, executable = false): Promise<void> {
+  const dest = cache.path(digest, executable);
+  await chmod(tmp, executable ? 0o555 : 0o444);
+  try {
+    await rename(tmp, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(join(dest, '..'), { recursive: true });
+    await rename(tmp, dest);
+  }
+}
+
+/** Writes bytes already verified by the caller (inline data, manifests) into the cache. */
+export async function writeVerified(cache: ObjectCache, digest: Digest, bytes: Uint8Array, durable: boolean): Promise<void> {
+  const tmp = cache.tempPath();
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(bytes);
+    if (durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await commitTemp(cache, tmp, digest);
+}
+
+/** Makes sure the executable (0555) variant of a cached object exists, by copy (reflink where possible). */
+export async function ensureExecutableVariant(cache: ObjectCache, digest: Digest, size: number): Promise<void> {
+  if (await hasObject(cache, digest, size, true)) return;
+  const tmp = cache.tempPath();
+  try {
+    await copyFile(cache.path(digest), tmp, constants.COPYFILE_FICLONE);
+    await commitTemp(cache, tmp, digest, true);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,62 @@
+import { SizeLimitError } from '../errors/index.js';
+import { parseDigest, type Digest } from '../store/digest.js';
+import type { Store } from '../store/store.js';
+import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
+import { parseManifest } from '../packages/manifest-codec.js';
+import type { LoadedManifest } from '../packages/manifest-types.js';
+import { checkPublisherPolicy, type PolicyVerdict, type PublisherPolicy } from '../trust/manifest-policy.js';
+import { fetchManifestBytes } from './fetch-manifest.js';
+import { writeVerified, type ObjectCache } from './object-cache.js';
+
+export interface ReadClosureOptions {
+  /** When given, the root's signatures (and deployable flag) are checked over its exact bytes before anything is parsed. */
+  policy?: PublisherPolicy;
+  limits?: Partial<ManifestLimits>;
+  signal?: AbortSignal;
+  /** Local cache to read manifests from and write them to. */
+  cache?: ObjectCache;
+}
+
+/** Every manifest of a closure, root first, and the policy verdict on the root. */
+export interface ClosureManifests {
+  root: Digest;
+  packages: LoadedManifest[];
+  verdict?: PolicyVerdict;
+}
+
+/**
+ * Reads and verifies the manifests of the closure of `digest` (root, then references breadth-first, each
+ * once). Only the root is checked against the policy: its signed bytes name its references by hash, and
+ * every manifest read is hash-checked, so the whole closure is authenticated through the root.
+ * Bounded by limits.maxPackages and maxClosureBytes. Throws InvalidDigestError, SignatureError, PolicyError,
+ * ManifestError, SizeLimitError, or the fetch errors naming the manifest.
+ */
+export async function readClosureManifests(stores: Store[], digest: string, options: ReadClosureOptions = {}): Promise<ClosureManifests> {
+  const root = parseDigest(digest, 'closure digest');
+  const limits = resolveLimits(options.limits);
+  const packages: LoadedManifest[] = [];
+  const seen = new Set<Digest>([root]);
+  const queue: Digest[] = [root];
+  let verdict: PolicyVerdict | undefined;
+  let total = 0;
+  const fresh: LoadedManifest[] = [];
+  while (queue.length > 0) {
+    const d = queue.shift() as Digest;
+    const { bytes, cached } = await fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
+    if (d === root && options.policy) verdict = await checkPublisherPolicy(stores, root, bytes.length, options.policy, options.signal);
+    const loaded = parseManifest(bytes, d, limits);
+    packages.push(loaded);
+    if (!cached) fresh.push(loaded);
+    for (const e of loaded.manifest.entries) if (e.type === 'file') total += e.size;
+    if (total > limits.maxClosureBytes) throw new SizeLimitError(`closure ${root}: more than ${limits.maxClosureBytes} bytes of files`, { object: root });
+    for (const r of loaded.manifest.references) {
+      if (seen.has(r)) continue;
+      seen.add(r);
+      if (seen.size > limits.maxPackages) throw new SizeLimitError(`closure ${root}: more than ${limits.maxPackages} packages`, { object: root });
+      queue.push(r);
+    }
+  }
+  // Cached only now: a closure refused anywhere leaves nothing outside the cache's temp area.
+  if (options.cache) for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes, false);
+  return verdict ? { root, packages, verdict } : { root, packages };
+}
