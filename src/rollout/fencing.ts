@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LeaseError, PreconditionFailedError } from '../errors/index.js';
+import type { Store } from '../store/store.js';
+import { leaseTokenKey } from './lease-keys.js';
+import { readWithEtag } from './lease-record.js';
+
+const TOKEN_SCHEMA = 'flotilla.lease-token/v1';
+
+function parseToken(bytes: Buffer): number | null {
+  try {
+    const v = JSON.parse(bytes.toString('utf8')) as { schema?: unknown; token?: unknown };
+    return v.schema === TOKEN_SCHEMA && typeof v.token === 'number' && Number.isSafeInteger(v.token) && v.token >= 0 ? v.token : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the next fencing token of a rollout: bumps `leases/SET/ROLLOUT/token` by compare-and-swap
+ * (create-if-absent for the first, starting at 1), retrying on conflict with a short random backoff.
+ * Every call returns a distinct number, larger than every number returned before it finished.
+ * Fails with LeaseError when the counter object is malformed (never reset it: tokens would repeat) or
+ * after `maxAttempts` lost races; store errors pass through.
+ */
+export async function nextFencingToken(store: Store, set: string, rollout: string, maxAttempts = 100): Promise<number> {
+  const key = leaseTokenKey(set, rollout);
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const cur = await readWithEtag(store, key);
+    let next: number;
+    if (cur === null) next = 1;
+    else {
+      const n = parseToken(cur.bytes);
+      if (n === null) throw new LeaseError(`fencing counter ${key} in ${store.url} is malformed; repair it by hand to a number above every token in use`, { key });
+      next = n + 1;
+    }
+    const body = Buffer.from(JSON.stringify({ schema: TOKEN_SCHEMA, token: next }), 'utf8');
+    try {
+      await store.put(key, body, cur === null ? { ifNoneMatch: '*' } : { ifMatch: cur.etag });
+      return next;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      await sleep(Math.floor(Math.random() * Math.min(50, 2 + attempt * 5)));
+    }
+  }
+  throw new LeaseError(`could not take a fencing token for ${key} after ${maxAttempts} attempts (heavy contention)`, { key });
+}

@@ -1,0 +1,98 @@
+import { Reason, findCondition, type ReasonName } from '../status/conditions.js';
+import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
+import { isReadyOn } from '../status/readiness.js';
+import type { Digest } from '../store/digest.js';
+import { batchOf, rolloutIdFor, type RolloutPlan, type RolloutSettings } from './planner.js';
+import type { QuarantineRecord } from './quarantine-record.js';
+import { evaluateWindows } from './windows.js';
+
+/** A set this one depends on, with what the reader knows of it. */
+export interface DependencyState {
+  set: string;
+  desiredDigest: Digest;
+  machines: readonly string[];
+  statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
+}
+
+/** Everything the gate looks at. Gathered by the caller (statuses, quarantine from the store); no I/O here. */
+export interface GateInput {
+  plan: RolloutPlan;
+  machine: string;
+  statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
+  /** The quarantine record of `plan.target` in `plan.set`, or null. */
+  quarantine: QuarantineRecord | null;
+  settings: Pick<RolloutSettings, 'pauseBetweenBatchesMs' | 'maxFailures' | 'windows'>;
+  dependencies: readonly DependencyState[];
+  /** Emergency: ignore maintenance windows. */
+  overrideWindows?: boolean;
+  now: Date;
+  staleAfterMs: number;
+}
+
+/** May this machine ask for a slot now? When not: a reason constant, a sentence, and when to look again. */
+export type GateDecision =
+  | { allowed: true; batch: number; slots: number; needsLease: boolean }
+  | { allowed: false; batch: number; reason: ReasonName; detail: string; stalled: boolean; retryAfterMs?: number };
+
+function closed(batch: number, reason: ReasonName, detail: string, retryAfterMs?: number): GateDecision {
+  return { allowed: false, batch, reason, detail, stalled: reason === Reason.Quarantined, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+}
+
+function describe(status: MachineStatus | ParseProblem | undefined, target: Digest): string {
+  if (status === undefined) return 'has not reported';
+  if (isParseProblem(status)) return `has an unreadable status (${status.problem})`;
+  if (status.currentDigest !== target) return `runs ${status.currentDigest ?? 'nothing'} (state ${status.state})`;
+  return `is ${status.state} on the target, reported ${status.reportedAt}`;
+}
+
+/**
+ * Decides whether `machine` (batch k of `plan`) may ask for a lease slot now. In order:
+ * 1. the target is not quarantined beyond `maxFailures` (and this machine did not itself fail on it);
+ * 2. every dependsOn set is Ready on its own desired digest on all its machines;
+ * 3. every machine of batches < k is Ready on the target (isReadyOn: same set, current = target, Ready
+ *    True, bound to this rollout id, fresh) or is a tolerated failure listed in the quarantine;
+ * 4. `pauseBetweenBatchesMs` has passed since the last Ready transition in batch k-1;
+ * 5. a maintenance window is open (or overridden).
+ * Pure and total; a machine not in the plan is refused with WaitingForBatch.
+ */
+export function decideGate(input: GateInput): GateDecision {
+  const { plan, machine, now } = input;
+  const batch = batchOf(plan, machine);
+  if (batch < 0) return closed(batch, Reason.WaitingForBatch, `${machine} is not a machine of set ${plan.set}`);
+  const failed = new Set(input.quarantine?.failures.map((f) => f.machine) ?? []);
+  if (failed.has(machine)) return closed(batch, Reason.Quarantined, `${machine} itself failed on ${plan.target}; it waits for a new digest or an operator`);
+  if (failed.size > input.settings.maxFailures) {
+    return closed(batch, Reason.Quarantined, `${plan.target} is quarantined for set ${plan.set}: ${failed.size} failure(s), maxFailures ${input.settings.maxFailures}`);
+  }
+  for (const dep of input.dependencies) {
+    const target = { set: dep.set, digest: dep.desiredDigest, rolloutId: rolloutIdFor(dep.set, dep.desiredDigest) };
+    const lagging = dep.machines.find((m) => !isReadyOn(dep.statuses.get(m), target, now, input.staleAfterMs));
+    if (lagging !== undefined) {
+      return closed(batch, Reason.WaitingForDependency, `set ${dep.set}: ${lagging} ${describe(dep.statuses.get(lagging), dep.desiredDigest)}, not Ready on ${dep.desiredDigest}`);
+    }
+  }
+  const target = { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId };
+  for (let k = 0; k < batch; k++) {
+    for (const m of plan.batches[k] ?? []) {
+      if (failed.has(m) || isReadyOn(input.statuses.get(m), target, now, input.staleAfterMs)) continue;
+      return closed(batch, Reason.WaitingForBatch, `batch ${k}: ${m} ${describe(input.statuses.get(m), plan.target)}, not Ready on the target`);
+    }
+  }
+  if (batch > 0 && input.settings.pauseBetweenBatchesMs > 0) {
+    const lastReady = Math.max(
+      ...(plan.batches[batch - 1] ?? []).map((m) => {
+        const s = input.statuses.get(m);
+        const c = s === undefined || isParseProblem(s) ? undefined : findCondition(s.conditions, 'Ready');
+        return c === undefined ? 0 : Date.parse(c.lastTransitionTime);
+      }),
+    );
+    const wait = lastReady + input.settings.pauseBetweenBatchesMs - now.getTime();
+    if (wait > 0) return closed(batch, Reason.WaitingForPause, `pause after batch ${batch - 1}: ${Math.ceil(wait / 1000)} s left`, wait);
+  }
+  const verdict = evaluateWindows(input.settings.windows, now, input.overrideWindows === true);
+  if (!verdict.open) {
+    const next = verdict.nextOpen;
+    return closed(batch, Reason.WaitingForWindow, next ? `no maintenance window open; next opens ${next.toISOString()}` : 'no maintenance window opens within a week', next ? next.getTime() - now.getTime() : undefined);
+  }
+  return { allowed: true, batch, slots: plan.capacity, needsLease: plan.needsLeases };
+}

@@ -1,0 +1,265 @@
+/**
+ * The lease protocol: at most `slots` machines of a rollout hold a slot at any moment, with no
+ * coordinator, through conditional writes on the shared store only.
+ *
+ * Objects (per rollout = set + target digest):
+ *   leases/SET/ROLLOUT/slot-K   a LeaseRecord {holder, machine, digest, token, ttlMs, seq, acquiredAt, renewedAt, state}
+ *   leases/SET/ROLLOUT/token    the fencing-token counter
+ *
+ * Acquire (one pass over slots 0..slots-1, starting at a per-machine offset to spread contention):
+ *   - our own machine already holds a slot (an agent restarted): adopt it by CAS over its etag;
+ *   - slot absent: create it with create-if-absent (If-None-Match: * / O_EXCL link);
+ *   - slot released (a tombstone, state "released"): take it by CAS over its etag;
+ *   - slot held: expired only if *this observer* has seen the same etag for at least its ttlMs on its own
+ *     monotonic clock; then take it by CAS over that etag (two observers cannot both win a CAS).
+ *   Losing a create or CAS just moves on to the next slot; no free slot → null (the caller waits a poll).
+ * A won slot first carries token 0; the winner then bumps the counter and CASes the token into its slot.
+ * Because the token is taken only while the slot is held, tokens grow strictly in the order holders
+ * acquired, across all slots of the rollout; a winner paused before its token CAS simply loses.
+ *
+ * Holding: `renew()` rewrites the record (seq+1, renewedAt) by CAS over the last etag we wrote, so every
+ * write proves nobody took the slot in between. A lost CAS is a LeaseError, unless the current bytes are
+ * exactly our own last write (an answer lost in transit). `assertHeld()` checks the etag without writing,
+ * for use right before each side effect. Renew about every ttlMs/3; `remainingMs()` says how long the
+ * last confirmation is good for on our monotonic clock (an observer starts counting only after seeing it).
+ * Release: CAS the record to a "released" tombstone (not a delete: a conditional delete is not honoured
+ * everywhere, and an unconditional one could remove the next holder's lease).
+ *
+ * Time: wall clocks are written for people and never compared across machines. Expiry is "unchanged for
+ * ttlMs since I first saw it", so a skewed wall clock can neither steal a live lease (its renewals keep
+ * changing the etag) nor hoard a dead one (an unchanged etag expires on everybody else's clock). A fresh
+ * observer (a restarted agent) must watch a full TTL before taking over.
+ */
+import { LeaseError, PreconditionFailedError } from '../errors/index.js';
+import type { Digest } from '../store/digest.js';
+import { leaseKey, leasesPrefix } from '../store/keys.js';
+import { listAll, type Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+import { nextFencingToken } from './fencing.js';
+import { slotIndexOf } from './lease-keys.js';
+import { LEASE_SCHEMA, parseLeaseRecord, readWithEtag, serializeLeaseRecord, type LeaseRecord } from './lease-record.js';
+import { LeaseObserver } from './lease-observer.js';
+import { createHash } from 'node:crypto';
+
+export { LeaseObserver } from './lease-observer.js';
+
+/** Arguments of acquireSlot. `observations` must live as long as the agent, across polls. */
+export interface AcquireOptions {
+  store: Store;
+  set: string;
+  rollout: string;
+  /** How many slots the rollout has (the batch capacity). */
+  slots: number;
+  machine: string;
+  /** Unique per agent process (e.g. machine + pid + random), so two lives of one machine differ. */
+  holder: string;
+  digest: Digest;
+  ttlMs: number;
+  clock: Clock;
+  observations: LeaseObserver;
+}
+
+/** A held slot. Every method fails with LeaseError once the slot is no longer ours. */
+export interface Lease {
+  readonly key: string;
+  readonly slot: number;
+  readonly token: number;
+  readonly holder: string;
+  readonly ttlMs: number;
+  /** Rewrites the record by CAS; LeaseError when it was taken over, released or cleared. */
+  renew(): Promise<void>;
+  /** Checks, without writing, that the slot still carries our last etag; LeaseError otherwise. */
+  assertHeld(): Promise<void>;
+  /** Leaves a "released" tombstone by CAS; LeaseError when it was no longer ours. Idempotent after success. */
+  release(): Promise<void>;
+  /** Milliseconds our last confirmed write is still safe for, on our monotonic clock (≤ 0: renew now). */
+  remainingMs(): number;
+}
+
+interface SlotView {
+  slot: number;
+  key: string;
+  etag: string | undefined;
+  record: LeaseRecord | null;
+}
+
+function startOffset(machine: string, slots: number): number {
+  return createHash('sha256').update(machine).digest().readUInt32BE(0) % slots;
+}
+
+/** Lists the slot objects of a rollout in one request, and reads the bytes of etags not seen before. */
+async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
+  const prefix = leasesPrefix(o.set, o.rollout);
+  const etags = new Map<number, string>();
+  for await (const info of listAll(o.store, prefix)) {
+    const k = slotIndexOf(info.key.slice(prefix.length));
+    if (k !== null && k < o.slots) etags.set(k, info.etag);
+  }
+  const views: SlotView[] = [];
+  const first = startOffset(o.machine, o.slots);
+  for (let i = 0; i < o.slots; i++) {
+    const slot = (first + i) % o.slots;
+    const key = leaseKey(o.set, o.rollout, slot);
+    const listed = etags.get(slot);
+    if (listed === undefined) {
+      o.observations.forget(key);
+      views.push({ slot, key, etag: undefined, record: null });
+      continue;
+    }
+    let record = o.observations.recordFor(key, listed);
+    let etag = listed;
+    if (record === undefined) {
+      const read = await readWithEtag(o.store, key);
+      if (read === null) {
+        views.push({ slot, key, etag: undefined, record: null });
+        continue;
+      }
+      etag = read.etag;
+      record = parseLeaseRecord(read.bytes);
+    }
+    o.observations.see(key, etag, record, o.clock.monotonicMs());
+    views.push({ slot, key, etag, record });
+  }
+  return views;
+}
+
+function freshRecord(o: AcquireOptions, now: string, seq: number): LeaseRecord {
+  return {
+    schema: LEASE_SCHEMA, state: 'held', holder: o.holder, machine: o.machine, digest: o.digest,
+    token: 0, ttlMs: o.ttlMs, seq, acquiredAt: now, renewedAt: now,
+  };
+}
+
+/** Tries one conditional write; true when it won, false on PreconditionFailedError. */
+async function tryPut(store: Store, key: string, record: LeaseRecord, cond: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | null> {
+  try {
+    return (await store.put(key, serializeLeaseRecord(record), { ...cond, contentType: 'application/json' })).etag;
+  } catch (err) {
+    if (err instanceof PreconditionFailedError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Tries to take one of the rollout's slots (see the protocol at the top of this file). Returns the held
+ * Lease with its fencing token, or null when every slot is live and held by someone else (wait and call
+ * again with the same `observations`). Fails with the store's errors, LeaseError from the token counter,
+ * InvalidNameError for bad names, RangeError for a bad `slots` or `ttlMs`.
+ */
+export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
+  if (!Number.isSafeInteger(o.slots) || o.slots < 1) throw new RangeError(`slots must be a positive integer, got ${o.slots}`);
+  if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${o.ttlMs}`);
+  const views = await viewSlots(o);
+  const mine = views.find((v) => v.record?.state === 'held' && v.record.machine === o.machine);
+  const candidates = mine ? [mine] : views;
+  for (const v of candidates) {
+    const now = o.clock.now().toISOString();
+    const claimSeq = v.record === null ? 0 : v.record.seq + 1;
+    let etag: string | null = null;
+    if (v.etag === undefined) {
+      etag = await tryPut(o.store, v.key, freshRecord(o, now, claimSeq), { ifNoneMatch: '*' });
+    } else {
+      // Judge expiry with the longer of the holder's declared TTL and ours, so we never cut a holder short.
+      const ttl = Math.max(v.record?.ttlMs ?? 0, o.ttlMs);
+      const free = v === mine || v.record?.state === 'released' || o.observations.expired(v.key, v.etag, ttl, o.clock.monotonicMs());
+      if (!free) continue;
+      etag = await tryPut(o.store, v.key, freshRecord(o, now, claimSeq), { ifMatch: v.etag });
+    }
+    if (etag === null) continue;
+    o.observations.forget(v.key);
+    const lease = await assignToken(o, v, etag, claimSeq);
+    if (lease) return lease;
+  }
+  return null;
+}
+
+/** Phase two of acquiring: take a fencing token and CAS it into the slot we just won. */
+async function assignToken(o: AcquireOptions, v: SlotView, claimEtag: string, claimSeq: number): Promise<Lease | null> {
+  const token = await nextFencingToken(o.store, o.set, o.rollout);
+  const started = o.clock.monotonicMs();
+  const now = o.clock.now().toISOString();
+  const record: LeaseRecord = { ...freshRecord(o, now, claimSeq + 1), token };
+  const etag = await tryPut(o.store, v.key, record, { ifMatch: claimEtag });
+  if (etag === null) return null; // paused between claim and token: someone took the slot; we never held it
+  return new HeldLease(o.store, v.key, v.slot, record, etag, o.clock, started);
+}
+
+class HeldLease implements Lease {
+  private released = false;
+
+  constructor(
+    private readonly store: Store,
+    readonly key: string,
+    readonly slot: number,
+    private record: LeaseRecord,
+    private etag: string,
+    private readonly clock: Clock,
+    private confirmedAt: number,
+  ) {}
+
+  get token(): number {
+    return this.record.token;
+  }
+  get holder(): string {
+    return this.record.holder;
+  }
+  get ttlMs(): number {
+    return this.record.ttlMs;
+  }
+
+  remainingMs(): number {
+    return this.record.ttlMs - (this.clock.monotonicMs() - this.confirmedAt);
+  }
+
+  private lost(why: string, current: LeaseRecord | null): LeaseError {
+    return new LeaseError(`lease ${this.key} (token ${this.record.token}) is no longer ours: ${why}`, {
+      key: this.key, token: this.record.token, holder: this.record.holder,
+      currentHolder: current?.holder ?? null, currentToken: current?.token ?? null, currentState: current?.state ?? null,
+    });
+  }
+
+  /** CAS `next` over our etag; on conflict accept only our own identical bytes (a lost response). */
+  private async write(next: LeaseRecord): Promise<void> {
+    if (this.released) throw this.lost('already released', null);
+    const started = this.clock.monotonicMs();
+    const etag = await tryPut(this.store, this.key, next, { ifMatch: this.etag });
+    if (etag !== null) {
+      this.record = next;
+      this.etag = etag;
+      this.confirmedAt = started;
+      return;
+    }
+    const cur = await readWithEtag(this.store, this.key);
+    const rec = cur === null ? null : parseLeaseRecord(cur.bytes);
+    if (cur !== null && cur.bytes.equals(serializeLeaseRecord(next))) {
+      this.record = next;
+      this.etag = cur.etag;
+      this.confirmedAt = started;
+      return;
+    }
+    throw this.lost(cur === null ? 'the slot was deleted' : rec?.holder === this.record.holder ? 'it was released' : 'it was taken over', rec);
+  }
+
+  async renew(): Promise<void> {
+    await this.write({ ...this.record, seq: this.record.seq + 1, renewedAt: this.clock.now().toISOString() });
+  }
+
+  async assertHeld(): Promise<void> {
+    if (this.released) throw this.lost('already released', null);
+    // A read does not extend remainingMs(): observers restart their count only when the etag changes.
+    try {
+      const { etag } = await this.store.head(this.key);
+      if (etag === this.etag) return;
+    } catch (err) {
+      if (!this.store.isNotFound(err)) throw err;
+    }
+    const cur = await readWithEtag(this.store, this.key);
+    throw this.lost('the slot changed', cur === null ? null : parseLeaseRecord(cur.bytes));
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    await this.write({ ...this.record, state: 'released', seq: this.record.seq + 1, renewedAt: this.clock.now().toISOString() });
+    this.released = true;
+  }
+}
