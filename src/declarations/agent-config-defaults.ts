@@ -1,0 +1,21 @@
+import { arch, platform } from 'node:os';
+
+/** Defaults of the agent config, in one place so docs and code agree. */
+export const AGENT_DEFAULTS = {
+  stateDir: '/var/lib/flotilla',
+  branch: 'main',
+  pollSchedule: '*/30 * * * * *',
+  timeZone: 'UTC',
+  jitterMs: 0,
+  repoTimeoutMs: 60_000,
+  maxFetchBytes: 256 * 1024 * 1024,
+  metricsListen: '127.0.0.1:9464',
+  logLevel: 'info',
+} as const;
+
+const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/** This Node's platform in OS/ARCH form (Go/OCI names): linux/amd64, darwin/arm64. */
+export function detectPlatform(): string {
+  return `${platform()}/${ARCH[arch()] ?? arch()}`;
+}

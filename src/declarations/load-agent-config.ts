@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import { validate as validateCron } from 'node-cron';
+import { AGENT_DEFAULTS, detectPlatform } from './agent-config-defaults.js';
+import { decodeUtf8 } from './decode.js';
+import { durationOr } from './duration.js';
+import { issueAt } from './issue-at.js';
+import { parseYaml, type ParsedYaml } from './parse-yaml.js';
+import type { RawAgentConfig } from './raw-agent-config.js';
+import { sortIssues, type DeclarationIssue, type Result } from './result.js';
+import { checkSchema } from './schema-check.js';
+import { isValidTimeZone } from './time-zone.js';
+import type { AgentConfig, ListenAddress, StoreCredentialRef } from './types.js';
+
+function splitListen(text: string): ListenAddress {
+  const i = text.lastIndexOf(':');
+  return { host: text.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(text.slice(i + 1)) };
+}
+
+/** Named rules of the agent config (what the schema cannot say). */
+function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIssue[] {
+  const issues: DeclarationIssue[] = [];
+  const t = raw.trust;
+  if (!t.insecureSkipVerify && t.allowedSignersFile === undefined && (t.pgpKeysFiles ?? []).length === 0) {
+    issues.push(issueAt(parsed, '/trust', 'no trusted signers: set allowedSignersFile or pgpKeysFiles (insecureSkipVerify: true only for labs)', 'trust-anchor-required', { key: true }));
+  }
+  if (raw.repo.timeZone !== undefined && !isValidTimeZone(raw.repo.timeZone)) {
+    issues.push(issueAt(parsed, '/repo/timeZone', `unknown time zone "${raw.repo.timeZone}"`, 'unknown-time-zone'));
+  }
+  if (raw.repo.pollSchedule !== undefined && !validateCron(raw.repo.pollSchedule)) {
+    issues.push(issueAt(parsed, '/repo/pollSchedule', `"${raw.repo.pollSchedule}" is not a valid cron expression (second minute hour day month weekday)`, 'cron-expression'));
+  }
+  for (const [pointer, text] of [['/webhook/listen', raw.webhook?.listen], ['/metrics/listen', raw.metrics?.listen]] as const) {
+    if (text === undefined) continue;
+    const port = splitListen(text).port;
+    if (port < 1 || port > 65535) issues.push(issueAt(parsed, pointer, `port ${port} must be 1-65535`, 'listen-port'));
+  }
+  return issues;
+}
+
+function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
+  const cfg: AgentConfig = {
+    file,
+    machine: raw.machine,
+    labels: raw.labels ?? {},
+    platform: raw.platform ?? detectPlatform(),
+    stateDir: raw.stateDir ?? AGENT_DEFAULTS.stateDir,
+    repo: {
+      url: raw.repo.url,
+      branch: raw.repo.branch ?? AGENT_DEFAULTS.branch,
+      pollSchedule: raw.repo.pollSchedule ?? AGENT_DEFAULTS.pollSchedule,
+      timeZone: raw.repo.timeZone ?? AGENT_DEFAULTS.timeZone,
+      jitterMs: durationOr(raw.repo.jitter, AGENT_DEFAULTS.jitterMs),
+      auth: { ...raw.repo.auth },
+      timeoutMs: durationOr(raw.repo.timeout, AGENT_DEFAULTS.repoTimeoutMs),
+      maxFetchBytes: raw.repo.maxFetchBytes ?? AGENT_DEFAULTS.maxFetchBytes,
+    },
+    trust: {
+      pgpKeysFiles: raw.trust.pgpKeysFiles ?? [],
+      verify: raw.trust.verify ?? 'head',
+      insecureSkipVerify: raw.trust.insecureSkipVerify ?? false,
+    },
+    storeCredentials: (raw.storeCredentials ?? []) as StoreCredentialRef[],
+    metrics: { enabled: raw.metrics?.enabled ?? true, listen: splitListen(raw.metrics?.listen ?? AGENT_DEFAULTS.metricsListen) },
+    logLevel: raw.logLevel ?? AGENT_DEFAULTS.logLevel,
+  };
+  if (raw.trust.allowedSignersFile !== undefined) cfg.trust.allowedSignersFile = raw.trust.allowedSignersFile;
+  if (raw.trust.minimumCommit !== undefined) cfg.trust.minimumCommit = raw.trust.minimumCommit;
+  if (raw.stores !== undefined) cfg.stores = raw.stores;
+  if (raw.coordinationStore !== undefined) cfg.coordinationStore = raw.coordinationStore;
+  if (raw.watchPath !== undefined) cfg.watchPath = raw.watchPath;
+  if (raw.webhook !== undefined) cfg.webhook = { listen: splitListen(raw.webhook.listen), secretFile: raw.webhook.secretFile };
+  return cfg;
+}
+
+/**
+ * Parses an agent config from text (`file` names it in issues): YAML → schema → rules → AgentConfig with
+ * defaults applied. Returns every issue with file:line:col; never throws for bad input.
+ */
+export function loadAgentConfigText(file: string, text: string | Uint8Array): Result<AgentConfig> {
+  const decoded = decodeUtf8(text);
+  if (decoded === undefined) return { ok: false, errors: [{ file, pointer: '', message: 'file is not valid UTF-8' }] };
+  const parsed = parseYaml(file, decoded);
+  if (!parsed.ok) return parsed;
+  const schemaIssues = checkSchema('agent-config', parsed.value);
+  if (schemaIssues.length > 0) return { ok: false, errors: sortIssues(schemaIssues) };
+  const raw = parsed.value.data as RawAgentConfig;
+  const ruleIssues = checkAgentRules(parsed.value, raw);
+  if (ruleIssues.length > 0) return { ok: false, errors: sortIssues(ruleIssues) };
+  return { ok: true, value: normaliseAgentConfig(file, raw) };
+}
+
+/** Reads and loads an agent config file. A missing or unreadable file is an issue, not a throw. */
+export async function loadAgentConfig(path: string): Promise<Result<AgentConfig>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    return { ok: false, errors: [{ file: path, pointer: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };
+  }
+  return loadAgentConfigText(path, bytes);
+}

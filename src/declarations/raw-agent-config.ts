@@ -1,0 +1,33 @@
+// The agent config as its schema accepts it (before normalisation).
+
+/** agent.yaml, schema-valid. */
+export interface RawAgentConfig {
+  machine: string;
+  labels?: Record<string, string>;
+  platform?: string;
+  stateDir?: string;
+  repo: {
+    url: string;
+    branch?: string;
+    pollSchedule?: string;
+    timeZone?: string;
+    jitter?: string;
+    auth?: { usernameEnv?: string; passwordEnv?: string; bearerTokenEnv?: string };
+    timeout?: string;
+    maxFetchBytes?: number;
+  };
+  trust: {
+    allowedSignersFile?: string;
+    pgpKeysFiles?: string[];
+    verify?: 'head' | 'all';
+    minimumCommit?: string;
+    insecureSkipVerify?: boolean;
+  };
+  stores?: string[];
+  coordinationStore?: string;
+  storeCredentials?: Array<{ match: string } & Record<string, string>>;
+  watchPath?: string;
+  webhook?: { listen: string; secretFile: string };
+  metrics?: { enabled?: boolean; listen?: string };
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}

@@ -1,0 +1,75 @@
+// Shapes of the files as their schemas accept them (before normalisation). Only code that runs after
+// checkSchema may cast parsed YAML to these.
+
+export type RawCommand = string | string[];
+
+export interface RawWindow {
+  days?: string[];
+  start: string;
+  duration: string;
+  timeZone: string;
+  deny?: boolean;
+}
+
+export interface RawRollout {
+  batchSize?: number | string;
+  canary?: number;
+  pauseBetweenBatches?: string;
+  maxFailures?: number;
+  windows?: RawWindow[];
+  overrideWindows?: boolean;
+  dependsOn?: string[];
+  leaseTtl?: string;
+}
+
+export interface RawActivate {
+  command?: RawCommand;
+  env?: Record<string, string>;
+  timeout?: string;
+  drain?: RawCommand;
+  undrain?: RawCommand;
+  drainGrace?: string;
+}
+
+export interface RawHealth {
+  command?: RawCommand;
+  http?: { url: string; expectStatus?: number; bodyMatch?: string };
+  initialDelay?: string;
+  interval?: string;
+  retries?: number;
+  timeout?: string;
+}
+
+export interface RawSet {
+  name?: string;
+  description?: string;
+  closure: string;
+  platform?: string;
+  machines?: string[];
+  selector?: { matchLabels: Record<string, string> };
+  servicePath?: string;
+  rollout?: RawRollout;
+  activate?: RawActivate;
+  health?: RawHealth;
+}
+
+export interface RawDefaults {
+  platform?: string;
+  rollout?: RawRollout;
+  activate?: RawActivate;
+  health?: RawHealth;
+}
+
+export interface RawRepoConfig {
+  version?: 1;
+  stores: string[];
+  publishers: { keys: string[]; threshold?: number; requireDeployable?: boolean; promoterKeys?: string[] };
+  defaults?: RawDefaults;
+  expires?: string;
+}
+
+export interface RawMachine {
+  description?: string;
+  labels?: Record<string, string>;
+  platform?: string;
+}

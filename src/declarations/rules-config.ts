@@ -1,0 +1,44 @@
+import { issueAt } from './issue-at.js';
+import type { Rule } from './rule-types.js';
+import type { DeclarationIssue } from './result.js';
+
+/** publishers.threshold cannot exceed the number of trusted keys (nothing could ever be deployed). */
+export const thresholdReachable: Rule = {
+  name: 'threshold-exceeds-keys',
+  check: ({ config }) => {
+    if (!config) return [];
+    const { keys, threshold } = config.raw.publishers;
+    return threshold !== undefined && threshold > keys.length
+      ? [issueAt(config.parsed, '/publishers/threshold', `threshold ${threshold} is more than the ${keys.length} trusted key(s)`, 'threshold-exceeds-keys')]
+      : [];
+  },
+};
+
+/** requireDeployable needs at least one promoter key. */
+export const promoterKeysPresent: Rule = {
+  name: 'promoter-keys-required',
+  check: ({ config }) => {
+    if (!config?.raw.publishers.requireDeployable) return [];
+    return (config.raw.publishers.promoterKeys ?? []).length === 0
+      ? [issueAt(config.parsed, '/publishers/requireDeployable', 'requireDeployable is true but publishers.promoterKeys is empty', 'promoter-keys-required')]
+      : [];
+  },
+};
+
+/** Key names are unique within keys and within promoterKeys (a signature is found by its key name). */
+export const uniqueKeyNames: Rule = {
+  name: 'duplicate-key-name',
+  check: ({ config }) => {
+    if (!config) return [];
+    const issues: DeclarationIssue[] = [];
+    for (const field of ['keys', 'promoterKeys'] as const) {
+      const seen = new Set<string>();
+      (config.raw.publishers[field] ?? []).forEach((k, i) => {
+        const name = k.slice(0, k.indexOf(':'));
+        if (seen.has(name)) issues.push(issueAt(config.parsed, `/publishers/${field}/${i}`, `key name "${name}" appears twice`, 'duplicate-key-name'));
+        seen.add(name);
+      });
+    }
+    return issues;
+  },
+};

@@ -1,0 +1,42 @@
+import { promoterKeysPresent, thresholdReachable, uniqueKeyNames } from './rules-config.js';
+import { dependsOnAcyclic, dependsOnKnown, uniqueServicePath, uniqueSetNames } from './rules-fleet.js';
+import {
+  activateHasCommand,
+  bodyMatchCompiles,
+  canaryWithinSet,
+  healthHasCheck,
+  machinesOrSelector,
+  percentInRange,
+  platformRequired,
+  setNameMatchesFile,
+} from './rules-set.js';
+import { knownTimeZones, windowsOpen } from './rules-windows.js';
+import type { Rule, RuleInput } from './rule-types.js';
+import type { DeclarationIssue } from './result.js';
+
+/** Every semantic rule, run in this order after the schemas pass. */
+export const RULES: readonly Rule[] = [
+  setNameMatchesFile,
+  uniqueSetNames,
+  machinesOrSelector,
+  platformRequired,
+  percentInRange,
+  canaryWithinSet,
+  healthHasCheck,
+  activateHasCommand,
+  bodyMatchCompiles,
+  dependsOnKnown,
+  dependsOnAcyclic,
+  uniqueServicePath,
+  knownTimeZones,
+  windowsOpen,
+  thresholdReachable,
+  promoterKeysPresent,
+  uniqueKeyNames,
+];
+
+
+/** Runs every rule and returns all issues found (empty: the declarations hold together). */
+export function runRules(input: RuleInput): DeclarationIssue[] {
+  return RULES.flatMap((r) => r.check(input));
+}
