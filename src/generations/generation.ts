@@ -1,0 +1,123 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isDigest, type Digest } from '../store/digest.js';
+import { GenerationError, NotFoundError } from '../errors/index.js';
+import { parseGenerationDirName, setPaths, type SetPaths } from './layout.js';
+
+/** A package of a generation: its manifest digest and the name it is linked under. */
+export interface GenerationPackage {
+  digest: Digest;
+  name: string;
+}
+
+/** origin.json beside a generation's links: where it came from (after ostree's `.origin`). */
+export interface Origin {
+  version: 1;
+  set: string;
+  number: number;
+  digest: Digest;
+  time: string;
+  packages: GenerationPackage[];
+  commit?: string;
+  signer?: string;
+}
+
+/** One generation on disk. */
+export interface Generation {
+  number: number;
+  /** `N-<short digest>` */
+  dirName: string;
+  /** Absolute (or state-dir relative, as given) path of the generation directory. */
+  path: string;
+  digest: Digest;
+  origin: Origin;
+}
+
+function bad(file: string, why: string): never {
+  throw new GenerationError(`${file}: ${why}`, { file });
+}
+
+/** Validates origin.json contents; GenerationError naming the file and field. */
+export function parseOrigin(file: string, raw: unknown): Origin {
+  if (typeof raw !== 'object' || raw === null) bad(file, 'must be a JSON object');
+  const o = raw as Record<string, unknown>;
+  if (o['version'] !== 1) bad(file, 'version must be 1');
+  if (typeof o['set'] !== 'string') bad(file, 'set must be a string');
+  if (typeof o['number'] !== 'number' || !Number.isInteger(o['number'])) bad(file, 'number must be an integer');
+  if (!isDigest(o['digest'])) bad(file, 'digest must be a sha256 digest');
+  if (typeof o['time'] !== 'string') bad(file, 'time must be a string');
+  if (!Array.isArray(o['packages'])) bad(file, 'packages must be an array');
+  const packages = o['packages'].map((p: unknown, i): GenerationPackage => {
+    const q = p as Record<string, unknown> | null;
+    if (!q || !isDigest(q['digest']) || typeof q['name'] !== 'string') bad(file, `packages[${i}] must have a digest and a name`);
+    return { digest: q['digest'], name: q['name'] };
+  });
+  for (const k of ['commit', 'signer'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') bad(file, `${k} must be a string`);
+  return {
+    version: 1,
+    set: o['set'],
+    number: o['number'],
+    digest: o['digest'],
+    time: o['time'],
+    packages,
+    ...(typeof o['commit'] === 'string' ? { commit: o['commit'] } : {}),
+    ...(typeof o['signer'] === 'string' ? { signer: o['signer'] } : {}),
+  };
+}
+
+/** Reads one generation directory by name. NotFoundError when absent; GenerationError when origin.json is bad. */
+export async function readGeneration(paths: SetPaths, dirName: string): Promise<Generation> {
+  const parsed = parseGenerationDirName(dirName);
+  if (!parsed) throw new GenerationError(`not a generation name: ${JSON.stringify(dirName)}`, { dirName });
+  const path = join(paths.generationsDir, dirName);
+  const file = join(path, 'origin.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no generation ${dirName} in set ${paths.set} (${file})`, { file });
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    bad(file, 'not valid JSON');
+  }
+  const origin = parseOrigin(file, raw);
+  if (origin.number !== parsed.number || !origin.digest.slice(7).startsWith(parsed.short)) {
+    bad(file, `number/digest do not match the directory name ${dirName}`);
+  }
+  return { number: parsed.number, dirName, path, digest: origin.digest, origin };
+}
+
+/** The generation directory names of a set (temp names and strays ignored), by ascending number. */
+export async function listGenerationDirs(paths: SetPaths): Promise<Array<{ dirName: string; number: number }>> {
+  let names: string[];
+  try {
+    names = await readdir(paths.generationsDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
+    .flatMap((dirName) => {
+      const p = parseGenerationDirName(dirName);
+      return p ? [{ dirName, number: p.number }] : [];
+    })
+    .sort((a, b) => a.number - b.number);
+}
+
+/** All generations of a set, oldest first. GenerationError if any origin.json is corrupt. */
+export async function listGenerations(stateDir: string, set: string): Promise<Generation[]> {
+  const paths = setPaths(stateDir, set);
+  const dirs = await listGenerationDirs(paths);
+  return Promise.all(dirs.map((d) => readGeneration(paths, d.dirName)));
+}
+
+/** Finds generation number `n` of a set; NotFoundError naming the set when there is none. */
+export async function findGeneration(paths: SetPaths, n: number): Promise<Generation> {
+  const hit = (await listGenerationDirs(paths)).find((d) => d.number === n);
+  if (!hit) throw new NotFoundError(`set ${paths.set} has no generation ${n}`, { set: paths.set, generation: n });
+  return readGeneration(paths, hit.dirName);
+}
