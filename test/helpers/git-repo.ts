@@ -154,6 +154,16 @@ export class TestRepo {
     return out.trim();
   }
 
+  /**
+   * Stores a commit made from `payload` (an unsigned commit's text) with `signature` (armor) inserted as
+   * its `gpgsig` header after the committer line, as git does. Returns the new oid.
+   */
+  async writeSignedCommit(payload: string, signature: string): Promise<string> {
+    const split = payload.indexOf('\n\n');
+    const header = `gpgsig ${signature.trimEnd().split('\n').join('\n ')}\n`;
+    return this.writeRawObject('commit', `${payload.slice(0, split + 1)}${header}${payload.slice(split + 1)}`);
+  }
+
   /** Builds a tree object byte by byte (so names like `..` or `.GIT` can exist); returns its oid. */
   async writeRawTree(entries: RawTreeEntry[]): Promise<string> {
     const parts: Buffer[] = [];
