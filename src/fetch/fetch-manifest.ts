@@ -1,5 +1,5 @@
 import { readFile, rm, stat } from 'node:fs/promises';
-import { FlotillaError, IntegrityError, NotFoundError, TransportError } from '../errors/index.js';
+import { FlotillaError, IntegrityError, NotFoundError, SizeLimitError, TransportError } from '../errors/index.js';
 import type { Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
@@ -9,7 +9,7 @@ import type { ObjectCache } from './object-cache.js';
 /**
  * Reads the exact bytes of manifest `digest` (unparsed): from the local cache when present (re-hashed; a bad
  * copy is deleted), else from `stores` in order, each capped at `maxBytes` and hash-checked. Nothing is
- * written: the caller caches manifests only once the whole closure parsed (see `cacheManifests`). Throws NotFoundError / IntegrityError / TransportError
+ * written: the caller caches manifests only once the whole closure parsed (see `cacheManifests`). Throws NotFoundError / IntegrityError / SizeLimitError (over the cap) / TransportError
  * naming the manifest and each store's reason.
  */
 export async function fetchManifestBytes(stores: Store[], digest: Digest, maxBytes: number, cache?: ObjectCache, signal?: AbortSignal): Promise<{ bytes: Buffer; cached: boolean }> {
@@ -42,6 +42,7 @@ export async function fetchManifestBytes(stores: Store[], digest: Digest, maxByt
   const message = `manifest ${digest} could not be read: ${reasons.map((r) => `${r.store}: ${r.code}: ${r.message}`).join('; ')}`;
   const data = { object: digest, stores: reasons };
   if (reasons.every((r) => r.code === 'NotFoundError')) throw new NotFoundError(message, data);
-  if (reasons.some((r) => r.code === 'IntegrityError' || r.code === 'SizeLimitError')) throw new IntegrityError(message, data);
+  if (reasons.some((r) => r.code === 'IntegrityError')) throw new IntegrityError(message, data);
+  if (reasons.some((r) => r.code === 'SizeLimitError')) throw new SizeLimitError(message, data);
   throw new TransportError(message, data);
 }

@@ -2,7 +2,6 @@ import { ManifestError } from '../errors/index.js';
 import type { ManifestLimits } from './limits.js';
 
 // C0 controls and DEL: never in a name (terminal injection, NUL truncation).
-// eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const DRIVE_RE = /^[A-Za-z]:/;
 
