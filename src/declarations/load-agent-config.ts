@@ -8,6 +8,7 @@ import { parseYaml, type ParsedYaml } from './parse-yaml.js';
 import type { RawAgentConfig } from './raw-agent-config.js';
 import { sortIssues, type DeclarationIssue, type Result } from './result.js';
 import { checkSchema } from './schema-check.js';
+import { storeUrlProblem } from './store-url-check.js';
 import { isValidTimeZone } from './time-zone.js';
 import type { AgentConfig, ListenAddress, StoreCredentialRef } from './types.js';
 
@@ -28,6 +29,12 @@ function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIs
   }
   if (raw.repo.pollSchedule !== undefined && !validateCron(raw.repo.pollSchedule)) {
     issues.push(issueAt(parsed, '/repo/pollSchedule', `"${raw.repo.pollSchedule}" is not a valid cron expression (second minute hour day month weekday)`, 'cron-expression'));
+  }
+  const urls: Array<[string, string]> = (raw.stores ?? []).map((u, i) => [`/stores/${i}`, u]);
+  if (raw.coordinationStore !== undefined) urls.push(['/coordinationStore', raw.coordinationStore]);
+  for (const [pointer, url] of urls) {
+    const problem = storeUrlProblem(url);
+    if (problem !== undefined) issues.push(issueAt(parsed, pointer, problem, 'store-url'));
   }
   for (const [pointer, text] of [['/webhook/listen', raw.webhook?.listen], ['/metrics/listen', raw.metrics?.listen]] as const) {
     if (text === undefined) continue;

@@ -1,4 +1,5 @@
 import { issueAt } from './issue-at.js';
+import { storeUrlProblem } from './store-url-check.js';
 import type { Rule } from './rule-types.js';
 import type { DeclarationIssue } from './result.js';
 
@@ -37,6 +38,35 @@ export const uniqueKeyNames: Rule = {
         const name = k.slice(0, k.indexOf(':'));
         if (seen.has(name)) issues.push(issueAt(config.parsed, `/publishers/${field}/${i}`, `key name "${name}" appears twice`, 'duplicate-key-name'));
         seen.add(name);
+      });
+    }
+    return issues;
+  },
+};
+
+/** Every store URL must be one the store layer can open, without credentials in it. */
+export const storeUrlsUsable: Rule = {
+  name: 'store-url',
+  check: ({ config }) =>
+    (config?.raw.stores ?? []).flatMap((url, i): DeclarationIssue[] => {
+      const problem = storeUrlProblem(url);
+      return problem === undefined || !config ? [] : [issueAt(config.parsed, `/stores/${i}`, problem, 'store-url')];
+    }),
+};
+
+/** Publisher keys must be canonical base64 of 32 bytes (the pattern admits a few non-canonical spellings). */
+export const publisherKeysCanonical: Rule = {
+  name: 'publisher-key',
+  check: ({ config }) => {
+    if (!config) return [];
+    const issues: DeclarationIssue[] = [];
+    for (const field of ['keys', 'promoterKeys'] as const) {
+      (config.raw.publishers[field] ?? []).forEach((k, i) => {
+        const b64 = k.slice(k.indexOf(':') + 1);
+        const bytes = Buffer.from(b64, 'base64');
+        if (bytes.length !== 32 || bytes.toString('base64') !== b64) {
+          issues.push(issueAt(config.parsed, `/publishers/${field}/${i}`, 'key is not canonical base64 of a 32-byte ed25519 public key', 'publisher-key'));
+        }
       });
     }
     return issues;

@@ -1,4 +1,4 @@
-import { promoterKeysPresent, thresholdReachable, uniqueKeyNames } from './rules-config.js';
+import { promoterKeysPresent, publisherKeysCanonical, storeUrlsUsable, thresholdReachable, uniqueKeyNames } from './rules-config.js';
 import { dependsOnAcyclic, dependsOnKnown, uniqueServicePath, uniqueSetNames } from './rules-fleet.js';
 import {
   activateHasCommand,
@@ -33,8 +33,9 @@ export const RULES: readonly Rule[] = [
   thresholdReachable,
   promoterKeysPresent,
   uniqueKeyNames,
+  publisherKeysCanonical,
+  storeUrlsUsable,
 ];
-
 
 /** Runs every rule and returns all issues found (empty: the declarations hold together). */
 export function runRules(input: RuleInput): DeclarationIssue[] {
