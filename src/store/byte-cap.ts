@@ -40,3 +40,23 @@ export async function readCapped(stream: Readable, maxBytes: number, what: strin
   }
   return Buffer.concat(chunks, total);
 }
+
+/**
+ * Wraps a response body for the caller: caps it at `maxBytes` (when given), maps any error of the source
+ * through `mapError` (so a socket reset surfaces as a FlotillaError), and destroys the source when the
+ * caller destroys the result.
+ */
+export function guardBody(
+  source: Readable,
+  what: string,
+  maxBytes: number | undefined,
+  mapError: (err: unknown) => Error,
+): Readable {
+  const out = maxBytes === undefined ? new Transform({ transform: (c, _e, done) => done(null, c) }) : capBytes(maxBytes, what);
+  source.on('error', (err) => out.destroy(mapError(err)));
+  out.on('close', () => {
+    if (!source.destroyed) source.destroy();
+  });
+  source.pipe(out);
+  return out;
+}

@@ -1,5 +1,6 @@
-import { UnsupportedOperationError } from '../errors/index.js';
 import { createFsStore } from './fs-store.js';
+import { createHttpStore } from './http-store.js';
+import { createS3Store } from './s3-store.js';
 import { parseStoreUrl } from './store-url.js';
 import type { Store } from './store.js';
 
@@ -20,9 +21,17 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   switch (loc.kind) {
     case 'fs':
       return createFsStore(loc.root, options.writable === undefined ? {} : { writable: options.writable });
-    default:
-      throw new UnsupportedOperationError(`store URL ${loc.display}: the ${loc.kind} backend is not built yet`, {
+    case 's3':
+      return createS3Store({
+        bucket: loc.bucket,
+        prefix: loc.prefix,
+        forcePathStyle: loc.forcePathStyle,
         url: loc.display,
+        writable: options.writable ?? true,
+        ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}),
+        ...(loc.region !== undefined ? { region: loc.region } : {}),
       });
+    case 'http':
+      return createHttpStore({ base: loc.base, url: loc.display, writable: options.writable ?? loc.writable });
   }
 }

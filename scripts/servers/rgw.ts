@@ -1,0 +1,163 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { renderCephConf, type RgwLayout } from './rgw-config.js';
+
+const exec = promisify(execFile);
+
+/** A running single-node Ceph RGW. `stop()` kills its daemons and removes its directory; safe to call twice. */
+export interface RgwServer {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  /** Temp directory holding the cluster's config, data, logs and sockets. */
+  dir: string;
+  /** Milliseconds from the call to the first answered S3 request. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** How to get an S3 server when Ceph is missing; part of every start failure message. */
+export const RGW_HELP =
+  'install Ceph RGW with `bash scripts/install-test-deps.sh` (Debian 12: radosgw ceph-mon ceph-osd), ' +
+  'or point the tests at an existing S3 server with FLOTILLA_TEST_S3_ENDPOINT, FLOTILLA_TEST_S3_ACCESS_KEY, ' +
+  'FLOTILLA_TEST_S3_SECRET_KEY (and FLOTILLA_TEST_S3_REGION)';
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function tail(path: string, lines = 15): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Starts a throwaway Ceph cluster (one mon, one memstore OSD, one radosgw) on 127.0.0.1 in a temp dir and
+ * creates an S3 user. A detached watchdog kills the daemons and removes the dir if this process dies
+ * without calling stop(). Rejects with a message naming the failed step, the log tail and RGW_HELP when
+ * Ceph is missing or a step fails or `deadlineMs` (default 90 s) passes; nothing is left running then.
+ */
+export async function startRgw(options: { deadlineMs?: number } = {}): Promise<RgwServer> {
+  const t0 = Date.now();
+  const deadline = t0 + (options.deadlineMs ?? 90_000);
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-rgw-'));
+  const layout: RgwLayout = { dir, fsid: randomUUID(), monPort: await findFreePort(), rgwPort: await findFreePort() };
+  const conf = join(dir, 'ceph.conf');
+  const children: ChildProcess[] = [];
+  const pidFile = join(dir, 'pids');
+  await writeFile(pidFile, '');
+  const reaper = spawn(
+    'sh',
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $(cat "$1") 2>/dev/null; rm -rf "$2"`, 'sh', pidFile, dir],
+    { detached: true, stdio: 'ignore' },
+  );
+  reaper.unref();
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const c of [...children].reverse()) c.kill('SIGTERM');
+    const end = Date.now() + 5000;
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) await sleep(50);
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    if (reaper.pid !== undefined) process.kill(reaper.pid, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const step = async (what: string, cmd: string, args: string[]): Promise<string> => {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`deadline passed before: ${what}`);
+    try {
+      return (await exec(cmd, args, { timeout: left, maxBuffer: 16 << 20 })).stdout;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') throw new Error(`${cmd} is not installed`);
+      throw new Error(`${what} failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`);
+    }
+  };
+
+  const daemon = async (name: string, cmd: string, args: string[]): Promise<ChildProcess> => {
+    const out = await open(join(dir, 'log', `${name}.out`), 'a');
+    const child = spawn(cmd, ['-f', '-c', conf, ...args], { stdio: ['ignore', out.fd, out.fd] });
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(err.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd}: ${err.message}`)),
+      );
+    });
+    child.unref();
+    try {
+      await spawned;
+    } finally {
+      await out.close();
+    }
+    children.push(child);
+    await appendFile(pidFile, `${child.pid}\n`);
+    return child;
+  };
+
+  const accessKey = `AK${randomBytes(9).toString('hex').toUpperCase()}`;
+  const secretKey = randomBytes(24).toString('base64url');
+  const endpoint = `http://127.0.0.1:${layout.rgwPort}`;
+  try {
+    for (const sub of ['run', 'log', 'crash', 'rgw', 'mon/ceph-a', 'osd/ceph-0']) await mkdir(join(dir, sub), { recursive: true });
+    await writeFile(conf, renderCephConf(layout));
+    const ceph = (what: string, ...args: string[]): Promise<string> =>
+      step(what, 'ceph', ['-c', conf, '--connect-timeout', '20', ...args]);
+    const monmap = join(dir, 'monmap');
+    await step('monmaptool --create', 'monmaptool', ['--create', '--addv', 'a', `[v1:127.0.0.1:${layout.monPort}]`, '--fsid', layout.fsid, monmap]);
+    await step('ceph-mon --mkfs', 'ceph-mon', ['--mkfs', '-i', 'a', '--monmap', monmap, '-c', conf]);
+    await daemon('mon', 'ceph-mon', ['-i', 'a']);
+    const osdUuid = randomUUID();
+    const osdId = (await ceph('ceph osd new', 'osd', 'new', osdUuid)).trim();
+    await step('ceph-osd --mkfs', 'ceph-osd', ['-c', conf, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid]);
+    await ceph('ceph osd crush add', 'osd', 'crush', 'add', `osd.${osdId}`, '1.0', 'root=default', 'host=localhost');
+    await daemon('osd', 'ceph-osd', ['-i', osdId]);
+    const rgw = await daemon('rgw', 'radosgw', ['-n', 'client.rgw.a']);
+    await step('radosgw-admin user create', 'radosgw-admin', [
+      '-c', conf, 'user', 'create', '--uid', 'flotilla-test', '--display-name', 'flotilla test',
+      '--access-key', accessKey, '--secret-key', secretKey,
+    ]);
+    await waitForHttp(endpoint, deadline, rgw, join(dir, 'log'));
+  } catch (err) {
+    const logs = await Promise.all(['mon', 'osd', 'rgw'].map(async (n) => `--- ${n}.out\n${await tail(join(dir, 'log', `${n}.out`))}`));
+    await stop();
+    throw new Error(
+      `could not start Ceph RGW: ${(err as Error).message}\n${logs.join('\n')}\nTo get an S3 server: ${RGW_HELP}`,
+    );
+  }
+  return { endpoint, accessKey, secretKey, region: 'us-east-1', dir, startMs: Date.now() - t0, stop };
+}
+
+/** Polls `url` until any HTTP answer arrives; fails early if `child` exits, or at `deadline`. */
+async function waitForHttp(url: string, deadline: number, child: ChildProcess, logDir: string): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`radosgw exited (${child.exitCode ?? child.signalCode}); see ${logDir}`);
+    }
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`radosgw did not answer at ${url} before the deadline`);
+      await sleep(100);
+    }
+  }
+}

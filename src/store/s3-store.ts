@@ -1,0 +1,249 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import { NotFoundError, PreconditionFailedError, SizeLimitError, UnsupportedOperationError } from '../errors/index.js';
+import { guardBody, readCapped } from './byte-cap.js';
+import { normaliseEtag } from './etag.js';
+import { checkKey, checkPrefix } from './key-path.js';
+import { mapS3Error } from './s3-errors.js';
+import { readParts, uploadMultipart } from './s3-upload.js';
+import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
+
+/** Where an S3 store lives and how to talk to it. */
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix inside the bucket: '' or ending with '/'. */
+  prefix: string;
+  /** A non-AWS endpoint (Ceph RGW, MinIO…); checksums are then sent only when required. */
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  /** The store URL without credentials, for messages. */
+  url: string;
+  writable?: boolean;
+  /** Stream bodies above this go multipart (default 8 MiB; at least 5 MiB). */
+  partSize?: number;
+  /** Parts uploaded at once per put (default 4). */
+  partConcurrency?: number;
+  /** Open sockets per store: bounds concurrent requests (default 32). */
+  maxSockets?: number;
+  /** SDK attempts per request, with exponential backoff (default 5). */
+  maxAttempts?: number;
+  /** Per-request socket inactivity deadline in ms (default 60 s). */
+  requestTimeoutMs?: number;
+}
+
+/** The S3 client configuration a store uses (exported so tests and the bench build the same client). */
+export function createS3Client(o: S3StoreOptions): S3Client {
+  // The SDK warns on Node 20 about its future support window; the warning is noise on every CLI run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const agent = { keepAlive: true, maxSockets: o.maxSockets ?? 32 };
+  const custom = o.endpoint !== undefined;
+  return new S3Client({
+    region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(custom ? { endpoint: o.endpoint } : {}),
+    forcePathStyle: o.forcePathStyle ?? custom,
+    maxAttempts: o.maxAttempts ?? 5,
+    retryMode: 'standard',
+    // With the SDK's default checksums some S3 servers store aws-chunked framing or refuse streamed bodies.
+    ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    requestHandler: {
+      httpAgent: new HttpAgent(agent),
+      httpsAgent: new HttpsAgent(agent),
+      connectionTimeout: 10_000,
+      requestTimeout: o.requestTimeoutMs ?? 60_000,
+    },
+  });
+}
+
+const MIN_PART = 5 << 20;
+
+/**
+ * An S3 store (AWS or compatible): create-if-absent is `If-None-Match: *`, compare-and-swap is `If-Match`
+ * with the ETag sent unquoted (Ceph RGW 16 rejects the quoted form); returned etags are unquoted. Stream
+ * bodies larger than one part go multipart. On servers that ignore conditions on CompleteMultipartUpload
+ * (Ceph RGW 16), a conditional multipart put is checked with HEAD just before completion: exact on AWS,
+ * check-then-act on RGW (conditional objects in Flotilla are small and go through PutObject). A conditional
+ * delete is likewise HEAD-checked first because RGW 16 ignores If-Match on DELETE. Errors: see mapS3Error.
+ */
+export function createS3Store(o: S3StoreOptions): Store {
+  const client = createS3Client(o);
+  const { bucket: Bucket, prefix, url } = o;
+  const writable = o.writable ?? true;
+  const partSize = Math.max(o.partSize ?? 8 << 20, MIN_PART);
+  const full = (key: string): string => prefix + checkKey(key);
+  const fail = (err: unknown, op: string, key: string): Error => mapS3Error(err, op, key, url);
+  const refuseReadOnly = (op: string, key: string): void => {
+    if (!writable) throw new UnsupportedOperationError(`${op} ${key}: store ${url} is read-only`, { url, key, op });
+  };
+
+  async function head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+    try {
+      const r = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), { abortSignal: opts.signal });
+      return {
+        key,
+        size: r.ContentLength ?? 0,
+        etag: normaliseEtag(r.ETag ?? ''),
+        ...(r.LastModified ? { lastModified: r.LastModified } : {}),
+      };
+    } catch (err) {
+      throw fail(err, 'head', key);
+    }
+  }
+
+  /** Explicit precondition check for servers that ignore conditions on multipart completion and DELETE. */
+  async function checkCondition(key: string, opts: { ifNoneMatch?: '*'; ifMatch?: string }, op: string): Promise<void> {
+    const cur = await head(key).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (opts.ifNoneMatch === '*' && cur !== undefined) {
+      throw new PreconditionFailedError(`${op} ${key} in ${url}: already exists`, { url, key, op });
+    }
+    if (opts.ifMatch !== undefined && cur?.etag !== normaliseEtag(opts.ifMatch)) {
+      throw new PreconditionFailedError(`${op} ${key} in ${url}: etag changed or object missing`, { url, key, op });
+    }
+  }
+
+  async function get(key: string, opts: GetOptions = {}): Promise<Readable> {
+    let body: Readable;
+    try {
+      const r = await client.send(new GetObjectCommand({ Bucket, Key: full(key) }), { abortSignal: opts.signal });
+      body = r.Body as Readable;
+      if (opts.maxBytes !== undefined && (r.ContentLength ?? 0) > opts.maxBytes) {
+        body.destroy();
+        throw new SizeLimitError(`${key} in ${url} is ${r.ContentLength} bytes, over the limit of ${opts.maxBytes}`, {
+          url,
+          key,
+          maxBytes: opts.maxBytes,
+        });
+      }
+    } catch (err) {
+      throw fail(err, 'get', key);
+    }
+    return guardBody(body, `${key} in ${url}`, opts.maxBytes, (err) => fail(err, 'get', key));
+  }
+
+  async function putOnce(key: string, Body: Buffer | Readable, length: number, opts: PutOptions): Promise<string> {
+    const r = await client.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: full(key),
+        Body,
+        ContentLength: length,
+        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+        ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+        ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
+      }),
+      { abortSignal: opts.signal },
+    );
+    return normaliseEtag(r.ETag ?? '');
+  }
+
+  async function putStream(key: string, body: Readable, opts: PutOptions): Promise<string> {
+    const parts = readParts(body, partSize)[Symbol.asyncIterator]();
+    const first = await parts.next();
+    const second = first.done ? first : await parts.next();
+    if (second.done) return putOnce(key, first.done ? Buffer.alloc(0) : first.value, first.done ? 0 : first.value.length, opts);
+    async function* all(): AsyncGenerator<Buffer> {
+      yield first.value as Buffer;
+      yield second.value as Buffer;
+      for (let n = await parts.next(); !n.done; n = await parts.next()) yield n.value;
+    }
+    const conditional = opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined;
+    const etag = await uploadMultipart(
+      {
+        client,
+        Bucket,
+        Key: full(key),
+        concurrency: o.partConcurrency ?? 4,
+        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+        ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+        ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
+        ...(conditional ? { beforeComplete: () => checkCondition(key, opts, 'put') } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      all(),
+    );
+    return etag !== undefined ? normaliseEtag(etag) : (await head(key)).etag;
+  }
+
+  async function put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<{ etag: string }> {
+    refuseReadOnly('put', key);
+    if (opts.ifNoneMatch !== undefined && opts.ifMatch !== undefined) {
+      throw new UnsupportedOperationError(`put ${key}: ifNoneMatch and ifMatch together`, { url, key });
+    }
+    try {
+      const etag = Buffer.isBuffer(body) ? await putOnce(key, body, body.length, opts) : await putStream(key, body, opts);
+      return { etag };
+    } catch (err) {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      throw fail(err, 'put', key);
+    }
+  }
+
+  async function list(p: string, opts: ListOptions = {}): Promise<ListPage> {
+    checkPrefix(p);
+    try {
+      const r = await client.send(
+        new ListObjectsV2Command({
+          Bucket,
+          Prefix: prefix + p,
+          MaxKeys: Math.max(1, Math.min(opts.limit ?? 1000, 1000)),
+          ...(opts.cursor !== undefined ? { ContinuationToken: opts.cursor } : {}),
+        }),
+      );
+      const items: ObjectInfo[] = (r.Contents ?? []).map((c) => ({
+        key: (c.Key ?? '').slice(prefix.length),
+        size: c.Size ?? 0,
+        etag: normaliseEtag(c.ETag ?? ''),
+        ...(c.LastModified ? { lastModified: c.LastModified } : {}),
+      }));
+      return r.IsTruncated && r.NextContinuationToken ? { items, cursor: r.NextContinuationToken } : { items };
+    } catch (err) {
+      throw fail(err, 'list', p);
+    }
+  }
+
+  async function del(key: string, opts: { ifMatch?: string } = {}): Promise<void> {
+    refuseReadOnly('delete', key);
+    try {
+      if (opts.ifMatch !== undefined) await checkCondition(key, opts, 'delete');
+      await client.send(
+        new DeleteObjectCommand({
+          Bucket,
+          Key: full(key),
+          ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof NotFoundError && opts.ifMatch === undefined) return;
+      throw fail(err, 'delete', key);
+    }
+  }
+
+  return {
+    url,
+    capabilities: { write: writable, conditionalWrites: true },
+    get,
+    async getBytes(key, opts) {
+      return readCapped(await get(key, opts), opts.maxBytes, `${key} in ${url}`);
+    },
+    put,
+    head,
+    list,
+    delete: del,
+    isNotFound: (err) => err instanceof NotFoundError,
+    async close() {
+      client.destroy();
+    },
+  };
+}
