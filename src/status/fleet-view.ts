@@ -1,0 +1,116 @@
+import type { Digest } from '../store/digest.js';
+import { findCondition, type ReasonName } from './conditions.js';
+import { isParseProblem, type MachineState, type MachineStatus, type ParseProblem } from './machine-status.js';
+import { isFresh } from './readiness.js';
+
+/** A machine's state as the fleet view shows it: the reported state, or what the reader concludes. */
+export type FleetMachineState = MachineState | 'Stale' | 'Unknown' | 'Invalid';
+
+/** One slot lease as the fleet view shows it. */
+export interface SlotHolder {
+  rollout: string;
+  slot: number;
+  machine: string;
+  token: number;
+  state: 'held' | 'released';
+}
+
+/** One quarantined digest of a set. */
+export interface QuarantineSummary {
+  digest: Digest;
+  machines: string[];
+}
+
+/** Everything needed to summarise one set. */
+export interface SetViewInput {
+  set: string;
+  /** What the deploy repo asks for (null when the repo was not read). */
+  desiredDigest: Digest | null;
+  /** Members of the set, in batch order when a plan exists. */
+  machines: readonly string[];
+  /** Batch index per machine (from the plan), when known. */
+  batchOf?: (machine: string) => number;
+  statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
+  leases: readonly SlotHolder[];
+  quarantines: readonly QuarantineSummary[];
+  now: Date;
+  staleAfterMs: number;
+}
+
+/** One machine's row. */
+export interface MachineView {
+  machine: string;
+  state: FleetMachineState;
+  reason: ReasonName | null;
+  message: string;
+  currentDigest: Digest | null;
+  generation: number | null;
+  reportedAt: string | null;
+  batch: number | null;
+  onDesired: boolean;
+}
+
+/** The summary of a set: converged (all Ready on desired), failed, or progressing. */
+export type SetHealth = 'converged' | 'progressing' | 'failed';
+
+export interface SetView {
+  set: string;
+  desiredDigest: Digest | null;
+  health: SetHealth;
+  machines: MachineView[];
+  /** Machines that are Ready on the desired digest / members. */
+  readyCount: number;
+  slotHolders: SlotHolder[];
+  quarantines: QuarantineSummary[];
+}
+
+function viewMachine(input: SetViewInput, machine: string): MachineView {
+  const s = input.statuses.get(machine);
+  const batch = input.batchOf ? input.batchOf(machine) : null;
+  const base = { machine, batch: batch !== null && batch >= 0 ? batch : null };
+  if (s === undefined) {
+    return { ...base, state: 'Unknown', reason: null, message: 'has not reported', currentDigest: null, generation: null, reportedAt: null, onDesired: false };
+  }
+  if (isParseProblem(s)) {
+    return { ...base, state: 'Invalid', reason: null, message: s.problem, currentDigest: null, generation: null, reportedAt: null, onDesired: false };
+  }
+  const onDesired = input.desiredDigest !== null && s.currentDigest === input.desiredDigest;
+  const stalled = findCondition(s.conditions, 'Stalled');
+  const lead = stalled?.status === 'True' ? stalled : findCondition(s.conditions, 'Ready');
+  const common = { ...base, currentDigest: s.currentDigest, generation: s.generation, reportedAt: s.reportedAt, onDesired, reason: lead?.reason ?? null, message: lead?.message ?? '' };
+  if (!isFresh(s, input.now, input.staleAfterMs)) {
+    return { ...common, state: 'Stale', message: `no fresh report (last ${s.reportedAt}; clock skew or a dead agent)` };
+  }
+  // "Ready" on another digest is not Ready for this view: the machine has not caught up yet.
+  if (s.state === 'Ready' && !onDesired) return { ...common, state: 'Progressing', message: `runs ${s.currentDigest ?? 'nothing'}, desired ${input.desiredDigest ?? '?'}` };
+  return { ...common, state: s.state };
+}
+
+/**
+ * Summarises one set (pure). Health: failed when a machine is Failed, RolledBack, Stale or Invalid, or the
+ * desired digest is quarantined; converged when every member is Ready on the desired digest (and there is
+ * at least one member); progressing otherwise (Progressing, Waiting, Unknown = never reported).
+ */
+export function viewSet(input: SetViewInput): SetView {
+  const machines = input.machines.map((m) => viewMachine(input, m));
+  const readyCount = machines.filter((m) => m.state === 'Ready').length;
+  const quarantined = input.quarantines.some((q) => q.digest === input.desiredDigest);
+  const failed = quarantined || machines.some((m) => m.state === 'Failed' || m.state === 'RolledBack' || m.state === 'Stale' || m.state === 'Invalid');
+  const health: SetHealth = failed ? 'failed' : machines.length > 0 && readyCount === machines.length ? 'converged' : 'progressing';
+  return {
+    set: input.set,
+    desiredDigest: input.desiredDigest,
+    health,
+    machines,
+    readyCount,
+    slotHolders: input.leases.filter((l) => l.state === 'held'),
+    quarantines: [...input.quarantines],
+  };
+}
+
+/** The exit code of `flotilla status`: 1 if any set failed, else 3 if any is progressing, else 0. */
+export function decideExitCode(views: readonly SetView[]): 0 | 1 | 3 {
+  if (views.some((v) => v.health === 'failed')) return 1;
+  if (views.some((v) => v.health === 'progressing')) return 3;
+  return 0;
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { checkWindow, evaluateWindows, type MaintenanceWindow } from '../../src/rollout/windows.js';
+
+const at = (iso: string): Date => new Date(iso);
+
+describe('maintenance windows', () => {
+  const berlinNight: MaintenanceWindow = { days: ['tue', 'wed'], start: '02:00', durationMinutes: 120, timeZone: 'Europe/Berlin' };
+
+  const table: Array<{ name: string; windows: MaintenanceWindow[]; now: string; open: boolean; next?: string | null; override?: boolean }> = [
+    { name: 'no windows: always open', windows: [], now: '2026-01-06T12:00:00Z', open: true },
+    { name: 'inside a Berlin window in winter (CET, UTC+1)', windows: [berlinNight], now: '2026-01-06T01:30:00Z', open: true },
+    { name: 'before it: next opening is 01:00Z', windows: [berlinNight], now: '2026-01-06T00:30:00Z', open: false, next: '2026-01-06T01:00:00.000Z' },
+    { name: 'end is exclusive', windows: [berlinNight], now: '2026-01-06T03:00:00Z', open: false, next: '2026-01-07T01:00:00.000Z' },
+    { name: 'same window in summer (CEST, UTC+2)', windows: [berlinNight], now: '2026-07-07T00:30:00Z', open: true },
+    { name: 'wrong weekday (Monday): next is Tuesday', windows: [berlinNight], now: '2026-01-05T01:30:00Z', open: false, next: '2026-01-06T01:00:00.000Z' },
+    {
+      name: 'window across midnight keeps its day',
+      windows: [{ days: ['fri'], start: '23:00', durationMinutes: 180, timeZone: 'America/New_York' }],
+      now: '2026-01-10T06:30:00Z', // Sat 01:30 New York (EST)
+      open: true,
+    },
+    {
+      name: 'Tokyo window (no DST)',
+      windows: [{ days: ['mon'], start: '09:00', durationMinutes: 60, timeZone: 'Asia/Tokyo' }],
+      now: '2026-01-05T00:30:00Z',
+      open: true,
+    },
+    {
+      name: 'deny beats allow',
+      windows: [berlinNight, { kind: 'deny', days: ['tue'], start: '02:30', durationMinutes: 30, timeZone: 'Europe/Berlin' }],
+      now: '2026-01-06T01:40:00Z',
+      open: false,
+      next: '2026-01-06T02:00:00.000Z',
+    },
+    {
+      name: 'deny only: open outside it',
+      windows: [{ kind: 'deny', days: ['sat', 'sun'], start: '00:00', durationMinutes: 1440, timeZone: 'UTC' }],
+      now: '2026-01-10T10:00:00Z',
+      open: false,
+      next: '2026-01-12T00:00:00.000Z',
+    },
+    {
+      name: 'deny covering every allow: never within a week',
+      windows: [{ days: ['mon'], start: '10:00', durationMinutes: 60, timeZone: 'UTC' }, { kind: 'deny', days: ['mon'], start: '09:00', durationMinutes: 180, timeZone: 'UTC' }],
+      now: '2026-01-05T10:30:00Z',
+      open: false,
+      next: null,
+    },
+    { name: 'override opens a closed window', windows: [berlinNight], now: '2026-01-05T12:00:00Z', open: true, override: true },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const v = evaluateWindows(t.windows, at(t.now), t.override === true);
+      expect(v.open).toBe(t.open);
+      if (t.next !== undefined) expect(v.nextOpen === null ? null : v.nextOpen.toISOString()).toBe(t.next);
+    });
+  }
+
+  it('a window across the spring-forward change lasts its real duration', () => {
+    // Europe/Berlin 2026-03-29: 02:00 CET jumps to 03:00 CEST. A window 01:00 local for 180 min opens at
+    // 00:00Z and closes at 03:00Z (05:00 CEST local), not at 04:00 local.
+    const w: MaintenanceWindow = { days: ['sun'], start: '01:00', durationMinutes: 180, timeZone: 'Europe/Berlin' };
+    expect(evaluateWindows([w], at('2026-03-29T00:00:00Z')).open).toBe(true);
+    expect(evaluateWindows([w], at('2026-03-29T02:59:00Z')).open).toBe(true);
+    expect(evaluateWindows([w], at('2026-03-29T03:00:00Z')).open).toBe(false);
+  });
+
+  it('a start inside the spring-forward gap is shifted by the gap', () => {
+    const w: MaintenanceWindow = { days: ['sun'], start: '02:30', durationMinutes: 30, timeZone: 'Europe/Berlin' };
+    const v = evaluateWindows([w], at('2026-03-28T12:00:00Z'));
+    expect(v.nextOpen?.toISOString()).toBe('2026-03-29T01:30:00.000Z'); // 03:30 CEST
+  });
+
+  it('a start inside the fall-back overlap opens at the first of the two instants', () => {
+    const w: MaintenanceWindow = { days: ['sun'], start: '02:30', durationMinutes: 30, timeZone: 'Europe/Berlin' };
+    const v = evaluateWindows([w], at('2026-10-24T12:00:00Z'));
+    expect(v.nextOpen?.toISOString()).toBe('2026-10-25T00:30:00.000Z'); // 02:30 CEST
+  });
+
+  it('a US window after the DST change moves in UTC, not in local time', () => {
+    const w: MaintenanceWindow = { days: ['mon'], start: '09:00', durationMinutes: 60, timeZone: 'America/Los_Angeles' };
+    expect(evaluateWindows([w], at('2026-03-02T17:30:00Z')).open).toBe(true); // PST: 09:00 = 17:00Z
+    expect(evaluateWindows([w], at('2026-03-09T17:30:00Z')).open).toBe(false); // PDT: 09:00 = 16:00Z
+    expect(evaluateWindows([w], at('2026-03-09T16:30:00Z')).open).toBe(true);
+  });
+
+  it('checks windows and names what is wrong', () => {
+    expect(checkWindow(berlinNight)).toEqual([]);
+    const problems = checkWindow({ days: ['funday' as 'mon'], start: '25:00', durationMinutes: 0, timeZone: 'Mars/Olympus' });
+    expect(problems.join('\n')).toMatch(/days/);
+    expect(problems.join('\n')).toMatch(/start/);
+    expect(problems.join('\n')).toMatch(/durationMinutes/);
+    expect(problems.join('\n')).toMatch(/Mars\/Olympus/);
+  });
+});
