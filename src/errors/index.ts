@@ -74,3 +74,5 @@ export class QuarantinedError extends defineError('QuarantinedError', 'stall') {
 
 /** A bug: something we believed impossible happened. */
 export class InternalError extends defineError('InternalError', 'stall') {}
+/** A durable state file (high-water mark) is corrupt or unreadable: never read as "no state"; a human must look. */
+export class StateError extends defineError('StateError', 'stall') {}
