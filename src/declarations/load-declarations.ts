@@ -1,3 +1,4 @@
+import { checkAllowedSigners } from './check-allowed-signers.js';
 import { classifyPath } from './classify-path.js';
 import { decodeUtf8 } from './decode.js';
 import { normaliseConfig, normaliseMachine } from './normalise-config.js';
@@ -64,6 +65,7 @@ export function loadDeclarations(files: Map<string, Uint8Array | string>): Resul
     } else if (c.kind === 'allowed-signers') {
       allowedSigners = decodeUtf8(bytes);
       if (allowedSigners === undefined) issues.push({ file: path, pointer: '', message: 'file is not valid UTF-8' });
+      else issues.push(...checkAllowedSigners(path, allowedSigners));
     } else if (c.kind === 'misplaced') {
       issues.push({ file: path, pointer: '', message: c.reason, rule: 'file-name' });
     }

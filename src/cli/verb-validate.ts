@@ -1,0 +1,151 @@
+import * as fs from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import git from 'isomorphic-git';
+import { FlotillaError, NotFoundError, UsageError } from '../errors/index.js';
+import { formatIssue, loadDeclarations, type DeclarationIssue } from '../declarations/index.js';
+import { classifyPath } from '../declarations/classify-path.js';
+import { readDeclarationDir } from '../declarations/read-dir.js';
+import { readGitAuthFromEnv } from '../git/git-auth.js';
+import { isHttpUrl, resolveLocalGitdir } from '../git/local-repo.js';
+import { readTreeFiles } from '../git/read-tree.js';
+import { syncRepo } from '../git/sync-repo.js';
+import { parseAllowedSigners } from '../trust/allowed-signers.js';
+import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
+import { verifyCommit } from '../trust/commit-verify.js';
+import { flag, stringOption, type Command, type CommandContext } from './command.js';
+
+/** The outcome of the signature check, as printed and as JSON. */
+type SignatureReport =
+  | { ok: true; signer: string; fingerprint: string; format: string; trust: string }
+  | { ok: false; code: string; message: string; trust: string };
+
+async function resolveRev(gitdir: string, rev: string): Promise<string> {
+  if (/^[0-9a-f]{40}$/.test(rev)) return rev;
+  try {
+    return await git.resolveRef({ fs, gitdir, ref: rev });
+  } catch {
+    if (/^[0-9a-f]{4,39}$/.test(rev)) return git.expandOid({ fs, gitdir, oid: rev }).catch(() => Promise.reject(new NotFoundError(`revision ${rev} not found`, { rev })));
+    throw new NotFoundError(`revision ${rev} not found in ${gitdir}`, { rev });
+  }
+}
+
+/** Trust for the signature check: the pinned file when given, else the repo's own allowed_signers at the commit. */
+async function trustFor(trustFile: string | undefined, files: Map<string, Uint8Array>, oid: string): Promise<{ trust: CommitTrust; source: string }> {
+  if (trustFile !== undefined) {
+    const head = (await readFile(trustFile, 'utf8').catch(() => '')).trimStart();
+    const pgp = head.startsWith('-----BEGIN PGP');
+    return { trust: await loadCommitTrust(pgp ? { pgpKeyFiles: [trustFile] } : { allowedSignersFile: trustFile }), source: trustFile };
+  }
+  const source = `allowed_signers at ${oid.slice(0, 12)} (the repo vouching for itself; pin with --trust-file)`;
+  const bytes = files.get('allowed_signers');
+  const text = bytes === undefined ? '' : Buffer.from(bytes).toString('utf8');
+  return { trust: { sshSigners: parseAllowedSigners(text, 'allowed_signers'), pgpKeys: [], verify: 'head' }, source };
+}
+
+async function checkSignature(gitdir: string, oid: string, trustFile: string | undefined, files: Map<string, Uint8Array>): Promise<SignatureReport> {
+  let source = trustFile ?? 'allowed_signers';
+  try {
+    const t = await trustFor(trustFile, files, oid);
+    source = t.source;
+    const v = await verifyCommit({ gitdir, oid, trust: t.trust });
+    return { ok: true, signer: v.signer, fingerprint: v.fingerprint, format: v.format, trust: source };
+  } catch (err) {
+    if (!(err instanceof FlotillaError)) throw err;
+    return { ok: false, code: err.code, message: err.message, trust: source };
+  }
+}
+
+/** Reads the declaration files of a commit; an unsafe tree (symlinked declaration, `..`, submodule) becomes an issue. */
+async function readCommitFiles(gitdir: string, oid: string): Promise<{ files: Map<string, Uint8Array>; issues: DeclarationIssue[] }> {
+  try {
+    const files = await readTreeFiles({ gitdir, oid, include: (p) => classifyPath(p).kind !== 'other' });
+    return { files, issues: [] };
+  } catch (err) {
+    if (!(err instanceof FlotillaError) || err.code !== 'UnsafeTreeError') throw err;
+    const path = typeof err.data['path'] === 'string' ? err.data['path'] : '(tree)';
+    return { files: new Map(), issues: [{ file: path, pointer: '', message: err.message, rule: 'unsafe-tree' }] };
+  }
+}
+
+interface Source {
+  gitdir: string;
+  oid: string;
+  cleanup: () => Promise<void>;
+}
+
+async function openSource(ctx: CommandContext, repo: string, rev: string | undefined): Promise<Source> {
+  if (isHttpUrl(repo)) {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'flotilla-validate-'));
+    const cleanup = (): Promise<void> => rm(cacheDir, { recursive: true, force: true });
+    try {
+      const auth = readGitAuthFromEnv(ctx.env);
+      const r = await syncRepo({ url: repo, branch: rev ?? 'main', cacheDir: join(cacheDir, 'repo.git'), ...(auth ? { auth } : {}), signal: ctx.signal });
+      return { gitdir: r.gitdir, oid: r.head, cleanup };
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  }
+  const gitdir = await resolveLocalGitdir(resolve(ctx.cwd, repo));
+  return { gitdir, oid: await resolveRev(gitdir, rev ?? 'HEAD'), cleanup: async () => undefined };
+}
+
+/** `flotilla validate`: schemas, rules and (for a git repo) the commit's signature; exit 1 listing every error. */
+export const command: Command = {
+  name: 'validate',
+  summary: 'check a deploy repo: schemas, rules, and the commit signature',
+  usage: 'flotilla validate [--repo DIR|URL] [--rev REV] [--trust-file F] | --dir DIR',
+  description: `Loads the declarations at REV (default HEAD; for a URL, REV is a branch, default main) as git objects,
+checks every file against its schema and the semantic rules, and verifies the commit's signature against
+--trust-file (allowed_signers or an armored OpenPGP key), or else the repo's own allowed_signers at REV.
+--dir checks a plain directory (no git, no signature): for editors and pre-commit hooks.
+Exit 0 when all is well, 1 listing every error as file:line:col /pointer message.`,
+  options: {
+    repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo: a local path or an http(s) URL (default: the current directory)' },
+    rev: { type: 'string', value: 'REV', help: 'commit, branch or tag to check (default HEAD)' },
+    'trust-file': { type: 'string', value: 'FILE', help: 'pinned signers: allowed_signers or an armored OpenPGP key' },
+    dir: { type: 'string', value: 'DIR', help: 'check a plain directory instead (no git, no signature)' },
+    'skip-signature': { type: 'boolean', help: 'check declarations only' },
+  },
+  async run(input, ctx) {
+    const dir = stringOption(input, 'dir');
+    const repo = stringOption(input, 'repo');
+    if (dir !== undefined && (repo !== undefined || stringOption(input, 'rev') !== undefined)) throw new UsageError('validate: --dir cannot be combined with --repo or --rev');
+    let read: { files: Map<string, Uint8Array>; issues: DeclarationIssue[] };
+    let signature: SignatureReport | undefined;
+    let where: Record<string, string>;
+    if (dir !== undefined) {
+      const path = resolve(ctx.cwd, dir);
+      read = await readDeclarationDir(path);
+      where = { dir: path };
+    } else {
+      const src = await openSource(ctx, repo ?? '.', stringOption(input, 'rev'));
+      try {
+        read = await readCommitFiles(src.gitdir, src.oid);
+        if (!flag(input, 'skip-signature')) {
+          const trustOpt = stringOption(input, 'trust-file');
+          signature = await checkSignature(src.gitdir, src.oid, trustOpt === undefined ? undefined : resolve(ctx.cwd, trustOpt), read.files);
+        }
+      } finally {
+        await src.cleanup();
+      }
+      where = { repo: repo ?? '.', commit: src.oid };
+    }
+    const loaded = loadDeclarations(read.files);
+    const errors = [...read.issues, ...(loaded.ok ? [] : loaded.errors)];
+    const ok = errors.length === 0 && (signature === undefined || signature.ok);
+    const lines = errors.map(formatIssue);
+    if (signature) {
+      lines.push(signature.ok ? `signature: ok, ${signature.format} by ${signature.signer} (${signature.fingerprint}), trusted via ${signature.trust}` : `signature: ${signature.code}: ${signature.message} (trust: ${signature.trust})`);
+    }
+    const at = where['commit'] ? ` at ${where['commit'].slice(0, 12)}` : '';
+    lines.push(ok && loaded.ok ? `valid${at}: ${loaded.value.sets.size} set(s), ${loaded.value.machines.size} machine(s)` : `invalid${at}: ${errors.length} error(s)${signature && !signature.ok ? ' and an untrusted signature' : ''}`);
+    return {
+      exitCode: ok ? 0 : 1,
+      text: lines.join('\n'),
+      json: { ok, ...where, errors, ...(signature ? { signature } : {}), sets: loaded.ok ? [...loaded.value.sets.keys()] : [] },
+    };
+  },
+};
