@@ -1,0 +1,47 @@
+import { isAbsolute, resolve } from 'node:path';
+import { UsageError } from '../errors/index.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+
+/** Returns a required option's value or throws UsageError naming it. */
+export function requireOption(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** Opens a store URL given on the command line; a bare path is taken relative to `cwd`. */
+export function openStoreArg(url: string, cwd: string, writable?: boolean): Store {
+  const u = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || isAbsolute(url) ? url : resolve(cwd, url);
+  return openStore(u, writable === undefined ? {} : { writable });
+}
+
+/** Opens a comma-separated (and/or repeated) list of store URLs, in order (mirrors). */
+export function openStoreList(values: string[], cwd: string): Store[] {
+  const urls = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (urls.length === 0) throw new UsageError('--store is required');
+  return urls.map((u) => openStoreArg(u, cwd));
+}
+
+/** Parses a duration like `90s`, `30m`, `24h`, `7d` (or plain milliseconds) into milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: expected a duration like 30m, 24h or 7d, got ${JSON.stringify(text)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** Parses `KEY=VALUE` pairs; throws UsageError naming the malformed one. */
+export function parseKeyValues(values: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new UsageError(`${what}: expected KEY=VALUE, got ${JSON.stringify(v)}`);
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+/** Closes every store, ignoring close errors (called on the way out of a verb). */
+export async function closeAll(stores: Store[]): Promise<void> {
+  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
+}
