@@ -11,4 +11,16 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'init', summary: 'create a new deploy repo (template, allowed_signers, first signed commit)', load: async () => (await import('./verb-init.js')).command },
   { name: 'validate', summary: 'check a deploy repo: schemas, rules, and the commit signature', load: async () => (await import('./verb-validate.js')).command },
+  { name: 'keygen', summary: 'create an ed25519 publisher key pair (NAME:base64)', load: async () => (await import('./verb-keygen.js')).command },
+  { name: 'push', summary: 'push a directory as a package; prints its sha256 digest', load: async () => (await import('./verb-push.js')).command },
+  { name: 'sign', summary: 'add a signature to a pushed package', load: async () => (await import('./verb-sign.js')).command },
+  { name: 'promote', summary: 'mark a package deployable (signed flag), or revoke that', load: async () => (await import('./verb-promote.js')).command },
+  { name: 'pin', summary: 'pin a closure so store GC never collects it', load: async () => (await import('./verb-pin.js')).command },
+  { name: 'unpin', summary: 'remove a pin', load: async () => (await import('./verb-unpin.js')).command },
+  { name: 'pins', summary: 'list pins (GC roots)', load: async () => (await import('./verb-pins.js')).command },
+  { name: 'show', summary: 'show a package: size, files, references, provenance, signers, deployable, pins', load: async () => (await import('./verb-show.js')).command },
+  { name: 'verify', summary: 'verify a closure in the store: signatures and every object\'s hash', load: async () => (await import('./verb-verify.js')).command },
+  { name: 'fetch', summary: 'fetch and verify a closure into a state dir, materialised read-only', load: async () => (await import('./verb-fetch.js')).command },
+  { name: 'diff', summary: 'compare two closures: packages and files changed, bytes to fetch', load: async () => (await import('./verb-diff.js')).command },
+  { name: 'gc', summary: 'delete store objects unreachable from pins and promoted closures', load: async () => (await import('./verb-gc.js')).command },
 ];

@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import type { Command } from './command.js';
+import { flag, stringList, stringOption } from './command.js';
+import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
+import { verifyClosure } from '../fetch/verify-closure.js';
+import { buildPolicy } from '../trust/publisher-trust.js';
+
+/** `flotilla verify DIGEST --store URL --trust …`: exit 0 only if every object and the signatures hold. */
+export const command: Command = {
+  name: 'verify',
+  summary: 'verify a closure in the store: signatures, every manifest and every object\'s hash',
+  usage: 'flotilla verify DIGEST --store URL --trust NAME:KEY... [--threshold N] [--require-deployable] [--promoter NAME:KEY]... [--json]',
+  positionals: { min: 1, max: 1 },
+  options: {
+    store: { type: 'string', value: 'URL', help: 'store URL' },
+    trust: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'trusted publisher key (or @FILE)' },
+    threshold: { type: 'string', value: 'N', help: 'distinct trusted signatures required (default 1)' },
+    'require-deployable': { type: 'boolean', help: 'require a promoted deployable flag' },
+    promoter: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'key allowed to promote (default: the trusted keys)' },
+  },
+  async run(input, ctx) {
+    const policy = buildPolicy({
+      trust: stringList(input, 'trust'),
+      ...(stringOption(input, 'threshold') ? { threshold: stringOption(input, 'threshold') } : {}),
+      requireDeployable: flag(input, 'require-deployable'),
+      promoters: stringList(input, 'promoter'),
+      resolve: (p) => resolve(ctx.cwd, p),
+    });
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd);
+    try {
+      const r = await verifyClosure(store, input.positionals[0] ?? '', { policy, signal: ctx.signal });
+      const head = `${r.ok ? 'OK' : 'FAILED'} ${r.root}: ${r.packages.length} package(s), ${r.objectsChecked} object(s), ${r.bytesChecked} bytes verified; signed by ${r.signers.join(', ')}`;
+      const text = [head, ...r.failures.map((f) => `  ${f.code} ${f.object}: ${f.message}`)].join('\n');
+      return { exitCode: r.ok ? 0 : 1, text, json: r };
+    } finally {
+      await closeAll([store]);
+    }
+  },
+};
