@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { DeclarationIssue, Result } from './result.js';
 
 /** A parsed YAML file: the document (for positions), its line counter, and its plain JS value. */
@@ -16,6 +16,18 @@ export const MAX_DECLARATION_BYTES = 1024 * 1024;
 function shortMessage(message: string): string {
   const cut = message.search(/ at line \d+, column \d+/);
   return (cut === -1 ? message : message.slice(0, cut)).trim();
+}
+
+function danglingAliasOffset(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 /**
@@ -39,7 +51,8 @@ export function parseYaml(file: string, text: string): Result<ParsedYaml> {
     const data: unknown = doc.toJS({ maxAliasCount: 100 });
     return { ok: true, value: { file, doc, lineCounter, data } };
   } catch (err) {
-    // Unresolved aliases and alias bombs surface only when converting.
-    return { ok: false, errors: [{ file, line: 1, col: 1, pointer: '', message: `YAML: ${(err as Error).message}` }] };
+    // Unresolved aliases and alias bombs surface only when converting: point at the first dangling alias.
+    const at = lineCounter.linePos(danglingAliasOffset(doc) ?? 0);
+    return { ok: false, errors: [{ file, line: at.line, col: at.col, pointer: '', message: `YAML: ${(err as Error).message}` }] };
   }
 }

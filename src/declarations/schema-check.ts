@@ -33,7 +33,8 @@ function describe(e: ErrorObject): { message: string; pointer: string; atKey: bo
       return { pointer: joinPointer([...splitPointer(e.instancePath), name]), atKey: true, message: `property name "${name}" is invalid` };
     }
     case 'type': {
-      const want = title ?? String(p['type']).split(',').join(' or ');
+      // Titles of object schemas name the document ("Flotilla deployment set"); only value titles say what is expected.
+      const want = (parent as { type?: unknown }).type !== 'object' && title ? title : String(p['type']).split(',').join(' or ');
       return { pointer: e.instancePath, atKey: false, message: `must be ${want} (got ${typeName(e.data)})` };
     }
     case 'pattern':
