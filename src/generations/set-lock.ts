@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockedError } from '../errors/index.js';
+import { GenerationError, LockedError } from '../errors/index.js';
+import { isDiskFull } from './disk-space.js';
 import { setPaths } from './layout.js';
 import { judgeProcess, ownIdentity, type ProcessIdentity } from './process-identity.js';
 
@@ -80,7 +81,13 @@ async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise
   // Write the whole record under a private name, then link it into place: a lock file is never seen half
   // written by a live reader, and link(2) fails with EEXIST when another actor holds the lock.
   const tmp = join(dir, `.lock-tmp-${process.pid}-${holder.token}`);
-  await writeFile(tmp, JSON.stringify(holder), { flag: 'wx' });
+  try {
+    await writeFile(tmp, JSON.stringify(holder), { flag: 'wx' });
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    if (!isDiskFull(err)) throw err;
+    throw new GenerationError(`disk full: cannot write the lock file in ${dir}`, { dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+  }
   try {
     await link(tmp, lock);
     return true;
@@ -95,7 +102,8 @@ async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise
 /**
  * Takes the lock of one set (sets/SET/lock), serialising local actors (an agent tick, a CLI rollback).
  * The lock dies with its holder: a lock whose process is gone (kill -9, reboot, reused pid) is broken
- * safely. Waits up to `timeoutMs`, then throws LockedError naming the holder's pid, purpose and start.
+ * safely. Waits up to `timeoutMs`, then throws LockedError naming the holder's pid, purpose and start;
+ * GenerationError when the disk is too full to write the lock file.
  * Returns the release function.
  */
 export async function acquireSetLock(stateDir: string, set: string, options: LockOptions = {}): Promise<ReleaseLock> {
