@@ -75,7 +75,7 @@ export async function undrainMachine(options: PhaseOptions & { spec: ActivationS
 }
 
 /**
- * Activates a generation: drain (then the drain grace), the activation command, undrain — in that order,
+ * Activates a generation: drain (then the drain grace), the activation command (when declared), undrain — in that order,
  * each from the generation directory with FLOTILLA_SET, FLOTILLA_DIGEST, FLOTILLA_GENERATION,
  * FLOTILLA_PREVIOUS (when known) and FLOTILLA_PHASE. Stops at the first failing phase and throws its
  * ActivationError; a failed activation is NOT followed by undrain (the machine stays out of the load
@@ -83,13 +83,15 @@ export async function undrainMachine(options: PhaseOptions & { spec: ActivationS
  */
 export async function activateGeneration(options: ActivateOptions): Promise<void> {
   if (options.drain !== false) await drainMachine(options);
-  await runActivationPhase({
-    ...options,
-    phase: 'activate',
-    command: options.spec.command,
-    timeoutMs: options.spec.timeoutMs,
-    declaredEnv: options.spec.env,
-  });
+  if (options.spec.command !== undefined) {
+    await runActivationPhase({
+      ...options,
+      phase: 'activate',
+      command: options.spec.command,
+      timeoutMs: options.spec.timeoutMs,
+      declaredEnv: options.spec.env,
+    });
+  }
   if (options.undrain !== false) await undrainMachine(options);
 }
 

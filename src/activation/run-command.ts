@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { OutputTail } from './output-tail.js';
 
 /** What to run. A string runs via `/bin/sh -c`; an array is an argv run without a shell. */
@@ -160,15 +161,37 @@ export function runCommand(spec: CommandSpec): Promise<CommandResult> {
   });
 }
 
-/** Resolves when no process of group `pgid` is left, or after `limitMs` (zombies nobody reaps stay "alive"). */
+/**
+ * Resolves when no live process of group `pgid` is left, or after `limitMs`. Zombies count as gone: an
+ * orphaned grandchild is reaped by PID 1, and some container inits never reap.
+ */
 async function waitGroupGone(pgid: number, limitMs: number): Promise<void> {
   const deadline = performance.now() + limitMs;
   while (performance.now() < deadline) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
+    if (!(await groupHasLiveMembers(pgid))) return;
+    await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** True while a non-zombie process belongs to group `pgid` (from /proc; kill(-pgid, 0) where it is absent). */
+async function groupHasLiveMembers(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the parenthesised command: state, ppid, pgrp, …
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }

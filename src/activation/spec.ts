@@ -14,7 +14,8 @@ export interface HookSpec {
 
 /** How a set's generation is activated (the `activate:` block of sets/NAME.yaml, normalised). */
 export interface ActivationSpec {
-  command: CommandLine;
+  /** Absent: switching the link is the whole activation (drain/undrain still run when declared). */
+  command?: CommandLine;
   /** Extra environment for every phase; FLOTILLA_* variables set by the agent win over these. */
   env?: Record<string, string>;
   timeoutMs: number;
