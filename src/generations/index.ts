@@ -13,3 +13,4 @@ export { markBad, isBad, isBadIn, recordDesired, clearBad, withBadMark, withDesi
 export { recoverPending, type RecoveryResult } from './recover.js';
 export { cleanStaleTemps } from './stale-temps.js';
 export { gcGenerations, type GcOptions, type GcResult } from './gc.js';
+export { requireSet } from './require-set.js';

@@ -1,0 +1,70 @@
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { commitSwitch, isBad, readCurrent, setPaths, stageGeneration, switchGeneration } from '../../src/generations/index.js';
+import { closure, digestOf, makeStateDir } from './fixture.js';
+
+let stateDir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ stateDir, cleanup } = await makeStateDir()));
+afterEach(async () => cleanup());
+
+async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await runCli(argv, { stdout, stderr, env: { FLOTILLA_LOG_LEVEL: 'silent', ...env }, cwd: process.cwd() });
+  return { code, out, err };
+}
+
+async function deploy(version: string): Promise<void> {
+  const c = await closure(stateDir, version);
+  const { generation } = await stageGeneration({ stateDir, set: 'web', ...c, origin: { commit: `c-${version}` } });
+  await switchGeneration(stateDir, 'web', generation.number);
+  await commitSwitch(stateDir, 'web');
+}
+
+describe('generations, rollback and clear verbs', () => {
+  it('lists generations with markers, as text and JSON, with the state dir from the environment', async () => {
+    await deploy('v1');
+    await deploy('v2');
+    const text = await cli(['generations', 'web'], { FLOTILLA_STATE_DIR: stateDir });
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^\*A {3}\s+2 {2}[0-9a-f]{12} {2}\S+ {2}c-v2$/m);
+    expect(text.out).toMatch(/^ {2}P {2}\s+1 /m);
+    const json = await cli(['generations', 'web', '--state', stateDir, '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ current: 2, active: 2, previousActive: 1, generations: [{ number: 1, commit: 'c-v1' }, { number: 2, current: true }] });
+  });
+
+  it('rolls back to the previously active generation, marks the one left bad, and clear forgets it', async () => {
+    await deploy('v1');
+    await deploy('v2');
+    const r = await cli(['rollback', 'web', '--state', stateDir, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ from: 2, to: 1, markedBad: digestOf('closure:v2'), activated: false });
+    expect((await readCurrent(setPaths(stateDir, 'web').current))?.number).toBe(1);
+    expect(await isBad(stateDir, 'web', digestOf('closure:v2'), digestOf('closure:v2'))).toBe(true);
+    const listed = await cli(['generations', 'web', '--state', stateDir]);
+    expect(listed.out).toMatch(/^ {2}P B\s+2 .*bad: operator rollback$/m);
+    const cleared = await cli(['clear', 'web', '--state', stateDir, '--json']);
+    expect(JSON.parse(cleared.out)).toEqual({ set: 'web', cleared: [digestOf('closure:v2')] });
+    expect(await isBad(stateDir, 'web', digestOf('closure:v2'), digestOf('closure:v2'))).toBe(false);
+    const to = await cli(['rollback', 'web', '--to', '2', '--keep-good', '--state', stateDir]);
+    expect(to.code).toBe(0);
+    expect(to.out).toContain('current is now generation 2');
+    expect(to.out).toContain('activation was not run');
+  });
+
+  it('refuses bad input clearly and changes nothing', async () => {
+    await deploy('v1');
+    expect(await cli(['rollback', 'web', '--to', 'x', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('--to') });
+    expect(await cli(['rollback', 'web', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no previously active generation') });
+    expect(await cli(['generations', 'nosuch', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no set nosuch') });
+    expect(await cli(['clear', 'web', '--digest', 'sha256:12', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('InvalidDigestError') });
+    expect(await cli(['clear', '../etc', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('InvalidNameError') });
+    expect((await readCurrent(setPaths(stateDir, 'web').current))?.number).toBe(1);
+  });
+});
