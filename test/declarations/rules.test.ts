@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import { formatIssue, loadDeclarations, RULES } from '../../src/declarations/index.js';
+import { CONFIG, DIGEST_A, KEY_1, KEY_2, repo, setYaml } from './fixtures.js';
+
+interface RuleCase {
+  rule: string;
+  name: string;
+  files: Map<string, string>;
+  /** formatIssue output of every issue expected. */
+  want: string[];
+}
+
+const cfg = (publishers: string, extra = ''): string => `stores:\n  - /srv/store\npublishers:\n${publishers}${extra}`;
+const win = (start: string, duration: string, tz: string, extra = ''): string =>
+  `    - start: "${start}"\n      duration: ${duration}\n      timeZone: ${tz}\n${extra}`;
+
+const CASES: RuleCase[] = [
+  {
+    rule: 'set-name-matches-file',
+    name: 'name differs from the file name',
+    files: repo({ 'sets/web.yaml': setYaml('name: api\n') }),
+    want: ['sets/web.yaml:4:7 /name name "api" must equal the file name "web" [set-name-matches-file]'],
+  },
+  {
+    rule: 'duplicate-set-name',
+    name: 'web.yaml and web.yml',
+    files: repo({ 'sets/web.yaml': setYaml(), 'sets/web.yml': setYaml() }),
+    want: ['sets/web.yml:1:1 set "web" is also declared by sets/web.yaml [duplicate-set-name]'],
+  },
+  {
+    rule: 'duplicate-set-name',
+    name: 'names equal but for case',
+    files: repo({ 'sets/web.yaml': setYaml(), 'sets/Web.yaml': setYaml() }),
+    want: ['sets/web.yaml:1:1 set "web" is also declared by sets/Web.yaml [duplicate-set-name]'],
+  },
+  {
+    rule: 'machines-or-selector',
+    name: 'both machines and selector',
+    files: repo({ 'sets/web.yaml': setYaml('selector:\n  matchLabels: { role: web }\n') }),
+    want: ['sets/web.yaml:4:1 /selector give machines or selector, not both [machines-or-selector]'],
+  },
+  {
+    rule: 'machines-or-selector',
+    name: 'neither machines nor selector',
+    files: repo({ 'sets/web.yaml': `closure: ${DIGEST_A}\nplatform: linux/amd64\n` }),
+    want: ['sets/web.yaml:1:1 give machines (names) or selector (labels) [machines-or-selector]'],
+  },
+  {
+    rule: 'platform-required',
+    name: 'no platform in the set or the defaults',
+    files: repo({ 'sets/web.yaml': `closure: ${DIGEST_A}\nmachines: [a]\n` }),
+    want: ['sets/web.yaml:1:1 platform is missing: set platform (e.g. linux/amd64) here or defaults.platform in flotilla.yaml [platform-required]'],
+  },
+  {
+    rule: 'percent-in-range',
+    name: 'batchSize over 100%',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  batchSize: 150%\n') }),
+    want: ['sets/web.yaml:5:14 /rollout/batchSize batchSize 150% must be between 1% and 100% [percent-in-range]'],
+  },
+  {
+    rule: 'percent-in-range',
+    name: 'batchSize 0%',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  batchSize: 0%\n') }),
+    want: ['sets/web.yaml:5:14 /rollout/batchSize batchSize 0% must be between 1% and 100% [percent-in-range]'],
+  },
+  {
+    rule: 'canary-within-set',
+    name: 'canary larger than the listed machines',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  canary: 4\n') }),
+    want: ['sets/web.yaml:5:11 /rollout/canary canary 4 is larger than the set (3 machines) [canary-within-set]'],
+  },
+  {
+    rule: 'canary-within-set',
+    name: 'canary from the defaults larger than a one-machine set',
+    files: repo({ 'sets/web.yaml': setYaml('', '[a]') }, `${CONFIG}defaults:\n  rollout:\n    canary: 2\n`),
+    want: ['sets/web.yaml:1:1 canary 2 is larger than the set (1 machine) [canary-within-set]'],
+  },
+  {
+    rule: 'health-has-check',
+    name: 'a health block without command or http',
+    files: repo({ 'sets/web.yaml': setYaml('health:\n  retries: 2\n') }),
+    want: ['sets/web.yaml:4:1 /health health needs a command or an http check (here or in defaults.health) [health-has-check]'],
+  },
+  {
+    rule: 'activate-has-command',
+    name: 'an activate block without a command',
+    files: repo({ 'sets/web.yaml': setYaml('activate:\n  timeout: 1m\n') }),
+    want: ['sets/web.yaml:4:1 /activate activate needs a command (here or in defaults.activate) [activate-has-command]'],
+  },
+  {
+    rule: 'body-match-regex',
+    name: 'bodyMatch that does not compile',
+    files: repo({ 'sets/web.yaml': setYaml('health:\n  http:\n    url: http://127.0.0.1/\n    bodyMatch: "(ok"\n') }),
+    want: ['sets/web.yaml:7:16 /health/http/bodyMatch bodyMatch is not a valid regular expression: Invalid regular expression: /(ok/u: Unterminated group [body-match-regex]'],
+  },
+  {
+    rule: 'dependsOn-unknown',
+    name: 'depends on a set that does not exist',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  dependsOn: [api, db]\n'), 'sets/api.yaml': setYaml() }),
+    want: ['sets/web.yaml:5:20 /rollout/dependsOn/1 depends on unknown set "db" [dependsOn-unknown]'],
+  },
+  {
+    rule: 'dependsOn-cycle',
+    name: 'a set depending on itself',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  dependsOn: [web]\n') }),
+    want: ['sets/web.yaml:5:15 /rollout/dependsOn/0 dependsOn forms a cycle: web -> web [dependsOn-cycle]'],
+  },
+  {
+    rule: 'dependsOn-cycle',
+    name: 'a cycle through three sets',
+    files: repo({
+      'sets/a.yaml': setYaml('rollout:\n  dependsOn: [b]\n'),
+      'sets/b.yaml': setYaml('rollout:\n  dependsOn: [c]\n'),
+      'sets/c.yaml': setYaml('rollout:\n  dependsOn: [a]\n'),
+    }),
+    want: ['sets/c.yaml:5:15 /rollout/dependsOn/0 dependsOn forms a cycle: a -> b -> c -> a [dependsOn-cycle]'],
+  },
+  {
+    rule: 'service-path-conflict',
+    name: 'two sets claim /srv/app on machine b (listed by name)',
+    files: repo({ 'sets/one.yaml': setYaml('servicePath: /srv/app\n', '[a, b]'), 'sets/two.yaml': setYaml('servicePath: /srv/app\n', '[b, c]') }),
+    want: ['sets/two.yaml:4:14 /servicePath machine "b" is already claimed for /srv/app by set "one" [service-path-conflict]'],
+  },
+  {
+    rule: 'service-path-conflict',
+    name: 'a selector set and a listed set meet on an inventory machine',
+    files: repo({
+      'sets/one.yaml': setYaml('servicePath: /srv/app\n', '[m1]'),
+      'sets/two.yaml': `closure: ${DIGEST_A}\nplatform: linux/amd64\nselector:\n  matchLabels: { role: web }\nservicePath: /srv/app\n`,
+      'machines/m1.yaml': 'labels: { role: web }\n',
+    }),
+    want: ['sets/two.yaml:5:14 /servicePath machine "m1" is already claimed for /srv/app by set "one" [service-path-conflict]'],
+  },
+  {
+    rule: 'unknown-time-zone',
+    name: 'a window in a time zone that does not exist',
+    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '1h', 'Mars/Olympus_Mons')}`) }),
+    want: ['sets/web.yaml:8:17 /rollout/windows/0/timeZone unknown time zone "Mars/Olympus_Mons" (use an IANA name such as Europe/Berlin or UTC) [unknown-time-zone]'],
+  },
+  {
+    rule: 'windows-never-open',
+    name: 'the only allow window lasts 0s',
+    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '0s', 'UTC')}`) }),
+    want: ['sets/web.yaml:6:5 /rollout/windows these windows never open: no minute of the week is inside an allow window and outside every deny window [windows-never-open]'],
+  },
+  {
+    rule: 'windows-never-open',
+    name: 'a deny window in another time zone covers the allow window',
+    files: repo({
+      'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('09:00', '2h', 'Europe/Berlin')}${win('06:00', '6h', 'UTC', '      deny: true\n')}`),
+    }),
+    want: ['sets/web.yaml:6:5 /rollout/windows these windows never open: no minute of the week is inside an allow window and outside every deny window [windows-never-open]'],
+  },
+  {
+    rule: 'windows-never-open',
+    name: 'a deny window of 24h on every day',
+    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('12:00', '24h', 'Asia/Tokyo', '      deny: true\n')}`) }),
+    want: ['sets/web.yaml:6:5 /rollout/windows these windows never open: no minute of the week is inside an allow window and outside every deny window [windows-never-open]'],
+  },
+  {
+    rule: 'window-too-long',
+    name: 'a window longer than a week',
+    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '8d', 'UTC')}`) }),
+    want: ['sets/web.yaml:7:17 /rollout/windows/0/duration window duration 8d is longer than 7d [window-too-long]'],
+  },
+  {
+    rule: 'threshold-exceeds-keys',
+    name: 'threshold 2 with one key',
+    files: repo({}, cfg(`  keys: [${KEY_1}]\n  threshold: 2\n`)),
+    want: ['flotilla.yaml:5:14 /publishers/threshold threshold 2 is more than the 1 trusted key(s) [threshold-exceeds-keys]'],
+  },
+  {
+    rule: 'promoter-keys-required',
+    name: 'requireDeployable without promoter keys',
+    files: repo({}, cfg(`  keys: [${KEY_1}]\n  requireDeployable: true\n`)),
+    want: ['flotilla.yaml:5:22 /publishers/requireDeployable requireDeployable is true but publishers.promoterKeys is empty [promoter-keys-required]'],
+  },
+  {
+    rule: 'duplicate-key-name',
+    name: 'two keys with one name',
+    files: repo({}, cfg(`  keys:\n    - ${KEY_1}\n    - ci-1:${KEY_2.split(':')[1] ?? ''}\n`)),
+    want: ['flotilla.yaml:6:7 /publishers/keys/1 key name "ci-1" appears twice [duplicate-key-name]'],
+  },
+  {
+    rule: 'publisher-key',
+    name: 'non-canonical base64',
+    files: repo({}, cfg('  keys:\n    - ci-1:azSGjj7oBOpo/G28JEr5DdOHKAmB/GVYjoX5G17PmYp=\n')),
+    want: ['flotilla.yaml:5:7 /publishers/keys/0 key is not canonical base64 of a 32-byte ed25519 public key [publisher-key]'],
+  },
+  {
+    rule: 'store-url',
+    name: 'a credential in a store URL',
+    files: repo({}, `stores:\n  - s3://releases/flotilla?secretKey=hunter2\npublishers:\n  keys: [${KEY_1}]\n`),
+    want: ['flotilla.yaml:2:5 /stores/0 query parameter "secretKey" looks like a credential: give credentials by environment variable, never in the URL [store-url]'],
+  },
+  {
+    rule: 'allowed-signers',
+    name: 'a malformed allowed_signers line',
+    files: repo({ allowed_signers: '# who signs\nalice@example.com ssh-ed25519 !!!notbase64\n' }),
+    want: [expect.stringMatching(/^allowed_signers:2:1 invalid allowed_signers line: .* \[allowed-signers\]$/) as unknown as string],
+  },
+  {
+    rule: 'file-name',
+    name: 'a nested set file',
+    files: repo({ 'sets/prod/web.yaml': setYaml() }),
+    want: ['sets/prod/web.yaml sets/ is flat: move this file to sets/web.yaml [file-name]'],
+  },
+  {
+    rule: 'file-name',
+    name: 'a set file name that cannot be a set name',
+    files: repo({ 'sets/my web.yaml': setYaml() }),
+    want: ['sets/my web.yaml "my web" is not a valid name: 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit [file-name]'],
+  },
+  {
+    rule: 'config-required',
+    name: 'no flotilla.yaml',
+    files: new Map([['sets/web.yaml', setYaml()]]),
+    want: ['flotilla.yaml flotilla.yaml is missing: every deploy repo needs one (flotilla init writes it) [config-required]'],
+  },
+  {
+    rule: 'duplicate-config',
+    name: 'flotilla.yaml and flotilla.yml',
+    files: repo({ 'flotilla.yml': CONFIG }),
+    want: ['flotilla.yml flotilla.yaml already configures this repo; keep one of them [duplicate-config]'],
+  },
+];
+
+describe('semantic rules', () => {
+  it.each(CASES.map((c) => [c.rule, c.name, c] as const))('%s: %s', (_rule, _name, c) => {
+    const r = loadDeclarations(c.files);
+    expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual(c.want);
+  });
+
+  it('has a case for every rule in RULES', () => {
+    const covered = new Set(CASES.map((c) => c.rule));
+    // One rule object may raise two names (windows-never-open also raises window-too-long).
+    expect(RULES.map((r) => r.name).filter((n) => !covered.has(n))).toEqual([]);
+  });
+
+  it.each([
+    ['percent at 100%', { 'sets/web.yaml': setYaml('rollout:\n  batchSize: 100%\n') }],
+    ['canary equal to the set', { 'sets/web.yaml': setYaml('rollout:\n  canary: 3\n') }],
+    ['a dependency chain without a cycle', { 'sets/a.yaml': setYaml('rollout:\n  dependsOn: [b]\n'), 'sets/b.yaml': setYaml() }],
+    ['one servicePath on disjoint machines', { 'sets/one.yaml': setYaml('servicePath: /srv/app\n', '[a]'), 'sets/two.yaml': setYaml('servicePath: /srv/app\n', '[b]') }],
+    ['a deny window inside a longer allow window', { 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '4h', 'Europe/Berlin')}${win('07:00', '1h', 'Europe/Berlin', '      deny: true\n')}`) }],
+    ['a 6-day deny window, once a week', { 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('00:00', '6d', 'UTC', '      deny: true\n      days: [mon]\n')}`) }],
+    ['an activate block whose command comes from the defaults', { 'sets/web.yaml': setYaml('activate:\n  timeout: 1m\n') }],
+  ])('holds for the near miss: %s', (_name, files) => {
+    const config = `${CONFIG}defaults:\n  activate:\n    command: [./bin/start]\n`;
+    const r = loadDeclarations(repo(files, config));
+    expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([]);
+  });
+
+  it('does not call a dependency unknown when its own file is broken', () => {
+    const r = loadDeclarations(repo({ 'sets/web.yaml': setYaml('rollout:\n  dependsOn: [api]\n'), 'sets/api.yaml': 'closure: 1\n' }));
+    expect(r.ok ? [] : r.errors.map((e) => e.file)).toEqual(['sets/api.yaml']);
+  });
+});
