@@ -38,8 +38,8 @@ export type CommandRunner = (spec: CommandSpec) => Promise<CommandResult>;
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
 const DEFAULT_KILL_GRACE_MS = 2000;
-// After the direct child exits, output still in the pipes is read for this long. A background process it
-// left behind may hold the pipes open forever, so we stop waiting for end-of-file after this.
+// After the direct child exits, output still in the pipes is collected for this long. A background process
+// it left behind may hold the pipes open forever, so we stop waiting for end-of-file after this.
 const DRAIN_AFTER_EXIT_MS = 200;
 
 /** True when the run ended with exit code 0 and was neither timed out nor aborted. */
@@ -126,8 +126,16 @@ export function runCommand(spec: CommandSpec): Promise<CommandResult> {
       clearTimeout(timer);
       // The direct child is gone; if we were killing the group, make sure nothing in it survives the grace.
       const doneReading = (): void => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        // A process left running in the background (a service an activation started) may still hold the
+        // pipes. Closing our ends would kill it with SIGPIPE on its next write, so keep draining them into
+        // nothing, unref'd so they never keep the agent alive; they close when that process exits.
+        for (const stream of [child.stdout, child.stderr]) {
+          stream.removeAllListeners('data');
+          stream.on('error', () => undefined);
+          stream.resume();
+          (stream as unknown as { unref?: () => void }).unref?.();
+        }
+        child.unref();
         const result = (): void => settle(finish({ exitCode: code, signal: sig, timedOut, aborted }));
         if (timedOut || aborted) {
           // Stragglers in the group that ignore SIGTERM get SIGKILL at the grace; resolve once they are gone.

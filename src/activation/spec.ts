@@ -1,3 +1,20 @@
+/*
+ * The activation contract (what a set's `activate:`, drain/undrain and `health.command` may rely on):
+ * - cwd is the generation directory (FLOTILLA_GENERATION, absolute). An argv[0] with a `/` that is not
+ *   absolute resolves inside it (`./bin/activate` → `<generation>/bin/activate`) and may not leave it;
+ *   a bare name is looked up in PATH; a string command runs via `/bin/sh -c` in that cwd.
+ * - env: a small base (PATH, HOME, locale, TZ, USER, TMPDIR; never the agent's credentials), then the
+ *   declared `env`, then FLOTILLA_SET, FLOTILLA_DIGEST, FLOTILLA_GENERATION, FLOTILLA_PREVIOUS (absent
+ *   on a first deployment) and FLOTILLA_PHASE (drain | activate | undrain | health), which always win.
+ * - success is exit 0 before the timeout. On timeout the whole process group gets SIGTERM, then SIGKILL
+ *   after a grace. Only the last 64 KiB of stdout/stderr are kept (in the error and the logs).
+ * - a command may leave a service running in the background: it is not killed when the command exits 0,
+ *   and its inherited stdout/stderr keep being drained (output discarded), so it never gets SIGPIPE.
+ *   Better: start services through the init system (systemctl restart, systemd-run) and redirect
+ *   output; a process left in the agent's cgroup dies with the agent under systemd's default KillMode.
+ * - the command must be idempotent: after a crash the agent re-runs activation of the same generation,
+ *   and a rollback re-runs the previous generation's activation.
+ */
 /**
  * A command as declared in a set: an argv array (no shell) or a string run by `/bin/sh -c`.
  * Path rule (see resolveCommand): an argv[0] containing a `/` that is not absolute resolves against the

@@ -87,10 +87,13 @@ describe('runCommand', () => {
   });
 
   it('returns when the child exits even if a background process it started keeps the pipes open', async () => {
-    const result = await runCommand({ argv: 'sleep 30 & echo $!', timeoutMs: 20_000 });
+    // The background process writes to the inherited stdout after the command returned, like a service
+    // that logs; it must not die of SIGPIPE.
+    const result = await runCommand({ argv: '(sleep 0.3; echo late; echo later >&2; sleep 30) & echo $!', timeoutMs: 20_000 });
     const background = Number(result.stdoutTail.trim());
     leftovers.push(background);
     expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    await new Promise((r) => setTimeout(r, 800));
     // A normal exit does not kill what the command started (activation may start a service this way).
     expect(isAlive(background)).toBe(true);
   });
