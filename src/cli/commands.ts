@@ -26,4 +26,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'generations', summary: "list a set's generations on this machine (current, active, bad)", load: async () => (await import('./verb-generations.js')).command },
   { name: 'rollback', summary: 'switch a set back to the previously active generation (or --to N)', load: async () => (await import('./verb-rollback.js')).command },
   { name: 'clear', summary: 'forget the bad digests of a set so the agent retries them', load: async () => (await import('./verb-clear.js')).command },
+  { name: 'unquarantine', summary: 'clear the quarantine of a digest in a set so its rollout may resume', load: async () => (await import('./verb-unquarantine.js')).command },
+  { name: 'unlock', summary: "release a machine's rollout slot lease in a set", load: async () => (await import('./verb-unlock.js')).command },
 ];
