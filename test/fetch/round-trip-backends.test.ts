@@ -1,15 +1,13 @@
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
 import { pushDirectory } from '../../src/packages/push-directory.js';
 import { openStore } from '../../src/store/open-store.js';
-import { createS3Client } from '../../src/store/s3-store.js';
 import type { Store } from '../../src/store/store.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
-import { startRgw, type RgwServer } from '../helpers/rgw.js';
+import { s3TestUrl } from '../helpers/s3-test-store.js';
 import { describeTree, generateTree } from '../helpers/tree-gen.js';
 
 interface Backend {
@@ -19,7 +17,6 @@ interface Backend {
 
 let t: { dir: string; cleanup: () => Promise<void> };
 let src: string;
-let rgw: RgwServer | undefined;
 const servers: HttpStoreServer[] = [];
 
 beforeAll(async () => {
@@ -27,17 +24,10 @@ beforeAll(async () => {
   src = join(t.dir, 'src');
   await mkdir(src);
   await generateTree(src, { seed: 11, files: 40, minSize: 1, maxSize: 200_000, symlinks: 6, unicode: true, executableRatio: 0.25, fixedSizes: [0, 100, 4096, 8 * 1024 * 1024] });
-  rgw = await startRgw();
-  process.env['AWS_ACCESS_KEY_ID'] = rgw.accessKey;
-  process.env['AWS_SECRET_ACCESS_KEY'] = rgw.secretKey;
-  const client = createS3Client({ bucket: 'roundtrip', prefix: '', endpoint: rgw.endpoint, region: rgw.region, url: rgw.endpoint });
-  await client.send(new CreateBucketCommand({ Bucket: 'roundtrip' }));
-  client.destroy();
 });
 
 afterAll(async () => {
   for (const s of servers) await s.close();
-  await rgw?.stop();
   await t.cleanup();
 });
 
@@ -45,8 +35,7 @@ const BACKENDS: Backend[] = [
   {
     name: 'Ceph RGW (s3://)',
     open: async () => {
-      const url = `s3://roundtrip/pkgs?endpoint=${encodeURIComponent(rgw?.endpoint ?? '')}&region=${rgw?.region ?? 'us-east-1'}`;
-      const s = openStore(url);
+      const s = openStore(await s3TestUrl('pkgs/'));
       return { push: s, fetch: s };
     },
   },
