@@ -11,6 +11,7 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'init', summary: 'create a new deploy repo (template, allowed_signers, first signed commit)', load: async () => (await import('./verb-init.js')).command },
   { name: 'validate', summary: 'check a deploy repo: schemas, rules, and the commit signature', load: async () => (await import('./verb-validate.js')).command },
+  { name: 'log', summary: 'recent deploy-repo commits: signer, verified or not, sets changed', load: async () => (await import('./verb-log.js')).command },
   { name: 'keygen', summary: 'create an ed25519 publisher key pair (NAME:base64)', load: async () => (await import('./verb-keygen.js')).command },
   { name: 'push', summary: 'push a directory as a package; prints its sha256 digest', load: async () => (await import('./verb-push.js')).command },
   { name: 'sign', summary: 'add a signature to a pushed package', load: async () => (await import('./verb-sign.js')).command },
