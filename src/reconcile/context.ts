@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { CommandRunner } from '../activation/run-command.js';
+import type { Declarations, SetDeclaration } from '../declarations/types.js';
+import type { CrashPoints } from '../generations/crash-points.js';
+import type { Clock } from '../rollout/clock.js';
+import type { LeaseObserver } from '../rollout/lease-observer.js';
+import type { Store } from '../store/store.js';
+import type { PublisherPolicy } from '../trust/manifest-policy.js';
+import type { StepTiming } from './step.js';
+
+/** Who this agent is. */
+export interface MachineIdentity {
+  name: string;
+  labels: Record<string, string>;
+  platform: string;
+}
+
+/** The ports a tick works through (real adapters built by src/agent; tests may swap the clock). */
+export interface TickPorts {
+  log: Logger;
+  clock: Clock;
+  runner: CommandRunner;
+  /** Lease observations must outlive a tick: expiry is judged over time by this process. */
+  observer: LeaseObserver;
+  signal: AbortSignal;
+  crash?: CrashPoints;
+  /** How old a status report may be and still count (see status/readiness.ts). */
+  staleAfterMs: number;
+  /** Unique per agent process: machine + pid + random. */
+  holder: string;
+  agentVersion: string;
+}
+
+/** Everything one set's convergence needs within a tick. */
+export interface SetContext {
+  machine: MachineIdentity;
+  stateDir: string;
+  set: SetDeclaration;
+  decls: Declarations;
+  commit: string;
+  signer: string;
+  /** Content stores, in mirror order. */
+  stores: Store[];
+  /** The writable store for leases, status and quarantine; null when none is configured. */
+  coordination: Store | null;
+  /** Whether `coordination` passed the precondition probe (false: the agent refuses to coordinate). */
+  coordinationSafe: boolean;
+  policy: PublisherPolicy;
+  ports: TickPorts;
+  timings: StepTiming[];
+}

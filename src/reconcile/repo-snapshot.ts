@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import { loadDeclarations } from '../declarations/index.js';
+import type { AgentConfig, Declarations } from '../declarations/types.js';
+import { DeclarationError, StaleRepoError } from '../errors/index.js';
+import { readTreeFiles } from '../git/read-tree.js';
+import { readHighWaterMark, writeHighWaterMark } from '../git/high-water-mark.js';
+import { syncRepo } from '../git/sync-repo.js';
+import { readGitAuthFromEnv, type GitAuth } from '../git/git-auth.js';
+import type { CommitTrust } from '../trust/commit-trust.js';
+import { verifyAdvance } from '../trust/repo-history.js';
+import { formatIssue } from '../declarations/result.js';
+import { runStep, type StepTiming } from './step.js';
+import { join } from 'node:path';
+
+/** A verified commit of the deploy repo and what it declares. */
+export interface RepoSnapshot {
+  commit: string;
+  signer: string;
+  decls: Declarations;
+  /** True when HEAD moved since the previous tick of this process. */
+  changed: boolean;
+}
+
+const DECLARATION_FILE = /^(flotilla\.yaml|allowed_signers|sets\/[^/]+\.ya?ml|machines\/[^/]+\.ya?ml)$/;
+
+/** Inputs of readRepoSnapshot. */
+export interface SnapshotOptions {
+  config: AgentConfig;
+  trust: CommitTrust;
+  log: Logger;
+  timings: StepTiming[];
+  now: Date;
+  signal: AbortSignal;
+}
+
+/** Git credentials from the variables the agent config names (never the secrets themselves), else FLOTILLA_GIT_*. */
+function authFor(config: AgentConfig): GitAuth | undefined {
+  const a = config.repo.auth;
+  const env = process.env;
+  const token = a.bearerTokenEnv ? env[a.bearerTokenEnv] : undefined;
+  if (token) return { kind: 'bearer', token };
+  const username = a.usernameEnv ? env[a.usernameEnv] : undefined;
+  const password = a.passwordEnv ? env[a.passwordEnv] : undefined;
+  if (username !== undefined && password !== undefined) return { kind: 'basic', username, password };
+  return readGitAuthFromEnv(env);
+}
+
+/**
+ * Steps 1–3 of a tick: sync the repo (refs-only poll, fetch when moved), verify HEAD (signature, descent
+ * from the last applied commit or the pinned floor, signer rotation), raise the high-water mark, read the
+ * declarations as git objects at that commit and validate them, and refuse a repo past its signed expiry.
+ * Throws UntrustedCommitError, RollbackError, DeclarationError (data.issues), StaleRepoError, GitError.
+ */
+export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot> {
+  const { config, log, timings } = o;
+  const auth = authFor(config);
+  const synced = await runStep(timings, log, 'sync', {}, () =>
+    syncRepo({
+      url: config.repo.url,
+      branch: config.repo.branch,
+      cacheDir: join(config.stateDir, 'repo.git'),
+      deadlineMs: config.repo.timeoutMs,
+      maxBytes: config.repo.maxFetchBytes,
+      signal: o.signal,
+      ...(auth ? { auth } : {}),
+    }),
+  );
+  const verified = await runStep(timings, log, 'verify', {}, async () => {
+    const mark = await readHighWaterMark(config.stateDir);
+    const result = await verifyAdvance({
+      gitdir: synced.gitdir,
+      head: synced.head,
+      ...(mark ? { lastApplied: mark.commit } : {}),
+      ...(config.trust.minimumCommit ? { minimumCommit: config.trust.minimumCommit } : {}),
+      trust: o.trust,
+    });
+    // Once a descendant is verified, never accept anything below it again, even if applying fails.
+    if (mark?.commit !== synced.head) await writeHighWaterMark(config.stateDir, synced.head, config.repo.branch, o.now);
+    return result;
+  });
+  const decls = await runStep(timings, log, 'declarations', {}, async () => {
+    const files = await readTreeFiles({ gitdir: synced.gitdir, oid: synced.head, include: (p) => DECLARATION_FILE.test(p) });
+    const loaded = loadDeclarations(files);
+    if (!loaded.ok) {
+      const issues = loaded.errors.map(formatIssue);
+      throw new DeclarationError(`deploy repo at ${synced.head.slice(0, 12)} has ${issues.length} invalid declaration(s): ${issues.slice(0, 5).join('; ')}`, { commit: synced.head, issues });
+    }
+    return loaded.value;
+  });
+  const expires = decls.config.expires;
+  if (expires !== undefined && expires.getTime() < o.now.getTime()) {
+    throw new StaleRepoError(`deploy repo at ${synced.head.slice(0, 12)} expired at ${expires.toISOString()}; changing nothing until a fresh signed commit arrives`, { commit: synced.head, expires: expires.toISOString() });
+  }
+  return { commit: synced.head, signer: verified.signer, decls, changed: synced.changed };
+}

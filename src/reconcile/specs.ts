@@ -1,0 +1,55 @@
+import type { ActivationSpec, HealthSpec as CheckSpec } from '../activation/spec.js';
+import type { Declarations, SetDeclaration } from '../declarations/types.js';
+import { selectMachines, type BatchSize as PlannerBatchSize, type RolloutSettings } from '../rollout/planner.js';
+
+/**
+ * The activation of a set as the activation runner wants it, or undefined when the set declares none
+ * (then switching the link is the whole activation). Drain and undrain share the activation's timeout.
+ */
+export function activationSpecOf(set: SetDeclaration): ActivationSpec | undefined {
+  const a = set.activate;
+  if (a === undefined || a.command === undefined) return undefined;
+  return {
+    command: a.command,
+    env: a.env,
+    timeoutMs: a.timeoutMs,
+    drainGraceMs: a.drainGraceMs,
+    ...(a.drain ? { drain: { command: a.drain, timeoutMs: a.timeoutMs } } : {}),
+    ...(a.undrain ? { undrain: { command: a.undrain, timeoutMs: a.timeoutMs } } : {}),
+  };
+}
+
+/** The health check of a set, or undefined when it declares none (activation success is then enough). */
+export function healthSpecOf(set: SetDeclaration): CheckSpec | undefined {
+  return set.health;
+}
+
+/** The rollout planner's view of a set's rollout policy. */
+export function rolloutSettingsOf(set: SetDeclaration): RolloutSettings {
+  const r = set.rollout;
+  const batchSize: PlannerBatchSize = r.batchSize.kind === 'all' ? 'all' : r.batchSize.kind === 'count' ? { count: r.batchSize.count } : { percent: r.batchSize.percent };
+  return {
+    canary: r.canary,
+    batchSize,
+    pauseBetweenBatchesMs: r.pauseBetweenBatchesMs,
+    maxFailures: r.maxFailures,
+    dependsOn: r.dependsOn,
+    windows: r.windows.map((w) => ({
+      kind: w.deny ? 'deny' : 'allow',
+      days: w.days,
+      start: `${String(Math.floor(w.startMinute / 60)).padStart(2, '0')}:${String(w.startMinute % 60).padStart(2, '0')}`,
+      durationMinutes: Math.round(w.durationMs / 60_000),
+      timeZone: w.timeZone,
+    })),
+  };
+}
+
+/**
+ * The machines of a set as the repo knows them: the listed names, or every inventory machine
+ * (machines/NAME.yaml) whose labels match the selector. Sorted and unique.
+ */
+export function membersOf(decls: Declarations, set: SetDeclaration): string[] {
+  if (set.selection.kind === 'names') return [...new Set(set.selection.names)].sort();
+  const inventory = new Map([...decls.machines].map(([name, m]) => [name, m.labels] as const));
+  return selectMachines(set.selection.matchLabels, inventory);
+}

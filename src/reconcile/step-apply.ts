@@ -1,0 +1,83 @@
+import { ActivationError, FlotillaError, HealthCheckError } from '../errors/index.js';
+import { commitSwitch, findGeneration, rollbackTo, setPaths, setPendingPhase, switchGeneration, withSetLock, type Generation } from '../generations/index.js';
+import { readState } from '../generations/state-file.js';
+import { writeQuarantine } from '../rollout/quarantine.js';
+import { Reason } from '../status/conditions.js';
+import type { RolloutRef } from '../status/machine-status.js';
+import { activationRunner } from './activation-runner.js';
+import type { SetContext } from './context.js';
+import type { SetOutcome } from './set-outcome.js';
+import { runStep } from './step.js';
+
+async function previousActive(ctx: SetContext): Promise<Generation | undefined> {
+  const paths = setPaths(ctx.stateDir, ctx.set.name);
+  const state = await readState(paths.stateFile);
+  return state.active === undefined ? undefined : findGeneration(paths, state.active);
+}
+
+function failureReason(err: unknown): { reason: typeof Reason.HealthCheckFailed | typeof Reason.ActivationFailed; message: string } {
+  if (err instanceof HealthCheckError) return { reason: Reason.HealthCheckFailed, message: err.message };
+  return { reason: Reason.ActivationFailed, message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Switches the set to `gen` under the set lock and proves it: drain, switch (pending marker first),
+ * activate, health, commit, undrain. On an activation or health failure it rolls back to the previously
+ * active generation (re-running that generation's activation), records the digest as bad for this
+ * desired digest, and, when coordinating, writes the quarantine marker so the fleet stops.
+ * Other errors (disk, lock) propagate: nothing was committed and recovery handles a pending switch.
+ */
+export async function applyGeneration(ctx: SetContext, gen: Generation, rollout: RolloutRef): Promise<SetOutcome> {
+  const { set, ports } = ctx;
+  const run = activationRunner(ctx);
+  const fields = { set: set.name, digest: set.closure, generation: gen.number };
+  const step = <T>(name: string, fn: () => Promise<T>): Promise<T> => runStep(ctx.timings, ports.log, name, fields, fn);
+  const swp = { ...(ports.crash ? { crash: ports.crash } : {}), now: () => ports.clock.now() };
+  return withSetLock(ctx.stateDir, set.name, async () => {
+    const previous = await previousActive(ctx);
+    await step('drain', () => run.drain(gen));
+    await step('switch', () => switchGeneration(ctx.stateDir, set.name, gen.number, swp));
+    try {
+      await setPendingPhase(ctx.stateDir, set.name, 'activating', swp);
+      await step('activate', () => run.activate(gen, previous));
+      await setPendingPhase(ctx.stateDir, set.name, 'health', swp);
+      await step('health', () => run.health(gen, previous));
+    } catch (err) {
+      if (!(err instanceof ActivationError || err instanceof HealthCheckError)) throw err;
+      return rollBack(ctx, gen, rollout, err);
+    }
+    await step('commit', () => commitSwitch(ctx.stateDir, set.name, swp));
+    await step('undrain', () => run.undrain(gen));
+    return {
+      set: set.name, desired: set.closure, current: gen.digest, generation: gen.number, result: 'converged',
+      reason: Reason.Succeeded, message: `generation ${gen.number} active and healthy`, stalled: false, rollout,
+    };
+  });
+}
+
+async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, cause: FlotillaError): Promise<SetOutcome> {
+  const { set, ports } = ctx;
+  const run = activationRunner(ctx);
+  const { reason, message } = failureReason(cause);
+  const fields = { set: set.name, digest: set.closure, generation: gen.number };
+  const result = await runStep(ctx.timings, ports.log, 'rollback', fields, () =>
+    rollbackTo({
+      stateDir: ctx.stateDir,
+      set: set.name,
+      bad: { reason: `${reason}: ${message}`, desiredDigest: set.closure, desiredCommit: ctx.commit },
+      activate: async (target) => run.activate(target, undefined),
+      ...(ports.crash ? { crash: ports.crash } : {}),
+      now: () => ports.clock.now(),
+    }),
+  );
+  if (result.generation) await run.undrain(result.generation).catch((err: unknown) => ports.log.warn({ set: set.name, err: (err as Error).message }, 'undrain after rollback failed'));
+  if (ctx.coordination !== null && ctx.coordinationSafe) {
+    await writeQuarantine(ctx.coordination, set.name, set.closure, { machine: ctx.machine.name, reason, message: message.slice(0, 2000), time: ports.clock.now().toISOString() });
+  }
+  const where = result.currentUnset ? 'first deployment failed: no generation is current' : `rolled back to generation ${result.generation?.number ?? '?'}`;
+  return {
+    set: set.name, desired: set.closure, current: result.generation?.digest ?? null, generation: result.generation?.number ?? null,
+    result: 'rolled-back', reason, message: `${message}; ${where}; ${set.closure} will not be retried until the desired digest changes`,
+    stalled: true, rollout,
+  };
+}

@@ -1,0 +1,36 @@
+import { fetchClosure } from '../fetch/fetch-closure.js';
+import { stageGeneration, type Generation } from '../generations/index.js';
+import type { SetContext } from './context.js';
+import { runStep } from './step.js';
+
+/** What fetch and stage produced: the staged generation and the bytes this machine had to fetch. */
+export interface Staged {
+  generation: Generation;
+  created: boolean;
+  bytesFetched: number;
+}
+
+/**
+ * Fetches and verifies the set's closure (signatures and policy before any file object, every byte
+ * re-hashed), then stages a generation for it. Both happen before any lease is taken, so a slot only ever
+ * covers the switch itself. Staging a closure identical to `current` is a no-op.
+ */
+export async function fetchAndStage(ctx: SetContext): Promise<Staged> {
+  const { set, ports } = ctx;
+  const fields = { set: set.name, digest: set.closure };
+  const fetched = await runStep(ctx.timings, ports.log, 'fetch', fields, () =>
+    fetchClosure({ stores: ctx.stores, digest: set.closure, policy: ctx.policy, stateDir: ctx.stateDir, signal: ports.signal }),
+  );
+  const staged = await runStep(ctx.timings, ports.log, 'stage', fields, () =>
+    stageGeneration({
+      stateDir: ctx.stateDir,
+      set: set.name,
+      digest: set.closure,
+      packages: fetched.packages,
+      origin: { commit: ctx.commit, signer: ctx.signer },
+      ...(ports.crash ? { crash: ports.crash } : {}),
+      now: () => ports.clock.now(),
+    }),
+  );
+  return { generation: staged.generation, created: staged.created, bytesFetched: fetched.bytesFetched };
+}

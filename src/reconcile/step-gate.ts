@@ -1,0 +1,81 @@
+import { decideGate, type DependencyState } from '../rollout/gate.js';
+import { acquireSlot, type Lease } from '../rollout/lease.js';
+import { batchOf, planRollout } from '../rollout/planner.js';
+import { readQuarantine } from '../rollout/quarantine.js';
+import { Reason, type ReasonName } from '../status/conditions.js';
+import type { RolloutRef } from '../status/machine-status.js';
+import { readSetStatuses } from '../status/status-io.js';
+import type { SetContext } from './context.js';
+import { membersOf, rolloutSettingsOf } from './specs.js';
+import { runStep } from './step.js';
+
+/** The gate's answer for this machine: go (with the slot it holds, if leases are used) or wait. */
+export type GateOutcome =
+  | { go: true; lease: Lease | null; rollout: RolloutRef }
+  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null };
+
+async function dependencies(ctx: SetContext): Promise<DependencyState[]> {
+  const out: DependencyState[] = [];
+  for (const name of ctx.set.rollout.dependsOn) {
+    const dep = ctx.decls.sets.get(name);
+    // Declaration rules refuse unknown dependsOn; a dependency without a store to read is not Ready.
+    if (dep === undefined || ctx.coordination === null) continue;
+    out.push({ set: name, desiredDigest: dep.closure, machines: membersOf(ctx.decls, dep), statuses: await readSetStatuses(ctx.coordination, name) });
+  }
+  return out;
+}
+
+/**
+ * Decides whether this machine may switch now, and takes a batch slot when the rollout uses leases.
+ * Order of the fleet (DESIGN §6): earlier batches Ready on this digest, pause elapsed, a window open,
+ * dependencies Ready, no quarantine beyond maxFailures; then a slot by create-if-absent in the store.
+ * A machine not listed in the repo's inventory but selected by its own labels joins in a final batch.
+ */
+export async function passGate(ctx: SetContext): Promise<GateOutcome> {
+  const { set, machine, ports } = ctx;
+  return runStep(ctx.timings, ports.log, 'gate', { set: set.name, digest: set.closure }, async () => {
+    const members = membersOf(ctx.decls, set);
+    const settings = rolloutSettingsOf(set);
+    const plan = planRollout({
+      set: set.name,
+      target: set.closure,
+      machines: members,
+      settings,
+      lateJoiners: members.includes(machine.name) ? [] : [machine.name],
+    });
+    const rollout: RolloutRef = { id: plan.rolloutId, batch: batchOf(plan, machine.name) };
+    const coord = ctx.coordination;
+    if (coord === null || !ctx.coordinationSafe) {
+      if (!plan.needsLeases && settings.dependsOn.length === 0 && settings.windows.length === 0) return { go: true, lease: null, rollout };
+      const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
+      return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
+    }
+    const decision = decideGate({
+      plan,
+      machine: machine.name,
+      statuses: await readSetStatuses(coord, set.name),
+      quarantine: await readQuarantine(coord, set.name, set.closure),
+      settings,
+      dependencies: await dependencies(ctx),
+      overrideWindows: set.rollout.overrideWindows,
+      now: ports.clock.now(),
+      staleAfterMs: ports.staleAfterMs,
+    });
+    if (!decision.allowed) return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout };
+    if (!decision.needsLease) return { go: true, lease: null, rollout };
+    const lease = await acquireSlot({
+      store: coord,
+      set: set.name,
+      rollout: plan.rolloutId,
+      slots: decision.slots,
+      machine: machine.name,
+      holder: ports.holder,
+      digest: set.closure,
+      ttlMs: set.rollout.leaseTtlMs,
+      clock: ports.clock,
+      observations: ports.observer,
+    });
+    if (lease === null) return { go: false, reason: Reason.WaitingForSlot, detail: `every one of the ${decision.slots} slot(s) of rollout ${plan.rolloutId} is held`, stalled: false, rollout };
+    return { go: true, lease, rollout: { ...rollout, token: lease.token } };
+  });
+}

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import type { AgentConfig, Declarations } from '../declarations/types.js';
+import { openStore } from '../store/open-store.js';
+import { probeConditionalWrites } from '../store/probe.js';
+import type { Store } from '../store/store.js';
+
+/** Content stores and the coordination store of a tick. */
+export interface TickStores {
+  content: Store[];
+  coordination: Store | null;
+  coordinationSafe: boolean;
+}
+
+/**
+ * Opens stores once per agent process and remembers each coordination store's precondition probe, so a
+ * tick costs no extra requests. The agent config's store list overrides the repo's.
+ */
+export class StoreCache {
+  private readonly open = new Map<string, Store>();
+  private readonly probes = new Map<string, boolean>();
+
+  constructor(private readonly log: Logger) {}
+
+  private get(url: string, writable: boolean): Store {
+    const key = `${writable ? 'w' : 'r'}:${url}`;
+    let s = this.open.get(key);
+    if (!s) {
+      s = openStore(url, { writable });
+      this.open.set(key, s);
+    }
+    return s;
+  }
+
+  /** The stores for this tick: content mirrors in order, and the writable one used for leases and status. */
+  async forTick(config: AgentConfig, decls: Declarations): Promise<TickStores> {
+    const urls = config.stores ?? decls.config.stores;
+    const content = urls.map((u) => this.get(u, false));
+    const coordUrl = config.coordinationStore ?? urls.find((u) => !/^https?:/i.test(u));
+    if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false };
+    const coordination = this.get(coordUrl, true);
+    let safe = this.probes.get(coordUrl);
+    if (safe === undefined) {
+      const probe = await probeConditionalWrites(coordination);
+      safe = probe.ok;
+      this.probes.set(coordUrl, safe);
+      if (!safe) this.log.error({ store: coordination.url, reason: probe.reason }, 'store does not honour conditional writes: refusing to coordinate rollouts through it');
+    }
+    return { content, coordination, coordinationSafe: safe };
+  }
+
+  /** Closes every store opened. */
+  async close(): Promise<void> {
+    await Promise.all([...this.open.values()].map((s) => s.close()));
+  }
+}

@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import type { AgentConfig, Declarations } from '../declarations/types.js';
+import { servicePathConflicts, setsForMachine } from '../declarations/select-sets.js';
+import { findGeneration, readCurrent, setPaths } from '../generations/index.js';
+import type { MachineStatus } from '../status/machine-status.js';
+import { writeMachineStatus } from '../status/status-io.js';
+import { Reason } from '../status/conditions.js';
+import type { CommitTrust } from '../trust/commit-trust.js';
+import type { PublisherPolicy } from '../trust/manifest-policy.js';
+import { parsePublicKey } from '../trust/publisher-key.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { Store } from '../store/store.js';
+import type { MachineIdentity, SetContext, TickPorts } from './context.js';
+import { convergeSet } from './converge-set.js';
+import { reasonForError } from './error-reason.js';
+import { recoverSet } from './recover-set.js';
+import { readRepoSnapshot, type RepoSnapshot } from './repo-snapshot.js';
+import { orderByDependencies } from './set-order.js';
+import { exitCodeOf, toMachineStatus, type SetOutcome } from './set-outcome.js';
+import type { StepTiming } from './step.js';
+import type { StoreCache } from './stores.js';
+
+/** What survives from one tick to the next within one agent process. */
+export interface AgentMemory {
+  /** The last snapshot whose declarations were valid: kept when a new commit is invalid. */
+  lastGood?: RepoSnapshot;
+  /** Sets whose startup recovery already ran in this process. */
+  recovered: Set<string>;
+  /** The last status written per set, to keep condition transition times. */
+  lastStatus: Map<string, MachineStatus>;
+}
+
+/** One tick's report: what each set did, the repo-level error if any, and the `--once` exit code. */
+export interface TickReport {
+  commit: string | null;
+  outcomes: SetOutcome[];
+  error?: { code: string; message: string };
+  exitCode: 0 | 1 | 3;
+  timings: StepTiming[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** Everything runTick needs: the agent's config and pinned trust, its ports, stores and memory. */
+export interface TickInput {
+  config: AgentConfig;
+  trust: CommitTrust;
+  ports: TickPorts;
+  stores: StoreCache;
+  memory: AgentMemory;
+}
+
+function publisherPolicy(decls: Declarations): PublisherPolicy {
+  const p = decls.config.publishers;
+  return {
+    trusted: p.keys.map(parsePublicKey),
+    threshold: p.threshold,
+    requireDeployable: p.requireDeployable,
+    ...(p.promoterKeys.length > 0 ? { promoters: p.promoterKeys.map(parsePublicKey) } : {}),
+  };
+}
+
+function machineOf(config: AgentConfig): MachineIdentity {
+  return { name: config.machine, labels: config.labels, platform: config.platform };
+}
+
+async function currentOf(stateDir: string, set: string): Promise<{ digest: SetOutcome['current']; number: number | null }> {
+  const paths = setPaths(stateDir, set);
+  const cur = await readCurrent(paths.current).catch(() => undefined);
+  if (!cur) return { digest: null, number: null };
+  const g = await findGeneration(paths, cur.number).catch(() => undefined);
+  return { digest: g?.digest ?? null, number: cur.number };
+}
+
+/** Outcomes for a tick that could not read a trustworthy repo: every known set reports why, nothing changes. */
+async function repoFailure(input: TickInput, err: unknown): Promise<SetOutcome[]> {
+  const r = reasonForError(err);
+  const known = input.memory.lastGood ? setsForMachine(input.memory.lastGood.decls, machineOf(input.config)) : [];
+  return Promise.all(
+    known.map(async (s) => {
+      const cur = await currentOf(input.config.stateDir, s.name);
+      const result = r.reason === Reason.RepoStale ? ('waiting' as const) : ('failed' as const);
+      return { set: s.name, desired: s.closure, current: cur.digest, generation: cur.number, result, reason: r.reason, message: r.message, stalled: r.stalled, rollout: input.memory.lastStatus.get(s.name)?.rollout ?? null };
+    }),
+  );
+}
+
+/**
+ * One reconcile tick (DESIGN §1): sync and verify the repo, load declarations, then for each set of this
+ * machine (dependencies first) recover once, fetch, stage, pass the gate, switch, activate, check health,
+ * and keep or roll back. Status is written once, at the end, locally and to the coordination store.
+ * Never throws for a failure it can describe: the report carries it.
+ */
+export async function runTick(input: TickInput): Promise<TickReport> {
+  const { config, ports, memory } = input;
+  const startedAt = ports.clock.now().toISOString();
+  const timings: StepTiming[] = [];
+  let snapshot: RepoSnapshot;
+  let outcomes: SetOutcome[] = [];
+  let error: TickReport['error'];
+  let stores: Awaited<ReturnType<StoreCache['forTick']>> | undefined;
+  try {
+    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal });
+    memory.lastGood = snapshot;
+    stores = await input.stores.forTick(config, snapshot.decls);
+    const machine = machineOf(config);
+    const sets = orderByDependencies(setsForMachine(snapshot.decls, machine));
+    const conflicts = new Set(servicePathConflicts(sets).flatMap((c) => c.sets));
+    const policy = publisherPolicy(snapshot.decls);
+    for (const set of sets) {
+      const ctx: SetContext = {
+        machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
+        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings,
+      };
+      if (conflicts.has(set.name)) {
+        const cur = await currentOf(config.stateDir, set.name);
+        outcomes.push({ set: set.name, desired: set.closure, current: cur.digest, generation: cur.number, result: 'failed', reason: Reason.InvalidDeclarations, message: `set ${set.name} claims the same servicePath as another set of this machine`, stalled: true, rollout: null });
+        continue;
+      }
+      if (!memory.recovered.has(set.name)) {
+        await recoverSet(ctx);
+        memory.recovered.add(set.name);
+      }
+      outcomes.push(await convergeSet(ctx));
+    }
+  } catch (err) {
+    const r = reasonForError(err);
+    error = { code: (err as { code?: string }).code ?? 'InternalError', message: r.message };
+    ports.log.error({ code: error.code, err: r.message }, 'tick failed before converging');
+    outcomes = await repoFailure(input, err);
+  }
+  const commit = memory.lastGood?.commit ?? null;
+  await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
+  const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
+  return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, startedAt, finishedAt: ports.clock.now().toISOString() };
+}
+
+async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null): Promise<void> {
+  const { config, ports, memory } = input;
+  const at = ports.clock.now();
+  const statuses = outcomes.map((o) => toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(memory.lastStatus.get(o.set) ? { previous: memory.lastStatus.get(o.set) } : {}) }));
+  await writeFileAtomic(join(config.stateDir, 'status.json'), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
+  for (const s of statuses) {
+    memory.lastStatus.set(s.set, s);
+    if (coordination === null) continue;
+    try {
+      await writeMachineStatus(coordination, s);
+    } catch (err) {
+      ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');
+    }
+  }
+}
