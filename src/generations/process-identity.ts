@@ -30,11 +30,16 @@ async function readPidNs(pid: number | 'self'): Promise<string | undefined> {
   }
 }
 
-/** This process's identity, recorded in lock files it takes. */
-export async function ownIdentity(): Promise<ProcessIdentity> {
-  const stat = await readStat(process.pid);
-  const pidNs = await readPidNs('self');
-  return { pid: process.pid, ...(stat ? { startTime: stat.startTime } : {}), ...(pidNs ? { pidNs } : {}) };
+let own: Promise<ProcessIdentity> | undefined;
+
+/** This process's identity, recorded in lock files it takes (read once; it cannot change). */
+export function ownIdentity(): Promise<ProcessIdentity> {
+  own ??= (async () => {
+    const stat = await readStat(process.pid);
+    const pidNs = await readPidNs('self');
+    return { pid: process.pid, ...(stat ? { startTime: stat.startTime } : {}), ...(pidNs ? { pidNs } : {}) };
+  })();
+  return own;
 }
 
 /**

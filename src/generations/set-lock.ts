@@ -30,6 +30,8 @@ export interface LockOptions {
 
 const STALE_LEFTOVER_MS = 3_600_000;
 const held = new AsyncLocalStorage<Set<string>>();
+// Leftover lock names are swept once per set dir per process: enough, and it keeps a switch cheap.
+const swept = new Set<string>();
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
@@ -137,7 +139,10 @@ export async function acquireSetLock(stateDir: string, set: string, options: Loc
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
   }
-  await sweepLeftovers(dir);
+  if (!swept.has(dir)) {
+    swept.add(dir);
+    await sweepLeftovers(dir);
+  }
   let released = false;
   return async () => {
     if (released) return;
