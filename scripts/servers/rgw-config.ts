@@ -9,7 +9,8 @@ export interface RgwLayout {
 /**
  * ceph.conf for a single-node cluster that lives entirely in `dir` on 127.0.0.1: no auth, one memstore OSD
  * of 1 GiB, pools of size 1 with 8 PGs, every run/log/pid/socket path inside `dir`. `osd crush update on
- * start = false` because the OSD otherwise tries to move itself in the CRUSH map and fails ("wrong fsid").
+ * start = false` and `osd class update on start = false` because the OSD otherwise sends CRUSH commands
+ * during init, sometimes before its monitor client knows the cluster fsid, and dies with "wrong fsid".
  */
 export function renderCephConf(l: RgwLayout): string {
   const d = l.dir;
@@ -41,6 +42,7 @@ osd pool default min size = 1
 mon allow pool size one = true
 mon allow pool delete = true
 osd crush update on start = false
+osd class update on start = false
 osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off

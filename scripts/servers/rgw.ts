@@ -70,9 +70,11 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
   reaper.unref();
 
   let stopped = false;
+  const tools = new AbortController(); // kills a running ceph/radosgw-admin call when start-up is abandoned
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    tools.abort();
     for (const c of [...children].reverse()) c.kill('SIGTERM');
     const end = Date.now() + 5000;
     while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) await sleep(50);
@@ -81,15 +83,22 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
     await rm(dir, { recursive: true, force: true });
   };
 
+  // A daemon that dies during start-up fails the start at once instead of at the deadline.
+  let onDeath: (err: Error) => void = () => undefined;
+  const death = new Promise<never>((_, reject) => (onDeath = reject));
+  death.catch(() => undefined);
+
   const step = async (what: string, cmd: string, args: string[]): Promise<string> => {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`deadline passed before: ${what}`);
     try {
-      return (await exec(cmd, args, { timeout: left, maxBuffer: 16 << 20 })).stdout;
+      return (await Promise.race([exec(cmd, args, { timeout: left, maxBuffer: 16 << 20, signal: tools.signal }), death])).stdout;
     } catch (err) {
-      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (!(err as { cmd?: string }).cmd && !(err as NodeJS.ErrnoException).code) throw err;
+      const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string; killed?: boolean; signal?: string };
       if (e.code === 'ENOENT') throw new Error(`${cmd} is not installed`);
-      throw new Error(`${what} failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`);
+      const how = e.killed ? 'was killed at the deadline' : `failed (exit ${String(e.code)}${e.signal ? `, ${e.signal}` : ''})`;
+      throw new Error(`${what} ${how}: ${`${e.stderr ?? ''}\n${e.stdout ?? ''}`.trim().slice(-2000)}`);
     }
   };
 
@@ -109,6 +118,9 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
       await out.close();
     }
     children.push(child);
+    child.once('exit', (code, signal) => {
+      if (!stopped) onDeath(new Error(`${cmd} exited during start-up (${code ?? signal}); see ${name}.out`));
+    });
     await appendFile(pidFile, `${child.pid}\n`);
     return child;
   };

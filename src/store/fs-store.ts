@@ -112,7 +112,10 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
               throw conflict(key, cur === undefined ? 'does not exist (compare-and-swap refused)' : 'etag changed');
             }
           }
-          await rename(tmp, path);
+          await rename(tmp, path).catch((err: unknown) => {
+            if (!isErrno(err, 'EISDIR')) throw err;
+            throw new UnsupportedOperationError(`put ${key} in ${url}: this key is a prefix of other keys`, { url, key });
+          });
         } finally {
           await release();
         }
