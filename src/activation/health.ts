@@ -31,18 +31,19 @@ export interface HealthFailures {
  * hung command) and the intervals between attempts. Callers use it to budget a tick or a lease.
  */
 export function healthDeadlineMs(spec: HealthSpec): number {
-  const attempts = spec.retries + 1;
-  return spec.initialDelayMs + attempts * (spec.timeoutMs + HEALTH_KILL_GRACE_MS + 500) + spec.retries * spec.intervalMs;
+  const attempts = spec.retries + Math.max(1, spec.successThreshold ?? 1);
+  return spec.initialDelayMs + attempts * (spec.timeoutMs + HEALTH_KILL_GRACE_MS + 500) + (attempts - 1) * spec.intervalMs;
 }
 
 /**
- * Checks a freshly activated generation: waits `initialDelayMs`, then makes up to `retries + 1` attempts
- * `intervalMs` apart; an attempt passes when every declared check (command and/or HTTP GET) passes, run
- * concurrently. Each check is bounded by `timeoutMs` (a hung command's process group is killed, a
- * trickling response aborted), so the whole call ends within healthDeadlineMs(spec).
- * Resolves { ok: true, attempts } on the first passing attempt. Throws HealthCheckError with data
- * { set, digest, attempts, failures } when all attempts fail, or when the spec declares no check or an
- * invalid bodyMatch. If `signal` aborts, rejects with the signal's reason.
+ * Checks a freshly activated generation: waits `initialDelayMs`, then makes up to
+ * `retries + successThreshold` attempts `intervalMs` apart (successThreshold defaults to 1). An attempt
+ * passes when every declared check (command and/or HTTP GET, run concurrently) passes; the check passes
+ * after `successThreshold` passing attempts in a row. Each check is bounded by `timeoutMs` (a hung
+ * command's process group is killed, a trickling response aborted), so the whole call ends within
+ * healthDeadlineMs(spec). Resolves { ok: true, attempts }. Throws HealthCheckError with data
+ * { set, digest, attempts, failures (of the last failing attempt) } when the attempts run out, or when
+ * the spec declares no check or an invalid bodyMatch. If `signal` aborts, rejects with its reason.
  */
 export async function checkHealth(options: HealthOptions): Promise<{ ok: true; attempts: number }> {
   const { spec, env } = options;
@@ -73,17 +74,29 @@ export async function checkHealth(options: HealthOptions): Promise<{ ok: true; a
 
   if (spec.initialDelayMs > 0) await sleep(spec.initialDelayMs, options.signal);
   let last: HealthFailures = {};
-  const maxAttempts = spec.retries + 1;
+  const threshold = Math.max(1, spec.successThreshold ?? 1);
+  const maxAttempts = spec.retries + threshold;
+  let streak = 0;
+  let attempts = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     options.signal?.throwIfAborted();
-    last = await attemptOnce();
-    if (last.command === undefined && last.http === undefined) return { ok: true, attempts: attempt };
+    attempts = attempt;
+    const result = await attemptOnce();
+    if (result.command === undefined && result.http === undefined) {
+      streak += 1;
+      if (streak >= threshold) return { ok: true, attempts: attempt };
+    } else {
+      streak = 0;
+      last = result;
+    }
+    // Not enough attempts left to reach the threshold: stop early.
+    if (maxAttempts - attempt < threshold - streak) break;
     if (attempt < maxAttempts && spec.intervalMs > 0) await sleep(spec.intervalMs, options.signal);
   }
   options.signal?.throwIfAborted();
   throw new HealthCheckError(
-    `health check of ${env.FLOTILLA_SET} failed after ${maxAttempts} attempt(s): ${[last.command, last.http].filter(Boolean).join('; ')}`,
-    { set: env.FLOTILLA_SET, digest: env.FLOTILLA_DIGEST, generation: options.generationPath, attempts: maxAttempts, failures: last },
+    `health check of ${env.FLOTILLA_SET} failed after ${attempts} attempt(s): ${[last.command, last.http].filter(Boolean).join('; ')}`,
+    { set: env.FLOTILLA_SET, digest: env.FLOTILLA_DIGEST, generation: options.generationPath, attempts, failures: last },
   );
 }
 

@@ -63,6 +63,11 @@ export interface HealthSpec {
   retries: number;
   /** Bound on each check of one attempt (the command is killed, the request aborted). */
   timeoutMs: number;
+  /**
+   * Consecutive passing attempts needed (default 1). Above 1, a crash-looping service that answers now
+   * and then does not pass; a failure in between resets the count. Extension over the set schema.
+   */
+  successThreshold?: number;
 }
 
 /** The variables every activation, drain, undrain and health command receives. */

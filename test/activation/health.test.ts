@@ -104,6 +104,27 @@ describe('checkHealth over HTTP', () => {
     ).resolves.toMatchObject({ ok: true });
   });
 
+  it('with successThreshold, a flapping service (200, 500, 200, …) does not pass; a stable one does', async () => {
+    const url = await serve((n, res) => {
+      res.statusCode = n % 2 === 1 ? 200 : 500;
+      res.end();
+    });
+    const err = await failure({ ...base, retries: 3, successThreshold: 2, http: { url } });
+    // 200, 500, 200, 500: after the 4th attempt two passes in a row cannot fit in the last one, so it stops.
+    expect(err.data['attempts']).toBe(4);
+    expect(hits).toBe(4);
+    server?.closeAllConnections();
+    server?.close();
+    hits = 0;
+    const stable = await serve((n, res) => {
+      res.statusCode = n === 1 ? 503 : 200;
+      res.end();
+    });
+    await expect(
+      checkHealth({ spec: { ...base, retries: 1, successThreshold: 3, http: { url: stable } }, runner: runCommand, env, generationPath: dir }),
+    ).resolves.toEqual({ ok: true, attempts: 4 });
+  });
+
   it('a crash-looping service (connection refused) fails within the deadline', async () => {
     const url = await serve((_n, res) => res.end());
     server?.close();
