@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
 import { checkName } from '../store/keys.js';
 import { GenerationError } from '../errors/index.js';
@@ -81,8 +81,15 @@ async function writeOrigin(file: string, origin: Origin): Promise<void> {
   }
 }
 
+/** mkdir -p, then fsync the parent of every directory it created, so they survive a power cut. */
+async function mkdirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; d.length >= first.length; d = dirname(d)) await fsyncDir(dirname(d));
+}
+
 async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, crash: CrashPoints): Promise<string> {
-  await mkdir(paths.generationsDir, { recursive: true });
+  await mkdirDurable(paths.generationsDir);
   const dirName = generationDirName(n, o.digest);
   const tmp = join(paths.generationsDir, `${TEMP_PREFIX}gen-${n}-${process.pid}-${randomBytes(6).toString('hex')}`);
   const origin: Origin = {
@@ -134,7 +141,9 @@ export async function stageGeneration(options: StageOptions): Promise<StageResul
     }
     const existing = await findExisting(paths, digest);
     if (existing.generation) return { generation: existing.generation, created: false };
-    await mkdir(paths.setDir, { recursive: true });
+    // The set lock made sets/SET without fsync (a lock need not survive a reboot); a generation must.
+    await fsyncDir(dirname(paths.setDir));
+    await fsyncDir(paths.stateDir);
     await ensureFreeSpace(options.space ?? STATFS_DISK_SPACE, paths.setDir, BASE_BYTES + PER_PACKAGE_BYTES * options.packages.length);
     const state = await readState(paths.stateFile);
     const n = Math.max(state.lastNumber, existing.highest) + 1;

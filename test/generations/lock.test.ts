@@ -18,11 +18,14 @@ beforeEach(async () => ({ stateDir, cleanup } = await makeStateDir()));
 afterEach(async () => cleanup());
 
 describe('the set lock', () => {
-  it('serialises two processes switching the same set: enter/leave never interleave', { timeout: 120_000 }, async () => {
+  it('serialises two processes switching the same set (after a dead holder): enter/leave never interleave', { timeout: 120_000 }, async () => {
     const closures = [await closure(stateDir, 'v1'), await closure(stateDir, 'v2')];
     const log = join(stateDir, 'lock.log');
     const go = join(stateDir, 'go');
     const args = { stateDir, set: SET, iterations: 12, log, closures, go };
+    // A lock left by a dead process: both children find it and race to break it; only one may win.
+    await acquireSetLock(stateDir, SET).then((release) => release());
+    await writeFile(setPaths(stateDir, SET).lock, JSON.stringify({ pid: 2 ** 22 + 9, token: 'deaddeaddeaddead', host: 'h', purpose: 'crashed', since: 'x' }));
     const children = [runChild('lock-loop', args), runChild('lock-loop', args)];
     // Start both loops together, so that without the lock they would overlap.
     while ((await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('ready')).length < 2) await sleep(10);
