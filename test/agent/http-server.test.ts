@@ -109,6 +109,33 @@ describe('webhook', () => {
   });
 });
 
+describe('overlapping triggers over real sockets', () => {
+  const storm = process.env['FLOTILLA_SLOW'] === '1' ? 300 : 25;
+
+  it(`${storm} concurrent signed webhooks never run two ticks at once and coalesce`, async () => {
+    let active = 0;
+    let peak = 0;
+    let ticks = 0;
+    const queue = createSingleFlight(async () => {
+      active += 1;
+      ticks += 1;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 30));
+      active -= 1;
+    });
+    const server = await startAgentHttpServer({ host: '127.0.0.1', port: 0, webhook: { secret: SECRET, request: (r) => queue.request(r) } });
+    servers.push(server);
+    const statuses = await Promise.all(
+      Array.from({ length: storm }, () => post(server.url, PUSH, { 'x-hub-signature-256': `sha256=${hmac(PUSH)}` }).then((r) => r.status)),
+    );
+    expect(statuses.every((s) => s === 202)).toBe(true);
+    await queue.request('settle');
+    expect(peak).toBe(1);
+    expect(ticks).toBeGreaterThanOrEqual(2);
+    expect(ticks).toBeLessThan(storm + 1);
+  });
+});
+
 describe('/metrics and /healthz', () => {
   it('/metrics is valid Prometheus text with the agent metrics', async () => {
     const { server } = await startAgent();
