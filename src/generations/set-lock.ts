@@ -29,6 +29,7 @@ export interface LockOptions {
 }
 
 const STALE_LEFTOVER_MS = 3_600_000;
+const BREAKER_GRACE_MS = 10_000;
 const held = new AsyncLocalStorage<Set<string>>();
 // Leftover lock names are swept once per set dir per process: enough, and it keeps a switch cheap.
 const swept = new Set<string>();
@@ -54,20 +55,26 @@ async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadab
 }
 
 /**
- * Breaks a dead holder's lock. Only one breaker per dead token can win: each first hard-links the lock
- * to `.lock-dead-<token>`, which fails with EEXIST for everyone but the first. The dead names stay for an
- * hour so that a slow breaker who read the same token cannot later remove a fresh lock.
+ * Breaks a dead holder's lock; true when the lock is gone (or changed) and acquiring may be retried.
+ * Only one breaker per dead token can win: each first hard-links the lock to `.lock-dead-<token>`, which
+ * fails with EEXIST for everyone but the first. The dead names stay for an hour so that a slow breaker who
+ * read the same token cannot later remove a fresh lock. A breaker killed between its link and its unlink
+ * leaves both names on one inode: after BREAKER_GRACE_MS another breaker finishes its work.
  */
-async function breakLock(lock: string, dir: string, token: string): Promise<void> {
+async function breakLock(lock: string, dir: string, token: string): Promise<boolean> {
   const dead = join(dir, `.lock-dead-${token}`);
   try {
     await link(lock, dead);
   } catch (err) {
-    if (errno(err) === 'EEXIST' || errno(err) === 'ENOENT') return;
-    throw err;
+    if (errno(err) === 'ENOENT') return true;
+    if (errno(err) !== 'EEXIST') throw err;
+    const [a, b] = await Promise.all([stat(lock).catch(() => undefined), stat(dead).catch(() => undefined)]);
+    if (a === undefined || b === undefined || a.ino !== b.ino) return true;
+    if (Date.now() - b.ctimeMs < BREAKER_GRACE_MS) return false;
   }
   const [a, b] = await Promise.all([stat(lock).catch(() => undefined), stat(dead)]);
   if (a !== undefined && a.ino === b.ino) await unlink(lock).catch(() => undefined);
+  return true;
 }
 
 async function sweepLeftovers(dir: string): Promise<void> {
@@ -126,15 +133,12 @@ export async function acquireSetLock(stateDir: string, set: string, options: Loc
     const other = await readHolder(lock);
     if (other === 'gone') continue;
     const token = other === 'unreadable' ? `ino${(await stat(lock).catch(() => ({ ino: 0 }))).ino}` : other.token;
-    if (other === 'unreadable' || (await judgeProcess(other)) === 'dead') {
-      await breakLock(lock, dir, token);
-      continue;
-    }
+    const dead = other === 'unreadable' || (await judgeProcess(other)) === 'dead';
+    if (dead && (await breakLock(lock, dir, token))) continue;
     if (Date.now() >= deadline) {
-      throw new LockedError(
-        `set ${set} is locked by pid ${other.pid} on ${other.host} (${other.purpose}) since ${other.since}: ${lock}`,
-        { set, file: lock, pid: other.pid, host: other.host, purpose: other.purpose, since: other.since },
-      );
+      if (other === 'unreadable') throw new LockedError(`set ${set}: the lock file ${lock} is unreadable and could not be broken`, { set, file: lock });
+      const who = `pid ${other.pid} on ${other.host} (${other.purpose}) since ${other.since}${dead ? ', which is dead but whose lock is being broken' : ''}`;
+      throw new LockedError(`set ${set} is locked by ${who}: ${lock}`, { set, file: lock, pid: other.pid, host: other.host, purpose: other.purpose, since: other.since });
     }
     await sleep(delay);
     delay = Math.min(delay * 2, 50);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -68,6 +68,17 @@ describe('the set lock', () => {
     await writeFile(lockFile, '{"pid": 12, "tok');
     await (await acquireSetLock(stateDir, SET, { timeoutMs: 1000 }))();
     expect(existsSync(lockFile)).toBe(false);
+  });
+
+  it('waits, then names the dead holder, when an earlier breaker died halfway (no busy loop)', async () => {
+    const lockFile = setPaths(stateDir, SET).lock;
+    await acquireSetLock(stateDir, SET).then((r) => r());
+    await writeFile(lockFile, JSON.stringify({ pid: 2 ** 22 + 11, token: 'beefbeefbeefbeef', host: 'h', purpose: 'crashed', since: 'x' }));
+    await link(lockFile, join(setPaths(stateDir, SET).setDir, '.lock-dead-beefbeefbeefbeef'));
+    await expect(acquireSetLock(stateDir, SET, { timeoutMs: 200 })).rejects.toMatchObject({
+      code: 'LockedError',
+      message: expect.stringContaining('dead but whose lock is being broken'),
+    });
   });
 
   it('is re-entrant within one call chain and serialises concurrent chains of one process', async () => {
