@@ -26,7 +26,10 @@ async function resolveRev(gitdir: string, rev: string): Promise<string> {
   try {
     return await git.resolveRef({ fs, gitdir, ref: rev });
   } catch {
-    if (/^[0-9a-f]{4,39}$/.test(rev)) return git.expandOid({ fs, gitdir, oid: rev }).catch(() => Promise.reject(new NotFoundError(`revision ${rev} not found`, { rev })));
+    if (/^[0-9a-f]{4,39}$/.test(rev)) {
+      const full = await git.expandOid({ fs, gitdir, oid: rev }).catch(() => undefined);
+      if (full !== undefined) return full;
+    }
     throw new NotFoundError(`revision ${rev} not found in ${gitdir}`, { rev });
   }
 }
@@ -58,15 +61,22 @@ async function checkSignature(gitdir: string, oid: string, trustFile: string | u
 }
 
 /** Reads the declaration files of a commit; an unsafe tree (symlinked declaration, `..`, submodule) becomes an issue. */
-async function readCommitFiles(gitdir: string, oid: string): Promise<{ files: Map<string, Uint8Array>; issues: DeclarationIssue[] }> {
+async function readCommitFiles(gitdir: string, oid: string): Promise<FilesRead> {
   try {
     const files = await readTreeFiles({ gitdir, oid, include: (p) => classifyPath(p).kind !== 'other' });
-    return { files, issues: [] };
+    return { files, issues: [], complete: true };
   } catch (err) {
     if (!(err instanceof FlotillaError) || err.code !== 'UnsafeTreeError') throw err;
     const path = typeof err.data['path'] === 'string' ? err.data['path'] : '(tree)';
-    return { files: new Map(), issues: [{ file: path, pointer: '', message: err.message, rule: 'unsafe-tree' }] };
+    return { files: new Map(), issues: [{ file: path, pointer: '', message: err.message, rule: 'unsafe-tree' }], complete: false };
   }
+}
+
+/** Declaration files read, issues met while reading, and whether the read covered the whole tree. */
+interface FilesRead {
+  files: Map<string, Uint8Array>;
+  issues: DeclarationIssue[];
+  complete: boolean;
 }
 
 interface Source {
@@ -113,12 +123,12 @@ Exit 0 when all is well, 1 listing every error as file:line:col /pointer message
     const dir = stringOption(input, 'dir');
     const repo = stringOption(input, 'repo');
     if (dir !== undefined && (repo !== undefined || stringOption(input, 'rev') !== undefined)) throw new UsageError('validate: --dir cannot be combined with --repo or --rev');
-    let read: { files: Map<string, Uint8Array>; issues: DeclarationIssue[] };
+    let read: FilesRead;
     let signature: SignatureReport | undefined;
     let where: Record<string, string>;
     if (dir !== undefined) {
       const path = resolve(ctx.cwd, dir);
-      read = await readDeclarationDir(path);
+      read = { ...(await readDeclarationDir(path)), complete: true };
       where = { dir: path };
     } else {
       const src = await openSource(ctx, repo ?? '.', stringOption(input, 'rev'));
@@ -133,7 +143,8 @@ Exit 0 when all is well, 1 listing every error as file:line:col /pointer message
       }
       where = { repo: repo ?? '.', commit: src.oid };
     }
-    const loaded = loadDeclarations(read.files);
+    // A refused tree is not loaded: its files were never read, and "flotilla.yaml is missing" would mislead.
+    const loaded = read.complete ? loadDeclarations(read.files) : ({ ok: false, errors: [] } as const);
     const errors = [...read.issues, ...(loaded.ok ? [] : loaded.errors)];
     const ok = errors.length === 0 && (signature === undefined || signature.ok);
     const lines = errors.map(formatIssue);
