@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCode } from '../../src/errors/index.js';
+import { createFsStore } from '../../src/store/fs-store.js';
+import { transpileSources } from './child-modules.js';
+
+const exec = promisify(execFile);
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+const SLOW = process.env.FLOTILLA_SLOW === '1';
+
+describe('directory store on disk', () => {
+  let dir: string;
+  let work: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-fs-disk-'));
+    work = await mkdtemp(join(tmpdir(), 'flotilla-fs-child-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('keeps temp, lock and etag files out of listings, and leaves no temp file after writes', async () => {
+    const s = createFsStore(dir);
+    await s.put('t/a', Buffer.from('a'));
+    await writeFile(join(dir, 't', '.tmp-a-1-crashed'), 'partial');
+    await writeFile(join(dir, 't', '.lock-zz'), '1 h');
+    expect((await s.list('t/')).items.map((i) => i.key)).toEqual(['t/a']);
+    const names = await readdir(join(dir, 't'));
+    expect(names.filter((n) => n.startsWith('.tmp-') && n !== '.tmp-a-1-crashed')).toEqual([]);
+    expect(names.filter((n) => n.startsWith('.lock-') && n !== '.lock-zz')).toEqual([]);
+  });
+
+  it('answers the right etag after the file changed behind its back (stale sidecar)', async () => {
+    const s = createFsStore(dir);
+    await s.put('e/x', Buffer.from('one'));
+    await writeFile(join(dir, 'e', 'x'), 'changed by hand');
+    expect((await s.head('e/x')).etag).toBe(sha('changed by hand'));
+    expect(await s.put('e/x', Buffer.from('two'), { ifMatch: sha('one') }).catch((e: unknown) => e)).toSatisfy((e) =>
+      hasCode(e, 'PreconditionFailedError'),
+    );
+  });
+
+  it('breaks a lock left by a dead process, and an old one, but waits for a live one', async () => {
+    const s = createFsStore(dir, { lock: { waitMs: 300, staleMs: 5000 } });
+    await s.put('l/k', Buffer.from('v'));
+    await writeFile(join(dir, 'l', '.lock-k'), `999999 ${hostname()}\n`);
+    await s.put('l/k', Buffer.from('after dead'));
+    await writeFile(join(dir, 'l', '.lock-k'), `${process.pid} ${hostname()}\n`);
+    expect(hasCode(await s.put('l/k', Buffer.from('x')).catch((e: unknown) => e), 'LockedError')).toBe(true);
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(dir, 'l', '.lock-k'), old, old);
+    await s.put('l/k', Buffer.from('after old'));
+    expect((await s.getBytes('l/k', { maxBytes: 100 })).toString()).toBe('after old');
+  });
+
+  it('loses no update when several processes compare-and-swap one counter', async () => {
+    const src = await transpileSources(work);
+    const script = join(work, 'counter.mjs');
+    await writeFile(
+      script,
+      `import { createFsStore } from ${JSON.stringify(join(src, 'store/fs-store.js'))};
+const [root, n] = process.argv.slice(2);
+const s = createFsStore(root);
+let conflicts = 0;
+for (let i = 0; i < Number(n); ) {
+  const { etag } = await s.head('counter');
+  const v = Number((await s.getBytes('counter', { maxBytes: 64 })).toString());
+  try { await s.put('counter', Buffer.from(String(v + 1)), { ifMatch: etag }); i++; }
+  catch (e) { if (e.code !== 'PreconditionFailedError') throw e; conflicts++; }
+}
+let won = false;
+try { await s.put('winner', Buffer.from(String(process.pid)), { ifNoneMatch: '*' }); won = true; }
+catch (e) { if (e.code !== 'PreconditionFailedError') throw e; }
+process.stdout.write(JSON.stringify({ won, conflicts }));
+`,
+    );
+    const s = createFsStore(dir);
+    await s.put('counter', Buffer.from('0'));
+    const procs = SLOW ? 8 : 4;
+    const each = SLOW ? 100 : 20;
+    const outs = await Promise.all(
+      Array.from({ length: procs }, () => exec(process.execPath, [script, dir, String(each)], { timeout: 120_000 })),
+    );
+    const results = outs.map((o) => JSON.parse(o.stdout) as { won: boolean; conflicts: number });
+    expect((await s.getBytes('counter', { maxBytes: 64 })).toString()).toBe(String(procs * each));
+    expect(results.filter((r) => r.won)).toHaveLength(1);
+  }, 180_000);
+});
