@@ -9,6 +9,8 @@ import { acquireSlot, LeaseObserver, type Lease } from '../../src/rollout/lease.
 import { unlockMachine } from '../../src/rollout/lease-admin.js';
 import { parseLeaseRecord } from '../../src/rollout/lease-record.js';
 import type { Store } from '../../src/store/store.js';
+import { openStore } from '../../src/store/open-store.js';
+import { s3TestUrl } from '../helpers/s3-test-store.js';
 import { DIGEST, tempFsStore } from './lease-helpers.js';
 
 // Real processes against the real directory store: contention across processes, SIGSTOP past the TTL,
@@ -40,6 +42,7 @@ class Child {
     for (;;) {
       const i = this.lines.findIndex((l) => l.event === event);
       if (i >= 0) return this.lines.splice(i, 1)[0]!;
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`child ${this.proc.pid} exited (${this.proc.exitCode ?? this.proc.signalCode}) without a "${event}" line`);
       if (Date.now() > deadline) throw new Error(`child ${this.proc.pid}: no "${event}" line within ${ms} ms`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
@@ -64,83 +67,105 @@ async function pollForSlot(store: Store, machine: string, ttlMs: number, observa
   }
 }
 
-describe('lease protocol across real processes (directory store)', () => {
-  let store: Store;
-  let url: string;
-  let cleanup: () => Promise<void>;
-  const children: Child[] = [];
-  beforeAll(() => {
-    if (!existsSync(resolve('dist/src/rollout/lease.js'))) throw new Error('dist/src/rollout/lease.js is missing: run `npx tsc -p tsconfig.build.json` first');
-  });
-  beforeEach(async () => {
-    ({ store, url, cleanup } = await tempFsStore());
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) if (c.proc.exitCode === null && c.proc.signalCode === null) { c.proc.kill('SIGCONT'); c.proc.kill('SIGKILL'); }
-    await cleanup();
-  });
+/** The same process-level suite on each backend (children inherit the AWS_* environment s3TestUrl sets). */
+function runProcessSuite(name: string, open: () => Promise<{ store: Store; url: string; cleanup: () => Promise<void> }>): void {
+  describe(`lease protocol across real processes (${name})`, () => {
+    let store: Store;
+    let url: string;
+    let cleanup: () => Promise<void>;
+    const children: Child[] = [];
+    beforeAll(() => {
+      if (!existsSync(resolve('dist/src/rollout/lease.js'))) throw new Error('dist/src/rollout/lease.js is missing: run `npx tsc -p tsconfig.build.json` first');
+    });
+    beforeEach(async () => {
+      ({ store, url, cleanup } = await open());
+    });
+    afterEach(async () => {
+      for (const c of children.splice(0)) if (c.proc.exitCode === null && c.proc.signalCode === null) { c.proc.kill('SIGCONT'); c.proc.kill('SIGKILL'); }
+      await cleanup();
+    });
 
-  it(`${SLOW ? 50 : 20} processes race for one slot: exactly one winner per round`, async () => {
-    const n = SLOW ? 50 : 20;
-    const rounds = SLOW ? 10 : 3;
-    let lastToken = 0;
-    for (let r = 0; r < rounds; r++) {
-      const racers = Array.from({ length: n }, (_, i) => new Child('race', { store: url, set: 'web', rollout: 'r-proc', machine: `p${i}`, digest: DIGEST, ttlMs: 120_000 }));
-      children.push(...racers);
-      await Promise.all(racers.map((c) => c.next('ready', 60_000)));
-      for (const c of racers) c.send('go');
-      const results = await Promise.all(racers.map((c) => c.next('race', 60_000)));
-      await Promise.all(racers.map((c) => c.exited));
-      const winners = results.filter((x) => x['won'] === true);
-      expect(winners.length).toBe(1);
-      const token = winners[0]!['token'] as number;
-      expect(token).toBeGreaterThan(lastToken);
-      lastToken = token;
-      // The winner exited holding the slot (a long TTL), so late starters could not win; an operator
-      // unlock turns it into a tombstone and the next round races over that by compare-and-swap.
-      const winner = racers[results.indexOf(winners[0]!)]!;
-      expect(winner).toBeDefined();
-      const machine = `p${racers.indexOf(winner)}`;
-      expect(await unlockMachine(store, 'web', machine)).toHaveLength(1);
+    /** A racer that has loaded its code; one that died while loading (dist/ rebuilt under it) is replaced. */
+    async function spawnReady(args: Record<string, unknown>): Promise<Child> {
+      for (let attempt = 0; ; attempt++) {
+        const c = new Child('race', args);
+        children.push(c);
+        try {
+          await c.next('ready', 60_000);
+          return c;
+        } catch (err) {
+          if (attempt >= 2) throw err;
+        }
+      }
     }
-  });
 
-  it('a holder paused with SIGSTOP past its TTL loses the slot; after SIGCONT its renew and release fail without harming the new holder', async () => {
-    const ttlMs = 1500;
-    const paused = new Child('hold', { store: url, set: 'web', rollout: 'r-proc', machine: 'sleepy', digest: DIGEST, ttlMs, renewMs: 300 });
-    children.push(paused);
-    const acquired = await paused.next('acquired');
-    paused.proc.kill('SIGSTOP');
-    const observations = new LeaseObserver();
-    const fresh = await pollForSlot(store, 'awake', ttlMs, observations);
-    expect(fresh.token).toBeGreaterThan(acquired['token'] as number);
-    paused.proc.kill('SIGCONT');
-    const renew = await paused.next('renew');
-    expect(renew).toMatchObject({ ok: false, code: 'LeaseError' });
-    paused.send('stop-renewing');
-    paused.send('release');
-    expect(await paused.next('release')).toMatchObject({ ok: false, code: 'LeaseError' });
-    await fresh.renew();
-    await fresh.assertHeld();
-    const rec = parseLeaseRecord(await store.getBytes('leases/web/r-proc/slot-0', { maxBytes: 65536 }));
-    expect(rec).toMatchObject({ holder: fresh.holder, state: 'held', token: fresh.token });
-    paused.send('exit');
-    await paused.exited;
-    await fresh.release();
-  });
+    it(`${SLOW ? 50 : 20} processes race for one slot: exactly one winner per round`, { timeout: 300_000 }, async () => {
+      const n = SLOW ? 50 : 20;
+      const rounds = SLOW ? 10 : 3;
+      let lastToken = 0;
+      for (let r = 0; r < rounds; r++) {
+        const racers = await Promise.all(Array.from({ length: n }, (_, i) => spawnReady({ store: url, set: 'web', rollout: 'r-proc', machine: `p${i}`, digest: DIGEST, ttlMs: 120_000 })));
+        for (const c of racers) c.send('go');
+        const results = await Promise.all(racers.map((c) => c.next('race', 60_000)));
+        await Promise.all(racers.map((c) => c.exited));
+        const winners = results.filter((x) => x['won'] === true);
+        expect(winners.length).toBe(1);
+        const token = winners[0]!['token'] as number;
+        expect(token).toBeGreaterThan(lastToken);
+        lastToken = token;
+        // The winner exited holding the slot (a long TTL), so late starters could not win; an operator
+        // unlock turns it into a tombstone and the next round races over that by compare-and-swap.
+        const winner = racers[results.indexOf(winners[0]!)]!;
+        expect(winner).toBeDefined();
+        const machine = `p${racers.indexOf(winner)}`;
+        expect(await unlockMachine(store, 'web', machine)).toHaveLength(1);
+      }
+    });
 
-  it('a holder killed with kill -9 frees its slot after the TTL as seen by the observer', async () => {
-    const ttlMs = 1500;
-    const doomed = new Child('hold', { store: url, set: 'web', rollout: 'r-proc', machine: 'doomed', digest: DIGEST, ttlMs, renewMs: 300 });
-    children.push(doomed);
-    const acquired = await doomed.next('acquired');
-    doomed.proc.kill('SIGKILL');
-    await doomed.exited;
-    const observations = new LeaseObserver();
-    // The observer has only just started watching: the dead lease is still live to it.
-    expect(await acquireSlot({ store, set: 'web', rollout: 'r-proc', slots: 1, machine: 'heir', holder: 'heir-1', digest: DIGEST, ttlMs, clock: systemClock, observations })).toBeNull();
-    const heir = await pollForSlot(store, 'heir', ttlMs, observations);
-    expect(heir.token).toBeGreaterThan(acquired['token'] as number);
-    await heir.release();
+    it('a holder paused with SIGSTOP past its TTL loses the slot; after SIGCONT its renew and release fail without harming the new holder', async () => {
+      const ttlMs = 1500;
+      const paused = new Child('hold', { store: url, set: 'web', rollout: 'r-proc', machine: 'sleepy', digest: DIGEST, ttlMs, renewMs: 300 });
+      children.push(paused);
+      const acquired = await paused.next('acquired');
+      paused.proc.kill('SIGSTOP');
+      const observations = new LeaseObserver();
+      const fresh = await pollForSlot(store, 'awake', ttlMs, observations);
+      expect(fresh.token).toBeGreaterThan(acquired['token'] as number);
+      paused.proc.kill('SIGCONT');
+      const renew = await paused.next('renew');
+      expect(renew).toMatchObject({ ok: false, code: 'LeaseError' });
+      paused.send('stop-renewing');
+      paused.send('release');
+      expect(await paused.next('release')).toMatchObject({ ok: false, code: 'LeaseError' });
+      await fresh.renew();
+      await fresh.assertHeld();
+      const rec = parseLeaseRecord(await store.getBytes('leases/web/r-proc/slot-0', { maxBytes: 65536 }));
+      expect(rec).toMatchObject({ holder: fresh.holder, state: 'held', token: fresh.token });
+      paused.send('exit');
+      await paused.exited;
+      await fresh.release();
+    });
+
+    it('a holder killed with kill -9 frees its slot after the TTL as seen by the observer', async () => {
+      const ttlMs = 1500;
+      const doomed = new Child('hold', { store: url, set: 'web', rollout: 'r-proc', machine: 'doomed', digest: DIGEST, ttlMs, renewMs: 300 });
+      children.push(doomed);
+      const acquired = await doomed.next('acquired');
+      doomed.proc.kill('SIGKILL');
+      await doomed.exited;
+      const observations = new LeaseObserver();
+      // The observer has only just started watching: the dead lease is still live to it.
+      expect(await acquireSlot({ store, set: 'web', rollout: 'r-proc', slots: 1, machine: 'heir', holder: 'heir-1', digest: DIGEST, ttlMs, clock: systemClock, observations })).toBeNull();
+      const heir = await pollForSlot(store, 'heir', ttlMs, observations);
+      expect(heir.token).toBeGreaterThan(acquired['token'] as number);
+      await heir.release();
+    });
   });
+}
+
+runProcessSuite('directory store', tempFsStore);
+runProcessSuite('S3, Ceph RGW', async () => {
+  const url = await s3TestUrl('leases-proc/');
+  const store = openStore(url);
+  return { store, url, cleanup: () => store.close() };
 });
