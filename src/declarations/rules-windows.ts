@@ -21,18 +21,20 @@ export const knownTimeZones: Rule = {
     ),
 };
 
-/** A window lasts more than 0 and at most 7 days; and the windows together must open at some point of the week. */
+/** A window lasts whole minutes from 1m to 7d; and the windows together must open at some point of the week. */
 export const windowsOpen: Rule = {
   name: 'windows-never-open',
   check: ({ sets }) =>
     sets.flatMap((s): DeclarationIssue[] => {
       const windows = s.set.rollout.windows;
       if (windows.length === 0 || !windows.every((w) => isValidTimeZone(w.timeZone))) return [];
+      // Whole minutes from 1m to 7d: the rollout planner counts windows in minutes.
       const issues = windows.flatMap((w, i): DeclarationIssue[] =>
-        w.durationMs > MAX_WINDOW_MS
-          ? [issueAt(s.parsed, s.raw.rollout?.windows ? `/rollout/windows/${i}/duration` : '', `window duration ${formatDuration(w.durationMs)} is longer than 7d`, 'window-too-long')]
+        w.durationMs < 60_000 || w.durationMs > MAX_WINDOW_MS || w.durationMs % 60_000 !== 0
+          ? [issueAt(s.parsed, s.raw.rollout?.windows ? `/rollout/windows/${i}/duration` : '', `window duration ${formatDuration(w.durationMs)} must be whole minutes from 1m to 7d`, 'window-duration')]
           : [],
       );
+      if (issues.length > 0) return issues;
       const opens = REFERENCE_INSTANTS.some((at) => windowsEverOpen(windows, (tz) => timeZoneOffsetMinutes(tz, at)));
       if (!opens) {
         const where = s.raw.rollout?.windows ? '/rollout/windows' : '';

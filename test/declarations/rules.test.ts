@@ -139,9 +139,23 @@ const CASES: RuleCase[] = [
   },
   {
     rule: 'windows-never-open',
-    name: 'the only allow window lasts 0s',
-    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '0s', 'UTC')}`) }),
+    name: 'the only allow window is on no day the deny window leaves free',
+    files: repo({
+      'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '1h', 'UTC', '      days: [sat]\n')}${win('00:00', '24h', 'UTC', '      days: [sat]\n      deny: true\n')}`),
+    }),
     want: ['sets/web.yaml:6:5 /rollout/windows these windows never open: no minute of the week is inside an allow window and outside every deny window [windows-never-open]'],
+  },
+  {
+    rule: 'window-duration',
+    name: 'a window of 0s',
+    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '0s', 'UTC')}`) }),
+    want: ['sets/web.yaml:7:17 /rollout/windows/0/duration window duration 0s must be whole minutes from 1m to 7d [window-duration]'],
+  },
+  {
+    rule: 'window-duration',
+    name: 'a window of 90s',
+    files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '90s', 'UTC')}`) }),
+    want: ['sets/web.yaml:7:17 /rollout/windows/0/duration window duration 1m30s must be whole minutes from 1m to 7d [window-duration]'],
   },
   {
     rule: 'windows-never-open',
@@ -158,10 +172,10 @@ const CASES: RuleCase[] = [
     want: ['sets/web.yaml:6:5 /rollout/windows these windows never open: no minute of the week is inside an allow window and outside every deny window [windows-never-open]'],
   },
   {
-    rule: 'window-too-long',
+    rule: 'window-duration',
     name: 'a window longer than a week',
     files: repo({ 'sets/web.yaml': setYaml(`rollout:\n  windows:\n${win('06:00', '8d', 'UTC')}`) }),
-    want: ['sets/web.yaml:7:17 /rollout/windows/0/duration window duration 8d is longer than 7d [window-too-long]'],
+    want: ['sets/web.yaml:7:17 /rollout/windows/0/duration window duration 8d must be whole minutes from 1m to 7d [window-duration]'],
   },
   {
     rule: 'threshold-exceeds-keys',
@@ -233,7 +247,7 @@ describe('semantic rules', () => {
 
   it('has a case for every rule in RULES', () => {
     const covered = new Set(CASES.map((c) => c.rule));
-    // One rule object may raise two names (windows-never-open also raises window-too-long).
+    // One rule object may raise two names (windows-never-open also raises window-duration).
     expect(RULES.map((r) => r.name).filter((n) => !covered.has(n))).toEqual([]);
   });
 
