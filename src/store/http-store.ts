@@ -24,7 +24,7 @@ export interface HttpStoreOptions {
 }
 
 const NO_COORDINATION =
-  'an HTTP store cannot coordinate rollouts (no create-if-absent or compare-and-swap); use a directory or S3 store';
+  'an HTTP store cannot coordinate rollouts; use a directory or S3 store (HTTP has no create-if-absent or compare-and-swap)';
 
 /** A Transform that fails with TimeoutError when no chunk passes for `ms` (a trickling or stalled body). */
 function idleGuard(ms: number, what: string, onIdle: () => void): Transform {
