@@ -70,14 +70,22 @@ async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, c
       now: () => ports.clock.now(),
     }),
   );
-  if (result.generation) await run.undrain(result.generation).catch((err: unknown) => ports.log.warn({ set: set.name, err: (err as Error).message }, 'undrain after rollback failed'));
+  // The restored generation must prove itself too: report (not hide) a machine whose old version is also sick.
+  let restored = '';
+  if (result.generation) {
+    const back = result.generation;
+    await runStep(ctx.timings, ports.log, 'health-restored', { ...fields, generation: back.number }, () => run.health(back, undefined)).catch((err: unknown) => {
+      restored = `; the restored generation ${back.number} is unhealthy too: ${(err as Error).message}`;
+    });
+    await run.undrain(back).catch((err: unknown) => ports.log.warn({ set: set.name, err: (err as Error).message }, 'undrain after rollback failed'));
+  }
   if (ctx.coordination !== null && ctx.coordinationSafe) {
     await writeQuarantine(ctx.coordination, set.name, set.closure, { machine: ctx.machine.name, reason, message: message.slice(0, 2000), time: ports.clock.now().toISOString() });
   }
   const where = result.currentUnset ? 'first deployment failed: no generation is current' : `rolled back to generation ${result.generation?.number ?? '?'}`;
   return {
     set: set.name, desired: set.closure, current: result.generation?.digest ?? null, generation: result.generation?.number ?? null,
-    result: 'rolled-back', reason, message: `${message}; ${where}; ${set.closure} will not be retried until the desired digest changes`,
+    result: 'rolled-back', reason, message: `${message}; ${where}${restored}; ${set.closure} will not be retried until the desired digest changes`,
     stalled: true, rollout,
   };
 }

@@ -44,7 +44,8 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 /** A complete little deployment world on one machine: keys, a store, a signed deploy repo served over HTTP. */
 export interface DeployWorld {
   root: string;
-  storeDir: string;
+  /** The store every part uses: a directory path, or an s3:// URL. */
+  storeUrl: string;
   repoUrl: string;
   work: TestRepo;
   signer: SshKey;
@@ -63,15 +64,18 @@ export interface DeployWorld {
 }
 
 /** flotilla.yaml text for the world's store and publisher key. */
-export function repoConfigYaml(storeDir: string, publisherPublic: string): string {
-  return [`stores:`, `  - ${storeDir}`, `publishers:`, `  keys:`, `    - ${publisherPublic}`, `  threshold: 1`, ''].join('\n');
+export function repoConfigYaml(storeUrl: string, publisherPublic: string): string {
+  return [`stores:`, `  - "${storeUrl}"`, `publishers:`, `  keys:`, `    - ${publisherPublic}`, `  threshold: 1`, ''].join('\n');
 }
 
 /** Creates the world. `close()` stops the git server and removes everything. */
-export async function createDeployWorld(): Promise<DeployWorld> {
+export async function createDeployWorld(options: { storeUrl?: string } = {}): Promise<DeployWorld> {
   const root = await mkdtemp(join(tmpdir(), 'flotilla-world-'));
-  const storeDir = join(root, 'store');
-  await mkdir(storeDir);
+  let storeUrl = options.storeUrl;
+  if (storeUrl === undefined) {
+    storeUrl = join(root, 'store');
+    await mkdir(storeUrl);
+  }
   const signer = await makeSshKey(root, 'release');
   const allowedSignersFile = join(root, 'allowed_signers');
   const allowedSigners = await writeAllowedSigners(allowedSignersFile, [signer]);
@@ -86,11 +90,11 @@ export async function createDeployWorld(): Promise<DeployWorld> {
   const platform = detectPlatform();
   let pushes = 0;
   const world: DeployWorld = {
-    root, storeDir, repoUrl: `${git.url}/deploy.git`, work, signer, allowedSignersFile, publisherKeyFile, publisherPublic, platform, git,
+    root, storeUrl, repoUrl: `${git.url}/deploy.git`, work, signer, allowedSignersFile, publisherKeyFile, publisherPublic, platform, git,
     async pushService(version, options = {}) {
       const dir = join(root, 'src', `svc-${version}-${++pushes}`);
       await writeServicePackage(dir, version, options);
-      const r = await runCli(['push', dir, '--store', storeDir, '--name', 'svc', '--sign-key', publisherKeyFile]);
+      const r = await runCli(['push', dir, '--store', storeUrl, '--name', 'svc', '--sign-key', publisherKeyFile]);
       if (r.code !== 0) throw new Error(`push failed: ${r.stderr}`);
       return r.stdout.trim() as Digest;
     },
@@ -121,6 +125,6 @@ export async function createDeployWorld(): Promise<DeployWorld> {
       await rm(root, { recursive: true, force: true });
     },
   };
-  await world.commit({ 'flotilla.yaml': repoConfigYaml(storeDir, publisherPublic), allowed_signers: allowedSigners }, 'init');
+  await world.commit({ 'flotilla.yaml': repoConfigYaml(storeUrl, publisherPublic), allowed_signers: allowedSigners }, 'init');
   return world;
 }

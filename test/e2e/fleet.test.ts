@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planRollout } from '../../src/rollout/planner.js';
+import type { Digest } from '../../src/store/digest.js';
+import { createDeployWorld, type DeployWorld } from '../helpers/deploy-world.js';
+import { fleetSetYaml, isQuarantined, machineNames, pushFleetPackage, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
+import { s3TestUrl } from '../helpers/s3-test-store.js';
+
+const SLOW = process.env.FLOTILLA_SLOW === '1';
+const N = SLOW ? 50 : 10;
+const BATCH = 3;
+
+interface Interval {
+  machine: string;
+  start: number;
+  end: number;
+}
+
+/** From each machine's own log: when it started switching to `digest` and when it committed (Ready). */
+async function switchIntervals(fleet: Fleet, machines: string[], digest: string): Promise<Interval[]> {
+  const out: Interval[] = [];
+  for (const m of machines) {
+    const steps = (await readSteps(fleet.logFile(m))).filter((s) => s.digest === digest);
+    const sw = steps.find((s) => s.step === 'switch');
+    const commit = steps.find((s) => s.step === 'commit');
+    if (sw && commit) out.push({ machine: m, start: sw.time - sw.ms, end: commit.time });
+  }
+  return out;
+}
+
+function maxOverlap(intervals: Interval[]): number {
+  const events = intervals.flatMap((i) => [[i.start, 1] as const, [i.end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let cur = 0;
+  let max = 0;
+  for (const [, d] of events) max = Math.max(max, (cur += d));
+  return max;
+}
+
+describe.each([
+  { backend: 'directory store', url: async (): Promise<string | undefined> => undefined },
+  { backend: 'Ceph RGW', url: async (): Promise<string | undefined> => s3TestUrl('fleet/') },
+])(`fleet rollout on the $backend: ${N} agent processes, canary 1 + batches of ${BATCH}, one repo over HTTP`, ({ url }) => {
+  let world: DeployWorld;
+  let fleet: Fleet;
+  const machines = machineNames(N);
+
+  beforeAll(async () => {
+    const storeUrl = await url();
+    world = await createDeployWorld(storeUrl === undefined ? {} : { storeUrl });
+    fleet = await startFleet(world, machines);
+  });
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await world?.close();
+  });
+
+  const allOn = (digest: Digest) => async () => {
+    const st = await readStatuses(world.storeUrl, 'app');
+    return machines.every((m) => st.get(m)?.currentDigest === digest && st.get(m)?.state === 'Ready');
+  };
+
+  it('converges every machine, never more than a batch at once, batches in order', async () => {
+    const v1 = await pushFleetPackage(world, 'v1', true);
+    await world.commit({ 'sets/app.yaml': fleetSetYaml(v1, world.platform, machines, BATCH) }, 'app v1');
+    expect(await waitFor(allOn(v1), 240_000)).toBe(true);
+
+    const intervals = await switchIntervals(fleet, machines, v1);
+    expect(intervals).toHaveLength(N);
+    expect(maxOverlap(intervals)).toBeLessThanOrEqual(BATCH);
+    const plan = planRollout({ set: 'app', target: v1, machines, settings: { canary: 1, batchSize: { count: BATCH } } });
+    const byMachine = new Map(intervals.map((i) => [i.machine, i]));
+    for (let k = 1; k < plan.batches.length; k++) {
+      const prevReady = Math.max(...(plan.batches[k - 1] ?? []).map((m) => byMachine.get(m)?.end ?? Infinity));
+      const start = Math.min(...(plan.batches[k] ?? []).map((m) => byMachine.get(m)?.start ?? -Infinity));
+      expect(start, `batch ${k} started before batch ${k - 1} was Ready`).toBeGreaterThan(prevReady);
+    }
+  });
+
+  it('stops the line when the canary fails, then converges on a new good commit', async () => {
+    const bad = await pushFleetPackage(world, 'v2-bad', false);
+    await world.commit({ 'sets/app.yaml': fleetSetYaml(bad, world.platform, machines, BATCH) }, 'app v2 (broken)');
+    const plan = planRollout({ set: 'app', target: bad, machines, settings: { canary: 1, batchSize: { count: BATCH } } });
+    const canary = plan.batches[0]?.[0] ?? '';
+    expect(await waitFor(() => isQuarantined(world.storeUrl, 'app', bad), 120_000)).toBe(true);
+    // Give the fleet several more polls: nobody else may switch to the quarantined digest.
+    await new Promise((r) => setTimeout(r, 4000));
+    const tried = await switchIntervals(fleet, machines, bad);
+    const switched = new Set<string>();
+    for (const m of machines) if ((await readSteps(fleet.logFile(m))).some((s) => s.digest === bad && s.step === 'switch')) switched.add(m);
+    expect([...switched]).toEqual([canary]);
+    expect(tried).toHaveLength(0); // the canary never committed the bad digest
+    const st = await readStatuses(world.storeUrl, 'app');
+    expect(st.get(canary)?.state).toBe('RolledBack');
+
+    const v3 = await pushFleetPackage(world, 'v3', true);
+    await world.commit({ 'sets/app.yaml': fleetSetYaml(v3, world.platform, machines, BATCH) }, 'app v3');
+    expect(await waitFor(allOn(v3), 240_000)).toBe(true);
+    expect(maxOverlap(await switchIntervals(fleet, machines, v3))).toBeLessThanOrEqual(BATCH);
+  });
+});
