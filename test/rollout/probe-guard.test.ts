@@ -1,0 +1,74 @@
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UnsupportedOperationError } from '../../src/errors/index.js';
+import { requireCoordinationSafe } from '../../src/rollout/probe-guard.js';
+import { openStore } from '../../src/store/open-store.js';
+import { createS3Client } from '../../src/store/s3-store.js';
+import type { Store } from '../../src/store/store.js';
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: { address: string; port: number; directory: string; silent: boolean }) => S3rverInstance;
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'flotilla-guard-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('requireCoordinationSafe', () => {
+  it('accepts the directory store', async () => {
+    await expect(requireCoordinationSafe(openStore(await tempDir()), true)).resolves.toBeUndefined();
+  });
+
+  it('refuses a read-only store with a message that says why and what to do', async () => {
+    const err = await requireCoordinationSafe(openStore(await tempDir(), { writable: false }), true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedOperationError);
+    expect((err as Error).message).toMatch(/refusing to coordinate rollouts through .*read-only.*batchSize: all/s);
+  });
+
+  it('refuses s3rver, which ignores preconditions', async () => {
+    const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+    const server = new S3rver({ address: '127.0.0.1', port: 0, directory: await tempDir(), silent: true });
+    const { port } = await server.run();
+    const endpoint = `http://127.0.0.1:${port}`;
+    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    const admin = createS3Client({ bucket: 'guard-bucket', prefix: '', endpoint, url: endpoint });
+    await admin.send(new CreateBucketCommand({ Bucket: 'guard-bucket' }));
+    admin.destroy();
+    const store = openStore(`s3://guard-bucket/?endpoint=${encodeURIComponent(endpoint)}&region=us-east-1`);
+    try {
+      await expect(requireCoordinationSafe(store, true)).rejects.toThrow(/refusing to coordinate.*create-if-absent/s);
+      // Without batching there is nothing to coordinate: the same store is fine.
+      await expect(requireCoordinationSafe(store, false)).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+      await server.close();
+    }
+  });
+
+  it('needs no probe for a set without leases, and probes each store once', async () => {
+    const store = openStore(await tempDir());
+    let calls = 0;
+    const probe = async (_s: Store): Promise<{ ok: boolean; reason?: string }> => {
+      calls++;
+      return { ok: false, reason: 'recorded answer' };
+    };
+    await requireCoordinationSafe(store, false, probe);
+    expect(calls).toBe(0);
+    await expect(requireCoordinationSafe(store, true, probe)).rejects.toThrow(/recorded answer/);
+    await expect(requireCoordinationSafe(store, true, probe)).rejects.toThrow(/recorded answer/);
+    expect(calls).toBe(1);
+  });
+});
