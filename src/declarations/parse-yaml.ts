@@ -18,16 +18,19 @@ function shortMessage(message: string): string {
   return (cut === -1 ? message : message.slice(0, cut)).trim();
 }
 
+/** Where to point for a failed conversion: the first alias with no anchor, else the first alias (an alias bomb). */
 function danglingAliasOffset(doc: Document.Parsed): number | undefined {
-  let offset: number | undefined;
+  let first: number | undefined;
+  let dangling: number | undefined;
   visit(doc, {
     Alias(_key, node) {
+      first ??= node.range?.[0];
       if (node.resolve(doc) !== undefined) return undefined;
-      offset = node.range?.[0];
+      dangling = node.range?.[0];
       return visit.BREAK;
     },
   });
-  return offset;
+  return dangling ?? first;
 }
 
 /**

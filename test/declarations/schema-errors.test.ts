@@ -109,6 +109,12 @@ const CASES: Case[] = [
     want: { file: S, line: 4, col: 14, pointer: '', message: 'YAML: Unresolved alias (the anchor must be set before the alias): nothing' },
   },
   {
+    name: 'an alias bomb (billion laughs)',
+    file: S,
+    text: `${setYaml()}x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_, i) => `x${i + 1}: &a${i + 1} [${Array.from({ length: 10 }, () => `*a${i}`).join(', ')}]`).join('\n')}\n`,
+    want: { file: S, line: 5, col: 10, pointer: '', message: /^YAML: Excessive alias count/ },
+  },
+  {
     name: 'bytes that are not UTF-8',
     file: S,
     text: new Uint8Array([0x63, 0x6c, 0xff, 0xfe, 0x0a]),
