@@ -11,7 +11,8 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { fetchObject } from './fetch-object.js';
 import { materialisePackage, packageDirName, removeStalePartials } from './materialise-package.js';
-import { ensureExecutableVariant, hasObject, openObjectCache, writeVerified, type ObjectCache } from './object-cache.js';
+import { ensureExecutableVariant, hasObject, openObjectCache, writeTemp, type ObjectCache } from './object-cache.js';
+import { createBatchCommitter } from './batch-commit.js';
 import { readClosureManifests } from './read-closure.js';
 
 /** Progress of a fetch, reported after each object and phase change. */
@@ -36,7 +37,7 @@ export interface FetchClosureOptions {
   limits?: Partial<ManifestLimits>;
   /** Deadline per object and store attempt (default 60 s + 1 s per 256 KiB). */
   objectTimeoutMs?: number;
-  /** fsync objects and directories (default true). */
+  /** Flush objects and package directories to disk before they get final names (default true). */
   durable?: boolean;
 }
 
@@ -65,30 +66,30 @@ async function isDir(path: string): Promise<boolean> {
 interface Wanted {
   digest: Digest;
   size: number;
+  /** Inline bytes (already hashed against the digest); absent for objects fetched from a store. */
+  bytes?: Buffer;
 }
 
-async function planObjects(cache: ObjectCache, todo: LoadedManifest[], durable: boolean): Promise<{ wanted: Wanted[]; execs: Wanted[] }> {
+/**
+ * Lists what the cache lacks for the packages to materialise: store objects to fetch and inline files to
+ * write (each inline file hashed first: a mismatch refuses the closure before anything is written), plus
+ * the executable variants needed.
+ */
+async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<{ wanted: Wanted[]; execs: Wanted[] }> {
   const wanted = new Map<Digest, Wanted>();
   const execs = new Map<Digest, Wanted>();
-  const inline = new Map<Digest, string>();
   for (const p of todo) {
     for (const e of p.manifest.entries) {
       if (e.type !== 'file') continue;
-      if (e.data !== undefined) inline.set(e.digest, e.data);
-      else wanted.set(e.digest, { digest: e.digest, size: e.size });
+      if (!wanted.has(e.digest)) wanted.set(e.digest, e.data === undefined ? { digest: e.digest, size: e.size } : { digest: e.digest, size: e.size, bytes: Buffer.from(e.data, 'base64') });
       if (e.executable) execs.set(e.digest, { digest: e.digest, size: e.size });
     }
   }
-  // Inline data was verified with its manifest (size, canonical base64) but not hashed yet: hash it now.
-  const toWrite: Array<[Digest, Buffer]> = [];
-  for (const [d, data] of inline) {
-    const bytes = Buffer.from(data, 'base64');
-    if (await hasObject(cache, d, bytes.length)) continue;
-    const actual = hashBytes(bytes);
-    if (actual !== d) throw new IntegrityError(`inline data for ${d} hashes to ${actual}`, { object: d, actual });
-    toWrite.push([d, bytes]);
+  for (const w of wanted.values()) {
+    if (w.bytes === undefined) continue;
+    const actual = hashBytes(w.bytes);
+    if (actual !== w.digest) throw new IntegrityError(`inline data for ${w.digest} hashes to ${actual}`, { object: w.digest, actual });
   }
-  for (const [d, bytes] of toWrite) await writeVerified(cache, d, bytes, durable);
   const missing: Wanted[] = [];
   await runPool([...wanted.values()], 64, async (w) => {
     if (!(await hasObject(cache, w.digest, w.size))) missing.push(w);
@@ -122,23 +123,38 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   });
   const todo: LoadedManifest[] = [];
   for (const p of closure.packages) if (!(await isDir(join(storeDir, packageDirName(p))))) todo.push(p);
-  const { wanted, execs } = await planObjects(cache, todo, durable);
+  const { wanted, execs } = await planObjects(cache, todo);
+  const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
-  progress.objectsTotal = wanted.length;
-  progress.bytesTotal = wanted.reduce((a, w) => a + w.size, 0);
+  progress.objectsTotal = remote.length;
+  progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
-  await runPool(wanted, options.concurrency ?? 16, async (w) => {
-    await fetchObject(stores, cache, w.digest, w.size, {
-      durable,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.objectTimeoutMs ? { timeoutMs: options.objectTimeoutMs } : {}),
-      onBytes: (n) => {
-        progress.bytesDone += n;
-      },
+  const committer = createBatchCommitter(cache, durable);
+  try {
+    // Inline files and fetched objects share one pool: small local writes overlap network waits.
+    await runPool(wanted, options.concurrency ?? 16, async (w) => {
+      if (w.bytes !== undefined) {
+        const tmp = await writeTemp(cache, w.bytes);
+        await committer.add(tmp, w.digest, w.size);
+        return;
+      }
+      await fetchObject(stores, cache, w.digest, w.size, {
+        commit: (tmp, d, size) => committer.add(tmp, d, size),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.objectTimeoutMs ? { timeoutMs: options.objectTimeoutMs } : {}),
+        onBytes: (n) => {
+          progress.bytesDone += n;
+        },
+      });
+      progress.objectsDone += 1;
+      options.onProgress?.({ ...progress });
     });
-    progress.objectsDone += 1;
-    options.onProgress?.({ ...progress });
-  });
+  } catch (err) {
+    // Keep what verified (a retry resumes), unless flushing itself is what failed.
+    await committer.finish().catch(() => committer.discard());
+    throw err;
+  }
+  await committer.finish();
   progress.phase = 'materialise';
   options.onProgress?.({ ...progress });
   await runPool(execs, 16, (w) => ensureExecutableVariant(cache, w.digest, w.size));
@@ -149,7 +165,7 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   }
   progress.phase = 'done';
   options.onProgress?.({ ...progress });
-  const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: wanted.length, requests: counter.requests };
+  const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: remote.length, requests: counter.requests };
   if (closure.verdict) result.verdict = closure.verdict;
   return result;
 }

@@ -4,14 +4,14 @@ import { FlotillaError, IntegrityError, NotFoundError, SizeLimitError, Transport
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { commitTemp, type ObjectCache } from './object-cache.js';
+import type { ObjectCache } from './object-cache.js';
 
 export interface ObjectFetchOptions {
   signal?: AbortSignal;
   /** Deadline for one object from one store; default 60 s plus 1 s per 256 KiB. */
   timeoutMs?: number;
-  /** fsync each object before its rename (default true). */
-  durable?: boolean;
+  /** Receives each verified temp file; it is responsible for flushing and renaming it into the cache. */
+  commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
   onBytes?: (n: number) => void;
 }
 
@@ -47,9 +47,8 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
     if (n !== size || actual !== digest) {
       throw new IntegrityError(`object ${digest}: got ${n} bytes hashing to ${actual}`, { object: digest, actual, size: n });
     }
-    if (o.durable ?? true) await fh.sync();
     await fh.close();
-    await commitTemp(cache, tmp, digest);
+    await o.commit(tmp, digest, size);
   } catch (err) {
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
@@ -62,12 +61,12 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
 }
 
 /**
- * Fetches one object into the cache, trying `stores` in order: hashed while it streams into a temp file,
- * renamed in only when hash and size match. A corrupt, missing or failing copy in one store is taken from the
+ * Fetches one object, trying `stores` in order: hashed while it streams into a temp file, handed to
+ * `o.commit` (flush + rename into the cache) only when hash and size match. A corrupt, missing or failing copy in one store is taken from the
  * next. If all fail, one error names the object and each store's reason: NotFoundError when every store
  * lacks it, IntegrityError when any served wrong bytes, else TransportError. Returns the attempts made.
  */
-export async function fetchObject(stores: Store[], cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions = {}): Promise<number> {
+export async function fetchObject(stores: Store[], cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<number> {
   const reasons: Array<{ store: string; code: string; message: string }> = [];
   for (const store of stores) {
     try {

@@ -5,6 +5,7 @@ import { digestHex } from '../store/digest.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { runPool } from '../packages/run-pool.js';
 import { fsyncDir } from '../util/atomic-write.js';
+import { flushFilesystem } from './flush-filesystem.js';
 import { isPidAlive, type ObjectCache } from './object-cache.js';
 
 const PARTIAL_PREFIX = '.partial-';
@@ -59,7 +60,7 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 /**
  * Materialises a package at storeDir/<hex>-<name>/ from the cache (every object must already be there):
  * hardlinks into a `.partial-<pid>-…` directory, directories made 0555 (files are 0444/0555 in the cache),
- * fsync, one rename to the final name, fsync of storeDir. An existing final directory is reused as is.
+ * one filesystem flush, one rename to the final name, fsync of storeDir. An existing final directory is reused as is.
  * A crash leaves at most a partial directory, never an incomplete final one. Returns the final path.
  */
 export async function materialisePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest, durable = true): Promise<string> {
@@ -79,13 +80,10 @@ export async function materialisePackage(storeDir: string, cache: ObjectCache, p
       else if (e.type === 'symlink') await symlink(e.target, join(partial, e.path));
     });
     // Deepest first, so a parent turns read-only only after its children are done.
-    for (const d of dirs.reverse()) {
-      const full = join(partial, d);
-      if (durable) await fsyncDir(full);
-      await chmod(full, 0o555);
-    }
-    if (durable) await fsyncDir(partial);
+    for (const d of dirs.reverse()) await chmod(join(partial, d), 0o555);
     await chmod(partial, 0o555);
+    // One syncfs makes every entry and mode durable before the rename publishes the directory.
+    if (durable) await flushFilesystem(partial, [partial, ...dirs.map((d) => join(partial, d))]);
     try {
       await rename(partial, final);
     } catch (err) {

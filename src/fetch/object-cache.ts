@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, constants, mkdir, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
+import { copyFile, constants, mkdir, open, readdir, rename, rm, stat, chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, type Digest } from '../store/digest.js';
 
@@ -74,6 +74,13 @@ export async function commitTemp(cache: ObjectCache, tmp: string, digest: Digest
     await mkdir(join(dest, '..'), { recursive: true });
     await rename(tmp, dest);
   }
+}
+
+/** Writes bytes to a fresh temp file in the cache (not flushed); returns its path. */
+export async function writeTemp(cache: ObjectCache, bytes: Uint8Array): Promise<string> {
+  const tmp = cache.tempPath();
+  await writeFile(tmp, bytes, { flag: 'wx', mode: 0o600 });
+  return tmp;
 }
 
 /** Writes bytes already verified by the caller (inline data, manifests) into the cache. */

@@ -2,7 +2,7 @@ import { SizeLimitError } from '../errors/index.js';
 import { parseDigest, type Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
-import { parseManifest } from '../packages/manifest-codec.js';
+import { decodeCachedManifest, parseManifest } from '../packages/manifest-codec.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { checkPublisherPolicy, type PolicyVerdict, type PublisherPolicy } from '../trust/manifest-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
@@ -44,7 +44,7 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
     const d = queue.shift() as Digest;
     const { bytes, cached } = await fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
     if (d === root && options.policy) verdict = await checkPublisherPolicy(stores, root, bytes.length, options.policy, options.signal);
-    const loaded = parseManifest(bytes, d, limits);
+    const loaded = cached ? decodeCachedManifest(bytes, d) : parseManifest(bytes, d, limits);
     packages.push(loaded);
     if (!cached) fresh.push(loaded);
     for (const e of loaded.manifest.entries) if (e.type === 'file') total += e.size;
