@@ -1,27 +1,16 @@
+import { toActivationSpec, toHealthSpec } from '../activation/from-declarations.js';
 import type { ActivationSpec, HealthSpec as CheckSpec } from '../activation/spec.js';
 import type { Declarations, SetDeclaration } from '../declarations/types.js';
 import { selectMachines, type BatchSize as PlannerBatchSize, type RolloutSettings } from '../rollout/planner.js';
 
-/**
- * The activation of a set as the activation runner wants it, or undefined when the set declares none
- * (then switching the link is the whole activation). Drain and undrain share the activation's timeout.
- */
+/** The set's activation, or undefined when it declares none (switching the link is then the whole activation). */
 export function activationSpecOf(set: SetDeclaration): ActivationSpec | undefined {
-  const a = set.activate;
-  if (a === undefined || a.command === undefined) return undefined;
-  return {
-    command: a.command,
-    env: a.env,
-    timeoutMs: a.timeoutMs,
-    drainGraceMs: a.drainGraceMs,
-    ...(a.drain ? { drain: { command: a.drain, timeoutMs: a.timeoutMs } } : {}),
-    ...(a.undrain ? { undrain: { command: a.undrain, timeoutMs: a.timeoutMs } } : {}),
-  };
+  return set.activate === undefined ? undefined : toActivationSpec(set.activate);
 }
 
-/** The health check of a set, or undefined when it declares none (activation success is then enough). */
+/** The set's health check, or undefined when it declares none (activation success is then enough). */
 export function healthSpecOf(set: SetDeclaration): CheckSpec | undefined {
-  return set.health;
+  return set.health === undefined ? undefined : toHealthSpec(set.health);
 }
 
 /** The rollout planner's view of a set's rollout policy. */
