@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,9 +41,12 @@ export async function closure(stateDir: string, version: string): Promise<{ dige
 /** The compiled child script's entry; the crash, reader and lock tests run real node processes. */
 export const CHILD = resolve('test/generations/fixtures/child.mjs');
 
-/** Fails with a clear message when the build the child processes import is missing. */
+/** Fails with a clear message when the build the child processes import is missing or older than src. */
 export function requireBuild(): void {
-  if (!existsSync(resolve('dist/src/generations/index.js'))) {
-    throw new Error('dist/src/generations/index.js is missing: run `npx tsc -p tsconfig.build.json` first');
+  for (const name of readdirSync(resolve('src/generations')).filter((n) => n.endsWith('.ts'))) {
+    const built = resolve('dist/src/generations', name.replace(/\.ts$/, '.js'));
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(resolve('src/generations', name)).mtimeMs) {
+      throw new Error(`${built} is missing or older than its source: run \`npx tsc -p tsconfig.build.json\` first`);
+    }
   }
 }
