@@ -1,8 +1,10 @@
 // Shapes of the files as their schemas accept them (before normalisation). Only code that runs after
 // checkSchema may cast parsed YAML to these.
 
+/** A command as written: argv array or shell string. */
 export type RawCommand = string | string[];
 
+/** One window as written in rollout.windows. */
 export interface RawWindow {
   days?: string[];
   start: string;
@@ -11,6 +13,7 @@ export interface RawWindow {
   deny?: boolean;
 }
 
+/** rollout: as written (set or defaults). */
 export interface RawRollout {
   batchSize?: number | string;
   canary?: number;
@@ -22,6 +25,7 @@ export interface RawRollout {
   leaseTtl?: string;
 }
 
+/** activate: as written (set or defaults). */
 export interface RawActivate {
   command?: RawCommand;
   env?: Record<string, string>;
@@ -31,6 +35,7 @@ export interface RawActivate {
   drainGrace?: string;
 }
 
+/** health: as written (set or defaults). */
 export interface RawHealth {
   command?: RawCommand;
   http?: { url: string; expectStatus?: number; bodyMatch?: string };
@@ -40,6 +45,7 @@ export interface RawHealth {
   timeout?: string;
 }
 
+/** sets/NAME.yaml as written. */
 export interface RawSet {
   name?: string;
   description?: string;
@@ -53,6 +59,7 @@ export interface RawSet {
   health?: RawHealth;
 }
 
+/** flotilla.yaml defaults: as written. */
 export interface RawDefaults {
   platform?: string;
   rollout?: RawRollout;
@@ -60,6 +67,7 @@ export interface RawDefaults {
   health?: RawHealth;
 }
 
+/** flotilla.yaml as written. */
 export interface RawRepoConfig {
   version?: 1;
   stores: string[];
@@ -68,6 +76,7 @@ export interface RawRepoConfig {
   expires?: string;
 }
 
+/** machines/NAME.yaml as written. */
 export interface RawMachine {
   description?: string;
   labels?: Record<string, string>;
