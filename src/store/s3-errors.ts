@@ -20,7 +20,8 @@ interface SdkError {
  * store URL: 412 and 409 ConditionalRequestConflict → PreconditionFailedError; 404 / NoSuchKey →
  * NotFoundError; NoSuchBucket, 401/403 → ConfigError (a human must fix the bucket or the credentials);
  * 501 → UnsupportedOperationError; timeouts → TimeoutError; everything else (5xx, resets) → TransportError.
- * FlotillaErrors and aborts pass through unchanged.
+ * FlotillaErrors and aborts pass through unchanged. HEAD responses have no body, so a HEAD on a missing
+ * bucket is indistinguishable from a missing key and maps to NotFoundError; the next GET or PUT names it.
  */
 export function mapS3Error(err: unknown, op: string, key: string, url: string): Error {
   if (err instanceof FlotillaError) return err;
