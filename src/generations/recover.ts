@@ -59,7 +59,8 @@ async function tryFind(paths: SetPaths, n: number): Promise<Generation | undefin
 /**
  * Startup recovery for one set, under the set lock: removes stale temp names, then reconciles state.json
  * with `current` after a crash at any step of stage, switch, commit or rollback (see RecoveryResult).
- * Throws GenerationError when state.json is corrupt or names a generation that no longer exists.
+ * Throws GenerationError when state.json is corrupt, NotFoundError when it names a generation whose
+ * directory no longer exists (removed by hand).
  */
 export async function recoverPending(stateDir: string, set: string): Promise<RecoveryResult> {
   const paths = setPaths(stateDir, set);
