@@ -1,0 +1,43 @@
+import type { Declarations } from '../declarations/types.js';
+import { InvalidNameError } from '../errors/index.js';
+import { membersOf, rolloutSettingsOf } from '../reconcile/specs.js';
+import { listSlotLeases } from '../rollout/lease-admin.js';
+import { batchOf, planRollout } from '../rollout/planner.js';
+import { listQuarantines } from '../rollout/quarantine.js';
+import type { Store } from '../store/store.js';
+import { viewSet, type SetView } from './fleet-view.js';
+import { readSetStatuses } from './status-io.js';
+
+/**
+ * Reads the fleet's state for `sets` (default: every set of the repo) from the store: each machine's last
+ * report, slot holders and quarantines, judged against the repo's desired digests (see viewSet). Machines
+ * that report but are not in the repo's member list (label-selected late joiners) are shown after them.
+ * InvalidNameError for a set the repo does not declare.
+ */
+export async function readFleet(store: Store, decls: Declarations, options: { sets?: string[]; now: Date; staleAfterMs: number }): Promise<SetView[]> {
+  const names = options.sets ?? [...decls.sets.keys()];
+  const views: SetView[] = [];
+  for (const name of names) {
+    const set = decls.sets.get(name);
+    if (set === undefined) throw new InvalidNameError(`the deploy repo declares no set ${JSON.stringify(name)}; it has: ${[...decls.sets.keys()].join(', ') || '(none)'}`, { set: name });
+    const statuses = await readSetStatuses(store, name);
+    const members = membersOf(decls, set);
+    const joiners = [...statuses.keys()].filter((m) => !members.includes(m)).sort();
+    const plan = planRollout({ set: name, target: set.closure, machines: members, settings: rolloutSettingsOf(set), lateJoiners: joiners });
+    const quarantines = (await listQuarantines(store, name)).map((q) => ({ digest: q.digest, machines: q.failures.map((f) => f.machine) }));
+    views.push(
+      viewSet({
+        set: name,
+        desiredDigest: set.closure,
+        machines: plan.order,
+        batchOf: (m) => batchOf(plan, m),
+        statuses,
+        leases: await listSlotLeases(store, name),
+        quarantines,
+        now: options.now,
+        staleAfterMs: options.staleAfterMs,
+      }),
+    );
+  }
+  return views;
+}

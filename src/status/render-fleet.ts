@@ -1,0 +1,37 @@
+import type { FleetMachineState, SetView } from './fleet-view.js';
+
+const COLOUR: Partial<Record<FleetMachineState | 'converged' | 'progressing' | 'failed', string>> = {
+  Ready: '32', converged: '32', Progressing: '33', progressing: '33', Waiting: '33', Unknown: '90',
+  Failed: '31', failed: '31', RolledBack: '31', Stale: '35', Invalid: '31',
+};
+
+function paint(text: string, key: string, colour: boolean): string {
+  const code = COLOUR[key as keyof typeof COLOUR];
+  return colour && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+}
+
+function short(d: string | null): string {
+  return d === null ? '-' : d.slice(7, 19);
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').replace(/\u001b\[[0-9;]*m/g, '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - c.replace(/\u001b\[[0-9;]*m/g, '').length))).join('  ').trimEnd());
+}
+
+/** Renders fleet views as text tables for people; `colour` for a terminal. */
+export function renderFleet(views: readonly SetView[], colour: boolean): string {
+  const out: string[] = [];
+  for (const v of views) {
+    out.push(`${paint(v.set, '', colour)}  desired ${short(v.desiredDigest)}  ${paint(v.health, v.health, colour)}  ${v.readyCount}/${v.machines.length} ready`);
+    const rows = [['MACHINE', 'BATCH', 'STATE', 'GEN', 'RUNS', 'REPORTED', 'REASON', 'MESSAGE']];
+    for (const m of v.machines) {
+      rows.push([m.machine, m.batch === null ? '-' : String(m.batch), paint(m.state, m.state, colour), m.generation === null ? '-' : String(m.generation), short(m.currentDigest), m.reportedAt ?? '-', m.reason ?? '-', m.message.slice(0, 100)]);
+    }
+    out.push(...table(rows).map((l) => `  ${l}`));
+    for (const s of v.slotHolders) out.push(`  slot ${s.slot} of rollout ${s.rollout}: held by ${s.machine} (token ${s.token})`);
+    for (const q of v.quarantines) out.push(`  ${paint('quarantined', 'failed', colour)} ${q.digest} (failed on ${q.machines.join(', ')}); clear with: flotilla unquarantine ${v.set} ${q.digest}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
