@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import { GitError, NotFoundError } from '../errors/index.js';
+import { readOnlyFsFor } from './read-only-fs.js';
 
 /** A raw git object: its type and its exact stored bytes (no header). */
 export interface RawObject {
@@ -10,12 +10,14 @@ export interface RawObject {
 
 /**
  * Reads object `oid` from `gitdir` as raw bytes (loose or packed) with isomorphic-git, never touching a work
- * tree. `cache` is isomorphic-git's pack cache, shared across calls for speed. A missing object is a
+ * tree. `cache` is isomorphic-git's pack cache, shared across calls for speed; it also keys a read-only
+ * fs client that remembers stat/readdir answers, so a cache object must not outlive a fetch into `gitdir`. A missing object is a
  * NotFoundError, any other read failure a GitError; both name the gitdir and oid.
  */
 export async function readRawObject(gitdir: string, oid: string, cache?: object): Promise<RawObject> {
   try {
-    const result = await git.readObject({ fs, gitdir, oid, format: 'content', cache: cache ?? {} });
+    const c = cache ?? {};
+    const result = await git.readObject({ fs: readOnlyFsFor(c), gitdir, oid, format: 'content', cache: c });
     const { type, object } = result;
     if (!(object instanceof Uint8Array) || (type !== 'blob' && type !== 'tree' && type !== 'commit' && type !== 'tag')) {
       throw new Error(`object came back as ${type}, not raw content`);

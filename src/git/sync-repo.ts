@@ -29,10 +29,9 @@ export interface SyncResult {
   changed: boolean;
 }
 
-const REMOTE = 'flotilla';
 // isomorphic-git moves the remote-tracking ref BEFORE it has received the pack, so a fetch cut short by a
-// cap would leave a ref to missing objects. It fetches into this scratch remote; our own tracking ref under
-// REMOTE moves only after the head commit is known to be readable.
+// cap would leave a ref to missing objects. It fetches into this scratch remote; our own branch ref moves
+// only after the head commit is known to be readable.
 const INCOMING = 'flotilla-incoming';
 
 async function exists(path: string): Promise<boolean> {
@@ -85,7 +84,9 @@ async function syncHttp(options: SyncOptions): Promise<SyncResult> {
   }
   if (!serverOid) throw new NotFoundError(`branch ${branch} not found at ${redactUrl(url)}`, { url: redactUrl(url), branch });
   await ensureCache(cacheDir);
-  const tracking = `refs/remotes/${REMOTE}/${branch}`;
+  // Our own branch in our own cache: isomorphic-git's single-branch fetch sends `refs/heads/<branch>` as its
+  // only "have", so keeping the verified-readable head there makes fetches incremental.
+  const tracking = `refs/heads/${branch}`;
   const before = await resolveOrNull(cacheDir, tracking);
   if (before === serverOid) return { gitdir: cacheDir, head: serverOid, changed: false };
   // Full history of the one branch, negotiated against what the cache has: the ancestry check needs it,

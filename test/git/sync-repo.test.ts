@@ -76,6 +76,10 @@ describe('syncRepo over HTTP', () => {
     expect(hasCode(err, 'SizeLimitError'), String(err)).toBe(true);
     const ok = await syncRepo({ url, branch: 'main', cacheDir: cap });
     expect(ok.changed).toBe(true);
+    // Fetches are incremental: one small commit passes the same small cap the full history did not.
+    const next = await repo.commit({ files: { 'small.txt': 'x\n' } });
+    await repo.pushTo(bare);
+    expect(await syncRepo({ url, branch: 'main', cacheDir: cap, maxBytes: 20_000 })).toMatchObject({ head: next, changed: true });
   });
 
   it('gives up at the deadline on a server that never answers', async () => {
