@@ -58,7 +58,8 @@ function toRollout(d: RawRollout = {}, s: RawRollout = {}): RolloutPolicy {
 }
 
 function toActivate(d: RawActivate = {}, s: RawActivate = {}): ActivateSpec | undefined {
-  const a = { ...d, ...s, env: { ...d.env, ...s.env } };
+  const env = Object.fromEntries(Object.entries({ ...d.env, ...s.env }).map(([k, v]) => [k, String(v)]));
+  const a = { ...d, ...s, env };
   const command = toArgv(a.command);
   if (command === undefined) return undefined;
   const spec: ActivateSpec = {

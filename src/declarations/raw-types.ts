@@ -28,7 +28,7 @@ export interface RawRollout {
 /** activate: as written (set or defaults). */
 export interface RawActivate {
   command?: RawCommand;
-  env?: Record<string, string>;
+  env?: Record<string, string | number | boolean>;
   timeout?: string;
   drain?: RawCommand;
   undrain?: RawCommand;

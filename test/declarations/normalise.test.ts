@@ -113,6 +113,11 @@ health:
     expect(d.sets.get('db')?.rollout.dependsOn).toEqual([]);
   });
 
+  it('passes numbers and booleans in activate.env as their text', () => {
+    const d = load(repo({ 'sets/web.yaml': setYaml('activate:\n  command: ./run\n  env: { PORT: 8080, DEBUG: false, RATIO: 0.5 }\n') }));
+    expect(d.sets.get('web')?.activate?.env).toEqual({ PORT: '8080', DEBUG: 'false', RATIO: '0.5' });
+  });
+
   it('reads batchSize all, windows and the override flag', () => {
     const d = load(
       repo({

@@ -60,6 +60,12 @@ const CASES: Case[] = [
     want: { file: S, line: 6, col: 19, pointer: '/rollout/windows/0/days/1', message: 'must be one of: "mon", "tue", "wed", "thu", "fri", "sat", "sun"' },
   },
   {
+    name: 'a servicePath with a .. segment',
+    file: S,
+    text: setYaml('servicePath: /srv/../etc\n'),
+    want: { file: S, line: 4, col: 14, pointer: '/servicePath', message: 'must be a normalised absolute path such as /srv/web (no . or .. segments, no trailing /)' },
+  },
+  {
     name: 'whole document of the wrong type',
     file: S,
     text: '- closure\n',
