@@ -80,7 +80,7 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
     await world?.close();
   });
 
-  it('converges on v1, rolls back a failing v2 without retrying it, then converges on v3', async () => {
+  it('converges on v1, rolls back a failing v2 without retrying it, then converges on v3', { timeout: 600_000 }, async () => {
     const v1 = await world.pushService('v1');
     await world.commit({ 'sets/svc.yaml': setYaml(v1, world.platform, port, runDir) }, 'svc v1');
     const first = await once();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import type { Digest } from '../../src/store/digest.js';
-import { createDeployWorld, type DeployWorld } from '../helpers/deploy-world.js';
+import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, isQuarantined, machineNames, pushFleetPackage, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 import { s3TestUrl } from '../helpers/s3-test-store.js';
 
@@ -54,12 +54,17 @@ describe.each([
     await world?.close();
   });
 
+  const status = async (): Promise<{ code: number; json: { result: string; sets: Array<{ health: string; readyCount: number; quarantines: Array<{ digest: string; machines: string[] }> }> } }> => {
+    const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
+    return { code: r.code, json: JSON.parse(r.stdout) as never };
+  };
+
   const allOn = (digest: Digest) => async () => {
     const st = await readStatuses(world.storeUrl, 'app');
     return machines.every((m) => st.get(m)?.currentDigest === digest && st.get(m)?.state === 'Ready');
   };
 
-  it('converges every machine, never more than a batch at once, batches in order', async () => {
+  it('converges every machine, never more than a batch at once, batches in order', { timeout: 600_000 }, async () => {
     const v1 = await pushFleetPackage(world, 'v1', true);
     await world.commit({ 'sets/app.yaml': fleetSetYaml(v1, world.platform, machines, BATCH) }, 'app v1');
     expect(await waitFor(allOn(v1), 240_000)).toBe(true);
@@ -74,9 +79,12 @@ describe.each([
       const start = Math.min(...(plan.batches[k] ?? []).map((m) => byMachine.get(m)?.start ?? -Infinity));
       expect(start, `batch ${k} started before batch ${k - 1} was Ready`).toBeGreaterThan(prevReady);
     }
+    const st = await status();
+    expect(st.code).toBe(0);
+    expect(st.json.sets[0]).toMatchObject({ health: 'converged', readyCount: N });
   });
 
-  it('stops the line when the canary fails, then converges on a new good commit', async () => {
+  it('stops the line when the canary fails, then converges on a new good commit', { timeout: 900_000 }, async () => {
     const bad = await pushFleetPackage(world, 'v2-bad', false);
     await world.commit({ 'sets/app.yaml': fleetSetYaml(bad, world.platform, machines, BATCH) }, 'app v2 (broken)');
     const plan = planRollout({ set: 'app', target: bad, machines, settings: { canary: 1, batchSize: { count: BATCH } } });
@@ -91,6 +99,9 @@ describe.each([
     expect(tried).toHaveLength(0); // the canary never committed the bad digest
     const st = await readStatuses(world.storeUrl, 'app');
     expect(st.get(canary)?.state).toBe('RolledBack');
+    const fleetStatus = await status();
+    expect(fleetStatus.code).toBe(1);
+    expect(fleetStatus.json.sets[0]?.quarantines).toEqual([{ digest: bad, machines: [canary] }]);
 
     const v3 = await pushFleetPackage(world, 'v3', true);
     await world.commit({ 'sets/app.yaml': fleetSetYaml(v3, world.platform, machines, BATCH) }, 'app v3');

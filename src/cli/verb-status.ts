@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '../errors/index.js';
+import { decideExitCode, type SetView } from '../status/fleet-view.js';
+import { readFleet } from '../status/read-fleet.js';
+import { renderFleet } from '../status/render-fleet.js';
+import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
+import { openStore } from '../store/open-store.js';
+import { parseDuration } from '../declarations/duration.js';
+import { flag, stringOption, type Command } from './command.js';
+import { loadDeclarationsAt, openRepoSource } from './repo-source.js';
+
+const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
+
+/** `flotilla status`: where the fleet stands, per set and machine, from the repo and the store. */
+export const command: Command = {
+  name: 'status',
+  summary: 'show where the fleet stands: per set, each machine\'s digest, state, batch, slots, quarantines',
+  usage: 'flotilla status [SET...] [--repo DIR|URL] [--store URL] [--watch] [--json]',
+  description: `Reads the desired digests from the deploy repo (HEAD, or --rev) and each machine's last report,
+the slot holders and the quarantines from the store (default: the repo's first writable store).
+Exit 0 when every set is converged and healthy, 1 when something failed (a machine Failed, RolledBack or
+Stale, or the desired digest is quarantined), 3 while progressing, so CI can wait on it.
+--watch refreshes until every set is converged or one failed.`,
+  positionals: { min: 0, max: 64 },
+  options: {
+    repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo (default: the current directory)' },
+    rev: { type: 'string', value: 'REV', help: 'revision of the repo to compare against (default HEAD)' },
+    store: { type: 'string', value: 'URL', help: 'store holding status, leases and quarantines (default: from flotilla.yaml)' },
+    watch: { type: 'boolean', help: 'refresh until converged or failed' },
+    interval: { type: 'string', value: 'DURATION', help: 'refresh interval with --watch (default 2s)' },
+    'stale-after': { type: 'string', value: 'DURATION', help: 'a report older than this is Stale (default 10m)' },
+  },
+  async run(input, ctx) {
+    const src = await openRepoSource(ctx, stringOption(input, 'repo') ?? '.', stringOption(input, 'rev'));
+    let decls;
+    try {
+      decls = await loadDeclarationsAt(src.gitdir, src.oid);
+    } finally {
+      await src.cleanup();
+    }
+    const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => !/^https?:/i.test(u)) ?? decls.config.stores[0];
+    if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
+    const staleAfterMs = parseDuration(stringOption(input, 'stale-after') ?? '10m') ?? DEFAULT_STALE_AFTER_MS;
+    const intervalMs = parseDuration(stringOption(input, 'interval') ?? '2s');
+    if (intervalMs === undefined) throw new UsageError('status: --interval must be a duration like 2s');
+    const sets = input.positionals.length > 0 ? input.positionals : undefined;
+    const store = openStore(storeUrl);
+    try {
+      let views: SetView[];
+      for (;;) {
+        views = await readFleet(store, decls, { ...(sets ? { sets } : {}), now: new Date(), staleAfterMs });
+        const code = decideExitCode(views);
+        if (!flag(input, 'watch') || code !== 3 || ctx.signal.aborted) break;
+        if (!ctx.json) ctx.stderr.write(`${ctx.interactive ? '\u001b[2J\u001b[H' : ''}${renderFleet(views, ctx.interactive)}\n`);
+        await sleep(intervalMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+      }
+      const exitCode = decideExitCode(views);
+      return {
+        exitCode,
+        text: `${renderFleet(views, ctx.interactive)}commit ${src.oid.slice(0, 12)}: ${LABEL[exitCode]}`,
+        json: { commit: src.oid, store: store.url, result: LABEL[exitCode], sets: views },
+      };
+    } finally {
+      await store.close();
+    }
+  },
+};
