@@ -24,6 +24,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'fetch', summary: 'fetch and verify a closure into a state dir, materialised read-only', load: async () => (await import('./verb-fetch.js')).command },
   { name: 'diff', summary: 'compare two closures: packages and files changed, bytes to fetch', load: async () => (await import('./verb-diff.js')).command },
   { name: 'gc', summary: 'delete store objects unreachable from pins and promoted closures', load: async () => (await import('./verb-gc.js')).command },
+  { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },
   { name: 'agent', summary: 'run the reconcile agent (until SIGTERM, or --once for one tick)', load: async () => (await import('./verb-agent.js')).command },
   { name: 'generations', summary: "list a set's generations on this machine (current, active, bad)", load: async () => (await import('./verb-generations.js')).command },
   { name: 'rollback', summary: 'switch a set back to the previously active generation (or --to N)', load: async () => (await import('./verb-rollback.js')).command },
