@@ -1,0 +1,206 @@
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { fetchClosure } from '../src/fetch/fetch-closure.js';
+import { removeTree } from '../src/fetch/materialise-package.js';
+import { pushDirectory } from '../src/packages/push-directory.js';
+import { DEFAULT_LIMITS } from '../src/packages/limits.js';
+import { parseDigest, type Digest } from '../src/store/digest.js';
+import { openStore } from '../src/store/open-store.js';
+import { createS3Client } from '../src/store/s3-store.js';
+import { generateKeyPair, parsePublicKey, parseSecretKey } from '../src/trust/publisher-key.js';
+import { generateTree, seededRandom } from '../test/helpers/tree-gen.js';
+import { printTable, spread } from './lib/stats.js';
+
+const exec = promisify(execFile);
+const RUNNER = join(fileURLToPath(new URL('.', import.meta.url)), 'run.js');
+
+// The issue's shape: runtime ~1,450 files / ~120 MB, libs ~480 / ~27 MB, app ~200 / ~10 MB; 100 B to 8 MB.
+const PACKAGES = [
+  { name: 'runtime', seed: 101, files: 1450, maxSize: 600_000, fixedSizes: [8_000_000, 6_000_000, 4_000_000], symlinks: 30 },
+  { name: 'libs', seed: 202, files: 480, maxSize: 350_000, fixedSizes: [4_000_000, 2_000_000], symlinks: 10 },
+  { name: 'app', seed: 303, files: 200, maxSize: 270_000, fixedSizes: [3_000_000], symlinks: 4 },
+];
+
+interface Dataset {
+  root: string;
+  v1: Digest;
+  v2: Digest;
+  v1Tree: string;
+  bytes: number;
+  files: number;
+  changedBytes: number;
+  pubKey: string;
+}
+
+async function listFiles(dir: string, out: string[] = []): Promise<string[]> {
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) await listFiles(p, out);
+    else if (d.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Builds v1 and v2 trees, pushes both (app references libs references runtime) and signs them. */
+async function buildDataset(root: string, storeUrls: string[], inlineMaxBytes: number): Promise<Dataset> {
+  const key = generateKeyPair('bench-1');
+  const secret = parseSecretKey(key.secret);
+  const v1Tree = join(root, 'v1');
+  const v2Tree = join(root, 'v2');
+  let bytes = 0;
+  let files = 0;
+  for (const p of PACKAGES) {
+    await mkdir(join(v1Tree, p.name), { recursive: true });
+    await generateTree(join(v1Tree, p.name), { seed: p.seed, files: p.files, minSize: 100, maxSize: p.maxSize, fixedSizes: p.fixedSizes, symlinks: p.symlinks, executableRatio: 0.05 });
+  }
+  await cp(v1Tree, v2Tree, { recursive: true, verbatimSymlinks: true });
+  // v2: ~20 changed files in two packages (12 in app, 8 in libs), same sizes, new bytes.
+  const rand = seededRandom(909);
+  let changedBytes = 0;
+  for (const [pkg, n] of [['app', 12], ['libs', 8]] as const) {
+    const all = (await listFiles(join(v2Tree, pkg))).sort();
+    for (let i = 0; i < n; i++) {
+      const f = all[Math.floor(rand() * all.length)] ?? '';
+      const size = (await lstat(f)).size;
+      const buf = Buffer.alloc(size);
+      for (let j = 0; j < size; j += 4096) buf.writeUInt32LE(Math.floor(rand() * 0xffffffff), j);
+      await writeFile(f, buf);
+      changedBytes += size;
+    }
+  }
+  for (const f of await listFiles(v1Tree)) {
+    files++;
+    bytes += (await lstat(f)).size;
+  }
+  const digests: Digest[] = [];
+  for (const url of storeUrls) {
+    const store = openStore(url);
+    for (const tree of [v1Tree, v2Tree]) {
+      const runtime = await pushDirectory(store, join(tree, 'runtime'), { name: 'runtime', signKeys: [secret], limits: { inlineMaxBytes } });
+      const libs = await pushDirectory(store, join(tree, 'libs'), { name: 'libs', references: [runtime.digest], signKeys: [secret], limits: { inlineMaxBytes } });
+      const app = await pushDirectory(store, join(tree, 'app'), { name: 'app', references: [libs.digest], signKeys: [secret], limits: { inlineMaxBytes } });
+      digests.push(app.digest);
+    }
+    await store.close();
+  }
+  return { root, v1: digests[0] as Digest, v2: digests[1] as Digest, v1Tree, bytes, files, changedBytes, pubKey: key.public };
+}
+
+interface ChildResult {
+  seconds: number;
+  bytes: number;
+  objects: number;
+  requests: number;
+  maxRssMb: number;
+}
+
+/** Child mode: one fetch in a fresh process, so peak RSS belongs to the fetch alone. */
+async function runChild(args: string[]): Promise<void> {
+  const [url, digest, state, pub] = args;
+  const store = openStore(url ?? '');
+  const t0 = performance.now();
+  const r = await fetchClosure({ stores: [store], digest: parseDigest(digest), policy: { trusted: [parsePublicKey(pub ?? '')] }, stateDir: state ?? '' });
+  const seconds = (performance.now() - t0) / 1000;
+  await store.close();
+  const out: ChildResult = { seconds, bytes: r.bytesFetched, objects: r.objectsFetched, requests: r.requests, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+async function child(url: string, digest: Digest, state: string, pub: string, env: NodeJS.ProcessEnv): Promise<ChildResult> {
+  const { stdout } = await exec(process.execPath, [RUNNER, 'fetch', '--child', url, digest, state, pub], { env, maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ChildResult;
+}
+
+async function timeCpA(src: string, dest: string): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((res, rej) => spawn('cp', ['-a', src, dest], { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`cp exit ${c}`)))));
+  return (performance.now() - t0) / 1000;
+}
+
+async function timeHash(src: string): Promise<number> {
+  const files = await listFiles(src);
+  const t0 = performance.now();
+  for (const f of files) {
+    const h = createHash('sha256');
+    for await (const c of createReadStream(f, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
+    h.digest();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function startRgwStore(): Promise<{ url: string; env: NodeJS.ProcessEnv; stop: () => Promise<void> } | undefined> {
+  try {
+    const { startRgw } = await import('../scripts/servers/rgw.js');
+    const rgw = await startRgw();
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_REGION: rgw.region };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_REGION: rgw.region });
+    const client = createS3Client({ bucket: 'bench', prefix: '', endpoint: rgw.endpoint, region: rgw.region, url: rgw.endpoint });
+    await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    client.destroy();
+    const q = new URLSearchParams({ endpoint: rgw.endpoint, region: rgw.region, forcePathStyle: 'true' });
+    return { url: `s3://bench/?${q.toString()}`, env, stop: () => rgw.stop() };
+  } catch (err) {
+    process.stdout.write(`RGW not available, skipping it: ${(err as Error).message.split('\n')[0]}\n`);
+    return undefined;
+  }
+}
+
+/** `npm run bench -- fetch [--reps N] [--no-rgw] [--inline BYTES]`: cold, incremental and no-op fetch beside cp -a and hashing. */
+export async function run(args: string[]): Promise<void> {
+  if (args[0] === '--child') return runChild(args.slice(1));
+  const reps = Number(args[args.indexOf('--reps') + 1] ?? 5) || 5;
+  const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-fetch-'));
+  const rgw = args.includes('--no-rgw') ? undefined : await startRgwStore();
+  try {
+    const fsUrl = join(root, 'store');
+    const backends = [{ name: 'dir', url: fsUrl, env: process.env }, ...(rgw ? [{ name: 'rgw', url: rgw.url, env: rgw.env }] : [])];
+    const t0 = performance.now();
+    const inlineAt = args.indexOf('--inline');
+    const inlineMaxBytes = inlineAt >= 0 ? Number(args[inlineAt + 1]) : DEFAULT_LIMITS.inlineMaxBytes;
+    const ds = await buildDataset(root, backends.map((b) => b.url), inlineMaxBytes);
+    process.stdout.write(`dataset: ${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB in 3 packages (files ≤ ${inlineMaxBytes} B inlined); v2 changes ${(ds.changedBytes / 1e6).toFixed(2)} MB; built and pushed in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${reps} reps, interleaved\n`);
+    const rows: Array<Array<string | number>> = [];
+    for (const b of backends) {
+      const m: Record<string, number[]> = { cp: [], hash: [], cold: [], incr: [], noop: [] };
+      const last: Record<string, ChildResult> = {};
+      const rss: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const cpDest = join(root, `cp-${i}`);
+        m['cp']?.push(await timeCpA(ds.v1Tree, cpDest));
+        const state = join(root, `state-${b.name}-${i}`);
+        const cold = await child(b.url, ds.v1, state, ds.pubKey, b.env);
+        m['hash']?.push(await timeHash(ds.v1Tree));
+        const incr = await child(b.url, ds.v2, state, ds.pubKey, b.env);
+        const noop = await child(b.url, ds.v2, state, ds.pubKey, b.env);
+        m['cold']?.push(cold.seconds);
+        m['incr']?.push(incr.seconds);
+        m['noop']?.push(noop.seconds);
+        rss.push(cold.maxRssMb, incr.maxRssMb, noop.maxRssMb);
+        Object.assign(last, { cold, incr, noop });
+        await removeTree(state);
+        await rm(cpDest, { recursive: true, force: true });
+      }
+      const mbps = (xs: number[], bytes: number): string => spread(xs.map((s) => bytes / 1e6 / s), 0);
+      rows.push([b.name, 'cp -a v1', spread(m['cp'] ?? []), mbps(m['cp'] ?? [], ds.bytes), '-', '-', '-']);
+      rows.push([b.name, 'sha256 of v1', spread(m['hash'] ?? []), mbps(m['hash'] ?? [], ds.bytes), '-', '-', '-']);
+      for (const [k, label] of [['cold', 'fetch cold v1'], ['incr', 'fetch v1→v2'], ['noop', 'fetch no-op']] as const) {
+        const r = last[k] as ChildResult;
+        rows.push([b.name, label, spread(m[k] ?? []), k === 'cold' ? mbps(m[k] ?? [], ds.bytes) : '-', `${(r.bytes / 1e6).toFixed(2)} MB`, `${r.objects}/${r.requests}`, r.maxRssMb.toFixed(0)]);
+      }
+      const ratio = (m['cold'] ?? []).map((c, i) => c / ((m['cp'] ?? [])[i] ?? 1));
+      rows.push([b.name, 'cold / cp -a (paired)', spread(ratio, 2), '', '', '', `peak RSS max ${Math.max(...rss).toFixed(0)} MB`]);
+    }
+    printTable(['store', 'what', 'seconds median (min–max)', 'MB/s', 'transferred', 'objects/requests', 'peak RSS MB'], rows);
+  } finally {
+    await rgw?.stop();
+    await removeTree(root);
+  }
+}
