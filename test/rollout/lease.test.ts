@@ -176,3 +176,42 @@ runLeaseSuite('S3 (Ceph RGW)', async () => {
   const store = openStore(await s3TestUrl('leases-test/'));
   return { store, cleanup: () => store.close() };
 });
+
+describe('lease protocol: a winner paused between its claim and its token', () => {
+  it('loses the slot to an observer that waited a TTL, and never holds it', async () => {
+    const { store, cleanup } = await tempFsStore();
+    try {
+      // Hold back the paused contender's first write of the token counter until the test lets it go.
+      let letGo: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (letGo = r));
+      let held = false;
+      const pausing: Store = {
+        ...store,
+        url: store.url,
+        capabilities: store.capabilities,
+        put: async (key, body, o) => {
+          if (key.endsWith('/token') && !held) {
+            held = true;
+            await gate;
+          }
+          return store.put(key, body, o);
+        },
+      };
+      const paused = acquireSlot(contender(pausing, 'paused'));
+      // Wait until the claim (token 0) is on disk.
+      for (let i = 0; i < 200 && !(await store.head('leases/web/r-test/slot-0').then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await readSlot(store))!.token).toBe(0);
+      const observer = contender(store, 'observer');
+      expect(await acquireSlot(observer)).toBeNull();
+      (observer.clock as FakeClock).advance(60_000);
+      const taker = (await acquireSlot(observer))!;
+      expect(taker).not.toBeNull();
+      letGo();
+      expect(await paused).toBeNull();
+      await taker.renew();
+      expect((await readSlot(store))!).toMatchObject({ holder: taker.holder, token: taker.token });
+    } finally {
+      await cleanup();
+    }
+  });
+});
