@@ -60,6 +60,18 @@ const CASES: Case[] = [
     want: { file: S, line: 6, col: 19, pointer: '/rollout/windows/0/days/1', message: 'must be one of: "mon", "tue", "wed", "thu", "fri", "sat", "sun"' },
   },
   {
+    name: 'a key with no value points where the value should be',
+    file: S,
+    text: setYaml('rollout:\nhealth: {}\n'),
+    want: { file: S, line: 4, col: 9, pointer: '/rollout', message: 'must be object (got null)' },
+  },
+  {
+    name: 'an empty file',
+    file: S,
+    text: '# nothing here yet\n',
+    want: { file: S, line: 1, col: 1, pointer: '', message: 'must be object (got null)' },
+  },
+  {
     name: 'a servicePath with a .. segment',
     file: S,
     text: setYaml('servicePath: /srv/../etc\n'),
