@@ -18,15 +18,19 @@ const KINDS: Record<string, TreeEntry['kind']> = {
   '160000': 'submodule',
 };
 
+const IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
 /**
  * True for a name git would never write into a tree and we must never follow: empty, `.`, `..`, any case
- * of `.git` (also with trailing dots/spaces, which Windows and macOS drop, and NTFS's `git~1`), or a name
+ * of `.git` (also with trailing dots/spaces, which Windows drops, HFS+-ignorable code points, and NTFS's
+ * `git~1`), or a name
  * holding `/`, `\` or NUL.
  */
 export function isUnsafeEntryName(name: string): boolean {
   if (name === '' || name === '.' || name === '..') return true;
   if (/[/\\\0]/.test(name)) return true;
-  const folded = name.toLowerCase().replace(/[. ]+$/, '');
+  // HFS+ ignores these code points when comparing names, so `.g\u200cit` is `.git` there (git's fsck agrees).
+  const folded = name.replace(IGNORABLE, '').toLowerCase().replace(/[. ]+$/, '');
   return folded === '.git' || folded === 'git~1';
 }
 

@@ -49,7 +49,7 @@ describe('readTreeFiles', () => {
     await expectUnsafe(await commitTree(await repo.writeRawTree([{ mode: '160000', name: 'vendor', oid: good }])), 'submodule', 'vendor');
   });
 
-  it.each(['..', '.', '.git', '.GIT', '.Git', '.git.', 'GIT~1', 'a\\b'])('refuses an entry named %j', async (name) => {
+  it.each(['..', '.', '.git', '.GIT', '.Git', '.git.', 'GIT~1', 'a\\b', '.g\u200cit'])('refuses an entry named %j', async (name) => {
     const sub = await repo.writeRawTree([{ mode: '100644', name: 'web.yaml', oid: blob }]);
     await expectUnsafe(await commitTree(await repo.writeRawTree([{ mode: '40000', name, oid: sub }])), 'name');
   });
