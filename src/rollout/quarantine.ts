@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PreconditionFailedError, QuarantinedError } from '../errors/index.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { quarantineKey, quarantinePrefix } from '../store/keys.js';
@@ -40,6 +41,7 @@ export async function writeQuarantine(store: Store, set: string, digest: Digest,
       return next;
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
+      await sleep(Math.floor(Math.random() * Math.min(100, 5 + attempt * 10))); // spread out the retries
     }
   }
   throw new QuarantinedError(`could not record the failure of ${failure.machine} in ${key} after ${MAX_ATTEMPTS} attempts`, { key });

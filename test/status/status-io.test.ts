@@ -8,6 +8,7 @@ import { readMachineStatus, readSetStatuses, writeMachineStatus } from '../../sr
 import { digestFromHex } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { s3TestUrl } from '../helpers/s3-test-store.js';
 
 const D = digestFromHex('d'.repeat(64));
 const status = (machine: string, set = 'web'): MachineStatus => ({
@@ -16,40 +17,48 @@ const status = (machine: string, set = 'web'): MachineStatus => ({
   rollout: null, reportedAt: '2026-01-01T00:00:00.000Z', agentVersion: '0.1.0',
 });
 
-describe('status files in a real directory store', () => {
-  let dir: string;
-  let store: Store;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'flotilla-status-'));
-    store = openStore(dir);
-  });
-  afterEach(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+function runStatusSuite(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+  describe(`status files in a real store (${name})`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterEach(async () => cleanup());
 
-  it('writes and reads back every machine of a set, flagging bad files without hiding good ones', async () => {
-    await writeMachineStatus(store, status('a'));
-    await writeMachineStatus(store, status('b'));
-    await writeMachineStatus(store, status('x', 'db'));
-    await store.put('status/web/c.json', Buffer.from('{"schema":"nope"}'));
-    await store.put('status/web/d.json', Buffer.from(JSON.stringify(status('a')))); // a copy of a's report
-    await store.put('status/web/notes.txt', Buffer.from('ignored'));
-    await store.put('status/web/big.json', Buffer.alloc(70 * 1024, 32));
-    const all = await readSetStatuses(store, 'web');
-    expect([...all.keys()].sort()).toEqual(['a', 'b', 'big', 'c', 'd']);
-    expect(all.get('a')).toEqual(status('a'));
-    const c = all.get('c')!;
-    expect(isParseProblem(c) && c.problem).toMatch(/status\/web\/c\.json: \/schema/);
-    const d = all.get('d')!;
-    expect(isParseProblem(d) && d.problem).toMatch(/says set "web" machine "a"/);
-    const big = all.get('big')!;
-    expect(isParseProblem(big) && big.problem).toMatch(/larger than/);
-  });
+    it('writes and reads back every machine of a set, flagging bad files without hiding good ones', async () => {
+      await writeMachineStatus(store, status('a'));
+      await writeMachineStatus(store, status('b'));
+      await writeMachineStatus(store, status('x', 'db'));
+      await store.put('status/web/c.json', Buffer.from('{"schema":"nope"}'));
+      await store.put('status/web/d.json', Buffer.from(JSON.stringify(status('a')))); // a copy of a's report
+      await store.put('status/web/notes.txt', Buffer.from('ignored'));
+      await store.put('status/web/big.json', Buffer.alloc(70 * 1024, 32));
+      const all = await readSetStatuses(store, 'web');
+      expect([...all.keys()].sort()).toEqual(['a', 'b', 'big', 'c', 'd']);
+      expect(all.get('a')).toEqual(status('a'));
+      const c = all.get('c')!;
+      expect(isParseProblem(c) && c.problem).toMatch(/status\/web\/c\.json: \/schema/);
+      const d = all.get('d')!;
+      expect(isParseProblem(d) && d.problem).toMatch(/says set "web" machine "a"/);
+      const big = all.get('big')!;
+      expect(isParseProblem(big) && big.problem).toMatch(/larger than/);
+    });
 
-  it('reads one machine, null when it never reported', async () => {
-    expect(await readMachineStatus(store, 'web', 'a')).toBeNull();
-    await writeMachineStatus(store, status('a'));
-    expect(await readMachineStatus(store, 'web', 'a')).toEqual(status('a'));
+    it('reads one machine, null when it never reported', async () => {
+      expect(await readMachineStatus(store, 'web', 'a')).toBeNull();
+      await writeMachineStatus(store, status('a'));
+      expect(await readMachineStatus(store, 'web', 'a')).toEqual(status('a'));
+    });
   });
+}
+
+runStatusSuite('directory', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-status-'));
+  const store = openStore(dir);
+  return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+});
+runStatusSuite('S3, Ceph RGW', async () => {
+  const store = openStore(await s3TestUrl('status-test/'));
+  return { store, cleanup: () => store.close() };
 });
