@@ -72,6 +72,8 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
   };
   if (raw.trust.allowedSignersFile !== undefined) cfg.trust.allowedSignersFile = raw.trust.allowedSignersFile;
   if (raw.trust.minimumCommit !== undefined) cfg.trust.minimumCommit = raw.trust.minimumCommit;
+  if (raw.trust.mergeAllowedSignersFile !== undefined) cfg.trust.mergeAllowedSignersFile = raw.trust.mergeAllowedSignersFile;
+  if (raw.trust.mergePgpKeysFiles !== undefined) cfg.trust.mergePgpKeysFiles = raw.trust.mergePgpKeysFiles;
   if (raw.stores !== undefined) cfg.stores = raw.stores;
   if (raw.coordinationStore !== undefined) cfg.coordinationStore = raw.coordinationStore;
   if (raw.watchPath !== undefined) cfg.watchPath = raw.watchPath;

@@ -22,6 +22,8 @@ export interface RawAgentConfig {
     verify?: 'head' | 'all';
     minimumCommit?: string;
     insecureSkipVerify?: boolean;
+    mergeAllowedSignersFile?: string;
+    mergePgpKeysFiles?: string[];
   };
   stores?: string[];
   coordinationStore?: string;

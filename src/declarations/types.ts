@@ -174,6 +174,10 @@ export interface AgentConfig {
     verify: 'head' | 'all';
     minimumCommit?: string;
     insecureSkipVerify: boolean;
+    /** A forge's web-merge key (SSH, allowed_signers format): trusted only on merge commits. */
+    mergeAllowedSignersFile?: string;
+    /** A forge's web-merge key (OpenPGP): trusted only on merge commits. */
+    mergePgpKeysFiles?: string[];
   };
   /** Overrides the repo's store list when present. */
   stores?: string[];

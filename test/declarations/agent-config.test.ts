@@ -53,6 +53,7 @@ describe('agent config', () => {
       'agent.yaml',
       `${MINIMAL}  verify: all
   minimumCommit: ${'c'.repeat(40)}
+  mergeAllowedSignersFile: /etc/flotilla/forge_signers
 labels: { role: web }
 platform: linux/arm64
 stateDir: /srv/flotilla
@@ -71,7 +72,7 @@ logLevel: debug
     expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([]);
     if (!r.ok) return;
     expect(r.value.repo).toMatchObject({ url: '/srv/deploy.git', branch: 'prod', pollSchedule: '0 */5 * * * *', timeZone: 'Europe/Berlin', jitterMs: 90_000 });
-    expect(r.value.trust).toMatchObject({ verify: 'all', minimumCommit: 'c'.repeat(40) });
+    expect(r.value.trust).toMatchObject({ verify: 'all', minimumCommit: 'c'.repeat(40), mergeAllowedSignersFile: '/etc/flotilla/forge_signers' });
     expect(r.value.webhook).toEqual({ listen: { host: '::1', port: 9470 }, secretFile: '/etc/flotilla/hook' });
     expect(r.value.metrics).toEqual({ enabled: false, listen: { host: '127.0.0.1', port: 9464 } });
     expect(r.value.storeCredentials).toEqual([{ match: 's3://releases', accessKeyIdEnv: 'AWS_ACCESS_KEY_ID', secretAccessKeyEnv: 'AWS_SECRET_ACCESS_KEY' }]);
