@@ -94,6 +94,21 @@ describe('syncRepo over HTTP', () => {
     expect(hasCode(err, 'TimeoutError'), String(err)).toBe(true);
   });
 
+  it('gives up at the deadline on a server that sends headers and then stalls', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const stall: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' });
+      res.write('001e# service=git-upload-pack\n');
+    });
+    stall.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
+    const port = (stall.address() as AddressInfo).port;
+    const err = await syncRepo({ url: `http://127.0.0.1:${port}/x.git`, branch: 'main', cacheDir: join(scratch.path, 'cache', 'stall.git'), deadlineMs: 400 }).catch((e: unknown) => e);
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => stall.close(() => r()));
+    expect(hasCode(err, 'TimeoutError'), String(err)).toBe(true);
+  });
+
   it('reports transport failures without credentials in the message', async () => {
     const err = await syncRepo({ url: 'http://user:s3cret@127.0.0.1:1/x.git', branch: 'main', cacheDir: join(scratch.path, 'cache', 'dead.git') }).catch((e: unknown) => e);
     expect(hasCode(err, 'TransportError') || hasCode(err, 'GitError'), String(err)).toBe(true);
@@ -114,6 +129,42 @@ describe('syncRepo on a local path', () => {
 });
 
 describe('git auth from the environment', () => {
+  it('sends the bearer token to the server on every request, and fails clearly without it', async () => {
+    const seen: string[] = [];
+    // A gate in front of the git server that wants `Bearer t0k`.
+    const gate: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push(req.headers.authorization ?? '');
+        if (req.headers.authorization !== 'Bearer t0k') {
+          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+          return;
+        }
+        const headers: Record<string, string> = {};
+        for (const h of ['content-type', 'git-protocol', 'content-encoding']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
+        void fetch(`${server.url}${req.url}`, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) }).then(async (up) => {
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream' });
+          res.end(Buffer.from(await up.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+    const gated = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/deploy.git`;
+    try {
+      const denied = await syncRepo({ url: gated, branch: 'main', cacheDir: join(scratch.path, 'cache', 'gate0.git') }).catch((e: unknown) => e);
+      expect(hasCode(denied, 'GitError') || hasCode(denied, 'TransportError'), String(denied)).toBe(true);
+      const auth = readGitAuthFromEnv({ FLOTILLA_GIT_TOKEN: 't0k' });
+      const ok = await syncRepo({ url: gated, branch: 'main', cacheDir: join(scratch.path, 'cache', 'gate1.git'), ...(auth ? { auth } : {}) });
+      expect(ok.head).toBe(await repo.rev());
+      expect(seen.filter((a) => a === 'Bearer t0k').length).toBeGreaterThanOrEqual(3);
+      expect(JSON.stringify(denied)).not.toContain('t0k');
+    } finally {
+      gate.closeAllConnections();
+      await new Promise<void>((r) => gate.close(() => r()));
+    }
+  });
+
   it('prefers a bearer token, else basic, else none', () => {
     expect(authHeaders(readGitAuthFromEnv({ FLOTILLA_GIT_TOKEN: 't', FLOTILLA_GIT_USERNAME: 'u', FLOTILLA_GIT_PASSWORD: 'p' }))).toEqual({ Authorization: 'Bearer t' });
     expect(authHeaders(readGitAuthFromEnv({ FLOTILLA_GIT_USERNAME: 'u', FLOTILLA_GIT_PASSWORD: 'p' }))).toEqual({ Authorization: `Basic ${Buffer.from('u:p').toString('base64')}` });
