@@ -23,6 +23,9 @@ export interface RolloutRef {
  * What one machine writes to `status/SET/MACHINE.json` once per tick. Times are ISO 8601 instants on the
  * writer's wall clock (readers allow for skew, see fleet-view.ts). `desiredDigest` is what the deploy repo
  * asks for as this machine saw it; `currentDigest` is what its `current` generation runs.
+ * Contract for writers: the Ready condition's `lastTransitionTime` is when the machine became Ready *on
+ * currentDigest* (the gate measures pauses between batches from it), so a switch from Ready-on-old to
+ * Ready-on-new within one tick is a transition even though the status stays True.
  */
 export interface MachineStatus {
   schema: typeof MACHINE_STATUS_SCHEMA;
