@@ -102,6 +102,13 @@ async function openSource(ctx: CommandContext, repo: string, rev: string | undef
   return { gitdir, oid: await resolveRev(gitdir, rev ?? 'HEAD'), cleanup: async () => undefined };
 }
 
+/** A repo past its signed `expires` is valid but useless: agents report it Stale and change nothing. */
+function expiryIssues(expires: Date | undefined, now: number): DeclarationIssue[] {
+  if (expires === undefined || expires.getTime() > now) return [];
+  const message = `expired at ${expires.toISOString()}: agents report the repo Stale and change nothing until a commit sets a later expires`;
+  return [{ file: 'flotilla.yaml', pointer: '/expires', message, rule: 'expired' }];
+}
+
 /** `flotilla validate`: schemas, rules and (for a git repo) the commit's signature; exit 1 listing every error. */
 export const command: Command = {
   name: 'validate',
@@ -145,7 +152,7 @@ Exit 0 when all is well, 1 listing every error as file:line:col /pointer message
     }
     // A refused tree is not loaded: its files were never read, and "flotilla.yaml is missing" would mislead.
     const loaded = read.complete ? loadDeclarations(read.files) : ({ ok: false, errors: [] } as const);
-    const errors = [...read.issues, ...(loaded.ok ? [] : loaded.errors)];
+    const errors = [...read.issues, ...(loaded.ok ? expiryIssues(loaded.value.config.expires, Date.now()) : loaded.errors)];
     const ok = errors.length === 0 && (signature === undefined || signature.ok);
     const lines = errors.map(formatIssue);
     if (signature) {

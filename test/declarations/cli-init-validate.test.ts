@@ -162,6 +162,16 @@ describe('flotilla validate', () => {
     expect(bad.stdout.split('\n').slice(0, 1)).toEqual(['sets/web.yaml:4:14 /rollout/batchSize must be >= 1']);
   });
 
+  it('--dir fails a repo past its expires', async () => {
+    const dir = join(scratch.path, 'expired');
+    await mkdir(dir);
+    const config = (await readFile('deploy-repo-template/flotilla.yaml', 'utf8')).replace('# expires: 2027-01-01T00:00:00Z', 'expires: 2020-01-01T00:00:00Z');
+    await writeFile(join(dir, 'flotilla.yaml'), config);
+    const r = await flotilla(['validate', '--dir', dir, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, errors: [{ file: 'flotilla.yaml', pointer: '/expires', rule: 'expired' }] });
+  });
+
   it('refuses --dir together with --repo (usage error, exit 2)', async () => {
     const r = await flotilla(['validate', '--dir', '.', '--repo', '.']);
     expect(r.code).toBe(2);
