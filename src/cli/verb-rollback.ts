@@ -1,6 +1,8 @@
 import type { Command, CommandContext } from './command.js';
 import { flag, stringOption } from './command.js';
 import { UsageError } from '../errors/index.js';
+import { runCommand } from '../activation/run-command.js';
+import { recordedRunner } from '../reconcile/activation-runner.js';
 import { requireSet, resolveStateDir, rollbackTo, type ActivateHook } from '../generations/index.js';
 
 /**
@@ -58,5 +60,14 @@ for the desired digest (so the agent does not redeploy it) unless --keep-good is
   };
 }
 
-/** `flotilla rollback SET [--to N]`. */
-export const command: Command = createRollbackCommand();
+/**
+ * `flotilla rollback SET [--to N]`: re-runs the target generation's own recorded activation and health
+ * check (origin.json), under the set lock, as the agent does when it rolls back.
+ */
+export const command: Command = createRollbackCommand({
+  activate: (_ctx, _stateDir, set) => async (generation) => {
+    const run = recordedRunner(set, generation, runCommand);
+    await run.activate(generation, undefined);
+    await run.health(generation, undefined);
+  },
+});

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { isDigest, type Digest } from '../store/digest.js';
 import { GenerationError, NotFoundError } from '../errors/index.js';
 import { parseGenerationDirName, setPaths, type SetPaths } from './layout.js';
@@ -20,6 +21,13 @@ export interface Origin {
   packages: GenerationPackage[];
   commit?: string;
   signer?: string;
+  /**
+   * How this generation is activated and health-checked, as declared when it was staged. A rollback re-runs
+   * the target's own recorded activation (as Nix re-runs a generation's own activation script), so going
+   * back never depends on the repo still declaring the old way of starting it.
+   */
+  activation?: ActivationSpec;
+  health?: HealthSpec;
 }
 
 /** One generation on disk. */
@@ -53,6 +61,7 @@ export function parseOrigin(file: string, raw: unknown): Origin {
     return { digest: q['digest'], name: q['name'] };
   });
   for (const k of ['commit', 'signer'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') bad(file, `${k} must be a string`);
+  for (const k of ['activation', 'health'] as const) if (o[k] !== undefined && (typeof o[k] !== 'object' || o[k] === null || Array.isArray(o[k]))) bad(file, `${k} must be an object`);
   return {
     version: 1,
     set: o['set'],
@@ -62,6 +71,9 @@ export function parseOrigin(file: string, raw: unknown): Origin {
     packages,
     ...(typeof o['commit'] === 'string' ? { commit: o['commit'] } : {}),
     ...(typeof o['signer'] === 'string' ? { signer: o['signer'] } : {}),
+    // Written by stageGeneration from validated declarations; the state dir is ours alone.
+    ...(o['activation'] !== undefined ? { activation: o['activation'] as ActivationSpec } : {}),
+    ...(o['health'] !== undefined ? { health: o['health'] as HealthSpec } : {}),
   };
 }
 

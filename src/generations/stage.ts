@@ -1,3 +1,4 @@
+import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ export interface StageOptions {
   /** The closure digest. */
   digest: Digest;
   packages: StagePackage[];
-  origin: { commit?: string; signer?: string };
+  origin: { commit?: string; signer?: string; activation?: ActivationSpec; health?: HealthSpec };
   crash?: CrashPoints;
   now?: () => Date;
   space?: DiskSpace;
@@ -101,6 +102,8 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
     packages: o.packages.map((p) => ({ digest: p.digest, name: p.name })),
     ...(o.origin.commit !== undefined ? { commit: o.origin.commit } : {}),
     ...(o.origin.signer !== undefined ? { signer: o.origin.signer } : {}),
+    ...(o.origin.activation !== undefined ? { activation: o.origin.activation } : {}),
+    ...(o.origin.health !== undefined ? { health: o.origin.health } : {}),
   };
   try {
     await mkdir(tmp, { mode: 0o755 });

@@ -1,6 +1,6 @@
 import { HealthCheckError, ActivationError } from '../errors/index.js';
 import { commitSwitch, recoverPending, rollbackTo } from '../generations/index.js';
-import { activationRunner } from './activation-runner.js';
+import { recordedRunner } from './activation-runner.js';
 import type { SetContext } from './context.js';
 import { runStep } from './step.js';
 
@@ -12,12 +12,12 @@ import { runStep } from './step.js';
  */
 export async function recoverSet(ctx: SetContext): Promise<void> {
   const { set, ports } = ctx;
-  const run = activationRunner(ctx);
   await runStep(ctx.timings, ports.log, 'recover', { set: set.name }, async () => {
     const found = await recoverPending(ctx.stateDir, set.name);
-    if (found.action === 'undo' && found.needsActivation && found.generation) await run.activate(found.generation, undefined);
+    if (found.action === 'undo' && found.needsActivation && found.generation) await recordedRunner(set.name, found.generation, ports.runner).activate(found.generation, undefined);
     if (found.action !== 'finish') return;
     ports.log.warn({ set: set.name, generation: found.generation.number }, 'finishing a switch interrupted by a crash');
+    const run = recordedRunner(set.name, found.generation, ports.runner);
     try {
       await run.activate(found.generation, undefined);
       await run.health(found.generation, undefined);
@@ -28,7 +28,7 @@ export async function recoverSet(ctx: SetContext): Promise<void> {
         stateDir: ctx.stateDir,
         set: set.name,
         bad: { reason: `${err.code}: ${err.message}`, desiredDigest: set.closure, desiredCommit: ctx.commit },
-        activate: async (g) => run.activate(g, undefined),
+        activate: async (g) => recordedRunner(set.name, g, ports.runner).activate(g, undefined),
       });
     }
   });

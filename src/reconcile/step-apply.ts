@@ -4,10 +4,18 @@ import { readState } from '../generations/state-file.js';
 import { writeQuarantine } from '../rollout/quarantine.js';
 import { Reason } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
-import { activationRunner } from './activation-runner.js';
+import { activationRunner, recordedRunner, type ActivationPlan } from './activation-runner.js';
+import { activationSpecOf, healthSpecOf } from './specs.js';
 import type { SetContext } from './context.js';
 import type { SetOutcome } from './set-outcome.js';
 import { runStep } from './step.js';
+
+/** The activation the set declares now: what a new generation is started with. */
+export function planOf(ctx: SetContext): ActivationPlan {
+  const activation = activationSpecOf(ctx.set);
+  const health = healthSpecOf(ctx.set);
+  return { set: ctx.set.name, runner: ctx.ports.runner, ...(activation ? { activation } : {}), ...(health ? { health } : {}) };
+}
 
 async function previousActive(ctx: SetContext): Promise<Generation | undefined> {
   const paths = setPaths(ctx.stateDir, ctx.set.name);
@@ -29,7 +37,7 @@ function failureReason(err: unknown): { reason: typeof Reason.HealthCheckFailed 
  */
 export async function applyGeneration(ctx: SetContext, gen: Generation, rollout: RolloutRef): Promise<SetOutcome> {
   const { set, ports } = ctx;
-  const run = activationRunner(ctx);
+  const run = activationRunner(planOf(ctx));
   const fields = { set: set.name, digest: set.closure, generation: gen.number };
   const step = <T>(name: string, fn: () => Promise<T>): Promise<T> => runStep(ctx.timings, ports.log, name, fields, fn);
   const swp = { ...(ports.crash ? { crash: ports.crash } : {}), now: () => ports.clock.now() };
@@ -57,7 +65,7 @@ export async function applyGeneration(ctx: SetContext, gen: Generation, rollout:
 
 async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, cause: FlotillaError): Promise<SetOutcome> {
   const { set, ports } = ctx;
-  const run = activationRunner(ctx);
+  const run = activationRunner(planOf(ctx));
   const { reason, message } = failureReason(cause);
   const fields = { set: set.name, digest: set.closure, generation: gen.number };
   const result = await runStep(ctx.timings, ports.log, 'rollback', fields, () =>
@@ -65,7 +73,7 @@ async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, c
       stateDir: ctx.stateDir,
       set: set.name,
       bad: { reason: `${reason}: ${message}`, desiredDigest: set.closure, desiredCommit: ctx.commit },
-      activate: async (target) => run.activate(target, undefined),
+      activate: async (target) => recordedRunner(set.name, target, ports.runner).activate(target, undefined),
       ...(ports.crash ? { crash: ports.crash } : {}),
       now: () => ports.clock.now(),
     }),
@@ -74,7 +82,7 @@ async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, c
   let restored = '';
   if (result.generation) {
     const back = result.generation;
-    await runStep(ctx.timings, ports.log, 'health-restored', { ...fields, generation: back.number }, () => run.health(back, undefined)).catch((err: unknown) => {
+    await runStep(ctx.timings, ports.log, 'health-restored', { ...fields, generation: back.number }, () => recordedRunner(set.name, back, ports.runner).health(back, undefined)).catch((err: unknown) => {
       restored = `; the restored generation ${back.number} is unhealthy too: ${(err as Error).message}`;
     });
     await run.undrain(back).catch((err: unknown) => ports.log.warn({ set: set.name, err: (err as Error).message }, 'undrain after rollback failed'));

@@ -2,6 +2,14 @@ import { fetchClosure } from '../fetch/fetch-closure.js';
 import { stageGeneration, type Generation } from '../generations/index.js';
 import type { SetContext } from './context.js';
 import { runStep } from './step.js';
+import { activationSpecOf, healthSpecOf } from './specs.js';
+import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
+
+function recordedSpecs(ctx: SetContext): { activation?: ActivationSpec; health?: HealthSpec } {
+  const activation = activationSpecOf(ctx.set);
+  const health = healthSpecOf(ctx.set);
+  return { ...(activation ? { activation } : {}), ...(health ? { health } : {}) };
+}
 
 /** What fetch and stage produced: the staged generation and the bytes this machine had to fetch. */
 export interface Staged {
@@ -27,7 +35,7 @@ export async function fetchAndStage(ctx: SetContext): Promise<Staged> {
       set: set.name,
       digest: set.closure,
       packages: fetched.packages,
-      origin: { commit: ctx.commit, signer: ctx.signer },
+      origin: { commit: ctx.commit, signer: ctx.signer, ...recordedSpecs(ctx) },
       ...(ports.crash ? { crash: ports.crash } : {}),
       now: () => ports.clock.now(),
     }),

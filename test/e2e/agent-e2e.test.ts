@@ -115,5 +115,16 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
 
     const status = JSON.parse(await readFile(join(world.root, 'machines', 'm1', 'status.json'), 'utf8')) as { sets: Array<{ state: string; currentDigest: string }> };
     expect(status.sets[0]).toMatchObject({ state: 'Ready', currentDigest: v3 });
+
+    // An operator rollback goes to the previously active generation (v1, not the bad v2) and re-runs its
+    // own recorded activation and health check; the agent then leaves v3 alone (marked bad by the operator).
+    const stateDir = join(world.root, 'machines', 'm1');
+    const rb = await runCli(['rollback', 'svc', '--state', stateDir, '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(JSON.parse(rb.stdout)).toMatchObject({ from: 3, to: 1, markedBad: v3, activated: true });
+    expect(await get(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'v1' });
+    const afterRollback = await once();
+    expect(afterRollback.report.outcomes[0]).toMatchObject({ result: 'rolled-back', current: v1, generation: 1 });
+    expect(await get(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'v1' });
   });
 });
