@@ -24,7 +24,7 @@ function runLeaseSuite(name: string, open: () => Promise<{ store: Store; cleanup
     });
     afterEach(async () => cleanup());
 
-    it(`${SLOW ? 50 : 20} in-process contenders for one slot: exactly one winner per round, tokens strictly increase`, async () => {
+    it(`${SLOW ? 50 : 20} in-process contenders for one slot: exactly one winner per round, tokens strictly increase`, { timeout: 600_000 }, async () => {
       const n = SLOW ? 50 : 20;
       const rounds = SLOW ? 30 : 8;
       const contenders = Array.from({ length: n }, (_, i) => contender(store, `m${i}`));
