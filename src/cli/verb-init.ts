@@ -94,9 +94,14 @@ commit is signed. Refuses a DIR that exists and is not empty.`,
         principal = stringOption(input, 'principal') ?? (email || 'flotilla@localhost');
         const signers = await readFile(join(tmp, 'allowed_signers'), 'utf8');
         await writeFile(join(tmp, 'allowed_signers'), `${signers}${principal} namespaces="git" ${publicKey}\n`);
-        for (const [k, v] of [['gpg.format', 'ssh'], ['user.signingkey', keyFile], ['commit.gpgsign', 'true'], ['gpg.ssh.allowedSignersFile', 'allowed_signers']]) {
-          await runGit(ctx, tmp, ['config', k as string, v as string]);
-        }
+        // Later commits are signed too, and `git log --show-signature` checks them against the repo's signers.
+        const settings: Array<[string, string]> = [
+          ['gpg.format', 'ssh'],
+          ['user.signingkey', keyFile],
+          ['commit.gpgsign', 'true'],
+          ['gpg.ssh.allowedSignersFile', join(dir, 'allowed_signers')],
+        ];
+        for (const [k, v] of settings) await runGit(ctx, tmp, ['config', k, v]);
       }
       await runGit(ctx, tmp, ['add', '-A']);
       if (keyFile !== undefined) {
