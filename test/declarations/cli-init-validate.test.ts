@@ -60,8 +60,11 @@ describe('flotilla init', () => {
     const signers = join(repo.dir, 'allowed_signers');
     expect(await readFile(signers, 'utf8')).toContain(`${key.principal} namespaces="git" ${key.publicKey}`);
     // git itself accepts the signature.
-    const verify = await runTool('git', ['-c', `gpg.ssh.allowedSignersFile=${signers}`, 'verify-commit', '-v', 'HEAD'], { cwd: repo.dir }).catch((e: Error) => e.message);
-    expect(verify).not.toMatch(/exited/);
+    await expect(runTool('git', ['-c', `gpg.ssh.allowedSignersFile=${signers}`, 'verify-commit', 'HEAD'], { cwd: repo.dir })).resolves.toBeTypeOf('string');
+    // ... and refuses it against signers that do not list the key (so the check above could fail).
+    const strangers = join(scratch.path, 'strangers');
+    await writeFile(strangers, `${other.principal} ${other.publicKey}\n`);
+    await expect(runTool('git', ['-c', `gpg.ssh.allowedSignersFile=${strangers}`, 'verify-commit', 'HEAD'], { cwd: repo.dir })).rejects.toThrow(/exited 1/);
     expect((await repo.git(['status', '--porcelain'])).trim()).toBe('');
     expect((await readdir(repo.dir)).sort()).toEqual(['.flotilla', '.git', 'README.md', 'allowed_signers', 'flotilla.yaml', 'machines', 'sets']);
     expect((await readFile(join(repo.dir, 'sets/example.yaml'), 'utf8')).split('\n')[0]).toBe('# yaml-language-server: $schema=../.flotilla/schemas/set.schema.json');
