@@ -5,8 +5,8 @@ import { commitTemp, type ObjectCache } from './object-cache.js';
 
 /** Verified temp files waiting for one flush before they get their final cache names. */
 export interface BatchCommitter {
-  /** Queues a verified temp file; may flush and commit a full batch before returning. */
-  add(tmp: string, digest: Digest, size: number): Promise<void>;
+  /** Queues a verified temp file (the 0555 variant when `executable`); may flush and commit a full batch. */
+  add(tmp: string, digest: Digest, size: number, executable?: boolean): Promise<void>;
   /** Flushes and commits everything queued. Call on success and on failure (verified work is kept). */
   finish(): Promise<void>;
   /** Removes queued temps without committing (when the flush itself failed). */
@@ -19,7 +19,7 @@ export interface BatchCommitter {
  * flush (tests, benchmarks of the floor). A batch closes every `batchBytes` (default 256 MiB).
  */
 export function createBatchCommitter(cache: ObjectCache, durable: boolean, batchBytes = 256 * 1024 * 1024): BatchCommitter {
-  let pending: Array<{ tmp: string; digest: Digest }> = [];
+  let pending: Array<{ tmp: string; digest: Digest; executable: boolean }> = [];
   let pendingBytes = 0;
   const commit = async (): Promise<void> => {
     const batch = pending;
@@ -34,11 +34,11 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, batch
         throw err;
       }
     }
-    for (const b of batch) await commitTemp(cache, b.tmp, b.digest);
+    for (const b of batch) await commitTemp(cache, b.tmp, b.digest, b.executable);
   };
   return {
-    async add(tmp, digest, size) {
-      pending.push({ tmp, digest });
+    async add(tmp, digest, size, executable = false) {
+      pending.push({ tmp, digest, executable });
       pendingBytes += size;
       if (pendingBytes >= batchBytes) await commit();
     },

@@ -1,4 +1,4 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { constants, copyFile, lstat, mkdir } from 'node:fs/promises';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
 import { join } from 'node:path';
@@ -10,8 +10,8 @@ import { runPool } from '../packages/run-pool.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { fetchObject } from './fetch-object.js';
-import { materialisePackage, packageDirName, removeStalePartials } from './materialise-package.js';
-import { ensureExecutableVariant, hasObject, openObjectCache, writeTemp, type ObjectCache } from './object-cache.js';
+import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
+import { hasObject, openObjectCache, writeTemp, type ObjectCache } from './object-cache.js';
 import { createBatchCommitter } from './batch-commit.js';
 import { readClosureManifests } from './read-closure.js';
 
@@ -73,7 +73,7 @@ interface Wanted {
 /**
  * Lists what the cache lacks for the packages to materialise: store objects to fetch and inline files to
  * write (each inline file hashed first: a mismatch refuses the closure before anything is written), plus
- * the executable variants needed.
+ * the executable (0555) variants the cache lacks.
  */
 async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<{ wanted: Wanted[]; execs: Wanted[] }> {
   const wanted = new Map<Digest, Wanted>();
@@ -94,7 +94,11 @@ async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<
   await runPool([...wanted.values()], 64, async (w) => {
     if (!(await hasObject(cache, w.digest, w.size))) missing.push(w);
   });
-  return { wanted: missing, execs: [...execs.values()] };
+  const missingExecs: Wanted[] = [];
+  await runPool([...execs.values()], 64, async (w) => {
+    if (!(await hasObject(cache, w.digest, w.size, true))) missingExecs.push(w);
+  });
+  return { wanted: missing, execs: missingExecs };
 }
 
 /**
@@ -130,16 +134,33 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
   const committer = createBatchCommitter(cache, durable);
+  const needX = new Set(execs.map((w) => w.digest));
+  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
+  const commit = async (tmp: string, d: Digest, size: number): Promise<void> => {
+    if (needX.has(d)) {
+      const x = cache.tempPath();
+      await copyFile(tmp, x, constants.COPYFILE_FICLONE);
+      await committer.add(x, d, size, true);
+    }
+    await committer.add(tmp, d, size);
+  };
+  const fresh = new Set(wanted.map((w) => w.digest));
+  const jobs: Array<Wanted & { onlyX?: boolean }> = [...wanted, ...execs.filter((w) => !fresh.has(w.digest)).map((w) => ({ ...w, onlyX: true }))];
   try {
-    // Inline files and fetched objects share one pool: small local writes overlap network waits.
-    await runPool(wanted, options.concurrency ?? 16, async (w) => {
+    // Inline files, fetched objects and executable twins share one pool: local writes overlap network waits.
+    await runPool(jobs, options.concurrency ?? 16, async (w) => {
+      if (w.onlyX === true) {
+        const x = cache.tempPath();
+        await copyFile(cache.path(w.digest), x, constants.COPYFILE_FICLONE);
+        await committer.add(x, w.digest, w.size, true);
+        return;
+      }
       if (w.bytes !== undefined) {
-        const tmp = await writeTemp(cache, w.bytes);
-        await committer.add(tmp, w.digest, w.size);
+        await commit(await writeTemp(cache, w.bytes), w.digest, w.size);
         return;
       }
       await fetchObject(stores, cache, w.digest, w.size, {
-        commit: (tmp, d, size) => committer.add(tmp, d, size),
+        commit,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.objectTimeoutMs ? { timeoutMs: options.objectTimeoutMs } : {}),
         onBytes: (n) => {
@@ -157,12 +178,15 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   await committer.finish();
   progress.phase = 'materialise';
   options.onProgress?.({ ...progress });
-  await runPool(execs, 16, (w) => ensureExecutableVariant(cache, w.digest, w.size));
-  const packages: FetchedPackage[] = [];
-  for (const p of closure.packages) {
-    const path = await materialisePackage(storeDir, cache, p, durable);
-    packages.push({ digest: p.digest, name: p.manifest.name, path });
+  const prepared: PreparedPackage[] = [];
+  try {
+    for (const p of closure.packages) prepared.push(await preparePackage(storeDir, cache, p));
+  } catch (err) {
+    for (const p of prepared) if (p.partial) await removeTree(p.partial);
+    throw err;
   }
+  const paths = await publishPackages(storeDir, prepared, durable);
+  const packages: FetchedPackage[] = closure.packages.map((p, i) => ({ digest: p.digest, name: p.manifest.name, path: paths[i] as string }));
   progress.phase = 'done';
   options.onProgress?.({ ...progress });
   const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: remote.length, requests: counter.requests };

@@ -57,15 +57,24 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/** A package built under a partial name, ready to be published by one rename. */
+export interface PreparedPackage {
+  final: string;
+  /** Absent when the final directory already existed (reused as is). */
+  partial?: string;
+  /** Every directory of the partial tree (for the per-file fsync fallback of the flush). */
+  dirs: string[];
+}
+
 /**
- * Materialises a package at storeDir/<hex>-<name>/ from the cache (every object must already be there):
- * hardlinks into a `.partial-<pid>-…` directory, directories made 0555 (files are 0444/0555 in the cache),
- * one filesystem flush, one rename to the final name, fsync of storeDir. An existing final directory is reused as is.
- * A crash leaves at most a partial directory, never an incomplete final one. Returns the final path.
+ * Builds a package under storeDir/.partial-<pid>-…-<hex>-<name>/ from the cache (every object must already
+ * be there): directories, hardlinks, symlinks, then directories made 0555 deepest first (files are 0444/0555
+ * in the cache). Nothing is flushed or published yet. An existing final directory is reused. On failure the
+ * partial tree is removed and the error rethrown.
  */
-export async function materialisePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest, durable = true): Promise<string> {
+export async function preparePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest): Promise<PreparedPackage> {
   const final = join(storeDir, packageDirName(p));
-  if (await exists(final)) return final;
+  if (await exists(final)) return { final, dirs: [] };
   const partial = join(storeDir, `${PARTIAL_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${packageDirName(p)}`);
   try {
     await mkdir(partial, { mode: 0o755 });
@@ -73,32 +82,51 @@ export async function materialisePackage(storeDir: string, cache: ObjectCache, p
     for (const e of p.manifest.entries) {
       if (e.type !== 'dir') continue;
       await mkdir(join(partial, e.path), { mode: 0o755 });
-      dirs.push(e.path);
+      dirs.push(join(partial, e.path));
     }
     await runPool(p.manifest.entries, 32, async (e) => {
       if (e.type === 'file') await linkOrCopy(cache.path(e.digest, e.executable), join(partial, e.path));
       else if (e.type === 'symlink') await symlink(e.target, join(partial, e.path));
     });
     // Deepest first, so a parent turns read-only only after its children are done.
-    for (const d of dirs.reverse()) await chmod(join(partial, d), 0o555);
+    for (const d of [...dirs].reverse()) await chmod(d, 0o555);
     await chmod(partial, 0o555);
-    // One syncfs makes every entry and mode durable before the rename publishes the directory.
-    if (durable) await flushFilesystem(partial, [partial, ...dirs.map((d) => join(partial, d))]);
-    try {
-      await rename(partial, final);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Another fetch finished the same package first: theirs is complete, use it.
-      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await exists(final))) {
-        await removeTree(partial);
-        return final;
-      }
-      throw err;
-    }
-    await fsyncDir(storeDir);
-    return final;
+    return { final, partial, dirs: [partial, ...dirs] };
   } catch (err) {
     await removeTree(partial);
     throw err;
   }
+}
+
+/**
+ * Publishes prepared packages: one filesystem flush for all of them (entries and modes durable before any
+ * rename), then one rename each to the final name, then fsync of storeDir. Losing a rename race to another
+ * fetch is fine (theirs is complete). A crash leaves partial directories, never an incomplete final one.
+ * Returns the final paths in order.
+ */
+export async function publishPackages(storeDir: string, prepared: PreparedPackage[], durable = true): Promise<string[]> {
+  const todo = prepared.filter((p) => p.partial !== undefined);
+  try {
+    if (durable && todo.length > 0) await flushFilesystem(storeDir, todo.flatMap((p) => p.dirs));
+    for (const p of todo) {
+      try {
+        await rename(p.partial as string, p.final);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!((code === 'ENOTEMPTY' || code === 'EEXIST') && (await exists(p.final)))) throw err;
+        await removeTree(p.partial as string);
+      }
+    }
+  } catch (err) {
+    for (const p of todo) await removeTree(p.partial as string);
+    throw err;
+  }
+  if (todo.length > 0) await fsyncDir(storeDir);
+  return prepared.map((p) => p.final);
+}
+
+/** Prepares and publishes one package (see preparePackage, publishPackages). Returns its final path. */
+export async function materialisePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest, durable = true): Promise<string> {
+  const [final] = await publishPackages(storeDir, [await preparePackage(storeDir, cache, p)], durable);
+  return final as string;
 }

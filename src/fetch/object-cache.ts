@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, constants, mkdir, open, readdir, rename, rm, stat, chmod, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, type Digest } from '../store/digest.js';
 
@@ -94,17 +94,4 @@ export async function writeVerified(cache: ObjectCache, digest: Digest, bytes: U
     await fh.close();
   }
   await commitTemp(cache, tmp, digest);
-}
-
-/** Makes sure the executable (0555) variant of a cached object exists, by copy (reflink where possible). */
-export async function ensureExecutableVariant(cache: ObjectCache, digest: Digest, size: number): Promise<void> {
-  if (await hasObject(cache, digest, size, true)) return;
-  const tmp = cache.tempPath();
-  try {
-    await copyFile(cache.path(digest), tmp, constants.COPYFILE_FICLONE);
-    await commitTemp(cache, tmp, digest, true);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
