@@ -4,13 +4,36 @@ import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
 import { summarisePackage } from '../packages/describe-package.js';
 import { readPins } from '../packages/read-pins.js';
 import { readClosureManifests } from '../fetch/read-closure.js';
-import { parseDigest } from '../store/digest.js';
-import { deployableFlagKey, signaturesPrefix } from '../store/keys.js';
-import { listAll } from '../store/store.js';
+import { parseDigest, type Digest } from '../store/digest.js';
+import { deployableFlagKey, signatureKey, signaturesPrefix } from '../store/keys.js';
+import { listAll, type Store } from '../store/store.js';
 import { parseDeployableFlag, verifyDeployableFlag } from '../trust/manifest-deployable.js';
 import { verifyManifestSignature } from '../trust/manifest-signature.js';
 import { parseTrustList } from '../trust/publisher-trust.js';
+import type { PublicKey } from '../trust/publisher-key.js';
 import { resolve } from 'node:path';
+
+/** Signature key names present for `digest` (listing the store), each verified when trusted keys are given. */
+async function listSigners(store: Store, digest: Digest, size: number, trusted: PublicKey[]): Promise<Array<{ key: string; verified?: boolean }>> {
+  const signers: Array<{ key: string; verified?: boolean }> = [];
+  const names: string[] = [];
+  try {
+    for await (const o of listAll(store, signaturesPrefix(digest))) names.push(o.key.slice(signaturesPrefix(digest).length));
+  } catch {
+    // Stores that cannot list (static HTTP): try the trusted names directly.
+    names.push(...new Set(trusted.map((k) => k.name)));
+  }
+  for (const name of names) {
+    if (trusted.length === 0) {
+      signers.push({ key: name });
+      continue;
+    }
+    const sig = await store.getBytes(signatureKey(digest, name), { maxBytes: 1024 }).catch(() => undefined);
+    if (sig === undefined) continue;
+    signers.push({ key: name, verified: trusted.some((k) => k.name === name && verifyManifestSignature(k, digest, size, sig)) });
+  }
+  return signers;
+}
 
 /** `flotilla show DIGEST --store URL [--trust KEY]...`: what a package is and who vouches for it. */
 export const command: Command = {
@@ -32,16 +55,7 @@ export const command: Command = {
       const root = closure.packages[0];
       if (!root) throw new Error('unreachable: a closure has a root');
       const summary = summarisePackage(root);
-      const signers: Array<{ key: string; verified?: boolean }> = [];
-      for await (const o of listAll(store, signaturesPrefix(digest))) {
-        const name = o.key.slice(signaturesPrefix(digest).length);
-        const keys = trusted.filter((k) => k.name === name);
-        if (trusted.length === 0) signers.push({ key: name });
-        else {
-          const sig = await store.getBytes(o.key, { maxBytes: 1024 });
-          signers.push({ key: name, verified: keys.some((k) => verifyManifestSignature(k, digest, root.bytes.length, sig)) });
-        }
-      }
+      const signers = await listSigners(store, digest, root.bytes.length, trusted);
       let deployable: { state: string; key: string; time: string; verified?: boolean } | null = null;
       try {
         const f = parseDeployableFlag(await store.getBytes(deployableFlagKey(digest), { maxBytes: 4096 }), digest);
@@ -50,7 +64,8 @@ export const command: Command = {
       } catch (err) {
         if (!store.isNotFound(err)) deployable = { state: 'invalid', key: '', time: '' };
       }
-      const pins = (await readPins(store)).filter((p) => p.digest === digest).map((p) => p.name);
+      // A read-only HTTP mirror cannot list: pins are then unknown rather than an error.
+      const pins = await readPins(store).then((all) => all.filter((p) => p.digest === digest).map((p) => p.name), () => ['(cannot list this store)']);
       const closureBytes = closure.packages.reduce((n, p) => n + summarisePackage(p).fileBytes, 0);
       const json = { ...summary, closurePackages: closure.packages.length, closureBytes, signers, deployable, pins };
       const lines = [
