@@ -61,7 +61,12 @@ export async function convergeSet(ctx: SetContext): Promise<SetOutcome> {
     }
     const staged = await fetchAndStage(ctx);
     const gate = await passGate(ctx);
-    if (!gate.go) return { ...base(), result: 'waiting', reason: gate.reason, message: gate.detail, stalled: gate.stalled, rollout: gate.rollout };
+    if (!gate.go) {
+      // A store that cannot coordinate is a configuration failure here; anything else the gate says is a wait
+      // (a quarantine stalls the fleet, but this machine has done nothing wrong: it waits for a human).
+      const result = gate.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
+      return { ...base(), result, reason: gate.reason, message: gate.detail, stalled: gate.stalled, rollout: gate.rollout };
+    }
     const keeper = keepLease(gate.lease, ctx.ports.log);
     let outcome: SetOutcome;
     try {
