@@ -61,15 +61,16 @@ function toActivate(d: RawActivate = {}, s: RawActivate = {}): ActivateSpec | un
   const env = Object.fromEntries(Object.entries({ ...d.env, ...s.env }).map(([k, v]) => [k, String(v)]));
   const a = { ...d, ...s, env };
   const command = toArgv(a.command);
-  if (command === undefined) return undefined;
+  const drain = toArgv(a.drain);
+  const undrain = toArgv(a.undrain);
+  // Nothing to run: switching the link is the whole activation.
+  if (command === undefined && drain === undefined && undrain === undefined) return undefined;
   const spec: ActivateSpec = {
-    command,
     env: a.env,
     timeoutMs: durationOr(a.timeout, BUILTIN_DEFAULTS.activateTimeoutMs),
     drainGraceMs: durationOr(a.drainGrace, 0),
   };
-  const drain = toArgv(a.drain);
-  const undrain = toArgv(a.undrain);
+  if (command) spec.command = command;
   if (drain) spec.drain = drain;
   if (undrain) spec.undrain = undrain;
   return spec;

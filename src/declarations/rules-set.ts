@@ -44,10 +44,10 @@ export const canaryWithinSet = perSet('canary-within-set', (s) => {
   return [issueAt(s.parsed, pointer, `canary ${s.set.rollout.canary} is larger than the set (${n} machine${n === 1 ? '' : 's'})`, 'canary-within-set')];
 });
 
-/** An activate block in the set must end up with a command (its own or the default's). */
+/** An activate block in the set must end up with something to run: a command, drain or undrain (its own or the default's). */
 export const activateHasCommand = perSet('activate-has-command', (s) =>
   s.raw.activate !== undefined && s.set.activate === undefined
-    ? [issueAt(s.parsed, '/activate', 'activate needs a command (here or in defaults.activate)', 'activate-has-command', { key: true })]
+    ? [issueAt(s.parsed, '/activate', 'activate needs a command, drain or undrain (here or in defaults.activate)', 'activate-has-command', { key: true })]
     : [],
 );
 

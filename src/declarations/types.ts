@@ -41,9 +41,9 @@ export interface RolloutPolicy {
  */
 export type Argv = [string, ...string[]];
 
-/** How a generation is started. */
+/** How a generation is started. At least one of command, drain, undrain is present. */
 export interface ActivateSpec {
-  /** Absent: switching the link is the whole activation. */
+  /** Absent: switching the link (between drain and undrain) is the whole activation. */
   command?: Argv;
   env: Record<string, string>;
   timeoutMs: number;

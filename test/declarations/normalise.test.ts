@@ -113,6 +113,11 @@ health:
     expect(d.sets.get('db')?.rollout.dependsOn).toEqual([]);
   });
 
+  it('keeps drain and undrain without an activation command', () => {
+    const d = load(repo({ 'sets/web.yaml': setYaml('activate:\n  drain: [lb, off]\n  undrain: [lb, on]\n  drainGrace: 5s\n') }));
+    expect(d.sets.get('web')?.activate).toEqual({ env: {}, timeoutMs: 300_000, drainGraceMs: 5000, drain: ['lb', 'off'], undrain: ['lb', 'on'] });
+  });
+
   it('passes numbers and booleans in activate.env as their text', () => {
     const d = load(repo({ 'sets/web.yaml': setYaml('activate:\n  command: ./run\n  env: { PORT: 8080, DEBUG: false, RATIO: 0.5 }\n') }));
     expect(d.sets.get('web')?.activate?.env).toEqual({ PORT: '8080', DEBUG: 'false', RATIO: '0.5' });

@@ -85,7 +85,7 @@ const CASES: RuleCase[] = [
     rule: 'activate-has-command',
     name: 'an activate block without a command',
     files: repo({ 'sets/web.yaml': setYaml('activate:\n  timeout: 1m\n') }),
-    want: ['sets/web.yaml:4:1 /activate activate needs a command (here or in defaults.activate) [activate-has-command]'],
+    want: ['sets/web.yaml:4:1 /activate activate needs a command, drain or undrain (here or in defaults.activate) [activate-has-command]'],
   },
   {
     rule: 'body-match-regex',
