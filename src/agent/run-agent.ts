@@ -85,7 +85,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     async tick() {
       const report = await runTick({ config, trust, ports, stores, memory });
       await updateMetrics(metrics, config, report);
-      log.info({ commit: report.commit, exitCode: report.exitCode, sets: report.outcomes.map((o) => ({ set: o.set, result: o.result, reason: o.reason })) }, 'tick finished');
+      log.info({ commit: report.commit, exitCode: report.exitCode, storeRequests: report.storeRequests, sets: report.outcomes.map((o) => ({ set: o.set, result: o.result, reason: o.reason })) }, 'tick finished');
       return report;
     },
     close: () => stores.close(),

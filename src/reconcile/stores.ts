@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentConfig, Declarations } from '../declarations/types.js';
+import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
 import { probeConditionalWrites } from '../store/probe.js';
 import type { Store } from '../store/store.js';
@@ -18,6 +19,8 @@ export interface TickStores {
 export class StoreCache {
   private readonly open = new Map<string, Store>();
   private readonly probes = new Map<string, boolean>();
+  /** Every store request this process made (for the tick log, metrics and the fleet benchmark). */
+  readonly counter: RequestCounter = { requests: 0 };
 
   constructor(private readonly log: Logger) {}
 
@@ -25,7 +28,7 @@ export class StoreCache {
     const key = `${writable ? 'w' : 'r'}:${url}`;
     let s = this.open.get(key);
     if (!s) {
-      s = openStore(url, { writable });
+      s = countRequests(openStore(url, { writable }), this.counter);
       this.open.set(key, s);
     }
     return s;

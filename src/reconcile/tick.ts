@@ -37,6 +37,8 @@ export interface TickReport {
   error?: { code: string; message: string };
   exitCode: 0 | 1 | 3;
   timings: StepTiming[];
+  /** Store requests (all stores, every kind) made during this tick. */
+  storeRequests: number;
   startedAt: string;
   finishedAt: string;
 }
@@ -94,6 +96,7 @@ async function repoFailure(input: TickInput, err: unknown): Promise<SetOutcome[]
 export async function runTick(input: TickInput): Promise<TickReport> {
   const { config, ports, memory } = input;
   const startedAt = ports.clock.now().toISOString();
+  const requestsBefore = input.stores.counter.requests;
   const timings: StepTiming[] = [];
   let snapshot: RepoSnapshot;
   let outcomes: SetOutcome[] = [];
@@ -132,7 +135,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const commit = memory.lastGood?.commit ?? null;
   await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
-  return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, startedAt, finishedAt: ports.clock.now().toISOString() };
+  return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, startedAt, finishedAt: ports.clock.now().toISOString() };
 }
 
 async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null): Promise<void> {
