@@ -153,7 +153,7 @@ async function startRgwStore(): Promise<{ url: string; env: NodeJS.ProcessEnv; s
   }
 }
 
-/** `npm run bench -- fetch [--reps N] [--no-rgw] [--inline BYTES]`: cold, incremental and no-op fetch beside cp -a and hashing. */
+/** `npm run bench -- fetch [--reps N] [--no-rgw | --no-dir] [--inline BYTES]`: cold, incremental and no-op fetch beside cp -a and hashing. */
 export async function run(args: string[]): Promise<void> {
   if (args[0] === '--child') return runChild(args.slice(1));
   const reps = Number(args[args.indexOf('--reps') + 1] ?? 5) || 5;
@@ -161,7 +161,10 @@ export async function run(args: string[]): Promise<void> {
   const rgw = args.includes('--no-rgw') ? undefined : await startRgwStore();
   try {
     const fsUrl = join(root, 'store');
-    const backends = [{ name: 'dir', url: fsUrl, env: process.env }, ...(rgw ? [{ name: 'rgw', url: rgw.url, env: rgw.env }] : [])];
+    const backends = [
+      ...(args.includes('--no-dir') && rgw ? [] : [{ name: 'dir', url: fsUrl, env: process.env }]),
+      ...(rgw ? [{ name: 'rgw', url: rgw.url, env: rgw.env }] : []),
+    ];
     const t0 = performance.now();
     const inlineAt = args.indexOf('--inline');
     const inlineMaxBytes = inlineAt >= 0 ? Number(args[inlineAt + 1]) : DEFAULT_LIMITS.inlineMaxBytes;
