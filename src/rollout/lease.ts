@@ -30,6 +30,7 @@
  * changing the etag) nor hoard a dead one (an unchanged etag expires on everybody else's clock). A fresh
  * observer (a restarted agent) must watch a full TTL before taking over.
  */
+import { createHash } from 'node:crypto';
 import { LeaseError, PreconditionFailedError } from '../errors/index.js';
 import type { Digest } from '../store/digest.js';
 import { leaseKey, leasesPrefix } from '../store/keys.js';
@@ -39,7 +40,6 @@ import { nextFencingToken } from './fencing.js';
 import { slotIndexOf } from './lease-keys.js';
 import { LEASE_SCHEMA, parseLeaseRecord, readWithEtag, serializeLeaseRecord, type LeaseRecord } from './lease-record.js';
 import { LeaseObserver } from './lease-observer.js';
-import { createHash } from 'node:crypto';
 
 export { LeaseObserver } from './lease-observer.js';
 
@@ -130,7 +130,7 @@ function freshRecord(o: AcquireOptions, now: string, seq: number): LeaseRecord {
   };
 }
 
-/** Tries one conditional write; true when it won, false on PreconditionFailedError. */
+/** Tries one conditional write; the new etag when it won, null on PreconditionFailedError. */
 async function tryPut(store: Store, key: string, record: LeaseRecord, cond: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | null> {
   try {
     return (await store.put(key, serializeLeaseRecord(record), { ...cond, contentType: 'application/json' })).etag;
@@ -175,7 +175,15 @@ export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
 
 /** Phase two of acquiring: take a fencing token and CAS it into the slot we just won. */
 async function assignToken(o: AcquireOptions, v: SlotView, claimEtag: string, claimSeq: number): Promise<Lease | null> {
-  const token = await nextFencingToken(o.store, o.set, o.rollout);
+  let token: number;
+  try {
+    token = await nextFencingToken(o.store, o.set, o.rollout);
+  } catch (err) {
+    // Give the claim back (best effort, by CAS) so the slot does not sit idle for a whole TTL.
+    const back: LeaseRecord = { ...freshRecord(o, o.clock.now().toISOString(), claimSeq + 1), state: 'released' };
+    await tryPut(o.store, v.key, back, { ifMatch: claimEtag }).catch(() => null);
+    throw err;
+  }
   const started = o.clock.monotonicMs();
   const now = o.clock.now().toISOString();
   const record: LeaseRecord = { ...freshRecord(o, now, claimSeq + 1), token };

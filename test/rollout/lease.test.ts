@@ -215,3 +215,19 @@ describe('lease protocol: a winner paused between its claim and its token', () =
     }
   });
 });
+
+describe('lease protocol: the fencing counter', () => {
+  it('a malformed counter fails the acquisition with LeaseError and gives the claimed slot back', async () => {
+    const { store, cleanup } = await tempFsStore();
+    try {
+      await store.put('leases/web/r-test/token', Buffer.from('{"token":"seven"}'));
+      await expect(acquireSlot(contender(store, 'a'))).rejects.toThrow(/fencing counter .* is malformed/);
+      expect((await readSlot(store))!.state).toBe('released');
+      await store.put('leases/web/r-test/token', Buffer.from('{"schema":"flotilla.lease-token/v1","token":41}'));
+      const l = (await acquireSlot(contender(store, 'b')))!;
+      expect(l.token).toBe(42);
+    } finally {
+      await cleanup();
+    }
+  });
+});
