@@ -15,6 +15,8 @@ export interface ObjectFetchOptions {
   onBytes?: (n: number) => void;
 }
 
+const WRITE_CHUNK = 1024 * 1024;
+
 function deadlineFor(size: number, o: ObjectFetchOptions): number {
   return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
 }
@@ -31,6 +33,17 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
     const src = await store.get(objectKey(digest), { maxBytes: size, signal });
     const h = createHash('sha256');
     let n = 0;
+    // Network bodies arrive in 16-64 KiB chunks: gather them into ~1 MiB writes (one syscall, one await).
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (parts.length === 0) return;
+      await fh.writev(parts);
+      o.onBytes?.(partBytes);
+      reported += partBytes;
+      parts = [];
+      partBytes = 0;
+    };
     for await (const chunk of src) {
       const buf = chunk as Buffer;
       n += buf.length;
@@ -39,10 +52,11 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
         throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });
       }
       h.update(buf);
-      await fh.write(buf);
-      o.onBytes?.(buf.length);
-      reported += buf.length;
+      parts.push(buf);
+      partBytes += buf.length;
+      if (partBytes >= WRITE_CHUNK) await flush();
     }
+    await flush();
     const actual = digestFromHex(h.digest('hex'));
     if (n !== size || actual !== digest) {
       throw new IntegrityError(`object ${digest}: got ${n} bytes hashing to ${actual}`, { object: digest, actual, size: n });
