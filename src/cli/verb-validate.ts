@@ -1,38 +1,20 @@
-import * as fs from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import git from 'isomorphic-git';
-import { FlotillaError, NotFoundError, UsageError } from '../errors/index.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { FlotillaError, UsageError } from '../errors/index.js';
 import { formatIssue, loadDeclarations, type DeclarationIssue } from '../declarations/index.js';
 import { classifyPath } from '../declarations/classify-path.js';
 import { readDeclarationDir } from '../declarations/read-dir.js';
-import { readGitAuthFromEnv } from '../git/git-auth.js';
-import { isHttpUrl, resolveLocalGitdir } from '../git/local-repo.js';
 import { readTreeFiles } from '../git/read-tree.js';
-import { syncRepo } from '../git/sync-repo.js';
 import { parseAllowedSigners } from '../trust/allowed-signers.js';
 import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
 import { verifyCommit } from '../trust/commit-verify.js';
-import { flag, stringOption, type Command, type CommandContext } from './command.js';
+import { flag, stringOption, type Command } from './command.js';
+import { openRepoSource } from './repo-source.js';
 
 /** The outcome of the signature check, as printed and as JSON. */
 type SignatureReport =
   | { ok: true; signer: string; fingerprint: string; format: string; trust: string }
   | { ok: false; code: string; message: string; trust: string };
-
-async function resolveRev(gitdir: string, rev: string): Promise<string> {
-  if (/^[0-9a-f]{40}$/.test(rev)) return rev;
-  try {
-    return await git.resolveRef({ fs, gitdir, ref: rev });
-  } catch {
-    if (/^[0-9a-f]{4,39}$/.test(rev)) {
-      const full = await git.expandOid({ fs, gitdir, oid: rev }).catch(() => undefined);
-      if (full !== undefined) return full;
-    }
-    throw new NotFoundError(`revision ${rev} not found in ${gitdir}`, { rev });
-  }
-}
 
 /** Trust for the signature check: the pinned file when given, else the repo's own allowed_signers at the commit. */
 async function trustFor(trustFile: string | undefined, files: Map<string, Uint8Array>, oid: string): Promise<{ trust: CommitTrust; source: string }> {
@@ -60,6 +42,13 @@ async function checkSignature(gitdir: string, oid: string, trustFile: string | u
   }
 }
 
+/** Declaration files read, issues met while reading, and whether the read covered the whole tree. */
+interface FilesRead {
+  files: Map<string, Uint8Array>;
+  issues: DeclarationIssue[];
+  complete: boolean;
+}
+
 /** Reads the declaration files of a commit; an unsafe tree (symlinked declaration, `..`, submodule) becomes an issue. */
 async function readCommitFiles(gitdir: string, oid: string): Promise<FilesRead> {
   try {
@@ -70,36 +59,6 @@ async function readCommitFiles(gitdir: string, oid: string): Promise<FilesRead> 
     const path = typeof err.data['path'] === 'string' ? err.data['path'] : '(tree)';
     return { files: new Map(), issues: [{ file: path, pointer: '', message: err.message, rule: 'unsafe-tree' }], complete: false };
   }
-}
-
-/** Declaration files read, issues met while reading, and whether the read covered the whole tree. */
-interface FilesRead {
-  files: Map<string, Uint8Array>;
-  issues: DeclarationIssue[];
-  complete: boolean;
-}
-
-interface Source {
-  gitdir: string;
-  oid: string;
-  cleanup: () => Promise<void>;
-}
-
-async function openSource(ctx: CommandContext, repo: string, rev: string | undefined): Promise<Source> {
-  if (isHttpUrl(repo)) {
-    const cacheDir = await mkdtemp(join(tmpdir(), 'flotilla-validate-'));
-    const cleanup = (): Promise<void> => rm(cacheDir, { recursive: true, force: true });
-    try {
-      const auth = readGitAuthFromEnv(ctx.env);
-      const r = await syncRepo({ url: repo, branch: rev ?? 'main', cacheDir: join(cacheDir, 'repo.git'), ...(auth ? { auth } : {}), signal: ctx.signal });
-      return { gitdir: r.gitdir, oid: r.head, cleanup };
-    } catch (err) {
-      await cleanup();
-      throw err;
-    }
-  }
-  const gitdir = await resolveLocalGitdir(resolve(ctx.cwd, repo));
-  return { gitdir, oid: await resolveRev(gitdir, rev ?? 'HEAD'), cleanup: async () => undefined };
 }
 
 /** A repo past its signed `expires` is valid but useless: agents report it Stale and change nothing. */
@@ -138,7 +97,7 @@ Exit 0 when all is well, 1 listing every error as file:line:col /pointer message
       read = { ...(await readDeclarationDir(path)), complete: true };
       where = { dir: path };
     } else {
-      const src = await openSource(ctx, repo ?? '.', stringOption(input, 'rev'));
+      const src = await openRepoSource(ctx, repo ?? '.', stringOption(input, 'rev'));
       try {
         read = await readCommitFiles(src.gitdir, src.oid);
         if (!flag(input, 'skip-signature')) {
