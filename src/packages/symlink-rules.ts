@@ -2,6 +2,8 @@ import { ManifestError } from '../errors/index.js';
 import type { Entry } from './manifest-types.js';
 
 const MAX_HOPS = 40; // Linux's MAXSYMLINKS
+// Total path components walked over all links: bounds the work a hostile manifest can demand.
+const MAX_STEPS = 20_000_000;
 
 /**
  * Resolves every symlink the way the kernel would inside the materialised package (following chains and
@@ -12,10 +14,11 @@ const MAX_HOPS = 40; // Linux's MAXSYMLINKS
 export function checkSymlinksStayInside(entries: readonly Entry[]): void {
   const byPath = new Map<string, Entry>();
   for (const e of entries) byPath.set(e.path, e);
+  const hops = { n: 0, steps: 0 };
   for (const e of entries) {
     if (e.type !== 'symlink') continue;
     const parent = e.path.split('/').slice(0, -1);
-    const hops = { n: 0 };
+    hops.n = 0;
     resolve(parent, e.target.split('/'), byPath, hops, e.path, e.target);
   }
 }
@@ -24,7 +27,7 @@ function resolve(
   start: string[],
   parts: string[],
   byPath: Map<string, Entry>,
-  hops: { n: number },
+  hops: { n: number; steps: number },
   linkPath: string,
   linkTarget: string,
 ): string[] {
@@ -37,6 +40,8 @@ function resolve(
   };
   let cur = [...start];
   for (const part of parts) {
+    hops.steps += 1;
+    if (hops.steps > MAX_STEPS) fail(`symlink resolution needs more than ${MAX_STEPS} steps`);
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (cur.length === 0) fail('resolves outside the package');
