@@ -85,10 +85,10 @@ function runProcessSuite(name: string, open: () => Promise<{ store: Store; url: 
       await cleanup();
     });
 
-    /** A racer that has loaded its code; one that died while loading (dist/ rebuilt under it) is replaced. */
-    async function spawnReady(args: Record<string, unknown>): Promise<Child> {
+    /** A child that has loaded its code; one that died while loading (dist/ rebuilt under it) is replaced. */
+    async function spawnReady(args: Record<string, unknown>, mode = 'race'): Promise<Child> {
       for (let attempt = 0; ; attempt++) {
-        const c = new Child('race', args);
+        const c = new Child(mode, args);
         children.push(c);
         try {
           await c.next('ready', 60_000);
@@ -124,8 +124,7 @@ function runProcessSuite(name: string, open: () => Promise<{ store: Store; url: 
 
     it('a holder paused with SIGSTOP past its TTL loses the slot; after SIGCONT its renew and release fail without harming the new holder', async () => {
       const ttlMs = 1500;
-      const paused = new Child('hold', { store: url, set: 'web', rollout: 'r-proc', machine: 'sleepy', digest: DIGEST, ttlMs, renewMs: 300 });
-      children.push(paused);
+      const paused = await spawnReady({ store: url, set: 'web', rollout: 'r-proc', machine: 'sleepy', digest: DIGEST, ttlMs, renewMs: 300 }, 'hold');
       const acquired = await paused.next('acquired');
       paused.proc.kill('SIGSTOP');
       const observations = new LeaseObserver();
@@ -148,8 +147,7 @@ function runProcessSuite(name: string, open: () => Promise<{ store: Store; url: 
 
     it('a holder killed with kill -9 frees its slot after the TTL as seen by the observer', async () => {
       const ttlMs = 1500;
-      const doomed = new Child('hold', { store: url, set: 'web', rollout: 'r-proc', machine: 'doomed', digest: DIGEST, ttlMs, renewMs: 300 });
-      children.push(doomed);
+      const doomed = await spawnReady({ store: url, set: 'web', rollout: 'r-proc', machine: 'doomed', digest: DIGEST, ttlMs, renewMs: 300 }, 'hold');
       const acquired = await doomed.next('acquired');
       doomed.proc.kill('SIGKILL');
       await doomed.exited;
