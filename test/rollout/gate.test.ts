@@ -146,3 +146,19 @@ describe('decideGate', () => {
     expect(q.allowed === false && q.stalled).toBe(true);
   });
 });
+
+describe('decideGate with a machine that joined after the rollout began', () => {
+  const withLate = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { count: 3 } }, lateJoiners: ['newcomer'] });
+  const regular = withLate.batches.slice(0, -1).flat();
+
+  it('waits until every regular batch is Ready on the target', () => {
+    const most = new Map<string, MachineStatus>(regular.slice(1).map((m) => [m, ready(m, NEW)]));
+    const d = decideGate(input({ plan: withLate, machine: 'newcomer', statuses: most }));
+    expect(d).toMatchObject({ allowed: false, reason: Reason.WaitingForBatch, batch: withLate.batches.length - 1 });
+  });
+
+  it('converges after the last batch', () => {
+    const all = new Map<string, MachineStatus>(regular.map((m) => [m, ready(m, NEW)]));
+    expect(decideGate(input({ plan: withLate, machine: 'newcomer', statuses: all }))).toMatchObject({ allowed: true, batch: withLate.batches.length - 1 });
+  });
+});
