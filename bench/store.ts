@@ -1,9 +1,11 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startHttpStoreServer } from '../scripts/servers/http-store-server.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startRgw } from '../scripts/servers/rgw.js';
 import { openStore } from '../src/store/open-store.js';
 import { createS3Client } from '../src/store/s3-store.js';
@@ -64,6 +66,20 @@ function cpPeer(work: string): Backend['peer'] {
   };
 }
 
+/** The HTTP store server in its own process, so client and server do not share an event loop. */
+async function startServerProcess(root: string): Promise<{ url: string; close(): Promise<void> }> {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'servers', 'http-store-server-cli.js');
+  const child = spawn(process.execPath, [cli, root, '--writable'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [first] = (await once(child.stdout, 'data')) as [Buffer];
+  return {
+    url: first.toString().trim(),
+    close: async () => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
 /** `npm run bench -- store [--reps N]`: put/get throughput of each backend beside cp and curl. */
 export async function run(args: string[]): Promise<void> {
   const repsAt = args.indexOf('--reps');
@@ -85,7 +101,7 @@ export async function run(args: string[]): Promise<void> {
     const admin = createS3Client({ bucket, prefix: '', endpoint: rgw.endpoint, url: rgw.endpoint });
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
     admin.destroy();
-    const http = await startHttpStoreServer(join(work, 'http-root'), { writable: true });
+    const http = await startServerProcess(join(work, 'http-root'));
     cleanups.unshift(http.close);
     const s3 = { accessKey: rgw.accessKey, secretKey: rgw.secretKey, region: rgw.region };
     const backends: Backend[] = [

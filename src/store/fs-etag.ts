@@ -81,13 +81,20 @@ export async function dropEtag(path: string): Promise<void> {
   await rm(sidecarPath(path), { force: true });
 }
 
-/** Opens `path` read-only; resolves undefined when it does not exist. Other errors are thrown. */
+/**
+ * Opens `path` read-only; resolves undefined when it does not exist or is not a regular file (a directory
+ * is a key prefix, not a key). Other errors are thrown.
+ */
 export async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  let fh: FileHandle;
   try {
-    return await open(path, 'r');
+    fh = await open(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
+  if ((await fh.stat()).isFile()) return fh;
+  await fh.close();
+  return undefined;
 }

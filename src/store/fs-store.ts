@@ -3,9 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
+  FlotillaError,
   NotFoundError,
   PreconditionFailedError,
   SizeLimitError,
+  TransportError,
   UnsupportedOperationError,
 } from '../errors/index.js';
 import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
@@ -182,7 +184,8 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
       try {
         await unlink(path);
       } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
+        // A directory is a key prefix, not a key: deleting it is a no-op, as on S3.
+        if (!isErrno(err, 'ENOENT', 'EISDIR')) throw err;
         return;
       }
       await dropEtag(path);
@@ -192,17 +195,30 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     await fsyncDir(dirname(path));
   }
 
+  // Disk errors (EIO, ENOSPC, EACCES, a stale NFS handle) surface as TransportError naming key and store.
+  const guard =
+    <A extends unknown[], R>(op: string, fn: (key: string, ...rest: A) => Promise<R>) =>
+    async (key: string, ...rest: A): Promise<R> => {
+      try {
+        return await fn(key, ...rest);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException | null)?.code;
+        if (err instanceof FlotillaError || typeof code !== 'string' || !code.startsWith('E')) throw err;
+        throw new TransportError(`${op} ${key} in ${url}: ${code}`, { url, key, op, errno: code }, { cause: err });
+      }
+    };
+
   return {
     url,
     capabilities: { write: writable, conditionalWrites: true },
-    get,
-    async getBytes(key, opts) {
-      return readCapped(await get(key, opts), opts.maxBytes, `${checkKey(key)} in ${url}`);
-    },
-    put,
-    head,
-    list,
-    delete: del,
+    get: guard('get', get),
+    getBytes: guard('get', async (key, opts: GetOptions & { maxBytes: number }) =>
+      readCapped(await get(key, opts), opts.maxBytes, `${checkKey(key)} in ${url}`),
+    ),
+    put: guard('put', put),
+    head: guard('head', head),
+    list: guard('list', list),
+    delete: guard('delete', del),
     isNotFound: (err) => err instanceof NotFoundError,
     async close() {},
   };

@@ -31,7 +31,7 @@ export interface S3StoreOptions {
   writable?: boolean;
   /** Stream bodies above this go multipart (default 8 MiB; at least 5 MiB). */
   partSize?: number;
-  /** Parts uploaded at once per put (default 4). */
+  /** Parts uploaded at once per put (default 3; memory is about (this + 1) × partSize per put). */
   partConcurrency?: number;
   /** Open sockets per store: bounds concurrent requests (default 32). */
   maxSockets?: number;
@@ -164,7 +164,7 @@ export function createS3Store(o: S3StoreOptions): Store {
         client,
         Bucket,
         Key: full(key),
-        concurrency: o.partConcurrency ?? 4,
+        concurrency: o.partConcurrency ?? 3,
         ...(opts.contentType ? { ContentType: opts.contentType } : {}),
         ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),

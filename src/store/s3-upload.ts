@@ -7,7 +7,11 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 
-/** Splits a stream into buffers of exactly `partSize` bytes (the last may be shorter, never empty). */
+/**
+ * Splits a stream into buffers of exactly `partSize` bytes (the last may be shorter, never empty). Each
+ * part is copied once; the bytes past a part boundary stay as views of their chunks (no second copy), so
+ * memory is about one part plus one chunk.
+ */
 export async function* readParts(body: Readable, partSize: number): AsyncGenerator<Buffer> {
   let chunks: Buffer[] = [];
   let total = 0;
@@ -16,11 +20,17 @@ export async function* readParts(body: Readable, partSize: number): AsyncGenerat
     chunks.push(buf);
     total += buf.length;
     while (total >= partSize) {
-      const all = Buffer.concat(chunks, total);
-      yield all.subarray(0, partSize);
-      const rest = all.subarray(partSize);
-      chunks = rest.length > 0 ? [Buffer.from(rest)] : [];
-      total = rest.length;
+      const part = Buffer.concat(chunks, partSize); // truncates to partSize
+      let excess = total - partSize;
+      const rest: Buffer[] = [];
+      for (let i = chunks.length - 1; excess > 0 && i >= 0; i--) {
+        const c = chunks[i] as Buffer;
+        rest.unshift(c.length <= excess ? c : c.subarray(c.length - excess));
+        excess -= Math.min(c.length, excess);
+      }
+      chunks = rest;
+      total -= partSize;
+      yield part;
     }
   }
   if (total > 0) yield Buffer.concat(chunks, total);

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCode } from '../../src/errors/index.js';
+import { FlotillaError, hasCode } from '../../src/errors/index.js';
 import { createFsStore } from '../../src/store/fs-store.js';
 import { transpileSources } from './child-modules.js';
 
@@ -34,6 +34,19 @@ describe('directory store on disk', () => {
     const names = await readdir(join(dir, 't'));
     expect(names.filter((n) => n.startsWith('.tmp-') && n !== '.tmp-a-1-crashed')).toEqual([]);
     expect(names.filter((n) => n.startsWith('.lock-') && n !== '.lock-zz')).toEqual([]);
+  });
+
+  it('treats a key prefix (a directory) as no object, and fails with a typed error under a file', async () => {
+    const s = createFsStore(dir);
+    await s.put('p/q/r', Buffer.from('x'));
+    expect(s.isNotFound(await s.head('p/q').catch((e: unknown) => e))).toBe(true);
+    expect(s.isNotFound(await s.getBytes('p', { maxBytes: 10 }).catch((e: unknown) => e))).toBe(true);
+    await s.delete('p/q'); // like S3: deleting a prefix that is not a key is a no-op
+    expect((await s.list('p/')).items.map((i) => i.key)).toEqual(['p/q/r']);
+    const underFile = createFsStore(join(dir, 'p', 'q', 'r'));
+    expect((await underFile.list('')).items).toEqual([]);
+    const err = await underFile.put('k', Buffer.from('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlotillaError);
   });
 
   it('answers the right etag after the file changed behind its back (stale sidecar)', async () => {
