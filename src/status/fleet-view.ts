@@ -62,8 +62,6 @@ export interface SetView {
   readyCount: number;
   slotHolders: SlotHolder[];
   quarantines: QuarantineSummary[];
-  /** Machines that report into this set but are not members (shown, never counted). */
-  strays: string[];
 }
 
 function viewMachine(input: SetViewInput, machine: string): MachineView {
@@ -107,7 +105,6 @@ export function viewSet(input: SetViewInput): SetView {
     readyCount,
     slotHolders: input.leases.filter((l) => l.state === 'held'),
     quarantines: [...input.quarantines],
-    strays: [],
   };
 }
 
