@@ -1,7 +1,8 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentConfig, Declarations } from '../declarations/types.js';
 import { servicePathConflicts, setsForMachine } from '../declarations/select-sets.js';
-import { findGeneration, readCurrent, setPaths } from '../generations/index.js';
+import { findGeneration, readCurrent, readState, setPaths } from '../generations/index.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { writeMachineStatus } from '../status/status-io.js';
 import { Reason } from '../status/conditions.js';
@@ -74,15 +75,30 @@ async function currentOf(stateDir: string, set: string): Promise<{ digest: SetOu
   return { digest: g?.digest ?? null, number: cur.number };
 }
 
-/** Outcomes for a tick that could not read a trustworthy repo: every known set reports why, nothing changes. */
+/** The sets this machine has state for on disk (a fresh process knows no snapshot yet). */
+async function setsOnDisk(stateDir: string): Promise<string[]> {
+  const names = await readdir(join(stateDir, 'sets')).catch(() => [] as string[]);
+  return names.filter((n) => !n.startsWith('.'));
+}
+
+/**
+ * Outcomes for a tick that could not read a trustworthy repo: every set known (from the last good snapshot
+ * or the state dir) reports why, with what it really runs; nothing changes.
+ */
 async function repoFailure(input: TickInput, err: unknown): Promise<SetOutcome[]> {
   const r = reasonForError(err);
-  const known = input.memory.lastGood ? setsForMachine(input.memory.lastGood.decls, machineOf(input.config)) : [];
+  const known = new Map<string, SetOutcome['desired']>();
+  if (input.memory.lastGood) for (const s of setsForMachine(input.memory.lastGood.decls, machineOf(input.config))) known.set(s.name, s.closure);
+  for (const name of await setsOnDisk(input.config.stateDir)) {
+    if (known.has(name)) continue;
+    const state = await readState(setPaths(input.config.stateDir, name).stateFile).catch(() => undefined);
+    known.set(name, state?.lastDesired ?? null);
+  }
+  const result = r.reason === Reason.RepoStale ? ('waiting' as const) : ('failed' as const);
   return Promise.all(
-    known.map(async (s) => {
-      const cur = await currentOf(input.config.stateDir, s.name);
-      const result = r.reason === Reason.RepoStale ? ('waiting' as const) : ('failed' as const);
-      return { set: s.name, desired: s.closure, current: cur.digest, generation: cur.number, result, reason: r.reason, message: r.message, stalled: r.stalled, rollout: input.memory.lastStatus.get(s.name)?.rollout ?? null };
+    [...known].sort(([a], [b]) => a.localeCompare(b)).map(async ([set, desired]) => {
+      const cur = await currentOf(input.config.stateDir, set);
+      return { set, desired, current: cur.digest, generation: cur.number, result, reason: r.reason, message: r.message, stalled: r.stalled, rollout: input.memory.lastStatus.get(set)?.rollout ?? null };
     }),
   );
 }
@@ -131,6 +147,8 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     error = { code: (err as { code?: string }).code ?? 'InternalError', message: r.message };
     ports.log.error({ code: error.code, err: r.message }, 'tick failed before converging');
     outcomes = await repoFailure(input, err);
+    // Report the refusal where the fleet can see it: through the stores of the last trusted declarations.
+    if (stores === undefined && memory.lastGood) stores = await input.stores.forTick(config, memory.lastGood.decls).catch(() => undefined);
   }
   const commit = memory.lastGood?.commit ?? null;
   await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
