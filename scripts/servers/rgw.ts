@@ -62,11 +62,13 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
   const children: ChildProcess[] = [];
   const pidFile = join(dir, 'pids');
   await writeFile(pidFile, '');
+  // The watchdog must not depend on the caller's PATH: it is the last line of defence against stray daemons.
   const reaper = spawn(
-    'sh',
+    '/bin/sh',
     ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $(cat "$1") 2>/dev/null; rm -rf "$2"`, 'sh', pidFile, dir],
-    { detached: true, stdio: 'ignore' },
+    { detached: true, stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } },
   );
+  reaper.on('error', () => undefined);
   reaper.unref();
 
   let stopped = false;
@@ -79,7 +81,7 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     const end = Date.now() + 5000;
     while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) await sleep(20);
-    if (reaper.pid !== undefined) process.kill(reaper.pid, 'SIGKILL');
+    if (reaper.pid !== undefined && reaper.exitCode === null) reaper.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   };
 
