@@ -31,4 +31,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'clear', summary: 'forget the bad digests of a set so the agent retries them', load: async () => (await import('./verb-clear.js')).command },
   { name: 'unquarantine', summary: 'clear the quarantine of a digest in a set so its rollout may resume', load: async () => (await import('./verb-unquarantine.js')).command },
   { name: 'unlock', summary: "release a machine's rollout slot lease in a set", load: async () => (await import('./verb-unlock.js')).command },
+  { name: 'bump', summary: 'point a set at a new closure: a signed commit, checked against store and policy', load: async () => (await import('./verb-bump.js')).command },
+  { name: 'plan', summary: 'what merging BASE..HEAD will do: closure diffs, checks, rollout schedule (PR comment)', load: async () => (await import('./verb-plan.js')).command },
+  { name: 'revert', summary: 'a signed commit setting a set back to the last digest Ready on all its machines', load: async () => (await import('./verb-revert.js')).command },
 ];

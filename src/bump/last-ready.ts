@@ -1,0 +1,49 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { parse } from 'yaml';
+import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
+import { isDigest, type Digest } from '../store/digest.js';
+
+const MAX_HISTORY = 1000;
+
+/**
+ * The distinct closures sets/NAME.yaml pointed at, newest first, following first parents from `tip` (the
+ * main line, as merged). Stops where the file did not exist, or after 1000 commits. Unparsable versions
+ * are skipped.
+ */
+export async function closureHistory(gitdir: string, tip: string, file: string): Promise<Digest[]> {
+  const out: Digest[] = [];
+  let oid: string | undefined = tip;
+  for (let i = 0; oid !== undefined && i < MAX_HISTORY; i++) {
+    const blob = await git.readBlob({ fs, gitdir, oid, filepath: file }).catch(() => null);
+    if (blob === null) break;
+    try {
+      const closure: unknown = (parse(Buffer.from(blob.blob).toString('utf8')) as { closure?: unknown } | null)?.closure;
+      if (isDigest(closure) && !out.includes(closure)) out.push(closure);
+    } catch {
+      // a broken revision of the file names no closure
+    }
+    const { commit }: { commit: { parent: string[] } } = await git.readCommit({ fs, gitdir, oid });
+    oid = commit.parent[0];
+  }
+  return out;
+}
+
+/**
+ * True when every member reports running `digest` healthily: state Ready, or RolledBack (the agent
+ * health-checked the restored generation, so a machine that rolled back to `digest` runs it fine).
+ * A member that never reported, or whose report is unreadable, is not counted as healthy.
+ */
+export function healthyEverywhere(digest: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>): boolean {
+  return members.length > 0 && members.every((m) => {
+    const s = statuses.get(m);
+    return s !== undefined && !isParseProblem(s) && s.currentDigest === digest && (s.state === 'Ready' || s.state === 'RolledBack');
+  });
+}
+
+/**
+ * The newest closure in `history` other than `current` that every member runs healthily, or null (pure).
+ */
+export function pickLastReady(history: Digest[], current: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>): Digest | null {
+  return history.find((d) => d !== current && healthyEverywhere(d, members, statuses)) ?? null;
+}

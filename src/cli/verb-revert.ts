@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { bumpSets } from '../bump/bump-sets.js';
+import { loadCommitSigner } from '../bump/commit-signer.js';
+import { closureHistory, pickLastReady } from '../bump/last-ready.js';
+import { openStoresFor } from '../bump/repo-policy.js';
+import { openBumpTarget } from '../bump/target-repo.js';
+import { NotFoundError, PreconditionFailedError } from '../errors/index.js';
+import { closeAll } from '../packages/cli-args.js';
+import { membersOf } from '../reconcile/specs.js';
+import { readSetStatuses } from '../status/status-io.js';
+import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
+import { describeBump } from './verb-bump.js';
+import { stringList, stringOption, type Command } from './command.js';
+
+/** Finds the digest to go back to: the newest earlier closure every member machine runs healthily. */
+async function findRevertTarget(dir: string, set: string, storeUrls: string[], cwd: string): Promise<{ digest: Digest; machines: number }> {
+  const target = await openBumpTarget(dir, undefined);
+  const decl = target.decls.sets.get(set);
+  if (!decl) throw new NotFoundError(`set ${set} is not declared`, { set });
+  const members = membersOf(target.decls, decl);
+  const stores = openStoresFor(storeUrls, target.decls.config, cwd);
+  try {
+    const statuses = await readSetStatuses(stores[0]!, set);
+    const history = await closureHistory(target.gitdir, target.base, decl.file);
+    const digest = pickLastReady(history, decl.closure, members, statuses);
+    if (digest === null) {
+      throw new PreconditionFailedError(
+        `no earlier closure of ${set} (${history.length} in the history of ${decl.file}) is running Ready on all ${members.length} machine(s); pick one with --to DIGEST`,
+        { set, candidates: history },
+      );
+    }
+    return { digest, machines: members.length };
+  } finally {
+    await closeAll(stores);
+  }
+}
+
+/** `flotilla revert SET`: a signed commit putting the set back on the last closure Ready on every machine. */
+export const command: Command = {
+  name: 'revert',
+  summary: 'a signed commit setting a set back to the last digest Ready on all its machines',
+  usage: 'flotilla revert SET [--to DIGEST] [--repo DIR] [--store URL] [--sign-key FILE | --gpg-key FILE]',
+  description: `Walks the history of sets/SET.yaml (newest first, along first parents) and picks the newest earlier
+closure that every machine of the set reports running healthily in the store's status (Ready, or RolledBack
+onto it), or the digest given with --to. Then commits that change signed, like bump (same checks: schema,
+rules, the closure exists and satisfies the publisher policy), so git stays the source of truth after a
+failed rollout and the fleet does not fight a manual rollback.`,
+  positionals: { min: 1, max: 1 },
+  options: {
+    to: { type: 'string', value: 'DIGEST', help: 'revert to this digest instead of the last one Ready everywhere' },
+    repo: { type: 'string', value: 'DIR', help: 'deploy repo work tree (default: the current directory)' },
+    store: { type: 'string', multiple: true, value: 'URL', help: "store(s) with the status files and closures (default: the repo's)" },
+    'sign-key': { type: 'string', value: 'FILE', help: 'OpenSSH private key (unencrypted) to sign the commit' },
+    'gpg-key': { type: 'string', value: 'FILE', help: 'armored OpenPGP secret key to sign the commit' },
+    message: { type: 'string', value: 'M', help: 'commit subject' },
+  },
+  async run(input, ctx) {
+    const set = input.positionals[0]!;
+    const dir = resolve(ctx.cwd, stringOption(input, 'repo') ?? '.');
+    const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(ctx.cwd, p));
+    const signer = await loadCommitSigner({ sshKeyFile: abs(stringOption(input, 'sign-key')), gpgKeyFile: abs(stringOption(input, 'gpg-key')) });
+    const storeUrls = stringList(input, 'store');
+    const to = stringOption(input, 'to');
+    const found = to !== undefined ? { digest: parseDigest(to, '--to'), machines: -1 } : await findRevertTarget(dir, set, storeUrls, ctx.cwd);
+    const why = found.machines >= 0 ? `last closure Ready on all ${found.machines} machine(s)` : 'chosen with --to';
+    const result = await bumpSets({
+      dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, env: ctx.env, cwd: ctx.cwd, verb: 'revert',
+      message: stringOption(input, 'message') ?? `revert ${set} to ${shortDigest(found.digest)} (${why})`,
+    });
+    return { exitCode: 0, text: `${describeBump(result, 'revert')}\nreason: ${why}`, json: { ok: true, reason: why, ...result } };
+  },
+};

@@ -1,0 +1,110 @@
+import { formatIssue } from '../declarations/result.js';
+import type { Declarations } from '../declarations/types.js';
+import type { Digest } from '../store/digest.js';
+import { closureChange, closureChecks } from './closure-checks.js';
+import { compareRepo, compareSets, type SetDifference } from './compare-sets.js';
+import { describeRollout } from './describe-rollout.js';
+import type { Plan, PlanCheck, PlanInput, PlanSet } from './types.js';
+
+export const quarantineKeyOf = (set: string, digest: string): string => `${set} ${digest}`;
+
+function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanSet {
+  const decl = d.after ?? d.before!;
+  const to = d.after?.closure ?? null;
+  const from = d.before?.closure ?? null;
+  const closureMoved = d.kind === 'added' || d.aspects.includes('closure');
+  const after = to === null ? undefined : input.closures.get(to);
+  const before = from === null ? undefined : input.closures.get(from);
+  const checks: PlanCheck[] = [];
+  if (d.kind === 'removed') {
+    checks.push({ name: 'removed', status: 'warn', message: 'the set is removed: agents stop managing it and leave its last generation in place' });
+  } else if (closureMoved) {
+    checks.push(...closureChecks(decl.name, after, input.quarantines.get(quarantineKeyOf(decl.name, to!))));
+  } else {
+    checks.push({ name: 'closure', status: 'skip', message: 'closure unchanged: machines fetch and switch nothing; the new settings apply from the next tick' });
+  }
+  const root = after?.packages?.[0];
+  return {
+    name: decl.name,
+    file: decl.file,
+    kind: d.kind,
+    aspects: d.aspects,
+    from,
+    to,
+    packages: after?.packages ? [...new Set(after.packages.map((p) => p.manifest.name))].sort() : [],
+    provenance: root ? { ...root.manifest.provenance } : {},
+    diff: closureMoved ? closureChange(before, after) : null,
+    rollout: d.after ? describeRollout(head, d.after, to as Digest, input.now) : null,
+    checks,
+    ok: true,
+  };
+}
+
+/** dependsOn: a set waits for the sets it depends on; it fails when one of them fails in this plan. */
+function dependencyChecks(sets: PlanSet[], head: Declarations): void {
+  const byName = new Map(sets.map((s) => [s.name, s]));
+  for (const s of sets) {
+    const deps = head.sets.get(s.name)?.rollout.dependsOn ?? [];
+    if (deps.length === 0) continue;
+    const failing = deps.filter((dep) => byName.get(dep)?.checks.some((c) => c.status === 'fail'));
+    const inPlan = deps.filter((dep) => byName.has(dep));
+    if (failing.length > 0) {
+      s.checks.push({ name: 'dependsOn', status: 'fail', message: `depends on ${failing.join(', ')}, whose checks fail in this plan: ${s.name} would never start` });
+    } else {
+      const order = inPlan.length > 0 ? `; also changed here, so ${inPlan.join(', ')} roll(s) out first` : '';
+      s.checks.push({ name: 'dependsOn', status: 'pass', message: `waits until ${deps.join(', ')} are Ready on every machine${order}` });
+    }
+  }
+}
+
+function commitCheck(input: PlanInput): PlanCheck {
+  if (input.commitTrustError !== undefined) return { name: 'commit-signatures', status: 'fail', message: input.commitTrustError };
+  if (input.commits.length === 0) return { name: 'commit-signatures', status: 'skip', message: 'no commits between BASE and HEAD' };
+  const bad = input.commits.filter((c) => !c.ok);
+  if (bad.length === 0) return { name: 'commit-signatures', status: 'pass', message: `${input.commits.length} commit(s), all signed by trusted keys (${input.commitTrust})` };
+  return {
+    name: 'commit-signatures',
+    status: 'fail',
+    message: `${bad.length} of ${input.commits.length} commit(s) not signed by a trusted key (${input.commitTrust}); agents would refuse HEAD`,
+    details: bad.map((c) => `${c.oid.slice(0, 12)} ${c.subject}: ${c.reason ?? 'untrusted'}`),
+  };
+}
+
+function declarationCheck(input: PlanInput): PlanCheck {
+  if (input.head.decls) return { name: 'declarations', status: 'pass', message: 'schemas and rules hold at HEAD' };
+  return { name: 'declarations', status: 'fail', message: `${input.head.issues.length} declaration error(s) at HEAD`, details: input.head.issues.map(formatIssue) };
+}
+
+function verdictOf(plan: Omit<Plan, 'verdict' | 'ok'>): { ok: boolean; verdict: string } {
+  const failed = [
+    ...plan.checks.filter((c) => c.status === 'fail').map((c) => c.name),
+    ...plan.sets.flatMap((s) => s.checks.filter((c) => c.status === 'fail').map((c) => `${s.name}/${c.name}`)),
+  ];
+  const n = plan.sets.length;
+  if (failed.length > 0) return { ok: false, verdict: `FAIL: ${failed.length} check(s) failed (${failed.join(', ')}); do not merge` };
+  return { ok: true, verdict: n === 0 ? 'OK: no set changes; nothing rolls out' : `OK: ${n} set(s) change, every check passes; merging starts the rollout` };
+}
+
+/**
+ * Builds the plan of BASE..HEAD from gathered facts (pure: no I/O, no clock; `input.now` is the instant
+ * windows are judged at). Every problem is a failed check in the plan, never an exception.
+ */
+export function buildPlan(input: PlanInput): Plan {
+  const head = input.head.decls;
+  const sets = head ? compareSets(input.base.decls, head).map((d) => buildSet(input, head, d)) : [];
+  if (head) dependencyChecks(sets, head);
+  for (const s of sets) s.ok = !s.checks.some((c) => c.status === 'fail');
+  const partial = {
+    schema: 'flotilla.plan/v1' as const,
+    base: input.base.oid,
+    head: input.head.oid,
+    generatedAt: input.now.toISOString(),
+    stores: input.stores,
+    repoChanges: head ? compareRepo(input.base.decls, head) : [],
+    checks: [declarationCheck(input), commitCheck(input)],
+    commits: input.commits,
+    commitTrust: input.commitTrust,
+    sets,
+  };
+  return { ...partial, ...verdictOf(partial) };
+}

@@ -1,0 +1,45 @@
+import { formatDuration } from '../declarations/duration.js';
+import type { Declarations, SetDeclaration } from '../declarations/types.js';
+import { membersOf, rolloutSettingsOf } from '../reconcile/specs.js';
+import { planRollout } from '../rollout/planner.js';
+import { evaluateWindows } from '../rollout/windows.js';
+import type { Digest } from '../store/digest.js';
+import type { RolloutSchedule } from './types.js';
+
+function batchSizeText(set: SetDeclaration): string {
+  const b = set.rollout.batchSize;
+  return b.kind === 'all' ? 'all' : b.kind === 'count' ? String(b.count) : `${b.percent}%`;
+}
+
+function windowText(w: SetDeclaration['rollout']['windows'][number]): string {
+  const hh = String(Math.floor(w.startMinute / 60)).padStart(2, '0');
+  const mm = String(w.startMinute % 60).padStart(2, '0');
+  return `${w.deny ? 'deny' : 'allow'} ${w.days.join(',')} ${hh}:${mm} for ${formatDuration(w.durationMs)} (${w.timeZone})`;
+}
+
+/**
+ * The rollout schedule of `set` towards `target` as every machine will compute it (pure): batches from the
+ * rollout planner (canary first), the pause, the windows evaluated at `now`, and what a failure does.
+ */
+export function describeRollout(decls: Declarations, set: SetDeclaration, target: Digest, now: Date): RolloutSchedule {
+  const settings = rolloutSettingsOf(set);
+  const members = membersOf(decls, set);
+  const plan = planRollout({ set: set.name, target, machines: members, settings });
+  const verdict = evaluateWindows(settings.windows, now, set.rollout.overrideWindows);
+  const canaries = plan.batches.length > 0 && settings.canary > 0 ? 1 : 0;
+  return {
+    machines: members.length,
+    batches: plan.batches.map((machines, index) => ({ index, canary: index < canaries, machines })),
+    batchSize: batchSizeText(set),
+    canary: settings.canary,
+    pauseBetweenBatches: formatDuration(settings.pauseBetweenBatchesMs),
+    maxFailures: settings.maxFailures,
+    windows: set.rollout.overrideWindows ? ['windows overridden: every batch may start at once'] : set.rollout.windows.map(windowText),
+    windowOpenNow: verdict.open,
+    nextWindow: verdict.nextOpen === null ? null : verdict.nextOpen.toISOString(),
+    dependsOn: [...settings.dependsOn],
+    onFailure:
+      `a machine whose activation or health check fails rolls back to its previous generation and quarantines ${target} in the store; ` +
+      `the rollout stops after ${settings.maxFailures + 1} failure(s) until the set's closure changes (flotilla revert ${set.name}) or an operator runs flotilla unquarantine`,
+  };
+}
