@@ -63,6 +63,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     pgpKeyFiles: config.trust.pgpKeysFiles,
     verify: config.trust.verify,
     insecureSkipVerify: config.trust.insecureSkipVerify,
+    ...(config.trust.mergeAllowedSignersFile ? { mergeAllowedSignersFile: config.trust.mergeAllowedSignersFile } : {}),
+    ...(config.trust.mergePgpKeysFiles ? { mergePgpKeyFiles: config.trust.mergePgpKeysFiles } : {}),
   });
   await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
   const ports: TickPorts = {

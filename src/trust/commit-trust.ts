@@ -29,6 +29,9 @@ export interface CommitTrustFiles {
   pgpKeyFiles?: string[];
   verify?: 'head' | 'all';
   insecureSkipVerify?: boolean;
+  /** A forge's web-merge key, trusted only on merge commits whose merged-in tips are signed by pinned keys. */
+  mergeAllowedSignersFile?: string;
+  mergePgpKeyFiles?: string[];
 }
 
 async function readKeyFile(path: string): Promise<string> {
@@ -51,6 +54,12 @@ export async function loadCommitTrust(files: CommitTrustFiles): Promise<CommitTr
   }
   for (const path of files.pgpKeyFiles ?? []) trust.pgpKeys.push(...(await readPgpKeyring([await readKeyFile(path)], path)));
   assertHasKeys(trust);
+  if (files.mergeAllowedSignersFile !== undefined || (files.mergePgpKeyFiles ?? []).length > 0) {
+    const merge: SignerKeys = { sshSigners: [], pgpKeys: [] };
+    if (files.mergeAllowedSignersFile !== undefined) merge.sshSigners = parseAllowedSigners(await readKeyFile(files.mergeAllowedSignersFile), files.mergeAllowedSignersFile);
+    for (const path of files.mergePgpKeyFiles ?? []) merge.pgpKeys.push(...(await readPgpKeyring([await readKeyFile(path)], path)));
+    trust.mergeKeys = merge;
+  }
   return trust;
 }
 
