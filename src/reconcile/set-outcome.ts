@@ -47,7 +47,9 @@ function condition(type: Condition['type'], on: boolean, reason: ReasonName, mes
 export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: string | null; at: Date; agentVersion: string; previous?: MachineStatus }): MachineStatus {
   const at = ctx.at.toISOString();
   const ready = o.result === 'unchanged' || o.result === 'converged';
-  const prev = ctx.previous?.conditions;
+  // Transition times carry over only while the machine runs the same digest: Ready on the old digest then
+  // Ready on the new one is a new Ready, and the gate times the pause between batches from it.
+  const prev = ctx.previous && ctx.previous.currentDigest === o.current ? ctx.previous.conditions : undefined;
   const conditions: Condition[] = [
     condition('Ready', ready, ready ? Reason.Succeeded : o.reason, o.message, at, prev),
     condition('Reconciling', o.result === 'waiting', o.result === 'waiting' ? o.reason : Reason.Succeeded, o.result === 'waiting' ? o.message : '', at, prev),

@@ -8,7 +8,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   signatures/sha256/abcdef…/KEYNAME  detached ed25519 signatures over a manifest digest
  *   flags/deployable/abcdef…           signed "allowed to deploy" flag
  *   pins/NAME                          GC roots
- *   leases/SET/ROLLOUT/slot-N          rollout coordination
+ *   leases/SET/ROLLOUT/slot-N          rollout coordination (leases/SET/ROLLOUT/token: the fencing counter)
  *   status/SET/MACHINE.json            what each machine runs and how it went
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
  */
@@ -49,8 +49,18 @@ export function pinKey(name: string): string {
   return `${PINS_PREFIX}${checkName(name, 'pin name')}`;
 }
 
+/** `leases/SET/`: every rollout's lease directory of a set. */
+export function setLeasesPrefix(set: string): string {
+  return `leases/${checkName(set, 'set name')}/`;
+}
+
 export function leasesPrefix(set: string, rollout: string): string {
   return `leases/${checkName(set, 'set name')}/${checkName(rollout, 'rollout id')}/`;
+}
+
+/** `leases/SET/ROLLOUT/token`: the rollout's fencing-token counter. */
+export function leaseTokenKey(set: string, rollout: string): string {
+  return `${leasesPrefix(set, rollout)}token`;
 }
 
 export function leaseKey(set: string, rollout: string, slot: number): string {
