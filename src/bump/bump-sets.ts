@@ -80,7 +80,7 @@ async function currentText(target: BumpTarget, file: string, fromWorkTree: boole
 
 function messageFor(req: BumpRequest, changes: SetChange[], packages: string[]): string {
   const verb = req.verb ?? 'bump';
-  const subject = req.message ?? `${verb} ${changes.map((c) => c.set).join(', ')} to ${shortDigest(req.digest)} (${packages.join(', ')})`;
+  const subject = req.message ?? `${verb} ${changes.map((c) => c.set).join(', ')} to sha256:${shortDigest(req.digest)} (${packages.join(', ')})`;
   const body = [...changes.map((c) => `${c.set}: ${c.from} -> ${c.to}`), `packages: ${packages.join(', ')}`];
   return `${subject}\n\n${body.join('\n')}\n`;
 }

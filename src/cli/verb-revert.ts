@@ -65,7 +65,7 @@ failed rollout and the fleet does not fight a manual rollback.`,
     const why = found.machines >= 0 ? `last closure Ready on all ${found.machines} machine(s)` : 'chosen with --to';
     const result = await bumpSets({
       dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, env: ctx.env, cwd: ctx.cwd, verb: 'revert',
-      message: stringOption(input, 'message') ?? `revert ${set} to ${shortDigest(found.digest)} (${why})`,
+      message: stringOption(input, 'message') ?? `revert ${set} to sha256:${shortDigest(found.digest)} (${why})`,
     });
     return { exitCode: 0, text: `${describeBump(result, 'revert')}\nreason: ${why}`, json: { ok: true, reason: why, ...result } };
   },
