@@ -46,7 +46,7 @@ async function commitSetFile(c: StoryContext, closure: string, message: string):
 /** Shows what merging `branch` will do: `flotilla plan` when this build has it, else a diff and validate. */
 async function showPlan(c: StoryContext, branch: string, from: string | null, to: string): Promise<void> {
   if (c.verbs.plan) {
-    await c.sh.flotilla(['plan', 'main', branch, '--repo', 'deploy', '--store', 'store', '--format', 'text'], { codes: [0, 1] });
+    await c.sh.flotilla(['plan', 'main', branch, '--repo', 'deploy', '--store', 'store', '--trust-file', 'trust/allowed_signers'], { codes: [0, 1] });
     return;
   }
   c.n.say('(this build has no `flotilla plan` yet: the closure diff and a validation of the branch instead)');
@@ -130,7 +130,9 @@ async function rolloutV2(c: StoryContext): Promise<StoryOutcome['rolledBack']> {
 async function revertToV1(c: StoryContext): Promise<Record<string, string>> {
   c.n.step('Revert: put git back on the last good digest');
   if (c.verbs.revert) {
-    await c.sh.flotilla(['revert', SET, '--repo', 'deploy', '--sign-key', 'keys/release']);
+    // --to names v1: without it revert looks for a digest every machine reports Ready on, and the machines
+    // that stopped at the quarantine report Waiting (on v1), not Ready.
+    await c.sh.flotilla(['revert', SET, '--to', c.world.v1, '--repo', 'deploy', '--sign-key', 'keys/release']);
   } else {
     c.n.say('(this build has no `flotilla revert` yet: a signed commit setting web back to v1)');
     c.n.command(`# edit deploy/sets/${SET}.yaml: closure: ${c.world.v1}`);
