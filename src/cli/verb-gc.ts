@@ -1,29 +1,93 @@
 import type { Command } from './command.js';
 import { flag, stringOption } from './command.js';
-import { closeAll, openStoreArg, parseDuration, requireOption } from '../packages/cli-args.js';
+import { UsageError } from '../errors/index.js';
+import { gcGenerations, resolveStateDir } from '../generations/index.js';
+import { closeAll, openStoreArg, parseDuration } from '../packages/cli-args.js';
 import { gcStore } from '../packages/gc-store.js';
+import { objectKey } from '../store/keys.js';
+import type { Store } from '../store/store.js';
+import type { Digest } from '../store/digest.js';
+import { closuresInHistory } from './repo-roots.js';
+import { openRepoSource } from './repo-source.js';
 
-/** `flotilla gc --store URL [--older-than DURATION] [--dry-run]`: store GC (see gc-store.ts). */
+async function present(store: Store, digests: Digest[]): Promise<Digest[]> {
+  const out: Digest[] = [];
+  for (const d of digests) {
+    try {
+      await store.head(objectKey(d));
+      out.push(d);
+    } catch (err) {
+      if (!store.isNotFound(err)) throw err;
+    }
+  }
+  return out;
+}
+
+function parseKeep(value: string | undefined): number {
+  if (value === undefined) return 3;
+  if (!/^[0-9]{1,4}$/.test(value)) throw new UsageError(`--keep must be a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/**
+ * `flotilla gc`: store GC (objects unreachable from pins, promoted closures and, with --repo, every closure
+ * the deploy repo named recently) and/or state-dir GC on a machine (old generations and what only they used).
+ */
 export const command: Command = {
   name: 'gc',
-  summary: 'delete store objects unreachable from pins and promoted closures',
-  usage: 'flotilla gc --store URL [--older-than DURATION] [--dry-run] [--json]',
-  description: 'Nothing younger than --older-than (default 24h) is deleted, so a push in flight is safe.',
+  summary: 'collect garbage: store objects no root reaches (--store), old generations on a machine (--state)',
+  usage: 'flotilla gc [--store URL [--repo DIR|URL] [--older-than DURATION]] [--state DIR [--keep N]] [--dry-run] [--json]',
+  description: `--store: deletes objects unreachable from pins, promoted closures and, with --repo, every closure named
+in the deploy repo's last --history commits (default 200). Nothing younger than --older-than (default 24h) is
+deleted, so a push in flight is safe.
+--state: on a machine, removes generations beyond the newest --keep (default 3) of each set, never the current,
+active or previous one, then packages and cached objects no kept generation uses.`,
   options: {
     store: { type: 'string', value: 'URL', help: 'store URL' },
+    repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo whose recent closures are roots too' },
+    history: { type: 'string', value: 'N', help: 'how many commits of the repo count (default 200)' },
     'older-than': { type: 'string', value: 'DURATION', help: 'grace period, e.g. 24h, 7d (default 24h)' },
+    state: { type: 'string', value: 'DIR', help: 'state dir to collect (default $FLOTILLA_STATE_DIR or /var/lib/flotilla)' },
+    keep: { type: 'string', value: 'N', help: 'generations to keep per set with --state (default 3)' },
     'dry-run': { type: 'boolean', help: 'list what would be deleted, delete nothing' },
   },
   async run(input, ctx) {
-    const olderThanMs = parseDuration(stringOption(input, 'older-than') ?? '24h', '--older-than');
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
-    try {
-      const r = await gcStore(store, { olderThanMs, dryRun: flag(input, 'dry-run') });
-      const verb = r.dryRun ? 'would delete' : 'deleted';
-      const text = [...r.deleted.map((k) => `${verb} ${k}`), `${r.roots.length} root(s), ${r.reachableObjects} reachable object(s); ${verb} ${r.deleted.length} key(s), ${r.deletedBytes} bytes; kept ${r.keptYoung} young unreachable key(s)`].join('\n');
-      return { exitCode: 0, text, json: r };
-    } finally {
-      await closeAll([store]);
+    const storeUrl = stringOption(input, 'store');
+    const stateOpt = stringOption(input, 'state');
+    if (storeUrl === undefined && stateOpt === undefined) throw new UsageError('gc: give --store URL, --state DIR, or both');
+    const dryRun = flag(input, 'dry-run');
+    const text: string[] = [];
+    const json: Record<string, unknown> = {};
+    if (stateOpt !== undefined) {
+      const r = await gcGenerations({ stateDir: resolveStateDir(stateOpt, ctx.env), keep: parseKeep(stringOption(input, 'keep')), dryRun });
+      text.push(...r.removed.map((p) => `${dryRun ? 'would remove' : 'removed'} ${p}`), `state dir: ${r.removed.length} removed, ${r.kept.length} kept, ${r.freedBytes} bytes freed`);
+      json['state'] = r;
     }
+    if (storeUrl !== undefined) {
+      const olderThanMs = parseDuration(stringOption(input, 'older-than') ?? '24h', '--older-than');
+      const store = openStoreArg(storeUrl, ctx.cwd, true);
+      try {
+        let extraRoots: Digest[] = [];
+        const repo = stringOption(input, 'repo');
+        if (repo !== undefined) {
+          const depth = Number(stringOption(input, 'history') ?? '200');
+          if (!Number.isInteger(depth) || depth < 1) throw new UsageError('--history must be a positive whole number');
+          const src = await openRepoSource(ctx, repo, undefined);
+          try {
+            // A closure the repo named but the store never had cannot be protected; it must not block GC.
+            extraRoots = await present(store, await closuresInHistory(src.gitdir, src.oid, depth));
+          } finally {
+            await src.cleanup();
+          }
+        }
+        const r = await gcStore(store, { olderThanMs, dryRun, extraRoots });
+        const verb = r.dryRun ? 'would delete' : 'deleted';
+        text.push(...r.deleted.map((k) => `${verb} ${k}`), `store: ${r.roots.length} root(s), ${r.reachableObjects} reachable object(s); ${verb} ${r.deleted.length} key(s), ${r.deletedBytes} bytes; kept ${r.keptYoung} young unreachable key(s)`);
+        json['store'] = r;
+      } finally {
+        await closeAll([store]);
+      }
+    }
+    return { exitCode: 0, text: text.join('\n'), json };
   },
 };

@@ -83,10 +83,10 @@ describe('the built CLI: keygen, push, show, verify, fetch, diff, pin, gc', () =
     expect(diff.bytesToFetch).toBeGreaterThan(5000);
     expect((await cli(t.dir, 'pin', 'release-1', a, '--store', 'st2')).code).toBe(0);
     expect((await cli(t.dir, 'pins', '--store', 'st2')).out.trim()).toBe(`release-1 ${a}`);
-    const young = JSON.parse((await cli(t.dir, 'gc', '--store', 'st2', '--json')).out) as { deleted: string[]; keptYoung: number };
+    const young = (JSON.parse((await cli(t.dir, 'gc', '--store', 'st2', '--json')).out) as { store: { deleted: string[]; keptYoung: number } }).store;
     expect(young.deleted).toEqual([]);
     expect(young.keptYoung).toBeGreaterThan(0);
-    const gc = JSON.parse((await cli(t.dir, 'gc', '--store', 'st2', '--older-than', '0s', '--json')).out) as { deleted: string[] };
+    const gc = (JSON.parse((await cli(t.dir, 'gc', '--store', 'st2', '--older-than', '0s', '--json')).out) as { store: { deleted: string[] } }).store;
     expect(gc.deleted).toContain(`objects/sha256/${b.slice(7, 9)}/${b.slice(7)}`);
     expect((await cli(t.dir, 'verify', a, '--store', 'st2', '--trust', pub)).code).toBe(0);
     expect((await cli(t.dir, 'show', b, '--store', 'st2')).err).toContain('NotFoundError');
