@@ -94,6 +94,7 @@ function messageFor(req: BumpRequest, changes: SetChange[], packages: string[]):
  */
 export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
   const target = await openBumpTarget(req.dir, req.branch);
+  if (req.noCommit && !target.checkedOut) throw new UsageError('--no-commit edits the work tree, so it needs the checked-out branch (drop --branch, or check it out first)');
   const names = selectSets(target, req);
   const changes: SetChange[] = [];
   const unchanged: string[] = [];
@@ -121,12 +122,12 @@ export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
   }
   const result: BumpResult = { ref: target.ref, changes, unchanged, packages, signers };
   if (changes.length === 0) return result;
-  if (req.noCommit || !req.signer) {
-    if (!req.noCommit) throw new UsageError('a signing key is required to commit (--sign-key or --gpg-key), or pass --no-commit');
-    if (!target.workTree) throw new UsageError('--no-commit edits the work tree, and this repo is bare');
-    for (const c of changes) await writeFileAtomic(join(target.workTree, c.file), edited.get(c.file)!);
+  if (req.noCommit) {
+    // checkedOut (checked above) implies a work tree.
+    for (const c of changes) await writeFileAtomic(join(target.workTree!, c.file), edited.get(c.file)!);
     return result;
   }
+  if (!req.signer) throw new UsageError('a signing key is required to commit (--sign-key or --gpg-key), or pass --no-commit');
   const message = messageFor(req, changes, packages);
   const tree = await writeTreeWith(target.gitdir, target.base, new Map(changes.map((c) => [c.file, edited.get(c.file)!])));
   const identity = await resolveIdentity(target.gitdir, req.env);

@@ -147,4 +147,18 @@ describe('flotilla bump', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/set nope is not declared/);
   });
+  it('commits into a bare repo (no work tree); identity from FLOTILLA_GIT_AUTHOR_NAME/EMAIL when the repo has none', async () => {
+    const bare = join(world.root, 'served', 'deploy.git');
+    const args = ['bump', 'web', v2, '--repo', bare, '--sign-key', world.signer.privateKeyPath, '--json'];
+    const noIdentity = await runCli(args);
+    expect(noIdentity.code).toBe(1);
+    expect(noIdentity.stderr).toMatch(/ConfigError: no commit identity/);
+    const r = await runCli(args, { env: { FLOTILLA_GIT_AUTHOR_NAME: 'Release Bot', FLOTILLA_GIT_AUTHOR_EMAIL: 'bot@example.test' } });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { commit: string; ref: string };
+    expect(out.ref).toBe('refs/heads/main');
+    expect(await runTool('git', ['--git-dir', bare, 'rev-parse', 'main'])).toBe(`${out.commit}\n`);
+    expect(await runTool('git', ['--git-dir', bare, 'log', '-1', '--format=%an <%ae>', 'main'])).toBe('Release Bot <bot@example.test>\n');
+    await runTool('git', ['--git-dir', bare, '-c', `gpg.ssh.allowedSignersFile=${world.allowedSignersFile}`, 'verify-commit', out.commit]);
+  });
 });

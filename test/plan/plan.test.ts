@@ -221,4 +221,11 @@ describe('flotilla plan on real repos and a real store', () => {
     expect(p.sets.map((s) => s.name)).toEqual(['db', 'web']);
     expect(p.sets.every((s) => s.kind === 'added')).toBe(true);
   });
+  it('--repo URL: reads the repo over HTTP (HEAD and BASE are branches; main against its first parent)', async () => {
+    const r = await runCli(['plan', '--repo', world.repoUrl, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const p = JSON.parse(r.stdout) as Plan;
+    expect(p.head).toBe(main);
+    expect(p.sets.map((s) => s.name)).toEqual(['db', 'web']);
+  });
 });
