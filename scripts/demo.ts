@@ -59,14 +59,16 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onInterrupt);
   n.say(`Flotilla demo in ${root}  (flotilla = node ${cliPath})`);
+  // Loading the verb modules takes a moment on a busy machine: do it while the world is being built.
+  const verbs = findReviewVerbs();
   try {
     world = await createDemoWorld(root, n, sh);
     n.step('Start three machines: one agent process each, polling the repo every second');
     fleet = startAgents(cliPath, world.machines, keep);
     report.agentPids = [...fleet.pids().values()];
     for (const [name, pid] of fleet.pids()) n.say(`  ${name}: flotilla agent --config machines/${name}/agent.json  (pid ${pid})`);
-    const timings = values.fast ? { pauseBetweenBatches: '0s', healthDelay: '200ms' } : { pauseBetweenBatches: '2s', healthDelay: '500ms' };
-    report.outcome = await runStory({ world, n, sh, timings, waitMs: 60_000, verbs: await findReviewVerbs() });
+    const timings = values.fast ? { pauseBetweenBatches: '0s', healthDelay: '200ms' } : { pauseBetweenBatches: '1s', healthDelay: '300ms' };
+    report.outcome = await runStory({ world, n, sh, timings, waitMs: 60_000, verbs: await verbs });
     if (interrupted) throw new Error('interrupted');
     report.ok = true;
   } catch (err) {

@@ -19,7 +19,7 @@ publishers:
 `;
 }
 
-/** sets/web.yaml: the web service on web-1..web-3, one canary then one machine at a time. */
+/** sets/web.yaml: the web service on web-1..web-3: one canary, then the other two together. */
 export function webSetYaml(closure: string, platform: string, machines: string[], t: DemoTimings): string {
   return `# The web service: which closure runs on which machines, and how it rolls out.
 closure: ${closure}
@@ -27,7 +27,7 @@ platform: ${platform}
 machines: [${machines.join(', ')}]
 rollout:
   canary: 1
-  batchSize: 1
+  batchSize: 2
   pauseBetweenBatches: ${t.pauseBetweenBatches}
   leaseTtl: 30s
 activate:

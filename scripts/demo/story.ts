@@ -1,5 +1,6 @@
+import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { Machine } from './fleet.js';
 import type { Narrator } from './narrator.js';
 import { getText, quarantinedBy, readReports, waitUntil } from './observe.js';
@@ -70,11 +71,17 @@ async function showStatus(c: StoryContext, codes: number[]): Promise<void> {
 
 async function curlAll(c: StoryContext): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
+  const curl = findOnPath('curl');
   for (const m of c.world.machines) {
     const url = `http://127.0.0.1:${m.port}/`;
-    c.n.command(`curl -s ${url}`);
-    out[m.name] = await getText(url);
-    c.n.output(out[m.name] ?? '');
+    if (curl) {
+      const r = await c.sh.run('curl', ['-s', '--max-time', '3', url], { codes: [0, 7, 28, 52, 56] });
+      out[m.name] = r.code === 0 ? r.stdout.trim() : `(no answer: curl exit ${r.code})`;
+    } else {
+      c.n.command(`# GET ${url}  (no curl on this machine: Node's fetch)`);
+      out[m.name] = await getText(url);
+      c.n.output(out[m.name] ?? '');
+    }
   }
   return out;
 }
@@ -150,6 +157,18 @@ export async function runStory(c: StoryContext): Promise<StoryOutcome> {
   const rolledBack = await rolloutV2(c);
   const reverted = await revertToV1(c);
   return { converged, rolledBack, reverted, used: c.verbs };
+}
+
+/** True when an executable `name` is on PATH. */
+function findOnPath(name: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The last `lines` lines of a machine's agent log (for a failure report). */
