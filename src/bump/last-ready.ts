@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import { parse } from 'yaml';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
+import { isFresh } from '../status/readiness.js';
 import { isDigest, type Digest } from '../store/digest.js';
 
 const MAX_HISTORY = 1000;
@@ -29,21 +30,27 @@ export async function closureHistory(gitdir: string, tip: string, file: string):
   return out;
 }
 
+/** How recent a status report must be to count (either side of `now`), as the rollout gate judges. */
+export interface Freshness {
+  now: Date;
+  staleAfterMs: number;
+}
+
 /**
- * True when every member reports running `digest` healthily: state Ready, or RolledBack (the agent
- * health-checked the restored generation, so a machine that rolled back to `digest` runs it fine).
- * A member that never reported, or whose report is unreadable, is not counted as healthy.
+ * True when every member reports, freshly, running `digest` healthily: state Ready, or RolledBack (the
+ * agent health-checked the restored generation, so a machine that rolled back to `digest` runs it fine).
+ * A member that never reported, whose report is unreadable, or whose report is stale does not count.
  */
-export function healthyEverywhere(digest: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>): boolean {
+export function healthyEverywhere(digest: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): boolean {
   return members.length > 0 && members.every((m) => {
     const s = statuses.get(m);
-    return s !== undefined && !isParseProblem(s) && s.currentDigest === digest && (s.state === 'Ready' || s.state === 'RolledBack');
+    return s !== undefined && !isParseProblem(s) && s.currentDigest === digest && (s.state === 'Ready' || s.state === 'RolledBack') && isFresh(s, fresh.now, fresh.staleAfterMs);
   });
 }
 
 /**
  * The newest closure in `history` other than `current` that every member runs healthily, or null (pure).
  */
-export function pickLastReady(history: Digest[], current: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>): Digest | null {
-  return history.find((d) => d !== current && healthyEverywhere(d, members, statuses)) ?? null;
+export function pickLastReady(history: Digest[], current: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): Digest | null {
+  return history.find((d) => d !== current && healthyEverywhere(d, members, statuses, fresh)) ?? null;
 }

@@ -7,6 +7,7 @@ import { openBumpTarget } from '../bump/target-repo.js';
 import { NotFoundError, PreconditionFailedError } from '../errors/index.js';
 import { closeAll } from '../packages/cli-args.js';
 import { membersOf } from '../reconcile/specs.js';
+import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { readSetStatuses } from '../status/status-io.js';
 import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
 import { describeBump } from './verb-bump.js';
@@ -22,10 +23,10 @@ async function findRevertTarget(dir: string, set: string, storeUrls: string[], c
   try {
     const statuses = await readSetStatuses(stores[0]!, set);
     const history = await closureHistory(target.gitdir, target.base, decl.file);
-    const digest = pickLastReady(history, decl.closure, members, statuses);
+    const digest = pickLastReady(history, decl.closure, members, statuses, { now: new Date(), staleAfterMs: DEFAULT_STALE_AFTER_MS });
     if (digest === null) {
       throw new PreconditionFailedError(
-        `no earlier closure of ${set} (${history.length} in the history of ${decl.file}) is running Ready on all ${members.length} machine(s); pick one with --to DIGEST`,
+        `no earlier closure of ${set} (${history.length} in the history of ${decl.file}) is running Ready on all ${members.length} machine(s) by fresh status reports; pick one with --to DIGEST`,
         { set, candidates: history },
       );
     }

@@ -1,12 +1,15 @@
 import { changeSummary, formatBytes, PLAN_MARKER, rolloutSummary, short, statusMark, worst } from './render-common.js';
 import type { Plan, PlanCheck, PlanSet } from './types.js';
 
-const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
-const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+// Commit subjects, messages and provenance come from the PR and the store: they are escaped so they can
+// neither close a <details> block, inject HTML, nor break a table row.
+const html = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const code = (s: string): string => `\`${s.replace(/`/g, "'").replace(/\n/g, ' ')}\``;
+const cell = (s: string): string => html(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function checkLines(checks: PlanCheck[]): string[] {
   return checks.flatMap((c) => [
-    `- ${statusMark(c.status, true)} **${c.name}**: ${c.message}`,
+    `- ${statusMark(c.status, true)} **${c.name}**: ${cell(c.message)}`,
     ...(c.details ?? []).map((d) => `  - ${code(d)}`),
   ]);
 }
@@ -39,17 +42,17 @@ function rolloutLines(s: PlanSet): string[] {
     '',
     ...r.batches.map((b) => `${b.index + 1}. ${b.canary ? '(canary) ' : ''}${b.machines.map(code).join(', ')}`),
     '',
-    `Windows: ${r.windows.length === 0 ? 'none (any time)' : r.windows.join('; ')}. ` +
+    `Windows: ${r.windows.length === 0 ? 'none (any time)' : cell(r.windows.join('; '))}. ` +
       (r.windowOpenNow ? 'Open now.' : r.nextWindow === null ? '**No window opens within a week.**' : `Next opening: ${r.nextWindow}.`),
     '',
-    `On failure: ${r.onFailure}.`,
+    `On failure: ${cell(r.onFailure)}.`,
   ];
 }
 
 function setDetails(s: PlanSet): string[] {
   const prov = Object.entries(s.provenance).map(([k, v]) => `${k}=${v}`);
   return [
-    `<details><summary>${statusMark(worst(s.checks.map((c) => c.status)), true)} <b>${s.name}</b> (${s.file}): ${changeSummary(s)}</summary>`,
+    `<details><summary>${statusMark(worst(s.checks.map((c) => c.status)), true)} <b>${html(s.name)}</b> (${html(s.file)}): ${html(changeSummary(s))}</summary>`,
     '',
     `${code(s.from ?? '(none)')} → ${code(s.to ?? '(none)')}`,
     '',
@@ -83,13 +86,13 @@ export function renderPlanMarkdown(plan: Plan): string {
     '',
   ];
   if (rows.length > 0) lines.push('| | Set | Change | Closure | Packages | Fetch / machine | Rollout |', '|---|---|---|---|---|---|---|', ...rows, '');
-  if (plan.repoChanges.length > 0) lines.push('**Repo changes**', '', ...plan.repoChanges.map((c) => `- ⚠️ ${c}`), '');
+  if (plan.repoChanges.length > 0) lines.push('**Repo changes**', '', ...plan.repoChanges.map((c) => `- ⚠️ ${cell(c)}`), '');
   lines.push(...checkLines(plan.checks), '');
   for (const s of plan.sets) lines.push(...setDetails(s), '');
   lines.push(
     `<details><summary>Commits (${plan.commits.length}), checked against ${plan.commitTrust}</summary>`,
     '',
-    ...plan.commits.map((c) => `- ${c.ok ? '✅' : '❌'} ${code(c.oid.slice(0, 12))} ${cell(c.subject)}: ${c.ok ? `${c.format ?? ''} ${c.signer ?? ''}`.trim() : (c.reason ?? 'untrusted')}`),
+    ...plan.commits.map((c) => `- ${c.ok ? '✅' : '❌'} ${code(c.oid.slice(0, 12))} ${cell(c.subject)}: ${cell(c.ok ? `${c.format ?? ''} ${c.signer ?? ''}`.trim() : (c.reason ?? 'untrusted'))}`),
     '',
     '</details>',
     '',
