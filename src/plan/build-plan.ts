@@ -1,11 +1,13 @@
 import { formatIssue } from '../declarations/result.js';
 import type { Declarations } from '../declarations/types.js';
+import { membersOf } from '../reconcile/specs.js';
 import type { Digest } from '../store/digest.js';
 import { closureChange, closureChecks } from './closure-checks.js';
 import { compareRepo, compareSets, type SetDifference } from './compare-sets.js';
 import { describeRollout } from './describe-rollout.js';
 import type { Plan, PlanCheck, PlanInput, PlanSet } from './types.js';
 
+/** The key of PlanInput.quarantines for a set and digest. */
 export const quarantineKeyOf = (set: string, digest: string): string => `${set} ${digest}`;
 
 function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanSet {
@@ -23,6 +25,7 @@ function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanS
   } else {
     checks.push({ name: 'closure', status: 'skip', message: 'closure unchanged: machines fetch and switch nothing; the new settings apply from the next tick' });
   }
+  if (d.aspects.includes('machines') && d.before && d.after && input.base.decls) checks.push(membershipCheck(membersOf(input.base.decls, d.before), membersOf(head, d.after)));
   const root = after?.packages?.[0];
   return {
     name: decl.name,
@@ -38,6 +41,17 @@ function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanS
     checks,
     ok: true,
   };
+}
+
+/** Who joins or leaves the set: joiners fetch the whole closure, leavers keep their generation unmanaged. */
+function membershipCheck(before: string[], after: string[]): PlanCheck {
+  const joins = after.filter((m) => !before.includes(m));
+  const leaves = before.filter((m) => !after.includes(m));
+  const parts = [
+    ...(joins.length > 0 ? [`${joins.join(', ')} join(s) and fetch the whole closure`] : []),
+    ...(leaves.length > 0 ? [`${leaves.join(', ')} leave(s): the agent stops managing the set there and leaves its last generation in place`] : []),
+  ];
+  return { name: 'machines', status: leaves.length > 0 ? 'warn' : 'pass', message: parts.join('; ') || 'membership unchanged' };
 }
 
 /** dependsOn: a set waits for the sets it depends on; it fails when one of them fails in this plan. */

@@ -70,6 +70,20 @@ describe('buildPlan + markdown (pure)', () => {
   });
 });
 
+describe('membership changes (pure)', () => {
+  it('names machines that join (full fetch) and leave (warned)', () => {
+    const plan = buildPlan({
+      base: { oid: '1'.repeat(40), decls: decls({ 'sets/web.yaml': set(A, 'machines: [m1, m2]\n') }), issues: [] },
+      head: { oid: '2'.repeat(40), decls: decls({ 'sets/web.yaml': set(A, 'machines: [m2, m3]\n') }), issues: [] },
+      commits: [], commitTrust: 'test', closures: new Map(), quarantines: new Map(), stores: [], now: new Date(0),
+    });
+    const check = plan.sets[0]!.checks.find((c) => c.name === 'machines')!;
+    expect(check.status).toBe('warn');
+    expect(check.message).toBe('m3 join(s) and fetch the whole closure; m1 leave(s): the agent stops managing the set there and leaves its last generation in place');
+    expect(plan.ok).toBe(true);
+  });
+});
+
 describe('pickLastReady (pure)', () => {
   const now = new Date('2026-11-22T00:00:00Z');
   const fresh = { now, staleAfterMs: 600_000 };
