@@ -66,7 +66,7 @@ describe('flotilla init', () => {
     await writeFile(strangers, `${other.principal} ${other.publicKey}\n`);
     await expect(runTool('git', ['-c', `gpg.ssh.allowedSignersFile=${strangers}`, 'verify-commit', 'HEAD'], { cwd: repo.dir })).rejects.toThrow(/exited 1/);
     expect((await repo.git(['status', '--porcelain'])).trim()).toBe('');
-    expect((await readdir(repo.dir)).sort()).toEqual(['.flotilla', '.git', 'README.md', 'allowed_signers', 'flotilla.yaml', 'machines', 'sets']);
+    expect((await readdir(repo.dir)).sort()).toEqual(['.flotilla', '.git', 'README.md', 'allowed_signers', 'ci', 'flotilla.yaml', 'machines', 'sets']);
     expect((await readFile(join(repo.dir, 'sets/example.yaml'), 'utf8')).split('\n')[0]).toBe('# yaml-language-server: $schema=../.flotilla/schemas/set.schema.json');
 
     const v = await flotilla(['validate', '--repo', repo.dir, '--json']);
