@@ -18,7 +18,8 @@ export function replaceClosureDigest(text: string, digest: Digest, file: string)
   }
   const [start, end] = node.range;
   const source = text.slice(start, end);
-  const at = source.indexOf(node.value);
+  const inline = node.type === 'PLAIN' || node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+  const at = inline ? source.indexOf(node.value) : -1;
   if (at < 0) throw new DeclarationError(`${file}: the closure value is written in a form bump cannot edit in place (escapes or a block scalar)`, { file, pointer: '/closure' });
   const out = text.slice(0, start + at) + digest + text.slice(start + at + node.value.length);
   const check = parseDocument(out).getIn(['closure']);
