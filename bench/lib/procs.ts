@@ -4,10 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** The built CLI (benchmarks run after `npm run build`). */
-export const CLI = resolve('dist/src/cli/main.js');
+/**
+ * The CLI of the same build as this benchmark (dist/bench/lib → dist/src/cli/main.js), so a bench run from a
+ * private build directory never mixes in files another build is rewriting in dist/.
+ */
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** One started child process. */
 export interface Proc {

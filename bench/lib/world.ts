@@ -12,6 +12,7 @@ import { pushDirectory } from '../../src/packages/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import { generateKeyPair, parseSecretKey, type SecretKey } from '../../src/trust/publisher-key.js';
+import { startRefCacheServer, type RefCacheServer } from './ref-cache-server.js';
 
 /** The environment every git/ssh-keygen run gets: no system or user config, HOME in the world's root. */
 export function isolatedEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -76,6 +77,8 @@ export interface BenchWorld {
   /** The same repo as a local bare git dir (an agent may read it directly). */
   bareDir: string;
   git: GitHttpServer;
+  /** The caching front when the world was made with `refCache` (repoUrl then points at it). */
+  refCache: RefCacheServer | undefined;
   allowedSignersFile: string;
   platform: string;
   /** Pushes a directory of `files` (path → content; `+x` suffix in the key makes it executable) as package `name`, signed; returns its digest. */
@@ -89,10 +92,15 @@ export interface BenchWorld {
   close(): Promise<void>;
 }
 
-/** Creates the world: keys, store, signed initial commit (flotilla.yaml, allowed_signers), HTTP server. */
-export async function createBenchWorld(prefix = 'world'): Promise<BenchWorld> {
+/**
+ * Creates the world: keys, store, signed initial commit (flotilla.yaml, allowed_signers), HTTP server.
+ * With `refCache`, agents reach the repo through startRefCacheServer (ref advertisements from memory,
+ * dropped on every commit) instead of one git http-backend process per request.
+ */
+export async function createBenchWorld(prefix = 'world', options: { refCache?: boolean } = {}): Promise<BenchWorld> {
   const root = await mkdtemp(join(tmpdir(), `flotilla-bench-${prefix}-`));
   let git: GitHttpServer | undefined;
+  let refCache: RefCacheServer | undefined;
   try {
     const home = join(root, 'home');
     await mkdir(home);
@@ -111,13 +119,15 @@ export async function createBenchWorld(prefix = 'world'): Promise<BenchWorld> {
     const bareDir = join(served, 'deploy.git');
     await runTool('git', ['init', '-q', '--bare', '-b', 'main', bareDir], { env });
     git = await startGitHttpServer(served);
+    if (options.refCache) refCache = await startRefCacheServer(git.url);
+    const front = refCache;
     const work = join(root, 'work');
     await runTool('git', ['init', '-q', '-b', 'main', work], { env });
     const platform = detectPlatform();
     let pushes = 0;
     const server = git;
     const world: BenchWorld = {
-      root, storeUrl, repoUrl: `${git.url}/deploy.git`, bareDir, git, allowedSignersFile, platform,
+      root, storeUrl, repoUrl: `${front?.url ?? git.url}/deploy.git`, bareDir, git, refCache, allowedSignersFile, platform,
       async pushPackage(name, files) {
         const dir = join(root, 'src', `${name}-${++pushes}`);
         for (const [path, content] of Object.entries(files)) {
@@ -146,6 +156,7 @@ export async function createBenchWorld(prefix = 'world'): Promise<BenchWorld> {
         await runTool('git', ['add', '-A'], { cwd: work, env });
         await runTool('git', ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${key}`, 'commit', '-q', '--allow-empty', '-S', '-m', message], { cwd: work, env });
         await runTool('git', ['push', '-q', '--force', bareDir, 'main:refs/heads/main'], { cwd: work, env });
+        front?.invalidate();
         return (await runTool('git', ['rev-parse', 'HEAD'], { cwd: work, env })).trim();
       },
       stateDirOf: (machine) => join(root, 'machines', machine),
@@ -166,6 +177,7 @@ export async function createBenchWorld(prefix = 'world'): Promise<BenchWorld> {
         return file;
       },
       async close() {
+        await front?.close();
         await server.close();
         await rm(root, { recursive: true, force: true });
       },
@@ -174,6 +186,7 @@ export async function createBenchWorld(prefix = 'world'): Promise<BenchWorld> {
     await world.commit({ 'flotilla.yaml': flotillaYaml, allowed_signers: allowedSigners }, 'init');
     return world;
   } catch (err) {
+    await refCache?.close();
     await git?.close();
     await rm(root, { recursive: true, force: true });
     throw err;
