@@ -120,6 +120,10 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
 }
 
 async function main(): Promise<void> {
+  // A fetch opens, hashes and renames thousands of files through libuv's thread pool (4 threads by
+  // default); more threads keep the disk busy. Read when the pool first starts, which is after this line:
+  // no module imported above touches the file system at import time.
+  process.env['UV_THREADPOOL_SIZE'] ??= '16';
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
