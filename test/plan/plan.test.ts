@@ -119,6 +119,16 @@ describe('flotilla plan on real repos and a real store', () => {
     expect(normalise(r.stdout, world)).toMatchSnapshot();
   });
 
+  it('the text format: one block per set, batches, checks, the verdict last', async () => {
+    const r = await plan('plain', 'text');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain('web (sets/web.yaml): closure');
+    expect(lines.some((l) => /^    batch 1 \(canary\): web-\d$/.test(l))).toBe(true);
+    expect(lines).toContain('  PASS signatures: signed by ci-1 (publisher policy at HEAD)');
+    expect(lines.at(-1)).toBe('OK: 1 set(s) change, every check passes; merging starts the rollout');
+  });
+
   it('windows: outside them the plan names the next opening', async () => {
     const r = await runCli(['plan', main, 'plain', '--repo', world.work.dir, '--format', 'json', '--at', '2026-11-22T12:00:00Z']);
     const web = (JSON.parse(r.stdout) as Plan).sets[0]!;
