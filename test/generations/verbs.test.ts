@@ -1,6 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { commitSwitch, isBad, readCurrent, setPaths, stageGeneration, switchGeneration } from '../../src/generations/index.js';
 import { closure, digestOf, makeStateDir } from './fixture.js';
 
@@ -9,16 +8,7 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ stateDir, cleanup } = await makeStateDir()));
 afterEach(async () => cleanup());
 
-async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(argv, { stdout, stderr, env: { FLOTILLA_LOG_LEVEL: 'silent', ...env }, cwd: process.cwd() });
-  return { code, out, err };
-}
+const cli = (argv: string[], env: Record<string, string> = {}): Promise<CliResult> => runCliInProcess(argv, { env });
 
 async function deploy(version: string): Promise<void> {
   const c = await closure(stateDir, version);

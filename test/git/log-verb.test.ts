@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { createBareRepo, createTestRepo, makeScratch, type Scratch, type TestRepo } from '../helpers/git-repo.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { allowedSignersLine, makeSshKey, type SshKey } from '../helpers/ssh-keys.js';
@@ -15,16 +14,7 @@ let server: GitHttpServer;
 let trustFile: string;
 const oids: string[] = [];
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(argv, { stdout, stderr, env: { FLOTILLA_LOG_LEVEL: 'silent' }, cwd: scratch.path });
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<CliResult> => runCliInProcess(argv, { cwd: scratch.path });
 
 interface Row { oid: string; verified: boolean; signer?: string; reason?: string; setsChanged: string[]; subject: string }
 

@@ -1,20 +1,13 @@
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startS3rverBucket } from '../helpers/s3rver.js';
 import { UnsupportedOperationError } from '../../src/errors/index.js';
 import { requireCoordinationSafe } from '../../src/rollout/probe-guard.js';
 import { openStore } from '../../src/store/open-store.js';
-import { createS3Client } from '../../src/store/s3-store.js';
 import type { Store } from '../../src/store/store.js';
 
-interface S3rverInstance {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: { address: string; port: number; directory: string; silent: boolean }) => S3rverInstance;
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -38,23 +31,15 @@ describe('requireCoordinationSafe', () => {
   });
 
   it('refuses s3rver, which ignores preconditions', async () => {
-    const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-    const server = new S3rver({ address: '127.0.0.1', port: 0, directory: await tempDir(), silent: true });
-    const { port } = await server.run();
-    const endpoint = `http://127.0.0.1:${port}`;
-    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-    const admin = createS3Client({ bucket: 'guard-bucket', prefix: '', endpoint, url: endpoint });
-    await admin.send(new CreateBucketCommand({ Bucket: 'guard-bucket' }));
-    admin.destroy();
-    const store = openStore(`s3://guard-bucket/?endpoint=${encodeURIComponent(endpoint)}&region=us-east-1`);
+    const s3rver = await startS3rverBucket('guard-bucket');
+    const store = openStore(s3rver.storeUrl);
     try {
       await expect(requireCoordinationSafe(store, true)).rejects.toThrow(/refusing to coordinate.*create-if-absent/s);
       // Without batching there is nothing to coordinate: the same store is fine.
       await expect(requireCoordinationSafe(store, false)).resolves.toBeUndefined();
     } finally {
       await store.close();
-      await server.close();
+      await s3rver.close();
     }
   });
 

@@ -1,6 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { LeaseError } from '../../src/errors/index.js';
 import { readQuarantine, writeQuarantine } from '../../src/rollout/quarantine.js';
@@ -8,16 +7,7 @@ import { Reason } from '../../src/status/conditions.js';
 import type { Store } from '../../src/store/store.js';
 import { DIGEST, contender, tempFsStore } from './lease-helpers.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(argv, { stdout, stderr, env: { FLOTILLA_LOG_LEVEL: 'silent' }, cwd: process.cwd() });
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<CliResult> => runCliInProcess(argv);
 
 describe('flotilla unquarantine and unlock', () => {
   let store: Store;

@@ -1,17 +1,7 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCliInProcess } from '../helpers/cli-in-process.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(argv, { stdout, stderr, env: { FLOTILLA_LOG_LEVEL: 'silent' }, cwd: process.cwd() });
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<{ code: number; out: string; err: string }> => runCliInProcess(argv);
 
 describe('cli main', () => {
   it('prints the command list for --help and exits 0', async () => {
