@@ -13,6 +13,7 @@ import { leaveFleetRunning } from './demo/keep.js';
 import { createNarrator } from './demo/narrator.js';
 import { createShell } from './demo/shell.js';
 import { runStory, tailLog, type StoryOutcome } from './demo/story.js';
+import { missingPrerequisites } from './demo/prerequisites.js';
 import { findReviewVerbs } from './demo/verbs.js';
 import { createDemoWorld, type DemoWorld } from './demo/world.js';
 
@@ -44,37 +45,53 @@ async function main(): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  const missing = missingPrerequisites();
+  if (missing !== null) {
+    process.stderr.write(`demo: ${missing}\n`);
+    return 1;
+  }
   const started = Date.now();
   const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
   const root = await mkdtemp(join(tmpdir(), 'flotilla-demo-'));
   const n = createNarrator(process.stdout, process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined);
-  const sh = createShell(n, cliPath, root);
+  // The set-up and the story talk through a fork that Ctrl-C mutes; the clean-up keeps talking through `n`.
+  const storyN = n.fork();
+  const sh = createShell(storyN, cliPath, root);
   const keep = values.keep === true;
   let world: DemoWorld | undefined;
   let fleet: Fleet | undefined;
   const report: DemoReport = { ok: false, root, kept: keep, seconds: 0, agentPids: [], servicePids: [] };
+  // Ctrl-C: stop waiting for the story and clean up at once (the services run in their own sessions, so
+  // only the demo can stop them).
   let interrupted = false;
-  const onInterrupt = (): void => {
-    interrupted = true;
-  };
+  let onInterrupt = (): void => undefined;
+  const interruption = new Promise<never>((_, fail) => {
+    onInterrupt = (): void => {
+      interrupted = true;
+      storyN.mute();
+      sh.halt();
+      fail(new Error('interrupted'));
+    };
+  });
+  interruption.catch(() => undefined);
   process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   n.say(`Flotilla demo in ${root}  (flotilla = node ${cliPath})`);
   // Loading the verb modules takes a moment on a busy machine: do it while the world is being built.
   const verbs = findReviewVerbs();
   try {
-    world = await createDemoWorld(root, n, sh);
+    world = await Promise.race([createDemoWorld(root, storyN, sh), interruption]);
     n.step('Start three machines: one agent process each, polling the repo every second');
     fleet = startAgents(cliPath, world.machines, keep);
     report.agentPids = [...fleet.pids().values()];
     for (const [name, pid] of fleet.pids()) n.say(`  ${name}: flotilla agent --config machines/${name}/agent.json  (pid ${pid})`);
     const timings = values.fast ? { pauseBetweenBatches: '0s', healthDelay: '200ms' } : { pauseBetweenBatches: '1s', healthDelay: '300ms' };
-    report.outcome = await runStory({ world, n, sh, timings, waitMs: 60_000, verbs: await verbs });
-    if (interrupted) throw new Error('interrupted');
+    report.outcome = await Promise.race([runStory({ world, n: storyN, sh, timings, waitMs: 60_000, verbs: await verbs }), interruption]);
     report.ok = true;
   } catch (err) {
     report.error = (err as Error).message;
     n.say(`\ndemo failed: ${report.error}`);
-    for (const m of world?.machines ?? []) n.file(`machines/${m.name}/agent.log (last lines)`, await tailLog(m));
+    if (!interrupted) for (const m of world?.machines ?? []) n.file(`machines/${m.name}/agent.log (last lines)`, await tailLog(m));
   } finally {
     report.servicePids = world ? (await Promise.all(world.machines.map(servicePids))).flat() : [];
     if (keep && report.ok && world) {
@@ -86,16 +103,19 @@ async function main(): Promise<number> {
       await rm(root, { recursive: true, force: true });
     }
     process.removeListener('SIGINT', onInterrupt);
+    process.removeListener('SIGTERM', onInterrupt);
   }
   report.seconds = Math.round((Date.now() - started) / 100) / 10;
   n.say(report.ok ? `\nDone in ${report.seconds} s.` : `\nFailed after ${report.seconds} s.`);
   if (values.report) await writeFile(values.report, `${JSON.stringify(report, null, 2)}\n`);
-  return report.ok ? 0 : 1;
+  return interrupted ? 130 : report.ok ? 0 : 1;
 }
 
 main().then(
   (code) => {
     process.exitCode = code;
+    // After an interruption the abandoned story may still have a command in flight: do not wait for it.
+    if (code === 130) process.exit(code);
   },
   (err: unknown) => {
     process.stderr.write(`demo: ${(err as Error).stack ?? String(err)}\n`);

@@ -10,6 +10,13 @@ export interface Narrator {
   output(text: string): void;
   /** A file's content, shown with its name. */
   file(name: string, text: string): void;
+  /** A narrator sharing this one's output and step numbers that can be muted on its own. */
+  fork(): MutableNarrator;
+}
+
+/** A forked narrator: after Ctrl-C the abandoned story is muted so it cannot talk over the clean-up. */
+export interface MutableNarrator extends Narrator {
+  mute(): void;
 }
 
 interface Style {
@@ -23,33 +30,46 @@ function styleFor(colour: boolean): Style {
   return { bold: wrap('1'), dim: wrap('2'), cyan: wrap('36') };
 }
 
-/** A narrator writing to `out`; ANSI colour only when `colour` is true (a TTY that did not ask for NO_COLOR). */
-export function createNarrator(out: { write(s: string): unknown }, colour: boolean): Narrator {
-  const st = styleFor(colour);
-  const started = Date.now();
-  let n = 0;
-  const indent = (text: string): string =>
-    text
-      .replace(/\s+$/, '')
-      .split('\n')
-      .map((l) => `    ${l}`)
-      .join('\n');
+interface Shared {
+  out: { write(s: string): unknown };
+  st: Style;
+  started: number;
+  steps: number;
+}
+
+function indent(text: string): string {
+  return text
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+function narratorOver(sh: Shared): MutableNarrator {
+  let muted = false;
+  const write = (s: string): void => {
+    if (!muted) sh.out.write(s);
+  };
+  const { st } = sh;
   return {
     step(title) {
-      const at = ((Date.now() - started) / 1000).toFixed(1);
-      out.write(`\n${st.bold(`== ${++n}. ${title}`)} ${st.dim(`(${at} s)`)}\n`);
+      const at = ((Date.now() - sh.started) / 1000).toFixed(1);
+      write(`\n${st.bold(`== ${++sh.steps}. ${title}`)} ${st.dim(`(${at} s)`)}\n`);
     },
-    say(text) {
-      out.write(`${text}\n`);
-    },
-    command(line) {
-      out.write(`${st.cyan(`$ ${line}`)}\n`);
-    },
+    say: (text) => write(`${text}\n`),
+    command: (line) => write(`${st.cyan(`$ ${line}`)}\n`),
     output(text) {
-      if (text.trim() !== '') out.write(`${st.dim(indent(text))}\n`);
+      if (text.trim() !== '') write(`${st.dim(indent(text))}\n`);
     },
-    file(name, text) {
-      out.write(`${st.cyan(`--- ${name}`)}\n${st.dim(indent(text))}\n`);
+    file: (name, text) => write(`${st.cyan(`--- ${name}`)}\n${st.dim(indent(text))}\n`),
+    fork: () => narratorOver(sh),
+    mute() {
+      muted = true;
     },
   };
+}
+
+/** A narrator writing to `out`; ANSI colour only when `colour` is true (a TTY that did not ask for NO_COLOR). */
+export function createNarrator(out: { write(s: string): unknown }, colour: boolean): Narrator {
+  return narratorOver({ out, st: styleFor(colour), started: Date.now(), steps: 0 });
 }

@@ -26,6 +26,8 @@ export interface Shell {
   run(cmd: string, args: string[], options?: RunOptions): Promise<Ran>;
   /** Runs the Flotilla CLI (`flotilla args`). */
   flotilla(args: string[], options?: RunOptions): Promise<Ran>;
+  /** Refuses every later command (after Ctrl-C, so an abandoned step cannot start anything new). */
+  halt(): void;
 }
 
 /** Quotes an argument for display only when a shell would need it. */
@@ -50,8 +52,10 @@ function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv):
  * the demo's root, so the printed command lines can use short relative paths.
  */
 export function createShell(narrator: Narrator, cliPath: string, cwd: string): Shell {
+  let halted = false;
   const shell: Shell = {
     async run(cmd, args, options = {}) {
+      if (halted) throw new Error('interrupted');
       narrator.command(options.display ?? [cmd, ...args].map(quoteArg).join(' '));
       const r = await exec(cmd, args, options.cwd ?? cwd, { ...process.env, FLOTILLA_LOG_LEVEL: 'warn', ...options.env });
       const codes = options.codes ?? [0];
@@ -62,6 +66,9 @@ export function createShell(narrator: Narrator, cliPath: string, cwd: string): S
     },
     flotilla(args, options = {}) {
       return shell.run(process.execPath, [cliPath, ...args], { display: ['flotilla', ...args].map(quoteArg).join(' '), ...options });
+    },
+    halt() {
+      halted = true;
     },
   };
   return shell;

@@ -1,9 +1,9 @@
-import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { Machine } from './fleet.js';
 import type { Narrator } from './narrator.js';
 import { getText, quarantinedBy, readReports, waitUntil } from './observe.js';
+import { findOnPath } from './prerequisites.js';
 import { webSetYaml, type DemoTimings } from './set-yaml.js';
 import type { Shell } from './shell.js';
 import type { ReviewVerbs } from './verbs.js';
@@ -157,18 +157,6 @@ export async function runStory(c: StoryContext): Promise<StoryOutcome> {
   const rolledBack = await rolloutV2(c);
   const reverted = await revertToV1(c);
   return { converged, rolledBack, reverted, used: c.verbs };
-}
-
-/** True when an executable `name` is on PATH. */
-function findOnPath(name: string): boolean {
-  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** The last `lines` lines of a machine's agent log (for a failure report). */
