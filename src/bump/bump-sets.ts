@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { NotFoundError, PreconditionFailedError, UsageError } from '../errors/index.js';
+import { NotFoundError, PreconditionFailedError, QuarantinedError, UsageError } from '../errors/index.js';
 import { readClosureManifests } from '../fetch/read-closure.js';
 import { closeAll } from '../packages/cli-args.js';
+import { readQuarantine } from '../rollout/quarantine.js';
 import { shortDigest, type Digest } from '../store/digest.js';
+import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { CommitSigner } from './commit-signer.js';
 import { replaceClosureDigest } from './edit-closure.js';
@@ -78,6 +80,19 @@ async function currentText(target: BumpTarget, file: string, fromWorkTree: boole
   return onDisk;
 }
 
+/** Agents stop on a quarantined digest, so pointing a set at one only stalls it: refuse with the way out. */
+async function refuseQuarantined(stores: Store[], sets: string[], digest: Digest): Promise<void> {
+  for (const set of sets) {
+    for (const store of stores) {
+      const q = await readQuarantine(store, set, digest);
+      if (q) {
+        const machines = q.failures.map((f) => f.machine).join(', ');
+        throw new QuarantinedError(`${digest} is quarantined in set ${set} (failed on ${machines}); fix it and run flotilla unquarantine ${set} ${digest} first`, { set, digest, machines });
+      }
+    }
+  }
+}
+
 function messageFor(req: BumpRequest, changes: SetChange[], packages: string[]): string {
   const verb = req.verb ?? 'bump';
   const subject = req.message ?? `${verb} ${changes.map((c) => c.set).join(', ')} to sha256:${shortDigest(req.digest)} (${packages.join(', ')})`;
@@ -90,7 +105,7 @@ function messageFor(req: BumpRequest, changes: SetChange[], packages: string[]):
  * (schema and rules), checks the digest exists in the store and satisfies the repo's publisher policy, then
  * commits the change signed on the branch (or only edits the files with noCommit). Any refusal happens
  * before anything is written. Throws NotFoundError (set or digest), DeclarationError, SignatureError or
- * PolicyError (digest refused), PreconditionFailedError (uncommitted edits), UsageError, KeyError.
+ * PolicyError (digest refused), QuarantinedError (the digest is quarantined in a changed set), PreconditionFailedError (uncommitted edits), UsageError, KeyError.
  */
 export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
   const target = await openBumpTarget(req.dir, req.branch);
@@ -117,6 +132,7 @@ export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
     const closure = await readClosureManifests(stores, req.digest, { policy: publisherPolicyOf(decls.config) });
     packages = [...new Set(closure.packages.map((p) => p.manifest.name))].sort();
     signers = closure.verdict?.signers ?? [];
+    await refuseQuarantined(stores, changes.map((c) => c.set), req.digest);
   } finally {
     await closeAll(stores);
   }

@@ -5,6 +5,8 @@ import { loadCommitTrust } from '../../src/trust/commit-trust.js';
 import { verifyCommit } from '../../src/trust/commit-verify.js';
 import type { Digest } from '../../src/store/digest.js';
 import { detectPlatform } from '../../src/declarations/index.js';
+import { writeQuarantine } from '../../src/rollout/quarantine.js';
+import { openStore } from '../../src/store/open-store.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { runTool } from '../helpers/git-repo.js';
 import { makeGpgKey, stopGpgAgent, type GpgKey } from '../helpers/gpg.js';
@@ -73,6 +75,18 @@ describe('flotilla bump', () => {
     expect(out.error.message).toMatch(/0 valid signature\(s\)/);
     expect(await head()).toBe(before.head);
     expect(await file('web')).toBe(before.text);
+  });
+
+  it('refuses a digest quarantined in the set, naming the way out, and changes nothing', async () => {
+    const bad = await world.pushService('6.6.6');
+    const store = openStore(world.storeUrl);
+    await writeQuarantine(store, 'web', bad, { machine: 'web-1', reason: 'HealthCheckFailed', message: 'boom', time: new Date().toISOString() });
+    await store.close();
+    const before = await head();
+    const r = await runCli(['bump', 'web', bad, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/QuarantinedError: .* quarantined in set web \(failed on web-1\); fix it and run flotilla unquarantine web/);
+    expect(await head()).toBe(before);
   });
 
   it('edits only the digest, commits signed; git verify-commit and Flotilla verifyCommit accept it', async () => {
