@@ -1,4 +1,4 @@
-// npm run bench -- fleet [--agents N] [--batch N] [--timeout-s S] [--cgi]
+// npm run bench -- fleet [--agents N] [--batch N] [--timeout-s S] [--cgi] [--keep-logs DIR]
 // A fleet rollout with no coordinator: N agent daemons (real processes, default 50) in one set, canary 1 +
 // batches of 5, a quick activation and an instant health check (scripts that exit 0), a 1 s poll without
 // jitter; one signed deploy repo over loopback HTTP; one directory store for bytes, leases and status.
@@ -8,6 +8,8 @@
 // The repo is served through a ref-advertisement cache in front of git http-backend (lib/ref-cache-server.ts):
 // with one CGI process per request, 50 agents polling every second saturate this 2-core machine in the
 // test server, not in Flotilla. --cgi measures without the cache.
+import { cp, mkdir } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { planRollout } from '../src/rollout/planner.js';
@@ -17,7 +19,7 @@ import { isParseProblem } from '../src/status/machine-status.js';
 import { readSetStatuses } from '../src/status/status-io.js';
 import { batchFigures, machineRollout, type MachineRollout } from './lib/fleet-analysis.js';
 import { verdict } from './lib/percentile.js';
-import { createProcRegistry, readLogLines, readRssMb, waitUntil, type Proc } from './lib/procs.js';
+import { createProcRegistry, readCpuSeconds, readLogLines, readRssMb, waitUntil, type Proc } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 import { createBenchWorld, setYaml, type BenchWorld } from './lib/world.js';
 
@@ -68,6 +70,13 @@ async function waitAllReady(world: BenchWorld, digest: string, n: number, timeou
   return performance.now() - t0;
 }
 
+/** Copies the agents' logs out of the world before it is removed (for a post-mortem). */
+async function keepLogs(from: string, to: string): Promise<void> {
+  if (to === '') throw new Error('--keep-logs needs a directory');
+  await cp(from, to, { recursive: true });
+  log(`agent logs kept in ${to}`);
+}
+
 /** Runs the fleet benchmark and prints its tables. */
 export async function run(args: string[]): Promise<void> {
   const n = numberArg(args, '--agents', 50);
@@ -80,7 +89,6 @@ export async function run(args: string[]): Promise<void> {
     const machines = Array.from({ length: n }, (_, i) => `m${String(i + 1).padStart(2, '0')}`);
     const v1 = await pushVersion(world, 'v1');
     await world.commit({ [`sets/${SET}.yaml`]: fleetYaml(world, v1, machines, batch) }, 'app v1');
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(join(world.root, 'logs'));
     const agents: Proc[] = [];
     for (const m of machines) agents.push(procs.spawnAgent(await world.agentConfig(m), join(world.root, 'logs', `${m}.log`)));
@@ -88,21 +96,29 @@ export async function run(args: string[]): Promise<void> {
     const firstMs = await waitAllReady(world, v1, n, timeoutS, 'v1');
     await new Promise((r) => setTimeout(r, 3000));
     const rssBefore = await Promise.all(agents.map((a) => readRssMb(a.pid).catch(() => 0)));
+    const cpuBefore = await Promise.all(agents.map((a) => readCpuSeconds(a.pid).catch(() => 0)));
 
     const v2 = await pushVersion(world, 'v2');
     await world.commit({ [`sets/${SET}.yaml`]: fleetYaml(world, v2, machines, batch) }, 'app v2');
     const pushedAt = Date.now();
     log('v2 committed; measuring the rollout');
     const totalMs = await waitAllReady(world, v2, n, timeoutS, 'v2');
+    const cpuAfter = await Promise.all(agents.map((a) => readCpuSeconds(a.pid).catch(() => 0)));
+    const agentCores = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0) / (totalMs / 1000);
     await new Promise((r) => setTimeout(r, 1500)); // the last ticks' log lines
     const rssAfter = await Promise.all(agents.map((a) => readRssMb(a.pid).catch(() => 0)));
     await procs.stopAll();
 
     const rollouts = new Map<string, MachineRollout>();
+    const stepMs = new Map<string, number[]>();
     for (const m of machines) {
-      const r = machineRollout(m, await readLogLines(join(world.root, 'logs', `${m}.log`)), v2, pushedAt);
+      const lines = await readLogLines(join(world.root, 'logs', `${m}.log`));
+      const r = machineRollout(m, lines, v2, pushedAt);
       if (r) rollouts.set(m, r);
+      for (const l of lines) if (l.step !== undefined && l.ms !== undefined && l.time >= pushedAt && l.time <= (r?.commitEnd ?? Infinity)) stepMs.set(l.step, [...(stepMs.get(l.step) ?? []), l.ms]);
     }
+    const keep = args.indexOf('--keep-logs');
+    if (keep >= 0) await keepLogs(join(world.root, 'logs'), args[keep + 1] ?? '');
     const plan = planRollout({ set: SET, target: v2, machines, settings: { canary: 1, batchSize: { count: batch } } });
     const figures = batchFigures(plan.batches.map((b) => [...b]), rollouts, pushedAt);
     const lastCommit = Math.max(...[...rollouts.values()].map((r) => r.commitEnd));
@@ -120,12 +136,14 @@ export async function run(args: string[]): Promise<void> {
       ['  of which gap after previous batch, s', spread(later.map((f) => f.gapMs / 1000), 2), '', '', ''],
       ['  of which in-batch beyond activate/health, s', spread(later.map((f) => (f.durationMs - f.proofMs) / 1000), 2), '', '', ''],
       ['store requests per machine per rollout', `${(requests.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean; ${spread(requests, 0)}`, '-', `over ${spread(ticks, 0)} ticks per machine`, '-'],
+      ['tick steps during the rollout, ms median (count)', ['sync', 'verify', 'declarations', 'gate', 'fetch'].map((k) => `${k} ${median(stepMs.get(k) ?? [0]).toFixed(0)} (${stepMs.get(k)?.length ?? 0})`).join(', '), '', 'one agent per machine would see its own core', ''],
+      ['CPU the agents used during the rollout, cores', agentCores.toFixed(2), '', `this machine: ${cpus().length} cores shared with other work; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, ''],
       ['first deployment v1 (from process start), s', (firstMs / 1000).toFixed(1), '-', '', '-'],
       ['agent RSS, MB (after v1 / after v2)', `${spread(rssBefore, 0)} / ${spread(rssAfter, 0)}`, '-', `sum ${(rssAfter.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} GB`, '-'],
     ]);
     const cache = world.refCache?.stats();
     log(`\nrepo served by ${cache ? `the ref cache (hits ${cache.hits}, misses ${cache.misses}, fetches passed to http-backend ${cache.passed})` : 'git http-backend (CGI per request)'}`);
-    log(`batches whose overhead > 1 s: ${later.filter((f) => f.overheadMs > 1000).length}/${later.length}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    log(`batches whose overhead > 1 s: ${later.filter((f) => f.overheadMs > 1000).length}/${later.length}`);
   } finally {
     await procs.stopAll();
     await world?.close();
