@@ -36,10 +36,11 @@ export interface StoryContext {
 const git = (sh: Shell, ...args: string[]): Promise<unknown> => sh.run('git', ['-C', 'deploy', ...args]);
 
 /** Commits a new sets/web.yaml on the current branch with plain signed git (before `flotilla bump` exists, and for the first declaration). */
-async function commitSetFile(c: StoryContext, closure: string, message: string): Promise<void> {
+async function commitSetFile(c: StoryContext, closure: string, message: string, show = false): Promise<void> {
   const yaml = webSetYaml(closure, c.world.platform, c.world.machines.map((m) => m.name), c.timings);
   await mkdir(join(c.world.repo, 'sets'), { recursive: true });
   await writeFile(join(c.world.repo, 'sets', `${SET}.yaml`), yaml);
+  if (show) c.n.file(`deploy/sets/${SET}.yaml`, yaml);
   await git(c.sh, 'add', `sets/${SET}.yaml`);
   await git(c.sh, 'commit', '-q', '-S', '-m', message);
 }
@@ -97,7 +98,7 @@ async function waitAllReady(c: StoryContext, digest: string): Promise<void> {
 
 async function rolloutV1(c: StoryContext): Promise<Record<string, string>> {
   c.n.step('Roll out v1: declare the web set on a branch, look at the plan, merge');
-  await proposeAndMerge(c, 'web-v1', () => commitSetFile(c, c.world.v1, 'web: deploy v1'), null, c.world.v1);
+  await proposeAndMerge(c, 'web-v1', () => commitSetFile(c, c.world.v1, 'web: deploy v1', true), null, c.world.v1);
   await waitAllReady(c, c.world.v1);
   await showStatus(c, [0]);
   return curlAll(c);
