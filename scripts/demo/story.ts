@@ -149,7 +149,10 @@ async function revertToV1(c: StoryContext): Promise<Record<string, string>> {
   await git(c.sh, 'log', '--oneline', '-4');
   await waitAllReady(c, c.world.v1);
   await showStatus(c, [0]);
-  return curlAll(c);
+  const answers = await curlAll(c);
+  c.n.say('Converged again. The v2 quarantine and the canary\'s slot stay in the store as the record of what happened;');
+  c.n.say('`flotilla unquarantine` and `flotilla unlock` clear them (docs/operations.md, "Unstick a rollout").');
+  return answers;
 }
 
 /** Steps 6–8 with the fleet running: v1 converges, v2 is stopped by the canary, the revert heals it. */
