@@ -17,6 +17,8 @@ function available(): string[] {
 }
 
 async function main(): Promise<void> {
+  // Same libuv thread pool as the CLI (src/cli/main.ts), so benchmarks measure what users run.
+  process.env['UV_THREADPOOL_SIZE'] ??= '16';
   const [name, ...args] = process.argv.slice(2);
   const names = available();
   if (name === undefined || !names.includes(name)) {
