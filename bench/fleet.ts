@@ -18,7 +18,8 @@ import { openStore } from '../src/store/open-store.js';
 import { isParseProblem } from '../src/status/machine-status.js';
 import { readSetStatuses } from '../src/status/status-io.js';
 import { batchFigures, machineRollout, type MachineRollout } from './lib/fleet-analysis.js';
-import { verdict } from './lib/percentile.js';
+import { medP90, verdict } from './lib/percentile.js';
+import { measureStatusRead } from './lib/status-read.js';
 import { createProcRegistry, readCpuSeconds, readLogLines, readRssMb, waitUntil, type Proc } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 import { createBenchWorld, setYaml, type BenchWorld } from './lib/world.js';
@@ -108,6 +109,7 @@ export async function run(args: string[]): Promise<void> {
     await new Promise((r) => setTimeout(r, 1500)); // the last ticks' log lines
     const rssAfter = await Promise.all(agents.map((a) => readRssMb(a.pid).catch(() => 0)));
     await procs.stopAll();
+    const statusRead = await measureStatusRead(world.storeUrl, SET, 30);
 
     const rollouts = new Map<string, MachineRollout>();
     const stepMs = new Map<string, number[]>();
@@ -137,6 +139,7 @@ export async function run(args: string[]): Promise<void> {
       ['  of which in-batch beyond activate/health, s', spread(later.map((f) => (f.durationMs - f.proofMs) / 1000), 2), '', '', ''],
       ['store requests per machine per rollout', `${(requests.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean; ${spread(requests, 0)}`, '-', `over ${spread(ticks, 0)} ticks per machine`, '-'],
       ['tick steps during the rollout, ms median (count)', ['sync', 'verify', 'declarations', 'gate', 'fetch'].map((k) => `${k} ${median(stepMs.get(k) ?? [0]).toFixed(0)} (${stepMs.get(k)?.length ?? 0})`).join(', '), '', 'one agent per machine would see its own core', ''],
+      [`gate's status read of ${statusRead.files} files, uncontended, ms med/p90`, `${medP90(statusRead.sequential)} (readSetStatuses: one get at a time)`, '', `same gets concurrently ${medP90(statusRead.concurrent)}`, ''],
       ['CPU the agents used during the rollout, cores', agentCores.toFixed(2), '', `this machine: ${cpus().length} cores shared with other work; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, ''],
       ['first deployment v1 (from process start), s', (firstMs / 1000).toFixed(1), '-', '', '-'],
       ['agent RSS, MB (after v1 / after v2)', `${spread(rssBefore, 0)} / ${spread(rssAfter, 0)}`, '-', `sum ${(rssAfter.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} GB`, '-'],
