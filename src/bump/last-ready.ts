@@ -37,14 +37,15 @@ export interface Freshness {
 }
 
 /**
- * True when every member reports, freshly, running `digest` healthily: state Ready, or RolledBack (the
- * agent health-checked the restored generation, so a machine that rolled back to `digest` runs it fine).
- * A member that never reported, whose report is unreadable, or whose report is stale does not count.
+ * True when every member reports, freshly, running `digest` healthily: Ready; RolledBack (the agent
+ * health-checked the restored generation); or Waiting (held at a gate or by a quarantine while its current
+ * generation, which passed activation and health, keeps running). Failed is ambiguous and does not count,
+ * nor does a member that never reported, whose report is unreadable or stale, or that is mid-switch.
  */
 export function healthyEverywhere(digest: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): boolean {
   return members.length > 0 && members.every((m) => {
     const s = statuses.get(m);
-    return s !== undefined && !isParseProblem(s) && s.currentDigest === digest && (s.state === 'Ready' || s.state === 'RolledBack') && isFresh(s, fresh.now, fresh.staleAfterMs);
+    return s !== undefined && !isParseProblem(s) && s.currentDigest === digest && (s.state === 'Ready' || s.state === 'RolledBack' || s.state === 'Waiting') && isFresh(s, fresh.now, fresh.staleAfterMs);
   });
 }
 

@@ -99,6 +99,8 @@ describe('pickLastReady (pure)', () => {
     ['skips one not everywhere', [st('m1', B, 'Ready'), st('m2', A, 'Ready')], null],
     ['a stale report does not count', [st('m1', B, 'Ready'), st('m2', B, 'Ready', old)], null],
     ['a Failed machine does not count', [st('m1', B, 'Ready'), st('m2', B, 'Failed')], null],
+    ['a machine Waiting on it (held by a quarantine) runs it fine', [st('m1', B, 'RolledBack'), st('m2', B, 'Waiting')], B],
+    ['a machine mid-switch does not count', [st('m1', B, 'Ready'), st('m2', B, 'Progressing')], null],
     ['the current digest is never the answer', [st('m1', C, 'Ready'), st('m2', C, 'Ready')], null],
     ['a machine that never reported blocks it', [st('m1', A, 'Ready')], null],
   ])('%s', (_name, statuses, expected) => {
