@@ -78,7 +78,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     holder: `${config.machine}-${process.pid}-${randomBytes(4).toString('hex')}`,
     agentVersion: FLOTILLA_VERSION,
   };
-  const stores = new StoreCache(log);
+  const stores = new StoreCache(log, config.storeCredentials);
   const memory: AgentMemory = { recovered: new Set(), lastStatus: new Map() };
   const metrics = createAgentMetrics();
   return {

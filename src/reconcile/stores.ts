@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { AgentConfig, Declarations } from '../declarations/types.js';
+import type { AgentConfig, Declarations, StoreCredentialRef } from '../declarations/types.js';
+import { credentialsFor } from './store-credentials.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
 import { probeConditionalWrites } from '../store/probe.js';
@@ -22,13 +23,18 @@ export class StoreCache {
   /** Every store request this process made (for the tick log, metrics and the fleet benchmark). */
   readonly counter: RequestCounter = { requests: 0 };
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly credentials: readonly StoreCredentialRef[] = [],
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   private get(url: string, writable: boolean): Store {
     const key = `${writable ? 'w' : 'r'}:${url}`;
     let s = this.open.get(key);
     if (!s) {
-      s = countRequests(openStore(url, { writable }), this.counter);
+      const credentials = credentialsFor(url, this.credentials, this.env);
+      s = countRequests(openStore(url, { writable, ...(credentials ? { credentials } : {}) }), this.counter);
       this.open.set(key, s);
     }
     return s;

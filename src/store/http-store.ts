@@ -15,6 +15,8 @@ export interface HttpStoreOptions {
   url: string;
   /** PUT and DELETE allowed (default false). */
   writable?: boolean;
+  /** Explicit credentials; they win over user:password in the URL. */
+  credentials?: { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string };
   /** Deadline for a response's headers, in ms (default 30 s). */
   headersTimeoutMs?: number;
   /** A body that delivers no byte for this long fails with TimeoutError (default 30 s). */
@@ -59,10 +61,16 @@ function idleGuard(ms: number, what: string, onIdle: () => void): Transform {
  */
 export function createHttpStore(o: HttpStoreOptions): Store {
   const base = new URL(o.base);
+  const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  const c = o.credentials;
   const auth =
-    base.username !== '' || base.password !== ''
-      ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
-      : undefined;
+    c?.kind === 'bearer'
+      ? `Bearer ${c.token}`
+      : c?.kind === 'basic'
+        ? basic(c.username, c.password)
+        : base.username !== '' || base.password !== ''
+          ? basic(decodeURIComponent(base.username), decodeURIComponent(base.password))
+          : undefined;
   base.username = '';
   base.password = '';
   const { url } = o;

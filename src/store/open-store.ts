@@ -4,10 +4,20 @@ import { createS3Store } from './s3-store.js';
 import { parseStoreUrl } from './store-url.js';
 import type { Store } from './store.js';
 
+/**
+ * Credentials for one store, given apart from its URL so they never show up in messages or logs.
+ * S3 takes keys (default: the standard AWS chain); HTTP takes a bearer token or a user and password.
+ */
+export type StoreCredentials =
+  | { kind: 's3'; accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  | { kind: 'bearer'; token: string }
+  | { kind: 'basic'; username: string; password: string };
+
 /** How to open a store. */
 export interface OpenStoreOptions {
   /** Directory and S3 stores are writable unless this is false; HTTP stores only when true (or `?writable=1`). */
   writable?: boolean;
+  credentials?: StoreCredentials;
 }
 
 /**
@@ -30,8 +40,14 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
         writable: options.writable ?? true,
         ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}),
         ...(loc.region !== undefined ? { region: loc.region } : {}),
+        ...(options.credentials?.kind === 's3' ? { credentials: options.credentials } : {}),
       });
     case 'http':
-      return createHttpStore({ base: loc.base, url: loc.display, writable: options.writable ?? loc.writable });
+      return createHttpStore({
+        base: loc.base,
+        url: loc.display,
+        writable: options.writable ?? loc.writable,
+        ...(options.credentials?.kind === 'bearer' || options.credentials?.kind === 'basic' ? { credentials: options.credentials } : {}),
+      });
   }
 }

@@ -28,6 +28,8 @@ export interface S3StoreOptions {
   forcePathStyle?: boolean;
   /** The store URL without credentials, for messages. */
   url: string;
+  /** Explicit keys; default the standard AWS credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   writable?: boolean;
   /** Stream bodies above this go multipart (default 8 MiB; at least 5 MiB). */
   partSize?: number;
@@ -53,6 +55,7 @@ export function createS3Client(o: S3StoreOptions): S3Client {
     forcePathStyle: o.forcePathStyle ?? custom,
     maxAttempts: o.maxAttempts ?? 5,
     retryMode: 'standard',
+    ...(o.credentials ? { credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey, ...(o.credentials.sessionToken ? { sessionToken: o.credentials.sessionToken } : {}) } } : {}),
     // With the SDK's default checksums some S3 servers store aws-chunked framing or refuse streamed bodies.
     ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     requestHandler: {

@@ -124,4 +124,22 @@ describe('HTTP store', () => {
       await stop(server);
     }
   });
+
+  it('sends explicit credentials (bearer, or basic over URL ones) and never prints them', async () => {
+    const seen: Array<string | undefined> = [];
+    const { url, server } = await serve((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(404).end();
+    });
+    try {
+      const bearer = openStore(url, { credentials: { kind: 'bearer', token: 'tok-123' } });
+      const basic = openStore(url.replace('http://', 'http://ignored:ignored@'), { credentials: { kind: 'basic', username: 'robot', password: 's3cret' } });
+      const err = await errorOf(bearer.head('x'));
+      await errorOf(basic.head('x'));
+      expect(seen).toEqual(['Bearer tok-123', `Basic ${Buffer.from('robot:s3cret').toString('base64')}`]);
+      expect(`${(err as Error).message} ${bearer.url}`).not.toContain('tok-123');
+    } finally {
+      await stop(server);
+    }
+  });
 });
