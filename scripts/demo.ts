@@ -14,7 +14,6 @@ import { createNarrator } from './demo/narrator.js';
 import { createShell } from './demo/shell.js';
 import { runStory, tailLog, type StoryOutcome } from './demo/story.js';
 import { missingPrerequisites } from './demo/prerequisites.js';
-import { findReviewVerbs } from './demo/verbs.js';
 import { createDemoWorld, type DemoWorld } from './demo/world.js';
 
 const HELP = `usage: npm run demo [-- --fast] [-- --keep] [-- --report FILE]
@@ -77,8 +76,6 @@ async function main(): Promise<number> {
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   n.say(`Flotilla demo in ${root}  (flotilla = node ${cliPath})`);
-  // Loading the verb modules takes a moment on a busy machine: do it while the world is being built.
-  const verbs = findReviewVerbs();
   try {
     world = await Promise.race([createDemoWorld(root, storyN, sh), interruption]);
     n.step('Start three machines: one agent process each, polling the repo every second');
@@ -86,7 +83,7 @@ async function main(): Promise<number> {
     report.agentPids = [...fleet.pids().values()];
     for (const [name, pid] of fleet.pids()) n.say(`  ${name}: flotilla agent --config machines/${name}/agent.json  (pid ${pid})`);
     const timings = values.fast ? { pauseBetweenBatches: '0s', healthDelay: '200ms' } : { pauseBetweenBatches: '1s', healthDelay: '300ms' };
-    report.outcome = await Promise.race([runStory({ world, n: storyN, sh, timings, waitMs: 60_000, verbs: await verbs }), interruption]);
+    report.outcome = await Promise.race([runStory({ world, n: storyN, sh, timings, waitMs: 60_000 }), interruption]);
     report.ok = true;
   } catch (err) {
     report.error = (err as Error).message;

@@ -6,7 +6,6 @@ import { getText, quarantinedBy, readReports, waitUntil } from './observe.js';
 import { findOnPath } from './prerequisites.js';
 import { webSetYaml, type DemoTimings } from './set-yaml.js';
 import type { Shell } from './shell.js';
-import type { ReviewVerbs } from './verbs.js';
 import type { DemoWorld } from './world.js';
 
 /** What the rollout steps saw; the demo's test reads this from the --report file. */
@@ -17,8 +16,6 @@ export interface StoryOutcome {
   rolledBack: { canary: string; quarantinedBy: string[]; othersOnV1: boolean };
   /** Each machine's answer after the revert. */
   reverted: Record<string, string>;
-  /** Which verbs the demo used (bump/plan/revert when this build has them, signed git commits otherwise). */
-  used: ReviewVerbs;
 }
 
 const SET = 'web';
@@ -30,12 +27,11 @@ export interface StoryContext {
   sh: Shell;
   timings: DemoTimings;
   waitMs: number;
-  verbs: ReviewVerbs;
 }
 
 const git = (sh: Shell, ...args: string[]): Promise<unknown> => sh.run('git', ['-C', 'deploy', ...args]);
 
-/** Commits a new sets/web.yaml on the current branch with plain signed git (before `flotilla bump` exists, and for the first declaration). */
+/** Commits the first sets/web.yaml on the current branch with plain signed git (bump changes an existing set). */
 async function commitSetFile(c: StoryContext, closure: string, message: string, show = false): Promise<void> {
   const yaml = webSetYaml(closure, c.world.platform, c.world.machines.map((m) => m.name), c.timings);
   await mkdir(join(c.world.repo, 'sets'), { recursive: true });
@@ -45,22 +41,16 @@ async function commitSetFile(c: StoryContext, closure: string, message: string, 
   await git(c.sh, 'commit', '-q', '-S', '-m', message);
 }
 
-/** Shows what merging `branch` will do: `flotilla plan` when this build has it, else a diff and validate. */
-async function showPlan(c: StoryContext, branch: string, from: string | null, to: string): Promise<void> {
-  if (c.verbs.plan) {
-    await c.sh.flotilla(['plan', 'main', branch, '--repo', 'deploy', '--store', 'store', '--trust-file', 'trust/allowed_signers'], { codes: [0, 1] });
-    return;
-  }
-  c.n.say('(this build has no `flotilla plan` yet: the closure diff and a validation of the branch instead)');
-  if (from !== null) await c.sh.flotilla(['diff', from, to, '--store', 'store']);
-  await c.sh.flotilla(['validate', '--repo', 'deploy', '--rev', branch]);
+/** Shows what merging `branch` will do: the rollout plan a reviewer reads on the pull request. */
+async function showPlan(c: StoryContext, branch: string): Promise<void> {
+  await c.sh.flotilla(['plan', 'main', branch, '--repo', 'deploy', '--store', 'store', '--trust-file', 'trust/allowed_signers'], { codes: [0, 1] });
 }
 
 /** A change reviewed like a pull request: a branch, the plan, then a fast-forward merge the agents see. */
-async function proposeAndMerge(c: StoryContext, branch: string, change: () => Promise<void>, from: string | null, to: string): Promise<void> {
+async function proposeAndMerge(c: StoryContext, branch: string, change: () => Promise<void>): Promise<void> {
   await git(c.sh, 'switch', '-q', '-c', branch);
   await change();
-  await showPlan(c, branch, from, to);
+  await showPlan(c, branch);
   c.n.say('Looks right: merge it. The agents follow main.');
   await git(c.sh, 'switch', '-q', 'main');
   await git(c.sh, 'merge', '-q', '--ff-only', branch);
@@ -98,25 +88,19 @@ async function waitAllReady(c: StoryContext, digest: string): Promise<void> {
 
 async function rolloutV1(c: StoryContext): Promise<Record<string, string>> {
   c.n.step('Roll out v1: declare the web set on a branch, look at the plan, merge');
-  await proposeAndMerge(c, 'web-v1', () => commitSetFile(c, c.world.v1, 'web: deploy v1', true), null, c.world.v1);
+  await proposeAndMerge(c, 'web-v1', () => commitSetFile(c, c.world.v1, 'web: deploy v1', true));
   await waitAllReady(c, c.world.v1);
   await showStatus(c, [0]);
   return curlAll(c);
 }
 
 async function bumpTo(c: StoryContext, digest: string): Promise<void> {
-  if (c.verbs.bump) {
-    await c.sh.flotilla(['bump', SET, digest, '--repo', 'deploy', '--sign-key', 'keys/release']);
-    return;
-  }
-  c.n.say('(this build has no `flotilla bump` yet: the closure line is edited and committed with signed git)');
-  c.n.command(`# edit deploy/sets/${SET}.yaml: closure: ${digest}`);
-  await commitSetFile(c, digest, `web: deploy v2`);
+  await c.sh.flotilla(['bump', SET, digest, '--repo', 'deploy', '--sign-key', 'keys/release']);
 }
 
 async function rolloutV2(c: StoryContext): Promise<StoryOutcome['rolledBack']> {
   c.n.step('Roll out v2, whose health check fails');
-  await proposeAndMerge(c, 'web-v2', () => bumpTo(c, c.world.v2), c.world.v1, c.world.v2);
+  await proposeAndMerge(c, 'web-v2', () => bumpTo(c, c.world.v2));
   c.n.say('The canary switches first, fails its health check, rolls back to v1 and quarantines v2 in the store.');
   const by = await waitUntil('v2 is quarantined', c.waitMs, async () => (await quarantinedBy(c.world.store, SET, c.world.v2)) ?? undefined);
   const canary = by[0] ?? '';
@@ -137,15 +121,9 @@ async function rolloutV2(c: StoryContext): Promise<StoryOutcome['rolledBack']> {
 
 async function revertToV1(c: StoryContext): Promise<Record<string, string>> {
   c.n.step('Revert: put git back on the last good digest');
-  if (c.verbs.revert) {
-    // --to names v1: without it revert looks for a digest every machine reports Ready on, and the machines
-    // that stopped at the quarantine report Waiting (on v1), not Ready.
-    await c.sh.flotilla(['revert', SET, '--to', c.world.v1, '--repo', 'deploy', '--sign-key', 'keys/release']);
-  } else {
-    c.n.say('(this build has no `flotilla revert` yet: a signed commit setting web back to v1)');
-    c.n.command(`# edit deploy/sets/${SET}.yaml: closure: ${c.world.v1}`);
-    await commitSetFile(c, c.world.v1, 'web: revert to v1 (v2 failed its health check)');
-  }
+  // Revert finds the newest earlier closure every machine runs healthily (here v1: the canary rolled back
+  // to it, the others wait on it) and commits it, signed.
+  await c.sh.flotilla(['revert', SET, '--repo', 'deploy', '--sign-key', 'keys/release']);
   await git(c.sh, 'log', '--oneline', '-4');
   await waitAllReady(c, c.world.v1);
   await showStatus(c, [0]);
@@ -160,7 +138,7 @@ export async function runStory(c: StoryContext): Promise<StoryOutcome> {
   const converged = await rolloutV1(c);
   const rolledBack = await rolloutV2(c);
   const reverted = await revertToV1(c);
-  return { converged, rolledBack, reverted, used: c.verbs };
+  return { converged, rolledBack, reverted };
 }
 
 /** The last `lines` lines of a machine's agent log (for a failure report). */
