@@ -83,5 +83,12 @@ describe('agent refuses untrusted repo states and recovers on a good commit', ()
     const fixed = await once();
     expect(fixed.code).toBe(0);
     expect(fixed.report.outcomes[0]).toMatchObject({ result: 'converged', current: v1 });
+
+    // A validly signed commit declaring the closure for another platform: refused, nothing fetched or switched.
+    const foreign = fleetSetYaml(v2, world.platform, ['m1'], 1).replace(`platform: ${world.platform}`, 'platform: plan9/mips');
+    await world.commit({ 'sets/app.yaml': foreign }, 'v2 for another platform');
+    const wrong = await once();
+    expect(wrong.code).toBe(1);
+    expect(wrong.report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'VerificationFailed', current: v1 });
   });
 });
