@@ -57,11 +57,11 @@ async function runDaemons(world: BenchWorld, procs: ProcRegistry, first: string,
   }, first);
   await postWebhook(hookUrl, secret, '0'.repeat(40), 'ping', 200);
   log(`(c) webhook daemon pid ${hook.pid} up; ${rounds} bumps through POST /hooks/git`);
-  const hookRounds = await measureConverge({ world, set: SET, machines: MACHINES, stateDir: world.stateDirOf('hook'), logFile: hook.logFile, rounds, trigger: (oid) => postWebhook(hookUrl, secret, oid), label: 'hook' });
+  const hookRounds = await measureConverge({ world, set: SET, machines: MACHINES, stateDir: world.stateDirOf('hook'), logFile: hook.logFile, rounds, trigger: (oid) => postWebhook(hookUrl, secret, oid), label: 'hook', randomDelayMs: 1000 });
   const latest = (await statusDigest(world.stateDirOf('hook'), SET)) ?? first;
   const poll = await startDaemon(world, procs, 'poll', { repo: { url: world.repoUrl, branch: 'main', pollSchedule: '* * * * * *', jitter: '0s' } }, latest);
   log(`(c) poll daemon pid ${poll.pid} up; ${rounds} bumps found by the 1 s poll`);
-  const pollRounds = await measureConverge({ world, set: SET, machines: MACHINES, stateDir: world.stateDirOf('poll'), logFile: poll.logFile, rounds, label: 'poll' });
+  const pollRounds = await measureConverge({ world, set: SET, machines: MACHINES, stateDir: world.stateDirOf('poll'), logFile: poll.logFile, rounds, label: 'poll', randomDelayMs: 1000 });
   const last = (await statusDigest(world.stateDirOf('poll'), SET)) ?? latest;
   const idle30 = await startDaemon(world, procs, 'idle30', { repo: { url: world.repoUrl, branch: 'main', pollSchedule: '*/30 * * * * *', jitter: '0s' } }, last);
   const bare = procs.spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)']);

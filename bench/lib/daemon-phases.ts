@@ -46,6 +46,8 @@ export interface ConvergeOptions {
   /** Called right after the commit reaches the served repo (e.g. POST the webhook); none for the poll timer. */
   trigger?: (oid: string) => Promise<void>;
   label: string;
+  /** Wait a random 0..N ms before each commit, so the commit falls at a random phase of a poll timer. */
+  randomDelayMs?: number;
 }
 
 /**
@@ -55,6 +57,9 @@ export interface ConvergeOptions {
 export async function measureConverge(o: ConvergeOptions): Promise<ConvergeRound[]> {
   const out: ConvergeRound[] = [];
   for (let i = 0; i < o.rounds; i++) {
+    // Without this, each commit lands just after the tick that converged the previous one, always the
+    // same distance before the next cron firing: the poll figure would be phase-locked near its worst case.
+    if (o.randomDelayMs) await new Promise((r) => setTimeout(r, Math.random() * (o.randomDelayMs ?? 0)));
     const digest = await o.world.pushPackage('app', { VERSION: `${o.label}-${i}\n`, 'bin/run+x': '#!/bin/sh\nexit 0\n' });
     const c0 = performance.now();
     const oid = await o.world.commit({ [`sets/${o.set}.yaml`]: setYaml({ closure: digest, platform: o.world.platform, machines: o.machines }) }, `${o.label} ${i}`);
