@@ -1,3 +1,5 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import type { Digest } from '../../src/store/digest.js';
@@ -107,5 +109,19 @@ describe.each([
     await world.commit({ 'sets/app.yaml': fleetSetYaml(v3, world.platform, machines, BATCH) }, 'app v3');
     expect(await waitFor(allOn(v3), 240_000)).toBe(true);
     expect(maxOverlap(await switchIntervals(fleet, machines, v3))).toBeLessThanOrEqual(BATCH);
+  });
+
+  it('resumes a stopped rollout when an operator fixes the cause, unquarantines and clears the canary', { timeout: 900_000 }, async () => {
+    const flag = join(world.root, 'dependency-down');
+    await writeFile(flag, 'the database is down\n');
+    const flaky = await pushFleetPackage(world, 'v4-flaky', true, flag);
+    await world.commit({ 'sets/app.yaml': fleetSetYaml(flaky, world.platform, machines, BATCH) }, 'app v4');
+    expect(await waitFor(() => isQuarantined(world.storeUrl, 'app', flaky), 120_000)).toBe(true);
+    const canary = planRollout({ set: 'app', target: flaky, machines, settings: { canary: 1, batchSize: { count: BATCH } } }).batches[0]?.[0] ?? '';
+    await rm(flag);
+    expect((await runCli(['unquarantine', 'app', flaky, '--store', world.storeUrl])).code).toBe(0);
+    expect((await runCli(['clear', 'app', '--state', join(world.root, 'machines', canary)])).code).toBe(0);
+    expect(await waitFor(allOn(flaky), 240_000)).toBe(true);
+    expect(maxOverlap(await switchIntervals(fleet, machines, flaky))).toBeLessThanOrEqual(BATCH);
   });
 });

@@ -9,13 +9,17 @@ import { join } from 'node:path';
 import { CLI, runCli, type DeployWorld } from './deploy-world.js';
 import type { Digest } from '../../src/store/digest.js';
 
-/** A package whose activation takes a moment and whose health check passes or fails as built. */
-export async function pushFleetPackage(world: DeployWorld, version: string, healthy: boolean): Promise<Digest> {
+/**
+ * A package whose activation takes a moment and whose health check passes or fails as built; with a
+ * `brokenWhile` path, it fails only while that file exists (an outside dependency that can be fixed).
+ */
+export async function pushFleetPackage(world: DeployWorld, version: string, healthy: boolean, brokenWhile?: string): Promise<Digest> {
   const dir = join(world.root, 'src', `fleet-${version}`);
   await mkdir(join(dir, 'bin'), { recursive: true });
   await writeFile(join(dir, 'VERSION'), `${version}\n`);
   await writeFile(join(dir, 'bin', 'activate'), '#!/bin/sh\nsleep 0.2\n');
-  await writeFile(join(dir, 'bin', 'health'), `#!/bin/sh\nexit ${healthy ? 0 : 1}\n`);
+  const health = brokenWhile === undefined ? `exit ${healthy ? 0 : 1}` : `test ! -e '${brokenWhile}'`;
+  await writeFile(join(dir, 'bin', 'health'), `#!/bin/sh\n${health}\n`);
   await chmod(join(dir, 'bin', 'activate'), 0o755);
   await chmod(join(dir, 'bin', 'health'), 0o755);
   const r = await runCli(['push', dir, '--store', world.storeUrl, '--name', 'app', '--sign-key', world.publisherKeyFile]);
