@@ -139,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
       ['  of which in-batch beyond activate/health, s', spread(later.map((f) => (f.durationMs - f.proofMs) / 1000), 2), '', '', ''],
       ['store requests per machine per rollout', `${(requests.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean; ${spread(requests, 0)}`, '-', `over ${spread(ticks, 0)} ticks per machine`, '-'],
       ['tick steps during the rollout, ms median (count)', ['sync', 'verify', 'declarations', 'gate', 'fetch'].map((k) => `${k} ${median(stepMs.get(k) ?? [0]).toFixed(0)} (${stepMs.get(k)?.length ?? 0})`).join(', '), '', 'one agent per machine would see its own core', ''],
-      [`gate's status read of ${statusRead.files} files, uncontended, ms med/p90`, `${medP90(statusRead.sequential)} (readSetStatuses: one get at a time)`, '', `same gets concurrently ${medP90(statusRead.concurrent)}`, ''],
+      [`gate's status read of ${statusRead.files} files, after the agents stopped, ms med/p90`, `${medP90(statusRead.sequential)} (readSetStatuses: one get at a time)`, '', `same gets concurrently ${medP90(statusRead.concurrent)}`, ''],
       ['CPU the agents used during the rollout, cores', agentCores.toFixed(2), '', `this machine: ${cpus().length} cores shared with other work; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, ''],
       ['first deployment v1 (from process start), s', (firstMs / 1000).toFixed(1), '-', '', '-'],
       ['agent RSS, MB (after v1 / after v2)', `${spread(rssBefore, 0)} / ${spread(rssAfter, 0)}`, '-', `sum ${(rssAfter.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} GB`, '-'],
