@@ -73,7 +73,9 @@ function toCronLogger(log: TriggerLog | undefined): CronLogger {
   const emit = (msg: string | Error): void => log?.warn({ trigger: 'cron' }, msg instanceof Error ? msg.message : msg);
   return {
     info: (m) => log?.debug({ trigger: 'cron' }, m),
-    warn: emit,
+    // node-cron warns on every skipped firing while a tick runs; the execution:overlap handler above already
+    // says so at debug level. A slow tick is normal (a health check), not a warning once per second.
+    warn: (m) => log?.debug({ trigger: 'cron' }, m instanceof Error ? m.message : m),
     error: emit,
     debug: (m) => log?.debug({ trigger: 'cron' }, m instanceof Error ? m.message : m),
   };

@@ -1,6 +1,6 @@
 import { createFsStore } from './fs-store.js';
 import { createHttpStore } from './http-store.js';
-import { createS3Store } from './s3-store.js';
+import { lazyStore } from './lazy-store.js';
 import { parseStoreUrl } from './store-url.js';
 import type { Store } from './store.js';
 
@@ -31,17 +31,21 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   switch (loc.kind) {
     case 'fs':
       return createFsStore(loc.root, options.writable === undefined ? {} : { writable: options.writable });
-    case 's3':
-      return createS3Store({
-        bucket: loc.bucket,
-        prefix: loc.prefix,
-        forcePathStyle: loc.forcePathStyle,
-        url: loc.display,
-        writable: options.writable ?? true,
-        ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}),
-        ...(loc.region !== undefined ? { region: loc.region } : {}),
-        ...(options.credentials?.kind === 's3' ? { credentials: options.credentials } : {}),
-      });
+    case 's3': {
+      const writable = options.writable ?? true;
+      return lazyStore(loc.display, { write: writable, conditionalWrites: true }, async () =>
+        (await import('./s3-store.js')).createS3Store({
+          bucket: loc.bucket,
+          prefix: loc.prefix,
+          forcePathStyle: loc.forcePathStyle,
+          url: loc.display,
+          writable,
+          ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}),
+          ...(loc.region !== undefined ? { region: loc.region } : {}),
+          ...(options.credentials?.kind === 's3' ? { credentials: options.credentials } : {}),
+        }),
+      );
+    }
     case 'http':
       return createHttpStore({
         base: loc.base,

@@ -1,8 +1,16 @@
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
+
+// openpgp.js costs ~15 MB of memory once loaded: load it only when a PGP key or signature is actually
+// met, so an agent pinned to SSH signers never pays for it.
+let loaded: Promise<typeof OpenPgp> | undefined;
+function openpgpModule(): Promise<typeof OpenPgp> {
+  loaded ??= import('openpgp');
+  return loaded;
+}
 import { KeyError } from '../errors/index.js';
 
 /** Armored OpenPGP public keys, read once. */
-export type PgpKeyring = openpgp.PublicKey[];
+export type PgpKeyring = OpenPgp.PublicKey[];
 
 /**
  * Reads armored public keys (each string may hold several). Throws KeyError naming `source` when a block
@@ -12,7 +20,8 @@ export type PgpKeyring = openpgp.PublicKey[];
 export async function readPgpKeyring(armored: string[], source: string): Promise<PgpKeyring> {
   const keys: PgpKeyring = [];
   for (const [i, text] of armored.entries()) {
-    let read: openpgp.Key[];
+    let read: OpenPgp.Key[];
+    const openpgp = await openpgpModule();
     try {
       read = await openpgp.readKeys({ armoredKeys: text });
     } catch (err) {
@@ -20,7 +29,7 @@ export async function readPgpKeyring(armored: string[], source: string): Promise
     }
     for (const k of read) {
       if (k.isPrivate()) throw new KeyError(`${source}: key block ${i + 1} holds a private key; give public keys only`, { file: source, index: i });
-      keys.push(k as openpgp.PublicKey);
+      keys.push(k as OpenPgp.PublicKey);
     }
   }
   if (keys.length === 0) throw new KeyError(`${source} holds no OpenPGP keys; refusing to trust nothing`, { file: source, reason: 'empty' });
@@ -32,7 +41,7 @@ export type PgpVerdict =
   | { ok: true; signer: string; fingerprint: string }
   | { ok: false; reason: 'malformed-signature' | 'unknown-key' | 'bad-signature'; keyIds: string[] };
 
-async function describeKey(key: openpgp.PublicKey): Promise<string> {
+async function describeKey(key: OpenPgp.PublicKey): Promise<string> {
   try {
     return (await key.getPrimaryUser()).user.userID?.userID ?? key.getFingerprint();
   } catch {
@@ -46,7 +55,8 @@ async function describeKey(key: openpgp.PublicKey): Promise<string> {
  * 'unknown-key' (no issuer in the keyring) or 'bad-signature' (does not verify, expired or revoked key).
  */
 export async function verifyPgpSignature(armoredSignature: string, payload: Uint8Array, keys: PgpKeyring): Promise<PgpVerdict> {
-  let signature: openpgp.Signature;
+  const openpgp = await openpgpModule();
+  let signature: OpenPgp.Signature;
   try {
     signature = await openpgp.readSignature({ armoredSignature });
   } catch {
