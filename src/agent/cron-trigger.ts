@@ -75,7 +75,7 @@ function toCronLogger(log: TriggerLog | undefined): CronLogger {
     info: (m) => log?.debug({ trigger: 'cron' }, m),
     // node-cron warns on every skipped firing while a tick runs; the execution:overlap handler above already
     // says so at debug level. A slow tick is normal (a health check), not a warning once per second.
-    warn: (m) => log?.debug({ trigger: 'cron' }, m instanceof Error ? m.message : m),
+    warn: (m) => log?.debug({ trigger: 'cron' }, m),
     error: emit,
     debug: (m) => log?.debug({ trigger: 'cron' }, m instanceof Error ? m.message : m),
   };
