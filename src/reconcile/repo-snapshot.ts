@@ -31,6 +31,8 @@ export interface SnapshotOptions {
   timings: StepTiming[];
   now: Date;
   signal: AbortSignal;
+  /** The last snapshot this process verified: reused as is when HEAD has not moved. */
+  previous?: RepoSnapshot;
 }
 
 /** Git credentials from the variables the agent config names (never the secrets themselves), else FLOTILLA_GIT_*. */
@@ -65,31 +67,40 @@ export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot
       ...(auth ? { auth } : {}),
     }),
   );
+  // HEAD unchanged since this process verified and loaded it: nothing to verify or parse again.
+  const reuse = o.previous?.commit === synced.head ? o.previous : undefined;
+  const { signer, decls } = reuse ?? (await verifyAndLoad(o, synced.gitdir, synced.head));
+  const expires = decls.config.expires;
+  if (expires !== undefined && expires.getTime() < o.now.getTime()) {
+    throw new StaleRepoError(`deploy repo at ${synced.head.slice(0, 12)} expired at ${expires.toISOString()}; changing nothing until a fresh signed commit arrives`, { commit: synced.head, expires: expires.toISOString() });
+  }
+  return { commit: synced.head, signer, decls, changed: synced.changed };
+}
+
+/** Verifies HEAD (signature, descent, signer rotation), raises the high-water mark, loads the declarations. */
+async function verifyAndLoad(o: SnapshotOptions, gitdir: string, head: string): Promise<{ signer: string; decls: Declarations }> {
+  const { config, log, timings } = o;
   const verified = await runStep(timings, log, 'verify', {}, async () => {
     const mark = await readHighWaterMark(config.stateDir);
     const result = await verifyAdvance({
-      gitdir: synced.gitdir,
-      head: synced.head,
+      gitdir,
+      head,
       ...(mark ? { lastApplied: mark.commit } : {}),
       ...(config.trust.minimumCommit ? { minimumCommit: config.trust.minimumCommit } : {}),
       trust: o.trust,
     });
     // Once a descendant is verified, never accept anything below it again, even if applying fails.
-    if (mark?.commit !== synced.head) await writeHighWaterMark(config.stateDir, synced.head, config.repo.branch, o.now);
+    if (mark?.commit !== head) await writeHighWaterMark(config.stateDir, head, config.repo.branch, o.now);
     return result;
   });
   const decls = await runStep(timings, log, 'declarations', {}, async () => {
-    const files = await readTreeFiles({ gitdir: synced.gitdir, oid: synced.head, include: (p) => DECLARATION_FILE.test(p) });
+    const files = await readTreeFiles({ gitdir: gitdir, oid: head, include: (p) => DECLARATION_FILE.test(p) });
     const loaded = loadDeclarations(files);
     if (!loaded.ok) {
       const issues = loaded.errors.map(formatIssue);
-      throw new DeclarationError(`deploy repo at ${synced.head.slice(0, 12)} has ${issues.length} invalid declaration(s): ${issues.slice(0, 5).join('; ')}`, { commit: synced.head, issues });
+      throw new DeclarationError(`deploy repo at ${head.slice(0, 12)} has ${issues.length} invalid declaration(s): ${issues.slice(0, 5).join('; ')}`, { commit: head, issues });
     }
     return loaded.value;
   });
-  const expires = decls.config.expires;
-  if (expires !== undefined && expires.getTime() < o.now.getTime()) {
-    throw new StaleRepoError(`deploy repo at ${synced.head.slice(0, 12)} expired at ${expires.toISOString()}; changing nothing until a fresh signed commit arrives`, { commit: synced.head, expires: expires.toISOString() });
-  }
-  return { commit: synced.head, signer: verified.signer, decls, changed: synced.changed };
+  return { signer: verified.signer, decls };
 }

@@ -119,7 +119,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   let error: TickReport['error'];
   let stores: Awaited<ReturnType<StoreCache['forTick']>> | undefined;
   try {
-    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal });
+    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal, ...(memory.lastGood ? { previous: memory.lastGood } : {}) });
     memory.lastGood = snapshot;
     stores = await input.stores.forTick(config, snapshot.decls);
     const machine = machineOf(config);
