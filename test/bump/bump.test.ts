@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCommitTrust } from '../../src/trust/commit-trust.js';
@@ -164,10 +164,14 @@ describe('flotilla bump', () => {
   it('commits into a bare repo (no work tree); identity from FLOTILLA_GIT_AUTHOR_NAME/EMAIL when the repo has none', async () => {
     const bare = join(world.root, 'served', 'deploy.git');
     const args = ['bump', 'web', v2, '--repo', bare, '--sign-key', world.signer.privateKeyPath, '--json'];
-    const noIdentity = await runCli(args);
+    // No identity anywhere: not in the repo, and no global git config (this machine may have one).
+    const home = join(world.root, 'empty-home');
+    await mkdir(home, { recursive: true });
+    const isolated = { HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+    const noIdentity = await runCli(args, { env: isolated });
     expect(noIdentity.code).toBe(1);
     expect(noIdentity.stderr).toMatch(/ConfigError: no commit identity/);
-    const r = await runCli(args, { env: { FLOTILLA_GIT_AUTHOR_NAME: 'Release Bot', FLOTILLA_GIT_AUTHOR_EMAIL: 'bot@example.test' } });
+    const r = await runCli(args, { env: { ...isolated, FLOTILLA_GIT_AUTHOR_NAME: 'Release Bot', FLOTILLA_GIT_AUTHOR_EMAIL: 'bot@example.test' } });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { commit: string; ref: string };
     expect(out.ref).toBe('refs/heads/main');
