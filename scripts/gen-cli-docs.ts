@@ -4,11 +4,11 @@
  * when the file is stale. test/docs/cli-reference.test.ts fails when it is stale.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../src/cli/commands.js';
 import { commandHelp } from '../src/cli/main.js';
+import { isEntryPoint } from '../src/util/entry-point.js';
 
 const HEADER = `# CLI reference
 
@@ -51,17 +51,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function isEntryPoint(): boolean {
-  const invoked = process.argv[1];
-  if (invoked === undefined) return false;
-  try {
-    return realpathSync(invoked) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main().then(
     (code) => {
       process.exitCode = code;

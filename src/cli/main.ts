@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COMMANDS, type CommandEntry } from './commands.js';
 import type { Command, CommandContext, CommandInput, CommandResult, OptionSpec } from './command.js';
 import { FlotillaError, UsageError } from '../errors/index.js';
 import { createLogger } from '../util/logger.js';
+import { isEntryPoint } from '../util/entry-point.js';
 
 const VERSION = '0.1.0';
 
@@ -139,14 +138,4 @@ async function main(): Promise<void> {
 }
 
 // Only the CLI entry point sets the exit code; importing this module (tests, docs generator) runs nothing.
-// npm's bin is a symlink, so compare real paths.
-function isEntryPoint(): boolean {
-  const invoked = process.argv[1];
-  if (invoked === undefined) return false;
-  try {
-    return realpathSync(invoked) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-if (isEntryPoint()) void main();
+if (isEntryPoint(import.meta.url)) void main();
