@@ -43,6 +43,7 @@ function metricResult(report: TickReport): TickResult {
 async function updateMetrics(metrics: AgentMetrics, config: AgentConfig, report: TickReport): Promise<void> {
   metrics.recordTick({ startedAtMs: Date.parse(report.startedAt), finishedAtMs: Date.parse(report.finishedAt), result: metricResult(report) });
   for (const t of report.timings) metrics.observeStep(t.step, t.ms / 1000);
+  if (report.bytesFetched > 0) metrics.addFetchedBytes(report.bytesFetched);
   for (const o of report.outcomes) {
     if (o.generation !== null && o.current !== null) metrics.setCurrentGeneration(o.set, o.generation, o.current);
   }

@@ -48,4 +48,6 @@ export interface SetContext {
   policy: PublisherPolicy;
   ports: TickPorts;
   timings: StepTiming[];
+  /** Bytes this tick downloaded from the stores, summed over its sets (for the report and /metrics). */
+  fetched: { bytes: number };
 }

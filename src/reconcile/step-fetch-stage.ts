@@ -29,6 +29,7 @@ export async function fetchAndStage(ctx: SetContext): Promise<Staged> {
   const fetched = await runStep(ctx.timings, ports.log, 'fetch', fields, () =>
     fetchClosure({ stores: ctx.stores, digest: set.closure, policy: ctx.policy, stateDir: ctx.stateDir, signal: ports.signal }),
   );
+  ctx.fetched.bytes += fetched.bytesFetched;
   const staged = await runStep(ctx.timings, ports.log, 'stage', fields, () =>
     stageGeneration({
       stateDir: ctx.stateDir,

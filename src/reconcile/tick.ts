@@ -40,6 +40,8 @@ export interface TickReport {
   timings: StepTiming[];
   /** Store requests (all stores, every kind) made during this tick. */
   storeRequests: number;
+  /** Bytes downloaded from the stores during this tick (0 when nothing was missing locally). */
+  bytesFetched: number;
   startedAt: string;
   finishedAt: string;
 }
@@ -114,6 +116,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const startedAt = ports.clock.now().toISOString();
   const requestsBefore = input.stores.counter.requests;
   const timings: StepTiming[] = [];
+  const fetched = { bytes: 0 };
   let snapshot: RepoSnapshot;
   let outcomes: SetOutcome[] = [];
   let error: TickReport['error'];
@@ -129,7 +132,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     for (const set of sets) {
       const ctx: SetContext = {
         machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
-        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings,
+        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings, fetched,
       };
       if (conflicts.has(set.name)) {
         const cur = await currentOf(config.stateDir, set.name);
@@ -153,7 +156,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const commit = memory.lastGood?.commit ?? null;
   await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
-  return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, startedAt, finishedAt: ports.clock.now().toISOString() };
+  return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes, startedAt, finishedAt: ports.clock.now().toISOString() };
 }
 
 async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null): Promise<void> {

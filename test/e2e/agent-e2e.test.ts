@@ -47,6 +47,7 @@ health:
 
 interface Report {
   exitCode: number;
+  bytesFetched: number;
   outcomes: Array<{ set: string; result: string; reason: string; generation: number | null; current: string | null; message: string }>;
 }
 
@@ -86,11 +87,13 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
     const first = await once();
     expect(first.report.outcomes[0]).toMatchObject({ set: 'svc', result: 'converged', current: v1, generation: 1 });
     expect(first.code).toBe(0);
+    expect(first.report.bytesFetched).toBeGreaterThan(0);
     expect(await get(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'v1' });
 
     const noop = await once();
     expect(noop.code).toBe(0);
     expect(noop.report.outcomes[0]).toMatchObject({ result: 'unchanged', current: v1 });
+    expect(noop.report.bytesFetched).toBe(0);
 
     const v2 = await world.pushService('v2', { failHealth: true });
     await world.commit({ 'sets/svc.yaml': setYaml(v2, world.platform, port, runDir) }, 'svc v2 (broken)');

@@ -38,6 +38,9 @@ export async function writeServicePackage(dir: string, version: string, options:
   await mkdir(join(dir, 'bin'), { recursive: true });
   await writeFile(join(dir, 'server.js'), SERVER_JS);
   await writeFile(join(dir, 'VERSION'), `${version}\n`);
+  // An asset above the 2 KiB inline limit, so fetching a version moves real object bytes.
+  await mkdir(join(dir, 'public'), { recursive: true });
+  await writeFile(join(dir, 'public', 'asset.bin'), Buffer.alloc(32 * 1024, `asset ${version} `));
   await writeFile(join(dir, 'bin', 'activate'), ACTIVATE_SH);
   await chmod(join(dir, 'bin', 'activate'), 0o755);
   if (options.failHealth) await writeFile(join(dir, 'FAIL'), 'health answers 500\n');
