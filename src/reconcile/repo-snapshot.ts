@@ -9,6 +9,7 @@ import { readGitAuthFromEnv, type GitAuth } from '../git/git-auth.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
 import { verifyAdvance } from '../trust/repo-history.js';
 import { formatIssue } from '../declarations/result.js';
+import { classifyPath } from '../declarations/classify-path.js';
 import { runStep, type StepTiming } from './step.js';
 import { join } from 'node:path';
 
@@ -20,8 +21,6 @@ export interface RepoSnapshot {
   /** True when HEAD moved since the previous tick of this process. */
   changed: boolean;
 }
-
-const DECLARATION_FILE = /^(flotilla\.yaml|allowed_signers|sets\/[^/]+\.ya?ml|machines\/[^/]+\.ya?ml)$/;
 
 /** Inputs of readRepoSnapshot. */
 export interface SnapshotOptions {
@@ -94,7 +93,7 @@ async function verifyAndLoad(o: SnapshotOptions, gitdir: string, head: string): 
     return result;
   });
   const decls = await runStep(timings, log, 'declarations', {}, async () => {
-    const files = await readTreeFiles({ gitdir: gitdir, oid: head, include: (p) => DECLARATION_FILE.test(p) });
+    const files = await readTreeFiles({ gitdir, oid: head, include: (p) => classifyPath(p).kind !== 'other' });
     const loaded = loadDeclarations(files);
     if (!loaded.ok) {
       const issues = loaded.errors.map(formatIssue);
