@@ -14,7 +14,7 @@ import { guardBody, readCapped } from './byte-cap.js';
 import { normaliseEtag } from './etag.js';
 import { checkKey, checkPrefix } from './key-path.js';
 import { mapS3Error } from './s3-errors.js';
-import { readParts, uploadMultipart } from './s3-upload.js';
+import { PartPool, readParts, uploadMultipart } from './s3-upload.js';
 import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
 
 /** Where an S3 store lives and how to talk to it. */
@@ -152,7 +152,8 @@ export function createS3Store(o: S3StoreOptions): Store {
   }
 
   async function putStream(key: string, body: Readable, opts: PutOptions): Promise<string> {
-    const parts = readParts(body, partSize)[Symbol.asyncIterator]();
+    const pool = new PartPool(partSize);
+    const parts = readParts(body, partSize, pool)[Symbol.asyncIterator]();
     const first = await parts.next();
     const second = first.done ? first : await parts.next();
     if (second.done) return putOnce(key, first.done ? Buffer.alloc(0) : first.value, first.done ? 0 : first.value.length, opts);
@@ -168,6 +169,7 @@ export function createS3Store(o: S3StoreOptions): Store {
         Bucket,
         Key: full(key),
         concurrency: o.partConcurrency ?? 3,
+        release: (part) => pool.give(part),
         ...(opts.contentType ? { ContentType: opts.contentType } : {}),
         ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),

@@ -8,32 +8,47 @@ import {
 import type { Readable } from 'node:stream';
 
 /**
- * Splits a stream into buffers of exactly `partSize` bytes (the last may be shorter, never empty). Each
- * part is copied once; the bytes past a part boundary stay as views of their chunks (no second copy), so
- * memory is about one part plus one chunk.
+ * Reusable part buffers. A multipart upload holds at most `concurrency` parts in flight plus the one being
+ * filled (and two peeked by the caller), so recycling them keeps memory flat: allocating a fresh 8 MiB
+ * buffer per part leaves the dead ones to the garbage collector, and peak RSS then grows with its lag.
  */
-export async function* readParts(body: Readable, partSize: number): AsyncGenerator<Buffer> {
-  let chunks: Buffer[] = [];
-  let total = 0;
+export class PartPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(readonly partSize: number) {}
+
+  /** A buffer of exactly `partSize` bytes (contents undefined). */
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.partSize);
+  }
+
+  /** Returns a full part buffer whose upload finished; a short last part is simply dropped. */
+  give(part: Buffer): void {
+    if (part.length === this.partSize) this.free.push(part);
+  }
+}
+
+/**
+ * Splits a stream into buffers of exactly `partSize` bytes (the last may be shorter, never empty), copying
+ * each chunk once into buffers from `pool`. A yielded full part belongs to the caller until it gives it back.
+ */
+export async function* readParts(body: Readable, partSize: number, pool: PartPool = new PartPool(partSize)): AsyncGenerator<Buffer> {
+  let part = pool.take();
+  let filled = 0;
   for await (const chunk of body) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    chunks.push(buf);
-    total += buf.length;
-    while (total >= partSize) {
-      const part = Buffer.concat(chunks, partSize); // truncates to partSize
-      let excess = total - partSize;
-      const rest: Buffer[] = [];
-      for (let i = chunks.length - 1; excess > 0 && i >= 0; i--) {
-        const c = chunks[i] as Buffer;
-        rest.unshift(c.length <= excess ? c : c.subarray(c.length - excess));
-        excess -= Math.min(c.length, excess);
+    for (let off = 0; off < buf.length; ) {
+      const n = buf.copy(part, filled, off, Math.min(buf.length, off + partSize - filled));
+      filled += n;
+      off += n;
+      if (filled === partSize) {
+        yield part;
+        part = pool.take();
+        filled = 0;
       }
-      chunks = rest;
-      total -= partSize;
-      yield part;
     }
   }
-  if (total > 0) yield Buffer.concat(chunks, total);
+  if (filled > 0) yield part.subarray(0, filled);
 }
 
 /** Where and how one multipart upload goes. `Key` is the full key inside the bucket. */
@@ -49,6 +64,8 @@ export interface MultipartTarget {
   IfMatch?: string;
   /** Runs just before completion; throwing aborts the upload (used for an explicit precondition check). */
   beforeComplete?: () => Promise<void>;
+  /** Called with each part once the server has it, so its buffer can be reused. */
+  release?: (part: Buffer) => void;
   signal?: AbortSignal;
 }
 
@@ -76,7 +93,10 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
         .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length }), {
           abortSignal: signal,
         })
-        .then((r) => void done.push({ PartNumber, ETag: r.ETag ?? '' }))
+        .then((r) => {
+          done.push({ PartNumber, ETag: r.ETag ?? '' });
+          t.release?.(Body);
+        })
         .catch((err: unknown) => void (failure ??= err))
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
