@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import type { Command } from './command.js';
-import { flag, stringList, stringOption } from './command.js';
+import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
+import { stringList, stringOption } from './command.js';
 import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js';
 import { fetchClosure } from '../fetch/fetch-closure.js';
 import { createProgressBar } from '../fetch/progress-bar.js';
-import { buildPolicy } from '../trust/publisher-trust.js';
 import { UsageError } from '../errors/index.js';
 
 /** `flotilla fetch DIGEST --store URL[,URL…] --trust … --state DIR`: prints the package paths. */
@@ -15,22 +15,13 @@ export const command: Command = {
   description: 'Stores are mirrors tried in order for every object. Packages land at DIR/store/<hex>-<name>/.',
   positionals: { min: 1, max: 1 },
   options: {
+    ...POLICY_OPTIONS,
     store: { type: 'string', multiple: true, value: 'URL[,URL…]', help: 'store URL(s), in order' },
-    trust: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'trusted publisher key (or @FILE)' },
-    threshold: { type: 'string', value: 'N', help: 'distinct trusted signatures required (default 1)' },
-    'require-deployable': { type: 'boolean', help: 'require a promoted deployable flag' },
-    promoter: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'key allowed to promote (default: the trusted keys)' },
     state: { type: 'string', value: 'DIR', help: 'state directory (object cache and store/)' },
     concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16)' },
   },
   async run(input, ctx) {
-    const policy = buildPolicy({
-      trust: stringList(input, 'trust'),
-      ...(stringOption(input, 'threshold') ? { threshold: stringOption(input, 'threshold') } : {}),
-      requireDeployable: flag(input, 'require-deployable'),
-      promoters: stringList(input, 'promoter'),
-      resolve: (p) => resolve(ctx.cwd, p),
-    });
+    const policy = policyFromInput(input, ctx);
     const stateDir = resolve(ctx.cwd, requireOption(stringOption(input, 'state'), 'state'));
     const conc = stringOption(input, 'concurrency');
     const concurrency = conc === undefined ? undefined : Number(conc);

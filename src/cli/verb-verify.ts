@@ -1,9 +1,8 @@
-import { resolve } from 'node:path';
 import type { Command } from './command.js';
-import { flag, stringList, stringOption } from './command.js';
+import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
+import { stringOption } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
 import { verifyClosure } from '../fetch/verify-closure.js';
-import { buildPolicy } from '../trust/publisher-trust.js';
 
 /** `flotilla verify DIGEST --store URL --trust …`: exit 0 only if every object and the signatures hold. */
 export const command: Command = {
@@ -12,20 +11,11 @@ export const command: Command = {
   usage: 'flotilla verify DIGEST --store URL --trust NAME:KEY... [--threshold N] [--require-deployable] [--promoter NAME:KEY]... [--json]',
   positionals: { min: 1, max: 1 },
   options: {
+    ...POLICY_OPTIONS,
     store: { type: 'string', value: 'URL', help: 'store URL' },
-    trust: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'trusted publisher key (or @FILE)' },
-    threshold: { type: 'string', value: 'N', help: 'distinct trusted signatures required (default 1)' },
-    'require-deployable': { type: 'boolean', help: 'require a promoted deployable flag' },
-    promoter: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'key allowed to promote (default: the trusted keys)' },
   },
   async run(input, ctx) {
-    const policy = buildPolicy({
-      trust: stringList(input, 'trust'),
-      ...(stringOption(input, 'threshold') ? { threshold: stringOption(input, 'threshold') } : {}),
-      requireDeployable: flag(input, 'require-deployable'),
-      promoters: stringList(input, 'promoter'),
-      resolve: (p) => resolve(ctx.cwd, p),
-    });
+    const policy = policyFromInput(input, ctx);
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd);
     try {
       const r = await verifyClosure(store, input.positionals[0] ?? '', { policy, signal: ctx.signal });
