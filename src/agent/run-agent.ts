@@ -6,11 +6,13 @@ import type { AgentConfig } from '../declarations/types.js';
 import type { CrashPoints } from '../generations/crash-points.js';
 import { readState, setPaths } from '../generations/index.js';
 import type { TickPorts } from '../reconcile/context.js';
+import { StagedMemo } from '../reconcile/staged-memo.js';
 import { StoreCache } from '../reconcile/stores.js';
 import { runTick, type AgentMemory, type TickReport } from '../reconcile/tick.js';
 import { systemClock, type Clock } from '../rollout/clock.js';
 import { LeaseObserver } from '../rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
+import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
 import { createAgentMetrics, type AgentMetrics, type TickResult } from './agent-metrics.js';
@@ -76,11 +78,12 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     signal: options.signal,
     ...(options.crash ? { crash: options.crash } : {}),
     staleAfterMs: DEFAULT_STALE_AFTER_MS,
+    statusHeartbeatMs: STATUS_HEARTBEAT_MS,
     holder: `${config.machine}-${process.pid}-${randomBytes(4).toString('hex')}`,
     agentVersion: FLOTILLA_VERSION,
   };
   const stores = new StoreCache(log, config.storeCredentials);
-  const memory: AgentMemory = { recovered: new Set(), lastStatus: new Map() };
+  const memory: AgentMemory = { recovered: new Set(), lastStatus: new Map(), reported: new Map(), staged: new StagedMemo() };
   const metrics = createAgentMetrics();
   return {
     config,

@@ -6,6 +6,7 @@ import type { Clock } from '../rollout/clock.js';
 import type { LeaseObserver } from '../rollout/lease-observer.js';
 import type { Store } from '../store/store.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
+import type { StagedMemo } from './staged-memo.js';
 import type { StepTiming } from './step.js';
 
 /** Who this agent is. */
@@ -26,6 +27,8 @@ export interface TickPorts {
   crash?: CrashPoints;
   /** How old a status report may be and still count (see status/readiness.ts). */
   staleAfterMs: number;
+  /** How often an unchanged status report is written again (see status/report-due.ts). */
+  statusHeartbeatMs: number;
   /** Unique per agent process: machine + pid + random. */
   holder: string;
   agentVersion: string;
@@ -50,4 +53,6 @@ export interface SetContext {
   timings: StepTiming[];
   /** Bytes this tick downloaded from the stores, summed over its sets (for the report and /metrics). */
   fetched: { bytes: number };
+  /** Closures already verified and staged by this process (a waiting machine does not redo them). */
+  staged: StagedMemo;
 }

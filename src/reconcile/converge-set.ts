@@ -31,6 +31,17 @@ async function currentGeneration(ctx: SetContext): Promise<Generation | undefine
   return cur === undefined ? undefined : findGeneration(paths, cur.number);
 }
 
+/** The staged generation of the set's closure: remembered from an earlier tick of this commit, or fetched, verified and staged now. */
+async function stagedGeneration(ctx: SetContext): Promise<Generation> {
+  const { set, commit } = ctx;
+  const nowMs = ctx.ports.clock.monotonicMs();
+  const known = await ctx.staged.recall(set.name, set.closure, commit, nowMs);
+  if (known !== undefined) return known;
+  const staged = await fetchAndStage(ctx);
+  ctx.staged.remember(set.name, set.closure, commit, staged.generation, nowMs);
+  return staged.generation;
+}
+
 /**
  * One set's part of a tick: nothing to do when the desired digest is already active; otherwise refuse a
  * closure for another platform or one remembered as bad, fetch and verify, stage, pass the rollout gate,
@@ -59,7 +70,7 @@ export async function convergeSet(ctx: SetContext): Promise<SetOutcome> {
       const message = `${set.closure} failed here before (${bad?.reason ?? 'unknown'}); not retried until the desired digest changes or \`flotilla clear ${set.name}\``;
       return { ...base(), result: 'rolled-back', reason: Reason.RolledBack, message, stalled: true, rollout: rolloutRef(ctx) };
     }
-    const staged = await fetchAndStage(ctx);
+    const generation = await stagedGeneration(ctx);
     const gate = await passGate(ctx);
     if (!gate.go) {
       // A store that cannot coordinate is a configuration failure here; anything else the gate says is a wait
@@ -70,9 +81,10 @@ export async function convergeSet(ctx: SetContext): Promise<SetOutcome> {
     const keeper = keepLease(gate.lease, ctx.ports.log);
     let outcome: SetOutcome;
     try {
-      outcome = await applyGeneration(ctx, staged.generation, gate.rollout);
+      outcome = await applyGeneration(ctx, generation, gate.rollout);
     } finally {
       keeper.stop();
+      ctx.staged.forget(set.name);
     }
     // A healthy machine frees its slot; a failed one keeps it, so the batch stays blocked (DESIGN §6).
     if (outcome.result === 'converged' && gate.lease !== null) {

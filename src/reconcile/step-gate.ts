@@ -1,4 +1,5 @@
-import { decideGate, type DependencyState } from '../rollout/gate.js';
+import { readEarlierBatches } from '../rollout/batch-statuses.js';
+import { decideGate, failedMachines, type DependencyState } from '../rollout/gate.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { batchOf, planRollout } from '../rollout/planner.js';
 import { readQuarantine } from '../rollout/quarantine.js';
@@ -50,15 +51,18 @@ export async function passGate(ctx: SetContext): Promise<GateOutcome> {
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
+    const quarantine = await readQuarantine(coord, set.name, set.closure);
+    const now = ports.clock.now();
+    const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now, staleAfterMs: ports.staleAfterMs };
     const decision = decideGate({
       plan,
       machine: machine.name,
-      statuses: await readSetStatuses(coord, set.name),
-      quarantine: await readQuarantine(coord, set.name, set.closure),
+      statuses: await readEarlierBatches(coord, plan, rollout.batch, rule),
+      quarantine,
       settings,
       dependencies: await dependencies(ctx),
       overrideWindows: set.rollout.overrideWindows,
-      now: ports.clock.now(),
+      now,
       staleAfterMs: ports.staleAfterMs,
     });
     if (!decision.allowed) return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout };

@@ -6,6 +6,7 @@ import { findGeneration, readCurrent, readState, setPaths } from '../generations
 import type { MachineStatus } from '../status/machine-status.js';
 import { writeMachineStatus } from '../status/status-io.js';
 import { Reason } from '../status/conditions.js';
+import { reportDue } from '../status/report-due.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
 import { parsePublicKey } from '../trust/publisher-key.js';
@@ -15,6 +16,7 @@ import type { MachineIdentity, SetContext, TickPorts } from './context.js';
 import { convergeSet } from './converge-set.js';
 import { reasonForError } from './error-reason.js';
 import { recoverSet } from './recover-set.js';
+import type { StagedMemo } from './staged-memo.js';
 import { readRepoSnapshot, type RepoSnapshot } from './repo-snapshot.js';
 import { orderByDependencies } from './set-order.js';
 import { exitCodeOf, toMachineStatus, type SetOutcome } from './set-outcome.js';
@@ -27,8 +29,12 @@ export interface AgentMemory {
   lastGood?: RepoSnapshot;
   /** Sets whose startup recovery already ran in this process. */
   recovered: Set<string>;
-  /** The last status written per set, to keep condition transition times. */
+  /** The statuses last written to status.json, per set: condition transition times carry over from them. */
   lastStatus: Map<string, MachineStatus>;
+  /** The status last written to the coordination store, per set (a report is rewritten only when due). */
+  reported: Map<string, MachineStatus>;
+  /** Verified, staged closures per set, reused by waiting ticks. */
+  staged: StagedMemo;
 }
 
 /** One tick's report: what each set did, the repo-level error if any, and the `--once` exit code. */
@@ -132,7 +138,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     for (const set of sets) {
       const ctx: SetContext = {
         machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
-        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings, fetched,
+        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings, fetched, staged: memory.staged,
       };
       if (conflicts.has(set.name)) {
         const cur = await currentOf(config.stateDir, set.name);
@@ -159,16 +165,25 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes, startedAt, finishedAt: ports.clock.now().toISOString() };
 }
 
+/**
+ * Writes the tick's statuses, locally (status.json) and to the coordination store, but only what is due
+ * (reportDue): a change, or the heartbeat. A failed store write is retried on the next tick.
+ */
 async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null): Promise<void> {
   const { config, ports, memory } = input;
   const at = ports.clock.now();
   const statuses = outcomes.map((o) => toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(memory.lastStatus.get(o.set) ? { previous: memory.lastStatus.get(o.set) } : {}) }));
-  await writeFileAtomic(join(config.stateDir, 'status.json'), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
+  const sameSets = statuses.length === memory.lastStatus.size && statuses.every((s) => memory.lastStatus.has(s.set));
+  if (!sameSets || statuses.some((s) => reportDue(memory.lastStatus.get(s.set), s, ports.statusHeartbeatMs))) {
+    await writeFileAtomic(join(config.stateDir, 'status.json'), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
+    memory.lastStatus = new Map(statuses.map((s) => [s.set, s]));
+  }
+  if (coordination === null) return;
   for (const s of statuses) {
-    memory.lastStatus.set(s.set, s);
-    if (coordination === null) continue;
+    if (!reportDue(memory.reported.get(s.set), s, ports.statusHeartbeatMs)) continue;
     try {
       await writeMachineStatus(coordination, s);
+      memory.reported.set(s.set, s);
     } catch (err) {
       ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');
     }

@@ -45,11 +45,29 @@ function describe(status: MachineStatus | ParseProblem | undefined, target: Dige
   return `is ${status.state} on the target, reported ${status.reportedAt}`;
 }
 
+/** What makes a machine of an earlier batch count as done: Ready on the target, or a tolerated failure. */
+export interface DoneRule {
+  target: { set: string; digest: Digest; rolloutId: string };
+  failed: ReadonlySet<string>;
+  now: Date;
+  staleAfterMs: number;
+}
+
+/** The first machine of `batch` that is neither Ready on the target nor a tolerated failure. */
+export function firstLagging(batch: readonly string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, rule: DoneRule): string | undefined {
+  return batch.find((m) => !rule.failed.has(m) && !isReadyOn(statuses.get(m), rule.target, rule.now, rule.staleAfterMs));
+}
+
+/** The machines a quarantine record names as failed on its digest. */
+export function failedMachines(quarantine: QuarantineRecord | null): Set<string> {
+  return new Set(quarantine?.failures.map((f) => f.machine) ?? []);
+}
+
 /**
  * Decides whether `machine` (batch k of `plan`) may ask for a lease slot now. In order:
  * 1. the target is not quarantined beyond `maxFailures` (and this machine did not itself fail on it);
  * 2. every dependsOn set is Ready on its own desired digest on all its machines;
- * 3. every machine of batches < k is Ready on the target (isReadyOn: same set, current = target, Ready
+ * 3. every machine of batches < k (nearest batch first) is Ready on the target (isReadyOn: same set, current = target, Ready
  *    True, bound to this rollout id, fresh) or is a tolerated failure listed in the quarantine;
  * 4. `pauseBetweenBatchesMs` has passed since the last Ready transition in batch k-1;
  * 5. a maintenance window is open (or overridden).
@@ -59,7 +77,7 @@ export function decideGate(input: GateInput): GateDecision {
   const { plan, machine, now } = input;
   const batch = batchOf(plan, machine);
   if (batch < 0) return closed(batch, Reason.WaitingForBatch, `${machine} is not a machine of set ${plan.set}`);
-  const failed = new Set(input.quarantine?.failures.map((f) => f.machine) ?? []);
+  const failed = failedMachines(input.quarantine);
   if (failed.has(machine)) return closed(batch, Reason.Quarantined, `${machine} itself failed on ${plan.target}; it waits for a new digest or an operator`);
   if (failed.size > input.settings.maxFailures) {
     return closed(batch, Reason.Quarantined, `${plan.target} is quarantined for set ${plan.set}: ${failed.size} failure(s), maxFailures ${input.settings.maxFailures}`);
@@ -72,10 +90,11 @@ export function decideGate(input: GateInput): GateDecision {
     }
   }
   const target = { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId };
-  for (let k = 0; k < batch; k++) {
-    for (const m of plan.batches[k] ?? []) {
-      if (failed.has(m) || isReadyOn(input.statuses.get(m), target, now, input.staleAfterMs)) continue;
-      return closed(batch, Reason.WaitingForBatch, `batch ${k}: ${m} ${describe(input.statuses.get(m), plan.target)}, not Ready on the target`);
+  // Nearest batch first: it is the one most likely still working, and readEarlierBatches stops reading there.
+  for (let k = batch - 1; k >= 0; k--) {
+    const lagging = firstLagging(plan.batches[k] ?? [], input.statuses, { target, failed, now, staleAfterMs: input.staleAfterMs });
+    if (lagging !== undefined) {
+      return closed(batch, Reason.WaitingForBatch, `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`);
     }
   }
   if (batch > 0 && input.settings.pauseBetweenBatchesMs > 0) {

@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
+import { readEarlierBatches } from '../../src/rollout/batch-statuses.js';
+import { decideGate, failedMachines, type DoneRule } from '../../src/rollout/gate.js';
+import { planRollout, rolloutIdFor } from '../../src/rollout/planner.js';
+import { Reason } from '../../src/status/conditions.js';
+import { MACHINE_STATUS_SCHEMA, type MachineStatus } from '../../src/status/machine-status.js';
+import { readSetStatuses, writeMachineStatus } from '../../src/status/status-io.js';
+import { digestFromHex, type Digest } from '../../src/store/digest.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+
+const OLD = digestFromHex('0'.repeat(64));
+const NEW = digestFromHex('1'.repeat(64));
+const NOW = new Date('2026-01-06T12:00:00Z');
+const MACHINES = Array.from({ length: 13 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+const plan = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { count: 3 } } });
+const rule: DoneRule = { target: { set: 'web', digest: NEW, rolloutId: plan.rolloutId }, failed: new Set(), now: NOW, staleAfterMs: 600_000 };
+
+function report(machine: string, digest: Digest): MachineStatus {
+  return {
+    schema: MACHINE_STATUS_SCHEMA, machine, set: 'web', desiredDigest: NEW, currentDigest: digest, generation: 2, commit: null, state: 'Ready',
+    conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'ok', lastTransitionTime: '2026-01-06T11:50:00.000Z' }],
+    rollout: { id: rolloutIdFor('web', digest), batch: 0 }, reportedAt: '2026-01-06T11:59:00.000Z', agentVersion: '0.1.0',
+  };
+}
+
+describe('readEarlierBatches (directory store)', () => {
+  let dir: string;
+  let store: Store;
+  let counter: RequestCounter;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-batches-'));
+    counter = { requests: 0 };
+    store = countRequests(openStore(dir), counter);
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  /** Batches 0..readyUpTo Ready on NEW, the rest on OLD. */
+  async function fleet(readyUpTo: number): Promise<void> {
+    for (const [k, batch] of plan.batches.entries()) for (const m of batch) await writeMachineStatus(store, report(m, k <= readyUpTo ? NEW : OLD));
+    counter.requests = 0;
+  }
+
+  it('reads only the nearest earlier batch while it is still working', async () => {
+    expect(plan.batches.map((b) => b.length)).toEqual([1, 3, 3, 3, 3]);
+    await fleet(2);
+    const last = plan.batches.length - 1;
+    const got = await readEarlierBatches(store, plan, last, rule);
+    expect([...got.keys()].sort()).toEqual([...(plan.batches[last - 1] ?? [])].sort());
+    expect(counter.requests).toBe(3);
+  });
+
+  it('reads further back only while each batch is done, and the gate decides as with every file read', async () => {
+    for (let ready = -1; ready < plan.batches.length; ready++) {
+      await fleet(ready);
+      for (let batch = 0; batch < plan.batches.length; batch++) {
+        const machine = plan.batches[batch]![0]!;
+        const partial = await readEarlierBatches(store, plan, batch, rule);
+        const full = await readSetStatuses(store, 'web');
+        const settings = { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [] };
+        const common = { plan, machine, quarantine: null, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 };
+        expect(decideGate({ ...common, statuses: partial })).toEqual(decideGate({ ...common, statuses: full }));
+        expect(partial.size).toBeLessThanOrEqual(batch <= ready + 1 ? plan.batches.slice(0, batch).flat().length : 3);
+      }
+    }
+  });
+
+  it('counts a tolerated failure as done and keeps reading past it', async () => {
+    await fleet(1);
+    const failedOne = plan.batches[2]![0]!;
+    const quarantine = { schema: 'flotilla.quarantine/v1' as const, set: 'web', digest: NEW, failures: [{ machine: failedOne, reason: Reason.HealthCheckFailed, message: 'x', time: NOW.toISOString() }] };
+    await writeMachineStatus(store, report(plan.batches[2]![1]!, NEW));
+    await writeMachineStatus(store, report(plan.batches[2]![2]!, NEW));
+    const tolerant = { ...rule, failed: failedMachines(quarantine) };
+    const got = await readEarlierBatches(store, plan, 3, tolerant);
+    expect(got.size).toBe(7);
+    const settings = { pauseBetweenBatchesMs: 0, maxFailures: 1, windows: [] };
+    expect(decideGate({ plan, machine: plan.batches[3]![0]!, statuses: got, quarantine, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 }).allowed).toBe(true);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { Reason } from '../../src/status/conditions.js';
+import { MACHINE_STATUS_SCHEMA, type MachineStatus } from '../../src/status/machine-status.js';
+import { reportDue, STATUS_HEARTBEAT_MS } from '../../src/status/report-due.js';
+import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
+import { digestFromHex } from '../../src/store/digest.js';
+
+const D = digestFromHex('d'.repeat(64));
+const at = (s: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+const status = (over: Partial<MachineStatus> = {}): MachineStatus => ({
+  schema: MACHINE_STATUS_SCHEMA, machine: 'a', set: 'web', desiredDigest: D, currentDigest: D, generation: 1, commit: 'c1', state: 'Ready',
+  conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'ok', lastTransitionTime: at(0) }],
+  rollout: null, reportedAt: at(0), agentVersion: '0.1.0', ...over,
+});
+
+describe('reportDue', () => {
+  it('writes the first report', () => {
+    expect(reportDue(undefined, status(), 60_000)).toBe(true);
+  });
+
+  it('skips a report that differs only in its time, until the heartbeat', () => {
+    expect(reportDue(status(), status({ reportedAt: at(1) }), 60_000)).toBe(false);
+    expect(reportDue(status(), status({ reportedAt: at(59) }), 60_000)).toBe(false);
+    expect(reportDue(status(), status({ reportedAt: at(60) }), 60_000)).toBe(true);
+  });
+
+  it('writes any other change at once', () => {
+    expect(reportDue(status(), status({ reportedAt: at(1), state: 'Waiting' }), 60_000)).toBe(true);
+    expect(reportDue(status(), status({ reportedAt: at(1), commit: 'c2' }), 60_000)).toBe(true);
+    expect(reportDue(status(), status({ reportedAt: at(1), conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'other', lastTransitionTime: at(0) }] }), 60_000)).toBe(true);
+  });
+
+  it('beats well within the staleness readers apply', () => {
+    expect(STATUS_HEARTBEAT_MS * 5).toBeLessThanOrEqual(DEFAULT_STALE_AFTER_MS);
+  });
+});
