@@ -16,6 +16,8 @@ export interface AgentMetrics {
   addFetchedBytes(bytes: number, store?: string): void;
   /** One step of a tick took `seconds` (`sync`, `verify`, `declarations`, `fetch`, `stage`, `switch`, …). */
   observeStep(step: string, seconds: number): void;
+  /** A poll found the branch head unchanged and no tick was run (the daemon's cheap poll). */
+  countSkippedPoll(): void;
 }
 
 /** Registers flotilla_* metrics on a new (or the given) registry. */
@@ -30,6 +32,7 @@ export function createAgentMetrics(registry = new MetricsRegistry()): AgentMetri
   const badInfo: Gauge = registry.gauge('flotilla_bad_digest_info', 'Always 1; one series per digest marked bad for the set.', ['set', 'digest']);
   const fetched: Counter = registry.counter('flotilla_fetched_bytes_total', 'Bytes downloaded from the store.', ['store']);
   const steps: Histogram = registry.histogram('flotilla_step_duration_seconds', 'Duration of tick steps.', ['step']);
+  const skippedPolls: Counter = registry.counter('flotilla_polls_skipped_total', 'Polls answered without a tick: the branch head had not moved since the last settled tick.');
   const results: TickResult[] = ['converged', 'noop', 'failed', 'rolled_back', 'waiting'];
   const currentDigest = new Map<string, string>();
   const badDigests = new Map<string, readonly string[]>();
@@ -60,6 +63,9 @@ export function createAgentMetrics(registry = new MetricsRegistry()): AgentMetri
     },
     observeStep(step, seconds) {
       steps.observe({ step }, seconds);
+    },
+    countSkippedPoll() {
+      skippedPolls.inc();
     },
   };
 }

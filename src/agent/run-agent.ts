@@ -14,15 +14,31 @@ import { LeaseObserver } from '../rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
+import type { MachineStatus } from '../status/machine-status.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
-import { createAgentMetrics, type AgentMetrics, type TickResult } from './agent-metrics.js';
+import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
+import { recordTickMetrics, type BadDigestsBySet } from './tick-metrics.js';
 
 /** A configured agent: run one tick, read its metrics, close its stores. */
 export interface Agent {
   readonly config: AgentConfig;
   readonly metrics: AgentMetrics;
   tick(): Promise<TickReport>;
+  /** Digests marked bad per set of the last tick's outcomes, as its metrics recorded them ({} before a tick). */
+  badDigests(): BadDigestsBySet;
+  /** The memory a successor process needs so its reports continue this one's (see AgentCarry). */
+  carry(): AgentCarry;
   close(): Promise<void>;
+}
+
+/**
+ * What one agent process hands to the next of the same daemon (the supervisor's tick workers): the status
+ * last written per set and the one last reported to the store, so condition transition times (the rollout
+ * gate times its pauses from Ready's) and the report heartbeat carry on across worker restarts. Plain JSON.
+ */
+export interface AgentCarry {
+  lastStatus: MachineStatus[];
+  reported: MachineStatus[];
 }
 
 /** Options of createAgent: the ports the real process supplies (tests may give a clock or crash points). */
@@ -33,26 +49,18 @@ export interface CreateAgentOptions {
   signal: AbortSignal;
   clock?: Clock;
   crash?: CrashPoints;
+  /** Memory left by the previous process of the same daemon (AgentCarry); absent on a fresh start. */
+  carry?: AgentCarry;
 }
 
-function metricResult(report: TickReport): TickResult {
-  if (report.outcomes.some((o) => o.result === 'rolled-back')) return 'rolled_back';
-  if (report.exitCode === 1) return 'failed';
-  if (report.exitCode === 3) return 'waiting';
-  return report.outcomes.some((o) => o.result === 'converged') ? 'converged' : 'noop';
-}
-
-async function updateMetrics(metrics: AgentMetrics, config: AgentConfig, report: TickReport): Promise<void> {
-  metrics.recordTick({ startedAtMs: Date.parse(report.startedAt), finishedAtMs: Date.parse(report.finishedAt), result: metricResult(report) });
-  for (const t of report.timings) metrics.observeStep(t.step, t.ms / 1000);
-  if (report.bytesFetched > 0) metrics.addFetchedBytes(report.bytesFetched);
-  for (const o of report.outcomes) {
-    if (o.generation !== null && o.current !== null) metrics.setCurrentGeneration(o.set, o.generation, o.current);
+/** Reads the digests marked bad for each set in state.json; a set whose state cannot be read is left out. */
+async function readBadDigests(stateDir: string, sets: readonly string[]): Promise<BadDigestsBySet> {
+  const out: BadDigestsBySet = {};
+  for (const set of sets) {
+    const state = await readState(setPaths(stateDir, set).stateFile).catch(() => undefined);
+    if (state) out[set] = Object.keys(state.bad);
   }
-  for (const o of report.outcomes) {
-    const state = await readState(setPaths(config.stateDir, o.set).stateFile).catch(() => undefined);
-    if (state) metrics.setBadDigests(o.set, Object.keys(state.bad));
-  }
+  return out;
 }
 
 /**
@@ -83,17 +91,27 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     agentVersion: FLOTILLA_VERSION,
   };
   const stores = new StoreCache(log, config.storeCredentials);
-  const memory: AgentMemory = { recovered: new Set(), lastStatus: new Map(), reported: new Map(), staged: new StagedMemo() };
+  const carried = options.carry;
+  const memory: AgentMemory = {
+    recovered: new Set(),
+    lastStatus: new Map((carried?.lastStatus ?? []).map((s) => [s.set, s])),
+    reported: new Map((carried?.reported ?? []).map((s) => [s.set, s])),
+    staged: new StagedMemo(),
+  };
   const metrics = createAgentMetrics();
+  let bad: BadDigestsBySet = {};
   return {
     config,
     metrics,
     async tick() {
       const report = await runTick({ config, trust, ports, stores, memory });
-      await updateMetrics(metrics, config, report);
+      bad = await readBadDigests(config.stateDir, report.outcomes.map((o) => o.set));
+      recordTickMetrics(metrics, report, bad);
       log.info({ commit: report.commit, exitCode: report.exitCode, storeRequests: report.storeRequests, sets: report.outcomes.map((o) => ({ set: o.set, result: o.result, reason: o.reason })) }, 'tick finished');
       return report;
     },
+    badDigests: () => bad,
+    carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
     close: () => stores.close(),
   };
 }

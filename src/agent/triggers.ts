@@ -6,7 +6,6 @@ import { startCronTrigger, type TriggerLog } from './cron-trigger.js';
 import { reportHealthz } from './healthz.js';
 import { startAgentHttpServer, type AgentHttpOptions, type AgentHttpServer } from './http-server.js';
 import type { SingleFlight } from './single-flight.js';
-import { startWatchTrigger } from './watch-trigger.js';
 
 /** The parts of the agent config the triggers read. */
 export type TriggerConfig = Pick<AgentConfig, 'repo' | 'watchPath' | 'webhook' | 'metrics'>;
@@ -60,6 +59,8 @@ export async function startTriggers(options: StartTriggersOptions): Promise<Runn
       }),
     );
     if (config.watchPath !== undefined) {
+      // Loaded only when configured: chokidar stays out of a daemon that does not watch.
+      const { startWatchTrigger } = await import('./watch-trigger.js');
       stops.push(await startWatchTrigger({ repoPath: config.watchPath, request: (reason) => queue.request(reason), log: options.log }));
     }
     for (const route of await planServers(options)) {

@@ -10,6 +10,7 @@ export const AGENT_DEFAULTS = {
   repoTimeoutMs: 60_000,
   maxFetchBytes: 256 * 1024 * 1024,
   metricsListen: '127.0.0.1:9464',
+  keepWarmMs: 20_000,
   logLevel: 'info',
 } as const;
 

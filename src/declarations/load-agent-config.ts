@@ -68,6 +68,7 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
     },
     storeCredentials: (raw.storeCredentials ?? []) as StoreCredentialRef[],
     metrics: { enabled: raw.metrics?.enabled ?? true, listen: splitListen(raw.metrics?.listen ?? AGENT_DEFAULTS.metricsListen) },
+    keepWarmMs: durationOr(raw.keepWarm, AGENT_DEFAULTS.keepWarmMs),
     logLevel: raw.logLevel ?? AGENT_DEFAULTS.logLevel,
   };
   if (raw.trust.allowedSignersFile !== undefined) cfg.trust.allowedSignersFile = raw.trust.allowedSignersFile;

@@ -31,5 +31,6 @@ export interface RawAgentConfig {
   watchPath?: string;
   webhook?: { listen: string; secretFile: string };
   metrics?: { enabled?: boolean; listen?: string };
+  keepWarm?: string;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }

@@ -187,5 +187,7 @@ export interface AgentConfig {
   /** Absent: no webhook. */
   webhook?: { listen: ListenAddress; secretFile: string };
   metrics: { enabled: boolean; listen: ListenAddress };
+  /** Daemon mode: how long the tick worker process outlives a tick that is not waiting (ms). */
+  keepWarmMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }

@@ -1,0 +1,127 @@
+// `flotilla agent` in daemon mode: a small supervisor process (triggers, the single-flight queue, metrics,
+// the logger) and a tick worker child process that holds the heavy reconcile code only while ticks come.
+// The supervisor never loads isomorphic-git, yaml, ajv, the AWS SDK, openpgp or src/reconcile (a test walks
+// its import graph): an idle agent is this process alone.
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../declarations/types.js';
+import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
+import { createLogger } from '../util/logger.js';
+import { createAgentMetrics } from './agent-metrics.js';
+import { readBranchHead } from './head-check.js';
+import type { AgentCarry } from './run-agent.js';
+import { createSingleFlight, type TriggerReason } from './single-flight.js';
+import { recordTickMetrics } from './tick-metrics.js';
+import { startTriggers } from './triggers.js';
+import { startWorker, type WorkerClient } from './worker-client.js';
+import { lastTickOf, mayAnswerPollCheaply, retireAfterMs, type LastTick } from './worker-policy.js';
+
+/** Options of runSupervisor. */
+export interface SupervisorOptions {
+  /** The config file, resolved; `shownFile` is the path as the user wrote it (for error data). */
+  configPath: string;
+  shownFile: string;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGTERM/SIGINT: stop triggers, stop the worker (it finishes its step), resolve 0. */
+  signal: AbortSignal;
+  /** Where the worker entry module is (tests); default next to worker-client.js. */
+  workerEntry?: string;
+}
+
+/** What a tick of the supervisor's queue resolves with: the worker's report, or a skipped poll. */
+export type SupervisedTick = { skipped: true; commit: string | null } | { skipped: false; exitCode: 0 | 1 | 3; commit: string | null };
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  return new Promise((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
+}
+
+/**
+ * Runs the daemon until `signal` aborts, then resolves 0. The first worker loads and validates the config:
+ * its error (ConfigError, KeyError, …) is thrown here unchanged, as `flotilla agent` always reported it.
+ * Trigger start-up errors (bad schedule, secret file, listen address) are thrown after the worker stops.
+ */
+export async function runSupervisor(o: SupervisorOptions): Promise<0> {
+  const workerOptions = { env: o.env, ...(o.workerEntry ? { entry: o.workerEntry } : {}) };
+  let worker: WorkerClient | undefined = await startWorker({ type: 'init', configPath: o.configPath, shownFile: o.shownFile }, workerOptions);
+  const config: AgentConfig = worker.config;
+  const log: Logger = createLogger({ level: o.env['FLOTILLA_LOG_LEVEL'] ?? config.logLevel, name: config.machine });
+  const metrics = createAgentMetrics();
+  let last: LastTick | undefined;
+  let carry: AgentCarry | undefined;
+  let pinned = false;
+  let warnedPinned = false;
+  let retireTimer: NodeJS.Timeout | undefined;
+  let retiring: Promise<void> | undefined;
+  let shuttingDown = false;
+
+  const retire = (): void => {
+    const w = worker;
+    if (w === undefined || queue.state().running) return;
+    worker = undefined;
+    log.debug({ pid: w.pid }, 'tick worker retired');
+    retiring = w.stop().finally(() => (retiring = undefined));
+  };
+  const scheduleRetire = (): void => {
+    clearTimeout(retireTimer);
+    const after = retireAfterMs(last, config.keepWarmMs, pinned);
+    if (after === null) return;
+    retireTimer = setTimeout(retire, after);
+    retireTimer.unref();
+  };
+  const liveWorker = async (): Promise<WorkerClient> => {
+    await retiring;
+    if (worker?.alive()) return worker;
+    worker = await startWorker({ type: 'init', config, ...(carry ? { carry } : {}) }, workerOptions);
+    log.debug({ pid: worker.pid }, 'tick worker started');
+    return worker;
+  };
+  const tick = async (reasons: readonly TriggerReason[]): Promise<SupervisedTick> => {
+    if (last !== undefined && mayAnswerPollCheaply({ reasons, last, nowMs: Date.now(), heartbeatMs: STATUS_HEARTBEAT_MS })) {
+      const head = await readBranchHead(config.repo).catch((err: unknown) => {
+        log.debug({ err: (err as Error).message }, 'poll: head check failed, running a full tick');
+        return undefined;
+      });
+      if (head === last.commit) {
+        log.debug({ trigger: 'cron', commit: head }, 'poll: branch head unchanged, tick skipped');
+        metrics.countSkippedPoll();
+        return { skipped: true, commit: head };
+      }
+    }
+    if (shuttingDown) throw new Error('stopping');
+    // A skipped poll is not a tick: only a full one restarts the keepWarm countdown.
+    clearTimeout(retireTimer);
+    const w = await liveWorker();
+    try {
+      const reply = await w.tick();
+      recordTickMetrics(metrics, reply.report, reply.badDigests);
+      carry = reply.carry;
+      last = lastTickOf(reply.report, Date.now());
+      pinned = reply.pinned;
+      if (pinned && !warnedPinned) {
+        warnedPinned = true;
+        log.info('keeping the tick worker: a process started by activation still holds its output pipes (redirect its stdout/stderr to let the agent idle small)');
+      }
+      return { skipped: false, exitCode: reply.report.exitCode, commit: reply.report.commit };
+    } finally {
+      scheduleRetire();
+    }
+  };
+  const queue = createSingleFlight(tick, { onError: (err) => log.error({ err: (err as Error).message }, 'tick crashed') });
+  let triggers;
+  try {
+    triggers = await startTriggers({ config, queue, metrics, log });
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+  for (const s of triggers.servers) log.info({ address: s.url }, 'listening');
+  void queue.request('start');
+  await waitForAbort(o.signal);
+  log.info('stopping: letting the running tick finish');
+  shuttingDown = true;
+  clearTimeout(retireTimer);
+  // Tell the worker first, so the running tick aborts its fetches now rather than after the triggers close.
+  const stopping = worker?.stop();
+  await triggers.stop();
+  await Promise.all([stopping, worker?.stop(), retiring]);
+  return 0;
+}

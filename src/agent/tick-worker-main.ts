@@ -1,0 +1,30 @@
+// Entry point of the daemon's tick worker process (forked by worker-client.ts with an IPC channel).
+import { isEntryPoint } from '../util/entry-point.js';
+import { runTickWorker, type WorkerChannel } from './tick-worker.js';
+import type { FromWorker } from './worker-protocol.js';
+
+/** How long a worker that has finished may take to leave before it exits anyway (open sockets, timers). */
+const EXIT_GRACE_MS = 2000;
+
+async function main(): Promise<void> {
+  if (process.send === undefined) {
+    process.stderr.write('flotilla: the tick worker runs only as a child of `flotilla agent`\n');
+    process.exitCode = 2;
+    return;
+  }
+  let unsent = Promise.resolve();
+  const channel: WorkerChannel = {
+    send: (message: FromWorker) => {
+      unsent = unsent.then(() => new Promise<void>((done) => void process.send?.(message, undefined, {}, () => done())));
+    },
+    on: (event: string, listener: (m: unknown) => void) => void process.on(event as 'message', listener),
+  } as WorkerChannel;
+  const code = await runTickWorker(channel, process.env);
+  // The last reply must reach the supervisor before the channel closes.
+  await unsent;
+  process.exitCode = code;
+  process.disconnect?.();
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}
+
+if (isEntryPoint(import.meta.url)) void main();

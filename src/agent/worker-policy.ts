@@ -1,0 +1,62 @@
+// When the supervisor retires its tick worker, and when a poll may be answered without one. Pure: the
+// supervisor passes the clock reading; tests pass a fake one.
+import type { TickReport } from '../reconcile/tick.js';
+import type { TriggerReason } from './single-flight.js';
+
+/** What the supervisor remembers of the last full tick. */
+export interface LastTick {
+  exitCode: 0 | 1 | 3;
+  commit: string | null;
+  finishedAtMs: number;
+  /** The same commit would give the same outcome: converged/unchanged, or failed only on stalls. */
+  settled: boolean;
+}
+
+/**
+ * True when rerunning the tick on the same commit cannot change anything without a human: exit 0, or exit 1
+ * where no repo-level error occurred and every failed set is stalled (e.g. a digest remembered as bad).
+ * A transient failure (network, store) or a rollback in this very tick is not settled: it is retried.
+ */
+export function isSettled(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes'>): boolean {
+  if (report.exitCode === 0) return true;
+  if (report.exitCode !== 1 || report.error !== undefined) return false;
+  return report.outcomes.every((o) => o.result === 'unchanged' || o.result === 'converged' || (o.result === 'failed' && o.stalled));
+}
+
+/** Summarises a report for the policy below. */
+export function lastTickOf(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes' | 'commit'>, finishedAtMs: number): LastTick {
+  return { exitCode: report.exitCode, commit: report.commit, finishedAtMs, settled: isSettled(report) };
+}
+
+/**
+ * How long after the last tick the worker may be retired, or null to keep it: a tick waiting on a gate,
+ * a slot or a window (exit 3) keeps its lease observer and staged closures warm; a worker whose activation
+ * left a background process on its output pipes (`pinned`) must outlive that process.
+ */
+export function retireAfterMs(last: LastTick | undefined, keepWarmMs: number, pinned: boolean): number | null {
+  if (last === undefined || last.exitCode === 3 || pinned) return null;
+  return Math.max(0, keepWarmMs);
+}
+
+/** Inputs of mayAnswerPollCheaply. */
+export interface PollContext {
+  reasons: readonly TriggerReason[];
+  last: LastTick | undefined;
+  nowMs: number;
+  /** Longest a machine goes without a full tick (its status report must be refreshed). */
+  heartbeatMs: number;
+}
+
+/**
+ * True when this tick came only from the poll timer, and the last full tick was settled on a known commit
+ * and is younger than the heartbeat. Then the supervisor asks the repo for the branch head and skips the
+ * tick when it still equals `last.commit`. Whether a worker is warm does not matter: skipped polls are not
+ * ticks, so a worker kept warm by a poll faster than keepWarm still retires (keepWarm counts from the last
+ * full tick), and the head check costs no more than the worker's own refs-only sync.
+ */
+export function mayAnswerPollCheaply(c: PollContext): boolean {
+  if (c.reasons.length === 0 || c.reasons.some((r) => r !== 'cron')) return false;
+  if (c.last === undefined || !c.last.settled || c.last.commit === null) return false;
+  const age = c.nowMs - c.last.finishedAtMs;
+  return age >= 0 && age < c.heartbeatMs;
+}

@@ -1,0 +1,182 @@
+// The daemon as a real process tree: `flotilla agent --config` (the supervisor) and its tick worker child.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+
+const SET = 'app';
+
+/** Pids of the live (non-zombie) children of `pid`, from /proc/PID/task/*\/children. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const out: number[] = [];
+  for (const t of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '');
+    for (const c of text.split(/\s+/).filter(Boolean)) if (await isAlive(Number(c))) out.push(Number(c));
+  }
+  return out;
+}
+
+async function isAlive(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+async function cmdline(pid: number): Promise<string> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function pushApp(world: DeployWorld, version: string): Promise<string> {
+  const dir = join(world.root, 'src', `app-${version}`);
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  await writeFile(join(dir, 'VERSION'), `${version}\n`);
+  await writeFile(join(dir, 'bin', 'activate'), '#!/bin/sh\nexit 0\n');
+  await chmod(join(dir, 'bin', 'activate'), 0o755);
+  const r = await runCli(['push', dir, '--store', world.storeUrl, '--name', 'app', '--sign-key', world.publisherKeyFile]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+}
+
+const setYaml = (closure: string, platform: string): string =>
+  `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
+
+async function currentDigest(stateDir: string): Promise<string | null> {
+  try {
+    const s = JSON.parse(await readFile(join(stateDir, 'status.json'), 'utf8')) as { sets?: Array<{ set: string; currentDigest: string | null }> };
+    return s.sets?.find((x) => x.set === SET)?.currentDigest ?? null;
+  } catch {
+    return null;
+  }
+}
+
+interface Line {
+  pid: number;
+  msg: string;
+  level: number;
+}
+
+async function logLines(file: string): Promise<Line[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Line];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function startDaemon(config: string, logFile: string): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLOTILLA_LOG_LEVEL: 'debug' } });
+  child.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
+  return child;
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done({ code: child.exitCode, signal: child.signalCode });
+    child.once('exit', (code, signal) => done({ code, signal }));
+  });
+}
+
+describe('agent daemon: a supervisor and a tick worker that retires when idle', () => {
+  let world: DeployWorld;
+  const started: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    world = await createDeployWorld();
+  });
+  afterAll(async () => {
+    for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await world?.close();
+  });
+
+  it('converges, retires the worker after keepWarm, skips unchanged polls, picks up a new commit, exits 0 on SIGTERM', { timeout: 180_000 }, async () => {
+    const v1 = await pushApp(world, 'v1');
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v1, world.platform) }, 'app v1');
+    const config = await world.agentConfig('m1', { keepWarm: '3s' });
+    const stateDir = join(world.root, 'machines', 'm1');
+    const logFile = join(world.root, 'm1.log');
+    const daemon = startDaemon(config, logFile);
+    started.push(daemon);
+    const pid = daemon.pid!;
+
+    await waitFor('convergence on v1', async () => (await currentDigest(stateDir)) === v1);
+    // The tick ran in a child process of the supervisor, which is still there while it is kept warm.
+    const finished = await waitFor('the tick to finish', async () => {
+      const lines = (await logLines(logFile)).filter((l) => l.msg === 'tick finished');
+      return lines.length > 0 ? lines : undefined;
+    });
+    const firstWorker = finished[0]!.pid;
+    expect(firstWorker).not.toBe(pid);
+    expect(await childrenOf(pid)).toContain(firstWorker);
+    expect(await cmdline(firstWorker)).toContain('tick-worker-main.js');
+
+    // After keepWarm without a tick that waits, the worker is gone and the supervisor runs alone.
+    await waitFor('the worker to retire', async () => (await childrenOf(pid)).length === 0);
+    expect(await isAlive(firstWorker)).toBe(false);
+    expect(await isAlive(pid)).toBe(true);
+
+    // Polls every second now compare the branch head and run no tick while it has not moved.
+    const ticksBefore = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length;
+    const skipsBefore = (await logLines(logFile)).filter((l) => l.msg.startsWith('poll: branch head unchanged')).length;
+    await waitFor('three skipped polls', async () => (await logLines(logFile)).filter((l) => l.msg.startsWith('poll: branch head unchanged')).length >= skipsBefore + 3);
+    expect((await logLines(logFile)).filter((l) => l.msg === 'tick finished').length).toBe(ticksBefore);
+
+    // A commit pushed while retired is found by the next poll, in a fresh worker.
+    const v2 = await pushApp(world, 'v2');
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform) }, 'app v2');
+    await waitFor('convergence on v2', async () => (await currentDigest(stateDir)) === v2);
+    const later = await waitFor('the tick to finish', async () => {
+      const lines = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').slice(ticksBefore);
+      return lines.length > 0 ? lines : undefined;
+    });
+    expect(later[0]!.pid).not.toBe(firstWorker);
+    expect(later[0]!.pid).not.toBe(pid);
+
+    daemon.kill('SIGTERM');
+    expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
+    for (const l of later) expect(await isAlive(l.pid)).toBe(false);
+    expect((await logLines(logFile)).filter((l) => l.msg === 'tick crashed')).toEqual([]);
+  });
+
+  it('kill -9 of the supervisor takes its worker down at once', { timeout: 120_000 }, async () => {
+    const config = await world.agentConfig('m2', { keepWarm: '1h' });
+    const logFile = join(world.root, 'm2.log');
+    const daemon = startDaemon(config, logFile);
+    started.push(daemon);
+    const pid = daemon.pid!;
+    const [worker] = await waitFor('the first worker', async () => {
+      const kids = await childrenOf(pid);
+      return kids.length > 0 ? kids : undefined;
+    });
+    daemon.kill('SIGKILL');
+    expect((await exitOf(daemon)).signal).toBe('SIGKILL');
+    await waitFor('the orphaned worker to die', async () => !(await isAlive(worker!)), 10_000);
+  });
+
+  it('an invalid config fails the daemon exactly as --once reports it', { timeout: 60_000 }, async () => {
+    const file = join(world.root, 'bad-agent.yaml');
+    await writeFile(file, 'machine: m3\nrepo: {}\ntrust: {}\n');
+    const daemon = await runCli(['agent', '--config', file]);
+    const once = await runCli(['agent', '--config', file, '--once']);
+    expect(daemon.code).toBe(1);
+    expect(daemon.stderr).toContain('flotilla: ConfigError: invalid agent config:');
+    expect(daemon.stderr).toBe(once.stderr);
+    const missing = await runCli(['agent', '--config', join(world.root, 'absent.yaml'), '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { code: 'ConfigError' } });
+  });
+});
