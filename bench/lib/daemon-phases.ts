@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readCpuSeconds, readLogLines, readRssMb, waitUntil } from './procs.js';
+import { readCpuSeconds, readDescendants, readLogLines, readRssMb, readTreeCpuSeconds, readTreeRssMb, waitUntil } from './procs.js';
 import { setYaml, type BenchWorld } from './world.js';
 
 /** currentDigest of `set` in the agent's local STATE/status.json; null when absent or unreadable. */
@@ -75,32 +75,84 @@ export async function measureConverge(o: ConvergeOptions): Promise<ConvergeRound
   return out;
 }
 
-/** Idle figures of one process over the sampling window. */
+/** Idle figures of one daemon over the sampling window: the supervisor alone and its whole process tree. */
 export interface IdleSample {
+  /** VmRSS of the process itself, once a second (MiB). */
   rssMb: number[];
+  /** VmRSS of the process and its live descendants (the tick worker when one runs), once a second. */
+  treeRssMb: number[];
+  /** The process's own utime+stime over the window. */
   cpuSeconds: number;
+  /** The tree's CPU over the window, including children reaped meanwhile (cutime+cstime). */
+  treeCpuSeconds: number;
+  /** Most descendants seen alive at one sample (0: the worker stayed retired all along). */
+  maxChildren: number;
   wallSeconds: number;
 }
 
-/** Samples VmRSS of every pid once a second for `seconds`, and its utime+stime over the window. */
+/** Samples RSS (process and tree) of every pid once a second for `seconds`, and their CPU over the window. */
 export async function sampleIdle(pids: Map<string, number>, seconds: number): Promise<Map<string, IdleSample>> {
-  const cpu0 = new Map<string, number>();
+  const cpu0 = new Map<string, [number, number]>();
   const out = new Map<string, IdleSample>();
   for (const [name, pid] of pids) {
-    cpu0.set(name, await readCpuSeconds(pid));
-    out.set(name, { rssMb: [], cpuSeconds: 0, wallSeconds: 0 });
+    cpu0.set(name, [await readCpuSeconds(pid), await readTreeCpuSeconds(pid)]);
+    out.set(name, { rssMb: [], treeRssMb: [], cpuSeconds: 0, treeCpuSeconds: 0, maxChildren: 0, wallSeconds: 0 });
   }
   const t0 = performance.now();
   for (let s = 0; s < seconds; s++) {
-    for (const [name, pid] of pids) out.get(name)?.rssMb.push(await readRssMb(pid));
+    for (const [name, pid] of pids) {
+      const sample = out.get(name);
+      if (sample === undefined) continue;
+      sample.rssMb.push(await readRssMb(pid));
+      sample.treeRssMb.push(await readTreeRssMb(pid));
+      sample.maxChildren = Math.max(sample.maxChildren, (await readDescendants(pid)).length);
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
   const wall = (performance.now() - t0) / 1000;
   for (const [name, pid] of pids) {
     const sample = out.get(name);
     if (sample === undefined) continue;
-    sample.cpuSeconds = (await readCpuSeconds(pid)) - (cpu0.get(name) ?? 0);
+    const [own, tree] = cpu0.get(name) ?? [0, 0];
+    sample.cpuSeconds = (await readCpuSeconds(pid)) - own;
+    sample.treeCpuSeconds = (await readTreeCpuSeconds(pid)) - tree;
     sample.wallSeconds = wall;
+  }
+  return out;
+}
+
+/** Waits until `pid` has no live child (its tick worker retired); false after `timeoutMs`. */
+export function waitRetired(pid: number, timeoutMs: number): Promise<boolean> {
+  return waitUntil(async () => (await readDescendants(pid)).length === 0, timeoutMs, 100);
+}
+
+/** One worker life: from a webhook while retired to the worker's exit after keepWarm. */
+export interface WorkerCycle {
+  /** CPU of the whole tree over the cycle: fork, module load, agent build, one no-op tick, exit (s). */
+  cpuSeconds: number;
+  /** Webhook to the fresh worker's "tick finished" line (ms): what a tick pays for a cold worker. */
+  firstTickMs: number;
+}
+
+/**
+ * Measures `rounds` worker lives on a retired daemon: POSTs the webhook (nothing changed: a no-op tick,
+ * as a status heartbeat is), waits for the tick's log line and for the worker to retire, and reads the
+ * tree's CPU before and after (the exited worker's time is in the supervisor's cutime/cstime).
+ */
+export async function measureWorkerCycles(o: { pid: number; logFile: string; rounds: number; trigger: () => Promise<void>; retireTimeoutMs: number }): Promise<WorkerCycle[]> {
+  const out: WorkerCycle[] = [];
+  for (let i = 0; i < o.rounds; i++) {
+    if (!(await waitRetired(o.pid, o.retireTimeoutMs))) throw new Error(`daemon ${o.pid} kept its worker (log ${o.logFile})`);
+    const before = (await readLogLines(o.logFile)).filter((l) => l.msg === 'tick finished').length;
+    const cpu0 = await readTreeCpuSeconds(o.pid);
+    const t0 = performance.now();
+    await o.trigger();
+    if (!(await waitUntil(async () => (await readLogLines(o.logFile)).filter((l) => l.msg === 'tick finished').length > before, 60_000, 2))) {
+      throw new Error(`no tick after the webhook (log ${o.logFile})`);
+    }
+    const firstTickMs = performance.now() - t0;
+    if (!(await waitRetired(o.pid, o.retireTimeoutMs))) throw new Error(`daemon ${o.pid} kept its worker (log ${o.logFile})`);
+    out.push({ cpuSeconds: (await readTreeCpuSeconds(o.pid)) - cpu0, firstTickMs });
   }
   return out;
 }

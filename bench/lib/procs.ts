@@ -3,7 +3,7 @@
 // reading the agents' JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -129,4 +129,44 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return check();
+}
+
+/** Live (non-zombie) descendants of `pid`, depth first, from /proc/PID/task/*\/children; [] when it is gone. */
+export async function readDescendants(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const t of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '');
+    for (const c of text.split(/\s+/).filter(Boolean).map(Number)) {
+      const stat = await readFile(`/proc/${c}/stat`, 'utf8').catch(() => '');
+      if (stat === '' || stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
+      out.push(c, ...(await readDescendants(c)));
+    }
+  }
+  return out;
+}
+
+/** VmRSS of `pid` and every live descendant, summed (MiB); a process that exits meanwhile counts 0. */
+export async function readTreeRssMb(pid: number): Promise<number> {
+  let sum = await readRssMb(pid);
+  for (const c of await readDescendants(pid)) sum += await readRssMb(c).catch(() => 0);
+  return sum;
+}
+
+/** utime+stime+cutime+cstime of one pid: its own CPU and that of its children it has reaped (seconds). */
+export async function readCpuSecondsInclReaped(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14])) / 100;
+}
+
+/**
+ * CPU seconds of a whole process tree so far: every live process's own and reaped-children time. A child
+ * that exits between two readings moves from its own entry to its parent's reaped time, so differences
+ * of two readings stay right.
+ */
+export async function readTreeCpuSeconds(pid: number): Promise<number> {
+  let sum = await readCpuSecondsInclReaped(pid);
+  for (const c of await readDescendants(pid)) sum += await readCpuSecondsInclReaped(c).catch(() => 0);
+  return sum;
 }

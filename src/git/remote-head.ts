@@ -52,15 +52,23 @@ export async function readRemoteHead(o: RemoteHeadOptions): Promise<string | nul
       }
       const chunks: Buffer[] = [];
       let size = 0;
+      let failed = false;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
+        if (failed) return;
         if (size > maxBytes) {
-          req.destroy(new SizeLimitError(`${shown}: ref advertisement larger than ${maxBytes} bytes`, { url: shown, limit: maxBytes }));
+          // Reject here: once destroyed, the response may still end with what it had, which must not count.
+          failed = true;
+          reject(new SizeLimitError(`${shown}: ref advertisement larger than ${maxBytes} bytes`, { url: shown, limit: maxBytes }));
+          req.destroy();
           return;
         }
         chunks.push(chunk);
       });
-      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('end', () => {
+        if (!failed && res.complete) resolve(Buffer.concat(chunks));
+        else reject(new TransportError(`${shown}: ref advertisement cut short`, { url: shown }));
+      });
       res.on('error', reject);
     });
     const timer = setTimeout(() => req.destroy(new TimeoutError(`${shown}: ref advertisement not received within ${o.deadlineMs} ms`, { url: shown })), o.deadlineMs);

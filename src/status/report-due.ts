@@ -5,8 +5,11 @@ import { DEFAULT_STALE_AFTER_MS } from './readiness.js';
  * How often an unchanged report is written again. Readers judge a machine stale after
  * DEFAULT_STALE_AFTER_MS without a report, so a live machine must refresh well within that; between
  * refreshes an agent polling every second would otherwise rewrite (and fsync) the same file every second.
+ * It is also the longest a settled daemon goes without a full tick (each one starts a tick worker
+ * process, about half a second of CPU), hence a quarter of the staleness: at most heartbeat + one poll
+ * interval passes between two reports, leaving room for a slow tick or two missed polls.
  */
-export const STATUS_HEARTBEAT_MS = Math.min(60_000, DEFAULT_STALE_AFTER_MS / 5);
+export const STATUS_HEARTBEAT_MS = DEFAULT_STALE_AFTER_MS / 4;
 
 /**
  * True when `next` must be written: nothing was written yet, something besides its time changed, or the

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import type { SetOutcome } from '../../src/reconcile/set-outcome.js';
+import { Reason } from '../../src/status/conditions.js';
+import { isSettled, lastTickOf, mayAnswerPollCheaply, retireAfterMs, type LastTick } from '../../src/agent/worker-policy.js';
+import { holdsNewPipes } from '../../src/agent/pipe-holders.js';
+import { fromWireError } from '../../src/agent/worker-client.js';
+import { ConfigError, InternalError, KeyError } from '../../src/errors/index.js';
+
+const HEARTBEAT = 150_000;
+const C1 = '1'.repeat(40);
+
+const outcome = (over: Partial<SetOutcome>): SetOutcome => ({
+  set: 'web', desired: null, current: null, generation: null, result: 'unchanged', reason: Reason.Succeeded, message: '', stalled: false, rollout: null, ...over,
+});
+const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: 1_000_000, settled: true, ...over });
+
+describe('isSettled', () => {
+  const table: Array<[string, Parameters<typeof isSettled>[0], boolean]> = [
+    ['converged', { exitCode: 0, outcomes: [outcome({ result: 'converged' })] }, true],
+    ['nothing to do', { exitCode: 0, outcomes: [outcome({})] }, true],
+    ['waiting at a gate', { exitCode: 3, outcomes: [outcome({ result: 'waiting' })] }, false],
+    ['a stalled failure (bad digest)', { exitCode: 1, outcomes: [outcome({}), outcome({ set: 'db', result: 'failed', stalled: true })] }, true],
+    ['a transient failure (store down)', { exitCode: 1, outcomes: [outcome({ result: 'failed', stalled: false })] }, false],
+    ['a rollback in this tick', { exitCode: 1, outcomes: [outcome({ result: 'rolled-back', stalled: true })] }, false],
+    ['a repo-level error', { exitCode: 1, outcomes: [], error: { code: 'TransportError', message: 'down' } }, false],
+  ];
+  for (const [name, report, want] of table) it(`${name} → ${want}`, () => expect(isSettled(report)).toBe(want));
+});
+
+describe('retireAfterMs', () => {
+  it('retires after keepWarm unless the last tick waits or a process holds the worker\'s pipes', () => {
+    expect(retireAfterMs(last(), 20_000, false)).toBe(20_000);
+    expect(retireAfterMs(last({ exitCode: 1, settled: false }), 20_000, false)).toBe(20_000);
+    expect(retireAfterMs(last({ exitCode: 3, settled: false }), 20_000, false)).toBeNull();
+    expect(retireAfterMs(last(), 20_000, true)).toBeNull();
+    expect(retireAfterMs(undefined, 20_000, false)).toBeNull();
+    expect(retireAfterMs(last(), 0, false)).toBe(0);
+  });
+});
+
+describe('mayAnswerPollCheaply (fake clock)', () => {
+  const t0 = 1_000_000;
+  const at = (ms: number, over: Partial<Parameters<typeof mayAnswerPollCheaply>[0]> = {}): boolean =>
+    mayAnswerPollCheaply({ reasons: ['cron'], last: last({ finishedAtMs: t0 }), nowMs: t0 + ms, heartbeatMs: HEARTBEAT, ...over });
+
+  it('answers polls from the head check while the last settled tick is younger than the heartbeat', () => {
+    expect(at(1)).toBe(true);
+    expect(at(HEARTBEAT - 1)).toBe(true);
+    expect(at(HEARTBEAT)).toBe(false);
+    expect(at(HEARTBEAT * 3)).toBe(false);
+  });
+
+  it('always runs a full tick for other triggers, unsettled or waiting ticks, an unknown commit, or a clock gone back', () => {
+    expect(at(1, { reasons: ['webhook'] })).toBe(false);
+    expect(at(1, { reasons: ['cron', 'watch'] })).toBe(false);
+    expect(at(1, { reasons: ['start'] })).toBe(false);
+    expect(at(1, { reasons: [] })).toBe(false);
+    expect(at(1, { last: undefined })).toBe(false);
+    expect(at(1, { last: last({ finishedAtMs: t0, settled: false, exitCode: 1 }) })).toBe(false);
+    expect(at(1, { last: last({ finishedAtMs: t0, settled: false, exitCode: 3 }) })).toBe(false);
+    expect(at(1, { last: last({ finishedAtMs: t0, commit: null }) })).toBe(false);
+    expect(at(-1)).toBe(false);
+  });
+
+  it('lastTickOf keeps the commit, exit code and settledness of a report', () => {
+    expect(lastTickOf({ exitCode: 0, commit: C1, outcomes: [outcome({})] }, 5)).toEqual({ exitCode: 0, commit: C1, finishedAtMs: 5, settled: true });
+  });
+});
+
+describe('holdsNewPipes', () => {
+  it('is true only for pipes absent from the baseline, and when either reading is unknown', () => {
+    expect(holdsNewPipes(new Set(['pipe:[1]']), new Set(['pipe:[1]']))).toBe(false);
+    expect(holdsNewPipes(new Set(['pipe:[1]']), new Set())).toBe(false);
+    expect(holdsNewPipes(new Set(['pipe:[1]']), new Set(['pipe:[1]', 'pipe:[2]']))).toBe(true);
+    expect(holdsNewPipes(undefined, new Set())).toBe(true);
+    expect(holdsNewPipes(new Set(), undefined)).toBe(true);
+  });
+});
+
+describe('fromWireError', () => {
+  it('rebuilds the same error class with its message and data', () => {
+    const e = fromWireError({ code: 'ConfigError', message: 'invalid agent config:\nx', data: { file: 'a.yaml' } });
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.toJSON()).toEqual(new ConfigError('invalid agent config:\nx', { file: 'a.yaml' }).toJSON());
+    expect(fromWireError({ code: 'KeyError', message: 'k', data: {} })).toBeInstanceOf(KeyError);
+    const unknown = fromWireError({ code: 'EACCES', message: 'denied', data: {} });
+    expect(unknown).toBeInstanceOf(InternalError);
+    expect(fromWireError({ code: 'defineError', message: 'x', data: {} })).toBeInstanceOf(InternalError);
+  });
+});
