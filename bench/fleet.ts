@@ -20,7 +20,7 @@ import { readSetStatuses } from '../src/status/status-io.js';
 import { batchFigures, machineRollout, type MachineRollout } from './lib/fleet-analysis.js';
 import { medP90, verdict } from './lib/percentile.js';
 import { measureStatusRead } from './lib/status-read.js';
-import { createProcRegistry, readCpuSeconds, readLogLines, readRssMb, waitUntil, type Proc } from './lib/procs.js';
+import { createProcRegistry, readLogLines, readTreeCpuSeconds, readTreeRssMb, waitUntil, type Proc } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 import { createBenchWorld, setYaml, type BenchWorld } from './lib/world.js';
 
@@ -96,18 +96,19 @@ export async function run(args: string[]): Promise<void> {
     log(`${n} agent daemons started (world ${world.root}); first deployment of v1 (untimed, includes start-up)`);
     const firstMs = await waitAllReady(world, v1, n, timeoutS, 'v1');
     await new Promise((r) => setTimeout(r, 3000));
-    const rssBefore = await Promise.all(agents.map((a) => readRssMb(a.pid).catch(() => 0)));
-    const cpuBefore = await Promise.all(agents.map((a) => readCpuSeconds(a.pid).catch(() => 0)));
+    const rssBefore = await Promise.all(agents.map((a) => readTreeRssMb(a.pid).catch(() => 0)));
+    // Whole trees: the supervisor, its tick worker, and the activation and health commands they reaped.
+    const cpuBefore = await Promise.all(agents.map((a) => readTreeCpuSeconds(a.pid).catch(() => 0)));
 
     const v2 = await pushVersion(world, 'v2');
     await world.commit({ [`sets/${SET}.yaml`]: fleetYaml(world, v2, machines, batch) }, 'app v2');
     const pushedAt = Date.now();
     log('v2 committed; measuring the rollout');
     const totalMs = await waitAllReady(world, v2, n, timeoutS, 'v2');
-    const cpuAfter = await Promise.all(agents.map((a) => readCpuSeconds(a.pid).catch(() => 0)));
+    const cpuAfter = await Promise.all(agents.map((a) => readTreeCpuSeconds(a.pid).catch(() => 0)));
     const agentCores = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0) / (totalMs / 1000);
     await new Promise((r) => setTimeout(r, 1500)); // the last ticks' log lines
-    const rssAfter = await Promise.all(agents.map((a) => readRssMb(a.pid).catch(() => 0)));
+    const rssAfter = await Promise.all(agents.map((a) => readTreeRssMb(a.pid).catch(() => 0)));
     await procs.stopAll();
     const statusRead = await measureStatusRead(world.storeUrl, SET, 30);
 
@@ -140,9 +141,9 @@ export async function run(args: string[]): Promise<void> {
       ['store requests per machine per rollout', `${(requests.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean; ${spread(requests, 0)}`, '-', `over ${spread(ticks, 0)} ticks per machine`, '-'],
       ['tick steps during the rollout, ms median (count)', ['sync', 'verify', 'declarations', 'gate', 'fetch'].map((k) => `${k} ${median(stepMs.get(k) ?? [0]).toFixed(0)} (${stepMs.get(k)?.length ?? 0})`).join(', '), '', 'one agent per machine would see its own core', ''],
       [`gate's status read of ${statusRead.files} files, after the agents stopped, ms med/p90`, `${medP90(statusRead.sequential)} (readSetStatuses: one get at a time)`, '', `same gets concurrently ${medP90(statusRead.concurrent)}`, ''],
-      ['CPU the agents used during the rollout, cores', agentCores.toFixed(2), '', `this machine: ${cpus().length} cores shared with other work; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, ''],
+      ['CPU the agents used during the rollout (process trees), cores', agentCores.toFixed(2), '', `this machine: ${cpus().length} cores shared with other work; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`, ''],
       ['first deployment v1 (from process start), s', (firstMs / 1000).toFixed(1), '-', '', '-'],
-      ['agent RSS, MB (after v1 / after v2)', `${spread(rssBefore, 0)} / ${spread(rssAfter, 0)}`, '-', `sum ${(rssAfter.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} GB`, '-'],
+      ['agent RSS, MB, supervisor + tick worker (after v1 / after v2)', `${spread(rssBefore, 0)} / ${spread(rssAfter, 0)}`, '-', `sum ${(rssAfter.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} GB`, '-'],
     ]);
     const cache = world.refCache?.stats();
     log(`\nrepo served by ${cache ? `the ref cache (hits ${cache.hits}, misses ${cache.misses}, fetches passed to http-backend ${cache.passed})` : 'git http-backend (CGI per request)'}`);

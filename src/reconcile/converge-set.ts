@@ -10,7 +10,7 @@ import type { SetOutcome } from './set-outcome.js';
 import { membersOf, rolloutSettingsOf } from './specs.js';
 import { applyGeneration } from './step-apply.js';
 import { fetchAndStage } from './step-fetch-stage.js';
-import { passGate } from './step-gate.js';
+import { fetchTurn, passGate } from './step-gate.js';
 
 /** The rollout this machine's report belongs to, for the set's desired digest. */
 function rolloutRef(ctx: SetContext): RolloutRef {
@@ -29,6 +29,10 @@ async function currentGeneration(ctx: SetContext): Promise<Generation | undefine
   const paths = setPaths(ctx.stateDir, ctx.set.name);
   const cur = await readCurrent(paths.current);
   return cur === undefined ? undefined : findGeneration(paths, cur.number);
+}
+
+async function isStaged(ctx: SetContext): Promise<boolean> {
+  return (await ctx.staged.recall(ctx.set.name, ctx.set.closure, ctx.commit, ctx.ports.clock.monotonicMs())) !== undefined;
 }
 
 /** The staged generation of the set's closure: remembered from an earlier tick of this commit, or fetched, verified and staged now. */
@@ -69,6 +73,10 @@ export async function convergeSet(ctx: SetContext): Promise<SetOutcome> {
       const bad = state.bad[set.closure];
       const message = `${set.closure} failed here before (${bad?.reason ?? 'unknown'}); not retried until the desired digest changes or \`flotilla clear ${set.name}\``;
       return { ...base(), result: 'rolled-back', reason: Reason.RolledBack, message, stalled: true, rollout: rolloutRef(ctx) };
+    }
+    const notYet = (await isStaged(ctx)) ? null : await fetchTurn(ctx);
+    if (notYet !== null) {
+      return { ...base(), result: 'waiting', reason: Reason.WaitingForBatch, message: notYet.detail, stalled: false, rollout: notYet.rollout };
     }
     const generation = await stagedGeneration(ctx);
     const gate = await passGate(ctx);

@@ -1,5 +1,6 @@
-import { readEarlierBatches } from '../rollout/batch-statuses.js';
-import { decideGate, failedMachines, type DependencyState } from '../rollout/gate.js';
+import { firstNotDoneBefore, readEarlierBatches } from '../rollout/batch-statuses.js';
+import { followGate } from '../rollout/follow-gate.js';
+import { decideGate, failedMachines, type DependencyState, type GateDecision } from '../rollout/gate.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { batchOf, planRollout } from '../rollout/planner.js';
 import { readQuarantine } from '../rollout/quarantine.js';
@@ -51,20 +52,24 @@ export async function passGate(ctx: SetContext): Promise<GateOutcome> {
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
-    const quarantine = await readQuarantine(coord, set.name, set.closure);
-    const now = ports.clock.now();
-    const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now, staleAfterMs: ports.staleAfterMs };
-    const decision = decideGate({
-      plan,
-      machine: machine.name,
-      statuses: await readEarlierBatches(coord, plan, rollout.batch, rule),
-      quarantine,
-      settings,
-      dependencies: await dependencies(ctx),
-      overrideWindows: set.rollout.overrideWindows,
-      now,
-      staleAfterMs: ports.staleAfterMs,
-    });
+    const decide = async (): Promise<GateDecision> => {
+      const quarantine = await readQuarantine(coord, set.name, set.closure);
+      const now = ports.clock.now();
+      const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now, staleAfterMs: ports.staleAfterMs };
+      return decideGate({
+        plan,
+        machine: machine.name,
+        statuses: await readEarlierBatches(coord, plan, rollout.batch, rule),
+        quarantine,
+        settings,
+        dependencies: await dependencies(ctx),
+        overrideWindows: set.rollout.overrideWindows,
+        now,
+        staleAfterMs: ports.staleAfterMs,
+      });
+    };
+    // While the batch right before is working, keep deciding for a moment: its Ready is imminent.
+    const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal });
     if (!decision.allowed) return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout };
     if (!decision.needsLease) return { go: true, lease: null, rollout };
     const lease = await acquireSlot({
@@ -78,8 +83,36 @@ export async function passGate(ctx: SetContext): Promise<GateOutcome> {
       ttlMs: set.rollout.leaseTtlMs,
       clock: ports.clock,
       observations: ports.observer,
+      preferredSlot: Math.max(0, plan.batches[rollout.batch]?.indexOf(machine.name) ?? 0),
     });
     if (lease === null) return { go: false, reason: Reason.WaitingForSlot, detail: `every one of the ${decision.slots} slot(s) of rollout ${plan.rolloutId} is held`, stalled: false, rollout };
     return { go: true, lease, rollout: { ...rollout, token: lease.token } };
+  });
+}
+
+/**
+ * How many batches ahead of its turn a machine fetches and stages its closure. Fetching waits until every
+ * batch before k − FETCH_LOOKAHEAD_BATCHES is done: a commit does not send the whole fleet to the store (and
+ * its CPUs to hashing) at once, yet batch k's fetch overlaps the work of the batches just before it.
+ */
+export const FETCH_LOOKAHEAD_BATCHES = 2;
+
+/** Whether this machine may fetch now (`null`), or waits for its turn to come closer (why, and its rollout). */
+export async function fetchTurn(ctx: SetContext): Promise<{ detail: string; rollout: RolloutRef } | null> {
+  const { set, machine, ports } = ctx;
+  const coord = ctx.coordination;
+  if (coord === null || !ctx.coordinationSafe) return null;
+  const members = membersOf(ctx.decls, set);
+  const plan = planRollout({ set: set.name, target: set.closure, machines: members, settings: rolloutSettingsOf(set), lateJoiners: members.includes(machine.name) ? [] : [machine.name] });
+  const batch = batchOf(plan, machine.name);
+  const end = batch - FETCH_LOOKAHEAD_BATCHES;
+  if (!plan.needsLeases || end <= 0) return null;
+  return runStep(ctx.timings, ports.log, 'turn', { set: set.name, digest: set.closure }, async () => {
+    const quarantine = await readQuarantine(coord, set.name, set.closure);
+    const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now: ports.clock.now(), staleAfterMs: ports.staleAfterMs };
+    const behind = await firstNotDoneBefore(coord, plan, end, rule);
+    if (behind === undefined) return null;
+    const detail = `batch ${behind.batch}: ${behind.machine} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;
+    return { detail, rollout: { id: plan.rolloutId, batch } };
   });
 }

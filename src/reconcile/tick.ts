@@ -173,19 +173,21 @@ async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: s
   const { config, ports, memory } = input;
   const at = ports.clock.now();
   const statuses = outcomes.map((o) => toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(memory.lastStatus.get(o.set) ? { previous: memory.lastStatus.get(o.set) } : {}) }));
+  // The store first: the next batch of the fleet waits for exactly this report.
+  if (coordination !== null) {
+    for (const s of statuses) {
+      if (!reportDue(memory.reported.get(s.set), s, ports.statusHeartbeatMs)) continue;
+      try {
+        await writeMachineStatus(coordination, s);
+        memory.reported.set(s.set, s);
+      } catch (err) {
+        ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');
+      }
+    }
+  }
   const sameSets = statuses.length === memory.lastStatus.size && statuses.every((s) => memory.lastStatus.has(s.set));
   if (!sameSets || statuses.some((s) => reportDue(memory.lastStatus.get(s.set), s, ports.statusHeartbeatMs))) {
     await writeFileAtomic(join(config.stateDir, 'status.json'), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
     memory.lastStatus = new Map(statuses.map((s) => [s.set, s]));
-  }
-  if (coordination === null) return;
-  for (const s of statuses) {
-    if (!reportDue(memory.reported.get(s.set), s, ports.statusHeartbeatMs)) continue;
-    try {
-      await writeMachineStatus(coordination, s);
-      memory.reported.set(s.set, s);
-    } catch (err) {
-      ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');
-    }
   }
 }

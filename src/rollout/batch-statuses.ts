@@ -8,9 +8,18 @@ import type { RolloutPlan } from './planner.js';
 /** Gets in flight at once when a batch is large (a percent of a big set). */
 const READ_CONCURRENCY = 16;
 
+async function readBatch(store: Store, plan: RolloutPlan, machines: readonly string[], out: Map<string, MachineStatus | ParseProblem>): Promise<void> {
+  await runPool(machines, READ_CONCURRENCY, async (m) => {
+    const s = await readMachineStatus(store, plan.set, m);
+    if (s !== null) out.set(m, s);
+  });
+}
+
 /**
  * The statuses the gate needs for a machine of batch `batch`: the earlier batches', nearest batch first,
- * each batch's files read concurrently, stopping after the first batch that has a machine not done. The
+ * each batch's files read concurrently, stopping after the first batch that has a machine not done (and,
+ * when that is the batch right before, the one before it: its first machine, and the rest only if that one
+ * is done). The
  * gate (decideGate) walks the batches in the same order and stops at the same machine, so what is not read
  * is never looked at. A waiting machine thus reads about one batch of status files per tick instead of
  * every file of the set. Machines that never reported are absent from the map.
@@ -19,11 +28,43 @@ export async function readEarlierBatches(store: Store, plan: RolloutPlan, batch:
   const out = new Map<string, MachineStatus | ParseProblem>();
   for (let k = batch - 1; k >= 0; k--) {
     const machines = plan.batches[k] ?? [];
-    await runPool(machines, READ_CONCURRENCY, async (m) => {
-      const s = await readMachineStatus(store, plan.set, m);
-      if (s !== null) out.set(m, s);
-    });
-    if (firstLagging(machines, out, rule) !== undefined) break;
+    await readBatch(store, plan, machines, out);
+    if (firstLagging(machines, out, rule) === undefined) continue;
+    // Whether the batch before that one is done tells the gate the nearest one is working now (its hint to
+    // look again soon). Far from the front its first machine is not done: one get is enough to know.
+    if (k === batch - 1 && k > 0) {
+      const [head, ...rest] = plan.batches[k - 1] ?? [];
+      if (head === undefined) break;
+      const s = await readMachineStatus(store, plan.set, head);
+      if (s !== null) out.set(head, s);
+      if (firstLagging([head], out, rule) === undefined) await readBatch(store, plan, rest, out);
+    }
+    break;
   }
   return out;
+}
+
+/** A machine of an earlier batch that is not done, with what it reported (undefined: never reported). */
+export interface NotDone {
+  batch: number;
+  machine: string;
+  status: MachineStatus | ParseProblem | undefined;
+}
+
+/**
+ * The first machine of batches < `end`, nearest batch first, that is not done; undefined when all are.
+ * Reads one file at a time and stops at the first such machine: while the rollout front is far away,
+ * that is a single get.
+ */
+export async function firstNotDoneBefore(store: Store, plan: RolloutPlan, end: number, rule: DoneRule): Promise<NotDone | undefined> {
+  const seen = new Map<string, MachineStatus | ParseProblem>();
+  for (let k = end - 1; k >= 0; k--) {
+    for (const m of plan.batches[k] ?? []) {
+      if (rule.failed.has(m)) continue;
+      const s = await readMachineStatus(store, plan.set, m);
+      if (s !== null) seen.set(m, s);
+      if (firstLagging([m], seen, rule) !== undefined) return { batch: k, machine: m, status: s ?? undefined };
+    }
+  }
+  return undefined;
 }

@@ -45,6 +45,12 @@ function describe(status: MachineStatus | ParseProblem | undefined, target: Dige
   return `is ${status.state} on the target, reported ${status.reportedAt}`;
 }
 
+/**
+ * When the batch right before this machine's is working (its own gate is open: every batch before it is
+ * done), its Ready is imminent: look again this soon rather than on the next poll (see follow-gate.ts).
+ */
+export const PREVIOUS_BATCH_RETRY_MS = 250;
+
 /** What makes a machine of an earlier batch count as done: Ready on the target, or a tolerated failure. */
 export interface DoneRule {
   target: { set: string; digest: Digest; rolloutId: string };
@@ -94,7 +100,9 @@ export function decideGate(input: GateInput): GateDecision {
   for (let k = batch - 1; k >= 0; k--) {
     const lagging = firstLagging(plan.batches[k] ?? [], input.statuses, { target, failed, now, staleAfterMs: input.staleAfterMs });
     if (lagging !== undefined) {
-      return closed(batch, Reason.WaitingForBatch, `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`);
+      const detail = `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`;
+      const previousWorking = k === batch - 1 && (k === 0 || firstLagging(plan.batches[k - 1] ?? [], input.statuses, { target, failed, now, staleAfterMs: input.staleAfterMs }) === undefined);
+      return closed(batch, Reason.WaitingForBatch, detail, previousWorking ? PREVIOUS_BATCH_RETRY_MS : undefined);
     }
   }
   if (batch > 0 && input.settings.pauseBetweenBatchesMs > 0) {

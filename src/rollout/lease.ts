@@ -57,6 +57,11 @@ export interface AcquireOptions {
   ttlMs: number;
   clock: Clock;
   observations: LeaseObserver;
+  /**
+   * The slot to try first (its position in its batch): machines of one batch going at once then each claim
+   * a different slot instead of racing for the same one. Default: a hash of the machine name.
+   */
+  preferredSlot?: number;
 }
 
 /** A held slot. Every method fails with LeaseError once the slot is no longer ours. */
@@ -96,7 +101,7 @@ async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
     if (k !== null && k < o.slots) etags.set(k, info.etag);
   }
   const views: SlotView[] = [];
-  const first = startOffset(o.machine, o.slots);
+  const first = o.preferredSlot === undefined ? startOffset(o.machine, o.slots) : o.preferredSlot % o.slots;
   for (let i = 0; i < o.slots; i++) {
     const slot = (first + i) % o.slots;
     const key = leaseKey(o.set, o.rollout, slot);

@@ -45,13 +45,13 @@ describe('readEarlierBatches (directory store)', () => {
     counter.requests = 0;
   }
 
-  it('reads only the nearest earlier batch while it is still working', async () => {
+  it('reads the nearest earlier batch while it is still working, and the one before it only up to a machine not done', async () => {
     expect(plan.batches.map((b) => b.length)).toEqual([1, 3, 3, 3, 3]);
-    await fleet(2);
+    await fleet(1);
     const last = plan.batches.length - 1;
     const got = await readEarlierBatches(store, plan, last, rule);
-    expect([...got.keys()].sort()).toEqual([...(plan.batches[last - 1] ?? [])].sort());
-    expect(counter.requests).toBe(3);
+    expect([...got.keys()].sort()).toEqual([...(plan.batches[last - 1] ?? []), plan.batches[last - 2]![0]!].sort());
+    expect(counter.requests).toBe(4); // the nearest batch, and the first machine of the one before it (not done)
   });
 
   it('reads further back only while each batch is done, and the gate decides as with every file read', async () => {
@@ -64,7 +64,7 @@ describe('readEarlierBatches (directory store)', () => {
         const settings = { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [] };
         const common = { plan, machine, quarantine: null, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 };
         expect(decideGate({ ...common, statuses: partial })).toEqual(decideGate({ ...common, statuses: full }));
-        expect(partial.size).toBeLessThanOrEqual(batch <= ready + 1 ? plan.batches.slice(0, batch).flat().length : 3);
+        expect(partial.size).toBeLessThanOrEqual(batch <= ready + 1 ? plan.batches.slice(0, batch).flat().length : 6);
       }
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideGate, type GateInput } from '../../src/rollout/gate.js';
+import { decideGate, PREVIOUS_BATCH_RETRY_MS, type GateInput } from '../../src/rollout/gate.js';
 import { planRollout, rolloutIdFor } from '../../src/rollout/planner.js';
 import type { QuarantineRecord } from '../../src/rollout/quarantine-record.js';
 import { Reason } from '../../src/status/conditions.js';
@@ -136,6 +136,18 @@ describe('decideGate', () => {
       if (!d.allowed) expect(d.reason).toBe(t.reason);
     });
   }
+
+  it('asks to look again soon only while the batch right before is working', () => {
+    const nextBatch = decideGate(input({}));
+    expect(nextBatch.allowed === false && nextBatch.retryAfterMs).toBe(PREVIOUS_BATCH_RETRY_MS);
+    const previousBlocked = decideGate(input({ machine: b2[0]!, statuses: statusesOf(canary.map((m): [string, MachineStatus] => [m, ready(m, OLD)])) }));
+    expect(previousBlocked.allowed === false && previousBlocked.retryAfterMs).toBeUndefined();
+    const previousWorking = decideGate(input({ machine: b2[0]!, statuses: statusesOf(canaryReady()) }));
+    expect(previousWorking.allowed === false && previousWorking.retryAfterMs).toBe(PREVIOUS_BATCH_RETRY_MS);
+    const twoAhead = decideGate(input({ machine: b2[0]!, statuses: statusesOf([...canary.map((m): [string, MachineStatus] => [m, ready(m, OLD)]), ...b1.map((m): [string, MachineStatus] => [m, ready(m, NEW)])]) }));
+    expect(twoAhead.allowed === false && twoAhead.reason).toBe(Reason.WaitingForBatch);
+    expect(twoAhead.allowed === false && twoAhead.retryAfterMs).toBeUndefined();
+  });
 
   it('says when to look again for a pause and a window', () => {
     const pause = decideGate(input({ statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 30 * 60_000, maxFailures: 0, windows: [] } }));

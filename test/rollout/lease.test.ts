@@ -47,6 +47,12 @@ function runLeaseSuite(name: string, open: () => Promise<{ store: Store; cleanup
       expect(new Set(winners.map((w) => w.token)).size).toBe(3);
     });
 
+    it('machines given their batch positions as preferred slots each take that slot', async () => {
+      const contenders = Array.from({ length: 3 }, (_, i) => ({ ...contender(store, `p${i}`, { slots: 3 }), preferredSlot: 2 - i }));
+      const leases = await Promise.all(contenders.map((c) => acquireSlot(c)));
+      expect(leases.map((l) => l?.slot)).toEqual([2, 1, 0]);
+    });
+
     it('a live lease is never taken while its holder renews, however long the observer watches', async () => {
       const holder = await acquireSlot(contender(store, 'holder'));
       expect(holder).not.toBeNull();
