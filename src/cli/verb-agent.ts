@@ -13,7 +13,7 @@ Watches the deploy repo (timer with jitter, local checkout changes, webhook), ve
 that history only moves forward, fetches and verifies each set's closure, switches generations atomically,
 activates, checks health and rolls back on failure. Until SIGTERM, which lets a running switch finish.
 The daemon is a small supervisor (triggers, metrics) and a tick worker process that is kept for keepWarm
-after a tick and then exits; while it is gone, a poll that finds the branch head unchanged runs no tick.
+after a tick and then exits; a poll that finds the branch where the last settled tick left it runs no tick.
 --once runs one tick and exits 0 (converged or nothing to do), 1 (failed or rolled back), 3 (waiting).`,
   options: {
     config: { type: 'string', value: 'FILE', help: 'agent config (YAML); see examples/agent.yaml' },

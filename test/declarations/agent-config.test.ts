@@ -43,9 +43,20 @@ describe('agent config', () => {
         trust: { allowedSignersFile: '/etc/flotilla/allowed_signers', pgpKeysFiles: [], verify: 'head', insecureSkipVerify: false },
         storeCredentials: [],
         metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9464 } },
+        keepWarmMs: 20_000,
         logLevel: 'info',
       },
     });
+  });
+
+  it('reads keepWarm as a duration and refuses anything else', () => {
+    const r = loadAgentConfigText('agent.yaml', `${MINIMAL}keepWarm: 1m30s\n`);
+    expect(r.ok && r.value.keepWarmMs).toBe(90_000);
+    const zero = loadAgentConfigText('agent.yaml', `${MINIMAL}keepWarm: 0s\n`);
+    expect(zero.ok && zero.value.keepWarmMs).toBe(0);
+    const bad = loadAgentConfigText('agent.yaml', `${MINIMAL}keepWarm: soon\n`);
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.errors.map((e) => e.pointer)).toEqual(['/keepWarm']);
   });
 
   it('reads a full config: listen addresses, durations, credentials by reference', () => {
