@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
-import { readEarlierBatches } from '../../src/rollout/batch-statuses.js';
+import { firstNotDoneBefore, readEarlierBatches } from '../../src/rollout/batch-statuses.js';
 import { decideGate, failedMachines, type DoneRule } from '../../src/rollout/gate.js';
 import { planRollout, rolloutIdFor } from '../../src/rollout/planner.js';
 import { Reason } from '../../src/status/conditions.js';
@@ -80,5 +80,25 @@ describe('readEarlierBatches (directory store)', () => {
     expect(got.size).toBe(7);
     const settings = { pauseBetweenBatchesMs: 0, maxFailures: 1, windows: [] };
     expect(decideGate({ plan, machine: plan.batches[3]![0]!, statuses: got, quarantine, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 }).allowed).toBe(true);
+  });
+
+  it('firstNotDoneBefore: one get while the front is far, undefined once every earlier batch is done', async () => {
+    await fleet(0);
+    const far = await firstNotDoneBefore(store, plan, 3, rule);
+    expect(far).toMatchObject({ batch: 2, machine: plan.batches[2]![0] });
+    expect(counter.requests).toBe(1);
+    await fleet(2);
+    expect(await firstNotDoneBefore(store, plan, 3, rule)).toBeUndefined();
+    expect(counter.requests).toBe(7);
+  });
+
+  it('firstNotDoneBefore: a tolerated failure is skipped without reading it', async () => {
+    await fleet(0);
+    await writeMachineStatus(store, report(plan.batches[1]![1]!, NEW));
+    await writeMachineStatus(store, report(plan.batches[1]![2]!, NEW));
+    counter.requests = 0;
+    const tolerant = { ...rule, failed: new Set([plan.batches[1]![0]!]) };
+    expect(await firstNotDoneBefore(store, plan, 2, tolerant)).toBeUndefined();
+    expect(counter.requests).toBe(3);
   });
 });
