@@ -1,6 +1,7 @@
 import { createTask, validate, type Logger as CronLogger } from 'node-cron';
 import { ConfigError } from '../errors/index.js';
 import type { RequestOutcome, TriggerReason } from './single-flight.js';
+import { compileUtcSchedule, isUtcZone, nextUtcMatch, type UtcSchedule } from './utc-schedule.js';
 
 /** A minimal log port (pino's methods fit). */
 export interface TriggerLog {
@@ -34,11 +35,15 @@ export function startCronTrigger(options: CronTriggerOptions): () => Promise<voi
       value: options.schedule,
     });
   }
-  if (options.timezone !== undefined) assertTimeZone(options.timezone);
   const delay = options.maxRandomDelayMs ?? 0;
   if (!Number.isInteger(delay) || delay < 0) {
     throw new ConfigError('agent.poll.maxRandomDelayMs must be a non-negative integer', { field: 'maxRandomDelayMs', value: delay });
   }
+  if (isUtcZone(options.timezone)) {
+    const utc = compileUtcSchedule(options.schedule);
+    if (utc !== undefined) return startUtcTask(utc, delay, options);
+  }
+  if (options.timezone !== undefined) assertTimeZone(options.timezone);
   const task = createTask(
     options.schedule,
     async () => {
@@ -56,6 +61,65 @@ export function startCronTrigger(options: CronTriggerOptions): () => Promise<voi
   void task.start();
   return async () => {
     await task.destroy();
+  };
+}
+
+/** Longest single timer: a far firing is reached by re-checking at least hourly (wall clock adjustments). */
+const MAX_TIMER_MS = 3_600_000;
+
+/**
+ * The same contract as the node-cron task above, for a UTC schedule of plain values: fire at each
+ * matching second (after a random 0..delay ms), skip a firing while the previous request is still
+ * running, and never touch Intl. Returns stop(), which also cancels a firing waiting out its delay.
+ */
+function startUtcTask(schedule: UtcSchedule, delay: number, options: CronTriggerOptions): () => Promise<void> {
+  let stopped = false;
+  let busy = false;
+  let last = Date.now();
+  let target: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let delayTimer: NodeJS.Timeout | undefined;
+  const fire = (): void => {
+    if (busy) {
+      options.log?.debug({ trigger: 'cron' }, 'previous poll still running; firing skipped');
+      return;
+    }
+    busy = true;
+    const go = (): void => {
+      delayTimer = undefined;
+      if (stopped) return void (busy = false);
+      void options
+        .request('cron')
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    };
+    const wait = delay > 0 ? Math.floor(Math.random() * (delay + 1)) : 0;
+    if (wait === 0) go();
+    else delayTimer = setTimeout(go, wait);
+  };
+  const onTimer = (): void => {
+    if (stopped || target === undefined) return;
+    // A timer may wake a little early (or an hourly re-check comes first): fire only at the target second.
+    if (Date.now() < target - 1000) return void (timer = setTimeout(onTimer, Math.min(target - Date.now(), MAX_TIMER_MS)));
+    last = target;
+    arm();
+    fire();
+  };
+  const arm = (): void => {
+    if (stopped) return;
+    // From the later of now and the last target, so an early wake never fires the same second twice.
+    target = nextUtcMatch(schedule, Math.max(Date.now(), last));
+    if (target === undefined) {
+      options.log?.warn({ trigger: 'cron' }, 'poll schedule never fires again');
+      return;
+    }
+    timer = setTimeout(onTimer, Math.min(Math.max(0, target - Date.now()), MAX_TIMER_MS));
+  };
+  arm();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    clearTimeout(delayTimer);
   };
 }
 
