@@ -91,6 +91,9 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     clearTimeout(retireTimer);
     const w = await liveWorker();
     try {
+      // Until this tick reports, nothing is known to be settled: a tick that crashes leaves the next poll
+      // to run a full tick, whatever the head says.
+      last = undefined;
       const reply = await w.tick();
       recordTickMetrics(metrics, reply.report, reply.badDigests);
       carry = reply.carry;

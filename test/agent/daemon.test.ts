@@ -65,6 +65,8 @@ interface Line {
   pid: number;
   msg: string;
   level: number;
+  step?: string;
+  digest?: string;
 }
 
 async function logLines(file: string): Promise<Line[]> {
@@ -178,5 +180,71 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     const missing = await runCli(['agent', '--config', join(world.root, 'absent.yaml'), '--json']);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { code: 'ConfigError' } });
+  });
+});
+
+describe('agent daemon: signals and a worker that dies', () => {
+  let world: DeployWorld;
+  const started: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    world = await createDeployWorld();
+  });
+  afterAll(async () => {
+    for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await world?.close();
+  });
+
+  /** A package whose activation takes `seconds`, so a signal can land while it runs. */
+  async function pushSlow(version: string, seconds: number): Promise<string> {
+    const dir = join(world.root, 'src', `slow-${version}`);
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    await writeFile(join(dir, 'VERSION'), `${version}\n`);
+    await writeFile(join(dir, 'bin', 'activate'), `#!/bin/sh\nsleep ${seconds}\nexit 0\n`);
+    await chmod(join(dir, 'bin', 'activate'), 0o755);
+    const r = await runCli(['push', dir, '--store', world.storeUrl, '--name', 'app', '--sign-key', world.publisherKeyFile]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return r.stdout.trim();
+  }
+
+  const switched = async (logFile: string, digest: string): Promise<Line | undefined> =>
+    (await logLines(logFile)).find((l) => l.step === 'switch' && l.digest === digest);
+
+  it('SIGTERM to the worker and the supervisor at once (systemd control-group, Ctrl-C) lets the activation finish, then both exit 0', { timeout: 120_000 }, async () => {
+    const v1 = await pushSlow('v1', 2);
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v1, world.platform).replace('machines: [m1, m2]', 'machines: [m4]') }, 'slow v1');
+    const config = await world.agentConfig('m4', { keepWarm: '1h' });
+    const stateDir = join(world.root, 'machines', 'm4');
+    const logFile = join(world.root, 'm4.log');
+    const daemon = startDaemon(config, logFile);
+    started.push(daemon);
+    const line = await waitFor('the switch to v1', () => switched(logFile, v1));
+    // The activation (sleep 2) runs now, in the worker.
+    process.kill(line.pid, 'SIGTERM');
+    daemon.kill('SIGTERM');
+    expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
+    await waitFor('the worker to exit', async () => !(await isAlive(line.pid)), 10_000);
+    expect(await currentDigest(stateDir)).toBe(v1);
+    expect((await logLines(logFile)).filter((l) => l.msg === 'tick crashed')).toEqual([]);
+  });
+
+  it('a worker killed during a tick fails that tick; the next poll starts a fresh worker that finishes the switch', { timeout: 120_000 }, async () => {
+    const v2 = await pushSlow('v2', 3);
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform).replace('machines: [m1, m2]', 'machines: [m4]') }, 'slow v2');
+    const config = await world.agentConfig('m4', { keepWarm: '1h' });
+    const stateDir = join(world.root, 'machines', 'm4');
+    const logFile = join(world.root, 'm4-crash.log');
+    const daemon = startDaemon(config, logFile);
+    started.push(daemon);
+    const line = await waitFor('the switch to v2', () => switched(logFile, v2));
+    process.kill(line.pid, 'SIGKILL');
+    await waitFor('"tick crashed"', async () => (await logLines(logFile)).some((l) => l.msg === 'tick crashed'));
+    expect(await isAlive(daemon.pid!)).toBe(true);
+    await waitFor('convergence on v2 in a new worker', async () => (await currentDigest(stateDir)) === v2);
+    const after = await waitFor('a tick finished after the crash', async () => (await logLines(logFile)).find((l) => l.msg === 'tick finished'));
+    expect(after.pid).not.toBe(line.pid);
+    expect(after.pid).not.toBe(daemon.pid);
+    daemon.kill('SIGTERM');
+    expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
   });
 });
