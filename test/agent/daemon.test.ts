@@ -248,3 +248,43 @@ describe('agent daemon: signals and a worker that dies', () => {
     expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
   });
 });
+
+describe('agent daemon: a worker whose activation left a process on its pipes', () => {
+  let world: DeployWorld;
+  let daemon: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    world = await createDeployWorld();
+  });
+  afterAll(async () => {
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    const pid = await readFile(join(world.root, 'holder.pid'), 'utf8').catch(() => '');
+    if (pid.trim()) process.kill(-Number(pid.trim()), 'SIGKILL');
+    await world?.close();
+  });
+
+  it('is kept past keepWarm (closing the pipes would kill that process with SIGPIPE) and says so once', { timeout: 120_000 }, async () => {
+    const dir = join(world.root, 'src', 'holder');
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    // `sleep` inherits the activation's stdout and stderr: the worker must not close them by exiting.
+    await writeFile(join(dir, 'bin', 'activate'), `#!/bin/sh\nsleep 60 &\necho $$ > ${join(world.root, 'holder.pid')}\nexit 0\n`);
+    await chmod(join(dir, 'bin', 'activate'), 0o755);
+    const r = await runCli(['push', dir, '--store', world.storeUrl, '--name', 'app', '--sign-key', world.publisherKeyFile]);
+    expect(r.code).toBe(0);
+    const digest = r.stdout.trim();
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(digest, world.platform).replace('machines: [m1, m2]', 'machines: [m5]') }, 'holder');
+    const config = await world.agentConfig('m5', { keepWarm: '1s' });
+    const logFile = join(world.root, 'm5.log');
+    daemon = startDaemon(config, logFile);
+    await waitFor('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm5'))) === digest);
+    const kept = await waitFor('the keep notice', async () => (await logLines(logFile)).find((l) => l.msg.startsWith('keeping the tick worker')));
+    const [worker] = await childrenOf(daemon.pid!);
+    expect(worker).toBeDefined();
+    // Well past keepWarm, the same worker is still there.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await childrenOf(daemon.pid!)).toEqual([worker]);
+    expect((await logLines(logFile)).filter((l) => l.msg.startsWith('keeping the tick worker'))).toEqual([kept]);
+    daemon.kill('SIGTERM');
+    expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
+  });
+});
