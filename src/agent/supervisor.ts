@@ -30,6 +30,11 @@ export interface SupervisorOptions {
 /** What a tick of the supervisor's queue resolves with: the worker's report, or a skipped poll. */
 export type SupervisedTick = { skipped: true; commit: string | null } | { skipped: false; exitCode: 0 | 1 | 3; commit: string | null };
 
+/** How soon a retirement that met a running tick looks again. */
+const RETIRE_RETRY_MS = 1000;
+/** How long an idle worker asked to stop may take before it is killed. */
+const RETIRE_KILL_AFTER_MS = 30_000;
+
 function waitForAbort(signal: AbortSignal): Promise<void> {
   return new Promise((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
 }
@@ -55,10 +60,22 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
 
   const retire = (): void => {
     const w = worker;
-    if (w === undefined || queue.state().running) return;
+    if (w === undefined) return;
+    // A poll being answered from the head check is not a tick and does not need the worker, but a full
+    // tick may be starting: look again shortly (the tick's end re-arms the countdown anyway).
+    if (queue.state().running) {
+      retireTimer = setTimeout(retire, RETIRE_RETRY_MS);
+      retireTimer.unref();
+      return;
+    }
     worker = undefined;
     log.debug({ pid: w.pid }, 'tick worker retired');
-    retiring = w.stop().finally(() => (retiring = undefined));
+    // An idle worker leaves at once; one that does not is killed rather than left to block the next tick.
+    const deadline = setTimeout(() => void w.kill(), RETIRE_KILL_AFTER_MS);
+    retiring = w.stop().finally(() => {
+      clearTimeout(deadline);
+      retiring = undefined;
+    });
   };
   const scheduleRetire = (): void => {
     clearTimeout(retireTimer);

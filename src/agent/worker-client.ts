@@ -18,6 +18,8 @@ export interface WorkerClient {
   tick(): Promise<TickReply>;
   /** Asks the worker to stop (abort, finish the running step, exit) and resolves once it has exited. */
   stop(): Promise<void>;
+  /** SIGKILL (a worker that does not leave when asked); resolves once it has exited. */
+  kill(): Promise<void>;
   /** True until the process has exited. */
   alive(): boolean;
   /** Resolves when the process has exited (on its own or after stop). */
@@ -99,6 +101,10 @@ export async function startWorker(init: Extract<ToWorker, { type: 'init' }>, opt
     },
     async stop() {
       send({ type: 'stop' });
+      await exitedPromise;
+    },
+    async kill() {
+      if (!exited) child.kill('SIGKILL');
       await exitedPromise;
     },
   };
