@@ -48,6 +48,8 @@ export interface ConvergeOptions {
   label: string;
   /** Wait a random 0..N ms before each commit, so the commit falls at a random phase of a poll timer. */
   randomDelayMs?: number;
+  /** Awaited before each round (e.g. until the daemon's worker has retired). */
+  beforeRound?: () => Promise<void>;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function measureConverge(o: ConvergeOptions): Promise<ConvergeRound
     // Without this, each commit lands just after the tick that converged the previous one, always the
     // same distance before the next cron firing: the poll figure would be phase-locked near its worst case.
     if (o.randomDelayMs) await new Promise((r) => setTimeout(r, Math.random() * (o.randomDelayMs ?? 0)));
+    await o.beforeRound?.();
     const digest = await o.world.pushPackage('app', { VERSION: `${o.label}-${i}\n`, 'bin/run+x': '#!/bin/sh\nexit 0\n' });
     const c0 = performance.now();
     const oid = await o.world.commit({ [`sets/${o.set}.yaml`]: setYaml({ closure: digest, platform: o.world.platform, machines: o.machines }) }, `${o.label} ${i}`);
