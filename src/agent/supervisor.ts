@@ -12,7 +12,7 @@ import type { AgentCarry } from './run-agent.js';
 import { createSingleFlight, type TriggerReason } from './single-flight.js';
 import { recordTickMetrics } from './tick-metrics.js';
 import { startTriggers } from './triggers.js';
-import { startWorker, type WorkerClient } from './worker-client.js';
+import { startWorker, VersionSkewError, type WorkerClient } from './worker-client.js';
 import { lastTickOf, mayAnswerPollCheaply, retireAfterMs, type LastTick } from './worker-policy.js';
 
 /** Options of runSupervisor. */
@@ -57,6 +57,13 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   let retireTimer: NodeJS.Timeout | undefined;
   let retiring: Promise<void> | undefined;
   let shuttingDown = false;
+  // A condition the daemon cannot run past (version skew): stop as on SIGTERM, then fail with it.
+  const self = new AbortController();
+  let fatalError: Error | undefined;
+  const fatal = (err: Error): void => {
+    fatalError ??= err;
+    self.abort();
+  };
 
   const retire = (): void => {
     const w = worker;
@@ -87,7 +94,10 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const liveWorker = async (): Promise<WorkerClient> => {
     await retiring;
     if (worker?.alive()) return worker;
-    worker = await startWorker({ type: 'init', config, ...(carry ? { carry } : {}) }, workerOptions);
+    worker = await startWorker({ type: 'init', config, ...(carry ? { carry } : {}) }, workerOptions).catch((err: unknown) => {
+      if (err instanceof VersionSkewError) fatal(err);
+      throw err;
+    });
     log.debug({ pid: worker.pid }, 'tick worker started');
     return worker;
   };
@@ -135,7 +145,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   }
   for (const s of triggers.servers) log.info({ address: s.url }, 'listening');
   void queue.request('start');
-  await waitForAbort(o.signal);
+  await Promise.race([waitForAbort(o.signal), waitForAbort(self.signal)]);
   log.info('stopping: letting the running tick finish');
   shuttingDown = true;
   clearTimeout(retireTimer);
@@ -143,5 +153,6 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const stopping = worker?.stop();
   await triggers.stop();
   await Promise.all([stopping, worker?.stop(), retiring]);
+  if (fatalError !== undefined) throw fatalError;
   return 0;
 }

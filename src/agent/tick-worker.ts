@@ -6,6 +6,7 @@ import { formatIssue, loadAgentConfig } from '../declarations/index.js';
 import type { AgentConfig } from '../declarations/types.js';
 import { ConfigError } from '../errors/index.js';
 import { createLogger } from '../util/logger.js';
+import { FLOTILLA_VERSION } from '../util/version.js';
 import { holdsNewPipes, readOpenPipes } from './pipe-holders.js';
 import { createAgent, type Agent } from './run-agent.js';
 import { isToWorker, toWireError, type FromWorker, type ToWorker } from './worker-protocol.js';
@@ -81,7 +82,7 @@ export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessE
         const log = createLogger({ level: env['FLOTILLA_LOG_LEVEL'] ?? config.logLevel, name: config.machine });
         agent = await createAgent({ config, log, signal: abort.signal, ...(m.type === 'init' && 'carry' in m && m.carry ? { carry: m.carry } : {}) });
         baseline = await readOpenPipes();
-        channel.send({ type: 'ready', config });
+        channel.send({ type: 'ready', config, version: FLOTILLA_VERSION });
       } catch (err) {
         channel.send({ type: 'init-failed', error: toWireError(err) });
         stopping = true;

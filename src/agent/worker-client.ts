@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FlotillaError, InternalError } from '../errors/index.js';
+import { FLOTILLA_VERSION } from '../util/version.js';
 import * as errors from '../errors/index.js';
 import type { AgentConfig } from '../declarations/types.js';
 import { isFromWorker, type TickReply, type ToWorker, type WireError } from './worker-protocol.js';
@@ -35,6 +36,16 @@ export function fromWireError(e: WireError): FlotillaError {
   return new InternalError(e.message, { ...e.data, code: e.code });
 }
 
+/**
+ * The tick worker on disk is another Flotilla version than this running supervisor (an upgrade without
+ * a restart). The daemon stops with it (exit 1), so its service manager restarts it on the new version.
+ */
+export class VersionSkewError extends InternalError {
+  constructor(readonly workerVersion: string) {
+    super(`the tick worker is flotilla ${workerVersion} but this agent runs ${FLOTILLA_VERSION}: restart the agent (systemctl restart flotilla-agent)`, { workerVersion, agentVersion: FLOTILLA_VERSION });
+  }
+}
+
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal !== null ? `signal ${signal}` : `code ${code}`;
 }
@@ -62,8 +73,10 @@ export async function startWorker(init: Extract<ToWorker, { type: 'init' }>, opt
       if (!isFromWorker(m) || (m.type !== 'ready' && m.type !== 'init-failed')) return;
       child.off('message', first);
       child.off('exit', onExit);
-      if (m.type === 'ready') resolve(m.config);
-      else reject(fromWireError(m.error));
+      if (m.type === 'init-failed') reject(fromWireError(m.error));
+      // Flotilla was upgraded on disk under this running supervisor: the two must not be mixed.
+      else if (m.version !== FLOTILLA_VERSION) reject(new VersionSkewError(m.version));
+      else resolve(m.config);
     });
     child.send(init);
   }).catch(async (err: unknown) => {

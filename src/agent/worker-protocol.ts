@@ -34,7 +34,8 @@ export interface TickReply {
 
 /** Worker → supervisor. */
 export type FromWorker =
-  | { type: 'ready'; config: AgentConfig }
+  /** `version`: the worker's FLOTILLA_VERSION (files on disk may be newer than the running supervisor). */
+  | { type: 'ready'; config: AgentConfig; version: string }
   /** The config or the agent could not be built; the worker exits 1 after sending it. */
   | { type: 'init-failed'; error: WireError }
   | TickReply

@@ -1,8 +1,8 @@
 // The daemon as a real process tree: `flotilla agent --config` (the supervisor) and its tick worker child.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 
@@ -286,5 +286,47 @@ describe('agent daemon: a worker whose activation left a process on its pipes', 
     expect((await logLines(logFile)).filter((l) => l.msg.startsWith('keeping the tick worker'))).toEqual([kept]);
     daemon.kill('SIGTERM');
     expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('agent daemon: upgraded on disk while running', () => {
+  let world: DeployWorld;
+  let copy: string;
+  let daemon: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    world = await createDeployWorld();
+    // A private install: the built CLI copied beside a link to our node_modules, so its files can change.
+    copy = join(world.root, 'install');
+    await mkdir(copy);
+    await cp(resolve('dist/src'), join(copy, 'dist', 'src'), { recursive: true });
+    await cp(resolve('package.json'), join(copy, 'package.json'));
+    await cp(resolve('schemas'), join(copy, 'schemas'), { recursive: true });
+    await symlink(resolve('node_modules'), join(copy, 'node_modules'));
+  });
+  afterAll(async () => {
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    await world?.close();
+  });
+
+  it('stops with exit 1 naming both versions when a new worker is another version, so systemd restarts it', { timeout: 120_000 }, async () => {
+    const v1 = await pushApp(world, 'u1');
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v1, world.platform).replace('machines: [m1, m2]', 'machines: [m6]') }, 'u1');
+    const config = await world.agentConfig('m6', { keepWarm: '0s' });
+    const logFile = join(world.root, 'm6.log');
+    daemon = spawn(process.execPath, [join(copy, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLOTILLA_LOG_LEVEL: 'debug' } });
+    let stderr = '';
+    daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    daemon.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
+    await waitFor('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm6'))) === v1);
+    await waitFor('the worker to retire', async () => (await childrenOf(daemon!.pid!)).length === 0);
+    // The upgrade: the files change, the running supervisor does not.
+    const versionFile = join(copy, 'dist', 'src', 'util', 'version.js');
+    await writeFile(versionFile, (await readFile(versionFile, 'utf8')).replace(/FLOTILLA_VERSION = '[^']*'/, "FLOTILLA_VERSION = '99.0.0'"));
+    const v2 = await pushApp(world, 'u2');
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform).replace('machines: [m1, m2]', 'machines: [m6]') }, 'u2');
+    expect(await exitOf(daemon)).toEqual({ code: 1, signal: null });
+    expect(stderr).toContain('the tick worker is flotilla 99.0.0 but this agent runs');
+    expect(await currentDigest(join(world.root, 'machines', 'm6'))).toBe(v1);
   });
 });
