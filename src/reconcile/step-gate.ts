@@ -1,4 +1,4 @@
-import { firstNotDoneBefore, readEarlierBatches } from '../rollout/batch-statuses.js';
+import { firstNotDoneBefore, readEarlierBatches, type SeenDone } from '../rollout/batch-statuses.js';
 import { followGate } from '../rollout/follow-gate.js';
 import { decideGate, failedMachines, type DependencyState, type GateDecision } from '../rollout/gate.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
@@ -52,6 +52,7 @@ export async function passGate(ctx: SetContext): Promise<GateOutcome> {
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
+    const seen: SeenDone = new Map();
     const decide = async (): Promise<GateDecision> => {
       const quarantine = await readQuarantine(coord, set.name, set.closure);
       const now = ports.clock.now();
@@ -59,7 +60,7 @@ export async function passGate(ctx: SetContext): Promise<GateOutcome> {
       return decideGate({
         plan,
         machine: machine.name,
-        statuses: await readEarlierBatches(coord, plan, rollout.batch, rule),
+        statuses: await readEarlierBatches(coord, plan, rollout.batch, rule, seen),
         quarantine,
         settings,
         dependencies: await dependencies(ctx),

@@ -49,7 +49,7 @@ function describe(status: MachineStatus | ParseProblem | undefined, target: Dige
  * When the batch right before this machine's is working (its own gate is open: every batch before it is
  * done), its Ready is imminent: look again this soon rather than on the next poll (see follow-gate.ts).
  */
-export const PREVIOUS_BATCH_RETRY_MS = 250;
+export const PREVIOUS_BATCH_RETRY_MS = 100;
 
 /** What makes a machine of an earlier batch count as done: Ready on the target, or a tolerated failure. */
 export interface DoneRule {

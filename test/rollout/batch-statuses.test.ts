@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
-import { firstNotDoneBefore, readEarlierBatches } from '../../src/rollout/batch-statuses.js';
+import { firstNotDoneBefore, readEarlierBatches, type SeenDone } from '../../src/rollout/batch-statuses.js';
 import { decideGate, failedMachines, type DoneRule } from '../../src/rollout/gate.js';
 import { planRollout, rolloutIdFor } from '../../src/rollout/planner.js';
 import { Reason } from '../../src/status/conditions.js';
@@ -100,5 +100,20 @@ describe('readEarlierBatches (directory store)', () => {
     const tolerant = { ...rule, failed: new Set([plan.batches[1]![0]!]) };
     expect(await firstNotDoneBefore(store, plan, 2, tolerant)).toBeUndefined();
     expect(counter.requests).toBe(3);
+  });
+
+  it('while following, machines already seen done are not read again', async () => {
+    await fleet(1);
+    const seen: SeenDone = new Map();
+    const first = await readEarlierBatches(store, plan, 3, rule, seen);
+    expect(counter.requests).toBe(6); // batch 2 (not done) and batch 1 (done)
+    expect([...seen.keys()].sort()).toEqual([...plan.batches[1]!].sort());
+    await writeMachineStatus(store, report(plan.batches[2]![0]!, NEW));
+    counter.requests = 0;
+    const again = await readEarlierBatches(store, plan, 3, rule, seen);
+    expect(counter.requests).toBe(3); // only batch 2: batch 1 is remembered
+    expect(again.get(plan.batches[2]![0]!)).toEqual(report(plan.batches[2]![0]!, NEW));
+    expect(again.size).toBe(first.size);
+    expect(seen.has(plan.batches[2]![0]!)).toBe(true);
   });
 });
