@@ -4,6 +4,7 @@
 // its import graph): an idle agent is this process alone.
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../declarations/types.js';
+import { FlotillaError } from '../errors/index.js';
 import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { createLogger } from '../util/logger.js';
 import { createAgentMetrics } from './agent-metrics.js';
@@ -35,6 +36,18 @@ const RETIRE_RETRY_MS = 1000;
 /** How long an idle worker asked to stop may take before it is killed. */
 const RETIRE_KILL_AFTER_MS = 30_000;
 
+/** How long a worker that died while starting waits for the stop signal that may explain it. */
+const STOP_GRACE_MS = 1000;
+
+/** True when `signal` is aborted now or within `ms`. */
+function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
+  return new Promise((done) => {
+    const timer = setTimeout(() => done(false), ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), done(true)), { once: true });
+  });
+}
+
 function waitForAbort(signal: AbortSignal): Promise<void> {
   return new Promise((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
 }
@@ -46,7 +59,16 @@ function waitForAbort(signal: AbortSignal): Promise<void> {
  */
 export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const workerOptions = { env: o.env, ...(o.workerEntry ? { entry: o.workerEntry } : {}) };
-  let worker: WorkerClient | undefined = await startWorker({ type: 'init', configPath: o.configPath, shownFile: o.shownFile }, workerOptions);
+  let worker: WorkerClient | undefined;
+  try {
+    worker = await startWorker({ type: 'init', configPath: o.configPath, shownFile: o.shownFile }, workerOptions);
+  } catch (err) {
+    // Ctrl-C while starting reaches the worker too: it leaves before it is ready. That is a stop, not a
+    // failure. Our own SIGINT may be read a moment after the worker's death, hence the short wait.
+    const crashed = !(err instanceof FlotillaError) || err.code === 'InternalError';
+    if (crashed && (await abortedWithin(o.signal, STOP_GRACE_MS))) return 0;
+    throw err;
+  }
   const config: AgentConfig = worker.config;
   const log: Logger = createLogger({ level: o.env['FLOTILLA_LOG_LEVEL'] ?? config.logLevel, name: config.machine });
   const metrics = createAgentMetrics();

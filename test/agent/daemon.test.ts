@@ -228,6 +228,29 @@ describe('agent daemon: signals and a worker that dies', () => {
     expect((await logLines(logFile)).filter((l) => l.msg === 'tick crashed')).toEqual([]);
   });
 
+  it('Ctrl-C (SIGINT to the process group) while the worker starts or after exits 0 and leaves no process', { timeout: 120_000 }, async () => {
+    const config = await world.agentConfig('m7', { keepWarm: '1h' });
+    // 0: right after the fork, while the worker still loads its modules (before it is ready).
+    for (const afterMs of [0, 1500]) {
+      const daemon = spawn(process.execPath, [CLI, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, FLOTILLA_LOG_LEVEL: 'silent' } });
+      started.push(daemon);
+      let stderr = '';
+      daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+      let kids: number[] = [];
+      // A tight loop, so the signal can land before the worker has even loaded its modules.
+      for (let i = 0; i < 30_000 && kids.length === 0; i++) {
+        const text = await readFile(`/proc/${daemon.pid}/task/${daemon.pid}/children`, 'utf8').catch(() => '');
+        kids = text.split(/\s+/).filter(Boolean).map(Number);
+        if (kids.length === 0) await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(kids.length).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, afterMs));
+      process.kill(-daemon.pid!, 'SIGINT');
+      expect(await exitOf(daemon), `SIGINT after ${afterMs} ms: ${stderr}`).toEqual({ code: 0, signal: null });
+      for (const k of kids) await waitFor(`worker ${k} to exit`, async () => !(await isAlive(k)), 10_000);
+    }
+  });
+
   it('a worker killed during a tick fails that tick; the next poll starts a fresh worker that finishes the switch', { timeout: 120_000 }, async () => {
     const v2 = await pushSlow('v2', 3);
     await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform).replace('machines: [m1, m2]', 'machines: [m4]') }, 'slow v2');
