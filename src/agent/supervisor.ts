@@ -9,6 +9,7 @@ import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { createLogger } from '../util/logger.js';
 import { createAgentMetrics } from './agent-metrics.js';
 import { readBranchHead } from './head-check.js';
+import { readStateStamp } from './state-stamp.js';
 import type { AgentCarry } from './run-agent.js';
 import { createSingleFlight, type TriggerReason } from './single-flight.js';
 import { recordTickMetrics } from './tick-metrics.js';
@@ -74,6 +75,9 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const metrics = createAgentMetrics();
   let last: LastTick | undefined;
   let carry: AgentCarry | undefined;
+  /** The sets' state files as the last full tick left them (readStateStamp). */
+  let stamp = '';
+  let sets: string[] = [];
   let pinned = false;
   let warnedPinned = false;
   let retireTimer: NodeJS.Timeout | undefined;
@@ -125,10 +129,14 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   };
   const tick = async (reasons: readonly TriggerReason[]): Promise<SupervisedTick> => {
     if (last !== undefined && mayAnswerPollCheaply({ reasons, last, nowMs: Date.now(), heartbeatMs: STATUS_HEARTBEAT_MS })) {
-      const head = await readBranchHead(config.repo).catch((err: unknown) => {
-        log.debug({ err: (err as Error).message }, 'poll: head check failed, running a full tick');
-        return undefined;
-      });
+      const stateUnchanged = (await readStateStamp(config.stateDir, sets)) === stamp;
+      const head = stateUnchanged
+        ? await readBranchHead(config.repo).catch((err: unknown) => {
+            log.debug({ err: (err as Error).message }, 'poll: head check failed, running a full tick');
+            return undefined;
+          })
+        : undefined;
+      if (!stateUnchanged) log.debug({ trigger: 'cron' }, 'poll: local state changed since the last tick, running a full tick');
       if (head === last.commit) {
         log.debug({ trigger: 'cron', commit: head }, 'poll: branch head unchanged, tick skipped');
         metrics.countSkippedPoll();
@@ -146,6 +154,8 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       const reply = await w.tick();
       recordTickMetrics(metrics, reply.report, reply.badDigests);
       carry = reply.carry;
+      sets = reply.report.outcomes.map((o) => o.set);
+      stamp = await readStateStamp(config.stateDir, sets);
       last = lastTickOf(reply.report, Date.now());
       pinned = reply.pinned;
       if (pinned && !warnedPinned) {

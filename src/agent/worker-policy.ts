@@ -14,13 +14,15 @@ export interface LastTick {
 
 /**
  * True when rerunning the tick on the same commit cannot change anything without a human: exit 0, or exit 1
- * where no repo-level error occurred and every failed set is stalled (e.g. a digest remembered as bad).
- * A transient failure (network, store) or a rollback in this very tick is not settled: it is retried.
+ * where no repo-level error occurred and every set that did not end Ready is stalled (rolled back, or a
+ * digest remembered as bad: "not retried until the desired digest changes or `flotilla clear`"; a platform
+ * mismatch). Without this, a machine holding a bad digest would start a worker on every poll. A transient
+ * failure (network, store: not stalled) or a repo-level error is not settled: every poll retries it.
  */
 export function isSettled(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes'>): boolean {
   if (report.exitCode === 0) return true;
   if (report.exitCode !== 1 || report.error !== undefined) return false;
-  return report.outcomes.every((o) => o.result === 'unchanged' || o.result === 'converged' || (o.result === 'failed' && o.stalled));
+  return report.outcomes.every((o) => o.result === 'unchanged' || o.result === 'converged' || ((o.result === 'failed' || o.result === 'rolled-back') && o.stalled));
 }
 
 /** Summarises a report for the policy below. */

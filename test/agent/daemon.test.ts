@@ -148,6 +148,14 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(later[0]!.pid).not.toBe(firstWorker);
     expect(later[0]!.pid).not.toBe(pid);
 
+    // A change made on the machine (a manual rollback) is seen by the next poll, not at the heartbeat.
+    await waitFor('the worker to retire again', async () => (await childrenOf(pid)).length === 0);
+    const ticksBeforeRollback = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length;
+    const rb = await runCli(['rollback', SET, '--state', stateDir]);
+    expect(rb.code, rb.stderr).toBe(0);
+    await waitFor('a full tick after the rollback', async () => (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length > ticksBeforeRollback, 30_000);
+    expect(await currentDigest(stateDir)).toBe(v1);
+
     daemon.kill('SIGTERM');
     expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
     for (const l of later) expect(await isAlive(l.pid)).toBe(false);

@@ -21,7 +21,9 @@ describe('isSettled', () => {
     ['waiting at a gate', { exitCode: 3, outcomes: [outcome({ result: 'waiting' })] }, false],
     ['a stalled failure (bad digest)', { exitCode: 1, outcomes: [outcome({}), outcome({ set: 'db', result: 'failed', stalled: true })] }, true],
     ['a transient failure (store down)', { exitCode: 1, outcomes: [outcome({ result: 'failed', stalled: false })] }, false],
-    ['a rollback in this tick', { exitCode: 1, outcomes: [outcome({ result: 'rolled-back', stalled: true })] }, false],
+    ['a rollback, or a digest remembered as bad (stalled)', { exitCode: 1, outcomes: [outcome({ result: 'rolled-back', stalled: true })] }, true],
+    ['a rollback that is not stalled', { exitCode: 1, outcomes: [outcome({ result: 'rolled-back', stalled: false })] }, false],
+    ['a stalled failure beside a transient one', { exitCode: 1, outcomes: [outcome({ result: 'failed', stalled: true }), outcome({ set: 'db', result: 'failed', stalled: false })] }, false],
     ['a repo-level error', { exitCode: 1, outcomes: [], error: { code: 'TransportError', message: 'down' } }, false],
   ];
   for (const [name, report, want] of table) it(`${name} → ${want}`, () => expect(isSettled(report)).toBe(want));
