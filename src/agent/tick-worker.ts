@@ -9,6 +9,7 @@ import { createLogger } from '../util/logger.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
 import { holdsNewPipes, readOpenPipes } from './pipe-holders.js';
 import { createAgent, type Agent } from './run-agent.js';
+import { warmSetLocks } from './warm-locks.js';
 import { isToWorker, toWireError, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 /** The IPC side of the worker: process in production, a fake only in a unit test of the protocol. */
@@ -81,6 +82,7 @@ export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessE
         const config = await loadConfig(m);
         const log = createLogger({ level: env['FLOTILLA_LOG_LEVEL'] ?? config.logLevel, name: config.machine });
         agent = await createAgent({ config, log, signal: abort.signal, ...(m.type === 'init' && 'carry' in m && m.carry ? { carry: m.carry } : {}) });
+        await warmSetLocks(config.stateDir);
         baseline = await readOpenPipes();
         channel.send({ type: 'ready', config, version: FLOTILLA_VERSION });
       } catch (err) {
