@@ -5,7 +5,7 @@ import { DeclarationError, StaleRepoError } from '../errors/index.js';
 import { readTreeFiles } from '../git/read-tree.js';
 import { readHighWaterMark, writeHighWaterMark } from '../git/high-water-mark.js';
 import { syncRepo } from '../git/sync-repo.js';
-import { readGitAuthFromEnv, type GitAuth } from '../git/git-auth.js';
+import { readRepoAuth } from '../git/repo-auth.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
 import { verifyAdvance } from '../trust/repo-history.js';
 import { formatIssue } from '../declarations/result.js';
@@ -34,18 +34,6 @@ export interface SnapshotOptions {
   previous?: RepoSnapshot;
 }
 
-/** Git credentials from the variables the agent config names (never the secrets themselves), else FLOTILLA_GIT_*. */
-function authFor(config: AgentConfig): GitAuth | undefined {
-  const a = config.repo.auth;
-  const env = process.env;
-  const token = a.bearerTokenEnv ? env[a.bearerTokenEnv] : undefined;
-  if (token) return { kind: 'bearer', token };
-  const username = a.usernameEnv ? env[a.usernameEnv] : undefined;
-  const password = a.passwordEnv ? env[a.passwordEnv] : undefined;
-  if (username !== undefined && password !== undefined) return { kind: 'basic', username, password };
-  return readGitAuthFromEnv(env);
-}
-
 /**
  * Steps 1–3 of a tick: sync the repo (refs-only poll, fetch when moved), verify HEAD (signature, descent
  * from the last applied commit or the pinned floor, signer rotation), raise the high-water mark, read the
@@ -54,7 +42,7 @@ function authFor(config: AgentConfig): GitAuth | undefined {
  */
 export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot> {
   const { config, log, timings } = o;
-  const auth = authFor(config);
+  const auth = readRepoAuth(config.repo.auth);
   const synced = await runStep(timings, log, 'sync', {}, () =>
     syncRepo({
       url: config.repo.url,
