@@ -119,6 +119,11 @@ async function child(url: string, digest: Digest, state: string, pub: string, en
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ChildResult;
 }
 
+/** Writes out every dirty page (untimed), so each timed command starts from the same clean disk. */
+async function syncDisk(): Promise<void> {
+  await exec('sync', []);
+}
+
 async function timeCpA(src: string, dest: string): Promise<number> {
   const t0 = performance.now();
   await new Promise<void>((res, rej) => spawn('cp', ['-a', src, dest], { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`cp exit ${c}`)))));
@@ -177,8 +182,12 @@ export async function run(args: string[]): Promise<void> {
       const rss: number[] = [];
       for (let i = 0; i < reps; i++) {
         const cpDest = join(root, `cp-${i}`);
+        await syncDisk();
         m['cp']?.push(await timeCpA(ds.v1Tree, cpDest));
         const state = join(root, `state-${b.name}-${i}`);
+        // The fetch flushes its filesystem (syncfs) before naming anything: without this it would also pay
+        // for writing out the copy cp -a just left dirty in the page cache.
+        await syncDisk();
         const cold = await child(b.url, ds.v1, state, ds.pubKey, b.env);
         m['hash']?.push(await timeHash(ds.v1Tree));
         const incr = await child(b.url, ds.v2, state, ds.pubKey, b.env);

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { Digest } from '../store/digest.js';
+import { runPool } from '../packages/run-pool.js';
 import { flushFilesystem } from './flush-filesystem.js';
 import { commitTemp, type ObjectCache } from './object-cache.js';
 
@@ -34,7 +35,8 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, batch
         throw err;
       }
     }
-    for (const b of batch) await commitTemp(cache, b.tmp, b.digest, b.executable);
+    // Independent renames: overlap them in the thread pool rather than paying each round trip in turn.
+    await runPool(batch, 32, (b) => commitTemp(cache, b.tmp, b.digest, b.executable));
   };
   return {
     async add(tmp, digest, size, executable = false) {

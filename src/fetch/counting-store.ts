@@ -16,6 +16,7 @@ export function countRequests(store: Store, counter: RequestCounter): Store {
     capabilities: store.capabilities,
     get: count(store.get.bind(store)),
     getBytes: count(store.getBytes.bind(store)),
+    ...(store.copyTo ? { copyTo: count(store.copyTo.bind(store)) } : {}),
     put: count(store.put.bind(store)),
     head: count(store.head.bind(store)),
     list: count(store.list.bind(store)),

@@ -11,7 +11,7 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { fetchObject } from './fetch-object.js';
 import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
-import { hasObject, openObjectCache, writeTemp, type ObjectCache } from './object-cache.js';
+import { missingObjects, openObjectCache, writeTemp, type ObjectCache } from './object-cache.js';
 import { createBatchCommitter } from './batch-commit.js';
 import { readClosureManifests } from './read-closure.js';
 
@@ -90,15 +90,7 @@ async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<
     const actual = hashBytes(w.bytes);
     if (actual !== w.digest) throw new IntegrityError(`inline data for ${w.digest} hashes to ${actual}`, { object: w.digest, actual });
   }
-  const missing: Wanted[] = [];
-  await runPool([...wanted.values()], 64, async (w) => {
-    if (!(await hasObject(cache, w.digest, w.size))) missing.push(w);
-  });
-  const missingExecs: Wanted[] = [];
-  await runPool([...execs.values()], 64, async (w) => {
-    if (!(await hasObject(cache, w.digest, w.size, true))) missingExecs.push(w);
-  });
-  return { wanted: missing, execs: missingExecs };
+  return { wanted: await missingObjects(cache, [...wanted.values()]), execs: await missingObjects(cache, [...execs.values()], true) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { FlotillaError, IntegrityError, NotFoundError, SizeLimitError, Transport
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
+import { hashFile } from './hash-file.js';
 import type { ObjectCache } from './object-cache.js';
 
 export interface ObjectFetchOptions {
@@ -21,7 +22,30 @@ function deadlineFor(size: number, o: ObjectFetchOptions): number {
   return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
 }
 
+/**
+ * A local store (the directory store) copies the object into the temp file inside the kernel; the bytes
+ * that landed in our own temp file are then hashed and sized, so nothing unverified gets a cache name.
+ */
+async function copyFrom(copyTo: NonNullable<Store['copyTo']>, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
+  if (o.signal?.aborted === true) throw o.signal.reason;
+  const tmp = cache.tempPath();
+  try {
+    await copyTo(objectKey(digest), tmp, { maxBytes: size });
+    const got = await hashFile(tmp, size);
+    if (got.bytes > size) throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });
+    if (got.bytes !== size || got.digest !== digest) {
+      throw new IntegrityError(`object ${digest}: got ${got.bytes} bytes hashing to ${got.digest}`, { object: digest, actual: got.digest, size: got.bytes });
+    }
+    o.onBytes?.(size);
+    await o.commit(tmp, digest, size);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
 async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
+  if (store.copyTo !== undefined) return copyFrom(store.copyTo.bind(store), cache, digest, size, o);
   const signals = [AbortSignal.timeout(deadlineFor(size, o))];
   if (o.signal) signals.push(o.signal);
   const signal = AbortSignal.any(signals);

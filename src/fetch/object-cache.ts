@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { digestHex, type Digest } from '../store/digest.js';
+import { runPool } from '../packages/run-pool.js';
 
 /**
  * The verified local object cache under a state dir:
@@ -61,6 +62,28 @@ export async function hasObject(cache: ObjectCache, digest: Digest, size: number
   } catch {
     return false;
   }
+}
+
+/**
+ * The items the cache lacks (no file of that name and exact size). One readdir per shard directory
+ * instead of one stat per object, so a cold fetch of thousands of objects does not pay thousands of
+ * failed lookups; only the names present are stat'ed for their size.
+ */
+export async function missingObjects<T extends { digest: Digest; size: number }>(cache: ObjectCache, items: readonly T[], executable = false): Promise<T[]> {
+  const byShard = new Map<string, T[]>();
+  for (const it of items) {
+    const shard = dirname(cache.path(it.digest, executable));
+    byShard.set(shard, [...(byShard.get(shard) ?? []), it]);
+  }
+  const missing: T[] = [];
+  await runPool([...byShard], 16, async ([shard, group]) => {
+    const names = new Set(await readdir(shard).catch(() => [] as string[]));
+    for (const it of group) {
+      const path = cache.path(it.digest, executable);
+      if (!names.has(basename(path)) || !(await hasObject(cache, it.digest, it.size, executable))) missing.push(it);
+    }
+  });
+  return missing;
 }
 
 /** Moves a verified temp file to its final cache name (mode set first; the directory is created on demand). */

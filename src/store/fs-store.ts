@@ -1,4 +1,5 @@
-import { link, mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -78,6 +79,21 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     if (opts.signal !== undefined) stream = addAbortSignal(opts.signal, stream);
     if (opts.maxBytes === undefined) return stream;
     return pipeline(stream, capBytes(opts.maxBytes, `${key} in ${url}`), () => undefined);
+  }
+
+  async function copyTo(key: string, dest: string, opts: { maxBytes: number }): Promise<void> {
+    const path = keyPath(base, key);
+    const fh = await openIfExists(path);
+    if (fh === undefined) throw notFound(key);
+    try {
+      const st = await fh.stat();
+      if (st.size > opts.maxBytes) throw new SizeLimitError(`${key} in ${url} is ${st.size} bytes, over the limit of ${opts.maxBytes}`, { url, key, maxBytes: opts.maxBytes });
+      // By path, so the kernel copies (copy_file_range); the file is held open meanwhile. A swap of the
+      // key between stat and copy is caught by the caller, which hashes and sizes what landed in dest.
+      await copyFile(path, dest, constants.COPYFILE_EXCL);
+    } finally {
+      await fh.close();
+    }
   }
 
   async function put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<{ etag: string }> {
@@ -212,6 +228,7 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     url,
     capabilities: { write: writable, conditionalWrites: true },
     get: guard('get', get),
+    copyTo: guard('get', copyTo),
     getBytes: guard('get', async (key, opts: GetOptions & { maxBytes: number }) =>
       readCapped(await get(key, opts), opts.maxBytes, `${checkKey(key)} in ${url}`),
     ),

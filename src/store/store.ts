@@ -58,6 +58,13 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   /** Streams an object. The stream errors with SizeLimitError past `maxBytes`. */
   get(key: string, options?: GetOptions): Promise<Readable>;
+  /**
+   * Local backends only (the directory store): copies the object into `dest`, a new file it creates
+   * exclusively, inside the kernel instead of streaming it through the process. Callers still hash what
+   * landed in `dest`. NotFoundError when absent; SizeLimitError when larger than `maxBytes` (then `dest`
+   * is not created).
+   */
+  copyTo?(key: string, dest: string, options: { maxBytes: number }): Promise<void>;
   /** Reads a whole small object; `maxBytes` is required so nothing unbounded is buffered. */
   getBytes(key: string, options: GetOptions & { maxBytes: number }): Promise<Buffer>;
   /** Writes an object atomically: readers see the old bytes or the new, never a part. Returns its etag. */

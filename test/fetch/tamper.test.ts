@@ -67,6 +67,19 @@ describe('tampered, oversized and missing objects', () => {
     await bad.put(objectKey(victim), original);
   });
 
+  it.each(POSITIONS)('streaming from a store without an in-kernel copy, flipping $where is refused the same way', async ({ at }) => {
+    const flipped = Buffer.from(original);
+    flipped[at] = (flipped[at] ?? 0) ^ 0xff;
+    await bad.put(objectKey(victim), flipped);
+    const { copyTo: _unused, ...streaming } = bad;
+    expect(_unused).toBeDefined(); // the directory store has the fast path; this store object does not
+    const r = await fetchInto([streaming]);
+    expect(r.err?.code).toBe('IntegrityError');
+    expect(r.err?.message).toContain(victim);
+    expect(await readdir(join(r.state, 'objects', 'tmp'))).toEqual([]);
+    await bad.put(objectKey(victim), original);
+  });
+
   it('an endless (oversized) body is cut at the signed size and refused', async () => {
     await bad.put(objectKey(victim), Buffer.concat([original, Buffer.alloc(1_000_000)]));
     const r = await fetchInto([bad]);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +34,19 @@ describe('directory store on disk', () => {
     const names = await readdir(join(dir, 't'));
     expect(names.filter((n) => n.startsWith('.tmp-') && n !== '.tmp-a-1-crashed')).toEqual([]);
     expect(names.filter((n) => n.startsWith('.lock-') && n !== '.lock-zz')).toEqual([]);
+  });
+
+  it('copyTo copies an object into a new local file, and refuses a missing key, an oversized object or an existing file', async () => {
+    const s = createFsStore(dir);
+    const body = Buffer.alloc(300_000, 9);
+    await s.put('copy/a', body);
+    const dest = join(work, 'copied');
+    await s.copyTo?.('copy/a', dest, { maxBytes: body.length });
+    expect((await readFile(dest)).equals(body)).toBe(true);
+    await expect(s.copyTo?.('copy/a', dest, { maxBytes: body.length })).rejects.toMatchObject({ code: 'TransportError' });
+    await expect(s.copyTo?.('copy/none', join(work, 'none'), { maxBytes: 10 })).rejects.toSatisfy((e: unknown) => s.isNotFound(e));
+    await expect(s.copyTo?.('copy/a', join(work, 'small'), { maxBytes: body.length - 1 })).rejects.toMatchObject({ code: 'SizeLimitError' });
+    expect(await readdir(work)).not.toContain('small');
   });
 
   it('treats a key prefix (a directory) as no object, and fails with a typed error under a file', async () => {
