@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import type { Digest } from '../../src/store/digest.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { FETCH_LOOKAHEAD_BATCHES } from '../../src/reconcile/step-gate.js';
 import { fleetSetYaml, isQuarantined, machineNames, pushFleetPackage, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 import { s3TestUrl } from '../helpers/s3-test-store.js';
 
@@ -81,6 +82,20 @@ describe.each([
       const start = Math.min(...(plan.batches[k] ?? []).map((m) => byMachine.get(m)?.start ?? -Infinity));
       expect(start, `batch ${k} started before batch ${k - 1} was Ready`).toBeGreaterThan(prevReady);
     }
+    // Fetching waits for the turn to come close: batch k fetches only once batch k − lookahead − 1 is Ready.
+    const fetchedAt = async (m: string): Promise<number> => {
+      const f = (await readSteps(fleet.logFile(m))).find((s) => s.digest === v1 && s.step === 'fetch');
+      return f === undefined ? -Infinity : f.time - f.ms;
+    };
+    let checked = 0;
+    for (let k = FETCH_LOOKAHEAD_BATCHES + 1; k < plan.batches.length; k++) {
+      const farReady = Math.max(...(plan.batches[k - FETCH_LOOKAHEAD_BATCHES - 1] ?? []).map((m) => byMachine.get(m)?.end ?? Infinity));
+      for (const m of plan.batches[k] ?? []) {
+        expect(await fetchedAt(m), `${m} (batch ${k}) fetched before batch ${k - FETCH_LOOKAHEAD_BATCHES - 1} was Ready`).toBeGreaterThan(farReady);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
     const st = await status();
     expect(st.code).toBe(0);
     expect(st.json.sets[0]).toMatchObject({ health: 'converged', readyCount: N });
