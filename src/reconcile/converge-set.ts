@@ -1,28 +1,20 @@
 import { findGeneration, isBadIn, readCurrent, recordDesired, setPaths, type Generation } from '../generations/index.js';
 import { readState } from '../generations/state-file.js';
-import { batchOf, planRollout } from '../rollout/planner.js';
+import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { Reason } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
 import type { SetContext } from './context.js';
 import { reasonForError } from './error-reason.js';
 import { keepLease } from './keep-lease.js';
 import type { SetOutcome } from './set-outcome.js';
-import { membersOf, rolloutSettingsOf } from './specs.js';
+import { setPlanOf } from './specs.js';
 import { applyGeneration } from './step-apply.js';
 import { fetchAndStage } from './step-fetch-stage.js';
 import { fetchTurn, passGate } from './step-gate.js';
 
 /** The rollout this machine's report belongs to, for the set's desired digest. */
-function rolloutRef(ctx: SetContext): RolloutRef {
-  const members = membersOf(ctx.decls, ctx.set);
-  const plan = planRollout({
-    set: ctx.set.name,
-    target: ctx.set.closure,
-    machines: members,
-    settings: rolloutSettingsOf(ctx.set),
-    lateJoiners: members.includes(ctx.machine.name) ? [] : [ctx.machine.name],
-  });
-  return { id: plan.rolloutId, batch: batchOf(plan, ctx.machine.name) };
+function rolloutRef(plan: RolloutPlan, machine: string): RolloutRef {
+  return { id: plan.rolloutId, batch: batchOf(plan, machine) };
 }
 
 async function currentGeneration(ctx: SetContext): Promise<Generation | undefined> {
@@ -31,18 +23,11 @@ async function currentGeneration(ctx: SetContext): Promise<Generation | undefine
   return cur === undefined ? undefined : findGeneration(paths, cur.number);
 }
 
-async function isStaged(ctx: SetContext): Promise<boolean> {
-  return (await ctx.staged.recall(ctx.set.name, ctx.set.closure, ctx.commit, ctx.ports.clock.monotonicMs())) !== undefined;
-}
-
-/** The staged generation of the set's closure: remembered from an earlier tick of this commit, or fetched, verified and staged now. */
-async function stagedGeneration(ctx: SetContext): Promise<Generation> {
-  const { set, commit } = ctx;
+/** Fetches, verifies and stages the set's closure, and remembers the generation for later ticks of this commit. */
+async function stageAndRemember(ctx: SetContext): Promise<Generation> {
   const nowMs = ctx.ports.clock.monotonicMs();
-  const known = await ctx.staged.recall(set.name, set.closure, commit, nowMs);
-  if (known !== undefined) return known;
   const staged = await fetchAndStage(ctx);
-  ctx.staged.remember(set.name, set.closure, commit, staged.generation, nowMs);
+  ctx.staged.remember(ctx.set.name, ctx.set.closure, ctx.commit, staged.generation, nowMs);
   return staged.generation;
 }
 
@@ -59,10 +44,11 @@ export async function convergeSet(ctx: SetContext): Promise<SetOutcome> {
     set: set.name, desired: set.closure, current: cur?.digest ?? null, generation: cur?.number ?? null,
   });
   try {
+    const plan = setPlanOf(ctx.decls, set, machine.name);
     cur = await currentGeneration(ctx);
     const state = await readState(setPaths(ctx.stateDir, set.name).stateFile);
     if (cur?.digest === set.closure && state.active === cur.number && !state.pending) {
-      return { ...base(), result: 'unchanged', reason: Reason.Succeeded, message: `generation ${cur.number} is active`, stalled: false, rollout: rolloutRef(ctx) };
+      return { ...base(), result: 'unchanged', reason: Reason.Succeeded, message: `generation ${cur.number} is active`, stalled: false, rollout: rolloutRef(plan, machine.name) };
     }
     if (set.platform !== machine.platform) {
       const message = `set ${set.name} declares platform ${set.platform}; this machine is ${machine.platform}: closure refused`;
@@ -72,14 +58,16 @@ export async function convergeSet(ctx: SetContext): Promise<SetOutcome> {
     if (isBadIn(state, set.closure, set.closure)) {
       const bad = state.bad[set.closure];
       const message = `${set.closure} failed here before (${bad?.reason ?? 'unknown'}); not retried until the desired digest changes or \`flotilla clear ${set.name}\``;
-      return { ...base(), result: 'rolled-back', reason: Reason.RolledBack, message, stalled: true, rollout: rolloutRef(ctx) };
+      return { ...base(), result: 'rolled-back', reason: Reason.RolledBack, message, stalled: true, rollout: rolloutRef(plan, machine.name) };
     }
-    const notYet = (await isStaged(ctx)) ? null : await fetchTurn(ctx);
-    if (notYet !== null) {
-      return { ...base(), result: 'waiting', reason: Reason.WaitingForBatch, message: notYet.detail, stalled: false, rollout: notYet.rollout };
+    // Staged by an earlier tick of this commit, or fetched now, once this machine's turn is close.
+    let generation = await ctx.staged.recall(set.name, set.closure, ctx.commit, ctx.ports.clock.monotonicMs());
+    if (generation === undefined) {
+      const notYet = await fetchTurn(ctx, plan);
+      if (notYet !== null) return { ...base(), result: 'waiting', reason: Reason.WaitingForBatch, message: notYet, stalled: false, rollout: rolloutRef(plan, machine.name) };
+      generation = await stageAndRemember(ctx);
     }
-    const generation = await stagedGeneration(ctx);
-    const gate = await passGate(ctx);
+    const gate = await passGate(ctx, plan);
     if (!gate.go) {
       // A store that cannot coordinate is a configuration failure here; anything else the gate says is a wait
       // (a quarantine stalls the fleet, but this machine has done nothing wrong: it waits for a human).

@@ -1,7 +1,7 @@
 import { toActivationSpec, toHealthSpec } from '../activation/from-declarations.js';
 import type { ActivationSpec, HealthSpec as CheckSpec } from '../activation/spec.js';
 import type { Declarations, SetDeclaration } from '../declarations/types.js';
-import { selectMachines, type BatchSize as PlannerBatchSize, type RolloutSettings } from '../rollout/planner.js';
+import { planRollout, selectMachines, type BatchSize as PlannerBatchSize, type RolloutPlan, type RolloutSettings } from '../rollout/planner.js';
 
 /** The set's activation, or undefined when it declares none (switching the link is then the whole activation). */
 export function activationSpecOf(set: SetDeclaration): ActivationSpec | undefined {
@@ -41,4 +41,14 @@ export function membersOf(decls: Declarations, set: SetDeclaration): string[] {
   if (set.selection.kind === 'names') return [...new Set(set.selection.names)].sort();
   const inventory = new Map([...decls.machines].map(([name, m]) => [name, m.labels] as const));
   return selectMachines(set.selection.matchLabels, inventory);
+}
+
+/**
+ * The rollout plan of the set's desired digest as this machine sees it: the declared members in their
+ * deterministic order, and this machine in a final batch when it is not one of them (selected by its own
+ * labels after the rollout began).
+ */
+export function setPlanOf(decls: Declarations, set: SetDeclaration, machine: string): RolloutPlan {
+  const members = membersOf(decls, set);
+  return planRollout({ set: set.name, target: set.closure, machines: members, settings: rolloutSettingsOf(set), lateJoiners: members.includes(machine) ? [] : [machine] });
 }

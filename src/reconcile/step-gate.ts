@@ -2,7 +2,7 @@ import { firstNotDoneBefore, readEarlierBatches, type SeenDone } from '../rollou
 import { followGate } from '../rollout/follow-gate.js';
 import { decideGate, failedMachines, type DependencyState, type GateDecision } from '../rollout/gate.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
-import { batchOf, planRollout } from '../rollout/planner.js';
+import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { readQuarantine } from '../rollout/quarantine.js';
 import { Reason, type ReasonName } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
@@ -31,20 +31,12 @@ async function dependencies(ctx: SetContext): Promise<DependencyState[]> {
  * Decides whether this machine may switch now, and takes a batch slot when the rollout uses leases.
  * Order of the fleet (DESIGN §6): earlier batches Ready on this digest, pause elapsed, a window open,
  * dependencies Ready, no quarantine beyond maxFailures; then a slot by create-if-absent in the store.
- * A machine not listed in the repo's inventory but selected by its own labels joins in a final batch.
+ * `plan` is the set's plan as this machine sees it (setPlanOf: a late joiner is in a final batch).
  */
-export async function passGate(ctx: SetContext): Promise<GateOutcome> {
+export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<GateOutcome> {
   const { set, machine, ports } = ctx;
   return runStep(ctx.timings, ports.log, 'gate', { set: set.name, digest: set.closure }, async () => {
-    const members = membersOf(ctx.decls, set);
     const settings = rolloutSettingsOf(set);
-    const plan = planRollout({
-      set: set.name,
-      target: set.closure,
-      machines: members,
-      settings,
-      lateJoiners: members.includes(machine.name) ? [] : [machine.name],
-    });
     const rollout: RolloutRef = { id: plan.rolloutId, batch: batchOf(plan, machine.name) };
     const coord = ctx.coordination;
     if (coord === null || !ctx.coordinationSafe) {
@@ -98,13 +90,11 @@ export async function passGate(ctx: SetContext): Promise<GateOutcome> {
  */
 export const FETCH_LOOKAHEAD_BATCHES = 2;
 
-/** Whether this machine may fetch now (`null`), or waits for its turn to come closer (why, and its rollout). */
-export async function fetchTurn(ctx: SetContext): Promise<{ detail: string; rollout: RolloutRef } | null> {
+/** Null when this machine may fetch now; otherwise why it waits for its turn to come closer. */
+export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<string | null> {
   const { set, machine, ports } = ctx;
   const coord = ctx.coordination;
   if (coord === null || !ctx.coordinationSafe) return null;
-  const members = membersOf(ctx.decls, set);
-  const plan = planRollout({ set: set.name, target: set.closure, machines: members, settings: rolloutSettingsOf(set), lateJoiners: members.includes(machine.name) ? [] : [machine.name] });
   const batch = batchOf(plan, machine.name);
   const end = batch - FETCH_LOOKAHEAD_BATCHES;
   if (!plan.needsLeases || end <= 0) return null;
@@ -113,7 +103,6 @@ export async function fetchTurn(ctx: SetContext): Promise<{ detail: string; roll
     const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now: ports.clock.now(), staleAfterMs: ports.staleAfterMs };
     const behind = await firstNotDoneBefore(coord, plan, end, rule);
     if (behind === undefined) return null;
-    const detail = `batch ${behind.batch}: ${behind.machine} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;
-    return { detail, rollout: { id: plan.rolloutId, batch } };
+    return `batch ${behind.batch}: ${behind.machine} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;
   });
 }
