@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isPidAlive } from '../../src/util/pid-alive.js';
 
 /** One simulated machine: a directory that is its agent's HOME, holding its config, state dir and logs. */
 export interface Machine {
@@ -67,16 +68,6 @@ export async function servicePids(machine: Machine): Promise<number[]> {
     .filter((n) => Number.isInteger(n) && n > 0);
 }
 
-/** True while a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const hasProc = (() => {
   try {
     readFileSync('/proc/self/cmdline');
@@ -101,11 +92,11 @@ function runsUnder(pid: number, root: string): boolean {
  * gone. Only pids whose command line still names a path under `root` are signalled.
  */
 export async function stopServices(machines: Machine[], root: string): Promise<void> {
-  const pids = (await Promise.all(machines.map(servicePids))).flat().filter((p) => isAlive(p) && runsUnder(p, root));
+  const pids = (await Promise.all(machines.map(servicePids))).flat().filter((p) => isPidAlive(p) && runsUnder(p, root));
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 5000;
-  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const pid of pids.filter(isAlive)) signal(pid, 'SIGKILL');
+  while (pids.some(isPidAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids.filter(isPidAlive)) signal(pid, 'SIGKILL');
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

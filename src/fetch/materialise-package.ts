@@ -6,7 +6,8 @@ import type { LoadedManifest } from '../packages/manifest-types.js';
 import { runPool } from '../packages/run-pool.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from './flush-filesystem.js';
-import { isPidAlive, type ObjectCache } from './object-cache.js';
+import { isPidAlive } from '../util/pid-alive.js';
+import type { ObjectCache } from './object-cache.js';
 
 const PARTIAL_PREFIX = '.partial-';
 

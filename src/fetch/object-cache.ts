@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, chmod, writeFile } from 'node:f
 import { basename, dirname, join } from 'node:path';
 import { digestHex, type Digest } from '../store/digest.js';
 import { runPool } from '../packages/run-pool.js';
+import { isPidAlive } from '../util/pid-alive.js';
 
 /**
  * The verified local object cache under a state dir:
@@ -37,16 +38,6 @@ export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
   };
 }
 
-/** True when a process with this pid exists (EPERM means it exists but is not ours). */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function removeStaleTemps(tmpDir: string): Promise<void> {
   for (const n of await readdir(tmpDir)) {
     const pid = Number(n.split('-')[0]);
@@ -73,7 +64,9 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
   const byShard = new Map<string, T[]>();
   for (const it of items) {
     const shard = dirname(cache.path(it.digest, executable));
-    byShard.set(shard, [...(byShard.get(shard) ?? []), it]);
+    const group = byShard.get(shard);
+    if (group === undefined) byShard.set(shard, [it]);
+    else group.push(it);
   }
   const missing: T[] = [];
   await runPool([...byShard], 16, async ([shard, group]) => {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LockedError } from '../errors/index.js';
+import { isPidAlive } from '../util/pid-alive.js';
 
 /** Releases a lock taken by `lockKeyFile`. Safe to call once. */
 export type ReleaseLock = () => Promise<void>;
@@ -19,14 +20,6 @@ function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === code;
 }
 
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isErrno(err, 'ESRCH');
-  }
-}
 
 async function tryCreate(path: string): Promise<boolean> {
   try {
