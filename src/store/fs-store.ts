@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, link, mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -83,17 +83,15 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
 
   async function copyTo(key: string, dest: string, opts: { maxBytes: number }): Promise<void> {
     const path = keyPath(base, key);
-    const fh = await openIfExists(path);
-    if (fh === undefined) throw notFound(key);
-    try {
-      const st = await fh.stat();
-      if (st.size > opts.maxBytes) throw new SizeLimitError(`${key} in ${url} is ${st.size} bytes, over the limit of ${opts.maxBytes}`, { url, key, maxBytes: opts.maxBytes });
-      // By path, so the kernel copies (copy_file_range); the file is held open meanwhile. A swap of the
-      // key between stat and copy is caught by the caller, which hashes and sizes what landed in dest.
-      await copyFile(path, dest, constants.COPYFILE_EXCL);
-    } finally {
-      await fh.close();
-    }
+    const st = await stat(path).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) throw notFound(key);
+      throw err;
+    });
+    if (!st.isFile()) throw notFound(key);
+    if (st.size > opts.maxBytes) throw new SizeLimitError(`${key} in ${url} is ${st.size} bytes, over the limit of ${opts.maxBytes}`, { url, key, maxBytes: opts.maxBytes });
+    // The kernel copies (copy_file_range). A file changed between stat and copy is caught by the caller,
+    // which hashes and sizes what landed in dest.
+    await copyFile(path, dest, constants.COPYFILE_EXCL);
   }
 
   async function put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<{ etag: string }> {
