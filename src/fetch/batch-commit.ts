@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
 import type { Digest } from '../store/digest.js';
-import { runPool } from '../packages/run-pool.js';
 import { flushFilesystem } from './flush-filesystem.js';
-import { commitTemp, type ObjectCache } from './object-cache.js';
+import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
+import type { ObjectCache } from './object-cache.js';
+
+const WRITEBACK_BYTES = 32 * 1024 * 1024;
 
 /** Verified temp files waiting for one flush before they get their final cache names. */
 export interface BatchCommitter {
@@ -19,9 +21,24 @@ export interface BatchCommitter {
  * final names, so a power cut never leaves a final name over unflushed bytes. `durable: false` skips the
  * flush (tests, benchmarks of the floor). A batch closes every `batchBytes` (default 256 MiB).
  */
-export function createBatchCommitter(cache: ObjectCache, durable: boolean, batchBytes = 256 * 1024 * 1024): BatchCommitter {
+export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps: FsOpRunner, batchBytes = 256 * 1024 * 1024): BatchCommitter {
   let pending: Array<{ tmp: string; digest: Digest; executable: boolean }> = [];
   let pendingBytes = 0;
+  // Early writeback: every WRITEBACK_BYTES queued, a flush starts in the background (at most one at a
+  // time), so the disk writes while the next objects are copied and hashed and the flush before the
+  // renames finds little left to write. Only that last flush vouches for durability (and reports errors).
+  let unflushed = 0;
+  let writeback: Promise<void> | undefined;
+  const nudge = (size: number): void => {
+    unflushed += size;
+    if (!durable || writeback !== undefined || unflushed < WRITEBACK_BYTES) return;
+    unflushed = 0;
+    writeback = flushFilesystem(cache.tmpDir, [])
+      .catch(() => undefined)
+      .finally(() => {
+        writeback = undefined;
+      });
+  };
   const commit = async (): Promise<void> => {
     const batch = pending;
     pending = [];
@@ -35,13 +52,14 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, batch
         throw err;
       }
     }
-    // Independent renames: overlap them in the thread pool rather than paying each round trip in turn.
-    await runPool(batch, 32, (b) => commitTemp(cache, b.tmp, b.digest, b.executable));
+    // Mode, then the final name (its shard directory made on first use); independent, so spread over threads.
+    throwIfFailed(await fsOps.runSpread(batch.map((b) => ({ op: 'commit', tmp: b.tmp, dest: cache.path(b.digest, b.executable), mode: b.executable ? 0o555 : 0o444 }))));
   };
   return {
     async add(tmp, digest, size, executable = false) {
       pending.push({ tmp, digest, executable });
       pendingBytes += size;
+      nudge(size);
       if (pendingBytes >= batchBytes) await commit();
     },
     finish: commit,

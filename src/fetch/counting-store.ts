@@ -5,9 +5,13 @@ export interface RequestCounter {
   requests: number;
 }
 
-/** Wraps a store so every call (get, getBytes, head, list, put, delete) increments `counter.requests`. */
+/** Wraps a store so every call (get, getBytes, localPath, head, list, put, delete) increments `counter.requests`. */
 export function countRequests(store: Store, counter: RequestCounter): Store {
   const count = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A): Promise<R> => {
+    counter.requests += 1;
+    return f(...a);
+  };
+  const countSync = <A extends unknown[], R>(f: (...a: A) => R) => (...a: A): R => {
     counter.requests += 1;
     return f(...a);
   };
@@ -16,7 +20,7 @@ export function countRequests(store: Store, counter: RequestCounter): Store {
     capabilities: store.capabilities,
     get: count(store.get.bind(store)),
     getBytes: count(store.getBytes.bind(store)),
-    ...(store.copyTo ? { copyTo: count(store.copyTo.bind(store)) } : {}),
+    ...(store.localPath ? { localPath: countSync(store.localPath.bind(store)) } : {}),
     put: count(store.put.bind(store)),
     head: count(store.head.bind(store)),
     list: count(store.list.bind(store)),

@@ -1,4 +1,4 @@
-import { constants, copyFile, lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { fetchObject } from './fetch-object.js';
 import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
-import { missingObjects, openObjectCache, writeTemp, type ObjectCache } from './object-cache.js';
+import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
+import { inlineFsOpRunner, threadFsOpRunner, throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import { createBatchCommitter } from './batch-commit.js';
 import { readClosureManifests } from './read-closure.js';
 
@@ -39,6 +40,11 @@ export interface FetchClosureOptions {
   objectTimeoutMs?: number;
   /** Flush objects and package directories to disk before they get final names (default true). */
   durable?: boolean;
+  /**
+   * Worker threads for local copying, hashing and materialising: by default one per core (at most 4) for
+   * a closure of 64 MiB or 4,096 files, none below; 0 keeps all of it on the calling thread.
+   */
+  fsThreads?: number;
 }
 
 export interface FetchedPackage {
@@ -93,6 +99,69 @@ async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<
   return { wanted: await missingObjects(cache, [...wanted.values()]), execs: await missingObjects(cache, [...execs.values()], true) };
 }
 
+/** Local work from which worker threads pay for their start (about 30 ms): 64 MiB or 4,096 files. */
+const THREADS_FROM_BYTES = 64 * 1024 * 1024;
+const THREADS_FROM_FILES = 4096;
+
+/** Threads for big closures (or as told by `fsThreads`; 0 keeps everything on the calling thread). */
+function chooseFsOpRunner(fsThreads: number | undefined, bytes: number, todo: readonly LoadedManifest[]): FsOpRunner {
+  if (fsThreads !== undefined) return fsThreads > 0 ? threadFsOpRunner(fsThreads) : inlineFsOpRunner();
+  const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
+  return bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES ? threadFsOpRunner() : inlineFsOpRunner();
+}
+
+/**
+ * Fetches the missing objects into the cache: inline files, store objects (mirrors in order) and executable
+ * twins share one pool, so local writes overlap network waits. What verified is committed even when
+ * something else failed (a retry resumes), unless flushing itself is what failed.
+ */
+async function placeObjects(options: FetchClosureOptions, stores: Store[], cache: ObjectCache, fsOps: FsOpRunner, progress: FetchProgress, wanted: Wanted[], execs: Wanted[], durable: boolean): Promise<void> {
+  const committer = createBatchCommitter(cache, durable, fsOps);
+  const needX = new Set(execs.map((w) => w.digest));
+  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
+  const commit = async (tmp: string, d: Digest, size: number): Promise<void> => {
+    if (needX.has(d)) {
+      const x = cache.tempPath();
+      throwIfFailed(await fsOps.run([{ op: 'copy', src: tmp, dest: x }]));
+      await committer.add(x, d, size, true);
+    }
+    await committer.add(tmp, d, size);
+  };
+  const fresh = new Set(wanted.map((w) => w.digest));
+  const jobs: Array<Wanted & { onlyX?: boolean }> = [...wanted, ...execs.filter((w) => !fresh.has(w.digest)).map((w) => ({ ...w, onlyX: true }))];
+  try {
+    await runPool(jobs, options.concurrency ?? 16, async (w) => {
+      if (w.onlyX === true) {
+        const x = cache.tempPath();
+        throwIfFailed(await fsOps.run([{ op: 'copy', src: cache.path(w.digest), dest: x }]));
+        await committer.add(x, w.digest, w.size, true);
+        return;
+      }
+      if (w.bytes !== undefined) {
+        const tmp = cache.tempPath();
+        throwIfFailed(await fsOps.run([{ op: 'write', dest: tmp, data: w.bytes }]));
+        await commit(tmp, w.digest, w.size);
+        return;
+      }
+      await fetchObject(stores, cache, w.digest, w.size, {
+        commit,
+        fsOps,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.objectTimeoutMs ? { timeoutMs: options.objectTimeoutMs } : {}),
+        onBytes: (n) => {
+          progress.bytesDone += n;
+        },
+      });
+      progress.objectsDone += 1;
+      options.onProgress?.({ ...progress });
+    });
+  } catch (err) {
+    await committer.finish().catch(() => committer.discard());
+    throw err;
+  }
+  await committer.finish();
+}
+
 /**
  * Fetches the closure of `digest` into stateDir and materialises each package read-only at
  * stateDir/store/<hex>-<name>/. Order: root manifest bytes → policy (signatures, deployable flag) → parse
@@ -125,59 +194,23 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   progress.objectsTotal = remote.length;
   progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
-  const committer = createBatchCommitter(cache, durable);
-  const needX = new Set(execs.map((w) => w.digest));
-  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
-  const commit = async (tmp: string, d: Digest, size: number): Promise<void> => {
-    if (needX.has(d)) {
-      const x = cache.tempPath();
-      await copyFile(tmp, x, constants.COPYFILE_FICLONE);
-      await committer.add(x, d, size, true);
+  const fsOps = chooseFsOpRunner(options.fsThreads, progress.bytesTotal, todo);
+  let paths: string[];
+  try {
+    await placeObjects(options, stores, cache, fsOps, progress, wanted, execs, durable);
+    progress.phase = 'materialise';
+    options.onProgress?.({ ...progress });
+    const prepared: PreparedPackage[] = [];
+    try {
+      for (const p of closure.packages) prepared.push(await preparePackage(storeDir, cache, p, fsOps));
+    } catch (err) {
+      for (const p of prepared) if (p.partial) await removeTree(p.partial);
+      throw err;
     }
-    await committer.add(tmp, d, size);
-  };
-  const fresh = new Set(wanted.map((w) => w.digest));
-  const jobs: Array<Wanted & { onlyX?: boolean }> = [...wanted, ...execs.filter((w) => !fresh.has(w.digest)).map((w) => ({ ...w, onlyX: true }))];
-  try {
-    // Inline files, fetched objects and executable twins share one pool: local writes overlap network waits.
-    await runPool(jobs, options.concurrency ?? 16, async (w) => {
-      if (w.onlyX === true) {
-        const x = cache.tempPath();
-        await copyFile(cache.path(w.digest), x, constants.COPYFILE_FICLONE);
-        await committer.add(x, w.digest, w.size, true);
-        return;
-      }
-      if (w.bytes !== undefined) {
-        await commit(await writeTemp(cache, w.bytes), w.digest, w.size);
-        return;
-      }
-      await fetchObject(stores, cache, w.digest, w.size, {
-        commit,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.objectTimeoutMs ? { timeoutMs: options.objectTimeoutMs } : {}),
-        onBytes: (n) => {
-          progress.bytesDone += n;
-        },
-      });
-      progress.objectsDone += 1;
-      options.onProgress?.({ ...progress });
-    });
-  } catch (err) {
-    // Keep what verified (a retry resumes), unless flushing itself is what failed.
-    await committer.finish().catch(() => committer.discard());
-    throw err;
+    paths = await publishPackages(storeDir, prepared, durable);
+  } finally {
+    await fsOps.close();
   }
-  await committer.finish();
-  progress.phase = 'materialise';
-  options.onProgress?.({ ...progress });
-  const prepared: PreparedPackage[] = [];
-  try {
-    for (const p of closure.packages) prepared.push(await preparePackage(storeDir, cache, p));
-  } catch (err) {
-    for (const p of prepared) if (p.partial) await removeTree(p.partial);
-    throw err;
-  }
-  const paths = await publishPackages(storeDir, prepared, durable);
   const packages: FetchedPackage[] = closure.packages.map((p, i) => ({ digest: p.digest, name: p.manifest.name, path: paths[i] as string }));
   progress.phase = 'done';
   options.onProgress?.({ ...progress });

@@ -4,7 +4,7 @@ import { FlotillaError, IntegrityError, NotFoundError, SizeLimitError, Transport
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { hashFile } from './hash-file.js';
+import type { FsOpRunner } from './fs-op-runner.js';
 import type { ObjectCache } from './object-cache.js';
 
 export interface ObjectFetchOptions {
@@ -14,6 +14,8 @@ export interface ObjectFetchOptions {
   /** Receives each verified temp file; it is responsible for flushing and renaming it into the cache. */
   commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
   onBytes?: (n: number) => void;
+  /** Runs the copy and hash of objects from a local store. */
+  fsOps: FsOpRunner;
 }
 
 const WRITE_CHUNK = 1024 * 1024;
@@ -22,16 +24,24 @@ function deadlineFor(size: number, o: ObjectFetchOptions): number {
   return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
 }
 
+/** Maps a failed `place` step to the error a store would give for that object. */
+function placeError(store: Store, key: string, r: { code: string; message: string }): Error {
+  if (r.code === 'ENOENT' || r.code === 'ENOTDIR') return new NotFoundError(`${key} not found in ${store.url}`, { url: store.url, key });
+  if (r.code === 'EFBIG') return new SizeLimitError(`${key} in ${store.url}: ${r.message}`, { url: store.url, key });
+  return new TransportError(`get ${key} in ${store.url}: ${r.code}`, { url: store.url, key, errno: r.code });
+}
+
 /**
- * A local store (the directory store) copies the object into the temp file inside the kernel; the bytes
- * that landed in our own temp file are then hashed and sized, so nothing unverified gets a cache name.
+ * A local store (the directory store): the kernel copies the object into our temp file, and the bytes that
+ * landed there are hashed and sized, so nothing unverified ever gets a cache name.
  */
-async function copyFrom(copyTo: NonNullable<Store['copyTo']>, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
+async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
   if (o.signal?.aborted === true) throw o.signal.reason;
   const tmp = cache.tempPath();
   try {
-    await copyTo(objectKey(digest), tmp, { maxBytes: size });
-    const got = await hashFile(tmp, size);
+    const [r] = await o.fsOps.run([{ op: 'place', src, dest: tmp, limit: size }]);
+    if (r === undefined || !r.ok) throw placeError(store, objectKey(digest), r ?? { code: 'EIO', message: 'no result' });
+    const got = { bytes: r.bytes ?? 0, digest: digestFromHex(r.hex ?? '') };
     if (got.bytes > size) throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });
     if (got.bytes !== size || got.digest !== digest) {
       throw new IntegrityError(`object ${digest}: got ${got.bytes} bytes hashing to ${got.digest}`, { object: digest, actual: got.digest, size: got.bytes });
@@ -45,7 +55,7 @@ async function copyFrom(copyTo: NonNullable<Store['copyTo']>, cache: ObjectCache
 }
 
 async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
-  if (store.copyTo !== undefined) return copyFrom(store.copyTo.bind(store), cache, digest, size, o);
+  if (store.localPath !== undefined) return placeFrom(store, store.localPath(objectKey(digest)), cache, digest, size, o);
   const signals = [AbortSignal.timeout(deadlineFor(size, o))];
   if (o.signal) signals.push(o.signal);
   const signal = AbortSignal.any(signals);

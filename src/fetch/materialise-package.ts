@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, link, lstat, mkdir, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex } from '../store/digest.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
-import { runPool } from '../packages/run-pool.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from './flush-filesystem.js';
 import { isPidAlive } from '../util/pid-alive.js';
 import type { ObjectCache } from './object-cache.js';
+import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
+import type { FsOp } from './fs-ops.js';
 
 const PARTIAL_PREFIX = '.partial-';
 
@@ -48,16 +49,6 @@ export async function removeStalePartials(storeDir: string): Promise<void> {
   }
 }
 
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    // EMLINK: an object linked from very many places (ext4 caps an inode at 65,000 links).
-    if ((err as NodeJS.ErrnoException).code !== 'EMLINK') throw err;
-    await copyFile(from, to);
-  }
-}
-
 /** A package built under a partial name, ready to be published by one rename. */
 export interface PreparedPackage {
   final: string;
@@ -73,25 +64,29 @@ export interface PreparedPackage {
  * in the cache). Nothing is flushed or published yet. An existing final directory is reused. On failure the
  * partial tree is removed and the error rethrown.
  */
-export async function preparePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest): Promise<PreparedPackage> {
+export async function preparePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
   const final = join(storeDir, packageDirName(p));
   if (await exists(final)) return { final, dirs: [] };
   const partial = join(storeDir, `${PARTIAL_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${packageDirName(p)}`);
+  const dirs: string[] = [];
+  const mkdirs: FsOp[] = [{ op: 'mkdir', path: partial, mode: 0o755 }];
+  const leaves: FsOp[] = [];
+  // Entries come sorted by path, so a directory precedes everything under it.
+  for (const e of p.manifest.entries) {
+    const path = join(partial, e.path);
+    if (e.type === 'dir') {
+      mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
+      dirs.push(path);
+    } else if (e.type === 'file') leaves.push({ op: 'link', from: cache.path(e.digest, e.executable), to: path });
+    else leaves.push({ op: 'symlink', target: e.target, path });
+  }
+  // Deepest first, so a parent turns read-only only after its children are done.
+  const modes: FsOp[] = [...dirs].reverse().map((d) => ({ op: 'chmod', path: d, mode: 0o555 }));
+  modes.push({ op: 'chmod', path: partial, mode: 0o555 });
   try {
-    await mkdir(partial, { mode: 0o755 });
-    const dirs: string[] = [];
-    for (const e of p.manifest.entries) {
-      if (e.type !== 'dir') continue;
-      await mkdir(join(partial, e.path), { mode: 0o755 });
-      dirs.push(join(partial, e.path));
-    }
-    await runPool(p.manifest.entries, 32, async (e) => {
-      if (e.type === 'file') await linkOrCopy(cache.path(e.digest, e.executable), join(partial, e.path));
-      else if (e.type === 'symlink') await symlink(e.target, join(partial, e.path));
-    });
-    // Deepest first, so a parent turns read-only only after its children are done.
-    for (const d of [...dirs].reverse()) await chmod(d, 0o555);
-    await chmod(partial, 0o555);
+    throwIfFailed(await fsOps.run(mkdirs));
+    throwIfFailed(await fsOps.runSpread(leaves));
+    throwIfFailed(await fsOps.run(modes));
     return { final, partial, dirs: [partial, ...dirs] };
   } catch (err) {
     await removeTree(partial);
@@ -124,10 +119,4 @@ export async function publishPackages(storeDir: string, prepared: PreparedPackag
   }
   if (todo.length > 0) await fsyncDir(storeDir);
   return prepared.map((p) => p.final);
-}
-
-/** Prepares and publishes one package (see preparePackage, publishPackages). Returns its final path. */
-export async function materialisePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest, durable = true): Promise<string> {
-  const [final] = await publishPackages(storeDir, [await preparePackage(storeDir, cache, p)], durable);
-  return final as string;
 }

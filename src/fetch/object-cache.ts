@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, chmod, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { digestHex, type Digest } from '../store/digest.js';
 import { runPool } from '../packages/run-pool.js';
@@ -27,6 +27,9 @@ export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
   const tmpDir = join(root, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   await removeStaleTemps(tmpDir);
+  // One random tag per cache opened, then a counter: unique across processes without a random draw per file.
+  const tag = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  let n = 0;
   return {
     root,
     tmpDir,
@@ -34,7 +37,7 @@ export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
       const hex = digestHex(d);
       return join(root, 'sha256', hex.slice(0, 2), x ? `${hex}.x` : hex);
     },
-    tempPath: () => join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`),
+    tempPath: () => join(tmpDir, `${tag}-${(n++).toString(36)}`),
   };
 }
 
@@ -69,8 +72,10 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
     else group.push(it);
   }
   const missing: T[] = [];
+  // Shards that do not exist yet (all of them in a new cache) are known from one readdir of their parent.
+  const shards = new Set(await readdir(join(cache.root, 'sha256')).catch(() => [] as string[]));
   await runPool([...byShard], 16, async ([shard, group]) => {
-    const names = new Set(await readdir(shard).catch(() => [] as string[]));
+    const names = new Set(shards.has(basename(shard)) ? await readdir(shard).catch(() => [] as string[]) : []);
     for (const it of group) {
       const path = cache.path(it.digest, executable);
       if (!names.has(basename(path)) || !(await hasObject(cache, it.digest, it.size, executable))) missing.push(it);
@@ -90,13 +95,6 @@ export async function commitTemp(cache: ObjectCache, tmp: string, digest: Digest
     await mkdir(join(dest, '..'), { recursive: true });
     await rename(tmp, dest);
   }
-}
-
-/** Writes bytes to a fresh temp file in the cache (not flushed); returns its path. */
-export async function writeTemp(cache: ObjectCache, bytes: Uint8Array): Promise<string> {
-  const tmp = cache.tempPath();
-  await writeFile(tmp, bytes, { flag: 'wx', mode: 0o600 });
-  return tmp;
 }
 
 /** Writes bytes already verified by the caller (inline data, manifests) into the cache. */

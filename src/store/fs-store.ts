@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -79,19 +78,6 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     if (opts.signal !== undefined) stream = addAbortSignal(opts.signal, stream);
     if (opts.maxBytes === undefined) return stream;
     return pipeline(stream, capBytes(opts.maxBytes, `${key} in ${url}`), () => undefined);
-  }
-
-  async function copyTo(key: string, dest: string, opts: { maxBytes: number }): Promise<void> {
-    const path = keyPath(base, key);
-    const st = await stat(path).catch((err: unknown) => {
-      if (isErrno(err, 'ENOENT')) throw notFound(key);
-      throw err;
-    });
-    if (!st.isFile()) throw notFound(key);
-    if (st.size > opts.maxBytes) throw new SizeLimitError(`${key} in ${url} is ${st.size} bytes, over the limit of ${opts.maxBytes}`, { url, key, maxBytes: opts.maxBytes });
-    // The kernel copies (copy_file_range). A file changed between stat and copy is caught by the caller,
-    // which hashes and sizes what landed in dest.
-    await copyFile(path, dest, constants.COPYFILE_EXCL);
   }
 
   async function put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<{ etag: string }> {
@@ -226,7 +212,7 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     url,
     capabilities: { write: writable, conditionalWrites: true },
     get: guard('get', get),
-    copyTo: guard('get', copyTo),
+    localPath: (key: string) => keyPath(base, key),
     getBytes: guard('get', async (key, opts: GetOptions & { maxBytes: number }) =>
       readCapped(await get(key, opts), opts.maxBytes, `${checkKey(key)} in ${url}`),
     ),

@@ -59,12 +59,11 @@ export interface Store {
   /** Streams an object. The stream errors with SizeLimitError past `maxBytes`. */
   get(key: string, options?: GetOptions): Promise<Readable>;
   /**
-   * Local backends only (the directory store): copies the object into `dest`, a new file it creates
-   * exclusively, inside the kernel instead of streaming it through the process. Callers still hash what
-   * landed in `dest`. NotFoundError when absent; SizeLimitError when larger than `maxBytes` (then `dest`
-   * is not created).
+   * Local backends only (the directory store): the path of the object's file (the key is checked, its
+   * existence is not), so a fetch can copy it inside the kernel instead of streaming it through the
+   * process. The file is as untrusted as any download: callers copy it, then hash what landed.
    */
-  copyTo?(key: string, dest: string, options: { maxBytes: number }): Promise<void>;
+  localPath?(key: string): string;
   /** Reads a whole small object; `maxBytes` is required so nothing unbounded is buffered. */
   getBytes(key: string, options: GetOptions & { maxBytes: number }): Promise<Buffer>;
   /** Writes an object atomically: readers see the old bytes or the new, never a part. Returns its etag. */

@@ -35,10 +35,10 @@ describe('tampered, oversized and missing objects', () => {
   });
   afterAll(async () => t.cleanup());
 
-  async function fetchInto(stores: Store[]): Promise<{ state: string; err?: { code: string; message: string; data: Record<string, unknown> } }> {
+  async function fetchInto(stores: Store[], fsThreads?: number): Promise<{ state: string; err?: { code: string; message: string; data: Record<string, unknown> } }> {
     const state = join(t.dir, `state-${n++}`);
     try {
-      await fetchClosure({ stores, digest, policy: { trusted: [key.public] }, stateDir: state });
+      await fetchClosure({ stores, digest, policy: { trusted: [key.public] }, stateDir: state, ...(fsThreads === undefined ? {} : { fsThreads }) });
       return { state };
     } catch (err) {
       return { state, err: err as { code: string; message: string; data: Record<string, unknown> } };
@@ -67,11 +67,24 @@ describe('tampered, oversized and missing objects', () => {
     await bad.put(objectKey(victim), original);
   });
 
+  it.each(POSITIONS)('copied and hashed on worker threads, flipping $where is refused the same way', async ({ at }) => {
+    const flipped = Buffer.from(original);
+    flipped[at] = (flipped[at] ?? 0) ^ 0xff;
+    await bad.put(objectKey(victim), flipped);
+    const r = await fetchInto([bad], 2);
+    expect(r.err?.code).toBe('IntegrityError');
+    expect(r.err?.message).toContain(victim);
+    expect(await readdir(join(r.state, 'store'))).toEqual([]);
+    expect(await readdir(join(r.state, 'objects', 'tmp'))).toEqual([]);
+    expect((await fetchInto([bad, good], 2)).err).toBeUndefined();
+    await bad.put(objectKey(victim), original);
+  });
+
   it.each(POSITIONS)('streaming from a store without an in-kernel copy, flipping $where is refused the same way', async ({ at }) => {
     const flipped = Buffer.from(original);
     flipped[at] = (flipped[at] ?? 0) ^ 0xff;
     await bad.put(objectKey(victim), flipped);
-    const { copyTo: _unused, ...streaming } = bad;
+    const { localPath: _unused, ...streaming } = bad;
     expect(_unused).toBeDefined(); // the directory store has the fast path; this store object does not
     const r = await fetchInto([streaming]);
     expect(r.err?.code).toBe('IntegrityError');

@@ -1,0 +1,93 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
+
+/** Runs batches of local filesystem steps (see fs-ops.ts). */
+export interface FsOpRunner {
+  /** Runs `ops` in order on one thread; stops at the first failure (the last result). */
+  run(ops: readonly FsOp[]): Promise<FsOpResult[]>;
+  /** Runs independent `ops` split across the threads; each part stops at its first failure. */
+  runSpread(ops: readonly FsOp[]): Promise<FsOpResult[]>;
+  close(): Promise<void>;
+}
+
+const READ_BUFFER = 1 << 20;
+
+/** Throws the first failure among `results` as an errno error (code and message of the failed step). */
+export function throwIfFailed(results: readonly FsOpResult[]): void {
+  for (const r of results) if (!r.ok) throw Object.assign(new Error(r.message), { code: r.code });
+}
+
+/** Runs the steps synchronously on the calling thread: cheapest for a few hundred steps or a few MB. */
+export function inlineFsOpRunner(): FsOpRunner {
+  const buf = Buffer.allocUnsafe(READ_BUFFER);
+  const run = (ops: readonly FsOp[]): Promise<FsOpResult[]> => Promise.resolve(runFsOps(fs, crypto, ops, buf));
+  return { run, runSpread: run, close: () => Promise.resolve() };
+}
+
+// The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading
+// (and no TypeScript loader under the test runner) is involved.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const runFsOps = ${runFsOps.toString()};
+const buf = Buffer.allocUnsafe(${READ_BUFFER});
+parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: runFsOps(fs, crypto, m.ops, buf) }));
+`;
+
+interface Lane {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: FsOpResult[]) => void; reject: (e: Error) => void }>;
+  failed?: Error;
+}
+
+/**
+ * Runs the steps on `threads` worker threads (default: one per core, at most 4), so hashing and the
+ * kernel's copying use every core while the main thread stays free for the network, progress and
+ * deadlines. Threads start at once and are idle-unref'd; `close` terminates them.
+ */
+export function threadFsOpRunner(threads = Math.min(4, availableParallelism())): FsOpRunner {
+  let nextId = 0;
+  const lanes: Lane[] = Array.from({ length: Math.max(1, threads) }, () => {
+    const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
+    lane.worker.unref();
+    const failAll = (err: Error): void => {
+      lane.failed ??= err;
+      for (const p of lane.pending.values()) p.reject(err);
+      lane.pending.clear();
+    };
+    lane.worker.on('message', (m: { id: number; results: FsOpResult[] }) => {
+      const p = lane.pending.get(m.id);
+      lane.pending.delete(m.id);
+      if (lane.pending.size === 0) lane.worker.unref();
+      p?.resolve(m.results);
+    });
+    lane.worker.on('error', failAll);
+    lane.worker.on('exit', (code) => failAll(new Error(`filesystem worker thread exited (code ${code})`)));
+    return lane;
+  });
+  const send = (lane: Lane, ops: readonly FsOp[]): Promise<FsOpResult[]> => {
+    if (lane.failed) return Promise.reject(lane.failed);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      lane.pending.set(id, { resolve, reject });
+      lane.worker.ref();
+      lane.worker.postMessage({ id, ops });
+    });
+  };
+  const leastBusy = (): Lane => lanes.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  return {
+    run: (ops) => send(leastBusy(), ops),
+    async runSpread(ops) {
+      const per = Math.ceil(ops.length / lanes.length);
+      const parts = await Promise.all(lanes.map((l, i) => (i * per < ops.length ? send(l, ops.slice(i * per, (i + 1) * per)) : Promise.resolve([]))));
+      return parts.flat();
+    },
+    async close() {
+      await Promise.all(lanes.map((l) => l.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inlineFsOpRunner, threadFsOpRunner, throwIfFailed, type FsOpRunner } from '../../src/fetch/fs-op-runner.js';
+import type { FsOp } from '../../src/fetch/fs-ops.js';
+import { makeTempDir } from '../helpers/package-fixtures.js';
+
+const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe.each([
+  { name: 'on the calling thread', make: (): FsOpRunner => inlineFsOpRunner() },
+  { name: 'on two worker threads', make: (): FsOpRunner => threadFsOpRunner(2) },
+])('filesystem steps $name', ({ make }) => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  let ops: FsOpRunner;
+  let n = 0;
+  const fresh = (): string => join(t.dir, `f${n++}`);
+  const body = Buffer.alloc(3 * 1024 * 1024 + 17, 5);
+  beforeAll(async () => {
+    t = await makeTempDir();
+    ops = make();
+    body.write('different tail', body.length - 20);
+    await writeFile(join(t.dir, 'src'), body);
+  });
+  afterAll(async () => {
+    await ops.close();
+    await t.cleanup();
+  });
+
+  it('place copies a file of several read chunks and hashes exactly what landed', async () => {
+    const dest = fresh();
+    const [r] = await ops.run([{ op: 'place', src: join(t.dir, 'src'), dest, limit: body.length }]);
+    expect(r).toEqual({ ok: true, bytes: body.length, hex: hex(body) });
+    expect((await readFile(dest)).equals(body)).toBe(true);
+    await writeFile(join(t.dir, 'empty'), '');
+    expect((await ops.run([{ op: 'place', src: join(t.dir, 'empty'), dest: fresh(), limit: 0 }]))[0]).toEqual({ ok: true, bytes: 0, hex: hex(Buffer.alloc(0)) });
+  });
+
+  it('place refuses before copying: a missing source, a directory, a file over the limit, an existing destination', async () => {
+    const over = fresh();
+    const results = await Promise.all([
+      ops.run([{ op: 'place', src: join(t.dir, 'none'), dest: fresh(), limit: 10 }]),
+      ops.run([{ op: 'place', src: t.dir, dest: fresh(), limit: 10 }]),
+      ops.run([{ op: 'place', src: join(t.dir, 'src'), dest: over, limit: body.length - 1 }]),
+      ops.run([{ op: 'place', src: join(t.dir, 'src'), dest: join(t.dir, 'src'), limit: body.length }]),
+    ]);
+    expect(results.map((r) => (r[0]?.ok === false ? r[0].code : 'ok'))).toEqual(['ENOENT', 'ENOENT', 'EFBIG', 'EEXIST']);
+    await expect(lstat(over)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('stops at the first failure, which is the last result, and throwIfFailed names it', async () => {
+    const a = fresh();
+    const steps: FsOp[] = [
+      { op: 'write', dest: a, data: Buffer.from('x') },
+      { op: 'write', dest: a, data: Buffer.from('y') },
+      { op: 'write', dest: fresh(), data: Buffer.from('never') },
+    ];
+    const r = await ops.run(steps);
+    expect(r.map((x) => x.ok)).toEqual([true, false]);
+    expect(() => throwIfFailed(r)).toThrow(expect.objectContaining({ code: 'EEXIST' }) as Error);
+    expect(await readFile(a, 'utf8')).toBe('x');
+    expect((await stat(a)).mode & 0o777).toBe(0o600);
+  });
+
+  it('commit sets the mode and renames, making the shard directory on first use; link, symlink, mkdir, chmod, copy', async () => {
+    const tmp = fresh();
+    const root = fresh();
+    await mkdir(root);
+    const dest = join(root, 'ab', 'object');
+    throwIfFailed(await ops.run([{ op: 'write', dest: tmp, data: Buffer.from('obj') }, { op: 'commit', tmp, dest, mode: 0o444 }]));
+    expect((await stat(dest)).mode & 0o777).toBe(0o444);
+    const pkg = join(root, 'pkg');
+    throwIfFailed(await ops.run([
+      { op: 'mkdir', path: pkg, mode: 0o755 },
+      { op: 'link', from: dest, to: join(pkg, 'file') },
+      { op: 'symlink', target: 'file', path: join(pkg, 'alias') },
+      { op: 'copy', src: dest, dest: join(pkg, 'twin') },
+      { op: 'chmod', path: join(pkg, 'twin'), mode: 0o555 },
+      { op: 'chmod', path: pkg, mode: 0o555 },
+    ]));
+    expect((await stat(join(pkg, 'file'))).ino).toBe((await stat(dest)).ino);
+    expect(await readlink(join(pkg, 'alias'))).toBe('file');
+    expect((await stat(join(pkg, 'twin'))).ino).not.toBe((await stat(dest)).ino);
+    expect((await stat(join(pkg, 'twin'))).mode & 0o777).toBe(0o555);
+    expect((await stat(pkg)).mode & 0o777).toBe(0o555);
+  });
+
+  it('runSpread keeps the input order of results across threads', async () => {
+    const steps: FsOp[] = Array.from({ length: 41 }, (_, i) => ({ op: 'write', dest: fresh(), data: Buffer.from(String(i)) }));
+    steps[30] = { op: 'write', dest: join(t.dir, 'src'), data: Buffer.from('clash') };
+    const r = await ops.runSpread(steps);
+    expect(r[30]).toMatchObject({ ok: false, code: 'EEXIST' });
+    expect(r.slice(0, 30).every((x) => x.ok)).toBe(true);
+  });
+});
+
+describe('thread runner failures', () => {
+  it('a step on a closed runner is refused, not left hanging', async () => {
+    const ops = threadFsOpRunner(1);
+    await ops.close();
+    await expect(ops.run([{ op: 'mkdir', path: '/nonexistent/x', mode: 0o755 }])).rejects.toThrow(/exited/);
+  });
+});
