@@ -8,8 +8,11 @@ const WRITEBACK_BYTES = 32 * 1024 * 1024;
 
 /** Verified temp files waiting for one flush before they get their final cache names. */
 export interface BatchCommitter {
-  /** Queues a verified temp file (the 0555 variant when `executable`); may flush and commit a full batch. */
-  add(tmp: string, digest: Digest, size: number, executable?: boolean): Promise<void>;
+  /**
+   * Queues a verified temp file (the 0555 variant when `executable`) of which `written` bytes are new on
+   * disk (default `size`; 0 for a hard link); may flush and commit a full batch.
+   */
+  add(tmp: string, digest: Digest, size: number, executable?: boolean, written?: number): Promise<void>;
   /** Flushes and commits everything queued. Call on success and on failure (verified work is kept). */
   finish(): Promise<void>;
   /** Removes queued temps without committing (when the flush itself failed). */
@@ -56,10 +59,10 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
     throwIfFailed(await fsOps.runSpread(batch.map((b) => ({ op: 'commit', tmp: b.tmp, dest: cache.path(b.digest, b.executable), mode: b.executable ? 0o555 : 0o444 }))));
   };
   return {
-    async add(tmp, digest, size, executable = false) {
+    async add(tmp, digest, size, executable = false, written = size) {
       pending.push({ tmp, digest, executable });
-      pendingBytes += size;
-      nudge(size);
+      pendingBytes += written;
+      nudge(written);
       if (pendingBytes >= batchBytes) await commit();
     },
     finish: commit,

@@ -1,4 +1,4 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
 import { join } from 'node:path';
@@ -6,14 +6,12 @@ import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import type { ManifestLimits } from '../packages/limits.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
-import { runPool } from '../packages/run-pool.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { countRequests, type RequestCounter } from './counting-store.js';
-import { fetchObject } from './fetch-object.js';
+import { placeObjects, type Wanted } from './place-objects.js';
 import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
-import { inlineFsOpRunner, threadFsOpRunner, throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
-import { createBatchCommitter } from './batch-commit.js';
+import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
 
 /** Progress of a fetch, reported after each object and phase change. */
@@ -45,6 +43,11 @@ export interface FetchClosureOptions {
    * a closure of 64 MiB or 4,096 files, none below; 0 keeps all of it on the calling thread.
    */
   fsThreads?: number;
+  /**
+   * Hard-link, rather than copy, the objects of a directory store on the same filesystem whose files are
+   * owned by our uid and read-only (default true): no second copy of the bytes, still hashed in full.
+   */
+  linkLocal?: boolean;
 }
 
 export interface FetchedPackage {
@@ -67,13 +70,6 @@ async function isDir(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-interface Wanted {
-  digest: Digest;
-  size: number;
-  /** Inline bytes (already hashed against the digest); absent for objects fetched from a store. */
-  bytes?: Buffer;
 }
 
 /**
@@ -104,62 +100,11 @@ const THREADS_FROM_BYTES = 64 * 1024 * 1024;
 const THREADS_FROM_FILES = 4096;
 
 /** Threads for big closures (or as told by `fsThreads`; 0 keeps everything on the calling thread). */
-function chooseFsOpRunner(fsThreads: number | undefined, bytes: number, todo: readonly LoadedManifest[]): FsOpRunner {
+function chooseFsOpRunner(fsThreads: number | undefined, bytes: number, todo: readonly LoadedManifest[], early: FsOpRunner | undefined): FsOpRunner {
+  if (early !== undefined) return early;
   if (fsThreads !== undefined) return fsThreads > 0 ? threadFsOpRunner(fsThreads) : inlineFsOpRunner();
   const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
   return bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES ? threadFsOpRunner() : inlineFsOpRunner();
-}
-
-/**
- * Fetches the missing objects into the cache: inline files, store objects (mirrors in order) and executable
- * twins share one pool, so local writes overlap network waits. What verified is committed even when
- * something else failed (a retry resumes), unless flushing itself is what failed.
- */
-async function placeObjects(options: FetchClosureOptions, stores: Store[], cache: ObjectCache, fsOps: FsOpRunner, progress: FetchProgress, wanted: Wanted[], execs: Wanted[], durable: boolean): Promise<void> {
-  const committer = createBatchCommitter(cache, durable, fsOps);
-  const needX = new Set(execs.map((w) => w.digest));
-  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
-  const commit = async (tmp: string, d: Digest, size: number): Promise<void> => {
-    if (needX.has(d)) {
-      const x = cache.tempPath();
-      throwIfFailed(await fsOps.run([{ op: 'copy', src: tmp, dest: x }]));
-      await committer.add(x, d, size, true);
-    }
-    await committer.add(tmp, d, size);
-  };
-  const fresh = new Set(wanted.map((w) => w.digest));
-  const jobs: Array<Wanted & { onlyX?: boolean }> = [...wanted, ...execs.filter((w) => !fresh.has(w.digest)).map((w) => ({ ...w, onlyX: true }))];
-  try {
-    await runPool(jobs, options.concurrency ?? 16, async (w) => {
-      if (w.onlyX === true) {
-        const x = cache.tempPath();
-        throwIfFailed(await fsOps.run([{ op: 'copy', src: cache.path(w.digest), dest: x }]));
-        await committer.add(x, w.digest, w.size, true);
-        return;
-      }
-      if (w.bytes !== undefined) {
-        const tmp = cache.tempPath();
-        throwIfFailed(await fsOps.run([{ op: 'write', dest: tmp, data: w.bytes }]));
-        await commit(tmp, w.digest, w.size);
-        return;
-      }
-      await fetchObject(stores, cache, w.digest, w.size, {
-        commit,
-        fsOps,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.objectTimeoutMs ? { timeoutMs: options.objectTimeoutMs } : {}),
-        onBytes: (n) => {
-          progress.bytesDone += n;
-        },
-      });
-      progress.objectsDone += 1;
-      options.onProgress?.({ ...progress });
-    });
-  } catch (err) {
-    await committer.finish().catch(() => committer.discard());
-    throw err;
-  }
-  await committer.finish();
 }
 
 /**
@@ -171,11 +116,22 @@ async function placeObjects(options: FetchClosureOptions, stores: Store[], cache
  * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason.
  */
 export async function fetchClosure(options: FetchClosureOptions): Promise<FetchClosureResult> {
+  const storeDir = join(options.stateDir, 'store');
+  await mkdir(storeDir, { recursive: true });
+  // The first fetch into a state dir is a whole closure, cold: its threads start now, while the manifests
+  // are read, rather than after (their start takes about 20 ms).
+  const early = options.fsThreads !== 0 && (await readdir(storeDir)).length === 0 ? threadFsOpRunner(options.fsThreads) : undefined;
+  try {
+    return await fetchInto(options, storeDir, early);
+  } finally {
+    await early?.close();
+  }
+}
+
+async function fetchInto(options: FetchClosureOptions, storeDir: string, early: FsOpRunner | undefined): Promise<FetchClosureResult> {
   const counter: RequestCounter = { requests: 0 };
   const stores = options.stores.map((s) => countRequests(s, counter));
   const durable = options.durable ?? true;
-  const storeDir = join(options.stateDir, 'store');
-  await mkdir(storeDir, { recursive: true });
   const cache = await openObjectCache(options.stateDir);
   await removeStalePartials(storeDir);
   const progress: FetchProgress = { phase: 'manifests', bytesDone: 0, bytesTotal: 0, objectsDone: 0, objectsTotal: 0 };
@@ -194,10 +150,31 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   progress.objectsTotal = remote.length;
   progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
-  const fsOps = chooseFsOpRunner(options.fsThreads, progress.bytesTotal, todo);
+  const fsOps = chooseFsOpRunner(options.fsThreads, progress.bytesTotal, todo, early);
   let paths: string[];
   try {
-    await placeObjects(options, stores, cache, fsOps, progress, wanted, execs, durable);
+    const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
+    await placeObjects(
+      {
+        stores,
+        cache,
+        fsOps,
+        durable,
+        concurrency: options.concurrency ?? 16,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
+        ...(linkOwner === undefined ? {} : { linkOwner }),
+        onBytes: (n) => {
+          progress.bytesDone += n;
+        },
+        onObject: () => {
+          progress.objectsDone += 1;
+          options.onProgress?.({ ...progress });
+        },
+      },
+      wanted,
+      execs,
+    );
     progress.phase = 'materialise';
     options.onProgress?.({ ...progress });
     const prepared: PreparedPackage[] = [];
@@ -209,7 +186,7 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
     }
     paths = await publishPackages(storeDir, prepared, durable);
   } finally {
-    await fsOps.close();
+    if (fsOps !== early) await fsOps.close();
   }
   const packages: FetchedPackage[] = closure.packages.map((p, i) => ({ digest: p.digest, name: p.manifest.name, path: paths[i] as string }));
   progress.phase = 'done';

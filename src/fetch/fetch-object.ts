@@ -16,6 +16,8 @@ export interface ObjectFetchOptions {
   onBytes?: (n: number) => void;
   /** Runs the copy and hash of objects from a local store. */
   fsOps: FsOpRunner;
+  /** Our uid: a local store's object owned by it and read-only is hard-linked rather than copied. */
+  linkOwner?: number;
 }
 
 const WRITE_CHUNK = 1024 * 1024;
@@ -32,14 +34,15 @@ function placeError(store: Store, key: string, r: { code: string; message: strin
 }
 
 /**
- * A local store (the directory store): the kernel copies the object into our temp file, and the bytes that
- * landed there are hashed and sized, so nothing unverified ever gets a cache name.
+ * A local store (the directory store): the object is copied inside the kernel into our temp file, or
+ * hard-linked there when its inode is ours and read-only (see fs-ops.ts), and the bytes under the temp name
+ * are hashed and sized, so nothing unverified ever gets a cache name.
  */
 async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
   if (o.signal?.aborted === true) throw o.signal.reason;
   const tmp = cache.tempPath();
   try {
-    const [r] = await o.fsOps.run([{ op: 'place', src, dest: tmp, limit: size }]);
+    const [r] = await o.fsOps.run([{ op: 'place', src, dest: tmp, limit: size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }]);
     if (r === undefined || !r.ok) throw placeError(store, objectKey(digest), r ?? { code: 'EIO', message: 'no result' });
     const got = { bytes: r.bytes ?? 0, digest: digestFromHex(r.hex ?? '') };
     if (got.bytes > size) throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });

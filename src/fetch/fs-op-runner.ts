@@ -6,9 +6,9 @@ import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
 
 /** Runs batches of local filesystem steps (see fs-ops.ts). */
 export interface FsOpRunner {
-  /** Runs `ops` in order on one thread; stops at the first failure (the last result). */
-  run(ops: readonly FsOp[]): Promise<FsOpResult[]>;
-  /** Runs independent `ops` split across the threads; each part stops at its first failure. */
+  /** Runs `ops` in order on one thread; stops at the first failure (the last result) unless `keepGoing`. */
+  run(ops: readonly FsOp[], keepGoing?: boolean): Promise<FsOpResult[]>;
+  /** Runs independent `ops` split across the threads, every one of them (a failure stops nothing). */
   runSpread(ops: readonly FsOp[]): Promise<FsOpResult[]>;
   close(): Promise<void>;
 }
@@ -23,8 +23,8 @@ export function throwIfFailed(results: readonly FsOpResult[]): void {
 /** Runs the steps synchronously on the calling thread: cheapest for a few hundred steps or a few MB. */
 export function inlineFsOpRunner(): FsOpRunner {
   const buf = Buffer.allocUnsafe(READ_BUFFER);
-  const run = (ops: readonly FsOp[]): Promise<FsOpResult[]> => Promise.resolve(runFsOps(fs, crypto, ops, buf));
-  return { run, runSpread: run, close: () => Promise.resolve() };
+  const run = (ops: readonly FsOp[], keepGoing = false): Promise<FsOpResult[]> => Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
+  return { run, runSpread: (ops) => run(ops, true), close: () => Promise.resolve() };
 }
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading
@@ -35,7 +35,7 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const runFsOps = ${runFsOps.toString()};
 const buf = Buffer.allocUnsafe(${READ_BUFFER});
-parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: runFsOps(fs, crypto, m.ops, buf) }));
+parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: runFsOps(fs, crypto, m.ops, buf, m.keepGoing) }));
 `;
 
 interface Lane {
@@ -69,21 +69,21 @@ export function threadFsOpRunner(threads = Math.min(4, availableParallelism())):
     lane.worker.on('exit', (code) => failAll(new Error(`filesystem worker thread exited (code ${code})`)));
     return lane;
   });
-  const send = (lane: Lane, ops: readonly FsOp[]): Promise<FsOpResult[]> => {
+  const send = (lane: Lane, ops: readonly FsOp[], keepGoing = false): Promise<FsOpResult[]> => {
     if (lane.failed) return Promise.reject(lane.failed);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       lane.pending.set(id, { resolve, reject });
       lane.worker.ref();
-      lane.worker.postMessage({ id, ops });
+      lane.worker.postMessage({ id, ops, keepGoing });
     });
   };
   const leastBusy = (): Lane => lanes.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   return {
-    run: (ops) => send(leastBusy(), ops),
+    run: (ops, keepGoing) => send(leastBusy(), ops, keepGoing),
     async runSpread(ops) {
       const per = Math.ceil(ops.length / lanes.length);
-      const parts = await Promise.all(lanes.map((l, i) => (i * per < ops.length ? send(l, ops.slice(i * per, (i + 1) * per)) : Promise.resolve([]))));
+      const parts = await Promise.all(lanes.map((l, i) => (i * per < ops.length ? send(l, ops.slice(i * per, (i + 1) * per), true) : Promise.resolve([]))));
       return parts.flat();
     },
     async close() {

@@ -7,8 +7,13 @@ import type * as CryptoModule from 'node:crypto';
  * each when synchronous, against tens through the libuv pool and a promise each.
  */
 export type FsOp =
-  /** Copies the regular file `src` (at most `limit` bytes) to the new file `dest`, then hashes what landed in `dest`. */
-  | { op: 'place'; src: string; dest: string; limit: number }
+  /**
+   * Puts the regular file `src` (at most `limit` bytes) at the new name `dest`, then hashes what `dest`
+   * holds. With `linkOwner`, an inode that already is read-only (0444) and owned by that uid (ours) is
+   * hard-linked instead of copied: only that uid and root could change it, and they can change our state
+   * directory anyway. Anything else is copied.
+   */
+  | { op: 'place'; src: string; dest: string; limit: number; linkOwner?: number }
   /** Copies `src` to the new file `dest` (a second inode, for a second mode). */
   | { op: 'copy'; src: string; dest: string }
   /** Writes `data` to the new file `dest` (mode 0600). */
@@ -21,19 +26,24 @@ export type FsOp =
   | { op: 'symlink'; target: string; path: string }
   | { op: 'chmod'; path: string; mode: number };
 
-/** `place` reports the bytes read from dest (capped at limit + 1) and their sha256 hex. */
-export type FsOpResult = { ok: true; bytes?: number; hex?: string } | { ok: false; code: string; message: string };
+/** `place` reports the bytes read from dest (capped at limit + 1), their sha256 hex and whether it linked. */
+export type FsOpResult = { ok: true; bytes?: number; hex?: string; linked?: boolean } | { ok: false; code: string; message: string };
 
 /**
- * Runs `ops` in order and stops at the first failure, which is the last result. It refers to nothing but
+ * Runs `ops` in order and stops at the first failure, which is the last result (with `keepGoing`, runs
+ * every step and reports each: for independent steps). It refers to nothing but
  * its parameters, because worker threads run it from its source text (see fs-op-runner.ts). `buf` is the
  * caller's read buffer (1 MiB or more: large reads keep sha256 near its peak).
  */
-export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: readonly FsOp[], buf: Buffer): FsOpResult[] {
+export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: readonly FsOp[], buf: Buffer, keepGoing = false): FsOpResult[] {
   const results: FsOpResult[] = [];
-  const hashInto = (path: string, limit: number): FsOpResult => {
+  const owned = (st: FsModule.Stats, owner: number | undefined): boolean => st.uid === owner && (st.mode & 0o7777) === 0o444;
+  // Hashes `path`, or returns undefined when `owner` is given and the inode is not (or no longer) owned
+  // read-only by that uid: checked on the open file, so the answer belongs to the bytes hashed.
+  const hashInto = (path: string, limit: number, owner?: number): { ok: true; bytes: number; hex: string } | undefined => {
     const fd = fs.openSync(path, 'r');
     try {
+      if (owner !== undefined && !owned(fs.fstatSync(fd), owner)) return undefined;
       const h = crypto.createHash('sha256');
       let bytes = 0;
       while (bytes <= limit) {
@@ -57,9 +67,20 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
           if (!st.isFile()) r = fail('ENOENT', `${o.src} is not a regular file`);
           else if (st.size > o.limit) r = fail('EFBIG', `${o.src} is ${st.size} bytes, over the limit of ${o.limit}`);
           else {
+            let linked: { ok: true; bytes: number; hex: string } | undefined;
+            if (o.linkOwner !== undefined && owned(st, o.linkOwner)) {
+              try {
+                fs.linkSync(o.src, o.dest);
+                linked = hashInto(o.dest, o.limit, o.linkOwner);
+                if (linked === undefined) fs.unlinkSync(o.dest);
+              } catch (err) {
+                // Another filesystem (EXDEV), a link count at its cap, a refusal: copy instead.
+                if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err;
+              }
+            }
             // The kernel copies (copy_file_range); a file changed after the stat shows in the hash of dest.
-            fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
-            r = hashInto(o.dest, o.limit);
+            if (linked === undefined) fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
+            r = linked === undefined ? (hashInto(o.dest, o.limit) ?? fail('EIO', `${o.dest}: not hashed`)) : { ...linked, linked: true };
           }
           break;
         }
@@ -103,7 +124,7 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
       r = fail(typeof e.code === 'string' ? e.code : 'EIO', e.message);
     }
     results.push(r);
-    if (!r.ok) break;
+    if (!r.ok && !keepGoing) break;
   }
   return results;
 }

@@ -64,6 +64,9 @@ export async function hasObject(cache: ObjectCache, digest: Digest, size: number
  * failed lookups; only the names present are stat'ed for their size.
  */
 export async function missingObjects<T extends { digest: Digest; size: number }>(cache: ObjectCache, items: readonly T[], executable = false): Promise<T[]> {
+  // Shards that do not exist yet (all of them in a new cache) are known from one readdir of their parent.
+  const shards = new Set(await readdir(join(cache.root, 'sha256')).catch(() => [] as string[]));
+  if (shards.size === 0) return [...items];
   const byShard = new Map<string, T[]>();
   for (const it of items) {
     const shard = dirname(cache.path(it.digest, executable));
@@ -72,8 +75,6 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
     else group.push(it);
   }
   const missing: T[] = [];
-  // Shards that do not exist yet (all of them in a new cache) are known from one readdir of their parent.
-  const shards = new Set(await readdir(join(cache.root, 'sha256')).catch(() => [] as string[]));
   await runPool([...byShard], 16, async ([shard, group]) => {
     const names = new Set(shards.has(basename(shard)) ? await readdir(shard).catch(() => [] as string[]) : []);
     for (const it of group) {

@@ -4,6 +4,9 @@ import type { ManifestLimits } from './limits.js';
 // C0 controls and DEL: never in a name (terminal injection, NUL truncation).
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const DRIVE_RE = /^[A-Za-z]:/;
+// Printable ASCII: well-formed, NFC, one byte per character and case-folded by toLowerCase, so the
+// Unicode checks (a UTF-8 round trip, two normalisations) can be skipped for the common path.
+const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/;
 
 /** True when `s` survives a UTF-8 round trip (no lone surrogates). */
 function isWellFormed(s: string): boolean {
@@ -20,9 +23,10 @@ export function checkEntryPath(path: string, limits: ManifestLimits): string[] {
     throw new ManifestError(`unsafe path ${JSON.stringify(path.slice(0, 200))}: ${rule}`, { path: path.slice(0, 4096), rule });
   };
   if (path.length === 0) fail('empty path');
-  if (Buffer.byteLength(path, 'utf8') > limits.maxPathBytes) fail(`longer than ${limits.maxPathBytes} bytes`);
-  if (!isWellFormed(path)) fail('not well-formed Unicode');
-  if (path.normalize('NFC') !== path) fail('not in Unicode NFC form');
+  const ascii = PRINTABLE_ASCII_RE.test(path);
+  if ((ascii ? path.length : Buffer.byteLength(path, 'utf8')) > limits.maxPathBytes) fail(`longer than ${limits.maxPathBytes} bytes`);
+  if (!ascii && !isWellFormed(path)) fail('not well-formed Unicode');
+  if (!ascii && path.normalize('NFC') !== path) fail('not in Unicode NFC form');
   if (path.startsWith('/')) fail('absolute path');
   if (DRIVE_RE.test(path)) fail('drive-letter path');
   if (path.includes('\\')) fail('backslash in path');
@@ -32,7 +36,7 @@ export function checkEntryPath(path: string, limits: ManifestLimits): string[] {
   for (const s of segments) {
     if (s === '') fail('empty segment');
     if (s === '.' || s === '..') fail(`"${s}" segment`);
-    if (Buffer.byteLength(s, 'utf8') > limits.maxNameBytes) fail(`a name longer than ${limits.maxNameBytes} bytes`);
+    if ((ascii ? s.length : Buffer.byteLength(s, 'utf8')) > limits.maxNameBytes) fail(`a name longer than ${limits.maxNameBytes} bytes`);
   }
   return segments;
 }
@@ -63,5 +67,6 @@ export function checkSymlinkTarget(path: string, target: string, limits: Manifes
  * store them as one: NFD-decomposed, then lower-cased, then recomposed.
  */
 export function collisionKey(path: string): string {
+  if (PRINTABLE_ASCII_RE.test(path)) return path.toLowerCase();
   return path.normalize('NFD').toLowerCase().toUpperCase().toLowerCase().normalize('NFC');
 }

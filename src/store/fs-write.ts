@@ -16,7 +16,9 @@ export interface WrittenFile {
  */
 export async function writeTempFile(tmp: string, body: Buffer | Readable, signal?: AbortSignal): Promise<WrittenFile> {
   const hash = createHash('sha256');
-  const fh = await open(tmp, 'wx', 0o644);
+  // Read-only from birth: the store never changes a file in place (every write is a new file renamed or
+  // linked into place), and a fetch on this filesystem may hard-link an object it owns only when it is.
+  const fh = await open(tmp, 'wx', 0o444);
   try {
     if (Buffer.isBuffer(body)) {
       signal?.throwIfAborted();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inlineFsOpRunner, threadFsOpRunner, throwIfFailed, type FsOpRunner } from '../../src/fetch/fs-op-runner.js';
@@ -35,6 +35,27 @@ describe.each([
     expect((await readFile(dest)).equals(body)).toBe(true);
     await writeFile(join(t.dir, 'empty'), '');
     expect((await ops.run([{ op: 'place', src: join(t.dir, 'empty'), dest: fresh(), limit: 0 }]))[0]).toEqual({ ok: true, bytes: 0, hex: hex(Buffer.alloc(0)) });
+  });
+
+  it('place links an inode that is ours and read-only, and copies anything else (writable, another owner)', async () => {
+    const me = process.geteuid?.() ?? 0;
+    const ro = join(t.dir, 'ro');
+    await writeFile(ro, body);
+    await chmod(ro, 0o444);
+    const rw = join(t.dir, 'rw');
+    await writeFile(rw, body);
+    await chmod(rw, 0o644);
+    const cases = [
+      { src: ro, owner: me, linked: true },
+      { src: rw, owner: me, linked: false },
+      { src: ro, owner: me + 1, linked: false },
+    ];
+    for (const c of cases) {
+      const dest = fresh();
+      const [r] = await ops.run([{ op: 'place', src: c.src, dest, limit: body.length, linkOwner: c.owner }]);
+      expect(r).toEqual({ ok: true, bytes: body.length, hex: hex(body), ...(c.linked ? { linked: true } : {}) });
+      expect((await stat(dest)).ino === (await stat(c.src)).ino).toBe(c.linked);
+    }
   });
 
   it('place refuses before copying: a missing source, a directory, a file over the limit, an existing destination', async () => {
@@ -86,12 +107,15 @@ describe.each([
     expect((await stat(pkg)).mode & 0o777).toBe(0o555);
   });
 
-  it('runSpread keeps the input order of results across threads', async () => {
+  it('runSpread runs every independent step and keeps the input order of results across threads', async () => {
     const steps: FsOp[] = Array.from({ length: 41 }, (_, i) => ({ op: 'write', dest: fresh(), data: Buffer.from(String(i)) }));
     steps[30] = { op: 'write', dest: join(t.dir, 'src'), data: Buffer.from('clash') };
     const r = await ops.runSpread(steps);
+    expect(r).toHaveLength(41);
     expect(r[30]).toMatchObject({ ok: false, code: 'EEXIST' });
-    expect(r.slice(0, 30).every((x) => x.ok)).toBe(true);
+    expect(r.filter((x) => x.ok)).toHaveLength(40);
+    const kept = await ops.run(steps.slice(0, 2).map((x) => ({ ...x })), true);
+    expect(kept.map((x) => x.ok)).toEqual([false, false]); // both exist now; keepGoing reports each
   });
 });
 

@@ -51,4 +51,38 @@ describe('push and fetch on the directory store', () => {
     expect(again2.digest).toBe(pushed.digest);
     expect(again2.uploadedObjects).toBe(0);
   });
+
+  it.each([
+    { how: 'hard-linked (our uid, read-only), on the calling thread', opts: { fsThreads: 0 }, shared: true },
+    { how: 'hard-linked, on two worker threads', opts: { fsThreads: 2 }, shared: true },
+    { how: 'copied (linkLocal: false), on two worker threads', opts: { fsThreads: 2, linkLocal: false }, shared: false },
+  ])('an object of a directory store on the same filesystem is $how, and verified all the same', async ({ opts, shared }) => {
+    const t = await makeTempDir();
+    cleanups.push(t.cleanup);
+    const src = join(t.dir, 'src');
+    await mkdir(src);
+    await generateTree(src, { seed: 11, files: 30, minSize: 3000, maxSize: 200_000, symlinks: 2, executableRatio: 0.2 });
+    const store = openStore(join(t.dir, 'store'));
+    const key = makeKeyPair('test-1');
+    const pushed = await pushDirectory(store, src, { name: 'app', signKeys: [key.secret] });
+    const state = join(t.dir, 'state');
+    const r = await fetchClosure({ stores: [store], digest: pushed.digest, policy: { trusted: [key.public] }, stateDir: state, ...opts });
+    const want = await describeTree(src);
+    const got = await describeTree(r.packages[0]!.path);
+    let plain = 0;
+    for (const [p, w] of want) {
+      if (w.type !== 'file') continue;
+      const g = got.get(p)!;
+      expect(g.sha256).toBe(w.sha256);
+      const executable = (w.mode & 0o111) !== 0;
+      expect(g.mode).toBe(executable ? 0o555 : 0o444);
+      const storeFile = join(t.dir, 'store', 'objects', 'sha256', w.sha256!.slice(0, 2), w.sha256!);
+      // An executable needs a 0555 inode of its own, so it is always a copy.
+      const same = (await stat(join(r.packages[0]!.path, p))).ino === (await stat(storeFile)).ino;
+      expect(same).toBe(shared && !executable);
+      if (!executable) plain++;
+    }
+    expect(plain).toBeGreaterThan(10);
+  });
 });
+

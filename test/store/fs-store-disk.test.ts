@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,6 +62,8 @@ describe('directory store on disk', () => {
   it('answers the right etag after the file changed behind its back (stale sidecar)', async () => {
     const s = createFsStore(dir);
     await s.put('e/x', Buffer.from('one'));
+    expect((await stat(join(dir, 'e', 'x'))).mode & 0o777).toBe(0o444);
+    await chmod(join(dir, 'e', 'x'), 0o644);
     await writeFile(join(dir, 'e', 'x'), 'changed by hand');
     expect((await s.head('e/x')).etag).toBe(sha('changed by hand'));
     expect(await s.put('e/x', Buffer.from('two'), { ifMatch: sha('one') }).catch((e: unknown) => e)).toSatisfy((e) =>

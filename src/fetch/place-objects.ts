@@ -1,0 +1,144 @@
+import { rm } from 'node:fs/promises';
+import { digestFromHex, type Digest } from '../store/digest.js';
+import { objectKey } from '../store/keys.js';
+import type { Store } from '../store/store.js';
+import { runPool } from '../packages/run-pool.js';
+import { createBatchCommitter } from './batch-commit.js';
+import { fetchObject } from './fetch-object.js';
+import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
+import type { FsOp } from './fs-ops.js';
+import type { ObjectCache } from './object-cache.js';
+
+/** An object the cache lacks. */
+export interface Wanted {
+  digest: Digest;
+  size: number;
+  /** Inline bytes (already hashed against the digest); absent for objects fetched from a store. */
+  bytes?: Buffer;
+}
+
+export interface PlaceOptions {
+  /** Mirrors, in order. */
+  stores: Store[];
+  cache: ObjectCache;
+  fsOps: FsOpRunner;
+  durable: boolean;
+  /** Parallel jobs (network downloads, or batches of local steps). */
+  concurrency: number;
+  signal?: AbortSignal;
+  objectTimeoutMs?: number;
+  /** Our uid, when a local store's read-only objects owned by it may be hard-linked. */
+  linkOwner?: number;
+  /** Called with the bytes of each object that verified (negative to take back a failed attempt's). */
+  onBytes: (n: number) => void;
+  onObject: () => void;
+}
+
+/** A batch of local steps: up to this many objects or bytes (small enough to keep every thread busy). */
+const BATCH_OBJECTS = 64;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+function batches(items: readonly Wanted[]): Wanted[][] {
+  const out: Wanted[][] = [];
+  let cur: Wanted[] = [];
+  let bytes = 0;
+  for (const w of items) {
+    if (cur.length > 0 && (cur.length >= BATCH_OBJECTS || bytes + w.size > BATCH_BYTES)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(w);
+    bytes += w.size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+type Job = { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[] } | { kind: 'remote'; item: Wanted } | { kind: 'twin'; item: Wanted };
+
+/**
+ * Puts the missing objects into the cache: inline files, store objects and executable (0555) twins share
+ * one pool, so local writes overlap network waits. When the first store is local, its objects are placed
+ * in batches (copied or linked, then hashed, off the main thread when there are threads); an object it
+ * lacks or serves wrong goes the general way, through every mirror in order. Only what verified is
+ * committed, and it is committed even when something else failed (a retry resumes), unless flushing
+ * itself is what failed.
+ */
+export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], execs: readonly Wanted[]): Promise<void> {
+  const { cache, fsOps } = o;
+  const committer = createBatchCommitter(cache, o.durable, fsOps);
+  const needX = new Set(execs.map((w) => w.digest));
+  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
+  const commit = async (tmp: string, d: Digest, size: number, written = size): Promise<void> => {
+    if (needX.has(d)) {
+      const x = cache.tempPath();
+      throwIfFailed(await fsOps.run([{ op: 'copy', src: tmp, dest: x }]));
+      await committer.add(x, d, size, true);
+    }
+    await committer.add(tmp, d, size, false, written);
+  };
+  const fetchOne = async (w: Wanted): Promise<void> => {
+    await fetchObject(o.stores, cache, w.digest, w.size, {
+      commit,
+      fsOps,
+      onBytes: o.onBytes,
+      ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
+    });
+    o.onObject();
+  };
+  const local = o.stores[0]?.localPath?.bind(o.stores[0]);
+  const remote = wanted.filter((w) => w.bytes === undefined);
+  const fresh = new Set(wanted.map((w) => w.digest));
+  const jobs: Job[] = [
+    ...(local ? batches(remote).map((items): Job => ({ kind: 'local', items })) : remote.map((item): Job => ({ kind: 'remote', item }))),
+    ...batches(wanted.filter((w) => w.bytes !== undefined)).map((items): Job => ({ kind: 'inline', items })),
+    ...execs.filter((w) => !fresh.has(w.digest)).map((item): Job => ({ kind: 'twin', item })),
+  ];
+  const placeLocal = async (read: (key: string) => string, items: Wanted[]): Promise<void> => {
+    if (o.signal?.aborted === true) throw o.signal.reason;
+    const tmps = items.map(() => cache.tempPath());
+    const steps: FsOp[] = items.map((w, i) => ({ op: 'place', src: read(objectKey(w.digest)), dest: tmps[i] as string, limit: w.size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }));
+    const results = await fsOps.run(steps, true);
+    const retry: Wanted[] = [];
+    for (const [i, w] of items.entries()) {
+      const r = results[i];
+      const tmp = tmps[i] as string;
+      if (r?.ok === true && r.bytes === w.size && r.hex !== undefined && digestFromHex(r.hex) === w.digest) {
+        o.onBytes(w.size);
+        await commit(tmp, w.digest, w.size, r.linked === true ? 0 : w.size);
+        o.onObject();
+      } else {
+        await rm(tmp, { force: true });
+        retry.push(w);
+      }
+    }
+    // Missing or wrong here: every mirror in order, with the error naming each store's reason.
+    for (const w of retry) await fetchOne(w);
+  };
+  try {
+    await runPool(jobs, o.concurrency, async (job) => {
+      if (job.kind === 'local') return placeLocal(local as (key: string) => string, job.items);
+      if (job.kind === 'remote') return fetchOne(job.item);
+      if (job.kind === 'twin') {
+        const x = cache.tempPath();
+        throwIfFailed(await fsOps.run([{ op: 'copy', src: cache.path(job.item.digest), dest: x }]));
+        return committer.add(x, job.item.digest, job.item.size, true);
+      }
+      const tmps = job.items.map(() => cache.tempPath());
+      try {
+        throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) }))));
+      } catch (err) {
+        await Promise.all(tmps.map((t) => rm(t, { force: true })));
+        throw err;
+      }
+      for (const [i, w] of job.items.entries()) await commit(tmps[i] as string, w.digest, w.size);
+    });
+  } catch (err) {
+    await committer.finish().catch(() => committer.discard());
+    throw err;
+  }
+  await committer.finish();
+}
