@@ -1,8 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile, lstat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { cp, mkdir, mkdtemp, readdir, writeFile, lstat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -104,18 +103,18 @@ interface ChildResult {
 
 /** Child mode: one fetch in a fresh process, so peak RSS belongs to the fetch alone. */
 async function runChild(args: string[]): Promise<void> {
-  const [url, digest, state, pub] = args;
+  const [url, digest, state, pub, link] = args;
   const store = openStore(url ?? '');
   const t0 = performance.now();
-  const r = await fetchClosure({ stores: [store], digest: parseDigest(digest), policy: { trusted: [parsePublicKey(pub ?? '')] }, stateDir: state ?? '' });
+  const r = await fetchClosure({ stores: [store], digest: parseDigest(digest), policy: { trusted: [parsePublicKey(pub ?? '')] }, stateDir: state ?? '', linkLocal: link !== 'copy' });
   const seconds = (performance.now() - t0) / 1000;
   await store.close();
   const out: ChildResult = { seconds, bytes: r.bytesFetched, objects: r.objectsFetched, requests: r.requests, maxRssMb: process.resourceUsage().maxRSS / 1024 };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-async function child(url: string, digest: Digest, state: string, pub: string, env: NodeJS.ProcessEnv): Promise<ChildResult> {
-  const { stdout } = await exec(process.execPath, [RUNNER, 'fetch', '--child', url, digest, state, pub], { env, maxBuffer: 1 << 20 });
+async function child(url: string, digest: Digest, state: string, pub: string, env: NodeJS.ProcessEnv, link: 'link' | 'copy' = 'link'): Promise<ChildResult> {
+  const { stdout } = await exec(process.execPath, [RUNNER, 'fetch', '--child', url, digest, state, pub, link], { env, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ChildResult;
 }
 
@@ -130,15 +129,48 @@ async function timeCpA(src: string, dest: string): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-async function timeHash(src: string): Promise<number> {
-  const files = await listFiles(src);
-  const t0 = performance.now();
+// Hashes the files it is sent with one reused 1 MiB buffer and synchronous reads (the fetch's own way).
+const HASH_WORKER = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const buf = Buffer.allocUnsafe(1 << 20);
+parentPort.on('message', (files) => {
   for (const f of files) {
+    const fd = fs.openSync(f, 'r');
     const h = createHash('sha256');
-    for await (const c of createReadStream(f, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    fs.closeSync(fd);
     h.digest();
   }
-  return (performance.now() - t0) / 1000;
+  parentPort.postMessage(files.length);
+});`;
+
+/**
+ * The floor of any verifying fetch: sha256 of every byte of the tree, read from the page cache, on
+ * `threads` threads (started before the clock). No copy, no manifest, no file created.
+ */
+async function timeHash(src: string, threads: number): Promise<number> {
+  const files = await listFiles(src);
+  const workers = Array.from({ length: threads }, () => new Worker(HASH_WORKER, { eval: true }));
+  try {
+    await Promise.all(workers.map((w) => new Promise((res) => w.once('online', res))));
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      workers.map(async (w) => {
+        while (next < files.length) {
+          const batch = files.slice(next, next + 32);
+          next += batch.length;
+          w.postMessage(batch);
+          await new Promise((res) => w.once('message', res));
+        }
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 async function startRgwStore(): Promise<{ url: string; env: NodeJS.ProcessEnv; stop: () => Promise<void> } | undefined> {
@@ -176,39 +208,62 @@ export async function run(args: string[]): Promise<void> {
     const ds = await buildDataset(root, backends.map((b) => b.url), inlineMaxBytes);
     process.stdout.write(`dataset: ${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB in 3 packages (files ≤ ${inlineMaxBytes} B inlined); v2 changes ${(ds.changedBytes / 1e6).toFixed(2)} MB; built and pushed in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${reps} reps, interleaved\n`);
     const rows: Array<Array<string | number>> = [];
+    const threads = availableParallelism();
     for (const b of backends) {
-      const m: Record<string, number[]> = { cp: [], hash: [], cold: [], incr: [], noop: [] };
+      const local = b.name === 'dir';
+      const m: Record<string, number[]> = { cp: [], hash1: [], hashN: [], cold: [], copy: [], incr: [], noop: [] };
       const last: Record<string, ChildResult> = {};
       const rss: number[] = [];
       for (let i = 0; i < reps; i++) {
-        const cpDest = join(root, `cp-${i}`);
-        await syncDisk();
-        m['cp']?.push(await timeCpA(ds.v1Tree, cpDest));
+        // Every timed command writes into a fresh directory after an untimed sync, and nothing is deleted
+        // until the end: deletes slow this disk's next creates down. The order flips every rep.
         const state = join(root, `state-${b.name}-${i}`);
-        // The fetch flushes its filesystem (syncfs) before naming anything: without this it would also pay
-        // for writing out the copy cp -a just left dirty in the page cache.
-        await syncDisk();
-        const cold = await child(b.url, ds.v1, state, ds.pubKey, b.env);
-        m['hash']?.push(await timeHash(ds.v1Tree));
+        const steps: Array<[string, () => Promise<number>]> = [
+          ['cp', () => timeCpA(ds.v1Tree, join(root, `cp-${b.name}-${i}`))],
+          ['cold', async () => {
+            const r = await child(b.url, ds.v1, state, ds.pubKey, b.env);
+            last['cold'] = r;
+            rss.push(r.maxRssMb);
+            return r.seconds;
+          }],
+          ...(local
+            ? [['copy', async () => {
+                const r = await child(b.url, ds.v1, join(root, `state-copy-${i}`), ds.pubKey, b.env, 'copy');
+                last['copy'] = r;
+                rss.push(r.maxRssMb);
+                return r.seconds;
+              }] as [string, () => Promise<number>]]
+            : []),
+        ];
+        for (const [name, step] of i % 2 === 0 ? steps : [...steps].reverse()) {
+          await syncDisk();
+          m[name]?.push(await step());
+        }
+        m['hash1']?.push(await timeHash(ds.v1Tree, 1));
+        m['hashN']?.push(await timeHash(ds.v1Tree, threads));
         const incr = await child(b.url, ds.v2, state, ds.pubKey, b.env);
         const noop = await child(b.url, ds.v2, state, ds.pubKey, b.env);
-        m['cold']?.push(cold.seconds);
         m['incr']?.push(incr.seconds);
         m['noop']?.push(noop.seconds);
-        rss.push(cold.maxRssMb, incr.maxRssMb, noop.maxRssMb);
-        Object.assign(last, { cold, incr, noop });
-        await removeTree(state);
-        await rm(cpDest, { recursive: true, force: true });
+        rss.push(incr.maxRssMb, noop.maxRssMb);
+        Object.assign(last, { incr, noop });
       }
-      const mbps = (xs: number[], bytes: number): string => spread(xs.map((s) => bytes / 1e6 / s), 0);
+      const mbps = (xs: number[], bytes: number): string => spread(xs.map((x) => bytes / 1e6 / x), 0);
+      const paired = (xs: number[]): string => spread(xs.map((c, i) => c / ((m['cp'] ?? [])[i] ?? 1)), 2);
       rows.push([b.name, 'cp -a v1', spread(m['cp'] ?? []), mbps(m['cp'] ?? [], ds.bytes), '-', '-', '-']);
-      rows.push([b.name, 'sha256 of v1', spread(m['hash'] ?? []), mbps(m['hash'] ?? [], ds.bytes), '-', '-', '-']);
-      for (const [k, label] of [['cold', 'fetch cold v1'], ['incr', 'fetch v1→v2'], ['noop', 'fetch no-op']] as const) {
+      rows.push([b.name, 'sha256 of v1, 1 thread', spread(m['hash1'] ?? []), mbps(m['hash1'] ?? [], ds.bytes), '-', '-', '-']);
+      rows.push([b.name, `sha256 of v1, ${threads} threads (floor)`, spread(m['hashN'] ?? []), mbps(m['hashN'] ?? [], ds.bytes), '-', '-', '-']);
+      const labels: Array<[string, string]> = local
+        ? [['cold', 'fetch cold v1, linked (store files ours)'], ['copy', 'fetch cold v1, copied (linkLocal off)'], ['incr', 'fetch v1→v2'], ['noop', 'fetch no-op']]
+        : [['cold', 'fetch cold v1'], ['incr', 'fetch v1→v2'], ['noop', 'fetch no-op']];
+      for (const [k, label] of labels) {
         const r = last[k] as ChildResult;
-        rows.push([b.name, label, spread(m[k] ?? []), k === 'cold' ? mbps(m[k] ?? [], ds.bytes) : '-', `${(r.bytes / 1e6).toFixed(2)} MB`, `${r.objects}/${r.requests}`, r.maxRssMb.toFixed(0)]);
+        const cold = k === 'cold' || k === 'copy';
+        rows.push([b.name, label, spread(m[k] ?? []), cold ? mbps(m[k] ?? [], ds.bytes) : '-', `${(r.bytes / 1e6).toFixed(2)} MB`, `${r.objects}/${r.requests}`, r.maxRssMb.toFixed(0)]);
       }
-      const ratio = (m['cold'] ?? []).map((c, i) => c / ((m['cp'] ?? [])[i] ?? 1));
-      rows.push([b.name, 'cold / cp -a (paired)', spread(ratio, 2), '', '', '', `peak RSS max ${Math.max(...rss).toFixed(0)} MB`]);
+      rows.push([b.name, 'floor / cp -a (paired)', paired(m['hashN'] ?? []), '', '', '', '']);
+      rows.push([b.name, 'fetch cold / cp -a (paired)', paired(m['cold'] ?? []), '', '', '', `peak RSS max ${Math.max(...rss).toFixed(0)} MB`]);
+      if (local) rows.push([b.name, 'fetch cold copied / cp -a (paired)', paired(m['copy'] ?? []), '', '', '', '']);
     }
     printTable(['store', 'what', 'seconds median (min–max)', 'MB/s', 'transferred', 'objects/requests', 'peak RSS MB'], rows);
   } finally {

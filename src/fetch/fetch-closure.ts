@@ -144,7 +144,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, early: 
   });
   const todo: LoadedManifest[] = [];
   for (const p of closure.packages) if (!(await isDir(join(storeDir, packageDirName(p))))) todo.push(p);
-  const { wanted, execs } = await planObjects(cache, todo);
+  const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
   const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
   progress.objectsTotal = remote.length;

@@ -22,8 +22,11 @@ export function throwIfFailed(results: readonly FsOpResult[]): void {
 
 /** Runs the steps synchronously on the calling thread: cheapest for a few hundred steps or a few MB. */
 export function inlineFsOpRunner(): FsOpRunner {
-  const buf = Buffer.allocUnsafe(READ_BUFFER);
-  const run = (ops: readonly FsOp[], keepGoing = false): Promise<FsOpResult[]> => Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
+  let buf: Buffer | undefined;
+  const run = (ops: readonly FsOp[], keepGoing = false): Promise<FsOpResult[]> => {
+    buf ??= Buffer.allocUnsafe(READ_BUFFER);
+    return Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
+  };
   return { run, runSpread: (ops) => run(ops, true), close: () => Promise.resolve() };
 }
 

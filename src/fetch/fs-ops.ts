@@ -24,9 +24,14 @@ export type FsOp =
   /** Hard-links `from` at `to`; copies when the inode has too many links (EMLINK). */
   | { op: 'link'; from: string; to: string }
   | { op: 'symlink'; target: string; path: string }
-  | { op: 'chmod'; path: string; mode: number };
+  | { op: 'chmod'; path: string; mode: number }
+  /** The size of the regular file `path` (ENOENT for anything else). */
+  | { op: 'size'; path: string };
 
-/** `place` reports the bytes read from dest (capped at limit + 1), their sha256 hex and whether it linked. */
+/**
+ * `place` reports the bytes read from dest (capped at limit + 1), their sha256 hex and whether it linked;
+ * `size` reports the file's size as `bytes`.
+ */
 export type FsOpResult = { ok: true; bytes?: number; hex?: string; linked?: boolean } | { ok: false; code: string; message: string };
 
 /**
@@ -118,6 +123,11 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
         case 'chmod':
           fs.chmodSync(o.path, o.mode);
           break;
+        case 'size': {
+          const st = fs.statSync(o.path);
+          r = st.isFile() ? { ok: true, bytes: st.size } : fail('ENOENT', `${o.path} is not a regular file`);
+          break;
+        }
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

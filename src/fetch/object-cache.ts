@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, readdir, rename, rm, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inlineFsOpRunner } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
-import { runPool } from '../packages/run-pool.js';
 import { isPidAlive } from '../util/pid-alive.js';
 
 /**
@@ -48,40 +48,32 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
   }
 }
 
-/** True when the cache holds `digest` with exactly `size` bytes. */
-export async function hasObject(cache: ObjectCache, digest: Digest, size: number, executable = false): Promise<boolean> {
-  try {
-    const st = await stat(cache.path(digest, executable));
-    return st.isFile() && st.size === size;
-  } catch {
-    return false;
-  }
-}
+/** Stats per synchronous slice: a few milliseconds of the event loop at most. */
+const STAT_SLICE = 1024;
 
 /**
- * The items the cache lacks (no file of that name and exact size). One readdir per shard directory
- * instead of one stat per object, so a cold fetch of thousands of objects does not pay thousands of
- * failed lookups; only the names present are stat'ed for their size.
+ * The items the cache lacks (no regular file of that name and exact size), in no particular order. One
+ * readdir tells which shard directories exist (in a new cache, almost none); each name in an existing
+ * shard is stat'ed synchronously, in slices between which the event loop runs: thousands of stats cost
+ * milliseconds, not a promise each.
  */
 export async function missingObjects<T extends { digest: Digest; size: number }>(cache: ObjectCache, items: readonly T[], executable = false): Promise<T[]> {
-  // Shards that do not exist yet (all of them in a new cache) are known from one readdir of their parent.
+  if (items.length === 0) return [];
   const shards = new Set(await readdir(join(cache.root, 'sha256')).catch(() => [] as string[]));
-  if (shards.size === 0) return [...items];
-  const byShard = new Map<string, T[]>();
-  for (const it of items) {
-    const shard = dirname(cache.path(it.digest, executable));
-    const group = byShard.get(shard);
-    if (group === undefined) byShard.set(shard, [it]);
-    else group.push(it);
-  }
   const missing: T[] = [];
-  await runPool([...byShard], 16, async ([shard, group]) => {
-    const names = new Set(shards.has(basename(shard)) ? await readdir(shard).catch(() => [] as string[]) : []);
-    for (const it of group) {
-      const path = cache.path(it.digest, executable);
-      if (!names.has(basename(path)) || !(await hasObject(cache, it.digest, it.size, executable))) missing.push(it);
-    }
-  });
+  const candidates: T[] = [];
+  // An item whose shard directory does not exist is missing without a stat.
+  for (const it of items) (shards.has(digestHex(it.digest).slice(0, 2)) ? candidates : missing).push(it);
+  const sizes = inlineFsOpRunner();
+  for (let i = 0; i < candidates.length; i += STAT_SLICE) {
+    if (i > 0) await new Promise((res) => setImmediate(res));
+    const slice = candidates.slice(i, i + STAT_SLICE);
+    const results = await sizes.run(slice.map((it) => ({ op: 'size', path: cache.path(it.digest, executable) })), true);
+    slice.forEach((it, k) => {
+      const r = results[k];
+      if (r?.ok !== true || r.bytes !== it.size) missing.push(it);
+    });
+  }
   return missing;
 }
 
