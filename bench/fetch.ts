@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { cp, mkdir, mkdtemp, readdir, writeFile, lstat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { pushDirectory } from '../src/packages/push-directory.js';
 import { DEFAULT_LIMITS } from '../src/packages/limits.js';
 import { parseDigest, type Digest } from '../src/store/digest.js';
 import { openStore } from '../src/store/open-store.js';
+import { listAll } from '../src/store/store.js';
 import { createS3Client } from '../src/store/s3-store.js';
 import { generateKeyPair, parsePublicKey, parseSecretKey } from '../src/trust/publisher-key.js';
 import { generateTree, seededRandom } from '../test/helpers/tree-gen.js';
@@ -101,6 +103,15 @@ interface ChildResult {
   maxRssMb: number;
 }
 
+/**
+ * This process's peak RSS (VmHWM). Not getrusage's maxRSS: exec records the forked copy of the parent's
+ * memory there, so a child of a big parent would report the parent's size.
+ */
+function peakRssMb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return Number(m?.[1] ?? 0) / 1024;
+}
+
 /** Child mode: one fetch in a fresh process, so peak RSS belongs to the fetch alone. */
 async function runChild(args: string[]): Promise<void> {
   const [url, digest, state, pub, link] = args;
@@ -109,7 +120,7 @@ async function runChild(args: string[]): Promise<void> {
   const r = await fetchClosure({ stores: [store], digest: parseDigest(digest), policy: { trusted: [parsePublicKey(pub ?? '')] }, stateDir: state ?? '', linkLocal: link !== 'copy' });
   const seconds = (performance.now() - t0) / 1000;
   await store.close();
-  const out: ChildResult = { seconds, bytes: r.bytesFetched, objects: r.objectsFetched, requests: r.requests, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  const out: ChildResult = { seconds, bytes: r.bytesFetched, objects: r.objectsFetched, requests: r.requests, maxRssMb: peakRssMb() };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -173,6 +184,33 @@ async function timeHash(src: string, threads: number): Promise<number> {
   }
 }
 
+/**
+ * The floor of a fetch from a network store: GET every object of the store, 16 at a time (the fetch's
+ * default), bytes read and dropped: no hashing, no file written.
+ */
+async function timeGetAll(url: string): Promise<number> {
+  const store = openStore(url);
+  try {
+    const keys: string[] = [];
+    for await (const o of listAll(store, 'objects/')) keys.push(o.key);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < keys.length) {
+          const body = await store.get(keys[next++] ?? '');
+          for await (const _chunk of body) {
+            // dropped
+          }
+        }
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await store.close();
+  }
+}
+
 async function startRgwStore(): Promise<{ url: string; env: NodeJS.ProcessEnv; stop: () => Promise<void> } | undefined> {
   try {
     const { startRgw } = await import('../scripts/servers/rgw.js');
@@ -211,7 +249,7 @@ export async function run(args: string[]): Promise<void> {
     const threads = availableParallelism();
     for (const b of backends) {
       const local = b.name === 'dir';
-      const m: Record<string, number[]> = { cp: [], hash1: [], hashN: [], cold: [], copy: [], incr: [], noop: [] };
+      const m: Record<string, number[]> = { cp: [], hash1: [], hashN: [], get: [], cold: [], copy: [], incr: [], noop: [] };
       const last: Record<string, ChildResult> = {};
       const rss: number[] = [];
       for (let i = 0; i < reps; i++) {
@@ -239,6 +277,7 @@ export async function run(args: string[]): Promise<void> {
           await syncDisk();
           m[name]?.push(await step());
         }
+        if (!local) m['get']?.push(await timeGetAll(b.url));
         m['hash1']?.push(await timeHash(ds.v1Tree, 1));
         m['hashN']?.push(await timeHash(ds.v1Tree, threads));
         const incr = await child(b.url, ds.v2, state, ds.pubKey, b.env);
@@ -253,6 +292,7 @@ export async function run(args: string[]): Promise<void> {
       rows.push([b.name, 'cp -a v1', spread(m['cp'] ?? []), mbps(m['cp'] ?? [], ds.bytes), '-', '-', '-']);
       rows.push([b.name, 'sha256 of v1, 1 thread', spread(m['hash1'] ?? []), mbps(m['hash1'] ?? [], ds.bytes), '-', '-', '-']);
       rows.push([b.name, `sha256 of v1, ${threads} threads (floor)`, spread(m['hashN'] ?? []), mbps(m['hashN'] ?? [], ds.bytes), '-', '-', '-']);
+      if (!local) rows.push([b.name, 'GET every object, 16 at a time (floor)', spread(m['get'] ?? []), mbps(m['get'] ?? [], ds.bytes), '-', '-', '-']);
       const labels: Array<[string, string]> = local
         ? [['cold', 'fetch cold v1, linked (store files ours)'], ['copy', 'fetch cold v1, copied (linkLocal off)'], ['incr', 'fetch v1→v2'], ['noop', 'fetch no-op']]
         : [['cold', 'fetch cold v1'], ['incr', 'fetch v1→v2'], ['noop', 'fetch no-op']];
@@ -261,7 +301,8 @@ export async function run(args: string[]): Promise<void> {
         const cold = k === 'cold' || k === 'copy';
         rows.push([b.name, label, spread(m[k] ?? []), cold ? mbps(m[k] ?? [], ds.bytes) : '-', `${(r.bytes / 1e6).toFixed(2)} MB`, `${r.objects}/${r.requests}`, r.maxRssMb.toFixed(0)]);
       }
-      rows.push([b.name, 'floor / cp -a (paired)', paired(m['hashN'] ?? []), '', '', '', '']);
+      if (local) rows.push([b.name, 'floor / cp -a (paired)', paired(m['hashN'] ?? []), '', '', '', '']);
+      else rows.push([b.name, 'fetch cold / GET floor (paired)', spread((m['cold'] ?? []).map((c, i) => c / ((m['get'] ?? [])[i] ?? 1)), 2), '', '', '', '']);
       rows.push([b.name, 'fetch cold / cp -a (paired)', paired(m['cold'] ?? []), '', '', '', `peak RSS max ${Math.max(...rss).toFixed(0)} MB`]);
       if (local) rows.push([b.name, 'fetch cold copied / cp -a (paired)', paired(m['copy'] ?? []), '', '', '', '']);
     }

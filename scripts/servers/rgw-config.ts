@@ -47,7 +47,7 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:${l.rgwPort}
+rgw frontends = beast endpoint=127.0.0.1:${l.rgwPort} tcp_nodelay=1
 rgw data = ${d}/rgw
 rgw enable usage log = false
 `;

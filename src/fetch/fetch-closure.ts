@@ -39,8 +39,9 @@ export interface FetchClosureOptions {
   /** Flush objects and package directories to disk before they get final names (default true). */
   durable?: boolean;
   /**
-   * Worker threads for local copying, hashing and materialising: by default one per core (at most 4) for
-   * a closure of 64 MiB or 4,096 files, none below; 0 keeps all of it on the calling thread.
+   * Worker threads for local copying, hashing and materialising: by default, when the first store is a
+   * directory store and the work is 64 MiB or 4,096 files (or this is the first fetch into stateDir), one
+   * per core, at most 4; else none. 0 keeps all of it on the calling thread.
    */
   fsThreads?: number;
   /**
@@ -95,32 +96,36 @@ async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<
   return { wanted: await missingObjects(cache, [...wanted.values()]), execs: await missingObjects(cache, [...execs.values()], true) };
 }
 
-/** Local work from which worker threads pay for their start (about 30 ms): 64 MiB or 4,096 files. */
+/** Local work from which worker threads pay for their start (about 20 ms): 64 MiB or 4,096 files. */
 const THREADS_FROM_BYTES = 64 * 1024 * 1024;
 const THREADS_FROM_FILES = 4096;
 
-/** Threads for big closures (or as told by `fsThreads`; 0 keeps everything on the calling thread). */
-function chooseFsOpRunner(fsThreads: number | undefined, bytes: number, todo: readonly LoadedManifest[], early: FsOpRunner | undefined): FsOpRunner {
-  if (early !== undefined) return early;
-  if (fsThreads !== undefined) return fsThreads > 0 ? threadFsOpRunner(fsThreads) : inlineFsOpRunner();
-  const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
-  return bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES ? threadFsOpRunner() : inlineFsOpRunner();
+/**
+ * Threads when the first store is local (the directory store: copying and hashing are the work) and the
+ * closure is big; or as told by `fsThreads` (0 keeps everything on the calling thread). From a network
+ * store the bytes are hashed as they arrive, and threads would only add their memory.
+ */
+function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boolean {
+  if (o.fsThreads !== undefined) return o.fsThreads > 0;
+  return o.stores[0]?.localPath !== undefined && (bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES);
 }
 
 /**
  * Fetches the closure of `digest` into stateDir and materialises each package read-only at
  * stateDir/store/<hex>-<name>/. Order: root manifest bytes → policy (signatures, deployable flag) → parse
- * every manifest of the closure → fetch missing objects (bounded parallelism, mirrors in order, each hashed
- * while streaming) → materialise. Nothing is materialised unless every object verified; already
+ * every manifest of the closure → fetch missing objects (bounded parallelism, mirrors in order; each hashed
+ * while it streams in, or, from a directory store, after it is copied or linked under a temp name) →
+ * materialise. Nothing is materialised unless every object verified; already
  * materialised packages are reused. Throws InvalidDigestError, SignatureError, PolicyError, ManifestError,
  * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason.
  */
 export async function fetchClosure(options: FetchClosureOptions): Promise<FetchClosureResult> {
   const storeDir = join(options.stateDir, 'store');
   await mkdir(storeDir, { recursive: true });
-  // The first fetch into a state dir is a whole closure, cold: its threads start now, while the manifests
-  // are read, rather than after (their start takes about 20 ms).
-  const early = options.fsThreads !== 0 && (await readdir(storeDir)).length === 0 ? threadFsOpRunner(options.fsThreads) : undefined;
+  // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
+  // while the manifests are read, rather than after (their start takes about 20 ms).
+  const first = (await readdir(storeDir)).length === 0;
+  const early = first && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
   try {
     return await fetchInto(options, storeDir, early);
   } finally {
@@ -150,7 +155,8 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, early: 
   progress.objectsTotal = remote.length;
   progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
-  const fsOps = chooseFsOpRunner(options.fsThreads, progress.bytesTotal, todo, early);
+  const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
+  const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? threadFsOpRunner(options.fsThreads) : inlineFsOpRunner());
   let paths: string[];
   try {
     const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
