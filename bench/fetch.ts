@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { WORKER_EXEC_ARGV } from '../src/agent/worker-client.js';
 import { fetchClosure } from '../src/fetch/fetch-closure.js';
 import { removeTree } from '../src/fetch/materialise-package.js';
 import { pushDirectory } from '../src/packages/push-directory.js';
@@ -125,7 +126,8 @@ async function runChild(args: string[]): Promise<void> {
 }
 
 async function child(url: string, digest: Digest, state: string, pub: string, env: NodeJS.ProcessEnv, link: 'link' | 'copy' = 'link'): Promise<ChildResult> {
-  const { stdout } = await exec(process.execPath, [RUNNER, 'fetch', '--child', url, digest, state, pub, link], { env, maxBuffer: 1 << 20 });
+  // With the agent's tick-worker flags: that is the process that fetches in production.
+  const { stdout } = await exec(process.execPath, [...WORKER_EXEC_ARGV, RUNNER, 'fetch', '--child', url, digest, state, pub, link], { env, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ChildResult;
 }
 

@@ -125,6 +125,7 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(firstWorker).not.toBe(pid);
     expect(await childrenOf(pid)).toContain(firstWorker);
     expect(await cmdline(firstWorker)).toContain('tick-worker-main.js');
+    expect(await cmdline(firstWorker)).toContain('--max-semi-space-size=4'); // WORKER_EXEC_ARGV: a small young generation
 
     // After keepWarm without a tick that waits, the worker is gone and the supervisor runs alone.
     await waitFor('the worker to retire', async () => (await childrenOf(pid)).length === 0);
