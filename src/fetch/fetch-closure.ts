@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
 import { join } from 'node:path';
@@ -65,14 +65,6 @@ export interface FetchClosureResult {
   verdict?: PolicyVerdict;
 }
 
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Lists what the cache lacks for the packages to materialise: store objects to fetch and inline files to
  * write (each inline file hashed first: a mismatch refuses the closure before anything is written), plus
@@ -124,21 +116,23 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   await mkdir(storeDir, { recursive: true });
   // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
   // while the manifests are read, rather than after (their start takes about 20 ms).
-  const first = (await readdir(storeDir)).length === 0;
-  const early = first && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
+  const names = await readdir(storeDir);
+  const early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
   try {
-    return await fetchInto(options, storeDir, early);
+    return await fetchInto(options, storeDir, names, early);
   } finally {
     await early?.close();
   }
 }
 
-async function fetchInto(options: FetchClosureOptions, storeDir: string, early: FsOpRunner | undefined): Promise<FetchClosureResult> {
+/** `names`: the entries of storeDir when the fetch began (packages already materialised, stale partials). */
+async function fetchInto(options: FetchClosureOptions, storeDir: string, names: string[], early: FsOpRunner | undefined): Promise<FetchClosureResult> {
   const counter: RequestCounter = { requests: 0 };
   const stores = options.stores.map((s) => countRequests(s, counter));
   const durable = options.durable ?? true;
   const cache = await openObjectCache(options.stateDir);
-  await removeStalePartials(storeDir);
+  await removeStalePartials(storeDir, names);
+  const present = new Set(names);
   const progress: FetchProgress = { phase: 'manifests', bytesDone: 0, bytesTotal: 0, objectsDone: 0, objectsTotal: 0 };
   options.onProgress?.({ ...progress });
   const closure = await readClosureManifests(stores, options.digest, {
@@ -147,8 +141,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, early: 
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const todo: LoadedManifest[] = [];
-  for (const p of closure.packages) if (!(await isDir(join(storeDir, packageDirName(p))))) todo.push(p);
+  const todo = closure.packages.filter((p) => !present.has(packageDirName(p)));
   const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
   const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
@@ -185,7 +178,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, early: 
     options.onProgress?.({ ...progress });
     const prepared: PreparedPackage[] = [];
     try {
-      for (const p of closure.packages) prepared.push(await preparePackage(storeDir, cache, p, fsOps));
+      for (const p of closure.packages) prepared.push(present.has(packageDirName(p)) ? { final: join(storeDir, packageDirName(p)), dirs: [] } : await preparePackage(storeDir, cache, p, fsOps));
     } catch (err) {
       for (const p of prepared) if (p.partial) await removeTree(p.partial);
       throw err;

@@ -40,9 +40,12 @@ export async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-/** Removes `.partial-<pid>-…` directories under `storeDir` whose process is gone (a crash or kill -9). */
-export async function removeStalePartials(storeDir: string): Promise<void> {
-  for (const n of await readdir(storeDir)) {
+/**
+ * Removes `.partial-<pid>-…` directories under `storeDir` whose process is gone (a crash or kill -9).
+ * `names`: storeDir's entries when the caller already listed it.
+ */
+export async function removeStalePartials(storeDir: string, names?: readonly string[]): Promise<void> {
+  for (const n of names ?? (await readdir(storeDir))) {
     if (!n.startsWith(PARTIAL_PREFIX)) continue;
     const pid = Number(n.slice(PARTIAL_PREFIX.length).split('-')[0]);
     if (!Number.isInteger(pid) || !isPidAlive(pid)) await removeTree(join(storeDir, n));

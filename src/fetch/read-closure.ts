@@ -37,13 +37,25 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   const packages: LoadedManifest[] = [];
   const seen = new Set<Digest>([root]);
   const queue: Digest[] = [root];
-  let verdict: PolicyVerdict | undefined;
+  let policyCheck: Promise<PolicyVerdict> | undefined;
   let total = 0;
   const fresh: LoadedManifest[] = [];
   while (queue.length > 0) {
     const d = queue.shift() as Digest;
-    const { bytes, cached } = await fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
-    if (d === root && options.policy) verdict = await checkPublisherPolicy(stores, root, bytes.length, options.policy, options.signal);
+    // While the root's policy check is in flight, only our cache is read: it holds only manifests that
+    // passed before, and decoding them overlaps the signature round trip (most of a no-op fetch). Nothing
+    // is asked of the stores, or parsed from them, before the policy holds.
+    let got = policyCheck && options.cache ? await fetchManifestBytes([], d, limits.maxManifestBytes, options.cache).catch(() => undefined) : undefined;
+    if (got === undefined) {
+      await policyCheck;
+      got = await fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
+    }
+    const { bytes, cached } = got;
+    if (d === root && options.policy) {
+      policyCheck = checkPublisherPolicy(stores, root, bytes.length, options.policy, options.signal);
+      policyCheck.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
+      if (!cached) await policyCheck;
+    }
     const loaded = cached ? decodeCachedManifest(bytes, d) : parseManifest(bytes, d, limits);
     packages.push(loaded);
     if (!cached) fresh.push(loaded);
@@ -56,6 +68,7 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
       queue.push(r);
     }
   }
+  const verdict = await policyCheck;
   // Cached only now: a closure refused anywhere leaves nothing outside the cache's temp area.
   if (options.cache) for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes, false);
   return verdict ? { root, packages, verdict } : { root, packages };

@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
@@ -112,4 +112,29 @@ describe('signature policy is checked before any file object is fetched', () => 
     await store.put(deployableFlagKey(digest), Buffer.from('{"state":"promoted"}'));
     refusedBeforeFetch(await attempt(digest, policy), 'PolicyError');
   });
+
+  it('re-checks a cached root on every fetch, and asks the store for nothing else until the policy holds', async () => {
+    const lib = await pushDirectory(store, src, { name: `lib${n++}` });
+    const root = (await pushDirectory(store, src, { name: `app${n++}`, references: [lib.digest], signKeys: [alice.secret] })).digest;
+    const state = join(t.dir, `state-${n++}`);
+    const policy: PublisherPolicy = { trusted: [alice.public] };
+    await fetchClosure({ stores: [store], digest: root, policy, stateDir: state });
+    // The library's manifest leaves the cache, and the root's signature leaves the store.
+    const libHex = lib.digest.slice(7);
+    await rm(join(state, 'objects', 'sha256', libHex.slice(0, 2), libHex));
+    await rm(join(state, 'store'), { recursive: true, force: true });
+    const asked: string[] = [];
+    const recording: Store = { ...store, getBytes: (key, o) => (asked.push(key), store.getBytes(key, o)), get: (key, o) => (asked.push(key), store.get(key, o)) };
+    const sig = await store.getBytes(signatureKey(root, 'alice-1'), { maxBytes: 1024 });
+    await store.delete(signatureKey(root, 'alice-1'));
+    await expect(fetchClosure({ stores: [recording], digest: root, policy, stateDir: state })).rejects.toMatchObject({ code: 'SignatureError' });
+    expect(asked).toEqual([signatureKey(root, 'alice-1')]);
+    // Signed again: the same fetch reads the library's manifest from the store and materialises both.
+    await store.put(signatureKey(root, 'alice-1'), sig);
+    asked.length = 0;
+    const ok = await fetchClosure({ stores: [recording], digest: root, policy, stateDir: state });
+    expect(ok.packages.map((p) => p.digest)).toEqual([root, lib.digest]);
+    expect(asked.slice(0, 2)).toEqual([signatureKey(root, 'alice-1'), `objects/sha256/${libHex.slice(0, 2)}/${libHex}`]);
+  });
 });
+
