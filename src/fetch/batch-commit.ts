@@ -13,8 +13,14 @@ export interface BatchCommitter {
    * disk (default `size`; 0 for a hard link); may flush and commit a full batch.
    */
   add(tmp: string, digest: Digest, size: number, executable?: boolean, written?: number): Promise<void>;
-  /** Flushes and commits everything queued. Call on success and on failure (verified work is kept). */
-  finish(): Promise<void>;
+  /**
+   * Flushes and commits everything queued. Call on success and on failure (verified work is kept).
+   * `alsoFlushed`: more paths on the same filesystem the one flush must cover (package trees built from
+   * the queued temps), so the caller needs no flush of its own.
+   */
+  finish(alsoFlushed?: readonly string[]): Promise<void>;
+  /** Where the object is now: its queued temp file, or its cache name. */
+  pathOf(digest: Digest, executable: boolean): string;
   /** Removes queued temps without committing (when the flush itself failed). */
   discard(): Promise<void>;
 }
@@ -42,14 +48,17 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
         writeback = undefined;
       });
   };
-  const commit = async (): Promise<void> => {
+  const queued = new Map<string, string>();
+  const keyOf = (digest: Digest, executable: boolean): string => (executable ? `${digest}.x` : digest);
+  const commit = async (alsoFlushed: readonly string[] = []): Promise<void> => {
     const batch = pending;
     pending = [];
     pendingBytes = 0;
-    if (batch.length === 0) return;
+    for (const b of batch) queued.delete(keyOf(b.digest, b.executable));
+    if (batch.length === 0 && alsoFlushed.length === 0) return;
     if (durable) {
       try {
-        await flushFilesystem(cache.tmpDir, batch.map((b) => b.tmp));
+        await flushFilesystem(cache.tmpDir, [...batch.map((b) => b.tmp), ...alsoFlushed]);
       } catch (err) {
         await Promise.all(batch.map((b) => rm(b.tmp, { force: true })));
         throw err;
@@ -61,14 +70,17 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
   return {
     async add(tmp, digest, size, executable = false, written = size) {
       pending.push({ tmp, digest, executable });
+      queued.set(keyOf(digest, executable), tmp);
       pendingBytes += written;
       nudge(written);
       if (pendingBytes >= batchBytes) await commit();
     },
     finish: commit,
+    pathOf: (digest, executable) => queued.get(keyOf(digest, executable)) ?? cache.path(digest, executable),
     async discard() {
       const batch = pending;
       pending = [];
+      queued.clear();
       await Promise.all(batch.map((b) => rm(b.tmp, { force: true })));
     },
   };

@@ -9,6 +9,7 @@ import type { LoadedManifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
+import { createBatchCommitter } from './batch-commit.js';
 import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
@@ -153,12 +154,13 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   let paths: string[];
   try {
     const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
+    const committer = createBatchCommitter(cache, durable, fsOps);
     await placeObjects(
       {
         stores,
         cache,
         fsOps,
-        durable,
+        committer,
         concurrency: options.concurrency ?? 16,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
@@ -176,14 +178,18 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     );
     progress.phase = 'materialise';
     options.onProgress?.({ ...progress });
+    // The package trees link the verified objects where they are (many still under temp names), so one
+    // flush makes both durable before anything gets a final name: cache names first, then packages.
     const prepared: PreparedPackage[] = [];
     try {
-      for (const p of closure.packages) prepared.push(present.has(packageDirName(p)) ? { final: join(storeDir, packageDirName(p)), dirs: [] } : await preparePackage(storeDir, cache, p, fsOps));
+      for (const p of closure.packages) prepared.push(present.has(packageDirName(p)) ? { final: join(storeDir, packageDirName(p)), dirs: [] } : await preparePackage(storeDir, committer.pathOf, p, fsOps));
+      await committer.finish(prepared.flatMap((p) => p.dirs));
     } catch (err) {
       for (const p of prepared) if (p.partial) await removeTree(p.partial);
+      await committer.finish().catch(() => committer.discard());
       throw err;
     }
-    paths = await publishPackages(storeDir, prepared, durable);
+    paths = await publishPackages(storeDir, prepared, durable, true);
   } finally {
     if (fsOps !== early) await fsOps.close();
   }

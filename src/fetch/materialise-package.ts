@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestHex } from '../store/digest.js';
+import { digestHex, type Digest } from '../store/digest.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from './flush-filesystem.js';
 import { isPidAlive } from '../util/pid-alive.js';
-import type { ObjectCache } from './object-cache.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 
@@ -62,12 +61,13 @@ export interface PreparedPackage {
 }
 
 /**
- * Builds a package under storeDir/.partial-<pid>-…-<hex>-<name>/ from the cache (every object must already
- * be there): directories, hardlinks, symlinks, then directories made 0555 deepest first (files are 0444/0555
- * in the cache). Nothing is flushed or published yet. An existing final directory is reused. On failure the
+ * Builds a package under storeDir/.partial-<pid>-…-<hex>-<name>/ from verified objects (`source` says
+ * where each is: the cache, or a temp file still queued for it): directories, hardlinks, symlinks, then
+ * directories made 0555 deepest first (files get 0444/0555 as they are committed). Nothing is flushed or
+ * published yet. An existing final directory is reused. On failure the
  * partial tree is removed and the error rethrown.
  */
-export async function preparePackage(storeDir: string, cache: ObjectCache, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
+export async function preparePackage(storeDir: string, source: (digest: Digest, executable: boolean) => string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
   const final = join(storeDir, packageDirName(p));
   if (await exists(final)) return { final, dirs: [] };
   const partial = join(storeDir, `${PARTIAL_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${packageDirName(p)}`);
@@ -80,7 +80,7 @@ export async function preparePackage(storeDir: string, cache: ObjectCache, p: Lo
     if (e.type === 'dir') {
       mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
       dirs.push(path);
-    } else if (e.type === 'file') leaves.push({ op: 'link', from: cache.path(e.digest, e.executable), to: path });
+    } else if (e.type === 'file') leaves.push({ op: 'link', from: source(e.digest, e.executable), to: path });
     else leaves.push({ op: 'symlink', target: e.target, path });
   }
   // Deepest first, so a parent turns read-only only after its children are done.
@@ -99,14 +99,14 @@ export async function preparePackage(storeDir: string, cache: ObjectCache, p: Lo
 
 /**
  * Publishes prepared packages: one filesystem flush for all of them (entries and modes durable before any
- * rename), then one rename each to the final name, then fsync of storeDir. Losing a rename race to another
+ * rename; skipped when the caller's flush already covered them, `flushed`), then one rename each to the final name, then fsync of storeDir. Losing a rename race to another
  * fetch is fine (theirs is complete). A crash leaves partial directories, never an incomplete final one.
  * Returns the final paths in order.
  */
-export async function publishPackages(storeDir: string, prepared: PreparedPackage[], durable = true): Promise<string[]> {
+export async function publishPackages(storeDir: string, prepared: PreparedPackage[], durable = true, flushed = false): Promise<string[]> {
   const todo = prepared.filter((p) => p.partial !== undefined);
   try {
-    if (durable && todo.length > 0) await flushFilesystem(storeDir, todo.flatMap((p) => p.dirs));
+    if (durable && !flushed && todo.length > 0) await flushFilesystem(storeDir, todo.flatMap((p) => p.dirs));
     for (const p of todo) {
       try {
         await rename(p.partial as string, p.final);

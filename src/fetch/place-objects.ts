@@ -3,7 +3,7 @@ import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { runPool } from '../packages/run-pool.js';
-import { createBatchCommitter } from './batch-commit.js';
+import type { BatchCommitter } from './batch-commit.js';
 import { fetchObject } from './fetch-object.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
@@ -22,7 +22,8 @@ export interface PlaceOptions {
   stores: Store[];
   cache: ObjectCache;
   fsOps: FsOpRunner;
-  durable: boolean;
+  /** Receives every verified temp; left open on success (the caller finishes it with its package trees). */
+  committer: BatchCommitter;
   /** Parallel jobs (network downloads, or batches of local steps). */
   concurrency: number;
   signal?: AbortSignal;
@@ -61,13 +62,12 @@ type Job = { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[
  * Puts the missing objects into the cache: inline files, store objects and executable (0555) twins share
  * one pool, so local writes overlap network waits. When the first store is local, its objects are placed
  * in batches (copied or linked, then hashed, off the main thread when there are threads); an object it
- * lacks or serves wrong goes the general way, through every mirror in order. Only what verified is
- * committed, and it is committed even when something else failed (a retry resumes), unless flushing
- * itself is what failed.
+ * lacks or serves wrong goes the general way, through every mirror in order. Only what verified is queued
+ * for the cache. On failure the committer is finished here (a retry resumes from what verified, unless
+ * flushing itself failed); on success it is left to the caller.
  */
 export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], execs: readonly Wanted[]): Promise<void> {
-  const { cache, fsOps } = o;
-  const committer = createBatchCommitter(cache, o.durable, fsOps);
+  const { cache, fsOps, committer } = o;
   const needX = new Set(execs.map((w) => w.digest));
   // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
   const commit = async (tmp: string, d: Digest, size: number, written = size): Promise<void> => {
@@ -140,5 +140,4 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     await committer.finish().catch(() => committer.discard());
     throw err;
   }
-  await committer.finish();
 }
