@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, chmod } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inlineFsOpRunner } from './fs-op-runner.js';
+import { inlineFsOpRunner, throwIfFailed } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import { isPidAlive } from '../util/pid-alive.js';
 
@@ -9,7 +9,7 @@ import { isPidAlive } from '../util/pid-alive.js';
  * The verified local object cache under a state dir:
  *   objects/sha256/ab/<hex>     verified bytes, mode 0444 (file contents and manifests)
  *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
- *   objects/tmp/<pid>-<rand>    downloads in flight; renamed in only after their hash matched
+ *   objects/tmp/<pid>-<tag>-<n> downloads in flight; renamed in only after their hash matched
  * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
  */
 export interface ObjectCache {
@@ -48,6 +48,9 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
   }
 }
 
+/** Small synchronous steps on the calling thread (stats, manifest writes): one runner per process. */
+const localSteps = inlineFsOpRunner();
+
 /** Stats per synchronous slice: a few milliseconds of the event loop at most. */
 const STAT_SLICE = 1024;
 
@@ -64,11 +67,10 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
   const candidates: T[] = [];
   // An item whose shard directory does not exist is missing without a stat.
   for (const it of items) (shards.has(digestHex(it.digest).slice(0, 2)) ? candidates : missing).push(it);
-  const sizes = inlineFsOpRunner();
   for (let i = 0; i < candidates.length; i += STAT_SLICE) {
     if (i > 0) await new Promise((res) => setImmediate(res));
     const slice = candidates.slice(i, i + STAT_SLICE);
-    const results = await sizes.run(slice.map((it) => ({ op: 'size', path: cache.path(it.digest, executable) })), true);
+    const results = await localSteps.run(slice.map((it) => ({ op: 'size', path: cache.path(it.digest, executable) })), true);
     slice.forEach((it, k) => {
       const r = results[k];
       if (r?.ok !== true || r.bytes !== it.size) missing.push(it);
@@ -77,28 +79,16 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
   return missing;
 }
 
-/** Moves a verified temp file to its final cache name (mode set first; the directory is created on demand). */
-export async function commitTemp(cache: ObjectCache, tmp: string, digest: Digest, executable = false): Promise<void> {
-  const dest = cache.path(digest, executable);
-  await chmod(tmp, executable ? 0o555 : 0o444);
-  try {
-    await rename(tmp, dest);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(join(dest, '..'), { recursive: true });
-    await rename(tmp, dest);
-  }
-}
-
-/** Writes bytes already verified by the caller (inline data, manifests) into the cache. */
-export async function writeVerified(cache: ObjectCache, digest: Digest, bytes: Uint8Array, durable: boolean): Promise<void> {
+/**
+ * Writes manifest bytes the caller has verified into the cache: a temp file, then its final name (made
+ * read-only, the shard directory created on demand). Not flushed: a lost manifest is fetched again.
+ */
+export async function writeVerified(cache: ObjectCache, digest: Digest, bytes: Uint8Array): Promise<void> {
   const tmp = cache.tempPath();
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(bytes);
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await commitTemp(cache, tmp, digest);
+  const results = await localSteps.run([
+    { op: 'write', dest: tmp, data: bytes },
+    { op: 'commit', tmp, dest: cache.path(digest), mode: 0o444 },
+  ]);
+  if (results.some((r) => !r.ok)) await rm(tmp, { force: true });
+  throwIfFailed(results);
 }

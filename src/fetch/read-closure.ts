@@ -70,6 +70,6 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   }
   const verdict = await policyCheck;
   // Cached only now: a closure refused anywhere leaves nothing outside the cache's temp area.
-  if (options.cache) for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes, false);
+  if (options.cache) for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes);
   return verdict ? { root, packages, verdict } : { root, packages };
 }
