@@ -219,15 +219,20 @@ describe('agent daemon: signals and a worker that dies', () => {
   const switched = async (logFile: string, digest: string): Promise<Line | undefined> =>
     (await logLines(logFile)).find((l) => l.step === 'switch' && l.digest === digest);
 
-  it('SIGTERM to the worker and the supervisor at once (systemd control-group, Ctrl-C) lets the activation finish, then both exit 0', { timeout: 120_000 }, async () => {
-    const v1 = await pushSlow('v1', 2);
-    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v1, world.platform).replace('machines: [m1, m2]', 'machines: [m4]') }, 'slow v1');
+  /** Points the set at m4 alone with a slow `version`, starts m4's daemon, and waits for the switch (the activation runs next). */
+  async function slowSwitchOnM4(version: string, seconds: number, logName: string): Promise<{ digest: string; stateDir: string; logFile: string; daemon: ChildProcess; line: Line }> {
+    const digest = await pushSlow(version, seconds);
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(digest, world.platform).replace('machines: [m1, m2]', 'machines: [m4]') }, `slow ${version}`);
     const config = await world.agentConfig('m4', { keepWarm: '1h' });
-    const stateDir = join(world.root, 'machines', 'm4');
-    const logFile = join(world.root, 'm4.log');
+    const logFile = join(world.root, logName);
     const daemon = startDaemon(config, logFile);
     started.push(daemon);
-    const line = await waitFor('the switch to v1', () => switched(logFile, v1));
+    const line = await waitFor(`the switch to ${version}`, () => switched(logFile, digest));
+    return { digest, stateDir: join(world.root, 'machines', 'm4'), logFile, daemon, line };
+  }
+
+  it('SIGTERM to the worker and the supervisor at once (systemd control-group, Ctrl-C) lets the activation finish, then both exit 0', { timeout: 120_000 }, async () => {
+    const { digest: v1, stateDir, logFile, daemon, line } = await slowSwitchOnM4('v1', 2, 'm4.log');
     // The activation (sleep 2) runs now, in the worker.
     process.kill(line.pid, 'SIGTERM');
     daemon.kill('SIGTERM');
@@ -261,14 +266,7 @@ describe('agent daemon: signals and a worker that dies', () => {
   });
 
   it('a worker killed during a tick fails that tick; the next poll starts a fresh worker that finishes the switch', { timeout: 120_000 }, async () => {
-    const v2 = await pushSlow('v2', 3);
-    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform).replace('machines: [m1, m2]', 'machines: [m4]') }, 'slow v2');
-    const config = await world.agentConfig('m4', { keepWarm: '1h' });
-    const stateDir = join(world.root, 'machines', 'm4');
-    const logFile = join(world.root, 'm4-crash.log');
-    const daemon = startDaemon(config, logFile);
-    started.push(daemon);
-    const line = await waitFor('the switch to v2', () => switched(logFile, v2));
+    const { digest: v2, stateDir, logFile, daemon, line } = await slowSwitchOnM4('v2', 3, 'm4-crash.log');
     process.kill(line.pid, 'SIGKILL');
     await waitFor('"tick crashed"', async () => (await logLines(logFile)).some((l) => l.msg === 'tick crashed'));
     expect(await isAlive(daemon.pid!)).toBe(true);
