@@ -68,7 +68,7 @@ export async function measureNoopTicks(configFile: string, n: number, warm = 3):
 
 /** The HTTP floor and peer of a no-op poll: isomorphic-git listServerRefs alone and `git ls-remote`, `n` each, interleaved. */
 export async function measureRefFloors(url: string, n: number, home: string): Promise<{ listServerRefs: number[]; lsRemote: number[] }> {
-  const env = isolatedEnv(home);
+  const env = isolatedEnv({ HOME: home, XDG_CONFIG_HOME: home });
   const lsRemote = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const c = spawn('git', ['-c', 'protocol.version=2', 'ls-remote', url, 'refs/heads/main'], { env, stdio: 'ignore' });

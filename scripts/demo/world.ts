@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { detectPlatform } from '../../src/declarations/agent-config-defaults.js';
+import { findFreePort } from '../servers/free-port.js';
+import { writeAgentConfig } from '../world/config-files.js';
 import type { Machine } from './fleet.js';
 import type { Narrator } from './narrator.js';
 import { writeMachineServiceEnv, writeServiceSource } from './service.js';
@@ -20,16 +21,6 @@ export interface DemoWorld {
   machines: Machine[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
 
 /** Steps 1–3: two versions of the service, the keys, both pushed to a directory store. */
 async function buildAndPush(root: string, n: Narrator, sh: Shell): Promise<{ v1: string; v2: string; publisherPublic: string }> {
@@ -80,19 +71,13 @@ async function writeMachines(root: string, n: Narrator, platform: string, names:
   for (const name of names) {
     const dir = join(root, 'machines', name);
     await mkdir(dir, { recursive: true });
-    const port = await freePort();
+    const port = await findFreePort();
     await writeMachineServiceEnv(dir, name, port);
-    const config = {
-      machine: name,
-      platform,
-      stateDir: join(dir, 'state'),
-      repo: { url: join(root, 'deploy', '.git'), branch: 'main', pollSchedule: '*/1 * * * * *', jitter: '0s' },
-      trust: { allowedSignersFile: join(root, 'trust', 'allowed_signers') },
-      metrics: { enabled: false },
-    };
     const file = join(dir, 'agent.json');
-    // JSON is YAML: the agent reads it with its YAML loader.
-    await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+    const config = await writeAgentConfig(file, {
+      machine: name, platform, stateDir: join(dir, 'state'), repoUrl: join(root, 'deploy', '.git'),
+      allowedSignersFile: join(root, 'trust', 'allowed_signers'),
+    });
     if (machines.length === 0) n.file(`machines/${name}/agent.json`, JSON.stringify(config, null, 2));
     machines.push({ name, dir, port, config: file, stateDir: join(dir, 'state'), log: join(dir, 'agent.log') });
   }

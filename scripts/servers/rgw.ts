@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findFreePort } from './free-port.js';
 import { renderCephConf, type RgwLayout } from './rgw-config.js';
 
 const exec = promisify(execFile);
@@ -28,17 +28,6 @@ export const RGW_HELP =
   'or point the tests at an existing S3 server with FLOTILLA_TEST_S3_ENDPOINT, FLOTILLA_TEST_S3_ACCESS_KEY, ' +
   'FLOTILLA_TEST_S3_SECRET_KEY (and FLOTILLA_TEST_S3_REGION)';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,18 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
+import { findFreePort } from '../../scripts/servers/free-port.js';
 
 async function get(url: string): Promise<{ status: number; body: string } | null> {
   try {
@@ -64,7 +54,7 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
 
   beforeAll(async () => {
     world = await createDeployWorld();
-    port = await freePort();
+    port = await findFreePort();
     runDir = join(world.root, 'run');
     config = await world.agentConfig('m1');
   });

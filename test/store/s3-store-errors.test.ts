@@ -4,7 +4,7 @@ import { hasCode } from '../../src/errors/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { createS3Store, type S3StoreOptions } from '../../src/store/s3-store.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
-import { findFreePort } from '../../scripts/servers/rgw.js';
+import { findFreePort } from '../../scripts/servers/free-port.js';
 import { s3TestUrl } from '../helpers/s3-test-store.js';
 import { generateStream, hashStream } from './big-stream.js';
 
