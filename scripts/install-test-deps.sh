@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs (Debian 12): git (with http-backend), OpenSSH's
-# ssh-keygen, GnuPG, curl, and Ceph's S3 gateway for a real single-node RGW on 127.0.0.1.
-# Idempotent: installs only what is missing. Needs root (or sudo).
+# ssh-keygen, GnuPG, curl, systemd-analyze (the example unit is verified), and Ceph's S3 gateway for a real
+# single-node RGW on 127.0.0.1 (monmaptool comes with ceph-base, ceph-authtool with ceph-common).
+# Idempotent: installs only what is missing, so `npm test` runs it first (pretest) at almost no cost.
+# Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
@@ -13,12 +15,23 @@ command -v radosgw >/dev/null || need+=(radosgw)
 command -v ceph-mon >/dev/null || need+=(ceph-mon)
 command -v ceph-osd >/dev/null || need+=(ceph-osd)
 command -v ceph >/dev/null || need+=(ceph-common)
+command -v monmaptool >/dev/null || need+=(ceph-base)
+command -v ceph-authtool >/dev/null || need+=(ceph-common)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
 fi
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "install-test-deps: missing ${need[*]}; run this script as root (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  sudo="sudo"
+fi
 echo "install-test-deps: installing ${need[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+# Deduplicate (a package may be named twice) and install.
+mapfile -t pkgs < <(printf '%s\n' "${need[@]}" | sort -u)
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
