@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // The hand-written docs name files and link to each other; a rename elsewhere must not leave them lying.
-const DOCS = ['README.md', 'CONTRIBUTING.md', 'docs/concepts.md', 'docs/formats.md', 'docs/security.md', 'docs/operations.md', 'examples/ci/README.md', 'examples/store-urls.md'];
+const DOCS = ['README.md', 'CONTRIBUTING.md', 'docs/concepts.md', 'docs/file-formats.md', 'docs/security.md', 'docs/operations.md', 'examples/ci/README.md', 'examples/store-urls.md'];
 
 /** Relative markdown link targets of `file`, without #anchors (web links and pure anchors skipped). */
 function links(file: string): string[] {
