@@ -8,7 +8,7 @@ import { readRepoAuth } from '../git/repo-auth.js';
 export const HEAD_CHECK_DEADLINE_MS = 10_000;
 
 /**
- * Where the agent's branch points now, read cheaply: one info/refs GET with the tick's own credentials
+ * Where the agent's branch points now, read cheaply: one ls-refs request (git protocol v2) with the tick's own credentials
  * for an http(s) repo, the ref files for a local one. Null when the branch does not exist. Throws on any
  * doubt (network, malformed answer, symbolic ref); the caller then runs the full tick.
  */

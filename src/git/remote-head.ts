@@ -1,9 +1,10 @@
-import type { IncomingMessage, RequestOptions } from 'node:http';
-import { GitError, SizeLimitError, TimeoutError, TransportError } from '../errors/index.js';
+import { TransportError } from '../errors/index.js';
 import { authHeaders, type GitAuth } from './git-auth.js';
+import { exchange } from './http-exchange.js';
+import { lsRefsRequest, parseLsRefsResult } from './ls-refs-v2.js';
 import { parseRefAdvertisement } from './pkt-line-refs.js';
 
-/** Default byte cap on one ref advertisement (a repo with many tags advertises them all). */
+/** Default byte cap on one ref advertisement (a v0 server advertises every tag). */
 export const DEFAULT_MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
 
 /** Options of readRemoteHead. */
@@ -12,10 +13,13 @@ export interface RemoteHeadOptions {
   url: string;
   branch: string;
   auth?: GitAuth;
-  /** Whole request deadline (connect, headers, body). */
+  /** Whole deadline of each request (connect, headers, body). */
   deadlineMs: number;
   maxBytes?: number;
 }
+
+/** Servers found not to speak protocol v2, by URL: the head check goes straight to the v0 advertisement. */
+const v0Servers = new Set<string>();
 
 function redact(url: string): string {
   try {
@@ -26,55 +30,64 @@ function redact(url: string): string {
   }
 }
 
-/**
- * Asks an http(s) git server where `branch` points, with one GET of info/refs?service=git-upload-pack (the
- * ref advertisement, no pack): the oid, or null when the branch does not exist. No redirects are followed.
- * Throws TransportError (network, non-200, not a smart-HTTP answer), TimeoutError, SizeLimitError, or
- * GitError (malformed advertisement). Loads node:https only for an https URL.
- */
-export async function readRemoteHead(o: RemoteHeadOptions): Promise<string | null> {
-  const target = new URL(`${o.url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`);
-  const client = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
-  const maxBytes = o.maxBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES;
-  const shown = redact(o.url);
-  const options: RequestOptions = {
+/** Statuses after which asking the same server in protocol v0 cannot go better (credentials, server fault). */
+function isFinal(status: number): boolean {
+  return status === 401 || status === 403 || status === 407 || status >= 500;
+}
+
+/** The branch's oid by protocol v2 `ls-refs`; undefined when the server does not speak v2. */
+async function headByLsRefs(o: RemoteHeadOptions, base: string, shown: string): Promise<string | null | undefined> {
+  const answer = await exchange({
+    url: new URL(`${base}/git-upload-pack`),
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-git-upload-pack-request',
+      accept: 'application/x-git-upload-pack-result',
+      'git-protocol': 'version=2',
+      'user-agent': 'git/flotilla',
+      ...authHeaders(o.auth),
+    },
+    body: lsRefsRequest(`refs/heads/${o.branch}`),
+    deadlineMs: o.deadlineMs,
+    maxBytes: o.maxBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES,
+    shown,
+  });
+  if (isFinal(answer.status)) throw new TransportError(`${shown}: git-upload-pack answered ${answer.status}`, { url: shown, status: answer.status });
+  if (answer.status !== 200 || answer.contentType !== 'application/x-git-upload-pack-result' || answer.body.length === 0) return undefined;
+  return parseLsRefsResult(answer.body).get(`refs/heads/${o.branch}`) ?? null;
+}
+
+/** The branch's oid from the v0 ref advertisement (GET info/refs): every ref of the repository. */
+async function headByAdvertisement(o: RemoteHeadOptions, base: string, shown: string): Promise<string | null> {
+  const answer = await exchange({
+    url: new URL(`${base}/info/refs?service=git-upload-pack`),
     method: 'GET',
     headers: { accept: 'application/x-git-upload-pack-advertisement', 'user-agent': 'git/flotilla', ...authHeaders(o.auth) },
-    agent: false,
-  };
-  const body = await new Promise<Buffer>((resolve, reject) => {
-    const req = client.request(target, options, (res: IncomingMessage) => {
-      const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
-      if (res.statusCode !== 200 || type !== 'application/x-git-upload-pack-advertisement') {
-        res.resume();
-        reject(new TransportError(`${shown}: info/refs answered ${res.statusCode} ${type || '(no content type)'}, not a smart-HTTP advertisement`, { url: shown, status: res.statusCode }));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let failed = false;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (failed) return;
-        if (size > maxBytes) {
-          // Reject here: once destroyed, the response may still end with what it had, which must not count.
-          failed = true;
-          reject(new SizeLimitError(`${shown}: ref advertisement larger than ${maxBytes} bytes`, { url: shown, limit: maxBytes }));
-          req.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => {
-        if (!failed && res.complete) resolve(Buffer.concat(chunks));
-        else reject(new TransportError(`${shown}: ref advertisement cut short`, { url: shown }));
-      });
-      res.on('error', reject);
-    });
-    const timer = setTimeout(() => req.destroy(new TimeoutError(`${shown}: ref advertisement not received within ${o.deadlineMs} ms`, { url: shown })), o.deadlineMs);
-    req.on('error', (err) => reject(err instanceof GitError || err instanceof SizeLimitError || err instanceof TimeoutError ? err : new TransportError(`${shown}: ${err.message}`, { url: shown })));
-    req.on('close', () => clearTimeout(timer));
-    req.end();
+    deadlineMs: o.deadlineMs,
+    maxBytes: o.maxBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES,
+    shown,
   });
-  return parseRefAdvertisement(body).get(`refs/heads/${o.branch}`) ?? null;
+  if (answer.status !== 200 || answer.contentType !== 'application/x-git-upload-pack-advertisement') {
+    throw new TransportError(`${shown}: info/refs answered ${answer.status} ${answer.contentType || '(no content type)'}, not a smart-HTTP advertisement`, { url: shown, status: answer.status });
+  }
+  return parseRefAdvertisement(answer.body).get(`refs/heads/${o.branch}`) ?? null;
+}
+
+/**
+ * Asks an http(s) git server where `branch` points: one protocol v2 `ls-refs` POST limited to that branch
+ * (its size does not grow with the repository's other refs), or, from a server that does not speak v2,
+ * one GET of the v0 ref advertisement (remembered per URL, so later checks make one request too). The oid,
+ * or null when the branch does not exist. No redirects are followed. Throws TransportError (network,
+ * credentials refused, server error, not a smart-HTTP server), TimeoutError, SizeLimitError, or GitError
+ * (malformed answer).
+ */
+export async function readRemoteHead(o: RemoteHeadOptions): Promise<string | null> {
+  const base = o.url.replace(/\/+$/, '');
+  const shown = redact(o.url);
+  if (!v0Servers.has(base)) {
+    const head = await headByLsRefs(o, base, shown);
+    if (head !== undefined) return head;
+    v0Servers.add(base);
+  }
+  return headByAdvertisement(o, base, shown);
 }
