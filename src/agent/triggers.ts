@@ -3,12 +3,13 @@ import type { AgentConfig, ListenAddress } from '../declarations/types.js';
 import { ConfigError } from '../errors/index.js';
 import type { AgentMetrics } from './agent-metrics.js';
 import { startCronTrigger, type TriggerLog } from './cron-trigger.js';
+import { startIntervalTrigger } from './interval-trigger.js';
 import { reportHealthz } from './healthz.js';
 import { startAgentHttpServer, type AgentHttpOptions, type AgentHttpServer } from './http-server.js';
-import type { SingleFlight } from './single-flight.js';
+import type { RequestOutcome, SingleFlight, TriggerReason } from './single-flight.js';
 
 /** The parts of the agent config the triggers read. */
-export type TriggerConfig = Pick<AgentConfig, 'repo' | 'watchPath' | 'webhook' | 'metrics'>;
+export type TriggerConfig = Pick<AgentConfig, 'machine' | 'repo' | 'watchPath' | 'webhook' | 'metrics'>;
 
 /** Options of startTriggers. */
 export interface StartTriggersOptions {
@@ -35,7 +36,8 @@ export interface RunningTriggers {
 }
 
 /**
- * Starts every configured trigger feeding `queue`: the poll schedule (always), the chokidar watch on
+ * Starts every configured trigger feeding `queue`: the poll timer (always: every `pollInterval` at this
+ * machine's own moment of it, or the cron `pollSchedule` when one is set), the chokidar watch on
  * `watchPath` (when set), and one HTTP server per distinct listen address (webhook when configured;
  * /metrics and /healthz when metrics are enabled; both on one server if they share an address).
  * Throws ConfigError for a bad schedule, time zone, watch path or secret file; rejects with the listen
@@ -49,14 +51,13 @@ export async function startTriggers(options: StartTriggersOptions): Promise<Runn
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
   try {
+    const request = (reason: TriggerReason): Promise<RequestOutcome> => queue.request(reason);
+    // A cron schedule only when one is asked for: wall-clock slots make the whole fleet poll in the same second.
+    const schedule = config.repo.pollSchedule;
     stops.push(
-      startCronTrigger({
-        schedule: config.repo.pollSchedule,
-        timezone: config.repo.timeZone,
-        maxRandomDelayMs: config.repo.jitterMs,
-        request: (reason) => queue.request(reason),
-        log: options.log,
-      }),
+      schedule === undefined
+        ? startIntervalTrigger({ intervalMs: config.repo.pollIntervalMs, machine: config.machine, maxRandomDelayMs: config.repo.jitterMs, request, ...(options.log ? { log: options.log } : {}) })
+        : startCronTrigger({ schedule, timezone: config.repo.timeZone, maxRandomDelayMs: config.repo.jitterMs, request, log: options.log }),
     );
     if (config.watchPath !== undefined) {
       // Loaded only when configured: chokidar stays out of a daemon that does not watch.

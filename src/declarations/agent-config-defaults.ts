@@ -4,7 +4,7 @@ import { arch, platform } from 'node:os';
 export const AGENT_DEFAULTS = {
   stateDir: '/var/lib/flotilla',
   branch: 'main',
-  pollSchedule: '*/30 * * * * *',
+  pollIntervalMs: 30_000,
   timeZone: 'UTC',
   jitterMs: 0,
   repoTimeoutMs: 60_000,

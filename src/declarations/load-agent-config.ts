@@ -30,6 +30,9 @@ function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIs
   if (raw.repo.pollSchedule !== undefined && !validateCron(raw.repo.pollSchedule)) {
     issues.push(issueAt(parsed, '/repo/pollSchedule', `"${raw.repo.pollSchedule}" is not a valid cron expression (second minute hour day month weekday)`, 'cron-expression'));
   }
+  if (raw.repo.pollSchedule !== undefined && raw.repo.pollInterval !== undefined) {
+    issues.push(issueAt(parsed, '/repo/pollInterval', 'set pollInterval (each machine at its own moment) or pollSchedule (cron, wall-clock slots), not both', 'poll-either'));
+  }
   const urls: Array<[string, string]> = (raw.stores ?? []).map((u, i) => [`/stores/${i}`, u]);
   if (raw.coordinationStore !== undefined) urls.push(['/coordinationStore', raw.coordinationStore]);
   for (const [pointer, url] of urls) {
@@ -54,7 +57,8 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
     repo: {
       url: raw.repo.url,
       branch: raw.repo.branch ?? AGENT_DEFAULTS.branch,
-      pollSchedule: raw.repo.pollSchedule ?? AGENT_DEFAULTS.pollSchedule,
+      ...(raw.repo.pollSchedule !== undefined ? { pollSchedule: raw.repo.pollSchedule } : {}),
+      pollIntervalMs: durationOr(raw.repo.pollInterval, AGENT_DEFAULTS.pollIntervalMs),
       timeZone: raw.repo.timeZone ?? AGENT_DEFAULTS.timeZone,
       jitterMs: durationOr(raw.repo.jitter, AGENT_DEFAULTS.jitterMs),
       auth: { ...raw.repo.auth },

@@ -10,6 +10,7 @@ export interface RawAgentConfig {
     url: string;
     branch?: string;
     pollSchedule?: string;
+    pollInterval?: string;
     timeZone?: string;
     jitter?: string;
     auth?: { usernameEnv?: string; passwordEnv?: string; bearerTokenEnv?: string };

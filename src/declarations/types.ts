@@ -160,8 +160,10 @@ export interface AgentConfig {
   repo: {
     url: string;
     branch: string;
-    /** Six-field cron (seconds first). */
-    pollSchedule: string;
+    /** Six-field cron (seconds first), only when the config asks for wall-clock slots. */
+    pollSchedule?: string;
+    /** Poll period when there is no cron schedule; each machine polls at its own moment of it. */
+    pollIntervalMs: number;
     timeZone: string;
     jitterMs: number;
     auth: { usernameEnv?: string; passwordEnv?: string; bearerTokenEnv?: string };

@@ -33,7 +33,7 @@ describe('agent config', () => {
         repo: {
           url: 'https://git.example/deploy.git',
           branch: 'main',
-          pollSchedule: '*/30 * * * * *',
+          pollIntervalMs: 30_000,
           timeZone: 'UTC',
           jitterMs: 0,
           auth: {},
@@ -96,6 +96,7 @@ logLevel: debug
     ['credentials in the repo URL', MINIMAL.replace('https://git.example', 'https://user:pw@git.example'), ['agent.yaml:3:8 /repo/url must be an http(s):// URL or an absolute path to a git dir']],
     ['a bad cron expression', `${MINIMAL}`.replace('repo:\n', 'repo:\n  pollSchedule: "99 * * * * *"\n'), ['agent.yaml:3:17 /repo/pollSchedule "99 * * * * *" is not a valid cron expression (second minute hour day month weekday) [cron-expression]']],
     ['a five-field cron expression', `${MINIMAL}`.replace('repo:\n', 'repo:\n  pollSchedule: "*/5 * * * *"\n'), ['agent.yaml:3:17 /repo/pollSchedule must be a cron expression with a seconds field, e.g. */30 * * * * *']],
+    ['both a poll interval and a cron schedule', `${MINIMAL}`.replace('repo:\n', 'repo:\n  pollInterval: 1m\n  pollSchedule: "0 * * * * *"\n'), ['agent.yaml:3:17 /repo/pollInterval set pollInterval (each machine at its own moment) or pollSchedule (cron, wall-clock slots), not both [poll-either]']],
     ['an unknown time zone', `${MINIMAL}`.replace('repo:\n', 'repo:\n  timeZone: Nowhere/Town\n'), ['agent.yaml:3:13 /repo/timeZone unknown time zone "Nowhere/Town" [unknown-time-zone]']],
     ['a port out of range', `${MINIMAL}metrics: { listen: "127.0.0.1:70000" }\n`, ['agent.yaml:6:20 /metrics/listen port 70000 must be 1-65535 [listen-port]']],
     ['a relative state dir', `${MINIMAL}stateDir: var/lib\n`, ['agent.yaml:6:11 /stateDir must be an absolute path']],
