@@ -13,6 +13,7 @@ import type { CommitSigner } from './commit-signer.js';
 import { replaceClosureDigest } from './edit-closure.js';
 import { resolveIdentity } from './identity.js';
 import { openStoresFor, publisherPolicyOf } from './repo-policy.js';
+import { checkSignerAtBase } from './signer-trust.js';
 import { loadValid, openBumpTarget, type BumpTarget } from './target-repo.js';
 import { writeSignedCommit, writeTreeWith } from './write-commit.js';
 
@@ -29,6 +30,8 @@ export interface BumpRequest {
   /** Store URLs to verify the digest in; default the repo's own stores. */
   storeUrls: string[];
   signer?: CommitSigner;
+  /** Commit even when allowed_signers at the base does not accept the signer (a warning instead). */
+  allowUntrustedSigner?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Verb name for messages and the default subject (`bump`, `revert`). */
@@ -54,6 +57,8 @@ export interface BumpResult {
   packages: string[];
   signers: string[];
   message?: string;
+  /** What was not checked or was allowed anyway (the signer against allowed_signers). */
+  warnings: string[];
 }
 
 function selectSets(target: BumpTarget, req: BumpRequest): string[] {
@@ -105,12 +110,17 @@ function messageFor(req: BumpRequest, changes: SetChange[], packages: string[]):
  * (schema and rules), checks the digest exists in the store and satisfies the repo's publisher policy, then
  * commits the change signed on the branch (or only edits the files with noCommit). Any refusal happens
  * before anything is written. Throws NotFoundError (set or digest), DeclarationError, SignatureError or
- * PolicyError (digest refused), QuarantinedError (the digest is quarantined in a changed set), PreconditionFailedError (uncommitted edits), UsageError, KeyError.
+ * PolicyError (digest refused), QuarantinedError (the digest is quarantined in a changed set), PreconditionFailedError (uncommitted edits), UsageError, KeyError
+ * (also: the signer is not accepted by allowed_signers at the base, unless allowUntrustedSigner).
  */
 export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
   const target = await openBumpTarget(req.dir, req.branch);
   if (req.noCommit && !target.checkedOut) throw new UsageError('--no-commit edits the work tree, so it needs the checked-out branch (drop --branch, or check it out first)');
   const names = selectSets(target, req);
+  // The signer is judged first: a commit every agent refuses must not be written.
+  const warnings = req.noCommit || !req.signer ? [] : await checkSignerAtBase({
+    signer: req.signer, allowedSigners: target.decls.allowedSigners, base: target.base, now: req.now ?? Date.now(), allowUntrusted: req.allowUntrustedSigner === true,
+  });
   const changes: SetChange[] = [];
   const unchanged: string[] = [];
   const edited = new Map(target.files);
@@ -136,7 +146,7 @@ export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
   } finally {
     await closeAll(stores);
   }
-  const result: BumpResult = { ref: target.ref, changes, unchanged, packages, signers };
+  const result: BumpResult = { ref: target.ref, changes, unchanged, packages, signers, warnings };
   if (changes.length === 0) return result;
   if (req.noCommit) {
     // checkedOut (checked above) implies a work tree.

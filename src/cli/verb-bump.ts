@@ -13,6 +13,7 @@ export function describeBump(r: BumpResult, verb: string): string {
   if (r.commit) lines.push(`${verb}: committed ${r.commit.slice(0, 12)} on ${r.ref.replace(/^refs\/heads\//, '')}`);
   else if (r.changes.length > 0) lines.push(`${verb}: files edited, not committed`);
   else lines.push(`${verb}: nothing to change`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
 
@@ -20,17 +21,19 @@ export function describeBump(r: BumpResult, verb: string): string {
 export const command: Command = {
   name: 'bump',
   summary: 'point a set at a new closure: a signed commit, checked against the store and policy first',
-  usage: 'flotilla bump SET DIGEST | --where-digest OLD DIGEST [--repo DIR] [--sign-key FILE | --gpg-key FILE] [--branch NAME] [--no-commit]',
+  usage: 'flotilla bump SET DIGEST | --where-digest OLD DIGEST [--repo DIR] [--sign-key FILE | --gpg-key FILE] [--allow-untrusted-signer] [--branch NAME] [--no-commit]',
   description: `Edits only the closure line of sets/SET.yaml (comments and formatting stay byte for byte), checks the
 result (schemas, rules), checks the digest exists in the store (--store, default the repo's stores) and
-satisfies the repo's publisher policy (signatures, deployable flag), then commits it signed in-process.
-A refused digest writes nothing. --where-digest OLD bumps every set currently on OLD.`,
+satisfies the repo's publisher policy (signatures, deployable flag) and that allowed_signers at the base
+commit accepts the SSH signing key (as agents judge it), then commits it signed in-process.
+A refused digest or signer writes nothing. --where-digest OLD bumps every set currently on OLD.`,
   positionals: { min: 1, max: 2 },
   options: {
     repo: { type: 'string', value: 'DIR', help: 'deploy repo work tree (default: the current directory)' },
     message: { type: 'string', value: 'M', help: 'commit subject (the body always lists the changes)' },
     'sign-key': { type: 'string', value: 'FILE', help: 'OpenSSH private key (unencrypted) to sign the commit' },
     'gpg-key': { type: 'string', value: 'FILE', help: 'armored OpenPGP secret key to sign the commit' },
+    'allow-untrusted-signer': { type: 'boolean', help: "commit even if the base commit's allowed_signers does not accept the signing key (agents will refuse it)" },
     branch: { type: 'string', value: 'NAME', help: 'commit on this branch (created from HEAD when missing)' },
     'no-commit': { type: 'boolean', help: 'only edit the files' },
     store: { type: 'string', multiple: true, value: 'URL', help: "store(s) to check the digest in (default: the repo's)" },
@@ -56,6 +59,7 @@ A refused digest writes nothing. --where-digest OLD bumps every set currently on
       noCommit,
       storeUrls: stringList(input, 'store'),
       ...(signer ? { signer } : {}),
+      allowUntrustedSigner: flag(input, 'allow-untrusted-signer'),
       env: ctx.env,
       cwd: ctx.cwd,
     });

@@ -2,11 +2,12 @@ import type { Command } from './command.js';
 import { flag, stringOption } from './command.js';
 import { UsageError } from '../errors/index.js';
 import { gcGenerations, resolveStateDir } from '../generations/index.js';
-import { closeAll, openStoreArg, parseDuration } from '../packages/cli-args.js';
+import { closeAll, openStoreArg } from '../packages/cli-args.js';
 import { gcStore } from '../packages/gc-store.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/digest.js';
+import { durationOption } from './duration-option.js';
 import { closuresInHistory } from './repo-roots.js';
 import { openRepoSource } from './repo-source.js';
 
@@ -56,15 +57,17 @@ active or previous one, then packages and cached objects no kept generation uses
     const stateOpt = stringOption(input, 'state');
     if (storeUrl === undefined && stateOpt === undefined) throw new UsageError('gc: give --store URL, --state DIR, or both');
     const dryRun = flag(input, 'dry-run');
+    // Parsed before anything is collected: a bad value must change nothing.
+    const olderThanMs = durationOption(stringOption(input, 'older-than'), '--older-than', 24 * 3_600_000);
+    const keep = parseKeep(stringOption(input, 'keep'));
     const text: string[] = [];
     const json: Record<string, unknown> = {};
     if (stateOpt !== undefined) {
-      const r = await gcGenerations({ stateDir: resolveStateDir(stateOpt, ctx.env), keep: parseKeep(stringOption(input, 'keep')), dryRun });
+      const r = await gcGenerations({ stateDir: resolveStateDir(stateOpt, ctx.env), keep, dryRun });
       text.push(...r.removed.map((p) => `${dryRun ? 'would remove' : 'removed'} ${p}`), `state dir: ${r.removed.length} removed, ${r.kept.length} kept, ${r.freedBytes} bytes freed`);
       json['state'] = r;
     }
     if (storeUrl !== undefined) {
-      const olderThanMs = parseDuration(stringOption(input, 'older-than') ?? '24h', '--older-than');
       const store = openStoreArg(storeUrl, ctx.cwd, true);
       try {
         let extraRoots: Digest[] = [];

@@ -11,7 +11,7 @@ import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { readSetStatuses } from '../status/status-io.js';
 import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
 import { describeBump } from './verb-bump.js';
-import { stringList, stringOption, type Command } from './command.js';
+import { flag, stringList, stringOption, type Command } from './command.js';
 
 /** Finds the digest to go back to: the newest earlier closure every member machine runs healthily. */
 async function findRevertTarget(dir: string, set: string, storeUrls: string[], cwd: string): Promise<{ digest: Digest; machines: number }> {
@@ -40,11 +40,12 @@ async function findRevertTarget(dir: string, set: string, storeUrls: string[], c
 export const command: Command = {
   name: 'revert',
   summary: 'a signed commit setting a set back to the last digest Ready on all its machines',
-  usage: 'flotilla revert SET [--to DIGEST] [--repo DIR] [--store URL] [--sign-key FILE | --gpg-key FILE]',
+  usage: 'flotilla revert SET [--to DIGEST] [--repo DIR] [--store URL] [--sign-key FILE | --gpg-key FILE] [--allow-untrusted-signer]',
   description: `Walks the history of sets/SET.yaml (newest first, along first parents) and picks the newest earlier
 closure that every machine of the set reports running healthily in the store's status (Ready, or RolledBack
 onto it), or the digest given with --to. Then commits that change signed, like bump (same checks: schema,
-rules, the closure exists and satisfies the publisher policy), so git stays the source of truth after a
+rules, the closure exists and satisfies the publisher policy, the signing key is accepted by allowed_signers
+at the base commit), so git stays the source of truth after a
 failed rollout and the fleet does not fight a manual rollback.`,
   positionals: { min: 1, max: 1 },
   options: {
@@ -53,6 +54,7 @@ failed rollout and the fleet does not fight a manual rollback.`,
     store: { type: 'string', multiple: true, value: 'URL', help: "store(s) with the status files and closures (default: the repo's)" },
     'sign-key': { type: 'string', value: 'FILE', help: 'OpenSSH private key (unencrypted) to sign the commit' },
     'gpg-key': { type: 'string', value: 'FILE', help: 'armored OpenPGP secret key to sign the commit' },
+    'allow-untrusted-signer': { type: 'boolean', help: "commit even if the base commit's allowed_signers does not accept the signing key (agents will refuse it)" },
     message: { type: 'string', value: 'M', help: 'commit subject' },
   },
   async run(input, ctx) {
@@ -65,7 +67,7 @@ failed rollout and the fleet does not fight a manual rollback.`,
     const found = to !== undefined ? { digest: parseDigest(to, '--to'), machines: -1 } : await findRevertTarget(dir, set, storeUrls, ctx.cwd);
     const why = found.machines >= 0 ? `last closure Ready on all ${found.machines} machine(s)` : 'chosen with --to';
     const result = await bumpSets({
-      dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, env: ctx.env, cwd: ctx.cwd, verb: 'revert',
+      dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, allowUntrustedSigner: flag(input, 'allow-untrusted-signer'), env: ctx.env, cwd: ctx.cwd, verb: 'revert',
       message: stringOption(input, 'message') ?? `revert ${set} to sha256:${shortDigest(found.digest)} (${why})`,
     });
     return { exitCode: 0, text: `${describeBump(result, 'revert')}\nreason: ${why}`, json: { ok: true, reason: why, ...result } };

@@ -5,8 +5,8 @@ import { readFleet } from '../status/read-fleet.js';
 import { renderFleet } from '../status/render-fleet.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
-import { parseDuration } from '../declarations/duration.js';
 import { flag, stringOption, type Command } from './command.js';
+import { durationOption } from './duration-option.js';
 import { loadDeclarationsAt, openRepoSource } from './repo-source.js';
 
 const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
@@ -31,6 +31,9 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     'stale-after': { type: 'string', value: 'DURATION', help: 'a report older than this is Stale (default 10m)' },
   },
   async run(input, ctx) {
+    // Options first: a bad value is refused before the repo or the store is touched.
+    const staleAfterMs = durationOption(stringOption(input, 'stale-after'), '--stale-after', DEFAULT_STALE_AFTER_MS);
+    const intervalMs = durationOption(stringOption(input, 'interval'), '--interval', 2000);
     const src = await openRepoSource(ctx, stringOption(input, 'repo') ?? '.', stringOption(input, 'rev'));
     let decls;
     try {
@@ -40,9 +43,6 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     }
     const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => !/^https?:/i.test(u)) ?? decls.config.stores[0];
     if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
-    const staleAfterMs = parseDuration(stringOption(input, 'stale-after') ?? '10m') ?? DEFAULT_STALE_AFTER_MS;
-    const intervalMs = parseDuration(stringOption(input, 'interval') ?? '2s');
-    if (intervalMs === undefined) throw new UsageError('status: --interval must be a duration like 2s');
     const sets = input.positionals.length > 0 ? input.positionals : undefined;
     const store = openStore(storeUrl);
     try {

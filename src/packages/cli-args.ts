@@ -22,14 +22,6 @@ export function openStoreList(values: string[], cwd: string): Store[] {
   return urls.map((u) => openStoreArg(u, cwd));
 }
 
-/** Parses a duration like `90s`, `30m`, `24h`, `7d` (or plain milliseconds) into milliseconds. */
-export function parseDuration(text: string, what: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${what}: expected a duration like 30m, 24h or 7d, got ${JSON.stringify(text)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
-
 /** Parses `KEY=VALUE` pairs; throws UsageError naming the malformed one. */
 export function parseKeyValues(values: string[], what: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -2,6 +2,7 @@ import { readClosureManifests } from '../fetch/read-closure.js';
 import { parseDigest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import { checkPublisherPolicy, type PublisherPolicy } from '../trust/manifest-policy.js';
+import { describeSigners, signatureNames } from './closure-signers.js';
 import type { ClosureFacts } from './types.js';
 
 const messageOf = (err: unknown): string => (err instanceof Error ? `${(err as { code?: string }).code ?? 'Error'}: ${err.message}` : String(err));
@@ -29,7 +30,7 @@ export async function inspectClosure(stores: Store[], digest: string, policy: Pu
     const v = await checkPublisherPolicy(stores, d, size, { ...policy, requireDeployable: false }, signal);
     facts.signatures = { ok: true, signers: v.signers };
   } catch (err) {
-    facts.signatures = { ok: false, reason: messageOf(err) };
+    facts.signatures = { ok: false, reason: `${messageOf(err)}; ${describeSigners(await signatureNames(stores, d), policy)}` };
   }
   if (policy.requireDeployable) {
     try {

@@ -12,11 +12,17 @@ export function signManifest(key: SecretKey, digest: Digest, size: number): Buff
   return Buffer.from(sign(null, signatureMessage(digest, size), key.key).toString('base64'), 'utf8');
 }
 
-/** True when `stored` (the signature object's bytes) is a valid signature by `key` over (digest, size). Never throws. */
-export function verifyManifestSignature(key: PublicKey, digest: Digest, size: number, stored: Buffer): boolean {
+/** The raw 64-byte ed25519 signature a signature object holds, or undefined when it is not one (garbage). */
+export function decodeManifestSignature(stored: Buffer): Buffer | undefined {
   const text = stored.toString('utf8').trim();
   const sig = Buffer.from(text, 'base64');
-  if (sig.length !== 64 || sig.toString('base64') !== text) return false;
+  return sig.length === 64 && sig.toString('base64') === text ? sig : undefined;
+}
+
+/** True when `stored` (the signature object's bytes) is a valid signature by `key` over (digest, size). Never throws. */
+export function verifyManifestSignature(key: PublicKey, digest: Digest, size: number, stored: Buffer): boolean {
+  const sig = decodeManifestSignature(stored);
+  if (sig === undefined) return false;
   try {
     return verify(null, signatureMessage(digest, size), key.key, sig);
   } catch {

@@ -53,19 +53,25 @@ export function formatPublicKey(k: PublicKey): string {
 }
 
 /**
- * Parses a secret key `NAME:base64(seed[32] || public[32])` (Nix's 64-byte layout; a bare 32-byte seed is
- * accepted too). A 64-byte key whose public half does not match its seed is refused. Throws KeyError.
+ * Parses a secret key `NAME:base64(seed[32] || public[32])` (Nix's 64-byte layout, what keygen writes). A
+ * 32-byte value is refused as a public key: taken as a seed it would sign with a different key under the
+ * same name. A key whose public half does not match its seed is refused. Throws KeyError (data.reason
+ * 'public-key' for a public key).
  */
 export function parseSecretKey(text: string): SecretKey {
   const { name, bytes } = splitNamed(text, 'secret key');
-  if (bytes.length !== 32 && bytes.length !== 64) throw new KeyError(`secret key ${name}: expected 64 bytes, got ${bytes.length}`, { name });
+  if (bytes.length === 32) throw new KeyError(`${name}: this is a public key (NAME:base64 of 32 bytes), not a secret key`, { name, reason: 'public-key' });
+  if (bytes.length !== 64) throw new KeyError(`secret key ${name}: expected 64 bytes, got ${bytes.length}`, { name });
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, bytes.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
   const raw = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
-  if (bytes.length === 64 && !raw.equals(bytes.subarray(32))) throw new KeyError(`secret key ${name}: public half does not match`, { name });
+  if (!raw.equals(bytes.subarray(32))) throw new KeyError(`secret key ${name}: public half does not match`, { name });
   return { name, key, publicKey: publicFromRaw(name, Buffer.from(raw)) };
 }
 
-/** Reads and parses a secret key file. An empty, unreadable or malformed file is a KeyError naming the file. */
+/**
+ * Reads and parses a secret key file. An empty, unreadable or malformed file is a KeyError naming the file;
+ * a public key file (keygen's FILE.pub) is refused naming the secret file to pass instead.
+ */
 export async function loadSecretKey(file: string): Promise<SecretKey> {
   let text: string;
   try {
@@ -77,6 +83,10 @@ export async function loadSecretKey(file: string): Promise<SecretKey> {
   try {
     return parseSecretKey(text);
   } catch (err) {
+    if (err instanceof KeyError && err.data['reason'] === 'public-key') {
+      const pass = file.endsWith('.pub') ? `pass ${file.slice(0, -'.pub'.length)} instead` : 'pass the secret key file flotilla keygen wrote (NAME.secret, beside NAME.secret.pub)';
+      throw new KeyError(`${file} looks like a public key (NAME:base64 of 32 bytes), not a secret key; ${pass}`, { file, reason: 'public-key' });
+    }
     throw new KeyError(`secret key file ${file}: ${(err as Error).message}`, { file });
   }
 }

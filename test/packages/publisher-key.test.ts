@@ -34,6 +34,10 @@ describe('publisher keys', () => {
     expect(() => parsePublicKey(text)).toThrow(expect.objectContaining({ code: 'KeyError' }) as Error);
   });
 
+  it('refuses a public key given as a secret key (taken as a seed it would sign as another key)', () => {
+    expect(() => parseSecretKey(generateKeyPair('k').public)).toThrow(expect.objectContaining({ code: 'KeyError', data: { name: 'k', reason: 'public-key' } }) as Error);
+  });
+
   it('refuses a secret key whose public half does not match its seed', () => {
     const a = Buffer.from(generateKeyPair('a').secret.split(':')[1] ?? '', 'base64');
     const b = Buffer.from(generateKeyPair('b').secret.split(':')[1] ?? '', 'base64');
