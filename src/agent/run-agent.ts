@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { runCommand } from '../activation/run-command.js';
 import type { AgentConfig } from '../declarations/types.js';
+import { fromStateDirError } from '../errors/system-error.js';
 import type { CrashPoints } from '../generations/crash-points.js';
 import { readState, setPaths } from '../generations/index.js';
 import type { TickPorts } from '../reconcile/context.js';
@@ -65,7 +67,8 @@ async function readBadDigests(stateDir: string, sets: readonly string[]): Promis
 
 /**
  * Builds an agent from its config: loads the pinned commit trust (KeyError when a key file is missing or
- * empty: verification is never silently off), creates the state dir, and binds the real ports.
+ * empty: verification is never silently off), creates the state dir (StateError when it cannot be written),
+ * and binds the real ports.
  */
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const { config, log } = options;
@@ -77,7 +80,12 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     ...(config.trust.mergeAllowedSignersFile ? { mergeAllowedSignersFile: config.trust.mergeAllowedSignersFile } : {}),
     ...(config.trust.mergePgpKeysFiles ? { mergePgpKeyFiles: config.trust.mergePgpKeysFiles } : {}),
   });
-  await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
+  // Found now, naming the dir, rather than as the first of many failed writes deep in a tick.
+  await mkdir(config.stateDir, { recursive: true, mode: 0o755 })
+    .then(() => access(config.stateDir, constants.W_OK))
+    .catch((err: unknown) => {
+      throw fromStateDirError(err, config.stateDir);
+    });
   const ports: TickPorts = {
     log,
     clock: options.clock ?? systemClock,
