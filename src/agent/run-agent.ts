@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { runCommand } from '../activation/run-command.js';
 import type { AgentConfig } from '../declarations/types.js';
+import { fromStateDirError } from '../errors/system-error.js';
 import type { CrashPoints } from '../generations/crash-points.js';
 import { readState, setPaths } from '../generations/index.js';
 import type { TickPorts } from '../reconcile/context.js';
@@ -16,15 +18,16 @@ import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
-import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
-import { recordTickMetrics, type BadDigestsBySet } from './tick-metrics.js';
+import type { BadDigestsBySet } from './tick-metrics.js';
 
-/** A configured agent: run one tick, read its metrics, close its stores. */
+/**
+ * A configured agent: run one tick, close its stores. It keeps no metrics: the daemon's supervisor records
+ * them from each tick's report (and the bad digests below), in the process that serves /metrics.
+ */
 export interface Agent {
   readonly config: AgentConfig;
-  readonly metrics: AgentMetrics;
   tick(): Promise<TickReport>;
-  /** Digests marked bad per set of the last tick's outcomes, as its metrics recorded them ({} before a tick). */
+  /** Digests marked bad per set of the last tick's outcomes, read from state.json ({} before a tick). */
   badDigests(): BadDigestsBySet;
   /** The memory a successor process needs so its reports continue this one's (see AgentCarry). */
   carry(): AgentCarry;
@@ -65,7 +68,8 @@ async function readBadDigests(stateDir: string, sets: readonly string[]): Promis
 
 /**
  * Builds an agent from its config: loads the pinned commit trust (KeyError when a key file is missing or
- * empty: verification is never silently off), creates the state dir, and binds the real ports.
+ * empty: verification is never silently off), creates the state dir (StateError when it cannot be written),
+ * and binds the real ports.
  */
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const { config, log } = options;
@@ -77,7 +81,12 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     ...(config.trust.mergeAllowedSignersFile ? { mergeAllowedSignersFile: config.trust.mergeAllowedSignersFile } : {}),
     ...(config.trust.mergePgpKeysFiles ? { mergePgpKeyFiles: config.trust.mergePgpKeysFiles } : {}),
   });
-  await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
+  // Found now, naming the dir, rather than as the first of many failed writes deep in a tick.
+  await mkdir(config.stateDir, { recursive: true, mode: 0o755 })
+    .then(() => access(config.stateDir, constants.W_OK))
+    .catch((err: unknown) => {
+      throw fromStateDirError(err, config.stateDir);
+    });
   const ports: TickPorts = {
     log,
     clock: options.clock ?? systemClock,
@@ -98,15 +107,12 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     reported: new Map((carried?.reported ?? []).map((s) => [s.set, s])),
     staged: new StagedMemo(),
   };
-  const metrics = createAgentMetrics();
   let bad: BadDigestsBySet = {};
   return {
     config,
-    metrics,
     async tick() {
       const report = await runTick({ config, trust, ports, stores, memory });
       bad = await readBadDigests(config.stateDir, report.outcomes.map((o) => o.set));
-      recordTickMetrics(metrics, report, bad);
       log.info({ commit: report.commit, exitCode: report.exitCode, storeRequests: report.storeRequests, sets: report.outcomes.map((o) => ({ set: o.set, result: o.result, reason: o.reason })) }, 'tick finished');
       return report;
     },

@@ -1,9 +1,8 @@
 // The supervisor's handle on one tick worker process: fork it, wait until it is ready, ask for ticks, stop it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FlotillaError, InternalError } from '../errors/index.js';
+import { ERROR_CLASSES, FlotillaError, InternalError, isErrorCode } from '../errors/index.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
-import * as errors from '../errors/index.js';
 import type { AgentConfig } from '../declarations/types.js';
 import { isFromWorker, type TickReply, type ToWorker, type WireError } from './worker-protocol.js';
 
@@ -37,10 +36,7 @@ export interface WorkerClient {
 
 /** Rebuilds the worker's error as the same Flotilla error class (same code, message and data). */
 export function fromWireError(e: WireError): FlotillaError {
-  const cls = (errors as Record<string, unknown>)[e.code];
-  if (typeof cls === 'function' && cls.prototype instanceof FlotillaError) {
-    return new (cls as new (message: string, data: Record<string, unknown>) => FlotillaError)(e.message, e.data);
-  }
+  if (isErrorCode(e.code)) return new ERROR_CLASSES[e.code](e.message, e.data);
   return new InternalError(e.message, { ...e.data, code: e.code });
 }
 

@@ -1,7 +1,6 @@
-// When the supervisor retires its tick worker, and when a poll may be answered without one. Pure: the
-// supervisor passes the clock reading; tests pass a fake one.
+// When the supervisor's last tick counts as settled, and when its tick worker may retire. Pure: the
+// supervisor passes the clock reading; tests pass a fake one. The cheap-poll rule is in cheap-poll.ts.
 import type { TickReport } from '../reconcile/tick.js';
-import type { TriggerReason } from './single-flight.js';
 
 /** What the supervisor remembers of the last full tick. */
 export interface LastTick {
@@ -38,27 +37,4 @@ export function lastTickOf(report: Pick<TickReport, 'exitCode' | 'error' | 'outc
 export function retireAfterMs(last: LastTick | undefined, keepWarmMs: number, pinned: boolean): number | null {
   if (last === undefined || last.exitCode === 3 || pinned) return null;
   return Math.max(0, keepWarmMs);
-}
-
-/** Inputs of mayAnswerPollCheaply. */
-export interface PollContext {
-  reasons: readonly TriggerReason[];
-  last: LastTick | undefined;
-  nowMs: number;
-  /** Longest a machine goes without a full tick (its status report must be refreshed). */
-  heartbeatMs: number;
-}
-
-/**
- * True when this tick came only from the poll timer, and the last full tick was settled on a known commit
- * and is younger than the heartbeat. Then the supervisor asks the repo for the branch head and skips the
- * tick when it still equals `last.commit`. Whether a worker is warm does not matter: skipped polls are not
- * ticks, so a worker kept warm by a poll faster than keepWarm still retires (keepWarm counts from the last
- * full tick), and the head check costs no more than the worker's own refs-only sync.
- */
-export function mayAnswerPollCheaply(c: PollContext): boolean {
-  if (c.reasons.length === 0 || c.reasons.some((r) => r !== 'cron')) return false;
-  if (c.last === undefined || !c.last.settled || c.last.commit === null) return false;
-  const age = c.nowMs - c.last.finishedAtMs;
-  return age >= 0 && age < c.heartbeatMs;
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { COMMANDS, type CommandEntry } from './commands.js';
 import type { Command, CommandContext, CommandInput, CommandResult, OptionSpec } from './command.js';
 import { FlotillaError, UsageError } from '../errors/index.js';
+import { fromSystemError } from '../errors/system-error.js';
 import { createLogger } from '../util/logger.js';
 import { isEntryPoint } from '../util/entry-point.js';
 
@@ -69,7 +70,9 @@ function write(ctx: CommandContext, result: CommandResult): void {
   else if (result.text !== undefined && result.text !== '') ctx.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
 }
 
-function reportError(ctx: CommandContext, err: unknown, debug: boolean): 1 | 2 {
+function reportError(ctx: CommandContext, thrown: unknown, debug: boolean): 1 | 2 {
+  // A missing or unreadable path the user named is their fact to fix, not our bug.
+  const err = fromSystemError(thrown);
   const usage = err instanceof UsageError;
   if (ctx.json) {
     const body = err instanceof FlotillaError ? err.toJSON() : { code: 'InternalError', message: String(err) };

@@ -6,6 +6,7 @@ import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js'
 import { fetchClosure } from '../fetch/fetch-closure.js';
 import { createProgressBar } from '../fetch/progress-bar.js';
 import { UsageError } from '../errors/index.js';
+import { fromStateDirError } from '../errors/system-error.js';
 
 /** `flotilla fetch DIGEST --store URL[,URL…] --trust … --state DIR`: prints the package paths. */
 export const command: Command = {
@@ -38,6 +39,8 @@ export const command: Command = {
         ...(ctx.interactive && !ctx.json ? { onProgress: createProgressBar(ctx.stderr) } : {}),
       });
       return { exitCode: 0, text: r.packages.map((p) => p.path).join('\n'), json: r };
+    } catch (err) {
+      throw fromStateDirError(err, stateDir);
     } finally {
       await closeAll(stores);
     }

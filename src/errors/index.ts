@@ -1,4 +1,4 @@
-import { defineError } from './base-error.js';
+import { defineError, type ErrorData, type FlotillaError } from './base-error.js';
 
 export { FlotillaError, defineError, hasCode, type RetryClass, type ErrorData } from './base-error.js';
 
@@ -27,6 +27,8 @@ export class TransportError extends defineError('TransportError', 'retry') {}
 export class SizeLimitError extends defineError('SizeLimitError', 'stall') {}
 /** An operation ran past its deadline. */
 export class TimeoutError extends defineError('TimeoutError', 'retry') {}
+/** The store refused our credentials (HTTP 401/403, S3 AccessDenied, InvalidAccessKeyId): a human must fix them. */
+export class AccessDeniedError extends defineError('AccessDeniedError', 'stall') {}
 
 // --- packages and trust ------------------------------------------------------------------------------------
 /** A manifest is malformed or breaks the path rules. Refused as a whole. */
@@ -39,6 +41,8 @@ export class SignatureError extends defineError('SignatureError', 'stall') {}
 export class PolicyError extends defineError('PolicyError', 'stall') {}
 /** A key file is missing, empty or malformed. */
 export class KeyError extends defineError('KeyError', 'stall') {}
+/** A local file or directory named by the user is missing or cannot be read; `data.path` names it. */
+export class PathError extends defineError('PathError', 'stall') {}
 
 // --- deploy repo -------------------------------------------------------------------------------------------
 /** A commit is unsigned, signed by an unknown key, or its signature does not verify. */
@@ -67,12 +71,44 @@ export class GenerationError extends defineError('GenerationError', 'retry') {}
 // --- fleet -------------------------------------------------------------------------------------------------
 /** A lease is held by someone else, or ours was lost (fencing token or etag changed). */
 export class LeaseError extends defineError('LeaseError', 'wait') {}
-/** The rollout gate is closed (earlier batch not ready, window shut, pause running). */
-export class GateClosedError extends defineError('GateClosedError', 'wait') {}
 /** The digest is quarantined for this set: the fleet stops on it. */
 export class QuarantinedError extends defineError('QuarantinedError', 'stall') {}
 
 /** A bug: something we believed impossible happened. */
 export class InternalError extends defineError('InternalError', 'stall') {}
-/** A durable state file (high-water mark) is corrupt or unreadable: never read as "no state"; a human must look. */
+/**
+ * A durable state file (high-water mark) is corrupt or unreadable, or the state dir cannot be written: never
+ * read as "no state"; a human must look. `data.path` (and `data.stateDir` when known) name it.
+ */
 export class StateError extends defineError('StateError', 'stall') {}
+
+/** The constructor shape every error class shares, with its code as a literal type. */
+type ErrorClass<C extends string> = new (message: string, data?: ErrorData, options?: { cause?: unknown }) => FlotillaError & { readonly code: C };
+
+/** Checks at compile time that each key of the table is the code of the class it holds. */
+function registerErrors<T extends { [K in keyof T]: ErrorClass<K & string> }>(table: T): Readonly<T> {
+  return Object.freeze(table);
+}
+
+/**
+ * Every error class by its code: the one list of codes. `ErrorCode` derives from it, so a map typed
+ * `Record<ErrorCode, …>` (the status reasons, error-reason.ts) fails to build when a class is added here
+ * without its entry. A class declared above but left out of this table is caught by a test.
+ */
+export const ERROR_CLASSES = registerErrors({
+  UsageError, InvalidDigestError, InvalidNameError, ConfigError,
+  NotFoundError, IntegrityError, PreconditionFailedError, UnsupportedOperationError, TransportError, SizeLimitError, TimeoutError, AccessDeniedError,
+  ManifestError, UnsafePathError, SignatureError, PolicyError, KeyError, PathError,
+  UntrustedCommitError, RollbackError, StaleRepoError, UnsafeTreeError, DeclarationError, GitError,
+  LockedError, ActivationError, HealthCheckError, GenerationError,
+  LeaseError, QuarantinedError,
+  InternalError, StateError,
+});
+
+/** The code of one of Flotilla's error classes. */
+export type ErrorCode = keyof typeof ERROR_CLASSES;
+
+/** True when `code` names one of the classes in ERROR_CLASSES. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CLASSES, code);
+}

@@ -1,6 +1,6 @@
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
-import { SizeLimitError, TimeoutError, TransportError } from '../errors/index.js';
+import { GitError, SizeLimitError, TimeoutError } from '../errors/index.js';
 
 /** A byte and time budget shared by every request of one sync, and the first limit that tripped. */
 export interface HttpBudget {
@@ -66,7 +66,8 @@ export function createCappedHttp(budget: HttpBudget): HttpClient {
       } catch (err) {
         if (budget.tripped) throw budget.tripped;
         if (Date.now() >= budget.deadline) trip(budget, new TimeoutError(`git request to ${url} passed its deadline`, { url }));
-        throw new TransportError(`git request to ${url} failed: ${(err as Error).message}`, { url }, { cause: err });
+        // The repo, not a store, is out of reach: GitError, so status says RepoUnreachable, not FetchFailed.
+        throw new GitError(`git request to ${url} failed: ${(err as Error).message}`, { url }, { cause: err });
       }
     },
   };

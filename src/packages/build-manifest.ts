@@ -1,6 +1,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManifestError, UnsafePathError } from '../errors/index.js';
+import { escapeNameBytes, findNonUtf8Name } from './name-bytes.js';
 import type { Digest } from '../store/digest.js';
 import { hashFile } from './hash-file.js';
 import { resolveLimits, type ManifestLimits } from './limits.js';
@@ -39,8 +40,18 @@ interface Found {
   executable: boolean;
 }
 
+/** Throws UnsafePathError naming the bytes (hex-escaped) when an entry of `dir` has a non-UTF-8 name. */
+async function refuseNonUtf8(dir: string, rel: string): Promise<void> {
+  const bad = await findNonUtf8Name(dir);
+  if (bad === undefined) return;
+  const shown = `${rel === '' ? '' : `${rel}/`}${escapeNameBytes(bad)}`;
+  throw new UnsafePathError(`${join(dir, escapeNameBytes(bad))}: file name is not valid UTF-8`, { path: shown, bytes: bad.toString('hex') });
+}
+
 async function walk(root: string, rel: string, out: Found[], limits: ManifestLimits): Promise<void> {
-  const names = await readdir(rel === '' ? root : join(root, rel));
+  const dir = rel === '' ? root : join(root, rel);
+  const names = await readdir(dir);
+  if (names.some((n) => n.includes('\uFFFD'))) await refuseNonUtf8(dir, rel);
   for (const n of names) {
     const r = rel === '' ? n : `${rel}/${n}`;
     const abs = join(root, r);

@@ -54,6 +54,26 @@ export const Reason = {
   LeaseLost: 'LeaseLost',
   /** The store does not honour conditional writes: the agent refuses to coordinate through it. */
   CoordinationUnsafe: 'CoordinationUnsafe',
+  /** The deploy repo could not be reached or read (network, server, missing repo or object). */
+  RepoUnreachable: 'RepoUnreachable',
+  /** The store refused the configured credentials. */
+  StoreAccessDenied: 'StoreAccessDenied',
+  /** The store cannot do what was asked (a write to a read-only HTTP store). */
+  StoreUnsupported: 'StoreUnsupported',
+  /** A conditional write to the store lost to another writer; the next tick reads again. */
+  WriteConflict: 'WriteConflict',
+  /** The agent's configuration (store URL, bucket, a command's arguments) is invalid. */
+  InvalidConfig: 'InvalidConfig',
+  /** A key file (commit trust, publisher) is missing, empty or malformed. */
+  InvalidKey: 'InvalidKey',
+  /** A local file or directory is missing or cannot be read. */
+  PathUnusable: 'PathUnusable',
+  /** A state file is corrupt or the state dir cannot be written: a human must look. */
+  StateUnusable: 'StateUnusable',
+  /** Another local actor (a CLI verb, another agent) holds the set's lock. */
+  Locked: 'Locked',
+  /** Staging or switching a generation failed (disk full, missing package). */
+  GenerationFailed: 'GenerationFailed',
   /** Something unexpected (a bug); see the message. */
   InternalError: 'InternalError',
 } as const;

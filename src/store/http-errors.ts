@@ -1,5 +1,5 @@
 import {
-  ConfigError,
+  AccessDeniedError,
   FlotillaError,
   NotFoundError,
   PreconditionFailedError,
@@ -9,13 +9,13 @@ import {
 
 /**
  * Maps an HTTP status to a FlotillaError naming the operation, key and URL: 404/410 → NotFoundError,
- * 401/403 → ConfigError, 412 → PreconditionFailedError, anything else → TransportError.
+ * 401/403 → AccessDeniedError, 412 → PreconditionFailedError, anything else → TransportError.
  */
 export function httpStatusError(status: number, op: string, key: string, url: string): FlotillaError {
   const data = { url, key, op, status };
   const where = `${op} ${key} in ${url}`;
   if (status === 404 || status === 410) return new NotFoundError(`${key} not found in ${url}`, data);
-  if (status === 401 || status === 403) return new ConfigError(`${where}: access denied (HTTP ${status})`, data);
+  if (status === 401 || status === 403) return new AccessDeniedError(`${where}: access denied (HTTP ${status})`, data);
   if (status === 412) return new PreconditionFailedError(`${where}: precondition failed`, data);
   return new TransportError(`${where}: HTTP ${status}`, data);
 }

@@ -1,4 +1,5 @@
 import {
+  AccessDeniedError,
   ConfigError,
   FlotillaError,
   NotFoundError,
@@ -18,7 +19,8 @@ interface SdkError {
 /**
  * Turns an S3 SDK or network error into a FlotillaError naming the operation, key and (credential-free)
  * store URL: 412 and 409 ConditionalRequestConflict → PreconditionFailedError; 404 / NoSuchKey →
- * NotFoundError; NoSuchBucket, 401/403 → ConfigError (a human must fix the bucket or the credentials);
+ * NotFoundError; NoSuchBucket → ConfigError (a human must fix the bucket); 401/403 (AccessDenied, InvalidAccessKeyId,
+ * SignatureDoesNotMatch) → AccessDeniedError (a human must fix the credentials);
  * 501 → UnsupportedOperationError; timeouts → TimeoutError; everything else (5xx, resets) → TransportError.
  * FlotillaErrors and aborts pass through unchanged. HEAD responses have no body, so a HEAD on a missing
  * bucket is indistinguishable from a missing key and maps to NotFoundError; the next GET or PUT names it.
@@ -40,7 +42,7 @@ export function mapS3Error(err: unknown, op: string, key: string, url: string): 
     return new NotFoundError(`${key} not found in ${url}`, data, opts);
   }
   if (status === 401 || status === 403) {
-    return new ConfigError(`${where}: access denied (${name}); check the S3 credentials`, data, opts);
+    return new AccessDeniedError(`${where}: access denied (${name}); check the S3 credentials`, data, opts);
   }
   if (status === 501) return new UnsupportedOperationError(`${where}: not implemented by the server (${name})`, data, opts);
   if (name === 'TimeoutError' || name === 'RequestTimeout' || e.code === 'ETIMEDOUT') {

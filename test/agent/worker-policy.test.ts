@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SetOutcome } from '../../src/reconcile/set-outcome.js';
 import { Reason } from '../../src/status/conditions.js';
-import { isSettled, lastTickOf, mayAnswerPollCheaply, retireAfterMs, type LastTick } from '../../src/agent/worker-policy.js';
+import { isSettled, lastTickOf, retireAfterMs, type LastTick } from '../../src/agent/worker-policy.js';
 import { holdsNewPipes } from '../../src/agent/pipe-holders.js';
 import { fromWireError } from '../../src/agent/worker-client.js';
 import { ConfigError, InternalError, KeyError } from '../../src/errors/index.js';
 
-const HEARTBEAT = 150_000;
 const C1 = '1'.repeat(40);
 
 const outcome = (over: Partial<SetOutcome>): SetOutcome => ({
@@ -40,31 +39,8 @@ describe('retireAfterMs', () => {
   });
 });
 
-describe('mayAnswerPollCheaply (fake clock)', () => {
-  const t0 = 1_000_000;
-  const at = (ms: number, over: Partial<Parameters<typeof mayAnswerPollCheaply>[0]> = {}): boolean =>
-    mayAnswerPollCheaply({ reasons: ['cron'], last: last({ finishedAtMs: t0 }), nowMs: t0 + ms, heartbeatMs: HEARTBEAT, ...over });
-
-  it('answers polls from the head check while the last settled tick is younger than the heartbeat', () => {
-    expect(at(1)).toBe(true);
-    expect(at(HEARTBEAT - 1)).toBe(true);
-    expect(at(HEARTBEAT)).toBe(false);
-    expect(at(HEARTBEAT * 3)).toBe(false);
-  });
-
-  it('always runs a full tick for other triggers, unsettled or waiting ticks, an unknown commit, or a clock gone back', () => {
-    expect(at(1, { reasons: ['webhook'] })).toBe(false);
-    expect(at(1, { reasons: ['cron', 'watch'] })).toBe(false);
-    expect(at(1, { reasons: ['start'] })).toBe(false);
-    expect(at(1, { reasons: [] })).toBe(false);
-    expect(at(1, { last: undefined })).toBe(false);
-    expect(at(1, { last: last({ finishedAtMs: t0, settled: false, exitCode: 1 }) })).toBe(false);
-    expect(at(1, { last: last({ finishedAtMs: t0, settled: false, exitCode: 3 }) })).toBe(false);
-    expect(at(1, { last: last({ finishedAtMs: t0, commit: null }) })).toBe(false);
-    expect(at(-1)).toBe(false);
-  });
-
-  it('lastTickOf keeps the commit, exit code and settledness of a report', () => {
+describe('lastTickOf', () => {
+  it('keeps the commit, exit code and settledness of a report', () => {
     expect(lastTickOf({ exitCode: 0, commit: C1, outcomes: [outcome({})] }, 5)).toEqual({ exitCode: 0, commit: C1, finishedAtMs: 5, settled: true });
   });
 });

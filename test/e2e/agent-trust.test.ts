@@ -91,4 +91,20 @@ describe('agent refuses untrusted repo states and recovers on a good commit', ()
     expect(wrong.code).toBe(1);
     expect(wrong.report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'VerificationFailed', current: v1 });
   });
+
+  // Uses m1's state from the test above: a machine that knows its sets and then loses the repo.
+  it('an unreachable repo is reported on every set as RepoUnreachable, not as an internal error', { timeout: 120_000 }, async () => {
+    const before = await mark();
+    const unreachable = await world.agentConfig('m1', { repo: { url: 'http://127.0.0.1:9/deploy.git', branch: 'main', pollSchedule: '*/1 * * * * *', jitter: '0s' } });
+    try {
+      const r = await once();
+      expect(r.code).toBe(1);
+      expect(r.report.error?.code).toBe('GitError');
+      expect(r.report.outcomes.length).toBeGreaterThan(0);
+      for (const o of r.report.outcomes) expect(o).toMatchObject({ result: 'failed', reason: 'RepoUnreachable' });
+      expect(await mark()).toBe(before);
+    } finally {
+      expect(await world.agentConfig('m1')).toBe(unreachable);
+    }
+  });
 });

@@ -44,7 +44,7 @@ describe('S3 store against the real server', () => {
     await s.close();
   });
 
-  it('reports bad credentials and a missing bucket as ConfigError, not as a missing object', async () => {
+  it('reports bad credentials as AccessDeniedError and a missing bucket as ConfigError, not as a missing object', async () => {
     const url = await s3TestUrl();
     const o = await optionsFor(url);
     const missingBucket = createS3Store({ ...o, bucket: 'flotilla-no-such-bucket-x1' });
@@ -58,7 +58,7 @@ describe('S3 store against the real server', () => {
     try {
       const wrong = createS3Store(o);
       const e2 = await errorOf(wrong.put('k', Buffer.from('x')));
-      expect(hasCode(e2, 'ConfigError')).toBe(true);
+      expect(hasCode(e2, 'AccessDeniedError')).toBe(true);
       expect((e2 as Error).message).not.toContain('wrong-secret');
       await wrong.close();
     } finally {

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { answerPoll, mayAnswerPollCheaply, type PollBasis, type PollProbe } from '../../src/agent/cheap-poll.js';
+import type { LastTick } from '../../src/agent/worker-policy.js';
+
+const HEARTBEAT = 150_000;
+const C1 = '1'.repeat(40);
+const C2 = '2'.repeat(40);
+const T0 = 1_000_000;
+const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: T0, settled: true, ...over });
+
+describe('mayAnswerPollCheaply (fake clock)', () => {
+  const at = (ms: number, over: Partial<Parameters<typeof mayAnswerPollCheaply>[0]> = {}): boolean =>
+    mayAnswerPollCheaply({ reasons: ['cron'], last: last(), nowMs: T0 + ms, heartbeatMs: HEARTBEAT, ...over });
+
+  it('answers polls from the head check while the last settled tick is younger than the heartbeat', () => {
+    expect(at(1)).toBe(true);
+    expect(at(HEARTBEAT - 1)).toBe(true);
+    expect(at(HEARTBEAT)).toBe(false);
+    expect(at(HEARTBEAT * 3)).toBe(false);
+  });
+
+  const never: Array<[string, number, Partial<Parameters<typeof mayAnswerPollCheaply>[0]>]> = [
+    ['a webhook', 1, { reasons: ['webhook'] }],
+    ['a poll merged with a watch event', 1, { reasons: ['cron', 'watch'] }],
+    ['the start-up tick', 1, { reasons: ['start'] }],
+    ['no reason at all', 1, { reasons: [] }],
+    ['no tick yet', 1, { last: undefined }],
+    ['an unsettled failure', 1, { last: last({ settled: false, exitCode: 1 }) }],
+    ['a tick waiting at a gate', 1, { last: last({ settled: false, exitCode: 3 }) }],
+    ['an unknown commit', 1, { last: last({ commit: null }) }],
+    ['a clock gone back', -1, {}],
+  ];
+  for (const [name, ms, over] of never) it(`always runs a full tick after ${name}`, () => expect(at(ms, over)).toBe(false));
+});
+
+describe('answerPoll', () => {
+  const basis = (over: Partial<LastTick> = {}): PollBasis => ({ last: last(over), stamp: 'stamp-1', sets: ['web'] });
+  /** A probe answering from fixed values, recording what it was asked. */
+  const probe = (stamp: string, head: string | null | Error): PollProbe & { reads: string[] } => {
+    const reads: string[] = [];
+    return {
+      reads,
+      readStamp: async (sets) => (reads.push(`stamp:${sets.join(',')}`), stamp),
+      readHead: async () => {
+        reads.push('head');
+        if (head instanceof Error) throw head;
+        return head;
+      },
+    };
+  };
+  const table: Array<{ name: string; reasons: string[]; basis: PollBasis | undefined; stamp: string; head: string | null | Error; want: object; reads: string[] }> = [
+    { name: 'an unchanged head and state: skip', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C1, want: { tick: false, commit: C1 }, reads: ['stamp:web', 'head'] },
+    { name: 'a moved head', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C2, want: { tick: true, why: 'head-moved' }, reads: ['stamp:web', 'head'] },
+    { name: 'a branch gone', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: null, want: { tick: true, why: 'head-moved' }, reads: ['stamp:web', 'head'] },
+    { name: 'local state changed (an operator rollback): the head is not read', reasons: ['cron'], basis: basis(), stamp: 'stamp-2', head: C1, want: { tick: true, why: 'state-changed' }, reads: ['stamp:web'] },
+    { name: 'a failed head check', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: new Error('refused'), want: { tick: true, why: 'head-check-failed', error: 'refused' }, reads: ['stamp:web', 'head'] },
+    { name: 'a webhook: nothing is read', reasons: ['webhook'], basis: basis(), stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
+    { name: 'no full tick yet: nothing is read', reasons: ['cron'], basis: undefined, stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
+    { name: 'an unsettled last tick: nothing is read', reasons: ['cron'], basis: basis({ settled: false, exitCode: 1 }), stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
+  ];
+  for (const c of table) {
+    it(c.name, async () => {
+      const p = probe(c.stamp, c.head);
+      expect(await answerPoll({ reasons: c.reasons, basis: c.basis, nowMs: T0 + 1, heartbeatMs: HEARTBEAT }, p)).toEqual(c.want);
+      expect(p.reads).toEqual(c.reads);
+    });
+  }
+});
