@@ -8,7 +8,7 @@ import type { SecretKey } from '../trust/publisher-key.js';
 import { buildManifest } from './build-manifest.js';
 import { resolveLimits, type ManifestLimits } from './limits.js';
 import { parseManifest } from './manifest-codec.js';
-import { runPool } from './run-pool.js';
+import { runPool } from '../util/run-pool.js';
 import { uploadObjectIfMissing } from './upload-object.js';
 
 export interface PushOptions {
