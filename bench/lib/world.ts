@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startGitHttpServer, type GitHttpServer } from '../../scripts/servers/git-http-server.js';
 import { detectPlatform } from '../../src/declarations/agent-config-defaults.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import { generateKeyPair, parseSecretKey, type SecretKey } from '../../src/trust/publisher-key.js';
