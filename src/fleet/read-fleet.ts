@@ -4,9 +4,9 @@ import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, planRollout } from '../rollout/planner.js';
 import { listQuarantines } from '../rollout/quarantine.js';
 import { membersOf } from '../rollout/set-plan.js';
+import { readSetStatuses } from '../status/status-io.js';
 import type { Store } from '../store/store.js';
 import { viewSet, type SetView } from './fleet-view.js';
-import { readSetStatuses } from './status-io.js';
 
 /**
  * Reads the fleet's state for `sets` (default: every set of the repo) from the store: each machine's last
