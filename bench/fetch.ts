@@ -11,7 +11,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { WORKER_EXEC_ARGV } from '../src/agent/worker-client.js';
 import { fetchClosure } from '../src/fetch/fetch-closure.js';
 import { removeTree } from '../src/fetch/materialise-package.js';
-import { pushDirectory } from '../src/packages/push-directory.js';
+import { pushDirectory } from '../src/publish/push-directory.js';
 import { DEFAULT_LIMITS } from '../src/packages/limits.js';
 import { parseDigest, type Digest } from '../src/store/digest.js';
 import { openStore } from '../src/store/open-store.js';

@@ -108,7 +108,7 @@ function analyse(m: Measured, machines: string[], logs: Map<string, LogLine[]>, 
     if (r) rollouts.set(machine, r);
     for (const l of lines) if (l.step !== undefined && l.ms !== undefined && l.time >= m.pushedAt && l.time <= (r?.commitEnd ?? m.pushedAt + m.totalMs)) stepMs.set(l.step, [...(stepMs.get(l.step) ?? []), l.ms]);
   }
-  const plan = planRollout({ set: SET, target: m.digest, machines, settings: { canary: 1, batchSize: { count: batch } } });
+  const plan = planRollout({ set: SET, target: m.digest, machines, settings: { canary: 1, batchSize: { kind: 'count', count: batch } } });
   const figures = batchFigures(plan.batches.map((b) => [...b]), rollouts, m.pushedAt);
   return {
     m, figures, overhead: figures.slice(1).map((f) => f.overheadMs), batches: plan.batches.length,

@@ -3,7 +3,7 @@ import { flag, stringOption } from './command.js';
 import { UsageError } from '../errors/index.js';
 import { gcGenerations, resolveStateDir } from '../generations/index.js';
 import { closeAll, openStoreArg } from '../packages/cli-args.js';
-import { gcStore } from '../packages/gc-store.js';
+import { gcStore } from '../publish/gc-store.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/digest.js';

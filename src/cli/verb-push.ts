@@ -3,7 +3,7 @@ import type { Command } from './command.js';
 import { stringList, stringOption } from './command.js';
 import { closeAll, openStoreArg, parseKeyValues, requireOption } from '../packages/cli-args.js';
 import { collectProvenance } from '../packages/provenance.js';
-import { pushDirectory } from '../packages/push-directory.js';
+import { pushDirectory } from '../publish/push-directory.js';
 import { parseDigest } from '../store/digest.js';
 import { loadSecretKey } from '../trust/publisher-key.js';
 

@@ -6,7 +6,7 @@ import { openStoresFor } from '../bump/repo-policy.js';
 import { openBumpTarget } from '../bump/target-repo.js';
 import { NotFoundError, PreconditionFailedError } from '../errors/index.js';
 import { closeAll } from '../packages/cli-args.js';
-import { membersOf } from '../reconcile/specs.js';
+import { membersOf } from '../rollout/set-plan.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { readSetStatuses } from '../status/status-io.js';
 import { parseDigest, shortDigest, type Digest } from '../store/digest.js';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors/index.js';
-import { decideExitCode, type SetView } from '../status/fleet-view.js';
-import { readFleet } from '../status/read-fleet.js';
-import { renderFleet } from '../status/render-fleet.js';
+import { decideExitCode, type SetView } from '../fleet/fleet-view.js';
+import { readFleet } from '../fleet/read-fleet.js';
+import { renderFleet } from '../fleet/render-fleet.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
 import { flag, stringOption, type Command } from './command.js';

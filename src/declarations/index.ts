@@ -1,7 +1,7 @@
 // Public API of src/declarations: YAML → schema → normalised types → named rules. Errors are data.
 export { loadDeclarations } from './load-declarations.js';
 export { loadAgentConfig, loadAgentConfigText } from './load-agent-config.js';
-export { setsForMachine, setAppliesTo, effectiveLabels, servicePathConflicts, type MachineIdentity } from './select-sets.js';
+export { setsForMachine, setAppliesTo, effectiveLabels, servicePathConflicts, type SelectingMachine } from './select-sets.js';
 export { formatIssue, sortIssues, type DeclarationIssue, type Result } from './result.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { isValidTimeZone, timeZoneOffsetMinutes } from './time-zone.js';

@@ -1,7 +1,8 @@
+import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { parseDigest } from '../store/digest.js';
 import { durationOr } from './duration.js';
 import type { RawActivate, RawCommand, RawDefaults, RawHealth, RawRollout, RawSet, RawWindow } from './raw-types.js';
-import type { ActivateSpec, Argv, BatchSize, HealthSpec, MachineSelection, MaintenanceWindow, RolloutPolicy, SetDeclaration, Weekday } from './types.js';
+import type { Argv, BatchSize, MachineSelection, MaintenanceWindow, RolloutPolicy, SetDeclaration, Weekday } from './types.js';
 
 /** Built-in defaults, used when neither the set nor flotilla.yaml's defaults say otherwise. */
 export const BUILTIN_DEFAULTS = {
@@ -57,7 +58,9 @@ function toRollout(d: RawRollout = {}, s: RawRollout = {}): RolloutPolicy {
   };
 }
 
-function toActivate(d: RawActivate = {}, s: RawActivate = {}): ActivateSpec | undefined {
+// The declaration has one timeout: it bounds the drain and undrain hooks too. The key order is the one
+// generations have always recorded in their origin file.
+function toActivate(d: RawActivate = {}, s: RawActivate = {}): ActivationSpec | undefined {
   const env = Object.fromEntries(Object.entries({ ...d.env, ...s.env }).map(([k, v]) => [k, String(v)]));
   const a = { ...d, ...s, env };
   const command = toArgv(a.command);
@@ -65,14 +68,11 @@ function toActivate(d: RawActivate = {}, s: RawActivate = {}): ActivateSpec | un
   const undrain = toArgv(a.undrain);
   // Nothing to run: switching the link is the whole activation.
   if (command === undefined && drain === undefined && undrain === undefined) return undefined;
-  const spec: ActivateSpec = {
-    env: a.env,
-    timeoutMs: durationOr(a.timeout, BUILTIN_DEFAULTS.activateTimeoutMs),
-    drainGraceMs: durationOr(a.drainGrace, 0),
-  };
+  const timeoutMs = durationOr(a.timeout, BUILTIN_DEFAULTS.activateTimeoutMs);
+  const spec: ActivationSpec = { env: a.env, timeoutMs, drainGraceMs: durationOr(a.drainGrace, 0) };
   if (command) spec.command = command;
-  if (drain) spec.drain = drain;
-  if (undrain) spec.undrain = undrain;
+  if (drain) spec.drain = { command: drain, timeoutMs };
+  if (undrain) spec.undrain = { command: undrain, timeoutMs };
   return spec;
 }
 

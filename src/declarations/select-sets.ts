@@ -1,14 +1,10 @@
-import type { Declarations, SetDeclaration } from './types.js';
+import type { Declarations, MachineIdentity, SetDeclaration } from './types.js';
 
-/** The machine asking: its name, its labels (from its own config) and, optionally, its platform. */
-export interface MachineIdentity {
-  name: string;
-  labels: Record<string, string>;
-  platform?: string;
-}
+/** What set selection looks at: a machine's name and its own labels (the platform never filters). */
+export type SelectingMachine = Pick<MachineIdentity, 'name' | 'labels'>;
 
 /** The labels a selector sees for a machine: the inventory's (machines/NAME.yaml) overlaid by its own. */
-export function effectiveLabels(decls: Declarations, machine: MachineIdentity): Record<string, string> {
+export function effectiveLabels(decls: Declarations, machine: SelectingMachine): Record<string, string> {
   return { ...decls.machines.get(machine.name)?.labels, ...machine.labels };
 }
 
@@ -23,7 +19,7 @@ export function setAppliesTo(set: SetDeclaration, name: string, labels: Record<s
  * is still returned so the agent refuses its closure loudly (compare `set.platform` with the machine's)
  * instead of silently ignoring it.
  */
-export function setsForMachine(decls: Declarations, machine: MachineIdentity): SetDeclaration[] {
+export function setsForMachine(decls: Declarations, machine: SelectingMachine): SetDeclaration[] {
   const labels = effectiveLabels(decls, machine);
   return [...decls.sets.values()].filter((s) => setAppliesTo(s, machine.name, labels));
 }

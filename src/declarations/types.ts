@@ -1,7 +1,9 @@
+import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import type { Digest } from '../store/digest.js';
 
-// Normalised declarations: what the rest of Flotilla consumes. Every duration is in milliseconds, every
-// command is an argv array, every default is applied. Produced only by loadDeclarations / loadAgentConfig.
+// Normalised declarations: the one model the rest of Flotilla consumes (planner, windows, gate, plan, status,
+// the agent). Every duration is in milliseconds, every command is an argv array, every default is applied.
+// Produced only by loadDeclarations / loadAgentConfig; nothing converts them again into another shape.
 
 /** A day of the week as written in windows. */
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
@@ -9,7 +11,11 @@ export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 /** How many machines switch at once after the canaries. `all`: no batching and no leases. */
 export type BatchSize = { kind: 'count'; count: number } | { kind: 'percent'; percent: number } | { kind: 'all' };
 
-/** A maintenance window, read in its own IANA time zone. */
+/**
+ * A maintenance window, read in its own IANA time zone: a weekly recurrence opening at `startMinute` local
+ * wall time on each of `days` and open for `durationMs` of real elapsed time (whole minutes, 1m to 7d: the
+ * rules refuse anything else). src/rollout/windows.ts evaluates it as is.
+ */
 export interface MaintenanceWindow {
   /** Days it opens on (local); all seven when the file gave none. */
   days: Weekday[];
@@ -41,35 +47,6 @@ export interface RolloutPolicy {
  */
 export type Argv = [string, ...string[]];
 
-/** How a generation is started. At least one of command, drain, undrain is present. */
-export interface ActivateSpec {
-  /** Absent: switching the link (between drain and undrain) is the whole activation. */
-  command?: Argv;
-  env: Record<string, string>;
-  timeoutMs: number;
-  drain?: Argv;
-  undrain?: Argv;
-  drainGraceMs: number;
-}
-
-/** An HTTP(S) GET health check. */
-export interface HttpCheck {
-  url: string;
-  expectStatus: number;
-  /** A regular expression source (already checked to compile). */
-  bodyMatch?: string;
-}
-
-/** How a generation is judged healthy; at least one of command/http is present. */
-export interface HealthSpec {
-  command?: Argv;
-  http?: HttpCheck;
-  initialDelayMs: number;
-  intervalMs: number;
-  retries: number;
-  timeoutMs: number;
-}
-
 /** Which machines a set applies to. */
 export type MachineSelection =
   | { kind: 'names'; names: string[] }
@@ -87,8 +64,8 @@ export interface SetDeclaration {
   selection: MachineSelection;
   servicePath?: string;
   rollout: RolloutPolicy;
-  /** Absent when neither the set nor the defaults declare an activation. */
-  activate?: ActivateSpec;
+  /** Absent when neither the set nor the defaults declare an activation. Stored as is in a generation's origin. */
+  activate?: ActivationSpec;
   /** Absent when neither the set nor the defaults declare a health check: activation success is enough. */
   health?: HealthSpec;
 }
@@ -109,6 +86,16 @@ export interface RepoConfig {
   publishers: PublisherPolicy;
   /** Past this instant the repo is stale. */
   expires?: Date;
+}
+
+/**
+ * Who a machine is: its name, its labels (from its own config) and its platform (OS/ARCH). Set selection
+ * looks at name and labels only; the agent compares the platform with each set's.
+ */
+export interface MachineIdentity {
+  name: string;
+  labels: Record<string, string>;
+  platform: string;
 }
 
 /** machines/NAME.yaml. */

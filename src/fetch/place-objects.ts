@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { runPool } from '../packages/run-pool.js';
+import { runPool } from '../util/run-pool.js';
 import type { BatchCommitter } from './batch-commit.js';
 import { fetchObject } from './fetch-object.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';

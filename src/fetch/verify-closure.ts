@@ -3,7 +3,7 @@ import { FlotillaError, IntegrityError } from '../errors/index.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { runPool } from '../packages/run-pool.js';
+import { runPool } from '../util/run-pool.js';
 import type { ManifestLimits } from '../packages/limits.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { readClosureManifests } from './read-closure.js';

@@ -7,7 +7,7 @@ import { hashFile } from './hash-file.js';
 import { resolveLimits, type ManifestLimits } from './limits.js';
 import { encodeManifest } from './manifest-codec.js';
 import { MANIFEST_FORMAT, type Entry, type LoadedManifest } from './manifest-types.js';
-import { runPool } from './run-pool.js';
+import { runPool } from '../util/run-pool.js';
 
 /** A file of the built manifest that is stored as its own object (not inlined): where to read it. */
 export interface BuiltObject {

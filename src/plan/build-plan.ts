@@ -1,6 +1,6 @@
 import { formatIssue } from '../declarations/result.js';
 import type { Declarations } from '../declarations/types.js';
-import { membersOf } from '../reconcile/specs.js';
+import { membersOf } from '../rollout/set-plan.js';
 import type { Digest } from '../store/digest.js';
 import { closureChange, closureChecks } from './closure-checks.js';
 import { compareRepo, compareSets, type SetDifference } from './compare-sets.js';

@@ -1,5 +1,5 @@
 import type { Declarations, SetDeclaration } from '../declarations/types.js';
-import { membersOf } from '../reconcile/specs.js';
+import { membersOf } from '../rollout/set-plan.js';
 
 /** A set whose declaration differs between BASE and HEAD. */
 export interface SetDifference {

@@ -1,7 +1,7 @@
 import { formatDuration } from '../declarations/duration.js';
 import type { Declarations, SetDeclaration } from '../declarations/types.js';
-import { membersOf, rolloutSettingsOf } from '../reconcile/specs.js';
 import { planRollout } from '../rollout/planner.js';
+import { membersOf } from '../rollout/set-plan.js';
 import { evaluateWindows } from '../rollout/windows.js';
 import type { Digest } from '../store/digest.js';
 import type { RolloutSchedule } from './types.js';
@@ -22,10 +22,10 @@ function windowText(w: SetDeclaration['rollout']['windows'][number]): string {
  * rollout planner (canary first), the pause, the windows evaluated at `now`, and what a failure does.
  */
 export function describeRollout(decls: Declarations, set: SetDeclaration, target: Digest, now: Date): RolloutSchedule {
-  const settings = rolloutSettingsOf(set);
+  const settings = set.rollout;
   const members = membersOf(decls, set);
   const plan = planRollout({ set: set.name, target, machines: members, settings });
-  const verdict = evaluateWindows(settings.windows, now, set.rollout.overrideWindows);
+  const verdict = evaluateWindows(settings.windows, now, settings.overrideWindows);
   const canaries = plan.batches.length > 0 && settings.canary > 0 ? 1 : 0;
   return {
     machines: members.length,

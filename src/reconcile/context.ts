@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommandRunner } from '../activation/run-command.js';
-import type { Declarations, SetDeclaration } from '../declarations/types.js';
+import type { Declarations, MachineIdentity, SetDeclaration } from '../declarations/types.js';
 import type { CrashPoints } from '../generations/crash-points.js';
 import type { Clock } from '../rollout/clock.js';
 import type { LeaseObserver } from '../rollout/lease-observer.js';
@@ -8,13 +8,6 @@ import type { Store } from '../store/store.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
 import type { StagedMemo } from './staged-memo.js';
 import type { StepTiming } from './step.js';
-
-/** Who this agent is. */
-export interface MachineIdentity {
-  name: string;
-  labels: Record<string, string>;
-  platform: string;
-}
 
 /** The ports a tick works through (real adapters built by src/agent; tests may swap the clock). */
 export interface TickPorts {

@@ -7,7 +7,7 @@ import type { SetContext } from './context.js';
 import { reasonForError } from './error-reason.js';
 import { keepLease } from './keep-lease.js';
 import type { SetOutcome } from './set-outcome.js';
-import { setPlanOf } from './specs.js';
+import { setPlanOf } from '../rollout/set-plan.js';
 import { applyGeneration } from './step-apply.js';
 import { fetchAndStage } from './step-fetch-stage.js';
 import { fetchTurn, passGate } from './step-gate.js';

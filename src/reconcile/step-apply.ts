@@ -5,15 +5,14 @@ import { writeQuarantine } from '../rollout/quarantine.js';
 import { Reason } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
 import { activationRunner, recordedRunner, type ActivationPlan } from './activation-runner.js';
-import { activationSpecOf, healthSpecOf } from './specs.js';
 import type { SetContext } from './context.js';
 import type { SetOutcome } from './set-outcome.js';
 import { runStep } from './step.js';
 
 /** The activation the set declares now: what a new generation is started with. */
 export function planOf(ctx: SetContext): ActivationPlan {
-  const activation = activationSpecOf(ctx.set);
-  const health = healthSpecOf(ctx.set);
+  const activation = ctx.set.activate;
+  const health = ctx.set.health;
   return { set: ctx.set.name, runner: ctx.ports.runner, ...(activation ? { activation } : {}), ...(health ? { health } : {}) };
 }
 

@@ -2,12 +2,11 @@ import { fetchClosure } from '../fetch/fetch-closure.js';
 import { stageGeneration, type Generation } from '../generations/index.js';
 import type { SetContext } from './context.js';
 import { runStep } from './step.js';
-import { activationSpecOf, healthSpecOf } from './specs.js';
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 
 function recordedSpecs(ctx: SetContext): { activation?: ActivationSpec; health?: HealthSpec } {
-  const activation = activationSpecOf(ctx.set);
-  const health = healthSpecOf(ctx.set);
+  const activation = ctx.set.activate;
+  const health = ctx.set.health;
   return { ...(activation ? { activation } : {}), ...(health ? { health } : {}) };
 }
 

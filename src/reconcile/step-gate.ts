@@ -4,11 +4,11 @@ import { decideGate, failedMachines, type DependencyState, type GateDecision } f
 import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { readQuarantine } from '../rollout/quarantine.js';
+import { membersOf } from '../rollout/set-plan.js';
 import { Reason, type ReasonName } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
 import { readSetStatuses } from '../status/status-io.js';
 import type { SetContext } from './context.js';
-import { membersOf, rolloutSettingsOf } from './specs.js';
 import { runStep } from './step.js';
 
 /** The gate's answer for this machine: go (with the slot it holds, if leases are used) or wait. */
@@ -36,7 +36,7 @@ async function dependencies(ctx: SetContext): Promise<DependencyState[]> {
 export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<GateOutcome> {
   const { set, machine, ports } = ctx;
   return runStep(ctx.timings, ports.log, 'gate', { set: set.name, digest: set.closure }, async () => {
-    const settings = rolloutSettingsOf(set);
+    const settings = set.rollout;
     const rollout: RolloutRef = { id: plan.rolloutId, batch: batchOf(plan, machine.name) };
     const coord = ctx.coordination;
     if (coord === null || !ctx.coordinationSafe) {

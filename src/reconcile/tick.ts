@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentConfig, Declarations } from '../declarations/types.js';
+import type { AgentConfig, Declarations, MachineIdentity } from '../declarations/types.js';
 import { servicePathConflicts, setsForMachine } from '../declarations/select-sets.js';
 import { findGeneration, readCurrent, readState, setPaths } from '../generations/index.js';
 import type { MachineStatus } from '../status/machine-status.js';
@@ -12,7 +12,7 @@ import type { PublisherPolicy } from '../trust/manifest-policy.js';
 import { parsePublicKey } from '../trust/publisher-key.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Store } from '../store/store.js';
-import type { MachineIdentity, SetContext, TickPorts } from './context.js';
+import type { SetContext, TickPorts } from './context.js';
 import { convergeSet } from './converge-set.js';
 import { reasonForError } from './error-reason.js';
 import { recoverSet } from './recover-set.js';

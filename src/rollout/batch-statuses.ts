@@ -1,4 +1,4 @@
-import { runPool } from '../packages/run-pool.js';
+import { runPool } from '../util/run-pool.js';
 import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
 import { readMachineStatus } from '../status/status-io.js';
 import type { Store } from '../store/store.js';

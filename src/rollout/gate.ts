@@ -1,8 +1,9 @@
+import type { RolloutPolicy } from '../declarations/types.js';
 import { Reason, findCondition, type ReasonName } from '../status/conditions.js';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
 import { isReadyOn } from '../status/readiness.js';
 import type { Digest } from '../store/digest.js';
-import { batchOf, rolloutIdFor, type RolloutPlan, type RolloutSettings } from './planner.js';
+import { batchOf, rolloutIdFor, type RolloutPlan } from './planner.js';
 import type { QuarantineRecord } from './quarantine-record.js';
 import { evaluateWindows } from './windows.js';
 
@@ -21,7 +22,7 @@ export interface GateInput {
   statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
   /** The quarantine record of `plan.target` in `plan.set`, or null. */
   quarantine: QuarantineRecord | null;
-  settings: Pick<RolloutSettings, 'pauseBetweenBatchesMs' | 'maxFailures' | 'windows'>;
+  settings: Pick<RolloutPolicy, 'pauseBetweenBatchesMs' | 'maxFailures' | 'windows'>;
   dependencies: readonly DependencyState[];
   /** Emergency: ignore maintenance windows. */
   overrideWindows?: boolean;

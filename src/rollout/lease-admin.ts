@@ -1,8 +1,16 @@
 import { PreconditionFailedError } from '../errors/index.js';
 import { listAll, type Store } from '../store/store.js';
-import type { SlotHolder } from '../status/fleet-view.js';
 import { setLeasesPrefix, slotIndexOf } from './lease-keys.js';
 import { parseLeaseRecord, readWithEtag, serializeLeaseRecord } from './lease-record.js';
+
+/** One slot lease as an operator sees it (`flotilla status`, `flotilla unlock`): who holds which slot. */
+export interface SlotHolder {
+  rollout: string;
+  slot: number;
+  machine: string;
+  token: number;
+  state: 'held' | 'released';
+}
 
 /**
  * Lists every slot lease of `set` across its rollouts (held and released), for `flotilla status` and

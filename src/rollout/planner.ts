@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { BatchSize, RolloutPolicy } from '../declarations/types.js';
 import type { Digest } from '../store/digest.js';
-import type { MaintenanceWindow } from './windows.js';
 
 /**
  * The pure rollout planner: (set, target digest, machines, rollout settings) → ordered batches.
@@ -9,32 +9,10 @@ import type { MaintenanceWindow } from './windows.js';
  * Order: machines sorted by sha256(rolloutId + "\n" + machine) (ties by name). Everyone computes the same
  * order, and the canaries rotate from one rollout to the next instead of always being the same box.
  * Batches: `canary` machines first (one batch), then batches of `batchSize` (a count, a percent of the
- * whole set rounded up, or 'all' = everything left in one batch). Machines that joined the set after the
- * rollout began (`lateJoiners`) form one extra batch after the last, so they never reshuffle the others.
+ * whole set rounded up, or `all` = everything left in one batch), read from the set's RolloutPolicy as
+ * declarations normalised it. Machines that joined the set after the rollout began (`lateJoiners`) form one
+ * extra batch after the last, so they never reshuffle the others.
  */
-
-/** A count, a percent of the set ("25%"), or 'all' (no batching: no leases needed). */
-export type BatchSize = { count: number } | { percent: number } | 'all';
-
-/** The rollout part of a set's declaration, already validated and normalised. */
-export interface RolloutSettings {
-  canary: number;
-  batchSize: BatchSize;
-  pauseBetweenBatchesMs: number;
-  maxFailures: number;
-  windows: MaintenanceWindow[];
-  dependsOn: string[];
-}
-
-/** Defaults for a set that declares no `rollout:`: no canary, everything at once. */
-export const DEFAULT_ROLLOUT: RolloutSettings = {
-  canary: 0,
-  batchSize: 'all',
-  pauseBetweenBatchesMs: 0,
-  maxFailures: 0,
-  windows: [],
-  dependsOn: [],
-};
 
 /** A computed plan. `capacity` is the largest batch: the number of lease slots the rollout uses. */
 export interface RolloutPlan {
@@ -44,7 +22,7 @@ export interface RolloutPlan {
   order: string[];
   batches: string[][];
   capacity: number;
-  /** False for `batchSize: 'all'` without canaries: one batch, no leases needed. */
+  /** False for `batchSize: all` without canaries: one batch, no leases needed. */
   needsLeases: boolean;
 }
 
@@ -54,21 +32,6 @@ export interface RolloutPlan {
  */
 export function rolloutIdFor(set: string, target: Digest): string {
   return `r${createHash('sha256').update(`${set}\n${target}`).digest('hex').slice(0, 16)}`;
-}
-
-/**
- * Parses a declared batch size: a positive integer, "N%" with 1 ≤ N ≤ 100, or "all".
- * Throws RangeError with the offending value; declarations turn it into a DeclarationError with a location.
- */
-export function parseBatchSize(value: unknown): BatchSize {
-  if (value === 'all') return 'all';
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return { count: value };
-  if (typeof value === 'string') {
-    const m = /^(\d{1,3})%$/.exec(value);
-    const p = m ? Number(m[1]) : NaN;
-    if (p >= 1 && p <= 100) return { percent: p };
-  }
-  throw new RangeError(`batchSize must be a positive integer, "N%" (1-100) or "all", got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -89,8 +52,8 @@ export function orderMachines(rolloutId: string, machines: readonly string[]): s
 }
 
 function batchLength(size: BatchSize, total: number, remaining: number): number {
-  if (size === 'all') return remaining;
-  if ('count' in size) return size.count;
+  if (size.kind === 'all') return remaining;
+  if (size.kind === 'count') return size.count;
   return Math.max(1, Math.ceil((total * size.percent) / 100));
 }
 
@@ -103,7 +66,7 @@ export function planRollout(input: {
   set: string;
   target: Digest;
   machines: readonly string[];
-  settings: Pick<RolloutSettings, 'canary' | 'batchSize'>;
+  settings: Pick<RolloutPolicy, 'canary' | 'batchSize'>;
   lateJoiners?: readonly string[];
 }): RolloutPlan {
   const rolloutId = rolloutIdFor(input.set, input.target);
@@ -128,7 +91,7 @@ export function planRollout(input: {
     order: [...regular, ...late],
     batches,
     capacity,
-    needsLeases: !(input.settings.batchSize === 'all' && canary === 0),
+    needsLeases: !(input.settings.batchSize.kind === 'all' && canary === 0),
   };
 }
 

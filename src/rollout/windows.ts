@@ -1,30 +1,18 @@
+import type { MaintenanceWindow, Weekday } from '../declarations/types.js';
+
 /**
  * Maintenance windows: when a batch may start. Pure; the only inputs are the windows and an instant.
  *
  * A window is a weekly recurrence: on each listed day (in its own IANA time zone) it opens at the local
- * wall time `start` and stays open for `durationMinutes` of real elapsed time, so a window across a DST
+ * wall time `startMinute` and stays open for `durationMs` of real elapsed time, so a window across a DST
  * change is still exactly that long. A start that falls in a spring-forward gap is shifted forward by the
  * gap (02:30 in a 02:00→03:00 gap opens at 03:30); a start in a fall-back overlap opens at the first of the
  * two instants.
  *
- * Rules: with no `allow` windows, time is open except inside `deny` windows; with allow windows, time is
+ * Rules: with no allow windows, time is open except inside `deny` windows; with allow windows, time is
  * open only inside one of them and outside every deny window (deny beats allow). `override` opens
  * everything (an emergency flag on the command line, never in the repo).
  */
-
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-export const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-
-/** One weekly window. `kind` defaults to allow. */
-export interface MaintenanceWindow {
-  kind?: 'allow' | 'deny';
-  days: Weekday[];
-  /** Local wall time "HH:MM", 24 h. */
-  start: string;
-  durationMinutes: number;
-  /** IANA zone, e.g. "Europe/Berlin"; "UTC" is fine. */
-  timeZone: string;
-}
 
 /** Whether time is open at an instant, and if not, when it opens next (null: not within 8 days). */
 export interface WindowVerdict {
@@ -32,7 +20,6 @@ export interface WindowVerdict {
   nextOpen: Date | null;
 }
 
-const START_RE = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const DAY_MS = 86_400_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -45,21 +32,6 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
     formatters.set(timeZone, f);
   }
   return f;
-}
-
-/** Returns a list of problems with `w` (empty when valid): bad day, start, duration or unknown time zone. */
-export function checkWindow(w: MaintenanceWindow): string[] {
-  const problems: string[] = [];
-  if (w.kind !== undefined && w.kind !== 'allow' && w.kind !== 'deny') problems.push(`kind must be allow or deny`);
-  if (!Array.isArray(w.days) || w.days.length === 0 || w.days.some((d) => !WEEKDAYS.includes(d))) problems.push(`days must list some of ${WEEKDAYS.join(', ')}`);
-  if (!START_RE.test(w.start)) problems.push(`start must be HH:MM (24 h), got ${JSON.stringify(w.start)}`);
-  if (!Number.isInteger(w.durationMinutes) || w.durationMinutes < 1 || w.durationMinutes > 7 * 1440) problems.push('durationMinutes must be an integer from 1 to 10080');
-  try {
-    formatter(w.timeZone);
-  } catch {
-    problems.push(`unknown time zone ${JSON.stringify(w.timeZone)}`);
-  }
-  return problems;
 }
 
 interface LocalParts { y: number; mo: number; d: number; h: number; mi: number; s: number; weekday: Weekday }
@@ -94,14 +66,12 @@ function instantOf(y: number, mo: number, d: number, h: number, mi: number, time
 
 /** Every [start, end) occurrence of `w` whose local start day lies within [from - 8 d, from + 8 d]. */
 function occurrences(w: MaintenanceWindow, from: number): Array<[number, number]> {
-  const m = START_RE.exec(w.start);
-  if (!m) return [];
   const out: Array<[number, number]> = [];
   for (let k = -8; k <= 8; k++) {
     const day = localParts(from + k * DAY_MS, w.timeZone);
     if (!w.days.includes(day.weekday)) continue;
-    const start = instantOf(day.y, day.mo, day.d, Number(m[1]), Number(m[2]), w.timeZone);
-    out.push([start, start + w.durationMinutes * 60_000]);
+    const start = instantOf(day.y, day.mo, day.d, Math.floor(w.startMinute / 60), w.startMinute % 60, w.timeZone);
+    out.push([start, start + w.durationMs]);
   }
   return out;
 }
@@ -112,15 +82,15 @@ function inside(list: Array<[number, number]>, t: number): boolean {
 
 /**
  * Decides whether a batch may start at `at` under `windows` (see the rules at the top of this file).
- * Pure; assumes windows passed `checkWindow`. `nextOpen` is the earliest open instant ≥ `at`, or null when
+ * Pure; assumes declarations checked the windows (known time zone, whole minutes from 1m to 7d). `nextOpen` is the earliest open instant ≥ `at`, or null when
  * nothing opens within about a week (e.g. every allow window is covered by a deny window).
  */
 export function evaluateWindows(windows: readonly MaintenanceWindow[], at: Date, override = false): WindowVerdict {
   const t = at.getTime();
   if (override || windows.length === 0) return { open: true, nextOpen: at };
-  const allow = windows.filter((w) => (w.kind ?? 'allow') === 'allow').flatMap((w) => occurrences(w, t));
-  const deny = windows.filter((w) => w.kind === 'deny').flatMap((w) => occurrences(w, t));
-  const hasAllow = windows.some((w) => (w.kind ?? 'allow') === 'allow');
+  const allow = windows.filter((w) => !w.deny).flatMap((w) => occurrences(w, t));
+  const deny = windows.filter((w) => w.deny).flatMap((w) => occurrences(w, t));
+  const hasAllow = windows.some((w) => !w.deny);
   const openAt = (x: number): boolean => !inside(deny, x) && (!hasAllow || inside(allow, x));
   if (openAt(t)) return { open: true, nextOpen: at };
   const candidates = [...allow.map(([s]) => s), ...deny.map(([, e]) => e)].filter((x) => x > t && x <= t + 7 * DAY_MS).sort((a, b) => a - b);

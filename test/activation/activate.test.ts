@@ -2,7 +2,6 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activateGeneration, drainMachine, undrainMachine } from '../../src/activation/activate.js';
-import { toActivationSpec } from '../../src/activation/from-declarations.js';
 import { runCommand } from '../../src/activation/run-command.js';
 import type { ActivationSpec, FlotillaEnv } from '../../src/activation/spec.js';
 import { ActivationError } from '../../src/errors/index.js';
@@ -117,9 +116,8 @@ describe('activateGeneration', () => {
     }
   });
 
-  it('takes a normalised declaration: one timeout for every hook, no command = only drain/undrain', async () => {
-    const spec = toActivationSpec({ env: { EXTRA: 'd' }, timeoutMs: 4000, drain: ['bin/hook', 'drain'], undrain: ['/bin/sh', '-c', './bin/hook undrain'], drainGraceMs: 0 });
-    expect(spec).toEqual({ env: { EXTRA: 'd' }, timeoutMs: 4000, drainGraceMs: 0, drain: { command: ['bin/hook', 'drain'], timeoutMs: 4000 }, undrain: { command: ['/bin/sh', '-c', './bin/hook undrain'], timeoutMs: 4000 } });
+  it('runs only drain and undrain when the declaration has no command (shape as declarations normalise it)', async () => {
+    const spec: ActivationSpec = { env: { EXTRA: 'd' }, timeoutMs: 4000, drainGraceMs: 0, drain: { command: ['bin/hook', 'drain'], timeoutMs: 4000 }, undrain: { command: ['/bin/sh', '-c', './bin/hook undrain'], timeoutMs: 4000 } };
     await activateGeneration({ runner: runCommand, generationPath: gen, spec, env });
     expect((await phases()).map((l) => l.split(' ')[0])).toEqual(['drain', 'undrain']);
     expect((await phases()).every((l) => l.endsWith('extra=d'))).toBe(true);

@@ -100,7 +100,7 @@ health:
       env: { A: '1', B: 'set', C: '3' },
       timeoutMs: 30_000,
       drainGraceMs: 0,
-      drain: ['/bin/sh', '-c', 'lb drain web'],
+      drain: { command: ['/bin/sh', '-c', 'lb drain web'], timeoutMs: 30_000 },
     });
     expect(web?.health).toEqual({
       command: ['./bin/check'],
@@ -115,7 +115,7 @@ health:
 
   it('keeps drain and undrain without an activation command', () => {
     const d = load(repo({ 'sets/web.yaml': setYaml('activate:\n  drain: [lb, off]\n  undrain: [lb, on]\n  drainGrace: 5s\n') }));
-    expect(d.sets.get('web')?.activate).toEqual({ env: {}, timeoutMs: 300_000, drainGraceMs: 5000, drain: ['lb', 'off'], undrain: ['lb', 'on'] });
+    expect(d.sets.get('web')?.activate).toEqual({ env: {}, timeoutMs: 300_000, drainGraceMs: 5000, drain: { command: ['lb', 'off'], timeoutMs: 300_000 }, undrain: { command: ['lb', 'on'], timeoutMs: 300_000 } });
   });
 
   it('passes numbers and booleans in activate.env as their text', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIssue, loadDeclarations, servicePathConflicts, setsForMachine, type Declarations } from '../../src/declarations/index.js';
+import { formatIssue, loadDeclarations, servicePathConflicts, setsForMachine, type Declarations, type MachineIdentity } from '../../src/declarations/index.js';
 import { windowsEverOpen } from '../../src/declarations/window-coverage.js';
 import { timeZoneOffsetMinutes } from '../../src/declarations/time-zone.js';
 import { DIGEST_A, repo, setYaml } from './fixtures.js';
@@ -37,7 +37,8 @@ describe('setsForMachine', () => {
   });
 
   it('keeps a set of another platform so the agent can refuse it loudly', () => {
-    const sets = setsForMachine(d, { name: 'web-1', labels: {}, platform: 'linux/amd64' });
+    const machine: MachineIdentity = { name: 'web-1', labels: {}, platform: 'linux/amd64' };
+    const sets = setsForMachine(d, machine);
     expect(sets.map((s) => [s.name, s.platform])).toEqual([['arm', 'linux/arm64']]);
   });
 

@@ -75,7 +75,7 @@ describe.each([
     const intervals = await switchIntervals(fleet, machines, v1);
     expect(intervals).toHaveLength(N);
     expect(maxOverlap(intervals)).toBeLessThanOrEqual(BATCH);
-    const plan = planRollout({ set: 'app', target: v1, machines, settings: { canary: 1, batchSize: { count: BATCH } } });
+    const plan = planRollout({ set: 'app', target: v1, machines, settings: { canary: 1, batchSize: { kind: 'count', count: BATCH } } });
     const byMachine = new Map(intervals.map((i) => [i.machine, i]));
     for (let k = 1; k < plan.batches.length; k++) {
       const prevReady = Math.max(...(plan.batches[k - 1] ?? []).map((m) => byMachine.get(m)?.end ?? Infinity));
@@ -104,7 +104,7 @@ describe.each([
   it('stops the line when the canary fails, then converges on a new good commit', { timeout: 900_000 }, async () => {
     const bad = await pushFleetPackage(world, 'v2-bad', false);
     await world.commit({ 'sets/app.yaml': fleetSetYaml(bad, world.platform, machines, BATCH) }, 'app v2 (broken)');
-    const plan = planRollout({ set: 'app', target: bad, machines, settings: { canary: 1, batchSize: { count: BATCH } } });
+    const plan = planRollout({ set: 'app', target: bad, machines, settings: { canary: 1, batchSize: { kind: 'count', count: BATCH } } });
     const canary = plan.batches[0]?.[0] ?? '';
     expect(await waitFor(() => isQuarantined(world.storeUrl, 'app', bad), 120_000)).toBe(true);
     // Give the fleet several more polls: nobody else may switch to the quarantined digest.
@@ -132,7 +132,7 @@ describe.each([
     const flaky = await pushFleetPackage(world, 'v4-flaky', true, flag);
     await world.commit({ 'sets/app.yaml': fleetSetYaml(flaky, world.platform, machines, BATCH) }, 'app v4');
     expect(await waitFor(() => isQuarantined(world.storeUrl, 'app', flaky), 120_000)).toBe(true);
-    const canary = planRollout({ set: 'app', target: flaky, machines, settings: { canary: 1, batchSize: { count: BATCH } } }).batches[0]?.[0] ?? '';
+    const canary = planRollout({ set: 'app', target: flaky, machines, settings: { canary: 1, batchSize: { kind: 'count', count: BATCH } } }).batches[0]?.[0] ?? '';
     await rm(flag);
     expect((await runCli(['unquarantine', 'app', flaky, '--store', world.storeUrl])).code).toBe(0);
     expect((await runCli(['clear', 'app', '--state', join(world.root, 'machines', canary)])).code).toBe(0);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import { openStore } from '../../src/store/open-store.js';
 import { formatPublicKey } from '../../src/trust/publisher-key.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';

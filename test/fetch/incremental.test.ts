@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
 import { readClosureManifests } from '../../src/fetch/read-closure.js';
 import { diffClosures } from '../../src/packages/diff-closures.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';

@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import { openStore } from '../../src/store/open-store.js';
 import { describeTree, generateTree } from '../helpers/tree-gen.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';

@@ -17,7 +17,7 @@ const OLD = digestFromHex('0'.repeat(64));
 const NEW = digestFromHex('1'.repeat(64));
 const NOW = new Date('2026-01-06T12:00:00Z');
 const MACHINES = Array.from({ length: 13 }, (_, i) => `m${String(i).padStart(2, '0')}`);
-const plan = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { count: 3 } } });
+const plan = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { kind: 'count', count: 3 } } });
 const rule: DoneRule = { target: { set: 'web', digest: NEW, rolloutId: plan.rolloutId }, failed: new Set(), now: NOW, staleAfterMs: 600_000 };
 
 function report(machine: string, digest: Digest): MachineStatus {

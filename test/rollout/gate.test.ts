@@ -10,7 +10,7 @@ const OLD = digestFromHex('0'.repeat(64));
 const NEW = digestFromHex('1'.repeat(64));
 const NOW = new Date('2026-01-06T12:00:00Z');
 const MACHINES = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
-const plan = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { count: 3 } } });
+const plan = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { kind: 'count', count: 3 } } });
 const [canary, b1, b2] = [plan.batches[0]!, plan.batches[1]!, plan.batches[2]!];
 
 function ready(machine: string, digest: Digest, over: Partial<MachineStatus> = {}, set = 'web'): MachineStatus {
@@ -109,12 +109,12 @@ describe('decideGate', () => {
     },
     {
       name: 'a closed window holds the batch',
-      over: () => ({ statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [{ days: ['sat'], start: '00:00', durationMinutes: 60, timeZone: 'UTC' }] } }),
+      over: () => ({ statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [{ days: ['sat'], startMinute: 0, durationMs: 3_600_000, deny: false, timeZone: 'UTC' }] } }),
       allowed: false, reason: Reason.WaitingForWindow,
     },
     {
       name: 'the override opens a closed window',
-      over: () => ({ overrideWindows: true, statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [{ days: ['sat'], start: '00:00', durationMinutes: 60, timeZone: 'UTC' }] } }),
+      over: () => ({ overrideWindows: true, statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [{ days: ['sat'], startMinute: 0, durationMs: 3_600_000, deny: false, timeZone: 'UTC' }] } }),
       allowed: true,
     },
     {
@@ -152,7 +152,7 @@ describe('decideGate', () => {
   it('says when to look again for a pause and a window', () => {
     const pause = decideGate(input({ statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 30 * 60_000, maxFailures: 0, windows: [] } }));
     expect(pause.allowed === false && pause.retryAfterMs).toBe(20 * 60_000);
-    const window = decideGate(input({ statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [{ days: ['tue'], start: '13:00', durationMinutes: 60, timeZone: 'UTC' }] } }));
+    const window = decideGate(input({ statuses: statusesOf(canaryReady()), settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [{ days: ['tue'], startMinute: 13 * 60, durationMs: 3_600_000, deny: false, timeZone: 'UTC' }] } }));
     expect(window.allowed === false && window.retryAfterMs).toBe(60 * 60_000);
     const q = decideGate(input({ quarantine: quarantine('x') }));
     expect(q.allowed === false && q.stalled).toBe(true);
@@ -160,7 +160,7 @@ describe('decideGate', () => {
 });
 
 describe('decideGate with a machine that joined after the rollout began', () => {
-  const withLate = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { count: 3 } }, lateJoiners: ['newcomer'] });
+  const withLate = planRollout({ set: 'web', target: NEW, machines: MACHINES, settings: { canary: 1, batchSize: { kind: 'count', count: 3 } }, lateJoiners: ['newcomer'] });
   const regular = withLate.batches.slice(0, -1).flat();
 
   it('waits until every regular batch is Ready on the target', () => {

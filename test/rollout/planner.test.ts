@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { digestFromHex } from '../../src/store/digest.js';
-import { batchOf, orderMachines, parseBatchSize, planRollout, rolloutIdFor, selectMachines, type BatchSize } from '../../src/rollout/planner.js';
+import type { BatchSize } from '../../src/declarations/types.js';
+import { batchOf, orderMachines, planRollout, rolloutIdFor, selectMachines } from '../../src/rollout/planner.js';
 
 const D1 = digestFromHex('a'.repeat(64));
 const D2 = digestFromHex('b'.repeat(64));
@@ -8,15 +9,15 @@ const machines = (n: number): string[] => Array.from({ length: n }, (_, i) => `m
 
 describe('planner', () => {
   const table: Array<{ name: string; n: number; canary: number; size: BatchSize; sizes: number[] }> = [
-    { name: 'canary 1 + count 3', n: 10, canary: 1, size: { count: 3 }, sizes: [1, 3, 3, 3] },
-    { name: 'count without canary', n: 7, canary: 0, size: { count: 3 }, sizes: [3, 3, 1] },
-    { name: 'percent rounds up (25% of 10 = 3)', n: 10, canary: 0, size: { percent: 25 }, sizes: [3, 3, 3, 1] },
-    { name: 'percent of a tiny set is at least 1', n: 3, canary: 0, size: { percent: 10 }, sizes: [1, 1, 1] },
-    { name: 'canary + percent', n: 10, canary: 2, size: { percent: 50 }, sizes: [2, 5, 3] },
-    { name: 'all', n: 10, canary: 0, size: 'all', sizes: [10] },
-    { name: 'canary + all', n: 10, canary: 1, size: 'all', sizes: [1, 9] },
-    { name: 'canary larger than the set', n: 2, canary: 5, size: { count: 1 }, sizes: [2] },
-    { name: 'empty set', n: 0, canary: 1, size: { count: 3 }, sizes: [] },
+    { name: 'canary 1 + count 3', n: 10, canary: 1, size: { kind: 'count', count: 3 }, sizes: [1, 3, 3, 3] },
+    { name: 'count without canary', n: 7, canary: 0, size: { kind: 'count', count: 3 }, sizes: [3, 3, 1] },
+    { name: 'percent rounds up (25% of 10 = 3)', n: 10, canary: 0, size: { kind: 'percent', percent: 25 }, sizes: [3, 3, 3, 1] },
+    { name: 'percent of a tiny set is at least 1', n: 3, canary: 0, size: { kind: 'percent', percent: 10 }, sizes: [1, 1, 1] },
+    { name: 'canary + percent', n: 10, canary: 2, size: { kind: 'percent', percent: 50 }, sizes: [2, 5, 3] },
+    { name: 'all', n: 10, canary: 0, size: { kind: 'all' }, sizes: [10] },
+    { name: 'canary + all', n: 10, canary: 1, size: { kind: 'all' }, sizes: [1, 9] },
+    { name: 'canary larger than the set', n: 2, canary: 5, size: { kind: 'count', count: 1 }, sizes: [2] },
+    { name: 'empty set', n: 0, canary: 1, size: { kind: 'count', count: 3 }, sizes: [] },
   ];
   for (const t of table) {
     it(`cuts batches: ${t.name}`, () => {
@@ -28,8 +29,8 @@ describe('planner', () => {
   }
 
   it('needs no leases for batchSize all without canary', () => {
-    expect(planRollout({ set: 'web', target: D1, machines: machines(4), settings: { canary: 0, batchSize: 'all' } }).needsLeases).toBe(false);
-    expect(planRollout({ set: 'web', target: D1, machines: machines(4), settings: { canary: 1, batchSize: 'all' } }).needsLeases).toBe(true);
+    expect(planRollout({ set: 'web', target: D1, machines: machines(4), settings: { canary: 0, batchSize: { kind: 'all' } } }).needsLeases).toBe(false);
+    expect(planRollout({ set: 'web', target: D1, machines: machines(4), settings: { canary: 1, batchSize: { kind: 'all' } } }).needsLeases).toBe(true);
   });
 
   it('orders deterministically whatever the input order, and rotates canaries between rollouts', () => {
@@ -51,18 +52,11 @@ describe('planner', () => {
   });
 
   it('puts late joiners in one extra batch after the last', () => {
-    const plan = planRollout({ set: 'web', target: D1, machines: machines(5), settings: { canary: 1, batchSize: { count: 2 } }, lateJoiners: ['new1', 'new2', 'm00'] });
+    const plan = planRollout({ set: 'web', target: D1, machines: machines(5), settings: { canary: 1, batchSize: { kind: 'count', count: 2 } }, lateJoiners: ['new1', 'new2', 'm00'] });
     expect(plan.batches.map((b) => b.length)).toEqual([1, 2, 2, 2]);
     expect([...plan.batches[3]!].sort()).toEqual(['new1', 'new2']);
     expect(batchOf(plan, 'm00')).toBeLessThan(3);
     expect(batchOf(plan, 'nope')).toBe(-1);
-  });
-
-  it('parses batch sizes and rejects nonsense', () => {
-    expect(parseBatchSize(3)).toEqual({ count: 3 });
-    expect(parseBatchSize('25%')).toEqual({ percent: 25 });
-    expect(parseBatchSize('all')).toBe('all');
-    for (const bad of [0, -1, 1.5, '0%', '101%', '3', 'half', null]) expect(() => parseBatchSize(bad)).toThrow(/batchSize/);
   });
 
   it('selects machines by labels; an empty selector selects nothing', () => {

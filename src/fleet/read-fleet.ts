@@ -1,12 +1,12 @@
 import type { Declarations } from '../declarations/types.js';
 import { InvalidNameError } from '../errors/index.js';
-import { membersOf, rolloutSettingsOf } from '../reconcile/specs.js';
 import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, planRollout } from '../rollout/planner.js';
 import { listQuarantines } from '../rollout/quarantine.js';
+import { membersOf } from '../rollout/set-plan.js';
+import { readSetStatuses } from '../status/status-io.js';
 import type { Store } from '../store/store.js';
 import { viewSet, type SetView } from './fleet-view.js';
-import { readSetStatuses } from './status-io.js';
 
 /**
  * Reads the fleet's state for `sets` (default: every set of the repo) from the store: each machine's last
@@ -23,7 +23,7 @@ export async function readFleet(store: Store, decls: Declarations, options: { se
     const statuses = await readSetStatuses(store, name);
     const members = membersOf(decls, set);
     const joiners = [...statuses.keys()].filter((m) => !members.includes(m)).sort();
-    const plan = planRollout({ set: name, target: set.closure, machines: members, settings: rolloutSettingsOf(set), lateJoiners: joiners });
+    const plan = planRollout({ set: name, target: set.closure, machines: members, settings: set.rollout, lateJoiners: joiners });
     const quarantines = (await listQuarantines(store, name)).map((q) => ({ digest: q.digest, machines: q.failures.map((f) => f.machine) }));
     views.push(
       viewSet({

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildManifest } from '../../src/packages/build-manifest.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import { listAll } from '../../src/store/store.js';
 import { openStore } from '../../src/store/open-store.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';

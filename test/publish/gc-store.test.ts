@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gcStore } from '../../src/packages/gc-store.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { gcStore } from '../../src/publish/gc-store.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { objectKey, pinKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';

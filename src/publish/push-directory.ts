@@ -5,11 +5,11 @@ import { objectKey, signatureKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { signManifest } from '../trust/manifest-signature.js';
 import type { SecretKey } from '../trust/publisher-key.js';
-import { buildManifest } from './build-manifest.js';
-import { resolveLimits, type ManifestLimits } from './limits.js';
-import { parseManifest } from './manifest-codec.js';
-import { runPool } from './run-pool.js';
-import { uploadObjectIfMissing } from './upload-object.js';
+import { buildManifest } from '../packages/build-manifest.js';
+import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
+import { parseManifest } from '../packages/manifest-codec.js';
+import { runPool } from '../util/run-pool.js';
+import { uploadObjectIfMissing } from '../packages/upload-object.js';
 
 export interface PushOptions {
   /** Package name (default: the directory's base name). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Reason } from '../../src/status/conditions.js';
-import { decideExitCode, viewSet, type SetViewInput } from '../../src/status/fleet-view.js';
+import { decideExitCode, viewSet, type SetViewInput } from '../../src/fleet/fleet-view.js';
 import { MACHINE_STATUS_SCHEMA, type MachineStatus, type MachineState } from '../../src/status/machine-status.js';
 import { digestFromHex, type Digest } from '../../src/store/digest.js';
 

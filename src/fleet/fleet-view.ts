@@ -1,19 +1,11 @@
+import type { SlotHolder } from '../rollout/lease-admin.js';
+import { findCondition, type ReasonName } from '../status/conditions.js';
+import { isParseProblem, type MachineState, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
+import { isFresh } from '../status/readiness.js';
 import type { Digest } from '../store/digest.js';
-import { findCondition, type ReasonName } from './conditions.js';
-import { isParseProblem, type MachineState, type MachineStatus, type ParseProblem } from './machine-status.js';
-import { isFresh } from './readiness.js';
 
 /** A machine's state as the fleet view shows it: the reported state, or what the reader concludes. */
 export type FleetMachineState = MachineState | 'Stale' | 'Unknown' | 'Invalid';
-
-/** One slot lease as the fleet view shows it. */
-export interface SlotHolder {
-  rollout: string;
-  slot: number;
-  machine: string;
-  token: number;
-  state: 'held' | 'released';
-}
 
 /** One quarantined digest of a set. */
 export interface QuarantineSummary {

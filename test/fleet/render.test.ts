@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { viewSet } from '../../src/status/fleet-view.js';
-import { renderFleet } from '../../src/status/render-fleet.js';
+import { viewSet } from '../../src/fleet/fleet-view.js';
+import { renderFleet } from '../../src/fleet/render-fleet.js';
 import { digestFromHex } from '../../src/store/digest.js';
 
 const NEW = digestFromHex('1'.repeat(64));
