@@ -30,8 +30,8 @@ export const SET = 'web';
 /** What a test may change about the set and the context it runs in. */
 export interface ContextOptions {
   closure: Digest;
-  /** YAML lines of sets/web.yaml after `closure:` (default: platform, machines [m1], batchSize all, activation, health). */
-  setYaml?: string;
+  /** sets/web.yaml (see setYaml): one machine m1, no batches, an activation and a health check by default. */
+  set?: SetYamlOptions;
   /** Extra deploy-repo files (machines/*.yaml, other sets). */
   files?: Record<string, string>;
   machine?: string;
@@ -61,14 +61,23 @@ export interface SetWorld {
   cleanup(): Promise<void>;
 }
 
+/** What a test may change in sets/web.yaml. */
+export interface SetYamlOptions {
+  machines?: string[];
+  /** The `rollout:` value as flow YAML (default: `{ batchSize: all }`, no leases). */
+  rollout?: string;
+  /** The activation command, run by /bin/sh in the generation directory (default: append svc/VERSION to the log). */
+  activateCommand?: string;
+}
+
 /** sets/web.yaml below `closure:`: one machine, no batches, an activation and a command health check. */
-export function defaultSetYaml(activationLog: string, extra = { rollout: 'rollout: { batchSize: all }', activateCommand: 'cat svc/VERSION >> "$ACT_LOG"' }): string {
+export function setYaml(activationLog: string, o: SetYamlOptions = {}): string {
   return [
     `platform: ${PLATFORM}`,
-    `machines: [${MACHINE}]`,
-    extra.rollout,
+    `machines: [${(o.machines ?? [MACHINE]).join(', ')}]`,
+    `rollout: ${o.rollout ?? '{ batchSize: all }'}`,
     'activate:',
-    `  command: ${JSON.stringify(extra.activateCommand)}`,
+    `  command: ${JSON.stringify(o.activateCommand ?? 'cat svc/VERSION >> "$ACT_LOG"')}`,
     `  env: { ACT_LOG: ${JSON.stringify(activationLog)} }`,
     '  timeout: 30s',
     'health:',
@@ -114,7 +123,7 @@ export async function createSetWorld(): Promise<SetWorld> {
     },
     context(o) {
       const machine = o.machine ?? MACHINE;
-      const decls = declarations(storeDir, keys.public, o.closure, o.setYaml ?? defaultSetYaml(activationLog), o.files ?? {});
+      const decls = declarations(storeDir, keys.public, o.closure, setYaml(activationLog, o.set), o.files ?? {});
       const set = decls.sets.get(SET);
       if (set === undefined) throw new Error('set web is missing');
       return {
@@ -152,6 +161,12 @@ export async function createSetWorld(): Promise<SetWorld> {
       await cleanup();
     },
   };
+}
+
+/** The machines of the plan's batch `k` for `closure` (plans are deterministic per set and digest). */
+export function machinesOfBatch(world: SetWorld, closure: Digest, set: SetYamlOptions, k: number): string[] {
+  const ctx = world.context({ closure, set, machine: set.machines?.[0] ?? MACHINE });
+  return setPlanOf(ctx.decls, ctx.set, ctx.machine.name).batches[k] ?? [];
 }
 
 /** The run convergeSet starts its steps with (plan, current generation, state), read the same way. */
