@@ -164,8 +164,8 @@ export async function createSetWorld(): Promise<SetWorld> {
 }
 
 /** The machines of the plan's batch `k` for `closure` (plans are deterministic per set and digest). */
-export function machinesOfBatch(world: SetWorld, closure: Digest, set: SetYamlOptions, k: number): string[] {
-  const ctx = world.context({ closure, set, machine: set.machines?.[0] ?? MACHINE });
+export function machinesOfBatch(world: SetWorld, closure: Digest, set: SetYamlOptions, k: number, files: Record<string, string> = {}): string[] {
+  const ctx = world.context({ closure, set, files, machine: set.machines?.[0] ?? MACHINE });
   return setPlanOf(ctx.decls, ctx.set, ctx.machine.name).batches[k] ?? [];
 }
 
