@@ -11,7 +11,7 @@ import { pushDirectory } from '../../src/packages/push-directory.js';
 import type { SetContext } from '../../src/reconcile/context.js';
 import { StagedMemo } from '../../src/reconcile/staged-memo.js';
 import { setPlanOf } from '../../src/reconcile/specs.js';
-import type { SetRun } from '../../src/reconcile/steps/index.js';
+import { SET_STEPS, type SetRun } from '../../src/reconcile/steps/index.js';
 import { systemClock, type Clock } from '../../src/rollout/clock.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
@@ -179,4 +179,16 @@ export async function openRun(ctx: SetContext): Promise<SetRun> {
     current: cur === undefined ? undefined : await findGeneration(paths, cur.number),
     state: await readState(paths.stateFile),
   };
+}
+
+/** Runs the default steps before `step` for real and returns the run `step` would get; throws if one stops. */
+export async function runUntil(ctx: SetContext, step: string): Promise<SetRun> {
+  let run = await openRun(ctx);
+  for (const s of SET_STEPS) {
+    if (s.name === step) return run;
+    const r = await s.run(run);
+    if ('stop' in r) throw new Error(`step ${s.name} stopped before ${step}: ${r.stop.reason}: ${r.stop.message}`);
+    run = r.next;
+  }
+  throw new Error(`no step named ${step}`);
 }
