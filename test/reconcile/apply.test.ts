@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCommand, type CommandRunner } from '../../src/activation/run-command.js';
 import { readState, setPaths } from '../../src/generations/index.js';
 import { convergeSet } from '../../src/reconcile/converge-set.js';
 import { switchAndProve } from '../../src/reconcile/steps/apply.js';
@@ -54,5 +55,22 @@ describe('step apply', () => {
     const partial = missing === 'generation' ? { ...run, generation: undefined } : { ...run, granted: undefined };
     await expect(switchAndProve.run(partial)).rejects.toThrow(`runs before any step set its ${missing}`);
     expect((await readState(setPaths(world.stateDir, 'web').stateFile)).active).toBeUndefined();
+  });
+
+  it('reports a slot taken over while switching, and keeps the converged result', async () => {
+    const set: SetYamlOptions = { machines: FLEET, rollout: '{ canary: 1, batchSize: 1, leaseTtl: 600ms }', activateCommand: 'sleep 1; cat svc/VERSION >> "$ACT_LOG"' };
+    const v1 = await world.push('v1');
+    let slot = '';
+    // An operator clears the slot as the activation starts; the keeper's next renewal finds it gone.
+    const runner: CommandRunner = async (spec) => {
+      if (JSON.stringify(spec.argv).includes('sleep 1;')) await world.store.delete(slot);
+      return runCommand(spec);
+    };
+    const ctx = world.context({ closure: v1, set, machine: machinesOfBatch(world, v1, set, 0)[0]!, coordination: world.store, runner });
+    const run = await runUntil(ctx, 'apply');
+    slot = run.granted!.lease!.key;
+    expect(await switchAndProve.run(run)).toMatchObject({
+      stop: { result: 'converged', reason: Reason.Succeeded, current: v1, message: 'generation 1 active and healthy (the lease was taken over while switching)' },
+    });
   });
 });
