@@ -1,0 +1,76 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCommand, type CommandRunner } from '../../src/activation/run-command.js';
+import { readState, setPaths } from '../../src/generations/index.js';
+import { convergeSet } from '../../src/reconcile/converge-set.js';
+import { switchAndProve } from '../../src/reconcile/steps/apply.js';
+import { readQuarantine } from '../../src/rollout/quarantine.js';
+import { parseLeaseRecord, readWithEtag } from '../../src/rollout/lease-record.js';
+import type { Lease } from '../../src/rollout/lease.js';
+import { Reason } from '../../src/status/conditions.js';
+import { createSetWorld, machinesOfBatch, runUntil, type SetWorld, type SetYamlOptions } from './set-world.js';
+
+let world: SetWorld;
+beforeEach(async () => (world = await createSetWorld()));
+afterEach(async () => world.cleanup());
+
+const FLEET = ['a', 'b', 'c', 'd', 'e', 'f'];
+// A failing activation appends its version, then fails for a package that carries FAIL.
+const FAILING_ACTIVATION = 'cat svc/VERSION >> "$ACT_LOG"; test ! -e svc/FAIL';
+
+async function leaseState(lease: Lease): Promise<string | undefined> {
+  const cur = await readWithEtag(world.store, lease.key);
+  return cur === null ? undefined : parseLeaseRecord(cur.bytes)?.state;
+}
+
+describe('step apply', () => {
+  it.each([
+    { name: 'a healthy closure: converged, slot released', set: { rollout: '{ canary: 1, batchSize: 1 }' }, fail: false, activate: undefined, want: { result: 'converged', reason: Reason.Succeeded, current: 'v2', slot: 'released', quarantined: false, activations: ['v1', 'v2'] } },
+    { name: 'a failing health check: rolled back, slot kept, quarantined', set: { rollout: '{ canary: 1, batchSize: 1 }' }, fail: true, activate: undefined, want: { result: 'rolled-back', reason: Reason.HealthCheckFailed, current: 'v1', slot: 'held', quarantined: true, activations: ['v1', 'v2', 'v1'] } },
+    { name: 'a failing activation: rolled back, slot kept, quarantined', set: { rollout: '{ canary: 1, batchSize: 1 }' }, fail: true, activate: FAILING_ACTIVATION, want: { result: 'rolled-back', reason: Reason.ActivationFailed, current: 'v1', slot: 'held', quarantined: true, activations: ['v1', 'v2', 'v1'] } },
+    { name: 'no leases (batchSize all): converged without a slot', set: { rollout: '{ batchSize: all }' }, fail: false, activate: undefined, want: { result: 'converged', reason: Reason.Succeeded, current: 'v2', slot: null, quarantined: false, activations: ['v1', 'v2'] } },
+  ])('$name', async ({ set: rollout, fail, activate, want }) => {
+    const v1 = await world.push('v1');
+    const v2 = await world.push('v2', { failHealth: fail });
+    const set: SetYamlOptions = { machines: FLEET, ...rollout, ...(activate ? { activateCommand: activate } : {}) };
+    const ctxFor = (closure: typeof v1) => world.context({ closure, set, machine: machinesOfBatch(world, closure, set, 0)[0]!, coordination: world.store });
+    expect((await convergeSet(ctxFor(v1))).result).toBe('converged');
+    const ctx = ctxFor(v2);
+    const run = await runUntil(ctx, 'apply');
+    const lease = run.granted?.lease ?? null;
+    const r = await switchAndProve.run(run);
+    expect(r).toMatchObject({ stop: { set: 'web', desired: v2, result: want.result, reason: want.reason, current: want.current === 'v1' ? v1 : v2, rollout: run.granted?.rollout } });
+    expect(lease === null ? null : await leaseState(lease)).toBe(want.slot);
+    expect((await readQuarantine(world.store, 'web', v2)) !== null).toBe(want.quarantined);
+    expect(await world.activations()).toEqual(want.activations);
+    // The memo entry is spent either way: the next tick starts from the disk.
+    expect(await ctx.staged.recall('web', v2, ctx.commit, ctx.ports.clock.monotonicMs())).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'without a staged generation', missing: 'generation' as const },
+    { name: 'without the gate\'s permission', missing: 'granted' as const },
+  ])('refuses to run $name (a misordered step list)', async ({ missing }) => {
+    const ctx = world.context({ closure: await world.push('v1') });
+    const run = await runUntil(ctx, 'apply');
+    const partial = missing === 'generation' ? { ...run, generation: undefined } : { ...run, granted: undefined };
+    await expect(switchAndProve.run(partial)).rejects.toThrow(`runs before any step set its ${missing}`);
+    expect((await readState(setPaths(world.stateDir, 'web').stateFile)).active).toBeUndefined();
+  });
+
+  it('reports a slot taken over while switching, and keeps the converged result', async () => {
+    const set: SetYamlOptions = { machines: FLEET, rollout: '{ canary: 1, batchSize: 1, leaseTtl: 600ms }', activateCommand: 'sleep 1; cat svc/VERSION >> "$ACT_LOG"' };
+    const v1 = await world.push('v1');
+    let slot = '';
+    // An operator clears the slot as the activation starts; the keeper's next renewal finds it gone.
+    const runner: CommandRunner = async (spec) => {
+      if (JSON.stringify(spec.argv).includes('sleep 1;')) await world.store.delete(slot);
+      return runCommand(spec);
+    };
+    const ctx = world.context({ closure: v1, set, machine: machinesOfBatch(world, v1, set, 0)[0]!, coordination: world.store, runner });
+    const run = await runUntil(ctx, 'apply');
+    slot = run.granted!.lease!.key;
+    expect(await switchAndProve.run(run)).toMatchObject({
+      stop: { result: 'converged', reason: Reason.Succeeded, current: v1, message: 'generation 1 active and healthy (the lease was taken over while switching)' },
+    });
+  });
+});

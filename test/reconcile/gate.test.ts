@@ -1,0 +1,85 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { passRolloutGate } from '../../src/reconcile/steps/gate.js';
+import { systemClock } from '../../src/rollout/clock.js';
+import { acquireSlot } from '../../src/rollout/lease.js';
+import { LeaseObserver } from '../../src/rollout/lease-observer.js';
+import { writeQuarantine } from '../../src/rollout/quarantine.js';
+import { Reason } from '../../src/status/conditions.js';
+import type { Digest } from '../../src/store/digest.js';
+import { createSetWorld, machinesOfBatch, openRun, PLATFORM, type SetWorld, type SetYamlOptions } from './set-world.js';
+
+let world: SetWorld;
+beforeEach(async () => (world = await createSetWorld()));
+afterEach(async () => world.cleanup());
+
+const FLEET = ['a', 'b', 'c', 'd', 'e', 'f'];
+const BATCHED = { machines: FLEET, rollout: '{ canary: 1, batchSize: 1 }' };
+const ALL = { machines: FLEET, rollout: '{ batchSize: all }' };
+
+interface Row {
+  name: string;
+  set: SetYamlOptions;
+  /** Which batch this machine is in. */
+  batch?: number;
+  coordination?: 'none' | 'unsafe' | 'safe';
+  /** Prepare the coordination store before the gate runs. */
+  given?: (digest: Digest, rolloutId: string) => Promise<void>;
+  files?: (digest: Digest) => Record<string, string>;
+  want: { go: true; lease: boolean } | { go: false; result: 'failed' | 'waiting'; reason: string; stalled: boolean };
+}
+
+const quarantinedBy = (machine: string) => async (digest: Digest): Promise<void> => {
+  await writeQuarantine(world.store, 'web', digest, { machine, reason: 'HealthCheckFailed', message: 'answered 500', time: new Date().toISOString() });
+};
+/** An allow window of one hour on the day after tomorrow (UTC): closed now, open some day. */
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const LATER = DAYS[(new Date().getUTCDay() + 2) % 7]!;
+
+const rows: Row[] = [
+  { name: 'no coordination store and no batches: go, without a lease', set: { rollout: '{ batchSize: all }' }, coordination: 'none', want: { go: true, lease: false } },
+  { name: 'batches without a coordination store: refused as unsafe', set: BATCHED, coordination: 'none', want: { go: false, result: 'failed', reason: Reason.CoordinationUnsafe, stalled: true } },
+  { name: 'batches on a store without conditional writes: refused as unsafe', set: BATCHED, coordination: 'unsafe', want: { go: false, result: 'failed', reason: Reason.CoordinationUnsafe, stalled: true } },
+  { name: 'coordinated, no batches, nothing in the way: go, without a lease', set: ALL, want: { go: true, lease: false } },
+  { name: 'quarantined by another machine (maxFailures 0): waits, stalled', set: ALL, given: quarantinedBy('b'), want: { go: false, result: 'waiting', reason: Reason.Quarantined, stalled: true } },
+  { name: 'one failure within maxFailures 1: go', set: { machines: FLEET, rollout: '{ batchSize: all, maxFailures: 1 }' }, given: quarantinedBy('b'), want: { go: true, lease: false } },
+  { name: 'earlier batches not Ready: waits for them', set: BATCHED, batch: 2, want: { go: false, result: 'waiting', reason: Reason.WaitingForBatch, stalled: false } },
+  { name: 'its batch is open: go, holding a slot', set: BATCHED, batch: 0, want: { go: true, lease: true } },
+  {
+    name: 'every slot held by another machine: waits for a slot', set: BATCHED, batch: 0,
+    given: async (digest, rollout) => void (await acquireSlot({ store: world.store, set: 'web', rollout, slots: 1, machine: 'z', holder: 'z-1', digest, ttlMs: 60_000, clock: systemClock, observations: new LeaseObserver() })),
+    want: { go: false, result: 'waiting', reason: Reason.WaitingForSlot, stalled: false },
+  },
+  { name: 'no maintenance window open now: waits for a window', set: { machines: FLEET, rollout: `{ batchSize: all, windows: [{ days: [${LATER}], start: "00:00", duration: 1h, timeZone: UTC }] }` }, want: { go: false, result: 'waiting', reason: Reason.WaitingForWindow, stalled: false } },
+  {
+    name: 'a dependency not Ready: waits for it', set: { machines: FLEET, rollout: '{ batchSize: all, dependsOn: [db] }' },
+    files: (digest) => ({ 'sets/db.yaml': `closure: ${digest}\nplatform: ${PLATFORM}\nmachines: [db-1]\n` }),
+    want: { go: false, result: 'waiting', reason: Reason.WaitingForDependency, stalled: false },
+  },
+];
+
+describe('step gate', () => {
+  it.each(rows)('$name', async (row) => {
+    const v1 = await world.push('v1');
+    const files = row.files?.(v1) ?? {};
+    const machine = machinesOfBatch(world, v1, row.set, row.batch ?? 0, files)[0]!;
+    const coordination = row.coordination ?? 'safe';
+    const ctx = world.context({
+      closure: v1, set: row.set, machine, files,
+      coordination: coordination === 'none' ? null : world.store, coordinationSafe: coordination === 'safe',
+    });
+    const run = await openRun(ctx);
+    await row.given?.(v1, run.plan.rolloutId);
+    const r = await passRolloutGate.run(run);
+    const rollout = { id: run.plan.rolloutId, batch: row.batch ?? 0 };
+    if (!row.want.go) {
+      const { result, reason, stalled } = row.want;
+      expect(r).toMatchObject({ stop: { set: 'web', desired: v1, current: null, result, reason, stalled, rollout } });
+      return;
+    }
+    if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
+    const lease = r.next.granted?.lease ?? null;
+    expect(lease !== null).toBe(row.want.lease);
+    expect(r.next.granted?.rollout).toEqual(lease === null ? rollout : { ...rollout, token: lease.token });
+    if (lease !== null) await lease.assertHeld();
+  });
+});
