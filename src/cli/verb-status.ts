@@ -6,8 +6,8 @@ import { renderFleet } from '../status/render-fleet.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
 import { parseDuration } from '../declarations/duration.js';
+import { openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
 import { flag, stringOption, type Command } from './command.js';
-import { loadDeclarationsAt, openRepoSource } from './repo-source.js';
 
 const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
 
@@ -31,12 +31,14 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     'stale-after': { type: 'string', value: 'DURATION', help: 'a report older than this is Stale (default 10m)' },
   },
   async run(input, ctx) {
-    const src = await openRepoSource(ctx, stringOption(input, 'repo') ?? '.', stringOption(input, 'rev'));
+    const repo = await openDeployRepo({ repo: stringOption(input, 'repo') ?? '.', cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
     let decls;
+    let oid: string;
     try {
-      decls = await loadDeclarationsAt(src.gitdir, src.oid);
+      oid = await repo.resolve(stringOption(input, 'rev'));
+      decls = requireDeclarations(await readDeclarationsAt(repo.gitdir, oid), { what: `declarations at ${oid.slice(0, 12)} are` });
     } finally {
-      await src.cleanup();
+      await repo.close();
     }
     const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => !/^https?:/i.test(u)) ?? decls.config.stores[0];
     if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
@@ -57,8 +59,8 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
       const exitCode = decideExitCode(views);
       return {
         exitCode,
-        text: `${renderFleet(views, ctx.interactive)}commit ${src.oid.slice(0, 12)}: ${LABEL[exitCode]}`,
-        json: { commit: src.oid, store: store.url, result: LABEL[exitCode], sets: views },
+        text: `${renderFleet(views, ctx.interactive)}commit ${oid.slice(0, 12)}: ${LABEL[exitCode]}`,
+        json: { commit: oid, store: store.url, result: LABEL[exitCode], sets: views },
       };
     } finally {
       await store.close();
