@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveRevision } from '../../src/deploy-repo/index.js';
-import { hasCode } from '../../src/errors/index.js';
 import { createTestRepo, makeScratch, runTool, type Scratch, type TestRepo } from '../helpers/git-repo.js';
 
 // git itself is the oracle: every revision git resolves must resolve to the same commit here.
