@@ -24,7 +24,7 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
   positionals: { min: 0, max: 64 },
   options: {
     repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo (default: the current directory)' },
-    rev: { type: 'string', value: 'REV', help: 'revision of the repo to compare against (default HEAD)' },
+    rev: { type: 'string', value: 'REV', help: 'revision of the repo to compare against, e.g. main~1 (default HEAD; main for a URL)' },
     store: { type: 'string', value: 'URL', help: 'store holding status, leases and quarantines (default: from flotilla.yaml)' },
     watch: { type: 'boolean', help: 'refresh until converged or failed' },
     interval: { type: 'string', value: 'DURATION', help: 'refresh interval with --watch (default 2s)' },

@@ -48,14 +48,15 @@ export const command: Command = {
   name: 'validate',
   summary: 'check a deploy repo: schemas, rules, and the commit signature',
   usage: 'flotilla validate [--repo DIR|URL] [--rev REV] [--trust-file F] | --dir DIR',
-  description: `Loads the declarations at REV (default HEAD; for a URL, REV is a branch, default main) as git objects,
+  description: `Loads the declarations at REV (a branch, tag or commit id, then any ~N or ^N; default HEAD; for a URL, REV
+names a branch of the server, default main) as git objects,
 checks every file against its schema and the semantic rules, and verifies the commit's signature against
 --trust-file (allowed_signers or an armored OpenPGP key), or else the repo's own allowed_signers at REV.
 --dir checks a plain directory (no git, no signature): for editors and pre-commit hooks.
 Exit 0 when all is well, 1 listing every error as file:line:col /pointer message.`,
   options: {
     repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo: a local path or an http(s) URL (default: the current directory)' },
-    rev: { type: 'string', value: 'REV', help: 'commit, branch or tag to check (default HEAD)' },
+    rev: { type: 'string', value: 'REV', help: 'commit, branch or tag, then any ~N or ^N, to check (default HEAD)' },
     'trust-file': { type: 'string', value: 'FILE', help: 'pinned signers: allowed_signers or an armored OpenPGP key' },
     dir: { type: 'string', value: 'DIR', help: 'check a plain directory instead (no git, no signature)' },
     'skip-signature': { type: 'boolean', help: 'check declarations only' },
