@@ -3,7 +3,7 @@
 // Sits above git/, trust/ and declarations/; reconcile/, plan/, bump/ and cli/ use it through this file only.
 export { openDeployRepo, openLocalDeployRepo, type DeployRepo, type OpenDeployRepoOptions } from './open-deploy-repo.js';
 export { parseRevision, type Revision, type RevisionStep } from './revision-syntax.js';
-export { resolveRevision, localNames, type NameResolver } from './resolve-revision.js';
+export { resolveRevision } from './resolve-revision.js';
 export { readDeclarationsAt, loadDeclarationFiles, type DeclarationsAt, type DeclarationsRead } from './read-declarations.js';
 export { requireDeclarations, type RequireOptions } from './require-declarations.js';
 export { verifyAt, type TrustPolicy, type Verification } from './verify-at.js';
