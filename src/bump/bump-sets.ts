@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
+import { loadDeclarationFiles, requireDeclarations } from '../deploy-repo/index.js';
 import { NotFoundError, PreconditionFailedError, QuarantinedError, UsageError } from '../errors/index.js';
 import { readClosureManifests } from '../fetch/read-closure.js';
 import { closeAll } from '../packages/cli-args.js';
@@ -14,7 +15,7 @@ import { replaceClosureDigest } from './edit-closure.js';
 import { resolveIdentity } from './identity.js';
 import { openStoresFor, publisherPolicyOf } from './repo-policy.js';
 import { checkSignerAtBase } from './signer-trust.js';
-import { loadValid, openBumpTarget, type BumpTarget } from './target-repo.js';
+import { openBumpTarget, type BumpTarget } from './target-repo.js';
 import { writeSignedCommit, writeTreeWith } from './write-commit.js';
 
 /** What to bump: one set by name, or every set currently on `whereDigest`. */
@@ -134,7 +135,7 @@ export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
     edited.set(decl.file, Buffer.from(replaceClosureDigest(text, req.digest, decl.file), 'utf8'));
     changes.push({ set: name, file: decl.file, from: decl.closure, to: req.digest });
   }
-  const decls = loadValid(edited, `after the edit, the declarations are`);
+  const decls = requireDeclarations(loadDeclarationFiles(edited), { what: 'after the edit, the declarations are' });
   const stores = openStoresFor(req.storeUrls, decls.config, req.cwd);
   let packages: string[];
   let signers: string[];

@@ -1,12 +1,8 @@
 import * as fs from 'node:fs';
-import { resolve } from 'node:path';
 import git from 'isomorphic-git';
-import { classifyPath } from '../declarations/classify-path.js';
-import { formatIssue, loadDeclarations } from '../declarations/index.js';
 import type { Declarations } from '../declarations/types.js';
-import { DeclarationError, UsageError } from '../errors/index.js';
-import { resolveLocalGitdir } from '../git/local-repo.js';
-import { readTreeFiles } from '../git/read-tree.js';
+import { openLocalDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
+import { UsageError } from '../errors/index.js';
 
 /** Where a bump lands: the repo, the branch ref it moves, the commit it builds on, and that commit's files. */
 export interface BumpTarget {
@@ -25,31 +21,19 @@ export interface BumpTarget {
 // A conservative subset of git's ref-name rules: no `..`, no leading dash or dot, no control characters.
 const BRANCH_RE = /^(?!.*\.\.)(?!.*\/\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}(?<![./])$/;
 
-/** Loads declaration files as data; DeclarationError listing every issue as file:line:col when invalid. */
-export function loadValid(files: Map<string, Uint8Array>, what: string): Declarations {
-  const loaded = loadDeclarations(files);
-  if (!loaded.ok) {
-    const issues = loaded.errors.map(formatIssue);
-    throw new DeclarationError(`${what} invalid:\n${issues.join('\n')}`, { issues });
-  }
-  return loaded.value;
-}
-
 /**
  * Opens the deploy repo at `dir` for a bump on `branch` (default: the checked-out branch). A branch that
  * does not exist yet starts at HEAD. Throws GitError (not a repo), UsageError (detached HEAD without
  * --branch, or an invalid branch name), DeclarationError (the declarations at the base are invalid).
  */
 export async function openBumpTarget(dir: string, branch: string | undefined): Promise<BumpTarget> {
-  const full = resolve(dir);
-  const gitdir = await resolveLocalGitdir(full);
-  const workTree = gitdir === full ? undefined : full;
+  const { gitdir, workTree } = await openLocalDeployRepo(dir);
   const current = await git.currentBranch({ fs, gitdir, fullname: true }).catch(() => undefined);
   if (branch !== undefined && !BRANCH_RE.test(branch)) throw new UsageError(`--branch: invalid branch name ${JSON.stringify(branch)}`);
   const ref = branch !== undefined ? `refs/heads/${branch}` : current;
   if (ref === undefined) throw new UsageError('HEAD is detached: name the branch to commit on with --branch NAME');
   const base = await git.resolveRef({ fs, gitdir, ref }).catch(() => git.resolveRef({ fs, gitdir, ref: 'HEAD' }));
-  const files = await readTreeFiles({ gitdir, oid: base, include: (p) => classifyPath(p).kind !== 'other' });
-  const decls = loadValid(files, `the declarations at ${base.slice(0, 12)} are`);
-  return { gitdir, ...(workTree ? { workTree } : {}), ref, checkedOut: workTree !== undefined && ref === current, base, files, decls };
+  const at = await readDeclarationsAt(gitdir, base);
+  const decls = requireDeclarations(at, { what: `the declarations at ${base.slice(0, 12)} are` });
+  return { gitdir, ...(workTree ? { workTree } : {}), ref, checkedOut: workTree !== undefined && ref === current, base, files: at.files, decls };
 }

@@ -8,8 +8,7 @@ import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/digest.js';
 import { durationOption } from './duration-option.js';
-import { closuresInHistory } from './repo-roots.js';
-import { openRepoSource } from './repo-source.js';
+import { closuresInHistory, openDeployRepo } from '../deploy-repo/index.js';
 
 async function present(store: Store, digests: Digest[]): Promise<Digest[]> {
   const out: Digest[] = [];
@@ -75,12 +74,12 @@ active or previous one, then packages and cached objects no kept generation uses
         if (repo !== undefined) {
           const depth = Number(stringOption(input, 'history') ?? '200');
           if (!Number.isInteger(depth) || depth < 1) throw new UsageError('--history must be a positive whole number');
-          const src = await openRepoSource(ctx, repo, undefined);
+          const src = await openDeployRepo({ repo, cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
           try {
             // A closure the repo named but the store never had cannot be protected; it must not block GC.
-            extraRoots = await present(store, await closuresInHistory(src.gitdir, src.oid, depth));
+            extraRoots = await present(store, await closuresInHistory(src.gitdir, await src.resolve(), depth));
           } finally {
-            await src.cleanup();
+            await src.close();
           }
         }
         const r = await gcStore(store, { olderThanMs, dryRun, extraRoots });

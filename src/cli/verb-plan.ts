@@ -24,7 +24,10 @@ export const command: Command = {
 provenance, the closure diff (sizes, bytes each machine fetches), the checks (closure signatures and
 deployable flag per HEAD's policy, quarantine, schemas and rules, signatures of every commit in BASE..HEAD
 against --trust-file or BASE's allowed_signers, dependsOn) and the rollout schedule (batches, canary, pauses,
-next window, what a failure does). BASE defaults to the merge-base with --main (HEAD~1 on main itself).
+next window, what a failure does). BASE and HEAD are git revisions: a branch, tag, HEAD or commit id (4+ hex
+digits), then any ~N or ^N (HEAD~1, main^2). HEAD defaults to HEAD; BASE to the merge-base of HEAD with --main
+(or origin/MAIN), or to HEAD~1 when HEAD is already on --main or there is no --main. With --repo URL, names are
+branches of the server: HEAD defaults to --main, and BASE to the tip of --main (HEAD~1 when that is HEAD).
 Exit 0 when every check passes, 1 otherwise. The markdown carries <!-- flotilla-plan --> for CI comments.`,
   positionals: { min: 0, max: 2 },
   options: {

@@ -5,9 +5,9 @@ import { readFleet } from '../fleet/read-fleet.js';
 import { renderFleet } from '../fleet/render-fleet.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
+import { openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
 import { flag, stringOption, type Command } from './command.js';
 import { durationOption } from './duration-option.js';
-import { loadDeclarationsAt, openRepoSource } from './repo-source.js';
 
 const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
 
@@ -24,7 +24,7 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
   positionals: { min: 0, max: 64 },
   options: {
     repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo (default: the current directory)' },
-    rev: { type: 'string', value: 'REV', help: 'revision of the repo to compare against (default HEAD)' },
+    rev: { type: 'string', value: 'REV', help: 'revision of the repo to compare against, e.g. main~1 (default HEAD; main for a URL)' },
     store: { type: 'string', value: 'URL', help: 'store holding status, leases and quarantines (default: from flotilla.yaml)' },
     watch: { type: 'boolean', help: 'refresh until converged or failed' },
     interval: { type: 'string', value: 'DURATION', help: 'refresh interval with --watch (default 2s)' },
@@ -34,12 +34,14 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     // Options first: a bad value is refused before the repo or the store is touched.
     const staleAfterMs = durationOption(stringOption(input, 'stale-after'), '--stale-after', DEFAULT_STALE_AFTER_MS);
     const intervalMs = durationOption(stringOption(input, 'interval'), '--interval', 2000);
-    const src = await openRepoSource(ctx, stringOption(input, 'repo') ?? '.', stringOption(input, 'rev'));
+    const repo = await openDeployRepo({ repo: stringOption(input, 'repo') ?? '.', cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
     let decls;
+    let oid: string;
     try {
-      decls = await loadDeclarationsAt(src.gitdir, src.oid);
+      oid = await repo.resolve(stringOption(input, 'rev'));
+      decls = requireDeclarations(await readDeclarationsAt(repo.gitdir, oid), { what: `declarations at ${oid.slice(0, 12)} are` });
     } finally {
-      await src.cleanup();
+      await repo.close();
     }
     const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => !/^https?:/i.test(u)) ?? decls.config.stores[0];
     if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
@@ -57,8 +59,8 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
       const exitCode = decideExitCode(views);
       return {
         exitCode,
-        text: `${renderFleet(views, ctx.interactive)}commit ${src.oid.slice(0, 12)}: ${LABEL[exitCode]}`,
-        json: { commit: src.oid, store: store.url, result: LABEL[exitCode], sets: views },
+        text: `${renderFleet(views, ctx.interactive)}commit ${oid.slice(0, 12)}: ${LABEL[exitCode]}`,
+        json: { commit: oid, store: store.url, result: LABEL[exitCode], sets: views },
       };
     } finally {
       await store.close();

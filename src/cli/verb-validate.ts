@@ -1,15 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FlotillaError, UsageError } from '../errors/index.js';
-import { formatIssue, loadDeclarations, type DeclarationIssue } from '../declarations/index.js';
-import { classifyPath } from '../declarations/classify-path.js';
+import { formatIssue, type DeclarationIssue } from '../declarations/index.js';
 import { readDeclarationDir } from '../declarations/read-dir.js';
-import { readTreeFiles } from '../git/read-tree.js';
-import { parseAllowedSigners } from '../trust/allowed-signers.js';
-import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
-import { verifyCommit } from '../trust/commit-verify.js';
+import { loadDeclarationFiles, openDeployRepo, readDeclarationsAt, verifyAt, type DeclarationsRead, type TrustPolicy } from '../deploy-repo/index.js';
+import { loadCommitTrust } from '../trust/commit-trust.js';
 import { flag, stringOption, type Command } from './command.js';
-import { openRepoSource } from './repo-source.js';
 
 /** The outcome of the signature check, as printed and as JSON. */
 type SignatureReport =
@@ -17,47 +13,26 @@ type SignatureReport =
   | { ok: false; code: string; message: string; trust: string };
 
 /** Trust for the signature check: the pinned file when given, else the repo's own allowed_signers at the commit. */
-async function trustFor(trustFile: string | undefined, files: Map<string, Uint8Array>, oid: string): Promise<{ trust: CommitTrust; source: string }> {
+async function trustFor(trustFile: string | undefined, read: DeclarationsRead, oid: string): Promise<{ policy: TrustPolicy; source: string }> {
   if (trustFile !== undefined) {
     const head = (await readFile(trustFile, 'utf8').catch(() => '')).trimStart();
     const pgp = head.startsWith('-----BEGIN PGP');
-    return { trust: await loadCommitTrust(pgp ? { pgpKeyFiles: [trustFile] } : { allowedSignersFile: trustFile }), source: trustFile };
+    return { policy: { kind: 'pinned', trust: await loadCommitTrust(pgp ? { pgpKeyFiles: [trustFile] } : { allowedSignersFile: trustFile }) }, source: trustFile };
   }
-  const source = `allowed_signers at ${oid.slice(0, 12)} (the repo vouching for itself; pin with --trust-file)`;
-  const bytes = files.get('allowed_signers');
-  const text = bytes === undefined ? '' : Buffer.from(bytes).toString('utf8');
-  return { trust: { sshSigners: parseAllowedSigners(text, 'allowed_signers'), pgpKeys: [], verify: 'head' }, source };
+  return { policy: { kind: 'self', read }, source: `allowed_signers at ${oid.slice(0, 12)} (the repo vouching for itself; pin with --trust-file)` };
 }
 
-async function checkSignature(gitdir: string, oid: string, trustFile: string | undefined, files: Map<string, Uint8Array>): Promise<SignatureReport> {
+async function checkSignature(gitdir: string, oid: string, trustFile: string | undefined, read: DeclarationsRead): Promise<SignatureReport> {
   let source = trustFile ?? 'allowed_signers';
   try {
-    const t = await trustFor(trustFile, files, oid);
+    const t = await trustFor(trustFile, read, oid);
     source = t.source;
-    const v = await verifyCommit({ gitdir, oid, trust: t.trust });
+    const v = await verifyAt(gitdir, oid, t.policy);
+    if (!v.ok) return { ok: false, code: v.error.code, message: v.error.message, trust: source };
     return { ok: true, signer: v.signer, fingerprint: v.fingerprint, format: v.format, trust: source };
   } catch (err) {
     if (!(err instanceof FlotillaError)) throw err;
     return { ok: false, code: err.code, message: err.message, trust: source };
-  }
-}
-
-/** Declaration files read, issues met while reading, and whether the read covered the whole tree. */
-interface FilesRead {
-  files: Map<string, Uint8Array>;
-  issues: DeclarationIssue[];
-  complete: boolean;
-}
-
-/** Reads the declaration files of a commit; an unsafe tree (symlinked declaration, `..`, submodule) becomes an issue. */
-async function readCommitFiles(gitdir: string, oid: string): Promise<FilesRead> {
-  try {
-    const files = await readTreeFiles({ gitdir, oid, include: (p) => classifyPath(p).kind !== 'other' });
-    return { files, issues: [], complete: true };
-  } catch (err) {
-    if (!(err instanceof FlotillaError) || err.code !== 'UnsafeTreeError') throw err;
-    const path = typeof err.data['path'] === 'string' ? err.data['path'] : '(tree)';
-    return { files: new Map(), issues: [{ file: path, pointer: '', message: err.message, rule: 'unsafe-tree' }], complete: false };
   }
 }
 
@@ -73,14 +48,15 @@ export const command: Command = {
   name: 'validate',
   summary: 'check a deploy repo: schemas, rules, and the commit signature',
   usage: 'flotilla validate [--repo DIR|URL] [--rev REV] [--trust-file F] | --dir DIR',
-  description: `Loads the declarations at REV (default HEAD; for a URL, REV is a branch, default main) as git objects,
+  description: `Loads the declarations at REV (a branch, tag or commit id, then any ~N or ^N; default HEAD; for a URL, REV
+names a branch of the server, default main) as git objects,
 checks every file against its schema and the semantic rules, and verifies the commit's signature against
 --trust-file (allowed_signers or an armored OpenPGP key), or else the repo's own allowed_signers at REV.
 --dir checks a plain directory (no git, no signature): for editors and pre-commit hooks.
 Exit 0 when all is well, 1 listing every error as file:line:col /pointer message.`,
   options: {
     repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo: a local path or an http(s) URL (default: the current directory)' },
-    rev: { type: 'string', value: 'REV', help: 'commit, branch or tag to check (default HEAD)' },
+    rev: { type: 'string', value: 'REV', help: 'commit, branch or tag, then any ~N or ^N, to check (default HEAD)' },
     'trust-file': { type: 'string', value: 'FILE', help: 'pinned signers: allowed_signers or an armored OpenPGP key' },
     dir: { type: 'string', value: 'DIR', help: 'check a plain directory instead (no git, no signature)' },
     'skip-signature': { type: 'boolean', help: 'check declarations only' },
@@ -89,40 +65,43 @@ Exit 0 when all is well, 1 listing every error as file:line:col /pointer message
     const dir = stringOption(input, 'dir');
     const repo = stringOption(input, 'repo');
     if (dir !== undefined && (repo !== undefined || stringOption(input, 'rev') !== undefined)) throw new UsageError('validate: --dir cannot be combined with --repo or --rev');
-    let read: FilesRead;
+    let read: DeclarationsRead;
+    let dirIssues: DeclarationIssue[] = [];
     let signature: SignatureReport | undefined;
     let where: Record<string, string>;
     if (dir !== undefined) {
       const path = resolve(ctx.cwd, dir);
-      read = { ...(await readDeclarationDir(path)), complete: true };
+      const dirRead = await readDeclarationDir(path);
+      read = loadDeclarationFiles(dirRead.files);
+      dirIssues = dirRead.issues;
       where = { dir: path };
     } else {
-      const src = await openRepoSource(ctx, repo ?? '.', stringOption(input, 'rev'));
+      const src = await openDeployRepo({ repo: repo ?? '.', cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
       try {
-        read = await readCommitFiles(src.gitdir, src.oid);
+        const oid = await src.resolve(stringOption(input, 'rev'));
+        read = await readDeclarationsAt(src.gitdir, oid);
         if (!flag(input, 'skip-signature')) {
           const trustOpt = stringOption(input, 'trust-file');
-          signature = await checkSignature(src.gitdir, src.oid, trustOpt === undefined ? undefined : resolve(ctx.cwd, trustOpt), read.files);
+          signature = await checkSignature(src.gitdir, oid, trustOpt === undefined ? undefined : resolve(ctx.cwd, trustOpt), read);
         }
+        where = { repo: repo ?? '.', commit: oid };
       } finally {
-        await src.cleanup();
+        await src.close();
       }
-      where = { repo: repo ?? '.', commit: src.oid };
     }
-    // A refused tree is not loaded: its files were never read, and "flotilla.yaml is missing" would mislead.
-    const loaded = read.complete ? loadDeclarations(read.files) : ({ ok: false, errors: [] } as const);
-    const errors = [...read.issues, ...(loaded.ok ? expiryIssues(loaded.value.config.expires, Date.now()) : loaded.errors)];
+    const decls = read.decls;
+    const errors = [...dirIssues, ...read.issues, ...(decls ? expiryIssues(decls.config.expires, Date.now()) : [])];
     const ok = errors.length === 0 && (signature === undefined || signature.ok);
     const lines = errors.map(formatIssue);
     if (signature) {
       lines.push(signature.ok ? `signature: ok, ${signature.format} by ${signature.signer} (${signature.fingerprint}), trusted via ${signature.trust}` : `signature: ${signature.code}: ${signature.message} (trust: ${signature.trust})`);
     }
     const at = where['commit'] ? ` at ${where['commit'].slice(0, 12)}` : '';
-    lines.push(ok && loaded.ok ? `valid${at}: ${loaded.value.sets.size} set(s), ${loaded.value.machines.size} machine(s)` : `invalid${at}: ${errors.length} error(s)${signature && !signature.ok ? ' and an untrusted signature' : ''}`);
+    lines.push(ok && decls ? `valid${at}: ${decls.sets.size} set(s), ${decls.machines.size} machine(s)` : `invalid${at}: ${errors.length} error(s)${signature && !signature.ok ? ' and an untrusted signature' : ''}`);
     return {
       exitCode: ok ? 0 : 1,
       text: lines.join('\n'),
-      json: { ok, ...where, errors, ...(signature ? { signature } : {}), sets: loaded.ok ? [...loaded.value.sets.keys()] : [] },
+      json: { ok, ...where, errors, ...(signature ? { signature } : {}), sets: decls ? [...decls.sets.keys()] : [] },
     };
   },
 };

@@ -1,8 +1,5 @@
-import { classifyPath } from '../declarations/classify-path.js';
-import { loadDeclarations } from '../declarations/index.js';
 import type { Declarations } from '../declarations/types.js';
-import { FlotillaError } from '../errors/index.js';
-import { readTreeFiles } from '../git/read-tree.js';
+import { readDeclarationsAt } from '../deploy-repo/index.js';
 import { closeAll } from '../packages/cli-args.js';
 import { readQuarantine } from '../rollout/quarantine.js';
 import { isDigest } from '../store/digest.js';
@@ -29,18 +26,10 @@ export interface GatherOptions {
   signal?: AbortSignal;
 }
 
-/** Loads a revision's declarations as data: an unsafe tree or invalid files become issues, never throws for them. */
-export async function readRevision(gitdir: string, oid: string): Promise<RevisionInput> {
-  let files: Map<string, Uint8Array>;
-  try {
-    files = await readTreeFiles({ gitdir, oid, include: (p) => classifyPath(p).kind !== 'other' });
-  } catch (err) {
-    if (!(err instanceof FlotillaError) || err.code !== 'UnsafeTreeError') throw err;
-    const file = typeof err.data['path'] === 'string' ? err.data['path'] : '(tree)';
-    return { oid, decls: null, issues: [{ file, pointer: '', message: err.message, rule: 'unsafe-tree' }] };
-  }
-  const loaded = loadDeclarations(files);
-  return loaded.ok ? { oid, decls: loaded.value, issues: [] } : { oid, decls: null, issues: loaded.errors };
+/** A revision's declarations as plan input: an unsafe tree or invalid files are issues, never a throw. */
+async function readRevision(gitdir: string, oid: string): Promise<RevisionInput> {
+  const at = await readDeclarationsAt(gitdir, oid);
+  return { oid, decls: at.decls, issues: at.issues };
 }
 
 function policyOf(decls: Declarations | null): PublisherPolicy | null {

@@ -1,13 +1,7 @@
 import * as fs from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import git from 'isomorphic-git';
+import { openDeployRepo, type DeployRepo } from '../deploy-repo/index.js';
 import { NotFoundError } from '../errors/index.js';
-import { readGitAuthFromEnv } from '../git/git-auth.js';
-import { isHttpUrl, resolveLocalGitdir } from '../git/local-repo.js';
-import { syncRepo } from '../git/sync-repo.js';
-import { resolveRev } from '../cli/repo-source.js';
 
 /** The two commits a plan compares, in one gitdir, and the cleanup of any temp cache. */
 export interface PlanRevisions {
@@ -24,7 +18,13 @@ async function firstParent(gitdir: string, oid: string): Promise<string> {
   return p;
 }
 
-async function defaultBase(gitdir: string, head: string, main: string): Promise<string> {
+async function defaultBase(repo: DeployRepo, head: string, main: string): Promise<string> {
+  const { gitdir } = repo;
+  // A URL's cache holds only the branches fetched: BASE is main's tip, or HEAD's first parent when HEAD is it.
+  if (repo.remote) {
+    const tip = await repo.resolve(main);
+    return tip === head ? firstParent(gitdir, head) : tip;
+  }
   for (const ref of [main, `refs/remotes/origin/${main}`]) {
     const tip = await git.resolveRef({ fs, gitdir, ref }).catch(() => undefined);
     if (tip === undefined) continue;
@@ -36,28 +36,21 @@ async function defaultBase(gitdir: string, head: string, main: string): Promise<
 }
 
 /**
- * Resolves BASE and HEAD. Local repo: HEAD defaults to HEAD; BASE to the merge-base of HEAD with `main`
- * (or origin/main), or HEAD's first parent when HEAD is main's tip. URL: HEAD and BASE are branch names
- * (HEAD required; BASE default `main`) fetched into one temp cache. NotFoundError for an unknown revision.
+ * Resolves BASE and HEAD, each in git's revision syntax (`HEAD~1`, `main^2`, a tag, a short id; see
+ * deploy-repo's resolveRevision). Local repo: HEAD defaults to HEAD; BASE to the merge-base of HEAD with
+ * `main` (or origin/main), or HEAD's first parent when HEAD is main's tip or main is absent. URL: each
+ * revision's name is a branch of the server (or an id in what was fetched), fetched into one temp cache;
+ * HEAD defaults to `main`, BASE to main's tip, or HEAD's first parent when that is HEAD. Fails with
+ * NotFoundError (unknown revision, no such parent) or UsageError (bad syntax, ambiguous id).
  */
 export async function resolvePlanRevisions(o: { repo: string; base?: string; head?: string; main: string; cwd: string; env: NodeJS.ProcessEnv; signal: AbortSignal }): Promise<PlanRevisions> {
-  if (!isHttpUrl(o.repo)) {
-    const gitdir = await resolveLocalGitdir(resolve(o.cwd, o.repo));
-    const head = await resolveRev(gitdir, o.head ?? 'HEAD');
-    const base = o.base !== undefined ? await resolveRev(gitdir, o.base) : await defaultBase(gitdir, head, o.main);
-    return { gitdir, base, head, cleanup: async () => undefined };
-  }
-  const cacheDir = await mkdtemp(join(tmpdir(), 'flotilla-plan-'));
-  const cleanup = (): Promise<void> => rm(cacheDir, { recursive: true, force: true });
+  const repo = await openDeployRepo({ repo: o.repo, cwd: o.cwd, env: o.env, signal: o.signal });
   try {
-    const auth = readGitAuthFromEnv(o.env);
-    const sync = (branch: string): ReturnType<typeof syncRepo> => syncRepo({ url: o.repo, branch, cacheDir: join(cacheDir, 'repo.git'), ...(auth ? { auth } : {}), signal: o.signal });
-    const h = await sync(o.head ?? o.main);
-    const b = o.base !== undefined && /^[0-9a-f]{40}$/.test(o.base) ? { gitdir: h.gitdir, head: o.base } : await sync(o.base ?? o.main);
-    const base = b.head === h.head ? await firstParent(h.gitdir, h.head) : b.head;
-    return { gitdir: h.gitdir, base, head: h.head, cleanup };
+    const head = await repo.resolve(o.head ?? (repo.remote ? o.main : 'HEAD'));
+    const base = o.base !== undefined ? await repo.resolve(o.base) : await defaultBase(repo, head, o.main);
+    return { gitdir: repo.gitdir, base, head, cleanup: () => repo.close() };
   } catch (err) {
-    await cleanup();
+    await repo.close();
     throw err;
   }
 }

@@ -1,15 +1,11 @@
 import type { Logger } from 'pino';
-import { loadDeclarations } from '../declarations/index.js';
 import type { AgentConfig, Declarations } from '../declarations/types.js';
-import { DeclarationError, StaleRepoError } from '../errors/index.js';
-import { readTreeFiles } from '../git/read-tree.js';
+import { readDeclarationsAt, requireDeclarations, verifyAt } from '../deploy-repo/index.js';
+import { StaleRepoError } from '../errors/index.js';
 import { readHighWaterMark, writeHighWaterMark } from '../git/high-water-mark.js';
 import { syncRepo } from '../git/sync-repo.js';
 import { readRepoAuth } from '../git/repo-auth.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
-import { verifyAdvance } from '../trust/repo-history.js';
-import { formatIssue } from '../declarations/result.js';
-import { classifyPath } from '../declarations/classify-path.js';
 import { runStep, type StepTiming } from './step.js';
 import { join } from 'node:path';
 
@@ -69,25 +65,15 @@ async function verifyAndLoad(o: SnapshotOptions, gitdir: string, head: string): 
   const { config, log, timings } = o;
   const verified = await runStep(timings, log, 'verify', {}, async () => {
     const mark = await readHighWaterMark(config.stateDir);
-    const result = await verifyAdvance({
-      gitdir,
-      head,
-      ...(mark ? { lastApplied: mark.commit } : {}),
-      ...(config.trust.minimumCommit ? { minimumCommit: config.trust.minimumCommit } : {}),
-      trust: o.trust,
-    });
+    const history = { ...(mark ? { lastApplied: mark.commit } : {}), ...(config.trust.minimumCommit ? { minimumCommit: config.trust.minimumCommit } : {}) };
+    const result = await verifyAt(gitdir, head, { kind: 'pinned', trust: o.trust, history });
+    if (!result.ok) throw result.error;
     // Once a descendant is verified, never accept anything below it again, even if applying fails.
     if (mark?.commit !== head) await writeHighWaterMark(config.stateDir, head, config.repo.branch, o.now);
     return result;
   });
-  const decls = await runStep(timings, log, 'declarations', {}, async () => {
-    const files = await readTreeFiles({ gitdir, oid: head, include: (p) => classifyPath(p).kind !== 'other' });
-    const loaded = loadDeclarations(files);
-    if (!loaded.ok) {
-      const issues = loaded.errors.map(formatIssue);
-      throw new DeclarationError(`deploy repo at ${head.slice(0, 12)} has ${issues.length} invalid declaration(s): ${issues.slice(0, 5).join('; ')}`, { commit: head, issues });
-    }
-    return loaded.value;
-  });
+  const decls = await runStep(timings, log, 'declarations', {}, async () =>
+    requireDeclarations(await readDeclarationsAt(gitdir, head), { what: `deploy repo at ${head.slice(0, 12)}`, oneLine: true }),
+  );
   return { signer: verified.signer, decls };
 }

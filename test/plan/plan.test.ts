@@ -231,6 +231,31 @@ describe('flotilla plan on real repos and a real store', () => {
     expect(p.sets.map((s) => s.name)).toEqual(['db', 'web']);
     expect(p.sets.every((s) => s.kind === 'added')).toBe(true);
   });
+  it('BASE and HEAD take git revision syntax: main~1, a short id with ^, HEAD; unknown or malformed ones are refused by name', async () => {
+    const parent = await world.work.rev('main~1');
+    for (const args of [['main~1', 'main'], [`${main.slice(0, 8)}^`, main.slice(0, 8)], ['HEAD~1', 'HEAD'], ['@^', '@']]) {
+      const r = await runCli(['plan', ...args, '--repo', world.work.dir, '--json']);
+      const p = JSON.parse(r.stdout) as Plan;
+      expect([p.base, p.head], args.join(' ')).toEqual([parent, main]);
+    }
+    const unknown = await runCli(['plan', 'main~9', 'main', '--repo', world.work.dir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/NotFoundError: revision main~9: commit [0-9a-f]{12} has no parent/);
+    const range = await runCli(['plan', 'main..plain', '--repo', world.work.dir]);
+    expect(range.code).toBe(2);
+    expect(range.stderr).toMatch(/UsageError: revision "main\.\.plain": .*e\.g\. HEAD~1/);
+  });
+
+  it('--repo URL: revision syntax on the server\'s branches (main~1, main^ main)', async () => {
+    const parent = await world.work.rev('main~1');
+    for (const args of [['main~1'], ['main^', 'main']]) {
+      const r = await runCli(['plan', ...args, '--repo', world.repoUrl, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const p = JSON.parse(r.stdout) as Plan;
+      expect([p.base, p.head], args.join(' ')).toEqual([parent, main]);
+    }
+  });
+
   it('--repo URL: reads the repo over HTTP (HEAD and BASE are branches; main against its first parent)', async () => {
     const r = await runCli(['plan', '--repo', world.repoUrl, '--json']);
     expect(r.code, r.stderr).toBe(0);

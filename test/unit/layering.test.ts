@@ -13,10 +13,7 @@ const SRC = join(ROOT, 'src');
  * Upward imports known and scheduled for removal: "file -> specifier". Keep this empty once they are gone;
  * a listed edge that no longer exists fails the suite so the list cannot rot.
  */
-const ALLOWED: ReadonlySet<string> = new Set([
-  // removed by the deploy-repo module (plan reads the deploy repo through it instead of through cli/)
-  'src/plan/plan-revisions.ts -> ../cli/repo-source.js',
-]);
+const ALLOWED: ReadonlySet<string> = new Set<string>([]);
 
 /** The `src/NAME/` folders of CONTRIBUTING.md's Layout section, top layer first. */
 export function layersFrom(contributing: string): string[] {
