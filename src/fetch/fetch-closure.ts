@@ -1,7 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
-import { join } from 'node:path';
 import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import type { ManifestLimits } from '../packages/limits.js';
@@ -10,10 +9,11 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
-import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
+import { preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
+import { packageDirName, packagePath, storeDir as storeDirOf } from '../generations/layout.js';
 
 /** Progress of a fetch, reported after each object and phase change. */
 export interface FetchProgress {
@@ -113,7 +113,7 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
  * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason.
  */
 export async function fetchClosure(options: FetchClosureOptions): Promise<FetchClosureResult> {
-  const storeDir = join(options.stateDir, 'store');
+  const storeDir = storeDirOf(options.stateDir);
   await mkdir(storeDir, { recursive: true });
   // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
   // while the manifests are read, rather than after (their start takes about 20 ms).
@@ -142,7 +142,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const todo = closure.packages.filter((p) => !present.has(packageDirName(p)));
+  const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
   const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
   const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
@@ -182,7 +182,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     // flush makes both durable before anything gets a final name: cache names first, then packages.
     const prepared: PreparedPackage[] = [];
     try {
-      for (const p of closure.packages) prepared.push(present.has(packageDirName(p)) ? { final: join(storeDir, packageDirName(p)), dirs: [] } : await preparePackage(storeDir, committer.pathOf, p, fsOps));
+      for (const p of closure.packages) prepared.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [] } : await preparePackage(storeDir, committer.pathOf, p, fsOps));
       await committer.finish(prepared.flatMap((p) => p.dirs));
     } catch (err) {
       for (const p of prepared) if (p.partial) await removeTree(p.partial);

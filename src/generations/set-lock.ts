@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GenerationError, LockedError } from '../errors/index.js';
 import { isDiskFull } from './disk-space.js';
-import { setPaths } from './layout.js';
+import { isLockLeftover, lockDeadName, lockTempName, setPaths } from './layout.js';
 import { judgeProcess, ownIdentity, type ProcessIdentity } from './process-identity.js';
 
 /** What a lock file holds: who took it, why and when. */
@@ -62,7 +62,7 @@ async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadab
  * leaves both names on one inode: after BREAKER_GRACE_MS another breaker finishes its work.
  */
 async function breakLock(lock: string, dir: string, token: string): Promise<boolean> {
-  const dead = join(dir, `.lock-dead-${token}`);
+  const dead = join(dir, lockDeadName(token));
   try {
     await link(lock, dead);
   } catch (err) {
@@ -80,7 +80,7 @@ async function breakLock(lock: string, dir: string, token: string): Promise<bool
 async function sweepLeftovers(dir: string): Promise<void> {
   const now = Date.now();
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!name.startsWith('.lock-dead-') && !name.startsWith('.lock-tmp-')) continue;
+    if (!isLockLeftover(name)) continue;
     const st = await stat(join(dir, name)).catch(() => undefined);
     if (st && now - st.mtimeMs > STALE_LEFTOVER_MS) await unlink(join(dir, name)).catch(() => undefined);
   }
@@ -89,7 +89,7 @@ async function sweepLeftovers(dir: string): Promise<void> {
 async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise<boolean> {
   // Write the whole record under a private name, then link it into place: a lock file is never seen half
   // written by a live reader, and link(2) fails with EEXIST when another actor holds the lock.
-  const tmp = join(dir, `.lock-tmp-${process.pid}-${holder.token}`);
+  const tmp = join(dir, lockTempName(holder.token));
   try {
     await writeFile(tmp, JSON.stringify(holder), { flag: 'wx' });
   } catch (err) {
