@@ -76,3 +76,5 @@ export class QuarantinedError extends defineError('QuarantinedError', 'stall') {
 export class InternalError extends defineError('InternalError', 'stall') {}
 /** A durable state file (high-water mark) is corrupt or unreadable: never read as "no state"; a human must look. */
 export class StateError extends defineError('StateError', 'stall') {}
+/** The state dir's filesystem is (nearly) full: a local fault, never the store's; `data` says bytes needed and free. */
+export class DiskFullError extends defineError('DiskFullError', 'stall') {}

@@ -14,6 +14,8 @@ import { missingObjects, openObjectCache, type ObjectCache } from './object-cach
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
 import { packageDirName, packagePath, storeDir as storeDirOf } from '../generations/layout.js';
+import { STATFS_DISK_SPACE, type DiskSpace } from '../generations/disk-space.js';
+import { ensureFetchSpace, localDiskFull } from './disk-guard.js';
 
 /** Progress of a fetch, reported after each object and phase change. */
 export interface FetchProgress {
@@ -50,6 +52,8 @@ export interface FetchClosureOptions {
    * owned by our uid and read-only (default true): no second copy of the bytes, still hashed in full.
    */
   linkLocal?: boolean;
+  /** Free-space port (default statfs): checked against what the fetch will write before any object is fetched. */
+  space?: DiskSpace;
 }
 
 export interface FetchedPackage {
@@ -110,17 +114,22 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
  * while it streams in, or, from a directory store, after it is copied or linked under a temp name) →
  * materialise. Nothing is materialised unless every object verified; already
  * materialised packages are reused. Throws InvalidDigestError, SignatureError, PolicyError, ManifestError,
- * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason.
+ * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason;
+ * DiskFullError (a local fault: no mirror is tried, temps and partial packages are removed) when the state
+ * dir has less room than the objects not yet present plus a margin, or a write meets ENOSPC/EDQUOT.
  */
 export async function fetchClosure(options: FetchClosureOptions): Promise<FetchClosureResult> {
   const storeDir = storeDirOf(options.stateDir);
-  await mkdir(storeDir, { recursive: true });
-  // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
-  // while the manifests are read, rather than after (their start takes about 20 ms).
-  const names = await readdir(storeDir);
-  const early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
+  let early: FsOpRunner | undefined;
   try {
+    await mkdir(storeDir, { recursive: true });
+    // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
+    // while the manifests are read, rather than after (their start takes about 20 ms).
+    const names = await readdir(storeDir);
+    early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
     return await fetchInto(options, storeDir, names, early);
+  } catch (err) {
+    throw localDiskFull(err, options.stateDir) ?? err;
   } finally {
     await early?.close();
   }
@@ -144,6 +153,8 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   });
   const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
   const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
+  const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
+  await ensureFetchSpace(options.space ?? STATFS_DISK_SPACE, { stateDir: options.stateDir, stores: options.stores, wanted, execs, todo, ...(linkOwner === undefined ? {} : { linkOwner }) });
   const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
   progress.objectsTotal = remote.length;
@@ -153,7 +164,6 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? threadFsOpRunner(options.fsThreads) : inlineFsOpRunner());
   let paths: string[];
   try {
-    const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
     const committer = createBatchCommitter(cache, durable, fsOps);
     await placeObjects(
       {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GenerationError, LockedError } from '../errors/index.js';
+import { DiskFullError, LockedError } from '../errors/index.js';
 import { isDiskFull } from './disk-space.js';
 import { isLockLeftover, lockDeadName, lockTempName, setPaths } from './layout.js';
 import { judgeProcess, ownIdentity, type ProcessIdentity } from './process-identity.js';
@@ -95,7 +95,7 @@ async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     if (!isDiskFull(err)) throw err;
-    throw new GenerationError(`disk full: cannot write the lock file in ${dir}`, { dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+    throw new DiskFullError(`disk full: cannot write the lock file in ${dir}`, { dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
   }
   try {
     await link(tmp, lock);
@@ -112,7 +112,7 @@ async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise
  * Takes the lock of one set (sets/SET/lock), serialising local actors (an agent tick, a CLI rollback).
  * The lock dies with its holder: a lock whose process is gone (kill -9, reboot, reused pid) is broken
  * safely. Waits up to `timeoutMs`, then throws LockedError naming the holder's pid, purpose and start;
- * GenerationError when the disk is too full to write the lock file.
+ * DiskFullError when the disk is too full to write the lock file.
  * Returns the release function.
  */
 export async function acquireSetLock(stateDir: string, set: string, options: LockOptions = {}): Promise<ReleaseLock> {

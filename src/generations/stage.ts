@@ -126,7 +126,7 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
  * to `current` returns the current generation, and a digest that already has a generation dir reuses it
  * (`created: false`). Otherwise reserves the next number in state.json (numbers are never reused, even
  * after GC), builds the directory under a `.tmp-` name and renames it to `N-<short digest>`.
- * Fails with GenerationError when a package is missing or misplaced, or the disk is (nearly) full —
+ * Fails with GenerationError when a package is missing or misplaced, DiskFullError when the disk is (nearly) full —
  * before `current` or any existing generation is touched; InvalidDigestError/InvalidNameError on bad input.
  */
 export async function stageGeneration(options: StageOptions): Promise<StageResult> {
