@@ -18,6 +18,7 @@ import type { MachineStatus } from '../status/machine-status.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { recordTickMetrics, type BadDigestsBySet } from './tick-metrics.js';
+import { lockStateDir } from './state-dir-lock.js';
 
 /** A configured agent: run one tick, read its metrics, close its stores. */
 export interface Agent {
@@ -51,6 +52,8 @@ export interface CreateAgentOptions {
   crash?: CrashPoints;
   /** Memory left by the previous process of the same daemon (AgentCarry); absent on a fresh start. */
   carry?: AgentCarry;
+  /** The pid recorded as the state dir's agent (lockStateDir): the daemon's supervisor for a tick worker; default this process. */
+  lockOwner?: number;
 }
 
 /** Reads the digests marked bad for each set in state.json; a set whose state cannot be read is left out. */
@@ -65,7 +68,8 @@ async function readBadDigests(stateDir: string, sets: readonly string[]): Promis
 
 /**
  * Builds an agent from its config: loads the pinned commit trust (KeyError when a key file is missing or
- * empty: verification is never silently off), creates the state dir, and binds the real ports.
+ * empty: verification is never silently off), creates the state dir, takes its agent lock (LockedError
+ * naming the other agent's pid; released by close()), and binds the real ports.
  */
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const { config, log } = options;
@@ -78,6 +82,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     ...(config.trust.mergePgpKeysFiles ? { mergePgpKeyFiles: config.trust.mergePgpKeysFiles } : {}),
   });
   await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
+  const unlock = await lockStateDir(config.stateDir, options.lockOwner);
   const ports: TickPorts = {
     log,
     clock: options.clock ?? systemClock,
@@ -112,6 +117,6 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     },
     badDigests: () => bad,
     carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
-    close: () => stores.close(),
+    close: () => stores.close().finally(unlock),
   };
 }

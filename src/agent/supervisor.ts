@@ -15,6 +15,7 @@ import { createSingleFlight, type TriggerReason } from './single-flight.js';
 import { recordTickMetrics } from './tick-metrics.js';
 import { startTriggers } from './triggers.js';
 import { startWorker, VersionSkewError, type WorkerClient } from './worker-client.js';
+import { releaseStateDirLock } from './state-dir-lock.js';
 import { lastTickOf, mayAnswerPollCheaply, retireAfterMs, type LastTick } from './worker-policy.js';
 
 /** Options of runSupervisor. */
@@ -185,6 +186,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const stopping = worker?.stop();
   await triggers.stop();
   await Promise.all([stopping, worker?.stop(), retiring]);
+  await releaseStateDirLock(config.stateDir, process.pid);
   if (fatalError !== undefined) throw fatalError;
   return 0;
 }

@@ -38,7 +38,8 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
-async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadable'> {
+/** Reads a lock file: its holder, 'gone' when absent, 'unreadable' when not a lock record. */
+export async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadable'> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -61,7 +62,7 @@ async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadab
  * read the same token cannot later remove a fresh lock. A breaker killed between its link and its unlink
  * leaves both names on one inode: after BREAKER_GRACE_MS another breaker finishes its work.
  */
-async function breakLock(lock: string, dir: string, token: string): Promise<boolean> {
+export async function breakLock(lock: string, dir: string, token: string): Promise<boolean> {
   const dead = join(dir, lockDeadName(token));
   try {
     await link(lock, dead);
@@ -86,7 +87,10 @@ async function sweepLeftovers(dir: string): Promise<void> {
   }
 }
 
-async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise<boolean> {
+/**
+ * Creates `lock` holding `holder`, unless it exists (false). DiskFullError when the record cannot be written.
+ */
+export async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise<boolean> {
   // Write the whole record under a private name, then link it into place: a lock file is never seen half
   // written by a live reader, and link(2) fails with EEXIST when another actor holds the lock.
   const tmp = join(dir, lockTempName(holder.token));
