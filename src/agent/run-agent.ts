@@ -19,6 +19,7 @@ import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
 import type { BadDigestsBySet } from './tick-metrics.js';
+import { lockStateDir } from './state-dir-lock.js';
 
 /**
  * A configured agent: run one tick, close its stores. It keeps no metrics: the daemon's supervisor records
@@ -54,6 +55,8 @@ export interface CreateAgentOptions {
   crash?: CrashPoints;
   /** Memory left by the previous process of the same daemon (AgentCarry); absent on a fresh start. */
   carry?: AgentCarry;
+  /** The pid recorded as the state dir's agent (lockStateDir): the daemon's supervisor for a tick worker; default this process. */
+  lockOwner?: number;
 }
 
 /** Reads the digests marked bad for each set in state.json; a set whose state cannot be read is left out. */
@@ -69,7 +72,7 @@ async function readBadDigests(stateDir: string, sets: readonly string[]): Promis
 /**
  * Builds an agent from its config: loads the pinned commit trust (KeyError when a key file is missing or
  * empty: verification is never silently off), creates the state dir (StateError when it cannot be written),
- * and binds the real ports.
+ * takes its agent lock (LockedError naming the other agent's pid; released by close()), and binds the real ports.
  */
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const { config, log } = options;
@@ -87,6 +90,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     .catch((err: unknown) => {
       throw fromStateDirError(err, config.stateDir);
     });
+  const unlock = await lockStateDir(config.stateDir, options.lockOwner);
   const ports: TickPorts = {
     log,
     clock: options.clock ?? systemClock,
@@ -118,6 +122,6 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     },
     badDigests: () => bad,
     carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
-    close: () => stores.close(),
+    close: () => stores.close().finally(unlock),
   };
 }

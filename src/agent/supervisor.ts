@@ -16,6 +16,7 @@ import { answerPoll, type PollBasis, type PollProbe } from './cheap-poll.js';
 import { startWorker } from './worker-client.js';
 import { startFirstWorker, WorkerLifecycle, type StartWorker } from './worker-lifecycle.js';
 import { lastTickOf, retireAfterMs } from './worker-policy.js';
+import { releaseStateDirLock } from './state-dir-lock.js';
 
 /** Options of runSupervisor. */
 export interface SupervisorOptions {
@@ -113,6 +114,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const stopping = workers.stop();
   await triggers.stop();
   await Promise.all([stopping, workers.stop()]);
+  await releaseStateDirLock(config.stateDir, process.pid);
   if (fatalError !== undefined) throw fatalError;
   return 0;
 }

@@ -81,7 +81,7 @@ export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessE
       try {
         const config = await loadConfig(m);
         const log = createLogger({ level: env['FLOTILLA_LOG_LEVEL'] ?? config.logLevel, name: config.machine });
-        agent = await createAgent({ config, log, signal: abort.signal, ...(m.type === 'init' && 'carry' in m && m.carry ? { carry: m.carry } : {}) });
+        agent = await createAgent({ config, log, signal: abort.signal, lockOwner: process.ppid, ...(m.type === 'init' && 'carry' in m && m.carry ? { carry: m.carry } : {}) });
         await warmSetLocks(config.stateDir);
         baseline = await readOpenPipes();
         channel.send({ type: 'ready', config, version: FLOTILLA_VERSION });

@@ -1,6 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { withSetLock } from '../generations/index.js';
+import { setsDir, withSetLock } from '../generations/index.js';
 
 /** How long a worker start waits for a set's lock another actor holds before it skips that set. */
 const WARM_LOCK_TIMEOUT_MS = 50;
@@ -12,7 +11,7 @@ const WARM_LOCK_TIMEOUT_MS = 50;
  * switch. A set locked by someone else (a CLI rollback) is skipped. Never throws.
  */
 export async function warmSetLocks(stateDir: string): Promise<void> {
-  const sets = await readdir(join(stateDir, 'sets')).catch(() => [] as string[]);
+  const sets = await readdir(setsDir(stateDir)).catch(() => [] as string[]);
   for (const set of sets) {
     await withSetLock(stateDir, set, () => Promise.resolve(), { timeoutMs: WARM_LOCK_TIMEOUT_MS, purpose: 'agent start' }).catch(() => undefined);
   }

@@ -65,6 +65,8 @@ export class LockedError extends defineError('LockedError', 'wait') {}
 export class ActivationError extends defineError('ActivationError', 'stall') {}
 /** The health check did not pass within its retries and deadline. */
 export class HealthCheckError extends defineError('HealthCheckError', 'stall') {}
+/** The state dir's filesystem is (nearly) full: a local fault, never the store's; `data` says bytes needed and free. */
+export class DiskFullError extends defineError('DiskFullError', 'stall') {}
 /** Staging or switching a generation failed (disk full, missing package). */
 export class GenerationError extends defineError('GenerationError', 'retry') {}
 
@@ -100,7 +102,7 @@ export const ERROR_CLASSES = registerErrors({
   NotFoundError, IntegrityError, PreconditionFailedError, UnsupportedOperationError, TransportError, SizeLimitError, TimeoutError, AccessDeniedError,
   ManifestError, UnsafePathError, SignatureError, PolicyError, KeyError, PathError,
   UntrustedCommitError, RollbackError, StaleRepoError, UnsafeTreeError, DeclarationError, GitError,
-  LockedError, ActivationError, HealthCheckError, GenerationError,
+  LockedError, ActivationError, HealthCheckError, GenerationError, DiskFullError,
   LeaseError, QuarantinedError,
   InternalError, StateError,
 });

@@ -1,7 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
-import { join } from 'node:path';
 import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import type { ManifestLimits } from '../packages/limits.js';
@@ -10,10 +9,13 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
-import { packageDirName, preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
+import { preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
+import { packageDirName, packagePath, storeDir as storeDirOf } from '../generations/layout.js';
+import { STATFS_DISK_SPACE, type DiskSpace } from '../generations/disk-space.js';
+import { ensureFetchSpace, localDiskFull } from './disk-guard.js';
 
 /** Progress of a fetch, reported after each object and phase change. */
 export interface FetchProgress {
@@ -50,6 +52,8 @@ export interface FetchClosureOptions {
    * owned by our uid and read-only (default true): no second copy of the bytes, still hashed in full.
    */
   linkLocal?: boolean;
+  /** Free-space port (default statfs): checked against what the fetch will write before any object is fetched. */
+  space?: DiskSpace;
 }
 
 export interface FetchedPackage {
@@ -110,17 +114,22 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
  * while it streams in, or, from a directory store, after it is copied or linked under a temp name) →
  * materialise. Nothing is materialised unless every object verified; already
  * materialised packages are reused. Throws InvalidDigestError, SignatureError, PolicyError, ManifestError,
- * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason.
+ * SizeLimitError, IntegrityError / NotFoundError / TransportError naming the object and each store's reason;
+ * DiskFullError (a local fault: no mirror is tried, temps and partial packages are removed) when the state
+ * dir has less room than the objects not yet present plus a margin, or a write meets ENOSPC/EDQUOT.
  */
 export async function fetchClosure(options: FetchClosureOptions): Promise<FetchClosureResult> {
-  const storeDir = join(options.stateDir, 'store');
-  await mkdir(storeDir, { recursive: true });
-  // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
-  // while the manifests are read, rather than after (their start takes about 20 ms).
-  const names = await readdir(storeDir);
-  const early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
+  const storeDir = storeDirOf(options.stateDir);
+  let early: FsOpRunner | undefined;
   try {
+    await mkdir(storeDir, { recursive: true });
+    // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start now,
+    // while the manifests are read, rather than after (their start takes about 20 ms).
+    const names = await readdir(storeDir);
+    early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? threadFsOpRunner(options.fsThreads) : undefined;
     return await fetchInto(options, storeDir, names, early);
+  } catch (err) {
+    throw localDiskFull(err, options.stateDir) ?? err;
   } finally {
     await early?.close();
   }
@@ -142,8 +151,10 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const todo = closure.packages.filter((p) => !present.has(packageDirName(p)));
+  const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
   const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
+  const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
+  await ensureFetchSpace(options.space ?? STATFS_DISK_SPACE, { stateDir: options.stateDir, stores: options.stores, wanted, execs, todo, ...(linkOwner === undefined ? {} : { linkOwner }) });
   const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
   progress.objectsTotal = remote.length;
@@ -153,7 +164,6 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? threadFsOpRunner(options.fsThreads) : inlineFsOpRunner());
   let paths: string[];
   try {
-    const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
     const committer = createBatchCommitter(cache, durable, fsOps);
     await placeObjects(
       {
@@ -182,7 +192,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     // flush makes both durable before anything gets a final name: cache names first, then packages.
     const prepared: PreparedPackage[] = [];
     try {
-      for (const p of closure.packages) prepared.push(present.has(packageDirName(p)) ? { final: join(storeDir, packageDirName(p)), dirs: [] } : await preparePackage(storeDir, committer.pathOf, p, fsOps));
+      for (const p of closure.packages) prepared.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [] } : await preparePackage(storeDir, committer.pathOf, p, fsOps));
       await committer.finish(prepared.flatMap((p) => p.dirs));
     } catch (err) {
       for (const p of prepared) if (p.partial) await removeTree(p.partial);

@@ -6,6 +6,7 @@ import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import type { FsOpRunner } from './fs-op-runner.js';
 import type { ObjectCache } from './object-cache.js';
+import { localDiskFull } from './disk-guard.js';
 
 export interface ObjectFetchOptions {
   signal?: AbortSignal;
@@ -43,7 +44,7 @@ async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: 
   const tmp = cache.tempPath();
   try {
     const [r] = await o.fsOps.run([{ op: 'place', src, dest: tmp, limit: size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }]);
-    if (r === undefined || !r.ok) throw placeError(store, objectKey(digest), r ?? { code: 'EIO', message: 'no result' });
+    if (r === undefined || !r.ok) throw localDiskFull(r, cache.tmpDir) ?? placeError(store, objectKey(digest), r ?? { code: 'EIO', message: 'no result' });
     const got = { bytes: r.bytes ?? 0, digest: digestFromHex(r.hex ?? '') };
     if (got.bytes > size) throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });
     if (got.bytes !== size || got.digest !== digest) {
@@ -114,7 +115,7 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
 /**
  * Fetches one object, trying `stores` in order: hashed while it streams into a temp file, handed to
  * `o.commit` (flush + rename into the cache) only when hash and size match. A corrupt, missing or failing copy in one store is taken from the
- * next. If all fail, one error names the object and each store's reason: NotFoundError when every store
+ * next. A full local disk (ENOSPC, EDQUOT) throws DiskFullError at once, trying no other store. If all fail, one error names the object and each store's reason: NotFoundError when every store
  * lacks it, IntegrityError when any served wrong bytes, else TransportError. Returns the attempts made.
  */
 export async function fetchObject(stores: Store[], cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<number> {
@@ -125,6 +126,9 @@ export async function fetchObject(stores: Store[], cache: ObjectCache, digest: D
       return reasons.length + 1;
     } catch (err) {
       if (o.signal?.aborted) throw err;
+      // A full local disk is no store's fault: another mirror would fill the same disk.
+      const full = localDiskFull(err, cache.tmpDir);
+      if (full) throw full;
       const code = store.isNotFound(err) ? 'NotFoundError' : err instanceof FlotillaError ? err.code : 'TransportError';
       reasons.push({ store: store.url, code, message: err instanceof Error ? err.message : String(err) });
     }

@@ -1,20 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestHex, type Digest } from '../store/digest.js';
+import type { Digest } from '../store/digest.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from './flush-filesystem.js';
 import { isPidAlive } from '../util/pid-alive.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
-
-const PARTIAL_PREFIX = '.partial-';
-
-/** The final directory name of a package under stateDir/store: `<hex>-<name>`. */
-export function packageDirName(p: LoadedManifest): string {
-  return `${digestHex(p.digest)}-${p.manifest.name}`;
-}
+import { packageDirName, packagePartialName, partialOwner } from '../generations/layout.js';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -45,8 +38,8 @@ export async function removeTree(path: string): Promise<void> {
  */
 export async function removeStalePartials(storeDir: string, names?: readonly string[]): Promise<void> {
   for (const n of names ?? (await readdir(storeDir))) {
-    if (!n.startsWith(PARTIAL_PREFIX)) continue;
-    const pid = Number(n.slice(PARTIAL_PREFIX.length).split('-')[0]);
+    const pid = partialOwner(n);
+    if (pid === undefined) continue;
     if (!Number.isInteger(pid) || !isPidAlive(pid)) await removeTree(join(storeDir, n));
   }
 }
@@ -68,9 +61,9 @@ export interface PreparedPackage {
  * partial tree is removed and the error rethrown.
  */
 export async function preparePackage(storeDir: string, source: (digest: Digest, executable: boolean) => string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
-  const final = join(storeDir, packageDirName(p));
+  const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
   if (await exists(final)) return { final, dirs: [] };
-  const partial = join(storeDir, `${PARTIAL_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${packageDirName(p)}`);
+  const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));
   const dirs: string[] = [];
   const mkdirs: FsOp[] = [{ op: 'mkdir', path: partial, mode: 0o755 }];
   const leaves: FsOp[] = [];

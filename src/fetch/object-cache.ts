@@ -1,19 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inlineFsOpRunner, throwIfFailed } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import { isPidAlive } from '../util/pid-alive.js';
+import { objectPath, objectsDir, objectsTempDir, objectTempOwner, objectTempPath, objectTempTag } from '../generations/layout.js';
 
 /**
- * The verified local object cache under a state dir:
+ * The verified local object cache under a state dir (names from generations/layout.ts):
  *   objects/sha256/ab/<hex>     verified bytes, mode 0444 (file contents and manifests)
  *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
  *   objects/tmp/<pid>-<tag>-<n> downloads in flight; renamed in only after their hash matched
  * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
  */
 export interface ObjectCache {
-  root: string;
+  stateDir: string;
   tmpDir: string;
   /** Path of a verified object (plain or executable variant). */
   path(digest: Digest, executable?: boolean): string;
@@ -23,27 +23,23 @@ export interface ObjectCache {
 
 /** Opens (creating if needed) the cache under `stateDir` and removes temp files left by dead processes. */
 export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
-  const root = join(stateDir, 'objects');
-  const tmpDir = join(root, 'tmp');
+  const tmpDir = objectsTempDir(stateDir);
   await mkdir(tmpDir, { recursive: true });
   await removeStaleTemps(tmpDir);
   // One random tag per cache opened, then a counter: unique across processes without a random draw per file.
-  const tag = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tag = objectTempTag();
   let n = 0;
   return {
-    root,
+    stateDir,
     tmpDir,
-    path: (d, x = false) => {
-      const hex = digestHex(d);
-      return join(root, 'sha256', hex.slice(0, 2), x ? `${hex}.x` : hex);
-    },
-    tempPath: () => join(tmpDir, `${tag}-${(n++).toString(36)}`),
+    path: (d, x = false) => objectPath(stateDir, d, x),
+    tempPath: () => objectTempPath(stateDir, tag, n++),
   };
 }
 
 async function removeStaleTemps(tmpDir: string): Promise<void> {
   for (const n of await readdir(tmpDir)) {
-    const pid = Number(n.split('-')[0]);
+    const pid = objectTempOwner(n);
     if (!Number.isInteger(pid) || !isPidAlive(pid)) await rm(join(tmpDir, n), { force: true, recursive: true });
   }
 }
@@ -62,7 +58,7 @@ const STAT_SLICE = 1024;
  */
 export async function missingObjects<T extends { digest: Digest; size: number }>(cache: ObjectCache, items: readonly T[], executable = false): Promise<T[]> {
   if (items.length === 0) return [];
-  const shards = new Set(await readdir(join(cache.root, 'sha256')).catch(() => [] as string[]));
+  const shards = new Set(await readdir(objectsDir(cache.stateDir)).catch(() => [] as string[]));
   const missing: T[] = [];
   const candidates: T[] = [];
   // An item whose shard directory does not exist is missing without a stat.

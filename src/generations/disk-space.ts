@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { GenerationError } from '../errors/index.js';
+import { DiskFullError } from '../errors/index.js';
 
 /** Port: free bytes available to us on the filesystem holding `dir`. */
 export interface DiskSpace {
@@ -21,13 +21,13 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 /**
- * Fails early, before anything is written, when `dir` has less than `needed` bytes free: a GenerationError
- * naming the directory and both figures.
+ * Fails early, before anything is written, when `dir` has less than `needed` bytes free: a DiskFullError
+ * naming the directory, what needs the room (`what`, e.g. "staging") and both figures.
  */
-export async function ensureFreeSpace(space: DiskSpace, dir: string, needed: number): Promise<void> {
+export async function ensureFreeSpace(space: DiskSpace, dir: string, needed: number, what = 'staging'): Promise<void> {
   const free = await space.freeBytes(dir);
   if (free < needed) {
-    throw new GenerationError(`not enough disk space in ${dir}: ${free} bytes free, staging needs about ${needed}`, {
+    throw new DiskFullError(`not enough disk space in ${dir}: ${what} needs ${needed} bytes, ${free} bytes free`, {
       dir,
       freeBytes: free,
       neededBytes: needed,
@@ -36,8 +36,12 @@ export async function ensureFreeSpace(space: DiskSpace, dir: string, needed: num
   }
 }
 
-/** Wraps a disk-full fs error in a GenerationError naming `dir`; other errors are returned unchanged. */
-export function diskFullError(err: unknown, dir: string): unknown {
+/**
+ * Wraps a disk-full fs error (ENOSPC, EDQUOT, also when a fs-op runner reports it by `code`) in a
+ * DiskFullError naming `dir` and what was being done; other errors and DiskFullErrors are returned unchanged.
+ */
+export function diskFullError(err: unknown, dir: string, what = 'staging'): unknown {
   if (!isDiskFull(err)) return err;
-  return new GenerationError(`disk full while staging in ${dir}: ${(err as Error).message}`, { dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+  const errno = (err as NodeJS.ErrnoException).code;
+  return new DiskFullError(`disk full while ${what} in ${dir}: ${(err as Error).message}`, { dir, errno }, { cause: err });
 }

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fsyncDir } from '../util/atomic-write.js';
 import { listGenerationDirs } from './generation.js';
-import { objectsDir, setPaths, setsDir, storeDir, TEMP_PREFIX } from './layout.js';
+import { objectsDir, ORIGIN_FILE, setPaths, setsDir, storeDir, tempName } from './layout.js';
 import { withSetLock } from './set-lock.js';
 import { readState } from './state-file.js';
 import { readCurrent } from './symlink.js';
@@ -51,7 +50,7 @@ async function account(path: string, inodes: Inodes, writable: boolean): Promise
 
 async function remove(dir: string, name: string): Promise<void> {
   // Rename first: a crash mid-delete leaves a `.tmp-` name (swept later), never a half generation or package.
-  const tmp = join(dir, `${TEMP_PREFIX}gc-${name}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dir, tempName(`gc-${name}`));
   await rename(join(dir, name), tmp);
   await fsyncDir(dir);
   await rm(tmp, { recursive: true, force: true });
@@ -65,12 +64,12 @@ async function gcSet(o: GcOptions, set: string, inodes: Inodes, refs: Set<string
   const protect = new Set<number | undefined>([cur?.number, state.active, state.previousActive, state.pending?.to, state.pending?.from, state.rollback?.to, state.rollback?.from]);
   dirs.slice(Math.max(0, dirs.length - o.keep)).forEach((d) => protect.add(d.number));
   for (const d of dirs) {
-    const rel = join('sets', set, 'generations', d.dirName);
     const path = join(paths.generationsDir, d.dirName);
+    const rel = relative(o.stateDir, path);
     if (protect.has(d.number)) {
       out.kept.push(rel);
       for (const n of await names(path)) {
-        if (n !== 'origin.json') refs.add(basename(await readlink(join(path, n)).catch(() => '')));
+        if (n !== ORIGIN_FILE) refs.add(basename(await readlink(join(path, n)).catch(() => '')));
       }
       continue;
     }
@@ -89,7 +88,7 @@ async function gcStore(o: GcOptions, inodes: Inodes, refs: Set<string>, out: GcR
     if (now - st.mtimeMs < (o.graceMs ?? 3_600_000)) continue;
     await account(join(dir, n), inodes, !o.dryRun);
     if (!o.dryRun) await remove(dir, n);
-    out.removed.push(join('store', n));
+    out.removed.push(relative(o.stateDir, join(dir, n)));
   }
   // Cache objects whose only remaining link is the cache itself may go.
   const objects = objectsDir(o.stateDir);
@@ -102,7 +101,7 @@ async function gcStore(o: GcOptions, inodes: Inodes, refs: Set<string>, out: GcR
       if (st.nlink - (e?.removed ?? 0) > 1 || now - st.mtimeMs < (o.graceMs ?? 3_600_000)) continue;
       await account(path, inodes, false);
       if (!o.dryRun) await rm(path, { force: true });
-      out.removed.push(join('objects', 'sha256', fan, n));
+      out.removed.push(relative(o.stateDir, path));
     }
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { isDigest, type Digest } from '../store/digest.js';
 import { GenerationError, NotFoundError } from '../errors/index.js';
-import { parseGenerationDirName, setPaths, type SetPaths } from './layout.js';
+import { ORIGIN_FILE, parseGenerationDirName, setPaths, type SetPaths } from './layout.js';
 
 /** A package of a generation: its manifest digest and the name it is linked under. */
 export interface GenerationPackage {
@@ -82,7 +82,7 @@ export async function readGeneration(paths: SetPaths, dirName: string): Promise<
   const parsed = parseGenerationDirName(dirName);
   if (!parsed) throw new GenerationError(`not a generation name: ${JSON.stringify(dirName)}`, { dirName });
   const path = join(paths.generationsDir, dirName);
-  const file = join(path, 'origin.json');
+  const file = join(path, ORIGIN_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -1,4 +1,16 @@
+// The one owner of names inside the state dir (after Nix's makeName/parseName): every path under STATE is
+// built, and every temp or leftover name is made and parsed, here. Other modules never join a state-dir
+// path segment themselves, so fetch, staging, GC and recovery cannot disagree on a name.
+//
+//   objects/sha256/ab/<hex>[.x]        verified objects (.x: the 0555 twin of an executable entry)
+//   objects/tmp/<pid>-<tag>-<n>        object downloads in flight
+//   store/<hex>-<name>/                materialised packages; store/.partial-<pid>-<rand>-<hex>-<name>/ in build
+//   sets/SET/…                         see SetPaths
+//   agent.lock                         the agent's state-dir lock (one agent per state dir)
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { InvalidNameError } from '../errors/index.js';
+import { PACKAGE_NAME_RE } from '../packages/manifest-validate.js';
 import { digestHex, shortDigest, type Digest } from '../store/digest.js';
 import { checkName } from '../store/keys.js';
 
@@ -31,7 +43,7 @@ export interface SetPaths {
 /** Builds the paths of one set, validating the set name first (InvalidNameError). */
 export function setPaths(stateDir: string, set: string): SetPaths {
   checkName(set, 'set name');
-  const setDir = join(stateDir, 'sets', set);
+  const setDir = join(setsDir(stateDir), set);
   return {
     stateDir,
     set,
@@ -48,25 +60,102 @@ export function setsDir(stateDir: string): string {
   return join(stateDir, 'sets');
 }
 
+/** The agent's state-dir lock file: STATE/agent.lock. */
+export function agentLockFile(stateDir: string): string {
+  return join(stateDir, 'agent.lock');
+}
+
+// --- packages --------------------------------------------------------------------------------------------
+
 /** Where fetch materialises packages: STATE/store. */
 export function storeDir(stateDir: string): string {
   return join(stateDir, 'store');
 }
 
-/** Where fetch keeps verified objects: STATE/objects/sha256. */
-export function objectsDir(stateDir: string): string {
-  return join(stateDir, 'objects', 'sha256');
+/** Validates a package name as the manifest rule has it (it becomes one path segment); InvalidNameError. */
+export function checkPackageName(name: string): string {
+  if (!PACKAGE_NAME_RE.test(name)) {
+    throw new InvalidNameError(`package name ${JSON.stringify(name.slice(0, 80))} must be 1-128 characters of A-Z a-z 0-9 . _ + - starting with a letter or digit`, {
+      what: 'package name',
+      name: name.slice(0, 128),
+    });
+  }
+  return name;
 }
 
 /** The directory name of a materialised package: `<64 hex>-<name>`. Validates the name (InvalidNameError). */
 export function packageDirName(digest: Digest, name: string): string {
-  return `${digestHex(digest)}-${checkName(name, 'package name')}`;
+  return `${digestHex(digest)}-${checkPackageName(name)}`;
+}
+
+/** Where a package is materialised: STATE/store/<hex>-<name>. Validates the name (InvalidNameError). */
+export function packagePath(stateDir: string, digest: Digest, name: string): string {
+  return join(storeDir(stateDir), packageDirName(digest, name));
 }
 
 /** The link target stored in a generation for a package: relative, so the state dir can move. */
 export function packageLinkTarget(digest: Digest, name: string): string {
   return `../../../../store/${packageDirName(digest, name)}`;
 }
+
+const PARTIAL_PREFIX = '.partial-';
+
+/** A unique name under STATE/store for a package being built by this process: `.partial-<pid>-<rand>-<hex>-<name>`. */
+export function packagePartialName(digest: Digest, name: string): string {
+  return `${PARTIAL_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${packageDirName(digest, name)}`;
+}
+
+/**
+ * The pid that made a partial package name; undefined when `name` is no partial name, NaN when it is one
+ * whose pid cannot be read (a leftover to remove all the same).
+ */
+export function partialOwner(name: string): number | undefined {
+  if (!name.startsWith(PARTIAL_PREFIX)) return undefined;
+  return Number(name.slice(PARTIAL_PREFIX.length).split('-')[0]);
+}
+
+// --- objects ---------------------------------------------------------------------------------------------
+
+/** The object cache: STATE/objects. */
+export function objectsRoot(stateDir: string): string {
+  return join(stateDir, 'objects');
+}
+
+/** Where fetch keeps verified objects: STATE/objects/sha256. */
+export function objectsDir(stateDir: string): string {
+  return join(objectsRoot(stateDir), 'sha256');
+}
+
+/** Where object downloads are written before they verify: STATE/objects/tmp. */
+export function objectsTempDir(stateDir: string): string {
+  return join(objectsRoot(stateDir), 'tmp');
+}
+
+/** A verified object: STATE/objects/sha256/<first 2 hex>/<hex>, or `<hex>.x` for the executable twin. */
+export function objectPath(stateDir: string, digest: Digest, executable = false): string {
+  const hex = digestHex(digest);
+  return join(objectsDir(stateDir), hex.slice(0, 2), executable ? `${hex}.x` : hex);
+}
+
+/** A tag that makes this process's object temp names unique: `<pid>-<12 hex>` (see objectTempPath). */
+export function objectTempTag(): string {
+  return `${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Temp file number `n` of a cache opened with `tag`: STATE/objects/tmp/<tag>-<n base 36>. */
+export function objectTempPath(stateDir: string, tag: string, n: number): string {
+  return join(objectsTempDir(stateDir), `${tag}-${n.toString(36)}`);
+}
+
+/** The pid that made an object temp name (NaN when unreadable: a leftover to remove). */
+export function objectTempOwner(name: string): number {
+  return Number(name.split('-')[0]);
+}
+
+// --- generations -----------------------------------------------------------------------------------------
+
+/** The file beside a generation's package links that says where it came from. */
+export const ORIGIN_FILE = 'origin.json';
 
 /** A generation's directory name: `N-<first 12 hex of the closure digest>`. */
 export function generationDirName(n: number, digest: Digest): string {
@@ -87,6 +176,35 @@ export function currentTarget(dirName: string): string {
   return `generations/${dirName}`;
 }
 
-/** Prefix of every temporary name this module creates; recovery removes leftovers that carry it. */
-export const TEMP_PREFIX = '.tmp-';
+// --- temp names --------------------------------------------------------------------------------------------
 
+/** Prefix of every temporary name in a set dir or under store/; recovery and GC remove leftovers that carry it. */
+const TEMP_PREFIX = '.tmp-';
+
+/** A unique temp name for `what` (a generation being built, a link being swapped, a directory being deleted). */
+export function tempName(what: string): string {
+  return `${TEMP_PREFIX}${what}-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** True for a name made by tempName. */
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+const LOCK_TEMP_PREFIX = '.lock-tmp-';
+const LOCK_DEAD_PREFIX = '.lock-dead-';
+
+/** The private name a lock record is written under before it is linked into place. */
+export function lockTempName(token: string): string {
+  return `${LOCK_TEMP_PREFIX}${process.pid}-${token}`;
+}
+
+/** The name a breaker links a dead holder's lock to (only the first breaker of a token wins). */
+export function lockDeadName(token: string): string {
+  return `${LOCK_DEAD_PREFIX}${token}`;
+}
+
+/** True for the leftovers of lockTempName and lockDeadName, swept after an hour. */
+export function isLockLeftover(name: string): boolean {
+  return name.startsWith(LOCK_TEMP_PREFIX) || name.startsWith(LOCK_DEAD_PREFIX);
+}

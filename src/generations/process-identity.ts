@@ -32,6 +32,13 @@ async function readPidNs(pid: number | 'self'): Promise<string | undefined> {
 
 let own: Promise<ProcessIdentity> | undefined;
 
+/** The identity of process `pid` as a lock records it (start time and namespace when /proc has them). */
+export async function identityOf(pid: number): Promise<ProcessIdentity> {
+  const stat = await readStat(pid);
+  const pidNs = await readPidNs(pid);
+  return { pid, ...(stat ? { startTime: stat.startTime } : {}), ...(pidNs ? { pidNs } : {}) };
+}
+
 /** This process's identity, recorded in lock files it takes (read once; it cannot change). */
 export function ownIdentity(): Promise<ProcessIdentity> {
   own ??= (async () => {

@@ -4,9 +4,9 @@ import { hostname } from 'node:os';
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GenerationError, LockedError } from '../errors/index.js';
+import { DiskFullError, LockedError } from '../errors/index.js';
 import { isDiskFull } from './disk-space.js';
-import { setPaths } from './layout.js';
+import { isLockLeftover, lockDeadName, lockTempName, setPaths } from './layout.js';
 import { judgeProcess, ownIdentity, type ProcessIdentity } from './process-identity.js';
 
 /** What a lock file holds: who took it, why and when. */
@@ -38,7 +38,8 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
-async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadable'> {
+/** Reads a lock file: its holder, 'gone' when absent, 'unreadable' when not a lock record. */
+export async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadable'> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -61,8 +62,8 @@ async function readHolder(file: string): Promise<LockHolder | 'gone' | 'unreadab
  * read the same token cannot later remove a fresh lock. A breaker killed between its link and its unlink
  * leaves both names on one inode: after BREAKER_GRACE_MS another breaker finishes its work.
  */
-async function breakLock(lock: string, dir: string, token: string): Promise<boolean> {
-  const dead = join(dir, `.lock-dead-${token}`);
+export async function breakLock(lock: string, dir: string, token: string): Promise<boolean> {
+  const dead = join(dir, lockDeadName(token));
   try {
     await link(lock, dead);
   } catch (err) {
@@ -80,22 +81,25 @@ async function breakLock(lock: string, dir: string, token: string): Promise<bool
 async function sweepLeftovers(dir: string): Promise<void> {
   const now = Date.now();
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!name.startsWith('.lock-dead-') && !name.startsWith('.lock-tmp-')) continue;
+    if (!isLockLeftover(name)) continue;
     const st = await stat(join(dir, name)).catch(() => undefined);
     if (st && now - st.mtimeMs > STALE_LEFTOVER_MS) await unlink(join(dir, name)).catch(() => undefined);
   }
 }
 
-async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise<boolean> {
+/**
+ * Creates `lock` holding `holder`, unless it exists (false). DiskFullError when the record cannot be written.
+ */
+export async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise<boolean> {
   // Write the whole record under a private name, then link it into place: a lock file is never seen half
   // written by a live reader, and link(2) fails with EEXIST when another actor holds the lock.
-  const tmp = join(dir, `.lock-tmp-${process.pid}-${holder.token}`);
+  const tmp = join(dir, lockTempName(holder.token));
   try {
     await writeFile(tmp, JSON.stringify(holder), { flag: 'wx' });
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     if (!isDiskFull(err)) throw err;
-    throw new GenerationError(`disk full: cannot write the lock file in ${dir}`, { dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+    throw new DiskFullError(`disk full: cannot write the lock file in ${dir}`, { dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
   }
   try {
     await link(tmp, lock);
@@ -112,7 +116,7 @@ async function tryCreate(lock: string, dir: string, holder: LockHolder): Promise
  * Takes the lock of one set (sets/SET/lock), serialising local actors (an agent tick, a CLI rollback).
  * The lock dies with its holder: a lock whose process is gone (kill -9, reboot, reused pid) is broken
  * safely. Waits up to `timeoutMs`, then throws LockedError naming the holder's pid, purpose and start;
- * GenerationError when the disk is too full to write the lock file.
+ * DiskFullError when the disk is too full to write the lock file.
  * Returns the release function.
  */
 export async function acquireSetLock(stateDir: string, set: string, options: LockOptions = {}): Promise<ReleaseLock> {

@@ -1,15 +1,13 @@
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
-import { checkName } from '../store/keys.js';
 import { GenerationError } from '../errors/index.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { NO_CRASH_POINTS, type CrashPoints } from './crash-points.js';
 import { diskFullError, ensureFreeSpace, STATFS_DISK_SPACE, type DiskSpace } from './disk-space.js';
 import { listGenerationDirs, readGeneration, type Generation, type Origin } from './generation.js';
-import { generationDirName, packageDirName, packageLinkTarget, setPaths, storeDir, TEMP_PREFIX, type SetPaths } from './layout.js';
+import { checkPackageName, generationDirName, ORIGIN_FILE, packageLinkTarget, packagePath, setPaths, tempName, type SetPaths } from './layout.js';
 import { withSetLock } from './set-lock.js';
 import { readState, writeState } from './state-file.js';
 import { readCurrent } from './symlink.js';
@@ -49,11 +47,11 @@ async function checkPackages(stateDir: string, packages: StagePackage[]): Promis
   const seen = new Set<string>();
   for (const [i, p] of packages.entries()) {
     parseDigest(p.digest, `packages[${i}].digest`);
-    checkName(p.name, `packages[${i}].name`);
-    if (p.name === 'origin.json') throw new GenerationError(`packages[${i}]: a package may not be named origin.json`, { name: p.name });
+    checkPackageName(p.name);
+    if (p.name === ORIGIN_FILE) throw new GenerationError(`packages[${i}]: a package may not be named ${ORIGIN_FILE}`, { name: p.name });
     if (seen.has(p.name)) throw new GenerationError(`two packages of the closure are named ${p.name}`, { name: p.name });
     seen.add(p.name);
-    const expected = resolve(storeDir(stateDir), packageDirName(p.digest, p.name));
+    const expected = resolve(packagePath(stateDir, p.digest, p.name));
     if (resolve(p.path) !== expected) throw new GenerationError(`package ${p.name} must be materialised at ${expected}, got ${p.path}`, { name: p.name, path: p.path });
     const st = await stat(expected).catch(() => undefined);
     if (!st?.isDirectory()) throw new GenerationError(`package ${p.name} is not materialised at ${expected}`, { name: p.name, path: expected });
@@ -92,7 +90,7 @@ async function mkdirDurable(dir: string): Promise<void> {
 async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, crash: CrashPoints): Promise<string> {
   await mkdirDurable(paths.generationsDir);
   const dirName = generationDirName(n, o.digest);
-  const tmp = join(paths.generationsDir, `${TEMP_PREFIX}gen-${n}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = join(paths.generationsDir, tempName(`gen-${n}`));
   const origin: Origin = {
     version: 1,
     set: o.set,
@@ -109,7 +107,7 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
     await mkdir(tmp, { mode: 0o755 });
     for (const p of o.packages) await symlink(packageLinkTarget(p.digest, p.name), join(tmp, p.name));
     crash.hit('stage:after-links');
-    await writeOrigin(join(tmp, 'origin.json'), origin);
+    await writeOrigin(join(tmp, ORIGIN_FILE), origin);
     crash.hit('stage:after-origin');
     await fsyncDir(tmp);
     crash.hit('stage:before-rename');
@@ -128,7 +126,7 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
  * to `current` returns the current generation, and a digest that already has a generation dir reuses it
  * (`created: false`). Otherwise reserves the next number in state.json (numbers are never reused, even
  * after GC), builds the directory under a `.tmp-` name and renames it to `N-<short digest>`.
- * Fails with GenerationError when a package is missing or misplaced, or the disk is (nearly) full —
+ * Fails with GenerationError when a package is missing or misplaced, DiskFullError when the disk is (nearly) full —
  * before `current` or any existing generation is touched; InvalidDigestError/InvalidNameError on bad input.
  */
 export async function stageGeneration(options: StageOptions): Promise<StageResult> {

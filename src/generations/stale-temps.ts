@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TEMP_PREFIX, type SetPaths } from './layout.js';
+import { isTempName, type SetPaths } from './layout.js';
 
 async function sweep(dir: string): Promise<string[]> {
   let names: string[];
@@ -10,7 +10,7 @@ async function sweep(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const stale = names.filter((n) => n.startsWith(TEMP_PREFIX));
+  const stale = names.filter(isTempName);
   // rm does not follow links: a dangling or live temp link is removed itself, a temp dir with its contents.
   for (const n of stale) await rm(join(dir, n), { recursive: true, force: true });
   return stale.map((n) => join(dir, n));

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { GenerationError } from '../errors/index.js';
 import { fsyncDir } from '../util/atomic-write.js';
-import { currentTarget, parseGenerationDirName, TEMP_PREFIX } from './layout.js';
+import { currentTarget, parseGenerationDirName, tempName } from './layout.js';
 import { NO_CRASH_POINTS, type CrashPoint, type CrashPoints } from './crash-points.js';
 
 /** Crash points fired by a link swap, so a switch and a rollback can be killed at each step. */
@@ -18,7 +17,7 @@ export interface SwapPoints {
  * one, never ENOENT. The temp link is removed on failure; fs errors propagate.
  */
 export async function replaceSymlink(target: string, link: string, crash: CrashPoints = NO_CRASH_POINTS, points?: SwapPoints): Promise<void> {
-  const tmp = join(dirname(link), `${TEMP_PREFIX}${basename(link)}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = join(dirname(link), tempName(basename(link)));
   try {
     await symlink(target, tmp);
     if (points) crash.hit(points.afterTempLink);

@@ -5,7 +5,8 @@ import type { Entry, Manifest } from './manifest-types.js';
 import { checkEntryPath, checkSymlinkTarget, collisionKey } from './path-rules.js';
 import { checkSymlinksStayInside } from './symlink-rules.js';
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+/** The package name rule (one path segment under STATE/store); generations/layout.ts builds paths with it. */
+export const PACKAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const PROVENANCE_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
@@ -14,7 +15,7 @@ const PROVENANCE_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * sorted unique references, provenance shape, and the limits. Throws ManifestError naming the entry.
  */
 export function validateManifest(m: Manifest, limits: ManifestLimits): void {
-  if (!NAME_RE.test(m.name)) {
+  if (!PACKAGE_NAME_RE.test(m.name)) {
     throw new ManifestError(`package name ${JSON.stringify(m.name.slice(0, 200))} must be 1-128 of A-Z a-z 0-9 . _ + - starting with a letter or digit`, { field: 'name' });
   }
   if (m.entries.length > limits.maxEntries) {

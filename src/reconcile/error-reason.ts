@@ -35,6 +35,7 @@ export const REASON_BY_CODE: Readonly<Record<ErrorCode, ReasonName>> = {
   UnsafeTreeError: Reason.InvalidDeclarations,
   LockedError: Reason.Locked,
   GenerationError: Reason.GenerationFailed,
+  DiskFullError: Reason.DiskFull,
   ActivationError: Reason.ActivationFailed,
   HealthCheckError: Reason.HealthCheckFailed,
   StateError: Reason.StateUnusable,

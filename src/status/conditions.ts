@@ -72,8 +72,10 @@ export const Reason = {
   StateUnusable: 'StateUnusable',
   /** Another local actor (a CLI verb, another agent) holds the set's lock. */
   Locked: 'Locked',
-  /** Staging or switching a generation failed (disk full, missing package). */
+  /** Staging or switching a generation failed (a missing package, a broken generation). */
   GenerationFailed: 'GenerationFailed',
+  /** The state dir's disk has too little free space for the fetch or the switch: free space or run gc. */
+  DiskFull: 'DiskFull',
   /** Something unexpected (a bug); see the message. */
   InternalError: 'InternalError',
 } as const;

@@ -10,7 +10,7 @@ import { Readable, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors/index.js';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';

@@ -7,7 +7,7 @@ import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
-import { pushDirectory } from '../../src/packages/push-directory.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';

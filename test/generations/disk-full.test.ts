@@ -67,15 +67,15 @@ describe('disk full while staging', () => {
     await fill(stateDir!, 4096); // room for the lock file, far too little for a generation
     const before = await snapshot(stateDir!);
     await expect(stageGeneration({ stateDir: stateDir!, set: SET, ...v2, origin: {} })).rejects.toMatchObject({
-      code: 'GenerationError',
+      code: 'DiskFullError',
       message: expect.stringContaining('not enough disk space'),
       data: { errno: 'ENOSPC' },
     });
     expect(await snapshot(stateDir!)).toEqual(before);
-    // Past the early check (a port that claims room), the real ENOSPC is still a clear GenerationError.
+    // Past the early check (a port that claims room), the real ENOSPC is still a clear DiskFullError.
     const roomy: DiskSpace = { freeBytes: async () => 1e12 };
     await expect(stageGeneration({ stateDir: stateDir!, set: SET, ...v2, origin: {}, space: roomy })).rejects.toMatchObject({
-      code: 'GenerationError',
+      code: 'DiskFullError',
       message: expect.stringContaining('disk full'),
     });
     expect(await snapshot(stateDir!)).toEqual(before);
@@ -83,7 +83,7 @@ describe('disk full while staging', () => {
     await unlink(join(stateDir!, 'filler'));
     await fill(stateDir!);
     await expect(stageGeneration({ stateDir: stateDir!, set: SET, ...v2, origin: {} })).rejects.toMatchObject({
-      code: 'GenerationError',
+      code: 'DiskFullError',
       message: expect.stringContaining('disk full'),
     });
     expect(await snapshot(stateDir!)).toEqual(before);
@@ -100,7 +100,7 @@ describe('disk full while staging', () => {
     const v2 = await closure(stateDir, 'v2');
     const before = await snapshot(stateDir);
     const tiny: DiskSpace = { freeBytes: async () => 1000 };
-    await expect(stageGeneration({ stateDir, set: SET, ...v2, origin: {}, space: tiny })).rejects.toMatchObject({ code: 'GenerationError', data: { freeBytes: 1000 } });
+    await expect(stageGeneration({ stateDir, set: SET, ...v2, origin: {}, space: tiny })).rejects.toMatchObject({ code: 'DiskFullError', data: { freeBytes: 1000 } });
     expect(await snapshot(stateDir)).toEqual(before);
   });
 });
