@@ -48,9 +48,9 @@ describe('parseStoreUrl / openStore', () => {
   });
 
   it('opens HTTP read-only unless asked, and the others writable', () => {
-    expect(openStore('http://127.0.0.1:1/').capabilities).toEqual({ write: false, conditionalWrites: false });
+    expect(openStore('http://127.0.0.1:1/').capabilities).toEqual({ write: false, list: false, conditionalWrites: 'none' });
     expect(openStore('http://127.0.0.1:1/', { writable: true }).capabilities.write).toBe(true);
-    expect(openStore('s3://bucket/?endpoint=http://127.0.0.1:1').capabilities).toEqual({ write: true, conditionalWrites: true });
+    expect(openStore('s3://bucket/?endpoint=http://127.0.0.1:1').capabilities).toEqual({ write: true, list: true, conditionalWrites: 'probe' });
     expect(openStore('/tmp/x', { writable: false }).capabilities.write).toBe(false);
   });
 });
