@@ -65,7 +65,7 @@ active or previous one, then packages and cached objects no kept generation uses
     }
     if (storeUrl !== undefined) {
       const olderThanMs = parseDuration(stringOption(input, 'older-than') ?? '24h', '--older-than');
-      const store = openStoreArg(storeUrl, ctx.cwd, true);
+      const store = openStoreArg(storeUrl, ctx, true);
       try {
         let extraRoots: Digest[] = [];
         const repo = stringOption(input, 'repo');

@@ -19,7 +19,7 @@ export const command: Command = {
   async run(input, ctx) {
     const digest = parseDigest(input.positionals[0], 'DIGEST');
     const key = await loadSecretKey(resolve(ctx.cwd, requireOption(stringOption(input, 'key'), 'key')));
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       await signStoredManifest(store, digest, key);
       return { exitCode: 0, text: `signed ${digest} as ${key.name}`, json: { ok: true, digest, key: key.name } };

@@ -5,6 +5,7 @@ import { readFleet } from '../status/read-fleet.js';
 import { renderFleet } from '../status/render-fleet.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
+import { canCoordinate } from '../store/store.js';
 import { parseDuration } from '../declarations/duration.js';
 import { flag, stringOption, type Command } from './command.js';
 import { loadDeclarationsAt, openRepoSource } from './repo-source.js';
@@ -38,13 +39,13 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     } finally {
       await src.cleanup();
     }
-    const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => !/^https?:/i.test(u)) ?? decls.config.stores[0];
+    const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => canCoordinate(openStore(u, { writable: true }))) ?? decls.config.stores[0];
     if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
     const staleAfterMs = parseDuration(stringOption(input, 'stale-after') ?? '10m') ?? DEFAULT_STALE_AFTER_MS;
     const intervalMs = parseDuration(stringOption(input, 'interval') ?? '2s');
     if (intervalMs === undefined) throw new UsageError('status: --interval must be a duration like 2s');
     const sets = input.positionals.length > 0 ? input.positionals : undefined;
-    const store = openStore(storeUrl);
+    const store = openStore(storeUrl, { mustExist: true, signal: ctx.signal });
     try {
       let views: SetView[];
       for (;;) {
