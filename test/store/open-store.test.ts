@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { parseStoreUrl, redactUrl } from '../../src/store/store-url.js';
+import { canCoordinate } from '../../src/store/store.js';
 
 const exec = promisify(execFile);
 const CLI = resolve('dist/src/cli/main.js');
@@ -111,6 +112,16 @@ describe('parseStoreUrl / openStore', () => {
     }
     expect(String((err as Error).message)).not.toContain('hunter2');
     expect(openStore('https://user:hunter2@host/x').url).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['/tmp/x', {}, true],
+    ['/tmp/x', { writable: false }, false],
+    ['s3://bucket/?endpoint=http://127.0.0.1:1', {}, true],
+    ['http://127.0.0.1:1/', {}, false],
+    ['http://127.0.0.1:1/', { writable: true }, false],
+  ] as const)('asks %s (%o) by capability whether it can coordinate rollouts: %s', (url, options, want) => {
+    expect(canCoordinate(openStore(url, options))).toBe(want);
   });
 
   it('opens HTTP read-only unless asked, and the others writable', () => {
