@@ -70,6 +70,8 @@ export function createS3Client(o: S3StoreOptions): S3Client {
       httpsAgent: new HttpsAgent(agent),
       connectionTimeout: d.connectTimeoutMs,
       requestTimeout: d.idleTimeoutMs,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
     },
   });
 }
