@@ -21,5 +21,5 @@ export function publisherPolicyOf(config: RepoConfig): PublisherPolicy {
 /** Opens `--store` URLs when given, else the repo's own store list (mirror order); relative paths from `cwd`. */
 export function openStoresFor(explicit: string[], config: RepoConfig, cwd: string): Store[] {
   const urls = (explicit.length > 0 ? explicit.flatMap((v) => v.split(',')) : config.stores).map((s) => s.trim()).filter((s) => s !== '');
-  return urls.map((u) => openStoreArg(u, cwd));
+  return urls.map((u) => openStoreArg(u, { cwd }));
 }

@@ -27,7 +27,8 @@ function topHelp(): string {
     'commands:',
     verbs,
     '',
-    'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage error, 3 waiting.',
+    'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage error, 3 waiting,',
+    '130 and 143 when SIGINT or SIGTERM cut a command short (store requests are aborted at once).',
   ].join('\n');
 }
 
@@ -84,6 +85,18 @@ function reportError(ctx: CommandContext, thrown: unknown, debug: boolean): 1 | 
   return usage ? 2 : 1;
 }
 
+/** The abort reason main gives on a signal: an AbortError (as code that checks `name` expects) naming it. */
+function interruption(sig: NodeJS.Signals): Error {
+  return Object.assign(new Error(`interrupted by ${sig}`), { name: 'AbortError', signal: sig });
+}
+
+/** 128 + the signal's number when `signal` was aborted by SIGINT or SIGTERM (see interruption). */
+function interruptedCode(signal: AbortSignal): 130 | 143 | undefined {
+  if (!signal.aborted) return undefined;
+  const sig = (signal.reason as { signal?: unknown } | undefined)?.signal;
+  return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : undefined;
+}
+
 /** Runs one CLI invocation and returns its exit code. Never exits; `main()` below is the only exit. */
 export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' | 'stderr' | 'env' | 'cwd'> & { signal?: AbortSignal }): Promise<number> {
   const [verb, ...rest] = argv;
@@ -117,7 +130,15 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
     write(ctx, result);
     return result.exitCode;
   } catch (err) {
-    return reportError(ctx, err, debug);
+    // A verb cut short by a signal exits 128 + signo; one that finished anyway (the agent's graceful stop)
+    // keeps its own code above.
+    const interrupted = interruptedCode(ctx.signal);
+    if (interrupted !== undefined && !(err instanceof FlotillaError)) {
+      ctx.stderr.write(`flotilla: ${(ctx.signal.reason as Error).message}\n`);
+      return interrupted;
+    }
+    const code = reportError(ctx, err, debug);
+    return interrupted ?? code;
   }
 }
 
@@ -127,7 +148,8 @@ async function main(): Promise<void> {
   // no module imported above touches the file system at import time.
   process.env['UV_THREADPOOL_SIZE'] ??= '16';
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
+  // The second signal is not caught: it ends the process the default way if something still hangs.
+  const onSignal = (sig: NodeJS.Signals): void => controller.abort(interruption(sig));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const code = await runCli(process.argv.slice(2), {

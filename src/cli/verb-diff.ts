@@ -12,7 +12,7 @@ export const command: Command = {
   positionals: { min: 2, max: 2 },
   options: { store: { type: 'string', multiple: true, value: 'URL', help: 'store URL(s)' } },
   async run(input, ctx) {
-    const stores = openStoreList(stringList(input, 'store'), ctx.cwd);
+    const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
       const a = await readClosureManifests(stores, input.positionals[0] ?? '', { signal: ctx.signal });
       const b = await readClosureManifests(stores, input.positionals[1] ?? '', { signal: ctx.signal });

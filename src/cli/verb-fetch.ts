@@ -27,7 +27,7 @@ export const command: Command = {
     const conc = stringOption(input, 'concurrency');
     const concurrency = conc === undefined ? undefined : Number(conc);
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError('--concurrency must be an integer from 1 to 256');
-    const stores = openStoreList(stringList(input, 'store'), ctx.cwd);
+    const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
       const r = await fetchClosure({
         stores,

@@ -67,7 +67,7 @@ active or previous one, then packages and cached objects no kept generation uses
       json['state'] = r;
     }
     if (storeUrl !== undefined) {
-      const store = openStoreArg(storeUrl, ctx.cwd, true);
+      const store = openStoreArg(storeUrl, ctx, true);
       try {
         let extraRoots: Digest[] = [];
         const repo = stringOption(input, 'repo');

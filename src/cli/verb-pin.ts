@@ -16,7 +16,7 @@ export const command: Command = {
     const name = input.positionals[0] ?? '';
     const digest = parseDigest(input.positionals[1], 'DIGEST');
     const key = pinKey(name);
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       try {
         await store.head(objectKey(digest));

@@ -10,7 +10,7 @@ export const command: Command = {
   usage: 'flotilla pins --store URL',
   options: { store: { type: 'string', value: 'URL', help: 'store URL' } },
   async run(input, ctx) {
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx);
     try {
       const pins = await readPins(store);
       return { exitCode: 0, text: pins.map((p) => `${p.name} ${p.digest}`).join('\n'), json: { pins } };

@@ -20,7 +20,7 @@ export const command: Command = {
   async run(input, ctx) {
     const digest = parseDigest(input.positionals[0], 'DIGEST');
     const key = await loadSecretKey(resolve(ctx.cwd, requireOption(stringOption(input, 'key'), 'key')));
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     const revoke = flag(input, 'revoke');
     try {
       await promoteManifest(store, digest, key, { revoke });

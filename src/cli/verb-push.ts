@@ -23,7 +23,7 @@ export const command: Command = {
   },
   async run(input, ctx) {
     const dir = resolve(ctx.cwd, input.positionals[0] ?? '');
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       const keys = await Promise.all(stringList(input, 'sign-key').map((f) => loadSecretKey(resolve(ctx.cwd, f))));
       const references = stringList(input, 'ref').map((r) => parseDigest(r, '--ref'));

@@ -48,7 +48,7 @@ export const command: Command = {
   },
   async run(input, ctx) {
     const digest = parseDigest(input.positionals[0], 'DIGEST');
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx);
     const trusted = parseTrustList(stringList(input, 'trust'), (p) => resolve(ctx.cwd, p));
     try {
       const closure = await readClosureManifests([store], digest);

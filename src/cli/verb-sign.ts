@@ -23,7 +23,7 @@ changes; when a different key of the same name signed, sign refuses unless --rep
   async run(input, ctx) {
     const digest = parseDigest(input.positionals[0], 'DIGEST');
     const key = await loadSecretKey(resolve(ctx.cwd, requireOption(stringOption(input, 'key'), 'key')));
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       const outcome = await signStoredManifest(store, digest, key, { replace: flag(input, 'replace') });
       const text = {

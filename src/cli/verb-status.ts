@@ -6,6 +6,7 @@ import { renderFleet } from '../fleet/render-fleet.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
 import { openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
+import { canCoordinate } from '../store/store.js';
 import { flag, stringOption, type Command } from './command.js';
 import { durationOption } from './duration-option.js';
 
@@ -43,10 +44,10 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     } finally {
       await repo.close();
     }
-    const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => !/^https?:/i.test(u)) ?? decls.config.stores[0];
+    const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => canCoordinate(openStore(u, { writable: true }))) ?? decls.config.stores[0];
     if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
     const sets = input.positionals.length > 0 ? input.positionals : undefined;
-    const store = openStore(storeUrl);
+    const store = openStore(storeUrl, { mustExist: true, signal: ctx.signal });
     try {
       let views: SetView[];
       for (;;) {

@@ -24,7 +24,7 @@ export const command: Command = {
     const machine = checkName(requireOption(stringOption(input, 'machine'), 'machine'), 'machine name');
     const rolloutArg = stringOption(input, 'rollout');
     const rollout = rolloutArg === undefined ? undefined : checkName(rolloutArg, 'rollout id');
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       const released = await unlockMachine(store, set, machine, { ...(rollout === undefined ? {} : { rollout }), by: `operator (flotilla unlock)` });
       const text = released.length > 0 ? released.map((k) => `released ${k}`).join('\n') : `${machine} holds no slot in set ${set}; nothing to do`;

@@ -13,7 +13,7 @@ export const command: Command = {
   async run(input, ctx) {
     const name = input.positionals[0] ?? '';
     const key = pinKey(name);
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       await store.delete(key);
       return { exitCode: 0, text: `unpinned ${name}`, json: { ok: true, name } };

@@ -21,7 +21,7 @@ export const command: Command = {
   async run(input, ctx) {
     const set = checkName(input.positionals[0] ?? '', 'set name');
     const digest = parseDigest(input.positionals[1], 'DIGEST');
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd, true);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       const record = await readQuarantine(store, set, digest);
       const cleared = await clearQuarantine(store, set, digest);

@@ -16,7 +16,7 @@ export const command: Command = {
   },
   async run(input, ctx) {
     const policy = policyFromInput(input, ctx);
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx.cwd);
+    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx);
     try {
       const r = await verifyClosure(store, input.positionals[0] ?? '', { policy, signal: ctx.signal });
       const head = `${r.ok ? 'OK' : 'FAILED'} ${r.root}: ${r.packages.length} package(s), ${r.objectsChecked} object(s), ${r.bytesChecked} bytes verified; signed by ${r.signers.join(', ')}`;

@@ -9,17 +9,30 @@ export function requireOption(value: string | undefined, name: string): string {
   return value;
 }
 
-/** Opens a store URL given on the command line; a bare path is taken relative to `cwd`. */
-export function openStoreArg(url: string, cwd: string, writable?: boolean): Store {
-  const u = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || isAbsolute(url) ? url : resolve(cwd, url);
-  return openStore(u, writable === undefined ? {} : { writable });
+/** Where a verb runs: relative store paths resolve from `cwd`; `signal` (SIGTERM, SIGINT) aborts every store request. */
+export interface StoreArgContext {
+  cwd: string;
+  signal?: AbortSignal;
 }
 
-/** Opens a comma-separated (and/or repeated) list of store URLs, in order (mirrors). */
-export function openStoreList(values: string[], cwd: string): Store[] {
+/**
+ * Opens a store URL given on the command line; a bare path is taken relative to `at.cwd`. Reading verbs
+ * (`writable` undefined) refuse a directory store that does not exist with ConfigError; writing verbs get
+ * `writable: true` and may create it.
+ */
+export function openStoreArg(url: string, at: StoreArgContext, writable?: boolean): Store {
+  const u = /^[a-z][a-z0-9+.-]*:/i.test(url) || isAbsolute(url) ? url : resolve(at.cwd, url);
+  return openStore(u, {
+    ...(writable === undefined ? { mustExist: true } : { writable }),
+    ...(at.signal ? { signal: at.signal } : {}),
+  });
+}
+
+/** Opens a comma-separated (and/or repeated) list of store URLs, in order (mirrors), for reading. */
+export function openStoreList(values: string[], at: StoreArgContext): Store[] {
   const urls = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (urls.length === 0) throw new UsageError('--store is required');
-  return urls.map((u) => openStoreArg(u, cwd));
+  return urls.map((u) => openStoreArg(u, at));
 }
 
 /** Parses `KEY=VALUE` pairs; throws UsageError naming the malformed one. */

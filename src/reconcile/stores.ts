@@ -4,7 +4,7 @@ import { credentialsFor } from './store-credentials.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
 import { probeConditionalWrites } from '../store/probe.js';
-import type { Store } from '../store/store.js';
+import { canCoordinate, type Store } from '../store/store.js';
 
 /** Content stores and the coordination store of a tick. */
 export interface TickStores {
@@ -44,7 +44,7 @@ export class StoreCache {
   async forTick(config: AgentConfig, decls: Declarations): Promise<TickStores> {
     const urls = config.stores ?? decls.config.stores;
     const content = urls.map((u) => this.get(u, false));
-    const coordUrl = config.coordinationStore ?? urls.find((u) => !/^https?:/i.test(u));
+    const coordUrl = config.coordinationStore ?? urls.find((u) => canCoordinate(this.get(u, true)));
     if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false };
     const coordination = this.get(coordUrl, true);
     let safe = this.probes.get(coordUrl);

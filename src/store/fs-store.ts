@@ -210,7 +210,7 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
 
   return {
     url,
-    capabilities: { write: writable, conditionalWrites: true },
+    capabilities: { write: writable, list: true, conditionalWrites: 'probe' },
     get: guard('get', get),
     localPath: (key: string) => keyPath(base, key),
     getBytes: guard('get', async (key, opts: GetOptions & { maxBytes: number }) =>

@@ -1,10 +1,14 @@
-import { addAbortSignal, Readable, Transform } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { NotFoundError, TimeoutError, TransportError, UnsupportedOperationError } from '../errors/index.js';
+import type { IncomingMessage } from 'node:http';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { NotFoundError, UnsupportedOperationError } from '../errors/index.js';
 import { guardBody, readCapped } from './byte-cap.js';
 import { normaliseEtag } from './etag.js';
 import { httpNetworkError, httpStatusError } from './http-errors.js';
+import { createHttpAgents, type HttpExchange } from './http-request.js';
+import { discard, sendHttp, type HttpSendPolicy } from './http-send.js';
+import { idleGuard } from './idle-guard.js';
 import { checkKey } from './key-path.js';
+import { DEFAULT_DEADLINES, type StoreDeadlines } from './store-options.js';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './store.js';
 
 /** Options of an HTTP store. */
@@ -17,126 +21,88 @@ export interface HttpStoreOptions {
   writable?: boolean;
   /** Explicit credentials; they win over user:password in the URL. */
   credentials?: { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string };
-  /** Deadline for a response's headers, in ms (default 30 s). */
-  headersTimeoutMs?: number;
-  /** A body that delivers no byte for this long fails with TimeoutError (default 30 s). */
-  idleTimeoutMs?: number;
-  /** Attempts for GET/HEAD on transport errors and 5xx, with backoff (default 3). */
-  attempts?: number;
+  /** Connect, total and idle deadlines and attempts (default DEFAULT_DEADLINES); any subset. */
+  deadlines?: Partial<StoreDeadlines>;
+  /** Origins besides the store's own that a redirect may lead to (never with credentials). */
+  allowRedirectTo?: readonly string[];
+  /** Aborts every request of this store at once (the CLI's SIGTERM). */
+  signal?: AbortSignal;
 }
 
 const NO_COORDINATION =
   'an HTTP store cannot coordinate rollouts; use a directory or S3 store (HTTP has no create-if-absent or compare-and-swap)';
 
-/** A Transform that fails with TimeoutError when no chunk passes for `ms` (a trickling or stalled body). */
-function idleGuard(ms: number, what: string, onIdle: () => void): Transform {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Transform({
-    transform(chunk, _e, done) {
-      arm();
-      done(null, chunk);
-    },
-    flush(done) {
-      clearTimeout(timer);
-      done();
-    },
-  });
-  function arm(): void {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      onIdle();
-      t.destroy(new TimeoutError(`${what}: no data for ${ms} ms`, { what }));
-    }, ms);
-  }
-  t.on('close', () => clearTimeout(timer));
-  arm();
-  return t;
+function authHeader(base: URL, c: HttpStoreOptions['credentials']): string | undefined {
+  const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  if (c?.kind === 'bearer') return `Bearer ${c.token}`;
+  if (c?.kind === 'basic') return basic(c.username, c.password);
+  if (base.username !== '' || base.password !== '') return basic(decodeURIComponent(base.username), decodeURIComponent(base.password));
+  return undefined;
 }
+
+const ok = (res: IncomingMessage): boolean => (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+
+const header = (res: IncomingMessage, name: string): string | undefined => {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
 
 /**
  * A read-mostly store over plain HTTP(S) (nginx, Artifactory, any static host): GET and HEAD on BASE/KEY,
  * PUT and DELETE only when writable. There is no listing convention over HTTP, so `list` and every
  * conditional write throw UnsupportedOperationError. Bodies are capped by counting bytes (Content-Length is
- * never trusted), stalled bodies time out, GET/HEAD retry transport errors and 5xx with backoff.
+ * never trusted); every request has a connect and a total deadline, bodies a stall deadline (see
+ * StoreDeadlines and sendHttp, which also holds the redirect policy); GET/HEAD retry with backoff.
  */
 export function createHttpStore(o: HttpStoreOptions): Store {
   const base = new URL(o.base);
-  const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  const c = o.credentials;
-  const auth =
-    c?.kind === 'bearer'
-      ? `Bearer ${c.token}`
-      : c?.kind === 'basic'
-        ? basic(c.username, c.password)
-        : base.username !== '' || base.password !== ''
-          ? basic(decodeURIComponent(base.username), decodeURIComponent(base.password))
-          : undefined;
+  const auth = authHeader(base, o.credentials);
   base.username = '';
   base.password = '';
   const { url } = o;
   const writable = o.writable ?? false;
-  const headersMs = o.headersTimeoutMs ?? 30_000;
-  const idleMs = o.idleTimeoutMs ?? 30_000;
-  const attempts = o.attempts ?? 3;
+  const deadlines = { ...DEFAULT_DEADLINES, ...o.deadlines };
+  const agents = createHttpAgents();
+  const policy: HttpSendPolicy = {
+    url,
+    origin: base.origin,
+    allowRedirectTo: o.allowRedirectTo ?? [],
+    deadlines,
+    agents,
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
   const target = (key: string): string => new URL(checkKey(key).split('/').map(encodeURIComponent).join('/'), base).href;
   const headers = (extra: Record<string, string> = {}): Record<string, string> =>
     auth === undefined ? extra : { ...extra, authorization: auth };
-
-  async function send(op: string, key: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    const href = target(key);
-    const retryable = init.method === 'GET' || init.method === 'HEAD';
-    for (let attempt = 1; ; attempt++) {
-      const ctl = new AbortController();
-      const timer = setTimeout(() => ctl.abort(new TimeoutError(`${op} ${key} in ${url}: no response in ${headersMs} ms`)), headersMs);
-      const onAbort = (): void => ctl.abort(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const res = await fetch(href, { ...init, signal: ctl.signal });
-        if (res.status >= 500 && retryable && attempt < attempts) {
-          await res.body?.cancel();
-          throw new TransportError(`${op} ${key} in ${url}: HTTP ${res.status}`, { url, key, status: res.status });
-        }
-        return res;
-      } catch (err) {
-        signal?.throwIfAborted();
-        const mapped = ctl.signal.reason instanceof TimeoutError ? ctl.signal.reason : httpNetworkError(err, op, key, url);
-        if (!retryable || attempt >= attempts || !(mapped instanceof TransportError || mapped instanceof TimeoutError)) {
-          throw mapped;
-        }
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random())));
-      } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      }
-    }
-  }
+  const send = (op: string, key: string, x: Omit<HttpExchange, 'href'>, signal?: AbortSignal): Promise<IncomingMessage> =>
+    sendHttp(policy, op, key, { ...x, href: target(key) }, signal);
 
   async function get(key: string, opts: GetOptions = {}): Promise<Readable> {
     const res = await send('get', key, { method: 'GET', headers: headers() }, opts.signal);
-    if (!res.ok || res.body === null) {
-      await res.body?.cancel();
-      throw httpStatusError(res.status, 'get', key, url);
+    if (!ok(res)) {
+      discard(res);
+      throw httpStatusError(res.statusCode ?? 0, 'get', key, url);
     }
     const what = `${key} in ${url}`;
-    const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
-    // Destroying the web-stream adapter cancels the response, which closes the connection.
-    const idle = idleGuard(idleMs, what, () => body.destroy());
-    body.on('error', (err) => idle.destroy(idle.destroyed ? undefined : httpNetworkError(err, 'get', key, url)));
-    idle.on('close', () => body.destroy());
-    body.pipe(idle);
+    const idle = idleGuard(deadlines.idleTimeoutMs, what, () => res.destroy());
+    res.on('error', (err) => idle.destroy(idle.destroyed ? undefined : httpNetworkError(err, 'get', key, url)));
+    idle.on('close', () => res.destroy());
+    res.pipe(idle);
     const out = guardBody(idle, what, opts.maxBytes, (err) => httpNetworkError(err, 'get', key, url));
-    return opts.signal === undefined ? out : addAbortSignal(opts.signal, out);
+    const stop = [opts.signal, o.signal].filter((s): s is AbortSignal => s !== undefined);
+    return stop.length === 0 ? out : addAbortSignal(AbortSignal.any(stop), out);
   }
 
   async function head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
     const res = await send('head', key, { method: 'HEAD', headers: headers() }, opts.signal);
-    if (!res.ok) throw httpStatusError(res.status, 'head', key, url);
-    const lm = res.headers.get('last-modified');
+    discard(res);
+    if (!ok(res)) throw httpStatusError(res.statusCode ?? 0, 'head', key, url);
+    const lm = header(res, 'last-modified');
     return {
       key,
-      size: Number(res.headers.get('content-length') ?? 0),
-      etag: normaliseEtag(res.headers.get('etag') ?? ''),
-      ...(lm !== null ? { lastModified: new Date(lm) } : {}),
+      size: Number(header(res, 'content-length') ?? 0),
+      etag: normaliseEtag(header(res, 'etag') ?? ''),
+      ...(lm !== undefined ? { lastModified: new Date(lm) } : {}),
     };
   }
 
@@ -148,32 +114,38 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     if (opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined) refuse('put', key, NO_COORDINATION);
     if (!writable) refuse('put', key, 'this HTTP store is read-only (open it writable or add ?writable=1)');
     const length = Buffer.isBuffer(body) ? body.length : opts.contentLength;
-    const init: RequestInit & { duplex?: 'half' } = {
-      method: 'PUT',
-      headers: headers({
-        'content-type': opts.contentType ?? 'application/octet-stream',
-        ...(length !== undefined ? { 'content-length': String(length) } : {}),
-      }),
-      body: Buffer.isBuffer(body) ? body : (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>),
-      duplex: 'half',
-    };
-    const res = await send('put', key, init, opts.signal);
-    await res.body?.cancel();
-    if (!res.ok) throw httpStatusError(res.status, 'put', key, url);
-    return { etag: normaliseEtag(res.headers.get('etag') ?? '') };
+    const res = await send(
+      'put',
+      key,
+      {
+        method: 'PUT',
+        headers: headers({
+          'content-type': opts.contentType ?? 'application/octet-stream',
+          ...(length !== undefined ? { 'content-length': String(length) } : {}),
+        }),
+        body,
+      },
+      opts.signal,
+    ).catch((err: unknown) => {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      throw err;
+    });
+    discard(res);
+    if (!ok(res)) throw httpStatusError(res.statusCode ?? 0, 'put', key, url);
+    return { etag: normaliseEtag(header(res, 'etag') ?? '') };
   }
 
   async function del(key: string, opts: { ifMatch?: string } = {}): Promise<void> {
     if (opts.ifMatch !== undefined) refuse('delete', key, NO_COORDINATION);
     if (!writable) refuse('delete', key, 'this HTTP store is read-only (open it writable or add ?writable=1)');
     const res = await send('delete', key, { method: 'DELETE', headers: headers() });
-    await res.body?.cancel();
-    if (!res.ok && res.status !== 404 && res.status !== 410) throw httpStatusError(res.status, 'delete', key, url);
+    discard(res);
+    if (!ok(res) && res.statusCode !== 404 && res.statusCode !== 410) throw httpStatusError(res.statusCode ?? 0, 'delete', key, url);
   }
 
   return {
     url,
-    capabilities: { write: writable, conditionalWrites: false },
+    capabilities: { write: writable, list: false, conditionalWrites: 'none' },
     get,
     async getBytes(key, opts) {
       return readCapped(await get(key, opts), opts.maxBytes, `${key} in ${url}`);
@@ -185,6 +157,9 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     },
     delete: del,
     isNotFound: (err) => err instanceof NotFoundError,
-    async close() {},
+    async close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
   };
 }

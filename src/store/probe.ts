@@ -29,7 +29,7 @@ async function refused(op: () => Promise<unknown>): Promise<boolean> {
  */
 export async function probeConditionalWrites(store: Store): Promise<ProbeResult> {
   if (!store.capabilities.write) return { ok: false, reason: `${store.url} is read-only` };
-  if (!store.capabilities.conditionalWrites) {
+  if (store.capabilities.conditionalWrites === 'none') {
     return { ok: false, reason: `${store.url} has no create-if-absent or compare-and-swap` };
   }
   const key = `${PROBE_PREFIX}${randomBytes(12).toString('hex')}`;

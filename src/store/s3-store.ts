@@ -9,12 +9,15 @@ import {
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import { NotFoundError, PreconditionFailedError, SizeLimitError, UnsupportedOperationError } from '../errors/index.js';
+import { NotFoundError, PreconditionFailedError, SizeLimitError, TimeoutError, UnsupportedOperationError } from '../errors/index.js';
 import { guardBody, readCapped } from './byte-cap.js';
+import { abortReason, startDeadline, type Deadline } from './deadline.js';
+import { idleGuard } from './idle-guard.js';
 import { normaliseEtag } from './etag.js';
 import { checkKey, checkPrefix } from './key-path.js';
 import { mapS3Error } from './s3-errors.js';
 import { PartPool, readParts, uploadMultipart } from './s3-upload.js';
+import { DEFAULT_DEADLINES, SMALL_BODY_BYTES, type StoreDeadlines } from './store-options.js';
 import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
 
 /** Where an S3 store lives and how to talk to it. */
@@ -37,10 +40,13 @@ export interface S3StoreOptions {
   partConcurrency?: number;
   /** Open sockets per store: bounds concurrent requests (default 32). */
   maxSockets?: number;
-  /** SDK attempts per request, with exponential backoff (default 5). */
-  maxAttempts?: number;
-  /** Per-request socket inactivity deadline in ms (default 60 s). */
-  requestTimeoutMs?: number;
+  /**
+   * Connect deadline per attempt, total deadline per small request, socket idle deadline (per attempt, and
+   * the stall deadline of object bodies), attempts (the SDK's, with its backoff): see StoreDeadlines.
+   */
+  deadlines?: Partial<StoreDeadlines>;
+  /** Aborts every request of this store at once (the CLI's SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** The S3 client configuration a store uses (exported so tests and the bench build the same client). */
@@ -48,12 +54,13 @@ export function createS3Client(o: S3StoreOptions): S3Client {
   // The SDK warns on Node 20 about its future support window; the warning is noise on every CLI run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const agent = { keepAlive: true, maxSockets: o.maxSockets ?? 32 };
+  const d = { ...DEFAULT_DEADLINES, ...o.deadlines };
   const custom = o.endpoint !== undefined;
   return new S3Client({
     region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(custom ? { endpoint: o.endpoint } : {}),
     forcePathStyle: o.forcePathStyle ?? custom,
-    maxAttempts: o.maxAttempts ?? 5,
+    maxAttempts: d.attempts,
     retryMode: 'standard',
     ...(o.credentials ? { credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey, ...(o.credentials.sessionToken ? { sessionToken: o.credentials.sessionToken } : {}) } } : {}),
     // With the SDK's default checksums some S3 servers store aws-chunked framing or refuse streamed bodies.
@@ -61,8 +68,10 @@ export function createS3Client(o: S3StoreOptions): S3Client {
     requestHandler: {
       httpAgent: new HttpAgent(agent),
       httpsAgent: new HttpsAgent(agent),
-      connectionTimeout: 10_000,
-      requestTimeout: o.requestTimeoutMs ?? 60_000,
+      connectionTimeout: d.connectTimeoutMs,
+      requestTimeout: d.idleTimeoutMs,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
     },
   });
 }
@@ -83,23 +92,35 @@ export function createS3Store(o: S3StoreOptions): Store {
   const writable = o.writable ?? true;
   const partSize = Math.max(o.partSize ?? 8 << 20, MIN_PART);
   const full = (key: string): string => prefix + checkKey(key);
+  const d = { ...DEFAULT_DEADLINES, ...o.deadlines };
   const fail = (err: unknown, op: string, key: string): Error => mapS3Error(err, op, key, url);
+  /** The total deadline of one request (none for large bodies), linked to the caller's and the store's signals. */
+  const deadline = (op: string, key: string, signal: AbortSignal | undefined, total = true): Deadline =>
+    startDeadline(total ? d.timeoutMs : undefined, () => new TimeoutError(`${op} ${key} in ${url}: no answer within ${d.timeoutMs} ms`, { url, key, op }), signal, o.signal);
+  /** Sends one command under a deadline; an abort surfaces as its reason (TimeoutError naming store and key). */
+  async function call<T>(op: string, key: string, dl: Deadline, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await send(dl.signal);
+    } catch (err) {
+      throw dl.signal.aborted ? abortReason(dl.signal) : fail(err, op, key);
+    } finally {
+      dl.clear();
+    }
+  }
   const refuseReadOnly = (op: string, key: string): void => {
     if (!writable) throw new UnsupportedOperationError(`${op} ${key}: store ${url} is read-only`, { url, key, op });
   };
 
   async function head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
-    try {
-      const r = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), { abortSignal: opts.signal });
-      return {
-        key,
-        size: r.ContentLength ?? 0,
-        etag: normaliseEtag(r.ETag ?? ''),
-        ...(r.LastModified ? { lastModified: r.LastModified } : {}),
-      };
-    } catch (err) {
-      throw fail(err, 'head', key);
-    }
+    const r = await call('head', key, deadline('head', key, opts.signal), (abortSignal) =>
+      client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), { abortSignal }),
+    );
+    return {
+      key,
+      size: r.ContentLength ?? 0,
+      etag: normaliseEtag(r.ETag ?? ''),
+      ...(r.LastModified ? { lastModified: r.LastModified } : {}),
+    };
   }
 
   /** Explicit precondition check for servers that ignore conditions on multipart completion and DELETE. */
@@ -117,26 +138,31 @@ export function createS3Store(o: S3StoreOptions): Store {
   }
 
   async function get(key: string, opts: GetOptions = {}): Promise<Readable> {
-    let body: Readable;
-    try {
-      const r = await client.send(new GetObjectCommand({ Bucket, Key: full(key) }), { abortSignal: opts.signal });
-      body = r.Body as Readable;
-      if (opts.maxBytes !== undefined && (r.ContentLength ?? 0) > opts.maxBytes) {
-        body.destroy();
-        throw new SizeLimitError(`${key} in ${url} is ${r.ContentLength} bytes, over the limit of ${opts.maxBytes}`, {
-          url,
-          key,
-          maxBytes: opts.maxBytes,
-        });
-      }
-    } catch (err) {
-      throw fail(err, 'get', key);
+    // The total deadline runs up to the response headers; the body then has the stall deadline only. The
+    // caller's and the store's signals stay linked to the request, so a SIGTERM still ends the body.
+    const r = await call('get', key, deadline('get', key, opts.signal), (abortSignal) =>
+      client.send(new GetObjectCommand({ Bucket, Key: full(key) }), { abortSignal }),
+    );
+    const body = r.Body as Readable;
+    if (opts.maxBytes !== undefined && (r.ContentLength ?? 0) > opts.maxBytes) {
+      body.destroy();
+      throw new SizeLimitError(`${key} in ${url} is ${r.ContentLength} bytes, over the limit of ${opts.maxBytes}`, {
+        url,
+        key,
+        maxBytes: opts.maxBytes,
+      });
     }
-    return guardBody(body, `${key} in ${url}`, opts.maxBytes, (err) => fail(err, 'get', key));
+    const what = `${key} in ${url}`;
+    const idle = idleGuard(d.idleTimeoutMs, what, () => body.destroy());
+    body.on('error', (err) => idle.destroy(idle.destroyed ? undefined : fail(err, 'get', key)));
+    idle.on('close', () => body.destroy());
+    body.pipe(idle);
+    return guardBody(idle, what, opts.maxBytes, (err) => fail(err, 'get', key));
   }
 
   async function putOnce(key: string, Body: Buffer | Readable, length: number, opts: PutOptions): Promise<string> {
-    const r = await client.send(
+    const dl = deadline('put', key, opts.signal, length <= SMALL_BODY_BYTES);
+    const r = await call('put', key, dl, (abortSignal) => client.send(
       new PutObjectCommand({
         Bucket,
         Key: full(key),
@@ -146,8 +172,8 @@ export function createS3Store(o: S3StoreOptions): Store {
         ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
       }),
-      { abortSignal: opts.signal },
-    );
+      { abortSignal },
+    ));
     return normaliseEtag(r.ETag ?? '');
   }
 
@@ -163,7 +189,9 @@ export function createS3Store(o: S3StoreOptions): Store {
       for (let n = await parts.next(); !n.done; n = await parts.next()) yield n.value;
     }
     const conditional = opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined;
-    const etag = await uploadMultipart(
+    // A multipart body has no total deadline: each part has the socket idle deadline; signals still abort.
+    const dl = deadline('put', key, opts.signal, false);
+    const etag = await call('put', key, dl, (signal) => uploadMultipart(
       {
         client,
         Bucket,
@@ -174,10 +202,10 @@ export function createS3Store(o: S3StoreOptions): Store {
         ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
         ...(conditional ? { beforeComplete: () => checkCondition(key, opts, 'put') } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        signal,
       },
       all(),
-    );
+    ));
     return etag !== undefined ? normaliseEtag(etag) : (await head(key)).etag;
   }
 
@@ -197,38 +225,36 @@ export function createS3Store(o: S3StoreOptions): Store {
 
   async function list(p: string, opts: ListOptions = {}): Promise<ListPage> {
     checkPrefix(p);
-    try {
-      const r = await client.send(
+    const r = await call('list', p, deadline('list', p, undefined), (abortSignal) => client.send(
         new ListObjectsV2Command({
           Bucket,
           Prefix: prefix + p,
           MaxKeys: Math.max(1, Math.min(opts.limit ?? 1000, 1000)),
           ...(opts.cursor !== undefined ? { ContinuationToken: opts.cursor } : {}),
         }),
-      );
-      const items: ObjectInfo[] = (r.Contents ?? []).map((c) => ({
-        key: (c.Key ?? '').slice(prefix.length),
-        size: c.Size ?? 0,
-        etag: normaliseEtag(c.ETag ?? ''),
-        ...(c.LastModified ? { lastModified: c.LastModified } : {}),
-      }));
-      return r.IsTruncated && r.NextContinuationToken ? { items, cursor: r.NextContinuationToken } : { items };
-    } catch (err) {
-      throw fail(err, 'list', p);
-    }
+        { abortSignal },
+    ));
+    const items: ObjectInfo[] = (r.Contents ?? []).map((c) => ({
+      key: (c.Key ?? '').slice(prefix.length),
+      size: c.Size ?? 0,
+      etag: normaliseEtag(c.ETag ?? ''),
+      ...(c.LastModified ? { lastModified: c.LastModified } : {}),
+    }));
+    return r.IsTruncated && r.NextContinuationToken ? { items, cursor: r.NextContinuationToken } : { items };
   }
 
   async function del(key: string, opts: { ifMatch?: string } = {}): Promise<void> {
     refuseReadOnly('delete', key);
     try {
       if (opts.ifMatch !== undefined) await checkCondition(key, opts, 'delete');
-      await client.send(
+      await call('delete', key, deadline('delete', key, undefined), (abortSignal) => client.send(
         new DeleteObjectCommand({
           Bucket,
           Key: full(key),
           ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
         }),
-      );
+        { abortSignal },
+      ));
     } catch (err) {
       if (err instanceof NotFoundError && opts.ifMatch === undefined) return;
       throw fail(err, 'delete', key);
@@ -237,7 +263,7 @@ export function createS3Store(o: S3StoreOptions): Store {
 
   return {
     url,
-    capabilities: { write: writable, conditionalWrites: true },
+    capabilities: { write: writable, list: true, conditionalWrites: 'probe' },
     get,
     async getBytes(key, opts) {
       return readCapped(await get(key, opts), opts.maxBytes, `${key} in ${url}`);

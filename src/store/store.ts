@@ -39,11 +39,30 @@ export interface ListOptions {
   limit?: number;
 }
 
-/** What a backend can do. Decided by configuration, not by probing (see probeConditionalWrites for that). */
+/**
+ * What a backend can do, declared by the backend from its kind and how it was opened; callers ask for a
+ * capability by name instead of guessing from the URL. Nothing here is proven on the wire: a backend that
+ * declares conditional writes is believed only after `probeConditionalWrites` says so.
+ */
 export interface StoreCapabilities {
+  /** `put` and `delete` are allowed (false: they throw UnsupportedOperationError). */
   write: boolean;
-  /** The backend implements create-if-absent and compare-and-swap (claimed; prove it with the probe). */
-  conditionalWrites: boolean;
+  /** `list` works (false: it throws UnsupportedOperationError, e.g. a static HTTP host). */
+  list: boolean;
+  /**
+   * `'probe'`: the backend implements create-if-absent and compare-and-swap, and the server behind it must
+   * prove it with the precondition probe before leases rely on it. `'none'`: it cannot (plain HTTP).
+   */
+  conditionalWrites: 'probe' | 'none';
+}
+
+/**
+ * True when `store` may hold leases, status and quarantines: writable, listable, with conditional writes
+ * declared. The precondition probe still has to pass before a rollout relies on it.
+ */
+export function canCoordinate(store: Pick<Store, 'capabilities'>): boolean {
+  const c = store.capabilities;
+  return c.write && c.list && c.conditionalWrites === 'probe';
 }
 
 /**

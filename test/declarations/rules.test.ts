@@ -208,6 +208,12 @@ const CASES: RuleCase[] = [
     want: ['flotilla.yaml:2:5 /stores/0 query parameter "secretKey" looks like a credential: give credentials by environment variable, never in the URL [store-url]'],
   },
   {
+    rule: 'store-url',
+    name: 'a misspelt store URL parameter',
+    files: repo({}, `stores:\n  - s3://releases/flotilla?endpont=http://e\npublishers:\n  keys: [${KEY_1}]\n`),
+    want: [expect.stringMatching(/^flotilla\.yaml:2:5 \/stores\/0 store URL .*: unknown query parameter "endpont" \(known: endpoint, region, .*\) \[store-url\]$/) as unknown as string],
+  },
+  {
     rule: 'allowed-signers',
     name: 'a malformed allowed_signers line',
     files: repo({ allowed_signers: '# who signs\nalice@example.com ssh-ed25519 !!!notbase64\n' }),

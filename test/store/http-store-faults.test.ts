@@ -80,7 +80,7 @@ describe('HTTP store', () => {
       res.write(Buffer.alloc(10)); // then stalls
     });
     try {
-      const s = createHttpStore({ base: url, url, idleTimeoutMs: 200, headersTimeoutMs: 300, attempts: 1 });
+      const s = createHttpStore({ base: url, url, deadlines: { idleTimeoutMs: 200, timeoutMs: 300, attempts: 1 } });
       expect(hasCode(await errorOf(s.getBytes('stall', { maxBytes: 2000 })), 'TimeoutError')).toBe(true);
       expect(hasCode(await errorOf(s.head('silent')), 'TimeoutError')).toBe(true);
     } finally {
@@ -97,7 +97,7 @@ describe('HTTP store', () => {
       else res.writeHead(500).end();
     });
     try {
-      const s = createHttpStore({ base: url, url, attempts: 3 });
+      const s = createHttpStore({ base: url, url, deadlines: { attempts: 3 } });
       expect((await s.getBytes('flaky', { maxBytes: 10 })).toString()).toBe('ok');
       calls = 0;
       const err = await errorOf(s.head('broken'));

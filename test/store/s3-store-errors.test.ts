@@ -69,7 +69,7 @@ describe('S3 store against the real server', () => {
 
   it('turns an unreachable endpoint into TransportError after bounded retries', async () => {
     const port = await findFreePort();
-    const s = createS3Store({ bucket: 'bucket', prefix: '', endpoint: `http://127.0.0.1:${port}`, url: `s3://bucket`, maxAttempts: 2 });
+    const s = createS3Store({ bucket: 'bucket', prefix: '', endpoint: `http://127.0.0.1:${port}`, url: `s3://bucket`, deadlines: { attempts: 2 } });
     const err = await errorOf(s.head('k'));
     expect(hasCode(err, 'TransportError')).toBe(true);
     expect((err as Error).message).toContain('s3://bucket');

@@ -1,0 +1,55 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TimeoutError } from '../errors/index.js';
+
+/** One HTTP exchange to send. `body` is sent once: a stream cannot be replayed by a retry or a redirect. */
+export interface HttpExchange {
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  href: string;
+  headers: OutgoingHttpHeaders;
+  body?: Buffer | Readable;
+}
+
+/** Keep-alive socket pools for one store (closed with the store). */
+export interface HttpAgents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
+/** Socket pools bounding one store's concurrent requests. */
+export function createHttpAgents(maxSockets = 32): HttpAgents {
+  return { http: new HttpAgent({ keepAlive: true, maxSockets }), https: new HttpsAgent({ keepAlive: true, maxSockets }) };
+}
+
+/**
+ * Sends one request (no retry, no redirect) and resolves with the response once its headers arrive; the
+ * body is the caller's to read or destroy. Fails with TimeoutError (`what` named) when the connection is not
+ * up within `connectMs` or the socket is silent for `idleMs` at any point, and with the node error on a
+ * refused or reset connection. `signal` aborts it at any point, the response body included.
+ */
+export function sendOnce(x: HttpExchange, o: { agents: HttpAgents; connectMs: number; idleMs: number; signal: AbortSignal; what: string }): Promise<IncomingMessage> {
+  const https = x.href.startsWith('https:');
+  return new Promise((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(x.href, {
+      method: x.method,
+      headers: x.headers,
+      agent: https ? o.agents.https : o.agents.http,
+      signal: o.signal,
+    });
+    req.once('socket', (socket) => {
+      // A reused keep-alive socket is already connected; only a fresh one has a connect phase.
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => req.destroy(new TimeoutError(`${o.what}: no connection in ${o.connectMs} ms`, { what: o.what })), o.connectMs);
+      socket.once(https ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    req.setTimeout(o.idleMs, () => req.destroy(new TimeoutError(`${o.what}: no data for ${o.idleMs} ms`, { what: o.what })));
+    req.once('error', reject);
+    req.once('response', resolve);
+    if (x.body === undefined) req.end();
+    else if (Buffer.isBuffer(x.body)) req.end(x.body);
+    else pipeline(x.body, req).catch((err: unknown) => req.destroy(err as Error));
+  });
+}
