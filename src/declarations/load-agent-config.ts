@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { validate as validateCron } from 'node-cron';
 import { AGENT_DEFAULTS, detectPlatform } from './agent-config-defaults.js';
 import { decodeUtf8 } from './decode.js';
-import { durationOr } from './duration.js';
+import { durationOr } from '../util/duration.js';
 import { issueAt } from './issue-at.js';
 import { parseYaml, type ParsedYaml } from './parse-yaml.js';
 import type { RawAgentConfig } from './raw-agent-config.js';

@@ -1,6 +1,6 @@
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { parseDigest } from '../store/digest.js';
-import { durationOr } from './duration.js';
+import { durationOr } from '../util/duration.js';
 import type { RawActivate, RawCommand, RawDefaults, RawHealth, RawRollout, RawSet, RawWindow } from './raw-types.js';
 import type { Argv, BatchSize, MachineSelection, MaintenanceWindow, RolloutPolicy, SetDeclaration, Weekday } from './types.js';
 

@@ -1,4 +1,4 @@
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../util/duration.js';
 import { issueAt } from './issue-at.js';
 import type { Rule } from './rule-types.js';
 import type { DeclarationIssue } from './result.js';

@@ -1,4 +1,4 @@
-import { formatDuration } from '../declarations/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { Declarations, SetDeclaration } from '../declarations/types.js';
 import { planRollout } from '../rollout/planner.js';
 import { membersOf } from '../rollout/set-plan.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../declarations/duration.js';
+import { parseDuration } from '../util/duration.js';
 
 /**
  * How long a store request may take. Every backend that talks to a network applies all four; the

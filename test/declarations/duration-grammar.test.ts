@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatIssue, loadAgentConfigText, loadDeclarations } from '../../src/declarations/index.js';
-import { DURATION_PATTERN, durationOr, formatDuration, parseDuration, readDuration } from '../../src/declarations/duration.js';
+import { DURATION_PATTERN, durationOr, formatDuration, parseDuration, readDuration } from '../../src/util/duration.js';
 import { durationOption } from '../../src/cli/duration-option.js';
 import { repo, setYaml } from './fixtures.js';
 
