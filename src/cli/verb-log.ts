@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors/index.js';
-import { openRepo } from '../git/open-repo.js';
+import { openDeployRepo } from '../deploy-repo/index.js';
 import { readTreeFiles } from '../git/read-tree.js';
 import { parseAllowedSigners } from '../trust/allowed-signers.js';
 import { describeHistory, type CommitView } from '../trust/commit-history-view.js';
@@ -55,15 +55,16 @@ allowed_signers at HEAD is used and the output says so. Exit 0; the verdicts are
     const count = Number(nText);
     if (!/^\d+$/.test(nText) || count < 1 || count > 10_000) throw new UsageError(`log: -n must be a whole number from 1 to 10000, not ${JSON.stringify(nText)}`);
     const branch = stringOption(input, 'branch');
-    const repo = await openRepo({ repo: stringOption(input, 'repo') ?? '.', cwd: ctx.cwd, env: ctx.env, signal: ctx.signal, ...(branch ? { branch } : {}) });
+    const repo = await openDeployRepo({ repo: stringOption(input, 'repo') ?? '.', cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
     try {
+      const head = await repo.resolve(branch === undefined ? undefined : `refs/heads/${branch}`);
       const trustFiles = stringList(input, 'trust-file').map((f) => resolve(ctx.cwd, f));
-      const { trust, source } = await trustFor(trustFiles, repo.gitdir, repo.head);
-      const commits = await describeHistory(repo.gitdir, repo.head, count, trust);
+      const { trust, source } = await trustFor(trustFiles, repo.gitdir, head);
+      const commits = await describeHistory(repo.gitdir, head, count, trust);
       const text = [`trust: ${source}`, ...commits.map(formatLine)].join('\n');
-      return { exitCode: 0, text, json: { head: repo.head, trust: source, commits } };
+      return { exitCode: 0, text, json: { head, trust: source, commits } };
     } finally {
-      await repo.cleanup();
+      await repo.close();
     }
   },
 };
