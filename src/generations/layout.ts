@@ -60,6 +60,21 @@ export function setsDir(stateDir: string): string {
   return join(stateDir, 'sets');
 }
 
+/** The deploy repo's local cache (a bare git dir the tick fetches into): STATE/repo.git. */
+export function repoCacheDir(stateDir: string): string {
+  return join(stateDir, 'repo.git');
+}
+
+/** The last deploy-repo commit this machine applied (git/high-water-mark.ts reads and writes it). */
+export function highWaterMarkFile(stateDir: string): string {
+  return join(stateDir, 'repo-high-water-mark.json');
+}
+
+/** This machine's statuses of the last tick, for `flotilla agent` on the machine: STATE/status.json. */
+export function localStatusFile(stateDir: string): string {
+  return join(stateDir, 'status.json');
+}
+
 /** The agent's state-dir lock file: STATE/agent.lock. */
 export function agentLockFile(stateDir: string): string {
   return join(stateDir, 'agent.lock');

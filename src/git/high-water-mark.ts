@@ -1,5 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { StateError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -11,18 +11,14 @@ export interface HighWaterMark {
   branch?: string;
 }
 
-/** The file, inside the state dir, holding the high-water mark. */
-export const HIGH_WATER_MARK_FILE = 'repo-high-water-mark.json';
-
 const OID = /^[0-9a-f]{40}$/;
 
 /**
- * Reads the high-water mark from `stateDir`. Returns null only when the file does not exist; a file that
+ * Reads the high-water mark from `file` (in the state dir: generations/layout.ts highWaterMarkFile). Returns null only when the file does not exist; a file that
  * cannot be read, is not JSON, or lacks a 40-hex `commit` is a StateError (never "no state", which would
  * let a rollback through).
  */
-export async function readHighWaterMark(stateDir: string): Promise<HighWaterMark | null> {
-  const file = join(stateDir, HIGH_WATER_MARK_FILE);
+export async function readHighWaterMark(file: string): Promise<HighWaterMark | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -48,9 +44,9 @@ export async function readHighWaterMark(stateDir: string): Promise<HighWaterMark
  * Records `commit` as applied, atomically (temp file, fsync, rename, fsync dir). Call only after the commit
  * passed verifyAdvance and its changes were applied. Throws StateError for a malformed oid.
  */
-export async function writeHighWaterMark(stateDir: string, commit: string, branch?: string, now: Date = new Date()): Promise<void> {
+export async function writeHighWaterMark(file: string, commit: string, branch?: string, now: Date = new Date()): Promise<void> {
   if (!OID.test(commit)) throw new StateError(`refusing to record ${JSON.stringify(commit)}: not a 40-hex commit id`, { commit });
-  await mkdir(stateDir, { recursive: true });
+  await mkdir(dirname(file), { recursive: true });
   const mark: HighWaterMark = { commit, recordedAt: now.toISOString(), ...(branch ? { branch } : {}) };
-  await writeFileAtomic(join(stateDir, HIGH_WATER_MARK_FILE), `${JSON.stringify(mark, null, 2)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(mark, null, 2)}\n`);
 }

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { AgentConfig, Declarations } from '../declarations/types.js';
 import { readDeclarationsAt, requireDeclarations, verifyAt } from '../deploy-repo/index.js';
 import { StaleRepoError } from '../errors/index.js';
+import { highWaterMarkFile, repoCacheDir } from '../generations/index.js';
 import { readHighWaterMark, writeHighWaterMark } from '../git/high-water-mark.js';
 import { syncRepo } from '../git/sync-repo.js';
 import { readRepoAuth } from '../git/repo-auth.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
 import { runStep, type StepTiming } from './step.js';
-import { join } from 'node:path';
 
 /** A verified commit of the deploy repo and what it declares. */
 export interface RepoSnapshot {
@@ -43,7 +43,7 @@ export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot
     syncRepo({
       url: config.repo.url,
       branch: config.repo.branch,
-      cacheDir: join(config.stateDir, 'repo.git'),
+      cacheDir: repoCacheDir(config.stateDir),
       deadlineMs: config.repo.timeoutMs,
       maxBytes: config.repo.maxFetchBytes,
       signal: o.signal,
@@ -64,12 +64,12 @@ export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot
 async function verifyAndLoad(o: SnapshotOptions, gitdir: string, head: string): Promise<{ signer: string; decls: Declarations }> {
   const { config, log, timings } = o;
   const verified = await runStep(timings, log, 'verify', {}, async () => {
-    const mark = await readHighWaterMark(config.stateDir);
+    const mark = await readHighWaterMark(highWaterMarkFile(config.stateDir));
     const history = { ...(mark ? { lastApplied: mark.commit } : {}), ...(config.trust.minimumCommit ? { minimumCommit: config.trust.minimumCommit } : {}) };
     const result = await verifyAt(gitdir, head, { kind: 'pinned', trust: o.trust, history });
     if (!result.ok) throw result.error;
     // Once a descendant is verified, never accept anything below it again, even if applying fails.
-    if (mark?.commit !== head) await writeHighWaterMark(config.stateDir, head, config.repo.branch, o.now);
+    if (mark?.commit !== head) await writeHighWaterMark(highWaterMarkFile(config.stateDir), head, config.repo.branch, o.now);
     return result;
   });
   const decls = await runStep(timings, log, 'declarations', {}, async () =>

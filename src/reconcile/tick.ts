@@ -1,8 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AgentConfig, Declarations, MachineIdentity } from '../declarations/types.js';
 import { servicePathConflicts, setsForMachine } from '../declarations/select-sets.js';
-import { findGeneration, readCurrent, readState, setPaths } from '../generations/index.js';
+import { findGeneration, localStatusFile, readCurrent, readState, setPaths, setsDir } from '../generations/index.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { writeMachineStatus } from '../status/status-io.js';
 import { Reason } from '../status/conditions.js';
@@ -85,7 +84,7 @@ async function currentOf(stateDir: string, set: string): Promise<{ digest: SetOu
 
 /** The sets this machine has state for on disk (a fresh process knows no snapshot yet). */
 async function setsOnDisk(stateDir: string): Promise<string[]> {
-  const names = await readdir(join(stateDir, 'sets')).catch(() => [] as string[]);
+  const names = await readdir(setsDir(stateDir)).catch(() => [] as string[]);
   return names.filter((n) => !n.startsWith('.'));
 }
 
@@ -187,7 +186,7 @@ async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: s
   }
   const sameSets = statuses.length === memory.lastStatus.size && statuses.every((s) => memory.lastStatus.has(s.set));
   if (!sameSets || statuses.some((s) => reportDue(memory.lastStatus.get(s.set), s, ports.statusHeartbeatMs))) {
-    await writeFileAtomic(join(config.stateDir, 'status.json'), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
+    await writeFileAtomic(localStatusFile(config.stateDir), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
     memory.lastStatus = new Map(statuses.map((s) => [s.set, s]));
   }
 }

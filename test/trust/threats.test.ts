@@ -4,7 +4,8 @@ import { rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors/index.js';
-import { readHighWaterMark, writeHighWaterMark, HIGH_WATER_MARK_FILE } from '../../src/git/high-water-mark.js';
+import { highWaterMarkFile } from '../../src/generations/layout.js';
+import { readHighWaterMark, writeHighWaterMark } from '../../src/git/high-water-mark.js';
 import { readTreeFiles } from '../../src/git/read-tree.js';
 import { syncRepo } from '../../src/git/sync-repo.js';
 import { parseAllowedSigners } from '../../src/trust/allowed-signers.js';
@@ -36,19 +37,19 @@ const isDecl = (p: string): boolean => p === 'flotilla.yaml' || p === 'allowed_s
 /** One agent tick as the reconcile loop will run it: sync, judge, read declarations, then record. */
 async function tick(t: CommitTrust = trust, minimumCommit?: string): Promise<AdvanceVerdict & { files: Map<string, Uint8Array> }> {
   const sync = await syncRepo({ url, branch: 'main', cacheDir });
-  const mark = await readHighWaterMark(stateDir);
+  const mark = await readHighWaterMark(highWaterMarkFile(stateDir));
   const verdict = await verifyAdvance({ gitdir: sync.gitdir, head: sync.head, lastApplied: mark?.commit, minimumCommit, trust: t });
   const files = await readTreeFiles({ gitdir: sync.gitdir, oid: sync.head, include: isDecl });
-  await writeHighWaterMark(stateDir, sync.head, 'main');
+  await writeHighWaterMark(highWaterMarkFile(stateDir), sync.head, 'main');
   return { ...verdict, files };
 }
 
 /** Asserts the tick fails with `code` and that nothing was applied. */
 async function refused(code: string, t: CommitTrust = trust, minimumCommit?: string): Promise<Record<string, unknown>> {
-  const before = await readHighWaterMark(stateDir);
+  const before = await readHighWaterMark(highWaterMarkFile(stateDir));
   const err = await tick(t, minimumCommit).catch((e: unknown) => e);
   expect(hasCode(err, code), String(err)).toBe(true);
-  expect(await readHighWaterMark(stateDir)).toEqual(before);
+  expect(await readHighWaterMark(highWaterMarkFile(stateDir))).toEqual(before);
   return (err as { data: Record<string, unknown> }).data;
 }
 
@@ -211,7 +212,7 @@ describe('Trust rows of THREATS.md', () => {
     await good(bob);
     await publish();
     expect(await refused('UntrustedCommitError')).toMatchObject({ reason: 'unknown-key' });
-    await resetTo((await readHighWaterMark(stateDir))!.commit);
+    await resetTo((await readHighWaterMark(highWaterMarkFile(stateDir)))!.commit);
     await repo.commit({ files: { allowed_signers: `${allowedSignersLine(bob)}\n` }, sign: { ssh: alice } });
     const byBob = await good(bob);
     await publish();
@@ -226,11 +227,11 @@ describe('Trust rows of THREATS.md', () => {
     const floor = await good();
     await publish();
     await tick();
-    await rm(join(stateDir, HIGH_WATER_MARK_FILE));
+    await rm(highWaterMarkFile(stateDir));
     await repo.setBranch('main', old);
     await publish();
     expect(await refused('RollbackError', trust, floor)).toMatchObject({ reason: 'below-floor', minimumCommit: floor });
-    expect(await readHighWaterMark(stateDir)).toBeNull();
+    expect(await readHighWaterMark(highWaterMarkFile(stateDir))).toBeNull();
     await resetTo(floor);
     const next = await good();
     await publish();
@@ -238,7 +239,7 @@ describe('Trust rows of THREATS.md', () => {
   });
 
   it('a corrupt high-water mark is a StateError, not "no state"', async () => {
-    await writeFile(join(stateDir, HIGH_WATER_MARK_FILE), '{"commit": "nope"');
+    await writeFile(highWaterMarkFile(stateDir), '{"commit": "nope"');
     expect(hasCode(await tick().catch((e: unknown) => e), 'StateError')).toBe(true);
   });
 
