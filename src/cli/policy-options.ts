@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { UsageError } from '../errors/index.js';
 import { buildPolicy } from '../trust/publisher-trust.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
 import { flag, stringList, stringOption, type CommandContext, type CommandInput, type OptionSpec } from './command.js';
@@ -11,8 +12,12 @@ export const POLICY_OPTIONS: Record<string, OptionSpec> = {
   promoter: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'key allowed to promote (default: the trusted keys)' },
 };
 
-/** The publisher policy those options describe; KeyError when no key is trusted (verification is never off). */
+/**
+ * The publisher policy those options describe. No --trust at all is a usage error (verification is never
+ * off); a key that cannot be read or parsed is a KeyError.
+ */
 export function policyFromInput(input: CommandInput, ctx: Pick<CommandContext, 'cwd'>): PublisherPolicy {
+  if (stringList(input, 'trust').length === 0) throw new UsageError('--trust NAME:KEY (or @FILE) is required: a closure is only read against trusted publisher keys');
   const threshold = stringOption(input, 'threshold');
   return buildPolicy({
     trust: stringList(input, 'trust'),

@@ -2,8 +2,9 @@ import { resolve } from 'node:path';
 import { loadCommitSigner } from '../bump/commit-signer.js';
 import { bumpSets, type BumpResult } from '../bump/bump-sets.js';
 import { UsageError } from '../errors/index.js';
-import { parseDigest, shortDigest } from '../store/digest.js';
+import { shortDigest } from '../store/digest.js';
 import { flag, stringList, stringOption, type Command } from './command.js';
+import { digestArg } from './digest-arg.js';
 
 /** Text for a bump or revert result. */
 export function describeBump(r: BumpResult, verb: string): string {
@@ -44,7 +45,7 @@ A refused digest or signer writes nothing. --where-digest OLD bumps every set cu
     const [first, second] = input.positionals;
     if (where !== undefined && second !== undefined) throw new UsageError('bump: with --where-digest give only the new DIGEST');
     if (where === undefined && second === undefined) throw new UsageError('bump: expected SET DIGEST');
-    const digest = parseDigest(where === undefined ? second : first, 'DIGEST');
+    const digest = digestArg(where === undefined ? second : first, 'DIGEST');
     const noCommit = flag(input, 'no-commit');
     const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(ctx.cwd, p));
     const signer = noCommit ? undefined : await loadCommitSigner({ sshKeyFile: abs(stringOption(input, 'sign-key')), gpgKeyFile: abs(stringOption(input, 'gpg-key')) });
@@ -52,7 +53,7 @@ A refused digest or signer writes nothing. --where-digest OLD bumps every set cu
     const message = stringOption(input, 'message');
     const result = await bumpSets({
       dir: resolve(ctx.cwd, stringOption(input, 'repo') ?? '.'),
-      ...(where === undefined ? { sets: [first!] } : { whereDigest: parseDigest(where, '--where-digest') }),
+      ...(where === undefined ? { sets: [first!] } : { whereDigest: digestArg(where, '--where-digest') }),
       digest,
       ...(branch !== undefined ? { branch } : {}),
       ...(message !== undefined ? { message } : {}),

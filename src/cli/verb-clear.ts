@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import { stringOption } from './command.js';
-import { parseDigest } from '../store/digest.js';
 import { clearBad, requireSet, resolveStateDir } from '../generations/index.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla clear SET [--digest D]`: forgets bad digests so the agent may try them again. */
 export const command: Command = {
@@ -16,7 +16,7 @@ export const command: Command = {
   async run(input, ctx) {
     const set = input.positionals[0] ?? '';
     const d = stringOption(input, 'digest');
-    const digest = d === undefined ? undefined : parseDigest(d, '--digest');
+    const digest = d === undefined ? undefined : digestArg(d, '--digest');
     const paths = await requireSet(resolveStateDir(stringOption(input, 'state'), ctx.env), set, ctx.cwd);
     const cleared = await clearBad(paths.stateDir, set, digest);
     const text = cleared.length === 0 ? `set ${set}: nothing to clear` : cleared.map((c) => `cleared ${c}`).join('\n');

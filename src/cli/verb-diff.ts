@@ -3,6 +3,7 @@ import { stringList } from './command.js';
 import { closeAll, openStoreList } from '../packages/cli-args.js';
 import { diffClosures } from '../packages/diff-closures.js';
 import { readClosureManifests } from '../fetch/read-closure.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla diff A B --store URL`: packages and files that differ, and the bytes to fetch A → B. */
 export const command: Command = {
@@ -14,8 +15,8 @@ export const command: Command = {
   async run(input, ctx) {
     const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
-      const a = await readClosureManifests(stores, input.positionals[0] ?? '', { signal: ctx.signal });
-      const b = await readClosureManifests(stores, input.positionals[1] ?? '', { signal: ctx.signal });
+      const a = await readClosureManifests(stores, digestArg(input.positionals[0], 'DIGEST_A'), { signal: ctx.signal });
+      const b = await readClosureManifests(stores, digestArg(input.positionals[1], 'DIGEST_B'), { signal: ctx.signal });
       const d = diffClosures(a.packages, b.packages);
       const lines = [
         ...d.added.map((p) => `+ ${p.name} ${p.digest}`),

@@ -7,6 +7,7 @@ import { fetchClosure } from '../fetch/fetch-closure.js';
 import { createProgressBar } from '../fetch/progress-bar.js';
 import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla fetch DIGEST --store URL[,URL…] --trust … --state DIR`: prints the package paths. */
 export const command: Command = {
@@ -31,7 +32,7 @@ export const command: Command = {
     try {
       const r = await fetchClosure({
         stores,
-        digest: input.positionals[0] ?? '',
+        digest: digestArg(input.positionals[0], 'DIGEST'),
         policy,
         stateDir,
         signal: ctx.signal,

@@ -1,9 +1,9 @@
 import type { Command } from './command.js';
 import { stringOption } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
-import { parseDigest } from '../store/digest.js';
 import { objectKey, pinKey } from '../store/keys.js';
 import { NotFoundError } from '../errors/index.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla pin NAME DIGEST --store URL`: a GC root. */
 export const command: Command = {
@@ -14,7 +14,7 @@ export const command: Command = {
   options: { store: { type: 'string', value: 'URL', help: 'store URL' } },
   async run(input, ctx) {
     const name = input.positionals[0] ?? '';
-    const digest = parseDigest(input.positionals[1], 'DIGEST');
+    const digest = digestArg(input.positionals[1], 'DIGEST');
     const key = pinKey(name);
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {

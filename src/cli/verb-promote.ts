@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from './command.js';
 import { flag, stringOption } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
-import { parseDigest } from '../store/digest.js';
 import { promoteManifest } from '../trust/manifest-publish.js';
 import { loadSecretKey } from '../trust/publisher-key.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla promote DIGEST --store URL --key FILE [--revoke]`: the signed deployable flag. */
 export const command: Command = {
@@ -18,7 +18,7 @@ export const command: Command = {
     revoke: { type: 'boolean', help: 'write a signed revocation instead' },
   },
   async run(input, ctx) {
-    const digest = parseDigest(input.positionals[0], 'DIGEST');
+    const digest = digestArg(input.positionals[0], 'DIGEST');
     const key = await loadSecretKey(resolve(ctx.cwd, requireOption(stringOption(input, 'key'), 'key')));
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     const revoke = flag(input, 'revoke');

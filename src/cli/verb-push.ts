@@ -4,8 +4,8 @@ import { stringList, stringOption } from './command.js';
 import { closeAll, openStoreArg, parseKeyValues, requireOption } from '../packages/cli-args.js';
 import { collectProvenance } from '../packages/provenance.js';
 import { pushDirectory } from '../publish/push-directory.js';
-import { parseDigest } from '../store/digest.js';
 import { loadSecretKey } from '../trust/publisher-key.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla push DIR --store URL …`: prints `sha256:<hex>` alone on stdout. */
 export const command: Command = {
@@ -26,7 +26,7 @@ export const command: Command = {
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       const keys = await Promise.all(stringList(input, 'sign-key').map((f) => loadSecretKey(resolve(ctx.cwd, f))));
-      const references = stringList(input, 'ref').map((r) => parseDigest(r, '--ref'));
+      const references = stringList(input, 'ref').map((r) => digestArg(r, '--ref'));
       const provenance = await collectProvenance(dir, ctx.env, parseKeyValues(stringList(input, 'provenance'), '--provenance'));
       const name = stringOption(input, 'name');
       const r = await pushDirectory(store, dir, { ...(name ? { name } : {}), references, signKeys: keys, provenance, signal: ctx.signal });

@@ -9,9 +9,10 @@ import { closeAll } from '../packages/cli-args.js';
 import { membersOf } from '../rollout/set-plan.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { readSetStatuses } from '../status/status-io.js';
-import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
+import { shortDigest, type Digest } from '../store/digest.js';
 import { describeBump } from './verb-bump.js';
 import { flag, stringList, stringOption, type Command } from './command.js';
+import { digestArg } from './digest-arg.js';
 
 /** Finds the digest to go back to: the newest earlier closure every member machine runs healthily. */
 async function findRevertTarget(dir: string, set: string, storeUrls: string[], cwd: string): Promise<{ digest: Digest; machines: number }> {
@@ -64,7 +65,7 @@ failed rollout and the fleet does not fight a manual rollback.`,
     const signer = await loadCommitSigner({ sshKeyFile: abs(stringOption(input, 'sign-key')), gpgKeyFile: abs(stringOption(input, 'gpg-key')) });
     const storeUrls = stringList(input, 'store');
     const to = stringOption(input, 'to');
-    const found = to !== undefined ? { digest: parseDigest(to, '--to'), machines: -1 } : await findRevertTarget(dir, set, storeUrls, ctx.cwd);
+    const found = to !== undefined ? { digest: digestArg(to, '--to'), machines: -1 } : await findRevertTarget(dir, set, storeUrls, ctx.cwd);
     const why = found.machines >= 0 ? `last closure Ready on all ${found.machines} machine(s)` : 'chosen with --to';
     const result = await bumpSets({
       dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, allowUntrustedSigner: flag(input, 'allow-untrusted-signer'), env: ctx.env, cwd: ctx.cwd, verb: 'revert',

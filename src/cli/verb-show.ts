@@ -4,7 +4,7 @@ import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
 import { summarisePackage } from '../packages/describe-package.js';
 import { readPins } from '../packages/read-pins.js';
 import { readClosureManifests } from '../fetch/read-closure.js';
-import { parseDigest, type Digest } from '../store/digest.js';
+import { type Digest } from '../store/digest.js';
 import { deployableFlagKey, signatureKey, signaturesPrefix } from '../store/keys.js';
 import { listAll, type Store } from '../store/store.js';
 import { parseDeployableFlag, verifyDeployableFlag } from '../trust/manifest-deployable.js';
@@ -12,6 +12,7 @@ import { verifyManifestSignature } from '../trust/manifest-signature.js';
 import { parseTrustList } from '../trust/publisher-trust.js';
 import type { PublicKey } from '../trust/publisher-key.js';
 import { resolve } from 'node:path';
+import { digestArg } from './digest-arg.js';
 
 /** Signature key names present for `digest` (listing the store), each verified when trusted keys are given. */
 async function listSigners(store: Store, digest: Digest, size: number, trusted: PublicKey[]): Promise<Array<{ key: string; verified?: boolean }>> {
@@ -47,7 +48,7 @@ export const command: Command = {
     trust: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'public key (or @FILE) to verify signatures with' },
   },
   async run(input, ctx) {
-    const digest = parseDigest(input.positionals[0], 'DIGEST');
+    const digest = digestArg(input.positionals[0], 'DIGEST');
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx);
     const trusted = parseTrustList(stringList(input, 'trust'), (p) => resolve(ctx.cwd, p));
     try {

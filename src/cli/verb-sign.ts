@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from './command.js';
 import { flag, stringOption } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
-import { parseDigest } from '../store/digest.js';
 import { signStoredManifest } from '../trust/manifest-publish.js';
 import { loadSecretKey } from '../trust/publisher-key.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla sign DIGEST --store URL --key FILE`: adds a signature to a pushed manifest. */
 export const command: Command = {
@@ -21,7 +21,7 @@ changes; when a different key of the same name signed, sign refuses unless --rep
     replace: { type: 'boolean', help: 'replace a signature by another key of the same name (key rotation)' },
   },
   async run(input, ctx) {
-    const digest = parseDigest(input.positionals[0], 'DIGEST');
+    const digest = digestArg(input.positionals[0], 'DIGEST');
     const key = await loadSecretKey(resolve(ctx.cwd, requireOption(stringOption(input, 'key'), 'key')));
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {

@@ -2,8 +2,8 @@ import type { Command } from './command.js';
 import { stringOption } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
 import { clearQuarantine, readQuarantine } from '../rollout/quarantine.js';
-import { parseDigest } from '../store/digest.js';
 import { checkName } from '../store/keys.js';
+import { digestArg } from './digest-arg.js';
 
 /**
  * `flotilla unquarantine SET DIGEST --store URL`: an operator clears `quarantine/SET/HEX`, so the set's
@@ -20,7 +20,7 @@ export const command: Command = {
   positionals: { min: 2, max: 2 },
   async run(input, ctx) {
     const set = checkName(input.positionals[0] ?? '', 'set name');
-    const digest = parseDigest(input.positionals[1], 'DIGEST');
+    const digest = digestArg(input.positionals[1], 'DIGEST');
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx, true);
     try {
       const record = await readQuarantine(store, set, digest);

@@ -3,6 +3,7 @@ import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
 import { stringOption } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
 import { verifyClosure } from '../fetch/verify-closure.js';
+import { digestArg } from './digest-arg.js';
 
 /** `flotilla verify DIGEST --store URL --trust …`: exit 0 only if every object and the signatures hold. */
 export const command: Command = {
@@ -18,7 +19,7 @@ export const command: Command = {
     const policy = policyFromInput(input, ctx);
     const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx);
     try {
-      const r = await verifyClosure(store, input.positionals[0] ?? '', { policy, signal: ctx.signal });
+      const r = await verifyClosure(store, digestArg(input.positionals[0], 'DIGEST'), { policy, signal: ctx.signal });
       const head = `${r.ok ? 'OK' : 'FAILED'} ${r.root}: ${r.packages.length} package(s), ${r.objectsChecked} object(s), ${r.bytesChecked} bytes verified; signed by ${r.signers.join(', ')}`;
       const text = [head, ...r.failures.map((f) => `  ${f.code} ${f.object}: ${f.message}`)].join('\n');
       return { exitCode: r.ok ? 0 : 1, text, json: r };

@@ -52,7 +52,7 @@ describe('generations, rollback and clear verbs', () => {
     expect(await cli(['rollback', 'web', '--to', 'x', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('--to') });
     expect(await cli(['rollback', 'web', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no previously active generation') });
     expect(await cli(['generations', 'nosuch', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no set nosuch') });
-    expect(await cli(['clear', 'web', '--digest', 'sha256:12', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('InvalidDigestError') });
+    expect(await cli(['clear', 'web', '--digest', 'sha256:12', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('UsageError: --digest must be') });
     expect(await cli(['clear', '../etc', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('InvalidNameError') });
     expect((await readCurrent(setPaths(stateDir, 'web').current))?.number).toBe(1);
   });

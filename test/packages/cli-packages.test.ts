@@ -93,10 +93,12 @@ describe('the built CLI: keygen, push, show, verify, fetch, diff, pin, gc', () =
   });
 
   it('refuses a malformed digest and a missing --trust with clear errors', async () => {
+    // Both are the caller's usage errors: exit 2, naming the argument or the option (docs/cli.md).
     const r = await cli(t.dir, 'fetch', 'sha256:nothex', '--store', 'st', '--trust', pub, '--state', 's');
-    expect(r.err).toContain('InvalidDigestError');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('UsageError: DIGEST must be "sha256:"');
     const n = await cli(t.dir, 'verify', `sha256:${'0'.repeat(64)}`, '--store', 'st');
-    expect(n.code).toBe(1);
-    expect(n.err).toContain('no trusted publisher key');
+    expect(n.code).toBe(2);
+    expect(n.err).toContain('--trust NAME:KEY (or @FILE) is required');
   });
 });

@@ -31,8 +31,8 @@ describe('flotilla unquarantine and unlock', () => {
 
   it('unquarantine refuses a malformed digest or set name before touching the store', async () => {
     const bad = await run(['unquarantine', 'web', 'sha256:XYZ', '--store', url]);
-    expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/InvalidDigestError/);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/UsageError: DIGEST must be "sha256:"/);
     const badSet = await run(['unquarantine', '../etc', DIGEST, '--store', url]);
     expect(badSet.err).toMatch(/InvalidNameError/);
     const noStore = await run(['unquarantine', 'web', DIGEST]);
