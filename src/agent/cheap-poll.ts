@@ -13,8 +13,8 @@ export interface PollContext {
 }
 
 /**
- * True when this tick came only from the poll timer, and the last full tick was settled on a known commit
- * and is younger than the heartbeat. Then the supervisor asks the repo for the branch head and skips the
+ * True when this tick came only from the poll timer, and the last full tick was settled on a known commit,
+ * is younger than the heartbeat, and the repo's signed expiry (if any) has not passed since. Then the supervisor asks the repo for the branch head and skips the
  * tick when it still equals `last.commit`. Whether a worker is warm does not matter: skipped polls are not
  * ticks, so a worker kept warm by a poll faster than keepWarm still retires (keepWarm counts from the last
  * full tick), and the head check costs no more than the worker's own refs-only sync.
@@ -22,6 +22,8 @@ export interface PollContext {
 export function mayAnswerPollCheaply(c: PollContext): boolean {
   if (c.reasons.length === 0 || c.reasons.some((r) => r !== 'cron')) return false;
   if (c.last === undefined || !c.last.settled || c.last.commit === null) return false;
+  // Past the repo's signed expiry the same commit must be reported stale now, not at the next heartbeat.
+  if (c.last.expiresAtMs !== null && c.nowMs >= c.last.expiresAtMs) return false;
   const age = c.nowMs - c.last.finishedAtMs;
   return age >= 0 && age < c.heartbeatMs;
 }

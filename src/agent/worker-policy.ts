@@ -9,6 +9,8 @@ export interface LastTick {
   finishedAtMs: number;
   /** The same commit would give the same outcome: converged/unchanged, or failed only on stalls. */
   settled: boolean;
+  /** When the repo's signed `expires` passes (epoch ms), or null: from then on the same commit is stale. */
+  expiresAtMs: number | null;
 }
 
 /**
@@ -25,8 +27,9 @@ export function isSettled(report: Pick<TickReport, 'exitCode' | 'error' | 'outco
 }
 
 /** Summarises a report for the policy below. */
-export function lastTickOf(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes' | 'commit'>, finishedAtMs: number): LastTick {
-  return { exitCode: report.exitCode, commit: report.commit, finishedAtMs, settled: isSettled(report) };
+export function lastTickOf(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes' | 'commit' | 'repoExpiresAt'>, finishedAtMs: number): LastTick {
+  const expiresAtMs = report.repoExpiresAt === undefined ? null : Date.parse(report.repoExpiresAt);
+  return { exitCode: report.exitCode, commit: report.commit, finishedAtMs, settled: isSettled(report), expiresAtMs };
 }
 
 /**

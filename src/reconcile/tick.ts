@@ -49,6 +49,8 @@ export interface TickReport {
   bytesFetched: number;
   startedAt: string;
   finishedAt: string;
+  /** The signed `expires` of the declarations the tick read (ISO), when they have one: past it, polls must tick. */
+  repoExpiresAt?: string;
 }
 
 /** Everything runTick needs: the agent's config and pinned trust, its ports, stores and memory. */
@@ -161,7 +163,11 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const commit = memory.lastGood?.commit ?? null;
   await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
-  return { commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes, startedAt, finishedAt: ports.clock.now().toISOString() };
+  const expires = memory.lastGood?.decls.config.expires;
+  return {
+    commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes,
+    startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ const HEARTBEAT = 150_000;
 const C1 = '1'.repeat(40);
 const C2 = '2'.repeat(40);
 const T0 = 1_000_000;
-const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: T0, settled: true, ...over });
+const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: T0, settled: true, expiresAtMs: null, ...over });
 
 describe('mayAnswerPollCheaply (fake clock)', () => {
   const at = (ms: number, over: Partial<Parameters<typeof mayAnswerPollCheaply>[0]> = {}): boolean =>
@@ -19,6 +19,12 @@ describe('mayAnswerPollCheaply (fake clock)', () => {
     expect(at(HEARTBEAT * 3)).toBe(false);
   });
 
+  it('answers cheaply until the repo\'s signed expiry, then ticks on every poll', () => {
+    const expiring = last({ expiresAtMs: T0 + 60_000 });
+    expect(at(59_999, { last: expiring })).toBe(true);
+    expect(at(60_000, { last: expiring })).toBe(false);
+  });
+
   const never: Array<[string, number, Partial<Parameters<typeof mayAnswerPollCheaply>[0]>]> = [
     ['a webhook', 1, { reasons: ['webhook'] }],
     ['a poll merged with a watch event', 1, { reasons: ['cron', 'watch'] }],
@@ -29,6 +35,7 @@ describe('mayAnswerPollCheaply (fake clock)', () => {
     ['a tick waiting at a gate', 1, { last: last({ settled: false, exitCode: 3 }) }],
     ['an unknown commit', 1, { last: last({ commit: null }) }],
     ['a clock gone back', -1, {}],
+    ['the repo\'s signed expiry passing', 10, { last: last({ expiresAtMs: T0 + 5 }) }],
   ];
   for (const [name, ms, over] of never) it(`always runs a full tick after ${name}`, () => expect(at(ms, over)).toBe(false));
 });
