@@ -8,7 +8,8 @@ export interface RgwLayout {
 
 /**
  * ceph.conf for a single-node cluster that lives entirely in `dir` on 127.0.0.1: no auth, one memstore OSD
- * of 1 GiB, pools of size 1 with 8 PGs, every run/log/pid/socket path inside `dir`. `osd crush update on
+ * of 4 GiB (held in memory only as it fills; at 1 GiB the suite's objects plus a fleet on RGW came close to
+ * "full", after which every write hangs), pools of size 1 with 8 PGs, every run/log/pid/socket path inside `dir`. `osd crush update on
  * start = false` and `osd class update on start = false` because the OSD otherwise sends CRUSH commands
  * during init, sometimes before its monitor client knows the cluster fsid, and dies with "wrong fsid".
  */
@@ -36,7 +37,7 @@ exporter sock dir = ${d}/run
 mon data = ${d}/mon/$cluster-$id
 osd data = ${d}/osd/$cluster-$id
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = 4294967296
 osd pool default size = 1
 osd pool default min size = 1
 mon allow pool size one = true

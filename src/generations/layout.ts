@@ -75,6 +75,11 @@ export function localStatusFile(stateDir: string): string {
   return join(stateDir, 'status.json');
 }
 
+/** What the agent learned of each coordination store's conditional writes, and when: STATE/store-probes.json. */
+export function probeMemoFile(stateDir: string): string {
+  return join(stateDir, 'store-probes.json');
+}
+
 /** The agent's state-dir lock file: STATE/agent.lock. */
 export function agentLockFile(stateDir: string): string {
   return join(stateDir, 'agent.lock');

@@ -3,7 +3,9 @@ import type { AgentConfig, Declarations, StoreCredentialRef } from '../declarati
 import { credentialsFor } from './store-credentials.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
+import { probeMemoFile } from '../generations/index.js';
 import { probeConditionalWrites } from '../store/probe.js';
+import { probeRemembered } from './probe-memo.js';
 import { canCoordinate, type Store } from '../store/store.js';
 
 /** Content stores and the coordination store of a tick. */
@@ -14,8 +16,9 @@ export interface TickStores {
 }
 
 /**
- * Opens stores once per agent process and remembers each coordination store's precondition probe, so a
- * tick costs no extra requests. The agent config's store list overrides the repo's.
+ * Opens stores once per agent process and remembers each coordination store's precondition probe, in the
+ * process and in the state dir for a day (probe-memo.ts), so a tick, or a new tick worker, costs no extra
+ * requests. The agent config's store list overrides the repo's.
  */
 export class StoreCache {
   private readonly open = new Map<string, Store>();
@@ -27,6 +30,7 @@ export class StoreCache {
     private readonly log: Logger,
     private readonly credentials: readonly StoreCredentialRef[] = [],
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private get(url: string, writable: boolean): Store {
@@ -49,7 +53,7 @@ export class StoreCache {
     const coordination = this.get(coordUrl, true);
     let safe = this.probes.get(coordUrl);
     if (safe === undefined) {
-      const probe = await probeConditionalWrites(coordination);
+      const probe = await probeRemembered({ file: probeMemoFile(config.stateDir), url: coordUrl, nowMs: this.now(), probe: () => probeConditionalWrites(coordination) });
       safe = probe.ok;
       this.probes.set(coordUrl, safe);
       if (!safe) this.log.error({ store: coordination.url, reason: probe.reason }, 'store does not honour conditional writes: refusing to coordinate rollouts through it');

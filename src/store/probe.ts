@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { PreconditionFailedError } from '../errors/index.js';
+import { FlotillaError, PreconditionFailedError } from '../errors/index.js';
 import type { Store } from './store.js';
 
-/** The answer of the probe: `ok` only when every conditional write behaved; `reason` says what did not. */
+/**
+ * The answer of the probe: `ok` only when every conditional write behaved; `reason` says what did not.
+ * `transient`: the probe could not finish for a reason worth retrying (network, deadline, 5xx): it says
+ * nothing about the store's conditional writes and must never be remembered as "unsafe".
+ */
 export interface ProbeResult {
   ok: boolean;
   reason?: string;
+  transient?: boolean;
 }
 
 // Probe keys live under their own prefix so an interrupted probe never collides with real data.
@@ -51,7 +56,8 @@ export async function probeConditionalWrites(store: Store): Promise<ProbeResult>
     }
     return { ok: true };
   } catch (err) {
-    return { ok: false, reason: `probing ${store.url} failed: ${(err as Error).message}` };
+    const transient = err instanceof FlotillaError && err.retry === 'retry';
+    return { ok: false, reason: `probing ${store.url} failed: ${(err as Error).message}`, ...(transient ? { transient } : {}) };
   } finally {
     await store.delete(key).catch(() => undefined);
   }
