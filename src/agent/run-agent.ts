@@ -14,7 +14,6 @@ import { runTick, type AgentMemory, type TickReport } from '../reconcile/tick.js
 import { systemClock, type Clock } from '../rollout/clock.js';
 import { LeaseObserver } from '../rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
-import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
@@ -99,7 +98,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     signal: options.signal,
     ...(options.crash ? { crash: options.crash } : {}),
     staleAfterMs: DEFAULT_STALE_AFTER_MS,
-    statusHeartbeatMs: STATUS_HEARTBEAT_MS,
+    statusHeartbeatMs: config.statusHeartbeatMs,
     holder: `${config.machine}-${process.pid}-${randomBytes(4).toString('hex')}`,
     agentVersion: FLOTILLA_VERSION,
   };

@@ -4,7 +4,6 @@
 // its import graph): an idle agent is this process alone.
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../declarations/types.js';
-import { STATUS_HEARTBEAT_MS } from '../status/report-due.js';
 import { createLogger } from '../util/logger.js';
 import { createAgentMetrics } from './agent-metrics.js';
 import { readBranchHead } from './head-check.js';
@@ -67,7 +66,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   let warnedPinned = false;
 
   const tick = async (reasons: readonly TriggerReason[]): Promise<SupervisedTick> => {
-    const answer = await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: STATUS_HEARTBEAT_MS }, probe);
+    const answer = await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs }, probe);
     if (!answer.tick) {
       log.debug({ trigger: 'cron', commit: answer.commit }, 'poll: branch head unchanged, tick skipped');
       metrics.countSkippedPoll();

@@ -11,6 +11,8 @@ export const AGENT_DEFAULTS = {
   maxFetchBytes: 256 * 1024 * 1024,
   metricsListen: '127.0.0.1:9464',
   keepWarmMs: 20_000,
+  /** A quarter of the 10 min after which readers call a report stale (status/report-due.ts). */
+  statusHeartbeatMs: 150_000,
   logLevel: 'info',
 } as const;
 

@@ -18,6 +18,9 @@ function splitListen(text: string): ListenAddress {
 }
 
 /** Named rules of the agent config (what the schema cannot say). */
+/** Longest status heartbeat: half the staleness readers apply by default (status/readiness.ts). */
+const MAX_HEARTBEAT_MS = 5 * 60_000;
+
 function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIssue[] {
   const issues: DeclarationIssue[] = [];
   const t = raw.trust;
@@ -32,6 +35,9 @@ function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIs
   }
   if (raw.repo.pollSchedule !== undefined && raw.repo.pollInterval !== undefined) {
     issues.push(issueAt(parsed, '/repo/pollInterval', 'set pollInterval (each machine at its own moment) or pollSchedule (cron, wall-clock slots), not both', 'poll-either'));
+  }
+  if (raw.statusHeartbeat !== undefined && durationOr(raw.statusHeartbeat, 0) > MAX_HEARTBEAT_MS) {
+    issues.push(issueAt(parsed, '/statusHeartbeat', `must be at most 5m: readers call a report older than 10m stale, and a heartbeat may be one poll late or missed once`, 'heartbeat-max'));
   }
   const urls: Array<[string, string]> = (raw.stores ?? []).map((u, i) => [`/stores/${i}`, u]);
   if (raw.coordinationStore !== undefined) urls.push(['/coordinationStore', raw.coordinationStore]);
@@ -73,6 +79,7 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
     storeCredentials: (raw.storeCredentials ?? []) as StoreCredentialRef[],
     metrics: { enabled: raw.metrics?.enabled ?? true, listen: splitListen(raw.metrics?.listen ?? AGENT_DEFAULTS.metricsListen) },
     keepWarmMs: durationOr(raw.keepWarm, AGENT_DEFAULTS.keepWarmMs),
+    statusHeartbeatMs: durationOr(raw.statusHeartbeat, AGENT_DEFAULTS.statusHeartbeatMs),
     logLevel: raw.logLevel ?? AGENT_DEFAULTS.logLevel,
   };
   if (raw.trust.allowedSignersFile !== undefined) cfg.trust.allowedSignersFile = raw.trust.allowedSignersFile;

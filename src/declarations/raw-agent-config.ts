@@ -33,5 +33,6 @@ export interface RawAgentConfig {
   webhook?: { listen: string; secretFile: string };
   metrics?: { enabled?: boolean; listen?: string };
   keepWarm?: string;
+  statusHeartbeat?: string;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }

@@ -178,5 +178,7 @@ export interface AgentConfig {
   metrics: { enabled: boolean; listen: ListenAddress };
   /** Daemon mode: how long the tick worker process outlives a tick that is not waiting (ms). */
   keepWarmMs: number;
+  /** How often an unchanged status report is written again (and the longest a settled daemon goes without a tick). */
+  statusHeartbeatMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }

@@ -30,6 +30,15 @@ describe('reportDue', () => {
     expect(reportDue(status(), status({ reportedAt: at(1), conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'other', lastTransitionTime: at(0) }] }), 60_000)).toBe(true);
   });
 
+  it('does not rewrite a waiting report whose message only names another machine, but does on a new reason', () => {
+    const waiting = (message: string, reason: string = Reason.WaitingForBatch, s = 0): MachineStatus =>
+      status({ state: 'Waiting', reportedAt: at(s), conditions: [{ type: 'Reconciling', status: 'True', reason, message, lastTransitionTime: at(0) } as MachineStatus['conditions'][number]] });
+    expect(reportDue(waiting('batch 1: web-3 is not Ready'), waiting('batch 1: web-4 is not Ready', Reason.WaitingForBatch, 1), 60_000)).toBe(false);
+    expect(reportDue(waiting('batch 1: web-3 is not Ready'), waiting('no window is open', Reason.WaitingForWindow, 1), 60_000)).toBe(true);
+    // Outside Waiting the message is part of what a report says.
+    expect(reportDue(status(), status({ reportedAt: at(1), conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'other', lastTransitionTime: at(0) }] }), 60_000)).toBe(true);
+  });
+
   it('beats well within the staleness readers apply', () => {
     // Two heartbeats plus a poll interval must fit: a report may come up to one poll late, and one
     // missed beat (a slow tick) must not make a live machine look stale.
