@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, TimeoutError, TransportError } from '../errors/index.js';
 import { abortReason, startDeadline } from './deadline.js';
 import { httpNetworkError } from './http-errors.js';
+import { isRetryableStatus, retryDelayMs } from './retry-delay.js';
 import { sendOnce, type HttpAgents, type HttpExchange } from './http-request.js';
 import { SMALL_BODY_BYTES, type StoreDeadlines } from './store-options.js';
 
@@ -49,7 +50,7 @@ function nextHop(res: IncomingMessage, from: string, p: HttpSendPolicy, op: stri
  * GET and HEAD follow up to MAX_REDIRECTS redirects to the store's origin or an allowed one, sending
  * credentials only to the store's own origin (ConfigError for any other origin, TransportError past the
  * count); writes are never redirected (the 3xx comes back). GET and HEAD retry transport errors, timeouts
- * and 5xx up to `attempts` with backoff. Requests without a large body must finish (up to their response
+ * 5xx and 429 up to `attempts`, waiting as Retry-After asks or with jittered backoff (retry-delay.ts). Requests without a large body must finish (up to their response
  * headers) within `timeoutMs` over all attempts, or fail with TimeoutError naming the store and the key;
  * the caller's and the store's signals abort at once.
  */
@@ -72,7 +73,7 @@ export async function sendHttp(p: HttpSendPolicy, op: string, key: string, x: Ht
         if (total.signal.aborted) throw abortReason(total.signal);
         const mapped = httpNetworkError(err, op, key, p.url);
         if (!readOnly || attempt >= d.attempts || !(mapped instanceof TransportError || mapped instanceof TimeoutError)) throw mapped;
-        await backoff(attempt, total.signal);
+        await pause(retryDelayMs(attempt, undefined, Date.now()), total.signal);
         continue;
       }
       const status = res.statusCode ?? 0;
@@ -82,9 +83,10 @@ export async function sendHttp(p: HttpSendPolicy, op: string, key: string, x: Ht
         attempt--;
         continue;
       }
-      if (status >= 500 && readOnly && attempt < d.attempts) {
+      if (isRetryableStatus(status) && readOnly && attempt < d.attempts) {
         discard(res);
-        await backoff(attempt, total.signal);
+        const retryAfter = res.headers['retry-after'];
+        await pause(retryDelayMs(attempt, typeof retryAfter === 'string' ? retryAfter : undefined, Date.now()), total.signal);
         continue;
       }
       return res;
@@ -98,8 +100,8 @@ function withoutCredentials(headers: HttpExchange['headers']): HttpExchange['hea
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
 }
 
-async function backoff(attempt: number, signal: AbortSignal): Promise<void> {
-  await sleep(100 * 2 ** attempt * (0.5 + Math.random()), undefined, { signal }).catch(() => {
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch(() => {
     throw abortReason(signal);
   });
 }

@@ -61,7 +61,9 @@ export function createS3Client(o: S3StoreOptions): S3Client {
     ...(custom ? { endpoint: o.endpoint } : {}),
     forcePathStyle: o.forcePathStyle ?? custom,
     maxAttempts: d.attempts,
-    retryMode: 'standard',
+    // Adaptive: the SDK's standard backoff with jitter, plus a client-side rate limit that closes in when S3
+    // answers SlowDown or 503, so an agent in a fleet-wide storm backs off instead of hammering the bucket.
+    retryMode: 'adaptive',
     ...(o.credentials ? { credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey, ...(o.credentials.sessionToken ? { sessionToken: o.credentials.sessionToken } : {}) } } : {}),
     // With the SDK's default checksums some S3 servers store aws-chunked framing or refuse streamed bodies.
     ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
