@@ -62,6 +62,8 @@ export interface AcquireOptions {
    * a different slot instead of racing for the same one. Default: a hash of the machine name.
    */
   preferredSlot?: number;
+  /** Only adopt a slot our own machine already holds (a restarted agent); never take a free one. */
+  ownOnly?: boolean;
 }
 
 /** A held slot. Every method fails with LeaseError once the slot is no longer ours. */
@@ -156,7 +158,7 @@ export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
   if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${o.ttlMs}`);
   const views = await viewSlots(o);
   const mine = views.find((v) => v.record?.state === 'held' && v.record.machine === o.machine);
-  const candidates = mine ? [mine] : views;
+  const candidates = mine ? [mine] : o.ownOnly === true ? [] : views;
   for (const v of candidates) {
     const now = o.clock.now().toISOString();
     const claimSeq = v.record === null ? 0 : v.record.seq + 1;
