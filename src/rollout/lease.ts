@@ -19,8 +19,9 @@
  *
  * Holding: `renew()` rewrites the record (seq+1, renewedAt) by CAS over the last etag we wrote, so every
  * write proves nobody took the slot in between. A lost CAS is a LeaseError, unless the current bytes are
- * exactly our own last write (an answer lost in transit). `assertHeld()` checks the etag without writing,
- * for use right before each side effect. Renew about every ttlMs/3; `remainingMs()` says how long the
+ * exactly our own last write (an answer lost in transit). A fence before a side effect is a `renew()` that
+ * wins (reconcile/keep-lease.ts): `assertHeld()` only reads, and a read proves nothing about the moment
+ * after it. Renew about every ttlMs/3; `remainingMs()` says how long the
  * last confirmation is good for on our monotonic clock (an observer starts counting only after seeing it).
  * Release: CAS the record to a "released" tombstone (not a delete: a conditional delete is not honoured
  * everywhere, and an unconditional one could remove the next holder's lease).
