@@ -6,6 +6,7 @@ import { Reason } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
 import { activationRunner, recordedRunner, type ActivationPlan } from './activation-runner.js';
 import type { SetContext } from './context.js';
+import type { LeaseKeeper } from './keep-lease.js';
 import type { SetOutcome } from './set-outcome.js';
 import { runStep } from './step.js';
 
@@ -29,12 +30,15 @@ function failureReason(err: unknown): { reason: typeof Reason.HealthCheckFailed 
 
 /**
  * Switches the set to `gen` under the set lock and proves it: drain, switch (pending marker first),
- * activate, health, commit, undrain. On an activation or health failure it rolls back to the previously
- * active generation (re-running that generation's activation), records the digest as bad for this
- * desired digest, and, when coordinating, writes the quarantine marker so the fleet stops.
- * Other errors (disk, lock) propagate: nothing was committed and recovery handles a pending switch.
+ * activate, health, commit, undrain. The drain and the switch each start only after `fence.confirm()`
+ * proved by a CAS write that the batch slot is still ours: a holder paused past its TTL never drains or
+ * switches on a slot somebody else now holds. On an activation or health failure it rolls back to the
+ * previously active generation (re-running that generation's activation), records the digest as bad for
+ * this desired digest, and, when coordinating, writes the quarantine marker so the fleet stops.
+ * Throws LeaseError only before the switch (nothing changed; a drain already done is undone). Other errors
+ * (disk, lock) propagate: nothing was committed and recovery handles a pending switch.
  */
-export async function applyGeneration(ctx: SetContext, gen: Generation, rollout: RolloutRef): Promise<SetOutcome> {
+export async function applyGeneration(ctx: SetContext, gen: Generation, rollout: RolloutRef, fence: Pick<LeaseKeeper, 'confirm'>): Promise<SetOutcome> {
   const { set, ports } = ctx;
   const run = activationRunner(planOf(ctx));
   const fields = { set: set.name, digest: set.closure, generation: gen.number };
@@ -42,7 +46,15 @@ export async function applyGeneration(ctx: SetContext, gen: Generation, rollout:
   const swp = { ...(ports.crash ? { crash: ports.crash } : {}), now: () => ports.clock.now() };
   return withSetLock(ctx.stateDir, set.name, async () => {
     const previous = await previousActive(ctx);
+    // Draining takes capacity away from the service, as the switch does: it is fenced the same way.
+    await step('fence-drain', () => fence.confirm());
     await step('drain', () => run.drain(gen));
+    try {
+      await step('fence-switch', () => fence.confirm());
+    } catch (err) {
+      await run.undrain(gen).catch((e: unknown) => ports.log.warn({ set: set.name, err: (e as Error).message }, 'undrain after a lost slot failed'));
+      throw err;
+    }
     await step('switch', () => switchGeneration(ctx.stateDir, set.name, gen.number, swp));
     try {
       await setPendingPhase(ctx.stateDir, set.name, 'activating', swp);
@@ -62,7 +74,14 @@ export async function applyGeneration(ctx: SetContext, gen: Generation, rollout:
   });
 }
 
-async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, cause: FlotillaError): Promise<SetOutcome> {
+/**
+ * Rolls a failed switch to `gen` back (the last known good generation, re-activated and health-checked),
+ * marks gen's digest bad under the desired digest, and, when coordinating, quarantines gen's digest for
+ * the fleet. Used by a normal tick and by crash recovery alike, so the fleet learns of the failure either
+ * way. Returns the rolled-back outcome carrying `cause`'s reason. Fails with the state dir's and the
+ * store's errors.
+ */
+export async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef | null, cause: FlotillaError): Promise<SetOutcome> {
   const { set, ports } = ctx;
   const run = activationRunner(planOf(ctx));
   const { reason, message } = failureReason(cause);
@@ -87,12 +106,12 @@ async function rollBack(ctx: SetContext, gen: Generation, rollout: RolloutRef, c
     await run.undrain(back).catch((err: unknown) => ports.log.warn({ set: set.name, err: (err as Error).message }, 'undrain after rollback failed'));
   }
   if (ctx.coordination !== null && ctx.coordinationSafe) {
-    await writeQuarantine(ctx.coordination, set.name, set.closure, { machine: ctx.machine.name, reason, message: message.slice(0, 2000), time: ports.clock.now().toISOString() });
+    await writeQuarantine(ctx.coordination, set.name, gen.digest, { machine: ctx.machine.name, reason, message: message.slice(0, 2000), time: ports.clock.now().toISOString() });
   }
   const where = result.currentUnset ? 'first deployment failed: no generation is current' : `rolled back to generation ${result.generation?.number ?? '?'}`;
   return {
     set: set.name, desired: set.closure, current: result.generation?.digest ?? null, generation: result.generation?.number ?? null,
-    result: 'rolled-back', reason, message: `${message}; ${where}${restored}; ${set.closure} will not be retried until the desired digest changes`,
+    result: 'rolled-back', reason, message: `${message}; ${where}${restored}; ${gen.digest} will not be retried until the desired digest changes`,
     stalled: true, rollout,
   };
 }

@@ -146,11 +146,13 @@ export async function runTick(input: TickInput): Promise<TickReport> {
         outcomes.push({ set: set.name, desired: set.closure, current: cur.digest, generation: cur.number, result: 'failed', reason: Reason.InvalidDeclarations, message: `set ${set.name} claims the same servicePath as another set of this machine`, stalled: true, rollout: null });
         continue;
       }
+      let recovered: SetOutcome | null = null;
       if (!memory.recovered.has(set.name)) {
-        await recoverSet(ctx);
+        recovered = await recoverSet(ctx);
         memory.recovered.add(set.name);
       }
-      outcomes.push(await convergeSet(ctx));
+      // A failure found while finishing a crashed switch is this tick's report, as in a normal tick.
+      outcomes.push(recovered ?? (await convergeSet(ctx)));
     }
   } catch (err) {
     const r = reasonForError(err);

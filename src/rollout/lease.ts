@@ -19,8 +19,9 @@
  *
  * Holding: `renew()` rewrites the record (seq+1, renewedAt) by CAS over the last etag we wrote, so every
  * write proves nobody took the slot in between. A lost CAS is a LeaseError, unless the current bytes are
- * exactly our own last write (an answer lost in transit). `assertHeld()` checks the etag without writing,
- * for use right before each side effect. Renew about every ttlMs/3; `remainingMs()` says how long the
+ * exactly our own last write (an answer lost in transit). A fence before a side effect is a `renew()` that
+ * wins (reconcile/keep-lease.ts): `assertHeld()` only reads, and a read proves nothing about the moment
+ * after it. Renew about every ttlMs/3; `remainingMs()` says how long the
  * last confirmation is good for on our monotonic clock (an observer starts counting only after seeing it).
  * Release: CAS the record to a "released" tombstone (not a delete: a conditional delete is not honoured
  * everywhere, and an unconditional one could remove the next holder's lease).
@@ -62,6 +63,8 @@ export interface AcquireOptions {
    * a different slot instead of racing for the same one. Default: a hash of the machine name.
    */
   preferredSlot?: number;
+  /** Only adopt a slot our own machine already holds (a restarted agent); never take a free one. */
+  ownOnly?: boolean;
 }
 
 /** A held slot. Every method fails with LeaseError once the slot is no longer ours. */
@@ -156,7 +159,7 @@ export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
   if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${o.ttlMs}`);
   const views = await viewSlots(o);
   const mine = views.find((v) => v.record?.state === 'held' && v.record.machine === o.machine);
-  const candidates = mine ? [mine] : views;
+  const candidates = mine ? [mine] : o.ownOnly === true ? [] : views;
   for (const v of candidates) {
     const now = o.clock.now().toISOString();
     const claimSeq = v.record === null ? 0 : v.record.seq + 1;

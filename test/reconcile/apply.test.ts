@@ -5,7 +5,8 @@ import { convergeSet } from '../../src/reconcile/converge-set.js';
 import { switchAndProve } from '../../src/reconcile/steps/apply.js';
 import { readQuarantine } from '../../src/rollout/quarantine.js';
 import { parseLeaseRecord, readWithEtag } from '../../src/rollout/lease-record.js';
-import type { Lease } from '../../src/rollout/lease.js';
+import { acquireSlot, LeaseObserver, type Lease } from '../../src/rollout/lease.js';
+import { FakeClock } from '../rollout/lease-helpers.js';
 import { Reason } from '../../src/status/conditions.js';
 import { createSetWorld, machinesOfBatch, runUntil, type SetWorld, type SetYamlOptions } from './set-world.js';
 
@@ -57,7 +58,7 @@ describe('step apply', () => {
     expect((await readState(setPaths(world.stateDir, 'web').stateFile)).active).toBeUndefined();
   });
 
-  it('reports a slot taken over while switching, and keeps the converged result', async () => {
+  it('a slot lost after the switch (mid-activation) is never reported Succeeded; the healthy generation stays', async () => {
     const set: SetYamlOptions = { machines: FLEET, rollout: '{ canary: 1, batchSize: 1, leaseTtl: 600ms }', activateCommand: 'sleep 1; cat svc/VERSION >> "$ACT_LOG"' };
     const v1 = await world.push('v1');
     let slot = '';
@@ -69,8 +70,60 @@ describe('step apply', () => {
     const ctx = world.context({ closure: v1, set, machine: machinesOfBatch(world, v1, set, 0)[0]!, coordination: world.store, runner });
     const run = await runUntil(ctx, 'apply');
     slot = run.granted!.lease!.key;
-    expect(await switchAndProve.run(run)).toMatchObject({
-      stop: { result: 'converged', reason: Reason.Succeeded, current: v1, message: 'generation 1 active and healthy (the lease was taken over while switching)' },
+    const r = await switchAndProve.run(run);
+    expect(r).toMatchObject({ stop: { result: 'failed', reason: Reason.LeaseLost, current: v1, stalled: false } });
+    expect('stop' in r && r.stop.message).toContain('the batch slot was lost while switching');
+    expect((await readState(setPaths(world.stateDir, 'web').stateFile)).active).toBe(1);
+  });
+
+  describe('the fence: no drain and no switch on a slot that is no longer ours', () => {
+    const DRAIN_MARK = 'echo drain >> "$ACT_LOG"';
+    const set: SetYamlOptions = {
+      machines: FLEET,
+      // Long enough that the keeper's own renewals (every TTL/3) never land between the intruder's looks.
+      rollout: '{ canary: 1, batchSize: 1, leaseTtl: 30s }',
+      drainCommand: DRAIN_MARK,
+      undrainCommand: 'echo undrain >> "$ACT_LOG"',
+    };
+
+    it.each([
+      { name: 'taken over between the gate and the drain: neither drain nor switch', when: 'before-drain' as const, want: ['drain', 'v1', 'undrain'] },
+      { name: 'taken over during the drain: no switch, the drain is undone', when: 'during-drain' as const, want: ['drain', 'v1', 'undrain', 'drain', 'undrain'] },
+    ])('$name', async ({ when, want }) => {
+      const v1 = await world.push('v1');
+      const v2 = await world.push('v2');
+      const machine = machinesOfBatch(world, v2, set, 0)[0]!;
+      let rolloutId = '';
+      // Another machine that saw the slot unchanged for a whole TTL on its own clock takes it by CAS.
+      const clock = new FakeClock();
+      const observations = new LeaseObserver();
+      const takeOver = async (): Promise<Lease | null> => {
+        const o = { store: world.store, set: 'web', rollout: rolloutId, slots: 1, machine: 'intruder', holder: 'intruder-1', digest: v2, ttlMs: 30_000, clock, observations };
+        expect(await acquireSlot(o)).toBeNull();
+        clock.advance(30_001);
+        return acquireSlot(o);
+      };
+      let intruder: Lease | null = null;
+      const runner: CommandRunner = async (spec) => {
+        const result = await runCommand(spec);
+        if (when === 'during-drain' && [spec.argv].flat().join(' ').includes(DRAIN_MARK)) intruder = await takeOver();
+        return result;
+      };
+      // v1 goes everywhere at once (no slot): only the v2 rollout is coordinated.
+      expect((await convergeSet(world.context({ closure: v1, set: { ...set, rollout: '{ batchSize: all }' }, machine, coordination: world.store }))).result).toBe('converged');
+      const ctx = world.context({ closure: v2, set, machine, coordination: world.store, runner });
+      const run = await runUntil(ctx, 'apply');
+      rolloutId = run.plan.rolloutId;
+      if (when === 'before-drain') intruder = await takeOver();
+      const r = await switchAndProve.run(run);
+      expect(intruder).not.toBeNull();
+      expect(r).toMatchObject({ stop: { result: 'waiting', reason: Reason.LeaseLost, current: v1, generation: 1, stalled: false } });
+      const state = await readState(setPaths(world.stateDir, 'web').stateFile);
+      expect(state.active).toBe(1);
+      expect(state.pending).toBeUndefined();
+      expect(await world.activations()).toEqual(want);
+      // The new holder is unharmed: its own renewal still succeeds.
+      await intruder!.renew();
     });
   });
 });

@@ -68,6 +68,9 @@ export interface SetYamlOptions {
   rollout?: string;
   /** The activation command, run by /bin/sh in the generation directory (default: append svc/VERSION to the log). */
   activateCommand?: string;
+  /** Drain and undrain commands, run by /bin/sh (default: none). */
+  drainCommand?: string;
+  undrainCommand?: string;
 }
 
 /** sets/web.yaml below `closure:`: one machine, no batches, an activation and a command health check. */
@@ -79,6 +82,8 @@ export function setYaml(activationLog: string, o: SetYamlOptions = {}): string {
     'activate:',
     `  command: ${JSON.stringify(o.activateCommand ?? 'cat svc/VERSION >> "$ACT_LOG"')}`,
     `  env: { ACT_LOG: ${JSON.stringify(activationLog)} }`,
+    ...(o.drainCommand === undefined ? [] : [`  drain: ${JSON.stringify(o.drainCommand)}`]),
+    ...(o.undrainCommand === undefined ? [] : [`  undrain: ${JSON.stringify(o.undrainCommand)}`]),
     '  timeout: 30s',
     'health:',
     '  command: [/bin/sh, -c, "test ! -e svc/FAIL"]',
