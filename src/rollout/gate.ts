@@ -94,6 +94,41 @@ export function failedMachines(quarantine: QuarantineRecord | null): Set<string>
 }
 
 /**
+ * Step 3 of decideGate: the wait for a machine of an earlier batch (nearest first) that is neither done nor
+ * unreachable, or for unreachable machines past the budget; null when the earlier batches let this one go.
+ */
+function waitForEarlierBatches(input: GateInput, batch: number, rule: DoneRule): GateDecision | null {
+  const { plan, now } = input;
+  const u = input.unavailability;
+  const excused = (m: string): boolean => u !== undefined && isUnreachable(m, input.statuses.get(m), plan.target, now, u);
+  const unreachable: string[] = [];
+  // Nearest batch first: it is the one most likely still working, and readEarlierBatches stops reading there.
+  for (let k = batch - 1; k >= 0; k--) {
+    for (const lagging of (plan.batches[k] ?? []).filter((m) => firstLagging([m], input.statuses, rule) !== undefined)) {
+      if (!excused(lagging)) {
+        const detail = `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`;
+        const before = plan.batches[k - 1] ?? [];
+        // With a budget of 0 nothing is stepped over, and the readers stop at a silent machine as the gate does.
+        const previousWorking = k === batch - 1 && (k === 0 || before.every((m) => firstLagging([m], input.statuses, rule) === undefined || ((u?.budget ?? 0) > 0 && excused(m))));
+        return closed(batch, Reason.WaitingForBatch, detail, previousWorking ? PREVIOUS_BATCH_RETRY_MS : undefined);
+      }
+      unreachable.push(unreachableText(lagging, input.statuses.get(lagging)));
+      // Stop at the first machine past the budget: the readers stop there too when the budget is 0.
+      const budget = u?.budget ?? 0;
+      if (unreachable.length > budget) {
+        return closed(
+          batch,
+          Reason.WaitingForBatch,
+          `unreachable in earlier batches (no report for ${formatDuration(u?.afterMs ?? 0)}, no slot held): ${unreachable.join(', ')}; ` +
+            `maxUnavailable allows ${budget}. Bring the machine back, or remove it from set ${plan.set} or raise maxUnavailable in a new commit`,
+        );
+      }
+    }
+  }
+  return null;
+}
+
+/**
  * Decides whether `machine` (batch k of `plan`) may ask for a lease slot now. In order:
  * 1. the target is not quarantined beyond `maxFailures` (and this machine did not itself fail on it);
  * 2. every dependsOn set is Ready on its own desired digest on all its machines;
@@ -121,34 +156,8 @@ export function decideGate(input: GateInput): GateDecision {
       return closed(batch, Reason.WaitingForDependency, `set ${dep.set}: ${lagging} ${describe(dep.statuses.get(lagging), dep.desiredDigest)}, not Ready on ${dep.desiredDigest}`);
     }
   }
-  const target = { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId };
-  const rule: DoneRule = { target, failed, now, staleAfterMs: input.staleAfterMs };
-  const u = input.unavailability;
-  const excused = (m: string): boolean => u !== undefined && isUnreachable(m, input.statuses.get(m), plan.target, now, u);
-  const unreachable: string[] = [];
-  // Nearest batch first: it is the one most likely still working, and readEarlierBatches stops reading there.
-  for (let k = batch - 1; k >= 0; k--) {
-    for (const lagging of (plan.batches[k] ?? []).filter((m) => firstLagging([m], input.statuses, rule) !== undefined)) {
-      if (!excused(lagging)) {
-        const detail = `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`;
-        const before = plan.batches[k - 1] ?? [];
-        // With a budget of 0 nothing is stepped over, and the readers stop at a silent machine as the gate does.
-        const previousWorking = k === batch - 1 && (k === 0 || before.every((m) => firstLagging([m], input.statuses, rule) === undefined || ((u?.budget ?? 0) > 0 && excused(m))));
-        return closed(batch, Reason.WaitingForBatch, detail, previousWorking ? PREVIOUS_BATCH_RETRY_MS : undefined);
-      }
-      unreachable.push(unreachableText(lagging, input.statuses.get(lagging)));
-      // Stop at the first machine past the budget: the readers stop there too when the budget is 0.
-      const budget = u?.budget ?? 0;
-      if (unreachable.length > budget) {
-        return closed(
-          batch,
-          Reason.WaitingForBatch,
-          `unreachable in earlier batches (no report for ${formatDuration(u?.afterMs ?? 0)}, no slot held): ${unreachable.join(', ')}; ` +
-            `maxUnavailable allows ${budget}. Bring the machine back, or remove it from set ${plan.set} or raise maxUnavailable in a new commit`,
-        );
-      }
-    }
-  }
+  const behind = waitForEarlierBatches(input, batch, { target: { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId }, failed, now, staleAfterMs: input.staleAfterMs });
+  if (behind !== null) return behind;
   if (batch > 0 && input.settings.pauseBetweenBatchesMs > 0) {
     const lastReady = Math.max(
       ...(plan.batches[batch - 1] ?? []).map((m) => {
