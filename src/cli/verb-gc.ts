@@ -3,12 +3,14 @@ import { flag, stringOption } from './command.js';
 import { UsageError } from '../errors/index.js';
 import { gcGenerations, resolveStateDir } from '../generations/index.js';
 import { closeAll, openStoreArg } from '../packages/cli-args.js';
+import { gcRemovedReports } from '../publish/gc-reports.js';
 import { gcStore } from '../publish/gc-store.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import type { Digest } from '../store/digest.js';
 import { durationOption } from './duration-option.js';
-import { closuresInHistory, openDeployRepo } from '../deploy-repo/index.js';
+import { closuresInHistory, openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
+import type { Declarations } from '../declarations/types.js';
 
 async function present(store: Store, digests: Digest[]): Promise<Digest[]> {
   const out: Digest[] = [];
@@ -39,12 +41,13 @@ export const command: Command = {
   usage: 'flotilla gc [--store URL [--repo DIR|URL] [--older-than DURATION]] [--state DIR [--keep N]] [--dry-run] [--json]',
   description: `--store: deletes objects unreachable from pins, promoted closures and, with --repo, every closure named
 in the deploy repo's last --history commits (default 200). Nothing younger than --older-than (default 24h) is
-deleted, so a push in flight is safe.
+deleted, so a push in flight is safe. With --repo it also deletes the status reports of machines no longer in
+their set at the repo's HEAD once they are older than --older-than; a member's report is never deleted.
 --state: on a machine, removes generations beyond the newest --keep (default 3) of each set, never the current,
 active or previous one, then packages and cached objects no kept generation uses.`,
   options: {
     store: { type: 'string', value: 'URL', help: 'store URL' },
-    repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo whose recent closures are roots too' },
+    repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo whose recent closures are roots too, and whose HEAD says which machines left their sets' },
     history: { type: 'string', value: 'N', help: 'how many commits of the repo count (default 200)' },
     'older-than': { type: 'string', value: 'DURATION', help: 'grace period, e.g. 24h, 7d (default 24h)' },
     state: { type: 'string', value: 'DIR', help: 'state dir to collect (default $FLOTILLA_STATE_DIR or /var/lib/flotilla)' },
@@ -70,6 +73,7 @@ active or previous one, then packages and cached objects no kept generation uses
       const store = openStoreArg(storeUrl, ctx, true);
       try {
         let extraRoots: Digest[] = [];
+        let decls: Declarations | undefined;
         const repo = stringOption(input, 'repo');
         if (repo !== undefined) {
           const depth = Number(stringOption(input, 'history') ?? '200');
@@ -77,7 +81,10 @@ active or previous one, then packages and cached objects no kept generation uses
           const src = await openDeployRepo({ repo, cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
           try {
             // A closure the repo named but the store never had cannot be protected; it must not block GC.
-            extraRoots = await present(store, await closuresInHistory(src.gitdir, await src.resolve(), depth));
+            const head = await src.resolve();
+            extraRoots = await present(store, await closuresInHistory(src.gitdir, head, depth));
+            // Membership at HEAD decides whose reports are a removed machine's; a HEAD that does not load decides nothing.
+            decls = requireDeclarations(await readDeclarationsAt(src.gitdir, head), { what: `declarations at ${head.slice(0, 12)} are` });
           } finally {
             await src.close();
           }
@@ -86,6 +93,11 @@ active or previous one, then packages and cached objects no kept generation uses
         const verb = r.dryRun ? 'would delete' : 'deleted';
         text.push(...r.deleted.map((k) => `${verb} ${k}`), `store: ${r.roots.length} root(s), ${r.reachableObjects} reachable object(s); ${verb} ${r.deleted.length} key(s), ${r.deletedBytes} bytes; kept ${r.keptYoung} young unreachable key(s)`);
         json['store'] = r;
+        if (decls !== undefined) {
+          const reports = await gcRemovedReports(store, decls, { olderThanMs, dryRun });
+          text.push(...reports.deleted.map((k) => `${verb} ${k} (machine removed from its set)`), `reports: ${verb} ${reports.deleted.length} of removed machines; kept ${reports.keptYoung.length} within the grace period`);
+          json['reports'] = { ...reports, dryRun };
+        }
       } finally {
         await closeAll([store]);
       }

@@ -2,12 +2,16 @@ import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { parseDigest } from '../store/digest.js';
 import { durationOr } from '../util/duration.js';
 import type { RawActivate, RawCommand, RawDefaults, RawHealth, RawRollout, RawSet, RawWindow } from './raw-types.js';
-import type { Argv, BatchSize, MachineSelection, MaintenanceWindow, RolloutPolicy, SetDeclaration, Weekday } from './types.js';
+import type { Argv, BatchSize, MachineSelection, MaintenanceWindow, RolloutPolicy, SetDeclaration, UnavailableBudget, Weekday } from './types.js';
 
 /** Built-in defaults, used when neither the set nor flotilla.yaml's defaults say otherwise. */
 export const BUILTIN_DEFAULTS = {
   batchSize: { kind: 'count', count: 1 } as BatchSize,
   leaseTtlMs: 5 * 60_000,
+  // 0: a machine that goes silent stops its set, as before the budget existed (docs/rollouts.md says why).
+  maxUnavailable: { kind: 'count', count: 0 } as UnavailableBudget,
+  // Past the 10 min staleness: a machine is Stale first, and unreachable only once it has been gone a while.
+  unreachableAfterMs: 15 * 60_000,
   activateTimeoutMs: 5 * 60_000,
   healthIntervalMs: 5000,
   healthRetries: 3,
@@ -33,6 +37,13 @@ export function toBatchSize(v: number | string | undefined): BatchSize {
   return { kind: 'percent', percent: Number(v.slice(0, -1)) };
 }
 
+/** Parses maxUnavailable as the schema accepts it: an integer ≥ 0 or "N%". */
+export function toUnavailableBudget(v: number | string | undefined): UnavailableBudget {
+  if (v === undefined) return BUILTIN_DEFAULTS.maxUnavailable;
+  if (typeof v === 'number') return { kind: 'count', count: v };
+  return { kind: 'percent', percent: Number(v.slice(0, -1)) };
+}
+
 function toWindow(w: RawWindow): MaintenanceWindow {
   const [h, m] = w.start.split(':').map(Number);
   return {
@@ -55,6 +66,8 @@ function toRollout(d: RawRollout = {}, s: RawRollout = {}): RolloutPolicy {
     overrideWindows: r.overrideWindows ?? false,
     dependsOn: r.dependsOn ?? [],
     leaseTtlMs: durationOr(r.leaseTtl, BUILTIN_DEFAULTS.leaseTtlMs),
+    maxUnavailable: toUnavailableBudget(r.maxUnavailable),
+    unreachableAfterMs: durationOr(r.unreachableAfter, BUILTIN_DEFAULTS.unreachableAfterMs),
   };
 }
 

@@ -23,6 +23,8 @@ export interface RawRollout {
   overrideWindows?: boolean;
   dependsOn?: string[];
   leaseTtl?: string;
+  maxUnavailable?: number | string;
+  unreachableAfter?: string;
 }
 
 /** activate: as written (set or defaults). */

@@ -35,6 +35,21 @@ export const percentInRange = perSet('percent-in-range', (s) => {
   return [issueAt(s.parsed, pointer, `batchSize ${b.percent}% must be between 1% and 100%`, 'percent-in-range')];
 });
 
+/** maxUnavailable as a percent must be 0%..100%. */
+export const unavailablePercentInRange = perSet('max-unavailable-in-range', (s) => {
+  const b = s.set.rollout.maxUnavailable;
+  if (b.kind !== 'percent' || b.percent <= 100) return [];
+  const pointer = s.raw.rollout?.maxUnavailable !== undefined ? '/rollout/maxUnavailable' : '';
+  return [issueAt(s.parsed, pointer, `maxUnavailable ${b.percent}% must be between 0% and 100%`, 'max-unavailable-in-range')];
+});
+
+/** unreachableAfter 0 would call every machine that is not Ready yet unreachable, the busy ones too. */
+export const unreachableAfterPositive = perSet('unreachable-after-positive', (s) => {
+  if (s.set.rollout.unreachableAfterMs > 0) return [];
+  const pointer = s.raw.rollout?.unreachableAfter !== undefined ? '/rollout/unreachableAfter' : '';
+  return [issueAt(s.parsed, pointer, 'unreachableAfter must be longer than 0 (it should exceed the 2m30s status heartbeat plus the poll interval)', 'unreachable-after-positive')];
+});
+
 /** With machines listed, the canary count cannot exceed them. */
 export const canaryWithinSet = perSet('canary-within-set', (s) => {
   if (s.set.selection.kind !== 'names') return [];

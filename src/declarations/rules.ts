@@ -9,6 +9,8 @@ import {
   percentInRange,
   platformRequired,
   setNameMatchesFile,
+  unavailablePercentInRange,
+  unreachableAfterPositive,
 } from './rules-set.js';
 import { knownTimeZones, windowsOpen } from './rules-windows.js';
 import type { Rule, RuleInput } from './rule-types.js';
@@ -21,6 +23,8 @@ export const RULES: readonly Rule[] = [
   machinesOrSelector,
   platformRequired,
   percentInRange,
+  unavailablePercentInRange,
+  unreachableAfterPositive,
   canaryWithinSet,
   healthHasCheck,
   activateHasCommand,

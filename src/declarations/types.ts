@@ -27,6 +27,12 @@ export interface MaintenanceWindow {
   deny: boolean;
 }
 
+/**
+ * How many machines of earlier batches may be unreachable while later batches go on: a count, or a percent
+ * of the set (rounded down, so a budget never grows past what was written).
+ */
+export type UnavailableBudget = { kind: 'count'; count: number } | { kind: 'percent'; percent: number };
+
 /** Rollout settings of one set, defaults applied. */
 export interface RolloutPolicy {
   batchSize: BatchSize;
@@ -39,6 +45,10 @@ export interface RolloutPolicy {
   /** Names of sets that must be Ready first. */
   dependsOn: string[];
   leaseTtlMs: number;
+  /** Unreachable machines of earlier batches tolerated (src/rollout/unavailability.ts); count 0 by default. */
+  maxUnavailable: UnavailableBudget;
+  /** A report older than this, from a machine holding no slot, makes the machine unreachable. */
+  unreachableAfterMs: number;
 }
 
 /**

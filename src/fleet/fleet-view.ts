@@ -2,10 +2,11 @@ import type { SlotHolder } from '../rollout/lease-admin.js';
 import { findCondition, type ReasonName } from '../status/conditions.js';
 import { isParseProblem, type MachineState, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
 import { isFresh } from '../status/readiness.js';
+import { isSilent } from '../rollout/unavailability.js';
 import type { Digest } from '../store/digest.js';
 
 /** A machine's state as the fleet view shows it: the reported state, or what the reader concludes. */
-export type FleetMachineState = MachineState | 'Stale' | 'Unknown' | 'Invalid';
+export type FleetMachineState = MachineState | 'Stale' | 'Unreachable' | 'Unknown' | 'Invalid';
 
 /** One quarantined digest of a set. */
 export interface QuarantineSummary {
@@ -27,6 +28,10 @@ export interface SetViewInput {
   quarantines: readonly QuarantineSummary[];
   now: Date;
   staleAfterMs: number;
+  /** The set's rollout.unreachableAfter: past it, a silent machine holding no slot is Unreachable. */
+  unreachableAfterMs?: number;
+  /** Machines that report for the set but left it (removedFromSet): shown apart, never judged. */
+  removed?: readonly string[];
 }
 
 /** One machine's row. */
@@ -42,6 +47,15 @@ export interface MachineView {
   onDesired: boolean;
 }
 
+/** A machine that left the set, with its last report: shown so it is not forgotten, never counted. */
+export interface RemovedMachineView {
+  machine: string;
+  /** reportedAt of its last report (null when unreadable). */
+  lastSeen: string | null;
+  currentDigest: Digest | null;
+  state: MachineState | 'Invalid';
+}
+
 /** The summary of a set: converged (all Ready on desired), failed, or progressing. */
 export type SetHealth = 'converged' | 'progressing' | 'failed';
 
@@ -54,6 +68,8 @@ export interface SetView {
   readyCount: number;
   slotHolders: SlotHolder[];
   quarantines: QuarantineSummary[];
+  /** Machines not in the set at this revision whose reports remain; they do not count toward the health. */
+  removed: RemovedMachineView[];
 }
 
 function viewMachine(input: SetViewInput, machine: string): MachineView {
@@ -70,7 +86,14 @@ function viewMachine(input: SetViewInput, machine: string): MachineView {
   const stalled = findCondition(s.conditions, 'Stalled');
   const lead = stalled?.status === 'True' ? stalled : findCondition(s.conditions, 'Ready');
   const common = { ...base, currentDigest: s.currentDigest, generation: s.generation, reportedAt: s.reportedAt, onDesired, reason: lead?.reason ?? null, message: lead?.message ?? '' };
-  if (!isFresh(s, input.now, input.staleAfterMs)) {
+  const fresh = isFresh(s, input.now, input.staleAfterMs);
+  const holdsSlot = input.leases.some((l) => l.state === 'held' && l.machine === machine);
+  const silent = input.unreachableAfterMs !== undefined && input.desiredDigest !== null && isSilent(s, input.desiredDigest, input.now, input.unreachableAfterMs);
+  // A fresh Ready on the desired digest is done for the gate too, however old it is next to unreachableAfter.
+  if (silent && !holdsSlot && !(fresh && onDesired && s.state === 'Ready')) {
+    return { ...common, state: 'Unreachable', message: `no report since ${s.reportedAt} and no slot held: counts against maxUnavailable` };
+  }
+  if (!fresh) {
     return { ...common, state: 'Stale', message: `no fresh report (last ${s.reportedAt}; clock skew or a dead agent)` };
   }
   // "Ready" on another digest is not Ready for this view: the machine has not caught up yet.
@@ -78,16 +101,23 @@ function viewMachine(input: SetViewInput, machine: string): MachineView {
   return { ...common, state: s.state };
 }
 
+function viewRemoved(input: SetViewInput, machine: string): RemovedMachineView {
+  const s = input.statuses.get(machine);
+  if (s === undefined || isParseProblem(s)) return { machine, lastSeen: null, currentDigest: null, state: 'Invalid' };
+  return { machine, lastSeen: s.reportedAt, currentDigest: s.currentDigest, state: s.state };
+}
+
 /**
- * Summarises one set (pure). Health: failed when a machine is Failed, RolledBack, Stale or Invalid, or the
+ * Summarises one set (pure). Health: failed when a machine is Failed, RolledBack, Stale, Unreachable or Invalid, or the
  * desired digest is quarantined; converged when every member is Ready on the desired digest (and there is
- * at least one member); progressing otherwise (Progressing, Waiting, Unknown = never reported).
+ * at least one member); progressing otherwise (Progressing, Waiting, Unknown = never reported). Removed
+ * machines are listed apart and never change the health.
  */
 export function viewSet(input: SetViewInput): SetView {
   const machines = input.machines.map((m) => viewMachine(input, m));
   const readyCount = machines.filter((m) => m.state === 'Ready').length;
   const quarantined = input.quarantines.some((q) => q.digest === input.desiredDigest);
-  const failed = quarantined || machines.some((m) => m.state === 'Failed' || m.state === 'RolledBack' || m.state === 'Stale' || m.state === 'Invalid');
+  const failed = quarantined || machines.some((m) => m.state === 'Failed' || m.state === 'RolledBack' || m.state === 'Stale' || m.state === 'Unreachable' || m.state === 'Invalid');
   const health: SetHealth = failed ? 'failed' : machines.length > 0 && readyCount === machines.length ? 'converged' : 'progressing';
   return {
     set: input.set,
@@ -97,6 +127,7 @@ export function viewSet(input: SetViewInput): SetView {
     readyCount,
     slotHolders: input.leases.filter((l) => l.state === 'held'),
     quarantines: [...input.quarantines],
+    removed: (input.removed ?? []).map((m) => viewRemoved(input, m)),
   };
 }
 

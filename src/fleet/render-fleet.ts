@@ -2,7 +2,7 @@ import type { FleetMachineState, SetView } from './fleet-view.js';
 
 const COLOUR: Partial<Record<FleetMachineState | 'converged' | 'progressing' | 'failed', string>> = {
   Ready: '32', converged: '32', Progressing: '33', progressing: '33', Waiting: '33', Unknown: '90',
-  Failed: '31', failed: '31', RolledBack: '31', Stale: '35', Invalid: '31',
+  Failed: '31', failed: '31', RolledBack: '31', Stale: '35', Unreachable: '35', Invalid: '31',
 };
 
 function paint(text: string, key: string, colour: boolean): string {
@@ -30,6 +30,7 @@ export function renderFleet(views: readonly SetView[], colour: boolean): string 
     }
     out.push(...table(rows).map((l) => `  ${l}`));
     for (const s of v.slotHolders) out.push(`  slot ${s.slot} of rollout ${s.rollout}: held by ${s.machine} (token ${s.token})`);
+    for (const r of v.removed) out.push(`  ${r.machine}: removed from the set, last seen ${r.lastSeen ?? '(unreadable report)'} running ${short(r.currentDigest)}; flotilla gc --store collects its report`);
     for (const q of v.quarantines) out.push(`  ${paint('quarantined', 'failed', colour)} ${q.digest} (failed on ${q.machines.join(', ')}); clear with: flotilla unquarantine ${v.set} ${q.digest}`);
     out.push('');
   }

@@ -1,4 +1,4 @@
-import type { CheckStatus, PlanSet } from './types.js';
+import type { CheckStatus, PlanSet, RolloutSchedule } from './types.js';
 
 /** The marker CI searches for to update one PR comment instead of adding a new one each run. */
 export const PLAN_MARKER = '<!-- flotilla-plan -->';
@@ -46,4 +46,10 @@ export function rolloutSummary(s: PlanSet): string {
 export function worst(statuses: CheckStatus[]): CheckStatus {
   for (const s of ['fail', 'warn', 'pass'] as const) if (statuses.includes(s)) return s;
   return 'skip';
+}
+
+/** "maxUnavailable 25% (2 machines), unreachableAfter 15m": the budget as declared and, for a percent, resolved. */
+export function budgetSummary(r: RolloutSchedule): string {
+  const resolved = r.maxUnavailable.endsWith('%') ? ` (${r.maxUnavailableMachines} machine${r.maxUnavailableMachines === 1 ? '' : 's'})` : '';
+  return `maxUnavailable ${r.maxUnavailable}${resolved}, unreachableAfter ${r.unreachableAfter}`;
 }

@@ -1,4 +1,4 @@
-import { changeSummary, formatBytes, PLAN_MARKER, rolloutSummary, short, statusMark, worst } from './render-common.js';
+import { budgetSummary, changeSummary, formatBytes, PLAN_MARKER, rolloutSummary, short, statusMark, worst } from './render-common.js';
 import type { Plan, PlanCheck, PlanSet } from './types.js';
 
 // Commit subjects, messages and provenance come from the PR and the store: they are escaped so they can
@@ -46,6 +46,8 @@ function rolloutLines(s: PlanSet): string[] {
       (r.windowOpenNow ? 'Open now.' : r.nextWindow === null ? '**No window opens within a week.**' : `Next opening: ${r.nextWindow}.`),
     '',
     `On failure: ${cell(r.onFailure)}.`,
+    '',
+    `Unavailability: ${budgetSummary(r)}: ${cell(r.onUnreachable)}.`,
   ];
 }
 

@@ -1,4 +1,4 @@
-import { changeSummary, formatBytes, rolloutSummary, short, statusMark } from './render-common.js';
+import { budgetSummary, changeSummary, formatBytes, rolloutSummary, short, statusMark } from './render-common.js';
 import type { Plan, PlanCheck } from './types.js';
 
 function checkLines(checks: PlanCheck[], indent: string): string[] {
@@ -25,6 +25,7 @@ export function renderPlanText(plan: Plan): string {
       for (const b of r.batches) lines.push(`    batch ${b.index + 1}${b.canary ? ' (canary)' : ''}: ${b.machines.join(', ')}`);
       lines.push(`  windows ${r.windows.length === 0 ? 'none' : r.windows.join('; ')}; ${r.windowOpenNow ? 'open now' : r.nextWindow === null ? 'none opens within a week' : `next opens ${r.nextWindow}`}`);
       lines.push(`  on failure: ${r.onFailure}`);
+      lines.push(`  unavailability: ${budgetSummary(r)}: ${r.onUnreachable}`);
     }
     lines.push(...checkLines(s.checks, '  '));
   }

@@ -106,6 +106,14 @@ export interface RolloutSchedule {
   nextWindow: string | null;
   dependsOn: string[];
   onFailure: string;
+  /** rollout.maxUnavailable as declared: a count or N%. */
+  maxUnavailable: string;
+  /** That budget in machines of this set (a percent rounded down). */
+  maxUnavailableMachines: number;
+  /** rollout.unreachableAfter, e.g. 15m. */
+  unreachableAfter: string;
+  /** What a machine of an earlier batch that goes silent does to the rollout. */
+  onUnreachable: string;
 }
 
 /** One set whose declaration changed. */

@@ -1,13 +1,18 @@
 import { firstNotDoneBefore, readEarlierBatches, type SeenDone } from '../rollout/batch-statuses.js';
 import { followGate } from '../rollout/follow-gate.js';
-import { decideGate, failedMachines, type DependencyState, type GateDecision } from '../rollout/gate.js';
+import { decideGate, failedMachines, type DependencyState, type DoneRule, type GateDecision } from '../rollout/gate.js';
+import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
+import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { readQuarantine } from '../rollout/quarantine.js';
 import { membersOf } from '../rollout/set-plan.js';
+import { isSilent, unavailableBudget, type Unavailability } from '../rollout/unavailability.js';
 import { Reason, type ReasonName } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
+import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
 import { readSetStatuses } from '../status/status-io.js';
+import type { Store } from '../store/store.js';
 import type { SetContext } from './context.js';
 import { runStep } from './step.js';
 
@@ -15,6 +20,18 @@ import { runStep } from './step.js';
 export type GateOutcome =
   | { go: true; lease: Lease | null; rollout: RolloutRef }
   | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null };
+
+/** What counts as done for readers of this set's reports; silent machines are read past only with a budget. */
+function doneRule(ctx: SetContext, plan: RolloutPlan, quarantine: QuarantineRecord | null): Omit<DoneRule, 'now'> {
+  const { set, ports } = ctx;
+  const budget = unavailableBudget(set.rollout.maxUnavailable, plan.order.length);
+  return {
+    target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId },
+    failed: failedMachines(quarantine),
+    staleAfterMs: ports.staleAfterMs,
+    ...(budget > 0 ? { silentAfterMs: set.rollout.unreachableAfterMs } : {}),
+  };
+}
 
 async function dependencies(ctx: SetContext): Promise<DependencyState[]> {
   const out: DependencyState[] = [];
@@ -25,6 +42,18 @@ async function dependencies(ctx: SetContext): Promise<DependencyState[]> {
     out.push({ set: name, desiredDigest: dep.closure, machines: membersOf(ctx.decls, dep), statuses: await readSetStatuses(ctx.coordination, name) });
   }
   return out;
+}
+
+/**
+ * The budget and the slot holders the gate judges unreachable machines with. The slots are listed only when
+ * some report read is silent: a rollout where every machine reports costs no extra request.
+ */
+async function unavailabilityOf(ctx: SetContext, coord: Store, plan: RolloutPlan, statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, now: Date): Promise<Unavailability> {
+  const { maxUnavailable, unreachableAfterMs } = ctx.set.rollout;
+  const budget = unavailableBudget(maxUnavailable, plan.order.length);
+  const anySilent = [...statuses.values()].some((s) => isSilent(s, plan.target, now, unreachableAfterMs));
+  const held = anySilent ? (await listSlotLeases(coord, plan.set, plan.rolloutId)).filter((l) => l.state === 'held').map((l) => l.machine) : [];
+  return { budget, afterMs: unreachableAfterMs, slotHolders: new Set(held) };
 }
 
 /**
@@ -48,17 +77,19 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
     const decide = async (): Promise<GateDecision> => {
       const quarantine = await readQuarantine(coord, set.name, set.closure);
       const now = ports.clock.now();
-      const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now, staleAfterMs: ports.staleAfterMs };
+      const rule = { ...doneRule(ctx, plan, quarantine), now };
+      const statuses = await readEarlierBatches(coord, plan, rollout.batch, rule, seen);
       return decideGate({
         plan,
         machine: machine.name,
-        statuses: await readEarlierBatches(coord, plan, rollout.batch, rule, seen),
+        statuses,
         quarantine,
         settings,
         dependencies: await dependencies(ctx),
         overrideWindows: set.rollout.overrideWindows,
         now,
         staleAfterMs: ports.staleAfterMs,
+        unavailability: await unavailabilityOf(ctx, coord, plan, statuses, now),
       });
     };
     // While the batch right before is working, keep deciding for a moment: its Ready is imminent.
@@ -100,7 +131,7 @@ export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<str
   if (!plan.needsLeases || end <= 0) return null;
   return runStep(ctx.timings, ports.log, 'turn', { set: set.name, digest: set.closure }, async () => {
     const quarantine = await readQuarantine(coord, set.name, set.closure);
-    const rule = { target: { set: set.name, digest: set.closure, rolloutId: plan.rolloutId }, failed: failedMachines(quarantine), now: ports.clock.now(), staleAfterMs: ports.staleAfterMs };
+    const rule = { ...doneRule(ctx, plan, quarantine), now: ports.clock.now() };
     const behind = await firstNotDoneBefore(coord, plan, end, rule);
     if (behind === undefined) return null;
     return `batch ${behind.batch}: ${behind.machine} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;

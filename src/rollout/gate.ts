@@ -1,3 +1,4 @@
+import { formatDuration } from '../util/duration.js';
 import type { RolloutPolicy } from '../declarations/types.js';
 import { Reason, findCondition, type ReasonName } from '../status/conditions.js';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
@@ -5,6 +6,7 @@ import { isReadyOn } from '../status/readiness.js';
 import type { Digest } from '../store/digest.js';
 import { batchOf, rolloutIdFor, type RolloutPlan } from './planner.js';
 import type { QuarantineRecord } from './quarantine-record.js';
+import { isSilent, isUnreachable, type Unavailability } from './unavailability.js';
 import { evaluateWindows } from './windows.js';
 
 /** A set this one depends on, with what the reader knows of it. */
@@ -28,6 +30,8 @@ export interface GateInput {
   overrideWindows?: boolean;
   now: Date;
   staleAfterMs: number;
+  /** The unavailability budget and who holds a slot; absent: no machine is excused (budget 0). */
+  unavailability?: Unavailability;
 }
 
 /** May this machine ask for a slot now? When not: a reason constant, a sentence, and when to look again. */
@@ -58,11 +62,30 @@ export interface DoneRule {
   failed: ReadonlySet<string>;
   now: Date;
   staleAfterMs: number;
+  /**
+   * Set when the set has an unavailability budget: readers of status files then read past machines whose
+   * report is older than this (isSilent), as the gate may step over them.
+   */
+  silentAfterMs?: number;
 }
 
 /** The first machine of `batch` that is neither Ready on the target nor a tolerated failure. */
 export function firstLagging(batch: readonly string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, rule: DoneRule): string | undefined {
   return batch.find((m) => !rule.failed.has(m) && !isReadyOn(statuses.get(m), rule.target, rule.now, rule.staleAfterMs));
+}
+
+/**
+ * The first machine of `batch` that is not done and, when `rule.silentAfterMs` is set, not silent either:
+ * where a reader of status files must stop, since the gate cannot step over it.
+ */
+export function firstBlocking(batch: readonly string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, rule: DoneRule): string | undefined {
+  const after = rule.silentAfterMs;
+  return batch.find((m) => firstLagging([m], statuses, rule) !== undefined && (after === undefined || !isSilent(statuses.get(m), rule.target.digest, rule.now, after)));
+}
+
+function unreachableText(machine: string, status: MachineStatus | ParseProblem | undefined): string {
+  const last = status === undefined || isParseProblem(status) ? 'never' : status.reportedAt;
+  return `${machine} (last report ${last})`;
 }
 
 /** The machines a quarantine record names as failed on its digest. */
@@ -71,11 +94,48 @@ export function failedMachines(quarantine: QuarantineRecord | null): Set<string>
 }
 
 /**
+ * Step 3 of decideGate: the wait for a machine of an earlier batch (nearest first) that is neither done nor
+ * unreachable, or for unreachable machines past the budget; null when the earlier batches let this one go.
+ */
+function waitForEarlierBatches(input: GateInput, batch: number, rule: DoneRule): GateDecision | null {
+  const { plan, now } = input;
+  const u = input.unavailability;
+  const excused = (m: string): boolean => u !== undefined && isUnreachable(m, input.statuses.get(m), plan.target, now, u);
+  const unreachable: string[] = [];
+  // Nearest batch first: it is the one most likely still working, and readEarlierBatches stops reading there.
+  for (let k = batch - 1; k >= 0; k--) {
+    for (const lagging of (plan.batches[k] ?? []).filter((m) => firstLagging([m], input.statuses, rule) !== undefined)) {
+      if (!excused(lagging)) {
+        const detail = `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`;
+        const before = plan.batches[k - 1] ?? [];
+        // With a budget of 0 nothing is stepped over, and the readers stop at a silent machine as the gate does.
+        const previousWorking = k === batch - 1 && (k === 0 || before.every((m) => firstLagging([m], input.statuses, rule) === undefined || ((u?.budget ?? 0) > 0 && excused(m))));
+        return closed(batch, Reason.WaitingForBatch, detail, previousWorking ? PREVIOUS_BATCH_RETRY_MS : undefined);
+      }
+      unreachable.push(unreachableText(lagging, input.statuses.get(lagging)));
+      // Stop at the first machine past the budget: the readers stop there too when the budget is 0.
+      const budget = u?.budget ?? 0;
+      if (unreachable.length > budget) {
+        return closed(
+          batch,
+          Reason.WaitingForBatch,
+          `unreachable in earlier batches (no report for ${formatDuration(u?.afterMs ?? 0)}, no slot held): ${unreachable.join(', ')}; ` +
+            `maxUnavailable allows ${budget}. Bring the machine back, or remove it from set ${plan.set} or raise maxUnavailable in a new commit`,
+        );
+      }
+    }
+  }
+  return null;
+}
+
+/**
  * Decides whether `machine` (batch k of `plan`) may ask for a lease slot now. In order:
  * 1. the target is not quarantined beyond `maxFailures` (and this machine did not itself fail on it);
  * 2. every dependsOn set is Ready on its own desired digest on all its machines;
  * 3. every machine of batches < k (nearest batch first) is Ready on the target (isReadyOn: same set, current = target, Ready
- *    True, bound to this rollout id, fresh) or is a tolerated failure listed in the quarantine;
+ *    True, bound to this rollout id, fresh) or is a tolerated failure listed in the quarantine, or is unreachable
+ *    (`unavailability`: silent past unreachableAfter, holding no slot, not failed on the target) while the
+ *    unreachable ones number at most the budget;
  * 4. `pauseBetweenBatchesMs` has passed since the last Ready transition in batch k-1;
  * 5. a maintenance window is open (or overridden).
  * Pure and total; a machine not in the plan is refused with WaitingForBatch.
@@ -96,16 +156,8 @@ export function decideGate(input: GateInput): GateDecision {
       return closed(batch, Reason.WaitingForDependency, `set ${dep.set}: ${lagging} ${describe(dep.statuses.get(lagging), dep.desiredDigest)}, not Ready on ${dep.desiredDigest}`);
     }
   }
-  const target = { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId };
-  // Nearest batch first: it is the one most likely still working, and readEarlierBatches stops reading there.
-  for (let k = batch - 1; k >= 0; k--) {
-    const lagging = firstLagging(plan.batches[k] ?? [], input.statuses, { target, failed, now, staleAfterMs: input.staleAfterMs });
-    if (lagging !== undefined) {
-      const detail = `batch ${k}: ${lagging} ${describe(input.statuses.get(lagging), plan.target)}, not Ready on the target`;
-      const previousWorking = k === batch - 1 && (k === 0 || firstLagging(plan.batches[k - 1] ?? [], input.statuses, { target, failed, now, staleAfterMs: input.staleAfterMs }) === undefined);
-      return closed(batch, Reason.WaitingForBatch, detail, previousWorking ? PREVIOUS_BATCH_RETRY_MS : undefined);
-    }
-  }
+  const behind = waitForEarlierBatches(input, batch, { target: { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId }, failed, now, staleAfterMs: input.staleAfterMs });
+  if (behind !== null) return behind;
   if (batch > 0 && input.settings.pauseBetweenBatchesMs > 0) {
     const lastReady = Math.max(
       ...(plan.batches[batch - 1] ?? []).map((m) => {

@@ -1,4 +1,6 @@
 import type { Declarations, SetDeclaration } from '../declarations/types.js';
+import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
+import { isFresh } from '../status/readiness.js';
 import { planRollout, selectMachines, type RolloutPlan } from './planner.js';
 
 // The set-level questions every reader of the rollout asks the same way (the agent's gate, `flotilla plan`,
@@ -23,4 +25,17 @@ export function membersOf(decls: Declarations, set: SetDeclaration): string[] {
 export function setPlanOf(decls: Declarations, set: SetDeclaration, machine: string): RolloutPlan {
   const members = membersOf(decls, set);
   return planRollout({ set: set.name, target: set.closure, machines: members, settings: set.rollout, lateJoiners: members.includes(machine) ? [] : [machine] });
+}
+
+/**
+ * The machines that report for `set` but are no longer in it: not members at this revision and, for a set
+ * that selects by labels, without a fresh report (a machine selected by its own labels, which the repo may
+ * not know, keeps reporting; one that left stops). A set listing names has no such joiners: every other
+ * reporter left it. `flotilla status` shows them apart and `flotilla gc --store` collects their reports.
+ * Sorted; pure; never throws.
+ */
+export function removedFromSet(decls: Declarations, set: SetDeclaration, statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, now: Date, staleAfterMs: number): string[] {
+  const members = new Set(membersOf(decls, set));
+  const left = (s: MachineStatus | ParseProblem): boolean => set.selection.kind === 'names' || isParseProblem(s) || !isFresh(s, now, staleAfterMs);
+  return [...statuses].filter(([m, s]) => !members.has(m) && left(s)).map(([m]) => m).sort();
 }

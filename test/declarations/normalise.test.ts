@@ -65,6 +65,8 @@ describe('normalised sets', () => {
         overrideWindows: false,
         dependsOn: [],
         leaseTtlMs: 300_000,
+        maxUnavailable: { kind: 'count', count: 0 },
+        unreachableAfterMs: 900_000,
       },
     });
     expect(d.config).toEqual({ stores: ['/srv/store'], publishers: { keys: [KEY_1], threshold: 1, requireDeployable: false, promoterKeys: [] } });

@@ -64,6 +64,18 @@ const CASES: RuleCase[] = [
     want: ['sets/web.yaml:5:14 /rollout/batchSize batchSize 0% must be between 1% and 100% [percent-in-range]'],
   },
   {
+    rule: 'max-unavailable-in-range',
+    name: 'maxUnavailable over 100%',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  maxUnavailable: 120%\n') }),
+    want: ['sets/web.yaml:5:19 /rollout/maxUnavailable maxUnavailable 120% must be between 0% and 100% [max-unavailable-in-range]'],
+  },
+  {
+    rule: 'unreachable-after-positive',
+    name: 'unreachableAfter 0s',
+    files: repo({ 'sets/web.yaml': setYaml('rollout:\n  unreachableAfter: 0s\n') }),
+    want: ['sets/web.yaml:5:21 /rollout/unreachableAfter unreachableAfter must be longer than 0 (it should exceed the 2m30s status heartbeat plus the poll interval) [unreachable-after-positive]'],
+  },
+  {
     rule: 'canary-within-set',
     name: 'canary larger than the listed machines',
     files: repo({ 'sets/web.yaml': setYaml('rollout:\n  canary: 4\n') }),

@@ -38,6 +38,35 @@ describe('fleet view', () => {
     });
   }
 
+  const HOUR_AGO = '2026-01-06T11:00:00.000Z';
+  const budgetTable: Array<{ name: string; statuses: Array<[string, MachineStatus]>; over?: Partial<SetViewInput>; health: string; states: string[] }> = [
+    { name: 'silent past unreachableAfter, no slot → Unreachable, failed', statuses: [['a', st('a', NEW, 'Ready')], ['b', st('b', OLD, 'Ready', HOUR_AGO)]], over: { unreachableAfterMs: 900_000 }, health: 'failed', states: ['Ready', 'Unreachable'] },
+    {
+      name: 'silent but holding a slot → Stale, not Unreachable',
+      statuses: [['a', st('a', NEW, 'Ready')], ['b', st('b', OLD, 'Ready', HOUR_AGO)]],
+      over: { unreachableAfterMs: 900_000, leases: [{ rollout: 'r1', slot: 0, machine: 'b', token: 1, state: 'held' }] }, health: 'failed', states: ['Ready', 'Stale'],
+    },
+    { name: 'not yet past unreachableAfter → Stale', statuses: [['a', st('a', NEW, 'Ready')], ['b', st('b', OLD, 'Ready', HOUR_AGO)]], over: { unreachableAfterMs: 2 * 3_600_000 }, health: 'failed', states: ['Ready', 'Stale'] },
+    { name: 'a fresh Ready on desired stays Ready under a short unreachableAfter', statuses: [['a', st('a', NEW, 'Ready')], ['b', st('b', NEW, 'Ready')]], over: { unreachableAfterMs: 1000 }, health: 'converged', states: ['Ready', 'Ready'] },
+    {
+      name: 'a removed machine is listed apart and does not count',
+      statuses: [['a', st('a', NEW, 'Ready')], ['b', st('b', NEW, 'Ready')], ['gone', st('gone', OLD, 'Ready', HOUR_AGO)]],
+      over: { removed: ['gone'], unreachableAfterMs: 900_000 }, health: 'converged', states: ['Ready', 'Ready'],
+    },
+  ];
+  for (const t of budgetTable) {
+    it(t.name, () => {
+      const v = view(t.statuses, t.over);
+      expect(v.health).toBe(t.health);
+      expect(v.machines.map((m) => m.state)).toEqual(t.states);
+    });
+  }
+
+  it('describes a removed machine by its last report', () => {
+    const v = view([['gone', st('gone', OLD, 'Ready', '2026-01-06T11:00:00.000Z')]], { removed: ['gone'] });
+    expect(v.removed).toEqual([{ machine: 'gone', lastSeen: '2026-01-06T11:00:00.000Z', currentDigest: OLD, state: 'Ready' }]);
+  });
+
   it('shows an unreadable status as Invalid (failed) with the problem', () => {
     const v = viewSet({ set: 'web', desiredDigest: NEW, machines: ['a'], statuses: new Map([['a', { key: 'status/web/a.json', problem: 'status/web/a.json: /state: expected …' }]]), leases: [], quarantines: [], now: NOW, staleAfterMs: 1000 });
     expect(v.machines[0]).toMatchObject({ state: 'Invalid', message: expect.stringContaining('/state') });

@@ -5,6 +5,7 @@ import type { Declarations } from '../../src/declarations/types.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { compareRepo, compareSets } from '../../src/plan/compare-sets.js';
 import { renderPlanMarkdown } from '../../src/plan/render-markdown.js';
+import { renderPlanText } from '../../src/plan/render-text.js';
 import type { PlanInput } from '../../src/plan/types.js';
 import { Reason } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineStatus } from '../../src/status/machine-status.js';
@@ -67,6 +68,22 @@ describe('buildPlan + markdown (pure)', () => {
     expect(outsideCode).not.toContain('</details><!--');
     expect(md).toContain('&lt;/details&gt;&lt;!-- flotilla-plan --&gt; **✅ OK** \\| x');
     expect(outsideCode.split('<!-- flotilla-plan -->')).toHaveLength(2);
+  });
+});
+
+describe('the unavailability budget in the plan (pure)', () => {
+  it.each([
+    ['the default', 'machines: [m1, m2, m3, m4]\n', { maxUnavailable: '0', maxUnavailableMachines: 0, unreachableAfter: '15m' }, /maxUnavailable 0, unreachableAfter 15m: .*stops the rollout/],
+    ['a percent, rounded down', 'machines: [m1, m2, m3, m4]\nrollout: { maxUnavailable: 30%, unreachableAfter: 5m }\n', { maxUnavailable: '30%', maxUnavailableMachines: 1, unreachableAfter: '5m' }, /maxUnavailable 30% \(1 machine\), unreachableAfter 5m: .*at most 1 machine/],
+  ])('%s: JSON fields and the markdown line', (_name, extra, fields, line) => {
+    const plan = buildPlan({
+      base: { oid: '1'.repeat(40), decls: decls({ 'sets/web.yaml': set(A, extra) }), issues: [] },
+      head: { oid: '2'.repeat(40), decls: decls({ 'sets/web.yaml': set(B, extra) }), issues: [] },
+      commits: [], commitTrust: 'test', closures: new Map(), quarantines: new Map(), stores: [], now: new Date(0),
+    });
+    expect(plan.sets[0]!.rollout).toMatchObject(fields);
+    expect(renderPlanMarkdown(plan)).toMatch(line);
+    expect(renderPlanText(plan)).toMatch(line);
   });
 });
 

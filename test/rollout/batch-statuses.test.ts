@@ -69,6 +69,38 @@ describe('readEarlierBatches (directory store)', () => {
     }
   });
 
+  it('with a budget, reads past a silent machine, and the gate decides as with every file read', async () => {
+    const AFTER = 15 * 60_000;
+    const silentReport = (m: string): MachineStatus => ({ ...report(m, OLD), reportedAt: new Date(NOW.getTime() - AFTER - 1000).toISOString() });
+    for (const silentBatch of [0, 1, 2]) {
+      for (const ready of [silentBatch, silentBatch + 1, plan.batches.length - 1]) {
+        await fleet(ready);
+        const silent = plan.batches[silentBatch]![0]!;
+        await writeMachineStatus(store, silentReport(silent));
+        for (const budget of [0, 1]) {
+          const withBudget: DoneRule = { ...rule, ...(budget > 0 ? { silentAfterMs: AFTER } : {}) };
+          for (let batch = silentBatch + 1; batch < plan.batches.length; batch++) {
+            const partial = await readEarlierBatches(store, plan, batch, withBudget);
+            const full = await readSetStatuses(store, 'web');
+            const unavailability = { budget, afterMs: AFTER, slotHolders: new Set<string>() };
+            const common = { plan, machine: plan.batches[batch]![0]!, quarantine: null, settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [] }, dependencies: [], now: NOW, staleAfterMs: 600_000, unavailability };
+            const decided = decideGate({ ...common, statuses: partial });
+            expect(decided, `silent in ${silentBatch}, ready to ${ready}, budget ${budget}, batch ${batch}`).toEqual(decideGate({ ...common, statuses: full }));
+            if (budget === 1 && batch <= ready + 1) expect(decided.allowed).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('firstNotDoneBefore: with a budget, a silent machine does not hold back fetching ahead', async () => {
+    await fleet(2);
+    const silent = plan.batches[1]![0]!;
+    await writeMachineStatus(store, { ...report(silent, OLD), reportedAt: '2026-01-06T10:00:00.000Z' });
+    expect(await firstNotDoneBefore(store, plan, 3, rule)).toMatchObject({ batch: 1, machine: silent });
+    expect(await firstNotDoneBefore(store, plan, 3, { ...rule, silentAfterMs: 15 * 60_000 })).toBeUndefined();
+  });
+
   it('counts a tolerated failure as done and keeps reading past it', async () => {
     await fleet(1);
     const failedOne = plan.batches[2]![0]!;
