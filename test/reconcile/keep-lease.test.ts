@@ -11,9 +11,11 @@ import { FakeClock } from '../rollout/lease-helpers.js';
 import { s3TestUrl } from '../helpers/s3-test-store.js';
 import { createSetWorld, machinesOfBatch, type SetWorld } from './set-world.js';
 
-const TTL_MS = 600;
+// Long enough that renewals every TTL/3 survive a loaded 2-core CI machine (a 600 ms TTL lost its slot there
+// with nobody taking it: the keeper rightly counts a renewal late by a whole TTL as a loss).
+const TTL_MS = 1500;
 // Three TTLs and more: without renewals, any other machine may take the slot long before the activation ends.
-const ACTIVATION_MARK = 'sleep 2;';
+const ACTIVATION_MARK = 'sleep 5;';
 const ACTIVATION = `${ACTIVATION_MARK} cat svc/VERSION >> "$ACT_LOG"`;
 const SET = { machines: ['a', 'b', 'c'], rollout: `{ canary: 1, batchSize: 1, leaseTtl: ${TTL_MS}ms }`, activateCommand: ACTIVATION };
 
