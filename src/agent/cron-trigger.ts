@@ -51,7 +51,7 @@ export function startCronTrigger(options: CronTriggerOptions): () => Promise<voi
     },
     {
       name: 'flotilla-poll',
-      timezone: options.timezone,
+      ...(options.timezone !== undefined ? { timezone: options.timezone } : {}),
       noOverlap: true,
       maxRandomDelay: delay,
       logger: toCronLogger(options.log),

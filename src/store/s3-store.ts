@@ -90,7 +90,7 @@ export function createS3Store(o: S3StoreOptions): Store {
 
   async function head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
     try {
-      const r = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), { abortSignal: opts.signal });
+      const r = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), opts.signal !== undefined ? { abortSignal: opts.signal } : {});
       return {
         key,
         size: r.ContentLength ?? 0,
@@ -119,7 +119,7 @@ export function createS3Store(o: S3StoreOptions): Store {
   async function get(key: string, opts: GetOptions = {}): Promise<Readable> {
     let body: Readable;
     try {
-      const r = await client.send(new GetObjectCommand({ Bucket, Key: full(key) }), { abortSignal: opts.signal });
+      const r = await client.send(new GetObjectCommand({ Bucket, Key: full(key) }), opts.signal !== undefined ? { abortSignal: opts.signal } : {});
       body = r.Body as Readable;
       if (opts.maxBytes !== undefined && (r.ContentLength ?? 0) > opts.maxBytes) {
         body.destroy();
@@ -146,7 +146,7 @@ export function createS3Store(o: S3StoreOptions): Store {
         ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         ...(opts.ifMatch !== undefined ? { IfMatch: normaliseEtag(opts.ifMatch) } : {}),
       }),
-      { abortSignal: opts.signal },
+      opts.signal !== undefined ? { abortSignal: opts.signal } : {},
     );
     return normaliseEtag(r.ETag ?? '');
   }

@@ -78,7 +78,7 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
   const { client, Bucket, Key, signal } = t;
   const created = await client.send(
     new CreateMultipartUploadCommand({ Bucket, Key, ...(t.ContentType ? { ContentType: t.ContentType } : {}) }),
-    { abortSignal: signal },
+    signal !== undefined ? { abortSignal: signal } : {},
   );
   const UploadId = created.UploadId;
   const done: Array<{ PartNumber: number; ETag: string }> = [];
@@ -90,9 +90,7 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
       if (failure !== undefined) break;
       const PartNumber = ++n;
       const p: Promise<void> = client
-        .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length }), {
-          abortSignal: signal,
-        })
+        .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length }), signal !== undefined ? { abortSignal: signal } : {})
         .then((r) => {
           done.push({ PartNumber, ETag: r.ETag ?? '' });
           t.release?.(Body);
@@ -115,7 +113,7 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
         ...(t.IfNoneMatch !== undefined ? { IfNoneMatch: t.IfNoneMatch } : {}),
         ...(t.IfMatch !== undefined ? { IfMatch: t.IfMatch } : {}),
       }),
-      { abortSignal: signal },
+      signal !== undefined ? { abortSignal: signal } : {},
     );
     return r.ETag === undefined || r.ETag === '' ? undefined : r.ETag;
   } catch (err) {

@@ -36,9 +36,9 @@ function safetyCap(): Transform {
 
 /** The real store, except that `get` ignores maxBytes (and records what it was asked for). */
 function ignoringMaxBytes(store: Store, asked: Array<number | undefined>): Store {
+  const { localPath: _localPath, ...remote } = store;
   return {
-    ...store,
-    localPath: undefined,
+    ...remote,
     get: async (key: string, o: GetOptions = {}): Promise<Readable> => {
       asked.push(o.maxBytes);
       const { maxBytes: _ignored, ...rest } = o;

@@ -13,7 +13,7 @@ const errorOf = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefine
 async function optionsFor(url: string): Promise<S3StoreOptions> {
   const loc = parseStoreUrl(url);
   if (loc.kind !== 's3') throw new Error('not s3');
-  return { bucket: loc.bucket, prefix: loc.prefix, endpoint: loc.endpoint, region: loc.region, forcePathStyle: true, url: loc.display };
+  return { bucket: loc.bucket, prefix: loc.prefix, ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}), ...(loc.region !== undefined ? { region: loc.region } : {}), forcePathStyle: true, url: loc.display };
 }
 
 describe('S3 store against the real server', () => {
