@@ -67,7 +67,7 @@ export async function startTriggers(options: StartTriggersOptions): Promise<Runn
     for (const route of await planServers(options)) {
       const server = await startAgentHttpServer(route);
       servers.push(server);
-      stops.push(server.close);
+      stops.push(() => server.close());
     }
   } catch (err) {
     await stopAll();

@@ -38,5 +38,5 @@ export async function openRepo(options: { repo: string; cwd: string; env: NodeJS
   const head = await git.resolveRef({ fs, gitdir, ref }).catch(() => {
     throw new NotFoundError(`${ref} not found in ${gitdir}`, { gitdir, ref });
   });
-  return { gitdir, head, cleanup: async () => undefined };
+  return { gitdir, head, cleanup: () => Promise.resolve() };
 }

@@ -154,7 +154,7 @@ export function createHttpStore(o: HttpStoreOptions): Store {
         'content-type': opts.contentType ?? 'application/octet-stream',
         ...(length !== undefined ? { 'content-length': String(length) } : {}),
       }),
-      body: Buffer.isBuffer(body) ? body : (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>),
+      body: Buffer.isBuffer(body) ? body : Readable.toWeb(body),
       duplex: 'half',
     };
     const res = await send('put', key, init, opts.signal);
@@ -180,11 +180,12 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     },
     put,
     head,
-    async list(prefix) {
-      return refuse('list', prefix, 'an HTTP store has no listing; list through the directory or S3 store behind it');
+    list(prefix) {
+      // Inside the executor, the refusal rejects the promise (as from every other Store method) instead of throwing.
+      return new Promise(() => refuse('list', prefix, 'an HTTP store has no listing; list through the directory or S3 store behind it'));
     },
     delete: del,
     isNotFound: (err) => err instanceof NotFoundError,
-    async close() {},
+    close: () => Promise.resolve(),
   };
 }

@@ -83,7 +83,7 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
   const UploadId = created.UploadId;
   const done: Array<{ PartNumber: number; ETag: string }> = [];
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: { error: unknown } | undefined;
   try {
     let n = 0;
     for await (const Body of parts) {
@@ -95,13 +95,13 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
           done.push({ PartNumber, ETag: r.ETag ?? '' });
           t.release?.(Body);
         })
-        .catch((err: unknown) => void (failure ??= err))
+        .catch((err: unknown) => void (failure ??= { error: err }))
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= t.concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
     await t.beforeComplete?.();
     done.sort((a, b) => a.PartNumber - b.PartNumber);
     const r = await client.send(

@@ -211,7 +211,7 @@ const CASES: RuleCase[] = [
     rule: 'allowed-signers',
     name: 'a malformed allowed_signers line',
     files: repo({ allowed_signers: '# who signs\nalice@example.com ssh-ed25519 !!!notbase64\n' }),
-    want: [expect.stringMatching(/^allowed_signers:2:1 invalid allowed_signers line: .* \[allowed-signers\]$/) as unknown as string],
+    want: [expect.stringMatching(/^allowed_signers:2:1 invalid allowed_signers line: .* \[allowed-signers\]$/) as string],
   },
   {
     rule: 'file-name',
