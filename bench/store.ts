@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<void> {
       await makeCase(work, '2000 x 4 KB', 2000, 4096),
     ];
     const rgw = await startRgw();
-    cleanups.unshift(rgw.stop);
+    cleanups.unshift(() => rgw.stop());
     process.stdout.write(`Ceph RGW up in ${(rgw.startMs / 1000).toFixed(1)} s at ${rgw.endpoint}\n`);
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_REGION: rgw.region });
     const bucket = 'flotilla-bench';
@@ -102,7 +102,7 @@ export async function run(args: string[]): Promise<void> {
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
     admin.destroy();
     const http = await startServerProcess(join(work, 'http-root'));
-    cleanups.unshift(http.close);
+    cleanups.unshift(() => http.close());
     const s3 = { accessKey: rgw.accessKey, secretKey: rgw.secretKey, region: rgw.region };
     const backends: Backend[] = [
       { name: 'directory', store: openStore(join(work, 'fs-root')), peer: cpPeer(work) },

@@ -37,7 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('s3', external);
   } else {
     const rgw = await startRgw();
-    teardowns.push(rgw.stop);
+    teardowns.push(() => rgw.stop());
     process.stderr.write(`global-setup: Ceph RGW at ${rgw.endpoint} started in ${(rgw.startMs / 1000).toFixed(1)} s\n`);
     project.provide('s3', { endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey, region: rgw.region });
   }

@@ -29,7 +29,7 @@ export interface ActivateOptions extends PhaseOptions {
  * `data` carries set, digest, phase, exitCode, signal, timedOut, aborted and the stdout/stderr tails.
  */
 export async function runActivationPhase(
-  options: PhaseOptions & { phase: Phase; command: CommandLine; timeoutMs: number; declaredEnv?: Record<string, string> },
+  options: PhaseOptions & { phase: Phase; command: CommandLine; timeoutMs: number; declaredEnv?: Record<string, string> | undefined },
 ): Promise<CommandResult> {
   const argv = resolveCommand(options.command, options.generationPath, options.phase);
   const result = await options.runner({
@@ -37,7 +37,7 @@ export async function runActivationPhase(
     cwd: options.generationPath,
     env: buildCommandEnv(options.baseEnv ?? defaultBaseEnv(), options.declaredEnv, options.env, options.phase),
     timeoutMs: options.timeoutMs,
-    signal: options.signal,
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   if (!succeeded(result)) {
     throw new ActivationError(`${options.phase} of ${options.env.FLOTILLA_SET} failed: ${describeResult(result)}`, {

@@ -60,7 +60,7 @@ export async function checkHealth(options: HealthOptions): Promise<{ ok: true; a
       argv === undefined
         ? Promise.resolve(undefined)
         : options
-            .runner({ argv, cwd: options.generationPath, env: commandEnv, timeoutMs: spec.timeoutMs, killGraceMs: HEALTH_KILL_GRACE_MS, signal: options.signal, maxOutputBytes: 4096 })
+            .runner({ argv, cwd: options.generationPath, env: commandEnv, timeoutMs: spec.timeoutMs, killGraceMs: HEALTH_KILL_GRACE_MS, ...(options.signal !== undefined ? { signal: options.signal } : {}), maxOutputBytes: 4096 })
             .then((r) => (succeeded(r) ? undefined : `command ${describeResult(r)}${tailNote(r.stderrTail || r.stdoutTail)}`)),
       spec.http === undefined
         ? Promise.resolve(undefined)

@@ -39,7 +39,7 @@ export async function checkHttp(
 /** Reads at most `maxBytes` of the body as UTF-8 and cancels the rest. */
 async function readCapped(response: Response, maxBytes: number): Promise<string> {
   if (response.body === null) return '';
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

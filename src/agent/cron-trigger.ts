@@ -51,7 +51,7 @@ export function startCronTrigger(options: CronTriggerOptions): () => Promise<voi
     },
     {
       name: 'flotilla-poll',
-      timezone: options.timezone,
+      ...(options.timezone !== undefined ? { timezone: options.timezone } : {}),
       noOverlap: true,
       maxRandomDelay: delay,
       logger: toCronLogger(options.log),
@@ -116,10 +116,11 @@ function startUtcTask(schedule: UtcSchedule, delay: number, options: CronTrigger
     timer = setTimeout(onTimer, Math.min(Math.max(0, target - Date.now()), MAX_TIMER_MS));
   };
   arm();
-  return async () => {
+  return () => {
     stopped = true;
     clearTimeout(timer);
     clearTimeout(delayTimer);
+    return Promise.resolve();
   };
 }
 

@@ -45,8 +45,9 @@ export function startIntervalTrigger(options: IntervalTriggerOptions): () => Pro
     }, Math.max(0, at - now()));
   };
   arm();
-  return async () => {
+  return () => {
     stopped = true;
     clearTimeout(timer);
+    return Promise.resolve();
   };
 }

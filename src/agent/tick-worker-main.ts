@@ -18,7 +18,7 @@ async function main(): Promise<void> {
       unsent = unsent.then(() => new Promise<void>((done) => void process.send?.(message, undefined, {}, () => done())));
     },
     on: (event: string, listener: (m: unknown) => void) => void process.on(event as 'message', listener),
-  } as WorkerChannel;
+  };
   const code = await runTickWorker(channel, process.env);
   // The last reply must reach the supervisor before the channel closes.
   await unsent;

@@ -57,17 +57,17 @@ export async function startTriggers(options: StartTriggersOptions): Promise<Runn
     stops.push(
       schedule === undefined
         ? startIntervalTrigger({ intervalMs: config.repo.pollIntervalMs, machine: config.machine, maxRandomDelayMs: config.repo.jitterMs, request, ...(options.log ? { log: options.log } : {}) })
-        : startCronTrigger({ schedule, timezone: config.repo.timeZone, maxRandomDelayMs: config.repo.jitterMs, request, log: options.log }),
+        : startCronTrigger({ schedule, timezone: config.repo.timeZone, maxRandomDelayMs: config.repo.jitterMs, request, ...(options.log !== undefined ? { log: options.log } : {}) }),
     );
     if (config.watchPath !== undefined) {
       // Loaded only when configured: chokidar stays out of a daemon that does not watch.
       const { startWatchTrigger } = await import('./watch-trigger.js');
-      stops.push(await startWatchTrigger({ repoPath: config.watchPath, request: (reason) => queue.request(reason), log: options.log }));
+      stops.push(await startWatchTrigger({ repoPath: config.watchPath, request: (reason) => queue.request(reason), ...(options.log !== undefined ? { log: options.log } : {}) }));
     }
     for (const route of await planServers(options)) {
       const server = await startAgentHttpServer(route);
       servers.push(server);
-      stops.push(server.close);
+      stops.push(() => server.close());
     }
   } catch (err) {
     await stopAll();
@@ -89,7 +89,7 @@ async function planServers(options: StartTriggersOptions): Promise<AgentHttpOpti
     const key = `${listen.host}|${listen.port}`;
     let entry = byAddress.get(key);
     if (entry === undefined) {
-      entry = { host: listen.host, port: listen.port, log: options.log };
+      entry = { host: listen.host, port: listen.port, ...(options.log !== undefined ? { log: options.log } : {}) };
       byAddress.set(key, entry);
     }
     return entry;

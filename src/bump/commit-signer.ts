@@ -23,7 +23,7 @@ export async function loadCommitSigner(o: { sshKeyFile?: string | undefined; gpg
   if (o.sshKeyFile !== undefined && o.gpgKeyFile !== undefined) throw new UsageError('give --sign-key or --gpg-key, not both');
   if (o.sshKeyFile !== undefined) {
     const key = await loadSshSigningKey(o.sshKeyFile);
-    return { format: 'ssh', source: o.sshKeyFile, fingerprint: sshFingerprint(key.publicKeyBlob), sign: async (payload) => signSshPayload(key, Buffer.from(payload, 'utf8')) };
+    return { format: 'ssh', source: o.sshKeyFile, fingerprint: sshFingerprint(key.publicKeyBlob), sign: (payload) => Promise.resolve(signSshPayload(key, Buffer.from(payload, 'utf8'))) };
   }
   if (o.gpgKeyFile !== undefined) {
     const key = await loadPgpSigningKey(o.gpgKeyFile);

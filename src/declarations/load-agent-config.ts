@@ -10,7 +10,7 @@ import { sortIssues, type DeclarationIssue, type Result } from './result.js';
 import { checkSchema } from './schema-check.js';
 import { storeUrlProblem } from './store-url-check.js';
 import { isValidTimeZone } from './time-zone.js';
-import type { AgentConfig, ListenAddress, StoreCredentialRef } from './types.js';
+import type { AgentConfig, ListenAddress } from './types.js';
 
 function splitListen(text: string): ListenAddress {
   const i = text.lastIndexOf(':');
@@ -76,7 +76,7 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
       verify: raw.trust.verify ?? 'head',
       insecureSkipVerify: raw.trust.insecureSkipVerify ?? false,
     },
-    storeCredentials: (raw.storeCredentials ?? []) as StoreCredentialRef[],
+    storeCredentials: raw.storeCredentials ?? [],
     metrics: { enabled: raw.metrics?.enabled ?? true, listen: splitListen(raw.metrics?.listen ?? AGENT_DEFAULTS.metricsListen) },
     keepWarmMs: durationOr(raw.keepWarm, AGENT_DEFAULTS.keepWarmMs),
     statusHeartbeatMs: durationOr(raw.statusHeartbeat, AGENT_DEFAULTS.statusHeartbeatMs),

@@ -43,7 +43,7 @@ export async function openLocalDeployRepo(path: string): Promise<DeployRepo> {
   return {
     gitdir, ...(gitdir === full ? {} : { workTree: full }), remote: false, defaultRev: 'HEAD',
     resolve: (rev = 'HEAD') => resolveRevision(gitdir, rev),
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 

@@ -192,7 +192,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     // flush makes both durable before anything gets a final name: cache names first, then packages.
     const prepared: PreparedPackage[] = [];
     try {
-      for (const p of closure.packages) prepared.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [] } : await preparePackage(storeDir, committer.pathOf, p, fsOps));
+      for (const p of closure.packages) prepared.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [] } : await preparePackage(storeDir, (digest, executable) => committer.pathOf(digest, executable), p, fsOps));
       await committer.finish(prepared.flatMap((p) => p.dirs));
     } catch (err) {
       for (const p of prepared) if (p.partial) await removeTree(p.partial);

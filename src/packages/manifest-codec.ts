@@ -16,7 +16,7 @@ function toCanonical(m: Manifest): CanonicalValue {
   return {
     format: m.format,
     name: m.name,
-    entries: m.entries.map((e) => ({ ...e }) as CanonicalValue),
+    entries: m.entries.map((e) => ({ ...e })),
     references: [...m.references],
     provenance: { ...m.provenance },
   };

@@ -29,7 +29,8 @@ async function defaultBase(repo: DeployRepo, head: string, main: string): Promis
     const tip = await git.resolveRef({ fs, gitdir, ref }).catch(() => undefined);
     if (tip === undefined) continue;
     if (tip === head) return firstParent(gitdir, head);
-    const [mb] = await git.findMergeBase({ fs, gitdir, oids: [head, tip] });
+    const bases: unknown = await git.findMergeBase({ fs, gitdir, oids: [head, tip] });
+    const mb: unknown = Array.isArray(bases) ? bases[0] : undefined;
     if (typeof mb === 'string') return mb === head ? firstParent(gitdir, head) : mb;
   }
   return firstParent(gitdir, head);

@@ -18,7 +18,7 @@ export interface LeaseKeeper {
   lost(): boolean;
 }
 
-const NO_LEASE: LeaseKeeper = { confirm: async () => undefined, stop: () => undefined, lost: () => false };
+const NO_LEASE: LeaseKeeper = { confirm: () => Promise.resolve(), stop: () => undefined, lost: () => false };
 
 /**
  * Renews `lease` every third of its TTL until stopped, so activation plus health may last longer than the

@@ -179,7 +179,10 @@ export async function runTick(input: TickInput): Promise<TickReport> {
 async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null): Promise<void> {
   const { config, ports, memory } = input;
   const at = ports.clock.now();
-  const statuses = outcomes.map((o) => toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(memory.lastStatus.get(o.set) ? { previous: memory.lastStatus.get(o.set) } : {}) }));
+  const statuses = outcomes.map((o) => {
+    const previous = memory.lastStatus.get(o.set);
+    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(previous !== undefined ? { previous } : {}) });
+  });
   // The store first: the next batch of the fleet waits for exactly this report.
   if (coordination !== null) {
     for (const s of statuses) {

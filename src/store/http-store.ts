@@ -152,14 +152,16 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     },
     put,
     head,
-    async list(prefix) {
-      return refuse('list', prefix, 'an HTTP store has no listing; list through the directory or S3 store behind it');
+    list(prefix) {
+      // Inside the executor, the refusal rejects the promise (as from every other Store method) instead of throwing.
+      return new Promise(() => refuse('list', prefix, 'an HTTP store has no listing; list through the directory or S3 store behind it'));
     },
     delete: del,
     isNotFound: (err) => err instanceof NotFoundError,
-    async close() {
+    close() {
       agents.http.destroy();
       agents.https.destroy();
+      return Promise.resolve();
     },
   };
 }

@@ -275,8 +275,9 @@ export function createS3Store(o: S3StoreOptions): Store {
     list,
     delete: del,
     isNotFound: (err) => err instanceof NotFoundError,
-    async close() {
+    close() {
       client.destroy();
+      return Promise.resolve();
     },
   };
 }

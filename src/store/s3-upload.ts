@@ -78,32 +78,30 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
   const { client, Bucket, Key, signal } = t;
   const created = await client.send(
     new CreateMultipartUploadCommand({ Bucket, Key, ...(t.ContentType ? { ContentType: t.ContentType } : {}) }),
-    { abortSignal: signal },
+    signal !== undefined ? { abortSignal: signal } : {},
   );
   const UploadId = created.UploadId;
   const done: Array<{ PartNumber: number; ETag: string }> = [];
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: { error: unknown } | undefined;
   try {
     let n = 0;
     for await (const Body of parts) {
       if (failure !== undefined) break;
       const PartNumber = ++n;
       const p: Promise<void> = client
-        .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length }), {
-          abortSignal: signal,
-        })
+        .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length }), signal !== undefined ? { abortSignal: signal } : {})
         .then((r) => {
           done.push({ PartNumber, ETag: r.ETag ?? '' });
           t.release?.(Body);
         })
-        .catch((err: unknown) => void (failure ??= err))
+        .catch((err: unknown) => void (failure ??= { error: err }))
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= t.concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
     await t.beforeComplete?.();
     done.sort((a, b) => a.PartNumber - b.PartNumber);
     const r = await client.send(
@@ -115,7 +113,7 @@ export async function uploadMultipart(t: MultipartTarget, parts: AsyncIterable<B
         ...(t.IfNoneMatch !== undefined ? { IfNoneMatch: t.IfNoneMatch } : {}),
         ...(t.IfMatch !== undefined ? { IfMatch: t.IfMatch } : {}),
       }),
-      { abortSignal: signal },
+      signal !== undefined ? { abortSignal: signal } : {},
     );
     return r.ETag === undefined || r.ETag === '' ? undefined : r.ETag;
   } catch (err) {

@@ -29,7 +29,7 @@ export async function readPgpKeyring(armored: string[], source: string): Promise
     }
     for (const k of read) {
       if (k.isPrivate()) throw new KeyError(`${source}: key block ${i + 1} holds a private key; give public keys only`, { file: source, index: i });
-      keys.push(k as OpenPgp.PublicKey);
+      keys.push(k);
     }
   }
   if (keys.length === 0) throw new KeyError(`${source} holds no OpenPGP keys; refusing to trust nothing`, { file: source, reason: 'empty' });

@@ -90,9 +90,9 @@ export async function verifyAdvance(options: VerifyAdvanceOptions): Promise<Adva
     const parents = (await reader.read(oid)).parents;
     const effective = narrowTrust(t, parents[0] ? await repoSigners.signersAt(parents[0]) : null);
     try {
-      const v = await verifyCommit({ gitdir: options.gitdir, oid, trust: effective, now: options.now, cache: reader.cache });
+      const v = await verifyCommit({ gitdir: options.gitdir, oid, trust: effective, ...(options.now !== undefined ? { now: options.now } : {}), cache: reader.cache });
       if (v.viaMergeKey) {
-        const pinnedOnly: CommitTrust = { ...t, mergeKeys: undefined };
+        const { mergeKeys: _mergeKeys, ...pinnedOnly }: CommitTrust = t;
         for (const p of parents.slice(1)) await judge(p, pinnedOnly, { rule: 'merge-parent', merge: oid });
       }
       return v;

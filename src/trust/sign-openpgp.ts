@@ -42,7 +42,9 @@ export async function loadPgpSigningKey(file: string): Promise<PgpSigningKey> {
 export async function signPgpPayload(key: PgpSigningKey, payload: Uint8Array): Promise<string> {
   try {
     const message = await openpgp.createMessage({ binary: payload });
-    const signature = await openpgp.sign({ message, signingKeys: key.key, detached: true, format: 'armored' });
+    // openpgp's result type names @openpgp/web-stream-tools, which is not installed, so it reads as `any`: narrow it.
+    const signature: unknown = await openpgp.sign({ message, signingKeys: key.key, detached: true, format: 'armored' });
+    if (typeof signature !== 'string') throw new TypeError(`armored signature expected, got ${typeof signature}`);
     return signature.endsWith('\n') ? signature : `${signature}\n`;
   } catch (err) {
     throw new KeyError(`${key.source}: cannot sign: ${(err as Error).message}`, { file: key.source }, { cause: err });

@@ -89,7 +89,7 @@ export function verifySshSignature(sig: SshSignature, message: Uint8Array, key: 
     }
     if (sig.signatureType !== key.type) return false;
     const p1363 = ecdsaToP1363(sig.signatureBytes, ecdsaFieldSize(key.type));
-    return verify(ECDSA_HASH[key.type]!, data, { key: key.key, dsaEncoding: 'ieee-p1363' }, p1363);
+    return verify(ECDSA_HASH[key.type], data, { key: key.key, dsaEncoding: 'ieee-p1363' }, p1363);
   } catch {
     return false;
   }

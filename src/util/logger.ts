@@ -10,9 +10,9 @@ export function createLogger(options: { level?: string; pretty?: boolean; name?:
   if (pretty) {
     return pino({
       level,
-      name: options.name,
+      ...(options.name !== undefined ? { name: options.name } : {}),
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l' } },
     });
   }
-  return pino({ level, name: options.name }, pino.destination({ fd: 2, sync: true }));
+  return pino({ level, ...(options.name !== undefined ? { name: options.name } : {}) }, pino.destination({ fd: 2, sync: true }));
 }

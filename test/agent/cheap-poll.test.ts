@@ -47,11 +47,11 @@ describe('answerPoll', () => {
     const reads: string[] = [];
     return {
       reads,
-      readStamp: async (sets) => (reads.push(`stamp:${sets.join(',')}`), stamp),
-      readHead: async () => {
+      readStamp: (sets) => (reads.push(`stamp:${sets.join(',')}`), Promise.resolve(stamp)),
+      readHead: () => {
         reads.push('head');
-        if (head instanceof Error) throw head;
-        return head;
+        if (head instanceof Error) return Promise.reject(head);
+        return Promise.resolve(head);
       },
     };
   };

@@ -20,9 +20,9 @@ describe('cron trigger', () => {
       schedule: '*/1 * * * * *',
       timezone: 'Europe/Paris',
       maxRandomDelayMs: 200,
-      request: async (reason) => {
+      request: (reason) => {
         reasons.push(reason);
-        return { ran: true, ok: true, value: undefined };
+        return Promise.resolve({ ran: true, ok: true, value: undefined });
       },
     });
     await waitFor(() => reasons.length >= 2);
@@ -54,7 +54,7 @@ describe('cron trigger', () => {
   });
 
   it('refuses an invalid expression or time zone with ConfigError', () => {
-    const request = async (): Promise<RequestOutcome> => ({ ran: false });
+    const request = (): Promise<RequestOutcome> => Promise.resolve({ ran: false });
     expect(() => startCronTrigger({ schedule: '61 * * * * *', request })).toThrow(ConfigError);
     expect(() => startCronTrigger({ schedule: '* * * * *', timezone: 'Mars/Olympus', request })).toThrow(/not a known time zone/);
     expect(() => startCronTrigger({ schedule: '* * * * *', maxRandomDelayMs: -1, request })).toThrow(ConfigError);

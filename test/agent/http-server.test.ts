@@ -20,8 +20,9 @@ afterEach(async () => {
 /** An agent HTTP server over a real single-flight queue whose tick only records that it started. */
 async function startAgent(withWebhook = true) {
   const started: Array<{ reasons: readonly string[]; at: number }> = [];
-  const queue = createSingleFlight(async (reasons) => {
+  const queue = createSingleFlight((reasons) => {
     started.push({ reasons, at: performance.now() });
+    return Promise.resolve();
   });
   const metrics = createAgentMetrics();
   metrics.recordTick({ startedAtMs: 1_700_000_000_000, finishedAtMs: 1_700_000_000_250, result: 'converged' });
@@ -35,7 +36,7 @@ async function startAgent(withWebhook = true) {
     port: 0,
     metrics: metrics.registry,
     healthz: () => reportHealthz(queue.state(), Date.now()),
-    ...(withWebhook ? { webhook: { secret: SECRET, maxBodyBytes: 4096, request: queue.request } } : {}),
+    ...(withWebhook ? { webhook: { secret: SECRET, maxBodyBytes: 4096, request: (reason) => queue.request(reason) } } : {}),
   });
   servers.push(server);
   return { server, started, queue };
@@ -105,7 +106,7 @@ describe('webhook', () => {
     expect((await post(off.server.url, PUSH, { 'x-hub-signature-256': `sha256=${hmac(PUSH)}` })).status).toBe(404);
     const on = await startAgent();
     expect((await fetch(`${on.server.url}/hooks/git`)).status).toBe(405);
-    await expect(startAgentHttpServer({ host: '127.0.0.1', port: 0, webhook: { secret: '', request: on.queue.request } })).rejects.toBeInstanceOf(ConfigError);
+    await expect(startAgentHttpServer({ host: '127.0.0.1', port: 0, webhook: { secret: '', request: (reason) => on.queue.request(reason) } })).rejects.toBeInstanceOf(ConfigError);
   });
 });
 

@@ -32,9 +32,9 @@ describe('each machine polls at its own moment of the interval', () => {
   it('keeps firing once per interval until stopped, then never again', async () => {
     const asked: number[] = [];
     const interval = 200;
-    const request = async (): Promise<RequestOutcome> => {
+    const request = (): Promise<RequestOutcome> => {
       asked.push(Date.now());
-      return { ran: false };
+      return Promise.resolve({ ran: false });
     };
     const stop = startIntervalTrigger({ intervalMs: interval, machine: 'm1', request });
     while (asked.length < 3) await new Promise((r) => setTimeout(r, 20));

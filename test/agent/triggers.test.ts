@@ -51,8 +51,9 @@ describe('startTriggers', () => {
     await run('git', ['commit', '-q', '--allow-empty', '-m', 'one'], { cwd: work, env: gitEnv });
     await writeFile(join(dir, 'secret'), 's3cret-s3cret\n');
     const reasons: string[] = [];
-    const queue = createSingleFlight(async (r) => {
+    const queue = createSingleFlight((r) => {
       reasons.push(...r);
+      return Promise.resolve();
     });
     running = await startTriggers({
       config: config({ watchPath: work, webhook: { listen: { host: '127.0.0.1', port: 0 }, secretFile: join(dir, 'secret') } }),
@@ -81,7 +82,7 @@ describe('startTriggers', () => {
 
   it('runs one server per distinct listen address', async () => {
     await writeFile(join(dir, 'secret'), 'x'.repeat(32));
-    const queue = createSingleFlight(async () => undefined);
+    const queue = createSingleFlight(() => Promise.resolve(undefined));
     running = await startTriggers({
       config: config({
         repo: { ...config().repo, pollSchedule: '0 0 1 1 *' },
@@ -98,7 +99,7 @@ describe('startTriggers', () => {
   });
 
   it('refuses a missing or empty secret file and a bad schedule with ConfigError', async () => {
-    const queue = createSingleFlight(async () => undefined);
+    const queue = createSingleFlight(() => Promise.resolve(undefined));
     const metrics = createAgentMetrics();
     const missing = config({ webhook: { listen: { host: '127.0.0.1', port: 0 }, secretFile: join(dir, 'nope') } });
     await expect(startTriggers({ config: missing, queue, metrics })).rejects.toMatchObject({ code: 'ConfigError', data: { file: join(dir, 'nope') } });

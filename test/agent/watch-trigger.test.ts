@@ -37,11 +37,11 @@ afterEach(async () => {
 function recorder() {
   const reasons: string[] = [];
   let waiters: Array<() => void> = [];
-  const request = async (reason: string): Promise<RequestOutcome> => {
+  const request = (reason: string): Promise<RequestOutcome> => {
     reasons.push(reason);
     for (const w of waiters) w();
     waiters = [];
-    return { ran: true, ok: true, value: undefined };
+    return Promise.resolve({ ran: true, ok: true, value: undefined });
   };
   const next = (limitMs = 15_000) =>
     new Promise<void>((resolve, reject) => {

@@ -223,13 +223,13 @@ const CASES: RuleCase[] = [
     rule: 'store-url',
     name: 'a misspelt store URL parameter',
     files: repo({}, `stores:\n  - s3://releases/flotilla?endpont=http://e\npublishers:\n  keys: [${KEY_1}]\n`),
-    want: [expect.stringMatching(/^flotilla\.yaml:2:5 \/stores\/0 store URL .*: unknown query parameter "endpont" \(known: endpoint, region, .*\) \[store-url\]$/) as unknown as string],
+    want: [expect.stringMatching(/^flotilla\.yaml:2:5 \/stores\/0 store URL .*: unknown query parameter "endpont" \(known: endpoint, region, .*\) \[store-url\]$/) as string],
   },
   {
     rule: 'allowed-signers',
     name: 'a malformed allowed_signers line',
     files: repo({ allowed_signers: '# who signs\nalice@example.com ssh-ed25519 !!!notbase64\n' }),
-    want: [expect.stringMatching(/^allowed_signers:2:1 invalid allowed_signers line: .* \[allowed-signers\]$/) as unknown as string],
+    want: [expect.stringMatching(/^allowed_signers:2:1 invalid allowed_signers line: .* \[allowed-signers\]$/) as string],
   },
   {
     rule: 'file-name',

@@ -77,7 +77,7 @@ describe('openDeployRepo on an http(s) URL', () => {
   });
 
   it('full and short ids of fetched commits; declarations read from the cache', async () => {
-    expect(await repo.resolve(at['c2']!)).toBe(at['c2']);
+    expect(await repo.resolve(at['c2'])).toBe(at['c2']);
     expect(await repo.resolve(`${at['c2']!.slice(0, 8)}~1`)).toBe(at['c1']);
     const decls = await readDeclarationsAt(repo.gitdir, await repo.resolve('feature'));
     expect([...decls.decls!.sets.keys()]).toEqual(['db', 'web']);

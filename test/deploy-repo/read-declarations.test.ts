@@ -79,7 +79,7 @@ describe('requireDeclarations', () => {
     expect(err.code).toBe('DeclarationError');
     expect(err.message).toMatch(/^the declarations at abc are invalid:\nsets\/web\.yaml:2:1 YAML /);
     expect(err.data['commit']).toBe(at['badYaml']);
-    expect(err.data['issues']).toEqual(r.issues.map(() => expect.stringMatching(/^sets\/web\.yaml:\d+:\d+ /)));
+    expect(err.data['issues']).toEqual(r.issues.map((): unknown => expect.stringMatching(/^sets\/web\.yaml:\d+:\d+ /)));
   });
 
   it('oneLine: a count and the first five issues on one line (status conditions)', () => {

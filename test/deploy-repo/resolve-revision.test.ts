@@ -27,14 +27,14 @@ beforeAll(async () => {
   await repo.git(['-c', 'commit.gpgsign=false', 'merge', '-q', '--no-ff', '-m', 'merge feature', 'feature'], { env: { GIT_AUTHOR_DATE: '1800000000 +0000', GIT_COMMITTER_DATE: '1800000000 +0000' } });
   c['m'] = await repo.rev('HEAD');
   c['c4'] = await repo.commit({ files: { 'c.txt': 'c\n' }, message: 'c4' });
-  await repo.git(['-c', 'tag.gpgSign=false', 'tag', '-a', '-m', 'release 1', 'v1', c['c2']!]);
+  await repo.git(['-c', 'tag.gpgSign=false', 'tag', '-a', '-m', 'release 1', 'v1', c['c2']]);
   await repo.git(['-c', 'tag.gpgSign=false', 'tag', '-a', '-m', 'tag of a tag', 'v1-again', 'v1']);
-  await repo.git(['tag', 'light', c['c3']!]);
+  await repo.git(['tag', 'light', c['c3']]);
   const tree = (await repo.git(['rev-parse', `${c['c1']}^{tree}`])).trim();
   await repo.git(['-c', 'tag.gpgSign=false', 'tag', '-a', '-m', 'a tree', 'treetag', tree]);
-  await repo.git(['update-ref', 'refs/remotes/origin/x', c['f2']!]);
+  await repo.git(['update-ref', 'refs/remotes/origin/x', c['f2']]);
   // A branch spelled like the short id of another commit: git takes the ref.
-  await repo.git(['branch', c['c1']!.slice(0, 7), c['c4']!]);
+  await repo.git(['branch', c['c1'].slice(0, 7), c['c4']]);
 });
 afterAll(async () => scratch.cleanup());
 

@@ -40,7 +40,7 @@ beforeAll(async () => {
   at['mallory'] = await repo.commit({ files: { 'a.txt': '4\n' }, sign: { ssh: mallory } });
   at['pgp'] = await repo.commit({ files: { 'a.txt': '5\n' }, sign: { gpg } });
   at['noSigners'] = await repo.commit({ files: { allowed_signers: null }, sign: { ssh: alice } });
-  await repo.git(['checkout', '-q', '-b', 'side', at['root']!]);
+  await repo.git(['checkout', '-q', '-b', 'side', at['root']]);
   at['sibling'] = await repo.commit({ files: { 'b.txt': 'x\n' }, sign: { ssh: alice } });
 });
 afterAll(async () => {

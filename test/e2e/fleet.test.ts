@@ -39,8 +39,8 @@ function maxOverlap(intervals: Interval[]): number {
 }
 
 describe.each([
-  { backend: 'directory store', url: async (): Promise<string | undefined> => undefined },
-  { backend: 'Ceph RGW', url: async (): Promise<string | undefined> => s3TestUrl('fleet/') },
+  { backend: 'directory store', url: (): Promise<string | undefined> => Promise.resolve(undefined) },
+  { backend: 'Ceph RGW', url: (): Promise<string | undefined> => s3TestUrl('fleet/') },
 ])(`fleet rollout on the $backend: ${N} agent processes, canary 1 + batches of ${BATCH}, one repo over HTTP`, ({ url }) => {
   let world: DeployWorld;
   let fleet: Fleet;

@@ -16,7 +16,7 @@ interface GcJson {
 }
 
 describe.each([
-  { backend: 'directory store', url: async (): Promise<string | undefined> => undefined },
+  { backend: 'directory store', url: (): Promise<string | undefined> => Promise.resolve(undefined) },
   { backend: 'Ceph RGW', url: async (): Promise<string | undefined> => s3TestUrl('removed/') },
 ])('a machine removed from its set, on the $backend', ({ url }) => {
   let world: DeployWorld;
@@ -46,7 +46,7 @@ describe.each([
     expect(after.code).toBe(0);
     expect(after.json.sets[0]?.health).toBe('converged');
     expect(after.json.sets[0]?.machines.map((m) => m.machine).sort()).toEqual(['m1', 'm2']);
-    expect(after.json.sets[0]?.removed).toEqual([{ machine: 'm3', lastSeen: expect.any(String), currentDigest: v1, state: 'Ready' }]);
+    expect(after.json.sets[0]?.removed).toEqual([{ machine: 'm3', lastSeen: expect.any(String) as string, currentDigest: v1, state: 'Ready' }]);
     expect(after.text).toMatch(/m3: removed from the set, last seen \S+/);
 
     const young = await gc('1h');

@@ -16,7 +16,7 @@ interface OnceJson {
 }
 
 describe.each([
-  { backend: 'directory store', url: async (): Promise<string | undefined> => undefined },
+  { backend: 'directory store', url: (): Promise<string | undefined> => Promise.resolve(undefined) },
   { backend: 'Ceph RGW', url: async (): Promise<string | undefined> => s3TestUrl('budget/') },
 ])('an unreachable canary and the unavailability budget, on the $backend', ({ url }) => {
   let world: DeployWorld;
@@ -51,7 +51,7 @@ describe.each([
     // From here on the canary's agent never runs again: it reported once (Ready on v1) and died.
     await world.commit({ 'sets/app.yaml': setYaml(v2, 0) }, 'app v2, maxUnavailable 0');
     const lastReport = Date.parse((await readStatusesRaw(world, dead)) ?? '');
-    expect(await waitFor(async () => Date.now() - lastReport > UNREACHABLE_AFTER_MS, 30_000)).toBe(true);
+    expect(await waitFor(() => Promise.resolve(Date.now() - lastReport > UNREACHABLE_AFTER_MS), 30_000)).toBe(true);
 
     for (const m of rest) {
       const r = await once(m);

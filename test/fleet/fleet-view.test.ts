@@ -69,7 +69,7 @@ describe('fleet view', () => {
 
   it('shows an unreadable status as Invalid (failed) with the problem', () => {
     const v = viewSet({ set: 'web', desiredDigest: NEW, machines: ['a'], statuses: new Map([['a', { key: 'status/web/a.json', problem: 'status/web/a.json: /state: expected …' }]]), leases: [], quarantines: [], now: NOW, staleAfterMs: 1000 });
-    expect(v.machines[0]).toMatchObject({ state: 'Invalid', message: expect.stringContaining('/state') });
+    expect(v.machines[0]).toMatchObject({ state: 'Invalid', message: expect.stringContaining('/state') as string });
     expect(v.health).toBe('failed');
   });
 

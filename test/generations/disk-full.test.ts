@@ -68,15 +68,15 @@ describe('disk full while staging', () => {
     const before = await snapshot(stateDir!);
     await expect(stageGeneration({ stateDir: stateDir!, set: SET, ...v2, origin: {} })).rejects.toMatchObject({
       code: 'DiskFullError',
-      message: expect.stringContaining('not enough disk space'),
+      message: expect.stringContaining('not enough disk space') as string,
       data: { errno: 'ENOSPC' },
     });
     expect(await snapshot(stateDir!)).toEqual(before);
     // Past the early check (a port that claims room), the real ENOSPC is still a clear DiskFullError.
-    const roomy: DiskSpace = { freeBytes: async () => 1e12 };
+    const roomy: DiskSpace = { freeBytes: () => Promise.resolve(1e12) };
     await expect(stageGeneration({ stateDir: stateDir!, set: SET, ...v2, origin: {}, space: roomy })).rejects.toMatchObject({
       code: 'DiskFullError',
-      message: expect.stringContaining('disk full'),
+      message: expect.stringContaining('disk full') as string,
     });
     expect(await snapshot(stateDir!)).toEqual(before);
     // With not even room for the lock file, the error is as clear.
@@ -84,7 +84,7 @@ describe('disk full while staging', () => {
     await fill(stateDir!);
     await expect(stageGeneration({ stateDir: stateDir!, set: SET, ...v2, origin: {} })).rejects.toMatchObject({
       code: 'DiskFullError',
-      message: expect.stringContaining('disk full'),
+      message: expect.stringContaining('disk full') as string,
     });
     expect(await snapshot(stateDir!)).toEqual(before);
     expect(await readFile(join(setPaths(stateDir!, SET).current, 'app', 'file'), 'utf8')).toBe('v1');
@@ -99,7 +99,7 @@ describe('disk full while staging', () => {
     await deployV1(stateDir);
     const v2 = await closure(stateDir, 'v2');
     const before = await snapshot(stateDir);
-    const tiny: DiskSpace = { freeBytes: async () => 1000 };
+    const tiny: DiskSpace = { freeBytes: () => Promise.resolve(1000) };
     await expect(stageGeneration({ stateDir, set: SET, ...v2, origin: {}, space: tiny })).rejects.toMatchObject({ code: 'DiskFullError', data: { freeBytes: 1000 } });
     expect(await snapshot(stateDir)).toEqual(before);
   });

@@ -77,7 +77,7 @@ describe('the set lock', () => {
     await link(lockFile, join(setPaths(stateDir, SET).setDir, '.lock-dead-beefbeefbeefbeef'));
     await expect(acquireSetLock(stateDir, SET, { timeoutMs: 200 })).rejects.toMatchObject({
       code: 'LockedError',
-      message: expect.stringContaining('dead but whose lock is being broken'),
+      message: expect.stringContaining('dead but whose lock is being broken') as string,
     });
   });
 

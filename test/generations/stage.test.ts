@@ -68,10 +68,10 @@ describe('stageGeneration', () => {
   it('refuses a package that is not materialised, misplaced, or named twice, and writes nothing', async () => {
     const c = await closure(stateDir, 'v1');
     const missing = { ...c.packages[0]!, digest: digestOf('nowhere') };
-    await expect(stageGeneration({ stateDir, set: 'web', digest: c.digest, packages: [{ ...missing, path: join(stateDir, 'store', `${missing.digest.slice(7)}-app`) }], origin: {} })).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('not materialised') });
-    await expect(stageGeneration({ stateDir, set: 'web', digest: c.digest, packages: [{ ...c.packages[0]!, path: '/etc' }], origin: {} })).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('must be materialised at') });
+    await expect(stageGeneration({ stateDir, set: 'web', digest: c.digest, packages: [{ ...missing, path: join(stateDir, 'store', `${missing.digest.slice(7)}-app`) }], origin: {} })).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('not materialised') as string });
+    await expect(stageGeneration({ stateDir, set: 'web', digest: c.digest, packages: [{ ...c.packages[0]!, path: '/etc' }], origin: {} })).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('must be materialised at') as string });
     const other = await materialise(stateDir, 'app', 'other');
-    await expect(stageGeneration({ stateDir, set: 'web', digest: c.digest, packages: [c.packages[0]!, other], origin: {} })).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('two packages') });
+    await expect(stageGeneration({ stateDir, set: 'web', digest: c.digest, packages: [c.packages[0]!, other], origin: {} })).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('two packages') as string });
     await expect(stageGeneration({ stateDir, set: '../x', digest: c.digest, packages: c.packages, origin: {} })).rejects.toMatchObject({ code: 'InvalidNameError' });
     await expect(stageGeneration({ stateDir, set: 'web', digest: 'sha256:XY' as never, packages: c.packages, origin: {} })).rejects.toMatchObject({ code: 'InvalidDigestError' });
     expect(await listGenerations(stateDir, 'web')).toEqual([]);

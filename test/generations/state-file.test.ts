@@ -45,7 +45,7 @@ describe('state.json', () => {
   ])('refuses %s with a GenerationError naming the file and field', async (_name, text, field) => {
     const file = join(dir, 'state.json');
     await writeFile(file, text);
-    await expect(readState(file)).rejects.toMatchObject({ code: 'GenerationError', data: { file }, message: expect.stringContaining(field) });
+    await expect(readState(file)).rejects.toMatchObject({ code: 'GenerationError', data: { file }, message: expect.stringContaining(field) as string });
   });
 });
 

@@ -99,7 +99,7 @@ describe('switch, commit and rollback', () => {
       await commitSwitch(stateDir, SET);
     }
     const activated: number[] = [];
-    const r = await rollbackTo({ stateDir, set: SET, to: 1, activate: async (g) => void activated.push(g.number) });
+    const r = await rollbackTo({ stateDir, set: SET, to: 1, activate: (g) => (activated.push(g.number), Promise.resolve()) });
     expect(r.generation?.number).toBe(1);
     expect(activated).toEqual([1]);
     expect(await state()).toMatchObject({ active: 1, previousActive: 3 });
@@ -110,18 +110,18 @@ describe('switch, commit and rollback', () => {
     await stageAndSwitch('v1');
     const c = await closure(stateDir, 'v2');
     const { generation } = await stageGeneration({ stateDir, set: SET, ...c, origin: {} });
-    await expect(switchGeneration(stateDir, SET, generation.number)).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('pending') });
+    await expect(switchGeneration(stateDir, SET, generation.number)).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('pending') as string });
     expect(await currentNumber()).toBe(1);
   });
 
   it('reads a corrupt state.json as an error naming the file, never as empty', async () => {
     await stageAndSwitch('v1');
     await writeFile(paths().stateFile, '{"version":1,"bad":{},"lastNumber":"x"}');
-    await expect(state()).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('state.json: lastNumber') });
+    await expect(state()).rejects.toMatchObject({ code: 'GenerationError', message: expect.stringContaining('state.json: lastNumber') as string });
     await writeFile(paths().stateFile, '{not json');
     await expect(switchGeneration(stateDir, SET, 1)).rejects.toMatchObject({ code: 'GenerationError', data: { file: paths().stateFile } });
     await writeFile(paths().stateFile, '{"version":2,"bad":{},"lastNumber":1}');
-    await expect(state()).rejects.toMatchObject({ message: expect.stringContaining('version') });
+    await expect(state()).rejects.toMatchObject({ message: expect.stringContaining('version') as string });
   });
 });
 

@@ -49,11 +49,11 @@ describe('generations, rollback and clear verbs', () => {
 
   it('refuses bad input clearly and changes nothing', async () => {
     await deploy('v1');
-    expect(await cli(['rollback', 'web', '--to', 'x', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('--to') });
-    expect(await cli(['rollback', 'web', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no previously active generation') });
-    expect(await cli(['generations', 'nosuch', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no set nosuch') });
-    expect(await cli(['clear', 'web', '--digest', 'sha256:12', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('UsageError: --digest must be') });
-    expect(await cli(['clear', '../etc', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('InvalidNameError') });
+    expect(await cli(['rollback', 'web', '--to', 'x', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('--to') as string });
+    expect(await cli(['rollback', 'web', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no previously active generation') as string });
+    expect(await cli(['generations', 'nosuch', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('no set nosuch') as string });
+    expect(await cli(['clear', 'web', '--digest', 'sha256:12', '--state', stateDir])).toMatchObject({ code: 2, err: expect.stringContaining('UsageError: --digest must be') as string });
+    expect(await cli(['clear', '../etc', '--state', stateDir])).toMatchObject({ code: 1, err: expect.stringContaining('InvalidNameError') as string });
     expect((await readCurrent(setPaths(stateDir, 'web').current))?.number).toBe(1);
   });
 });

@@ -143,7 +143,7 @@ describe('git auth from the environment', () => {
         }
         const headers: Record<string, string> = {};
         for (const h of ['content-type', 'git-protocol', 'content-encoding']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
-        void fetch(`${server.url}${req.url}`, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) }).then(async (up) => {
+        void fetch(`${server.url}${req.url}`, { ...(req.method !== undefined ? { method: req.method } : {}), headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) }).then(async (up) => {
           res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream' });
           res.end(Buffer.from(await up.arrayBuffer()));
         });

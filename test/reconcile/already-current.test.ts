@@ -22,12 +22,12 @@ async function tamper(how: Tamper, digest: Digest): Promise<void> {
 }
 
 describe('step already-current', () => {
-  it.each([
-    { name: 'nothing deployed yet: continues', deployed: [] as string[], desired: 'v1', how: 'none' as Tamper, stops: false },
-    { name: 'the desired digest is current and active: stops unchanged', deployed: ['v1'], desired: 'v1', how: 'none' as Tamper, stops: true },
-    { name: 'another digest is current: continues', deployed: ['v1'], desired: 'v2', how: 'none' as Tamper, stops: false },
-    { name: 'current but a switch is pending: continues (an unfinished switch is not done)', deployed: ['v1'], desired: 'v1', how: 'pending' as Tamper, stops: false },
-    { name: 'current but another generation is active: continues', deployed: ['v1', 'v2'], desired: 'v2', how: 'active-elsewhere' as Tamper, stops: false },
+  it.each<{ name: string; deployed: string[]; desired: string; how: Tamper; stops: boolean }>([
+    { name: 'nothing deployed yet: continues', deployed: [], desired: 'v1', how: 'none', stops: false },
+    { name: 'the desired digest is current and active: stops unchanged', deployed: ['v1'], desired: 'v1', how: 'none', stops: true },
+    { name: 'another digest is current: continues', deployed: ['v1'], desired: 'v2', how: 'none', stops: false },
+    { name: 'current but a switch is pending: continues (an unfinished switch is not done)', deployed: ['v1'], desired: 'v1', how: 'pending', stops: false },
+    { name: 'current but another generation is active: continues', deployed: ['v1', 'v2'], desired: 'v2', how: 'active-elsewhere', stops: false },
   ])('$name', async ({ deployed, desired, how, stops }) => {
     const digests = new Map<string, Digest>();
     for (const v of new Set([...deployed, desired])) digests.set(v, await world.push(v));

@@ -53,7 +53,9 @@ describe('step apply', () => {
   ])('refuses to run $name (a misordered step list)', async ({ missing }) => {
     const ctx = world.context({ closure: await world.push('v1') });
     const run = await runUntil(ctx, 'apply');
-    const partial = missing === 'generation' ? { ...run, generation: undefined } : { ...run, granted: undefined };
+    const { generation: _generation, ...withoutGeneration } = run;
+    const { granted: _granted, ...withoutGranted } = run;
+    const partial = missing === 'generation' ? withoutGeneration : withoutGranted;
     await expect(switchAndProve.run(partial)).rejects.toThrow(`runs before any step set its ${missing}`);
     expect((await readState(setPaths(world.stateDir, 'web').stateFile)).active).toBeUndefined();
   });

@@ -10,13 +10,13 @@ afterEach(async () => world.cleanup());
 
 const waitStep = (name: string, seen: string[]): SetStep => ({
   name,
-  run: async (run) => {
+  run: (run) => {
     seen.push(name);
-    return stopWith(run, { result: 'waiting', reason: Reason.WaitingForBatch, message: `stopped by ${name}`, stalled: false, rollout: null });
+    return Promise.resolve(stopWith(run, { result: 'waiting', reason: Reason.WaitingForBatch, message: `stopped by ${name}`, stalled: false, rollout: null }));
   },
 });
-const passStep = (name: string, seen: string[]): SetStep => ({ name, run: async (run) => (seen.push(name), proceed(run)) });
-const throwStep = (name: string, err: unknown): SetStep => ({ name, run: async () => { throw err; } });
+const passStep = (name: string, seen: string[]): SetStep => ({ name, run: (run) => (seen.push(name), Promise.resolve(proceed(run))) });
+const throwStep = (name: string, err: Error): SetStep => ({ name, run: () => Promise.reject(err) });
 
 describe('convergeSet: the step loop', () => {
   it('lists the steps in the documented order', () => {

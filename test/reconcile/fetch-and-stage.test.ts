@@ -31,7 +31,7 @@ describe('step fetch-and-stage', () => {
     const first = await fetchAndStageClosure.run(await openRun(world.context({ closure: v1 })));
     const generation = 'next' in first ? first.next.generation : undefined;
     const ctx = world.context({ closure: v1 });
-    const run = { ...(await openRun(ctx)), generation };
+    const run = { ...(await openRun(ctx)), ...(generation !== undefined ? { generation } : {}) };
     expect(await fetchAndStageClosure.run(run)).toEqual({ next: run });
     expect(ctx.timings).toEqual([]);
   });

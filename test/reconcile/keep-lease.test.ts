@@ -47,7 +47,7 @@ function watchedRunner(coordination: Store, digest: Digest, rollout: () => strin
 }
 
 describe.each([
-  { backend: 'directory store', open: async (w: SetWorld): Promise<Store> => w.store },
+  { backend: 'directory store', open: (w: SetWorld): Promise<Store> => Promise.resolve(w.store) },
   { backend: 'RGW S3 store', open: async (): Promise<Store> => openStore(await s3TestUrl()) },
 ])('the lease keeper on the $backend', ({ open }) => {
   it('an activation longer than the lease TTL still holds the slot at its end, and releases it after', async () => {

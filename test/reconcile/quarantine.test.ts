@@ -17,7 +17,7 @@ const SET = { machines: ['m1', 'm2', 'm3'], rollout: '{ batchSize: all }' };
 // The tick, not only the pure gate (test/rollout/gate.test.ts): the whole step list reads the quarantine
 // from the coordination store and does not switch to a quarantined digest.
 describe.each([
-  { backend: 'directory store', open: async (w: SetWorld): Promise<Store> => w.store },
+  { backend: 'directory store', open: (w: SetWorld): Promise<Store> => Promise.resolve(w.store) },
   { backend: 'RGW S3 store', open: async (): Promise<Store> => openStore(await s3TestUrl()) },
 ])('a set\'s tick honours a quarantine on the $backend', ({ open }) => {
   it.each([

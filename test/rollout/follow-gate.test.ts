@@ -8,7 +8,7 @@ type D = { allowed: boolean; retryAfterMs?: number; n: number };
 function scripted(answers: Array<Omit<D, 'n'>>): { decide: () => Promise<D>; calls: () => number } {
   let i = 0;
   return {
-    decide: async () => ({ ...(answers[Math.min(i, answers.length - 1)] as Omit<D, 'n'>), n: i++ }),
+    decide: () => Promise.resolve({ ...(answers[Math.min(i, answers.length - 1)] as Omit<D, 'n'>), n: i++ }),
     calls: () => i,
   };
 }

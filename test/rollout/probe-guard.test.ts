@@ -46,9 +46,9 @@ describe('requireCoordinationSafe', () => {
   it('needs no probe for a set without leases, and probes each store once', async () => {
     const store = openStore(await tempDir());
     let calls = 0;
-    const probe = async (_s: Store): Promise<{ ok: boolean; reason?: string }> => {
+    const probe = (_s: Store): Promise<{ ok: boolean; reason?: string }> => {
       calls++;
-      return { ok: false, reason: 'recorded answer' };
+      return Promise.resolve({ ok: false, reason: 'recorded answer' });
     };
     await requireCoordinationSafe(store, false, probe);
     expect(calls).toBe(0);

@@ -53,9 +53,9 @@ describe('probeConditionalWrites', () => {
     const server = await startHttpStoreServer(await tempDir(), { writable: true });
     try {
       const r = await probeConditionalWrites(openStore(server.url, { writable: true }));
-      expect(r).toEqual({ ok: false, reason: expect.stringMatching(/no create-if-absent or compare-and-swap/) });
+      expect(r).toEqual({ ok: false, reason: expect.stringMatching(/no create-if-absent or compare-and-swap/) as string });
       const ro = await probeConditionalWrites(openStore(server.url));
-      expect(ro).toEqual({ ok: false, reason: expect.stringMatching(/read-only/) });
+      expect(ro).toEqual({ ok: false, reason: expect.stringMatching(/read-only/) as string });
     } finally {
       await server.close();
     }
@@ -63,6 +63,6 @@ describe('probeConditionalWrites', () => {
 
   it('says false on a read-only directory store', async () => {
     const r = await probeConditionalWrites(openStore(await tempDir(), { writable: false }));
-    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/read-only/) });
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/read-only/) as string });
   });
 });

@@ -10,10 +10,10 @@ import { generateStream, hashStream } from './big-stream.js';
 
 const errorOf = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
 
-async function optionsFor(url: string): Promise<S3StoreOptions> {
+function optionsFor(url: string): S3StoreOptions {
   const loc = parseStoreUrl(url);
   if (loc.kind !== 's3') throw new Error('not s3');
-  return { bucket: loc.bucket, prefix: loc.prefix, endpoint: loc.endpoint, region: loc.region, forcePathStyle: true, url: loc.display };
+  return { bucket: loc.bucket, prefix: loc.prefix, ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}), ...(loc.region !== undefined ? { region: loc.region } : {}), forcePathStyle: true, url: loc.display };
 }
 
 describe('S3 store against the real server', () => {
@@ -30,7 +30,7 @@ describe('S3 store against the real server', () => {
   });
 
   it('uploads multipart streams, and refuses a multipart create-if-absent over an existing key', async () => {
-    const o = { ...(await optionsFor(await s3TestUrl())), partSize: 5 << 20, partConcurrency: 2 };
+    const o = { ...optionsFor(await s3TestUrl()), partSize: 5 << 20, partConcurrency: 2 };
     const s = createS3Store(o);
     const gen = generateStream(12 << 20);
     const { etag } = await s.put('mp', gen.stream, { ifNoneMatch: '*' });
@@ -46,7 +46,7 @@ describe('S3 store against the real server', () => {
 
   it('reports bad credentials as AccessDeniedError and a missing bucket as ConfigError, not as a missing object', async () => {
     const url = await s3TestUrl();
-    const o = await optionsFor(url);
+    const o = optionsFor(url);
     const missingBucket = createS3Store({ ...o, bucket: 'flotilla-no-such-bucket-x1' });
     // GET and PUT name NoSuchBucket; HEAD has no body, so on HEAD a missing bucket is a plain 404.
     const e1 = await errorOf(missingBucket.getBytes('k', { maxBytes: 10 }));

@@ -38,7 +38,7 @@ const isDecl = (p: string): boolean => p === 'flotilla.yaml' || p === 'allowed_s
 async function tick(t: CommitTrust = trust, minimumCommit?: string): Promise<AdvanceVerdict & { files: Map<string, Uint8Array> }> {
   const sync = await syncRepo({ url, branch: 'main', cacheDir });
   const mark = await readHighWaterMark(highWaterMarkFile(stateDir));
-  const verdict = await verifyAdvance({ gitdir: sync.gitdir, head: sync.head, lastApplied: mark?.commit, minimumCommit, trust: t });
+  const verdict = await verifyAdvance({ gitdir: sync.gitdir, head: sync.head, ...(mark !== null ? { lastApplied: mark.commit } : {}), ...(minimumCommit !== undefined ? { minimumCommit } : {}), trust: t });
   const files = await readTreeFiles({ gitdir: sync.gitdir, oid: sync.head, include: isDecl });
   await writeHighWaterMark(highWaterMarkFile(stateDir), sync.head, 'main');
   return { ...verdict, files };

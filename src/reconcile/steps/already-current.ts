@@ -7,9 +7,9 @@ import { proceed, rolloutRefOf, stopWith, type SetStep } from './set-run.js';
  */
 export const stopIfCurrent: SetStep = {
   name: 'already-current',
-  async run(run) {
+  run(run) {
     const { current, state } = run;
-    if (current?.digest !== run.ctx.set.closure || state.active !== current.number || state.pending) return proceed(run);
-    return stopWith(run, { result: 'unchanged', reason: Reason.Succeeded, message: `generation ${current.number} is active`, stalled: false, rollout: rolloutRefOf(run) });
+    if (current?.digest !== run.ctx.set.closure || state.active !== current.number || state.pending) return Promise.resolve(proceed(run));
+    return Promise.resolve(stopWith(run, { result: 'unchanged', reason: Reason.Succeeded, message: `generation ${current.number} is active`, stalled: false, rollout: rolloutRefOf(run) }));
   },
 };

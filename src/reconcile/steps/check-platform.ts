@@ -7,10 +7,10 @@ import { proceed, stopWith, type SetStep } from './set-run.js';
  */
 export const checkPlatform: SetStep = {
   name: 'check-platform',
-  async run(run) {
+  run(run) {
     const { set, machine } = run.ctx;
-    if (set.platform === machine.platform) return proceed(run);
+    if (set.platform === machine.platform) return Promise.resolve(proceed(run));
     const message = `set ${set.name} declares platform ${set.platform}; this machine is ${machine.platform}: closure refused`;
-    return stopWith(run, { result: 'failed', reason: Reason.VerificationFailed, message, stalled: true, rollout: null });
+    return Promise.resolve(stopWith(run, { result: 'failed', reason: Reason.VerificationFailed, message, stalled: true, rollout: null }));
   },
 };

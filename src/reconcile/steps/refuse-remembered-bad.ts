@@ -9,11 +9,11 @@ import { proceed, rolloutRefOf, stopWith, type SetStep } from './set-run.js';
  */
 export const refuseRememberedBad: SetStep = {
   name: 'refuse-remembered-bad',
-  async run(run) {
+  run(run) {
     const { set } = run.ctx;
-    if (!isBadIn(run.state, set.closure, set.closure)) return proceed(run);
+    if (!isBadIn(run.state, set.closure, set.closure)) return Promise.resolve(proceed(run));
     const bad = run.state.bad[set.closure];
     const message = `${set.closure} failed here before (${bad?.reason ?? 'unknown'}); not retried until the desired digest changes or \`flotilla clear ${set.name}\``;
-    return stopWith(run, { result: 'rolled-back', reason: Reason.RolledBack, message, stalled: true, rollout: rolloutRefOf(run) });
+    return Promise.resolve(stopWith(run, { result: 'rolled-back', reason: Reason.RolledBack, message, stalled: true, rollout: rolloutRefOf(run) }));
   },
 };

@@ -70,5 +70,5 @@ export function stopWith(run: SetRun, o: Pick<SetOutcome, 'result' | 'reason' | 
 export function required<K extends 'generation' | 'granted'>(run: SetRun, key: K, step: string): NonNullable<SetRun[K]> {
   const value = run[key];
   if (value === undefined) throw new Error(`step ${step} of set ${run.ctx.set.name} runs before any step set its ${key}`);
-  return value as NonNullable<SetRun[K]>;
+  return value;
 }
