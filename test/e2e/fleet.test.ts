@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import type { Digest } from '../../src/store/digest.js';
-import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { FETCH_LOOKAHEAD_BATCHES } from '../../src/reconcile/step-gate.js';
-import { fleetSetYaml, isQuarantined, machineNames, pushFleetPackage, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
-import { s3TestUrl } from '../helpers/s3-test-store.js';
+import { fleetSetYaml, isQuarantined, machineNames, maxOverlap, pushFleetPackage, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 
 const SLOW = process.env.FLOTILLA_SLOW === '1';
 const N = SLOW ? 50 : 10;
@@ -30,25 +29,13 @@ async function switchIntervals(fleet: Fleet, machines: string[], digest: string)
   return out;
 }
 
-function maxOverlap(intervals: Interval[]): number {
-  const events = intervals.flatMap((i) => [[i.start, 1] as const, [i.end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let cur = 0;
-  let max = 0;
-  for (const [, d] of events) max = Math.max(max, (cur += d));
-  return max;
-}
-
-describe.each([
-  { backend: 'directory store', url: (): Promise<string | undefined> => Promise.resolve(undefined) },
-  { backend: 'Ceph RGW', url: (): Promise<string | undefined> => s3TestUrl('fleet/') },
-])(`fleet rollout on the $backend: ${N} agent processes, canary 1 + batches of ${BATCH}, one repo over HTTP`, ({ url }) => {
+describe.each(worldBackends('fleet/'))(`fleet rollout on the $backend: ${N} agent processes, canary 1 + batches of ${BATCH}, one repo over HTTP`, ({ makeWorld }) => {
   let world: DeployWorld;
   let fleet: Fleet;
   const machines = machineNames(N);
 
   beforeAll(async () => {
-    const storeUrl = await url();
-    world = await createDeployWorld(storeUrl === undefined ? {} : { storeUrl });
+    world = await makeWorld();
     fleet = await startFleet(world, machines);
   });
 

@@ -8,7 +8,7 @@ import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
-import { machineNames, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
+import { machineNames, maxOverlap, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 import { startAgentOnce, waitForFile } from '../helpers/agent-process.js';
 
 // THREATS "Added in turn 2": a holder paused past its TTL must not switch; machines between "switch" and
@@ -18,14 +18,6 @@ interface Interval {
   who: string;
   start: number;
   end: number;
-}
-
-function maxOverlap(intervals: Interval[]): number {
-  const events = intervals.flatMap((i) => [[i.start, 1] as const, [i.end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let cur = 0;
-  let max = 0;
-  for (const [, d] of events) max = Math.max(max, (cur += d));
-  return max;
 }
 
 /** Another machine of the rollout, outside any gate: it takes whatever slot the protocol lets it take. */

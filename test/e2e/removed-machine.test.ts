@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
-import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage, readStatuses } from '../helpers/fleet.js';
-import { s3TestUrl } from '../helpers/s3-test-store.js';
 
 // A machine leaves its set in a new commit: `flotilla status` lists it apart and stops counting it, and
 // `flotilla gc --store --repo` collects its report once the grace period has passed, never a member's.
@@ -15,14 +14,10 @@ interface GcJson {
   reports?: { deleted: string[]; keptYoung: string[] };
 }
 
-describe.each([
-  { backend: 'directory store', url: (): Promise<string | undefined> => Promise.resolve(undefined) },
-  { backend: 'Ceph RGW', url: async (): Promise<string | undefined> => s3TestUrl('removed/') },
-])('a machine removed from its set, on the $backend', ({ url }) => {
+describe.each(worldBackends('removed/'))('a machine removed from its set, on the $backend', ({ makeWorld }) => {
   let world: DeployWorld;
   beforeAll(async () => {
-    const storeUrl = await url();
-    world = await createDeployWorld(storeUrl === undefined ? {} : { storeUrl });
+    world = await makeWorld();
   }, 300_000);
   afterAll(async () => world?.close());
 

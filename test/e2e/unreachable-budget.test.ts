@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
-import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage, readStatuses, waitFor } from '../helpers/fleet.js';
-import { s3TestUrl } from '../helpers/s3-test-store.js';
 
 // A machine of an earlier batch dies for good: with maxUnavailable 0 the others wait and say who they wait
 // for; with maxUnavailable 1 they converge around it; when it comes back it converges on its own turn.
@@ -15,14 +14,10 @@ interface OnceJson {
   outcomes: Array<{ set: string; result: string; reason: string; message: string }>;
 }
 
-describe.each([
-  { backend: 'directory store', url: (): Promise<string | undefined> => Promise.resolve(undefined) },
-  { backend: 'Ceph RGW', url: async (): Promise<string | undefined> => s3TestUrl('budget/') },
-])('an unreachable canary and the unavailability budget, on the $backend', ({ url }) => {
+describe.each(worldBackends('budget/'))('an unreachable canary and the unavailability budget, on the $backend', ({ makeWorld }) => {
   let world: DeployWorld;
   beforeAll(async () => {
-    const storeUrl = await url();
-    world = await createDeployWorld(storeUrl === undefined ? {} : { storeUrl });
+    world = await makeWorld();
   }, 300_000);
   afterAll(async () => world?.close());
 

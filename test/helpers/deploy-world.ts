@@ -1,8 +1,19 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
+import { createDeployWorld, type DeployWorld } from '../../scripts/world/deploy-world.js';
+import { s3TestUrl } from './s3-test-store.js';
+
 // The world itself is the shared recipe in scripts/world; tests add the built CLI as a process.
 export { createDeployWorld, repoConfigYaml, type DeployWorld } from '../../scripts/world/deploy-world.js';
+
+/** The stores an end-to-end world runs on, for describe.each: a directory store, and Ceph RGW (a fresh bucket, below `prefix`). */
+export function worldBackends(prefix: string): Array<{ backend: string; makeWorld: () => Promise<DeployWorld> }> {
+  return [
+    { backend: 'directory store', makeWorld: () => createDeployWorld() },
+    { backend: 'Ceph RGW', makeWorld: async () => createDeployWorld({ storeUrl: await s3TestUrl(prefix) }) },
+  ];
+}
 
 /** The built CLI (tests run after `npm run build`). */
 export const CLI = resolve('dist/src/cli/main.js');

@@ -143,3 +143,15 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
   return check();
 }
+
+/**
+ * The most intervals open at one instant (an interval's end comes before another's start at the same
+ * millisecond): how many machines were between "switch" and "Ready" at once, computed after the fact.
+ */
+export function maxOverlap(intervals: ReadonlyArray<{ start: number; end: number }>): number {
+  const events = intervals.flatMap((i) => [[i.start, 1] as const, [i.end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let cur = 0;
+  let max = 0;
+  for (const [, d] of events) max = Math.max(max, (cur += d));
+  return max;
+}
