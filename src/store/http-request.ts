@@ -45,9 +45,19 @@ export function sendOnce(x: HttpExchange, o: { agents: HttpAgents; connectMs: nu
       socket.once(https ? 'secureConnect' : 'connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));
     });
-    req.setTimeout(o.idleMs, () => req.destroy(new TimeoutError(`${o.what}: no data for ${o.idleMs} ms`, { what: o.what })));
+    let response: IncomingMessage | undefined;
+    req.setTimeout(o.idleMs, () => {
+      const err = new TimeoutError(`${o.what}: no data for ${o.idleMs} ms`, { what: o.what });
+      // Silent in the body: the body's reader must see the deadline, not the "aborted" reset that destroying
+      // the request alone makes the response emit.
+      response?.destroy(err);
+      req.destroy(err);
+    });
     req.once('error', reject);
-    req.once('response', resolve);
+    req.once('response', (res: IncomingMessage) => {
+      response = res;
+      resolve(res);
+    });
     if (x.body === undefined) req.end();
     else if (Buffer.isBuffer(x.body)) req.end(x.body);
     else pipeline(x.body, req).catch((err: unknown) => req.destroy(err as Error));
