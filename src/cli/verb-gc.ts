@@ -4,6 +4,7 @@ import { UsageError } from '../errors/index.js';
 import { gcGenerations, resolveStateDir } from '../generations/index.js';
 import { closeAll, openStoreArg } from '../packages/cli-args.js';
 import { gcRemovedReports } from '../publish/gc-reports.js';
+import { gcFinishedRollouts } from '../publish/gc-rollouts.js';
 import { gcStore } from '../publish/gc-store.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
@@ -42,7 +43,9 @@ export const command: Command = {
   description: `--store: deletes objects unreachable from pins, promoted closures and, with --repo, every closure named
 in the deploy repo's last --history commits (default 200). Nothing younger than --older-than (default 24h) is
 deleted, so a push in flight is safe. With --repo it also deletes the status reports of machines no longer in
-their set at the repo's HEAD once they are older than --older-than; a member's report is never deleted.
+their set at the repo's HEAD once they are older than --older-than (a member's report is never deleted), and
+the lease objects (slots, tombstones, tokens) of finished rollouts, those of a target no set desires at HEAD,
+once all of a rollout's objects are older than --older-than.
 --state: on a machine, removes generations beyond the newest --keep (default 3) of each set, never the current,
 active or previous one, then packages and cached objects no kept generation uses.`,
   options: {
@@ -97,6 +100,9 @@ active or previous one, then packages and cached objects no kept generation uses
           const reports = await gcRemovedReports(store, decls, { olderThanMs, dryRun });
           text.push(...reports.deleted.map((k) => `${verb} ${k} (machine removed from its set)`), `reports: ${verb} ${reports.deleted.length} of removed machines; kept ${reports.keptYoung.length} within the grace period`);
           json['reports'] = { ...reports, dryRun };
+          const rollouts = await gcFinishedRollouts(store, decls, { olderThanMs, dryRun });
+          text.push(...rollouts.deleted.map((r) => `${verb} leases/${r}/ (a finished rollout)`), `rollouts: ${verb} the lease objects of ${rollouts.deleted.length} finished rollout(s) (${rollouts.deletedKeys} key(s)); kept ${rollouts.keptYoung.length} within the grace period`);
+          json['rollouts'] = { ...rollouts, dryRun };
         }
       } finally {
         await closeAll([store]);

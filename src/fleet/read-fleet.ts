@@ -35,7 +35,8 @@ export async function readFleet(store: Store, decls: Declarations, options: { se
         batchOf: (m) => batchOf(plan, m),
         statuses,
         removed,
-        leases: await listSlotLeases(store, name),
+        // Only the current rollout's slots: what its gate counts, at a cost that does not grow with history.
+        leases: await listSlotLeases(store, name, plan.rolloutId),
         quarantines,
         now: options.now,
         staleAfterMs: options.staleAfterMs,

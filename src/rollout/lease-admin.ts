@@ -1,5 +1,6 @@
 import { PreconditionFailedError } from '../errors/index.js';
 import { listAll, type Store } from '../store/store.js';
+import { leasesPrefix } from '../store/keys.js';
 import { setLeasesPrefix, slotIndexOf } from './lease-keys.js';
 import { parseLeaseRecord, readWithEtag, serializeLeaseRecord } from './lease-record.js';
 
@@ -17,10 +18,12 @@ export interface SlotHolder {
  * `flotilla unlock`. Unparseable slot objects are skipped. Store errors pass through.
  */
 export async function listSlotLeases(store: Store, set: string, rollout?: string): Promise<Array<SlotHolder & { key: string }>> {
-  const prefix = setLeasesPrefix(set);
+  // With a rollout, list only its objects: finished rollouts' tombstones and tokens are never read.
+  const prefix = rollout === undefined ? setLeasesPrefix(set) : leasesPrefix(set, rollout);
+  const setPrefix = setLeasesPrefix(set);
   const out: Array<SlotHolder & { key: string }> = [];
   for await (const info of listAll(store, prefix)) {
-    const [rid, tail, ...extra] = info.key.slice(prefix.length).split('/');
+    const [rid, tail, ...extra] = info.key.slice(setPrefix.length).split('/');
     const slot = tail === undefined ? null : slotIndexOf(tail);
     if (rid === undefined || slot === null || extra.length > 0 || (rollout !== undefined && rid !== rollout)) continue;
     const read = await readWithEtag(store, info.key);
