@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Clock } from './clock.js';
+import { sleepOn, type Clock } from './clock.js';
 
 /**
  * How long one tick keeps re-deciding a gate that says "look again soon" instead of ending the tick. Only
@@ -24,7 +23,7 @@ export async function followGate<D extends { allowed: boolean; retryAfterMs?: nu
   while (!decision.allowed && decision.retryAfterMs !== undefined && options.clock.monotonicMs() + decision.retryAfterMs <= deadline) {
     if (options.signal?.aborted === true) break;
     try {
-      await sleep(decision.retryAfterMs, undefined, options.signal ? { signal: options.signal } : {});
+      await sleepOn(options.clock, decision.retryAfterMs, options.signal);
     } catch {
       break; // aborted while sleeping
     }

@@ -185,7 +185,7 @@ export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
 async function assignToken(o: AcquireOptions, v: SlotView, claimEtag: string, claimSeq: number): Promise<Lease | null> {
   let token: number;
   try {
-    token = await nextFencingToken(o.store, o.set, o.rollout);
+    token = await nextFencingToken(o.store, o.set, o.rollout, undefined, o.clock);
   } catch (err) {
     // Give the claim back (best effort, by CAS) so the slot does not sit idle for a whole TTL.
     const back: LeaseRecord = { ...freshRecord(o, o.clock.now().toISOString(), claimSeq + 1), state: 'released' };

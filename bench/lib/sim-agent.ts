@@ -1,0 +1,165 @@
+// One simulated `flotilla agent` daemon: the real poll timer (interval-trigger.ts on the simulated clock), the
+// real single-flight queue, the supervisor's real cheap-poll rule (cheap-poll.ts) with the head check against
+// the git double, and a tick made of the real decisions that touch the shared parts: the repo sync, the
+// precondition probe kept for a day (probe-memo.ts's rule), each set's gate and leases (sim-set.ts) and the
+// status reports written on change or heartbeat (tick.ts's writeStatuses, with report-due.ts).
+import { pino, type Logger } from 'pino';
+import { answerPoll, type PollBasis, type PollProbe } from '../../src/agent/cheap-poll.js';
+import { startIntervalTrigger } from '../../src/agent/interval-trigger.js';
+import { createSingleFlight, type SingleFlight } from '../../src/agent/single-flight.js';
+import { lastTickOf } from '../../src/agent/worker-policy.js';
+import type { Declarations } from '../../src/declarations/types.js';
+import type { SetContext, TickPorts } from '../../src/reconcile/context.js';
+import { PROBE_TTL_MS } from '../../src/reconcile/probe-memo.js';
+import { exitCodeOf, toMachineStatus, type SetOutcome } from '../../src/reconcile/set-outcome.js';
+import { StagedMemo } from '../../src/reconcile/staged-memo.js';
+import { LeaseObserver } from '../../src/rollout/lease-observer.js';
+import { setPlanOf } from '../../src/rollout/set-plan.js';
+import type { MachineStatus } from '../../src/status/machine-status.js';
+import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
+import { reportDue } from '../../src/status/report-due.js';
+import { writeMachineStatus } from '../../src/status/status-io.js';
+import { probeConditionalWrites } from '../../src/store/probe.js';
+import type { Store } from '../../src/store/store.js';
+import type { GitDouble } from './git-double.js';
+import type { SimClock } from './sim-clock.js';
+import { convergeSimSet, type SimSetState, type SimWork } from './sim-set.js';
+
+/** The agent config fields the simulation honours. */
+export interface SimAgentConfig {
+  pollIntervalMs: number;
+  jitterMs: number;
+  statusHeartbeatMs: number;
+  /** CPU and start-up of a full tick (a tick worker, verify, parse), ms on the simulated clock. */
+  tickMs: number;
+}
+
+/** The shared parts and the repo as every simulated machine sees them. */
+export interface SimShared {
+  clock: SimClock;
+  git: GitDouble;
+  /** Declarations at each commit id (the repo's history). */
+  declsAt: Map<string, Declarations>;
+  work: SimWork;
+  /** How many machines have reported Ready on each `set@digest` (a cheap end condition for the rollout). */
+  ready: Map<string, number>;
+}
+
+const silent: Logger = pino({ level: 'silent' });
+
+function noRunner(): never {
+  throw new Error('the scale simulation runs no commands');
+}
+
+/** Counts of what one agent did, for the benchmark's own cross-checks. */
+export interface SimAgentCounts {
+  polls: number;
+  skipped: number;
+  ticks: number;
+}
+
+/** A simulated agent; start() arms its poll timer and asks for the start-up tick. */
+export class SimAgent {
+  readonly counts: SimAgentCounts = { polls: 0, skipped: 0, ticks: 0 };
+  /** When each set last reported Ready on its desired digest (monotonic ms), for rollout timings. */
+  readonly readyAt = new Map<string, number>();
+  private readonly sets = new Map<string, SimSetState>();
+  private readonly reported = new Map<string, MachineStatus>();
+  private readonly ports: TickPorts;
+  private basis: PollBasis | undefined;
+  private have: string | null = null;
+  private probedAtMs = -Infinity;
+  private stopTrigger: (() => Promise<void>) | undefined;
+  private readonly queue: SingleFlight;
+
+  constructor(
+    readonly name: string,
+    private readonly config: SimAgentConfig,
+    private readonly shared: SimShared,
+    /** This machine's view of the bucket (its requests are counted for it). */
+    private readonly store: Store,
+    /** The digest each set runs when the simulation starts (a fleet already deployed). */
+    initial: ReadonlyMap<string, string>,
+  ) {
+    for (const [set, digest] of initial) this.sets.set(set, { current: digest as SimSetState['current'] });
+    this.ports = {
+      log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), signal: new AbortController().signal,
+      staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, holder: `${name}-1`, agentVersion: 'sim',
+    };
+    this.queue = createSingleFlight((reasons) => this.supervise(reasons), { now: () => shared.clock.nowMs() });
+  }
+
+  start(): void {
+    const clock = this.shared.clock;
+    this.stopTrigger = startIntervalTrigger({
+      intervalMs: this.config.pollIntervalMs, machine: this.name, maxRandomDelayMs: this.config.jitterMs,
+      request: (r) => this.queue.request(r), now: () => clock.nowMs(), after: (ms, fn) => clock.after(ms, fn),
+    });
+    void this.queue.request('start');
+  }
+
+  async stop(): Promise<void> {
+    await this.stopTrigger?.();
+    await this.queue.stop();
+  }
+
+  /** The supervisor's tick function (supervisor.ts): answer a poll cheaply when it may, else run a full tick. */
+  private async supervise(reasons: readonly string[]): Promise<void> {
+    const clock = this.shared.clock;
+    if (reasons.every((r) => r === 'cron')) this.counts.polls++;
+    const probe: PollProbe = { readStamp: () => Promise.resolve(''), readHead: () => this.shared.git.lsRefs('main') };
+    const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs }, probe);
+    if (!answer.tick) {
+      this.counts.skipped++;
+      return;
+    }
+    this.basis = undefined;
+    const report = await this.tick();
+    this.basis = { sets: report.outcomes.map((o) => o.set), stamp: '', last: lastTickOf(report, clock.nowMs()) };
+  }
+
+  /** A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. */
+  private async tick(): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[] }> {
+    const { clock, git } = this.shared;
+    this.counts.ticks++;
+    await clock.sleep(this.config.tickMs);
+    const synced = await git.sync('main', this.have);
+    this.have = synced.head;
+    const decls = this.shared.declsAt.get(synced.head);
+    if (decls === undefined) throw new Error(`the simulated repo has no declarations at ${synced.head}`);
+    if (clock.monotonicMs() - this.probedAtMs >= PROBE_TTL_MS) {
+      const p = await probeConditionalWrites(this.store);
+      if (!p.ok) throw new Error(`the simulated bucket failed the precondition probe: ${p.reason ?? ''}`);
+      this.probedAtMs = clock.monotonicMs();
+    }
+    const outcomes: SetOutcome[] = [];
+    for (const set of decls.sets.values()) {
+      const state = this.sets.get(set.name);
+      if (state === undefined) continue; // not one of this machine's sets
+      const ctx: SetContext = {
+        machine: { name: this.name, labels: {}, platform: 'linux/amd64' }, stateDir: '/nonexistent/simulated', set, decls, commit: synced.head, signer: 'release',
+        stores: [this.store], coordination: this.store, coordinationSafe: true, policy: { trusted: [] }, ports: this.ports, timings: [], fetched: { bytes: 0 }, staged: new StagedMemo(),
+      };
+      outcomes.push(await convergeSimSet(ctx, setPlanOf(decls, set, this.name), state, this.shared.work, clock));
+    }
+    await this.writeStatuses(outcomes, synced.head);
+    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes };
+  }
+
+  /** tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). */
+  private async writeStatuses(outcomes: SetOutcome[], commit: string): Promise<void> {
+    const at = this.shared.clock.now();
+    for (const o of outcomes) {
+      const previous = this.reported.get(o.set);
+      const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', ...(previous !== undefined ? { previous } : {}) });
+      if (!reportDue(previous, s, this.config.statusHeartbeatMs)) continue;
+      await writeMachineStatus(this.store, s);
+      this.reported.set(o.set, s);
+      const key = `${o.set}@${o.desired ?? ''}`;
+      if (s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {
+        this.readyAt.set(key, this.shared.clock.monotonicMs());
+        this.shared.ready.set(key, (this.shared.ready.get(key) ?? 0) + 1);
+      }
+    }
+  }
+}
