@@ -9,7 +9,7 @@
 // `npm run bench -- scale-real` checks these figures against real agent processes on RGW and the git bridge.
 import { AGENT_DEFAULTS } from '../src/declarations/agent-config-defaults.js';
 import { parseDuration } from '../src/util/duration.js';
-import { requestsOf, type KindCount } from './lib/request-tally.js';
+import { requestsOf, requestsWith as of } from './lib/request-tally.js';
 import { runScaleSimulation, type ScaleParams, type ScaleRun } from './lib/scale-sim.js';
 import { median } from './lib/stats.js';
 import { printTable } from './lib/stats.js';
@@ -61,10 +61,6 @@ export function scaleParams(args: string[]): ScaleParams {
   };
 }
 
-/** Requests of `kinds` in `m`. */
-function of(m: Map<string, KindCount>, kinds: readonly string[]): number {
-  return kinds.reduce((n, k) => n + (m.get(k)?.requests ?? 0), 0);
-}
 
 /** The figures of issue 15's table (and a few more), from one run. */
 export function scaleFigures(p: ScaleParams, r: ScaleRun): Record<string, number> {

@@ -91,12 +91,13 @@ class MemoryStoreView implements Store {
     private readonly tallies: readonly RequestTally[],
   ) {}
 
-  /** Counts the request when it is sent, then answers after the round trip. */
-  private async send(kind: StoreKind, bytesOut: number, bytesIn: () => number): Promise<void> {
+  /** Counts the request ("GET status": the kind, then the key's first segment) and answers after the round trip. */
+  private async send(kind: StoreKind, key: string, bytesOut: number, bytesIn: () => number): Promise<void> {
     const at = this.bucket.clock.monotonicMs();
     await this.bucket.clock.sleep(this.bucket.latencyMs);
     const got = bytesIn();
-    for (const t of this.tallies) t.count(kind, at, bytesOut, got);
+    const name = `${kind} ${key.split('/')[0] ?? ''}`;
+    for (const t of this.tallies) t.count(name, at, bytesOut, got);
   }
 
   private entry(key: string): Entry {
@@ -110,7 +111,7 @@ class MemoryStoreView implements Store {
   }
 
   async getBytes(key: string, options: GetOptions & { maxBytes: number }): Promise<Buffer> {
-    await this.send('GET', 0, () => this.bucket.objects.get(key)?.bytes.length ?? 0);
+    await this.send('GET', key, 0, () => this.bucket.objects.get(key)?.bytes.length ?? 0);
     const e = this.entry(key);
     if (e.bytes.length > options.maxBytes) throw new SizeLimitError(`${key} is larger than ${options.maxBytes} bytes`, { key });
     return e.bytes;
@@ -118,7 +119,7 @@ class MemoryStoreView implements Store {
 
   async put(key: string, body: Buffer | Readable, options: PutOptions = {}): Promise<{ etag: string }> {
     const bytes = await bodyBytes(body);
-    await this.send('PUT', bytes.length, () => 0);
+    await this.send('PUT', key, bytes.length, () => 0);
     const cur = this.bucket.objects.get(key);
     if (options.ifNoneMatch === '*' && cur !== undefined) throw new PreconditionFailedError(`${key} exists`, { key });
     if (options.ifMatch !== undefined && cur?.etag !== options.ifMatch) throw new PreconditionFailedError(`${key} changed`, { key });
@@ -128,7 +129,7 @@ class MemoryStoreView implements Store {
   }
 
   async head(key: string): Promise<ObjectInfo> {
-    await this.send('HEAD', 0, () => 0);
+    await this.send('HEAD', key, 0, () => 0);
     const e = this.entry(key);
     return { key, size: e.bytes.length, etag: e.etag, lastModified: e.lastModified };
   }
@@ -138,7 +139,7 @@ class MemoryStoreView implements Store {
     const keys = this.bucket.keysUnder(prefix, options.cursor, limit);
     const page = keys.slice(0, limit);
     // About what an S3 ListObjectsV2 answer carries per key (key, etag, size, date, storage class).
-    await this.send('LIST', 0, () => 300 + page.reduce((n, k) => n + k.length + 180, 0));
+    await this.send('LIST', prefix, 0, () => 300 + page.reduce((n, k) => n + k.length + 180, 0));
     const items = page.map((k) => {
       const e = this.entry(k);
       return { key: k, size: e.bytes.length, etag: e.etag, lastModified: e.lastModified };
@@ -148,7 +149,7 @@ class MemoryStoreView implements Store {
   }
 
   async delete(key: string, options: { ifMatch?: string } = {}): Promise<void> {
-    await this.send('DELETE', 0, () => 0);
+    await this.send('DELETE', key, 0, () => 0);
     const cur = this.bucket.objects.get(key);
     if (options.ifMatch !== undefined && cur !== undefined && cur.etag !== options.ifMatch) throw new PreconditionFailedError(`${key} changed`, { key });
     this.bucket.remove(key);

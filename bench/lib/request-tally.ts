@@ -16,12 +16,12 @@ export class RequestTally {
   readonly byKind = new Map<string, KindCount>();
   private line = new Float64Array(1024);
 
-  /** `only`: count just these kinds (e.g. the writes); default every kind. */
-  constructor(private readonly only?: ReadonlySet<string>) {}
+  /** `only`: count just the kinds it accepts (e.g. the writes); default every kind. */
+  constructor(private readonly only?: (kind: string) => boolean) {}
 
   /** Counts one request of `kind` at monotonic `atMs`, `bytesOut` sent by the client, `bytesIn` received. */
   count(kind: string, atMs: number, bytesOut: number, bytesIn: number): void {
-    if (this.only !== undefined && !this.only.has(kind)) return;
+    if (this.only !== undefined && !this.only(kind)) return;
     const k = this.byKind.get(kind) ?? { requests: 0, bytesIn: 0, bytesOut: 0 };
     k.requests++;
     k.bytesIn += bytesIn;
@@ -79,6 +79,13 @@ export function tallySince(after: Map<string, KindCount>, before: Map<string, Ki
     if (d.requests > 0) out.set(k, d);
   }
   return out;
+}
+
+/** Requests whose kind starts with one of `methods` ("GET" counts "GET status", "GET objects", …). */
+export function requestsWith(m: Map<string, KindCount>, methods: readonly string[]): number {
+  let n = 0;
+  for (const [k, v] of m) if (methods.includes(k.split(' ')[0] ?? '')) n += v.requests;
+  return n;
 }
 
 /** Sum of requests over kinds. */

@@ -17,6 +17,8 @@ export interface ScaleParams extends FleetShape, SimAgentConfig {
   gitLatencyMs: number;
   refs: number;
   fetchGets: number;
+  /** Time from start-up to the idle window; default a heartbeat and three polls, at least 5 min. */
+  warmupMs?: number;
 }
 
 /** What the scenario measured. */
@@ -30,7 +32,7 @@ export interface ScaleRun {
 
 /** Monday 5 Jan 2026, 00:00 UTC: a fixed epoch, so the polls' phases are the same on every run. */
 const EPOCH = Date.UTC(2026, 0, 5);
-const WRITES = new Set(['PUT', 'DELETE']);
+const isWrite = (kind: string): boolean => kind.startsWith('PUT ') || kind.startsWith('DELETE ');
 
 /** Runs the scenario on a simulated clock. Throws when the rollout does not finish within `limitMs` of simulated time. */
 export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000): Promise<ScaleRun> {
@@ -38,7 +40,7 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   const clock = new SimClock(EPOCH);
   const gitTally = new RequestTally();
   const storeTally = new RequestTally();
-  const writeTally = new RequestTally(WRITES);
+  const writeTally = new RequestTally(isWrite);
   const rolloutTally = new RequestTally();
   const bucket = new MemoryBucket(clock, p.storeLatencyMs);
   const git = new GitDouble(clock, gitTally, p.refs, p.gitLatencyMs, 4096);
@@ -57,7 +59,7 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   for (const a of agents) a.start();
 
   // Warm up: the start-up ticks, their probes and first reports, and a heartbeat round, are not "idle".
-  const warm = Math.max(5 * 60_000, p.statusHeartbeatMs + 3 * p.pollIntervalMs);
+  const warm = p.warmupMs ?? Math.max(5 * 60_000, p.statusHeartbeatMs + 3 * p.pollIntervalMs);
   await clock.runUntil(warm);
   const g0 = gitTally.snapshot();
   const s0 = storeTally.snapshot();

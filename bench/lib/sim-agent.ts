@@ -8,13 +8,14 @@ import { answerPoll, type PollBasis, type PollProbe } from '../../src/agent/chea
 import { startIntervalTrigger } from '../../src/agent/interval-trigger.js';
 import { createSingleFlight, type SingleFlight } from '../../src/agent/single-flight.js';
 import { lastTickOf } from '../../src/agent/worker-policy.js';
-import type { Declarations } from '../../src/declarations/types.js';
+import type { Declarations, SetDeclaration } from '../../src/declarations/types.js';
 import type { SetContext, TickPorts } from '../../src/reconcile/context.js';
 import { PROBE_TTL_MS } from '../../src/reconcile/probe-memo.js';
 import { exitCodeOf, toMachineStatus, type SetOutcome } from '../../src/reconcile/set-outcome.js';
 import { StagedMemo } from '../../src/reconcile/staged-memo.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
-import { setPlanOf } from '../../src/rollout/set-plan.js';
+import type { RolloutPlan } from '../../src/rollout/planner.js';
+import { membersOf, setPlanOf } from '../../src/rollout/set-plan.js';
 import type { MachineStatus } from '../../src/status/machine-status.js';
 import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
 import { reportDue } from '../../src/status/report-due.js';
@@ -46,6 +47,24 @@ export interface SimShared {
 }
 
 const silent: Logger = pino({ level: 'silent' });
+
+/**
+ * setPlanOf is pure, and every member of a set gets the same plan from the same declarations: computed once per
+ * commit and set here, where the real agents each compute their own (their CPU, not the shared parts' load).
+ */
+const plans = new WeakMap<Declarations, Map<string, { members: Set<string>; plan: RolloutPlan }>>();
+
+function planFor(decls: Declarations, set: SetDeclaration, machine: string): RolloutPlan {
+  let bySet = plans.get(decls);
+  if (bySet === undefined) plans.set(decls, (bySet = new Map()));
+  let known = bySet.get(set.name);
+  if (known === undefined) {
+    const members = membersOf(decls, set);
+    known = { members: new Set(members), plan: setPlanOf(decls, set, members[0] ?? machine) };
+    bySet.set(set.name, known);
+  }
+  return known.members.has(machine) ? known.plan : setPlanOf(decls, set, machine);
+}
 
 function noRunner(): never {
   throw new Error('the scale simulation runs no commands');
@@ -140,7 +159,7 @@ export class SimAgent {
         machine: { name: this.name, labels: {}, platform: 'linux/amd64' }, stateDir: '/nonexistent/simulated', set, decls, commit: synced.head, signer: 'release',
         stores: [this.store], coordination: this.store, coordinationSafe: true, policy: { trusted: [] }, ports: this.ports, timings: [], fetched: { bytes: 0 }, staged: new StagedMemo(),
       };
-      outcomes.push(await convergeSimSet(ctx, setPlanOf(decls, set, this.name), state, this.shared.work, clock));
+      outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
     }
     await this.writeStatuses(outcomes, synced.head);
     return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes };
