@@ -174,6 +174,8 @@ export interface AgentConfig {
     jitterMs: number;
     auth: { usernameEnv?: string; passwordEnv?: string; bearerTokenEnv?: string };
     timeoutMs: number;
+    /** With a head pointer: the longest an unchanged pointer is trusted before git is asked directly. */
+    safetyCheckMs: number;
     maxFetchBytes: number;
   };
   trust: {
