@@ -1,12 +1,23 @@
 import type { Logger } from 'pino';
 import type { AgentConfig, Declarations, StoreCredentialRef } from '../declarations/types.js';
-import { credentialsFor } from './store-credentials.js';
+import { credentialsFor } from '../declarations/store-credentials.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
 import { probeMemoFile } from '../generations/index.js';
 import { probeConditionalWrites } from '../store/probe.js';
 import { probeRemembered } from './probe-memo.js';
 import { canCoordinate, type Store } from '../store/store.js';
+
+/**
+ * Where agents read the head pointer for `decls`, or undefined when flotilla.yaml does not enable it: its
+ * own `headPointer.store`, else the coordination store as forTick picks it.
+ */
+export function headPointerStoreUrl(config: AgentConfig, decls: Declarations): string | undefined {
+  const hp = decls.config.headPointer;
+  if (!hp.enabled) return undefined;
+  const urls = config.stores ?? decls.config.stores;
+  return hp.store ?? config.coordinationStore ?? urls.find((u) => canCoordinate(openStore(u, { writable: true })));
+}
 
 /** Content stores and the coordination store of a tick. */
 export interface TickStores {

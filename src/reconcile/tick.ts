@@ -20,7 +20,7 @@ import { readRepoSnapshot, type RepoSnapshot } from './repo-snapshot.js';
 import { orderByDependencies } from './set-order.js';
 import { exitCodeOf, toMachineStatus, type SetOutcome } from './set-outcome.js';
 import type { StepTiming } from './step.js';
-import type { StoreCache } from './stores.js';
+import { headPointerStoreUrl, type StoreCache } from './stores.js';
 
 /** What survives from one tick to the next within one agent process. */
 export interface AgentMemory {
@@ -51,6 +51,8 @@ export interface TickReport {
   finishedAt: string;
   /** The signed `expires` of the declarations the tick read (ISO), when they have one: past it, polls must tick. */
   repoExpiresAt?: string;
+  /** The store to poll the head pointer in, when the declarations the tick read enable it (stores.ts). */
+  headPointerStore?: string;
 }
 
 /** Everything runTick needs: the agent's config and pinned trust, its ports, stores and memory. */
@@ -166,9 +168,11 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
   const expires = memory.lastGood?.decls.config.expires;
+  const pointerStore = memory.lastGood ? headPointerStoreUrl(config, memory.lastGood.decls) : undefined;
   return {
     commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes,
     startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
+    ...(pointerStore !== undefined ? { headPointerStore: pointerStore } : {}),
   };
 }
 
