@@ -98,6 +98,8 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       const sets = reply.report.outcomes.map((x) => x.set);
       basis = { sets, stamp: await readStateStamp(config.stateDir, sets), last: lastTickOf(reply.report, Date.now()) };
       pinned = reply.pinned;
+      // The batch before this machine's is working: keep following it in the next tick, not a poll later.
+      if (reply.report.followAgain === true) void queue.request('follow');
       if (pinned && !warnedPinned) {
         warnedPinned = true;
         log.info('keeping the tick worker: a process started by activation still holds its output pipes (redirect its stdout/stderr to let the agent idle small)');

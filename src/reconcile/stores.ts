@@ -5,7 +5,7 @@ import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
 import { probeMemoFile } from '../generations/index.js';
 import { probeConditionalWrites } from '../store/probe.js';
-import { probeRemembered } from './probe-memo.js';
+import { forgetProbe, probeRemembered } from './probe-memo.js';
 import { canCoordinate, type Store } from '../store/store.js';
 
 /**
@@ -24,6 +24,8 @@ export interface TickStores {
   content: Store[];
   coordination: Store | null;
   coordinationSafe: boolean;
+  /** Forgets the coordination store's probe result, here and in the state dir (see SetContext). */
+  distrustCoordination: () => Promise<void>;
 }
 
 /**
@@ -60,16 +62,21 @@ export class StoreCache {
     const urls = config.stores ?? decls.config.stores;
     const content = urls.map((u) => this.get(u, false));
     const coordUrl = config.coordinationStore ?? urls.find((u) => canCoordinate(this.get(u, true)));
-    if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false };
+    const file = probeMemoFile(config.stateDir);
+    if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false, distrustCoordination: () => Promise.resolve() };
     const coordination = this.get(coordUrl, true);
     let safe = this.probes.get(coordUrl);
     if (safe === undefined) {
-      const probe = await probeRemembered({ file: probeMemoFile(config.stateDir), url: coordUrl, nowMs: this.now(), probe: () => probeConditionalWrites(coordination) });
+      const probe = await probeRemembered({ file, url: coordUrl, nowMs: this.now(), probe: () => probeConditionalWrites(coordination) });
       safe = probe.ok;
       this.probes.set(coordUrl, safe);
       if (!safe) this.log.error({ store: coordination.url, reason: probe.reason }, 'store does not honour conditional writes: refusing to coordinate rollouts through it');
     }
-    return { content, coordination, coordinationSafe: safe };
+    const distrustCoordination = async (): Promise<void> => {
+      this.probes.delete(coordUrl);
+      await forgetProbe({ file, url: coordUrl });
+    };
+    return { content, coordination, coordinationSafe: safe, distrustCoordination };
   }
 
   /** Closes every store opened. */

@@ -49,6 +49,8 @@ export interface TickReport {
   bytesFetched: number;
   startedAt: string;
   finishedAt: string;
+  /** Some set waits on a batch working right now: tick again at once rather than at the next poll. */
+  followAgain?: true;
   /** The signed `expires` of the declarations the tick read (ISO), when they have one: past it, polls must tick. */
   repoExpiresAt?: string;
   /** The store to poll the head pointer in, when the declarations the tick read enable it (stores.ts). */
@@ -141,7 +143,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     for (const set of sets) {
       const ctx: SetContext = {
         machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
-        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings, fetched, staged: memory.staged,
+        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged,
       };
       if (conflicts.has(set.name)) {
         const cur = await currentOf(config.stateDir, set.name);
@@ -171,6 +173,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const pointerStore = memory.lastGood ? headPointerStoreUrl(config, memory.lastGood.decls) : undefined;
   return {
     commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes,
+    ...(outcomes.some((o) => o.followAgain === true) ? { followAgain: true as const } : {}),
     startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
     ...(pointerStore !== undefined ? { headPointerStore: pointerStore } : {}),
   };
