@@ -58,6 +58,8 @@ export function scaleParams(args: string[]): ScaleParams {
     gitLatencyMs: msArg(args, '--git-latency', 20),
     refs: intArg(args, '--refs', 1000),
     fetchGets: intArg(args, '--fetch-gets', 4),
+    safetyCheckMs: msArg(args, '--safety-check', AGENT_DEFAULTS.safetyCheckMs),
+    pointer: argOf(args, '--pointer') !== 'off',
   };
 }
 
@@ -93,6 +95,8 @@ export function scaleFigures(p: ScaleParams, r: ScaleRun): Record<string, number
     perBatchOverheadMaxSeconds: overheads.length > 0 ? Math.max(...overheads) : 0,
     rolloutSeconds: (r.rollout.endMs - r.commit.atMs) / 1000,
     rolloutBatches: ends.length,
+    pollSeconds: p.pollIntervalMs / 1000,
+    activationSeconds: p.activationMs / 1000,
     idleS3DollarsPerMonth: (getsPerHour * GET_PRICE + putsPerHour * PUT_PRICE) * 10_000 * HOURS_PER_MONTH,
     idleS3DollarsPerMonthAtN: (getsPerHour * GET_PRICE + putsPerHour * PUT_PRICE) * p.machines * HOURS_PER_MONTH,
   };
@@ -117,7 +121,7 @@ const ROWS: Row[] = [
   { key: 'commitPeakStorePerSecond', label: 'store requests/s when a commit lands (peak)', today: '3,500–5,000 GET/s', target: () => null },
   { key: 'rolloutStorePerMachine', label: 'store requests per machine per rollout', today: '1,000–1,600', target: () => 80 },
   { key: 'perBatchOverheadSeconds', label: 'per-batch overhead, s (median)', today: '~26', target: () => 2 },
-  { key: 'rolloutSeconds', label: 'rollout duration, s', today: '~1,200', target: (f) => (f['rolloutBatches'] ?? 0) * 32 },
+  { key: 'rolloutSeconds', label: 'rollout duration, s (target: one poll + batches × (activation + 2 s))', today: '~1,200', target: (f) => (f['pollSeconds'] ?? 0) + (f['rolloutBatches'] ?? 0) * ((f['activationSeconds'] ?? 0) + 2) },
   { key: 'idleS3DollarsPerMonth', label: 'idle S3 bill, 10,000 machines, $/month', today: '~4,500', target: () => 600 },
 ];
 

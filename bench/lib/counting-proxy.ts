@@ -58,8 +58,8 @@ export async function startCountingProxy(target: string, classify: Classify): Pr
       const body = Buffer.concat(chunks);
       const entry: SeenRequest = { atMs: Date.now(), kind: classify(req, body.subarray(0, 64)), bytesOut: body.length, bytesIn: 0 };
       seen.push(entry);
-      const headers = { ...req.headers, host: to.host };
-      const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers }, (r) => {
+      // Headers go unchanged, Host included: S3 signatures (SigV4) cover it.
+      const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.on('data', (c: Buffer) => (entry.bytesIn += c.length));
         r.pipe(res);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { NotFoundError, PreconditionFailedError, SizeLimitError } from '../../src/errors/index.js';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from '../../src/store/store.js';
+import type { ConditionalGetResult, GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from '../../src/store/store.js';
 import type { RequestTally } from './request-tally.js';
 import type { SimClock } from './sim-clock.js';
 
@@ -115,6 +115,18 @@ class MemoryStoreView implements Store {
     const e = this.entry(key);
     if (e.bytes.length > options.maxBytes) throw new SizeLimitError(`${key} is larger than ${options.maxBytes} bytes`, { key });
     return e.bytes;
+  }
+
+  async getIfChanged(key: string, etag: string | undefined, options: GetOptions & { maxBytes: number }): Promise<ConditionalGetResult> {
+    // A conditional GET is billed as a GET; a 304 carries no body.
+    await this.send('GET', key, 0, () => {
+      const e = this.bucket.objects.get(key);
+      return e === undefined || e.etag === etag ? 0 : e.bytes.length;
+    });
+    const e = this.entry(key);
+    if (etag !== undefined && e.etag === etag) return { notModified: true };
+    if (e.bytes.length > options.maxBytes) throw new SizeLimitError(`${key} is larger than ${options.maxBytes} bytes`, { key });
+    return { notModified: false, bytes: e.bytes, etag: e.etag };
   }
 
   async put(key: string, body: Buffer | Readable, options: PutOptions = {}): Promise<{ etag: string }> {

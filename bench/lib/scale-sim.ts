@@ -7,7 +7,9 @@ import { MemoryBucket } from './memory-store.js';
 import { RequestTally, tallySince, type KindCount } from './request-tally.js';
 import { SimAgent, type SimAgentConfig } from './sim-agent.js';
 import { SimClock } from './sim-clock.js';
-import { declarationsFor, digestFor, machineName, setName, setOf, type FleetShape } from './sim-world.js';
+import { agentConfigFor, declarationsFor, digestFor, machineName, setName, setOf, type FleetShape } from './sim-world.js';
+import { advanceHeadPointer } from '../../src/publish/advance-head-pointer.js';
+import type { Store } from '../../src/store/store.js';
 
 /** Everything the scenario is run with. */
 export interface ScaleParams extends FleetShape, SimAgentConfig {
@@ -48,7 +50,12 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   const v1 = Array.from({ length: sets }, () => digestFor('v1'));
   const storeUrl = 's3://simulated-bucket/';
   const declsAt = new Map([[git.head, declarationsFor(p, v1, storeUrl)]]);
-  const shared = { clock, git, declsAt, work: { activationMs: p.activationMs, fetchGets: p.fetchGets }, ready: new Map<string, number>() };
+  const shared = {
+    clock, git, declsAt, work: { activationMs: p.activationMs, fetchGets: p.fetchGets }, ready: new Map<string, number>(), agentConfig: agentConfigFor(p), storeUrl,
+  };
+  // CI publishes the head pointer after each commit (`flotilla head publish`); its requests are not the fleet's.
+  const ci = bucket.view([new RequestTally()]);
+  if (p.pointer) await publishPointer(ci, git.head, clock);
   const rolling = setName(0);
   const agents: SimAgent[] = [];
   for (let i = 0; i < p.machines; i++) {
@@ -75,6 +82,7 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   const head = git.commit();
   const decls = declarationsFor(p, v2, storeUrl);
   declsAt.set(head, decls);
+  if (p.pointer) await publishPointer(ci, head, clock);
   const key = `${rolling}@${v2[0] as string}`;
   const members = agents.filter((_, i) => setOf(i, p) === rolling);
   const r0 = rolloutTally.snapshot();
@@ -93,4 +101,11 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
 
 function fail(set: string): never {
   throw new Error(`the simulated repo lost set ${set}`);
+}
+
+/** CI's `flotilla head publish` after a commit: the real conditional advance, on the simulated clock. */
+async function publishPointer(store: Store, commit: string, clock: SimClock): Promise<void> {
+  const writing = advanceHeadPointer({ store, branch: 'main', commit, writer: 'ci', descends: () => Promise.resolve(true), now: () => clock.now() });
+  await clock.runWhile(() => false, 1000);
+  await writing;
 }

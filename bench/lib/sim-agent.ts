@@ -5,14 +5,16 @@
 // status reports written on change or heartbeat (tick.ts's writeStatuses, with report-due.ts).
 import { pino, type Logger } from 'pino';
 import { answerPoll, type PollBasis, type PollProbe } from '../../src/agent/cheap-poll.js';
+import { HeadReader } from '../../src/agent/head-reader.js';
 import { startIntervalTrigger } from '../../src/agent/interval-trigger.js';
 import { createSingleFlight, type SingleFlight } from '../../src/agent/single-flight.js';
 import { lastTickOf } from '../../src/agent/worker-policy.js';
-import type { Declarations, SetDeclaration } from '../../src/declarations/types.js';
+import type { AgentConfig, Declarations, SetDeclaration } from '../../src/declarations/types.js';
 import type { SetContext, TickPorts } from '../../src/reconcile/context.js';
 import { PROBE_TTL_MS } from '../../src/reconcile/probe-memo.js';
 import { exitCodeOf, toMachineStatus, type SetOutcome } from '../../src/reconcile/set-outcome.js';
 import { StagedMemo } from '../../src/reconcile/staged-memo.js';
+import { GateMemory } from '../../src/rollout/gate-memory.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import type { RolloutPlan } from '../../src/rollout/planner.js';
 import { membersOf, setPlanOf } from '../../src/rollout/set-plan.js';
@@ -33,6 +35,8 @@ export interface SimAgentConfig {
   statusHeartbeatMs: number;
   /** CPU and start-up of a full tick (a tick worker, verify, parse), ms on the simulated clock. */
   tickMs: number;
+  /** repo.safetyCheck: the longest an unchanged head pointer is trusted before git is asked. */
+  safetyCheckMs: number;
 }
 
 /** The shared parts and the repo as every simulated machine sees them. */
@@ -42,6 +46,10 @@ export interface SimShared {
   /** Declarations at each commit id (the repo's history). */
   declsAt: Map<string, Declarations>;
   work: SimWork;
+  /** The agent config every machine runs with (the real loader's output; the machine name is each agent's own). */
+  agentConfig: AgentConfig;
+  /** The URL of the bucket every view shares (the head pointer's store when the repo enables it). */
+  storeUrl: string;
   /** How many machines have reported Ready on each `set@digest` (a cheap end condition for the rollout). */
   ready: Map<string, number>;
 }
@@ -87,6 +95,7 @@ export class SimAgent {
   private readonly ports: TickPorts;
   private basis: PollBasis | undefined;
   private have: string | null = null;
+  private readonly heads: HeadReader;
   private probedAtMs = -Infinity;
   private stopTrigger: (() => Promise<void>) | undefined;
   private readonly queue: SingleFlight;
@@ -102,9 +111,13 @@ export class SimAgent {
   ) {
     for (const [set, digest] of initial) this.sets.set(set, { current: digest as SimSetState['current'] });
     this.ports = {
-      log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), signal: new AbortController().signal,
+      log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), gate: new GateMemory(), signal: new AbortController().signal,
       staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, holder: `${name}-1`, agentVersion: 'sim',
     };
+    this.heads = new HeadReader({
+      config: shared.agentConfig, log: silent, metrics: { countHeadRead: () => undefined }, now: () => shared.clock.nowMs(),
+      readGitHead: () => shared.git.lsRefs(shared.agentConfig.repo.branch), openStore: () => store,
+    });
     this.queue = createSingleFlight((reasons) => this.supervise(reasons), { now: () => shared.clock.nowMs() });
   }
 
@@ -122,11 +135,20 @@ export class SimAgent {
     await this.queue.stop();
   }
 
-  /** The supervisor's tick function (supervisor.ts): answer a poll cheaply when it may, else run a full tick. */
+  /**
+   * The supervisor's tick function (supervisor.ts): during a git backoff a poll does nothing; a poll answered
+   * cheaply (head pointer or ls-refs through the real HeadReader) skips; else a full tick, whose news goes to
+   * the HeadReader, and a tick that is following the batch before asks for the next one at once.
+   */
   private async supervise(reasons: readonly string[]): Promise<void> {
     const clock = this.shared.clock;
-    if (reasons.every((r) => r === 'cron')) this.counts.polls++;
-    const probe: PollProbe = { readStamp: () => Promise.resolve(''), readHead: () => this.shared.git.lsRefs('main') };
+    const poll = reasons.length > 0 && reasons.every((r) => r === 'cron');
+    if (poll) this.counts.polls++;
+    if (poll && this.heads.backingOff()) {
+      this.counts.skipped++;
+      return;
+    }
+    const probe: PollProbe = { readStamp: () => Promise.resolve(''), readHead: () => this.heads.readHead() };
     const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs }, probe);
     if (!answer.tick) {
       this.counts.skipped++;
@@ -134,11 +156,13 @@ export class SimAgent {
     }
     this.basis = undefined;
     const report = await this.tick();
+    await this.heads.afterTick({ commit: report.commit, ...(report.pointerOn ? { headPointerStore: this.shared.storeUrl } : {}) });
     this.basis = { sets: report.outcomes.map((o) => o.set), stamp: '', last: lastTickOf(report, clock.nowMs()) };
+    if (report.outcomes.some((o) => o.followAgain === true)) void this.queue.request('follow');
   }
 
   /** A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. */
-  private async tick(): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[] }> {
+  private async tick(): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
     const { clock, git } = this.shared;
     this.counts.ticks++;
     await clock.sleep(this.config.tickMs);
@@ -157,12 +181,17 @@ export class SimAgent {
       if (state === undefined) continue; // not one of this machine's sets
       const ctx: SetContext = {
         machine: { name: this.name, labels: {}, platform: 'linux/amd64' }, stateDir: '/nonexistent/simulated', set, decls, commit: synced.head, signer: 'release',
-        stores: [this.store], coordination: this.store, coordinationSafe: true, policy: { trusted: [] }, ports: this.ports, timings: [], fetched: { bytes: 0 }, staged: new StagedMemo(),
+        stores: [this.store], coordination: this.store, coordinationSafe: true,
+        distrustCoordination: () => {
+          this.probedAtMs = -Infinity;
+          return Promise.resolve();
+        },
+        policy: { trusted: [] }, ports: this.ports, timings: [], fetched: { bytes: 0 }, staged: new StagedMemo(),
       };
       outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
     }
     await this.writeStatuses(outcomes, synced.head);
-    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes };
+    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled };
   }
 
   /** tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). */

@@ -49,7 +49,7 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   const gated = await passGate(ctx, plan);
   if (!gated.go) {
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
-    return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout };
+    return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}) };
   }
   // switchAndProve: fence the drain and the switch, activate and check health while the keeper renews, release.
   const keeper = keepLease(gated.lease, ctx.ports.log, clock);

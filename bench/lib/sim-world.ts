@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { loadDeclarations } from '../../src/declarations/index.js';
 import { formatIssue } from '../../src/declarations/result.js';
-import type { Declarations } from '../../src/declarations/types.js';
+import { loadAgentConfigText } from '../../src/declarations/load-agent-config.js';
+import type { AgentConfig, Declarations } from '../../src/declarations/types.js';
 import type { Digest } from '../../src/store/digest.js';
 
 /** The shape of the simulated fleet and its rollout settings. */
@@ -14,6 +15,8 @@ export interface FleetShape {
   canary: number;
   /** leaseTtl of every set, ms. */
   leaseTtlMs: number;
+  /** flotilla.yaml's headPointer.enabled. */
+  pointer: boolean;
 }
 
 /** A closure digest for `label` (nothing is fetched: only equality matters to the decisions simulated). */
@@ -41,7 +44,7 @@ const PUBLISHER = 'placeholder-1:cWRyk0ippvyoTJJ8xj0iXhIpY7b0R0gmVsU6+Hjgr/Y=';
 /** The declarations at a commit where set k runs `closures[k]`; throws naming the first issue (a harness bug). */
 export function declarationsFor(shape: FleetShape, closures: readonly Digest[], storeUrl: string): Declarations {
   const files = new Map<string, string>();
-  files.set('flotilla.yaml', `version: 1\nstores:\n  - "${storeUrl}"\npublishers:\n  keys:\n    - ${PUBLISHER}\n  threshold: 1\n`);
+  files.set('flotilla.yaml', `version: 1\nstores:\n  - "${storeUrl}"\npublishers:\n  keys:\n    - ${PUBLISHER}\n  threshold: 1\nheadPointer:\n  enabled: ${shape.pointer}\n`);
   const sets = Math.ceil(shape.machines / shape.setSize);
   for (let k = 0; k < sets; k++) {
     const names: string[] = [];
@@ -60,5 +63,17 @@ export function declarationsFor(shape: FleetShape, closures: readonly Digest[], 
   }
   const r = loadDeclarations(files);
   if (!r.ok) throw new Error(`simulated deploy repo refused: ${r.errors.slice(0, 3).map(formatIssue).join('; ')}`);
+  return r.value;
+}
+
+/** The agent config of every simulated machine, through the real loader (schema, normalise, rules). */
+export function agentConfigFor(o: { pollIntervalMs: number; jitterMs: number; statusHeartbeatMs: number; safetyCheckMs: number }): AgentConfig {
+  const yaml = [
+    'machine: m00000', 'platform: linux/amd64', 'stateDir: /nonexistent/simulated',
+    'repo:', '  url: https://git.example/deploy.git', '  branch: main', `  pollInterval: ${o.pollIntervalMs}ms`, `  jitter: ${o.jitterMs}ms`, `  safetyCheck: ${o.safetyCheckMs}ms`,
+    'trust:', '  allowedSignersFile: /nonexistent/allowed_signers', `statusHeartbeat: ${o.statusHeartbeatMs}ms`, '',
+  ].join('\n');
+  const r = loadAgentConfigText('simulated-agent.yaml', yaml);
+  if (!r.ok) throw new Error(`simulated agent config refused: ${r.errors.slice(0, 3).map(formatIssue).join('; ')}`);
   return r.value;
 }

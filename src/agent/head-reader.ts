@@ -29,6 +29,8 @@ export interface HeadReaderPorts {
   metrics: Pick<AgentMetrics, 'countHeadRead'>;
   now?: () => number;
   env?: NodeJS.ProcessEnv;
+  /** Opens the pointer's store (default: openStore with the config's credentials); the scale benchmark passes its simulated bucket. */
+  openStore?: (url: string) => Store;
 }
 
 const TRANSIENT = new Set(['TransportError', 'TimeoutError']);
@@ -66,6 +68,7 @@ export class HeadReader {
   }
 
   private open(url: string): Store {
+    if (this.p.openStore !== undefined) return this.p.openStore(url);
     const credentials = credentialsFor(url, this.p.config.storeCredentials, this.p.env ?? process.env);
     return openStore(url, { writable: false, ...(credentials ? { credentials } : {}) });
   }
