@@ -64,7 +64,7 @@ const plans = new WeakMap<Declarations, Map<string, { members: Set<string>; plan
 
 function planFor(decls: Declarations, set: SetDeclaration, machine: string): RolloutPlan {
   let bySet = plans.get(decls);
-  if (bySet === undefined) plans.set(decls, (bySet = new Map()));
+  if (bySet === undefined) plans.set(decls, (bySet = new Map<string, { members: Set<string>; plan: RolloutPlan }>()));
   let known = bySet.get(set.name);
   if (known === undefined) {
     const members = membersOf(decls, set);
