@@ -91,6 +91,8 @@ export async function run(args: string[]): Promise<void> {
     ...base, machines: agentsArg, setSize: agentsArg, batch: args.includes('--batch') ? base.batch : 10,
     pollIntervalMs: args.includes('--poll') ? base.pollIntervalMs : 10_000, statusHeartbeatMs: args.includes('--heartbeat') ? base.statusHeartbeatMs : 60_000,
     idleMs: args.includes('--idle') ? base.idleMs : 4 * 60_000,
+    // The shared world recipe's flotilla.yaml has no headPointer: its agents poll git, and so must the simulation.
+    pointer: false,
   };
   const timeoutS = args.includes('--timeout-s') ? Number(args[args.indexOf('--timeout-s') + 1]) : 900;
   const s3 = s3Env();
