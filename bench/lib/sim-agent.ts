@@ -12,6 +12,7 @@ import { lastTickOf } from '../../src/agent/worker-policy.js';
 import type { AgentConfig, Declarations, SetDeclaration } from '../../src/declarations/types.js';
 import type { SetContext, TickPorts } from '../../src/reconcile/context.js';
 import { PROBE_TTL_MS } from '../../src/reconcile/probe-memo.js';
+import { recoverSlot } from '../../src/reconcile/recover-lease.js';
 import { exitCodeOf, toMachineStatus, type SetOutcome } from '../../src/reconcile/set-outcome.js';
 import { StagedMemo } from '../../src/reconcile/staged-memo.js';
 import { GateMemory } from '../../src/rollout/gate-memory.js';
@@ -97,6 +98,9 @@ export class SimAgent {
   private have: string | null = null;
   private readonly heads: HeadReader;
   private probedAtMs = -Infinity;
+  /** The tick worker's life: its sets recovered (recoverSet runs once per worker), when its last tick ended and how. */
+  private readonly recovered = new Set<string>();
+  private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
   private stopTrigger: (() => Promise<void>) | undefined;
   private readonly queue: SingleFlight;
 
@@ -168,6 +172,14 @@ export class SimAgent {
   private async tick(): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
     const { clock, git } = this.shared;
     this.counts.ticks++;
+    // A worker retires keepWarm after a tick that is not waiting (worker-policy.ts): the next tick starts a new
+    // process, with a new lease observer, gate memory and recovery (the supervisor carries only the statuses).
+    const last = this.lastTick;
+    if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
+      this.ports.observer = new LeaseObserver();
+      this.ports.gate = new GateMemory();
+      this.recovered.clear();
+    }
     await clock.sleep(this.config.tickMs);
     const synced = await git.sync('main', this.have);
     this.have = synced.head;
@@ -191,9 +203,16 @@ export class SimAgent {
         },
         policy: { trusted: [] }, ports: this.ports, timings: [], fetched: { bytes: 0 }, staged: new StagedMemo(),
       };
+      if (!this.recovered.has(set.name)) {
+        // recoverSet's first look in a new worker (nothing pending): release a slot a crashed process of this machine left held.
+        this.recovered.add(set.name);
+        const slot = await recoverSlot(ctx, set.closure, { ownOnly: true });
+        if (slot !== 'no-slot' && slot.lease !== null) await slot.lease.release();
+      }
       outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
     }
     await this.writeStatuses(outcomes, synced.head);
+    this.lastTick = { endMs: clock.monotonicMs(), exitCode: exitCodeOf(outcomes, false) };
     return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled };
   }
 
