@@ -28,6 +28,13 @@ function statusOf(err: unknown): number {
   return err.code === 'PreconditionFailedError' ? 412 : err.code === 'InvalidNameError' ? 400 : 500;
 }
 
+/** RFC 9110 If-None-Match: `*` or a list of (possibly weak) quoted tags, compared weakly. */
+function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${etag}"`);
+}
+
 async function serveRead(root: string, key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = keyPath(root, key);
   const fh = await openIfExists(path);
@@ -37,6 +44,10 @@ async function serveRead(root: string, key: string, req: IncomingMessage, res: S
   }
   try {
     const { etag, stat } = await readEtag(path, fh);
+    if (matchesIfNoneMatch(req.headers['if-none-match'], etag)) {
+      res.writeHead(304, { etag: `"${etag}"` }).end();
+      return;
+    }
     res.writeHead(200, {
       'content-length': String(stat.size),
       'content-type': 'application/octet-stream',
@@ -55,7 +66,8 @@ async function serveRead(root: string, key: string, req: IncomingMessage, res: S
 
 /**
  * Serves the directory store at `root` over HTTP on 127.0.0.1 (a free port): GET and HEAD with
- * Content-Length, a quoted sha256 ETag (the directory store's etag) and Last-Modified; PUT and DELETE through
+ * Content-Length, a quoted sha256 ETag (the directory store's etag) and Last-Modified, 304 for a matching
+ * If-None-Match; PUT and DELETE through
  * the directory store when `writable` (405 otherwise). Invalid keys get 400, missing ones 404. For tests and
  * benchmarks; it does no authentication.
  */

@@ -18,7 +18,12 @@ export interface AgentMetrics {
   observeStep(step: string, seconds: number): void;
   /** A poll found the branch head unchanged and no tick was run (the daemon's cheap poll). */
   countSkippedPoll(): void;
+  /** A poll read the head pointer or asked git for the branch head, and what it found. */
+  countHeadRead(source: 'pointer' | 'git', result: HeadReadResult): void;
 }
+
+/** What one head read found: `not_modified` is a pointer's 304. */
+export type HeadReadResult = 'not_modified' | 'unchanged' | 'moved' | 'failed';
 
 /** Registers flotilla_* metrics on a new (or the given) registry. */
 export function createAgentMetrics(registry = new MetricsRegistry()): AgentMetrics {
@@ -33,6 +38,7 @@ export function createAgentMetrics(registry = new MetricsRegistry()): AgentMetri
   const fetched: Counter = registry.counter('flotilla_fetched_bytes_total', 'Bytes downloaded from the store.', ['store']);
   const steps: Histogram = registry.histogram('flotilla_step_duration_seconds', 'Duration of tick steps.', ['step']);
   const skippedPolls: Counter = registry.counter('flotilla_polls_skipped_total', 'Polls answered without a tick: the branch head had not moved since the last settled tick.');
+  const headReads: Counter = registry.counter('flotilla_head_reads_total', 'Reads of the branch head by polls: the head pointer in the store, or git; by result.', ['source', 'result']);
   const results: TickResult[] = ['converged', 'noop', 'failed', 'rolled_back', 'waiting'];
   const currentDigest = new Map<string, string>();
   const badDigests = new Map<string, readonly string[]>();
@@ -63,6 +69,9 @@ export function createAgentMetrics(registry = new MetricsRegistry()): AgentMetri
     },
     observeStep(step, seconds) {
       steps.observe({ step }, seconds);
+    },
+    countHeadRead(source, result) {
+      headReads.inc({ source, result });
     },
     countSkippedPoll() {
       skippedPolls.inc();

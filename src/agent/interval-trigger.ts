@@ -13,6 +13,13 @@ export interface IntervalTriggerOptions {
   log?: TriggerLog;
   /** Wall clock (epoch ms); tests of the phase use the pure functions instead. */
   now?: () => number;
+  /** Runs `fn` once after `ms` on the same clock as `now`, returning its cancel; default setTimeout (the scale benchmark passes simulated time). */
+  after?: (ms: number, fn: () => void) => () => void;
+}
+
+function realAfter(ms: number, fn: () => void): () => void {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -22,11 +29,12 @@ export interface IntervalTriggerOptions {
  */
 export function startIntervalTrigger(options: IntervalTriggerOptions): () => Promise<void> {
   const now = options.now ?? Date.now;
+  const after = options.after ?? realAfter;
   const offset = pollOffsetMs(options.machine, options.intervalMs);
   const jitter = options.maxRandomDelayMs ?? 0;
   let stopped = false;
   let busy = false;
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   const fire = (): void => {
     if (busy) return void options.log?.debug({ trigger: 'cron' }, 'previous poll still running; firing skipped');
     busy = true;
@@ -38,16 +46,16 @@ export function startIntervalTrigger(options: IntervalTriggerOptions): () => Pro
   const arm = (): void => {
     if (stopped) return;
     const at = nextPollAt(now(), options.intervalMs, offset) + (jitter > 0 ? Math.floor(Math.random() * (jitter + 1)) : 0);
-    timer = setTimeout(() => {
+    cancel = after(Math.max(0, at - now()), () => {
       if (stopped) return;
       arm();
       fire();
-    }, Math.max(0, at - now()));
+    });
   };
   arm();
   return () => {
     stopped = true;
-    clearTimeout(timer);
+    cancel?.();
     return Promise.resolve();
   };
 }

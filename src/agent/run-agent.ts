@@ -12,6 +12,7 @@ import { StagedMemo } from '../reconcile/staged-memo.js';
 import { StoreCache } from '../reconcile/stores.js';
 import { runTick, type AgentMemory, type TickReport } from '../reconcile/tick.js';
 import { systemClock, type Clock } from '../rollout/clock.js';
+import { GateMemory } from '../rollout/gate-memory.js';
 import { LeaseObserver } from '../rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { loadCommitTrust, type CommitTrust } from '../trust/commit-trust.js';
@@ -95,6 +96,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     clock: options.clock ?? systemClock,
     runner: runCommand,
     observer: new LeaseObserver(),
+    gate: new GateMemory(),
     signal: options.signal,
     ...(options.crash ? { crash: options.crash } : {}),
     staleAfterMs: DEFAULT_STALE_AFTER_MS,

@@ -7,6 +7,7 @@ import type { AgentConfig } from '../declarations/types.js';
 import { createLogger } from '../util/logger.js';
 import { createAgentMetrics } from './agent-metrics.js';
 import { readBranchHead } from './head-check.js';
+import { HeadReader } from './head-reader.js';
 import { readStateStamp } from './state-stamp.js';
 import { createSingleFlight, type TriggerReason } from './single-flight.js';
 import { recordTickMetrics } from './tick-metrics.js';
@@ -60,12 +61,19 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       self.abort();
     },
   });
-  const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead: () => readBranchHead(config.repo) };
+  const heads = new HeadReader({ config, log, metrics, env: o.env, readGitHead: () => readBranchHead(config.repo) });
+  const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead: () => heads.readHead() };
   let basis: PollBasis | undefined;
   let pinned = false;
   let warnedPinned = false;
 
   const tick = async (reasons: readonly TriggerReason[]): Promise<SupervisedTick> => {
+    // Git failed lately: a poll neither asks it nor ticks (the tick would ask it too) until the backoff ends.
+    if (reasons.length > 0 && reasons.every((r) => r === 'cron') && heads.backingOff()) {
+      log.debug({ trigger: 'cron', retryAt: new Date(heads.snapshot().gitRetryAtMs).toISOString() }, 'poll: git is backing off after failures, poll skipped');
+      metrics.countSkippedPoll();
+      return { skipped: true, commit: basis?.last.commit ?? null };
+    }
     const answer = await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs }, probe);
     if (!answer.tick) {
       log.debug({ trigger: 'cron', commit: answer.commit }, 'poll: branch head unchanged, tick skipped');
@@ -84,10 +92,14 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       basis = undefined;
       const reply = await w.tick();
       recordTickMetrics(metrics, reply.report, reply.badDigests);
+      const r = reply.report;
+      await heads.afterTick({ commit: r.commit, ...(r.error ? { errorCode: r.error.code } : {}), ...(r.headPointerStore !== undefined ? { headPointerStore: r.headPointerStore } : {}) });
       workers.remember(reply.carry);
       const sets = reply.report.outcomes.map((x) => x.set);
       basis = { sets, stamp: await readStateStamp(config.stateDir, sets), last: lastTickOf(reply.report, Date.now()) };
       pinned = reply.pinned;
+      // The batch before this machine's is working: keep following it in the next tick, not a poll later.
+      if (reply.report.followAgain === true) void queue.request('follow');
       if (pinned && !warnedPinned) {
         warnedPinned = true;
         log.info('keeping the tick worker: a process started by activation still holds its output pipes (redirect its stdout/stderr to let the agent idle small)');
@@ -113,6 +125,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   const stopping = workers.stop();
   await triggers.stop();
   await Promise.all([stopping, workers.stop()]);
+  await heads.close();
   await releaseStateDirLock(config.stateDir, process.pid);
   if (fatalError !== undefined) throw fatalError;
   return 0;

@@ -24,6 +24,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'fetch', summary: 'fetch and verify a closure into a state dir, materialised read-only', load: async () => (await import('./verb-fetch.js')).command },
   { name: 'diff', summary: 'compare two closures: packages and files changed, bytes to fetch', load: async () => (await import('./verb-diff.js')).command },
   { name: 'gc', summary: 'collect garbage: unreachable store objects (--store), old generations on a machine (--state)', load: async () => (await import('./verb-gc.js')).command },
+  { name: 'head', summary: 'publish or show the head pointer agents poll instead of git (heads/BRANCH.json in a store)', load: async () => (await import('./verb-head.js')).command },
   { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },
   { name: 'agent', summary: 'run the reconcile agent (until SIGTERM, or --once for one tick)', load: async () => (await import('./verb-agent.js')).command },
   { name: 'generations', summary: "list a set's generations on this machine (current, active, bad)", load: async () => (await import('./verb-generations.js')).command },

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FlotillaError, UsageError } from '../errors/index.js';
 import { formatIssue, type DeclarationIssue } from '../declarations/index.js';
 import { readDeclarationDir } from '../declarations/read-dir.js';
-import { loadDeclarationFiles, openDeployRepo, readDeclarationsAt, verifyAt, type DeclarationsRead, type TrustPolicy } from '../deploy-repo/index.js';
-import { loadCommitTrust } from '../trust/commit-trust.js';
+import { loadDeclarationFiles, openDeployRepo, readDeclarationsAt, verifyAt, type DeclarationsRead } from '../deploy-repo/index.js';
+import { trustPolicyFor } from './trust-file-option.js';
 import { flag, stringOption, type Command } from './command.js';
 
 /** The outcome of the signature check, as printed and as JSON. */
@@ -12,20 +11,10 @@ type SignatureReport =
   | { ok: true; signer: string; fingerprint: string; format: string; trust: string }
   | { ok: false; code: string; message: string; trust: string };
 
-/** Trust for the signature check: the pinned file when given, else the repo's own allowed_signers at the commit. */
-async function trustFor(trustFile: string | undefined, read: DeclarationsRead, oid: string): Promise<{ policy: TrustPolicy; source: string }> {
-  if (trustFile !== undefined) {
-    const head = (await readFile(trustFile, 'utf8').catch(() => '')).trimStart();
-    const pgp = head.startsWith('-----BEGIN PGP');
-    return { policy: { kind: 'pinned', trust: await loadCommitTrust(pgp ? { pgpKeyFiles: [trustFile] } : { allowedSignersFile: trustFile }) }, source: trustFile };
-  }
-  return { policy: { kind: 'self', read }, source: `allowed_signers at ${oid.slice(0, 12)} (the repo vouching for itself; pin with --trust-file)` };
-}
-
 async function checkSignature(gitdir: string, oid: string, trustFile: string | undefined, read: DeclarationsRead): Promise<SignatureReport> {
   let source = trustFile ?? 'allowed_signers';
   try {
-    const t = await trustFor(trustFile, read, oid);
+    const t = await trustPolicyFor(trustFile, read, oid);
     source = t.source;
     const v = await verifyAt(gitdir, oid, t.policy);
     if (!v.ok) return { ok: false, code: v.error.code, message: v.error.message, trust: source };

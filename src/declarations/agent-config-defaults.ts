@@ -8,6 +8,8 @@ export const AGENT_DEFAULTS = {
   timeZone: 'UTC',
   jitterMs: 0,
   repoTimeoutMs: 60_000,
+  /** With a head pointer, the longest an unchanged pointer is trusted before git is asked directly. */
+  safetyCheckMs: 30 * 60_000,
   maxFetchBytes: 256 * 1024 * 1024,
   metricsListen: '127.0.0.1:9464',
   keepWarmMs: 20_000,

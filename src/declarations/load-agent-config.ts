@@ -69,6 +69,7 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
       jitterMs: durationOr(raw.repo.jitter, AGENT_DEFAULTS.jitterMs),
       auth: { ...raw.repo.auth },
       timeoutMs: durationOr(raw.repo.timeout, AGENT_DEFAULTS.repoTimeoutMs),
+      safetyCheckMs: durationOr(raw.repo.safetyCheck, AGENT_DEFAULTS.safetyCheckMs),
       maxFetchBytes: raw.repo.maxFetchBytes ?? AGENT_DEFAULTS.maxFetchBytes,
     },
     trust: {

@@ -1,7 +1,8 @@
 import type { RawMachine, RawRepoConfig } from './raw-types.js';
 import type { MachineDeclaration, RepoConfig } from './types.js';
 
-/** flotilla.yaml (schema-valid) → RepoConfig with defaults: threshold 1, no deployable flag required. */
+/** flotilla.yaml (schema-valid) → RepoConfig with defaults: threshold 1, no deployable flag required,
+ * no head pointer. */
 export function normaliseConfig(raw: RawRepoConfig): RepoConfig {
   const config: RepoConfig = {
     stores: raw.stores,
@@ -11,6 +12,7 @@ export function normaliseConfig(raw: RawRepoConfig): RepoConfig {
       requireDeployable: raw.publishers.requireDeployable ?? false,
       promoterKeys: raw.publishers.promoterKeys ?? [],
     },
+    headPointer: { enabled: raw.headPointer?.enabled ?? false, ...(raw.headPointer?.store === undefined ? {} : { store: raw.headPointer.store }) },
   };
   if (raw.expires !== undefined) config.expires = new Date(raw.expires);
   return config;

@@ -15,6 +15,7 @@ export interface RawAgentConfig {
     jitter?: string;
     auth?: { usernameEnv?: string; passwordEnv?: string; bearerTokenEnv?: string };
     timeout?: string;
+    safetyCheck?: string;
     maxFetchBytes?: number;
   };
   trust: {

@@ -44,14 +44,18 @@ export const uniqueKeyNames: Rule = {
   },
 };
 
-/** Every store URL must be one the store layer can open, without credentials in it. */
+/** Every store URL (the mirrors and the head pointer's store) must be one the store layer can open, without credentials in it. */
 export const storeUrlsUsable: Rule = {
   name: 'store-url',
-  check: ({ config }) =>
-    (config?.raw.stores ?? []).flatMap((url, i): DeclarationIssue[] => {
+  check: ({ config }) => {
+    if (!config) return [];
+    const urls: [string, string][] = config.raw.stores.map((url, i) => [url, `/stores/${i}`]);
+    if (config.raw.headPointer?.store !== undefined) urls.push([config.raw.headPointer.store, '/headPointer/store']);
+    return urls.flatMap(([url, pointer]): DeclarationIssue[] => {
       const problem = storeUrlProblem(url);
-      return problem === undefined || !config ? [] : [issueAt(config.parsed, `/stores/${i}`, problem, 'store-url')];
-    }),
+      return problem === undefined ? [] : [issueAt(config.parsed, pointer, problem, 'store-url')];
+    });
+  },
 };
 
 /** Publisher keys must be canonical base64 of 32 bytes (the pattern admits a few non-canonical spellings). */

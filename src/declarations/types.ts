@@ -89,11 +89,20 @@ export interface PublisherPolicy {
   promoterKeys: string[];
 }
 
+/** Whether agents poll a head pointer in a store, and which store holds it. */
+export interface HeadPointerPolicy {
+  enabled: boolean;
+  /** Absent: the coordination store of the reader (agent) or the first coordinating store (writer). */
+  store?: string;
+}
+
 /** flotilla.yaml, normalised. */
 export interface RepoConfig {
   /** Store URLs in mirror order. */
   stores: string[];
   publishers: PublisherPolicy;
+  /** The head pointer (heads/BRANCH.json): off unless flotilla.yaml turns it on. */
+  headPointer: HeadPointerPolicy;
   /** Past this instant the repo is stale. */
   expires?: Date;
 }
@@ -165,6 +174,8 @@ export interface AgentConfig {
     jitterMs: number;
     auth: { usernameEnv?: string; passwordEnv?: string; bearerTokenEnv?: string };
     timeoutMs: number;
+    /** With a head pointer: the longest an unchanged pointer is trusted before git is asked directly. */
+    safetyCheckMs: number;
     maxFetchBytes: number;
   };
   trust: {

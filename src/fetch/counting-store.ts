@@ -5,7 +5,7 @@ export interface RequestCounter {
   requests: number;
 }
 
-/** Wraps a store so every call (get, getBytes, localPath, head, list, put, delete) increments `counter.requests`. */
+/** Wraps a store so every call (get, getBytes, getIfChanged, localPath, head, list, put, delete) increments `counter.requests`. */
 export function countRequests(store: Store, counter: RequestCounter): Store {
   const count = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A): Promise<R> => {
     counter.requests += 1;
@@ -21,6 +21,7 @@ export function countRequests(store: Store, counter: RequestCounter): Store {
     get: count(store.get.bind(store)),
     getBytes: count(store.getBytes.bind(store)),
     ...(store.localPath ? { localPath: countSync(store.localPath.bind(store)) } : {}),
+    ...(store.getIfChanged ? { getIfChanged: count(store.getIfChanged.bind(store)) } : {}),
     put: count(store.put.bind(store)),
     head: count(store.head.bind(store)),
     list: count(store.list.bind(store)),

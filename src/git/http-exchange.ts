@@ -19,6 +19,8 @@ export interface GitHttpAnswer {
   status: number;
   contentType: string;
   body: Buffer;
+  /** The Retry-After header of a non-200 answer (429, 503), for the caller's backoff. */
+  retryAfter?: string;
 }
 
 /**
@@ -37,7 +39,8 @@ export async function exchange(r: GitHttpRequest): Promise<GitHttpAnswer> {
       const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (status !== 200) {
         res.resume();
-        resolve({ status, contentType, body: Buffer.alloc(0) });
+        const retryAfter = res.headers['retry-after'];
+        resolve({ status, contentType, body: Buffer.alloc(0), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) });
         return;
       }
       const chunks: Buffer[] = [];

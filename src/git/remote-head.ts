@@ -1,6 +1,6 @@
 import { TransportError } from '../errors/index.js';
 import { authHeaders, type GitAuth } from './git-auth.js';
-import { exchange } from './http-exchange.js';
+import { exchange, type GitHttpAnswer } from './http-exchange.js';
 import { lsRefsRequest, parseLsRefsResult } from './ls-refs-v2.js';
 import { parseRefAdvertisement } from './pkt-line-refs.js';
 
@@ -30,9 +30,17 @@ function redact(url: string): string {
   }
 }
 
-/** Statuses after which asking the same server in protocol v0 cannot go better (credentials, server fault). */
+/**
+ * Statuses after which asking the same server in protocol v0 cannot go better (credentials, throttling,
+ * server fault): a 429 must not make the server count as v0-only for the rest of the process.
+ */
 function isFinal(status: number): boolean {
-  return status === 401 || status === 403 || status === 407 || status >= 500;
+  return status === 401 || status === 403 || status === 407 || status === 429 || status >= 500;
+}
+
+/** The refusal of a non-200 answer, carrying the status and any Retry-After for the caller's backoff. */
+function answeredError(message: string, shown: string, answer: GitHttpAnswer): TransportError {
+  return new TransportError(message, { url: shown, status: answer.status, ...(answer.retryAfter !== undefined ? { retryAfter: answer.retryAfter } : {}) });
 }
 
 /** The branch's oid by protocol v2 `ls-refs`; undefined when the server does not speak v2. */
@@ -52,7 +60,7 @@ async function headByLsRefs(o: RemoteHeadOptions, base: string, shown: string): 
     maxBytes: o.maxBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES,
     shown,
   });
-  if (isFinal(answer.status)) throw new TransportError(`${shown}: git-upload-pack answered ${answer.status}`, { url: shown, status: answer.status });
+  if (isFinal(answer.status)) throw answeredError(`${shown}: git-upload-pack answered ${answer.status}`, shown, answer);
   if (answer.status !== 200 || answer.contentType !== 'application/x-git-upload-pack-result' || answer.body.length === 0) return undefined;
   return parseLsRefsResult(answer.body).get(`refs/heads/${o.branch}`) ?? null;
 }
@@ -68,7 +76,7 @@ async function headByAdvertisement(o: RemoteHeadOptions, base: string, shown: st
     shown,
   });
   if (answer.status !== 200 || answer.contentType !== 'application/x-git-upload-pack-advertisement') {
-    throw new TransportError(`${shown}: info/refs answered ${answer.status} ${answer.contentType || '(no content type)'}, not a smart-HTTP advertisement`, { url: shown, status: answer.status });
+    throw answeredError(`${shown}: info/refs answered ${answer.status} ${answer.contentType || '(no content type)'}, not a smart-HTTP advertisement`, shown, answer);
   }
   return parseRefAdvertisement(answer.body).get(`refs/heads/${o.branch}`) ?? null;
 }
@@ -77,7 +85,8 @@ async function headByAdvertisement(o: RemoteHeadOptions, base: string, shown: st
  * Asks an http(s) git server where `branch` points: one protocol v2 `ls-refs` POST limited to that branch
  * (its size does not grow with the repository's other refs), or, from a server that does not speak v2,
  * one GET of the v0 ref advertisement (remembered per URL, so later checks make one request too). The oid,
- * or null when the branch does not exist. No redirects are followed. Throws TransportError (network,
+ * or null when the branch does not exist (a refusal's TransportError carries `status` and the server's
+ * `retryAfter` in its data). No redirects are followed. Throws TransportError (network,
  * credentials refused, server error, not a smart-HTTP server), TimeoutError, SizeLimitError, or GitError
  * (malformed answer).
  */

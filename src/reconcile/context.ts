@@ -3,6 +3,7 @@ import type { CommandRunner } from '../activation/run-command.js';
 import type { Declarations, MachineIdentity, SetDeclaration } from '../declarations/types.js';
 import type { CrashPoints } from '../generations/crash-points.js';
 import type { Clock } from '../rollout/clock.js';
+import type { GateMemory } from '../rollout/gate-memory.js';
 import type { LeaseObserver } from '../rollout/lease-observer.js';
 import type { Store } from '../store/store.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
@@ -16,6 +17,8 @@ export interface TickPorts {
   runner: CommandRunner;
   /** Lease observations must outlive a tick: expiry is judged over time by this process. */
   observer: LeaseObserver;
+  /** What the gate read of status files and saw done, kept between decisions and ticks (gate-memory.ts). */
+  gate: GateMemory;
   signal: AbortSignal;
   crash?: CrashPoints;
   /** How old a status report may be and still count (see status/readiness.ts). */
@@ -41,6 +44,11 @@ export interface SetContext {
   coordination: Store | null;
   /** Whether `coordination` passed the precondition probe (false: the agent refuses to coordinate). */
   coordinationSafe: boolean;
+  /**
+   * Forgets that `coordination` passed the precondition probe (in the process and the state dir): called
+   * when a conditional write misbehaved, so the probe runs again before leases are relied on.
+   */
+  distrustCoordination: () => Promise<void>;
   policy: PublisherPolicy;
   ports: TickPorts;
   timings: StepTiming[];

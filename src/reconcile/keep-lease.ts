@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { LeaseError } from '../errors/index.js';
+import { everyOn, type Clock } from '../rollout/clock.js';
 import type { Lease } from '../rollout/lease.js';
 
 /** A held slot kept alive while a machine drains, switches, activates and checks health. */
@@ -25,9 +26,9 @@ const NO_LEASE: LeaseKeeper = { confirm: () => Promise.resolve(), stop: () => un
  * TTL without the slot expiring under us. Renewals are serialised with `confirm` (two CAS writes over the
  * same etag would make the second look like a takeover). A renewal that fails for a store reason is tried
  * again on the next beat; only when our last confirmed write is older than the TTL do we count the slot
- * as lost, since another machine may then have taken it.
+ * as lost, since another machine may then have taken it. The beat runs on `clock` (a real timer by default).
  */
-export function keepLease(lease: Lease | null, log: Logger): LeaseKeeper {
+export function keepLease(lease: Lease | null, log: Logger, clock?: Pick<Clock, 'every'>): LeaseKeeper {
   if (lease === null) return NO_LEASE;
   let lost: LeaseError | null = null;
   let queue: Promise<void> = Promise.resolve();
@@ -39,20 +40,19 @@ export function keepLease(lease: Lease | null, log: Logger): LeaseKeeper {
       } catch (err) {
         if (err instanceof LeaseError) lost = err;
         else if (lease.remainingMs() <= 0) lost = new LeaseError(`lease ${lease.key} could not be renewed for a whole TTL: ${(err as Error).message}`, { key: lease.key, token: lease.token });
-        if (lost) clearInterval(timer);
+        if (lost) stopBeat();
         throw lost ?? err;
       }
     });
     queue = next.catch(() => undefined);
     return next;
   };
-  const timer = setInterval(() => {
+  const stopBeat = everyOn(clock, Math.max(250, Math.floor(lease.ttlMs / 3)), () => {
     renewNow().catch((err: unknown) => log.warn({ lease: lease.key, err: (err as Error).message, lost: lost !== null }, 'lease renewal failed'));
-  }, Math.max(250, Math.floor(lease.ttlMs / 3)));
-  timer.unref();
+  });
   return {
     confirm: renewNow,
-    stop: () => clearInterval(timer),
+    stop: stopBeat,
     lost: () => lost !== null,
   };
 }

@@ -49,3 +49,15 @@ export async function probeRemembered(o: { file: string; url: string; nowMs: num
   await writeFileAtomic(o.file, `${JSON.stringify(memo, null, 2)}\n`);
   return result;
 }
+
+/**
+ * Drops what is remembered of `url` (atomically), so the next probeRemembered probes it again: called the
+ * moment a conditional write is seen misbehaving, whatever the TTL says. A memo that cannot be read is
+ * already forgotten.
+ */
+export async function forgetProbe(o: { file: string; url: string }): Promise<void> {
+  const memo = await readMemo(o.file);
+  if (!(o.url in memo)) return;
+  delete memo[o.url];
+  await writeFileAtomic(o.file, `${JSON.stringify(memo, null, 2)}\n`);
+}

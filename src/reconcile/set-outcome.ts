@@ -24,6 +24,8 @@ export interface SetOutcome {
   /** True when a human must act (the same input will fail again). */
   stalled: boolean;
   rollout: RolloutRef | null;
+  /** Waiting on a batch that is working right now: the daemon ticks again at once (step-gate.ts). */
+  followAgain?: true;
 }
 
 const STATE_OF: Record<SetResult, MachineState> = {

@@ -1,17 +1,17 @@
-import { firstNotDoneBefore, readEarlierBatches, type SeenDone } from '../rollout/batch-statuses.js';
-import { followGate } from '../rollout/follow-gate.js';
-import { decideGate, failedMachines, type DependencyState, type DoneRule, type GateDecision } from '../rollout/gate.js';
+import { firstNotDoneBefore } from '../rollout/batch-statuses.js';
+import { collectOldRollouts } from '../rollout/collect-rollouts.js';
+import { followGate, GATE_FOLLOW_WINDOW_MS } from '../rollout/follow-gate.js';
+import { failedMachines, type DoneRule, type GateDecision } from '../rollout/gate.js';
+import { decideWithReads, type DependencyRef } from '../rollout/gate-reads.js';
 import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
-import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { readQuarantine } from '../rollout/quarantine.js';
 import { membersOf } from '../rollout/set-plan.js';
-import { isSilent, unavailableBudget, type Unavailability } from '../rollout/unavailability.js';
+import { unavailableBudget } from '../rollout/unavailability.js';
+import { isMisbehaviour } from '../rollout/write-check.js';
 import { Reason, type ReasonName } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
-import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
-import { readSetStatuses } from '../status/status-io.js';
 import type { Store } from '../store/store.js';
 import type { SetContext } from './context.js';
 import { runStep } from './step.js';
@@ -19,7 +19,26 @@ import { runStep } from './step.js';
 /** The gate's answer for this machine: go (with the slot it holds, if leases are used) or wait. */
 export type GateOutcome =
   | { go: true; lease: Lease | null; rollout: RolloutRef }
-  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null };
+  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null; followAgain?: true };
+
+/**
+ * The longest one tick follows the batch before this machine's (deciding about once a second while that
+ * batch works). A tick that reaches it ends as waiting with `followAgain`, and the daemon starts the next
+ * tick at once: the tick's end writes the status heartbeat and lets a new commit or a stop in between.
+ */
+export const GATE_FOLLOW_MAX_MS = 60_000;
+
+/**
+ * How long in all a machine follows the batch before it in one rollout. A batch still not Ready after this
+ * is stuck rather than working (a machine off, a health check looping): the machine then looks again only
+ * for a few seconds per poll, as a waiting machine does, instead of a LIST a second for as long as it lasts.
+ */
+export const GATE_FOLLOW_BUDGET_MS = 15 * 60_000;
+
+/** Lease objects of a set's finished rollouts are collected by its machines once past this (as `gc --store`). */
+export const FLEET_COLLECT_GRACE_MS = 24 * 3_600_000;
+/** A machine's share of that work per gate pass: one listing and at most this many deletes. */
+export const FLEET_COLLECT_MAX_DELETES = 20;
 
 /** What counts as done for readers of this set's reports; silent machines are read past only with a budget. */
 function doneRule(ctx: SetContext, plan: RolloutPlan, quarantine: QuarantineRecord | null): Omit<DoneRule, 'now'> {
@@ -33,33 +52,57 @@ function doneRule(ctx: SetContext, plan: RolloutPlan, quarantine: QuarantineReco
   };
 }
 
-async function dependencies(ctx: SetContext): Promise<DependencyState[]> {
-  const out: DependencyState[] = [];
+function dependencyRefs(ctx: SetContext): DependencyRef[] {
+  const out: DependencyRef[] = [];
   for (const name of ctx.set.rollout.dependsOn) {
     const dep = ctx.decls.sets.get(name);
-    // Declaration rules refuse unknown dependsOn; a dependency without a store to read is not Ready.
-    if (dep === undefined || ctx.coordination === null) continue;
-    out.push({ set: name, desiredDigest: dep.closure, machines: membersOf(ctx.decls, dep), statuses: await readSetStatuses(ctx.coordination, name) });
+    // Declaration rules refuse unknown dependsOn.
+    if (dep !== undefined) out.push({ set: name, desiredDigest: dep.closure, machines: membersOf(ctx.decls, dep) });
   }
   return out;
 }
 
-/**
- * The budget and the slot holders the gate judges unreachable machines with. The slots are listed only when
- * some report read is silent: a rollout where every machine reports costs no extra request.
- */
-async function unavailabilityOf(ctx: SetContext, coord: Store, plan: RolloutPlan, statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, now: Date): Promise<Unavailability> {
-  const { maxUnavailable, unreachableAfterMs } = ctx.set.rollout;
-  const budget = unavailableBudget(maxUnavailable, plan.order.length);
-  const anySilent = [...statuses.values()].some((s) => isSilent(s, plan.target, now, unreachableAfterMs));
-  const held = anySilent ? (await listSlotLeases(coord, plan.set, plan.rolloutId)).filter((l) => l.state === 'held').map((l) => l.machine) : [];
-  return { budget, afterMs: unreachableAfterMs, slotHolders: new Set(held) };
+/** Follows the gate: decides now, and again about every second while the batch right before works. */
+async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean }> {
+  const { set, machine, ports } = ctx;
+  const decide = async (): Promise<GateDecision> => {
+    const { decision, requests } = await decideWithReads({
+      store: coord, plan, machine: machine.name, settings: set.rollout, dependencies: dependencyRefs(ctx),
+      overrideWindows: set.rollout.overrideWindows, now: ports.clock.now(), staleAfterMs: ports.staleAfterMs,
+      unreachable: { budget: unavailableBudget(set.rollout.maxUnavailable, plan.order.length), afterMs: set.rollout.unreachableAfterMs },
+      memory: ports.gate,
+    });
+    ports.log.debug({ set: set.name, allowed: decision.allowed, requests }, 'gate decision');
+    return decision;
+  };
+  const first = await decide();
+  if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false };
+  const now = ports.clock.monotonicMs();
+  const within = now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS;
+  const windowMs = within ? Math.min(GATE_FOLLOW_MAX_MS, Math.max(0, ports.statusHeartbeatMs / 2)) : GATE_FOLLOW_WINDOW_MS;
+  const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal, windowMs, first });
+  return { decision, within };
+}
+
+/** A final-batch machine through its gate collects the set's old rollouts (bounded; best effort). */
+async function collectBehind(ctx: SetContext, coord: Store, plan: RolloutPlan, batch: number): Promise<void> {
+  if (batch !== plan.batches.length - 1) return;
+  try {
+    const r = await collectOldRollouts(coord, plan.set, plan.rolloutId, { olderThanMs: FLEET_COLLECT_GRACE_MS, now: ctx.ports.clock.now(), maxDeletes: FLEET_COLLECT_MAX_DELETES });
+    if (r.deletedKeys > 0) ctx.ports.log.info({ set: plan.set, rollouts: r.deleted, keys: r.deletedKeys, more: r.more }, 'collected lease objects of finished rollouts');
+  } catch (err) {
+    // Another machine, a later rollout or `gc --store` will do it: never a reason to hold this one back.
+    ctx.ports.log.warn({ set: plan.set, err: err instanceof Error ? err.message : String(err) }, 'collecting finished rollouts failed');
+  }
 }
 
 /**
  * Decides whether this machine may switch now, and takes a batch slot when the rollout uses leases.
  * Order of the fleet (DESIGN §6): earlier batches Ready on this digest, pause elapsed, a window open,
- * dependencies Ready, no quarantine beyond maxFailures; then a slot by create-if-absent in the store.
+ * dependencies Ready, no quarantine beyond maxFailures; then its own slot by create-if-absent in the store.
+ * While the batch right before works, it keeps deciding about every second (up to GATE_FOLLOW_MAX_MS, then
+ * `followAgain`). A store caught ignoring a write condition is distrusted at once (its probe is forgotten
+ * and re-run before leases are used again) and the set stops as CoordinationUnsafe.
  * `plan` is the set's plan as this machine sees it (setPlanOf: a late joiner is in a final batch).
  */
 export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<GateOutcome> {
@@ -73,42 +116,34 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
-    const seen: SeenDone = new Map();
-    const decide = async (): Promise<GateDecision> => {
-      const quarantine = await readQuarantine(coord, set.name, set.closure);
-      const now = ports.clock.now();
-      const rule = { ...doneRule(ctx, plan, quarantine), now };
-      const statuses = await readEarlierBatches(coord, plan, rollout.batch, rule, seen);
-      return decideGate({
-        plan,
-        machine: machine.name,
-        statuses,
-        quarantine,
-        settings,
-        dependencies: await dependencies(ctx),
-        overrideWindows: set.rollout.overrideWindows,
-        now,
-        staleAfterMs: ports.staleAfterMs,
-        unavailability: await unavailabilityOf(ctx, coord, plan, statuses, now),
-      });
-    };
-    // While the batch right before is working, keep deciding for a moment: its Ready is imminent.
-    const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal });
-    if (!decision.allowed) return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout };
+    const { decision, within } = await followDecisions(ctx, coord, plan);
+    if (!decision.allowed) {
+      const following = within && decision.retryAfterMs !== undefined && decision.reason === Reason.WaitingForBatch && ports.signal.aborted !== true;
+      return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout, ...(following ? { followAgain: true as const } : {}) };
+    }
+    await collectBehind(ctx, coord, plan, rollout.batch);
     if (!decision.needsLease) return { go: true, lease: null, rollout };
-    const lease = await acquireSlot({
-      store: coord,
-      set: set.name,
-      rollout: plan.rolloutId,
-      slots: decision.slots,
-      machine: machine.name,
-      holder: ports.holder,
-      digest: set.closure,
-      ttlMs: set.rollout.leaseTtlMs,
-      clock: ports.clock,
-      observations: ports.observer,
-      preferredSlot: Math.max(0, plan.batches[rollout.batch]?.indexOf(machine.name) ?? 0),
-    });
+    let lease: Lease | null;
+    try {
+      lease = await acquireSlot({
+        store: coord,
+        set: set.name,
+        rollout: plan.rolloutId,
+        slots: decision.slots,
+        machine: machine.name,
+        holder: ports.holder,
+        digest: set.closure,
+        ttlMs: set.rollout.leaseTtlMs,
+        clock: ports.clock,
+        observations: ports.observer,
+        preferredSlot: Math.max(0, plan.batches[rollout.batch]?.indexOf(machine.name) ?? 0),
+      });
+    } catch (err) {
+      if (!isMisbehaviour(err)) throw err;
+      await ctx.distrustCoordination();
+      ports.log.error({ store: coord.url, err: err.message }, 'store ignored a write condition: its probe is forgotten and runs again before leases are used');
+      return { go: false, reason: Reason.CoordinationUnsafe, detail: err.message, stalled: true, rollout };
+    }
     if (lease === null) return { go: false, reason: Reason.WaitingForSlot, detail: `every one of the ${decision.slots} slot(s) of rollout ${plan.rolloutId} is held`, stalled: false, rollout };
     return { go: true, lease, rollout: { ...rollout, token: lease.token } };
   });

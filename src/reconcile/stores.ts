@@ -1,18 +1,31 @@
 import type { Logger } from 'pino';
 import type { AgentConfig, Declarations, StoreCredentialRef } from '../declarations/types.js';
-import { credentialsFor } from './store-credentials.js';
+import { credentialsFor } from '../declarations/store-credentials.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import { openStore } from '../store/open-store.js';
 import { probeMemoFile } from '../generations/index.js';
 import { probeConditionalWrites } from '../store/probe.js';
-import { probeRemembered } from './probe-memo.js';
+import { forgetProbe, probeRemembered } from './probe-memo.js';
 import { canCoordinate, type Store } from '../store/store.js';
+
+/**
+ * Where agents read the head pointer for `decls`, or undefined when flotilla.yaml does not enable it: its
+ * own `headPointer.store`, else the coordination store as forTick picks it.
+ */
+export function headPointerStoreUrl(config: AgentConfig, decls: Declarations): string | undefined {
+  const hp = decls.config.headPointer;
+  if (!hp.enabled) return undefined;
+  const urls = config.stores ?? decls.config.stores;
+  return hp.store ?? config.coordinationStore ?? urls.find((u) => canCoordinate(openStore(u, { writable: true })));
+}
 
 /** Content stores and the coordination store of a tick. */
 export interface TickStores {
   content: Store[];
   coordination: Store | null;
   coordinationSafe: boolean;
+  /** Forgets the coordination store's probe result, here and in the state dir (see SetContext). */
+  distrustCoordination: () => Promise<void>;
 }
 
 /**
@@ -49,16 +62,21 @@ export class StoreCache {
     const urls = config.stores ?? decls.config.stores;
     const content = urls.map((u) => this.get(u, false));
     const coordUrl = config.coordinationStore ?? urls.find((u) => canCoordinate(this.get(u, true)));
-    if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false };
+    const file = probeMemoFile(config.stateDir);
+    if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false, distrustCoordination: () => Promise.resolve() };
     const coordination = this.get(coordUrl, true);
     let safe = this.probes.get(coordUrl);
     if (safe === undefined) {
-      const probe = await probeRemembered({ file: probeMemoFile(config.stateDir), url: coordUrl, nowMs: this.now(), probe: () => probeConditionalWrites(coordination) });
+      const probe = await probeRemembered({ file, url: coordUrl, nowMs: this.now(), probe: () => probeConditionalWrites(coordination) });
       safe = probe.ok;
       this.probes.set(coordUrl, safe);
       if (!safe) this.log.error({ store: coordination.url, reason: probe.reason }, 'store does not honour conditional writes: refusing to coordinate rollouts through it');
     }
-    return { content, coordination, coordinationSafe: safe };
+    const distrustCoordination = async (): Promise<void> => {
+      this.probes.delete(coordUrl);
+      await forgetProbe({ file, url: coordUrl });
+    };
+    return { content, coordination, coordinationSafe: safe, distrustCoordination };
   }
 
   /** Closes every store opened. */

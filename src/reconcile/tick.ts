@@ -20,7 +20,7 @@ import { readRepoSnapshot, type RepoSnapshot } from './repo-snapshot.js';
 import { orderByDependencies } from './set-order.js';
 import { exitCodeOf, toMachineStatus, type SetOutcome } from './set-outcome.js';
 import type { StepTiming } from './step.js';
-import type { StoreCache } from './stores.js';
+import { headPointerStoreUrl, type StoreCache } from './stores.js';
 
 /** What survives from one tick to the next within one agent process. */
 export interface AgentMemory {
@@ -49,8 +49,12 @@ export interface TickReport {
   bytesFetched: number;
   startedAt: string;
   finishedAt: string;
+  /** Some set waits on a batch working right now: tick again at once rather than at the next poll. */
+  followAgain?: true;
   /** The signed `expires` of the declarations the tick read (ISO), when they have one: past it, polls must tick. */
   repoExpiresAt?: string;
+  /** The store to poll the head pointer in, when the declarations the tick read enable it (stores.ts). */
+  headPointerStore?: string;
 }
 
 /** Everything runTick needs: the agent's config and pinned trust, its ports, stores and memory. */
@@ -139,7 +143,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     for (const set of sets) {
       const ctx: SetContext = {
         machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
-        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, policy, ports, timings, fetched, staged: memory.staged,
+        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged,
       };
       if (conflicts.has(set.name)) {
         const cur = await currentOf(config.stateDir, set.name);
@@ -166,9 +170,12 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
   const expires = memory.lastGood?.decls.config.expires;
+  const pointerStore = memory.lastGood ? headPointerStoreUrl(config, memory.lastGood.decls) : undefined;
   return {
     commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes,
+    ...(outcomes.some((o) => o.followAgain === true) ? { followAgain: true as const } : {}),
     startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
+    ...(pointerStore !== undefined ? { headPointerStore: pointerStore } : {}),
   };
 }
 

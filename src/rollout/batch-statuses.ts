@@ -8,46 +8,84 @@ import type { RolloutPlan } from './planner.js';
 /** Gets in flight at once when a batch is large (a percent of a big set). */
 const READ_CONCURRENCY = 16;
 
-/**
- * Machines already seen done (Ready on the target) during one gate decision and the re-decisions that
- * follow it within seconds: they are not read again. Safe because a done machine can only stop being done
- * by failing, which writes the quarantine record, and the gate reads that record every time.
- */
-export type SeenDone = Map<string, MachineStatus>;
+/** Where a reader of status files gets them: machine → status for those that reported. */
+export type StatusSource = (machines: readonly string[]) => Promise<ReadonlyMap<string, MachineStatus | ParseProblem>>;
 
-async function readBatch(store: Store, plan: RolloutPlan, machines: readonly string[], out: Map<string, MachineStatus | ParseProblem>, rule: DoneRule, seen?: SeenDone): Promise<void> {
-  await runPool(machines, READ_CONCURRENCY, async (m) => {
-    const known = seen?.get(m);
-    const s = known ?? (await readMachineStatus(store, plan.set, m));
-    if (s === null) return;
+/** A source that gets every file asked for (one GET each, concurrently): for one-off readers. */
+export function directSource(store: Store, set: string): StatusSource {
+  return async (machines) => {
+    const out = new Map<string, MachineStatus | ParseProblem>();
+    await runPool(machines, READ_CONCURRENCY, async (m) => {
+      const s = await readMachineStatus(store, set, m);
+      if (s !== null) out.set(m, s);
+    });
+    return out;
+  };
+}
+
+/**
+ * Machines of one rollout seen done (Ready on the target), with the report that showed it (null: done by
+ * induction, never read). Kept across the decisions of the rollout: see DoneRule.remembered for why that
+ * is safe. Their files are not fetched again.
+ */
+export type DoneMemory = Map<string, MachineStatus | null>;
+
+async function readBatch(source: StatusSource, machines: readonly string[], out: Map<string, MachineStatus | ParseProblem>, rule: DoneRule, done?: DoneMemory): Promise<void> {
+  const known = (m: string): boolean => done?.has(m) === true;
+  for (const m of machines) {
+    const s = done?.get(m);
+    if (s) out.set(m, s);
+  }
+  const read = await source(machines.filter((m) => !known(m)));
+  for (const [m, s] of read) {
     out.set(m, s);
-    if (seen !== undefined && known === undefined && firstLagging([m], out, rule) === undefined) seen.set(m, s as MachineStatus);
-  });
+    if (done !== undefined && !rule.failed.has(m) && firstLagging([m], out, rule) === undefined) done.set(m, s as MachineStatus);
+  }
+}
+
+/** Marks every machine of batches < `end` done: the caller saw batch `end` done (see DoneRule.remembered). */
+function rememberByInduction(plan: RolloutPlan, end: number, done: DoneMemory): void {
+  for (let k = 0; k < end; k++) for (const m of plan.batches[k] ?? []) if (!done.has(m)) done.set(m, null);
 }
 
 /**
  * The statuses the gate needs for a machine of batch `batch`: the earlier batches', nearest batch first,
- * each batch's files read concurrently, stopping after the first batch that has a machine not done (and,
- * when that is the batch right before, the one before it: its first machine, and the rest only if that one
- * is done). With an unavailability budget (`rule.silentAfterMs`), a machine gone silent does not stop the
- * reading: the gate may step over it. The gate (decideGate) walks the batches in the same order and stops at the same machine, so
- * what is not read is never looked at. A waiting machine thus reads about one batch of status files per
- * tick instead of every file of the set, and while it follows the batch before (re-deciding every few
- * hundred ms) only that batch's machines not yet `seen` done. Machines that never reported are absent.
+ * stopping after the first batch that has a machine not done (and, when that is the batch right before, the
+ * one before it: its first machine, and the rest only if that one is done). With an unavailability budget
+ * (`rule.silentAfterMs`), a machine gone silent does not stop the reading: the gate may step over it. The
+ * gate (decideGate) walks the batches in the same order and stops at the same machine, so what is not read
+ * is never looked at. Machines that never reported are absent.
+ *
+ * With a `done` memory (the caller passes the same one as `rule.remembered` to the gate), machines already
+ * seen done are not asked for again, and once the batch right before is all done with no budget, every
+ * earlier batch is remembered done by induction: each of its machines passed this gate only when the
+ * batches before it were. A machine then reads at most its two nearest batches, and only their files
+ * that changed (with a listed source), whatever the set size.
  */
-export async function readEarlierBatches(store: Store, plan: RolloutPlan, batch: number, rule: DoneRule, seen?: SeenDone): Promise<Map<string, MachineStatus | ParseProblem>> {
+export async function readEarlierBatches(source: StatusSource, plan: RolloutPlan, batch: number, rule: DoneRule, done?: DoneMemory): Promise<Map<string, MachineStatus | ParseProblem>> {
   const out = new Map<string, MachineStatus | ParseProblem>();
+  const r: DoneRule = done === undefined ? rule : { ...rule, remembered: done };
   for (let k = batch - 1; k >= 0; k--) {
     const machines = plan.batches[k] ?? [];
-    await readBatch(store, plan, machines, out, rule, seen);
-    if (firstBlocking(machines, out, rule) === undefined) continue;
+    await readBatch(source, machines, out, r, done);
+    if (firstBlocking(machines, out, r) === undefined) {
+      if (done !== undefined && rule.silentAfterMs === undefined && machines.every((m) => done.has(m) || rule.failed.has(m))) {
+        rememberByInduction(plan, k, done);
+        break;
+      }
+      continue;
+    }
     // Whether the batch before that one is done tells the gate the nearest one is working now (its hint to
     // look again soon). Far from the front its first machine is not done: one get is enough to know.
     if (k === batch - 1 && k > 0) {
       const [head, ...rest] = plan.batches[k - 1] ?? [];
       if (head === undefined) break;
-      await readBatch(store, plan, [head], out, rule, seen);
-      if (firstBlocking([head], out, rule) === undefined) await readBatch(store, plan, rest, out, rule, seen);
+      await readBatch(source, [head], out, r, done);
+      if (firstBlocking([head], out, r) === undefined) {
+        await readBatch(source, rest, out, r, done);
+        const before = plan.batches[k - 1] ?? [];
+        if (done !== undefined && rule.silentAfterMs === undefined && before.every((m) => done.has(m) || rule.failed.has(m))) rememberByInduction(plan, k - 1, done);
+      }
     }
     break;
   }

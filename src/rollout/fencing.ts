@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseError, PreconditionFailedError } from '../errors/index.js';
 import type { Store } from '../store/store.js';
+import { sleepOn, type Clock } from './clock.js';
 import { leaseTokenKey } from './lease-keys.js';
 import { readWithEtag } from './lease-record.js';
 
@@ -20,9 +20,9 @@ function parseToken(bytes: Buffer): number | null {
  * (create-if-absent for the first, starting at 1), retrying on conflict with a short random backoff.
  * Every call returns a distinct number, larger than every number returned before it finished.
  * Fails with LeaseError when the counter object is malformed (never reset it: tokens would repeat) or
- * after `maxAttempts` lost races; store errors pass through.
+ * after `maxAttempts` lost races; store errors pass through. The backoff waits on `clock` (a real timer by default).
  */
-export async function nextFencingToken(store: Store, set: string, rollout: string, maxAttempts = 100): Promise<number> {
+export async function nextFencingToken(store: Store, set: string, rollout: string, maxAttempts = 100, clock?: Pick<Clock, 'sleep'>): Promise<number> {
   const key = leaseTokenKey(set, rollout);
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const cur = await readWithEtag(store, key);
@@ -39,7 +39,7 @@ export async function nextFencingToken(store: Store, set: string, rollout: strin
       return next;
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
-      await sleep(Math.floor(Math.random() * Math.min(50, 2 + attempt * 5)));
+      await sleepOn(clock, Math.floor(Math.random() * Math.min(50, 2 + attempt * 5)));
     }
   }
   throw new LeaseError(`could not take a fencing token for ${key} after ${maxAttempts} attempts (heavy contention)`, { key });

@@ -32,6 +32,13 @@ export interface GateInput {
   staleAfterMs: number;
   /** The unavailability budget and who holds a slot; absent: no machine is excused (budget 0). */
   unavailability?: Unavailability;
+  /** Machines of earlier batches this machine already saw done in this rollout (see DoneRule.remembered). */
+  remembered?: Remembered;
+}
+
+/** A set of machine names, as little as the gate needs of one (a Set or a Map's keys will do). */
+export interface Remembered {
+  has(machine: string): boolean;
 }
 
 /** May this machine ask for a slot now? When not: a reason constant, a sentence, and when to look again. */
@@ -53,8 +60,10 @@ function describe(status: MachineStatus | ParseProblem | undefined, target: Dige
 /**
  * When the batch right before this machine's is working (its own gate is open: every batch before it is
  * done), its Ready is imminent: look again this soon rather than on the next poll (see follow-gate.ts).
+ * Each look is a LIST with etags (gate-reads.ts), so a second between looks keeps the next batch within
+ * two seconds of the batch before turning Ready at one request a second per follower.
  */
-export const PREVIOUS_BATCH_RETRY_MS = 100;
+export const PREVIOUS_BATCH_RETRY_MS = 1_000;
 
 /** What makes a machine of an earlier batch count as done: Ready on the target, or a tolerated failure. */
 export interface DoneRule {
@@ -67,11 +76,18 @@ export interface DoneRule {
    * report is older than this (isSilent), as the gate may step over them.
    */
   silentAfterMs?: number;
+  /**
+   * Machines already seen done in this rollout (or done by induction: every machine of a later batch was
+   * seen done, and each passed this gate only when the batches before it were). Done is kept for the rest
+   * of the rollout: a done machine stops being done only by failing, which writes the quarantine record,
+   * and the gate reads that record on every decision.
+   */
+  remembered?: Remembered;
 }
 
 /** The first machine of `batch` that is neither Ready on the target nor a tolerated failure. */
 export function firstLagging(batch: readonly string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, rule: DoneRule): string | undefined {
-  return batch.find((m) => !rule.failed.has(m) && !isReadyOn(statuses.get(m), rule.target, rule.now, rule.staleAfterMs));
+  return batch.find((m) => !rule.failed.has(m) && rule.remembered?.has(m) !== true && !isReadyOn(statuses.get(m), rule.target, rule.now, rule.staleAfterMs));
 }
 
 /**
@@ -133,7 +149,7 @@ function waitForEarlierBatches(input: GateInput, batch: number, rule: DoneRule):
  * 1. the target is not quarantined beyond `maxFailures` (and this machine did not itself fail on it);
  * 2. every dependsOn set is Ready on its own desired digest on all its machines;
  * 3. every machine of batches < k (nearest batch first) is Ready on the target (isReadyOn: same set, current = target, Ready
- *    True, bound to this rollout id, fresh) or is a tolerated failure listed in the quarantine, or is unreachable
+ *    True, bound to this rollout id, fresh), or `remembered` as done, or is a tolerated failure listed in the quarantine, or is unreachable
  *    (`unavailability`: silent past unreachableAfter, holding no slot, not failed on the target) while the
  *    unreachable ones number at most the budget;
  * 4. `pauseBetweenBatchesMs` has passed since the last Ready transition in batch k-1;
@@ -156,7 +172,8 @@ export function decideGate(input: GateInput): GateDecision {
       return closed(batch, Reason.WaitingForDependency, `set ${dep.set}: ${lagging} ${describe(dep.statuses.get(lagging), dep.desiredDigest)}, not Ready on ${dep.desiredDigest}`);
     }
   }
-  const behind = waitForEarlierBatches(input, batch, { target: { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId }, failed, now, staleAfterMs: input.staleAfterMs });
+  const rule: DoneRule = { target: { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId }, failed, now, staleAfterMs: input.staleAfterMs, ...(input.remembered ? { remembered: input.remembered } : {}) };
+  const behind = waitForEarlierBatches(input, batch, rule);
   if (behind !== null) return behind;
   if (batch > 0 && input.settings.pauseBetweenBatchesMs > 0) {
     const lastReady = Math.max(

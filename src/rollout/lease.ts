@@ -6,7 +6,12 @@
  *   leases/SET/ROLLOUT/slot-K   a LeaseRecord {holder, machine, digest, token, ttlMs, seq, acquiredAt, renewedAt, state}
  *   leases/SET/ROLLOUT/token    the fencing-token counter
  *
- * Acquire (one pass over slots 0..slots-1, starting at a per-machine offset to spread contention):
+ * Acquire, own slot first (lease-claim.ts): create-if-absent on the machine's preferred slot (its position
+ * in its batch); when that slot exists, read it alone and CAS it when it is a released tombstone or our own
+ * machine's. Every won claim is checked by repeating the same conditional write, which must lose
+ * (write-check.ts: a store caught ignoring a condition fails the acquisition). Only when the own slot is
+ * held by another does the machine read the others, in one pass over slots 0..slots-1 starting at that
+ * offset (a listing, then a read of each etag this observer has not seen):
  *   - our own machine already holds a slot (an agent restarted): adopt it by CAS over its etag;
  *   - slot absent: create it with create-if-absent (If-None-Match: * / O_EXCL link);
  *   - slot released (a tombstone, state "released"): take it by CAS over its etag;
@@ -31,41 +36,18 @@
  * changing the etag) nor hoard a dead one (an unchanged etag expires on everybody else's clock). A fresh
  * observer (a restarted agent) must watch a full TTL before taking over.
  */
-import { createHash } from 'node:crypto';
-import { LeaseError, PreconditionFailedError } from '../errors/index.js';
-import type { Digest } from '../store/digest.js';
+import { LeaseError } from '../errors/index.js';
 import { leaseKey, leasesPrefix } from '../store/keys.js';
 import { listAll, type Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { nextFencingToken } from './fencing.js';
 import { slotIndexOf } from './lease-keys.js';
-import { LEASE_SCHEMA, parseLeaseRecord, readWithEtag, serializeLeaseRecord, type LeaseRecord } from './lease-record.js';
-import { LeaseObserver } from './lease-observer.js';
+import { claimOwnSlot, claimSlot, firstSlotOf, freshRecord, tryPut, type AcquireOptions, type SlotView } from './lease-claim.js';
+import { parseLeaseRecord, readWithEtag, serializeLeaseRecord, type LeaseRecord } from './lease-record.js';
 
 export { LeaseObserver } from './lease-observer.js';
 
-/** Arguments of acquireSlot. `observations` must live as long as the agent, across polls. */
-export interface AcquireOptions {
-  store: Store;
-  set: string;
-  rollout: string;
-  /** How many slots the rollout has (the batch capacity). */
-  slots: number;
-  machine: string;
-  /** Unique per agent process (e.g. machine + pid + random), so two lives of one machine differ. */
-  holder: string;
-  digest: Digest;
-  ttlMs: number;
-  clock: Clock;
-  observations: LeaseObserver;
-  /**
-   * The slot to try first (its position in its batch): machines of one batch going at once then each claim
-   * a different slot instead of racing for the same one. Default: a hash of the machine name.
-   */
-  preferredSlot?: number;
-  /** Only adopt a slot our own machine already holds (a restarted agent); never take a free one. */
-  ownOnly?: boolean;
-}
+export type { AcquireOptions } from './lease-claim.js';
 
 /** A held slot. Every method fails with LeaseError once the slot is no longer ours. */
 export interface Lease {
@@ -84,17 +66,6 @@ export interface Lease {
   remainingMs(): number;
 }
 
-interface SlotView {
-  slot: number;
-  key: string;
-  etag: string | undefined;
-  record: LeaseRecord | null;
-}
-
-function startOffset(machine: string, slots: number): number {
-  return createHash('sha256').update(machine).digest().readUInt32BE(0) % slots;
-}
-
 /** Lists the slot objects of a rollout in one request, and reads the bytes of etags not seen before. */
 async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
   const prefix = leasesPrefix(o.set, o.rollout);
@@ -104,7 +75,7 @@ async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
     if (k !== null && k < o.slots) etags.set(k, info.etag);
   }
   const views: SlotView[] = [];
-  const first = o.preferredSlot === undefined ? startOffset(o.machine, o.slots) : o.preferredSlot % o.slots;
+  const first = firstSlotOf(o);
   for (let i = 0; i < o.slots; i++) {
     const slot = (first + i) % o.slots;
     const key = leaseKey(o.set, o.rollout, slot);
@@ -131,23 +102,6 @@ async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
   return views;
 }
 
-function freshRecord(o: AcquireOptions, now: string, seq: number): LeaseRecord {
-  return {
-    schema: LEASE_SCHEMA, state: 'held', holder: o.holder, machine: o.machine, digest: o.digest,
-    token: 0, ttlMs: o.ttlMs, seq, acquiredAt: now, renewedAt: now,
-  };
-}
-
-/** Tries one conditional write; the new etag when it won, null on PreconditionFailedError. */
-async function tryPut(store: Store, key: string, record: LeaseRecord, cond: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | null> {
-  try {
-    return (await store.put(key, serializeLeaseRecord(record), { ...cond, contentType: 'application/json' })).etag;
-  } catch (err) {
-    if (err instanceof PreconditionFailedError) return null;
-    throw err;
-  }
-}
-
 /**
  * Tries to take one of the rollout's slots (see the protocol at the top of this file). Returns the held
  * Lease with its fencing token, or null when every slot is live and held by someone else (wait and call
@@ -157,6 +111,11 @@ async function tryPut(store: Store, key: string, record: LeaseRecord, cond: { if
 export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
   if (!Number.isSafeInteger(o.slots) || o.slots < 1) throw new RangeError(`slots must be a positive integer, got ${o.slots}`);
   if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${o.ttlMs}`);
+  if (o.ownOnly !== true) {
+    const own = await claimOwnSlot(o);
+    const lease = own === null ? null : await assignToken(o, own.view, own.etag, own.seq);
+    if (lease !== null) return lease;
+  }
   const views = await viewSlots(o);
   const mine = views.find((v) => v.record?.state === 'held' && v.record.machine === o.machine);
   const candidates = mine ? [mine] : o.ownOnly === true ? [] : views;
@@ -165,13 +124,13 @@ export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
     const claimSeq = v.record === null ? 0 : v.record.seq + 1;
     let etag: string | null = null;
     if (v.etag === undefined) {
-      etag = await tryPut(o.store, v.key, freshRecord(o, now, claimSeq), { ifNoneMatch: '*' });
+      etag = await claimSlot(o.store, v.key, freshRecord(o, now, claimSeq), { ifNoneMatch: '*' });
     } else {
       // Judge expiry with the longer of the holder's declared TTL and ours, so we never cut a holder short.
       const ttl = Math.max(v.record?.ttlMs ?? 0, o.ttlMs);
       const free = v === mine || v.record?.state === 'released' || o.observations.expired(v.key, v.etag, ttl, o.clock.monotonicMs());
       if (!free) continue;
-      etag = await tryPut(o.store, v.key, freshRecord(o, now, claimSeq), { ifMatch: v.etag });
+      etag = await claimSlot(o.store, v.key, freshRecord(o, now, claimSeq), { ifMatch: v.etag });
     }
     if (etag === null) continue;
     o.observations.forget(v.key);
@@ -185,7 +144,7 @@ export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
 async function assignToken(o: AcquireOptions, v: SlotView, claimEtag: string, claimSeq: number): Promise<Lease | null> {
   let token: number;
   try {
-    token = await nextFencingToken(o.store, o.set, o.rollout);
+    token = await nextFencingToken(o.store, o.set, o.rollout, undefined, o.clock);
   } catch (err) {
     // Give the claim back (best effort, by CAS) so the slot does not sit idle for a whole TTL.
     const back: LeaseRecord = { ...freshRecord(o, o.clock.now().toISOString(), claimSeq + 1), state: 'released' };

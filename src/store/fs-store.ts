@@ -18,7 +18,7 @@ import { lockKeyFile, type KeyLockOptions } from './fs-lock.js';
 import { writeTempFile } from './fs-write.js';
 import { checkKey, checkPrefix, keyPath } from './key-path.js';
 import { normaliseEtag } from './etag.js';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
+import type { ConditionalGetResult, GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
 
 /** Options of the directory store. */
 export interface FsStoreOptions {
@@ -78,6 +78,24 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     if (opts.signal !== undefined) stream = addAbortSignal(opts.signal, stream);
     if (opts.maxBytes === undefined) return stream;
     return pipeline(stream, capBytes(opts.maxBytes, `${key} in ${url}`), () => undefined);
+  }
+
+  // The etag is read through the same handle as the bytes, so the pair always belongs together.
+  async function getIfChanged(key: string, etag: string | undefined, opts: GetOptions & { maxBytes: number }): Promise<ConditionalGetResult> {
+    const path = keyPath(base, key);
+    const fh = await openIfExists(path);
+    if (fh === undefined) throw notFound(key);
+    try {
+      const current = await readEtag(path, fh);
+      if (etag !== undefined && current.etag === normaliseEtag(etag)) return { notModified: true };
+      if (current.stat.size > BigInt(opts.maxBytes)) {
+        throw new SizeLimitError(`${key} in ${url} is ${current.stat.size} bytes, over the limit of ${opts.maxBytes}`, { url, key, maxBytes: opts.maxBytes });
+      }
+      const bytes = await readCapped(fh.createReadStream({ autoClose: false, start: 0 }), opts.maxBytes, `${key} in ${url}`);
+      return { notModified: false, bytes, etag: current.etag };
+    } finally {
+      await fh.close();
+    }
   }
 
   async function put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<{ etag: string }> {
@@ -216,6 +234,7 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     getBytes: guard('get', async (key, opts: GetOptions & { maxBytes: number }) =>
       readCapped(await get(key, opts), opts.maxBytes, `${checkKey(key)} in ${url}`),
     ),
+    getIfChanged: guard('get', getIfChanged),
     put: guard('put', put),
     head: guard('head', head),
     list: guard('list', list),

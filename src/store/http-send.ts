@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, TimeoutError, TransportError } from '../errors/index.js';
 import { abortReason, startDeadline } from './deadline.js';
 import { httpNetworkError } from './http-errors.js';
-import { isRetryableStatus, retryDelayMs } from './retry-delay.js';
+import { isRetryableStatus, retryDelayMs } from '../util/retry-delay.js';
 import { sendOnce, type HttpAgents, type HttpExchange } from './http-request.js';
 import { SMALL_BODY_BYTES, type StoreDeadlines } from './store-options.js';
 

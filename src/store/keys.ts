@@ -11,6 +11,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   leases/SET/ROLLOUT/slot-N          rollout coordination (leases/SET/ROLLOUT/token: the fencing counter)
  *   status/SET/MACHINE.json            what each machine runs and how it went
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
+ *   heads/BRANCH.json                  the head pointer: the commit a deploy repo branch points at (head-pointer.ts)
  */
 
 // Names that become one path segment: sets, machines, key names, pin names, rollout ids.
@@ -82,4 +83,15 @@ export function quarantinePrefix(set: string): string {
 
 export function quarantineKey(set: string, d: Digest): string {
   return `${quarantinePrefix(set)}${digestHex(d)}`;
+}
+
+/**
+ * `heads/<branch>.json`: one object per followed branch. A branch with slashes (`testing/web-1`) keeps
+ * them (each part a plain name); the `.json` suffix lets `heads/testing.json` and `heads/testing/…` coexist.
+ * Throws InvalidNameError for a branch whose parts are not plain names.
+ */
+export function headPointerKey(branch: string): string {
+  const parts = branch.split('/');
+  for (const p of parts) checkName(p, 'branch name part');
+  return `heads/${parts.join('/')}.json`;
 }

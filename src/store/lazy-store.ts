@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors/index.js';
+import { readIfChanged } from './conditional-get.js';
 import type { Store, StoreCapabilities } from './store.js';
 
 /**
@@ -14,6 +15,7 @@ export function lazyStore(url: string, capabilities: StoreCapabilities, load: ()
     capabilities,
     get: async (key, options) => (await get()).get(key, options),
     getBytes: async (key, options) => (await get()).getBytes(key, options),
+    getIfChanged: async (key, etag, options) => readIfChanged(await get(), key, etag, options),
     put: async (key, body, options) => (await get()).put(key, body, options),
     head: async (key, options) => (await get()).head(key, options),
     list: async (prefix, options) => (await get()).list(prefix, options),

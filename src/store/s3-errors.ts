@@ -14,6 +14,7 @@ interface SdkError {
   code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
 }
 
 /**
@@ -49,4 +50,10 @@ export function mapS3Error(err: unknown, op: string, key: string, url: string): 
     return new TimeoutError(`${where}: timed out`, data, opts);
   }
   return new TransportError(`${where}: ${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${e.message ?? ''}`.trim(), data, opts);
+}
+
+/** True when the SDK's error is a 304 answer to a conditional GET (not a failure: the object is unchanged). */
+export function isNotModified(err: unknown): boolean {
+  const e = (err ?? {}) as SdkError;
+  return e.$metadata?.httpStatusCode === 304 || e.name === 'NotModified' || (e.cause !== undefined && isNotModified(e.cause));
 }

@@ -15,10 +15,10 @@ import { abortReason, startDeadline, type Deadline } from './deadline.js';
 import { idleGuard } from './idle-guard.js';
 import { normaliseEtag } from './etag.js';
 import { checkKey, checkPrefix } from './key-path.js';
-import { mapS3Error } from './s3-errors.js';
+import { isNotModified, mapS3Error } from './s3-errors.js';
 import { PartPool, readParts, uploadMultipart } from './s3-upload.js';
 import { DEFAULT_DEADLINES, SMALL_BODY_BYTES, type StoreDeadlines } from './store-options.js';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
+import type { ConditionalGetResult, GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
 
 /** Where an S3 store lives and how to talk to it. */
 export interface S3StoreOptions {
@@ -162,6 +162,31 @@ export function createS3Store(o: S3StoreOptions): Store {
     return guardBody(idle, what, opts.maxBytes, (err) => fail(err, 'get', key));
   }
 
+  async function getIfChanged(key: string, etag: string | undefined, opts: GetOptions & { maxBytes: number }): Promise<ConditionalGetResult> {
+    let r;
+    try {
+      r = await call('get', key, deadline('get', key, opts.signal), (abortSignal) =>
+        client.send(new GetObjectCommand({ Bucket, Key: full(key), ...(etag ? { IfNoneMatch: `"${normaliseEtag(etag)}"` } : {}) }), { abortSignal }),
+      );
+    } catch (err) {
+      // The SDK reports 304 as an error without a body; mapS3Error would call it a TransportError.
+      if (isNotModified(err)) return { notModified: true };
+      throw err;
+    }
+    const body = r.Body as Readable;
+    if ((r.ContentLength ?? 0) > opts.maxBytes) {
+      body.destroy();
+      throw new SizeLimitError(`${key} in ${url} is ${r.ContentLength} bytes, over the limit of ${opts.maxBytes}`, { url, key, maxBytes: opts.maxBytes });
+    }
+    const what = `${key} in ${url}`;
+    const idle = idleGuard(d.idleTimeoutMs, what, () => body.destroy());
+    body.on('error', (err) => idle.destroy(idle.destroyed ? undefined : fail(err, 'get', key)));
+    idle.on('close', () => body.destroy());
+    body.pipe(idle);
+    const bytes = await readCapped(guardBody(idle, what, opts.maxBytes, (err) => fail(err, 'get', key)), opts.maxBytes, what);
+    return { notModified: false, bytes, etag: normaliseEtag(r.ETag ?? '') };
+  }
+
   async function putOnce(key: string, Body: Buffer | Readable, length: number, opts: PutOptions): Promise<string> {
     const dl = deadline('put', key, opts.signal, length <= SMALL_BODY_BYTES);
     const r = await call('put', key, dl, (abortSignal) => client.send(
@@ -270,6 +295,7 @@ export function createS3Store(o: S3StoreOptions): Store {
     async getBytes(key, opts) {
       return readCapped(await get(key, opts), opts.maxBytes, `${key} in ${url}`);
     },
+    getIfChanged,
     put,
     head,
     list,

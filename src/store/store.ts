@@ -27,6 +27,12 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What a conditional read found: the object still has the etag the caller gave (one request, no body), or
+ * its bytes and current etag.
+ */
+export type ConditionalGetResult = { notModified: true } | { notModified: false; bytes: Buffer; etag: string };
+
 /** One page of a listing. `cursor` is absent on the last page. */
 export interface ListPage {
   items: ObjectInfo[];
@@ -85,6 +91,13 @@ export interface Store {
   localPath?(key: string): string;
   /** Reads a whole small object; `maxBytes` is required so nothing unbounded is buffered. */
   getBytes(key: string, options: GetOptions & { maxBytes: number }): Promise<Buffer>;
+  /**
+   * Reads a whole small object unless its etag still equals `etag` (HTTP `If-None-Match`, S3 GetObject
+   * IfNoneMatch → 304): an unchanged object costs one request and no body. `etag` undefined reads it
+   * unconditionally. Fails as getBytes does (NotFoundError when absent). Optional for wrappers and doubles:
+   * `readIfChanged` (conditional-get.ts) falls back to head + getBytes.
+   */
+  getIfChanged?(key: string, etag: string | undefined, options: GetOptions & { maxBytes: number }): Promise<ConditionalGetResult>;
   /** Writes an object atomically: readers see the old bytes or the new, never a part. Returns its etag. */
   put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<{ etag: string }>;
   head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo>;

@@ -37,7 +37,7 @@ async function waitFor(predicate: () => boolean, limitMs = 15_000): Promise<void
 function config(overrides: Partial<TriggerConfig> = {}): TriggerConfig {
   return {
     machine: 'm1',
-    repo: { url: 'unused', branch: 'main', pollSchedule: '*/1 * * * * *', pollIntervalMs: 1000, timeZone: 'UTC', jitterMs: 100, auth: {}, timeoutMs: 1000, maxFetchBytes: 1 },
+    repo: { url: 'unused', branch: 'main', pollSchedule: '*/1 * * * * *', pollIntervalMs: 1000, timeZone: 'UTC', jitterMs: 100, auth: {}, timeoutMs: 1000, safetyCheckMs: 60_000, maxFetchBytes: 1 },
     metrics: { enabled: true, listen: { host: '127.0.0.1', port: 0 } },
     ...overrides,
   };

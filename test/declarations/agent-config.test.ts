@@ -38,6 +38,7 @@ describe('agent config', () => {
           jitterMs: 0,
           auth: {},
           timeoutMs: 60_000,
+          safetyCheckMs: 1_800_000,
           maxFetchBytes: 256 * 1024 * 1024,
         },
         trust: { allowedSignersFile: '/etc/flotilla/allowed_signers', pgpKeysFiles: [], verify: 'head', insecureSkipVerify: false },

@@ -69,7 +69,7 @@ describe('normalised sets', () => {
         unreachableAfterMs: 900_000,
       },
     });
-    expect(d.config).toEqual({ stores: ['/srv/store'], publishers: { keys: [KEY_1], threshold: 1, requireDeployable: false, promoterKeys: [] } });
+    expect(d.config).toEqual({ stores: ['/srv/store'], publishers: { keys: [KEY_1], threshold: 1, requireDeployable: false, promoterKeys: [] }, headPointer: { enabled: false } });
   });
 
   it('merges flotilla.yaml defaults field by field; the set wins', () => {
@@ -147,13 +147,14 @@ health:
     });
   });
 
-  it('normalises flotilla.yaml: threshold, deployable flag, expires as a Date', () => {
+  it('normalises flotilla.yaml: threshold, deployable flag, head pointer, expires as a Date', () => {
     const d = load(
-      repo({}, `stores: [/srv/a, "https://mirror.example/f"]\npublishers:\n  keys: [${KEY_1}, ${KEY_2}]\n  threshold: 2\n  requireDeployable: true\n  promoterKeys: [${KEY_2}]\nexpires: 2027-01-02T03:04:05Z\n`),
+      repo({}, `stores: [/srv/a, "https://mirror.example/f"]\npublishers:\n  keys: [${KEY_1}, ${KEY_2}]\n  threshold: 2\n  requireDeployable: true\n  promoterKeys: [${KEY_2}]\nheadPointer:\n  enabled: true\n  store: https://mirror.example/f\nexpires: 2027-01-02T03:04:05Z\n`),
     );
     expect(d.config).toEqual({
       stores: ['/srv/a', 'https://mirror.example/f'],
       publishers: { keys: [KEY_1, KEY_2], threshold: 2, requireDeployable: true, promoterKeys: [KEY_2] },
+      headPointer: { enabled: true, store: 'https://mirror.example/f' },
       expires: new Date('2027-01-02T03:04:05Z'),
     });
   });

@@ -6,6 +6,8 @@ export interface RecordingProxy {
   url: string;
   /** `METHOD /path` of every request so far, in arrival order. */
   seen: string[];
+  /** Each answer's status and body bytes, in the order the answers finished. */
+  answers: { request: string; status: number; bytes: number }[];
   close(): Promise<void>;
 }
 
@@ -16,10 +18,15 @@ export interface RecordingProxy {
 export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   const to = new URL(target);
   const seen: string[] = [];
+  const answers: RecordingProxy['answers'] = [];
   const server = createServer((req, res) => {
-    seen.push(`${req.method ?? 'GET'} ${req.url ?? '/'}`);
+    const line = `${req.method ?? 'GET'} ${req.url ?? '/'}`;
+    seen.push(line);
     const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
+      let bytes = 0;
+      r.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      r.on('end', () => answers.push({ request: line, status: r.statusCode ?? 502, bytes }));
       r.pipe(res);
     });
     up.on('error', () => res.destroy());
@@ -29,6 +36,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     seen,
+    answers,
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());

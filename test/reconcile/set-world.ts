@@ -13,6 +13,7 @@ import { StagedMemo } from '../../src/reconcile/staged-memo.js';
 import { setPlanOf } from '../../src/rollout/set-plan.js';
 import { SET_STEPS, type SetRun } from '../../src/reconcile/steps/index.js';
 import { systemClock, type Clock } from '../../src/rollout/clock.js';
+import { GateMemory } from '../../src/rollout/gate-memory.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
 import { STATUS_HEARTBEAT_MS } from '../../src/status/report-due.js';
@@ -44,6 +45,10 @@ export interface ContextOptions {
   runner?: CommandRunner;
   staged?: StagedMemo;
   commit?: string;
+  /** The gate's memory between decisions (default: a fresh one per context). */
+  gate?: GateMemory;
+  /** Called when the gate distrusts the coordination store (default: nothing). */
+  distrustCoordination?: () => Promise<void>;
 }
 
 /** A real state dir, a real directory store with signed closures, and SetContexts built with the agent's ports. */
@@ -139,12 +144,14 @@ export async function createSetWorld(): Promise<SetWorld> {
         stores: [store],
         coordination: o.coordination ?? null,
         coordinationSafe: o.coordinationSafe ?? o.coordination != null,
+        distrustCoordination: o.distrustCoordination ?? (() => Promise.resolve()),
         policy: { trusted: [parsePublicKey(keys.public)], threshold: 1 },
         ports: {
           log: pino({ level: 'silent' }),
           clock: o.clock ?? systemClock,
           runner: o.runner ?? runCommand,
           observer: new LeaseObserver(),
+          gate: o.gate ?? new GateMemory(),
           signal: new AbortController().signal,
           ...(o.crash ? { crash: o.crash } : {}),
           staleAfterMs: DEFAULT_STALE_AFTER_MS,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
-import { firstNotDoneBefore, readEarlierBatches, type SeenDone } from '../../src/rollout/batch-statuses.js';
+import { directSource, firstNotDoneBefore, readEarlierBatches, type DoneMemory } from '../../src/rollout/batch-statuses.js';
 import { decideGate, failedMachines, type DoneRule } from '../../src/rollout/gate.js';
 import { planRollout, rolloutIdFor } from '../../src/rollout/planner.js';
 import { Reason } from '../../src/status/conditions.js';
@@ -49,7 +49,7 @@ describe('readEarlierBatches (directory store)', () => {
     expect(plan.batches.map((b) => b.length)).toEqual([1, 3, 3, 3, 3]);
     await fleet(1);
     const last = plan.batches.length - 1;
-    const got = await readEarlierBatches(store, plan, last, rule);
+    const got = await readEarlierBatches(directSource(store, 'web'), plan, last, rule);
     expect([...got.keys()].sort()).toEqual([...(plan.batches[last - 1] ?? []), plan.batches[last - 2]![0]!].sort());
     expect(counter.requests).toBe(4); // the nearest batch, and the first machine of the one before it (not done)
   });
@@ -59,7 +59,7 @@ describe('readEarlierBatches (directory store)', () => {
       await fleet(ready);
       for (let batch = 0; batch < plan.batches.length; batch++) {
         const machine = plan.batches[batch]![0]!;
-        const partial = await readEarlierBatches(store, plan, batch, rule);
+        const partial = await readEarlierBatches(directSource(store, 'web'), plan, batch, rule);
         const full = await readSetStatuses(store, 'web');
         const settings = { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [] };
         const common = { plan, machine, quarantine: null, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 };
@@ -80,7 +80,7 @@ describe('readEarlierBatches (directory store)', () => {
         for (const budget of [0, 1]) {
           const withBudget: DoneRule = { ...rule, ...(budget > 0 ? { silentAfterMs: AFTER } : {}) };
           for (let batch = silentBatch + 1; batch < plan.batches.length; batch++) {
-            const partial = await readEarlierBatches(store, plan, batch, withBudget);
+            const partial = await readEarlierBatches(directSource(store, 'web'), plan, batch, withBudget);
             const full = await readSetStatuses(store, 'web');
             const unavailability = { budget, afterMs: AFTER, slotHolders: new Set<string>() };
             const common = { plan, machine: plan.batches[batch]![0]!, quarantine: null, settings: { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [] }, dependencies: [], now: NOW, staleAfterMs: 600_000, unavailability };
@@ -108,7 +108,7 @@ describe('readEarlierBatches (directory store)', () => {
     await writeMachineStatus(store, report(plan.batches[2]![1]!, NEW));
     await writeMachineStatus(store, report(plan.batches[2]![2]!, NEW));
     const tolerant = { ...rule, failed: failedMachines(quarantine) };
-    const got = await readEarlierBatches(store, plan, 3, tolerant);
+    const got = await readEarlierBatches(directSource(store, 'web'), plan, 3, tolerant);
     expect(got.size).toBe(7);
     const settings = { pauseBetweenBatchesMs: 0, maxFailures: 1, windows: [] };
     expect(decideGate({ plan, machine: plan.batches[3]![0]!, statuses: got, quarantine, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 }).allowed).toBe(true);
@@ -134,18 +134,36 @@ describe('readEarlierBatches (directory store)', () => {
     expect(counter.requests).toBe(3);
   });
 
-  it('while following, machines already seen done are not read again', async () => {
+  it('machines seen done are not read again, and a batch all done makes the earlier ones done by induction', async () => {
     await fleet(1);
-    const seen: SeenDone = new Map();
-    const first = await readEarlierBatches(store, plan, 3, rule, seen);
+    const done: DoneMemory = new Map();
+    const first = await readEarlierBatches(directSource(store, 'web'), plan, 3, rule, done);
     expect(counter.requests).toBe(6); // batch 2 (not done) and batch 1 (done)
-    expect([...seen.keys()].sort()).toEqual([...plan.batches[1]!].sort());
+    // Batch 1 seen done: batch 0 is done by induction (its machines passed the gate only after batch 0).
+    expect([...done.keys()].sort()).toEqual([...plan.batches[0]!, ...plan.batches[1]!].sort());
+    expect(done.get(plan.batches[0]![0]!)).toBeNull();
     await writeMachineStatus(store, report(plan.batches[2]![0]!, NEW));
     counter.requests = 0;
-    const again = await readEarlierBatches(store, plan, 3, rule, seen);
+    const again = await readEarlierBatches(directSource(store, 'web'), plan, 3, rule, done);
     expect(counter.requests).toBe(3); // only batch 2: batch 1 is remembered
     expect(again.get(plan.batches[2]![0]!)).toEqual(report(plan.batches[2]![0]!, NEW));
     expect(again.size).toBe(first.size);
-    expect(seen.has(plan.batches[2]![0]!)).toBe(true);
+    expect(done.has(plan.batches[2]![0]!)).toBe(true);
+    // The gate counts what is remembered as done, though batch 0 was never read.
+    const settings = { pauseBetweenBatchesMs: 0, maxFailures: 0, windows: [] };
+    const common = { plan, machine: plan.batches[3]![0]!, quarantine: null, settings, dependencies: [], now: NOW, staleAfterMs: 600_000 };
+    await fleet(2);
+    const last = await readEarlierBatches(directSource(store, 'web'), plan, 3, rule, done);
+    expect(counter.requests).toBe(2); // the two machines of batch 2 not yet seen done
+    expect(decideGate({ ...common, statuses: last, remembered: done }).allowed).toBe(true);
+    expect(decideGate({ ...common, statuses: last }).allowed).toBe(false); // without the memory: batch 0 unread
+  });
+
+  it('with a budget, no induction: a silent machine far back is still read and counted', async () => {
+    await fleet(2);
+    const done: DoneMemory = new Map();
+    await readEarlierBatches(directSource(store, 'web'), plan, 3, { ...rule, silentAfterMs: 15 * 60_000 }, done);
+    expect(done.has(plan.batches[0]![0]!)).toBe(true);
+    expect([...done.values()].every((s) => s !== null)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createHttpStore } from '../../src/store/http-store.js';
-import { MAX_RETRY_AFTER_MS, isRetryableStatus, retryDelayMs } from '../../src/store/retry-delay.js';
+import { MAX_RETRY_AFTER_MS, isRetryableStatus, retryDelayMs } from '../../src/util/retry-delay.js';
 
 const NOW = Date.parse('2026-12-02T12:00:00Z');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialsFor } from '../../src/reconcile/store-credentials.js';
+import { credentialsFor } from '../../src/declarations/store-credentials.js';
 
 const refs = [
   { match: 's3://acme-releases', accessKeyIdEnv: 'REL_KEY', secretAccessKeyEnv: 'REL_SECRET' },

@@ -22,7 +22,7 @@ export const switchAndProve: SetStep = {
     const { ctx } = run;
     const generation = required(run, 'generation', 'apply');
     const { lease, rollout } = required(run, 'granted', 'apply');
-    const keeper = keepLease(lease, ctx.ports.log);
+    const keeper = keepLease(lease, ctx.ports.log, ctx.ports.clock);
     let outcome: SetOutcome;
     try {
       outcome = await applyGeneration(ctx, generation, rollout, keeper);

@@ -14,6 +14,6 @@ export const passRolloutGate: SetStep = {
     if (gated.go) return proceed({ ...run, granted: { lease: gated.lease, rollout: gated.rollout } });
     // A quarantine stalls the fleet, but this machine has done nothing wrong: it waits for a human.
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
-    return stopWith(run, { result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout });
+    return stopWith(run, { result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain ? { followAgain: true as const } : {}) });
   },
 };

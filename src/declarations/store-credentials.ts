@@ -1,4 +1,4 @@
-import type { StoreCredentialRef } from '../declarations/types.js';
+import type { StoreCredentialRef } from './types.js';
 import { ConfigError } from '../errors/index.js';
 import type { StoreCredentials } from '../store/open-store.js';
 

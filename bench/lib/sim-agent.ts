@@ -1,0 +1,235 @@
+// One simulated `flotilla agent` daemon: the real poll timer (interval-trigger.ts on the simulated clock), the
+// real single-flight queue, the supervisor's real cheap-poll rule (cheap-poll.ts) with the head check against
+// the git double, and a tick made of the real decisions that touch the shared parts: the repo sync, the
+// precondition probe kept for a day (probe-memo.ts's rule), each set's gate and leases (sim-set.ts) and the
+// status reports written on change or heartbeat (tick.ts's writeStatuses, with report-due.ts).
+import { pino, type Logger } from 'pino';
+import { answerPoll, type PollBasis, type PollProbe } from '../../src/agent/cheap-poll.js';
+import { HeadReader } from '../../src/agent/head-reader.js';
+import { startIntervalTrigger } from '../../src/agent/interval-trigger.js';
+import { createSingleFlight, type SingleFlight } from '../../src/agent/single-flight.js';
+import { lastTickOf } from '../../src/agent/worker-policy.js';
+import type { AgentConfig, Declarations, SetDeclaration } from '../../src/declarations/types.js';
+import type { SetContext, TickPorts } from '../../src/reconcile/context.js';
+import { PROBE_TTL_MS } from '../../src/reconcile/probe-memo.js';
+import { recoverSlot } from '../../src/reconcile/recover-lease.js';
+import { exitCodeOf, toMachineStatus, type SetOutcome } from '../../src/reconcile/set-outcome.js';
+import { StagedMemo } from '../../src/reconcile/staged-memo.js';
+import { GateMemory } from '../../src/rollout/gate-memory.js';
+import { LeaseObserver } from '../../src/rollout/lease-observer.js';
+import type { RolloutPlan } from '../../src/rollout/planner.js';
+import { membersOf, setPlanOf } from '../../src/rollout/set-plan.js';
+import type { MachineStatus } from '../../src/status/machine-status.js';
+import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
+import { reportDue } from '../../src/status/report-due.js';
+import { writeMachineStatus } from '../../src/status/status-io.js';
+import { probeConditionalWrites } from '../../src/store/probe.js';
+import type { Store } from '../../src/store/store.js';
+import type { GitDouble } from './git-double.js';
+import type { SimClock } from './sim-clock.js';
+import { convergeSimSet, type SimSetState, type SimWork } from './sim-set.js';
+
+/** The agent config fields the simulation honours. */
+export interface SimAgentConfig {
+  pollIntervalMs: number;
+  jitterMs: number;
+  statusHeartbeatMs: number;
+  /** CPU and start-up of a full tick (a tick worker, verify, parse), ms on the simulated clock. */
+  tickMs: number;
+  /** repo.safetyCheck: the longest an unchanged head pointer is trusted before git is asked. */
+  safetyCheckMs: number;
+}
+
+/** The shared parts and the repo as every simulated machine sees them. */
+export interface SimShared {
+  clock: SimClock;
+  git: GitDouble;
+  /** Declarations at each commit id (the repo's history). */
+  declsAt: Map<string, Declarations>;
+  work: SimWork;
+  /** The agent config every machine runs with (the real loader's output; the machine name is each agent's own). */
+  agentConfig: AgentConfig;
+  /** The URL of the bucket every view shares (the head pointer's store when the repo enables it). */
+  storeUrl: string;
+  /** How many machines have reported Ready on each `set@digest` (a cheap end condition for the rollout). */
+  ready: Map<string, number>;
+}
+
+const silent: Logger = pino({ level: 'silent' });
+
+/**
+ * setPlanOf is pure, and every member of a set gets the same plan from the same declarations: computed once per
+ * commit and set here, where the real agents each compute their own (their CPU, not the shared parts' load).
+ */
+const plans = new WeakMap<Declarations, Map<string, { members: Set<string>; plan: RolloutPlan }>>();
+
+function planFor(decls: Declarations, set: SetDeclaration, machine: string): RolloutPlan {
+  let bySet = plans.get(decls);
+  if (bySet === undefined) plans.set(decls, (bySet = new Map<string, { members: Set<string>; plan: RolloutPlan }>()));
+  let known = bySet.get(set.name);
+  if (known === undefined) {
+    const members = membersOf(decls, set);
+    known = { members: new Set(members), plan: setPlanOf(decls, set, members[0] ?? machine) };
+    bySet.set(set.name, known);
+  }
+  return known.members.has(machine) ? known.plan : setPlanOf(decls, set, machine);
+}
+
+function noRunner(): never {
+  throw new Error('the scale simulation runs no commands');
+}
+
+/** Counts of what one agent did, for the benchmark's own cross-checks. */
+export interface SimAgentCounts {
+  polls: number;
+  skipped: number;
+  ticks: number;
+}
+
+/** A simulated agent; start() arms its poll timer and asks for the start-up tick. */
+export class SimAgent {
+  readonly counts: SimAgentCounts = { polls: 0, skipped: 0, ticks: 0 };
+  /** When each set last reported Ready on its desired digest (monotonic ms), for rollout timings. */
+  readonly readyAt = new Map<string, number>();
+  private readonly sets = new Map<string, SimSetState>();
+  private readonly reported = new Map<string, MachineStatus>();
+  private readonly ports: TickPorts;
+  private basis: PollBasis | undefined;
+  private have: string | null = null;
+  private readonly heads: HeadReader;
+  private probedAtMs = -Infinity;
+  /** The tick worker's life: its sets recovered (recoverSet runs once per worker), when its last tick ended and how. */
+  private readonly recovered = new Set<string>();
+  private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
+  private stopTrigger: (() => Promise<void>) | undefined;
+  private readonly queue: SingleFlight;
+
+  constructor(
+    readonly name: string,
+    private readonly config: SimAgentConfig,
+    private readonly shared: SimShared,
+    /** This machine's view of the bucket (its requests are counted for it). */
+    private readonly store: Store,
+    /** The digest each set runs when the simulation starts (a fleet already deployed). */
+    initial: ReadonlyMap<string, string>,
+  ) {
+    for (const [set, digest] of initial) this.sets.set(set, { current: digest as SimSetState['current'] });
+    this.ports = {
+      log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), gate: new GateMemory(), signal: new AbortController().signal,
+      staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, holder: `${name}-1`, agentVersion: 'sim',
+    };
+    this.heads = new HeadReader({
+      config: shared.agentConfig, log: silent, metrics: { countHeadRead: () => undefined }, now: () => shared.clock.nowMs(),
+      readGitHead: () => shared.git.lsRefs(shared.agentConfig.repo.branch), openStore: () => store,
+    });
+    this.queue = createSingleFlight((reasons) => this.supervise(reasons), { now: () => shared.clock.nowMs() });
+  }
+
+  start(): void {
+    const clock = this.shared.clock;
+    this.stopTrigger = startIntervalTrigger({
+      intervalMs: this.config.pollIntervalMs, machine: this.name, maxRandomDelayMs: this.config.jitterMs,
+      request: (r) => this.queue.request(r), now: () => clock.nowMs(), after: (ms, fn) => clock.after(ms, fn),
+    });
+    void this.queue.request('start');
+  }
+
+  /**
+   * Stops the poll timer. A tick in flight is left as it is: it waits on the simulated clock, which no longer
+   * runs, so waiting for it (the queue's stop) would never end.
+   */
+  async stop(): Promise<void> {
+    await this.stopTrigger?.();
+  }
+
+  /**
+   * The supervisor's tick function (supervisor.ts): during a git backoff a poll does nothing; a poll answered
+   * cheaply (head pointer or ls-refs through the real HeadReader) skips; else a full tick, whose news goes to
+   * the HeadReader, and a tick that is following the batch before asks for the next one at once.
+   */
+  private async supervise(reasons: readonly string[]): Promise<void> {
+    const clock = this.shared.clock;
+    const poll = reasons.length > 0 && reasons.every((r) => r === 'cron');
+    if (poll) this.counts.polls++;
+    if (poll && this.heads.backingOff()) {
+      this.counts.skipped++;
+      return;
+    }
+    const probe: PollProbe = { readStamp: () => Promise.resolve(''), readHead: () => this.heads.readHead() };
+    const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs }, probe);
+    if (!answer.tick) {
+      this.counts.skipped++;
+      return;
+    }
+    this.basis = undefined;
+    const report = await this.tick();
+    await this.heads.afterTick({ commit: report.commit, ...(report.pointerOn ? { headPointerStore: this.shared.storeUrl } : {}) });
+    this.basis = { sets: report.outcomes.map((o) => o.set), stamp: '', last: lastTickOf(report, clock.nowMs()) };
+    if (report.outcomes.some((o) => o.followAgain === true)) void this.queue.request('follow');
+  }
+
+  /** A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. */
+  private async tick(): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
+    const { clock, git } = this.shared;
+    this.counts.ticks++;
+    // A worker retires keepWarm after a tick that is not waiting (worker-policy.ts): the next tick starts a new
+    // process, with a new lease observer, gate memory and recovery (the supervisor carries only the statuses).
+    const last = this.lastTick;
+    if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
+      this.ports.observer = new LeaseObserver();
+      this.ports.gate = new GateMemory();
+      this.recovered.clear();
+    }
+    await clock.sleep(this.config.tickMs);
+    const synced = await git.sync('main', this.have);
+    this.have = synced.head;
+    const decls = this.shared.declsAt.get(synced.head);
+    if (decls === undefined) throw new Error(`the simulated repo has no declarations at ${synced.head}`);
+    if (clock.monotonicMs() - this.probedAtMs >= PROBE_TTL_MS) {
+      const p = await probeConditionalWrites(this.store);
+      if (!p.ok) throw new Error(`the simulated bucket failed the precondition probe: ${p.reason ?? ''}`);
+      this.probedAtMs = clock.monotonicMs();
+    }
+    const outcomes: SetOutcome[] = [];
+    for (const set of decls.sets.values()) {
+      const state = this.sets.get(set.name);
+      if (state === undefined) continue; // not one of this machine's sets
+      const ctx: SetContext = {
+        machine: { name: this.name, labels: {}, platform: 'linux/amd64' }, stateDir: '/nonexistent/simulated', set, decls, commit: synced.head, signer: 'release',
+        stores: [this.store], coordination: this.store, coordinationSafe: true,
+        distrustCoordination: () => {
+          this.probedAtMs = -Infinity;
+          return Promise.resolve();
+        },
+        policy: { trusted: [] }, ports: this.ports, timings: [], fetched: { bytes: 0 }, staged: new StagedMemo(),
+      };
+      if (!this.recovered.has(set.name)) {
+        // recoverSet's first look in a new worker (nothing pending): release a slot a crashed process of this machine left held.
+        this.recovered.add(set.name);
+        const slot = await recoverSlot(ctx, set.closure, { ownOnly: true });
+        if (slot !== 'no-slot' && slot.lease !== null) await slot.lease.release();
+      }
+      outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
+    }
+    await this.writeStatuses(outcomes, synced.head);
+    this.lastTick = { endMs: clock.monotonicMs(), exitCode: exitCodeOf(outcomes, false) };
+    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled };
+  }
+
+  /** tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). */
+  private async writeStatuses(outcomes: SetOutcome[], commit: string): Promise<void> {
+    const at = this.shared.clock.now();
+    for (const o of outcomes) {
+      const previous = this.reported.get(o.set);
+      const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', ...(previous !== undefined ? { previous } : {}) });
+      if (!reportDue(previous, s, this.config.statusHeartbeatMs)) continue;
+      await writeMachineStatus(this.store, s);
+      this.reported.set(o.set, s);
+      const key = `${o.set}@${o.desired ?? ''}`;
+      if (s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {
+        this.readyAt.set(key, this.shared.clock.monotonicMs());
+        this.shared.ready.set(key, (this.shared.ready.get(key) ?? 0) + 1);
+      }
+    }
+  }
+}

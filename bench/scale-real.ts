@@ -1,0 +1,193 @@
+// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--json]
+// The reality check of `npm run bench -- scale`: N real `flotilla agent` daemons (default 100) in one set on
+// loopback, against Ceph RGW (FLOTILLA_TEST_S3_ENDPOINT and keys; `source /work/shared-rgw/env.sh` or see
+// CONTRIBUTING) and the git http-backend bridge (behind the benchmarks' ref cache), each behind a proxy that
+// counts every request by kind. They deploy v1, idle for --idle (requests per machine-hour), then roll out v2
+// (store requests per machine). The simulation then runs with the same parameters (machines, set, batch,
+// poll, heartbeat, warm-up, idle window, the activation time and closure-fetch GETs the agents showed) and
+// each figure is printed beside the simulated one: they must agree within 20 %.
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDeployWorld, type DeployWorld } from '../scripts/world/deploy-world.js';
+import { isParseProblem } from '../src/status/machine-status.js';
+import { readSetStatuses } from '../src/status/status-io.js';
+import type { Digest } from '../src/store/digest.js';
+import { openStore } from '../src/store/open-store.js';
+import { createS3Client } from '../src/store/s3-store.js';
+import { classifyGit, classifyS3, countByKind, startCountingProxy, type CountingProxy } from './lib/counting-proxy.js';
+import { createProcRegistry, readLogLines, readTreeRssMb, waitUntil, type Proc } from './lib/procs.js';
+import { startRefCacheServer } from './lib/ref-cache-server.js';
+import { requestsOf, requestsWith, type KindCount } from './lib/request-tally.js';
+import { runScaleSimulation, type ScaleParams } from './lib/scale-sim.js';
+import { machineName } from './lib/sim-world.js';
+import { median, printTable } from './lib/stats.js';
+import { verdict } from './lib/percentile.js';
+import { scaleParams } from './scale.js';
+
+const SET = 'set-000';
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+function s3Env(): { endpoint: string; accessKey: string; secretKey: string; region: string } {
+  const endpoint = process.env['FLOTILLA_TEST_S3_ENDPOINT'];
+  const accessKey = process.env['FLOTILLA_TEST_S3_ACCESS_KEY'];
+  const secretKey = process.env['FLOTILLA_TEST_S3_SECRET_KEY'];
+  if (!endpoint || !accessKey || !secretKey) {
+    throw new Error('scale-real needs an S3 server: set FLOTILLA_TEST_S3_ENDPOINT, FLOTILLA_TEST_S3_ACCESS_KEY and FLOTILLA_TEST_S3_SECRET_KEY (e.g. `source /work/shared-rgw/env.sh`)');
+  }
+  return { endpoint, accessKey, secretKey, region: process.env['FLOTILLA_TEST_S3_REGION'] ?? 'us-east-1' };
+}
+
+/** A fresh bucket; the AWS_* variables the agents (and this process) read the keys from. Returns its URL through `endpoint`. */
+async function createBucket(s3: ReturnType<typeof s3Env>): Promise<(endpoint: string) => string> {
+  process.env['AWS_ACCESS_KEY_ID'] = s3.accessKey;
+  process.env['AWS_SECRET_ACCESS_KEY'] = s3.secretKey;
+  process.env['AWS_REGION'] = s3.region;
+  const bucket = `flotilla-scale-${randomBytes(6).toString('hex')}`;
+  const client = createS3Client({ bucket, prefix: '', endpoint: s3.endpoint, region: s3.region, url: s3.endpoint });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+  return (endpoint) => `s3://${bucket}/?${new URLSearchParams({ endpoint, region: s3.region, forcePathStyle: 'true' }).toString()}`;
+}
+
+function setYaml(closure: string, platform: string, machines: string[], batch: number): string {
+  return [
+    `closure: ${closure}`, `platform: ${platform}`, `machines: [${machines.join(', ')}]`,
+    'rollout:', '  canary: 0', `  batchSize: ${batch}`, '  leaseTtl: 5m',
+    'activate:', '  command: [app/bin/activate]', '  timeout: 20s',
+    'health:', '  command: [app/bin/health]', '  initialDelay: 0s', '  interval: 100ms', '  retries: 0', '  timeout: 5s', '',
+  ].join('\n');
+}
+
+function pushVersion(world: DeployWorld, version: string): Promise<Digest> {
+  return world.pushPackage('app', { VERSION: `${version}\n`, 'bin/activate+x': '#!/bin/sh\nsleep 1\n', 'bin/health+x': '#!/bin/sh\nexit 0\n' });
+}
+
+async function readyOn(storeUrl: string, digest: string): Promise<number> {
+  const store = openStore(storeUrl);
+  try {
+    let n = 0;
+    for (const [, s] of await readSetStatuses(store, SET)) if (!isParseProblem(s) && s.currentDigest === digest && s.state === 'Ready') n++;
+    return n;
+  } finally {
+    await store.close();
+  }
+}
+
+function asTally(m: Map<string, number>): Map<string, KindCount> {
+  return new Map([...m].map(([k, n]) => [k, { requests: n, bytesIn: 0, bytesOut: 0 }]));
+}
+
+/** Runs the real fleet, then the simulation with the same parameters, and prints both. */
+export async function run(args: string[]): Promise<void> {
+  const base = scaleParams(args);
+  const agentsArg = args.includes('--agents') ? Number(args[args.indexOf('--agents') + 1]) : 100;
+  if (!Number.isInteger(agentsArg) || agentsArg < 1) throw new Error('--agents needs a positive whole number');
+  const p: ScaleParams = {
+    ...base, machines: agentsArg, setSize: agentsArg, batch: args.includes('--batch') ? base.batch : 10,
+    pollIntervalMs: args.includes('--poll') ? base.pollIntervalMs : 10_000, statusHeartbeatMs: args.includes('--heartbeat') ? base.statusHeartbeatMs : 60_000,
+    idleMs: args.includes('--idle') ? base.idleMs : 4 * 60_000,
+    // The shared world recipe's flotilla.yaml has no headPointer: its agents poll git, and so must the simulation.
+    pointer: false,
+  };
+  const timeoutS = args.includes('--timeout-s') ? Number(args[args.indexOf('--timeout-s') + 1]) : 900;
+  const s3 = s3Env();
+  const urlVia = await createBucket(s3);
+  const procs = createProcRegistry();
+  const storeProxy = await startCountingProxy(s3.endpoint, classifyS3);
+  let gitProxy: CountingProxy | undefined;
+  let world: DeployWorld | undefined;
+  try {
+    const direct = urlVia(s3.endpoint);
+    world = await createDeployWorld({
+      prefix: 'scale-real', storeUrl: urlVia(storeProxy.url),
+      front: async (gitUrl) => {
+        const cache = await startRefCacheServer(gitUrl);
+        const proxy = await startCountingProxy(cache.url, classifyGit);
+        gitProxy = proxy;
+        return { url: proxy.url, invalidate: () => cache.invalidate(), close: async () => { await proxy.close(); await cache.close(); } };
+      },
+    });
+    const machines = Array.from({ length: p.machines }, (_, i) => machineName(i));
+    const v1 = await pushVersion(world, 'v1');
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v1, world.platform, machines, p.batch) }, 'v1');
+    await mkdir(join(world.root, 'logs'));
+    const agents: Proc[] = [];
+    const startedAt = Date.now();
+    for (const m of machines) {
+      const config = await world.agentConfig(m, {
+        repo: { url: world.repoUrl, branch: 'main', pollInterval: `${p.pollIntervalMs}ms`, jitter: '0s' },
+        statusHeartbeat: `${p.statusHeartbeatMs}ms`,
+      });
+      agents.push(procs.spawnAgent(config, join(world.root, 'logs', `${m}.log`)));
+    }
+    log(`${p.machines} agents started; waiting for all Ready on v1`);
+    if (!(await waitUntil(async () => (await readyOn(direct, v1)) === p.machines, timeoutS * 1000, 1000))) throw new Error(`not all ${p.machines} agents Ready on v1 after ${timeoutS} s (logs in ${world.root}/logs)`);
+    // Settle past the start-up ticks and one heartbeat round, as the simulation's warm-up does.
+    const idleFrom = Math.max(Date.now() + 2 * p.pollIntervalMs, startedAt + p.statusHeartbeatMs + 3 * p.pollIntervalMs);
+    await new Promise((r) => setTimeout(r, idleFrom - Date.now()));
+    log(`idle window: ${p.idleMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, p.idleMs / 2));
+    const rss = await Promise.all(agents.map((a) => readTreeRssMb(a.pid).catch(() => 0)));
+    await new Promise((r) => setTimeout(r, idleFrom + p.idleMs - Date.now()));
+    const idleTo = Date.now();
+    const v2 = await pushVersion(world, 'v2');
+    const commitAt = Date.now();
+    await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform, machines, p.batch) }, 'v2');
+    log('v2 committed; waiting for the rollout');
+    if (!(await waitUntil(async () => (await readyOn(direct, v2)) === p.machines, timeoutS * 1000, 500))) throw new Error(`rollout of v2 did not finish in ${timeoutS} s`);
+    const rolloutEnd = Date.now();
+    await procs.stopAll();
+    const stepMs = new Map<string, number[]>();
+    for (const m of machines) {
+      for (const l of await readLogLines(join(world.root, 'logs', `${m}.log`))) {
+        if (l.step !== undefined && l.ms !== undefined && l.time >= commitAt) stepMs.set(l.step, [...(stepMs.get(l.step) ?? []), l.ms]);
+      }
+    }
+    const activationMs = Math.round(median(stepMs.get('activate') ?? [1000]) + median(stepMs.get('health') ?? [0]));
+    const realIdleGit = asTally(countByKind(gitProxy?.seen ?? [], idleFrom, idleTo));
+    const realIdleStore = asTally(countByKind(storeProxy.seen, idleFrom, idleTo));
+    const realRollout = asTally(countByKind(storeProxy.seen, commitAt, rolloutEnd));
+    const fetchGets = Math.round((requestsWith(new Map([...realRollout].filter(([k]) => !/ (status|leases|quarantine|probe)$/.test(k))), ['GET', 'HEAD', 'LIST'])) / p.machines);
+
+    const simParams: ScaleParams = { ...p, activationMs, fetchGets, warmupMs: idleFrom - startedAt, tickMs: Math.round(median(stepMs.get('sync') ?? [100])) };
+    log('running the simulation with the same parameters');
+    const sim = await runScaleSimulation(simParams);
+    const hours = p.idleMs / 3_600_000;
+    const perHour = (x: number): number => x / p.machines / hours;
+    const rows: Array<[string, number, number]> = [
+      ['idle git requests per machine-hour', perHour(requestsOf(realIdleGit)), perHour(requestsOf(sim.idle.git))],
+      ['idle store requests per machine-hour', perHour(requestsOf(realIdleStore)), perHour(requestsOf(sim.idle.store))],
+      ['rollout store requests per machine', requestsOf(realRollout) / p.machines, requestsOf(sim.rollout.store) / sim.rollout.setSize],
+      ['rollout duration, s', (rolloutEnd - commitAt) / 1000, (sim.rollout.endMs - sim.commit.atMs) / 1000],
+    ];
+    const figures = rows.map(([label, real, simulated]) => ({ label, real, simulated, ratio: real === 0 ? (simulated === 0 ? 1 : Infinity) : simulated / real }));
+    if (args.includes('--json')) {
+      process.stdout.write(`${JSON.stringify({
+        agents: p.machines, params: simParams, figures, rssMbMedian: median(rss), rssMbSum: rss.reduce((a, b) => a + b, 0),
+        real: { idleGit: Object.fromEntries(countByKind(gitProxy?.seen ?? [], idleFrom, idleTo)), idleStore: Object.fromEntries(countByKind(storeProxy.seen, idleFrom, idleTo)), rollout: Object.fromEntries(countByKind(storeProxy.seen, commitAt, rolloutEnd)) },
+        simulated: { idleGit: Object.fromEntries([...sim.idle.git].map(([k, v]) => [k, v.requests])), idleStore: Object.fromEntries([...sim.idle.store].map(([k, v]) => [k, v.requests])), rollout: Object.fromEntries([...sim.rollout.store].map(([k, v]) => [k, v.requests])) },
+      }, null, 2)}\n`);
+      return;
+    }
+    const out = (s: string): void => void process.stdout.write(`${s}\n`);
+    out(`${p.machines} real agents, one set, batch ${p.batch}, poll ${p.pollIntervalMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s, idle ${p.idleMs / 1000} s; activation+health ${activationMs} ms, closure fetch ${fetchGets} requests (from the agents)\n`);
+    printTable(['figure', 'real (proxies)', 'simulated', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
+    out('');
+    out(`real idle git by kind: ${[...countByKind(gitProxy?.seen ?? [], idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out(`sim  idle git by kind: ${[...sim.idle.git].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
+    out(`real idle store by kind: ${[...countByKind(storeProxy.seen, idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out(`sim  idle store by kind: ${[...sim.idle.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
+    out(`real rollout store by kind: ${[...countByKind(storeProxy.seen, commitAt, rolloutEnd)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out(`sim  rollout store by kind: ${[...sim.rollout.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
+    out(`agent RSS (process trees) mid-idle: median ${median(rss).toFixed(0)} MB, sum ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(2)} GB`);
+  } finally {
+    await procs.stopAll();
+    await world?.close();
+    await storeProxy.close();
+  }
+}

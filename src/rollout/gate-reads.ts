@@ -1,0 +1,97 @@
+// One gate decision with its reads, for the agent's gate step and for benchmarks: everything comes in as
+// ports (a Store, the time, the memory kept between decisions), and the requests the decision made come out.
+import type { RolloutPolicy } from '../declarations/types.js';
+import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
+import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
+import type { Digest } from '../store/digest.js';
+import type { Store } from '../store/store.js';
+import { readEarlierBatches, type StatusSource } from './batch-statuses.js';
+import { decideGate, failedMachines, type DependencyState, type DoneRule, type GateDecision } from './gate.js';
+import type { GateMemory } from './gate-memory.js';
+import { listSlotLeases } from './lease-admin.js';
+import { batchOf, type RolloutPlan } from './planner.js';
+import { readQuarantine } from './quarantine.js';
+import { isSilent, type Unavailability } from './unavailability.js';
+
+/** A set this one depends on: its name, the digest it must be Ready on, and its members. */
+export interface DependencyRef {
+  set: string;
+  desiredDigest: Digest;
+  machines: readonly string[];
+}
+
+/** Inputs of decideWithReads. */
+export interface GateReadInput {
+  store: Store;
+  plan: RolloutPlan;
+  machine: string;
+  settings: Pick<RolloutPolicy, 'pauseBetweenBatchesMs' | 'maxFailures' | 'windows'>;
+  dependencies: readonly DependencyRef[];
+  overrideWindows: boolean;
+  now: Date;
+  staleAfterMs: number;
+  /** The set's unavailability budget in machines and rollout.unreachableAfter. */
+  unreachable: { budget: number; afterMs: number };
+  memory: GateMemory;
+}
+
+/** A decision and the store requests it cost (every kind: LIST pages, GETs, HEADs). */
+export interface DecisionWithCost {
+  decision: GateDecision;
+  requests: number;
+}
+
+/** A status source over the memory's listing of `set`: gets only the files whose etag changed. */
+function listedSource(store: Store, memory: GateMemory, set: string): StatusSource {
+  return (machines) => memory.listing(set).read(store, machines);
+}
+
+/**
+ * Reads what the gate of `machine` needs and decides (decideGate). Reads, in order: the quarantine record
+ * (one GET), one listing of the set's status files with etags and the files of the nearest earlier batches
+ * whose etag changed and that are not remembered done (readEarlierBatches), the same for each dependsOn set
+ * (a listing, and its changed files), and the slot list only when some report read is silent. With nothing
+ * new since the last decision that is two requests, plus one per dependency, whatever the batch size.
+ * Throws the store's errors.
+ */
+export async function decideWithReads(input: GateReadInput): Promise<DecisionWithCost> {
+  const counter: RequestCounter = { requests: 0 };
+  const store = countRequests(input.store, counter);
+  const { plan, memory, now } = input;
+  const quarantine = await readQuarantine(store, plan.set, plan.target);
+  const done = memory.doneIn(plan.set, plan.rolloutId);
+  const rule: DoneRule = {
+    target: { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId },
+    failed: failedMachines(quarantine),
+    now,
+    staleAfterMs: input.staleAfterMs,
+    ...(input.unreachable.budget > 0 ? { silentAfterMs: input.unreachable.afterMs } : {}),
+  };
+  const batch = batchOf(plan, input.machine);
+  if (batch > 0) await memory.listing(plan.set).refresh(store);
+  const statuses = await readEarlierBatches(listedSource(store, memory, plan.set), plan, batch, rule, done);
+  const dependencies: DependencyState[] = [];
+  for (const dep of input.dependencies) {
+    await memory.listing(dep.set).refresh(store);
+    dependencies.push({ ...dep, statuses: await memory.listing(dep.set).read(store, dep.machines) });
+  }
+  const decision = decideGate({
+    plan, machine: input.machine, statuses, quarantine, settings: input.settings, dependencies, overrideWindows: input.overrideWindows,
+    now, staleAfterMs: input.staleAfterMs, remembered: done,
+    unavailability: await unavailabilityOf(store, plan, input.unreachable, statuses, done, now),
+  });
+  return { decision, requests: counter.requests };
+}
+
+/**
+ * The budget and the slot holders the gate judges unreachable machines with. The slots are listed only when
+ * a report read (and not remembered done) is silent: a rollout where every machine reports costs nothing more.
+ */
+async function unavailabilityOf(
+  store: Store, plan: RolloutPlan, u: { budget: number; afterMs: number },
+  statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, done: ReadonlyMap<string, unknown>, now: Date,
+): Promise<Unavailability> {
+  const anySilent = [...statuses].some(([m, s]) => !done.has(m) && isSilent(s, plan.target, now, u.afterMs));
+  const held = anySilent ? (await listSlotLeases(store, plan.set, plan.rolloutId)).filter((l) => l.state === 'held').map((l) => l.machine) : [];
+  return { budget: u.budget, afterMs: u.afterMs, slotHolders: new Set(held) };
+}
