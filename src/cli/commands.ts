@@ -25,6 +25,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'diff', summary: 'compare two closures: packages and files changed, bytes to fetch', load: async () => (await import('./verb-diff.js')).command },
   { name: 'gc', summary: 'collect garbage: unreachable store objects (--store), old generations on a machine (--state)', load: async () => (await import('./verb-gc.js')).command },
   { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },
+  { name: 'serve', summary: 'serve a live, read-only fleet page over HTTP (what status shows, updating itself)', load: async () => (await import('./verb-serve.js')).command },
   { name: 'agent', summary: 'run the reconcile agent (until SIGTERM, or --once for one tick)', load: async () => (await import('./verb-agent.js')).command },
   { name: 'generations', summary: "list a set's generations on this machine (current, active, bad)", load: async () => (await import('./verb-generations.js')).command },
   { name: 'rollback', summary: 'switch a set back to the previously active generation (or --to N)', load: async () => (await import('./verb-rollback.js')).command },
