@@ -35,4 +35,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'bump', summary: 'point a set at a new closure: a signed commit, checked against store and policy', load: async () => (await import('./verb-bump.js')).command },
   { name: 'plan', summary: 'what merging BASE..HEAD will do: closure diffs, checks, rollout schedule (PR comment)', load: async () => (await import('./verb-plan.js')).command },
   { name: 'revert', summary: 'a signed commit setting a set back to the last digest Ready on all its machines', load: async () => (await import('./verb-revert.js')).command },
+  { name: 'help', summary: 'show the list of commands, or the help of one (same as COMMAND --help)', load: async () => (await import('./verb-help.js')).command },
+  { name: 'version', summary: "print flotilla's version (also: --version with any command)", load: async () => (await import('./verb-version.js')).command },
+  { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish) for verbs and their options', load: async () => (await import('./verb-completion.js')).command },
 ];

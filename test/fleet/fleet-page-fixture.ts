@@ -2,7 +2,7 @@ import { buildFleetPage, type FleetPage } from '../../src/fleet/fleet-page.js';
 import { viewSet } from '../../src/fleet/fleet-view.js';
 import type { PauseView, SetReading } from '../../src/fleet/read-fleet.js';
 import { planRollout } from '../../src/rollout/planner.js';
-import { QUARANTINE_SCHEMA } from '../../src/rollout/quarantine-record.js';
+import { QUARANTINE_SCHEMA, type QuarantineRecord } from '../../src/rollout/quarantine-record.js';
 import { Reason, type ReasonName } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineState, type MachineStatus } from '../../src/status/machine-status.js';
 import { digestFromHex, type Digest } from '../../src/store/digest.js';
@@ -37,7 +37,7 @@ export function failedRollout(pause: PauseView | null = null): { page: FleetPage
       ? report(m, OLD, 'RolledBack', Reason.HealthCheckFailed, '<script>alert(1)</script> & "quoted"', '2026-01-06T11:58:00.000Z', true)
       : report(m, OLD, 'Waiting', Reason.Quarantined, `${NEW} is quarantined`, '2026-01-06T11:58:30.000Z', true));
   }
-  const quarantines = [{ schema: QUARANTINE_SCHEMA, set: 'web', digest: NEW, failures: [{ machine: canary, reason: Reason.HealthCheckFailed, message: 'exit 1', time: '2026-01-06T11:58:00.000Z' }] }];
+  const quarantines: QuarantineRecord[] = [{ schema: QUARANTINE_SCHEMA, set: 'web', digest: NEW, failures: [{ machine: canary, reason: Reason.HealthCheckFailed, message: 'exit 1', time: '2026-01-06T11:58:00.000Z' }] }];
   const view = viewSet({
     set: 'web', desiredDigest: NEW, machines: plan.order, batchOf: (m) => plan.batches.findIndex((b) => b.includes(m)), statuses,
     leases: [{ rollout: plan.rolloutId, slot: 0, machine: canary, token: 7, state: 'held' }], quarantines: [{ digest: NEW, machines: [canary] }], now: NOW, staleAfterMs: 600_000,

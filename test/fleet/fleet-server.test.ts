@@ -36,7 +36,7 @@ describe('the fleet page server', () => {
 
   it('reads the fleet once for many viewers at once (single flight, cached)', async () => {
     let loads = 0;
-    const s = await serve({ load: async () => (loads++, page) });
+    const s = await serve({ load: () => (loads++, Promise.resolve(page)) });
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => get(`${s.url}${i % 2 ? 'fleet.json' : ''}`)));
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(loads).toBe(1);
@@ -60,7 +60,7 @@ describe('the fleet page server', () => {
 
   it('is read-only: anything but GET and HEAD is 405 and reads nothing', async () => {
     let loads = 0;
-    const s = await serve({ load: async () => (loads++, page) });
+    const s = await serve({ load: () => (loads++, Promise.resolve(page)) });
     for (const method of ['POST', 'PUT', 'DELETE']) {
       const a = await get(s.url, { method });
       expect(a.status, method).toBe(405);
