@@ -2,8 +2,9 @@
 # Installs the system packages the test suite needs (Debian 12): git (with http-backend), OpenSSH's
 # ssh-keygen, GnuPG, curl, systemd-analyze (the example unit is verified), and Ceph's S3 gateway for a real
 # single-node RGW on 127.0.0.1 (monmaptool comes with ceph-base, ceph-authtool with ceph-common), and Nix
-# (Debian's nix-bin, for the Nix binary cache store and the fetch bench's Nix peer that are being built: they
-# need the real nix-build, nix copy and nix-store, so the suite's machines get them from here first).
+# (Debian's nix-bin: the Nix binary cache tests build, sign and copy real closures, and the fetch bench runs it
+# as the peer), Chromium (the fleet page is tested in a real headless browser over the DevTools protocol), and
+# zsh and fish (the completion scripts `flotilla completion` writes are loaded in each shell).
 # Idempotent: installs only what is missing, so `npm test` runs it first (pretest) at almost no cost.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -21,6 +22,9 @@ command -v monmaptool >/dev/null || need+=(ceph-base)
 command -v ceph-authtool >/dev/null || need+=(ceph-common)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v nix-store >/dev/null || need+=(nix-bin)
+command -v chromium >/dev/null || need+=(chromium)
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0

@@ -26,6 +26,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'gc', summary: 'collect garbage: unreachable store objects (--store), old generations on a machine (--state)', load: async () => (await import('./verb-gc.js')).command },
   { name: 'head', summary: 'publish or show the head pointer agents poll instead of git (heads/BRANCH.json in a store)', load: async () => (await import('./verb-head.js')).command },
   { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },
+  { name: 'serve', summary: 'serve a live, read-only fleet page over HTTP (what status shows, updating itself)', load: async () => (await import('./verb-serve.js')).command },
   { name: 'agent', summary: 'run the reconcile agent (until SIGTERM, or --once for one tick)', load: async () => (await import('./verb-agent.js')).command },
   { name: 'generations', summary: "list a set's generations on this machine (current, active, bad)", load: async () => (await import('./verb-generations.js')).command },
   { name: 'rollback', summary: 'switch a set back to the previously active generation (or --to N)', load: async () => (await import('./verb-rollback.js')).command },
@@ -35,4 +36,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'bump', summary: 'point a set at a new closure: a signed commit, checked against store and policy', load: async () => (await import('./verb-bump.js')).command },
   { name: 'plan', summary: 'what merging BASE..HEAD will do: closure diffs, checks, rollout schedule (PR comment)', load: async () => (await import('./verb-plan.js')).command },
   { name: 'revert', summary: 'a signed commit setting a set back to the last digest Ready on all its machines', load: async () => (await import('./verb-revert.js')).command },
+  { name: 'help', summary: 'show the list of commands, or the help of one (same as COMMAND --help)', load: async () => (await import('./verb-help.js')).command },
+  { name: 'version', summary: "print flotilla's version (also: --version with any command)", load: async () => (await import('./verb-version.js')).command },
+  { name: 'completion', summary: 'print a shell completion script (bash, zsh or fish) for verbs and their options', load: async () => (await import('./verb-completion.js')).command },
 ];

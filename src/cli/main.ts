@@ -1,49 +1,22 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { COMMANDS, type CommandEntry } from './commands.js';
-import type { Command, CommandContext, CommandInput, CommandResult, OptionSpec } from './command.js';
+import type { Command, CommandContext, CommandInput, CommandResult } from './command.js';
+import { COMMON_OPTIONS, commandHelp, topHelp } from './help-text.js';
+import { parseFailure, unknownVerbError } from './suggest.js';
 import { FlotillaError, UsageError } from '../errors/index.js';
 import { fromSystemError } from '../errors/system-error.js';
 import { createLogger } from '../util/logger.js';
 import { isEntryPoint } from '../util/entry-point.js';
+import { FLOTILLA_VERSION } from '../util/version.js';
 
-const VERSION = '0.1.0';
+// Help texts live in help-text.ts (the `help` verb and the docs generator use them too).
+export { commandHelp } from './help-text.js';
 
-/** Options every verb takes. */
-const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-  json: { type: 'boolean', help: 'print machine-readable JSON on stdout' },
-  debug: { type: 'boolean', help: 'print stack traces and debug logs' },
-};
-
-function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const verbs = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
-  return [
-    'flotilla: verified, atomic deploys across a fleet, driven by a signed git repo and an object store',
-    '',
-    'usage: flotilla <command> [options]',
-    '',
-    'commands:',
-    verbs,
-    '',
-    'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage error, 3 waiting,',
-    '130 and 143 when SIGINT or SIGTERM cut a command short (store requests are aborted at once).',
-  ].join('\n');
-}
-
-/** Renders a verb's --help from its specification. */
-export function commandHelp(cmd: Command): string {
-  const all = { ...cmd.options, ...COMMON_OPTIONS };
-  const rows = Object.entries(all).map(([name, o]) => {
-    const left = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}${o.multiple ? ' (repeatable)' : ''}`;
-    return [left, o.help] as const;
-  });
-  const width = Math.max(...rows.map(([l]) => l.length));
-  const lines = [`usage: ${cmd.usage}`, '', cmd.summary];
-  if (cmd.description) lines.push('', cmd.description.trim());
-  lines.push('', 'options:', ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`));
-  return lines.join('\n');
+/** True when --version appears among the options (before a `--` that ends them). */
+function wantsVersion(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--version');
 }
 
 function parseInput(cmd: Command, argv: string[]): CommandInput {
@@ -57,7 +30,7 @@ function parseInput(cmd: Command, argv: string[]): CommandInput {
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${cmd.name}: ${(err as Error).message}`);
+    throw parseFailure(cmd.name, err as Error & { code?: string }, { ...cmd.options, ...COMMON_OPTIONS });
   }
   const { min, max } = cmd.positionals ?? { min: 0, max: 0 };
   if (!parsed.values['help'] && (parsed.positionals.length < min || parsed.positionals.length > max)) {
@@ -109,17 +82,17 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
     logger: createLogger({ level: debug ? 'debug' : (io.env['FLOTILLA_LOG_LEVEL'] ?? 'warn') }),
     signal: io.signal ?? new AbortController().signal,
   };
-  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+  if (verb === undefined || verb === '--help' || verb === '-h') {
     ctx.stdout.write(`${topHelp()}\n`);
     return verb === undefined ? 2 : 0;
   }
-  if (verb === '--version') {
-    ctx.stdout.write(`${VERSION}\n`);
+  if (wantsVersion(argv)) {
+    ctx.stdout.write(argv.includes('--json') ? `${JSON.stringify({ version: FLOTILLA_VERSION })}\n` : `${FLOTILLA_VERSION}\n`);
     return 0;
   }
   const entry: CommandEntry | undefined = COMMANDS.find((c) => c.name === verb);
   try {
-    if (!entry) throw new UsageError(`unknown command "${verb}"; run "flotilla --help" for the list`);
+    if (!entry) throw unknownVerbError(verb);
     const cmd = await entry.load();
     const input = parseInput(cmd, rest);
     if (input.values['help']) {

@@ -1,14 +1,17 @@
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../errors/index.js';
+import { buildFleetPage } from '../fleet/fleet-page.js';
 import { decideExitCode, type SetView } from '../fleet/fleet-view.js';
-import { readFleet } from '../fleet/read-fleet.js';
+import { readFleetReadings, type SetReading } from '../fleet/read-fleet.js';
 import { renderFleet } from '../fleet/render-fleet.js';
+import { renderFleetDocument } from '../fleet/render-html.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { openStore } from '../store/open-store.js';
 import { openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
-import { canCoordinate } from '../store/store.js';
 import { flag, stringOption, type Command } from './command.js';
 import { durationOption } from './duration-option.js';
+import { chooseFleetStore } from './fleet-source.js';
 
 const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
 
@@ -16,12 +19,14 @@ const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
 export const command: Command = {
   name: 'status',
   summary: 'show where the fleet stands: per set, each machine\'s digest, state, batch, slots, quarantines',
-  usage: 'flotilla status [SET...] [--repo DIR|URL] [--store URL] [--watch] [--json]',
+  usage: 'flotilla status [SET...] [--repo DIR|URL] [--store URL] [--watch] [--html FILE] [--json]',
   description: `Reads the desired digests from the deploy repo (HEAD, or --rev) and each machine's last report,
 the slot holders and the quarantines from the store (default: the repo's first writable store).
 Exit 0 when every set is converged and healthy, 1 when something failed (a machine Failed, RolledBack or
 Stale, or the desired digest is quarantined), 3 while progressing, so CI can wait on it.
---watch refreshes until every set is converged or one failed.`,
+--watch refreshes until every set is converged or one failed.
+--html FILE also writes the fleet page (as \`flotilla serve\` shows it) once, as a self-contained static file,
+atomically: a CI artefact of where the fleet stood.`,
   positionals: { min: 0, max: 64 },
   options: {
     repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo (default: the current directory)' },
@@ -30,6 +35,7 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     watch: { type: 'boolean', help: 'refresh until converged or failed' },
     interval: { type: 'string', value: 'DURATION', help: 'refresh interval with --watch (default 2s)' },
     'stale-after': { type: 'string', value: 'DURATION', help: 'a report older than this is Stale (default 10m)' },
+    html: { type: 'string', value: 'FILE', help: 'also write the fleet page as a static HTML file (replaced atomically)' },
   },
   async run(input, ctx) {
     // Options first: a bad value is refused before the repo or the store is touched.
@@ -44,20 +50,27 @@ Stale, or the desired digest is quarantined), 3 while progressing, so CI can wai
     } finally {
       await repo.close();
     }
-    const storeUrl = stringOption(input, 'store') ?? decls.config.stores.find((u) => canCoordinate(openStore(u, { writable: true }))) ?? decls.config.stores[0];
-    if (storeUrl === undefined) throw new UsageError('status: the repo declares no store; give --store URL');
+    const storeUrl = chooseFleetStore('status', decls, stringOption(input, 'store'));
+    const htmlFile = stringOption(input, 'html');
     const sets = input.positionals.length > 0 ? input.positionals : undefined;
     const store = openStore(storeUrl, { mustExist: true, signal: ctx.signal });
     try {
       let views: SetView[];
+      let readings: SetReading[];
+      let now: Date;
       for (;;) {
-        views = await readFleet(store, decls, { ...(sets ? { sets } : {}), now: new Date(), staleAfterMs });
+        now = new Date();
+        readings = await readFleetReadings(store, decls, { ...(sets ? { sets } : {}), now, staleAfterMs });
+        views = readings.map((r) => r.view);
         const code = decideExitCode(views);
         if (!flag(input, 'watch') || code !== 3 || ctx.signal.aborted) break;
         if (!ctx.json) ctx.stderr.write(`${ctx.interactive ? '\u001b[2J\u001b[H' : ''}${renderFleet(views, ctx.interactive)}\n`);
         await sleep(intervalMs, undefined, { signal: ctx.signal }).catch(() => undefined);
       }
       const exitCode = decideExitCode(views);
+      if (htmlFile !== undefined) {
+        await writeFileAtomic(resolve(ctx.cwd, htmlFile), renderFleetDocument(buildFleetPage(readings, { commit: oid, store: store.url, now })));
+      }
       return {
         exitCode,
         text: `${renderFleet(views, ctx.interactive)}commit ${oid.slice(0, 12)}: ${LABEL[exitCode]}`,

@@ -1,12 +1,46 @@
 import type { Declarations } from '../declarations/types.js';
 import { InvalidNameError } from '../errors/index.js';
 import { listSlotLeases } from '../rollout/lease-admin.js';
-import { batchOf, planRollout } from '../rollout/planner.js';
+import { batchOf, planRollout, type RolloutPlan } from '../rollout/planner.js';
 import { listQuarantines } from '../rollout/quarantine.js';
+import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { membersOf, removedFromSet } from '../rollout/set-plan.js';
+import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
 import { readSetStatuses } from '../status/status-io.js';
 import type { Store } from '../store/store.js';
 import { viewSet, type SetView } from './fleet-view.js';
+
+/**
+ * An emergency pause of a set as the fleet page shows it. The store marker behind it (`flotilla pause`) is
+ * read by the `readPause` port of readFleetReadings; without one, no set shows as paused.
+ */
+export interface PauseView {
+  by: string;
+  /** ISO 8601 instant the pause was written. */
+  at: string;
+  reason?: string;
+}
+
+/** One set as read from the store: the judged view, plus the raw facts the fleet page shows beside it. */
+export interface SetReading {
+  view: SetView;
+  /** The current rollout: its id, batches (0 = canary when the set has canaries) and slot count. */
+  plan: RolloutPlan;
+  /** The set's rollout.canary: how many leading machines form the canary batch. */
+  canary: number;
+  statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
+  quarantines: QuarantineRecord[];
+  pause: PauseView | null;
+}
+
+/** What readFleetReadings needs besides the store and the declarations. */
+export interface ReadFleetOptions {
+  sets?: string[];
+  now: Date;
+  staleAfterMs: number;
+  /** Reads a set's pause marker (null when not paused); default: none is read. */
+  readPause?: (store: Store, set: string) => Promise<PauseView | null>;
+}
 
 /**
  * Reads the fleet's state for `sets` (default: every set of the repo) from the store: each machine's last
@@ -15,9 +49,14 @@ import { viewSet, type SetView } from './fleet-view.js';
  * late joiners), and apart, as removed, when they left the set (removedFromSet).
  * InvalidNameError for a set the repo does not declare.
  */
-export async function readFleet(store: Store, decls: Declarations, options: { sets?: string[]; now: Date; staleAfterMs: number }): Promise<SetView[]> {
+export async function readFleet(store: Store, decls: Declarations, options: ReadFleetOptions): Promise<SetView[]> {
+  return (await readFleetReadings(store, decls, options)).map((r) => r.view);
+}
+
+/** readFleet with the facts behind each view (plan, reports, quarantine records, pause), for the fleet page. */
+export async function readFleetReadings(store: Store, decls: Declarations, options: ReadFleetOptions): Promise<SetReading[]> {
   const names = options.sets ?? [...decls.sets.keys()];
-  const views: SetView[] = [];
+  const readings: SetReading[] = [];
   for (const name of names) {
     const set = decls.sets.get(name);
     if (set === undefined) throw new InvalidNameError(`the deploy repo declares no set ${JSON.stringify(name)}; it has: ${[...decls.sets.keys()].join(', ') || '(none)'}`, { set: name });
@@ -26,23 +65,23 @@ export async function readFleet(store: Store, decls: Declarations, options: { se
     const removed = removedFromSet(decls, set, statuses, options.now, options.staleAfterMs);
     const joiners = [...statuses.keys()].filter((m) => !members.includes(m) && !removed.includes(m)).sort();
     const plan = planRollout({ set: name, target: set.closure, machines: members, settings: set.rollout, lateJoiners: joiners });
-    const quarantines = (await listQuarantines(store, name)).map((q) => ({ digest: q.digest, machines: q.failures.map((f) => f.machine) }));
-    views.push(
-      viewSet({
-        set: name,
-        desiredDigest: set.closure,
-        machines: plan.order,
-        batchOf: (m) => batchOf(plan, m),
-        statuses,
-        removed,
-        // Only the current rollout's slots: what its gate counts, at a cost that does not grow with history.
-        leases: await listSlotLeases(store, name, plan.rolloutId),
-        quarantines,
-        now: options.now,
-        staleAfterMs: options.staleAfterMs,
-        unreachableAfterMs: set.rollout.unreachableAfterMs,
-      }),
-    );
+    const quarantines = await listQuarantines(store, name);
+    const view = viewSet({
+      set: name,
+      desiredDigest: set.closure,
+      machines: plan.order,
+      batchOf: (m) => batchOf(plan, m),
+      statuses,
+      removed,
+      // Only the current rollout's slots: what its gate counts, at a cost that does not grow with history.
+      leases: await listSlotLeases(store, name, plan.rolloutId),
+      quarantines: quarantines.map((q) => ({ digest: q.digest, machines: q.failures.map((f) => f.machine) })),
+      now: options.now,
+      staleAfterMs: options.staleAfterMs,
+      unreachableAfterMs: set.rollout.unreachableAfterMs,
+    });
+    const pause = options.readPause ? await options.readPause(store, name) : null;
+    readings.push({ view, plan, canary: set.rollout.canary, statuses, quarantines, pause });
   }
-  return views;
+  return readings;
 }
