@@ -1,7 +1,7 @@
 import type { RawMachine, RawRepoConfig } from './raw-types.js';
 import type { MachineDeclaration, RepoConfig } from './types.js';
 
-/** flotilla.yaml (schema-valid) → RepoConfig with defaults: threshold 1, no deployable flag required. */
+/** flotilla.yaml (schema-valid) → RepoConfig with defaults: threshold 1, no deployable flag required, Nix threshold 1. */
 export function normaliseConfig(raw: RawRepoConfig): RepoConfig {
   const config: RepoConfig = {
     stores: raw.stores,
@@ -12,6 +12,7 @@ export function normaliseConfig(raw: RawRepoConfig): RepoConfig {
       promoterKeys: raw.publishers.promoterKeys ?? [],
     },
   };
+  if (raw.nix !== undefined) config.nix = { trustedKeys: raw.nix.trustedKeys, threshold: raw.nix.threshold ?? 1 };
   if (raw.expires !== undefined) config.expires = new Date(raw.expires);
   return config;
 }

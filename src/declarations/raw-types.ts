@@ -75,6 +75,7 @@ export interface RawRepoConfig {
   stores: string[];
   publishers: { keys: string[]; threshold?: number; requireDeployable?: boolean; promoterKeys?: string[] };
   defaults?: RawDefaults;
+  nix?: { trustedKeys: string[]; threshold?: number };
   expires?: string;
 }
 

@@ -1,5 +1,5 @@
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 // Normalised declarations: the one model the rest of Flotilla consumes (planner, windows, gate, plan, status,
 // the agent). Every duration is in milliseconds, every command is an argv array, every default is applied.
@@ -68,7 +68,8 @@ export interface SetDeclaration {
   /** Repo path it came from, e.g. sets/web.yaml. */
   file: string;
   description?: string;
-  closure: Digest;
+  /** A Flotilla closure digest or a Nix store path (src/store/closure-ref.ts says which). */
+  closure: ClosureRef;
   /** OS/ARCH, e.g. linux/amd64. */
   platform: string;
   selection: MachineSelection;
@@ -89,11 +90,21 @@ export interface PublisherPolicy {
   promoterKeys: string[];
 }
 
+/** Who may sign Nix store paths (narinfo `Sig:` lines), like `trusted-public-keys` in nix.conf. */
+export interface NixTrustPolicy {
+  /** `name:base64` ed25519 public keys. */
+  trustedKeys: string[];
+  /** Distinct trusted keys that must have signed every path; 1 by default. */
+  threshold: number;
+}
+
 /** flotilla.yaml, normalised. */
 export interface RepoConfig {
-  /** Store URLs in mirror order. */
+  /** Store URLs in mirror order: Flotilla stores and Nix binary caches (`nix+...`), mixed. */
   stores: string[];
   publishers: PublisherPolicy;
+  /** Absent when flotilla.yaml trusts no Nix key (then no set may pin a Nix store path). */
+  nix?: NixTrustPolicy;
   /** Past this instant the repo is stale. */
   expires?: Date;
 }

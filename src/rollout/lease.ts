@@ -33,7 +33,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LeaseError, PreconditionFailedError } from '../errors/index.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { leaseKey, leasesPrefix } from '../store/keys.js';
 import { listAll, type Store } from '../store/store.js';
 import type { Clock } from './clock.js';
@@ -54,7 +54,7 @@ export interface AcquireOptions {
   machine: string;
   /** Unique per agent process (e.g. machine + pid + random), so two lives of one machine differ. */
   holder: string;
-  digest: Digest;
+  digest: ClosureRef;
   ttlMs: number;
   clock: Clock;
   observations: LeaseObserver;
