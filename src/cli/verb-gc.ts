@@ -8,7 +8,7 @@ import { gcFinishedRollouts } from '../publish/gc-rollouts.js';
 import { gcStore } from '../publish/gc-store.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import type { Digest } from '../store/digest.js';
+import { isDigest, type Digest } from '../store/digest.js';
 import { durationOption } from './duration-option.js';
 import { closuresInHistory, openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
 import type { Declarations } from '../declarations/types.js';
@@ -85,7 +85,7 @@ active or previous one, then packages and cached objects no kept generation uses
           try {
             // A closure the repo named but the store never had cannot be protected; it must not block GC.
             const head = await src.resolve();
-            extraRoots = await present(store, await closuresInHistory(src.gitdir, head, depth));
+            extraRoots = await present(store, (await closuresInHistory(src.gitdir, head, depth)).filter(isDigest));
             // Membership at HEAD decides whose reports are a removed machine's; a HEAD that does not load decides nothing.
             decls = requireDeclarations(await readDeclarationsAt(src.gitdir, head), { what: `declarations at ${head.slice(0, 12)} are` });
           } finally {

@@ -197,6 +197,8 @@ export interface AgentConfig {
   /** Absent: no webhook. */
   webhook?: { listen: ListenAddress; secretFile: string };
   metrics: { enabled: boolean; listen: ListenAddress };
+  /** Nix closures: unpacked into `<root>/nix/store`; `auto` registers them with the host's Nix when it has one. */
+  nix: { root: string; register: 'auto' | 'never' };
   /** Daemon mode: how long the tick worker process outlives a tick that is not waiting (ms). */
   keepWarmMs: number;
   /** How often an unchanged status report is written again (and the longest a settled daemon goes without a tick). */

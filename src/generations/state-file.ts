@@ -83,7 +83,7 @@ function reqString(file: string, o: Record<string, unknown>, key: string, field:
 
 function reqDigest(file: string, o: Record<string, unknown>, key: string, field: string): ClosureRef {
   const v = o[key];
-  if (!isClosureRef(v)) fail(file, field, 'must be sha256: followed by 64 lowercase hex');
+  if (!isClosureRef(v)) fail(file, field, 'must be sha256: followed by 64 lowercase hex, or a Nix store path');
   return v;
 }
 
@@ -125,7 +125,7 @@ function parseBad(file: string, v: unknown): Record<string, BadEntry> {
   const out: Record<string, BadEntry> = {};
   for (const [digest, e] of Object.entries(v)) {
     const field = `bad["${digest.slice(0, 80)}"]`;
-    if (!isClosureRef(digest)) fail(file, field, 'key must be a digest');
+    if (!isClosureRef(digest)) fail(file, field, 'key must be a digest or a Nix store path');
     if (!isObject(e)) fail(file, field, 'must be an object');
     const attempts = e['attempts'];
     if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) fail(file, `${field}.attempts`, 'must be a positive integer');

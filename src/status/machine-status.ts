@@ -87,7 +87,7 @@ function isoTime(v: unknown, path: string): string {
 
 function nullableDigest(v: unknown, path: string): ClosureRef | null {
   if (v === null) return null;
-  if (!isClosureRef(v)) fail(path, 'null or "sha256:" + 64 lowercase hex');
+  if (!isClosureRef(v)) fail(path, 'null, "sha256:" + 64 lowercase hex, or a Nix store path');
   return v;
 }
 
