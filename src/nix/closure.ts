@@ -1,4 +1,4 @@
-import { IntegrityError } from '../errors/index.js';
+import { IntegrityError, NotFoundError } from '../errors/index.js';
 import type { NixCache } from './cache.js';
 import type { NarInfo } from './narinfo.js';
 import { verifyNarInfo, type NixTrustPolicy } from './signatures.js';
@@ -25,18 +25,31 @@ export async function resolveNixClosure(cache: NixCache, top: string, trust: Nix
   const maxPaths = options.maxPaths ?? 100_000;
   const infos = new Map<string, NarInfo>();
   const seen = new Set<string>([top]);
+  const referrer = new Map<string, string>();
   let frontier = [top];
   const sig = options.signal ? { signal: options.signal } : {};
   while (frontier.length > 0) {
     const batch = frontier;
     frontier = [];
-    const read = await readAll(batch, options.concurrency ?? 8, (p) => cache.readNarInfo(p, sig));
+    const read = await readAll(batch, options.concurrency ?? 8, async (p) => {
+      try {
+        return await cache.readNarInfo(p, sig);
+      } catch (err) {
+        const by = referrer.get(p);
+        if (!(err instanceof NotFoundError) || by === undefined) throw err;
+        throw new NotFoundError(`${p}, referenced by ${by}, is missing from Nix cache ${cache.url}: the closure of ${top} is incomplete`, {
+          storePath: p,
+          referencedBy: by,
+        });
+      }
+    });
     for (const info of read) {
       verifyNarInfo(info, trust);
       infos.set(info.storePath, info);
       for (const ref of info.references) {
         if (seen.has(ref)) continue;
         seen.add(ref);
+        referrer.set(ref, info.storePath);
         if (seen.size > maxPaths) throw new IntegrityError(`closure of ${top} has more than ${maxPaths} paths`, { storePath: top, maxPaths });
         frontier.push(ref);
       }

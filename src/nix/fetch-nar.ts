@@ -43,10 +43,13 @@ export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string,
   const file = meter(cap, () => new SizeLimitError(`NAR file of ${path} is larger than ${cap} bytes (its FileSize or NarSize)`, { storePath: path, maxBytes: cap }));
   const nar = meter(info.narSize, () => new SizeLimitError(`NAR of ${path} is larger than its NarSize ${info.narSize}`, { storePath: path, maxBytes: info.narSize }));
   const sink = createUnpackSink(dest, path);
-  const body = await cache.openNarFile(info, { maxBytes: cap + 1, ...(signal ? { signal } : {}) });
   try {
+    const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
     await pipeline(body, file, createDecompressor(info.compression), nar, (src: AsyncIterable<Buffer>) => parseNar(src, sink, path), signal ? { signal } : {});
   } catch (err) {
+    if (err instanceof SizeLimitError && !err.message.includes(path)) {
+      throw new SizeLimitError(`NAR file of ${path}: ${err.message}`, { storePath: path, maxBytes: cap }, { cause: err });
+    }
     if (err instanceof FlotillaError || (err as { name?: string }).name === 'AbortError') throw err;
     throw new IntegrityError(`NAR file of ${path} (${info.url}, ${info.compression}) does not decompress: ${(err as Error).message}`, { storePath: path }, { cause: err });
   }

@@ -62,10 +62,10 @@ export function parseNarInfo(text: string, expectedPath: string): NarInfo {
   const sigs: string[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
-    const colon = line.indexOf(': ');
+    const colon = line.indexOf(':');
     if (colon <= 0) return bad(`line ${JSON.stringify(line.slice(0, 80))} is not "Key: value"`);
     const key = line.slice(0, colon);
-    const value = line.slice(colon + 2);
+    const value = line.slice(line[colon + 1] === ' ' ? colon + 2 : colon + 1);
     if (key === 'Sig') {
       if (sigs.length >= MAX_SIGS) return bad(`more than ${MAX_SIGS} signatures`);
       sigs.push(value);
