@@ -50,9 +50,14 @@ function libExpr(spec: NixLibSpec, salt: string): string {
 /**
  * Builds a closure in `dir` with real Nix: one derivation per lib and an app (`bin/app`, executable) whose
  * script names every lib's store path, so References link them. Signs the closure with a fresh key
- * (`k1-<random>`). Takes a few seconds; `salt` (default random) makes the paths unique to the caller.
+ * (`k1-<random>`) unless `key` is given. Takes a few seconds; `salt` (default random) makes the paths unique to the caller.
  */
-export async function buildNixClosure(dir: string, libs: NixLibSpec[] = [{ name: 'flotilla-lib' }], salt = randomBytes(8).toString('hex')): Promise<NixClosureFixture> {
+export async function buildNixClosure(
+  dir: string,
+  libs: NixLibSpec[] = [{ name: 'flotilla-lib' }],
+  salt = randomBytes(8).toString('hex'),
+  key?: { secretKeyFile: string; publicKey: string },
+): Promise<NixClosureFixture> {
   const env = nixEnv(dir);
   const attr = (i: number): string => `lib${String(i).padStart(3, '0')}`;
   const lets = libs.map((l, i) => `${attr(i)} = ${libExpr(l, salt)};`).join('\n  ');
@@ -66,13 +71,20 @@ export async function buildNixClosure(dir: string, libs: NixLibSpec[] = [{ name:
   // nix-build prints the attributes in name order: app, lib000, lib001, …
   const [top, ...libPaths] = out;
   if (top === undefined || libPaths.length !== libs.length) throw new Error(`nix-build printed ${out.length} paths for ${libs.length + 1} attributes`);
-  const secretKeyFile = join(dir, 'nix-secret-key');
-  const keyName = `k1-${randomBytes(3).toString('hex')}`;
-  await writeFile(secretKeyFile, await runTool('nix', ['key', 'generate-secret', '--key-name', keyName], { env }), { mode: 0o600 });
-  const publicKey = (await runTool('nix', ['key', 'convert-secret-to-public'], { env, input: await readFile(secretKeyFile) })).trim();
+  const { secretKeyFile, publicKey } = key ?? (await generateNixKey(dir));
   await runTool('nix', ['store', 'sign', '-k', secretKeyFile, '-r', top], { env });
   const paths = (await runTool('nix-store', ['--query', '--requisites', top], { env })).trim().split('\n').sort();
   return { top, libs: libPaths, paths, publicKey, secretKeyFile, dir };
+}
+
+/** A fresh Nix signing key (`k1-<random>`) in `dir`: its secret key file and `name:base64` public key. */
+export async function generateNixKey(dir: string): Promise<{ secretKeyFile: string; publicKey: string }> {
+  const env = nixEnv(dir);
+  const keyName = `k1-${randomBytes(3).toString('hex')}`;
+  const secretKeyFile = join(dir, `nix-secret-key-${keyName}`);
+  await writeFile(secretKeyFile, await runTool('nix', ['key', 'generate-secret', '--key-name', keyName], { env }), { mode: 0o600 });
+  const publicKey = (await runTool('nix', ['key', 'convert-secret-to-public'], { env, input: await readFile(secretKeyFile) })).trim();
+  return { secretKeyFile, publicKey };
 }
 
 /** Publishes the fixture's closure with `nix copy` to a file:// binary cache at `cacheDir`; returns its nix+file:// URL. */
