@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { loadDeclarationFiles, requireDeclarations } from '../deploy-repo/index.js';
 import { NotFoundError, PreconditionFailedError, QuarantinedError, UsageError } from '../errors/index.js';
-import { readClosureManifests } from '../fetch/read-closure.js';
 import { closeAll } from '../packages/cli-args.js';
 import { readQuarantine } from '../rollout/quarantine.js';
-import { shortDigest, type Digest } from '../store/digest.js';
+import { displayClosure, type ClosureRef } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { CommitSigner } from './commit-signer.js';
 import { replaceClosureDigest } from './edit-closure.js';
 import { resolveIdentity } from './identity.js';
-import { openStoresFor, publisherPolicyOf } from './repo-policy.js';
+import { checkClosure } from './check-closure.js';
+import { openStoresFor, storeUrlsFor } from './repo-policy.js';
 import { checkSignerAtBase } from './signer-trust.js';
 import { openBumpTarget, type BumpTarget } from './target-repo.js';
 import { writeSignedCommit, writeTreeWith } from './write-commit.js';
@@ -22,8 +22,8 @@ import { writeSignedCommit, writeTreeWith } from './write-commit.js';
 export interface BumpRequest {
   dir: string;
   sets?: string[];
-  whereDigest?: Digest;
-  digest: Digest;
+  whereDigest?: ClosureRef;
+  digest: ClosureRef;
   branch?: string;
   message?: string;
   /** Only edit the work-tree files; no commit (no signer needed). */
@@ -44,8 +44,8 @@ export interface BumpRequest {
 export interface SetChange {
   set: string;
   file: string;
-  from: Digest;
-  to: Digest;
+  from: ClosureRef;
+  to: ClosureRef;
 }
 
 /** The outcome: the commit (absent with --no-commit or when nothing changed) and what it changed. */
@@ -87,7 +87,7 @@ async function currentText(target: BumpTarget, file: string, fromWorkTree: boole
 }
 
 /** Agents stop on a quarantined digest, so pointing a set at one only stalls it: refuse with the way out. */
-async function refuseQuarantined(stores: Store[], sets: string[], digest: Digest): Promise<void> {
+async function refuseQuarantined(stores: Store[], sets: string[], digest: ClosureRef): Promise<void> {
   for (const set of sets) {
     for (const store of stores) {
       const q = await readQuarantine(store, set, digest);
@@ -101,7 +101,7 @@ async function refuseQuarantined(stores: Store[], sets: string[], digest: Digest
 
 function messageFor(req: BumpRequest, changes: SetChange[], packages: string[]): string {
   const verb = req.verb ?? 'bump';
-  const subject = req.message ?? `${verb} ${changes.map((c) => c.set).join(', ')} to sha256:${shortDigest(req.digest)} (${packages.join(', ')})`;
+  const subject = req.message ?? `${verb} ${changes.map((c) => c.set).join(', ')} to ${displayClosure(req.digest)} (${packages.join(', ')})`;
   const body = [...changes.map((c) => `${c.set}: ${c.from} -> ${c.to}`), `packages: ${packages.join(', ')}`];
   return `${subject}\n\n${body.join('\n')}\n`;
 }
@@ -140,9 +140,7 @@ export async function bumpSets(req: BumpRequest): Promise<BumpResult> {
   let packages: string[];
   let signers: string[];
   try {
-    const closure = await readClosureManifests(stores, req.digest, { policy: publisherPolicyOf(decls.config) });
-    packages = [...new Set(closure.packages.map((p) => p.manifest.name))].sort();
-    signers = closure.verdict?.signers ?? [];
+    ({ packages, signers } = await checkClosure(req.digest, decls.config, stores, storeUrlsFor(req.storeUrls, decls.config)));
     await refuseQuarantined(stores, changes.map((c) => c.set), req.digest);
   } finally {
     await closeAll(stores);

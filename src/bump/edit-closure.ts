@@ -1,6 +1,6 @@
 import { isScalar, parseDocument } from 'yaml';
 import { DeclarationError } from '../errors/index.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 /**
  * Returns `text` (a sets/NAME.yaml) with its top-level `closure:` value replaced by `digest`, every other
@@ -9,7 +9,7 @@ import type { Digest } from '../store/digest.js';
  * may re-wrap or re-quote lines elsewhere. Throws DeclarationError naming `file` when the YAML does not parse
  * or has no scalar `closure:`; the result is parsed again and must read back as `digest`.
  */
-export function replaceClosureDigest(text: string, digest: Digest, file: string): string {
+export function replaceClosureDigest(text: string, digest: ClosureRef, file: string): string {
   const doc = parseDocument(text, { keepSourceTokens: true });
   if (doc.errors.length > 0) throw new DeclarationError(`${file}: not valid YAML: ${doc.errors[0]!.message}`, { file });
   const node = doc.getIn(['closure'], true);

@@ -3,7 +3,7 @@ import git from 'isomorphic-git';
 import { parse } from 'yaml';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
 import { isFresh } from '../status/readiness.js';
-import { isDigest, type Digest } from '../store/digest.js';
+import { isClosureRef, type ClosureRef } from '../store/closure-ref.js';
 
 const MAX_HISTORY = 1000;
 
@@ -12,15 +12,15 @@ const MAX_HISTORY = 1000;
  * main line, as merged). Stops where the file did not exist, or after 1000 commits. Unparsable versions
  * are skipped.
  */
-export async function closureHistory(gitdir: string, tip: string, file: string): Promise<Digest[]> {
-  const out: Digest[] = [];
+export async function closureHistory(gitdir: string, tip: string, file: string): Promise<ClosureRef[]> {
+  const out: ClosureRef[] = [];
   let oid: string | undefined = tip;
   for (let i = 0; oid !== undefined && i < MAX_HISTORY; i++) {
     const blob = await git.readBlob({ fs, gitdir, oid, filepath: file }).catch(() => null);
     if (blob === null) break;
     try {
       const closure: unknown = (parse(Buffer.from(blob.blob).toString('utf8')) as { closure?: unknown } | null)?.closure;
-      if (isDigest(closure) && !out.includes(closure)) out.push(closure);
+      if (isClosureRef(closure) && !out.includes(closure)) out.push(closure);
     } catch {
       // a broken revision of the file names no closure
     }
@@ -42,7 +42,7 @@ export interface Freshness {
  * generation, which passed activation and health, keeps running). Failed is ambiguous and does not count,
  * nor does a member that never reported, whose report is unreadable or stale, or that is mid-switch.
  */
-export function healthyEverywhere(digest: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): boolean {
+export function healthyEverywhere(digest: ClosureRef, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): boolean {
   return members.length > 0 && members.every((m) => {
     const s = statuses.get(m);
     return s !== undefined && !isParseProblem(s) && s.currentDigest === digest && (s.state === 'Ready' || s.state === 'RolledBack' || s.state === 'Waiting') && isFresh(s, fresh.now, fresh.staleAfterMs);
@@ -52,6 +52,6 @@ export function healthyEverywhere(digest: Digest, members: string[], statuses: R
 /**
  * The newest closure in `history` other than `current` that every member runs healthily, or null (pure).
  */
-export function pickLastReady(history: Digest[], current: Digest, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): Digest | null {
+export function pickLastReady(history: ClosureRef[], current: ClosureRef, members: string[], statuses: ReadonlyMap<string, MachineStatus | ParseProblem>, fresh: Freshness): ClosureRef | null {
   return history.find((d) => d !== current && healthyEverywhere(d, members, statuses, fresh)) ?? null;
 }

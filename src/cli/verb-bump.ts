@@ -2,13 +2,13 @@ import { resolve } from 'node:path';
 import { loadCommitSigner } from '../bump/commit-signer.js';
 import { bumpSets, type BumpResult } from '../bump/bump-sets.js';
 import { UsageError } from '../errors/index.js';
-import { shortDigest } from '../store/digest.js';
+import { displayClosure } from '../store/closure-ref.js';
 import { flag, stringList, stringOption, type Command } from './command.js';
-import { digestArg } from './digest-arg.js';
+import { closureArg } from './digest-arg.js';
 
 /** Text for a bump or revert result. */
 export function describeBump(r: BumpResult, verb: string): string {
-  const lines = r.changes.map((c) => `${c.set}: ${shortDigest(c.from)} -> ${shortDigest(c.to)} (${c.file})`);
+  const lines = r.changes.map((c) => `${c.set}: ${displayClosure(c.from)} -> ${displayClosure(c.to)} (${c.file})`);
   for (const s of r.unchanged) lines.push(`${s}: already on the digest, unchanged`);
   if (r.changes.length > 0) lines.push(`packages: ${r.packages.join(', ')}; signed by ${r.signers.join(', ') || '(policy checked)'}`);
   if (r.commit) lines.push(`${verb}: committed ${r.commit.slice(0, 12)} on ${r.ref.replace(/^refs\/heads\//, '')}`);
@@ -22,12 +22,14 @@ export function describeBump(r: BumpResult, verb: string): string {
 export const command: Command = {
   name: 'bump',
   summary: 'point a set at a new closure: a signed commit, checked against the store and policy first',
-  usage: 'flotilla bump SET DIGEST | --where-digest OLD DIGEST [--repo DIR] [--sign-key FILE | --gpg-key FILE] [--allow-untrusted-signer] [--branch NAME] [--no-commit]',
+  usage: 'flotilla bump SET DIGEST|/nix/store/PATH | --where-digest OLD DIGEST [--repo DIR] [--sign-key FILE | --gpg-key FILE] [--allow-untrusted-signer] [--branch NAME] [--no-commit]',
   description: `Edits only the closure line of sets/SET.yaml (comments and formatting stay byte for byte), checks the
 result (schemas, rules), checks the digest exists in the store (--store, default the repo's stores) and
 satisfies the repo's publisher policy (signatures, deployable flag) and that allowed_signers at the base
 commit accepts the SSH signing key (as agents judge it), then commits it signed in-process.
-A refused digest or signer writes nothing. --where-digest OLD bumps every set currently on OLD.`,
+A refused digest or signer writes nothing. --where-digest OLD bumps every set currently on OLD.
+A Nix store path (/nix/store/HASH-NAME) is checked in the repo's Nix caches instead: every path of its
+closure must be there and signed by flotilla.yaml's nix.trustedKeys.`,
   positionals: { min: 1, max: 2 },
   options: {
     repo: { type: 'string', value: 'DIR', help: 'deploy repo work tree (default: the current directory)' },
@@ -45,7 +47,7 @@ A refused digest or signer writes nothing. --where-digest OLD bumps every set cu
     const [first, second] = input.positionals;
     if (where !== undefined && second !== undefined) throw new UsageError('bump: with --where-digest give only the new DIGEST');
     if (where === undefined && second === undefined) throw new UsageError('bump: expected SET DIGEST');
-    const digest = digestArg(where === undefined ? second : first, 'DIGEST');
+    const digest = closureArg(where === undefined ? second : first, 'DIGEST');
     const noCommit = flag(input, 'no-commit');
     const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(ctx.cwd, p));
     const signer = noCommit ? undefined : await loadCommitSigner({ sshKeyFile: abs(stringOption(input, 'sign-key')), gpgKeyFile: abs(stringOption(input, 'gpg-key')) });
@@ -53,7 +55,7 @@ A refused digest or signer writes nothing. --where-digest OLD bumps every set cu
     const message = stringOption(input, 'message');
     const result = await bumpSets({
       dir: resolve(ctx.cwd, stringOption(input, 'repo') ?? '.'),
-      ...(where === undefined ? { sets: [first!] } : { whereDigest: digestArg(where, '--where-digest') }),
+      ...(where === undefined ? { sets: [first!] } : { whereDigest: closureArg(where, '--where-digest') }),
       digest,
       ...(branch !== undefined ? { branch } : {}),
       ...(message !== undefined ? { message } : {}),

@@ -1,14 +1,15 @@
+import { join } from 'node:path';
 import type { Command } from './command.js';
 import { flag, stringOption } from './command.js';
 import { UsageError } from '../errors/index.js';
-import { gcGenerations, resolveStateDir } from '../generations/index.js';
+import { gcGenerations, gcNixStores, resolveStateDir } from '../generations/index.js';
 import { closeAll, openStoreArg } from '../packages/cli-args.js';
 import { gcRemovedReports } from '../publish/gc-reports.js';
 import { gcFinishedRollouts } from '../publish/gc-rollouts.js';
 import { gcStore } from '../publish/gc-store.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import type { Digest } from '../store/digest.js';
+import { isDigest, type Digest } from '../store/digest.js';
 import { durationOption } from './duration-option.js';
 import { closuresInHistory, openDeployRepo, readDeclarationsAt, requireDeclarations } from '../deploy-repo/index.js';
 import type { Declarations } from '../declarations/types.js';
@@ -47,7 +48,9 @@ their set at the repo's HEAD once they are older than --older-than (a member's r
 the lease objects (slots, tombstones, tokens) of finished rollouts, those of a target no set desires at HEAD,
 once all of a rollout's objects are older than --older-than.
 --state: on a machine, removes generations beyond the newest --keep (default 3) of each set, never the current,
-active or previous one, then packages and cached objects no kept generation uses.`,
+active or previous one, then packages and cached objects no kept generation uses. Nix closures: without Nix
+(no ROOT/nix/var/nix/db) the ROOT/nix/store paths no kept generation lists are removed; with Nix, the GC roots
+in ROOT/nix/var/nix/gcroots/flotilla/ follow the kept generations and nix-store --gc frees the rest.`,
   options: {
     store: { type: 'string', value: 'URL', help: 'store URL' },
     repo: { type: 'string', value: 'DIR|URL', help: 'deploy repo whose recent closures are roots too, and whose HEAD says which machines left their sets' },
@@ -68,9 +71,17 @@ active or previous one, then packages and cached objects no kept generation uses
     const text: string[] = [];
     const json: Record<string, unknown> = {};
     if (stateOpt !== undefined) {
-      const r = await gcGenerations({ stateDir: resolveStateDir(stateOpt, ctx.env), keep, dryRun });
+      const stateDir = resolveStateDir(stateOpt, ctx.env);
+      const r = await gcGenerations({ stateDir, keep, dryRun });
       text.push(...r.removed.map((p) => `${dryRun ? 'would remove' : 'removed'} ${p}`), `state dir: ${r.removed.length} removed, ${r.kept.length} kept, ${r.freedBytes} bytes freed`);
       json['state'] = r;
+      // Nix closures: after the generations go, their store paths (without Nix) or GC roots (with Nix) follow.
+      const nix = await gcNixStores(stateDir, { dryRun });
+      for (const n of nix) {
+        text.push(...n.removed.map((p) => `${dryRun ? 'would remove' : 'removed'} ${join(n.root, p)}`));
+        text.push(n.leftToNix ? `${n.root}: Nix owns this store; GC roots synced, nix-store --gc collects unused paths` : `${n.root}/nix/store: ${n.removed.length} unused path(s) ${dryRun ? 'would be ' : ''}removed`);
+      }
+      json['nix'] = nix;
     }
     if (storeUrl !== undefined) {
       const store = openStoreArg(storeUrl, ctx, true);
@@ -85,7 +96,7 @@ active or previous one, then packages and cached objects no kept generation uses
           try {
             // A closure the repo named but the store never had cannot be protected; it must not block GC.
             const head = await src.resolve();
-            extraRoots = await present(store, await closuresInHistory(src.gitdir, head, depth));
+            extraRoots = await present(store, (await closuresInHistory(src.gitdir, head, depth)).filter(isDigest));
             // Membership at HEAD decides whose reports are a removed machine's; a HEAD that does not load decides nothing.
             decls = requireDeclarations(await readDeclarationsAt(src.gitdir, head), { what: `declarations at ${head.slice(0, 12)} are` });
           } finally {

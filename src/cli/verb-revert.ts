@@ -9,13 +9,13 @@ import { closeAll } from '../packages/cli-args.js';
 import { membersOf } from '../rollout/set-plan.js';
 import { DEFAULT_STALE_AFTER_MS } from '../status/readiness.js';
 import { readSetStatuses } from '../status/status-io.js';
-import { shortDigest, type Digest } from '../store/digest.js';
+import { displayClosure, type ClosureRef } from '../store/closure-ref.js';
 import { describeBump } from './verb-bump.js';
 import { flag, stringList, stringOption, type Command } from './command.js';
 import { digestArg } from './digest-arg.js';
 
 /** Finds the digest to go back to: the newest earlier closure every member machine runs healthily. */
-async function findRevertTarget(dir: string, set: string, storeUrls: string[], cwd: string): Promise<{ digest: Digest; machines: number }> {
+async function findRevertTarget(dir: string, set: string, storeUrls: string[], cwd: string): Promise<{ digest: ClosureRef; machines: number }> {
   const target = await openBumpTarget(dir, undefined);
   const decl = target.decls.sets.get(set);
   if (!decl) throw new NotFoundError(`set ${set} is not declared`, { set });
@@ -69,7 +69,7 @@ failed rollout and the fleet does not fight a manual rollback.`,
     const why = found.machines >= 0 ? `last closure Ready on all ${found.machines} machine(s)` : 'chosen with --to';
     const result = await bumpSets({
       dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, allowUntrustedSigner: flag(input, 'allow-untrusted-signer'), env: ctx.env, cwd: ctx.cwd, verb: 'revert',
-      message: stringOption(input, 'message') ?? `revert ${set} to sha256:${shortDigest(found.digest)} (${why})`,
+      message: stringOption(input, 'message') ?? `revert ${set} to ${displayClosure(found.digest)} (${why})`,
     });
     return { exitCode: 0, text: `${describeBump(result, 'revert')}\nreason: ${why}`, json: { ok: true, reason: why, ...result } };
   },

@@ -80,6 +80,7 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
     storeCredentials: raw.storeCredentials ?? [],
     metrics: { enabled: raw.metrics?.enabled ?? true, listen: splitListen(raw.metrics?.listen ?? AGENT_DEFAULTS.metricsListen) },
     keepWarmMs: durationOr(raw.keepWarm, AGENT_DEFAULTS.keepWarmMs),
+    nix: { root: raw.nix?.root ?? '/', register: raw.nix?.register ?? 'auto' },
     statusHeartbeatMs: durationOr(raw.statusHeartbeat, AGENT_DEFAULTS.statusHeartbeatMs),
     logLevel: raw.logLevel ?? AGENT_DEFAULTS.logLevel,
   };

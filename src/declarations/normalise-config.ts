@@ -2,7 +2,7 @@ import type { RawMachine, RawRepoConfig } from './raw-types.js';
 import type { MachineDeclaration, RepoConfig } from './types.js';
 
 /** flotilla.yaml (schema-valid) → RepoConfig with defaults: threshold 1, no deployable flag required,
- * no head pointer. */
+ * no head pointer, Nix threshold 1. */
 export function normaliseConfig(raw: RawRepoConfig): RepoConfig {
   const config: RepoConfig = {
     stores: raw.stores,
@@ -14,6 +14,7 @@ export function normaliseConfig(raw: RawRepoConfig): RepoConfig {
     },
     headPointer: { enabled: raw.headPointer?.enabled ?? false, ...(raw.headPointer?.store === undefined ? {} : { store: raw.headPointer.store }) },
   };
+  if (raw.nix !== undefined) config.nix = { trustedKeys: raw.nix.trustedKeys, threshold: raw.nix.threshold ?? 1 };
   if (raw.expires !== undefined) config.expires = new Date(raw.expires);
   return config;
 }

@@ -1,5 +1,5 @@
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
-import { parseDigest } from '../store/digest.js';
+import { parseClosureRef } from '../store/closure-ref.js';
 import { durationOr } from '../util/duration.js';
 import type { RawActivate, RawCommand, RawDefaults, RawHealth, RawRollout, RawSet, RawWindow } from './raw-types.js';
 import type { Argv, BatchSize, MachineSelection, MaintenanceWindow, RolloutPolicy, SetDeclaration, UnavailableBudget, Weekday } from './types.js';
@@ -121,7 +121,7 @@ export function normaliseSet(name: string, file: string, raw: RawSet, defaults: 
   const set: SetDeclaration = {
     name,
     file,
-    closure: parseDigest(raw.closure),
+    closure: parseClosureRef(raw.closure),
     platform: raw.platform ?? defaults.platform ?? '',
     selection: toSelection(raw),
     rollout: toRollout(defaults.rollout, raw.rollout),

@@ -34,6 +34,7 @@ export interface RawAgentConfig {
   webhook?: { listen: string; secretFile: string };
   metrics?: { enabled?: boolean; listen?: string };
   keepWarm?: string;
+  nix?: { root?: string; register?: 'auto' | 'never' };
   statusHeartbeat?: string;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }

@@ -76,6 +76,7 @@ export interface RawRepoConfig {
   publishers: { keys: string[]; threshold?: number; requireDeployable?: boolean; promoterKeys?: string[] };
   defaults?: RawDefaults;
   headPointer?: { enabled: boolean; store?: string };
+  nix?: { trustedKeys: string[]; threshold?: number };
   expires?: string;
 }
 

@@ -12,6 +12,7 @@ import {
   unavailablePercentInRange,
   unreachableAfterPositive,
 } from './rules-set.js';
+import { closureHasStore, nixKeysForNixClosure, nixKeysUsable } from './rules-nix.js';
 import { knownTimeZones, windowsOpen } from './rules-windows.js';
 import type { Rule, RuleInput } from './rule-types.js';
 import type { DeclarationIssue } from './result.js';
@@ -39,6 +40,9 @@ export const RULES: readonly Rule[] = [
   uniqueKeyNames,
   publisherKeysCanonical,
   storeUrlsUsable,
+  nixKeysUsable,
+  closureHasStore,
+  nixKeysForNixClosure,
 ];
 
 /** Runs every rule and returns all issues found (empty: the declarations hold together). */

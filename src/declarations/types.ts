@@ -1,5 +1,5 @@
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 // Normalised declarations: the one model the rest of Flotilla consumes (planner, windows, gate, plan, status,
 // the agent). Every duration is in milliseconds, every command is an argv array, every default is applied.
@@ -68,7 +68,8 @@ export interface SetDeclaration {
   /** Repo path it came from, e.g. sets/web.yaml. */
   file: string;
   description?: string;
-  closure: Digest;
+  /** A Flotilla closure digest or a Nix store path (src/store/closure-ref.ts says which). */
+  closure: ClosureRef;
   /** OS/ARCH, e.g. linux/amd64. */
   platform: string;
   selection: MachineSelection;
@@ -96,13 +97,23 @@ export interface HeadPointerPolicy {
   store?: string;
 }
 
+/** Who may sign Nix store paths (narinfo `Sig:` lines), like `trusted-public-keys` in nix.conf. */
+export interface NixTrustPolicy {
+  /** `name:base64` ed25519 public keys. */
+  trustedKeys: string[];
+  /** Distinct trusted keys that must have signed every path; 1 by default. */
+  threshold: number;
+}
+
 /** flotilla.yaml, normalised. */
 export interface RepoConfig {
-  /** Store URLs in mirror order. */
+  /** Store URLs in mirror order: Flotilla stores and Nix binary caches (`nix+...`), mixed. */
   stores: string[];
   publishers: PublisherPolicy;
   /** The head pointer (heads/BRANCH.json): off unless flotilla.yaml turns it on. */
   headPointer: HeadPointerPolicy;
+  /** Absent when flotilla.yaml trusts no Nix key (then no set may pin a Nix store path). */
+  nix?: NixTrustPolicy;
   /** Past this instant the repo is stale. */
   expires?: Date;
 }
@@ -197,6 +208,8 @@ export interface AgentConfig {
   /** Absent: no webhook. */
   webhook?: { listen: ListenAddress; secretFile: string };
   metrics: { enabled: boolean; listen: ListenAddress };
+  /** Nix closures: unpacked into `<root>/nix/store`; `auto` registers them with the host's Nix when it has one. */
+  nix: { root: string; register: 'auto' | 'never' };
   /** Daemon mode: how long the tick worker process outlives a tick that is not waiting (ms). */
   keepWarmMs: number;
   /** How often an unchanged status report is written again (and the longest a settled daemon goes without a tick). */

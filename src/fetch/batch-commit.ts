@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { Digest } from '../store/digest.js';
-import { flushFilesystem } from './flush-filesystem.js';
+import { flushFilesystem } from '../util/flush-filesystem.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { ObjectCache } from './object-cache.js';
 

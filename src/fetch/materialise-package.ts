@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Digest } from '../store/digest.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { fsyncDir } from '../util/atomic-write.js';
-import { flushFilesystem } from './flush-filesystem.js';
+import { flushFilesystem } from '../util/flush-filesystem.js';
 import { isPidAlive } from '../util/pid-alive.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';

@@ -3,14 +3,14 @@ import { findCondition, type ReasonName } from '../status/conditions.js';
 import { isParseProblem, type MachineState, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
 import { isFresh } from '../status/readiness.js';
 import { isSilent } from '../rollout/unavailability.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 /** A machine's state as the fleet view shows it: the reported state, or what the reader concludes. */
 export type FleetMachineState = MachineState | 'Stale' | 'Unreachable' | 'Unknown' | 'Invalid';
 
 /** One quarantined digest of a set. */
 export interface QuarantineSummary {
-  digest: Digest;
+  digest: ClosureRef;
   machines: string[];
 }
 
@@ -18,7 +18,7 @@ export interface QuarantineSummary {
 export interface SetViewInput {
   set: string;
   /** What the deploy repo asks for (null when the repo was not read). */
-  desiredDigest: Digest | null;
+  desiredDigest: ClosureRef | null;
   /** Members of the set, in batch order when a plan exists. */
   machines: readonly string[];
   /** Batch index per machine (from the plan), when known. */
@@ -40,7 +40,7 @@ export interface MachineView {
   state: FleetMachineState;
   reason: ReasonName | null;
   message: string;
-  currentDigest: Digest | null;
+  currentDigest: ClosureRef | null;
   generation: number | null;
   reportedAt: string | null;
   batch: number | null;
@@ -52,7 +52,7 @@ export interface RemovedMachineView {
   machine: string;
   /** reportedAt of its last report (null when unreadable). */
   lastSeen: string | null;
-  currentDigest: Digest | null;
+  currentDigest: ClosureRef | null;
   state: MachineState | 'Invalid';
 }
 
@@ -61,7 +61,7 @@ export type SetHealth = 'converged' | 'progressing' | 'failed';
 
 export interface SetView {
   set: string;
-  desiredDigest: Digest | null;
+  desiredDigest: ClosureRef | null;
   health: SetHealth;
   machines: MachineView[];
   /** Machines that are Ready on the desired digest / members. */

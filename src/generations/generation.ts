@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
+import { isClosureRef, isNixStorePath, shortClosure, type ClosureRef, type NixStorePath } from '../store/closure-ref.js';
 import { isDigest, type Digest } from '../store/digest.js';
 import { GenerationError, NotFoundError } from '../errors/index.js';
 import { ORIGIN_FILE, parseGenerationDirName, setPaths, type SetPaths } from './layout.js';
@@ -11,14 +12,25 @@ export interface GenerationPackage {
   name: string;
 }
 
+/**
+ * A Nix closure's part of a generation: the chroot root it was unpacked under (`/` on a real machine) and
+ * every store path of the closure (the top path first), so GC and Nix's GC roots know what it uses.
+ */
+export interface GenerationNix {
+  root: string;
+  paths: NixStorePath[];
+}
+
 /** origin.json beside a generation's links: where it came from (after ostree's `.origin`). */
 export interface Origin {
   version: 1;
   set: string;
   number: number;
-  digest: Digest;
+  /** The closure: a Flotilla digest, or a Nix store path (then `nix` is present and `packages` empty). */
+  digest: ClosureRef;
   time: string;
   packages: GenerationPackage[];
+  nix?: GenerationNix;
   commit?: string;
   signer?: string;
   /**
@@ -37,12 +49,19 @@ export interface Generation {
   dirName: string;
   /** Absolute (or state-dir relative, as given) path of the generation directory. */
   path: string;
-  digest: Digest;
+  digest: ClosureRef;
   origin: Origin;
 }
 
 function bad(file: string, why: string): never {
   throw new GenerationError(`${file}: ${why}`, { file });
+}
+
+function parseNix(file: string, v: unknown): GenerationNix | undefined {
+  if (v === undefined) return undefined;
+  const n = v as Record<string, unknown> | null;
+  if (!n || typeof n['root'] !== 'string' || !Array.isArray(n['paths']) || !n['paths'].every(isNixStorePath)) bad(file, 'nix must have a root and the store paths of the closure');
+  return { root: n['root'], paths: n['paths'] };
 }
 
 /** Validates origin.json contents; GenerationError naming the file and field. */
@@ -52,7 +71,7 @@ export function parseOrigin(file: string, raw: unknown): Origin {
   if (o['version'] !== 1) bad(file, 'version must be 1');
   if (typeof o['set'] !== 'string') bad(file, 'set must be a string');
   if (typeof o['number'] !== 'number' || !Number.isInteger(o['number'])) bad(file, 'number must be an integer');
-  if (!isDigest(o['digest'])) bad(file, 'digest must be a sha256 digest');
+  if (!isClosureRef(o['digest'])) bad(file, 'digest must be a sha256 digest or a Nix store path');
   if (typeof o['time'] !== 'string') bad(file, 'time must be a string');
   if (!Array.isArray(o['packages'])) bad(file, 'packages must be an array');
   const packages = o['packages'].map((p: unknown, i): GenerationPackage => {
@@ -60,6 +79,7 @@ export function parseOrigin(file: string, raw: unknown): Origin {
     if (!q || !isDigest(q['digest']) || typeof q['name'] !== 'string') bad(file, `packages[${i}] must have a digest and a name`);
     return { digest: q['digest'], name: q['name'] };
   });
+  const nix = parseNix(file, o['nix']);
   for (const k of ['commit', 'signer'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') bad(file, `${k} must be a string`);
   for (const k of ['activation', 'health'] as const) if (o[k] !== undefined && (typeof o[k] !== 'object' || o[k] === null || Array.isArray(o[k]))) bad(file, `${k} must be an object`);
   return {
@@ -69,6 +89,7 @@ export function parseOrigin(file: string, raw: unknown): Origin {
     digest: o['digest'],
     time: o['time'],
     packages,
+    ...(nix ? { nix } : {}),
     ...(typeof o['commit'] === 'string' ? { commit: o['commit'] } : {}),
     ...(typeof o['signer'] === 'string' ? { signer: o['signer'] } : {}),
     // Written by stageGeneration from validated declarations; the state dir is ours alone.
@@ -97,7 +118,7 @@ export async function readGeneration(paths: SetPaths, dirName: string): Promise<
     bad(file, 'not valid JSON');
   }
   const origin = parseOrigin(file, raw);
-  if (origin.number !== parsed.number || !origin.digest.slice(7).startsWith(parsed.short)) {
+  if (origin.number !== parsed.number || shortClosure(origin.digest) !== parsed.short) {
     bad(file, `number/digest do not match the directory name ${dirName}`);
   }
   return { number: parsed.number, dirName, path, digest: origin.digest, origin };

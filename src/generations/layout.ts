@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
 import { PACKAGE_NAME_RE } from '../packages/manifest-validate.js';
-import { digestHex, shortDigest, type Digest } from '../store/digest.js';
+import { shortClosure, type ClosureRef } from '../store/closure-ref.js';
+import { digestHex, type Digest } from '../store/digest.js';
 import { checkName } from '../store/keys.js';
 
 /** The state dir used when neither --state nor FLOTILLA_STATE_DIR is given. */
@@ -177,12 +178,23 @@ export function objectTempOwner(name: string): number {
 /** The file beside a generation's package links that says where it came from. */
 export const ORIGIN_FILE = 'origin.json';
 
-/** A generation's directory name: `N-<first 12 hex of the closure digest>`. */
-export function generationDirName(n: number, digest: Digest): string {
-  return `${n}-${shortDigest(digest)}`;
+/**
+ * The one link in a Nix closure's generation: `out` → `<root>/nix/store/<hash>-<name>` (absolute, like Nix's
+ * own profile links), so activation finds `./out/bin/activate` whatever the store path's name.
+ */
+export const NIX_OUT_LINK = 'out';
+
+/** Where a Nix store path lives under a chroot root (`/` on a real machine). */
+export function nixPathUnder(root: string, storePath: string): string {
+  return join(root, storePath);
 }
 
-const GEN_RE = /^([1-9][0-9]{0,9})-([0-9a-f]{12})$/;
+/** A generation's directory name: `N-<first 12 hex of the closure digest, or of a Nix path's hash>`. */
+export function generationDirName(n: number, closure: ClosureRef): string {
+  return `${n}-${shortClosure(closure)}`;
+}
+
+const GEN_RE = /^([1-9][0-9]{0,9})-([0-9a-z]{12})$/;
 
 /** Parses `N-<short>`; undefined for anything else (temp names, strays). */
 export function parseGenerationDirName(name: string): { number: number; short: string } | undefined {

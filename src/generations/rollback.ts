@@ -1,5 +1,5 @@
 import { GenerationError } from '../errors/index.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { withBadMark } from './bad-digests.js';
 import { NO_CRASH_POINTS, type CrashPoints } from './crash-points.js';
 import { findGeneration, readGeneration, type Generation } from './generation.js';
@@ -22,7 +22,7 @@ export interface RollbackOptions {
   /** An explicit target generation; default: the previously active one (see rollbackTo). */
   to?: number;
   /** Record the generation being left as bad, in the same state write that starts the rollback. */
-  bad?: { reason: string; desiredDigest?: Digest; desiredCommit?: string };
+  bad?: { reason: string; desiredDigest?: ClosureRef; desiredCommit?: string };
   activate?: ActivateHook;
   crash?: CrashPoints;
   now?: () => Date;
@@ -33,7 +33,7 @@ export interface RollbackResult {
   from?: number;
   generation?: Generation;
   currentUnset: boolean;
-  markedBad?: Digest;
+  markedBad?: ClosureRef;
 }
 
 async function pickTarget(paths: SetPaths, state: SetState, to: number | undefined): Promise<Generation | undefined> {

@@ -1,13 +1,14 @@
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
 import { mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parseDigest, shortDigest, type Digest } from '../store/digest.js';
+import { parseClosureRef, shortClosure, type ClosureRef } from '../store/closure-ref.js';
+import { parseDigest, type Digest } from '../store/digest.js';
 import { GenerationError } from '../errors/index.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { NO_CRASH_POINTS, type CrashPoints } from './crash-points.js';
 import { diskFullError, ensureFreeSpace, STATFS_DISK_SPACE, type DiskSpace } from './disk-space.js';
-import { listGenerationDirs, readGeneration, type Generation, type Origin } from './generation.js';
-import { checkPackageName, generationDirName, ORIGIN_FILE, packageLinkTarget, packagePath, setPaths, tempName, type SetPaths } from './layout.js';
+import { listGenerationDirs, readGeneration, type Generation, type GenerationNix, type Origin } from './generation.js';
+import { checkPackageName, generationDirName, NIX_OUT_LINK, nixPathUnder, ORIGIN_FILE, packageLinkTarget, packagePath, setPaths, tempName, type SetPaths } from './layout.js';
 import { withSetLock } from './set-lock.js';
 import { readState, writeState } from './state-file.js';
 import { readCurrent } from './symlink.js';
@@ -23,9 +24,11 @@ export interface StagePackage {
 export interface StageOptions {
   stateDir: string;
   set: string;
-  /** The closure digest. */
-  digest: Digest;
+  /** The closure: a Flotilla digest, or a Nix store path (then `nix` says where it was unpacked). */
+  digest: ClosureRef;
   packages: StagePackage[];
+  /** A Nix closure, already placed under `<root>/nix/store`: the generation links `out` to its top path. */
+  nix?: GenerationNix;
   origin: { commit?: string; signer?: string; activation?: ActivationSpec; health?: HealthSpec };
   crash?: CrashPoints;
   now?: () => Date;
@@ -58,9 +61,17 @@ async function checkPackages(stateDir: string, packages: StagePackage[]): Promis
   }
 }
 
-async function findExisting(paths: SetPaths, digest: Digest): Promise<{ generation?: Generation; highest: number }> {
+async function checkNix(o: StageOptions): Promise<void> {
+  if (!o.nix) return;
+  if (o.packages.length > 0 || o.nix.paths[0] !== o.digest) throw new GenerationError(`a Nix generation links only its top path ${o.digest}, first of its paths`, { digest: o.digest });
+  const top = nixPathUnder(o.nix.root, o.digest);
+  const st = await stat(top).catch(() => undefined);
+  if (!st) throw new GenerationError(`Nix store path ${o.digest} is not materialised at ${top}`, { path: top });
+}
+
+async function findExisting(paths: SetPaths, digest: ClosureRef): Promise<{ generation?: Generation; highest: number }> {
   const dirs = await listGenerationDirs(paths);
-  const short = shortDigest(digest);
+  const short = shortClosure(digest);
   let generation: Generation | undefined;
   for (const d of dirs) {
     if (!d.dirName.endsWith(`-${short}`)) continue;
@@ -98,6 +109,7 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
     digest: o.digest,
     time: (o.now ?? (() => new Date()))().toISOString(),
     packages: o.packages.map((p) => ({ digest: p.digest, name: p.name })),
+    ...(o.nix ? { nix: o.nix } : {}),
     ...(o.origin.commit !== undefined ? { commit: o.origin.commit } : {}),
     ...(o.origin.signer !== undefined ? { signer: o.origin.signer } : {}),
     ...(o.origin.activation !== undefined ? { activation: o.origin.activation } : {}),
@@ -106,6 +118,7 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
   try {
     await mkdir(tmp, { mode: 0o755 });
     for (const p of o.packages) await symlink(packageLinkTarget(p.digest, p.name), join(tmp, p.name));
+    if (o.nix) await symlink(nixPathUnder(o.nix.root, o.digest), join(tmp, NIX_OUT_LINK));
     crash.hit('stage:after-links');
     await writeOrigin(join(tmp, ORIGIN_FILE), origin);
     crash.hit('stage:after-origin');
@@ -130,9 +143,10 @@ async function buildGeneration(paths: SetPaths, n: number, o: StageOptions, cras
  * before `current` or any existing generation is touched; InvalidDigestError/InvalidNameError on bad input.
  */
 export async function stageGeneration(options: StageOptions): Promise<StageResult> {
-  const digest = parseDigest(options.digest, 'closure digest');
+  const digest = parseClosureRef(options.digest, 'closure digest');
   const paths = setPaths(options.stateDir, options.set);
   await checkPackages(options.stateDir, options.packages);
+  await checkNix(options);
   const crash = options.crash ?? NO_CRASH_POINTS;
   return withSetLock(options.stateDir, options.set, async () => {
     const cur = await readCurrent(paths.current);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isDigest, type Digest } from '../store/digest.js';
+import { isClosureRef, type ClosureRef } from '../store/closure-ref.js';
 import { GenerationError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -12,7 +12,7 @@ export interface PendingSwitch {
   /** The generation `current` pointed to before the switch; absent on a first deployment. */
   from?: number;
   to: number;
-  digest: Digest;
+  digest: ClosureRef;
   startedAt: string;
   phase: PendingPhase;
 }
@@ -33,7 +33,7 @@ export interface BadEntry {
   attempts: number;
   at: string;
   /** The desired digest the failure happened under; the entry holds only while that is still desired. */
-  desiredDigest: Digest;
+  desiredDigest: ClosureRef;
   desiredCommit?: string;
 }
 
@@ -47,7 +47,7 @@ export interface SetState {
   pending?: PendingSwitch;
   rollback?: RollbackMarker;
   bad: Record<string, BadEntry>;
-  lastDesired?: Digest;
+  lastDesired?: ClosureRef;
   /** The highest generation number ever handed out: numbers are never reused, even after GC. */
   lastNumber: number;
 }
@@ -81,9 +81,9 @@ function reqString(file: string, o: Record<string, unknown>, key: string, field:
   return v;
 }
 
-function reqDigest(file: string, o: Record<string, unknown>, key: string, field: string): Digest {
+function reqDigest(file: string, o: Record<string, unknown>, key: string, field: string): ClosureRef {
   const v = o[key];
-  if (!isDigest(v)) fail(file, field, 'must be sha256: followed by 64 lowercase hex');
+  if (!isClosureRef(v)) fail(file, field, 'must be sha256: followed by 64 lowercase hex, or a Nix store path');
   return v;
 }
 
@@ -125,7 +125,7 @@ function parseBad(file: string, v: unknown): Record<string, BadEntry> {
   const out: Record<string, BadEntry> = {};
   for (const [digest, e] of Object.entries(v)) {
     const field = `bad["${digest.slice(0, 80)}"]`;
-    if (!isDigest(digest)) fail(file, field, 'key must be a digest');
+    if (!isClosureRef(digest)) fail(file, field, 'key must be a digest or a Nix store path');
     if (!isObject(e)) fail(file, field, 'must be an object');
     const attempts = e['attempts'];
     if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) fail(file, `${field}.attempts`, 'must be a positive integer');

@@ -4,7 +4,7 @@ import { planRollout } from '../rollout/planner.js';
 import { membersOf } from '../rollout/set-plan.js';
 import { unavailableBudget } from '../rollout/unavailability.js';
 import { evaluateWindows } from '../rollout/windows.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import type { RolloutSchedule } from './types.js';
 
 function batchSizeText(set: SetDeclaration): string {
@@ -28,7 +28,7 @@ function windowText(w: SetDeclaration['rollout']['windows'][number]): string {
  * The rollout schedule of `set` towards `target` as every machine will compute it (pure): batches from the
  * rollout planner (canary first), the pause, the windows evaluated at `now`, and what a failure does.
  */
-export function describeRollout(decls: Declarations, set: SetDeclaration, target: Digest, now: Date): RolloutSchedule {
+export function describeRollout(decls: Declarations, set: SetDeclaration, target: ClosureRef, now: Date): RolloutSchedule {
   const settings = set.rollout;
   const members = membersOf(decls, set);
   const plan = planRollout({ set: set.name, target, machines: members, settings });

@@ -6,6 +6,7 @@ import type { Clock } from '../rollout/clock.js';
 import type { GateMemory } from '../rollout/gate-memory.js';
 import type { LeaseObserver } from '../rollout/lease-observer.js';
 import type { Store } from '../store/store.js';
+import type { NixCache } from '../nix/index.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
 import type { StagedMemo } from './staged-memo.js';
 import type { StepTiming } from './step.js';
@@ -30,6 +31,16 @@ export interface TickPorts {
   agentVersion: string;
 }
 
+/** How a tick reaches Nix binary caches and the Nix store it fills (agent config `nix:`). */
+export interface NixPorts {
+  /** Nix cache URLs, mirror order. */
+  caches: string[];
+  /** Opens a cache once per process (StoreCache.openNix). */
+  open: (url: string) => Promise<NixCache>;
+  root: string;
+  register: 'auto' | 'never';
+}
+
 /** Everything one set's convergence needs within a tick. */
 export interface SetContext {
   machine: MachineIdentity;
@@ -40,6 +51,8 @@ export interface SetContext {
   signer: string;
   /** Content stores, in mirror order. */
   stores: Store[];
+  /** Nix binary caches and where their closures go (sets pinning a /nix/store path). */
+  nix: NixPorts;
   /** The writable store for leases, status and quarantine; null when none is configured. */
   coordination: Store | null;
   /** Whether `coordination` passed the precondition probe (false: the agent refuses to coordinate). */

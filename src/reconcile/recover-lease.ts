@@ -2,7 +2,7 @@ import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { batchOf } from '../rollout/planner.js';
 import { setPlanOf } from '../rollout/set-plan.js';
 import type { RolloutRef } from '../status/machine-status.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import type { SetContext } from './context.js';
 
 /** A slot taken back after a restart: the lease (null when the rollout uses none) and the rollout to report. */
@@ -18,7 +18,7 @@ export interface RecoveredSlot {
  * operator unlocked it). Returns the lease (null without coordination or leases), or `'no-slot'` when no
  * slot could be had. Never waits. Fails with the store's errors and LeaseError from the token counter.
  */
-export async function recoverSlot(ctx: SetContext, digest: Digest, options: { ownOnly: boolean }): Promise<RecoveredSlot | 'no-slot'> {
+export async function recoverSlot(ctx: SetContext, digest: ClosureRef, options: { ownOnly: boolean }): Promise<RecoveredSlot | 'no-slot'> {
   const { set, machine, ports } = ctx;
   const plan = setPlanOf(ctx.decls, { ...set, closure: digest }, machine.name);
   const rollout: RolloutRef = { id: plan.rolloutId, batch: batchOf(plan, machine.name) };

@@ -1,4 +1,4 @@
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { Reason, type Condition, type ReasonName } from '../status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineState, type MachineStatus, type RolloutRef } from '../status/machine-status.js';
 
@@ -15,8 +15,8 @@ export type SetResult = 'unchanged' | 'converged' | 'waiting' | 'failed' | 'roll
 /** The outcome of one set in one tick, turned into a status report at the end of the tick. */
 export interface SetOutcome {
   set: string;
-  desired: Digest | null;
-  current: Digest | null;
+  desired: ClosureRef | null;
+  current: ClosureRef | null;
   generation: number | null;
   result: SetResult;
   reason: ReasonName;

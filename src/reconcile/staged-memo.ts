@@ -1,12 +1,12 @@
 import { lstat } from 'node:fs/promises';
 import type { Generation } from '../generations/index.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 /** How long a verified, staged closure is trusted without checking the store again. */
 export const STAGED_MEMO_MAX_AGE_MS = 30_000;
 
 interface Entry {
-  digest: Digest;
+  digest: ClosureRef;
   commit: string;
   generation: Generation;
   atMs: number;
@@ -24,7 +24,7 @@ export class StagedMemo {
 
   constructor(private readonly maxAgeMs: number = STAGED_MEMO_MAX_AGE_MS) {}
 
-  async recall(set: string, digest: Digest, commit: string, nowMs: number): Promise<Generation | undefined> {
+  async recall(set: string, digest: ClosureRef, commit: string, nowMs: number): Promise<Generation | undefined> {
     const e = this.entries.get(set);
     if (e === undefined || e.digest !== digest || e.commit !== commit || nowMs - e.atMs >= this.maxAgeMs) return undefined;
     const st = await lstat(e.generation.path).catch(() => undefined);
@@ -35,7 +35,7 @@ export class StagedMemo {
     return e.generation;
   }
 
-  remember(set: string, digest: Digest, commit: string, generation: Generation, nowMs: number): void {
+  remember(set: string, digest: ClosureRef, commit: string, generation: Generation, nowMs: number): void {
     this.entries.set(set, { digest, commit, generation, atMs: nowMs });
   }
 

@@ -3,6 +3,9 @@ import { stageGeneration, type Generation } from '../generations/index.js';
 import type { SetContext } from './context.js';
 import { runStep } from './step.js';
 import type { ActivationSpec, HealthSpec } from '../activation/spec.js';
+import { closureKind } from '../store/closure-ref.js';
+import { isDigest } from '../store/digest.js';
+import { fetchAndStageNix } from './step-fetch-stage-nix.js';
 
 function recordedSpecs(ctx: SetContext): { activation?: ActivationSpec; health?: HealthSpec } {
   const activation = ctx.set.activate;
@@ -24,16 +27,19 @@ export interface Staged {
  */
 export async function fetchAndStage(ctx: SetContext): Promise<Staged> {
   const { set, ports } = ctx;
-  const fields = { set: set.name, digest: set.closure };
+  const closure = set.closure;
+  // The one place a tick asks what kind of closure it is: a Nix store path has its own fetch and stage.
+  if (!isDigest(closure)) return fetchAndStageNix(ctx, closure, { commit: ctx.commit, signer: ctx.signer, ...recordedSpecs(ctx) });
+  const fields = { set: set.name, digest: closure, kind: closureKind(closure) };
   const fetched = await runStep(ctx.timings, ports.log, 'fetch', fields, () =>
-    fetchClosure({ stores: ctx.stores, digest: set.closure, policy: ctx.policy, stateDir: ctx.stateDir, signal: ports.signal }),
+    fetchClosure({ stores: ctx.stores, digest: closure, policy: ctx.policy, stateDir: ctx.stateDir, signal: ports.signal }),
   );
   ctx.fetched.bytes += fetched.bytesFetched;
   const staged = await runStep(ctx.timings, ports.log, 'stage', fields, () =>
     stageGeneration({
       stateDir: ctx.stateDir,
       set: set.name,
-      digest: set.closure,
+      digest: closure,
       packages: fetched.packages,
       origin: { commit: ctx.commit, signer: ctx.signer, ...recordedSpecs(ctx) },
       ...(ports.crash ? { crash: ports.crash } : {}),

@@ -7,6 +7,8 @@ import { probeMemoFile } from '../generations/index.js';
 import { probeConditionalWrites } from '../store/probe.js';
 import { forgetProbe, probeRemembered } from './probe-memo.js';
 import { canCoordinate, type Store } from '../store/store.js';
+import { storesFor } from '../store/closure-ref.js';
+import { openNixCache, type NixCache } from '../nix/index.js';
 
 /**
  * Where agents read the head pointer for `decls`, or undefined when flotilla.yaml does not enable it: its
@@ -15,13 +17,15 @@ import { canCoordinate, type Store } from '../store/store.js';
 export function headPointerStoreUrl(config: AgentConfig, decls: Declarations): string | undefined {
   const hp = decls.config.headPointer;
   if (!hp.enabled) return undefined;
-  const urls = config.stores ?? decls.config.stores;
+  const urls = storesFor(config.stores ?? decls.config.stores, 'flotilla');
   return hp.store ?? config.coordinationStore ?? urls.find((u) => canCoordinate(openStore(u, { writable: true })));
 }
 
 /** Content stores and the coordination store of a tick. */
 export interface TickStores {
   content: Store[];
+  /** Nix binary cache URLs (mirror order), opened on demand with openNix. */
+  nixCaches: string[];
   coordination: Store | null;
   coordinationSafe: boolean;
   /** Forgets the coordination store's probe result, here and in the state dir (see SetContext). */
@@ -36,6 +40,7 @@ export interface TickStores {
 export class StoreCache {
   private readonly open = new Map<string, Store>();
   private readonly probes = new Map<string, boolean>();
+  private readonly nix = new Map<string, Promise<NixCache>>();
   /** Every store request this process made (for the tick log, metrics and the fleet benchmark). */
   readonly counter: RequestCounter = { requests: 0 };
 
@@ -57,13 +62,30 @@ export class StoreCache {
     return s;
   }
 
+  /**
+   * The Nix binary cache at `url`, opened (nix-cache-info read) once per process; a failed open is
+   * forgotten so the next tick tries again. Fails as openNixCache does.
+   */
+  openNix(url: string): Promise<NixCache> {
+    let c = this.nix.get(url);
+    if (!c) {
+      const credentials = credentialsFor(url.slice('nix+'.length), this.credentials, this.env) ?? credentialsFor(url, this.credentials, this.env);
+      c = openNixCache(url, credentials ? { credentials } : {});
+      c.catch(() => this.nix.delete(url));
+      this.nix.set(url, c);
+    }
+    return c;
+  }
+
   /** The stores for this tick: content mirrors in order, and the writable one used for leases and status. */
   async forTick(config: AgentConfig, decls: Declarations): Promise<TickStores> {
-    const urls = config.stores ?? decls.config.stores;
+    const all = config.stores ?? decls.config.stores;
+    const urls = storesFor(all, 'flotilla');
+    const nixCaches = storesFor(all, 'nix');
     const content = urls.map((u) => this.get(u, false));
     const coordUrl = config.coordinationStore ?? urls.find((u) => canCoordinate(this.get(u, true)));
     const file = probeMemoFile(config.stateDir);
-    if (coordUrl === undefined) return { content, coordination: null, coordinationSafe: false, distrustCoordination: () => Promise.resolve() };
+    if (coordUrl === undefined) return { content, nixCaches, coordination: null, coordinationSafe: false, distrustCoordination: () => Promise.resolve() };
     const coordination = this.get(coordUrl, true);
     let safe = this.probes.get(coordUrl);
     if (safe === undefined) {
@@ -76,11 +98,12 @@ export class StoreCache {
       this.probes.delete(coordUrl);
       await forgetProbe({ file, url: coordUrl });
     };
-    return { content, coordination, coordinationSafe: safe, distrustCoordination };
+    return { content, nixCaches, coordination, coordinationSafe: safe, distrustCoordination };
   }
 
   /** Closes every store opened. */
   async close(): Promise<void> {
     await Promise.all([...this.open.values()].map((s) => s.close()));
+    await Promise.all([...this.nix.values()].map((c) => c.then((cache) => cache.close(), () => undefined)));
   }
 }

@@ -143,7 +143,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     for (const set of sets) {
       const ctx: SetContext = {
         machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
-        stores: stores.content, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged,
+        stores: stores.content, nix: { caches: stores.nixCaches, open: (url) => input.stores.openNix(url), root: config.nix.root, register: config.nix.register }, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged,
       };
       if (conflicts.has(set.name)) {
         const cur = await currentOf(config.stateDir, set.name);

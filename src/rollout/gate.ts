@@ -3,7 +3,7 @@ import type { RolloutPolicy } from '../declarations/types.js';
 import { Reason, findCondition, type ReasonName } from '../status/conditions.js';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
 import { isReadyOn } from '../status/readiness.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { batchOf, rolloutIdFor, type RolloutPlan } from './planner.js';
 import type { QuarantineRecord } from './quarantine-record.js';
 import { isSilent, isUnreachable, type Unavailability } from './unavailability.js';
@@ -12,7 +12,7 @@ import { evaluateWindows } from './windows.js';
 /** A set this one depends on, with what the reader knows of it. */
 export interface DependencyState {
   set: string;
-  desiredDigest: Digest;
+  desiredDigest: ClosureRef;
   machines: readonly string[];
   statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
 }
@@ -50,7 +50,7 @@ function closed(batch: number, reason: ReasonName, detail: string, retryAfterMs?
   return { allowed: false, batch, reason, detail, stalled: reason === Reason.Quarantined, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }
 
-function describe(status: MachineStatus | ParseProblem | undefined, target: Digest): string {
+function describe(status: MachineStatus | ParseProblem | undefined, target: ClosureRef): string {
   if (status === undefined) return 'has not reported';
   if (isParseProblem(status)) return `has an unreadable status (${status.problem})`;
   if (status.currentDigest !== target) return `runs ${status.currentDigest ?? 'nothing'} (state ${status.state})`;
@@ -67,7 +67,7 @@ export const PREVIOUS_BATCH_RETRY_MS = 1_000;
 
 /** What makes a machine of an earlier batch count as done: Ready on the target, or a tolerated failure. */
 export interface DoneRule {
-  target: { set: string; digest: Digest; rolloutId: string };
+  target: { set: string; digest: ClosureRef; rolloutId: string };
   failed: ReadonlySet<string>;
   now: Date;
   staleAfterMs: number;

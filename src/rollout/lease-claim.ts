@@ -2,7 +2,7 @@
 // that tries the machine's own slot first. lease.ts holds the protocol as a whole and its description.
 import { createHash } from 'node:crypto';
 import { PreconditionFailedError } from '../errors/index.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { leaseKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
@@ -20,7 +20,7 @@ export interface AcquireOptions {
   machine: string;
   /** Unique per agent process (e.g. machine + pid + random), so two lives of one machine differ. */
   holder: string;
-  digest: Digest;
+  digest: ClosureRef;
   ttlMs: number;
   clock: Clock;
   observations: LeaseObserver;

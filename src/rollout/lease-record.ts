@@ -1,4 +1,4 @@
-import { isDigest, type Digest } from '../store/digest.js';
+import { isClosureRef, type ClosureRef } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
 
 /** The schema tag of lease objects. */
@@ -16,7 +16,7 @@ export interface LeaseRecord {
   state: 'held' | 'released';
   holder: string;
   machine: string;
-  digest: Digest;
+  digest: ClosureRef;
   token: number;
   ttlMs: number;
   seq: number;
@@ -45,7 +45,7 @@ export function parseLeaseRecord(bytes: Buffer): LeaseRecord | null {
   if (Object.keys(r).some((k) => !KEYS.includes(k))) return null;
   const ok =
     r['schema'] === LEASE_SCHEMA && (r['state'] === 'held' || r['state'] === 'released') &&
-    typeof r['holder'] === 'string' && typeof r['machine'] === 'string' && isDigest(r['digest']) &&
+    typeof r['holder'] === 'string' && typeof r['machine'] === 'string' && isClosureRef(r['digest']) &&
     isCount(r['token'], 0) && isCount(r['ttlMs'], 1) && isCount(r['seq'], 0) &&
     typeof r['acquiredAt'] === 'string' && typeof r['renewedAt'] === 'string' &&
     (r['releasedBy'] === undefined || typeof r['releasedBy'] === 'string');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BatchSize, RolloutPolicy } from '../declarations/types.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 /**
  * The pure rollout planner: (set, target digest, machines, rollout settings) → ordered batches.
@@ -17,7 +17,7 @@ import type { Digest } from '../store/digest.js';
 /** A computed plan. `capacity` is the largest batch: the number of lease slots the rollout uses. */
 export interface RolloutPlan {
   set: string;
-  target: Digest;
+  target: ClosureRef;
   rolloutId: string;
   order: string[];
   batches: string[][];
@@ -30,7 +30,7 @@ export interface RolloutPlan {
  * The rollout id of (set, target digest): "r" + the first 16 hex of sha256(set + "\n" + digest).
  * Deterministic, so every machine names the same lease directory without talking to the others.
  */
-export function rolloutIdFor(set: string, target: Digest): string {
+export function rolloutIdFor(set: string, target: ClosureRef): string {
   return `r${createHash('sha256').update(`${set}\n${target}`).digest('hex').slice(0, 16)}`;
 }
 
@@ -64,7 +64,7 @@ function batchLength(size: BatchSize, total: number, remaining: number): number 
  */
 export function planRollout(input: {
   set: string;
-  target: Digest;
+  target: ClosureRef;
   machines: readonly string[];
   settings: Pick<RolloutPolicy, 'canary' | 'batchSize'>;
   lateJoiners?: readonly string[];

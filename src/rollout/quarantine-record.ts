@@ -1,4 +1,4 @@
-import { isDigest, type Digest } from '../store/digest.js';
+import { isClosureRef, type ClosureRef } from '../store/closure-ref.js';
 import { isReason, type ReasonName } from '../status/conditions.js';
 
 /** The schema tag of quarantine objects. */
@@ -16,7 +16,7 @@ export interface QuarantineFailure {
 export interface QuarantineRecord {
   schema: typeof QUARANTINE_SCHEMA;
   set: string;
-  digest: Digest;
+  digest: ClosureRef;
   failures: QuarantineFailure[];
 }
 
@@ -33,7 +33,7 @@ function isFailure(v: unknown): v is QuarantineFailure {
 export function parseQuarantineRecord(bytes: Buffer, key: string): QuarantineRecord | { problem: string } {
   try {
     const v = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-    if (v['schema'] === QUARANTINE_SCHEMA && typeof v['set'] === 'string' && isDigest(v['digest']) && Array.isArray(v['failures']) && v['failures'].every(isFailure)) {
+    if (v['schema'] === QUARANTINE_SCHEMA && typeof v['set'] === 'string' && isClosureRef(v['digest']) && Array.isArray(v['failures']) && v['failures'].every(isFailure)) {
       return { schema: QUARANTINE_SCHEMA, set: v['set'], digest: v['digest'], failures: v['failures'] };
     }
     return { problem: `${key}: not a ${QUARANTINE_SCHEMA} object` };

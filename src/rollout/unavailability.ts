@@ -1,6 +1,6 @@
 import type { UnavailableBudget } from '../declarations/types.js';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 
 // The unavailability budget (rollout.maxUnavailable): a machine of an earlier batch that has gone silent and
 // holds no slot may be stepped over by later batches, up to the budget. The gate, its readers and the fleet
@@ -30,7 +30,7 @@ export function unavailableBudget(budget: UnavailableBudget, setSize: number): n
  * report from the future (a clock ahead) and a Failed or RolledBack report about `target` are not silent:
  * they keep blocking, so a budget never steps over a failure nor a canary that has not run yet.
  */
-export function isSilent(status: MachineStatus | ParseProblem | undefined, target: Digest, now: Date, afterMs: number): boolean {
+export function isSilent(status: MachineStatus | ParseProblem | undefined, target: ClosureRef, now: Date, afterMs: number): boolean {
   if (status === undefined || isParseProblem(status)) return false;
   const age = now.getTime() - Date.parse(status.reportedAt);
   if (!(age > afterMs)) return false;
@@ -38,6 +38,6 @@ export function isSilent(status: MachineStatus | ParseProblem | undefined, targe
 }
 
 /** Silent and holding no slot: counts against the budget instead of blocking. */
-export function isUnreachable(machine: string, status: MachineStatus | ParseProblem | undefined, target: Digest, now: Date, u: Pick<Unavailability, 'afterMs' | 'slotHolders'>): boolean {
+export function isUnreachable(machine: string, status: MachineStatus | ParseProblem | undefined, target: ClosureRef, now: Date, u: Pick<Unavailability, 'afterMs' | 'slotHolders'>): boolean {
   return !u.slotHolders.has(machine) && isSilent(status, target, now, u.afterMs);
 }

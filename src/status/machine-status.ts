@@ -1,4 +1,4 @@
-import { isDigest, type Digest } from '../store/digest.js';
+import { isClosureRef, type ClosureRef } from '../store/closure-ref.js';
 import { CONDITION_STATUSES, CONDITION_TYPES, isReason, type Condition } from './conditions.js';
 
 /** The schema tag of status files this code writes and accepts. A new shape gets a new tag. */
@@ -31,8 +31,8 @@ export interface MachineStatus {
   schema: typeof MACHINE_STATUS_SCHEMA;
   machine: string;
   set: string;
-  desiredDigest: Digest | null;
-  currentDigest: Digest | null;
+  desiredDigest: ClosureRef | null;
+  currentDigest: ClosureRef | null;
   /** Local generation number of `current`, or null before the first switch. */
   generation: number | null;
   /** The deploy-repo commit the machine last applied (40 or 64 hex), or null. */
@@ -85,9 +85,9 @@ function isoTime(v: unknown, path: string): string {
   return v;
 }
 
-function nullableDigest(v: unknown, path: string): Digest | null {
+function nullableDigest(v: unknown, path: string): ClosureRef | null {
   if (v === null) return null;
-  if (!isDigest(v)) fail(path, 'null or "sha256:" + 64 lowercase hex');
+  if (!isClosureRef(v)) fail(path, 'null, "sha256:" + 64 lowercase hex, or a Nix store path');
   return v;
 }
 

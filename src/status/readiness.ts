@@ -1,4 +1,4 @@
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { findCondition } from './conditions.js';
 import { isParseProblem, type MachineStatus, type ParseProblem } from './machine-status.js';
 
@@ -22,7 +22,7 @@ export function isFresh(status: MachineStatus, now: Date, staleAfterMs: number):
  */
 export function isReadyOn(
   status: MachineStatus | ParseProblem | undefined,
-  target: { set: string; digest: Digest; rolloutId: string },
+  target: { set: string; digest: ClosureRef; rolloutId: string },
   now: Date,
   staleAfterMs: number,
 ): boolean {

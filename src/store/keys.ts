@@ -1,3 +1,4 @@
+import { closureKeySegment, type ClosureRef } from './closure-ref.js';
 import { digestHex, type Digest } from './digest.js';
 import { InvalidNameError } from '../errors/index.js';
 
@@ -81,8 +82,8 @@ export function quarantinePrefix(set: string): string {
   return `quarantine/${checkName(set, 'set name')}/`;
 }
 
-export function quarantineKey(set: string, d: Digest): string {
-  return `${quarantinePrefix(set)}${digestHex(d)}`;
+export function quarantineKey(set: string, d: ClosureRef): string {
+  return `${quarantinePrefix(set)}${closureKeySegment(d)}`;
 }
 
 /**

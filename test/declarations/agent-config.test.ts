@@ -45,6 +45,7 @@ describe('agent config', () => {
         storeCredentials: [],
         metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9464 } },
         keepWarmMs: 20_000,
+        nix: { root: '/', register: 'auto' },
         statusHeartbeatMs: 150_000,
         logLevel: 'info',
       },

@@ -14,7 +14,39 @@ const cfg = (publishers: string, extra = ''): string => `stores:\n  - /srv/store
 const win = (start: string, duration: string, tz: string, extra = ''): string =>
   `    - start: "${start}"\n      duration: ${duration}\n      timeZone: ${tz}\n${extra}`;
 
+const NIX_PATH = '/nix/store/0c7pq7pk4fc1n0in4i4pk1ggfyg3ga8p-app-1.0';
+const NIX_KEY = 'cache.example.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=';
+const nixSet = (): string => `closure: ${NIX_PATH}\nplatform: linux/amd64\nmachines: [a]\n`;
+const NIX_CONFIG = `stores:\n  - nix+file:///srv/nix-cache\npublishers:\n  keys:\n    - ${KEY_1}\nnix:\n  trustedKeys:\n    - ${NIX_KEY}\n`;
+
 const CASES: RuleCase[] = [
+  {
+    rule: 'closure-store-kind',
+    name: 'a Nix store path with only a Flotilla store',
+    files: repo({ 'sets/app.yaml': nixSet() }, `${CONFIG}nix:\n  trustedKeys:\n    - ${NIX_KEY}\n`),
+    want: ['sets/app.yaml:1:10 /closure a Nix store path needs a Nix binary cache (nix+file:///..., nix+https://... or nix+s3://...) in flotilla.yaml stores, and there is none [closure-store-kind]'],
+  },
+  {
+    rule: 'closure-store-kind',
+    name: 'a digest with only a Nix cache',
+    files: repo({ 'sets/web.yaml': setYaml() }, NIX_CONFIG),
+    want: ['sets/web.yaml:1:10 /closure a closure digest needs a Flotilla store (a path, file:///..., s3://... or https://...) in flotilla.yaml stores, and there is none [closure-store-kind]'],
+  },
+  {
+    rule: 'nix-keys-required',
+    name: 'a Nix store path without trusted Nix keys',
+    files: repo({ 'sets/app.yaml': nixSet() }, `${CONFIG}  - nix+file:///srv/nix-cache\n`.replace('publishers:', 'XX').replace('  - nix+file:///srv/nix-cache\n', '').replace('XX', '  - nix+file:///srv/nix-cache\npublishers:')),
+    want: ['sets/app.yaml:1:10 /closure a Nix store path needs trusted Nix signing keys: add nix: { trustedKeys: ["NAME:BASE64"] } to flotilla.yaml [nix-keys-required]'],
+  },
+  {
+    rule: 'nix-key',
+    name: 'a non-canonical Nix key and a threshold past the keys',
+    files: repo({ 'sets/app.yaml': nixSet() }, `${NIX_CONFIG.replace(NIX_KEY, NIX_KEY.replace('jY=', 'jZ='))}  threshold: 2\n`),
+    want: [
+      'flotilla.yaml:8:7 /nix/trustedKeys/0 key is not canonical base64 of a 32-byte ed25519 public key (copy the line `nix key convert-secret-to-public` prints) [nix-key]',
+      'flotilla.yaml:9:14 /nix/threshold threshold 2 is more than the 1 trusted Nix key(s) [nix-key]',
+    ],
+  },
   {
     rule: 'set-name-matches-file',
     name: 'name differs from the file name',
@@ -261,6 +293,19 @@ describe('semantic rules', () => {
   it.each(CASES.map((c) => [c.rule, c.name, c] as const))('%s: %s', (_rule, _name, c) => {
     const r = loadDeclarations(c.files);
     expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual(c.want);
+  });
+
+  it('accepts a Nix store path served by a Nix cache and signed by a trusted Nix key, beside a digest set', () => {
+    const config = NIX_CONFIG.replace('stores:\n', 'stores:\n  - /srv/store\n');
+    const r = loadDeclarations(repo({ 'sets/app.yaml': nixSet(), 'sets/web.yaml': setYaml() }, config));
+    expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([]);
+    expect(r.ok && r.value.sets.get('app')?.closure).toBe(NIX_PATH);
+    expect(r.ok && r.value.config.nix).toEqual({ trustedKeys: [NIX_KEY], threshold: 1 });
+  });
+
+  it('refuses a malformed Nix store path at the schema, naming the closure line', () => {
+    const r = loadDeclarations(repo({ 'sets/app.yaml': nixSet().replace('0c7pq7', 'eeeeee') }, NIX_CONFIG));
+    expect(r.ok ? [] : r.errors.map(formatIssue).join('\n')).toMatch(/sets\/app\.yaml:1:10 \/closure .*Nix store path/);
   });
 
   it('has a case for every rule in RULES', () => {

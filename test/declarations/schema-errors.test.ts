@@ -27,7 +27,7 @@ const CASES: Case[] = [
     name: 'pattern (digest)',
     file: S,
     text: 'closure: sha256:ABC\nplatform: linux/amd64\nmachines: [a]\n',
-    want: { file: S, line: 1, col: 10, pointer: '/closure', message: 'must be a digest: sha256: followed by 64 lowercase hex digits' },
+    want: { file: S, line: 1, col: 10, pointer: '/closure', message: 'must be a closure digest (sha256: and 64 lowercase hex) or a Nix store path (/nix/store/<32-character hash>-<name>)' },
   },
   {
     name: 'pattern (duration)',
@@ -171,7 +171,7 @@ describe('schema and YAML errors carry file:line:col and a JSON pointer', () => 
     );
     expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([
       'machines/m.yaml:1:9 /labels must be object (got array)',
-      'sets/a.yaml:1:10 /closure must be a digest: sha256: followed by 64 lowercase hex digits',
+      'sets/a.yaml:1:10 /closure must be a closure digest (sha256: and 64 lowercase hex) or a Nix store path (/nix/store/<32-character hash>-<name>)',
       'sets/b.yaml:5:11 /rollout/canary must be >= 0',
       'sets/b.yaml:6:14 /rollout/batchSize must be >= 1',
     ]);

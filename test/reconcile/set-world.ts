@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openNixCache } from '../../src/nix/index.js';
 import { pino } from 'pino';
 import { runCommand, type CommandRunner } from '../../src/activation/run-command.js';
 import { loadDeclarations } from '../../src/declarations/index.js';
@@ -142,6 +143,7 @@ export async function createSetWorld(): Promise<SetWorld> {
         commit: o.commit ?? 'c0ffee'.padEnd(40, '0'),
         signer: 'release',
         stores: [store],
+        nix: { caches: [], open: (url) => openNixCache(url), root, register: 'never' },
         coordination: o.coordination ?? null,
         coordinationSafe: o.coordinationSafe ?? o.coordination != null,
         distrustCoordination: o.distrustCoordination ?? (() => Promise.resolve()),

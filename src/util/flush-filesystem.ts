@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { runPool } from '../util/run-pool.js';
+import { runPool } from './run-pool.js';
 
 const exec = promisify(execFile);
 let syncfsWorks: boolean | undefined;

@@ -1,0 +1,141 @@
+// `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--json]`: materialising a Nix closure from a binary cache
+// (cold, one lib changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>` on the same
+// cache in the same run, for uncompressed, zstd and xz caches. Each run is a fresh process, so its peak RSS
+// is its own (ours from VmHWM, Nix's from GNU time's %M).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { materialiseNixClosure, openNixCache, parseNixPublicKey, resolveNixClosure } from '../src/nix/index.js';
+import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type NixCompressionName, type NixLibSpec } from '../scripts/world/nix-closure.js';
+import { printTable, spread } from './lib/stats.js';
+
+const exec = promisify(execFile);
+const RUNNER = join(fileURLToPath(new URL('.', import.meta.url)), 'run.js');
+
+interface RunResult {
+  seconds: number;
+  maxRssMb: number;
+  narBytes?: number;
+}
+
+function peakRssMb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return Number(m?.[1] ?? 0) / 1024;
+}
+
+/** Child mode: one materialise in a fresh process (the CLI's and the agent's situation). */
+async function runChild([url = '', top = '', pub = '', root = '']: string[]): Promise<void> {
+  const k = parseNixPublicKey(pub);
+  const t0 = performance.now();
+  const cache = await openNixCache(url);
+  const closure = await resolveNixClosure(cache, top, { keys: new Map([[k.name, k.key]]), threshold: 1 });
+  const r = await materialiseNixClosure(cache, closure, root);
+  await cache.close();
+  const out: RunResult = { seconds: (performance.now() - t0) / 1000, maxRssMb: peakRssMb(), narBytes: r.narBytes };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+async function flotilla(url: string, top: string, pub: string, root: string): Promise<RunResult> {
+  const { stdout } = await exec(process.execPath, [RUNNER, 'nix', '--child', url, top, pub, root], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as RunResult;
+}
+
+async function nixCopy(cacheDir: string, top: string, pub: string, root: string, home: string): Promise<RunResult> {
+  const t0 = performance.now();
+  const { stderr } = await exec(
+    '/usr/bin/time',
+    ['-f', 'MAXRSS %M', 'nix', 'copy', '--from', `file://${cacheDir}`, '--to', root, '--option', 'trusted-public-keys', pub, top],
+    { env: { ...process.env, ...nixEnv(home) }, maxBuffer: 1 << 24 },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, maxRssMb: Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024 };
+}
+
+interface Dataset {
+  v1: NixClosureFixture;
+  v2: NixClosureFixture;
+  narBytes: number;
+}
+
+async function buildDataset(dir: string, totalMb: number): Promise<Dataset> {
+  const per = Math.floor((totalMb * 1e6) / 3);
+  const libs: NixLibSpec[] = ['runtime', 'libs', 'data'].map((name) => ({ name: `bench-${name}`, blobBytes: per, files: 300 }));
+  const salt = `${Date.now()}`;
+  const v1 = await buildNixClosure(dir, libs, salt);
+  // "One path changed": the last lib is rebuilt (new bytes), so it and the app that refers to it are new.
+  const v2 = await buildNixClosure(dir, libs.map((l, i) => (i === libs.length - 1 ? { ...l, marker: 'v2' } : l)), salt, v1);
+  const { stdout } = await exec('nix', ['path-info', '-S', v1.top], { env: { ...process.env, ...nixEnv(dir) } });
+  return { v1, v2, narBytes: Number(stdout.trim().split(/\s+/).pop()) };
+}
+
+/** `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--json]`. */
+export async function run(args: string[]): Promise<void> {
+  if (args[0] === '--child') return runChild(args.slice(1));
+  const reps = Number(args[args.indexOf('--reps') + 1] ?? 3) || 3;
+  const totalMb = Number(args[args.indexOf('--mb') + 1] ?? 150) || 150;
+  const json = args.includes('--json');
+  const at = args.indexOf('--compressions');
+  const COMPRESSIONS = (at >= 0 ? (args[at + 1] ?? '') : 'none,zstd,xz').split(',') as NixCompressionName[];
+  const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-nix-'));
+  const log = (s: string): void => void (json ? process.stderr : process.stdout).write(s);
+  try {
+    const t0 = performance.now();
+    const ds = await buildDataset(root, totalMb);
+    log(`built in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    const caches = new Map<NixCompressionName, string>();
+    for (const c of COMPRESSIONS) {
+      const dir = join(root, `cache-${c}`);
+      await publishNixCache(ds.v1, dir, c);
+      await publishNixCache(ds.v2, dir, c);
+      caches.set(c, dir);
+    }
+    log(`closure: ${ds.v1.paths.length} paths, ${(ds.narBytes / 1e6).toFixed(1)} MB of NAR; v2 changes ${ds.v1.libs.at(-1)?.slice(44)} and the app; built and published (${COMPRESSIONS.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${reps} reps, order alternating\n`);
+    const results: Record<string, Record<string, RunResult[]>> = {};
+    for (const c of COMPRESSIONS) {
+      const cache = caches.get(c) ?? '';
+      const m: Record<string, RunResult[]> = {};
+      const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
+      for (let i = 0; i < reps; i++) {
+        const order = i % 2 === 0 ? (['flotilla', 'nix'] as const) : (['nix', 'flotilla'] as const);
+        for (const who of order) {
+          const dest = join(root, `${who}-${c}-${i}`);
+          const go = async (top: string): Promise<RunResult> => {
+            await exec('sync', []);
+            return who === 'flotilla'
+              ? flotilla(`nix+file://${cache}`, top, ds.v1.publicKey, dest)
+              : nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`));
+          };
+          add(`${who} cold`, await go(ds.v1.top));
+          add(`${who} one changed`, await go(ds.v2.top));
+          add(`${who} no-op`, await go(ds.v2.top));
+          await rm(dest, { recursive: true, force: true }).catch(async () => exec('rm', ['-rf', dest]));
+        }
+      }
+      results[c] = m;
+    }
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, results }, null, 2)}\n`);
+      return;
+    }
+    const rows: Array<Array<string | number>> = [];
+    for (const c of COMPRESSIONS) {
+      const m = results[c] ?? {};
+      for (const phase of ['cold', 'one changed', 'no-op']) {
+        const f = m[`flotilla ${phase}`] ?? [];
+        const n = m[`nix ${phase}`] ?? [];
+        const ratio = spread(f.map((r, i) => r.seconds / (n[i]?.seconds ?? 1)), 2);
+        rows.push([c, phase, spread(f.map((r) => r.seconds)), spread(n.map((r) => r.seconds)), ratio, Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0)]);
+      }
+    }
+    printTable(['cache', 'phase', 'flotilla s median (min–max)', 'nix copy s', 'flotilla/nix (paired)', 'flotilla peak RSS MB', 'nix peak RSS MB'], rows);
+    process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
+  } finally {
+    await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+  }
+}

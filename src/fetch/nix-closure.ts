@@ -1,0 +1,104 @@
+import { KeyError } from '../errors/index.js';
+import {
+  materialiseNixClosure,
+  openNixCache,
+  parseNixPublicKey,
+  resolveNixClosure,
+  type MaterialiseResult,
+  type NarInfo,
+  type NixCache,
+  type NixTrustPolicy,
+  type OpenNixCacheOptions,
+} from '../nix/index.js';
+import type { NixStorePath } from '../store/closure-ref.js';
+
+/**
+ * The trust flotilla.yaml's `nix:` block declares, as src/nix applies it. Throws KeyError for a malformed
+ * or repeated key (validation normally catches those first) or when no key is given.
+ */
+export function nixTrustOf(policy: { trustedKeys: readonly string[]; threshold: number } | undefined): NixTrustPolicy {
+  if (!policy || policy.trustedKeys.length === 0) {
+    throw new KeyError('no trusted Nix key: add nix: { trustedKeys: ["NAME:BASE64"] } to flotilla.yaml to deploy Nix store paths', {});
+  }
+  const keys = new Map<string, Buffer>();
+  for (const k of policy.trustedKeys) {
+    const { name, key } = parseNixPublicKey(k);
+    if (keys.has(name)) throw new KeyError(`Nix key name ${name} appears twice among the trusted keys`, { name });
+    keys.set(name, key);
+  }
+  return { keys, threshold: policy.threshold };
+}
+
+/** Where a Nix closure comes from: caches in mirror order, how to open them, and whom to trust. */
+export interface NixSource {
+  urls: readonly string[];
+  trust: NixTrustPolicy;
+  /** Opens (or hands out an already open) cache; default openNixCache with `options`. */
+  open?: (url: string) => Promise<NixCache>;
+  options?: OpenNixCacheOptions;
+  signal?: AbortSignal;
+}
+
+/** A closure read and verified from one cache: its narinfos, dependencies first, the top path last. */
+export interface ResolvedNixClosure {
+  cache: NixCache;
+  /** Whether this call opened `cache` (then the caller closes it with closeResolved). */
+  owned: boolean;
+  closure: NarInfo[];
+}
+
+/**
+ * Reads the closure of `top` from the first cache (mirror order) that has it whole and signed under the
+ * trust policy. Each cache's failure is kept; when none works, throws the first one's error (a
+ * SignatureError, IntegrityError or NotFoundError naming the store path), so a tampered first cache is
+ * reported as what it is rather than hidden behind a later "not found".
+ */
+export async function resolveFromCaches(source: NixSource, top: NixStorePath): Promise<ResolvedNixClosure> {
+  if (source.urls.length === 0) throw new KeyError(`no Nix binary cache is configured to fetch ${top} from`, { storePath: top });
+  let first: unknown;
+  for (const url of source.urls) {
+    const owned = source.open === undefined;
+    let cache: NixCache | undefined;
+    try {
+      cache = source.open ? await source.open(url) : await openNixCache(url, { ...source.options, ...(source.signal ? { signal: source.signal } : {}) });
+      const closure = await resolveNixClosure(cache, top, source.trust, source.signal ? { signal: source.signal } : {});
+      return { cache, owned, closure };
+    } catch (err) {
+      first ??= err;
+      if (owned) await cache?.close();
+    }
+  }
+  throw first;
+}
+
+/** Closes the cache of a resolved closure when resolveFromCaches opened it. */
+export async function closeResolved(r: ResolvedNixClosure): Promise<void> {
+  if (r.owned) await r.cache.close();
+}
+
+/** What fetching a Nix closure did: its narinfos (top last) and what was placed or already present. */
+export interface FetchedNixClosure {
+  closure: NarInfo[];
+  result: MaterialiseResult;
+}
+
+/**
+ * Resolves and verifies `top` (resolveFromCaches), then places the paths `<root>/nix/store` lacks
+ * (materialiseNixClosure: each NAR hashed and unpacked under a temp name, all renamed only once all
+ * verified). Nothing is visible on any failure. The caller keeps two writers of one root apart.
+ */
+export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string): Promise<FetchedNixClosure> {
+  const r = await resolveFromCaches(source, top);
+  try {
+    const result = await materialiseNixClosure(r.cache, r.closure, root, source.signal ? { signal: source.signal } : {});
+    return { closure: r.closure, result };
+  } finally {
+    await closeResolved(r);
+  }
+}
+
+/** The closure's store paths, the top path first then the rest in path order (as a generation records them). */
+export function closurePaths(closure: readonly NarInfo[], top: NixStorePath): NixStorePath[] {
+  const rest = closure.map((i) => i.storePath).filter((p) => p !== top).sort();
+  return [top, ...(rest as NixStorePath[])];
+}

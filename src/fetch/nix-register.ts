@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { ActivationError } from '../errors/index.js';
+import { formatSha256, parseSha256, type NarInfo } from '../nix/index.js';
+
+// Why `nix-store --load-db` fed a registration made from the verified narinfos, rather than
+// `nix-store --register-validity`: without --hash-given the latter re-reads and re-hashes every path we have
+// just hashed while unpacking, and with it the input is the same format; --load-db is the documented way to
+// load registrations made elsewhere (the NixOS installer does it), sets NarHash, NarSize and References
+// exactly as the signed narinfo says, and works on a chroot store (`--store ROOT`). Only paths Nix does not
+// already hold as valid are registered, so a path the host's Nix owns keeps its own registration.
+
+/** How long one nix-store call may take before it is killed (a registration of many paths is one call). */
+const NIX_STORE_TIMEOUT_MS = 120_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  missing: boolean;
+}
+
+function runNixStore(nixStore: string, args: string[], input: string, signal?: AbortSignal): Promise<Run> {
+  return new Promise((done) => {
+    const child = spawn(nixStore, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: NIX_STORE_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString('utf8')).slice(-8192)));
+    child.on('error', (err: NodeJS.ErrnoException) => done({ code: null, stdout, stderr: err.message, missing: err.code === 'ENOENT' }));
+    child.on('close', (code) => done({ code, stdout, stderr, missing: false }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+function storeArgs(root: string): string[] {
+  return resolve(root) === '/' ? [] : ['--store', resolve(root)];
+}
+
+/** True when `nixStore` (default `nix-store` on PATH) can be run: the host has Nix. */
+export async function hasNix(nixStore = 'nix-store'): Promise<boolean> {
+  const r = await runNixStore(nixStore, ['--version'], '');
+  return !r.missing && r.code === 0;
+}
+
+/** The registration lines of one path, as `nix-store --dump-db` writes them. */
+export function registrationOf(info: NarInfo): string {
+  const narHash = formatSha256(parseSha256(info.narHash, `NarHash of ${info.storePath}`));
+  return [info.storePath, narHash, String(info.narSize), info.deriver ?? '', String(info.references.length), ...info.references].join('\n') + '\n';
+}
+
+/**
+ * Makes the paths of `closure`, already placed under `<root>/nix/store`, valid to the Nix whose store is
+ * at `root` (the host's own at `/`): registers those it does not hold yet, dependencies first, in one
+ * `--load-db`. Returns the paths registered. Throws ActivationError with nix-store's message when it fails.
+ */
+export async function registerWithNix(root: string, closure: readonly NarInfo[], options: { nixStore?: string; signal?: AbortSignal } = {}): Promise<string[]> {
+  const nixStore = options.nixStore ?? 'nix-store';
+  const paths = closure.map((i) => i.storePath);
+  if (paths.length === 0) return [];
+  const check = await runNixStore(nixStore, [...storeArgs(root), '--check-validity', '--print-invalid', ...paths], '', options.signal);
+  if (check.code !== 0) throw new ActivationError(`nix-store --check-validity failed under ${root}: ${check.stderr.trim()}`, { root });
+  const invalid = new Set(check.stdout.split('\n').filter((l) => l !== ''));
+  const todo = closure.filter((i) => invalid.has(i.storePath));
+  if (todo.length === 0) return [];
+  const load = await runNixStore(nixStore, [...storeArgs(root), '--load-db'], todo.map(registrationOf).join(''), options.signal);
+  if (load.code !== 0) throw new ActivationError(`nix-store --load-db failed under ${root}: ${load.stderr.trim()}`, { root });
+  return todo.map((i) => i.storePath);
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
+import type { NixCache } from './cache.js';
+import { createDecompressor } from './decompress.js';
+import { formatSha256 } from './hash.js';
+import type { NarInfo } from './narinfo.js';
+import { parseNar } from './nar-parser.js';
+import { createUnpackSink } from './nar-unpack.js';
+
+/** Counts and hashes what passes; fails with `tooBig` once more than `cap` bytes have passed. */
+function meter(cap: number, tooBig: () => Error): Transform & { bytes: number; digest: () => Buffer } {
+  const hash = createHash('sha256');
+  const t = new Transform({
+    transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
+      m.bytes += chunk.length;
+      if (m.bytes > cap) return done(tooBig());
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  let digest: Buffer | undefined;
+  const m = Object.assign(t, { bytes: 0, digest: () => (digest ??= hash.digest()) });
+  return m;
+}
+
+/** The most compressed bytes accepted for a NAR: FileSize when given, else the NAR size plus framing slack. */
+function fileCap(info: NarInfo): number {
+  return info.fileSize ?? info.narSize + Math.ceil(info.narSize / 16) + 1024 * 1024;
+}
+
+/**
+ * Streams `info`'s NAR from `cache` into `dest` (a fresh path), decompressing, hashing and unpacking in one
+ * pass, then checks FileSize, FileHash, NarSize and NarHash. Throws IntegrityError or SizeLimitError naming
+ * the store path on any mismatch, a truncated or oversized stream, or a malformed NAR; the caller removes
+ * `dest` then. Returns the compressed and NAR byte counts and the files written (for a
+ * fallback fsync).
+ */
+export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, signal?: AbortSignal): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
+  const path = info.storePath;
+  const cap = fileCap(info);
+  const file = meter(cap, () => new SizeLimitError(`NAR file of ${path} is larger than ${cap} bytes (its FileSize or NarSize)`, { storePath: path, maxBytes: cap }));
+  const nar = meter(info.narSize, () => new SizeLimitError(`NAR of ${path} is larger than its NarSize ${info.narSize}`, { storePath: path, maxBytes: info.narSize }));
+  const sink = createUnpackSink(dest, path);
+  try {
+    const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
+    await pipeline(body, file, createDecompressor(info.compression), nar, (src: AsyncIterable<Buffer>) => parseNar(src, sink, path), signal ? { signal } : {});
+  } catch (err) {
+    if (err instanceof SizeLimitError && !err.message.includes(path)) {
+      throw new SizeLimitError(`NAR file of ${path}: ${err.message}`, { storePath: path, maxBytes: cap }, { cause: err });
+    }
+    if (err instanceof FlotillaError || (err as { name?: string }).name === 'AbortError') throw err;
+    throw new IntegrityError(`NAR file of ${path} (${info.url}, ${info.compression}) does not decompress: ${(err as Error).message}`, { storePath: path }, { cause: err });
+  }
+  const bad = (why: string): never => {
+    throw new IntegrityError(`NAR of ${path}: ${why}`, { storePath: path });
+  };
+  if (info.fileSize !== undefined && file.bytes !== info.fileSize) bad(`the file has ${file.bytes} bytes, FileSize says ${info.fileSize}`);
+  if (info.fileHash !== undefined && formatSha256(file.digest()) !== info.fileHash) bad(`FileHash is ${formatSha256(file.digest())}, narinfo says ${info.fileHash}`);
+  if (nar.bytes !== info.narSize) bad(`it has ${nar.bytes} bytes, NarSize says ${info.narSize} (truncated?)`);
+  const narHash = formatSha256(nar.digest());
+  if (narHash !== info.narHash) bad(`its hash is ${narHash}, the signed NarHash is ${info.narHash}`);
+  await sink.finish();
+  return { fileBytes: file.bytes, narBytes: nar.bytes, files: sink.files };
+}

@@ -1,0 +1,118 @@
+import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
+import { flushFilesystem } from '../util/flush-filesystem.js';
+import { runPool } from '../util/run-pool.js';
+import type { NixCache } from './cache.js';
+import { fetchNarInto } from './fetch-nar.js';
+import type { NarInfo } from './narinfo.js';
+import { NIX_STORE_DIR, parseStorePath, storeBaseName } from './store-path.js';
+
+/** One step of materialiseNixClosure's progress. */
+export interface NixProgress {
+  storePath: string;
+  /** 'fetched': verified and unpacked under a temp name; 'placed': renamed into the store. */
+  phase: 'fetched' | 'placed';
+  narBytes: number;
+}
+
+/** Options of materialiseNixClosure. */
+export interface MaterialiseOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: NixProgress) => void;
+  /** NARs fetched at once (default 4). */
+  concurrency?: number;
+}
+
+/** What materialiseNixClosure did. */
+export interface MaterialiseResult {
+  /** Paths fetched and placed, dependencies first. */
+  fetched: string[];
+  /** Paths already under the root (left untouched). */
+  present: string[];
+  narBytes: number;
+  fileBytes: number;
+}
+
+/** `<root>/nix/store`: where a closure is materialised under `root` ('/' for the host's own store). */
+export function nixStoreDirUnder(root: string): string {
+  return join(root, NIX_STORE_DIR);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Removes a temp tree whose directories may already be read-only (0555 stops a non-root rm). */
+async function removeTree(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch {
+    await chmodTree(path);
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+async function chmodTree(path: string): Promise<void> {
+  const st = await lstat(path);
+  if (!st.isDirectory()) return;
+  await chmod(path, 0o700);
+  for (const name of await readdir(path)) await chmodTree(join(path, name));
+}
+
+/**
+ * Places the paths of `closure` (from resolveNixClosure: verified narinfos, dependencies first) that
+ * `<root>/nix/store` lacks. Every missing NAR is fetched, hashed and unpacked under a temp name in that
+ * directory first; only when all of them verified is the filesystem flushed and each renamed into place,
+ * dependencies first, then the directory fsynced. A path already there is never touched (listed in
+ * `present`). On any failure every temp is removed and nothing new is visible; the error (IntegrityError,
+ * SizeLimitError, NotFoundError, a store error) names the store path. The caller holds whatever lock
+ * keeps two writers apart.
+ */
+export async function materialiseNixClosure(cache: NixCache, closure: readonly NarInfo[], root: string, options: MaterialiseOptions = {}): Promise<MaterialiseResult> {
+  const storeDir = nixStoreDirUnder(root);
+  await mkdir(storeDir, { recursive: true });
+  const present: string[] = [];
+  const missing: { info: NarInfo; final: string; temp: string }[] = [];
+  for (const info of closure) {
+    const final = join(storeDir, storeBaseName(parseStorePath(info.storePath)));
+    if (await exists(final)) present.push(info.storePath);
+    else missing.push({ info, final, temp: tempNameFor(final) });
+  }
+  const result: MaterialiseResult = { fetched: [], present, narBytes: 0, fileBytes: 0 };
+  if (missing.length === 0) return result;
+  const written: string[] = [];
+  try {
+    await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {
+      options.signal?.throwIfAborted();
+      const n = await fetchNarInto(cache, info, temp, options.signal);
+      result.narBytes += n.narBytes;
+      result.fileBytes += n.fileBytes;
+      written.push(...n.files);
+      options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
+    });
+    await flushFilesystem(storeDir, written);
+    for (const { info, final, temp } of missing) {
+      // rename(2) would replace a file silently: a path that appeared meanwhile (another writer) is kept.
+      if (await exists(final)) {
+        await removeTree(temp);
+        present.push(info.storePath);
+        continue;
+      }
+      await rename(temp, final);
+      result.fetched.push(info.storePath);
+      options.onProgress?.({ storePath: info.storePath, phase: 'placed', narBytes: info.narSize });
+    }
+    await fsyncDir(storeDir);
+  } catch (err) {
+    await Promise.all(missing.map(({ temp }) => removeTree(temp)));
+    throw err;
+  }
+  return result;
+}

@@ -1,0 +1,135 @@
+// The NAR parser is written by hand on purpose: it is the one piece that turns untrusted bytes into files,
+// it is small, and every rule below is a defence we must be able to point at (no library's leniency).
+// Format (Nix's libutil/archive.cc): strings are a u64 LE length, the bytes, zero padding to 8.
+//   nar   = "nix-archive-1" node
+//   node  = "(" "type" ( "regular" ["executable" ""] "contents" STR | "symlink" "target" STR
+//           | "directory" { "entry" "(" "name" STR "node" node ")" }* ) ")"
+import { IntegrityError } from '../errors/index.js';
+import { ByteReader } from './byte-reader.js';
+
+/** Where the parser puts what it reads. Paths are relative, '/'-joined, '' for the root. */
+export interface NarSink {
+  directory(path: string): Promise<void>;
+  /** `contents` must be consumed fully before returning. */
+  file(path: string, executable: boolean, size: number, contents: AsyncIterable<Buffer>): Promise<void>;
+  symlink(path: string, target: string): Promise<void>;
+}
+
+/** Limits that keep a hostile NAR from exhausting memory or the stack. */
+export const NAR_LIMITS = { maxDepth: 256, maxName: 255, maxTarget: 4095, maxToken: 64 } as const;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses a NAR from `source`, calling `sink` for each entry in order. `what` names the store path in errors.
+ * Refuses, with IntegrityError naming the path and the NAR offset: a bad magic or token, nonzero padding,
+ * entry names that are empty, ".", "..", hold "/" or NUL, are not UTF-8, or are not strictly increasing
+ * (sorted and unique), a node type other than regular/executable/symlink/directory, symlink targets that are
+ * empty or hold NUL, nesting past NAR_LIMITS, a stream that ends early, and bytes after the archive.
+ */
+export async function parseNar(source: AsyncIterable<Buffer | string>, sink: NarSink, what: string): Promise<void> {
+  const r = new ByteReader(source, () => new IntegrityError(`NAR of ${what} is truncated`, { storePath: what }));
+  const bad = (why: string): never => {
+    throw new IntegrityError(`NAR of ${what}: ${why} at byte ${r.offset}`, { storePath: what, offset: r.offset });
+  };
+  const readLength = async (max: number): Promise<number> => {
+    const b = await r.read(8);
+    const n = b.readBigUInt64LE(0);
+    if (n > BigInt(max)) return bad(`a length of ${n} is over the limit of ${max}`);
+    return Number(n);
+  };
+  const skipPadding = async (n: number): Promise<void> => {
+    const pad = (8 - (n % 8)) % 8;
+    if (pad > 0 && (await r.read(pad)).some((x) => x !== 0)) bad('nonzero padding');
+  };
+  const readBytes = async (max: number): Promise<Buffer> => {
+    const n = await readLength(max);
+    const b = Buffer.from(await r.read(n));
+    await skipPadding(n);
+    return b;
+  };
+  const readToken = async (): Promise<string> => (await readBytes(NAR_LIMITS.maxToken)).toString('latin1');
+  const expect = async (token: string): Promise<void> => {
+    const got = await readToken();
+    if (got !== token) bad(`expected ${JSON.stringify(token)}, found ${JSON.stringify(got)}`);
+  };
+
+  const parseRegular = async (path: string): Promise<void> => {
+    let tag = await readToken();
+    let executable = false;
+    if (tag === 'executable') {
+      if ((await readBytes(0)).length !== 0) bad('"executable" must be followed by an empty string');
+      executable = true;
+      tag = await readToken();
+    }
+    if (tag !== 'contents') bad(`expected "contents", found ${JSON.stringify(tag)}`);
+    const size = await readLength(Number.MAX_SAFE_INTEGER);
+    await sink.file(path, executable, size, r.chunks(size));
+    await skipPadding(size);
+    await expect(')');
+  };
+
+  const parseSymlink = async (path: string): Promise<void> => {
+    await expect('target');
+    const raw = await readBytes(NAR_LIMITS.maxTarget);
+    if (raw.length === 0 || raw.includes(0)) bad(`symlink ${path} has an empty target or one holding NUL`);
+    let target: string;
+    try {
+      target = utf8.decode(raw);
+    } catch {
+      return bad(`symlink ${path} has a target that is not UTF-8`);
+    }
+    await sink.symlink(path, target);
+    await expect(')');
+  };
+
+  const parseDirectory = async (path: string, depth: number): Promise<void> => {
+    await sink.directory(path);
+    let previous: Buffer | undefined;
+    for (;;) {
+      const tag = await readToken();
+      if (tag === ')') return;
+      if (tag !== 'entry') bad(`expected "entry" or ")", found ${JSON.stringify(tag)}`);
+      await expect('(');
+      await expect('name');
+      const raw = await readBytes(NAR_LIMITS.maxName);
+      const name = checkName(raw, previous, path, bad);
+      previous = raw;
+      await expect('node');
+      await parseNode(path === '' ? name : `${path}/${name}`, depth + 1);
+      await expect(')');
+    }
+  };
+
+  const parseNode = async (path: string, depth: number): Promise<void> => {
+    if (depth > NAR_LIMITS.maxDepth) bad(`directories nest deeper than ${NAR_LIMITS.maxDepth}`);
+    await expect('(');
+    await expect('type');
+    const type = await readToken();
+    if (type === 'regular') return parseRegular(path);
+    if (type === 'symlink') return parseSymlink(path);
+    if (type === 'directory') return parseDirectory(path, depth);
+    return bad(`entry ${JSON.stringify(path)} has type ${JSON.stringify(type)}; only regular, symlink and directory are allowed`);
+  };
+
+  await expect('nix-archive-1');
+  await parseNode('', 0);
+  if (!(await r.atEnd())) bad('bytes follow the end of the archive');
+}
+
+function checkName(raw: Buffer, previous: Buffer | undefined, dir: string, bad: (why: string) => never): string {
+  const where = dir === '' ? 'the top directory' : JSON.stringify(dir);
+  if (raw.length === 0) return bad(`an empty entry name in ${where}`);
+  if (raw.includes(0) || raw.includes(0x2f)) return bad(`an entry name in ${where} holds "/" or NUL`);
+  let name: string;
+  try {
+    name = utf8.decode(raw);
+  } catch {
+    return bad(`an entry name in ${where} is not UTF-8`);
+  }
+  if (name === '.' || name === '..') return bad(`an entry named ${JSON.stringify(name)} in ${where}`);
+  if (previous !== undefined && Buffer.compare(previous, raw) >= 0) {
+    return bad(`entry ${JSON.stringify(name)} in ${where} is not after ${JSON.stringify(previous.toString('utf8'))} (names must be sorted and unique)`);
+  }
+  return name;
+}

@@ -1,0 +1,82 @@
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { KeyError, SignatureError } from '../errors/index.js';
+import type { NarInfo } from './narinfo.js';
+
+/**
+ * Which Nix signing keys a closure must be signed by: `keys` by name (raw 32-byte ed25519 public keys) and
+ * how many distinct trusted keys must have signed each path (at least 1).
+ */
+export interface NixTrustPolicy {
+  keys: ReadonlyMap<string, Buffer>;
+  threshold: number;
+}
+
+// DER SubjectPublicKeyInfo header of an ed25519 key; the raw 32 bytes follow it.
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const KEY_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Parses a Nix public key `name:base64(32 bytes)` as `nix key convert-secret-to-public` prints it
+ * (e.g. `cache.nixos.org-1:6NCH…=`). Throws KeyError naming the key when it is not one.
+ */
+export function parseNixPublicKey(s: string): { name: string; key: Buffer } {
+  const text = s.trim();
+  const colon = text.lastIndexOf(':');
+  const name = text.slice(0, colon);
+  const key = Buffer.from(text.slice(colon + 1), 'base64');
+  if (colon <= 0 || !KEY_NAME_RE.test(name) || key.length !== 32 || key.toString('base64') !== text.slice(colon + 1)) {
+    throw new KeyError(
+      `Nix public key ${JSON.stringify(text.slice(0, 120))} must be NAME:BASE64 of 32 bytes (as 'nix key convert-secret-to-public' prints)`,
+      { key: text.slice(0, 120) },
+    );
+  }
+  return { name, key };
+}
+
+/** The bytes Nix signs for a path: `1;<storePath>;<narHash>;<narSize>;<sorted references, comma-separated>`. */
+export function narInfoFingerprint(info: Pick<NarInfo, 'storePath' | 'narHash' | 'narSize' | 'references'>): string {
+  return `1;${info.storePath};${info.narHash};${info.narSize};${[...info.references].sort().join(',')}`;
+}
+
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+function keyObject(raw: Buffer): KeyObject {
+  let k = keyObjects.get(raw);
+  if (k === undefined) {
+    k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    keyObjects.set(raw, k);
+  }
+  return k;
+}
+
+/** The names of the trusted keys whose signature over `info`'s fingerprint verifies (each name once). */
+export function trustedSigners(info: NarInfo, trust: NixTrustPolicy): string[] {
+  const message = Buffer.from(narInfoFingerprint(info));
+  const good = new Set<string>();
+  for (const sig of info.sigs) {
+    const colon = sig.indexOf(':');
+    const name = sig.slice(0, colon);
+    const raw = trust.keys.get(name);
+    if (colon <= 0 || raw === undefined || good.has(name)) continue;
+    const bytes = Buffer.from(sig.slice(colon + 1), 'base64');
+    if (bytes.length === 64 && verify(null, message, keyObject(raw), bytes)) good.add(name);
+  }
+  return [...good];
+}
+
+/**
+ * Checks that at least `trust.threshold` distinct trusted keys signed `info`. Throws SignatureError naming
+ * the store path, what signed it and what is trusted: a signature by a trusted key over other fields (a
+ * changed NarHash, size or reference) fails like no signature at all.
+ */
+export function verifyNarInfo(info: NarInfo, trust: NixTrustPolicy): void {
+  const threshold = Math.max(1, trust.threshold);
+  const signers = trustedSigners(info, trust);
+  if (signers.length >= threshold) return;
+  const listed = info.sigs.map((s) => s.slice(0, Math.max(0, s.indexOf(':'))));
+  throw new SignatureError(
+    `${info.storePath}: ${signers.length} valid signature(s) by trusted Nix keys, ${threshold} required ` +
+      `(signed by: ${listed.length === 0 ? 'nobody' : listed.join(', ')}; valid: ${signers.join(', ') || 'none'}; ` +
+      `trusted: ${[...trust.keys.keys()].join(', ') || 'none'}); sign it with 'nix store sign -k KEY' or trust its key`,
+    { storePath: info.storePath, signers, threshold },
+  );
+}

@@ -1,0 +1,1 @@
+export * from '../../scripts/world/nix-closure.js';

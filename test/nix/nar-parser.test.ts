@@ -1,0 +1,77 @@
+// The NAR rules, one hostile archive per rule (crafted bytes: the parser is pure logic over a byte stream).
+// Real archives from `nix-store --dump` are covered end to end in nix-cache.test.ts.
+import { mkdtemp, readdir, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { parseNar, type NarSink } from '../../src/nix/index.js';
+import { createUnpackSink } from '../../src/nix/nar-unpack.js';
+
+/** NAR strings: u64 LE length, bytes, zero padding to 8. */
+function str(s: string | Buffer): Buffer {
+  const b = typeof s === 'string' ? Buffer.from(s) : s;
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(b.length));
+  return Buffer.concat([len, b, Buffer.alloc((8 - (b.length % 8)) % 8)]);
+}
+const nar = (...parts: (string | Buffer)[]): Buffer => Buffer.concat([str('nix-archive-1'), ...parts.map(str)]);
+const file = (contents: string): string[] => ['(', 'type', 'regular', 'contents', contents, ')'];
+const entry = (name: string | Buffer, node: (string | Buffer)[]): (string | Buffer)[] => ['entry', '(', 'name', name, 'node', ...node, ')'];
+const dir = (...entries: (string | Buffer)[][]): (string | Buffer)[] => ['(', 'type', 'directory', ...entries.flat(), ')'];
+
+const events: string[] = [];
+const recorder: NarSink = {
+  directory: (p) => Promise.resolve(void events.push(`d ${p}`)),
+  async file(p, x, size, contents) {
+    let n = 0;
+    for await (const c of contents) n += c.length;
+    events.push(`${x ? 'x' : 'f'} ${p} ${size}/${n}`);
+  },
+  symlink: (p, t) => Promise.resolve(void events.push(`l ${p} -> ${t}`)),
+};
+
+function chunked(b: Buffer, size = 3): Readable {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
+  return Readable.from(out);
+}
+
+describe('NAR parser', () => {
+  it('reads files, executables, symlinks and directories, whatever the chunking', async () => {
+    events.length = 0;
+    const body = nar(...dir(entry('a', file('hello')), entry('b', ['(', 'type', 'regular', 'executable', '', 'contents', 'x', ')']), entry('c', ['(', 'type', 'symlink', 'target', '../../etc/passwd', ')']), entry('d', dir())));
+    await parseNar(chunked(body), recorder, '/nix/store/x');
+    expect(events).toEqual(['d ', 'f a 5/5', 'x b 1/1', 'l c -> ../../etc/passwd', 'd d']);
+  });
+
+  it.each<[string, Buffer, RegExp]>([
+    ['bad magic', Buffer.concat([str('nix-archive-2'), ...file('x').map(str)]), /expected "nix-archive-1"/],
+    ['unsorted names', nar(...dir(entry('b', file('')), entry('a', file('')))), /sorted and unique/],
+    ['duplicate names', nar(...dir(entry('a', file('')), entry('a', file('')))), /sorted and unique/],
+    ['a name "."', nar(...dir(entry('.', file('')))), /named "\."/],
+    ['a name ".."', nar(...dir(entry('..', file('')))), /named "\.\."/],
+    ['a name with "/"', nar(...dir(entry('a/b', file('')))), /holds "\/" or NUL/],
+    ['a name with NUL', nar(...dir(entry('a\u0000b', file('')))), /holds "\/" or NUL/],
+    ['an empty name', nar(...dir(entry('', file('')))), /empty entry name/],
+    ['a name that is not UTF-8', nar(...dir(entry(Buffer.from([0xff, 0xfe]), file('')))), /not UTF-8/],
+    ['an unknown node type', nar('(', 'type', 'fifo', ')'), /only regular, symlink and directory/],
+    ['nonzero padding', Buffer.concat([str('nix-archive-1'), str('('), str('type'), str('regular'), str('contents'), Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('x\u0001\0\0\0\0\0\0'), str(')')]), /nonzero padding/],
+    ['a truncated stream', nar(...file('hello')).subarray(0, 70), /truncated/],
+    ['bytes after the archive', Buffer.concat([nar(...file('x')), Buffer.alloc(8)]), /bytes follow/],
+    ['an empty symlink target', nar('(', 'type', 'symlink', 'target', '', ')'), /empty target/],
+    ['a huge name length', Buffer.concat([nar('(', 'type', 'directory', 'entry', '(', 'name'), Buffer.from('ffffffffffffff7f', 'hex')]), /over the limit/],
+    ['nesting past the limit', nar(...Array.from({ length: 300 }, () => ['(', 'type', 'directory', 'entry', '(', 'name', 'a', 'node']).flat()), /nest deeper/],
+  ])('refuses %s', async (_name, body, message) => {
+    await expect(parseNar(chunked(body, 64), recorder, '/nix/store/x')).rejects.toThrow(message);
+  });
+
+  it('unpacks without following symlinks: an escaping target is stored as-is, nothing outside is touched', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'flotilla-nar-')), 'p');
+    const sink = createUnpackSink(out, '/nix/store/x');
+    await parseNar(chunked(nar(...dir(entry('esc', ['(', 'type', 'symlink', 'target', '/tmp', ')']), entry('f', file('data'))))), sink, '/nix/store/x');
+    await sink.finish();
+    expect(await readdir(out)).toEqual(['esc', 'f']);
+    expect(await readlink(join(out, 'esc'))).toBe('/tmp');
+  });
+});

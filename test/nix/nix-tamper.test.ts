@@ -1,0 +1,115 @@
+// Tampered Nix caches are refused with an error naming the store path, and nothing lands in the root:
+// each case below would pass if its check were deleted from src/nix.
+import { appendFile, cp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
+import { buildNixClosure, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+
+let scratch: Scratch;
+let fx: NixClosureFixture;
+let trust: NixTrustPolicy;
+let pristine: string;
+let n = 0;
+
+beforeAll(async () => {
+  scratch = await makeScratch('nix-tamper');
+  fx = await buildNixClosure(scratch.path, [{ name: 'flotilla-lib' }]);
+  const k = parseNixPublicKey(fx.publicKey);
+  trust = { keys: new Map([[k.name, k.key]]), threshold: 1 };
+  pristine = join(scratch.path, 'pristine');
+  await publishNixCache(fx, pristine, 'none');
+}, 120_000);
+afterAll(() => scratch.cleanup());
+
+const lib = (): string => fx.libs[0] ?? '';
+const narinfoFile = (cache: string, p: string): string => join(cache, `${parseStorePath(p).hash}.narinfo`);
+async function narFile(cache: string, p: string): Promise<string> {
+  const url = /^URL: (.*)$/m.exec(await readFile(narinfoFile(cache, p), 'utf8'))?.[1] ?? '';
+  return join(cache, url);
+}
+const dropFileFields = (t: string): string => t.split('\n').filter((l) => !/^File(Hash|Size):/.test(l)).join('\n');
+
+/** A fresh copy of the pristine cache, tampered by `spoil`, then fetched; resolves to the error thrown. */
+async function refusal(spoil: (cache: string) => Promise<void>, policy: NixTrustPolicy = trust): Promise<{ err: Error & { code?: string }; root: string }> {
+  const cache = join(scratch.path, `cache-${n}`);
+  const root = join(scratch.path, `root-${n++}`);
+  await cp(pristine, cache, { recursive: true });
+  await spoil(cache);
+  const c = await openNixCache(`nix+file://${cache}`);
+  try {
+    const closure = await resolveNixClosure(c, fx.top, policy);
+    await materialiseNixClosure(c, closure, root);
+  } catch (err) {
+    return { err: err as Error, root };
+  } finally {
+    await c.close();
+  }
+  throw new Error('the tampered cache was accepted');
+}
+
+async function placed(root: string): Promise<string[]> {
+  try {
+    return await readdir(join(root, 'nix/store'));
+  } catch {
+    return [];
+  }
+}
+
+describe('tampered Nix caches', () => {
+  it.each([
+    ['no trusted signature', 'SignatureError', (): Promise<void> => Promise.resolve(), { keys: new Map([['other', Buffer.alloc(32, 7)]]), threshold: 1 }],
+    ['a threshold above the signers', 'SignatureError', (): Promise<void> => Promise.resolve(), undefined],
+  ] as const)('%s', async (_name, code, spoil, policy) => {
+    const p = policy ?? { ...trust, threshold: 2 };
+    const { err, root } = await refusal(spoil, p);
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(fx.top);
+    expect(await placed(root)).toEqual([]);
+  });
+
+  const cases: [string, string, (c: string) => Promise<void>, () => string, RegExp][] = [
+    ['a signature over other fields (NarSize changed)', 'SignatureError', (c) => tamperNarInfo(c, lib(), (t) => t.replace(/^NarSize: (\d+)$/m, (_m, s: string) => `NarSize: ${Number(s) + 8}`)), lib, /valid signature/],
+    ['a reference added after signing', 'SignatureError', (c) => tamperNarInfo(c, fx.top, (t) => t.replace(/^References: (.*)$/m, (_m, r: string) => `References: ${r} ${parseStorePath(fx.top).hash}-flotilla-app`)), () => fx.top, /valid signature/],
+    ['a NAR whose hash differs (same size, signed narinfo)', 'IntegrityError', async (c) => {
+      const f = await narFile(c, lib());
+      const b = await readFile(f);
+      const i = b.indexOf(Buffer.from('file 0 '));
+      b[i] = 'F'.charCodeAt(0);
+      await writeFile(f, b);
+      await tamperNarInfo(c, lib(), dropFileFields);
+    }, lib, /signed NarHash/],
+    ['a compressed file whose FileHash differs', 'IntegrityError', async (c) => {
+      const f = await narFile(c, lib());
+      const b = await readFile(f);
+      b[b.indexOf(Buffer.from('file 0 '))] = 'F'.charCodeAt(0);
+      await writeFile(f, b);
+    }, lib, /FileHash/],
+    ['a truncated download', 'IntegrityError', async (c) => {
+      const f = await narFile(c, lib());
+      await truncate(f, (await readFile(f)).length - 40);
+      await tamperNarInfo(c, lib(), dropFileFields);
+    }, lib, /truncated/],
+    ['an oversized download (bytes past NarSize)', 'SizeLimitError', async (c) => {
+      await appendFile(await narFile(c, lib()), Buffer.alloc(64));
+      await tamperNarInfo(c, lib(), dropFileFields);
+    }, lib, /larger than its NarSize/],
+    ['a file larger than its FileSize', 'SizeLimitError', async (c) => {
+      await appendFile(await narFile(c, lib()), Buffer.alloc(64));
+    }, lib, /NAR file of .*(larger than|over the limit)/],
+    ['a narinfo whose StorePath differs from its file name', 'IntegrityError', async (c) => {
+      await writeFile(narinfoFile(c, lib()), await readFile(narinfoFile(c, fx.top)));
+    }, lib, /StorePath is/],
+    ['a reference cycle (signed)', 'IntegrityError', (c) => tamperNarInfo(c, lib(), (t) => t.replace(/^References:.*$/m, `References: ${fx.top.slice('/nix/store/'.length)}`), fx.secretKeyFile), lib, /reference cycle/],
+    ['a missing reference', 'NotFoundError', (c) => rm(narinfoFile(c, lib())), lib, /referenced by/],
+    ['a missing NAR file', 'NotFoundError', async (c) => rm(await narFile(c, lib())), lib, /missing/],
+  ];
+  it.each(cases)('%s', async (_name, code, spoil, path, message) => {
+    const { err, root } = await refusal(spoil);
+    expect(err.code, err.message).toBe(code);
+    expect(err.message).toContain(path());
+    expect(err.message).toMatch(message);
+    expect(await placed(root)).toEqual([]);
+  });
+});
