@@ -197,6 +197,8 @@ export class SimAgent {
       const ctx: SetContext = {
         machine: { name: this.name, labels: {}, platform: 'linux/amd64' }, stateDir: '/nonexistent/simulated', set, decls, commit: synced.head, signer: 'release',
         stores: [this.store], coordination: this.store, coordinationSafe: true,
+        // The simulated sets pin Flotilla closures; no Nix cache is ever opened.
+        nix: { caches: [], open: (url) => Promise.reject(new Error(`no Nix cache in the simulation: ${url}`)), root: '/', register: 'never' },
         distrustCoordination: () => {
           this.probedAtMs = -Infinity;
           return Promise.resolve();

@@ -10,14 +10,14 @@ import { STAGED_MEMO_MAX_AGE_MS } from '../../src/reconcile/staged-memo.js';
 import { fetchTurn, passGate } from '../../src/reconcile/step-gate.js';
 import { batchOf, type RolloutPlan } from '../../src/rollout/planner.js';
 import { Reason } from '../../src/status/conditions.js';
-import type { Digest } from '../../src/store/digest.js';
+import type { ClosureRef } from '../../src/store/closure-ref.js';
 import type { SimClock } from './sim-clock.js';
 
 /** What a simulated machine keeps of one set between ticks (its state dir and StagedMemo, in memory). */
 export interface SimSetState {
-  current: Digest | null;
+  current: ClosureRef | null;
   /** The staged closure of an earlier tick: digest, commit, when (StagedMemo's rule: same digest and commit, younger than its max age). */
-  staged?: { digest: Digest; commit: string; atMs: number } | undefined;
+  staged?: { digest: ClosureRef; commit: string; atMs: number } | undefined;
 }
 
 /** How long a simulated machine's own work takes, and what its closure fetch costs the store. */

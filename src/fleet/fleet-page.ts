@@ -1,7 +1,7 @@
 import type { SlotHolder } from '../rollout/lease-admin.js';
 import { findCondition } from '../status/conditions.js';
 import { isParseProblem } from '../status/machine-status.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import { decideExitCode, type MachineView, type RemovedMachineView, type SetHealth, type SetView } from './fleet-view.js';
 import { timelineOf, type TimelineEvent } from './fleet-timeline.js';
 import type { PauseView, SetReading } from './read-fleet.js';
@@ -31,14 +31,14 @@ export interface BatchRow {
 
 /** A quarantined digest with each failure that put it there. */
 export interface QuarantineRow {
-  digest: Digest;
+  digest: ClosureRef;
   failures: Array<{ machine: string; reason: string; message: string; time: string }>;
 }
 
 /** One set on the page. */
 export interface SetPage {
   set: string;
-  desiredDigest: Digest | null;
+  desiredDigest: ClosureRef | null;
   health: SetHealth;
   readyCount: number;
   machines: MachineRow[];

@@ -3,7 +3,7 @@
 import type { RolloutPolicy } from '../declarations/types.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
-import type { Digest } from '../store/digest.js';
+import type { ClosureRef } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
 import { readEarlierBatches, type StatusSource } from './batch-statuses.js';
 import { decideGate, failedMachines, type DependencyState, type DoneRule, type GateDecision } from './gate.js';
@@ -16,7 +16,7 @@ import { isSilent, type Unavailability } from './unavailability.js';
 /** A set this one depends on: its name, the digest it must be Ready on, and its members. */
 export interface DependencyRef {
   set: string;
-  desiredDigest: Digest;
+  desiredDigest: ClosureRef;
   machines: readonly string[];
 }
 
