@@ -73,6 +73,8 @@ export interface SetDeclaration {
   platform: string;
   selection: MachineSelection;
   servicePath?: string;
+  /** `suspended: true` in the set's file: machines keep what they run and switch to nothing. Absent when false. */
+  suspended?: true;
   rollout: RolloutPolicy;
   /** Absent when neither the set nor the defaults declare an activation. Stored as is in a generation's origin. */
   activate?: ActivationSpec;

@@ -11,6 +11,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   leases/SET/ROLLOUT/slot-N          rollout coordination (leases/SET/ROLLOUT/token: the fencing counter)
  *   status/SET/MACHINE.json            what each machine runs and how it went
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
+ *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
  */
 
 // Names that become one path segment: sets, machines, key names, pin names, rollout ids.
@@ -82,4 +83,11 @@ export function quarantinePrefix(set: string): string {
 
 export function quarantineKey(set: string, d: Digest): string {
   return `${quarantinePrefix(set)}${digestHex(d)}`;
+}
+
+export const PAUSES_PREFIX = 'pauses/';
+
+/** `pauses/SET.json`: the pause marker every machine of the set reads before it fetches or takes a slot. */
+export function pauseKey(set: string): string {
+  return `${PAUSES_PREFIX}${checkName(set, 'set name')}.json`;
 }
