@@ -2,6 +2,7 @@ import type { Declarations } from '../declarations/types.js';
 import { InvalidNameError } from '../errors/index.js';
 import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, planRollout } from '../rollout/planner.js';
+import { readPause } from '../rollout/pause.js';
 import { listQuarantines } from '../rollout/quarantine.js';
 import { membersOf, removedFromSet } from '../rollout/set-plan.js';
 import { readSetStatuses } from '../status/status-io.js';
@@ -10,7 +11,7 @@ import { viewSet, type SetView } from './fleet-view.js';
 
 /**
  * Reads the fleet's state for `sets` (default: every set of the repo) from the store: each machine's last
- * report, slot holders and quarantines, judged against the repo's desired digests (see viewSet). Machines
+ * report, slot holders, quarantines and pause, judged against the repo's desired digests (see viewSet). Machines
  * that report but are not in the repo's member list are shown after them when they still report (label-selected
  * late joiners), and apart, as removed, when they left the set (removedFromSet).
  * InvalidNameError for a set the repo does not declare.
@@ -26,6 +27,7 @@ export async function readFleet(store: Store, decls: Declarations, options: { se
     const removed = removedFromSet(decls, set, statuses, options.now, options.staleAfterMs);
     const joiners = [...statuses.keys()].filter((m) => !members.includes(m) && !removed.includes(m)).sort();
     const plan = planRollout({ set: name, target: set.closure, machines: members, settings: set.rollout, lateJoiners: joiners });
+    const pause = await readPause(store, name);
     const quarantines = (await listQuarantines(store, name)).map((q) => ({ digest: q.digest, machines: q.failures.map((f) => f.machine) }));
     views.push(
       viewSet({
@@ -41,6 +43,8 @@ export async function readFleet(store: Store, decls: Declarations, options: { se
         now: options.now,
         staleAfterMs: options.staleAfterMs,
         unreachableAfterMs: set.rollout.unreachableAfterMs,
+        pause: pause === null ? null : { by: pause.by, at: pause.at, reason: pause.reason },
+        suspended: set.suspended === true,
       }),
     );
   }
