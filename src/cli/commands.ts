@@ -7,7 +7,10 @@ export interface CommandEntry {
   load: () => Promise<Command>;
 }
 
-/** The command table. Add a verb here and in its own file src/cli/verb-NAME.ts exporting `command`. */
+/**
+ * The command table. Add a verb here and in its own file src/cli/verb-NAME.ts exporting `command`. A name of
+ * two words (`agent reconcile`) is a sub-verb: it wins over the one-word verb when the second word matches.
+ */
 export const COMMANDS: CommandEntry[] = [
   { name: 'init', summary: 'create a new deploy repo (template, allowed_signers, first signed commit)', load: async () => (await import('./verb-init.js')).command },
   { name: 'validate', summary: 'check a deploy repo: schemas, rules, and the commit signature', load: async () => (await import('./verb-validate.js')).command },
@@ -26,6 +29,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'gc', summary: 'collect garbage: unreachable store objects (--store), old generations on a machine (--state)', load: async () => (await import('./verb-gc.js')).command },
   { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },
   { name: 'agent', summary: 'run the reconcile agent (until SIGTERM, or --once for one tick)', load: async () => (await import('./verb-agent.js')).command },
+  { name: 'agent reconcile', summary: 'make the running agent on this machine tick now, and wait for its result', load: async () => (await import('./verb-agent-reconcile.js')).command },
+  { name: 'agent status', summary: 'this machine\'s sets: desired and current digest, generation, last tick, next poll, what it waits for', load: async () => (await import('./verb-agent-status.js')).command },
   { name: 'generations', summary: "list a set's generations on this machine (current, active, bad)", load: async () => (await import('./verb-generations.js')).command },
   { name: 'rollback', summary: 'switch a set back to the previously active generation (or --to N)', load: async () => (await import('./verb-rollback.js')).command },
   { name: 'clear', summary: 'forget the bad digests of a set so the agent retries them', load: async () => (await import('./verb-clear.js')).command },
@@ -37,3 +42,12 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'plan', summary: 'what merging BASE..HEAD will do: closure diffs, checks, rollout schedule (PR comment)', load: async () => (await import('./verb-plan.js')).command },
   { name: 'revert', summary: 'a signed commit setting a set back to the last digest Ready on all its machines', load: async () => (await import('./verb-revert.js')).command },
 ];
+
+/** The entry `argv` names (a two-word sub-verb first) and the arguments after its name; undefined when none. */
+export function findCommand(argv: readonly string[]): { entry: CommandEntry; rest: string[] } | undefined {
+  const [verb, second, ...after] = argv;
+  const sub = second === undefined ? undefined : COMMANDS.find((c) => c.name === `${verb} ${second}`);
+  if (sub !== undefined) return { entry: sub, rest: after };
+  const entry = COMMANDS.find((c) => c.name === verb);
+  return entry === undefined ? undefined : { entry, rest: argv.slice(1) };
+}

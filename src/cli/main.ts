@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { COMMANDS, type CommandEntry } from './commands.js';
+import { COMMANDS, findCommand } from './commands.js';
 import type { Command, CommandContext, CommandInput, CommandResult, OptionSpec } from './command.js';
 import { FlotillaError, UsageError } from '../errors/index.js';
 import { fromSystemError } from '../errors/system-error.js';
@@ -117,11 +117,11 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
     ctx.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const entry: CommandEntry | undefined = COMMANDS.find((c) => c.name === verb);
+  const found = findCommand(argv);
   try {
-    if (!entry) throw new UsageError(`unknown command "${verb}"; run "flotilla --help" for the list`);
-    const cmd = await entry.load();
-    const input = parseInput(cmd, rest);
+    if (!found) throw new UsageError(`unknown command "${verb}"; run "flotilla --help" for the list`);
+    const cmd = await found.entry.load();
+    const input = parseInput(cmd, found.rest);
     if (input.values['help']) {
       ctx.stdout.write(`${commandHelp(cmd)}\n`);
       return 0;

@@ -7,6 +7,7 @@
 //   store/<hex>-<name>/                materialised packages; store/.partial-<pid>-<rand>-<hex>-<name>/ in build
 //   sets/SET/…                         see SetPaths
 //   agent.lock                         the agent's state-dir lock (one agent per state dir)
+//   agent.sock                         the running agent's control socket (agent reconcile, agent status)
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
@@ -83,6 +84,11 @@ export function probeMemoFile(stateDir: string): string {
 /** The agent's state-dir lock file: STATE/agent.lock. */
 export function agentLockFile(stateDir: string): string {
   return join(stateDir, 'agent.lock');
+}
+
+/** The running daemon's control socket (0600): STATE/agent.sock. */
+export function controlSocketFile(stateDir: string): string {
+  return join(stateDir, 'agent.sock');
 }
 
 // --- packages --------------------------------------------------------------------------------------------
