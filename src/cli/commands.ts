@@ -25,6 +25,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'show', summary: 'show a package: size, files, references, provenance, signers, deployable, pins', load: async () => (await import('./verb-show.js')).command },
   { name: 'verify', summary: 'verify a closure in the store: signatures and every object\'s hash', load: async () => (await import('./verb-verify.js')).command },
   { name: 'fetch', summary: 'fetch and verify a closure into a state dir, materialised read-only', load: async () => (await import('./verb-fetch.js')).command },
+  { name: 'fsck', summary: 'check a machine\'s state dir: re-hash every object, package and generation; exit 1 when damaged', load: async () => (await import('./verb-fsck.js')).command },
   { name: 'diff', summary: 'compare two closures: packages and files changed, bytes to fetch', load: async () => (await import('./verb-diff.js')).command },
   { name: 'gc', summary: 'collect garbage: unreachable store objects (--store), old generations on a machine (--state)', load: async () => (await import('./verb-gc.js')).command },
   { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
 import { PACKAGE_NAME_RE } from '../packages/manifest-validate.js';
-import { digestHex, shortDigest, type Digest } from '../store/digest.js';
+import { digestFromHex, digestHex, shortDigest, type Digest } from '../store/digest.js';
 import { checkName } from '../store/keys.js';
 
 /** The state dir used when neither --state nor FLOTILLA_STATE_DIR is given. */
@@ -112,6 +112,23 @@ export function checkPackageName(name: string): string {
 /** The directory name of a materialised package: `<64 hex>-<name>`. Validates the name (InvalidNameError). */
 export function packageDirName(digest: Digest, name: string): string {
   return `${digestHex(digest)}-${checkPackageName(name)}`;
+}
+
+const PACKAGE_DIR_RE = /^([0-9a-f]{64})-(.+)$/;
+
+/** Parses `<64 hex>-<name>` (a materialised package's directory); undefined for anything else (partials, strays). */
+export function parsePackageDirName(dirName: string): { digest: Digest; name: string } | undefined {
+  const m = PACKAGE_DIR_RE.exec(dirName);
+  if (!m?.[1] || !m[2] || !PACKAGE_NAME_RE.test(m[2])) return undefined;
+  return { digest: digestFromHex(m[1]), name: m[2] };
+}
+
+const OBJECT_NAME_RE = /^([0-9a-f]{64})(\.x)?$/;
+
+/** Parses a cached object's file name, `<hex>` or `<hex>.x` (the executable twin); undefined for anything else. */
+export function parseObjectFileName(name: string): { digest: Digest; executable: boolean } | undefined {
+  const m = OBJECT_NAME_RE.exec(name);
+  return m?.[1] ? { digest: digestFromHex(m[1]), executable: m[2] !== undefined } : undefined;
 }
 
 /** Where a package is materialised: STATE/store/<hex>-<name>. Validates the name (InvalidNameError). */
