@@ -64,7 +64,9 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       self.abort();
     },
   });
-  const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead: () => readBranchHead(config.repo) };
+  // The cheap poll compares one branch head; an agent that also follows testing/<machine> ticks on every poll.
+  const readHead = config.repo.testingBranch === true ? () => Promise.resolve(null) : () => readBranchHead(config.repo);
+  const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead };
   let basis: PollBasis | undefined;
   let pinned = false;
   let warnedPinned = false;

@@ -159,6 +159,8 @@ export interface AgentConfig {
   repo: {
     url: string;
     branch: string;
+    /** Also follow `testing/<machine>` ahead of `branch` (src/reconcile/testing-branch.ts). */
+    testingBranch?: true;
     /** Six-field cron (seconds first), only when the config asks for wall-clock slots. */
     pollSchedule?: string;
     /** Poll period when there is no cron schedule; each machine polls at its own moment of it. */

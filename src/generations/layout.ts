@@ -71,6 +71,11 @@ export function highWaterMarkFile(stateDir: string): string {
   return join(stateDir, 'repo-high-water-mark.json');
 }
 
+/** The last `testing/<machine>` commit this machine applied (its own no-rollback mark): STATE/repo-high-water-mark.testing.json. */
+export function testingHighWaterMarkFile(stateDir: string): string {
+  return join(stateDir, 'repo-high-water-mark.testing.json');
+}
+
 /** This machine's statuses of the last tick, for `flotilla agent` on the machine: STATE/status.json. */
 export function localStatusFile(stateDir: string): string {
   return join(stateDir, 'status.json');
