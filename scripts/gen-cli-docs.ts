@@ -21,7 +21,7 @@ Logs are JSON lines on stderr (pino), readable on a TTY; \`FLOTILLA_LOG_LEVEL\` 
 
 /** Renders the whole reference: a table of commands, then each command's --help verbatim. Fails if a verb's module cannot be loaded. */
 export async function renderCliReference(): Promise<string> {
-  const rows = COMMANDS.map((c) => `| [\`${c.name}\`](#flotilla-${c.name}) | ${c.summary.replace(/\|/g, '\\|')} |`);
+  const rows = COMMANDS.map((c) => `| [\`${c.name}\`](#flotilla-${c.name.replace(/ /g, '-')}) | ${c.summary.replace(/\|/g, '\\|')} |`);
   const sections: string[] = [];
   for (const entry of COMMANDS) {
     const cmd = await entry.load();

@@ -43,7 +43,8 @@ export interface AgentHttpServer {
 /**
  * Starts one node:http server on one address. POST /hooks/git reads the raw body (capped: 413 beyond),
  * verifies its HMAC-SHA256 signature (401 when missing or wrong, and no tick), then answers 202 and calls
- * `request('webhook')` without waiting for the tick (a signed GitHub "ping" gets 200 and no tick).
+ * `request('webhook')` without waiting for the tick (a signed GitHub "ping" gets 200 and no tick); with
+ * `?wait=1` it answers 200 when the tick ends, with the tick's result (503 when the agent stops first).
  * GET /metrics and GET /healthz serve the agent's state. Throws ConfigError for an empty webhook secret;
  * rejects with the listen error (EADDRINUSE, EACCES).
  */
@@ -124,8 +125,22 @@ async function handleWebhook(hook: WebhookRoute, log: TriggerLog | undefined, re
     return;
   }
   log?.debug({ trigger: 'webhook', styles: check.styles, ...summary }, 'webhook accepted');
-  send(res, 202, { ok: true, queued: true });
-  void hook.request('webhook');
+  if (!wantsTickResult(req)) {
+    send(res, 202, { ok: true, queued: true });
+    void hook.request('webhook');
+    return;
+  }
+  // The caller waits for the tick (fleet-wide "reconcile now" from CI): answer with its result.
+  const outcome = await hook.request('webhook');
+  if (!outcome.ran) return send(res, 503, { ok: false, error: 'the agent is stopping; no tick was run' });
+  if (!outcome.ok) return send(res, 500, { ok: false, error: outcome.error instanceof Error ? outcome.error.message : String(outcome.error) });
+  send(res, 200, { ok: true, tick: outcome.value });
+}
+
+/** `?wait=1` (or `X-Flotilla-Wait: 1`): answer when the tick ends, with its result, instead of 202 at once. */
+function wantsTickResult(req: IncomingMessage): boolean {
+  const wait = new URL(req.url ?? '/', 'http://agent').searchParams.get('wait') ?? req.headers['x-flotilla-wait'];
+  return wait === '1' || wait === 'true';
 }
 
 /** Reads the raw body up to `limit` bytes; undefined (the rest left unread) when it is larger. */

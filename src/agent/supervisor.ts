@@ -17,6 +17,13 @@ import { startWorker } from './worker-client.js';
 import { startFirstWorker, WorkerLifecycle, type StartWorker } from './worker-lifecycle.js';
 import { lastTickOf, retireAfterMs } from './worker-policy.js';
 import { releaseStateDirLock } from './state-dir-lock.js';
+import { controlSocketFile } from '../generations/layout.js';
+import type { TickSummary } from './control-protocol.js';
+import { createControlService, type SupervisedTick } from './control-service.js';
+import { startControlSocket, type ControlSocket } from './control-socket.js';
+import { summarizeTick } from './tick-summary.js';
+
+export type { SupervisedTick } from './control-service.js';
 
 /** Options of runSupervisor. */
 export interface SupervisorOptions {
@@ -29,9 +36,6 @@ export interface SupervisorOptions {
   /** Where the worker entry module is (tests); default next to worker-client.js. */
   workerEntry?: string;
 }
-
-/** What a tick of the supervisor's queue resolves with: the worker's report, or a skipped poll. */
-export type SupervisedTick = { skipped: true; commit: string | null } | { skipped: false; exitCode: 0 | 1 | 3; commit: string | null };
 
 function waitForAbort(signal: AbortSignal): Promise<void> {
   return new Promise((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
@@ -62,10 +66,14 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     },
   });
   const heads = new HeadReader({ config, log, metrics, env: o.env, readGitHead: () => readBranchHead(config.repo) });
-  const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead: () => heads.readHead() };
+  // The cheap poll compares one branch head; an agent that also follows testing/<machine> ticks on every poll.
+  const readHead = config.repo.testingBranch === true ? () => Promise.resolve(null) : () => heads.readHead();
+  const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead };
   let basis: PollBasis | undefined;
   let pinned = false;
   let warnedPinned = false;
+  let lastTick: TickSummary | null = null;
+  let lastSkippedPoll: string | null = null;
 
   const tick = async (reasons: readonly TriggerReason[]): Promise<SupervisedTick> => {
     // Git failed lately: a poll neither asks it nor ticks (the tick would ask it too) until the backoff ends.
@@ -78,6 +86,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     if (!answer.tick) {
       log.debug({ trigger: 'cron', commit: answer.commit }, 'poll: branch head unchanged, tick skipped');
       metrics.countSkippedPoll();
+      lastSkippedPoll = new Date().toISOString();
       return { skipped: true, commit: answer.commit };
     }
     if (answer.why === 'state-changed') log.debug({ trigger: 'cron' }, 'poll: local state changed since the last tick, running a full tick');
@@ -104,7 +113,8 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
         warnedPinned = true;
         log.info('keeping the tick worker: a process started by activation still holds its output pipes (redirect its stdout/stderr to let the agent idle small)');
       }
-      return { skipped: false, exitCode: reply.report.exitCode, commit: reply.report.commit };
+      lastTick = summarizeTick(reply.report, reasons);
+      return { skipped: false, exitCode: reply.report.exitCode, commit: reply.report.commit, summary: lastTick };
     } finally {
       workers.scheduleRetire(retireAfterMs(basis?.last, config.keepWarmMs, pinned));
     }
@@ -118,11 +128,19 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     throw err;
   }
   for (const s of triggers.servers) log.info({ address: s.url }, 'listening');
+  // The socket is a convenience for operators: an agent that cannot make one still reconciles.
+  const handle = createControlService({ config, queue, lastTick: () => lastTick, lastSkippedPoll: () => lastSkippedPoll });
+  const control: ControlSocket | undefined = await startControlSocket({ path: controlSocketFile(config.stateDir), handle, log }).catch((err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'no control socket: flotilla agent reconcile and agent status --live are unavailable');
+    return undefined;
+  });
+  if (control) log.info({ socket: control.path }, 'listening');
   void queue.request('start');
   await Promise.race([waitForAbort(o.signal), waitForAbort(self.signal)]);
   log.info('stopping: letting the running tick finish');
   // Tell the worker first, so the running tick aborts its fetches now rather than after the triggers close.
   const stopping = workers.stop();
+  await control?.close();
   await triggers.stop();
   await Promise.all([stopping, workers.stop()]);
   await heads.close();

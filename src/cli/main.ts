@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { COMMANDS, type CommandEntry } from './commands.js';
+import { findCommand } from './commands.js';
 import type { Command, CommandContext, CommandInput, CommandResult } from './command.js';
 import { COMMON_OPTIONS, commandHelp, topHelp } from './help-text.js';
 import { parseFailure, unknownVerbError } from './suggest.js';
@@ -90,11 +90,11 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
     ctx.stdout.write(argv.includes('--json') ? `${JSON.stringify({ version: FLOTILLA_VERSION })}\n` : `${FLOTILLA_VERSION}\n`);
     return 0;
   }
-  const entry: CommandEntry | undefined = COMMANDS.find((c) => c.name === verb);
+  const found = findCommand(argv);
   try {
-    if (!entry) throw unknownVerbError(verb);
-    const cmd = await entry.load();
-    const input = parseInput(cmd, rest);
+    if (!found) throw unknownVerbError(verb);
+    const cmd = await found.entry.load();
+    const input = parseInput(cmd, found.rest);
     if (input.values['help']) {
       ctx.stdout.write(`${commandHelp(cmd)}\n`);
       return 0;

@@ -14,7 +14,8 @@ that history only moves forward, fetches and verifies each set's closure, switch
 activates, checks health and rolls back on failure. Until SIGTERM, which lets a running switch finish.
 The daemon is a small supervisor (triggers, metrics) and a tick worker process that is kept for keepWarm
 after a tick and then exits; a poll that finds the branch where the last settled tick left it runs no tick.
---once runs one tick and exits 0 (converged or nothing to do), 1 (failed or rolled back), 3 (waiting).`,
+--once runs one tick and exits 0 (converged or nothing to do), 1 (failed or rolled back), 3 (waiting).
+The daemon listens on STATE/agent.sock (0600) for \`flotilla agent reconcile\` and \`flotilla agent status\`.`,
   options: {
     config: { type: 'string', value: 'FILE', help: 'agent config (YAML); see examples/agent.yaml' },
     once: { type: 'boolean', help: 'run one tick and exit with its result' },

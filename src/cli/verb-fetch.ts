@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import type { Command } from './command.js';
 import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
-import { stringList, stringOption } from './command.js';
+import { flag, stringList, stringOption } from './command.js';
 import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js';
 import { fetchClosure } from '../fetch/fetch-closure.js';
+import { removeDamagedOfClosure } from '../fetch/repair-closure.js';
 import { createProgressBar } from '../fetch/progress-bar.js';
 import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
@@ -13,14 +14,17 @@ import { digestArg } from './digest-arg.js';
 export const command: Command = {
   name: 'fetch',
   summary: 'fetch and verify a closure into a state dir and materialise it read-only',
-  usage: 'flotilla fetch DIGEST --store URL[,URL…] --trust NAME:KEY... --state DIR [--threshold N] [--require-deployable] [--concurrency N] [--json]',
-  description: 'Stores are mirrors tried in order for every object. Packages land at DIR/store/<hex>-<name>/.',
+  usage: 'flotilla fetch DIGEST --store URL[,URL…] --trust NAME:KEY... --state DIR [--threshold N] [--require-deployable] [--concurrency N] [--repair] [--json]',
+  description: `Stores are mirrors tried in order for every object. Packages land at DIR/store/<hex>-<name>/.
+Packages already there are reused as they are; --repair first re-hashes the closure's packages and cached
+objects (as \`flotilla fsck\` does) and removes the damaged ones, which the fetch then places again.`,
   positionals: { min: 1, max: 1 },
   options: {
     ...POLICY_OPTIONS,
     store: { type: 'string', multiple: true, value: 'URL[,URL…]', help: 'store URL(s), in order' },
     state: { type: 'string', value: 'DIR', help: 'state directory (object cache and store/)' },
     concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16)' },
+    repair: { type: 'boolean', help: 're-verify what is already in DIR and replace what is damaged (see flotilla fsck)' },
   },
   async run(input, ctx) {
     const policy = policyFromInput(input, ctx);
@@ -30,16 +34,19 @@ export const command: Command = {
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError('--concurrency must be an integer from 1 to 256');
     const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
+      const digest = digestArg(input.positionals[0], 'DIGEST');
+      const repaired = flag(input, 'repair') ? await removeDamagedOfClosure({ stores, digest, policy, stateDir, signal: ctx.signal }) : [];
+      for (const d of repaired) ctx.stderr.write(`repairing ${d.path}: ${d.problem}\n`);
       const r = await fetchClosure({
         stores,
-        digest: digestArg(input.positionals[0], 'DIGEST'),
+        digest,
         policy,
         stateDir,
         signal: ctx.signal,
         ...(concurrency ? { concurrency } : {}),
         ...(ctx.interactive && !ctx.json ? { onProgress: createProgressBar(ctx.stderr) } : {}),
       });
-      return { exitCode: 0, text: r.packages.map((p) => p.path).join('\n'), json: r };
+      return { exitCode: 0, text: r.packages.map((p) => p.path).join('\n'), json: flag(input, 'repair') ? { ...r, repaired } : r };
     } catch (err) {
       throw fromStateDirError(err, stateDir);
     } finally {

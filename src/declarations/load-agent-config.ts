@@ -63,6 +63,7 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
     repo: {
       url: raw.repo.url,
       branch: raw.repo.branch ?? AGENT_DEFAULTS.branch,
+      ...(raw.repo.testingBranch === true ? { testingBranch: true as const } : {}),
       ...(raw.repo.pollSchedule !== undefined ? { pollSchedule: raw.repo.pollSchedule } : {}),
       pollIntervalMs: durationOr(raw.repo.pollInterval, AGENT_DEFAULTS.pollIntervalMs),
       timeZone: raw.repo.timeZone ?? AGENT_DEFAULTS.timeZone,

@@ -128,6 +128,7 @@ export function normaliseSet(name: string, file: string, raw: RawSet, defaults: 
   };
   if (raw.description !== undefined) set.description = raw.description;
   if (raw.servicePath !== undefined) set.servicePath = raw.servicePath;
+  if (raw.suspended === true) set.suspended = true;
   const activate = toActivate(defaults.activate, raw.activate);
   if (activate) set.activate = activate;
   const health = toHealth(defaults.health, raw.health);

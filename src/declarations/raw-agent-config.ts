@@ -9,6 +9,7 @@ export interface RawAgentConfig {
   repo: {
     url: string;
     branch?: string;
+    testingBranch?: boolean;
     pollSchedule?: string;
     pollInterval?: string;
     timeZone?: string;

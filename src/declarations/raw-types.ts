@@ -56,6 +56,7 @@ export interface RawSet {
   machines?: string[];
   selector?: { matchLabels: Record<string, string> };
   servicePath?: string;
+  suspended?: boolean;
   rollout?: RawRollout;
   activate?: RawActivate;
   health?: RawHealth;

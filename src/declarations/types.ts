@@ -74,6 +74,8 @@ export interface SetDeclaration {
   platform: string;
   selection: MachineSelection;
   servicePath?: string;
+  /** `suspended: true` in the set's file: machines keep what they run and switch to nothing. Absent when false. */
+  suspended?: true;
   rollout: RolloutPolicy;
   /** Absent when neither the set nor the defaults declare an activation. Stored as is in a generation's origin. */
   activate?: ActivationSpec;
@@ -177,6 +179,8 @@ export interface AgentConfig {
   repo: {
     url: string;
     branch: string;
+    /** Also follow `testing/<machine>` ahead of `branch` (src/reconcile/testing-branch.ts). */
+    testingBranch?: true;
     /** Six-field cron (seconds first), only when the config asks for wall-clock slots. */
     pollSchedule?: string;
     /** Poll period when there is no cron schedule; each machine polls at its own moment of it. */

@@ -32,6 +32,17 @@ export interface SetViewInput {
   unreachableAfterMs?: number;
   /** Machines that report for the set but left it (removedFromSet): shown apart, never judged. */
   removed?: readonly string[];
+  /** The operator's pause marker of the set (pauses/SET.json), when there is one. */
+  pause?: PauseSummary | null;
+  /** `suspended: true` in the set's file at the revision read. */
+  suspended?: boolean;
+}
+
+/** Who paused a set in the store, when and why (from pauses/SET.json). */
+export interface PauseSummary {
+  by: string;
+  at: string;
+  reason: string;
 }
 
 /** One machine's row. */
@@ -70,6 +81,10 @@ export interface SetView {
   quarantines: QuarantineSummary[];
   /** Machines not in the set at this revision whose reports remain; they do not count toward the health. */
   removed: RemovedMachineView[];
+  /** Paused in the store (flotilla pause): nothing switches until flotilla resume. */
+  pause: PauseSummary | null;
+  /** Suspended in the deploy repo (`suspended: true`): nothing switches until a commit lifts it. */
+  suspended: boolean;
 }
 
 function viewMachine(input: SetViewInput, machine: string): MachineView {
@@ -128,6 +143,8 @@ export function viewSet(input: SetViewInput): SetView {
     slotHolders: input.leases.filter((l) => l.state === 'held'),
     quarantines: [...input.quarantines],
     removed: (input.removed ?? []).map((m) => viewRemoved(input, m)),
+    pause: input.pause ?? null,
+    suspended: input.suspended ?? false,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Declarations } from '../declarations/types.js';
 import { InvalidNameError } from '../errors/index.js';
 import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, planRollout, type RolloutPlan } from '../rollout/planner.js';
+import { readPause } from '../rollout/pause.js';
 import { listQuarantines } from '../rollout/quarantine.js';
 import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { membersOf, removedFromSet } from '../rollout/set-plan.js';
@@ -10,10 +11,7 @@ import { readSetStatuses } from '../status/status-io.js';
 import type { Store } from '../store/store.js';
 import { viewSet, type SetView } from './fleet-view.js';
 
-/**
- * An emergency pause of a set as the fleet page shows it. The store marker behind it (`flotilla pause`) is
- * read by the `readPause` port of readFleetReadings; without one, no set shows as paused.
- */
+/** An emergency pause of a set (`flotilla pause`, pauses/SET.json) as the fleet page shows it. */
 export interface PauseView {
   by: string;
   /** ISO 8601 instant the pause was written. */
@@ -38,13 +36,11 @@ export interface ReadFleetOptions {
   sets?: string[];
   now: Date;
   staleAfterMs: number;
-  /** Reads a set's pause marker (null when not paused); default: none is read. */
-  readPause?: (store: Store, set: string) => Promise<PauseView | null>;
 }
 
 /**
  * Reads the fleet's state for `sets` (default: every set of the repo) from the store: each machine's last
- * report, slot holders and quarantines, judged against the repo's desired digests (see viewSet). Machines
+ * report, slot holders, quarantines and pause, judged against the repo's desired digests (see viewSet). Machines
  * that report but are not in the repo's member list are shown after them when they still report (label-selected
  * late joiners), and apart, as removed, when they left the set (removedFromSet).
  * InvalidNameError for a set the repo does not declare.
@@ -66,6 +62,8 @@ export async function readFleetReadings(store: Store, decls: Declarations, optio
     const joiners = [...statuses.keys()].filter((m) => !members.includes(m) && !removed.includes(m)).sort();
     const plan = planRollout({ set: name, target: set.closure, machines: members, settings: set.rollout, lateJoiners: joiners });
     const quarantines = await listQuarantines(store, name);
+    const marker = await readPause(store, name);
+    const pause = marker === null ? null : { by: marker.by, at: marker.at, reason: marker.reason };
     const view = viewSet({
       set: name,
       desiredDigest: set.closure,
@@ -79,8 +77,9 @@ export async function readFleetReadings(store: Store, decls: Declarations, optio
       now: options.now,
       staleAfterMs: options.staleAfterMs,
       unreachableAfterMs: set.rollout.unreachableAfterMs,
+      pause,
+      suspended: set.suspended === true,
     });
-    const pause = options.readPause ? await options.readPause(store, name) : null;
     readings.push({ view, plan, canary: set.rollout.canary, statuses, quarantines, pause });
   }
   return readings;

@@ -19,11 +19,20 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - c.replace(/\u001b\[[0-9;]*m/g, '').length))).join('  ').trimEnd());
 }
 
+/** Why nothing of the set switches: suspended in the repo, paused in the store (who, when, why). */
+function holdLines(v: SetView, colour: boolean): string[] {
+  const out: string[] = [];
+  if (v.suspended) out.push(`  ${paint('SUSPENDED', 'Waiting', colour)} in the deploy repo (suspended: true): nothing switches until a commit lifts it`);
+  if (v.pause) out.push(`  ${paint('PAUSED', 'Waiting', colour)} by ${v.pause.by} since ${v.pause.at}${v.pause.reason ? `: ${v.pause.reason}` : ''}; lift with: flotilla resume ${v.set}`);
+  return out;
+}
+
 /** Renders fleet views as text tables for people; `colour` for a terminal. */
 export function renderFleet(views: readonly SetView[], colour: boolean): string {
   const out: string[] = [];
   for (const v of views) {
     out.push(`${paint(v.set, '', colour)}  desired ${short(v.desiredDigest)}  ${paint(v.health, v.health, colour)}  ${v.readyCount}/${v.machines.length} ready`);
+    out.push(...holdLines(v, colour));
     const rows = [['MACHINE', 'BATCH', 'STATE', 'GEN', 'RUNS', 'REPORTED', 'REASON', 'MESSAGE']];
     for (const m of v.machines) {
       rows.push([m.machine, m.batch === null ? '-' : String(m.batch), paint(m.state, m.state, colour), m.generation === null ? '-' : String(m.generation), short(m.currentDigest), m.reportedAt ?? '-', m.reason ?? '-', m.message.slice(0, 100)]);

@@ -42,8 +42,6 @@ function quarantineItem(set: string, q: QuarantineRow): SafeHtml {
 Clear it once fixed: <code>flotilla unquarantine ${set} ${q.digest}</code></li>`;
 }
 
-// Extension point: the pause marker (`flotilla pause SET`) arrives through readFleetReadings' readPause port;
-// this renders whatever it returns.
 function pauseBanner(set: string, p: PauseView | null): SafeHtml | null {
   if (p === null) return null;
   return html`<p class="banner tone-warn" data-pause="1"><strong><span aria-hidden="true">‖</span> Paused</strong> by ${p.by} at ${time(p.at)}${p.reason ? html`: ${p.reason}` : null}. No machine of ${set} takes a slot until <code>flotilla resume ${set}</code>.</p>`;

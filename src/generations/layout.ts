@@ -7,12 +7,13 @@
 //   store/<hex>-<name>/                materialised packages; store/.partial-<pid>-<rand>-<hex>-<name>/ in build
 //   sets/SET/…                         see SetPaths
 //   agent.lock                         the agent's state-dir lock (one agent per state dir)
+//   agent.sock                         the running agent's control socket (agent reconcile, agent status)
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
 import { PACKAGE_NAME_RE } from '../packages/manifest-validate.js';
 import { shortClosure, type ClosureRef } from '../store/closure-ref.js';
-import { digestHex, type Digest } from '../store/digest.js';
+import { digestFromHex, digestHex, type Digest } from '../store/digest.js';
 import { checkName } from '../store/keys.js';
 
 /** The state dir used when neither --state nor FLOTILLA_STATE_DIR is given. */
@@ -71,6 +72,11 @@ export function highWaterMarkFile(stateDir: string): string {
   return join(stateDir, 'repo-high-water-mark.json');
 }
 
+/** The last `testing/<machine>` commit this machine applied (its own no-rollback mark): STATE/repo-high-water-mark.testing.json. */
+export function testingHighWaterMarkFile(stateDir: string): string {
+  return join(stateDir, 'repo-high-water-mark.testing.json');
+}
+
 /** This machine's statuses of the last tick, for `flotilla agent` on the machine: STATE/status.json. */
 export function localStatusFile(stateDir: string): string {
   return join(stateDir, 'status.json');
@@ -84,6 +90,11 @@ export function probeMemoFile(stateDir: string): string {
 /** The agent's state-dir lock file: STATE/agent.lock. */
 export function agentLockFile(stateDir: string): string {
   return join(stateDir, 'agent.lock');
+}
+
+/** The running daemon's control socket (0600): STATE/agent.sock. */
+export function controlSocketFile(stateDir: string): string {
+  return join(stateDir, 'agent.sock');
 }
 
 // --- packages --------------------------------------------------------------------------------------------
@@ -107,6 +118,23 @@ export function checkPackageName(name: string): string {
 /** The directory name of a materialised package: `<64 hex>-<name>`. Validates the name (InvalidNameError). */
 export function packageDirName(digest: Digest, name: string): string {
   return `${digestHex(digest)}-${checkPackageName(name)}`;
+}
+
+const PACKAGE_DIR_RE = /^([0-9a-f]{64})-(.+)$/;
+
+/** Parses `<64 hex>-<name>` (a materialised package's directory); undefined for anything else (partials, strays). */
+export function parsePackageDirName(dirName: string): { digest: Digest; name: string } | undefined {
+  const m = PACKAGE_DIR_RE.exec(dirName);
+  if (!m?.[1] || !m[2] || !PACKAGE_NAME_RE.test(m[2])) return undefined;
+  return { digest: digestFromHex(m[1]), name: m[2] };
+}
+
+const OBJECT_NAME_RE = /^([0-9a-f]{64})(\.x)?$/;
+
+/** Parses a cached object's file name, `<hex>` or `<hex>.x` (the executable twin); undefined for anything else. */
+export function parseObjectFileName(name: string): { digest: Digest; executable: boolean } | undefined {
+  const m = OBJECT_NAME_RE.exec(name);
+  return m?.[1] ? { digest: digestFromHex(m[1]), executable: m[2] !== undefined } : undefined;
 }
 
 /** Where a package is materialised: STATE/store/<hex>-<name>. Validates the name (InvalidNameError). */

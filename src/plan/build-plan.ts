@@ -25,6 +25,8 @@ function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanS
   } else {
     checks.push({ name: 'closure', status: 'skip', message: 'closure unchanged: machines fetch and switch nothing; the new settings apply from the next tick' });
   }
+  const suspension = suspensionCheck(d);
+  if (suspension) checks.push(suspension);
   if (d.aspects.includes('machines') && d.before && d.after && input.base.decls) checks.push(membershipCheck(membersOf(input.base.decls, d.before), membersOf(head, d.after)));
   const root = after?.packages?.[0];
   return {
@@ -41,6 +43,13 @@ function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanS
     checks,
     ok: true,
   };
+}
+
+/** A suspended set switches nothing, whatever else the commit changes; a reviewer sees it, and sees it lifted. */
+function suspensionCheck(d: SetDifference): PlanCheck | undefined {
+  if (d.after?.suspended) return { name: 'suspended', status: 'warn', message: 'suspended: machines keep what they run and switch to nothing until a commit removes `suspended: true`' };
+  if (d.aspects.includes('suspended')) return { name: 'suspended', status: 'pass', message: 'resumed: `suspended` is lifted and the set rolls out to its closure again' };
+  return undefined;
 }
 
 /** Who joins or leaves the set: joiners fetch the whole closure, leavers keep their generation unmanaged. */

@@ -7,11 +7,11 @@ export interface SetDifference {
   kind: 'added' | 'removed' | 'changed';
   before?: SetDeclaration;
   after?: SetDeclaration;
-  /** Which parts changed (closure, machines, rollout, activate, health, platform, servicePath, description). */
+  /** Which parts changed (closure, machines, suspended, rollout, activate, health, platform, servicePath, description). */
   aspects: string[];
 }
 
-const ASPECTS = ['closure', 'rollout', 'activate', 'health', 'platform', 'servicePath', 'description'] as const;
+const ASPECTS = ['closure', 'suspended', 'rollout', 'activate', 'health', 'platform', 'servicePath', 'description'] as const;
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -121,7 +121,7 @@ export interface PlanSet {
   name: string;
   file: string;
   kind: 'added' | 'removed' | 'changed';
-  /** Which parts changed: closure, machines, rollout, activate, health, platform, servicePath, description. */
+  /** Which parts changed: closure, machines, suspended, rollout, activate, health, platform, servicePath, description. */
   aspects: string[];
   from: string | null;
   to: string | null;

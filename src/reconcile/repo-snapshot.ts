@@ -8,6 +8,7 @@ import { syncRepo } from '../git/sync-repo.js';
 import { readRepoAuth } from '../git/repo-auth.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
 import { runStep, type StepTiming } from './step.js';
+import { followTestingBranch } from './testing-branch.js';
 
 /** A verified commit of the deploy repo and what it declares. */
 export interface RepoSnapshot {
@@ -34,6 +35,7 @@ export interface SnapshotOptions {
  * Steps 1–3 of a tick: sync the repo (refs-only poll, fetch when moved), verify HEAD (signature, descent
  * from the last applied commit or the pinned floor, signer rotation), raise the high-water mark, read the
  * declarations as git objects at that commit and validate them, and refuse a repo past its signed expiry.
+ * With `repo.testingBranch`, `testing/<machine>` replaces HEAD when it is ahead of it (testing-branch.ts).
  * Throws UntrustedCommitError, RollbackError, DeclarationError (data.issues), StaleRepoError, GitError.
  */
 export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot> {
@@ -52,12 +54,15 @@ export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot
   );
   // HEAD unchanged since this process verified and loaded it: nothing to verify or parse again.
   const reuse = o.previous?.commit === synced.head ? o.previous : undefined;
-  const { signer, decls } = reuse ?? (await verifyAndLoad(o, synced.gitdir, synced.head));
+  const main = reuse ?? (await verifyAndLoad(o, synced.gitdir, synced.head));
+  const testing = await runStep(timings, log, 'testing-branch', {}, () => followTestingBranch({ config, trust: o.trust, log, signal: o.signal, now: o.now, gitdir: synced.gitdir, mainHead: synced.head }));
+  const head = testing?.head ?? synced.head;
+  const { signer, decls } = testing === null ? main : { signer: testing.signer, decls: o.previous?.commit === testing.head ? o.previous.decls : await loadDeclarations(o, testing.gitdir, testing.head) };
   const expires = decls.config.expires;
   if (expires !== undefined && expires.getTime() < o.now.getTime()) {
-    throw new StaleRepoError(`deploy repo at ${synced.head.slice(0, 12)} expired at ${expires.toISOString()}; changing nothing until a fresh signed commit arrives`, { commit: synced.head, expires: expires.toISOString() });
+    throw new StaleRepoError(`deploy repo at ${head.slice(0, 12)} expired at ${expires.toISOString()}; changing nothing until a fresh signed commit arrives`, { commit: head, expires: expires.toISOString() });
   }
-  return { commit: synced.head, signer, decls, changed: synced.changed };
+  return { commit: head, signer, decls, changed: testing === null ? synced.changed : head !== o.previous?.commit };
 }
 
 /** Verifies HEAD (signature, descent, signer rotation), raises the high-water mark, loads the declarations. */
@@ -72,8 +77,12 @@ async function verifyAndLoad(o: SnapshotOptions, gitdir: string, head: string): 
     if (mark?.commit !== head) await writeHighWaterMark(highWaterMarkFile(config.stateDir), head, config.repo.branch, o.now);
     return result;
   });
-  const decls = await runStep(timings, log, 'declarations', {}, async () =>
+  return { signer: verified.signer, decls: await loadDeclarations(o, gitdir, head) };
+}
+
+/** Reads and validates the declarations at `head` (DeclarationError with data.issues). */
+async function loadDeclarations(o: SnapshotOptions, gitdir: string, head: string): Promise<Declarations> {
+  return runStep(o.timings, o.log, 'declarations', {}, async () =>
     requireDeclarations(await readDeclarationsAt(gitdir, head), { what: `deploy repo at ${head.slice(0, 12)}`, oneLine: true }),
   );
-  return { signer: verified.signer, decls };
 }

@@ -30,6 +30,10 @@ export const Reason = {
   WaitingForDependency: 'WaitingForDependency',
   /** Every slot of the batch is held by another machine. */
   WaitingForSlot: 'WaitingForSlot',
+  /** The set is declared `suspended: true` in the deploy repo: nothing switches until a commit lifts it. */
+  Suspended: 'Suspended',
+  /** An operator paused the set in the store (`flotilla pause`): nothing switches until `flotilla resume`. */
+  Paused: 'Paused',
   /** The health check failed; the previous generation was re-activated. */
   HealthCheckFailed: 'HealthCheckFailed',
   /** The activation command failed. */

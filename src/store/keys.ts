@@ -13,6 +13,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   status/SET/MACHINE.json            what each machine runs and how it went
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
  *   heads/BRANCH.json                  the head pointer: the commit a deploy repo branch points at (head-pointer.ts)
+ *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
  */
 
 // Names that become one path segment: sets, machines, key names, pin names, rollout ids.
@@ -95,4 +96,11 @@ export function headPointerKey(branch: string): string {
   const parts = branch.split('/');
   for (const p of parts) checkName(p, 'branch name part');
   return `heads/${parts.join('/')}.json`;
+}
+
+export const PAUSES_PREFIX = 'pauses/';
+
+/** `pauses/SET.json`: the pause marker every machine of the set reads before it fetches or takes a slot. */
+export function pauseKey(set: string): string {
+  return `${PAUSES_PREFIX}${checkName(set, 'set name')}.json`;
 }

@@ -77,6 +77,8 @@ export interface SetYamlOptions {
   /** Drain and undrain commands, run by /bin/sh (default: none). */
   drainCommand?: string;
   undrainCommand?: string;
+  /** `suspended: true` in the set's file. */
+  suspended?: boolean;
 }
 
 /** sets/web.yaml below `closure:`: one machine, no batches, an activation and a command health check. */
@@ -85,6 +87,7 @@ export function setYaml(activationLog: string, o: SetYamlOptions = {}): string {
     `platform: ${PLATFORM}`,
     `machines: [${(o.machines ?? [MACHINE]).join(', ')}]`,
     `rollout: ${o.rollout ?? '{ batchSize: all }'}`,
+    ...(o.suspended === undefined ? [] : [`suspended: ${o.suspended}`]),
     'activate:',
     `  command: ${JSON.stringify(o.activateCommand ?? 'cat svc/VERSION >> "$ACT_LOG"')}`,
     `  env: { ACT_LOG: ${JSON.stringify(activationLog)} }`,

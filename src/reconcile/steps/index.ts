@@ -3,6 +3,7 @@ import { switchAndProve } from './apply.js';
 import { checkPlatform } from './check-platform.js';
 import { fetchAndStageClosure } from './fetch-and-stage.js';
 import { passRolloutGate } from './gate.js';
+import { holdBeforeFetch, holdBeforeGate } from './hold-if-paused.js';
 import { recordDesiredDigest } from './record-desired.js';
 import { refuseRememberedBad } from './refuse-remembered-bad.js';
 import type { SetStep } from './set-run.js';
@@ -20,8 +21,10 @@ export const SET_STEPS: readonly SetStep[] = [
   checkPlatform, // another platform → refused
   recordDesiredDigest, // note the desired digest (drops stale bad marks)
   refuseRememberedBad, // failed here before under this desired digest → stalled
+  holdBeforeFetch, // suspended in the repo or paused in the store → waiting (fetches nothing)
   stagedOrFetchTurn, // staged by an earlier tick, or wait for this machine's turn to fetch
   fetchAndStageClosure, // verify, fetch, stage
+  holdBeforeGate, // paused during the fetch → waiting, before a slot is taken
   passRolloutGate, // batches, pause, windows, dependencies, quarantine, slot
   switchAndProve, // switch, activate, health (roll back on failure), release the slot
 ];
