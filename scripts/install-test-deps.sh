@@ -3,7 +3,7 @@
 # ssh-keygen, GnuPG, curl, systemd-analyze (the example unit is verified), and Ceph's S3 gateway for a real
 # single-node RGW on 127.0.0.1 (monmaptool comes with ceph-base, ceph-authtool with ceph-common), and Nix
 # (Debian's nix-bin: the Nix binary cache tests build, sign and copy real closures, and the fetch bench runs it
-# as the peer).
+# as the peer), and GNU time (the fetch bench reads each process's peak RSS from it).
 # Idempotent: installs only what is missing, so `npm test` runs it first (pretest) at almost no cost.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -22,6 +22,7 @@ command -v ceph-authtool >/dev/null || need+=(ceph-common)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v nix-store >/dev/null || need+=(nix-bin)
 command -v nix-build >/dev/null || need+=(nix-bin)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
