@@ -22,7 +22,8 @@ export interface ObjectFetchOptions {
   linkOwner?: number;
 }
 
-const WRITE_CHUNK = 1024 * 1024;
+// Bounded per object in flight: 16 downloads hold 4 MiB of pending writes, not 16.
+const WRITE_CHUNK = 256 * 1024;
 
 function deadlineFor(size: number, o: ObjectFetchOptions): number {
   return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
@@ -84,8 +85,8 @@ function objectDeadline(ms: number, digest: Digest, outer: AbortSignal | undefin
 }
 
 /**
- * Streams `src` into `fh`, hashing and counting as it goes: chunks are gathered into ~1 MiB writes (one
- * syscall, one await) and the stream is paused while one is written, so at most ~1 MiB plus the stream's
+ * Streams `src` into `fh`, hashing and counting as it goes: chunks are gathered into ~256 KiB writes (one
+ * syscall, one await) and the stream is paused while one is written, so at most ~256 KiB plus the stream's
  * own buffer is held per object. Events, not async iteration: no promise per chunk.
  */
 function drainInto(src: Readable, fh: FileHandle, digest: Digest, size: number, onWritten: (n: number) => void): Promise<{ n: number; hex: string }> {
