@@ -10,6 +10,7 @@ import type { ObjectCache } from './object-cache.js';
 import { localDiskFull } from './disk-guard.js';
 
 export interface ObjectFetchOptions {
+  /** Aborts the fetch; it gets one listener per call in flight (placeObjects passes one of its own). */
   signal?: AbortSignal;
   /** Deadline for one object from one store; default 60 s plus 1 s per 256 KiB. */
   timeoutMs?: number;
@@ -62,7 +63,8 @@ async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: 
 
 /**
  * The object's deadline as one timer and one controller (no AbortSignal.any per object: it costs more than
- * the timer): `signal` aborts when `ms` passes (reason: TimeoutError naming the object) or `outer` aborts.
+ * the timer): `signal` aborts when `ms` passes (reason: a TransportError naming the object and the
+ * deadline) or `outer` aborts. `outer` gets one listener per object in flight: pass a signal of ours.
  */
 function objectDeadline(ms: number, digest: Digest, outer: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean; clear: () => void } {
   const ctl = new AbortController();
