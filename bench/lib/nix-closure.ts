@@ -66,7 +66,19 @@ export async function buildNixClosures(root: string, trees: { v1Tree: string; v2
     cacheDirs,
     publicKey: (await readFile(publicFile, 'utf8')).trim(),
     remove: async () => {
-      await exec('nix-store', ['--delete', ...all], { env: NIX_ENV }).catch(() => undefined);
+      // Another nix process (a GC, a build) may hold the store's locks: try again once, then say what is left.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await exec('nix-store', ['--delete', ...all], { env: NIX_ENV });
+          return;
+        } catch (err) {
+          if (attempt >= 2) {
+            process.stderr.write(`could not delete the bench's Nix paths (${(err as Error).message.split('\n')[0]}); remove them with: nix-store --delete ${all.join(' ')}\n`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
     },
   };
 }
