@@ -138,9 +138,18 @@ async function setUp(root: string, withRgw: boolean): Promise<Setup> {
   const trees = await buildTrees(root);
   const flotillaDir = join(root, 'store');
   const rgw = withRgw ? await openRgwStore(`bench-fetch-${process.pid}`) : undefined;
-  const pushed = await pushTrees(trees, [flotillaDir, ...(rgw ? [rgw.url] : [])]);
-  const nix = await buildNixClosures(root, trees);
-  const [flotilla, none, zstd] = await Promise.all([startStaticServer(flotillaDir), startStaticServer(nix.cacheDirs.none), startStaticServer(nix.cacheDirs.zstd)]);
+  let pushed, nix, servers;
+  try {
+    pushed = await pushTrees(trees, [flotillaDir, ...(rgw ? [rgw.url] : [])]);
+    nix = await buildNixClosures(root, trees);
+    servers = await Promise.all([startStaticServer(flotillaDir), startStaticServer(nix.cacheDirs.none), startStaticServer(nix.cacheDirs.zstd)]);
+  } catch (err) {
+    // The shared RGW keeps what was pushed in memory: empty the bucket even when set-up fails.
+    await rgw?.stop();
+    await nix?.remove();
+    throw err;
+  }
+  const [flotilla, none, zstd] = servers;
   process.stdout.write(
     `closure: ${trees.files} files, ${(trees.bytes / 1e6).toFixed(1)} MB in 3 packages; v2 changes ${trees.changedFiles} files, ${(trees.changedBytes / 1e6).toFixed(2)} MB; ` +
       `built, pushed and published in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
