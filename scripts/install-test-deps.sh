@@ -3,8 +3,9 @@
 # ssh-keygen, GnuPG, curl, systemd-analyze (the example unit is verified), and Ceph's S3 gateway for a real
 # single-node RGW on 127.0.0.1 (monmaptool comes with ceph-base, ceph-authtool with ceph-common), and Nix
 # (Debian's nix-bin: the Nix binary cache tests build, sign and copy real closures, and the fetch bench runs it
-# as the peer), Chromium (the fleet page is tested in a real headless browser over the DevTools protocol), and
-# zsh and fish (the completion scripts `flotilla completion` writes are loaded in each shell).
+# as the peer), Chromium (the fleet page is tested in a real headless browser over the DevTools protocol),
+# zsh and fish (the completion scripts `flotilla completion` writes are loaded in each shell), and GNU time (the
+# fetch bench reads each process's peak RSS from it).
 # Idempotent: installs only what is missing, so `npm test` runs it first (pretest) at almost no cost.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -25,6 +26,7 @@ command -v nix-store >/dev/null || need+=(nix-bin)
 command -v chromium >/dev/null || need+=(chromium)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0

@@ -75,11 +75,15 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
   const [verb, ...rest] = argv;
   const json = rest.includes('--json');
   const debug = rest.includes('--debug');
+  let logger: CommandContext['logger'] | undefined;
   const ctx: CommandContext = {
     ...io,
     json,
     interactive: (io.stderr as { isTTY?: boolean }).isTTY === true,
-    logger: createLogger({ level: debug ? 'debug' : (io.env['FLOTILLA_LOG_LEVEL'] ?? 'warn') }),
+    // Made on first use: most verbs never log, and the logging library costs start-up time.
+    get logger() {
+      return (logger ??= createLogger({ level: debug ? 'debug' : (io.env['FLOTILLA_LOG_LEVEL'] ?? 'warn') }));
+    },
     signal: io.signal ?? new AbortController().signal,
   };
   if (verb === undefined || verb === '--help' || verb === '-h') {

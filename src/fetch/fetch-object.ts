@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { FlotillaError, IntegrityError, NotFoundError, SizeLimitError, TransportError } from '../errors/index.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
@@ -9,6 +10,7 @@ import type { ObjectCache } from './object-cache.js';
 import { localDiskFull } from './disk-guard.js';
 
 export interface ObjectFetchOptions {
+  /** Aborts the fetch; it gets one listener per call in flight (placeObjects passes one of its own). */
   signal?: AbortSignal;
   /** Deadline for one object from one store; default 60 s plus 1 s per 256 KiB. */
   timeoutMs?: number;
@@ -21,7 +23,8 @@ export interface ObjectFetchOptions {
   linkOwner?: number;
 }
 
-const WRITE_CHUNK = 1024 * 1024;
+// Bounded per object in flight: 16 downloads hold 4 MiB of pending writes, not 16.
+const WRITE_CHUNK = 256 * 1024;
 
 function deadlineFor(size: number, o: ObjectFetchOptions): number {
   return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
@@ -58,54 +61,116 @@ async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: 
   }
 }
 
+/**
+ * The object's deadline as one timer and one controller (no AbortSignal.any per object: it costs more than
+ * the timer): `signal` aborts when `ms` passes (reason: a TransportError naming the object and the
+ * deadline) or `outer` aborts. `outer` gets one listener per object in flight: pass a signal of ours.
+ */
+function objectDeadline(ms: number, digest: Digest, outer: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean; clear: () => void } {
+  const ctl = new AbortController();
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    ctl.abort(new TransportError(`object ${digest}: deadline of ${ms} ms passed`, { object: digest }));
+  }, ms);
+  const onOuter = (): void => ctl.abort(outer?.reason);
+  if (outer?.aborted === true) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  return {
+    signal: ctl.signal,
+    timedOut: () => late,
+    clear: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
+}
+
+/**
+ * Streams `src` into `fh`, hashing and counting as it goes: chunks are gathered into ~256 KiB writes (one
+ * syscall, one await) and the stream is paused while one is written, so at most ~256 KiB plus the stream's
+ * own buffer is held per object. Events, not async iteration: no promise per chunk.
+ */
+function drainInto(src: Readable, fh: FileHandle, digest: Digest, size: number, onWritten: (n: number) => void): Promise<{ n: number; hex: string }> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    let n = 0;
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      src.destroy();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    const flush = async (): Promise<void> => {
+      const out = parts;
+      const bytes = partBytes;
+      parts = [];
+      partBytes = 0;
+      if (bytes === 0) return;
+      await fh.writev(out);
+      onWritten(bytes);
+    };
+    src.on('data', (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > size) return fail(new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest }));
+      h.update(chunk);
+      parts.push(chunk);
+      partBytes += chunk.length;
+      if (partBytes < WRITE_CHUNK) return;
+      src.pause();
+      flush().then(() => src.resume(), fail);
+    });
+    let ended = false;
+    src.once('error', fail);
+    // A body destroyed without an error (nothing else would settle this promise) is a cut transfer.
+    src.once('close', () => {
+      if (!ended) fail(new TransportError(`object ${digest}: the body ended early`, { object: digest }));
+    });
+    src.once('end', () => {
+      ended = true;
+      flush().then(() => {
+        if (!failed) resolve({ n, hex: h.digest('hex') });
+      }, fail);
+    });
+  });
+}
+
 async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
   if (store.localPath !== undefined) return placeFrom(store, store.localPath(objectKey(digest)), cache, digest, size, o);
-  const signals = [AbortSignal.timeout(deadlineFor(size, o))];
-  if (o.signal) signals.push(o.signal);
-  const signal = AbortSignal.any(signals);
+  const deadline = objectDeadline(deadlineFor(size, o), digest, o.signal);
   const tmp = cache.tempPath();
-  const fh = await open(tmp, 'wx', 0o600);
+  let fh: FileHandle | undefined;
   let reported = 0;
   try {
     // maxBytes makes the backend abort as soon as the body outgrows the signed size.
-    const src = await store.get(objectKey(digest), { maxBytes: size, signal });
-    const h = createHash('sha256');
-    let n = 0;
-    // Network bodies arrive in 16-64 KiB chunks: gather them into ~1 MiB writes (one syscall, one await).
-    let parts: Buffer[] = [];
-    let partBytes = 0;
-    const flush = async (): Promise<void> => {
-      if (parts.length === 0) return;
-      await fh.writev(parts);
-      o.onBytes?.(partBytes);
-      reported += partBytes;
-      parts = [];
-      partBytes = 0;
-    };
-    for await (const chunk of src) {
-      const buf = chunk as Buffer;
-      n += buf.length;
-      if (n > size) {
-        src.destroy();
-        throw new SizeLimitError(`object ${digest}: more than the ${size} bytes the manifest declares`, { object: digest });
-      }
-      h.update(buf);
-      parts.push(buf);
-      partBytes += buf.length;
-      if (partBytes >= WRITE_CHUNK) await flush();
-    }
-    await flush();
-    const actual = digestFromHex(h.digest('hex'));
+    // The temp file opens while the request is in flight.
+    const [opened, got] = await Promise.allSettled([open(tmp, 'wx', 0o600), store.get(objectKey(digest), { maxBytes: size, signal: deadline.signal })]);
+    if (opened.status === 'fulfilled') fh = opened.value;
+    if (got.status === 'fulfilled' && opened.status === 'rejected') got.value.destroy();
+    if (opened.status === 'rejected') throw opened.reason;
+    if (got.status === 'rejected') throw got.reason;
+    const [handle, src] = [opened.value, got.value];
+    const { n, hex } = await drainInto(src, handle, digest, size, (bytes) => {
+      o.onBytes?.(bytes);
+      reported += bytes;
+    });
+    const actual = digestFromHex(hex);
     if (n !== size || actual !== digest) {
       throw new IntegrityError(`object ${digest}: got ${n} bytes hashing to ${actual}`, { object: digest, actual, size: n });
     }
-    await fh.close();
+    await handle.close();
+    fh = undefined;
+    deadline.clear();
     await o.commit(tmp, digest, size);
   } catch (err) {
-    await fh.close().catch(() => undefined);
+    deadline.clear();
+    await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true });
     if (reported > 0) o.onBytes?.(-reported);
-    if (signal.aborted && !(err instanceof FlotillaError) && o.signal?.aborted !== true) {
+    if (deadline.timedOut() && !(err instanceof FlotillaError) && o.signal?.aborted !== true) {
       throw new TransportError(`object ${digest}: deadline of ${deadlineFor(size, o)} ms passed`, { object: digest });
     }
     throw err;

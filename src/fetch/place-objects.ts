@@ -1,4 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { setMaxListeners } from 'node:events';
+import { copyFile, rm } from 'node:fs/promises';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
@@ -73,18 +75,27 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   const commit = async (tmp: string, d: Digest, size: number, written = size): Promise<void> => {
     if (needX.has(d)) {
       const x = cache.tempPath();
-      throwIfFailed(await fsOps.run([{ op: 'copy', src: tmp, dest: x }]));
+      // Through libuv's pool (the kernel copies), not a synchronous step: it would stall the network
+      // streams of every other object on the main thread.
+      await copyFile(tmp, x, constants.COPYFILE_EXCL);
       await committer.add(x, d, size, true);
     }
     await committer.add(tmp, d, size, false, written);
   };
+  // Every object in flight listens to this one signal (its deadline links to it), not to the caller's:
+  // ours may carry as many listeners as there are downloads without a leak warning.
+  const hub = new AbortController();
+  setMaxListeners(0, hub.signal);
+  const onAbort = (): void => hub.abort(o.signal?.reason);
+  if (o.signal?.aborted === true) onAbort();
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
   const fetchOne = async (w: Wanted): Promise<void> => {
     await fetchObject(o.stores, cache, w.digest, w.size, {
       commit,
       fsOps,
       onBytes: o.onBytes,
       ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }),
-      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.signal ? { signal: hub.signal } : {}),
       ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
     });
     o.onObject();
@@ -139,5 +150,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   } catch (err) {
     await committer.finish().catch(() => committer.discard());
     throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
   }
 }

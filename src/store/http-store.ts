@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { addAbortSignal, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { NotFoundError, UnsupportedOperationError } from '../errors/index.js';
 import { guardBody, readCapped } from './byte-cap.js';
+import { abortReason } from './deadline.js';
 import { normaliseEtag } from './etag.js';
 import { httpNetworkError, httpStatusError } from './http-errors.js';
 import { createHttpAgents, type HttpExchange } from './http-request.js';
 import { discard, sendHttp, type HttpSendPolicy } from './http-send.js';
-import { idleGuard } from './idle-guard.js';
 import { checkKey } from './key-path.js';
 import { DEFAULT_DEADLINES, type StoreDeadlines } from './store-options.js';
 import type { ConditionalGetResult, GetOptions, ObjectInfo, PutOptions, Store } from './store.js';
@@ -86,16 +86,17 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     return bodyOf(res, key, opts);
   }
 
-  /** A 2xx response's body under the stall deadline, the byte cap and the signals. */
+  /** A 2xx response's body under the byte cap and the signals. */
   function bodyOf(res: IncomingMessage, key: string, opts: GetOptions): Readable {
-    const what = `${key} in ${url}`;
-    const idle = idleGuard(deadlines.idleTimeoutMs, what, () => res.destroy());
-    res.on('error', (err) => idle.destroy(idle.destroyed ? undefined : httpNetworkError(err, 'get', key, url)));
-    idle.on('close', () => res.destroy());
-    res.pipe(idle);
-    const out = guardBody(idle, what, opts.maxBytes, (err) => httpNetworkError(err, 'get', key, url));
-    const stop = [opts.signal, o.signal].filter((s): s is AbortSignal => s !== undefined);
-    return stop.length === 0 ? out : addAbortSignal(AbortSignal.any(stop), out);
+    // One pass-through layer only (the byte cap and error mapping): the body's stall deadline is the
+    // socket's idle timeout set by sendOnce (it destroys the response with a TimeoutError), and the
+    // caller's and the store's signals stay linked to the request, so aborting either ends the body with
+    // the abort's reason.
+    const stop = [opts.signal, o.signal];
+    return guardBody(res, `${key} in ${url}`, opts.maxBytes, (err) => {
+      const aborted = stop.find((s) => s?.aborted === true);
+      return aborted ? abortReason(aborted) : httpNetworkError(err, 'get', key, url);
+    });
   }
 
   async function getIfChanged(key: string, etag: string | undefined, opts: GetOptions & { maxBytes: number }): Promise<ConditionalGetResult> {

@@ -1,0 +1,77 @@
+// Floors of the fetch benchmark, measured in the same run: what no verifying fetch can beat on this machine.
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { openStore } from '../../src/store/open-store.js';
+import { listAll } from '../../src/store/store.js';
+import { listFiles } from './fetch-dataset.js';
+
+// Hashes the files it is sent with one reused 1 MiB buffer and synchronous reads (the fetch's own way).
+const HASH_WORKER = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const buf = Buffer.allocUnsafe(1 << 20);
+parentPort.on('message', (files) => {
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    const h = createHash('sha256');
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    fs.closeSync(fd);
+    h.digest();
+  }
+  parentPort.postMessage(files.length);
+});`;
+
+/**
+ * sha256 of every byte of the tree, read from the page cache, on `threads` threads (started before the
+ * clock): no copy, no manifest, no file created, no process start.
+ */
+export async function timeHash(src: string, threads: number): Promise<number> {
+  const files = await listFiles(src);
+  const workers = Array.from({ length: threads }, () => new Worker(HASH_WORKER, { eval: true }));
+  try {
+    await Promise.all(workers.map((w) => new Promise((res) => w.once('online', res))));
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      workers.map(async (w) => {
+        while (next < files.length) {
+          const batch = files.slice(next, next + 32);
+          next += batch.length;
+          w.postMessage(batch);
+          await new Promise((res) => w.once('message', res));
+        }
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * GET every object of the store under `objects/`, 16 at a time (the fetch's default), in this (warm)
+ * process, bytes read and dropped: no hashing, no file written, no process start.
+ */
+export async function timeGetAll(url: string): Promise<number> {
+  const store = openStore(url);
+  try {
+    const keys: string[] = [];
+    for await (const o of listAll(store, 'objects/')) keys.push(o.key);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < keys.length) {
+          const body = await store.get(keys[next++] ?? '');
+          for await (const _chunk of body) {
+            // dropped
+          }
+        }
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await store.close();
+  }
+}

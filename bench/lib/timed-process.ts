@@ -1,0 +1,57 @@
+// Whole processes timed from outside, as a user waits for them: wall time, the writeback they leave
+// behind (a `sync` right after), and peak RSS from GNU time (getrusage of the child it waits for).
+import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+/** One timed run. */
+export interface TimedRun {
+  /** Wall seconds of the process. */
+  seconds: number;
+  /** Wall seconds of the `sync` run right after it (its deferred writeback). */
+  syncSeconds: number;
+  peakRssMb: number;
+  stdout: string;
+}
+
+const GNU_TIME = '/usr/bin/time';
+
+function wait(cmd: string, args: string[], env: NodeJS.ProcessEnv, capture: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString().slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs `sync` and returns its wall seconds. */
+export async function timeSync(): Promise<number> {
+  const t0 = performance.now();
+  await wait('sync', [], process.env, false);
+  return (performance.now() - t0) / 1000;
+}
+
+let seq = 0;
+
+/**
+ * Runs `cmd args` under GNU time and then `sync`; throws with the command's stderr when it fails (`okCodes`
+ * lists the exit codes that count as success, default [0]).
+ */
+export async function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, okCodes: number[] = [0]): Promise<TimedRun> {
+  const rssFile = join(tmpdir(), `flotilla-bench-rss-${process.pid}-${seq++}`);
+  const t0 = performance.now();
+  const r = await wait(GNU_TIME, ['-f', '%M', '-o', rssFile, cmd, ...args], env, true);
+  const seconds = (performance.now() - t0) / 1000;
+  const syncSeconds = await timeSync();
+  const rss = await readFile(rssFile, 'utf8').catch(() => '');
+  await rm(rssFile, { force: true });
+  if (r.code === null || !okCodes.includes(r.code)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  const kb = Number(/(\d+)\s*$/.exec(rss.trim())?.[1] ?? 0);
+  return { seconds, syncSeconds, peakRssMb: kb / 1024, stdout: r.stdout };
+}
