@@ -3,19 +3,25 @@ import type { Command } from './command.js';
 import { COMMANDS } from './commands.js';
 import { completionScript, SHELLS, type CompletionVerb, type Shell } from './completion-scripts.js';
 
+// Two-word verbs (`agent status`) are completed as their first word with the second as its first argument:
+// every shell's script dispatches on one word.
+const firstWords = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0] ?? c.name))];
+const subVerbs = (parent: string): string[] => COMMANDS.flatMap((c) => (c.name.startsWith(`${parent} `) ? [c.name.slice(parent.length + 1)] : []));
+
 /** What each verb's first argument may be, where it is a fixed list. */
 const WORDS: Readonly<Record<string, readonly string[]>> = {
-  help: COMMANDS.map((c) => c.name),
+  help: firstWords,
   completion: SHELLS,
 };
 
 /** Every verb of the table with its options (loads each verb's module: only completion needs them all). */
 async function completionVerbs(): Promise<CompletionVerb[]> {
   return Promise.all(
-    COMMANDS.map(async (entry) => {
+    COMMANDS.filter((entry) => !entry.name.includes(' ')).map(async (entry) => {
       const cmd = await entry.load();
       const options = Object.entries(cmd.options).map(([name, o]) => ({ name, ...(o.short ? { short: o.short } : {}), takesValue: o.type === 'string', help: o.help }));
-      return { name: entry.name, summary: entry.summary, options, ...(WORDS[entry.name] ? { words: WORDS[entry.name] } : {}) };
+      const words = WORDS[entry.name] ?? subVerbs(entry.name);
+      return { name: entry.name, summary: entry.summary, options, ...(words.length > 0 ? { words } : {}) };
     }),
   );
 }

@@ -7,12 +7,12 @@ import { unknownVerbError } from './suggest.js';
 export const command: Command = {
   name: 'help',
   summary: 'show the list of commands, or the help of one (same as COMMAND --help)',
-  usage: 'flotilla help [COMMAND] [--json]',
+  usage: 'flotilla help [COMMAND [SUBCOMMAND]] [--json]',
   description: 'With --json, prints the commands with their summaries, or one command\'s usage, description and options.',
-  positionals: { min: 0, max: 1 },
+  positionals: { min: 0, max: 2 },
   options: {},
   async run(input) {
-    const name = input.positionals[0];
+    const name = input.positionals.length === 0 ? undefined : input.positionals.join(' ');
     if (name === undefined) return { exitCode: 0, text: topHelp(), json: { commands: COMMANDS.map((c) => ({ name: c.name, summary: c.summary })) } };
     const entry = COMMANDS.find((c) => c.name === name);
     if (entry === undefined) throw unknownVerbError(name);

@@ -29,6 +29,9 @@ describe('the CLI as people expect it', () => {
     expect(viaHelp.stdout).toContain('usage: flotilla status');
     expect(top.code).toBe(0);
     for (const verb of ['status', 'serve', 'help', 'version', 'completion']) expect(top.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
+    const [sub, subFlag] = await Promise.all([runCli(['help', 'agent', 'status']), runCli(['agent', 'status', '--help'])]);
+    expect([sub.code, sub.stdout]).toEqual([0, subFlag.stdout]);
+    expect(sub.stdout).toContain('flotilla agent status');
     const json = JSON.parse((await runCli(['help', 'serve', '--json'])).stdout) as { name: string; options: Record<string, unknown> };
     expect(json.name).toBe('serve');
     expect(Object.keys(json.options)).toContain('listen');
@@ -92,6 +95,9 @@ describe('the CLI as people expect it', () => {
       expect(await bash('flotilla', 'status', '--repo', 'dep')).toEqual(['deploy-notes.txt']);
       expect(await bash('flotilla', 'help', 'ver')).toEqual(['verify', 'version']);
       expect(await bash('flotilla', 'completion', '')).toEqual(['bash', 'zsh', 'fish']);
+      // Two-word verbs complete as their first word, then the second.
+      expect(await bash('flotilla', 'ag')).toEqual(['agent']);
+      expect(await bash('flotilla', 'agent', '')).toEqual(['reconcile', 'status']);
       const r = await sh('bash', ['--norc', '--noprofile', '-c', `source ${JSON.stringify(scripts['bash'])}; complete -p flotilla`], dir);
       expect(r.out.trim()).toBe('complete -o filenames -F _flotilla flotilla');
     });
