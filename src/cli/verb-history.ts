@@ -39,7 +39,7 @@ against the key the machine lists in status/SET/MACHINE.json, and each chain lin
 before it, across compacted segments. A missing, moved, edited or foreign-signed record is named.
 Exit 0 when everything verifies, 1 when any record does not (each problem is listed, and in --json under
 "problems" with its kind: unreadable, misplaced, conflict, missing, broken-link, bad-signature,
-foreign-key, no-key).`,
+foreign-key, no-key, truncated: the log ends before the newest record the machine's status lists).`,
   options: {
     ...PAUSE_TARGET_OPTIONS,
     machine: { type: 'string', value: 'M', help: 'only this machine\'s records' },
@@ -57,7 +57,7 @@ foreign-key, no-key).`,
         store: store.url,
         ...(machine !== undefined ? { machine } : {}),
         records: h.timeline.map((t) => ({ ...t.record, where: t.where, verified: t.verified })),
-        machines: h.machines.map((m) => ({ machine: m.machine, key: m.key, records: m.records.length, ok: m.problems.length === 0 })),
+        machines: h.machines.map((m) => ({ machine: m.machine, key: m.key, head: m.head, records: m.records.length, ok: m.problems.length === 0 })),
         problems: h.problems,
       };
       return { exitCode: h.ok ? 0 : 1, text: render(h, store.url), json };

@@ -3,13 +3,14 @@ import type { Store } from '../store/store.js';
 import { appendRecord, readTail, type ChainTail } from './append-record.js';
 import { compactHistory, HISTORY_COMPACT_AFTER } from './compact-history.js';
 import type { MachineKey } from './machine-key.js';
-import { readOutbox, writeOutbox } from './outbox.js';
+import { readOutbox, writeOutbox, type ChainHead } from './outbox.js';
 
-/** What one flush did: records appended, events left for a later tick, singles compacted. */
+/** What one flush did: records appended, events left for a later tick, singles compacted; each set's chain head after it. */
 export interface FlushResult {
   appended: number;
   left: number;
   compacted: number;
+  heads: Record<string, ChainHead>;
 }
 
 /** Where and as whom to flush. `compactAfter`: singles kept per machine before compacting (tests lower it). */
@@ -32,9 +33,10 @@ export interface FlushInput {
 export async function flushOutbox(input: FlushInput): Promise<FlushResult> {
   const { stateDir, machine, store, key, log } = input;
   const after = input.compactAfter ?? HISTORY_COMPACT_AFTER;
-  const result: FlushResult = { appended: 0, left: 0, compacted: 0 };
+  const result: FlushResult = { appended: 0, left: 0, compacted: 0, heads: {} };
   try {
     const outbox = await readOutbox(stateDir, (problem) => log.warn({ problem }, 'deployment-log outbox damaged'));
+    result.heads = outbox.heads;
     if (outbox.pending.length === 0) return result;
     const tails = new Map<string, ChainTail | null>();
     const failed = new Set<string>();
@@ -49,7 +51,8 @@ export async function flushOutbox(input: FlushInput): Promise<FlushResult> {
         const done = await appendRecord(store, key, machine, event, tail);
         tails.set(event.set, done.tail);
         result.appended++;
-        await writeOutbox(stateDir, { ...outbox, pending: [...left, ...outbox.pending.slice(outbox.pending.indexOf(event) + 1)] });
+        result.heads = { ...result.heads, [event.set]: { seq: done.tail.seq, sha256: done.tail.hash } };
+        await writeOutbox(stateDir, { ...outbox, heads: result.heads, pending: [...left, ...outbox.pending.slice(outbox.pending.indexOf(event) + 1)] });
         if (done.record.seq % after === 0) result.compacted += await compacted(store, event.set, machine, after, log);
       } catch (err) {
         failed.add(event.set);

@@ -6,6 +6,18 @@ import { HISTORY_EVENT_KINDS, type HistoryEvent } from './history-record.js';
 
 const OUTBOX_SCHEMA = 'flotilla.history-outbox/v1';
 
+/** The end of a machine's chain as its status lists it: the last seq and that record's sha256 (hex). */
+export interface ChainHead {
+  seq: number;
+  sha256: string;
+}
+
+function isHeads(v: unknown): v is Record<string, ChainHead> | undefined {
+  if (v === undefined) return true;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every((h) => typeof h === 'object' && h !== null && Number.isSafeInteger((h as ChainHead).seq) && /^[0-9a-f]{64}$/.test(String((h as ChainHead).sha256)));
+}
+
 /** At most this many events wait; past it the oldest are dropped (and counted), so a dead store cannot fill the disk. */
 export const MAX_PENDING = 10_000;
 
@@ -16,6 +28,8 @@ export const MAX_PENDING = 10_000;
 export interface Outbox {
   pending: HistoryEvent[];
   held: string[];
+  /** Per set, the last record this machine appended (its status lists it, so a cut-off tail is seen). */
+  heads: Record<string, ChainHead>;
   /** Events dropped because the outbox was full, since the file was made. */
   dropped: number;
 }
@@ -39,24 +53,25 @@ export async function readOutbox(stateDir: string, onDamaged: (problem: string) 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { pending: [], held: [], dropped: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { pending: [], held: [], heads: {}, dropped: 0 };
     throw err;
   }
   try {
     const o = JSON.parse(text) as Record<string, unknown>;
     const pending = o['pending'];
     const held = o['held'];
-    if (o['schema'] !== OUTBOX_SCHEMA || !Array.isArray(pending) || !pending.every(isEvent) || !Array.isArray(held) || !held.every((h) => typeof h === 'string')) throw new Error('unexpected shape');
-    return { pending, held, dropped: typeof o['dropped'] === 'number' ? o['dropped'] : 0 };
+    const heads = o['heads'];
+    if (o['schema'] !== OUTBOX_SCHEMA || !Array.isArray(pending) || !pending.every(isEvent) || !Array.isArray(held) || !held.every((h) => typeof h === 'string') || !isHeads(heads)) throw new Error('unexpected shape');
+    return { pending, held, heads: heads ?? {}, dropped: typeof o['dropped'] === 'number' ? o['dropped'] : 0 };
   } catch (err) {
     onDamaged(`${file} is damaged (${(err as Error).message}); starting a new outbox`);
-    return { pending: [], held: [], dropped: 0 };
+    return { pending: [], held: [], heads: {}, dropped: 0 };
   }
 }
 
 /** Writes the outbox atomically (temp, fsync, rename, fsync dir), keeping at most MAX_PENDING events. */
 export async function writeOutbox(stateDir: string, outbox: Outbox): Promise<void> {
   const over = Math.max(0, outbox.pending.length - MAX_PENDING);
-  const body = { schema: OUTBOX_SCHEMA, pending: outbox.pending.slice(over), held: outbox.held, dropped: outbox.dropped + over };
+  const body = { schema: OUTBOX_SCHEMA, pending: outbox.pending.slice(over), held: outbox.held, heads: outbox.heads, dropped: outbox.dropped + over };
   await writeFileAtomic(historyOutboxFile(stateDir), `${JSON.stringify(body)}\n`, 0o600);
 }

@@ -1,5 +1,6 @@
 import { recordBytes, recordHash, signedBytes, type HistoryRecord } from './history-record.js';
 import { verifySignature } from './machine-key.js';
+import type { ChainHead } from './outbox.js';
 import type { HistoryEntry } from './read-history.js';
 
 /**
@@ -8,12 +9,13 @@ import type { HistoryEntry } from './read-history.js';
  * - `misplaced`: a record stored under another seq, set or machine than it says (moved or reordered);
  * - `conflict`: two different records claim the same seq;
  * - `missing`: a gap in the seqs (a record deleted);
+ * - `truncated`: the log ends before the head the machine's status lists (its newest records deleted);
  * - `broken-link`: `prev` is not the hash of the record before it (edited, replaced or reordered);
  * - `bad-signature`: the signature does not verify under the machine's listed key (a field was changed);
  * - `foreign-key`: signed by a key other than the one the machine lists in its status;
  * - `no-key`: the machine lists no history key in its status, so nothing of it can be verified.
  */
-export type ChainProblemKind = 'unreadable' | 'misplaced' | 'conflict' | 'missing' | 'broken-link' | 'bad-signature' | 'foreign-key' | 'no-key';
+export type ChainProblemKind = 'unreadable' | 'misplaced' | 'conflict' | 'missing' | 'truncated' | 'broken-link' | 'bad-signature' | 'foreign-key' | 'no-key';
 
 export interface ChainProblem {
   kind: ChainProblemKind;
@@ -27,6 +29,7 @@ export interface ChainProblem {
 export interface VerifiedChain {
   machine: string;
   key: string | null;
+  head: ChainHead | null;
   records: { record: HistoryRecord; where: string; verified: boolean }[];
   problems: ChainProblem[];
 }
@@ -64,13 +67,26 @@ function checkSignature(f: Found, machine: string, key: string | null, problems:
   return true;
 }
 
+function checkHead(machine: string, set: string, head: ChainHead, found: readonly Found[], problems: ChainProblem[]): void {
+  const where = `status/${set}/${machine}.json`;
+  const at = found.find((f) => f.claimedSeq === head.seq);
+  if (at === undefined) {
+    const last = found.at(-1)?.claimedSeq ?? 0;
+    if (last < head.seq) problems.push({ kind: 'truncated', machine, seq: head.seq, where, message: `${machine}'s status lists record ${head.seq} as its newest, but its log ends at ${last === 0 ? 'nothing' : `record ${last}`}: records were deleted` });
+  } else if (recordHash(at.record) !== head.sha256) {
+    problems.push({ kind: 'broken-link', machine, seq: head.seq, where: at.where, message: `record ${head.seq} of ${machine} is not the record its status lists as its newest (another sha256)` });
+  }
+}
+
 /**
  * Verifies one machine's log of `set`: every record signed by `key` (the public key the machine lists in
  * its status; null when it lists none), stored where it says, seqs 1..n without a gap, each `prev` the
- * hash of the record before. Pure: reads nothing. A tail cut off after the last record is not detectable
- * here (nothing names the last seq). Returns the records in seq order with what is wrong, never throws.
+ * hash of the record before, and, when the status lists a `head`, the log reaching it with that record's
+ * hash (records appended since the status was written are fine). Without a head, a tail cut off after the
+ * last record is not detectable. Pure: reads nothing. Returns the records in seq order with what is
+ * wrong, never throws.
  */
-export function verifyChain(set: string, machine: string, entries: readonly HistoryEntry[], key: string | null): VerifiedChain {
+export function verifyChain(set: string, machine: string, entries: readonly HistoryEntry[], key: string | null, head: ChainHead | null = null): VerifiedChain {
   const problems: ChainProblem[] = [];
   const found = bySeq(machine, entries, problems);
   if (key === null && found.length > 0) {
@@ -98,5 +114,6 @@ export function verifyChain(set: string, machine: string, entries: readonly Hist
     previous = r;
     expected = f.claimedSeq + 1;
   }
-  return { machine, key, records, problems };
+  if (head !== null) checkHead(machine, set, head, found, problems);
+  return { machine, key, head, records, problems };
 }

@@ -24,8 +24,8 @@ export async function readVerifiedHistory(store: Store, set: string, machine?: s
   const [entries, statuses] = await Promise.all([readSetHistory(store, set, machine), readSetStatuses(store, set)]);
   const machines = [...entries.keys()].sort().map((m) => {
     const s = statuses.get(m);
-    const key = s === undefined || isParseProblem(s) ? null : (s.historyKey ?? null);
-    return verifyChain(set, m, entries.get(m) ?? [], key);
+    const listed = s === undefined || isParseProblem(s) ? undefined : s;
+    return verifyChain(set, m, entries.get(m) ?? [], listed?.historyKey ?? null, listed?.historyHead ?? null);
   });
   const timeline = machines.flatMap((c) => c.records).sort((a, b) =>
     Date.parse(a.record.time) - Date.parse(b.record.time) || (a.record.machine < b.record.machine ? -1 : a.record.machine > b.record.machine ? 1 : 0) || a.record.seq - b.record.seq);

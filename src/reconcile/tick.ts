@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import type { AgentConfig, Declarations, MachineIdentity } from '../declarations/types.js';
 import { servicePathConflicts, setsForMachine } from '../declarations/select-sets.js';
 import { findGeneration, localStatusFile, readCurrent, readState, setPaths, setsDir } from '../generations/index.js';
-import { flushOutbox } from '../history/flush-outbox.js';
+import { flushOutbox, type FlushResult } from '../history/flush-outbox.js';
 import { outboxNotes } from '../history/history-notes.js';
 import { ensureMachineKey, type MachineKey } from '../history/machine-key.js';
 import type { MachineStatus } from '../status/machine-status.js';
@@ -173,10 +173,10 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   }
   const commit = memory.lastGood?.commit ?? null;
   // The log never holds up the rollout: what cannot be appended now waits in the outbox for a later tick.
-  if (historyKey !== null && stores?.coordination && stores.coordinationSafe) {
-    await flushOutbox({ stateDir: config.stateDir, machine: config.machine, store: stores.coordination, key: historyKey, log: ports.log });
-  }
-  await writeStatuses(input, outcomes, commit, stores?.coordination ?? null, historyKey);
+  const flushed = historyKey !== null && stores?.coordination && stores.coordinationSafe
+    ? await flushOutbox({ stateDir: config.stateDir, machine: config.machine, store: stores.coordination, key: historyKey, log: ports.log })
+    : undefined;
+  await writeStatuses(input, outcomes, commit, stores?.coordination ?? null, { key: historyKey, heads: flushed?.heads ?? {} });
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
   const expires = memory.lastGood?.decls.config.expires;
   const pointerStore = memory.lastGood ? headPointerStoreUrl(config, memory.lastGood.decls) : undefined;
@@ -202,12 +202,12 @@ async function machineKeyOf(input: TickInput): Promise<MachineKey | null> {
  * Writes the tick's statuses, locally (status.json) and to the coordination store, but only what is due
  * (reportDue): a change, or the heartbeat. A failed store write is retried on the next tick.
  */
-async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null, historyKey: MachineKey | null): Promise<void> {
+async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null, history: { key: MachineKey | null; heads: FlushResult['heads'] }): Promise<void> {
   const { config, ports, memory } = input;
   const at = ports.clock.now();
   const statuses = outcomes.map((o) => {
     const previous = memory.lastStatus.get(o.set);
-    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(previous !== undefined ? { previous } : {}), ...(historyKey !== null ? { historyKey: historyKey.publicKey } : {}) });
+    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(previous !== undefined ? { previous } : {}), ...(history.key !== null ? { historyKey: history.key.publicKey } : {}), ...(history.heads[o.set] !== undefined ? { historyHead: history.heads[o.set] } : {}) });
   });
   // The store first: the next batch of the fleet waits for exactly this report.
   if (coordination !== null) {

@@ -47,6 +47,11 @@ export interface MachineStatus {
    * Absent in reports of agents older than the log; `flotilla history` cannot verify such a machine's records.
    */
   historyKey?: string;
+  /**
+   * The last deployment-log record this machine appended for this set: its seq and the sha256 (hex) of its
+   * bytes, so a log cut off after some record is seen. Absent before the first record and in older reports.
+   */
+  historyHead?: { seq: number; sha256: string };
 }
 
 /** A status file that could not be read as a MachineStatus: kept as data so one bad file does not hide the rest. */
@@ -65,7 +70,7 @@ const TOP_KEYS = [
   'rollout', 'reportedAt', 'agentVersion',
 ] as const;
 // Optional fields: a report without them is still read (older agents), a report with them is written with them.
-const OPTIONAL_KEYS = ['historyKey'] as const;
+const OPTIONAL_KEYS = ['historyKey', 'historyHead'] as const;
 const HISTORY_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9+/]{43}=$/;
 const CONDITION_KEYS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
 const ROLLOUT_KEYS = ['id', 'batch', 'token'];
@@ -166,7 +171,18 @@ function parseObject(v: unknown): MachineStatus {
     reportedAt: isoTime(v['reportedAt'], '/reportedAt'),
     agentVersion,
     ...(v['historyKey'] === undefined ? {} : { historyKey: historyKeyOf(v['historyKey']) }),
+    ...(v['historyHead'] === undefined ? {} : { historyHead: historyHeadOf(v['historyHead']) }),
   };
+}
+
+function historyHeadOf(v: unknown): { seq: number; sha256: string } {
+  if (!isRecord(v)) fail('/historyHead', 'an object {seq, sha256}');
+  checkKeys(v, ['seq', 'sha256'], '/historyHead');
+  const seq = v['seq'];
+  const sha256 = v['sha256'];
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) fail('/historyHead/seq', 'a positive integer');
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) fail('/historyHead/sha256', '64 lowercase hex');
+  return { seq, sha256 };
 }
 
 function historyKeyOf(v: unknown): string {

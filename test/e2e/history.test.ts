@@ -25,7 +25,7 @@ interface Listed {
 interface HistoryJson {
   ok: boolean;
   records: Listed[];
-  machines: Array<{ machine: string; key: string | null; ok: boolean }>;
+  machines: Array<{ machine: string; key: string | null; head: { seq: number; sha256: string } | null; ok: boolean }>;
   problems: Array<{ kind: string; machine: string; seq: number | null; message: string }>;
 }
 
@@ -64,6 +64,9 @@ describe.each(worldBackends('history/'))('flotilla history on the $backend', ({ 
     expect(h.json.problems).toEqual([]);
     expect(h.json.machines.map((m) => m.machine)).toEqual(['m1', 'm2']);
     expect(h.json.machines.every((m) => m.key !== null && m.ok)).toBe(true);
+    // Each status lists the newest record, so a log cut after it would show as truncated.
+    expect(h.json.machines.find((m) => m.machine === canary)?.head?.seq).toBe(5);
+    expect(h.json.machines.find((m) => m.machine === other)?.head?.seq).toBe(3);
     const of = (m: string) => h.json.records.filter((r) => r.machine === m).map((r) => ({ event: r.event, from: r.from, to: r.to, commit: r.commit }));
     expect(of(canary)).toEqual([
       { event: 'switch', from: null, to: v1, commit: c1 },

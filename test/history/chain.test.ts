@@ -113,6 +113,21 @@ function suite(name: string, open: () => Promise<{ store: Store; cleanup: () => 
       expect((await verified(store, key.publicKey)).kinds).toEqual(['broken-link', 'broken-link']);
     });
 
+    it('deleting the newest records is caught against the head the status lists, and only then', async () => {
+      await appendAll(store, key, 4);
+      const tail = (await readTail(store, 'web', 'm1'))!;
+      const head = { seq: tail.seq, sha256: tail.hash };
+      const check = async (h: typeof head | null): Promise<ChainProblemKind[]> =>
+        verifyChain('web', 'm1', (await readSetHistory(store, 'web')).get('m1') ?? [], key.publicKey, h).problems.map((p) => p.kind);
+      expect(await check(head)).toEqual([]);
+      await store.delete(historyRecordKey('web', 'm1', 4));
+      await store.delete(historyRecordKey('web', 'm1', 3));
+      expect(await check(null)).toEqual([]); // without a listed head the cut is invisible
+      expect(await check(head)).toEqual(['truncated']);
+      // Records appended after the status was written are fine; a different record at the head's seq is not.
+      expect(await check({ seq: 2, sha256: head.sha256 })).toEqual(['broken-link']);
+    });
+
     it('records cannot be verified without the key the machine lists', async () => {
       await appendAll(store, key, 2);
       expect((await verified(store, null)).kinds).toEqual(['no-key']);

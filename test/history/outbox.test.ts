@@ -55,7 +55,7 @@ describe('the deployment-log outbox', () => {
     const readOnly = openStore(server.url);
     try {
       const failed = await flushOutbox({ stateDir, machine: 'm1', store: readOnly, key, log });
-      expect(failed).toEqual({ appended: 0, left: 3, compacted: 0 });
+      expect(failed).toEqual({ appended: 0, left: 3, compacted: 0, heads: {} });
     } finally {
       await readOnly.close();
       await server.close();
@@ -64,19 +64,23 @@ describe('the deployment-log outbox', () => {
     expect(kept.pending.map((e) => `${e.set}:${e.event}`)).toEqual(['web:pause', 'db:switch', 'web:resume']);
 
     const done = await flushOutbox({ stateDir, machine: 'm1', store, key, log });
-    expect(done).toEqual({ appended: 3, left: 0, compacted: 0 });
+    expect(done).toMatchObject({ appended: 3, left: 0, compacted: 0 });
+    // The heads the status will list: each set's newest record.
+    expect(Object.fromEntries(Object.entries(done.heads).map(([set, h]) => [set, h.seq]))).toEqual({ web: 2, db: 1 });
     const web = verifyChain('web', 'm1', (await readSetHistory(store, 'web')).get('m1') ?? [], key.publicKey);
     expect(web.problems).toEqual([]);
     expect(web.records.map((r) => r.record.event)).toEqual(['pause', 'resume']);
     expect(verifyChain('db', 'm1', (await readSetHistory(store, 'db')).get('m1') ?? [], key.publicKey).records.map((r) => r.record.event)).toEqual(['switch']);
-    expect((await flushOutbox({ stateDir, machine: 'm1', store, key, log })).appended).toBe(0);
+    const idle = await flushOutbox({ stateDir, machine: 'm1', store, key, log });
+    expect(idle.appended).toBe(0);
+    expect(idle.heads).toEqual(done.heads); // kept in the outbox for the next ticks' reports
   });
 
   it('compacts as it appends, and the compacted log still verifies', async () => {
     const key = await ensureMachineKey(stateDir, 'm1');
     const notes = outboxNotes(stateDir, log);
     for (let i = 0; i < 5; i++) await notes.note(ev('switch'));
-    expect(await flushOutbox({ stateDir, machine: 'm1', store, key, log, compactAfter: 4 })).toEqual({ appended: 5, left: 0, compacted: 3 });
+    expect(await flushOutbox({ stateDir, machine: 'm1', store, key, log, compactAfter: 4 })).toMatchObject({ appended: 5, left: 0, compacted: 3 });
     expect((await store.list('history/web/m1/')).items.map((i) => i.key.slice('history/web/m1/'.length))).toEqual(['000000000001-000000000003.json', '000000000004.json', '000000000005.json']);
     const chain = verifyChain('web', 'm1', (await readSetHistory(store, 'web')).get('m1') ?? [], key.publicKey);
     expect(chain.problems).toEqual([]);

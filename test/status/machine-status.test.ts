@@ -29,7 +29,7 @@ describe('machine status', () => {
   });
 
   it('lists the machine\'s history key when it has one; a report without it (an older agent) still reads', () => {
-    const withKey: MachineStatus = { ...good, historyKey: `web-1:${Buffer.alloc(32, 7).toString('base64')}` };
+    const withKey: MachineStatus = { ...good, historyKey: `web-1:${Buffer.alloc(32, 7).toString('base64')}`, historyHead: { seq: 3, sha256: 'd'.repeat(64) } };
     const bytes = serializeMachineStatus(withKey);
     expect(parseMachineStatus(bytes, 'k')).toEqual(withKey);
     expect(validate(JSON.parse(bytes.toString()))).toBe(true);
