@@ -25,7 +25,7 @@ export interface FlushInput {
 
 /**
  * Appends the outbox's events to the store, oldest first, each set's events in order: the chain's tail is
- * read from the store once per set, each append is create-if-absent, and the outbox is rewritten after each
+ * the head this machine last appended, or read from the store once per set; each append is create-if-absent, and the outbox is rewritten after each
  * success (a crash between the two logs an event twice, never loses one). A set whose append fails keeps its
  * remaining events for the next tick; other sets go on. Every `compactAfter` records a set is compacted.
  * Never throws: every failure is logged, and a rollout never waits on its log.
@@ -36,7 +36,8 @@ export async function flushOutbox(input: FlushInput): Promise<FlushResult> {
   const result: FlushResult = { appended: 0, left: 0, compacted: 0, heads: {} };
   try {
     const outbox = await readOutbox(stateDir, (problem) => log.warn({ problem }, 'deployment-log outbox damaged'));
-    result.heads = outbox.heads;
+    // Heads appended under another machine name belong to that name's chains, not this one's.
+    if (outbox.headsOf === machine) result.heads = outbox.heads;
     if (outbox.pending.length === 0) return result;
     const tails = new Map<string, ChainTail | null>();
     const failed = new Set<string>();
@@ -47,12 +48,12 @@ export async function flushOutbox(input: FlushInput): Promise<FlushResult> {
         continue;
       }
       try {
-        const tail = tails.has(event.set) ? (tails.get(event.set) ?? null) : await readTail(store, event.set, machine);
+        const tail = tails.has(event.set) ? (tails.get(event.set) ?? null) : await knownTail(store, event.set, machine, result.heads[event.set]);
         const done = await appendRecord(store, key, machine, event, tail);
         tails.set(event.set, done.tail);
         result.appended++;
         result.heads = { ...result.heads, [event.set]: { seq: done.tail.seq, sha256: done.tail.hash } };
-        await writeOutbox(stateDir, { ...outbox, heads: result.heads, pending: [...left, ...outbox.pending.slice(outbox.pending.indexOf(event) + 1)] });
+        await writeOutbox(stateDir, { ...outbox, heads: result.heads, headsOf: machine, pending: [...left, ...outbox.pending.slice(outbox.pending.indexOf(event) + 1)] });
         if (done.record.seq % after === 0) result.compacted += await compacted(store, event.set, machine, after, log);
       } catch (err) {
         failed.add(event.set);
@@ -65,6 +66,15 @@ export async function flushOutbox(input: FlushInput): Promise<FlushResult> {
     log.warn({ err: (err as Error).message }, 'could not flush the deployment-log outbox; retrying next tick');
   }
   return result;
+}
+
+/**
+ * Where to append: the head this machine last appended (kept in the outbox) saves a listing and a read per
+ * event; without one the store is asked. A head that is behind (another process of this machine appended)
+ * costs one lost create-if-absent race, after which appendRecord continues after the record in the way.
+ */
+async function knownTail(store: Store, set: string, machine: string, head: ChainHead | undefined): Promise<ChainTail | null> {
+  return head === undefined ? readTail(store, set, machine) : { seq: head.seq, hash: head.sha256 };
 }
 
 async function compacted(store: Store, set: string, machine: string, after: number, log: Logger): Promise<number> {

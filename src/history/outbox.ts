@@ -30,6 +30,8 @@ export interface Outbox {
   held: string[];
   /** Per set, the last record this machine appended (its status lists it, so a cut-off tail is seen). */
   heads: Record<string, ChainHead>;
+  /** The machine name the heads were appended as (a renamed machine starts new chains). */
+  headsOf?: string;
   /** Events dropped because the outbox was full, since the file was made. */
   dropped: number;
 }
@@ -62,7 +64,8 @@ export async function readOutbox(stateDir: string, onDamaged: (problem: string) 
     const held = o['held'];
     const heads = o['heads'];
     if (o['schema'] !== OUTBOX_SCHEMA || !Array.isArray(pending) || !pending.every(isEvent) || !Array.isArray(held) || !held.every((h) => typeof h === 'string') || !isHeads(heads)) throw new Error('unexpected shape');
-    return { pending, held, heads: heads ?? {}, dropped: typeof o['dropped'] === 'number' ? o['dropped'] : 0 };
+    const headsOf = typeof o['headsOf'] === 'string' ? { headsOf: o['headsOf'] } : {};
+    return { pending, held, heads: heads ?? {}, ...headsOf, dropped: typeof o['dropped'] === 'number' ? o['dropped'] : 0 };
   } catch (err) {
     onDamaged(`${file} is damaged (${(err as Error).message}); starting a new outbox`);
     return { pending: [], held: [], heads: {}, dropped: 0 };
@@ -72,6 +75,6 @@ export async function readOutbox(stateDir: string, onDamaged: (problem: string) 
 /** Writes the outbox atomically (temp, fsync, rename, fsync dir), keeping at most MAX_PENDING events. */
 export async function writeOutbox(stateDir: string, outbox: Outbox): Promise<void> {
   const over = Math.max(0, outbox.pending.length - MAX_PENDING);
-  const body = { schema: OUTBOX_SCHEMA, pending: outbox.pending.slice(over), held: outbox.held, heads: outbox.heads, dropped: outbox.dropped + over };
+  const body = { schema: OUTBOX_SCHEMA, pending: outbox.pending.slice(over), held: outbox.held, heads: outbox.heads, headsOf: outbox.headsOf, dropped: outbox.dropped + over };
   await writeFileAtomic(historyOutboxFile(stateDir), `${JSON.stringify(body)}\n`, 0o600);
 }
