@@ -30,6 +30,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'gc', summary: 'collect garbage: unreachable store objects (--store), old generations on a machine (--state)', load: async () => (await import('./verb-gc.js')).command },
   { name: 'head', summary: 'publish or show the head pointer agents poll instead of git (heads/BRANCH.json in a store)', load: async () => (await import('./verb-head.js')).command },
   { name: 'status', summary: 'show where the fleet stands (exit 0 converged, 1 failed, 3 progressing)', load: async () => (await import('./verb-status.js')).command },
+  { name: 'history', summary: 'which closure ran where, when, from which commit: the verified deployment log of a set', load: async () => (await import('./verb-history.js')).command },
   { name: 'serve', summary: 'serve a live, read-only fleet page over HTTP (what status shows, updating itself)', load: async () => (await import('./verb-serve.js')).command },
   { name: 'agent', summary: 'run the reconcile agent (until SIGTERM, or --once for one tick)', load: async () => (await import('./verb-agent.js')).command },
   { name: 'agent reconcile', summary: 'make the running agent on this machine tick now, and wait for its result', load: async () => (await import('./verb-agent-reconcile.js')).command },

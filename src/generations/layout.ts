@@ -8,6 +8,8 @@
 //   sets/SET/…                         see SetPaths
 //   agent.lock                         the agent's state-dir lock (one agent per state dir)
 //   agent.sock                         the running agent's control socket (agent reconcile, agent status)
+//   history-key                        the machine's ed25519 key signing its deployment log (0600)
+//   history-outbox.json                deployment-log events not yet appended to the store
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
@@ -95,6 +97,16 @@ export function agentLockFile(stateDir: string): string {
 /** The running daemon's control socket (0600): STATE/agent.sock. */
 export function controlSocketFile(stateDir: string): string {
   return join(stateDir, 'agent.sock');
+}
+
+/** The machine's deployment-log signing key, made at its first tick (0600): STATE/history-key. */
+export function historyKeyFile(stateDir: string): string {
+  return join(stateDir, 'history-key');
+}
+
+/** Deployment-log events waiting to be appended to the store, and which sets are held: STATE/history-outbox.json. */
+export function historyOutboxFile(stateDir: string): string {
+  return join(stateDir, 'history-outbox.json');
 }
 
 // --- packages --------------------------------------------------------------------------------------------

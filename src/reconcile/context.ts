@@ -3,6 +3,7 @@ import type { CommandRunner } from '../activation/run-command.js';
 import type { Declarations, MachineIdentity, SetDeclaration } from '../declarations/types.js';
 import type { CrashPoints } from '../generations/crash-points.js';
 import type { Clock } from '../rollout/clock.js';
+import type { HistoryNotes } from '../history/history-notes.js';
 import type { GateMemory } from '../rollout/gate-memory.js';
 import type { LeaseObserver } from '../rollout/lease-observer.js';
 import type { Store } from '../store/store.js';
@@ -69,4 +70,6 @@ export interface SetContext {
   fetched: { bytes: number };
   /** Closures already verified and staged by this process (a waiting machine does not redo them). */
   staged: StagedMemo;
+  /** Where switches, rollbacks, quarantines and pauses are noted for the deployment log (absent: not logged). */
+  history?: HistoryNotes;
 }

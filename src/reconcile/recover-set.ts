@@ -6,7 +6,8 @@ import type { SetContext } from './context.js';
 import { keepLease } from './keep-lease.js';
 import { recoverSlot } from './recover-lease.js';
 import type { SetOutcome } from './set-outcome.js';
-import { rollBack } from './step-apply.js';
+import { noteHistory } from './note-history.js';
+import { previousActive, rollBack } from './step-apply.js';
 import { runStep } from './step.js';
 
 /**
@@ -46,9 +47,11 @@ async function finishSwitch(ctx: SetContext, gen: Generation): Promise<SetOutcom
   const keeper = keepLease(slot.lease, ports.log);
   const run = recordedRunner(set.name, gen, ports.runner);
   try {
+    const previous = await previousActive(ctx);
     await run.activate(gen, undefined);
     await run.health(gen, undefined);
     await commitSwitch(ctx.stateDir, set.name);
+    await noteHistory(ctx, { event: 'switch', from: previous?.digest ?? null, to: gen.digest, generation: gen.number, reason: Reason.Succeeded, message: `generation ${gen.number} active and healthy (a switch interrupted by a crash, finished)` });
   } catch (err) {
     if (!(err instanceof ActivationError || err instanceof HealthCheckError)) throw err;
     // A failed machine keeps its slot: the batch stays blocked, as after a failure in a normal tick.

@@ -7,6 +7,7 @@ import type { RolloutRef } from '../status/machine-status.js';
 import { activationRunner, recordedRunner, type ActivationPlan } from './activation-runner.js';
 import type { SetContext } from './context.js';
 import type { LeaseKeeper } from './keep-lease.js';
+import { noteHistory } from './note-history.js';
 import type { SetOutcome } from './set-outcome.js';
 import { runStep } from './step.js';
 
@@ -17,7 +18,8 @@ export function planOf(ctx: SetContext): ActivationPlan {
   return { set: ctx.set.name, runner: ctx.ports.runner, ...(activation ? { activation } : {}), ...(health ? { health } : {}) };
 }
 
-async function previousActive(ctx: SetContext): Promise<Generation | undefined> {
+/** The generation state.json records as active (what a switch now in progress leaves), if any. */
+export async function previousActive(ctx: SetContext): Promise<Generation | undefined> {
   const paths = setPaths(ctx.stateDir, ctx.set.name);
   const state = await readState(paths.stateFile);
   return state.active === undefined ? undefined : findGeneration(paths, state.active);
@@ -66,6 +68,7 @@ export async function applyGeneration(ctx: SetContext, gen: Generation, rollout:
       return rollBack(ctx, gen, rollout, err);
     }
     await step('commit', () => commitSwitch(ctx.stateDir, set.name, swp));
+    await noteHistory(ctx, { event: 'switch', from: previous?.digest ?? null, to: gen.digest, generation: gen.number, reason: Reason.Succeeded, message: `generation ${gen.number} active and healthy` });
     await step('undrain', () => run.undrain(gen));
     return {
       set: set.name, desired: set.closure, current: gen.digest, generation: gen.number, result: 'converged',
@@ -96,6 +99,7 @@ export async function rollBack(ctx: SetContext, gen: Generation, rollout: Rollou
       now: () => ports.clock.now(),
     }),
   );
+  await noteHistory(ctx, { event: 'rollback', from: gen.digest, to: result.generation?.digest ?? null, generation: result.generation?.number ?? null, reason, message });
   // The restored generation must prove itself too: report (not hide) a machine whose old version is also sick.
   let restored = '';
   if (result.generation) {
@@ -107,6 +111,7 @@ export async function rollBack(ctx: SetContext, gen: Generation, rollout: Rollou
   }
   if (ctx.coordination !== null && ctx.coordinationSafe) {
     await writeQuarantine(ctx.coordination, set.name, gen.digest, { machine: ctx.machine.name, reason, message: message.slice(0, 2000), time: ports.clock.now().toISOString() });
+    await noteHistory(ctx, { event: 'quarantine', from: gen.digest, to: result.generation?.digest ?? null, generation: result.generation?.number ?? null, reason: Reason.Quarantined, message: `${reason}: ${message}` });
   }
   const where = result.currentUnset ? 'first deployment failed: no generation is current' : `rolled back to generation ${result.generation?.number ?? '?'}`;
   return {

@@ -2,6 +2,9 @@ import { readdir } from 'node:fs/promises';
 import type { AgentConfig, Declarations, MachineIdentity } from '../declarations/types.js';
 import { servicePathConflicts, setsForMachine } from '../declarations/select-sets.js';
 import { findGeneration, localStatusFile, readCurrent, readState, setPaths, setsDir } from '../generations/index.js';
+import { flushOutbox, type FlushResult } from '../history/flush-outbox.js';
+import { outboxNotes } from '../history/history-notes.js';
+import { ensureMachineKey, type MachineKey } from '../history/machine-key.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { writeMachineStatus } from '../status/status-io.js';
 import { Reason } from '../status/conditions.js';
@@ -132,6 +135,8 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   let outcomes: SetOutcome[] = [];
   let error: TickReport['error'];
   let stores: Awaited<ReturnType<StoreCache['forTick']>> | undefined;
+  const historyKey = await machineKeyOf(input);
+  const history = outboxNotes(config.stateDir, ports.log);
   try {
     snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal, ...(memory.lastGood ? { previous: memory.lastGood } : {}) });
     memory.lastGood = snapshot;
@@ -143,7 +148,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     for (const set of sets) {
       const ctx: SetContext = {
         machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
-        stores: stores.content, nix: { caches: stores.nixCaches, open: (url) => input.stores.openNix(url), root: config.nix.root, register: config.nix.register }, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged,
+        stores: stores.content, nix: { caches: stores.nixCaches, open: (url) => input.stores.openNix(url), root: config.nix.root, register: config.nix.register }, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged, history,
       };
       if (conflicts.has(set.name)) {
         const cur = await currentOf(config.stateDir, set.name);
@@ -167,7 +172,11 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     if (stores === undefined && memory.lastGood) stores = await input.stores.forTick(config, memory.lastGood.decls).catch(() => undefined);
   }
   const commit = memory.lastGood?.commit ?? null;
-  await writeStatuses(input, outcomes, commit, stores?.coordination ?? null);
+  // The log never holds up the rollout: what cannot be appended now waits in the outbox for a later tick.
+  const flushed = historyKey !== null && stores?.coordination && stores.coordinationSafe
+    ? await flushOutbox({ stateDir: config.stateDir, machine: config.machine, store: stores.coordination, key: historyKey, log: ports.log })
+    : undefined;
+  await writeStatuses(input, outcomes, commit, stores?.coordination ?? null, { key: historyKey, heads: flushed?.heads ?? {} });
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
   const expires = memory.lastGood?.decls.config.expires;
   const pointerStore = memory.lastGood ? headPointerStoreUrl(config, memory.lastGood.decls) : undefined;
@@ -179,16 +188,26 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   };
 }
 
+/** The machine's deployment-log key, made on the first tick; null (logged) when the state dir cannot hold it. */
+async function machineKeyOf(input: TickInput): Promise<MachineKey | null> {
+  try {
+    return await ensureMachineKey(input.config.stateDir, input.config.machine);
+  } catch (err) {
+    input.ports.log.warn({ err: (err as Error).message }, 'no deployment-log key: switches are not logged');
+    return null;
+  }
+}
+
 /**
  * Writes the tick's statuses, locally (status.json) and to the coordination store, but only what is due
  * (reportDue): a change, or the heartbeat. A failed store write is retried on the next tick.
  */
-async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null): Promise<void> {
+async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null, history: { key: MachineKey | null; heads: FlushResult['heads'] }): Promise<void> {
   const { config, ports, memory } = input;
   const at = ports.clock.now();
   const statuses = outcomes.map((o) => {
     const previous = memory.lastStatus.get(o.set);
-    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(previous !== undefined ? { previous } : {}) });
+    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(previous !== undefined ? { previous } : {}), ...(history.key !== null ? { historyKey: history.key.publicKey } : {}), ...(history.heads[o.set] !== undefined ? { historyHead: history.heads[o.set] } : {}) });
   });
   // The store first: the next batch of the fleet waits for exactly this report.
   if (coordination !== null) {

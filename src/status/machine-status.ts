@@ -42,6 +42,16 @@ export interface MachineStatus {
   rollout: RolloutRef | null;
   reportedAt: string;
   agentVersion: string;
+  /**
+   * The public key (`NAME:base64` ed25519) this machine signs its deployment log with (history/SET/MACHINE/).
+   * Absent in reports of agents older than the log; `flotilla history` cannot verify such a machine's records.
+   */
+  historyKey?: string;
+  /**
+   * The last deployment-log record this machine appended for this set: its seq and the sha256 (hex) of its
+   * bytes, so a log cut off after some record is seen. Absent before the first record and in older reports.
+   */
+  historyHead?: { seq: number; sha256: string };
 }
 
 /** A status file that could not be read as a MachineStatus: kept as data so one bad file does not hide the rest. */
@@ -59,6 +69,9 @@ const TOP_KEYS = [
   'schema', 'machine', 'set', 'desiredDigest', 'currentDigest', 'generation', 'commit', 'state', 'conditions',
   'rollout', 'reportedAt', 'agentVersion',
 ] as const;
+// Optional fields: a report without them is still read (older agents), a report with them is written with them.
+const OPTIONAL_KEYS = ['historyKey', 'historyHead'] as const;
+const HISTORY_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9+/]{43}=$/;
 const CONDITION_KEYS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
 const ROLLOUT_KEYS = ['id', 'batch', 'token'];
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -131,7 +144,7 @@ function parseRollout(v: unknown, path: string): RolloutRef | null {
 function parseObject(v: unknown): MachineStatus {
   if (!isRecord(v)) fail('', 'a JSON object');
   if (v['schema'] !== MACHINE_STATUS_SCHEMA) fail('/schema', `"${MACHINE_STATUS_SCHEMA}"`);
-  checkKeys(v, TOP_KEYS, '');
+  checkKeys(v, [...TOP_KEYS, ...OPTIONAL_KEYS], '');
   for (const k of TOP_KEYS) if (!(k in v)) fail(`/${k}`, 'this field to be present');
   const generation = v['generation'];
   if (generation !== null && (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0)) fail('/generation', 'null or a non-negative integer');
@@ -157,7 +170,24 @@ function parseObject(v: unknown): MachineStatus {
     rollout: parseRollout(v['rollout'], '/rollout'),
     reportedAt: isoTime(v['reportedAt'], '/reportedAt'),
     agentVersion,
+    ...(v['historyKey'] === undefined ? {} : { historyKey: historyKeyOf(v['historyKey']) }),
+    ...(v['historyHead'] === undefined ? {} : { historyHead: historyHeadOf(v['historyHead']) }),
   };
+}
+
+function historyHeadOf(v: unknown): { seq: number; sha256: string } {
+  if (!isRecord(v)) fail('/historyHead', 'an object {seq, sha256}');
+  checkKeys(v, ['seq', 'sha256'], '/historyHead');
+  const seq = v['seq'];
+  const sha256 = v['sha256'];
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) fail('/historyHead/seq', 'a positive integer');
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) fail('/historyHead/sha256', '64 lowercase hex');
+  return { seq, sha256 };
+}
+
+function historyKeyOf(v: unknown): string {
+  if (typeof v !== 'string' || !HISTORY_KEY_RE.test(v)) fail('/historyKey', 'an ed25519 public key NAME:base64 (32 bytes)');
+  return v;
 }
 
 /**
@@ -182,6 +212,6 @@ export function parseMachineStatus(bytes: Buffer | string, key: string): Machine
 
 /** Serialises a status deterministically (fixed key order, trailing newline). */
 export function serializeMachineStatus(status: MachineStatus): Buffer {
-  const ordered = Object.fromEntries(TOP_KEYS.map((k) => [k, status[k]]));
+  const ordered = Object.fromEntries([...TOP_KEYS, ...OPTIONAL_KEYS].filter((k) => status[k] !== undefined).map((k) => [k, status[k]]));
   return Buffer.from(`${JSON.stringify(ordered, null, 2)}\n`, 'utf8');
 }

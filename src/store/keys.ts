@@ -14,6 +14,8 @@ import { InvalidNameError } from '../errors/index.js';
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
  *   heads/BRANCH.json                  the head pointer: the commit a deploy repo branch points at (head-pointer.ts)
  *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
+ *   history/SET/MACHINE/<seq>.json     one signed deployment-log record (seq zero-padded to 12 digits)
+ *   history/SET/MACHINE/<a>-<b>.json   a compacted segment holding records a..b verbatim
  */
 
 // Names that become one path segment: sets, machines, key names, pin names, rollout ids.
@@ -103,4 +105,51 @@ export const PAUSES_PREFIX = 'pauses/';
 /** `pauses/SET.json`: the pause marker every machine of the set reads before it fetches or takes a slot. */
 export function pauseKey(set: string): string {
   return `${PAUSES_PREFIX}${checkName(set, 'set name')}.json`;
+}
+
+/** `history/SET/`: every machine's deployment log of a set. */
+export function historyPrefix(set: string): string {
+  return `history/${checkName(set, 'set name')}/`;
+}
+
+/** `history/SET/MACHINE/`: one machine's deployment log (its records and compacted segments). */
+export function historyMachinePrefix(set: string, machine: string): string {
+  return `${historyPrefix(set)}${checkName(machine, 'machine name')}/`;
+}
+
+const SEQ_DIGITS = 12;
+const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
+
+function paddedSeq(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new RangeError(`history seq must be an integer from 1 to ${MAX_SEQ}, got ${seq}`);
+  return String(seq).padStart(SEQ_DIGITS, '0');
+}
+
+/** `history/SET/MACHINE/<seq>.json`: one record; zero-padded so a listing comes back in chain order. */
+export function historyRecordKey(set: string, machine: string, seq: number): string {
+  return `${historyMachinePrefix(set, machine)}${paddedSeq(seq)}.json`;
+}
+
+/** `history/SET/MACHINE/<first>-<last>.json`: a compacted segment of records first..last. */
+export function historySegmentKey(set: string, machine: string, first: number, last: number): string {
+  if (last < first) throw new RangeError(`history segment ${first}-${last} is empty`);
+  return `${historyMachinePrefix(set, machine)}${paddedSeq(first)}-${paddedSeq(last)}.json`;
+}
+
+/** What a key under `history/SET/` names; undefined for anything else (a stray key is skipped, not trusted). */
+export type HistoryKey =
+  | { kind: 'record'; machine: string; seq: number }
+  | { kind: 'segment'; machine: string; first: number; last: number };
+
+const HISTORY_REST_RE = /^([A-Za-z0-9][A-Za-z0-9._-]{0,127})\/(\d{12})(?:-(\d{12}))?\.json$/;
+
+/** Parses the part of a key after `history/SET/` (historyPrefix); undefined when it is no record or segment key. */
+export function parseHistoryKey(rest: string): HistoryKey | undefined {
+  const m = HISTORY_REST_RE.exec(rest);
+  if (!m?.[1] || !m[2] || m[1].includes('..')) return undefined;
+  const first = Number(m[2]);
+  if (first < 1) return undefined;
+  if (m[3] === undefined) return { kind: 'record', machine: m[1], seq: first };
+  const last = Number(m[3]);
+  return last < first ? undefined : { kind: 'segment', machine: m[1], first, last };
 }

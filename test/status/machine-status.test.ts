@@ -28,6 +28,16 @@ describe('machine status', () => {
     expect(validate(JSON.parse(bytes.toString()))).toBe(true);
   });
 
+  it('lists the machine\'s history key when it has one; a report without it (an older agent) still reads', () => {
+    const withKey: MachineStatus = { ...good, historyKey: `web-1:${Buffer.alloc(32, 7).toString('base64')}`, historyHead: { seq: 3, sha256: 'd'.repeat(64) } };
+    const bytes = serializeMachineStatus(withKey);
+    expect(parseMachineStatus(bytes, 'k')).toEqual(withKey);
+    expect(validate(JSON.parse(bytes.toString()))).toBe(true);
+    expect(JSON.parse(serializeMachineStatus(good).toString())).not.toHaveProperty('historyKey');
+    const bad = parseMachineStatus(mutate((o) => (o['historyKey'] = 'web-1:short')), 'k');
+    expect(isParseProblem(bad) && bad.problem).toMatch(/\/historyKey/);
+  });
+
   const bad: Array<{ name: string; text: string; pointer: RegExp }> = [
     { name: 'not JSON', text: '{', pointer: /not valid UTF-8 JSON/ },
     { name: 'another schema version', text: mutate((o) => (o['schema'] = 'flotilla.machine-status/v2')), pointer: /\/schema/ },

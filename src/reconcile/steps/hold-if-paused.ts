@@ -1,5 +1,6 @@
 import { readPause } from '../../rollout/pause.js';
 import { Reason } from '../../status/conditions.js';
+import { noteHistory } from '../note-history.js';
 import { runStep } from '../step.js';
 import { proceed, rolloutRefOf, stopWith, type SetRun, type SetStep, type StepResult } from './set-run.js';
 
@@ -13,13 +14,22 @@ async function holdIfPaused(run: SetRun): Promise<StepResult> {
   const { set, coordination, ports, commit } = run.ctx;
   if (set.suspended) {
     const message = `set ${set.name} is suspended in ${set.file} at commit ${commit.slice(0, 12)}: nothing switches until a signed commit removes \`suspended: true\``;
-    return stopWith(run, { result: 'waiting', reason: Reason.Suspended, message, stalled: false, rollout: rolloutRefOf(run) });
+    return held(run, Reason.Suspended, message);
   }
-  if (coordination === null) return proceed(run);
-  const pause = await runStep(run.ctx.timings, ports.log, 'pause', { set: set.name }, () => readPause(coordination, set.name));
-  if (pause === null) return proceed(run);
+  const pause = coordination === null ? null : await runStep(run.ctx.timings, ports.log, 'pause', { set: set.name }, () => readPause(coordination, set.name));
+  if (pause === null) {
+    // Logged only when this machine had logged the set held (the port drops a resume that changes nothing).
+    await noteHistory(run.ctx, { event: 'resume', from: run.current?.digest ?? null, to: set.closure, generation: run.current?.number ?? null, reason: Reason.Progressing, message: `set ${set.name} is no longer paused or suspended` });
+    return proceed(run);
+  }
   const message = `set ${set.name} is paused by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}; \`flotilla resume ${set.name}\` lifts it`;
-  return stopWith(run, { result: 'waiting', reason: Reason.Paused, message, stalled: false, rollout: rolloutRefOf(run) });
+  return held(run, Reason.Paused, message);
+}
+
+/** Stops the set as held, noting the pause in the deployment log (once: the port drops a repeat). */
+async function held(run: SetRun, reason: typeof Reason.Paused | typeof Reason.Suspended, message: string): Promise<StepResult> {
+  await noteHistory(run.ctx, { event: 'pause', from: run.current?.digest ?? null, to: run.ctx.set.closure, generation: run.current?.number ?? null, reason, message });
+  return stopWith(run, { result: 'waiting', reason, message, stalled: false, rollout: rolloutRefOf(run) });
 }
 
 /** Before fetching: a paused set does not fetch. */
