@@ -1,4 +1,4 @@
-// A full rollout from a Nix binary cache (nix+file://) with real agent processes: 3 machines, canary 1 then a
+// A full rollout from a Nix binary cache (nix+file://, then nix+http://) with real agent processes: 3 machines, canary 1 then a
 // batch of 2, each unpacking into its own chroot root. v1 then v2 (Nix closures built and signed by real Nix);
 // a v3 whose health check fails is rolled back on the canary and quarantined while the others keep v2;
 // `flotilla revert` puts the set back on v2; a cache with one NAR byte flipped is refused, naming the path.
@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/open-store.js';
 import type { Digest } from '../../src/store/digest.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { isQuarantined, machineNames, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
+import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 
 const machines = machineNames(3);
@@ -37,9 +38,15 @@ health:
 `;
 }
 
-describe('rollout from a Nix binary cache: 3 agent processes, canary + batch, quarantine, revert, tampered cache', () => {
+const CACHES = [
+  { kind: 'a directory cache (nix+file://)', http: false },
+  { kind: "an HTTP cache (nix+http://, the project's static server)", http: true },
+];
+
+describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, quarantine, revert, tampered cache', ({ http }) => {
   let world: DeployWorld;
   let fleet: Fleet;
+  let server: HttpStoreServer | undefined;
   let cacheDir: string;
   const fx: NixClosureFixture[] = [];
   const rootOf = (m: string): string => join(world.root, 'roots', m);
@@ -55,14 +62,17 @@ describe('rollout from a Nix binary cache: 3 agent processes, canary + batch, qu
     cacheDir = join(world.root, 'nix-cache');
     for (const f of fx.slice(0, 3)) await publishNixCache(f, cacheDir, 'zstd');
     await publishNixCache(fx[3]!, cacheDir, 'none');
+    server = http ? await startHttpStoreServer(cacheDir) : undefined;
+    const cacheUrl = server ? `nix+${server.url}` : `nix+file://${cacheDir}`;
     await world.commit({
-      'flotilla.yaml': `stores:\n  - "${world.storeUrl}"\n  - "nix+file://${cacheDir}"\npublishers:\n  keys:\n    - ${world.publisherPublic}\n  threshold: 1\nnix:\n  trustedKeys:\n    - ${v1.publicKey}\n`,
+      'flotilla.yaml': `stores:\n  - "${world.storeUrl}"\n  - "${cacheUrl}"\npublishers:\n  keys:\n    - ${world.publisherPublic}\n  threshold: 1\nnix:\n  trustedKeys:\n    - ${v1.publicKey}\n`,
     }, 'trust the Nix cache');
     fleet = await startFleet(world, machines, (m) => ({ nix: { root: rootOf(m), register: 'never' } }));
   }, 300_000);
 
   afterAll(async () => {
     await fleet?.stop();
+    await server?.close();
     await world?.close();
   });
 
