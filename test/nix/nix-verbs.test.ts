@@ -187,4 +187,13 @@ describe('flotilla plan with a set pinning a Nix store path', () => {
     expect(sig.message).toContain('UNSAFE');
     expect(sig.message).toContain(rogue.top);
   });
+
+  it('revert --to takes a Nix store path, checks it in the cache, and refuses an untrusted one', async () => {
+    const bad = await runCli(['revert', 'app', '--to', rogue.top, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(rogue.top);
+    const r = await runCli(['revert', 'app', '--to', v1.top, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(join(world.work.dir, 'sets/app.yaml'), 'utf8')).toContain(`closure: ${v1.top}`);
+  });
 });
