@@ -3,7 +3,10 @@
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closurePaths, fetchNixClosure, nixTrustOf } from '../../src/fetch/nix-closure.js';
+import { stageGeneration } from '../../src/generations/index.js';
 import { parseNarInfo, parseStorePath } from '../../src/nix/index.js';
+import { parseClosureRef, type NixStorePath } from '../../src/store/closure-ref.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { buildNixClosure, generateNixKey, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
@@ -103,6 +106,18 @@ describe('flotilla fetch /nix/store/… --root DIR', () => {
     expect(r.stderr).toContain(rogue.top);
     expect(r.stderr).toMatch(/SignatureError|valid signature/);
     expect(await readdir(join(root, 'nix/store')).catch(() => [])).toEqual([]);
+  });
+
+  it('with --state and no --root, places into the root the state dir\'s Nix generations use', async () => {
+    const root = join(scratch.path, 'root-state');
+    const stateDir = join(scratch.path, 'state-fetch');
+    const top = parseClosureRef(v1.top) as NixStorePath;
+    const f = await fetchNixClosure({ urls: [cacheUrl], trust: nixTrustOf({ trustedKeys: [v1.publicKey], threshold: 1 }) }, top, root);
+    await stageGeneration({ stateDir, set: 'app', digest: top, packages: [], nix: { root, paths: closurePaths(f.closure, top) }, origin: {} });
+    const r = await runCli(['fetch', v2.top, '--store', cacheUrl, '--trust', v1.publicKey, '--state', stateDir, '--register', 'never', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ root, fetched: [lib(v2, 'lib-b'), v2.top].sort() });
+    for (const p of v2.paths) expect((await nixDump(join(root, p), scratch.path)).equals(await nixDump(p, scratch.path)), p).toBe(true);
   });
 
   it('asks for --root when neither --root nor a state dir with Nix generations says where', async () => {
