@@ -51,20 +51,24 @@ function libExpr(spec: NixLibSpec, salt: string): string {
  * Builds a closure in `dir` with real Nix: one derivation per lib and an app (`bin/app`, executable) whose
  * script names every lib's store path, so References link them. Signs the closure with a fresh key
  * (`k1-<random>`) unless `key` is given. Takes a few seconds; `salt` (default random) makes the paths unique to the caller.
+ * `appBin` adds executables to the app's bin/ (name → contents), e.g. an `activate` and a `health` script.
  */
 export async function buildNixClosure(
   dir: string,
   libs: NixLibSpec[] = [{ name: 'flotilla-lib' }],
   salt = randomBytes(8).toString('hex'),
   key?: { secretKeyFile: string; publicKey: string },
+  appBin: Record<string, string> = {},
 ): Promise<NixClosureFixture> {
   const env = nixEnv(dir);
   const attr = (i: number): string => `lib${String(i).padStart(3, '0')}`;
   const lets = libs.map((l, i) => `${attr(i)} = ${libExpr(l, salt)};`).join('\n  ');
   const refs = libs.map((_, i) => `\${${attr(i)}}`).join(' ');
+  const bins = Object.keys(appBin).map((name, i) => `printf '%s' "$bin${i}" > $out/bin/${name}; chmod +x $out/bin/${name}; `).join('');
+  const binAttrs = Object.values(appBin).map((text, i) => `bin${i} = ${sh(text)}; `).join('');
   const app =
-    `PATH=/usr/bin:/bin; mkdir -p $out/bin; printf '#!/bin/sh\\necho ${salt}; ls %s\\n' '${refs}' > $out/bin/app; chmod +x $out/bin/app`;
-  const expr = `let\n  ${lets}\nin {\n  app = derivation { name = "flotilla-app"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" ${JSON.stringify(app)} ]; };\n  ${libs.map((_, i) => `${attr(i)} = ${attr(i)};`).join(' ')}\n}\n`;
+    `PATH=/usr/bin:/bin; mkdir -p $out/bin; printf '#!/bin/sh\\necho ${salt}; ls %s\\n' '${refs}' > $out/bin/app; chmod +x $out/bin/app; ${bins}`;
+  const expr = `let\n  ${lets}\nin {\n  app = derivation { name = "flotilla-app"; system = builtins.currentSystem; builder = "/bin/sh"; ${binAttrs}args = [ "-c" ${JSON.stringify(app)} ]; };\n  ${libs.map((_, i) => `${attr(i)} = ${attr(i)};`).join(' ')}\n}\n`;
   const file = join(dir, 'closure.nix');
   await writeFile(file, expr);
   const out = (await runTool('nix-build', [file, '--no-out-link'], { env })).trim().split('\n');

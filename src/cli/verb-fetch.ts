@@ -8,25 +8,36 @@ import { removeDamagedOfClosure } from '../fetch/repair-closure.js';
 import { createProgressBar } from '../fetch/progress-bar.js';
 import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
-import { digestArg } from './digest-arg.js';
+import { isDigest } from '../store/digest.js';
+import { closureArg } from './digest-arg.js';
+import { fetchNixPath } from './nix-fetch.js';
 
 /** `flotilla fetch DIGEST --store URL[,URL…] --trust … --state DIR`: prints the package paths. */
 export const command: Command = {
   name: 'fetch',
   summary: 'fetch and verify a closure into a state dir and materialise it read-only',
-  usage: 'flotilla fetch DIGEST --store URL[,URL…] --trust NAME:KEY... --state DIR [--threshold N] [--require-deployable] [--concurrency N] [--repair] [--json]',
+  usage: 'flotilla fetch DIGEST|/nix/store/HASH-NAME --store URL[,URL…] --trust NAME:KEY... (--state DIR | --root DIR) [--threshold N] [--require-deployable] [--concurrency N] [--repair] [--register auto|never] [--json]',
   description: `Stores are mirrors tried in order for every object. Packages land at DIR/store/<hex>-<name>/.
 Packages already there are reused as they are; --repair first re-hashes the closure's packages and cached
-objects (as \`flotilla fsck\` does) and removes the damaged ones, which the fetch then places again.`,
+objects (as \`flotilla fsck\` does) and removes the damaged ones, which the fetch then places again.
+A Nix store path is fetched as the agent does: from the Nix binary caches among --store (nix+file://,
+nix+https://, nix+s3://), every narinfo signed by --threshold of the --trust Nix keys (NAME:BASE64), the
+paths ROOT/nix/store lacks unpacked under temp names and renamed only once every NAR verified, then (with
+--register auto and nix-store on PATH) registered with the Nix at ROOT. ROOT is --root, else the root the
+Nix generations of --state use. Prints the placed paths.`,
   positionals: { min: 1, max: 1 },
   options: {
     ...POLICY_OPTIONS,
     store: { type: 'string', multiple: true, value: 'URL[,URL…]', help: 'store URL(s), in order' },
     state: { type: 'string', value: 'DIR', help: 'state directory (object cache and store/)' },
     concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16)' },
+    root: { type: 'string', value: 'DIR', help: 'Nix paths: unpack into DIR/nix/store (/ for the host store)' },
+    register: { type: 'string', value: 'auto|never', help: 'Nix paths: register them with the Nix at ROOT when it is installed (default auto)' },
     repair: { type: 'boolean', help: 're-verify what is already in DIR and replace what is damaged (see flotilla fsck)' },
   },
   async run(input, ctx) {
+    const ref = closureArg(input.positionals[0], 'DIGEST');
+    if (!isDigest(ref)) return fetchNixPath(ref, input, ctx);
     const policy = policyFromInput(input, ctx);
     const stateDir = resolve(ctx.cwd, requireOption(stringOption(input, 'state'), 'state'));
     const conc = stringOption(input, 'concurrency');
@@ -34,7 +45,7 @@ objects (as \`flotilla fsck\` does) and removes the damaged ones, which the fetc
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError('--concurrency must be an integer from 1 to 256');
     const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
-      const digest = digestArg(input.positionals[0], 'DIGEST');
+      const digest = ref;
       const repaired = flag(input, 'repair') ? await removeDamagedOfClosure({ stores, digest, policy, stateDir, signal: ctx.signal }) : [];
       for (const d of repaired) ctx.stderr.write(`repairing ${d.path}: ${d.problem}\n`);
       const r = await fetchClosure({

@@ -12,7 +12,7 @@ import { readSetStatuses } from '../status/status-io.js';
 import { displayClosure, type ClosureRef } from '../store/closure-ref.js';
 import { describeBump } from './verb-bump.js';
 import { flag, stringList, stringOption, type Command } from './command.js';
-import { digestArg } from './digest-arg.js';
+import { closureArg } from './digest-arg.js';
 
 /** Finds the digest to go back to: the newest earlier closure every member machine runs healthily. */
 async function findRevertTarget(dir: string, set: string, storeUrls: string[], cwd: string): Promise<{ digest: ClosureRef; machines: number }> {
@@ -50,7 +50,7 @@ at the base commit), so git stays the source of truth after a
 failed rollout and the fleet does not fight a manual rollback.`,
   positionals: { min: 1, max: 1 },
   options: {
-    to: { type: 'string', value: 'DIGEST', help: 'revert to this digest instead of the last one Ready everywhere' },
+    to: { type: 'string', value: 'CLOSURE', help: 'revert to this digest or Nix store path instead of the last one Ready everywhere' },
     repo: { type: 'string', value: 'DIR', help: 'deploy repo work tree (default: the current directory)' },
     store: { type: 'string', multiple: true, value: 'URL', help: "store(s) with the status files and closures (default: the repo's)" },
     'sign-key': { type: 'string', value: 'FILE', help: 'OpenSSH private key (unencrypted) to sign the commit' },
@@ -65,7 +65,7 @@ failed rollout and the fleet does not fight a manual rollback.`,
     const signer = await loadCommitSigner({ sshKeyFile: abs(stringOption(input, 'sign-key')), gpgKeyFile: abs(stringOption(input, 'gpg-key')) });
     const storeUrls = stringList(input, 'store');
     const to = stringOption(input, 'to');
-    const found = to !== undefined ? { digest: digestArg(to, '--to'), machines: -1 } : await findRevertTarget(dir, set, storeUrls, ctx.cwd);
+    const found = to !== undefined ? { digest: closureArg(to, '--to'), machines: -1 } : await findRevertTarget(dir, set, storeUrls, ctx.cwd);
     const why = found.machines >= 0 ? `last closure Ready on all ${found.machines} machine(s)` : 'chosen with --to';
     const result = await bumpSets({
       dir, sets: [set], digest: found.digest, noCommit: false, storeUrls, signer, allowUntrustedSigner: flag(input, 'allow-untrusted-signer'), env: ctx.env, cwd: ctx.cwd, verb: 'revert',

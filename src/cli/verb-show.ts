@@ -1,5 +1,5 @@
 import type { Command } from './command.js';
-import { stringList, stringOption } from './command.js';
+import { stringList } from './command.js';
 import { closeAll, openStoreArg, requireOption } from '../packages/cli-args.js';
 import { summarisePackage } from '../packages/describe-package.js';
 import { readPins } from '../packages/read-pins.js';
@@ -12,7 +12,9 @@ import { verifyManifestSignature } from '../trust/manifest-signature.js';
 import { parseTrustList } from '../trust/publisher-trust.js';
 import type { PublicKey } from '../trust/publisher-key.js';
 import { resolve } from 'node:path';
-import { digestArg } from './digest-arg.js';
+import { isDigest } from '../store/digest.js';
+import { closureArg } from './digest-arg.js';
+import { showNixPath } from './nix-show.js';
 
 /** Signature key names present for `digest` (listing the store), each verified when trusted keys are given. */
 async function listSigners(store: Store, digest: Digest, size: number, trusted: PublicKey[]): Promise<Array<{ key: string; verified?: boolean }>> {
@@ -40,16 +42,20 @@ async function listSigners(store: Store, digest: Digest, size: number, trusted: 
 export const command: Command = {
   name: 'show',
   summary: 'show a package: name, size, files, references, provenance, signers, deployable, pins',
-  usage: 'flotilla show DIGEST --store URL [--trust NAME:KEY]... [--json]',
-  description: 'Signers are listed by key name; with --trust, each is marked verified or not.',
+  usage: 'flotilla show DIGEST|/nix/store/HASH-NAME --store URL [--trust NAME:KEY]... [--json]',
+  description: `Signers are listed by key name; with --trust, each is marked verified or not. A Nix store path is
+read from the Nix binary cache --store names (nix+file://, nix+https://, nix+s3://): its NAR hash and sizes,
+references, deriver, signers (--trust takes Nix keys, NAME:BASE64) and its closure's paths and bytes.`,
   positionals: { min: 1, max: 1 },
   options: {
-    store: { type: 'string', value: 'URL', help: 'store URL' },
+    store: { type: 'string', multiple: true, value: 'URL', help: 'store URL (for a Nix path: Nix cache URL(s), in order)' },
     trust: { type: 'string', multiple: true, value: 'NAME:KEY', help: 'public key (or @FILE) to verify signatures with' },
   },
   async run(input, ctx) {
-    const digest = digestArg(input.positionals[0], 'DIGEST');
-    const store = openStoreArg(requireOption(stringOption(input, 'store'), 'store'), ctx);
+    const ref = closureArg(input.positionals[0], 'DIGEST');
+    if (!isDigest(ref)) return showNixPath(ref, input, ctx);
+    const digest = ref;
+    const store = openStoreArg(requireOption(stringList(input, 'store')[0], 'store'), ctx);
     const trusted = parseTrustList(stringList(input, 'trust'), (p) => resolve(ctx.cwd, p));
     try {
       const closure = await readClosureManifests([store], digest);

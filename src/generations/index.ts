@@ -13,5 +13,5 @@ export { markBad, isBad, isBadIn, recordDesired, clearBad, withBadMark, withDesi
 export { recoverPending, type RecoveryResult } from './recover.js';
 export { cleanStaleTemps } from './stale-temps.js';
 export { gcGenerations, type GcOptions, type GcResult } from './gc.js';
-export { syncNixGcRoots, gcNixStores, flotillaGcRootsDir, nixOwnsStore, type NixStoreGcResult } from './nix-roots.js';
+export { syncNixGcRoots, gcNixStores, nixRootsOf, flotillaGcRootsDir, nixOwnsStore, type NixStoreGcResult } from './nix-roots.js';
 export { requireSet } from './require-set.js';

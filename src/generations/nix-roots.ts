@@ -58,6 +58,11 @@ export async function syncNixGcRoots(stateDir: string, root: string): Promise<st
   return [...want.keys()].sort();
 }
 
+/** The distinct roots (`ROOT/nix/store`) the Nix generations in `stateDir` use, sorted; [] without any. */
+export async function nixRootsOf(stateDir: string): Promise<string[]> {
+  return [...new Set((await nixGenerations(stateDir)).map((g) => g.root))].sort();
+}
+
 /** What gcNixStore did for one root. */
 export interface NixStoreGcResult {
   root: string;

@@ -16,11 +16,13 @@ export interface ResolveOptions {
 /**
  * Reads the closure of `top` from `cache`: every narinfo reachable through References, each signature-
  * verified under `trust` as soon as it is read (so an unsigned narinfo's references are never followed).
+ * `trust` null reads without signature checks: only for showing a closure (plan, diff, show, verify's own
+ * per-path report), never for placing one.
  * Returns the paths sorted dependencies first (ties by path). Throws SignatureError for a path without
  * enough trusted signatures, NotFoundError naming a missing reference (and who refers to it), IntegrityError
  * for a malformed narinfo or a reference cycle between distinct paths (self-references are normal).
  */
-export async function resolveNixClosure(cache: NixCache, top: string, trust: NixTrustPolicy, options: ResolveOptions = {}): Promise<NarInfo[]> {
+export async function resolveNixClosure(cache: NixCache, top: string, trust: NixTrustPolicy | null, options: ResolveOptions = {}): Promise<NarInfo[]> {
   parseStorePath(top);
   const maxPaths = options.maxPaths ?? 100_000;
   const infos = new Map<string, NarInfo>();
@@ -44,7 +46,7 @@ export async function resolveNixClosure(cache: NixCache, top: string, trust: Nix
       }
     });
     for (const info of read) {
-      verifyNarInfo(info, trust);
+      if (trust !== null) verifyNarInfo(info, trust);
       infos.set(info.storePath, info);
       for (const ref of info.references) {
         if (seen.has(ref)) continue;

@@ -6,7 +6,7 @@ import type { NixCache } from './cache.js';
 import { createDecompressor } from './decompress.js';
 import { formatSha256 } from './hash.js';
 import type { NarInfo } from './narinfo.js';
-import { parseNar } from './nar-parser.js';
+import { parseNar, type NarSink } from './nar-parser.js';
 import { createUnpackSink } from './nar-unpack.js';
 
 /** Counts and hashes what passes; fails with `tooBig` once more than `cap` bytes have passed. */
@@ -38,11 +38,34 @@ function fileCap(info: NarInfo): number {
  * fallback fsync).
  */
 export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, signal?: AbortSignal): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
+  const sink = createUnpackSink(dest, info.storePath);
+  const n = await streamNar(cache, info, sink, signal);
+  await sink.finish();
+  return { ...n, files: sink.files };
+}
+
+/** Reads file contents to the end and keeps nothing: a NAR checked, not unpacked. */
+const DISCARD: NarSink = {
+  directory: () => Promise.resolve(),
+  symlink: () => Promise.resolve(),
+  async file(_path, _executable, _size, contents) {
+    for await (const _ of contents);
+  },
+};
+
+/**
+ * Downloads `info`'s NAR and checks it exactly as fetchNarInto does (sizes, hashes, NAR structure) without
+ * writing anything: `flotilla verify` of a Nix closure. Throws what fetchNarInto throws.
+ */
+export function checkNar(cache: NixCache, info: NarInfo, signal?: AbortSignal): Promise<{ fileBytes: number; narBytes: number }> {
+  return streamNar(cache, info, DISCARD, signal);
+}
+
+async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?: AbortSignal): Promise<{ fileBytes: number; narBytes: number }> {
   const path = info.storePath;
   const cap = fileCap(info);
   const file = meter(cap, () => new SizeLimitError(`NAR file of ${path} is larger than ${cap} bytes (its FileSize or NarSize)`, { storePath: path, maxBytes: cap }));
   const nar = meter(info.narSize, () => new SizeLimitError(`NAR of ${path} is larger than its NarSize ${info.narSize}`, { storePath: path, maxBytes: info.narSize }));
-  const sink = createUnpackSink(dest, path);
   try {
     const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
     await pipeline(body, file, createDecompressor(info.compression), nar, (src: AsyncIterable<Buffer>) => parseNar(src, sink, path), signal ? { signal } : {});
@@ -61,6 +84,5 @@ export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string,
   if (nar.bytes !== info.narSize) bad(`it has ${nar.bytes} bytes, NarSize says ${info.narSize} (truncated?)`);
   const narHash = formatSha256(nar.digest());
   if (narHash !== info.narHash) bad(`its hash is ${narHash}, the signed NarHash is ${info.narHash}`);
-  await sink.finish();
-  return { fileBytes: file.bytes, narBytes: nar.bytes, files: sink.files };
+  return { fileBytes: file.bytes, narBytes: nar.bytes };
 }

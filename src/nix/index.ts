@@ -33,3 +33,5 @@ export {
   type NixProgress,
 } from './materialise.js';
 export { parseNar, NAR_LIMITS, type NarSink } from './nar-parser.js';
+export { checkNar } from './fetch-nar.js';
+export { diffNixClosures, type NixClosureDiff, type NixPathSize } from './closure-diff.js';

@@ -5,7 +5,8 @@ import type { Digest } from '../store/digest.js';
 import { closureChange, closureChecks } from './closure-checks.js';
 import { compareRepo, compareSets, type SetDifference } from './compare-sets.js';
 import { describeRollout } from './describe-rollout.js';
-import type { Plan, PlanCheck, PlanInput, PlanSet } from './types.js';
+import { nixNamePart, type NixStorePath } from '../store/closure-ref.js';
+import type { ClosureFacts, Plan, PlanCheck, PlanInput, PlanSet } from './types.js';
 
 /** The key of PlanInput.quarantines for a set and digest. */
 export const quarantineKeyOf = (set: string, digest: string): string => `${set} ${digest}`;
@@ -36,13 +37,19 @@ function buildSet(input: PlanInput, head: Declarations, d: SetDifference): PlanS
     aspects: d.aspects,
     from,
     to,
-    packages: after?.packages ? [...new Set(after.packages.map((p) => p.manifest.name))].sort() : [],
+    packages: packageNames(after),
     provenance: root ? { ...root.manifest.provenance } : {},
     diff: closureMoved ? closureChange(before, after) : null,
     rollout: d.after ? describeRollout(head, d.after, to as Digest, input.now) : null,
     checks,
     ok: true,
   };
+}
+
+/** The new closure's package names, or its store path names for a Nix closure. */
+function packageNames(facts: ClosureFacts | undefined): string[] {
+  if (facts?.nixPaths) return [...new Set(facts.nixPaths.map((p) => nixNamePart(p.storePath as NixStorePath)))].sort();
+  return facts?.packages ? [...new Set(facts.packages.map((p) => p.manifest.name))].sort() : [];
 }
 
 /** A suspended set switches nothing, whatever else the commit changes; a reviewer sees it, and sees it lifted. */

@@ -2,15 +2,16 @@ import type { Declarations } from '../declarations/types.js';
 import { readDeclarationsAt } from '../deploy-repo/index.js';
 import { closeAll } from '../packages/cli-args.js';
 import { readQuarantine } from '../rollout/quarantine.js';
-import { isDigest } from '../store/digest.js';
+import { isClosureRef, isNixStorePath } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
 import type { CommitTrust } from '../trust/commit-trust.js';
 import type { PublisherPolicy } from '../trust/manifest-policy.js';
-import { openStoresFor, publisherPolicyOf } from '../bump/repo-policy.js';
+import { openStoresFor, publisherPolicyOf, storeUrlsFor } from '../bump/repo-policy.js';
 import { quarantineKeyOf } from './build-plan.js';
 import { checkCommits, commitsBetween, commitTrustFor } from './commit-facts.js';
 import { compareSets } from './compare-sets.js';
 import { inspectClosure } from './inspect-closure.js';
+import { inspectNixClosure } from './inspect-nix-closure.js';
 import type { ClosureFacts, PlanInput, RevisionInput } from './types.js';
 
 /** What to gather: a gitdir, the two commits, where the closures are, and the pinned commit trust if any. */
@@ -42,7 +43,7 @@ function policyOf(decls: Declarations | null): PublisherPolicy | null {
 }
 
 async function quarantinedMachines(stores: Store[], set: string, digest: string): Promise<{ machines: string[] } | null> {
-  if (!isDigest(digest)) return null;
+  if (!isClosureRef(digest)) return null;
   for (const s of stores) {
     const q = await readQuarantine(s, set, digest).catch(() => null);
     if (q) return { machines: q.failures.map((f) => f.machine) };
@@ -53,7 +54,8 @@ async function quarantinedMachines(stores: Store[], set: string, digest: string)
 /**
  * Reads everything a plan of BASE..HEAD needs: both revisions' declarations, the signature of every commit
  * in between (against the pinned trust or BASE's allowed_signers), and, for each set whose closure moves,
- * the old and new closures (manifests, signatures, deployable flag) and any quarantine of the new one.
+ * the old and new closures (manifests, signatures, deployable flag; for a Nix store path its paths from the
+ * Nix caches and their signatures under HEAD's nix keys) and any quarantine of the new one.
  * Fails only on repo read errors; store trouble becomes facts in the input.
  */
 export async function gatherPlanInput(o: GatherOptions): Promise<PlanInput> {
@@ -71,7 +73,10 @@ export async function gatherPlanInput(o: GatherOptions): Promise<PlanInput> {
       for (const d of compareSets(base.decls, head.decls)) {
         if (!(d.kind === 'added' || d.aspects.includes('closure')) || !d.after) continue;
         for (const digest of [d.after.closure, d.before?.closure]) {
-          if (digest !== undefined && !closures.has(digest)) closures.set(digest, await inspectClosure(stores, digest, policy, o.signal));
+          if (digest === undefined || closures.has(digest)) continue;
+          closures.set(digest, isNixStorePath(digest)
+            ? await inspectNixClosure(storeUrlsFor(o.storeUrls, config), digest, head.decls.config, o.signal)
+            : await inspectClosure(stores, digest, policy, o.signal));
         }
         const q = await quarantinedMachines(stores, d.name, d.after.closure);
         if (q) quarantines.set(quarantineKeyOf(d.name, d.after.closure), q);

@@ -1,4 +1,5 @@
-import type { CheckStatus, PlanSet, RolloutSchedule } from './types.js';
+import { displayClosure, isNixStorePath } from '../store/closure-ref.js';
+import type { CheckStatus, ClosureChange, PlanSet, RolloutSchedule } from './types.js';
 
 /** The marker CI searches for to update one PR comment instead of adding a new one each run. */
 export const PLAN_MARKER = '<!-- flotilla-plan -->';
@@ -16,8 +17,15 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** sha256:abcdef… shortened to sha256: + 12 hex, or "(none)". */
+/** "1.2 MiB in 3 object(s)", or for a Nix closure "1.2 MiB (4.0 MiB of NARs) in 3 store path(s)". */
+export function fetchSummary(d: ClosureChange): string {
+  if (d.narBytesToFetch === undefined) return `${formatBytes(d.bytesToFetch)} in ${d.objectsToFetch} object(s)`;
+  return `${formatBytes(d.bytesToFetch)} (${formatBytes(d.narBytesToFetch)} of NARs) in ${d.objectsToFetch} store path(s)`;
+}
+
+/** sha256:abcdef… shortened to sha256: + 12 hex, a Nix store path to <12 hash chars>-<name>, or "(none)". */
 export function short(d: string | null): string {
+  if (d !== null && isNixStorePath(d)) return displayClosure(d);
   return d === null ? '(none)' : d.startsWith('sha256:') ? `${d.slice(0, 19)}` : d.slice(0, 12);
 }
 

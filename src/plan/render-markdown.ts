@@ -1,4 +1,4 @@
-import { budgetSummary, changeSummary, formatBytes, PLAN_MARKER, rolloutSummary, short, statusMark, worst } from './render-common.js';
+import { budgetSummary, changeSummary, fetchSummary, formatBytes, PLAN_MARKER, rolloutSummary, short, statusMark, worst } from './render-common.js';
 import type { Plan, PlanCheck, PlanSet } from './types.js';
 
 // Commit subjects, messages and provenance come from the PR and the store: they are escaped so they can
@@ -21,7 +21,7 @@ function diffLines(s: PlanSet): string[] {
     `| | |`,
     `|---|---|`,
     `| size | ${formatBytes(d.sizeBefore)} → ${formatBytes(d.sizeAfter)} |`,
-    `| fetch per machine | ${formatBytes(d.bytesToFetch)} in ${d.objectsToFetch} object(s) |`,
+    `| fetch per machine | ${fetchSummary(d)} |`,
     '',
     ...d.added.map((p) => `- ➕ ${code(p.name)} ${code(short(p.digest))}`),
     ...d.removed.map((p) => `- ➖ ${code(p.name)} ${code(short(p.digest))}`),

@@ -1,4 +1,4 @@
-import { budgetSummary, changeSummary, formatBytes, rolloutSummary, short, statusMark } from './render-common.js';
+import { budgetSummary, changeSummary, fetchSummary, formatBytes, rolloutSummary, short, statusMark } from './render-common.js';
 import type { Plan, PlanCheck } from './types.js';
 
 function checkLines(checks: PlanCheck[], indent: string): string[] {
@@ -14,7 +14,7 @@ export function renderPlanText(plan: Plan): string {
     const prov = Object.entries(s.provenance).map(([k, v]) => `${k}=${v}`);
     if (prov.length > 0) lines.push(`  provenance ${prov.join(' ')}`);
     if (s.diff) {
-      lines.push(`  size ${formatBytes(s.diff.sizeBefore)} -> ${formatBytes(s.diff.sizeAfter)}; each machine fetches ${formatBytes(s.diff.bytesToFetch)} in ${s.diff.objectsToFetch} object(s)`);
+      lines.push(`  size ${formatBytes(s.diff.sizeBefore)} -> ${formatBytes(s.diff.sizeAfter)}; each machine fetches ${fetchSummary(s.diff)}`);
       for (const p of s.diff.added) lines.push(`  + ${p.name} ${short(p.digest)}`);
       for (const p of s.diff.removed) lines.push(`  - ${p.name} ${short(p.digest)}`);
       for (const c of s.diff.changed) lines.push(`  ~ ${c.name}: ${c.filesAdded} added, ${c.filesRemoved} removed, ${c.filesChanged} changed`);

@@ -1,5 +1,6 @@
 import type { DeclarationIssue } from '../declarations/result.js';
 import type { Declarations } from '../declarations/types.js';
+import type { NixPathSize } from '../nix/index.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 
 // The plan of a deploy-repo change (BASE..HEAD). The gatherer (gather-plan.ts) does every read; the
@@ -32,6 +33,10 @@ export interface ClosureFacts {
   signatures: { ok: true; signers: string[] } | { ok: false; reason: string };
   /** Absent when the policy does not require a deployable flag. */
   deployable?: { ok: true; by: string } | { ok: false; reason: string };
+  /** A Nix closure: its store paths with NarSize/FileSize as the cache lists them; null when unreadable. */
+  nixPaths?: NixPathSize[] | null;
+  /** The Nix cache the paths were read from. */
+  nixCache?: string;
 }
 
 /** Everything the builder needs, gathered once. Quarantines are keyed `SET DIGEST`. */
@@ -83,6 +88,8 @@ export interface ClosureChange {
   /** Bytes (and objects) a machine already on the old closure fetches. */
   bytesToFetch: number;
   objectsToFetch: number;
+  /** Nix closures only: NarSize sum of the paths fetched (bytesToFetch is their FileSize sum). */
+  narBytesToFetch?: number;
 }
 
 /** One batch of the rollout schedule. */

@@ -59,13 +59,16 @@ export interface Fleet {
   logFile(machine: string): string;
 }
 
-/** Starts one `flotilla agent` process per machine, polling every second (unless `extra` config says otherwise). */
-export async function startFleet(world: DeployWorld, machines: string[], extra?: Record<string, unknown>): Promise<Fleet> {
+/**
+ * Starts one `flotilla agent` process per machine, polling every second (unless `extra` config says
+ * otherwise; a function gives each machine its own, e.g. its own Nix root).
+ */
+export async function startFleet(world: DeployWorld, machines: string[], extra?: Record<string, unknown> | ((machine: string) => Record<string, unknown>)): Promise<Fleet> {
   const children: ChildProcess[] = [];
   const logs = join(world.root, 'logs');
   await mkdir(logs, { recursive: true });
   for (const m of machines) {
-    const config = await world.agentConfig(m, extra);
+    const config = await world.agentConfig(m, typeof extra === 'function' ? extra(m) : extra);
     const out = createWriteStream(join(logs, `${m}.log`));
     const child = spawn(process.execPath, [CLI, 'agent', '--config', config], {
       env: { ...process.env, FLOTILLA_LOG_LEVEL: 'info' },

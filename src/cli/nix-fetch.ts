@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { UsageError } from '../errors/index.js';
+import { fetchNixClosure } from '../fetch/nix-closure.js';
+import { hasNix, registerWithNix } from '../fetch/nix-register.js';
+import { nixRootsOf } from '../generations/index.js';
+import type { NixStorePath } from '../store/closure-ref.js';
+import { stringOption, type CommandContext, type CommandInput, type CommandResult } from './command.js';
+import { nixCacheArgs, nixTrustArgs } from './nix-args.js';
+
+/** --root, else the one root the state dir's Nix generations use (as its agent's config placed them). */
+async function rootOf(input: CommandInput, ctx: CommandContext, top: string): Promise<string> {
+  const root = stringOption(input, 'root');
+  if (root !== undefined) return resolve(ctx.cwd, root);
+  const state = stringOption(input, 'state');
+  const roots = state === undefined ? [] : await nixRootsOf(resolve(ctx.cwd, state));
+  if (roots.length === 1) return roots[0]!;
+  const why = state === undefined ? 'no --root or --state was given' : roots.length === 0 ? `state dir ${state} has no Nix generation to take its root from` : `state dir ${state} uses ${roots.length} roots (${roots.join(', ')})`;
+  throw new UsageError(`fetching ${top} needs --root DIR (paths go to DIR/nix/store; / for the host's store): ${why}`, { storePath: top });
+}
+
+/**
+ * `flotilla fetch /nix/store/… --store nix+… --trust NAME:KEY --root DIR`: what the agent's fetch step does
+ * for a Nix set. Every narinfo is signature-checked before its references are followed, the paths ROOT
+ * lacks are fetched, hashed and unpacked under temp names and renamed only once all verified; with
+ * --register auto (default) and nix-store on PATH, they are then registered with the Nix at ROOT.
+ */
+export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: CommandContext): Promise<CommandResult> {
+  const register = stringOption(input, 'register') ?? 'auto';
+  if (register !== 'auto' && register !== 'never') throw new UsageError(`--register must be auto or never, got ${JSON.stringify(register)}`);
+  const trust = nixTrustArgs(input, ctx);
+  const urls = nixCacheArgs(input, top);
+  const root = await rootOf(input, ctx, top);
+  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root);
+  const registered = register === 'auto' && (await hasNix()) ? await registerWithNix(root, f.closure, { signal: ctx.signal }) : [];
+  const json = { top, root, fetched: f.result.fetched, present: f.result.present, narBytes: f.result.narBytes, fileBytes: f.result.fileBytes, registered };
+  const placed = f.closure.map((i) => resolve(root, `.${i.storePath}`));
+  return { exitCode: 0, text: placed.join('\n'), json };
+}
