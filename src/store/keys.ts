@@ -14,6 +14,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
  *   heads/BRANCH.json                  the head pointer: the commit a deploy repo branch points at (head-pointer.ts)
  *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
+ *   notifications/SET/ID.json          the claim of one event's notification (created once, by the sender)
  */
 
 // Names that become one path segment: sets, machines, key names, pin names, rollout ids.
@@ -103,4 +104,12 @@ export const PAUSES_PREFIX = 'pauses/';
 /** `pauses/SET.json`: the pause marker every machine of the set reads before it fetches or takes a slot. */
 export function pauseKey(set: string): string {
   return `${PAUSES_PREFIX}${checkName(set, 'set name')}.json`;
+}
+
+/**
+ * `notifications/SET/ID.json`: the claim of one event (src/notify/claim.ts), created if absent by the one
+ * machine that sends its notification. Throws InvalidNameError for a set or id that is no name.
+ */
+export function notificationClaimKey(set: string, eventId: string): string {
+  return `notifications/${checkName(set, 'set name')}/${checkName(eventId, 'event id')}.json`;
 }
