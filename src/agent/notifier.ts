@@ -12,7 +12,9 @@ import type { Store } from '../store/store.js';
 export interface Notifier {
   /** Starts a delivery round now unless one runs (then another follows it). Returns at once. */
   kick(): void;
-  /** Stops the retry timer and waits for the round in flight (each attempt has its deadline); closes stores. */
+  /** Waits for the round in flight to end (each attempt has its deadline): `agent --once` delivers before it exits. */
+  settle(): Promise<void>;
+  /** Stops the retry timer, aborts the attempts in flight (retried by the next process) and closes stores. */
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function createNotifier(o: { config: AgentConfig; log: Logger; runner: Co
   let again = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  const stopping = new AbortController();
   const storeAt = (url: string): Store => {
     let s = stores.get(url);
     if (s === undefined) {
@@ -56,7 +59,7 @@ export function createNotifier(o: { config: AgentConfig; log: Logger; runner: Co
     do {
       again = false;
       const next = await deliverOutbox({
-        stateDir: o.config.stateDir, openStore: storeAt, now: () => new Date(), log: o.log, runner: o.runner,
+        stateDir: o.config.stateDir, openStore: storeAt, now: () => new Date(), log: o.log, runner: o.runner, signal: stopping.signal,
         secretOf: (name) => readNotificationSecret(o.config, name, env),
       }).catch((err: unknown) => {
         o.log.warn({ err: (err as Error).message }, 'notification: could not read the outbox');
@@ -81,9 +84,13 @@ export function createNotifier(o: { config: AgentConfig; log: Logger; runner: Co
   }
   return {
     kick,
+    async settle() {
+      while (running !== null) await running;
+    },
     async close() {
       closed = true;
       clearTimeout(timer);
+      stopping.abort();
       await running;
       await Promise.all([...stores.values()].map((s) => s.close()));
     },

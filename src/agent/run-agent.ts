@@ -33,6 +33,8 @@ export interface Agent {
   badDigests(): BadDigestsBySet;
   /** The memory a successor process needs so its reports continue this one's (see AgentCarry). */
   carry(): AgentCarry;
+  /** Waits until the notifications raised so far had their delivery attempt (`agent --once` before exiting). */
+  settleNotifications(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       return report;
     },
     badDigests: () => bad,
+    settleNotifications: () => notifier.settle(),
     carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
     // The round in flight ends within its deadlines; what is left is delivered by the next process.
     close: () => notifier.close().finally(() => stores.close().finally(unlock)),

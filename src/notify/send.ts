@@ -9,6 +9,8 @@ export interface SendPorts {
   /** The bytes of a named secret from the agent config; throws ConfigError when it has none. */
   secretOf(name: string): Promise<Buffer>;
   runner: CommandRunner;
+  /** Aborts attempts in flight (the agent is stopping); an aborted attempt is retried later, by the next process. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface SendPorts {
 export async function sendEvent(receiver: Receiver, event: NotificationEvent, ports: SendPorts): Promise<string | null> {
   const body = eventBody(event);
   if (receiver.type === 'command') {
-    const r = await ports.runner({ argv: receiver.command, timeoutMs: receiver.timeoutMs, input: body, maxOutputBytes: 4096, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', FLOTILLA_EVENT: event.kind, FLOTILLA_EVENT_ID: event.id } });
+    const r = await ports.runner({ argv: receiver.command, timeoutMs: receiver.timeoutMs, input: body, maxOutputBytes: 4096, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', FLOTILLA_EVENT: event.kind, FLOTILLA_EVENT_ID: event.id }, ...(ports.signal ? { signal: ports.signal } : {}) });
     if (r.spawnError !== undefined) return `could not start ${receiver.command[0] ?? '?'}: ${r.spawnError}`;
     if (r.timedOut) return `timed out after ${receiver.timeoutMs} ms`;
     return r.exitCode === 0 ? null : `exited with ${r.exitCode ?? r.signal ?? '?'}: ${r.stderrTail.trim().slice(-300)}`;
@@ -35,7 +37,7 @@ export async function sendEvent(receiver: Receiver, event: NotificationEvent, po
       method: 'POST',
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(receiver.timeoutMs),
+      signal: ports.signal ? AbortSignal.any([AbortSignal.timeout(receiver.timeoutMs), ports.signal]) : AbortSignal.timeout(receiver.timeoutMs),
       headers: {
         'content-type': 'application/json',
         'user-agent': `flotilla/${FLOTILLA_VERSION}`,
