@@ -1,5 +1,6 @@
 import type { EventKind } from '../declarations/types.js';
 import { raiseEvent, type RaisedEvent } from '../notify/index.js';
+import { batchOf } from '../rollout/planner.js';
 import { setPlanOf } from '../rollout/set-plan.js';
 import { Reason } from '../status/conditions.js';
 import type { RolloutRef } from '../status/machine-status.js';
@@ -16,11 +17,12 @@ type Draft = Omit<RaisedEvent, 'set' | 'digest' | 'commit' | 'sender' | 'rollout
  * and changes no outcome.
  */
 export async function raiseOutcomeEvents(ctx: SetContext, outcome: SetOutcome): Promise<void> {
-  const rollout = outcome.rollout;
-  if (rollout === null) return;
+  if (outcome.result === 'unchanged' || outcome.result === 'waiting') return;
+  const plan = setPlanOf(ctx.decls, ctx.set, ctx.machine.name);
+  // A set that failed before the gate reports no rollout: its stall still belongs to the desired closure's.
+  const rollout = outcome.rollout ?? { id: plan.rolloutId, batch: Math.max(0, batchOf(plan, ctx.machine.name)) };
   const drafts: Draft[] = [];
   if (outcome.result === 'converged') {
-    const plan = setPlanOf(ctx.decls, ctx.set, ctx.machine.name);
     const machines = plan.batches[rollout.batch] ?? [ctx.machine.name];
     const readyCheck = { machines, target: ctx.set.closure };
     drafts.push({ kind: 'batch-ready', batch: rollout.batch, readyCheck });
