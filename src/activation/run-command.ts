@@ -16,6 +16,8 @@ export interface CommandSpec {
   signal?: AbortSignal;
   /** Bytes of stdout and of stderr kept (the tail). Default 64 KiB each. */
   maxOutputBytes?: number;
+  /** Written to the child's stdin, which is then closed (default: no stdin at all). */
+  input?: Uint8Array;
 }
 
 /** How a command ended. A non-zero exit is data, not an exception. */
@@ -78,8 +80,12 @@ export function runCommand(spec: CommandSpec): Promise<CommandResult> {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // Without input the child reads end-of-file at once, as from /dev/null. A child that exits without
+    // reading its input makes the write fail with EPIPE: that is its business.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(spec.input);
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;

@@ -20,6 +20,7 @@ import type { MachineStatus } from '../status/machine-status.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
 import type { BadDigestsBySet } from './tick-metrics.js';
 import { lockStateDir } from './state-dir-lock.js';
+import { createNotifier } from './notifier.js';
 
 /**
  * A configured agent: run one tick, close its stores. It keeps no metrics: the daemon's supervisor records
@@ -32,6 +33,8 @@ export interface Agent {
   badDigests(): BadDigestsBySet;
   /** The memory a successor process needs so its reports continue this one's (see AgentCarry). */
   carry(): AgentCarry;
+  /** Waits until the notifications raised so far had their delivery attempt (`agent --once` before exiting). */
+  settleNotifications(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,16 +116,23 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     staged: new StagedMemo(),
   };
   let bad: BadDigestsBySet = {};
+  const notifier = createNotifier({ config, log, runner: runCommand });
+  // Left from an earlier process (a retry due, a crash before delivery).
+  notifier.kick();
   return {
     config,
     async tick() {
       const report = await runTick({ config, trust, ports, stores, memory });
+      // Delivery runs beside the agent, never inside the tick: a dead receiver holds nothing back.
+      notifier.kick();
       bad = await readBadDigests(config.stateDir, report.outcomes.map((o) => o.set));
       log.info({ commit: report.commit, exitCode: report.exitCode, storeRequests: report.storeRequests, sets: report.outcomes.map((o) => ({ set: o.set, result: o.result, reason: o.reason })) }, 'tick finished');
       return report;
     },
     badDigests: () => bad,
+    settleNotifications: () => notifier.settle(),
     carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
-    close: () => stores.close().finally(unlock),
+    // The round in flight ends within its deadlines; what is left is delivered by the next process.
+    close: () => notifier.close().finally(() => stores.close().finally(unlock)),
   };
 }

@@ -27,6 +27,8 @@ export async function runOnce(o: { file: string; cwd: string; env: NodeJS.Proces
   const agent = await createAgent({ config, log, signal: o.signal });
   try {
     const report = await agent.tick();
+    // The status is already written: delivery here only delays this process's exit, never the rollout.
+    await agent.settleNotifications();
     return { exitCode: report.exitCode, text: summary(report), json: report };
   } finally {
     await agent.close();

@@ -22,6 +22,7 @@ import type { TickSummary } from './control-protocol.js';
 import { createControlService, type SupervisedTick } from './control-service.js';
 import { startControlSocket, type ControlSocket } from './control-socket.js';
 import { summarizeTick } from './tick-summary.js';
+import { notificationsDue } from './outbox-due.js';
 
 export type { SupervisedTick } from './control-service.js';
 
@@ -82,7 +83,9 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       metrics.countSkippedPoll();
       return { skipped: true, commit: basis?.last.commit ?? null };
     }
-    const answer = await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs }, probe);
+    // A notification retry falls due: a full tick brings up the worker that delivers it.
+    const due = basis !== undefined && (await notificationsDue(config.stateDir, Date.now()));
+    const answer = due ? ({ tick: true, why: 'not-cheap' } as const) : await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs }, probe);
     if (!answer.tick) {
       log.debug({ trigger: 'cron', commit: answer.commit }, 'poll: branch head unchanged, tick skipped');
       metrics.countSkippedPoll();

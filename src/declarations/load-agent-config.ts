@@ -79,6 +79,9 @@ function normaliseAgentConfig(file: string, raw: RawAgentConfig): AgentConfig {
       insecureSkipVerify: raw.trust.insecureSkipVerify ?? false,
     },
     storeCredentials: raw.storeCredentials ?? [],
+    notificationSecrets: Object.fromEntries(
+      Object.entries(raw.notificationSecrets ?? {}).map(([name, s]) => [name, s.file !== undefined ? { file: s.file } : { env: s.env ?? '' }]),
+    ),
     metrics: { enabled: raw.metrics?.enabled ?? true, listen: splitListen(raw.metrics?.listen ?? AGENT_DEFAULTS.metricsListen) },
     keepWarmMs: durationOr(raw.keepWarm, AGENT_DEFAULTS.keepWarmMs),
     nix: { root: raw.nix?.root ?? '/', register: raw.nix?.register ?? 'auto' },

@@ -31,6 +31,7 @@ export interface RawAgentConfig {
   stores?: string[];
   coordinationStore?: string;
   storeCredentials?: Array<{ match: string } & Record<string, string>>;
+  notificationSecrets?: Record<string, { file?: string; env?: string }>;
   watchPath?: string;
   webhook?: { listen: string; secretFile: string };
   metrics?: { enabled?: boolean; listen?: string };

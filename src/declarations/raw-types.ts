@@ -78,7 +78,20 @@ export interface RawRepoConfig {
   defaults?: RawDefaults;
   headPointer?: { enabled: boolean; store?: string };
   nix?: { trustedKeys: string[]; threshold?: number };
+  notifications?: { receivers: RawReceiver[] };
   expires?: string;
+}
+
+/** flotilla.yaml notifications.receivers[i] as written (the schema requires url+secret or command by type). */
+export interface RawReceiver {
+  name: string;
+  type: 'webhook' | 'command';
+  events?: string[];
+  sets?: string[];
+  timeout?: string;
+  url?: string;
+  secret?: string;
+  command?: string[];
 }
 
 /** machines/NAME.yaml as written. */

@@ -58,6 +58,29 @@ export const storeUrlsUsable: Rule = {
   },
 };
 
+/**
+ * Receiver names are unique (the outbox tracks deliveries by name), and a receiver carries only its type's
+ * fields: a command with a url (or a webhook with a command) is a mistake someone would otherwise debug live.
+ */
+export const receiversWellFormed: Rule = {
+  name: 'receiver',
+  check: ({ config }) => {
+    if (!config) return [];
+    const issues: DeclarationIssue[] = [];
+    const seen = new Set<string>();
+    (config.raw.notifications?.receivers ?? []).forEach((r, i) => {
+      const at = `/notifications/receivers/${i}`;
+      if (seen.has(r.name)) issues.push(issueAt(config.parsed, `${at}/name`, `receiver name "${r.name}" appears twice`, 'receiver'));
+      seen.add(r.name);
+      const foreign = r.type === 'webhook' ? (['command'] as const) : (['url', 'secret'] as const);
+      for (const field of foreign) {
+        if (r[field] !== undefined) issues.push(issueAt(config.parsed, `${at}/${field}`, `a ${r.type} receiver has no ${field}: remove it or set type: ${r.type === 'webhook' ? 'command' : 'webhook'}`, 'receiver'));
+      }
+    });
+    return issues;
+  },
+};
+
 /** Publisher keys must be canonical base64 of 32 bytes (the pattern admits a few non-canonical spellings). */
 export const publisherKeysCanonical: Rule = {
   name: 'publisher-key',

@@ -1,4 +1,4 @@
-import { promoterKeysPresent, publisherKeysCanonical, storeUrlsUsable, thresholdReachable, uniqueKeyNames } from './rules-config.js';
+import { promoterKeysPresent, publisherKeysCanonical, receiversWellFormed, storeUrlsUsable, thresholdReachable, uniqueKeyNames } from './rules-config.js';
 import { dependsOnAcyclic, dependsOnKnown, uniqueServicePath, uniqueSetNames } from './rules-fleet.js';
 import {
   activateHasCommand,
@@ -38,6 +38,7 @@ export const RULES: readonly Rule[] = [
   thresholdReachable,
   promoterKeysPresent,
   uniqueKeyNames,
+  receiversWellFormed,
   publisherKeysCanonical,
   storeUrlsUsable,
   nixKeysUsable,

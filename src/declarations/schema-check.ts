@@ -21,6 +21,9 @@ function describe(e: ErrorObject): { message: string; pointer: string; atKey: bo
   const parent = (e.parentSchema ?? {}) as SchemaNode;
   const title = parent.title;
   const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'required' && (p['missingProperty'] === 'secret' || p['missingProperty'] === 'url' || p['missingProperty'] === 'command') && e.instancePath.includes('/receivers/')) {
+    return { pointer: e.instancePath, atKey: false, message: `a ${p['missingProperty'] === 'command' ? 'command' : 'webhook'} receiver needs ${String(p['missingProperty'])}${p['missingProperty'] === 'secret' ? ' (the name of a secret in each agent config\'s notificationSecrets)' : ''}` };
+  }
   switch (e.keyword) {
     case 'additionalProperties': {
       const name = String(p['additionalProperty']);
@@ -45,6 +48,9 @@ function describe(e: ErrorObject): { message: string; pointer: string; atKey: bo
       return { pointer: e.instancePath, atKey: false, message: `must be one of: ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'const':
       return { pointer: e.instancePath, atKey: false, message: `must be ${JSON.stringify(p['allowedValue'])}` };
+    case 'if':
+      // The branch's own error (a required field of that type) says what is missing; "must match then" does not.
+      return undefined;
     default:
       return { pointer: e.instancePath, atKey: false, message: e.message ?? e.keyword };
   }

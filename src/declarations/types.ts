@@ -107,6 +107,22 @@ export interface NixTrustPolicy {
   threshold: number;
 }
 
+/** The event kinds a receiver can get (flotilla.yaml notifications; docs/operations.md#notifications). */
+export const EVENT_KINDS = ['rollout-started', 'batch-ready', 'machine-rolled-back', 'digest-quarantined', 'rollout-converged', 'agent-stalled'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** How a receiver is reached: a signed JSON webhook (the secret named, its bytes in the agent config) or a command. */
+export type ReceiverTarget = { type: 'webhook'; url: string; secret: string } | { type: 'command'; command: string[] };
+
+/** One receiver of notifications, normalised: every kind and every set unless filtered, 10 s per attempt by default. */
+export type Receiver = ReceiverTarget & {
+  name: string;
+  events: EventKind[];
+  /** Absent: every set. */
+  sets?: string[];
+  timeoutMs: number;
+};
+
 /** flotilla.yaml, normalised. */
 export interface RepoConfig {
   /** Store URLs in mirror order: Flotilla stores and Nix binary caches (`nix+...`), mixed. */
@@ -116,6 +132,8 @@ export interface RepoConfig {
   headPointer: HeadPointerPolicy;
   /** Absent when flotilla.yaml trusts no Nix key (then no set may pin a Nix store path). */
   nix?: NixTrustPolicy;
+  /** Notification receivers; empty when flotilla.yaml declares none. */
+  receivers: Receiver[];
   /** Past this instant the repo is stale. */
   expires?: Date;
 }
@@ -208,6 +226,8 @@ export interface AgentConfig {
   stores?: string[];
   coordinationStore?: string;
   storeCredentials: StoreCredentialRef[];
+  /** Where the HMAC secrets named by flotilla.yaml's webhook receivers come from (exactly one of file, env). */
+  notificationSecrets: Record<string, { file: string } | { env: string }>;
   watchPath?: string;
   /** Absent: no webhook. */
   webhook?: { listen: ListenAddress; secretFile: string };

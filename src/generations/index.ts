@@ -1,5 +1,5 @@
 // Public surface of src/generations: the state dir, stage, switch, commit, rollback, recovery, locks, GC.
-export { DEFAULT_STATE_DIR, resolveStateDir, setPaths, setsDir, storeDir, objectsDir, packageDirName, packagePath, NIX_OUT_LINK, agentLockFile, repoCacheDir, highWaterMarkFile, localStatusFile, probeMemoFile, historyKeyFile, historyOutboxFile, type SetPaths } from './layout.js';
+export { DEFAULT_STATE_DIR, resolveStateDir, setPaths, setsDir, storeDir, objectsDir, packageDirName, packagePath, NIX_OUT_LINK, agentLockFile, repoCacheDir, highWaterMarkFile, localStatusFile, probeMemoFile, historyKeyFile, historyOutboxFile, notificationBoxDir, notificationFile, parseNotificationFileName, type OutboxBox, type SetPaths } from './layout.js';
 export { readState, writeState, emptyState, type SetState, type PendingSwitch, type PendingPhase, type BadEntry, type RollbackMarker } from './state-file.js';
 export { CRASH_POINTS, NO_CRASH_POINTS, crashPointsFromSpec, type CrashPoint, type CrashPoints } from './crash-points.js';
 export { acquireSetLock, withSetLock, type LockHolder, type LockOptions, type ReleaseLock } from './set-lock.js';

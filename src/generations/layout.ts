@@ -10,6 +10,8 @@
 //   agent.sock                         the running agent's control socket (agent reconcile, agent status)
 //   history-key                        the machine's ed25519 key signing its deployment log (0600)
 //   history-outbox.json                deployment-log events not yet appended to the store
+//   notifications/outbox/<ID>.json     events this machine raised, not yet delivered (src/notify/outbox.ts)
+//   notifications/sent/<ID>.json       events delivered, lost to another machine's claim, or given up on
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
@@ -107,6 +109,26 @@ export function historyKeyFile(stateDir: string): string {
 /** Deployment-log events waiting to be appended to the store, and which sets are held: STATE/history-outbox.json. */
 export function historyOutboxFile(stateDir: string): string {
   return join(stateDir, 'history-outbox.json');
+}
+
+/** Which outbox of notifications: events still to deliver, or done with (kept a while so none is raised twice). */
+export type OutboxBox = 'outbox' | 'sent';
+
+/** STATE/notifications/outbox or STATE/notifications/sent. */
+export function notificationBoxDir(stateDir: string, box: OutboxBox): string {
+  return join(stateDir, 'notifications', box);
+}
+
+/** One event's file in a box: STATE/notifications/BOX/ID.json. Throws InvalidNameError for an id that is no name. */
+export function notificationFile(stateDir: string, box: OutboxBox, id: string): string {
+  return join(notificationBoxDir(stateDir, box), `${checkName(id, 'event id')}.json`);
+}
+
+/** The event id of a box's file name, or undefined for a temp or foreign file. */
+export function parseNotificationFileName(name: string): string | undefined {
+  // Temp files of atomic writes start with a dot; an id never does.
+  if (!name.endsWith('.json') || name.startsWith('.')) return undefined;
+  return name.slice(0, -'.json'.length);
 }
 
 // --- packages --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import type { SetContext, TickPorts } from './context.js';
 import { convergeSet } from './converge-set.js';
 import { reasonForError } from './error-reason.js';
+import { raiseOutcomeEvents } from './raise-events.js';
 import { recoverSet } from './recover-set.js';
 import type { StagedMemo } from './staged-memo.js';
 import { readRepoSnapshot, type RepoSnapshot } from './repo-snapshot.js';
@@ -161,7 +162,9 @@ export async function runTick(input: TickInput): Promise<TickReport> {
         memory.recovered.add(set.name);
       }
       // A failure found while finishing a crashed switch is this tick's report, as in a normal tick.
-      outcomes.push(recovered ?? (await convergeSet(ctx)));
+      const outcome = recovered ?? (await convergeSet(ctx));
+      outcomes.push(outcome);
+      await raiseOutcomeEvents(ctx, outcome);
     }
   } catch (err) {
     const r = reasonForError(err);

@@ -16,6 +16,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
  *   history/SET/MACHINE/<seq>.json     one signed deployment-log record (seq zero-padded to 12 digits)
  *   history/SET/MACHINE/<a>-<b>.json   a compacted segment holding records a..b verbatim
+ *   notifications/SET/ID.json          the claim of one event's notification (created once, by the sender)
  */
 
 // Names that become one path segment: sets, machines, key names, pin names, rollout ids.
@@ -152,4 +153,12 @@ export function parseHistoryKey(rest: string): HistoryKey | undefined {
   if (m[3] === undefined) return { kind: 'record', machine: m[1], seq: first };
   const last = Number(m[3]);
   return last < first ? undefined : { kind: 'segment', machine: m[1], first, last };
+}
+
+/**
+ * `notifications/SET/ID.json`: the claim of one event (src/notify/claim.ts), created if absent by the one
+ * machine that sends its notification. Throws InvalidNameError for a set or id that is no name.
+ */
+export function notificationClaimKey(set: string, eventId: string): string {
+  return `notifications/${checkName(set, 'set name')}/${checkName(eventId, 'event id')}.json`;
 }

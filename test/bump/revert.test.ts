@@ -5,6 +5,7 @@ import { detectPlatform } from '../../src/declarations/index.js';
 import { Reason } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineState, type MachineStatus } from '../../src/status/machine-status.js';
 import { writeMachineStatus } from '../../src/status/status-io.js';
+import { writeQuarantine } from '../../src/rollout/quarantine.js';
 import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import { loadCommitTrust } from '../../src/trust/commit-trust.js';
@@ -85,5 +86,32 @@ describe('flotilla revert', () => {
     const to = await revert('--to', v3);
     expect(to.code, to.stderr).toBe(0);
     expect(JSON.parse(to.stdout)).toMatchObject({ reason: 'chosen with --to', changes: [{ from: v1, to: v3 }] });
+  });
+
+  it('--if-quarantined: does nothing while the desired closure is not quarantined, then one signed revert', async () => {
+    // HEAD is on v3 (the --to above); both machines run v1.
+    const head = await world.work.rev();
+    const none = await revert('--if-quarantined');
+    expect(none.code, none.stderr).toBe(0);
+    expect(JSON.parse(none.stdout)).toMatchObject({ ok: true, reverted: false, desired: v3, reason: 'not quarantined' });
+    expect(await world.work.rev()).toBe(head);
+    expect((await runCli(['revert', 'web', '--repo', world.work.dir, '--if-quarantined', '--sign-key', world.signer.privateKeyPath])).stdout).toMatch(/desired closure sha256:[0-9a-f]{12}\S* is not quarantined; nothing to revert/);
+
+    const store = openStore(world.storeUrl, { writable: true });
+    await writeQuarantine(store, 'web', v3, { machine: 'web-1', reason: Reason.HealthCheckFailed, message: 'health check failed', time: new Date().toISOString() });
+    await store.close();
+    const r = await revert('--if-quarantined');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { reverted: boolean; commit: string; changes: Array<{ from: string; to: string }>; reason: string };
+    expect(out).toMatchObject({ reverted: true, changes: [{ from: v3, to: v1 }] });
+    expect(out.reason).toMatch(/quarantined after failing on web-1/);
+    expect(await world.work.rev('HEAD~1')).toBe(head);
+    const v = await verifyCommit({ gitdir: world.work.gitdir, oid: out.commit, trust: await loadCommitTrust({ allowedSignersFile: world.allowedSignersFile }) });
+    expect(v.signer).toBe(world.signer.principal);
+
+    // The next scheduled run finds v1 desired and not quarantined: no second commit.
+    const again = await revert('--if-quarantined');
+    expect(JSON.parse(again.stdout)).toMatchObject({ reverted: false, desired: v1 });
+    expect(await world.work.rev()).toBe(out.commit);
   });
 });

@@ -46,6 +46,7 @@ describe('agent config', () => {
         metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9464 } },
         keepWarmMs: 20_000,
         nix: { root: '/', register: 'auto' },
+        notificationSecrets: {},
         statusHeartbeatMs: 150_000,
         logLevel: 'info',
       },

@@ -69,7 +69,7 @@ describe('normalised sets', () => {
         unreachableAfterMs: 900_000,
       },
     });
-    expect(d.config).toEqual({ stores: ['/srv/store'], publishers: { keys: [KEY_1], threshold: 1, requireDeployable: false, promoterKeys: [] }, headPointer: { enabled: false } });
+    expect(d.config).toEqual({ stores: ['/srv/store'], publishers: { keys: [KEY_1], threshold: 1, requireDeployable: false, promoterKeys: [] }, headPointer: { enabled: false }, receivers: [] });
   });
 
   it('merges flotilla.yaml defaults field by field; the set wins', () => {
@@ -155,6 +155,7 @@ health:
       stores: ['/srv/a', 'https://mirror.example/f'],
       publishers: { keys: [KEY_1, KEY_2], threshold: 2, requireDeployable: true, promoterKeys: [KEY_2] },
       headPointer: { enabled: true, store: 'https://mirror.example/f' },
+      receivers: [],
       expires: new Date('2027-01-02T03:04:05Z'),
     });
   });

@@ -19,7 +19,18 @@ const NIX_KEY = 'cache.example.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY
 const nixSet = (): string => `closure: ${NIX_PATH}\nplatform: linux/amd64\nmachines: [a]\n`;
 const NIX_CONFIG = `stores:\n  - nix+file:///srv/nix-cache\npublishers:\n  keys:\n    - ${KEY_1}\nnix:\n  trustedKeys:\n    - ${NIX_KEY}\n`;
 
+const RECEIVERS = `notifications:\n  receivers:\n    - { name: ops, type: webhook, url: "https://hooks.example.com/f", secret: ops-hook }\n    - { name: ops, type: command, command: [/bin/true], url: "https://x.example.com/" }\n`;
+
 const CASES: RuleCase[] = [
+  {
+    rule: 'receiver',
+    name: 'a receiver name used twice, and a command receiver with a url',
+    files: repo({ 'sets/web.yaml': setYaml() }, `${CONFIG}${RECEIVERS}`),
+    want: [
+      'flotilla.yaml:9:15 /notifications/receivers/1/name receiver name "ops" appears twice [receiver]',
+      'flotilla.yaml:9:62 /notifications/receivers/1/url a command receiver has no url: remove it or set type: webhook [receiver]',
+    ],
+  },
   {
     rule: 'closure-store-kind',
     name: 'a Nix store path with only a Flotilla store',

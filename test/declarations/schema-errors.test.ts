@@ -12,6 +12,18 @@ interface Case {
 const S = 'sets/web.yaml';
 const CASES: Case[] = [
   {
+    name: 'a webhook receiver without its secret',
+    file: 'flotilla.yaml',
+    text: `${CONFIG}notifications:\n  receivers:\n    - name: ops\n      type: webhook\n      url: https://hooks.example.com/f\n`,
+    want: { file: 'flotilla.yaml', line: 8, col: 7, pointer: '/notifications/receivers/0', message: "a webhook receiver needs secret (the name of a secret in each agent config's notificationSecrets)" },
+  },
+  {
+    name: 'an unknown event kind',
+    file: 'flotilla.yaml',
+    text: `${CONFIG}notifications:\n  receivers:\n    - { name: pager, type: command, command: [/bin/page], events: [rollout-exploded] }\n`,
+    want: { file: 'flotilla.yaml', line: 8, col: 68, pointer: '/notifications/receivers/0/events/0', message: /^must be one of: "rollout-started", "batch-ready"/ },
+  },
+  {
     name: 'wrong type',
     file: S,
     text: setYaml('rollout:\n  canary: "two"\n'),

@@ -34,6 +34,20 @@ describe('CI templates in deploy-repo-template/ci', () => {
     expect(runs(jobs['status']!)).toContain('status --repo .');
   });
 
+  it.each(['auto-revert-github-actions.yml', 'auto-revert-gitea-actions.yml'])('%s: opt-in, scheduled, revert --if-quarantined for every set, then push, one run at a time', (file) => {
+    const [wf] = docs(file);
+    const on = wf!['on'] as Json;
+    expect(Object.keys(on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+    expect(on['schedule']).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \S+ \S+ \S+$/) as unknown }]);
+    expect(wf!['concurrency']).toMatchObject({ group: 'flotilla-auto-revert', 'cancel-in-progress': false });
+    const job = (wf!['jobs'] as Record<string, Json>)['auto-revert']!;
+    const steps = runs(job);
+    expect(steps).toContain('for file in sets/*.yaml');
+    expect(steps).toMatch(/revert \\"\$set_name\\" --if-quarantined --repo \. --sign-key/);
+    expect(steps).toContain('git push origin HEAD:main');
+    expect(steps).toContain('fetch-depth');
+  });
+
   it('drone.yml: a plan pipeline on pull requests and a status pipeline on main', () => {
     const [plan, status] = docs('drone.yml');
     expect(plan).toMatchObject({ kind: 'pipeline', name: 'plan', trigger: { event: ['pull_request'] } });

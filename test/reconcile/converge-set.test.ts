@@ -21,7 +21,7 @@ const throwStep = (name: string, err: Error): SetStep => ({ name, run: () => Pro
 describe('convergeSet: the step loop', () => {
   it('lists the steps in the documented order', () => {
     expect(SET_STEPS.map((s) => s.name)).toEqual([
-      'already-current', 'check-platform', 'record-desired', 'refuse-remembered-bad', 'hold-before-fetch', 'staged-or-fetch-turn', 'fetch-and-stage', 'hold-before-gate', 'gate', 'apply',
+      'already-current', 'check-platform', 'record-desired', 'refuse-remembered-bad', 'hold-before-fetch', 'staged-or-fetch-turn', 'fetch-and-stage', 'hold-before-gate', 'gate', 'announce-rollout-start', 'apply',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { stopIfCurrent } from './already-current.js';
+import { announceRolloutStart } from './announce-start.js';
 import { switchAndProve } from './apply.js';
 import { checkPlatform } from './check-platform.js';
 import { fetchAndStageClosure } from './fetch-and-stage.js';
@@ -26,5 +27,6 @@ export const SET_STEPS: readonly SetStep[] = [
   fetchAndStageClosure, // verify, fetch, stage
   holdBeforeGate, // paused during the fetch → waiting, before a slot is taken
   passRolloutGate, // batches, pause, windows, dependencies, quarantine, slot
+  announceRolloutStart, // a first-batch slot: rollout-started into the outbox (delivered off the tick)
   switchAndProve, // switch, activate, health (roll back on failure), release the slot
 ];
