@@ -20,12 +20,22 @@ export interface PollContext {
  * full tick), and the head check costs no more than the worker's own refs-only sync.
  */
 export function mayAnswerPollCheaply(c: PollContext): boolean {
-  if (c.reasons.length === 0 || c.reasons.some((r) => r !== 'cron')) return false;
-  if (c.last === undefined || !c.last.settled || c.last.commit === null) return false;
+  return pollKind(c) === 'cheap';
+}
+
+/**
+ * What a poll may learn cheaply: `cheap` (mayAnswerPollCheaply), `heartbeat` (all of that holds but the
+ * last tick is a heartbeat old: a tick is due for its report, yet the head can still be read cheaply and
+ * handed to it), or `full`.
+ */
+function pollKind(c: PollContext): 'cheap' | 'heartbeat' | 'full' {
+  if (c.reasons.length === 0 || c.reasons.some((r) => r !== 'cron')) return 'full';
+  if (c.last === undefined || !c.last.settled || c.last.commit === null) return 'full';
   // Past the repo's signed expiry the same commit must be reported stale now, not at the next heartbeat.
-  if (c.last.expiresAtMs !== null && c.nowMs >= c.last.expiresAtMs) return false;
+  if (c.last.expiresAtMs !== null && c.nowMs >= c.last.expiresAtMs) return 'full';
   const age = c.nowMs - c.last.finishedAtMs;
-  return age >= 0 && age < c.heartbeatMs;
+  if (age < 0) return 'full';
+  return age < c.heartbeatMs ? 'cheap' : 'heartbeat';
 }
 
 /** What the last full tick left for the next poll to compare against. */
@@ -42,20 +52,29 @@ export interface PollProbe {
   readHead(): Promise<string | null>;
 }
 
-/** Skip (the head and local state are as the last settled tick left them), or tick and why. */
+/**
+ * Skip (the head and local state are as the last settled tick left them), or tick and why. `heartbeat`: only
+ * the report is due; `knownHead` is the branch head this poll read (the head pointer unchanged, or git), which
+ * the tick's sync may trust instead of asking git again when its cache already holds that commit.
+ */
 export type PollAnswer =
   | { tick: false; commit: string }
+  | { tick: true; why: 'heartbeat'; knownHead: string }
   | { tick: true; why: 'not-cheap' | 'state-changed' | 'head-moved' }
   | { tick: true; why: 'head-check-failed'; error: string };
 
 /**
- * Decides whether a trigger needs a full tick. Only a poll allowed by mayAnswerPollCheaply reads anything:
- * first the local state (an operator's rollback or clear since the tick must be reconciled), then the
- * branch head. A failed head check is not a skip: the full tick will report why the repo is unreachable.
+ * Decides whether a trigger needs a full tick. Only a poll allowed by mayAnswerPollCheaply, or one that
+ * differs only by a due heartbeat, reads anything: first the local state (an operator's rollback or clear
+ * since the tick must be reconciled), then the branch head. A heartbeat poll whose head is unchanged ticks
+ * with that head known, so the tick need not ask git (the head pointer says nothing moved; the pointer's
+ * safety check still asks git on its own interval). A failed head check is not a skip: the full tick will
+ * report why the repo is unreachable.
  */
 export async function answerPoll(c: Omit<PollContext, 'last'> & { basis: PollBasis | undefined }, probe: PollProbe): Promise<PollAnswer> {
   const basis = c.basis;
-  if (basis === undefined || !mayAnswerPollCheaply({ ...c, last: basis.last })) return { tick: true, why: 'not-cheap' };
+  const kind = basis === undefined ? 'full' : pollKind({ ...c, last: basis.last });
+  if (basis === undefined || kind === 'full') return { tick: true, why: 'not-cheap' };
   if ((await probe.readStamp(basis.sets)) !== basis.stamp) return { tick: true, why: 'state-changed' };
   let head: string | null;
   try {
@@ -63,5 +82,6 @@ export async function answerPoll(c: Omit<PollContext, 'last'> & { basis: PollBas
   } catch (err) {
     return { tick: true, why: 'head-check-failed', error: err instanceof Error ? err.message : String(err) };
   }
-  return head !== null && head === basis.last.commit ? { tick: false, commit: head } : { tick: true, why: 'head-moved' };
+  if (head === null || head !== basis.last.commit) return { tick: true, why: 'head-moved' };
+  return kind === 'heartbeat' ? { tick: true, why: 'heartbeat', knownHead: head } : { tick: false, commit: head };
 }

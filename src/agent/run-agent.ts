@@ -27,7 +27,8 @@ import { lockStateDir } from './state-dir-lock.js';
  */
 export interface Agent {
   readonly config: AgentConfig;
-  tick(): Promise<TickReport>;
+  /** `knownHead`: the branch head the daemon's poll just read (a heartbeat tick); the sync trusts it when cached. */
+  tick(options?: { knownHead?: string }): Promise<TickReport>;
   /** Digests marked bad per set of the last tick's outcomes, read from state.json ({} before a tick). */
   badDigests(): BadDigestsBySet;
   /** The memory a successor process needs so its reports continue this one's (see AgentCarry). */
@@ -115,8 +116,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   let bad: BadDigestsBySet = {};
   return {
     config,
-    async tick() {
-      const report = await runTick({ config, trust, ports, stores, memory });
+    async tick(options = {}) {
+      const report = await runTick({ config, trust, ports, stores, memory, ...(options.knownHead !== undefined ? { knownHead: options.knownHead } : {}) });
       bad = await readBadDigests(config.stateDir, report.outcomes.map((o) => o.set));
       log.info({ commit: report.commit, exitCode: report.exitCode, storeRequests: report.storeRequests, sets: report.outcomes.map((o) => ({ set: o.set, result: o.result, reason: o.reason })) }, 'tick finished');
       return report;

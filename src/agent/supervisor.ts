@@ -91,6 +91,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     }
     if (answer.why === 'state-changed') log.debug({ trigger: 'cron' }, 'poll: local state changed since the last tick, running a full tick');
     if (answer.why === 'head-check-failed') log.debug({ err: answer.error }, 'poll: head check failed, running a full tick');
+    if (answer.why === 'heartbeat') log.debug({ trigger: 'cron', commit: answer.knownHead }, 'poll: branch head unchanged, heartbeat tick without asking git');
     // A skipped poll is not a tick: only a full one restarts the keepWarm countdown. Once the daemon is
     // stopping, acquire rejects: no worker starts after the stop.
     workers.holdRetire();
@@ -99,7 +100,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       // Until this tick reports, nothing is known to be settled: a tick that crashes leaves the next poll
       // to run a full tick, whatever the head says.
       basis = undefined;
-      const reply = await w.tick();
+      const reply = await w.tick(answer.why === 'heartbeat' ? { knownHead: answer.knownHead } : {});
       recordTickMetrics(metrics, reply.report, reply.badDigests);
       const r = reply.report;
       await heads.afterTick({ commit: r.commit, ...(r.error ? { errorCode: r.error.code } : {}), ...(r.headPointerStore !== undefined ? { headPointerStore: r.headPointerStore } : {}) });

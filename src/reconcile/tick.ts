@@ -64,6 +64,8 @@ export interface TickInput {
   ports: TickPorts;
   stores: StoreCache;
   memory: AgentMemory;
+  /** The branch head the daemon's poll read for a heartbeat tick (readRepoSnapshot's knownHead). */
+  knownHead?: string;
 }
 
 function publisherPolicy(decls: Declarations): PublisherPolicy {
@@ -133,7 +135,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   let error: TickReport['error'];
   let stores: Awaited<ReturnType<StoreCache['forTick']>> | undefined;
   try {
-    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal, ...(memory.lastGood ? { previous: memory.lastGood } : {}) });
+    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal, ...(memory.lastGood ? { previous: memory.lastGood } : {}), ...(input.knownHead !== undefined ? { knownHead: input.knownHead } : {}) });
     memory.lastGood = snapshot;
     stores = await input.stores.forTick(config, snapshot.decls);
     const machine = machineOf(config);
