@@ -54,8 +54,8 @@ export interface PollProbe {
 
 /**
  * Skip (the head and local state are as the last settled tick left them), or tick and why. `heartbeat`: only
- * the report is due; `knownHead` is the branch head this poll read (the head pointer unchanged, or git), which
- * the tick's sync may trust instead of asking git again when its cache already holds that commit.
+ * the report is due; `knownHead` is the commit the last settled tick ran on, which the tick's sync uses
+ * instead of asking git when its cache holds that commit.
  */
 export type PollAnswer =
   | { tick: false; commit: string }
@@ -66,22 +66,24 @@ export type PollAnswer =
 /**
  * Decides whether a trigger needs a full tick. Only a poll allowed by mayAnswerPollCheaply, or one that
  * differs only by a due heartbeat, reads anything: first the local state (an operator's rollback or clear
- * since the tick must be reconciled), then the branch head. A heartbeat poll whose head is unchanged ticks
- * with that head known, so the tick need not ask git (the head pointer says nothing moved; the pointer's
- * safety check still asks git on its own interval). A failed head check is not a skip: the full tick will
- * report why the repo is unreachable.
+ * since the tick must be reconciled), then the branch head. A heartbeat poll with the local state unchanged
+ * reads no head at all: it ticks with the last tick's commit as `knownHead`, so the tick asks neither the
+ * pointer nor git (the report is due, not news: a head that moved since is seen by the next poll, one
+ * interval later, as between any two polls; the safety check runs on the next cheap poll). A failed head
+ * check is not a skip: the full tick will report why the repo is unreachable.
  */
 export async function answerPoll(c: Omit<PollContext, 'last'> & { basis: PollBasis | undefined }, probe: PollProbe): Promise<PollAnswer> {
   const basis = c.basis;
   const kind = basis === undefined ? 'full' : pollKind({ ...c, last: basis.last });
   if (basis === undefined || kind === 'full') return { tick: true, why: 'not-cheap' };
   if ((await probe.readStamp(basis.sets)) !== basis.stamp) return { tick: true, why: 'state-changed' };
+  const known = basis.last.commit;
+  if (kind === 'heartbeat' && known !== null) return { tick: true, why: 'heartbeat', knownHead: known };
   let head: string | null;
   try {
     head = await probe.readHead();
   } catch (err) {
     return { tick: true, why: 'head-check-failed', error: err instanceof Error ? err.message : String(err) };
   }
-  if (head === null || head !== basis.last.commit) return { tick: true, why: 'head-moved' };
-  return kind === 'heartbeat' ? { tick: true, why: 'heartbeat', knownHead: head } : { tick: false, commit: head };
+  return head !== null && head === known ? { tick: false, commit: head } : { tick: true, why: 'head-moved' };
 }

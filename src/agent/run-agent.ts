@@ -44,6 +44,13 @@ export interface Agent {
 export interface AgentCarry {
   lastStatus: MachineStatus[];
   reported: MachineStatus[];
+  /**
+   * Sets whose startup recovery already ran in the daemon. Handed on only from a worker the supervisor
+   * retired while idle (WorkerLifecycle): then no tick of this machine was cut short, nothing is pending and
+   * no slot was left held by a killed process, so the next worker need not look (a store read per set). After
+   * a crash it is dropped and recovery runs again.
+   */
+  recovered?: string[];
 }
 
 /** Options of createAgent: the ports the real process supplies (tests may give a clock or crash points). */
@@ -108,7 +115,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const stores = new StoreCache(log, config.storeCredentials);
   const carried = options.carry;
   const memory: AgentMemory = {
-    recovered: new Set(),
+    recovered: new Set(carried?.recovered ?? []),
     lastStatus: new Map((carried?.lastStatus ?? []).map((s) => [s.set, s])),
     reported: new Map((carried?.reported ?? []).map((s) => [s.set, s])),
     staged: new StagedMemo(),
@@ -123,7 +130,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       return report;
     },
     badDigests: () => bad,
-    carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
+    carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()], recovered: [...memory.recovered] }),
     close: () => stores.close().finally(unlock),
   };
 }

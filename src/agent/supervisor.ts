@@ -91,7 +91,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     }
     if (answer.why === 'state-changed') log.debug({ trigger: 'cron' }, 'poll: local state changed since the last tick, running a full tick');
     if (answer.why === 'head-check-failed') log.debug({ err: answer.error }, 'poll: head check failed, running a full tick');
-    if (answer.why === 'heartbeat') log.debug({ trigger: 'cron', commit: answer.knownHead }, 'poll: branch head unchanged, heartbeat tick without asking git');
+    if (answer.why === 'heartbeat') log.debug({ trigger: 'cron', commit: answer.knownHead }, 'poll: heartbeat due, ticking on the known commit without asking git or the head pointer');
     // A skipped poll is not a tick: only a full one restarts the keepWarm countdown. Once the daemon is
     // stopping, acquire rejects: no worker starts after the stop.
     workers.holdRetire();

@@ -49,8 +49,8 @@ function rememberByInduction(plan: RolloutPlan, end: number, done: DoneMemory): 
 }
 
 /**
- * The statuses the gate needs for a machine of batch `batch`: the earlier batches', nearest batch first,
- * stopping after the first batch that has a machine not done (and, when that is the batch right before, the
+ * The statuses the gate needs for a machine of batch `batch`: the earlier batches', nearest batch first (each
+ * batch from its first machine: the rest only when that one is done), stopping after the first batch that has a machine not done (and, when that is the batch right before, the
  * one before it: its first machine, and the rest only if that one is done). With an unavailability budget
  * (`rule.silentAfterMs`), a machine gone silent does not stop the reading: the gate may step over it. The
  * gate (decideGate) walks the batches in the same order and stops at the same machine, so what is not read
@@ -67,7 +67,11 @@ export async function readEarlierBatches(source: StatusSource, plan: RolloutPlan
   const r: DoneRule = done === undefined ? rule : { ...rule, remembered: done };
   for (let k = batch - 1; k >= 0; k--) {
     const machines = plan.batches[k] ?? [];
-    await readBatch(source, machines, out, r, done);
+    // Its first machine first: while that one blocks, the gate stops there and the rest is never looked at
+    // (a batch that has not started, or is still working, costs one file, not one per machine).
+    const [first, ...others] = machines;
+    if (first !== undefined) await readBatch(source, [first], out, r, done);
+    if (first === undefined || firstBlocking([first], out, r) === undefined) await readBatch(source, others, out, r, done);
     if (firstBlocking(machines, out, r) === undefined) {
       if (done !== undefined && rule.silentAfterMs === undefined && machines.every((m) => done.has(m) || rule.failed.has(m))) {
         rememberByInduction(plan, k, done);
@@ -103,7 +107,8 @@ export interface NotDone {
  * The first machine of batches < `end`, nearest batch first, that is not done (nor silent, with a budget:
  * fetching ahead need not wait for a machine the gate may step over); undefined when all are.
  * Reads one file at a time and stops at the first such machine: while the rollout front is far away,
- * that is a single get.
+ * that is a single get. Without a budget, a batch found all done ends the reading (the batches before it are
+ * done by induction, as in readEarlierBatches): at most one batch of files, not every earlier one.
  */
 export async function firstNotDoneBefore(store: Store, plan: RolloutPlan, end: number, rule: DoneRule): Promise<NotDone | undefined> {
   const seen = new Map<string, MachineStatus | ParseProblem>();
@@ -114,6 +119,7 @@ export async function firstNotDoneBefore(store: Store, plan: RolloutPlan, end: n
       if (s !== null) seen.set(m, s);
       if (firstBlocking([m], seen, rule) !== undefined) return { batch: k, machine: m, status: s ?? undefined };
     }
+    if (rule.silentAfterMs === undefined) return undefined;
   }
   return undefined;
 }

@@ -64,9 +64,8 @@ describe('answerPoll', () => {
     { name: 'a webhook: nothing is read', reasons: ['webhook'], basis: basis(), stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
     { name: 'no full tick yet: nothing is read', reasons: ['cron'], basis: undefined, stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
     { name: 'an unsettled last tick: nothing is read', reasons: ['cron'], basis: basis({ settled: false, exitCode: 1 }), stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
-    // The heartbeat is due: the tick runs for its report, with the head this poll read handed to it.
-    { name: 'a heartbeat due on an unchanged head: tick, the head known', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'heartbeat', knownHead: C1 }, reads: ['stamp:web', 'head'] },
-    { name: 'a heartbeat due on a moved head: a plain tick', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C2, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'head-moved' }, reads: ['stamp:web', 'head'] },
+    // The heartbeat is due: the tick runs for its report on the commit it knows; no head is read (pointer or git).
+    { name: 'a heartbeat due: tick on the known commit, no head read', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C2, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'heartbeat', knownHead: C1 }, reads: ['stamp:web'] },
     { name: 'a heartbeat due with local state changed: a plain tick', reasons: ['cron'], basis: basis(), stamp: 'stamp-2', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'state-changed' }, reads: ['stamp:web'] },
     { name: 'a heartbeat due past the signed expiry: nothing is read', reasons: ['cron'], basis: basis({ expiresAtMs: T0 + 5 }), stamp: 'stamp-1', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'not-cheap' }, reads: [] },
     { name: 'a heartbeat due on an unsettled tick: nothing is read', reasons: ['cron'], basis: basis({ settled: false, exitCode: 3 }), stamp: 'stamp-1', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'not-cheap' }, reads: [] },
