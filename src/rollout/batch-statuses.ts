@@ -59,8 +59,9 @@ function rememberByInduction(plan: RolloutPlan, end: number, done: DoneMemory): 
  * With a `done` memory (the caller passes the same one as `rule.remembered` to the gate), machines already
  * seen done are not asked for again, and once the batch right before is all done with no budget, every
  * earlier batch is remembered done by induction: each of its machines passed this gate only when the
- * batches before it were. A machine then reads at most its two nearest batches, and only their files
- * that changed (with a listed source), whatever the set size.
+ * batches before it were. While the nearest batch works, the one before it is judged from its first and
+ * last machine (see the comment below). A machine then reads its nearest batch and two files of the one
+ * before, and only files that changed (with a listed source), whatever the set size.
  */
 export async function readEarlierBatches(source: StatusSource, plan: RolloutPlan, batch: number, rule: DoneRule, done?: DoneMemory): Promise<Map<string, MachineStatus | ParseProblem>> {
   const out = new Map<string, MachineStatus | ParseProblem>();
@@ -85,7 +86,18 @@ export async function readEarlierBatches(source: StatusSource, plan: RolloutPlan
       const [head, ...rest] = plan.batches[k - 1] ?? [];
       if (head === undefined) break;
       await readBatch(source, [head], out, r, done);
-      if (firstBlocking([head], out, r) === undefined) {
+      if (firstBlocking([head], out, r) === undefined && done !== undefined && rule.silentAfterMs === undefined && rest.length > 1) {
+        // With a memory and no budget, its first and last machine done are taken as the whole batch done:
+        // this only says the nearest batch is working (look again soon). Nothing lets this machine go before
+        // every machine of the nearest batch is read done, and each of those passed its gate only when this
+        // batch was all done: by then it is done in fact (DoneRule.remembered).
+        const last = rest[rest.length - 1] as string;
+        await readBatch(source, [last], out, r, done);
+        if (firstBlocking([last], out, r) === undefined) {
+          for (const m of rest) if (!done.has(m)) done.set(m, null);
+          rememberByInduction(plan, k - 1, done);
+        }
+      } else if (firstBlocking([head], out, r) === undefined) {
         await readBatch(source, rest, out, r, done);
         const before = plan.batches[k - 1] ?? [];
         if (done !== undefined && rule.silentAfterMs === undefined && before.every((m) => done.has(m) || rule.failed.has(m))) rememberByInduction(plan, k - 1, done);
