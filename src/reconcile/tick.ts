@@ -26,7 +26,7 @@ import { headPointerStoreUrl, type StoreCache } from './stores.js';
 export interface AgentMemory {
   /** The last snapshot whose declarations were valid: kept when a new commit is invalid. */
   lastGood?: RepoSnapshot;
-  /** Sets whose startup recovery already ran in this process. */
+  /** Sets whose startup recovery already ran in this process, or in the daemon's worker before it if that one was retired idle (AgentCarry). */
   recovered: Set<string>;
   /** The statuses last written to status.json, per set: condition transition times carry over from them. */
   lastStatus: Map<string, MachineStatus>;

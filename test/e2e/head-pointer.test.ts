@@ -39,7 +39,7 @@ async function pushApp(world: DeployWorld, version: string): Promise<string> {
 }
 
 const setYaml = (closure: string, platform: string): string =>
-  `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
+  `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2, m3]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
 
 /** The agent's counters, by series text (`name{labels}`), from its metrics port. */
 async function metrics(port: number): Promise<Map<string, number>> {
@@ -165,7 +165,7 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     await stop(child);
   });
 
-  it('heartbeat ticks on an unchanged pointer ask git nothing (the tick trusts the head the poll read)', { timeout: 240_000 }, async () => {
+  it('heartbeat ticks ask git nothing (the poll reads no head, the tick syncs from its cache on the known commit)', { timeout: 240_000 }, async () => {
     const { child, port } = await startAgent('m3', '1h', '2s');
     await waitFor('convergence of m3', async () => (await generation(port)) !== undefined);
     await waitFor('a 304 poll', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= 1);
