@@ -98,6 +98,8 @@ export class SimAgent {
   private have: string | null = null;
   private readonly heads: HeadReader;
   private probedAtMs = -Infinity;
+  /** When a poll last read the branch head (the supervisor's answerPoll input). */
+  private headReadAtMs: number | undefined;
   /** The sets recovered in this daemon (carried across idle retirements), when its last tick ended and how. */
   private readonly recovered = new Set<string>();
   private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
@@ -155,8 +157,16 @@ export class SimAgent {
       this.counts.skipped++;
       return;
     }
-    const probe: PollProbe = { readStamp: () => Promise.resolve(''), readHead: () => this.heads.readHead() };
-    const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs }, probe);
+    const probe: PollProbe = {
+      readStamp: () => Promise.resolve(''),
+      readHead: async () => {
+        const head = await this.heads.readHead();
+        this.headReadAtMs = clock.nowMs();
+        return head;
+      },
+    };
+    const read = this.headReadAtMs !== undefined ? { headReadAtMs: this.headReadAtMs } : {};
+    const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs, ...read }, probe);
     if (!answer.tick) {
       this.counts.skipped++;
       return;

@@ -67,23 +67,27 @@ export type PollAnswer =
  * Decides whether a trigger needs a full tick. Only a poll allowed by mayAnswerPollCheaply, or one that
  * differs only by a due heartbeat, reads anything: first the local state (an operator's rollback or clear
  * since the tick must be reconciled), then the branch head. A heartbeat poll with the local state unchanged
- * reads no head at all: it ticks with the last tick's commit as `knownHead`, so the tick asks neither the
- * pointer nor git (the report is due, not news: a head that moved since is seen by the next poll, one
+ * reads no head when a poll read it within a heartbeat (`headReadAtMs`): it ticks with the last tick's commit
+ * as `knownHead`, so the tick asks neither the pointer nor git (the report is due, not news: a head that moved since is seen by the next poll, one
  * interval later, as between any two polls; the safety check runs on the next cheap poll). A failed head
  * check is not a skip: the full tick will report why the repo is unreachable.
  */
-export async function answerPoll(c: Omit<PollContext, 'last'> & { basis: PollBasis | undefined }, probe: PollProbe): Promise<PollAnswer> {
+export async function answerPoll(c: Omit<PollContext, 'last'> & { basis: PollBasis | undefined; headReadAtMs?: number }, probe: PollProbe): Promise<PollAnswer> {
   const basis = c.basis;
   const kind = basis === undefined ? 'full' : pollKind({ ...c, last: basis.last });
   if (basis === undefined || kind === 'full') return { tick: true, why: 'not-cheap' };
   if ((await probe.readStamp(basis.sets)) !== basis.stamp) return { tick: true, why: 'state-changed' };
   const known = basis.last.commit;
-  if (kind === 'heartbeat' && known !== null) return { tick: true, why: 'heartbeat', knownHead: known };
+  // Only while an earlier poll read the head within a heartbeat: with a heartbeat shorter than the poll
+  // interval every poll is a heartbeat poll, and one of them must still look.
+  const fresh = c.headReadAtMs !== undefined && c.nowMs - c.headReadAtMs < c.heartbeatMs;
+  if (kind === 'heartbeat' && known !== null && fresh) return { tick: true, why: 'heartbeat', knownHead: known };
   let head: string | null;
   try {
     head = await probe.readHead();
   } catch (err) {
     return { tick: true, why: 'head-check-failed', error: err instanceof Error ? err.message : String(err) };
   }
-  return head !== null && head === known ? { tick: false, commit: head } : { tick: true, why: 'head-moved' };
+  if (head === null || head !== known) return { tick: true, why: 'head-moved' };
+  return kind === 'heartbeat' ? { tick: true, why: 'heartbeat', knownHead: head } : { tick: false, commit: head };
 }

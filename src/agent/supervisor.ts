@@ -67,7 +67,12 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   });
   const heads = new HeadReader({ config, log, metrics, env: o.env, readGitHead: () => readBranchHead(config.repo) });
   // The cheap poll compares one branch head; an agent that also follows testing/<machine> ticks on every poll.
-  const readHead = config.repo.testingBranch === true ? () => Promise.resolve(null) : () => heads.readHead();
+  let headReadAtMs: number | undefined;
+  const readHead = config.repo.testingBranch === true ? () => Promise.resolve(null) : async () => {
+    const head = await heads.readHead();
+    headReadAtMs = Date.now();
+    return head;
+  };
   const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead };
   let basis: PollBasis | undefined;
   let pinned = false;
@@ -82,7 +87,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       metrics.countSkippedPoll();
       return { skipped: true, commit: basis?.last.commit ?? null };
     }
-    const answer = await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs }, probe);
+    const answer = await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs, ...(headReadAtMs !== undefined ? { headReadAtMs } : {}) }, probe);
     if (!answer.tick) {
       log.debug({ trigger: 'cron', commit: answer.commit }, 'poll: branch head unchanged, tick skipped');
       metrics.countSkippedPoll();
