@@ -98,7 +98,9 @@ export class SimAgent {
   private have: string | null = null;
   private readonly heads: HeadReader;
   private probedAtMs = -Infinity;
-  /** The tick worker's life: its sets recovered (recoverSet runs once per worker), when its last tick ended and how. */
+  /** When a poll last read the branch head (the supervisor's answerPoll input). */
+  private headReadAtMs: number | undefined;
+  /** The sets recovered in this daemon (carried across idle retirements), when its last tick ended and how. */
   private readonly recovered = new Set<string>();
   private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
   private stopTrigger: (() => Promise<void>) | undefined;
@@ -155,33 +157,44 @@ export class SimAgent {
       this.counts.skipped++;
       return;
     }
-    const probe: PollProbe = { readStamp: () => Promise.resolve(''), readHead: () => this.heads.readHead() };
-    const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs }, probe);
+    const probe: PollProbe = {
+      readStamp: () => Promise.resolve(''),
+      readHead: async () => {
+        const head = await this.heads.readHead();
+        this.headReadAtMs = clock.nowMs();
+        return head;
+      },
+    };
+    const read = this.headReadAtMs !== undefined ? { headReadAtMs: this.headReadAtMs } : {};
+    const answer = await answerPoll({ reasons, basis: this.basis, nowMs: clock.nowMs(), heartbeatMs: this.config.statusHeartbeatMs, ...read }, probe);
     if (!answer.tick) {
       this.counts.skipped++;
       return;
     }
     this.basis = undefined;
-    const report = await this.tick();
+    const report = await this.tick(answer.why === 'heartbeat' ? answer.knownHead : undefined);
     await this.heads.afterTick({ commit: report.commit, ...(report.pointerOn ? { headPointerStore: this.shared.storeUrl } : {}) });
     this.basis = { sets: report.outcomes.map((o) => o.set), stamp: '', last: lastTickOf(report, clock.nowMs()) };
     if (report.outcomes.some((o) => o.followAgain === true)) void this.queue.request('follow');
   }
 
-  /** A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. */
-  private async tick(): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
+  /**
+   * A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. The sync
+   * follows syncRepo's rule: a `knownHead` (a heartbeat poll's) the cache already holds is not asked of git.
+   */
+  private async tick(knownHead?: string): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
     const { clock, git } = this.shared;
     this.counts.ticks++;
     // A worker retires keepWarm after a tick that is not waiting (worker-policy.ts): the next tick starts a new
-    // process, with a new lease observer, gate memory and recovery (the supervisor carries only the statuses).
+    // process, with a new lease observer and gate memory. The supervisor carries the statuses and, from a worker
+    // it retired while idle (always, here: simulated workers never crash), the sets already recovered.
     const last = this.lastTick;
     if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
       this.ports.observer = new LeaseObserver();
       this.ports.gate = new GateMemory();
-      this.recovered.clear();
     }
     await clock.sleep(this.config.tickMs);
-    const synced = await git.sync('main', this.have);
+    const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);
     this.have = synced.head;
     const decls = this.shared.declsAt.get(synced.head);
     if (decls === undefined) throw new Error(`the simulated repo has no declarations at ${synced.head}`);

@@ -28,7 +28,8 @@ import { createNotifier } from './notifier.js';
  */
 export interface Agent {
   readonly config: AgentConfig;
-  tick(): Promise<TickReport>;
+  /** `knownHead`: the branch head the daemon's poll just read (a heartbeat tick); the sync trusts it when cached. */
+  tick(options?: { knownHead?: string }): Promise<TickReport>;
   /** Digests marked bad per set of the last tick's outcomes, read from state.json ({} before a tick). */
   badDigests(): BadDigestsBySet;
   /** The memory a successor process needs so its reports continue this one's (see AgentCarry). */
@@ -46,6 +47,13 @@ export interface Agent {
 export interface AgentCarry {
   lastStatus: MachineStatus[];
   reported: MachineStatus[];
+  /**
+   * Sets whose startup recovery already ran in the daemon. Handed on only from a worker the supervisor
+   * retired while idle (WorkerLifecycle): then no tick of this machine was cut short, nothing is pending and
+   * no slot was left held by a killed process, so the next worker need not look (a store read per set). After
+   * a crash it is dropped and recovery runs again.
+   */
+  recovered?: string[];
 }
 
 /** Options of createAgent: the ports the real process supplies (tests may give a clock or crash points). */
@@ -110,7 +118,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const stores = new StoreCache(log, config.storeCredentials);
   const carried = options.carry;
   const memory: AgentMemory = {
-    recovered: new Set(),
+    recovered: new Set(carried?.recovered ?? []),
     lastStatus: new Map((carried?.lastStatus ?? []).map((s) => [s.set, s])),
     reported: new Map((carried?.reported ?? []).map((s) => [s.set, s])),
     staged: new StagedMemo(),
@@ -121,8 +129,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   notifier.kick();
   return {
     config,
-    async tick() {
-      const report = await runTick({ config, trust, ports, stores, memory });
+    async tick(options = {}) {
+      const report = await runTick({ config, trust, ports, stores, memory, ...(options.knownHead !== undefined ? { knownHead: options.knownHead } : {}) });
       // Delivery runs beside the agent, never inside the tick: a dead receiver holds nothing back.
       notifier.kick();
       bad = await readBadDigests(config.stateDir, report.outcomes.map((o) => o.set));
@@ -131,7 +139,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     },
     badDigests: () => bad,
     settleNotifications: () => notifier.settle(),
-    carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()] }),
+    carry: () => ({ lastStatus: [...memory.lastStatus.values()], reported: [...memory.reported.values()], recovered: [...memory.recovered] }),
     // The round in flight ends within its deadlines; what is left is delivered by the next process.
     close: () => notifier.close().finally(() => stores.close().finally(unlock)),
   };

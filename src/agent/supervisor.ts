@@ -68,7 +68,12 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   });
   const heads = new HeadReader({ config, log, metrics, env: o.env, readGitHead: () => readBranchHead(config.repo) });
   // The cheap poll compares one branch head; an agent that also follows testing/<machine> ticks on every poll.
-  const readHead = config.repo.testingBranch === true ? () => Promise.resolve(null) : () => heads.readHead();
+  let headReadAtMs: number | undefined;
+  const readHead = config.repo.testingBranch === true ? () => Promise.resolve(null) : async () => {
+    const head = await heads.readHead();
+    headReadAtMs = Date.now();
+    return head;
+  };
   const probe: PollProbe = { readStamp: (sets) => readStateStamp(config.stateDir, sets), readHead };
   let basis: PollBasis | undefined;
   let pinned = false;
@@ -85,7 +90,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     }
     // A notification retry falls due: a full tick brings up the worker that delivers it.
     const due = basis !== undefined && (await notificationsDue(config.stateDir, Date.now()));
-    const answer = due ? ({ tick: true, why: 'not-cheap' } as const) : await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs }, probe);
+    const answer = due ? ({ tick: true, why: 'not-cheap' } as const) : await answerPoll({ reasons, basis, nowMs: Date.now(), heartbeatMs: config.statusHeartbeatMs, ...(headReadAtMs !== undefined ? { headReadAtMs } : {}) }, probe);
     if (!answer.tick) {
       log.debug({ trigger: 'cron', commit: answer.commit }, 'poll: branch head unchanged, tick skipped');
       metrics.countSkippedPoll();
@@ -94,6 +99,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     }
     if (answer.why === 'state-changed') log.debug({ trigger: 'cron' }, 'poll: local state changed since the last tick, running a full tick');
     if (answer.why === 'head-check-failed') log.debug({ err: answer.error }, 'poll: head check failed, running a full tick');
+    if (answer.why === 'heartbeat') log.debug({ trigger: 'cron', commit: answer.knownHead }, 'poll: heartbeat due, ticking on the known commit without asking git or the head pointer');
     // A skipped poll is not a tick: only a full one restarts the keepWarm countdown. Once the daemon is
     // stopping, acquire rejects: no worker starts after the stop.
     workers.holdRetire();
@@ -102,7 +108,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       // Until this tick reports, nothing is known to be settled: a tick that crashes leaves the next poll
       // to run a full tick, whatever the head says.
       basis = undefined;
-      const reply = await w.tick();
+      const reply = await w.tick(answer.why === 'heartbeat' ? { knownHead: answer.knownHead } : {});
       recordTickMetrics(metrics, reply.report, reply.badDigests);
       const r = reply.report;
       await heads.afterTick({ commit: r.commit, ...(r.error ? { errorCode: r.error.code } : {}), ...(r.headPointerStore !== undefined ? { headPointerStore: r.headPointerStore } : {}) });

@@ -59,10 +59,10 @@ export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessE
     if (!stopping) process.kill(process.pid, 'SIGKILL');
   });
   let baseline: Set<string> | undefined;
-  const runOne = async (id: number): Promise<void> => {
+  const runOne = async (id: number, knownHead: string | undefined): Promise<void> => {
     if (agent === undefined) return;
     try {
-      const report = await agent.tick();
+      const report = await agent.tick(knownHead !== undefined ? { knownHead } : {});
       const pinned = holdsNewPipes(baseline, await readOpenPipes());
       channel.send({ type: 'report', id, report, badDigests: agent.badDigests(), carry: agent.carry(), pinned });
     } catch (err) {
@@ -74,7 +74,7 @@ export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessE
     if (m.type === 'stop') return stop();
     if (m.type === 'tick') {
       if (stopping) return;
-      running = running.then(() => runOne(m.id));
+      running = running.then(() => runOne(m.id, m.knownHead));
       return;
     }
     running = running.then(async () => {

@@ -22,8 +22,8 @@ export interface WorkerClient {
   readonly pid: number;
   /** The validated config the worker loaded (or was given). */
   readonly config: AgentConfig;
-  /** Runs one tick; rejects when the worker fails the tick or exits before replying. */
-  tick(): Promise<TickReply>;
+  /** Runs one tick (`knownHead`: see ToWorker); rejects when the worker fails the tick or exits before replying. */
+  tick(options?: { knownHead?: string }): Promise<TickReply>;
   /** Asks the worker to stop (abort, finish the running step, exit) and resolves once it has exited. */
   stop(): Promise<void>;
   /** SIGKILL (a worker that does not leave when asked); resolves once it has exited. */
@@ -109,12 +109,12 @@ export async function startWorker(init: Extract<ToWorker, { type: 'init' }>, opt
     config,
     exited: exitedPromise,
     alive: () => !exited,
-    tick() {
+    tick(options = {}) {
       if (exited) return Promise.reject(new InternalError('tick worker is gone'));
       const id = ++nextId;
       return new Promise<TickReply>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        send({ type: 'tick', id });
+        send({ type: 'tick', id, ...(options.knownHead !== undefined ? { knownHead: options.knownHead } : {}) });
       });
     },
     async stop() {

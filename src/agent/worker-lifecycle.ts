@@ -55,6 +55,12 @@ export interface WorkerLifecycleOptions {
   retireRetryMs?: number;
 }
 
+/** A carry without the sets recovered: after a crash the next worker runs recovery again. */
+function withoutRecovery(carry: AgentCarry): AgentCarry {
+  const { recovered: _dropped, ...rest } = carry;
+  return rest;
+}
+
 /**
  * Owns the tick worker: `acquire` before a tick, `remember` its carry after, `scheduleRetire` when the tick
  * ends, `stop` with the daemon. At most one worker is alive; a retiring one is awaited before the next
@@ -66,6 +72,8 @@ export class WorkerLifecycle {
   private retireTimer: NodeJS.Timeout | undefined;
   private retiring: Promise<void> | undefined;
   private stopping = false;
+  /** True when the last worker left because we retired it while idle (not a crash): its recovery carries on. */
+  private retiredIdle = false;
 
   constructor(first: WorkerClient | undefined, private readonly o: WorkerLifecycleOptions) {
     this.worker = first;
@@ -79,7 +87,9 @@ export class WorkerLifecycle {
     await this.retiring;
     if (this.stopping) throw new Error('stopping');
     if (this.worker?.alive()) return this.worker;
-    const init = { type: 'init' as const, config: this.o.config, ...(this.carry ? { carry: this.carry } : {}) };
+    const carry = this.carry === undefined ? undefined : this.retiredIdle ? this.carry : withoutRecovery(this.carry);
+    this.retiredIdle = false;
+    const init = { type: 'init' as const, config: this.o.config, ...(carry ? { carry } : {}) };
     this.worker = await this.o.start(init).catch((err: unknown) => {
       if (err instanceof VersionSkewError) this.o.onFatal(err);
       throw err;
@@ -117,6 +127,8 @@ export class WorkerLifecycle {
       return;
     }
     this.worker = undefined;
+    // Idle: no tick is cut short, so nothing is left pending or held for the next worker to recover.
+    this.retiredIdle = true;
     this.o.log.debug({ pid: w.pid }, 'tick worker retired');
     // An idle worker leaves at once; one that does not is killed rather than left to block the next tick.
     const deadline = setTimeout(() => void w.kill(), RETIRE_KILL_AFTER_MS);

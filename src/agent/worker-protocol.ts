@@ -17,7 +17,8 @@ export type ToWorker =
   | { type: 'init'; configPath: string; shownFile: string }
   /** Later workers: the config the first one loaded (the file is read once per daemon, as before the split). */
   | { type: 'init'; config: AgentConfig; carry?: AgentCarry }
-  | { type: 'tick'; id: number }
+  /** `knownHead`: the head a heartbeat poll read (the pointer unchanged): the tick need not ask git for it. */
+  | { type: 'tick'; id: number; knownHead?: string }
   /** Abort the running tick's abortable steps, let it finish, reply, close, exit 0. */
   | { type: 'stop' };
 

@@ -20,6 +20,12 @@ export interface SyncOptions {
   /** Byte cap over all responses of the sync (default 256 MiB). */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * The branch head the caller learned moments ago (the daemon's poll: the head pointer unchanged, or its
+   * own head check). When the cache already holds exactly this commit, the server is not asked again; any
+   * other cache state syncs as usual. It names a commit only: the caller still verifies what it reads.
+   */
+  knownHead?: string;
 }
 
 /** Where the branch head now is, in which gitdir, and whether it moved since the previous sync. */
@@ -74,6 +80,7 @@ async function syncHttp(options: SyncOptions): Promise<SyncResult> {
   const http = createCappedHttp(budget);
   const headers = authHeaders(options.auth);
   const ref = `refs/heads/${branch}`;
+  if (options.knownHead !== undefined && (await resolveOrNull(cacheDir, ref)) === options.knownHead) return { gitdir: cacheDir, head: options.knownHead, changed: false };
   let serverOid: string | undefined;
   try {
     // isomorphic-git adds Git-Protocol to the headers object it is given: pass a copy each time.

@@ -29,6 +29,8 @@ export interface SnapshotOptions {
   signal: AbortSignal;
   /** The last snapshot this process verified: reused as is when HEAD has not moved. */
   previous?: RepoSnapshot;
+  /** The branch head the daemon's poll just read (syncRepo's knownHead): git is not asked when the cache has it. */
+  knownHead?: string;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot
       maxBytes: config.repo.maxFetchBytes,
       signal: o.signal,
       ...(auth ? { auth } : {}),
+      ...(o.knownHead !== undefined ? { knownHead: o.knownHead } : {}),
     }),
   );
   // HEAD unchanged since this process verified and loaded it: nothing to verify or parse again.

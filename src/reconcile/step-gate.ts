@@ -6,7 +6,6 @@ import { decideWithReads, type DependencyRef } from '../rollout/gate-reads.js';
 import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { batchOf, type RolloutPlan } from '../rollout/planner.js';
-import { readQuarantine } from '../rollout/quarantine.js';
 import { membersOf } from '../rollout/set-plan.js';
 import { unavailableBudget } from '../rollout/unavailability.js';
 import { isMisbehaviour } from '../rollout/write-check.js';
@@ -70,7 +69,7 @@ async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan)
       store: coord, plan, machine: machine.name, settings: set.rollout, dependencies: dependencyRefs(ctx),
       overrideWindows: set.rollout.overrideWindows, now: ports.clock.now(), staleAfterMs: ports.staleAfterMs,
       unreachable: { budget: unavailableBudget(set.rollout.maxUnavailable, plan.order.length), afterMs: set.rollout.unreachableAfterMs },
-      memory: ports.gate,
+      memory: ports.gate, monotonicMs: ports.clock.monotonicMs(),
     });
     ports.log.debug({ set: set.name, allowed: decision.allowed, requests }, 'gate decision');
     return decision;
@@ -156,6 +155,13 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
  */
 export const FETCH_LOOKAHEAD_BATCHES = 2;
 
+/**
+ * How old a remembered quarantine record may be when judging the fetch turn: fetching ahead licenses no
+ * switch (the gate reads the record afresh before one), and the record only tells which lagging machines
+ * are tolerated failures. A machine far from its turn thus reads it every other poll, not on each.
+ */
+export const FETCH_TURN_QUARANTINE_MAX_AGE_MS = 60_000;
+
 /** Null when this machine may fetch now; otherwise why it waits for its turn to come closer. */
 export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<string | null> {
   const { set, machine, ports } = ctx;
@@ -165,7 +171,7 @@ export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<str
   const end = batch - FETCH_LOOKAHEAD_BATCHES;
   if (!plan.needsLeases || end <= 0) return null;
   return runStep(ctx.timings, ports.log, 'turn', { set: set.name, digest: set.closure }, async () => {
-    const quarantine = await readQuarantine(coord, set.name, set.closure);
+    const { record: quarantine } = await ports.gate.quarantine(coord, set.name, set.closure, ports.clock.monotonicMs(), FETCH_TURN_QUARANTINE_MAX_AGE_MS);
     const rule = { ...doneRule(ctx, plan, quarantine), now: ports.clock.now() };
     const behind = await firstNotDoneBefore(coord, plan, end, rule);
     if (behind === undefined) return null;

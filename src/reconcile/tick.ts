@@ -30,7 +30,7 @@ import { headPointerStoreUrl, type StoreCache } from './stores.js';
 export interface AgentMemory {
   /** The last snapshot whose declarations were valid: kept when a new commit is invalid. */
   lastGood?: RepoSnapshot;
-  /** Sets whose startup recovery already ran in this process. */
+  /** Sets whose startup recovery already ran in this process, or in the daemon's worker before it if that one was retired idle (AgentCarry). */
   recovered: Set<string>;
   /** The statuses last written to status.json, per set: condition transition times carry over from them. */
   lastStatus: Map<string, MachineStatus>;
@@ -68,6 +68,8 @@ export interface TickInput {
   ports: TickPorts;
   stores: StoreCache;
   memory: AgentMemory;
+  /** The branch head the daemon's poll read for a heartbeat tick (readRepoSnapshot's knownHead). */
+  knownHead?: string;
 }
 
 function publisherPolicy(decls: Declarations): PublisherPolicy {
@@ -139,7 +141,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const historyKey = await machineKeyOf(input);
   const history = outboxNotes(config.stateDir, ports.log);
   try {
-    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal, ...(memory.lastGood ? { previous: memory.lastGood } : {}) });
+    snapshot = await readRepoSnapshot({ config, trust: input.trust, log: ports.log, timings, now: ports.clock.now(), signal: ports.signal, ...(memory.lastGood ? { previous: memory.lastGood } : {}), ...(input.knownHead !== undefined ? { knownHead: input.knownHead } : {}) });
     memory.lastGood = snapshot;
     stores = await input.stores.forTick(config, snapshot.decls);
     const machine = machineOf(config);

@@ -15,6 +15,18 @@ function parseToken(bytes: Buffer): number | null {
   }
 }
 
+/** The longest wait between two tries of a contended counter. */
+const TOKEN_BACKOFF_CAP_MS = 2_000;
+
+/**
+ * The wait after losing the counter's CAS `attempt + 1` times: a random time up to 25 ms doubled per loss
+ * (full jitter). A whole batch taking its tokens in the same second then spreads out after a few losses
+ * instead of re-reading the counter in lock step: each machine tries about log2(batch) times, not batch/2.
+ */
+export function tokenBackoffMs(attempt: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(TOKEN_BACKOFF_CAP_MS, 25 * 2 ** Math.min(attempt, 16)));
+}
+
 /**
  * Takes the next fencing token of a rollout: bumps `leases/SET/ROLLOUT/token` by compare-and-swap
  * (create-if-absent for the first, starting at 1), retrying on conflict with a short random backoff.
@@ -39,7 +51,7 @@ export async function nextFencingToken(store: Store, set: string, rollout: strin
       return next;
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
-      await sleepOn(clock, Math.floor(Math.random() * Math.min(50, 2 + attempt * 5)));
+      await sleepOn(clock, tokenBackoffMs(attempt));
     }
   }
   throw new LeaseError(`could not take a fencing token for ${key} after ${maxAttempts} attempts (heavy contention)`, { key });

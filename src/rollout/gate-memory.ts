@@ -1,5 +1,9 @@
 import { StatusListing } from '../status/status-listing.js';
+import type { ClosureRef } from '../store/closure-ref.js';
+import type { Store } from '../store/store.js';
 import type { DoneMemory } from './batch-statuses.js';
+import { readQuarantine } from './quarantine.js';
+import type { QuarantineRecord } from './quarantine-record.js';
 
 /**
  * What one agent process remembers between gate decisions, across the ticks of its life: per set, the
@@ -10,6 +14,19 @@ import type { DoneMemory } from './batch-statuses.js';
 export class GateMemory {
   private readonly listings = new Map<string, StatusListing>();
   private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number }>();
+  private readonly quarantines = new Map<string, { digest: ClosureRef; record: QuarantineRecord | null; readAtMs: number }>();
+
+  /**
+   * The quarantine record of `digest` in `set`: read again when the one remembered is older than `maxAgeMs`
+   * (monotonic `nowMs`), else the remembered one with its age. `maxAgeMs` 0 always reads. Throws store errors.
+   */
+  async quarantine(store: Store, set: string, digest: ClosureRef, nowMs: number, maxAgeMs: number): Promise<{ record: QuarantineRecord | null; fresh: boolean }> {
+    const cur = this.quarantines.get(set);
+    if (cur !== undefined && cur.digest === digest && nowMs - cur.readAtMs < maxAgeMs) return { record: cur.record, fresh: false };
+    const record = await readQuarantine(store, set, digest);
+    this.quarantines.set(set, { digest, record, readAtMs: nowMs });
+    return { record, fresh: true };
+  }
 
   /** The status listing of `set` (created empty on first use). */
   listing(set: string): StatusListing {

@@ -10,7 +10,7 @@ import { decideGate, failedMachines, type DependencyState, type DoneRule, type G
 import type { GateMemory } from './gate-memory.js';
 import { listSlotLeases } from './lease-admin.js';
 import { batchOf, type RolloutPlan } from './planner.js';
-import { readQuarantine } from './quarantine.js';
+import type { QuarantineRecord } from './quarantine-record.js';
 import { isSilent, type Unavailability } from './unavailability.js';
 
 /** A set this one depends on: its name, the digest it must be Ready on, and its members. */
@@ -33,7 +33,20 @@ export interface GateReadInput {
   /** The set's unavailability budget in machines and rollout.unreachableAfter. */
   unreachable: { budget: number; afterMs: number };
   memory: GateMemory;
+  /**
+   * This process's monotonic clock now. With it, a decision that waits may use a quarantine record read up to
+   * QUARANTINE_WAIT_MAX_AGE_MS ago; a decision that lets the machine go always reads it again. Without it,
+   * every decision reads the record.
+   */
+  monotonicMs?: number;
 }
+
+/**
+ * How old a remembered quarantine record may be for a decision that waits. A machine following the batch
+ * before it decides about once a second; the record changes only when a machine fails, and a failure in the
+ * batch it follows keeps that machine from turning Ready anyway. A decision to go reads it afresh.
+ */
+export const QUARANTINE_WAIT_MAX_AGE_MS = 10_000;
 
 /** A decision and the store requests it cost (every kind: LIST pages, GETs, HEADs). */
 export interface DecisionWithCost {
@@ -48,7 +61,8 @@ function listedSource(store: Store, memory: GateMemory, set: string): StatusSour
 
 /**
  * Reads what the gate of `machine` needs and decides (decideGate). Reads, in order: the quarantine record
- * (one GET), one listing of the set's status files with etags and the files of the nearest earlier batches
+ * (one GET; while waiting, a record read within QUARANTINE_WAIT_MAX_AGE_MS is used instead, and a decision
+ * to go is made again on a fresh one when that differs), one listing of the set's status files with etags and the files of the nearest earlier batches
  * whose etag changed and that are not remembered done (readEarlierBatches), the same for each dependsOn set
  * (a listing, and its changed files), and the slot list only when some report read is silent. With nothing
  * new since the last decision that is two requests, plus one per dependency, whatever the batch size.
@@ -57,8 +71,20 @@ function listedSource(store: Store, memory: GateMemory, set: string): StatusSour
 export async function decideWithReads(input: GateReadInput): Promise<DecisionWithCost> {
   const counter: RequestCounter = { requests: 0 };
   const store = countRequests(input.store, counter);
+  const { plan, memory } = input;
+  const maxAge = input.monotonicMs === undefined ? 0 : QUARANTINE_WAIT_MAX_AGE_MS;
+  const first = await memory.quarantine(store, plan.set, plan.target, input.monotonicMs ?? 0, maxAge);
+  let decision = await decideOn(input, store, first.record);
+  if (decision.allowed && !first.fresh) {
+    const again = await memory.quarantine(store, plan.set, plan.target, input.monotonicMs ?? 0, 0);
+    if (JSON.stringify(again.record) !== JSON.stringify(first.record)) decision = await decideOn(input, store, again.record);
+  }
+  return { decision, requests: counter.requests };
+}
+
+/** decideWithReads's reads and decision given the quarantine record. */
+async function decideOn(input: GateReadInput, store: Store, quarantine: QuarantineRecord | null): Promise<GateDecision> {
   const { plan, memory, now } = input;
-  const quarantine = await readQuarantine(store, plan.set, plan.target);
   const done = memory.doneIn(plan.set, plan.rolloutId);
   const rule: DoneRule = {
     target: { set: plan.set, digest: plan.target, rolloutId: plan.rolloutId },
@@ -75,12 +101,11 @@ export async function decideWithReads(input: GateReadInput): Promise<DecisionWit
     await memory.listing(dep.set).refresh(store);
     dependencies.push({ ...dep, statuses: await memory.listing(dep.set).read(store, dep.machines) });
   }
-  const decision = decideGate({
+  return decideGate({
     plan, machine: input.machine, statuses, quarantine, settings: input.settings, dependencies, overrideWindows: input.overrideWindows,
     now, staleAfterMs: input.staleAfterMs, remembered: done,
     unavailability: await unavailabilityOf(store, plan, input.unreachable, statuses, done, now),
   });
-  return { decision, requests: counter.requests };
 }
 
 /**

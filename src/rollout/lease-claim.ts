@@ -29,7 +29,10 @@ export interface AcquireOptions {
    * a different slot instead of racing for the same one. Default: a hash of the machine name.
    */
   preferredSlot?: number;
-  /** Only adopt a slot our own machine already holds (a restarted agent); never take a free one. */
+  /**
+   * Only adopt the slot our own machine already holds at its preferred position (a restarted agent); never
+   * take a free one, and never read the other slots (adoptOwnSlot).
+   */
   ownOnly?: boolean;
 }
 
@@ -104,6 +107,28 @@ export async function claimOwnSlot(o: AcquireOptions): Promise<Claim | null> {
   o.observations.see(key, read.etag, record, o.clock.monotonicMs());
   const free = record !== null && (record.state === 'released' || record.machine === o.machine);
   if (!free) return null;
+  const seq = record.seq + 1;
+  const etag = await claimSlot(o.store, key, freshRecord(o, o.clock.now().toISOString(), seq), { ifMatch: read.etag });
+  if (etag === null) return null;
+  o.observations.forget(key);
+  return { view: { slot, key, etag: read.etag, record }, etag, seq };
+}
+
+/**
+ * A restarted agent's look for a slot its own machine left held: one read of its preferred slot, adopted by
+ * CAS over the etag read when it is held by our machine for the same digest. The other slots are not read: a
+ * slot of ours elsewhere (taken when our own was busy) is not given back early, it expires after its TTL as
+ * any holder's does, or is adopted by the full pass of the next acquisition. Null when there is nothing to
+ * adopt or the CAS lost. Costs one request when there is nothing to adopt.
+ */
+export async function adoptOwnSlot(o: AcquireOptions): Promise<Claim | null> {
+  const slot = firstSlotOf(o);
+  const key = leaseKey(o.set, o.rollout, slot);
+  const read = await readWithEtag(o.store, key);
+  if (read === null) return null;
+  const record = parseLeaseRecord(read.bytes);
+  o.observations.see(key, read.etag, record, o.clock.monotonicMs());
+  if (record === null || record.state !== 'held' || record.machine !== o.machine || record.digest !== o.digest) return null;
   const seq = record.seq + 1;
   const etag = await claimSlot(o.store, key, freshRecord(o, o.clock.now().toISOString(), seq), { ifMatch: read.etag });
   if (etag === null) return null;

@@ -58,13 +58,19 @@ export function serializeLeaseRecord(record: LeaseRecord): Buffer {
 }
 
 /**
- * Reads an object's bytes together with an etag no newer than those bytes: head first, then get. If the
- * object changes in between, the bytes are newer than the etag, so any compare-and-swap over that etag
- * fails: the pair is never "old bytes, new etag", which could let a decision on stale content win a CAS.
- * Returns null when the object does not exist.
+ * Reads an object's bytes together with an etag no newer than those bytes: one GET that returns both
+ * (getIfChanged) where the store has it, else head first, then get. If the object changes between the two,
+ * the bytes are newer than the etag, so any compare-and-swap over that etag fails: the pair is never "old
+ * bytes, new etag", which could let a decision on stale content win a CAS. Returns null when the object
+ * does not exist.
  */
 export async function readWithEtag(store: Store, key: string, maxBytes = MAX_LEASE_BYTES): Promise<{ etag: string; bytes: Buffer } | null> {
   try {
+    if (store.getIfChanged !== undefined) {
+      const r = await store.getIfChanged(key, undefined, { maxBytes });
+      // Asked without an etag, a store answers with the body; a 304 here would be a store bug.
+      if (!r.notModified) return { etag: r.etag, bytes: r.bytes };
+    }
     const { etag } = await store.head(key);
     const bytes = await store.getBytes(key, { maxBytes });
     return { etag, bytes };

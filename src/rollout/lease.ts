@@ -42,7 +42,7 @@ import { listAll, type Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { nextFencingToken } from './fencing.js';
 import { slotIndexOf } from './lease-keys.js';
-import { claimOwnSlot, claimSlot, firstSlotOf, freshRecord, tryPut, type AcquireOptions, type SlotView } from './lease-claim.js';
+import { adoptOwnSlot, claimOwnSlot, claimSlot, firstSlotOf, freshRecord, tryPut, type AcquireOptions, type SlotView } from './lease-claim.js';
 import { parseLeaseRecord, readWithEtag, serializeLeaseRecord, type LeaseRecord } from './lease-record.js';
 
 export { LeaseObserver } from './lease-observer.js';
@@ -111,14 +111,16 @@ async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
 export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
   if (!Number.isSafeInteger(o.slots) || o.slots < 1) throw new RangeError(`slots must be a positive integer, got ${o.slots}`);
   if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${o.ttlMs}`);
-  if (o.ownOnly !== true) {
-    const own = await claimOwnSlot(o);
-    const lease = own === null ? null : await assignToken(o, own.view, own.etag, own.seq);
-    if (lease !== null) return lease;
+  if (o.ownOnly === true) {
+    const own = await adoptOwnSlot(o);
+    return own === null ? null : assignToken(o, own.view, own.etag, own.seq);
   }
+  const own = await claimOwnSlot(o);
+  const ownLease = own === null ? null : await assignToken(o, own.view, own.etag, own.seq);
+  if (ownLease !== null) return ownLease;
   const views = await viewSlots(o);
   const mine = views.find((v) => v.record?.state === 'held' && v.record.machine === o.machine);
-  const candidates = mine ? [mine] : o.ownOnly === true ? [] : views;
+  const candidates = mine ? [mine] : views;
   for (const v of candidates) {
     const now = o.clock.now().toISOString();
     const claimSeq = v.record === null ? 0 : v.record.seq + 1;

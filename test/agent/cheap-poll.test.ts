@@ -55,7 +55,7 @@ describe('answerPoll', () => {
       },
     };
   };
-  const table: Array<{ name: string; reasons: string[]; basis: PollBasis | undefined; stamp: string; head: string | null | Error; want: object; reads: string[] }> = [
+  const table: Array<{ name: string; reasons: string[]; basis: PollBasis | undefined; stamp: string; head: string | null | Error; want: object; reads: string[]; nowMs?: number; headReadAtMs?: number }> = [
     { name: 'an unchanged head and state: skip', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C1, want: { tick: false, commit: C1 }, reads: ['stamp:web', 'head'] },
     { name: 'a moved head', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C2, want: { tick: true, why: 'head-moved' }, reads: ['stamp:web', 'head'] },
     { name: 'a branch gone', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: null, want: { tick: true, why: 'head-moved' }, reads: ['stamp:web', 'head'] },
@@ -64,11 +64,20 @@ describe('answerPoll', () => {
     { name: 'a webhook: nothing is read', reasons: ['webhook'], basis: basis(), stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
     { name: 'no full tick yet: nothing is read', reasons: ['cron'], basis: undefined, stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
     { name: 'an unsettled last tick: nothing is read', reasons: ['cron'], basis: basis({ settled: false, exitCode: 1 }), stamp: 'stamp-1', head: C1, want: { tick: true, why: 'not-cheap' }, reads: [] },
+    // The heartbeat is due: the tick runs for its report on the commit it knows; no head is read (pointer or git).
+    { name: 'a heartbeat due, the head read by a poll within a heartbeat: tick on the known commit, no head read', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C2, nowMs: T0 + HEARTBEAT, headReadAtMs: T0 + HEARTBEAT - 30_000, want: { tick: true, why: 'heartbeat', knownHead: C1 }, reads: ['stamp:web'] },
+    // A heartbeat shorter than the poll interval makes every poll a heartbeat poll: the head is still read.
+    { name: 'a heartbeat due, no head read for a heartbeat: the head is read, unchanged', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C1, nowMs: T0 + HEARTBEAT, headReadAtMs: T0 - 1, want: { tick: true, why: 'heartbeat', knownHead: C1 }, reads: ['stamp:web', 'head'] },
+    { name: 'a heartbeat due, no head read for a heartbeat: the head is read, moved', reasons: ['cron'], basis: basis(), stamp: 'stamp-1', head: C2, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'head-moved' }, reads: ['stamp:web', 'head'] },
+    { name: 'a heartbeat due with local state changed: a plain tick', reasons: ['cron'], basis: basis(), stamp: 'stamp-2', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'state-changed' }, reads: ['stamp:web'] },
+    { name: 'a heartbeat due past the signed expiry: nothing is read', reasons: ['cron'], basis: basis({ expiresAtMs: T0 + 5 }), stamp: 'stamp-1', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'not-cheap' }, reads: [] },
+    { name: 'a heartbeat due on an unsettled tick: nothing is read', reasons: ['cron'], basis: basis({ settled: false, exitCode: 3 }), stamp: 'stamp-1', head: C1, nowMs: T0 + HEARTBEAT, want: { tick: true, why: 'not-cheap' }, reads: [] },
   ];
   for (const c of table) {
     it(c.name, async () => {
       const p = probe(c.stamp, c.head);
-      expect(await answerPoll({ reasons: c.reasons, basis: c.basis, nowMs: T0 + 1, heartbeatMs: HEARTBEAT }, p)).toEqual(c.want);
+      const read = c.headReadAtMs !== undefined ? { headReadAtMs: c.headReadAtMs } : {};
+      expect(await answerPoll({ reasons: c.reasons, basis: c.basis, nowMs: c.nowMs ?? T0 + 1, heartbeatMs: HEARTBEAT, ...read }, p)).toEqual(c.want);
       expect(p.reads).toEqual(c.reads);
     });
   }

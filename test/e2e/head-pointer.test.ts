@@ -39,7 +39,7 @@ async function pushApp(world: DeployWorld, version: string): Promise<string> {
 }
 
 const setYaml = (closure: string, platform: string): string =>
-  `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
+  `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2, m3]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
 
 /** The agent's counters, by series text (`name{labels}`), from its metrics port. */
 async function metrics(port: number): Promise<Map<string, number>> {
@@ -66,12 +66,13 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
   let proxy: RecordingProxy;
   const started: ChildProcess[] = [];
 
-  const startAgent = async (machine: string, safetyCheck: string): Promise<{ child: ChildProcess; port: number }> => {
+  const startAgent = async (machine: string, safetyCheck: string, statusHeartbeat?: string): Promise<{ child: ChildProcess; port: number }> => {
     const port = await findFreePort();
     const config = await world.agentConfig(machine, {
       repo: { url: world.repoUrl, branch: 'main', pollInterval: '1s', jitter: '0s', safetyCheck },
       metrics: { enabled: true, listen: `127.0.0.1:${port}` },
       keepWarm: '1s',
+      ...(statusHeartbeat !== undefined ? { statusHeartbeat } : {}),
     });
     const child = spawn(process.execPath, [CLI, 'agent', '--config', config], { stdio: 'ignore' });
     started.push(child);
@@ -161,6 +162,17 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     const c2 = await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform) }, 'app v2');
     expect(JSON.parse((await publish()).stdout)).toMatchObject({ outcome: 'written', commit: c2, previous: c1 });
     await waitFor('convergence on v2', async () => (await generation(port)) === 2);
+    await stop(child);
+  });
+
+  it('heartbeat ticks ask git nothing (the poll reads no head, the tick syncs from its cache on the known commit)', { timeout: 240_000 }, async () => {
+    const { child, port } = await startAgent('m3', '1h', '2s');
+    await waitFor('convergence of m3', async () => (await generation(port)) !== undefined);
+    await waitFor('a 304 poll', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= 1);
+    const git0 = world.git.requests();
+    const ticks0 = sum(await metrics(port), 'flotilla_ticks_total');
+    await waitFor('two heartbeat ticks', async () => sum(await metrics(port), 'flotilla_ticks_total') >= ticks0 + 2);
+    expect(world.git.requests()).toBe(git0);
     await stop(child);
   });
 

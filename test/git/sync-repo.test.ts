@@ -54,6 +54,18 @@ describe('syncRepo over HTTP', () => {
     expect(log.trim().split('\n')).toEqual([c3, c2, c1]);
   });
 
+  it('a knownHead the cache holds asks the server nothing; any other knownHead syncs as usual', async () => {
+    const have = (await syncRepo({ url, branch: 'main', cacheDir: cacheDir() })).head;
+    const before = server.requests();
+    expect(await syncRepo({ url, branch: 'main', cacheDir: cacheDir(), knownHead: have })).toEqual({ gitdir: cacheDir(), head: have, changed: false });
+    expect(server.requests() - before).toBe(0);
+    // A head the cache does not hold (a pointer naming something else): git is asked, and git's answer wins.
+    const c4 = await repo.commit({ files: { 'flotilla.yaml': 'v: 4\n' } });
+    await repo.pushTo(bare);
+    expect(await syncRepo({ url, branch: 'main', cacheDir: cacheDir(), knownHead: 'f'.repeat(40) })).toMatchObject({ head: c4, changed: true });
+    expect(server.requests() - before).toBeGreaterThan(2);
+  });
+
   it('follows a force-push to an older commit (the trust layer, not sync, refuses it)', async () => {
     const old = (await repo.git(['rev-parse', 'HEAD~2'])).trim();
     await repo.setBranch('rewind', old);

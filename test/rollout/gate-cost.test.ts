@@ -10,6 +10,7 @@ import { GateMemory } from '../../src/rollout/gate-memory.js';
 import { decideWithReads } from '../../src/rollout/gate-reads.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { planRollout, type RolloutPlan } from '../../src/rollout/planner.js';
+import { writeQuarantine } from '../../src/rollout/quarantine.js';
 import { Reason } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineStatus } from '../../src/status/machine-status.js';
 import { writeMachineStatus } from '../../src/status/status-io.js';
@@ -72,17 +73,47 @@ describe('requests per gate decision (directory store, counted)', () => {
     return { first: first.requests, unchanged: unchanged.requests, oneChanged: oneChanged.requests, allowedAfter: last.requests, old };
   }
 
-  it('a decision with nothing new costs a LIST and the quarantine GET at batch sizes 2 and 20; a change costs one GET more', async () => {
+  it('a decision with nothing new costs a LIST and the quarantine GET at batch sizes 2 and 20; each file is read once as it matters', async () => {
     const small = await follow(2);
     const large = await follow(20);
     expect(small.unchanged).toBe(2);
     expect(large.unchanged).toBe(2);
-    expect(small.oneChanged).toBe(3);
-    expect(large.oneChanged).toBe(3);
-    // The first decision reads the two nearest batches once; later ones only what changed.
-    expect(large.first).toBe(2 + 20 + 20);
+    // The first machine of the batch before turned Ready: it, then the rest of its batch (never read while
+    // that first one was working) are read.
+    expect(small.oneChanged).toBe(2 + 2);
+    expect(large.oneChanged).toBe(2 + 20);
+    // The first decision reads the first machine of the working batch, and the first and last of the one before.
+    expect(large.first).toBe(2 + 1 + 2);
     expect(large.allowedAfter).toBe(2 + 19);
     expect(large.old).toBe(61);
+  });
+
+  it('with a monotonic clock, a waiting decision uses the quarantine record read in the last 10 s; a decision to go reads it again', async () => {
+    const b = 5;
+    const machines = Array.from({ length: 4 * b }, (_, i) => `m${String(i).padStart(3, '0')}`);
+    const plan = planRollout({ set: 'web', target: NEW, machines, settings: { canary: 0, batchSize: { kind: 'count', count: b } } });
+    for (const [k, batch] of plan.batches.entries()) for (const m of batch) await writeMachineStatus(raw, report(plan, m, k < 2 ? NEW : OLD, new Date()));
+    const memory = new GateMemory();
+    let mono = 1_000_000;
+    const decide = (maxFailures = 0) => decideWithReads({
+      store, plan, machine: plan.batches[3]![0]!, settings: { pauseBetweenBatchesMs: 0, maxFailures, windows: [] }, dependencies: [],
+      overrideWindows: false, now: new Date(), staleAfterMs: 600_000, unreachable: { budget: 0, afterMs: 900_000 }, memory, monotonicMs: mono,
+    });
+    await decide();
+    mono += 1_000;
+    expect((await decide()).requests).toBe(1); // the listing only
+    mono += 10_000;
+    expect((await decide()).requests).toBe(2); // the record is 11 s old: read again
+    // The batch before fails on one machine (recorded in quarantine), the rest turn Ready: the waiting
+    // decision 1 s later still uses the old record, the decision to go reads the new one and holds back.
+    const failed = plan.batches[2]![0]!;
+    await writeQuarantine(raw, 'web', NEW, { machine: failed, reason: Reason.HealthCheckFailed, message: 'x', time: new Date().toISOString() });
+    for (const m of plan.batches[2]!.slice(1)) await writeMachineStatus(raw, report(plan, m, NEW, new Date()));
+    mono += 1_000;
+    expect((await decide()).decision).toMatchObject({ allowed: false, reason: Reason.WaitingForBatch });
+    await writeMachineStatus(raw, report(plan, failed, NEW, new Date()));
+    mono += 1_000;
+    expect((await decide()).decision).toMatchObject({ allowed: false, reason: Reason.Quarantined });
   });
 
   it('taking its own slot costs the same at batch sizes 2, 20 and 50: no read of the other slots', async () => {
@@ -96,7 +127,7 @@ describe('requests per gate decision (directory store, counted)', () => {
       expect(lease?.slot).toBe(1);
       costs.push(counter.requests);
     }
-    // create (412), head + get of the own slot, CAS, the CAS repeated (must lose), token head + get + put, token CAS.
-    expect(costs).toEqual([9, 9, 9]);
+    // create (412), one get of the own slot (bytes and etag together), CAS, the CAS repeated (must lose), token get + put, token CAS.
+    expect(costs).toEqual([7, 7, 7]);
   });
 });

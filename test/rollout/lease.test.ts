@@ -4,6 +4,7 @@ import { acquireSlot, type AcquireOptions, type Lease } from '../../src/rollout/
 import { listSlotLeases, unlockMachine } from '../../src/rollout/lease-admin.js';
 import { parseLeaseRecord } from '../../src/rollout/lease-record.js';
 import type { Store } from '../../src/store/store.js';
+import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
 import { openStore } from '../../src/store/open-store.js';
 import { s3TestUrl } from '../helpers/s3-test-store.js';
 import { FakeClock, contender, tempFsStore } from './lease-helpers.js';
@@ -137,6 +138,30 @@ function runLeaseSuite(name: string, open: () => Promise<{ store: Store; cleanup
       expect(after).not.toBeNull();
       expect(after.token).toBeGreaterThan(before.token);
       await expect(before.renew()).rejects.toBeInstanceOf(LeaseError);
+    });
+
+    it('ownOnly (a restarted agent\'s recovery) reads its own slot only: adopts it when its machine holds it, else takes nothing', async () => {
+      const slots = 5;
+      const others = await Promise.all([0, 1, 3, 4].map((k) => acquireSlot({ ...contender(store, `o${k}`, { slots }), preferredSlot: k })));
+      expect(others.every((l) => l !== null)).toBe(true);
+      const counter: RequestCounter = { requests: 0 };
+      const look = (machine: string, holder: string): AcquireOptions => ({ ...contender(countRequests(store, counter), machine, { slots, holder }), preferredSlot: 2, ownOnly: true });
+      // Nothing of ours at position 2: one read, nothing taken, although slot 2 is free.
+      expect(await acquireSlot(look('web-1', 'web-1-pid1'))).toBeNull();
+      expect(counter.requests).toBe(1);
+      expect((await listSlotLeases(store, 'web')).filter((l) => l.state === 'held').map((l) => l.machine).sort()).toEqual(['o0', 'o1', 'o3', 'o4']);
+      // Our machine's former life holds it: adopted (fenced), without reading the other four slots.
+      const before = (await acquireSlot({ ...contender(store, 'web-1', { slots, holder: 'web-1-pid1' }), preferredSlot: 2 }))!;
+      counter.requests = 0;
+      const after = (await acquireSlot(look('web-1', 'web-1-pid2')))!;
+      expect(after.slot).toBe(2);
+      expect(after.token).toBeGreaterThan(before.token);
+      // Its read, the claim and its write check, the token counter and the token write: a listing and the
+      // four other slots' reads (the full pass) would make it 13.
+      expect(counter.requests).toBeLessThanOrEqual(8);
+      await expect(before.renew()).rejects.toBeInstanceOf(LeaseError);
+      // Another machine's slot is never adopted by ownOnly.
+      expect(await acquireSlot({ ...look('o1', 'o1-pid2'), preferredSlot: 3 })).toBeNull();
     });
 
     it('release leaves a tombstone that the next contender takes at once', async () => {
