@@ -39,3 +39,8 @@ export function commandHelp(cmd: Command): string {
   lines.push('', 'options:', ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`));
   return lines.join('\n');
 }
+
+/** A verb's help as data: `help VERB --json` and `VERB --help --json`. */
+export function helpDocument(cmd: Command): { name: string; summary: string; usage: string; description: string | null; options: Record<string, OptionSpec> } {
+  return { name: cmd.name, summary: cmd.summary, usage: cmd.usage, description: cmd.description?.trim() ?? null, options: { ...cmd.options, ...COMMON_OPTIONS } };
+}

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/deploy-world.js';
 import { FLOTILLA_VERSION } from '../../src/util/version.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // help VERB, --version anywhere, "did you mean", and completion scripts loaded in real bash, zsh and fish,
 // all through the built CLI as a process.
@@ -29,7 +30,7 @@ describe('the CLI as people expect it', () => {
     expect(viaHelp.stdout).toContain('usage: flotilla status');
     expect(top.code).toBe(0);
     for (const verb of ['status', 'serve', 'help', 'version', 'completion']) expect(top.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
-    const json = JSON.parse((await runCli(['help', 'serve', '--json'])).stdout) as { name: string; options: Record<string, unknown> };
+    const json = dataOf((await runCli(['help', 'serve', '--json'])).stdout) as { name: string; options: Record<string, unknown> };
     expect(json.name).toBe('serve');
     expect(Object.keys(json.options)).toContain('listen');
   });
@@ -41,8 +42,8 @@ describe('the CLI as people expect it', () => {
       const r = await runCli(argv);
       expect([r.code, r.stdout], argv.join(' ')).toEqual([0, `${pkg.version}\n`]);
     }
-    expect(JSON.parse((await runCli(['version', '--json'])).stdout)).toEqual({ version: pkg.version });
-    expect(JSON.parse((await runCli(['--version', '--json'])).stdout)).toEqual({ version: pkg.version });
+    expect(dataOf((await runCli(['version', '--json'])).stdout)).toEqual({ version: pkg.version });
+    expect(dataOf((await runCli(['--version', '--json'])).stdout)).toEqual({ version: pkg.version });
   });
 
   it('suggests the verb or option meant, as a usage error (exit 2)', async () => {
