@@ -66,7 +66,7 @@ describe('flotilla revert', () => {
     const parent = await world.work.rev();
     const r = await revert();
     expect(r.code, r.stderr).toBe(0);
-    const out = dataOf(r.stdout) as { commit: string; changes: Array<{ from: string; to: string }>; reason: string };
+    const out = dataOf<{ commit: string; changes: Array<{ from: string; to: string }>; reason: string }>(r.stdout);
     expect(out.changes).toEqual([{ set: 'web', file: 'sets/web.yaml', from: v3, to: v2 }]);
     expect(out.reason).toBe('last closure Ready on all 2 machine(s)');
     expect(await world.work.rev('HEAD~1')).toBe(parent);
@@ -82,7 +82,7 @@ describe('flotilla revert', () => {
     await report(status('web-1', v1, v2, 'Ready'), status('web-2', v1, v2, 'Ready'));
     const r = await revert();
     expect(r.code, r.stderr).toBe(0);
-    expect((dataOf(r.stdout) as { changes: Array<{ to: string }> }).changes[0]!.to).toBe(v1);
+    expect((dataOf<{ changes: Array<{ to: string }> }>(r.stdout)).changes[0]!.to).toBe(v1);
     const to = await revert('--to', v3);
     expect(to.code, to.stderr).toBe(0);
     expect(dataOf(to.stdout)).toMatchObject({ reason: 'chosen with --to', changes: [{ from: v1, to: v3 }] });

@@ -85,7 +85,7 @@ describe('bump and revert with a signer allowed_signers does not accept', () => 
     await writeFile(secretFile, await runTool('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--armor', '--export-secret-keys', gpg.fingerprint], { env: { GNUPGHOME: gpg.gnupgHome } }));
     const r = await runCli(['bump', 'web', v2, '--repo', world.work.dir, '--gpg-key', secretFile, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect((dataOf(r.stdout) as { warnings: string[] }).warnings).toEqual([
+    expect((dataOf<{ warnings: string[] }>(r.stdout)).warnings).toEqual([
       `OpenPGP key ${gpg.fingerprint.toUpperCase()} was not checked: allowed_signers lists SSH keys only; agents accept the commit only if this key is in their pinned pgpKeysFiles`,
     ]);
   });

@@ -30,7 +30,7 @@ describe('the CLI as people expect it', () => {
     expect(viaHelp.stdout).toContain('usage: flotilla status');
     expect(top.code).toBe(0);
     for (const verb of ['status', 'serve', 'help', 'version', 'completion']) expect(top.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
-    const json = dataOf((await runCli(['help', 'serve', '--json'])).stdout) as { name: string; options: Record<string, unknown> };
+    const json = dataOf<{ name: string; options: Record<string, unknown> }>((await runCli(['help', 'serve', '--json'])).stdout);
     expect(json.name).toBe('serve');
     expect(Object.keys(json.options)).toContain('listen');
   });

@@ -50,7 +50,7 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
 
   const once = async (): Promise<{ code: number; report: Report }> => {
     const r = await runCli(['agent', '--config', config, '--once', '--json']);
-    return { code: r.code, report: dataOf(r.stdout) as Report };
+    return { code: r.code, report: dataOf<Report>(r.stdout) };
   };
 
   beforeAll(async () => {

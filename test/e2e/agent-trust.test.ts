@@ -21,7 +21,7 @@ describe('agent refuses untrusted repo states and recovers on a good commit', ()
 
   const once = async (): Promise<{ code: number; report: Report }> => {
     const r = await runCli(['agent', '--config', config, '--once', '--json']);
-    return { code: r.code, report: dataOf(r.stdout) as Report };
+    return { code: r.code, report: dataOf<Report>(r.stdout) };
   };
   const mark = async (): Promise<string> => (JSON.parse(await readFile(join(stateDir, 'repo-high-water-mark.json'), 'utf8')) as { commit: string }).commit;
 

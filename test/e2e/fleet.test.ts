@@ -47,7 +47,7 @@ describe.each(worldBackends('fleet/'))(`fleet rollout on the $backend: ${N} agen
 
   const status = async (): Promise<{ code: number; json: { result: string; sets: Array<{ health: string; readyCount: number; quarantines: Array<{ digest: string; machines: string[] }> }> } }> => {
     const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-    return { code: r.code, json: dataOf(r.stdout) as never };
+    return { code: r.code, json: dataOf<never>(r.stdout) };
   };
 
   const allOn = (digest: Digest) => async () => {

@@ -73,7 +73,7 @@ ${drain ? `  drain: [/bin/sh, -c, "touch '${mark}'; sleep 1"]\n` : ''}  timeout:
     const { code, stdout } = await run.done;
     expect(code).toBe(3);
     expect(await readlink(currentLink)).toBe(before);
-    const report = dataOf(stdout) as { outcomes: Array<{ result: string; reason: string; current: string }> };
+    const report = dataOf<{ outcomes: Array<{ result: string; reason: string; current: string }> }>(stdout);
     expect(report.outcomes[0]).toMatchObject({ result: 'waiting', reason: 'LeaseLost', current: v1 });
     expect((await readStatuses(world.storeUrl, 'app')).get('m1')).toMatchObject({ state: 'Waiting', currentDigest: v1 });
     // The new holder is unharmed.

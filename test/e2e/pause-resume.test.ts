@@ -30,7 +30,7 @@ describe.each(worldBackends('pause/'))('pause, resume and suspended: true, on th
   };
   const cli = async (args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> => {
     const r = await runCli([...args, '--json']);
-    return { code: r.code, json: (dataOf(r.stdout) ?? {}) as Record<string, unknown>, stderr: r.stderr };
+    return { code: r.code, json: dataOf<Record<string, unknown> | null>(r.stdout) ?? {}, stderr: r.stderr };
   };
 
   it('nothing switches while paused or suspended; resume and a commit lift them', { timeout: 600_000 }, async () => {

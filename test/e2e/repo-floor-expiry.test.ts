@@ -45,7 +45,7 @@ describe('agent config minimumCommit: an empty state dir does not trust history 
     const trust = { allowedSignersFile: world.allowedSignersFile, ...(minimumCommit ? { minimumCommit } : {}) };
     const config = await world.agentConfig(machine, { trust });
     const r = await runCli(['agent', '--config', config, '--once', '--json']);
-    return { code: r.code, report: dataOf(r.stdout) as Report, stateDir: world.stateDirOf(machine) };
+    return { code: r.code, report: dataOf<Report>(r.stdout), stateDir: world.stateDirOf(machine) };
   };
   const publish = async (oid: string): Promise<void> => {
     await world.work.setBranch('main', oid);

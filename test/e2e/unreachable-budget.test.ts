@@ -27,12 +27,12 @@ describe.each(worldBackends('budget/'))('an unreachable canary and the unavailab
 
   const once = async (machine: string): Promise<{ code: number; json: OnceJson }> => {
     const r = await runCli(['agent', '--config', await world.agentConfig(machine), '--once', '--json']);
-    return { code: r.code, json: dataOf(r.stdout) as OnceJson };
+    return { code: r.code, json: dataOf<OnceJson>(r.stdout) };
   };
 
   const status = async (): Promise<{ code: number; json: { sets: Array<{ machines: Array<{ machine: string; state: string }> }> } }> => {
     const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-    return { code: r.code, json: dataOf(r.stdout) as never };
+    return { code: r.code, json: dataOf<never>(r.stdout) };
   };
 
   it('waits naming the unreachable machine with maxUnavailable 0, converges around it with 1, and it converges when back', { timeout: 600_000 }, async () => {
@@ -82,6 +82,6 @@ describe.each(worldBackends('budget/'))('an unreachable canary and the unavailab
 /** The reportedAt of `machine`'s report of set app. */
 async function readStatusesRaw(world: DeployWorld, machine: string): Promise<string | undefined> {
   const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-  const json = dataOf(r.stdout) as { sets: Array<{ machines: Array<{ machine: string; reportedAt: string | null }> }> };
+  const json = dataOf<{ sets: Array<{ machines: Array<{ machine: string; reportedAt: string | null }> }> }>(r.stdout);
   return json.sets[0]?.machines.find((m) => m.machine === machine)?.reportedAt ?? undefined;
 }

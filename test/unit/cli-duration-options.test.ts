@@ -43,10 +43,10 @@ describe('duration options of the built CLI', () => {
     const before = await listTree(store);
     const r = await runCli(['gc', '--store', store, '--older-than', '1h30m', '--json'], { cwd: t.dir });
     expect(r.code, r.stderr).toBe(0);
-    expect((dataOf(r.stdout) as { store: { deleted: string[] } }).store.deleted).toEqual([]);
+    expect((dataOf<{ store: { deleted: string[] } }>(r.stdout)).store.deleted).toEqual([]);
     expect(await listTree(store)).toEqual(before);
     // The same store with a zero grace period loses the package: the no-change assertions above can fail.
     const zero = await runCli(['gc', '--store', store, '--older-than', '0s', '--json'], { cwd: t.dir });
-    expect((dataOf(zero.stdout) as { store: { deleted: string[] } }).store.deleted.length).toBeGreaterThan(0);
+    expect((dataOf<{ store: { deleted: string[] } }>(zero.stdout)).store.deleted.length).toBeGreaterThan(0);
   });
 });
