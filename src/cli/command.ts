@@ -30,16 +30,28 @@ export interface CommandContext {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM so long work can stop between steps. */
   signal: AbortSignal;
+  /**
+   * With --json, prints `data` at once as one envelope line (ok, the verb's kind): for a verb that reports
+   * as it goes (`status --watch`, `serve`). Its stdout is then NDJSON, the result's envelope the last line.
+   * Does nothing without --json.
+   */
+  emit(data: unknown): void;
 }
 
 /**
- * A verb's result. main.ts prints `json` (with --json) or `text`, then exits with `exitCode`:
+ * A verb's result. main.ts prints `json` (with --json, inside the envelope of json-envelope.ts) or `text`,
+ * then exits with `exitCode`:
  * 0 ok, 1 failure, 2 usage error, 3 waiting/progressing.
  */
 export interface CommandResult {
   exitCode: 0 | 1 | 2 | 3;
   text?: string;
   json?: unknown;
+  /**
+   * With exit 1, what the --json envelope's `error` says (default: code "Failed" and the text's last line),
+   * e.g. the reason the verb already reports.
+   */
+  failure?: { code: string; message: string };
 }
 
 /** A verb: its help and its implementation. One file per verb in src/cli/. */

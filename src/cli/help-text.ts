@@ -4,7 +4,7 @@ import { COMMANDS } from './commands.js';
 /** Options every verb takes. */
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
-  json: { type: 'boolean', help: 'print machine-readable JSON on stdout' },
+  json: { type: 'boolean', help: 'print {"ok","kind","data","error"} envelopes on stdout, one per line (docs/cli-json.md)' },
   debug: { type: 'boolean', help: 'print stack traces and debug logs' },
 };
 
@@ -22,7 +22,7 @@ export function topHelp(): string {
     '',
     'Every command takes --help and --json ("flotilla help COMMAND" shows the same help); --version prints the',
     'version. Exit codes: 0 ok, 1 failure, 2 usage error, 3 waiting, 130 and 143 when SIGINT or SIGTERM cut a',
-    'command short (store requests are aborted at once).',
+    'command short (store requests are aborted at once), 141 when the reader of stdout went away.',
   ].join('\n');
 }
 
@@ -38,4 +38,9 @@ export function commandHelp(cmd: Command): string {
   if (cmd.description) lines.push('', cmd.description.trim());
   lines.push('', 'options:', ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`));
   return lines.join('\n');
+}
+
+/** A verb's help as data: `help VERB --json` and `VERB --help --json`. */
+export function helpDocument(cmd: Command): { name: string; summary: string; usage: string; description: string | null; options: Record<string, OptionSpec> } {
+  return { name: cmd.name, summary: cmd.summary, usage: cmd.usage, description: cmd.description?.trim() ?? null, options: { ...cmd.options, ...COMMON_OPTIONS } };
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { findCommand } from './commands.js';
-import type { Command, CommandContext, CommandInput, CommandResult } from './command.js';
-import { COMMON_OPTIONS, commandHelp, topHelp } from './help-text.js';
+import type { Command, CommandContext, CommandInput } from './command.js';
+import { COMMON_OPTIONS, commandHelp, helpDocument, topHelp } from './help-text.js';
+import { watchBrokenPipe } from './broken-pipe.js';
+import { CliOutput } from './output.js';
 import { parseFailure, unknownVerbError } from './suggest.js';
 import { FlotillaError, UsageError } from '../errors/index.js';
-import { fromSystemError } from '../errors/system-error.js';
+import { isJournalStream } from '../util/journal-stream.js';
 import { createLogger } from '../util/logger.js';
 import { isEntryPoint } from '../util/entry-point.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
@@ -39,35 +41,16 @@ function parseInput(cmd: Command, argv: string[]): CommandInput {
   return { values: parsed.values as CommandInput['values'], positionals: parsed.positionals };
 }
 
-function write(ctx: CommandContext, result: CommandResult): void {
-  if (ctx.json && result.json !== undefined) ctx.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
-  else if (result.text !== undefined && result.text !== '') ctx.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
-}
-
-function reportError(ctx: CommandContext, thrown: unknown, debug: boolean): 1 | 2 {
-  // A missing or unreadable path the user named is their fact to fix, not our bug.
-  const err = fromSystemError(thrown);
-  const usage = err instanceof UsageError;
-  if (ctx.json) {
-    const body = err instanceof FlotillaError ? err.toJSON() : { code: 'InternalError', message: String(err) };
-    ctx.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
-  }
-  if (err instanceof FlotillaError) ctx.stderr.write(`flotilla: ${err.code}: ${err.message}\n`);
-  else ctx.stderr.write(`flotilla: InternalError: ${err instanceof Error ? err.message : String(err)}\n`);
-  if (debug && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
-  return usage ? 2 : 1;
-}
-
 /** The abort reason main gives on a signal: an AbortError (as code that checks `name` expects) naming it. */
 function interruption(sig: NodeJS.Signals): Error {
   return Object.assign(new Error(`interrupted by ${sig}`), { name: 'AbortError', signal: sig });
 }
 
-/** 128 + the signal's number when `signal` was aborted by SIGINT or SIGTERM (see interruption). */
-function interruptedCode(signal: AbortSignal): 130 | 143 | undefined {
+/** 128 + the signal's number when `signal` was aborted by SIGINT, SIGTERM or a closed stdout (SIGPIPE; see interruption). */
+function interruptedCode(signal: AbortSignal): 130 | 141 | 143 | undefined {
   if (!signal.aborted) return undefined;
   const sig = (signal.reason as { signal?: unknown } | undefined)?.signal;
-  return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : undefined;
+  return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : sig === 'SIGPIPE' ? 141 : undefined;
 }
 
 /** Runs one CLI invocation and returns its exit code. Never exits; `main()` below is the only exit. */
@@ -75,6 +58,7 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
   const [verb, ...rest] = argv;
   const json = rest.includes('--json');
   const debug = rest.includes('--debug');
+  const out = new CliOutput(io, { json, debug, journal: isJournalStream(io.env) });
   let logger: CommandContext['logger'] | undefined;
   const ctx: CommandContext = {
     ...io,
@@ -82,39 +66,44 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
     interactive: (io.stderr as { isTTY?: boolean }).isTTY === true,
     // Made on first use: most verbs never log, and the logging library costs start-up time.
     get logger() {
-      return (logger ??= createLogger({ level: debug ? 'debug' : (io.env['FLOTILLA_LOG_LEVEL'] ?? 'warn') }));
+      return (logger ??= createLogger({ level: debug ? 'debug' : (io.env['FLOTILLA_LOG_LEVEL'] ?? 'warn'), env: io.env }));
     },
     signal: io.signal ?? new AbortController().signal,
+    emit: (data) => out.emit(data),
   };
   if (verb === undefined || verb === '--help' || verb === '-h') {
     ctx.stdout.write(`${topHelp()}\n`);
     return verb === undefined ? 2 : 0;
   }
   if (wantsVersion(argv)) {
-    ctx.stdout.write(argv.includes('--json') ? `${JSON.stringify({ version: FLOTILLA_VERSION })}\n` : `${FLOTILLA_VERSION}\n`);
+    out.kind = 'version';
+    if (argv.includes('--json')) out.result({ exitCode: 0, json: { version: FLOTILLA_VERSION } });
+    else ctx.stdout.write(`${FLOTILLA_VERSION}\n`);
     return 0;
   }
   const found = findCommand(argv);
   try {
     if (!found) throw unknownVerbError(verb);
+    out.kind = found.entry.name;
     const cmd = await found.entry.load();
     const input = parseInput(cmd, found.rest);
     if (input.values['help']) {
-      ctx.stdout.write(`${commandHelp(cmd)}\n`);
+      out.result({ exitCode: 0, text: commandHelp(cmd), json: helpDocument(cmd) });
       return 0;
     }
     const result = await cmd.run(input, ctx);
-    write(ctx, result);
+    out.result(result);
     return result.exitCode;
   } catch (err) {
     // A verb cut short by a signal exits 128 + signo; one that finished anyway (the agent's graceful stop)
     // keeps its own code above.
     const interrupted = interruptedCode(ctx.signal);
     if (interrupted !== undefined && !(err instanceof FlotillaError)) {
-      ctx.stderr.write(`flotilla: ${(ctx.signal.reason as Error).message}\n`);
+      // Nobody reads a closed stdout, and a broken pipe is the reader's choice, not news: a quiet exit.
+      if (interrupted !== 141) out.interrupted((ctx.signal.reason as Error).message);
       return interrupted;
     }
-    const code = reportError(ctx, err, debug);
+    const code = out.error(err);
     return interrupted ?? code;
   }
 }
@@ -129,6 +118,12 @@ async function main(): Promise<void> {
   const onSignal = (sig: NodeJS.Signals): void => controller.abort(interruption(sig));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that went away (`flotilla log | head -1`) stops the verb as SIGPIPE would, without a stack trace.
+  // The error may come after runCli returned (the result was the last write), so the code is set here too.
+  const broken = watchBrokenPipe(process.stdout, process.stderr, () => {
+    process.exitCode = 141;
+    controller.abort(interruption('SIGPIPE'));
+  });
   const code = await runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -136,7 +131,7 @@ async function main(): Promise<void> {
     cwd: process.cwd(),
     signal: controller.signal,
   });
-  process.exitCode = code;
+  process.exitCode = broken.happened() ? 141 : code;
 }
 
 // Only the CLI entry point sets the exit code; importing this module (tests, docs generator) runs nothing.

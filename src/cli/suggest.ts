@@ -6,7 +6,7 @@ import { COMMANDS } from './commands.js';
 /** The UsageError for a verb not in the table, with the closest verb when one is close. */
 export function unknownVerbError(verb: string): UsageError {
   const near = closestMatch(verb, COMMANDS.map((c) => c.name));
-  return new UsageError(`unknown command "${verb}"${near ? `; did you mean "${near}"?` : ''} Run "flotilla --help" for the list`, { verb, ...(near ? { suggestion: near } : {}) });
+  return new UsageError(`unknown command "${verb}"${near ? `; did you mean "${near}"?` : ';'} Run "flotilla --help" for the list`, { verb, ...(near ? { suggestion: near } : {}) });
 }
 
 /**

@@ -4,6 +4,7 @@ import type { TickSummary } from '../agent/control-protocol.js';
 import { StateError } from '../errors/index.js';
 import { controlSocketFile, resolveStateDir } from '../generations/layout.js';
 import { stringOption, type Command } from './command.js';
+import { tickFailure } from './tick-failure.js';
 import { durationOption } from './duration-option.js';
 
 const RESULT = { 0: 'converged', 1: 'failed', 3: 'waiting' } as const;
@@ -39,6 +40,12 @@ a window, a pause). Fails (1) when no agent runs on the state dir: use \`flotill
     }
     if (!answer.ok) throw new StateError(`the agent could not run the tick: ${answer.error.code}: ${answer.error.message}`, { stateDir, code: answer.error.code });
     if (answer.op !== 'reconcile') throw new StateError(`the agent answered ${answer.op} to reconcile`, { stateDir });
-    return { exitCode: answer.tick.exitCode, text: renderTick(answer.tick), json: { ok: answer.tick.exitCode !== 1, result: RESULT[answer.tick.exitCode], tick: answer.tick } };
+    const failure = tickFailure(answer.tick, answer.tick.sets);
+    return {
+      exitCode: answer.tick.exitCode,
+      text: renderTick(answer.tick),
+      json: { ok: answer.tick.exitCode !== 1, result: RESULT[answer.tick.exitCode], tick: answer.tick },
+      ...(failure === undefined ? {} : { failure }),
+    };
   },
 };

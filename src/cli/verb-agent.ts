@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors/index.js';
 import { flag, stringOption, type Command } from './command.js';
+import { tickFailure } from './tick-failure.js';
 
 // Only light modules are imported here: the daemon's supervisor must stay small (see src/agent/supervisor.ts).
 // The tick code is loaded by `--once` (in this process) or by the daemon's tick worker (a child process).
@@ -25,7 +26,9 @@ The daemon listens on STATE/agent.sock (0600) for \`flotilla agent reconcile\` a
     if (file === undefined) throw new UsageError('agent: --config FILE is required');
     if (flag(input, 'once')) {
       const { runOnce } = await import('../agent/run-once.js');
-      return runOnce({ file, cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
+      const once = await runOnce({ file, cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });
+      const failure = tickFailure(once.json, once.json.outcomes);
+      return failure === undefined ? once : { ...once, failure };
     }
     const { runSupervisor } = await import('../agent/supervisor.js');
     return { exitCode: await runSupervisor({ configPath: resolve(ctx.cwd, file), shownFile: file, env: ctx.env, signal: ctx.signal }) };

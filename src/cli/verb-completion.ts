@@ -3,25 +3,25 @@ import type { Command } from './command.js';
 import { COMMANDS } from './commands.js';
 import { completionScript, SHELLS, type CompletionVerb, type Shell } from './completion-scripts.js';
 
-// Two-word verbs (`agent status`) are completed as their first word with the second as its first argument:
-// every shell's script dispatches on one word.
-const firstWords = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0] ?? c.name))];
-const subVerbs = (parent: string): string[] => COMMANDS.flatMap((c) => (c.name.startsWith(`${parent} `) ? [c.name.slice(parent.length + 1)] : []));
+// A two-word sub-verb (`agent reconcile`) is completed as a word after its verb: the scripts' verb cases are
+// single words, so a name with a space would break their syntax.
+const SINGLE = COMMANDS.filter((c) => !c.name.includes(' '));
+const SUBVERBS = (verb: string): string[] => COMMANDS.filter((c) => c.name.startsWith(`${verb} `)).map((c) => c.name.slice(verb.length + 1));
 
 /** What each verb's first argument may be, where it is a fixed list. */
 const WORDS: Readonly<Record<string, readonly string[]>> = {
-  help: firstWords,
+  help: SINGLE.map((c) => c.name),
   completion: SHELLS,
+  ...Object.fromEntries(SINGLE.flatMap((c) => (SUBVERBS(c.name).length > 0 ? [[c.name, SUBVERBS(c.name)]] : []))),
 };
 
 /** Every verb of the table with its options (loads each verb's module: only completion needs them all). */
 async function completionVerbs(): Promise<CompletionVerb[]> {
   return Promise.all(
-    COMMANDS.filter((entry) => !entry.name.includes(' ')).map(async (entry) => {
+    SINGLE.map(async (entry) => {
       const cmd = await entry.load();
       const options = Object.entries(cmd.options).map(([name, o]) => ({ name, ...(o.short ? { short: o.short } : {}), takesValue: o.type === 'string', help: o.help }));
-      const words = WORDS[entry.name] ?? subVerbs(entry.name);
-      return { name: entry.name, summary: entry.summary, options, ...(words.length > 0 ? { words } : {}) };
+      return { name: entry.name, summary: entry.summary, options, ...(WORDS[entry.name] ? { words: WORDS[entry.name] } : {}) };
     }),
   );
 }

@@ -1,6 +1,6 @@
 import type { Command } from './command.js';
 import { COMMANDS } from './commands.js';
-import { commandHelp, COMMON_OPTIONS, topHelp } from './help-text.js';
+import { commandHelp, helpDocument, topHelp } from './help-text.js';
 import { unknownVerbError } from './suggest.js';
 
 /** `flotilla help [COMMAND]`: the list of commands, or one command's --help. */
@@ -17,10 +17,6 @@ export const command: Command = {
     const entry = COMMANDS.find((c) => c.name === name);
     if (entry === undefined) throw unknownVerbError(name);
     const cmd = await entry.load();
-    return {
-      exitCode: 0,
-      text: commandHelp(cmd),
-      json: { name: cmd.name, summary: cmd.summary, usage: cmd.usage, description: cmd.description?.trim() ?? null, options: { ...cmd.options, ...COMMON_OPTIONS } },
-    };
+    return { exitCode: 0, text: commandHelp(cmd), json: helpDocument(cmd) };
   },
 };

@@ -93,7 +93,7 @@ holds the signing key; no agent ever does.`,
       const q = await desiredQuarantine(dir, set, storeUrls, ctx.cwd);
       if (q.record === null) {
         const text = `${set}: its desired closure ${displayClosure(q.closure)} is not quarantined; nothing to revert`;
-        return { exitCode: 0, text, json: { ok: true, reverted: false, set, desired: q.closure, reason: 'not quarantined' } };
+        return { exitCode: 0, text, json: { reverted: false, set, desired: q.closure, reason: 'not quarantined' } };
       }
       quarantined = q.record;
     }

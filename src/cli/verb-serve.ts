@@ -47,10 +47,11 @@ With --json, prints {"url": …} once listening.`,
       // One read before listening: a wrong repo, store or set name is refused here, not on the page.
       await source.read();
       const server = await startFleetServer({ ...listen, load: () => source.read(), cacheMs, pollMs, onProblem: (message) => ctx.logger.warn({ problem: message }, 'reading the fleet failed') });
-      ctx.stdout.write(ctx.json ? `${JSON.stringify({ url: server.url })}\n` : `serving the fleet page at ${server.url} (read-only); stop with Ctrl-C\n`);
+      if (ctx.json) ctx.emit({ url: server.url });
+      else ctx.stdout.write(`serving the fleet page at ${server.url} (read-only); stop with Ctrl-C\n`);
       await new Promise<void>((done) => (ctx.signal.aborted ? done() : ctx.signal.addEventListener('abort', () => done(), { once: true })));
       await server.close();
-      return { exitCode: 0 };
+      return { exitCode: 0, json: { url: server.url, stopped: true } };
     } finally {
       await source.close();
     }

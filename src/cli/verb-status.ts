@@ -15,6 +15,11 @@ import { chooseFleetStore } from './fleet-source.js';
 
 const LABEL = { 0: 'converged', 1: 'failed', 3: 'progressing' } as const;
 
+/** What --json prints: the result, and with --watch each change before it. */
+function document(commit: string, store: string, code: 0 | 1 | 3, sets: SetView[]): { commit: string; store: string; result: (typeof LABEL)[0 | 1 | 3]; sets: SetView[] } {
+  return { commit, store, result: LABEL[code], sets };
+}
+
 /** `flotilla status`: where the fleet stands, per set and machine, from the repo and the store. */
 export const command: Command = {
   name: 'status',
@@ -24,7 +29,8 @@ export const command: Command = {
 the slot holders and the quarantines from the store (default: the repo's first writable store).
 Exit 0 when every set is converged and healthy, 1 when something failed (a machine Failed, RolledBack or
 Stale, or the desired digest is quarantined), 3 while progressing, so CI can wait on it.
---watch refreshes until every set is converged or one failed.
+--watch refreshes until every set is converged or one failed; with --json it prints one line (an envelope,
+as the final one) each time what it would print changes, then the final result: NDJSON (docs/cli-json.md).
 --html FILE also writes the fleet page (as \`flotilla serve\` shows it) once, as a self-contained static file,
 atomically: a CI artefact of where the fleet stood.`,
   positionals: { min: 0, max: 64 },
@@ -58,13 +64,22 @@ atomically: a CI artefact of where the fleet stood.`,
       let views: SetView[];
       let readings: SetReading[];
       let now: Date;
+      let shown = '';
       for (;;) {
         now = new Date();
         readings = await readFleetReadings(store, decls, { ...(sets ? { sets } : {}), now, staleAfterMs });
         views = readings.map((r) => r.view);
         const code = decideExitCode(views);
         if (!flag(input, 'watch') || code !== 3 || ctx.signal.aborted) break;
-        if (!ctx.json) ctx.stderr.write(`${ctx.interactive ? '\u001b[2J\u001b[H' : ''}${renderFleet(views, ctx.interactive)}\n`);
+        if (ctx.json) {
+          // One line per change, not per poll: a reader (a CI log, a chat bot) sees each step once.
+          const doc = document(oid, store.url, code, views);
+          const line = JSON.stringify(doc);
+          if (line !== shown) ctx.emit(doc);
+          shown = line;
+        } else {
+          ctx.stderr.write(`${ctx.interactive ? '\u001b[2J\u001b[H' : ''}${renderFleet(views, ctx.interactive)}\n`);
+        }
         await sleep(intervalMs, undefined, { signal: ctx.signal }).catch(() => undefined);
       }
       const exitCode = decideExitCode(views);
@@ -74,7 +89,7 @@ atomically: a CI artefact of where the fleet stood.`,
       return {
         exitCode,
         text: `${renderFleet(views, ctx.interactive)}commit ${oid.slice(0, 12)}: ${LABEL[exitCode]}`,
-        json: { commit: oid, store: store.url, result: LABEL[exitCode], sets: views },
+        json: document(oid, store.url, exitCode, views),
       };
     } finally {
       await store.close();

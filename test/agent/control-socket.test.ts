@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage, waitFor } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -44,7 +45,7 @@ describe('agent reconcile / agent status over the control socket', () => {
     const stateDir = world.stateDirOf('m1');
     const cli = async (args: string[]): Promise<Json> => {
       const r = await runCli([...args, '--state', stateDir, '--json']);
-      return { code: r.code, stderr: r.stderr, json: JSON.parse(r.stdout || '{}') as Record<string, unknown> };
+      return { code: r.code, stderr: r.stderr, json: dataOf<Record<string, unknown> | null>(r.stdout) ?? {} };
     };
     const v1 = await pushFleetPackage(world, 'v1', true);
     const v2 = await pushFleetPackage(world, 'v2', true);

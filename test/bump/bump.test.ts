@@ -11,6 +11,7 @@ import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-w
 import { runTool } from '../helpers/git-repo.js';
 import { makeGpgKey, stopGpgAgent, type GpgKey } from '../helpers/gpg.js';
 import { writeServicePackage } from '../helpers/service-package.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // Comments, blank lines, quoting and key order a person would write; bump may change only the digest.
 const setYaml = (digest: string): string => `# web: the public site
@@ -94,7 +95,7 @@ describe('flotilla bump', () => {
     const parent = await head();
     const r = await runCli(['bump', 'web', v2, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { commit: string; changes: Array<{ set: string; from: string; to: string }>; packages: string[] };
+    const out = dataOf<{ commit: string; changes: Array<{ set: string; from: string; to: string }>; packages: string[] }>(r.stdout);
     expect(out.changes).toEqual([{ set: 'web', file: 'sets/web.yaml', from: v1, to: v2 }]);
     expect(await file('web')).toBe(before.replace(v1, v2));
     expect(await head()).toBe(out.commit);
@@ -118,7 +119,7 @@ describe('flotilla bump', () => {
     const mainBefore = await head();
     const r = await runCli(['bump', '--where-digest', v1, v2, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath, '--branch', 'bump-api', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { commit: string; ref: string; changes: Array<{ set: string }> };
+    const out = dataOf<{ commit: string; ref: string; changes: Array<{ set: string }> }>(r.stdout);
     expect(out.changes.map((c) => c.set)).toEqual(['api']);
     expect(out.ref).toBe('refs/heads/bump-api');
     expect(await head()).toBe(mainBefore);
@@ -133,7 +134,7 @@ describe('flotilla bump', () => {
     await writeFile(secretFile, secret);
     const r = await runCli(['bump', 'web', v1, '--repo', world.work.dir, '--gpg-key', secretFile, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { commit: string };
+    const out = dataOf<{ commit: string }>(r.stdout);
     const pub = join(world.root, 'releaser.pub.asc');
     await writeFile(pub, gpg.armoredPublicKey);
     const v = await verifyCommit({ gitdir: world.work.gitdir, oid: out.commit, trust: await loadCommitTrust({ pgpKeyFiles: [pub] }) });
@@ -173,7 +174,7 @@ describe('flotilla bump', () => {
     expect(noIdentity.stderr).toMatch(/ConfigError: no commit identity/);
     const r = await runCli(args, { env: { ...isolated, FLOTILLA_GIT_AUTHOR_NAME: 'Release Bot', FLOTILLA_GIT_AUTHOR_EMAIL: 'bot@example.test' } });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { commit: string; ref: string };
+    const out = dataOf<{ commit: string; ref: string }>(r.stdout);
     expect(out.ref).toBe('refs/heads/main');
     expect(await runTool('git', ['--git-dir', bare, 'rev-parse', 'main'])).toBe(`${out.commit}\n`);
     expect(await runTool('git', ['--git-dir', bare, 'log', '-1', '--format=%an <%ae>', 'main'])).toBe('Release Bot <bot@example.test>\n');

@@ -11,6 +11,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { loadCommitTrust } from '../../src/trust/commit-trust.js';
 import { verifyCommit } from '../../src/trust/commit-verify.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const setYaml = (closure: string): string => `# web
 closure: ${closure}
@@ -66,7 +67,7 @@ describe('flotilla revert', () => {
     const parent = await world.work.rev();
     const r = await revert();
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { commit: string; changes: Array<{ from: string; to: string }>; reason: string };
+    const out = dataOf<{ commit: string; changes: Array<{ from: string; to: string }>; reason: string }>(r.stdout);
     expect(out.changes).toEqual([{ set: 'web', file: 'sets/web.yaml', from: v3, to: v2 }]);
     expect(out.reason).toBe('last closure Ready on all 2 machine(s)');
     expect(await world.work.rev('HEAD~1')).toBe(parent);
@@ -82,10 +83,10 @@ describe('flotilla revert', () => {
     await report(status('web-1', v1, v2, 'Ready'), status('web-2', v1, v2, 'Ready'));
     const r = await revert();
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { changes: Array<{ to: string }> }).changes[0]!.to).toBe(v1);
+    expect((dataOf<{ changes: Array<{ to: string }> }>(r.stdout)).changes[0]!.to).toBe(v1);
     const to = await revert('--to', v3);
     expect(to.code, to.stderr).toBe(0);
-    expect(JSON.parse(to.stdout)).toMatchObject({ reason: 'chosen with --to', changes: [{ from: v1, to: v3 }] });
+    expect(dataOf(to.stdout)).toMatchObject({ reason: 'chosen with --to', changes: [{ from: v1, to: v3 }] });
   });
 
   it('--if-quarantined: does nothing while the desired closure is not quarantined, then one signed revert', async () => {
@@ -93,7 +94,7 @@ describe('flotilla revert', () => {
     const head = await world.work.rev();
     const none = await revert('--if-quarantined');
     expect(none.code, none.stderr).toBe(0);
-    expect(JSON.parse(none.stdout)).toMatchObject({ ok: true, reverted: false, desired: v3, reason: 'not quarantined' });
+    expect(dataOf(none.stdout)).toMatchObject({ reverted: false, desired: v3, reason: 'not quarantined' });
     expect(await world.work.rev()).toBe(head);
     expect((await runCli(['revert', 'web', '--repo', world.work.dir, '--if-quarantined', '--sign-key', world.signer.privateKeyPath])).stdout).toMatch(/desired closure sha256:[0-9a-f]{12}\S* is not quarantined; nothing to revert/);
 
@@ -102,7 +103,7 @@ describe('flotilla revert', () => {
     await store.close();
     const r = await revert('--if-quarantined');
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { reverted: boolean; commit: string; changes: Array<{ from: string; to: string }>; reason: string };
+    const out = dataOf<{ reverted: boolean; commit: string; changes: Array<{ from: string; to: string }>; reason: string }>(r.stdout);
     expect(out).toMatchObject({ reverted: true, changes: [{ from: v3, to: v1 }] });
     expect(out.reason).toMatch(/quarantined after failing on web-1/);
     expect(await world.work.rev('HEAD~1')).toBe(head);
@@ -111,7 +112,7 @@ describe('flotilla revert', () => {
 
     // The next scheduled run finds v1 desired and not quarantined: no second commit.
     const again = await revert('--if-quarantined');
-    expect(JSON.parse(again.stdout)).toMatchObject({ reverted: false, desired: v1 });
+    expect(dataOf(again.stdout)).toMatchObject({ reverted: false, desired: v1 });
     expect(await world.work.rev()).toBe(out.commit);
   });
 });

@@ -9,6 +9,7 @@ import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-w
 import { runTool } from '../helpers/git-repo.js';
 import { makeGpgKey, stopGpgAgent, type GpgKey } from '../helpers/gpg.js';
 import { allowedSignersLine, makeSshKey, type SshKey } from '../helpers/ssh-keys.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const setYaml = (digest: string): string => `closure: "${digest}"\nplatform: ${detectPlatform()}\nmachines: [web-1]\n`;
 
@@ -84,7 +85,7 @@ describe('bump and revert with a signer allowed_signers does not accept', () => 
     await writeFile(secretFile, await runTool('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--armor', '--export-secret-keys', gpg.fingerprint], { env: { GNUPGHOME: gpg.gnupgHome } }));
     const r = await runCli(['bump', 'web', v2, '--repo', world.work.dir, '--gpg-key', secretFile, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { warnings: string[] }).warnings).toEqual([
+    expect((dataOf<{ warnings: string[] }>(r.stdout)).warnings).toEqual([
       `OpenPGP key ${gpg.fingerprint.toUpperCase()} was not checked: allowed_signers lists SSH keys only; agents accept the commit only if this key is in their pinned pgpKeysFiles`,
     ]);
   });

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/deploy-world.js';
 import { FLOTILLA_VERSION } from '../../src/util/version.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // help VERB, --version anywhere, "did you mean", and completion scripts loaded in real bash, zsh and fish,
 // all through the built CLI as a process.
@@ -32,7 +33,7 @@ describe('the CLI as people expect it', () => {
     const [sub, subFlag] = await Promise.all([runCli(['help', 'agent', 'status']), runCli(['agent', 'status', '--help'])]);
     expect([sub.code, sub.stdout]).toEqual([0, subFlag.stdout]);
     expect(sub.stdout).toContain('flotilla agent status');
-    const json = JSON.parse((await runCli(['help', 'serve', '--json'])).stdout) as { name: string; options: Record<string, unknown> };
+    const json = dataOf<{ name: string; options: Record<string, unknown> }>((await runCli(['help', 'serve', '--json'])).stdout);
     expect(json.name).toBe('serve');
     expect(Object.keys(json.options)).toContain('listen');
   });
@@ -44,8 +45,8 @@ describe('the CLI as people expect it', () => {
       const r = await runCli(argv);
       expect([r.code, r.stdout], argv.join(' ')).toEqual([0, `${pkg.version}\n`]);
     }
-    expect(JSON.parse((await runCli(['version', '--json'])).stdout)).toEqual({ version: pkg.version });
-    expect(JSON.parse((await runCli(['--version', '--json'])).stdout)).toEqual({ version: pkg.version });
+    expect(dataOf((await runCli(['version', '--json'])).stdout)).toEqual({ version: pkg.version });
+    expect(dataOf((await runCli(['--version', '--json'])).stdout)).toEqual({ version: pkg.version });
   });
 
   it('suggests the verb or option meant, as a usage error (exit 2)', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, isolatedEnv, makeScratch, runTool, TestRepo, type Scratch } from '../helpers/git-repo.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { makeSshKey, type SshKey } from '../helpers/ssh-keys.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // These tests run the built CLI (run `npx tsc -p tsconfig.build.json` first; `npm test` does).
 const CLI = resolve('dist/src/cli/main.js');
@@ -71,7 +72,7 @@ describe('flotilla init', () => {
 
     const v = await flotilla(['validate', '--repo', repo.dir, '--json']);
     expect(v.code, v.stdout + v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, errors: [], signature: { ok: true, signer: key.principal, format: 'ssh' }, sets: ['example'] });
+    expect(dataOf(v.stdout)).toMatchObject({ ok: true, errors: [], signature: { ok: true, signer: key.principal, format: 'ssh' }, sets: ['example'] });
   });
 
   it('makes further commits signed by default (commit.gpgsign, gpg.format=ssh)', async () => {
@@ -95,7 +96,7 @@ describe('flotilla init', () => {
     const dir = join(scratch.path, 'unsigned');
     const r = await flotilla(['init', dir, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ ok: true, dir, signed: false });
+    expect(dataOf(r.stdout)).toEqual({ ok: true, dir, signed: false });
     const staged = await runTool('git', ['diff', '--cached', '--name-only'], { cwd: dir });
     expect(staged.split('\n')).toContain('sets/example.yaml');
   });
@@ -112,7 +113,7 @@ describe('flotilla validate', () => {
     expect(r.stdout).toContain('sets/example.yaml:16:3 /activate/retries unknown property "retries"');
     expect(r.stdout).toMatch(/^signature: ok, ssh by alice@example\.test/m);
     const json = await flotilla(['validate', '--repo', repo.dir, '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, errors: [{ file: 'sets/example.yaml', line: 16, col: 3, pointer: '/activate/retries' }] });
+    expect(dataOf(json.stdout)).toMatchObject({ ok: false, errors: [{ file: 'sets/example.yaml', line: 16, col: 3, pointer: '/activate/retries' }] });
     const back = await flotilla(['validate', '--repo', repo.dir, '--rev', good.slice(0, 10)]);
     expect(back.code, back.stdout).toBe(0);
   });
@@ -122,7 +123,7 @@ describe('flotilla validate', () => {
     await repo.commit({ files: { 'README.md': 'unsigned change\n' } });
     const unsigned = await flotilla(['validate', '--repo', repo.dir, '--json']);
     expect(unsigned.code).toBe(1);
-    expect(JSON.parse(unsigned.stdout)).toMatchObject({ ok: false, errors: [], signature: { ok: false, code: 'UntrustedCommitError' } });
+    expect(dataOf(unsigned.stdout)).toMatchObject({ ok: false, errors: [], signature: { ok: false, code: 'UntrustedCommitError' } });
 
     await repo.commit({ files: { 'README.md': 'signed by mallory\n' }, sign: { ssh: other } });
     const pinned = join(scratch.path, 'pinned_signers');
@@ -140,7 +141,7 @@ describe('flotilla validate', () => {
     await repo.commit({ sign: { ssh: key } });
     const r = await flotilla(['validate', '--repo', repo.dir, '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, errors: [{ file: 'sets/evil.yaml', rule: 'unsafe-tree' }] });
+    expect(dataOf(r.stdout)).toMatchObject({ ok: false, errors: [{ file: 'sets/evil.yaml', rule: 'unsafe-tree' }] });
   });
 
   it('validates a repo served over HTTP', async () => {
@@ -149,7 +150,7 @@ describe('flotilla validate', () => {
     await repo.pushTo(bare);
     const r = await flotilla(['validate', '--repo', `${server.url}/deploy.git`, '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, commit: await repo.rev(), signature: { ok: true } });
+    expect(dataOf(r.stdout)).toMatchObject({ ok: true, commit: await repo.rev(), signature: { ok: true } });
   });
 
   it('--dir checks a plain directory: the shipped example passes, a broken copy fails with positions', async () => {
@@ -172,7 +173,7 @@ describe('flotilla validate', () => {
     await writeFile(join(dir, 'flotilla.yaml'), config);
     const r = await flotilla(['validate', '--dir', dir, '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, errors: [{ file: 'flotilla.yaml', pointer: '/expires', rule: 'expired' }] });
+    expect(dataOf(r.stdout)).toMatchObject({ ok: false, errors: [{ file: 'flotilla.yaml', pointer: '/expires', rule: 'expired' }] });
   });
 
   it('refuses --dir together with --repo (usage error, exit 2)', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { findFreePort } from '../../scripts/servers/free-port.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 async function get(url: string): Promise<{ status: number; body: string } | null> {
   try {
@@ -49,7 +50,7 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
 
   const once = async (): Promise<{ code: number; report: Report }> => {
     const r = await runCli(['agent', '--config', config, '--once', '--json']);
-    return { code: r.code, report: JSON.parse(r.stdout) as Report };
+    return { code: r.code, report: dataOf<Report>(r.stdout) };
   };
 
   beforeAll(async () => {
@@ -114,7 +115,7 @@ describe('agent end to end: signed repo over HTTP, directory store, a real servi
     const stateDir = join(world.root, 'machines', 'm1');
     const rb = await runCli(['rollback', 'svc', '--state', stateDir, '--json']);
     expect(rb.code, rb.stderr).toBe(0);
-    expect(JSON.parse(rb.stdout)).toMatchObject({ from: 3, to: 1, markedBad: v3, activated: true });
+    expect(dataOf(rb.stdout)).toMatchObject({ from: 3, to: 1, markedBad: v3, activated: true });
     expect(await get(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'v1' });
     const afterRollback = await once();
     expect(afterRollback.report.outcomes[0]).toMatchObject({ result: 'rolled-back', current: v1, generation: 1 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployWorld, repoConfigYaml, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 interface Report {
   exitCode: number;
@@ -20,7 +21,7 @@ describe('agent refuses untrusted repo states and recovers on a good commit', ()
 
   const once = async (): Promise<{ code: number; report: Report }> => {
     const r = await runCli(['agent', '--config', config, '--once', '--json']);
-    return { code: r.code, report: JSON.parse(r.stdout) as Report };
+    return { code: r.code, report: dataOf<Report>(r.stdout) };
   };
   const mark = async (): Promise<string> => (JSON.parse(await readFile(join(stateDir, 'repo-high-water-mark.json'), 'utf8')) as { commit: string }).commit;
 

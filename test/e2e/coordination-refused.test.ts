@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
 import { startS3rverBucket, type S3rverBucket } from '../helpers/s3rver.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 
 // s3rver ignores If-None-Match / If-Match: leases through it would over-commit. The agent must notice at
@@ -28,7 +29,7 @@ describe('a store that ignores preconditions', () => {
     await world.commit({ 'sets/app.yaml': fleetSetYaml(v1, world.platform, ['m1', 'm2', 'm3'], 1) });
     const r = await runCli(['agent', '--config', await world.agentConfig('m1'), '--once', '--json']);
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.stdout) as { outcomes: Array<{ result: string; reason: string; message: string; generation: number | null }> };
+    const report = dataOf<{ outcomes: Array<{ result: string; reason: string; message: string; generation: number | null }> }>(r.stdout);
     expect(report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'CoordinationUnsafe', generation: null });
     expect(report.outcomes[0]?.message).toContain('does not honour conditional writes');
   });

@@ -5,6 +5,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { listAll } from '../../src/store/store.js';
 import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 interface GcJson {
   rollouts?: { deleted: string[]; deletedKeys: number; keptYoung: string[]; dryRun: boolean };
@@ -35,7 +36,7 @@ describe.each(worldBackends('rollouts/'))('lease objects of finished rollouts, o
     for (const m of plan.order) expect((await runCli(['agent', '--config', await world.agentConfig(m), '--once'])).code, m).toBe(0);
   };
   const gc = async (olderThan: string): Promise<GcJson> =>
-    JSON.parse((await runCli(['gc', '--store', world.storeUrl, '--repo', world.work.dir, '--older-than', olderThan, '--json'])).stdout) as GcJson;
+    dataOf<GcJson>((await runCli(['gc', '--store', world.storeUrl, '--repo', world.work.dir, '--older-than', olderThan, '--json'])).stdout);
 
   it('are collected by gc --store after the grace period; the current rollout\'s never are', { timeout: 600_000 }, async () => {
     const v1 = await pushFleetPackage(world, 'v1', true);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import { launchChromium, type Browser, type Page } from '../helpers/chromium.js';
 import { CLI, createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { dataOf } from '../helpers/cli-json.js';
 import { fleetSetYaml, isQuarantined, pushFleetPackage, readStatuses, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 
 // The fleet page in a real browser (Debian's chromium, driven over the DevTools protocol) against three real
@@ -28,7 +29,7 @@ async function startServe(world: DeployWorld): Promise<{ url: string; child: Chi
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
       const line = out.split('\n')[0];
-      if (out.includes('\n') && line) done((JSON.parse(line) as { url: string }).url);
+      if (out.includes('\n') && line) done(dataOf<{ url: string }>(line).url);
     });
     child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
   });

@@ -6,6 +6,7 @@ import type { Digest } from '../../src/store/digest.js';
 import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { FETCH_LOOKAHEAD_BATCHES } from '../../src/reconcile/step-gate.js';
 import { fleetSetYaml, isQuarantined, machineNames, maxOverlap, pushFleetPackage, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const SLOW = process.env.FLOTILLA_SLOW === '1';
 const N = SLOW ? 50 : 10;
@@ -46,7 +47,7 @@ describe.each(worldBackends('fleet/'))(`fleet rollout on the $backend: ${N} agen
 
   const status = async (): Promise<{ code: number; json: { result: string; sets: Array<{ health: string; readyCount: number; quarantines: Array<{ digest: string; machines: string[] }> }> } }> => {
     const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-    return { code: r.code, json: JSON.parse(r.stdout) as never };
+    return { code: r.code, json: dataOf<never>(r.stdout) };
   };
 
   const allOn = (digest: Digest) => async () => {

@@ -14,6 +14,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { CLI, createDeployWorld, repoConfigYaml, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const SET = 'app';
 
@@ -113,7 +114,7 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     const c1 = await world.commit({ 'flotilla.yaml': repoConfigYaml(world.storeUrl, world.publisherPublic) + pointerYaml, [`sets/${SET}.yaml`]: setYaml(v1, world.platform) }, 'app v1, pointer on');
     const pub = await publish();
     expect(pub.code, pub.stderr).toBe(0);
-    expect(JSON.parse(pub.stdout)).toMatchObject({ outcome: 'written', commit: c1, previous: null });
+    expect(dataOf(pub.stdout)).toMatchObject({ outcome: 'written', commit: c1, previous: null });
 
     const { child, port } = await startAgent('m1', '1h');
     await waitFor('convergence on v1', async () => (await generation(port)) === 1);
@@ -148,8 +149,8 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     }
     // The writer moves an older pointer forward, refuses to replace one naming a commit main does not
     // descend from (unknown to git, a force-push) without --force, and replaces it with it.
-    expect(JSON.parse((await publish()).stdout)).toMatchObject({ outcome: 'written', commit: c1 });
-    expect(JSON.parse((await publish()).stdout)).toMatchObject({ outcome: 'unchanged', commit: c1 });
+    expect(dataOf((await publish()).stdout)).toMatchObject({ outcome: 'written', commit: c1 });
+    expect(dataOf((await publish()).stdout)).toMatchObject({ outcome: 'unchanged', commit: c1 });
     await writePointer('f'.repeat(40));
     const refused = await publish();
     expect(refused.code).toBe(1);
@@ -160,7 +161,7 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     // A new signed commit, published: the agent follows the pointer to git and converges on it.
     const v2 = await pushApp(world, 'v2');
     const c2 = await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform) }, 'app v2');
-    expect(JSON.parse((await publish()).stdout)).toMatchObject({ outcome: 'written', commit: c2, previous: c1 });
+    expect(dataOf((await publish()).stdout)).toMatchObject({ outcome: 'written', commit: c2, previous: c1 });
     await waitFor('convergence on v2', async () => (await generation(port)) === 2);
     await stop(child);
   });

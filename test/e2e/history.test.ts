@@ -9,6 +9,7 @@ import { historyRecordKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const MACHINES = ['m1', 'm2'];
 
@@ -40,7 +41,7 @@ describe.each(worldBackends('history/'))('flotilla history on the $backend', ({ 
   const once = async (m: string): Promise<number> => (await runCli(['agent', '--config', await world.agentConfig(m), '--once'])).code;
   const history = async (...extra: string[]): Promise<{ code: number; json: HistoryJson; stdout: string; stderr: string }> => {
     const r = await runCli(['history', 'app', '--repo', world.work.dir, '--store', world.storeUrl, '--json', ...extra]);
-    return { code: r.code, json: JSON.parse(r.stdout || '{}') as HistoryJson, stdout: r.stdout, stderr: r.stderr };
+    return { code: r.code, json: r.stdout === '' ? ({} as HistoryJson) : dataOf<HistoryJson>(r.stdout), stdout: r.stdout, stderr: r.stderr };
   };
 
   it('logs switch, pause, resume, rollback and quarantine in order, verified; a changed record is named', { timeout: 600_000 }, async () => {

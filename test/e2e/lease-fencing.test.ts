@@ -10,6 +10,7 @@ import type { Store } from '../../src/store/store.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { machineNames, maxOverlap, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 import { startAgentOnce, waitForFile } from '../helpers/agent-process.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // THREATS "Added in turn 2": a holder paused past its TTL must not switch; machines between "switch" and
 // "Ready" never exceed the batch size, even with leases shorter than activation + health.
@@ -72,7 +73,7 @@ ${drain ? `  drain: [/bin/sh, -c, "touch '${mark}'; sleep 1"]\n` : ''}  timeout:
     const { code, stdout } = await run.done;
     expect(code).toBe(3);
     expect(await readlink(currentLink)).toBe(before);
-    const report = JSON.parse(stdout) as { outcomes: Array<{ result: string; reason: string; current: string }> };
+    const report = dataOf<{ outcomes: Array<{ result: string; reason: string; current: string }> }>(stdout);
     expect(report.outcomes[0]).toMatchObject({ result: 'waiting', reason: 'LeaseLost', current: v1 });
     expect((await readStatuses(world.storeUrl, 'app')).get('m1')).toMatchObject({ state: 'Waiting', currentDigest: v1 });
     // The new holder is unharmed.

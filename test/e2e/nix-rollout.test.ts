@@ -14,6 +14,7 @@ import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-w
 import { isQuarantined, machineNames, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const machines = machineNames(3);
 const OK = { activate: '#!/bin/sh\nexit 0\n', health: '#!/bin/sh\nexit 0\n' };
@@ -87,7 +88,7 @@ describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, qu
   };
   const status = async (): Promise<{ code: number; json: { sets: Array<{ health: string; quarantines: Array<{ digest: string; machines: string[] }> }> } }> => {
     const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-    return { code: r.code, json: JSON.parse(r.stdout) as never };
+    return { code: r.code, json: dataOf<never>(r.stdout) };
   };
 
   it('rolls v1 then v2 out from the cache into each machine\'s chroot root', { timeout: 600_000 }, async () => {

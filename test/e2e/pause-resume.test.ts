@@ -7,6 +7,7 @@ import { planRollout } from '../../src/rollout/planner.js';
 import type { Digest } from '../../src/store/digest.js';
 import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage, readStatuses } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const MACHINES = ['m1', 'm2'];
 
@@ -29,7 +30,7 @@ describe.each(worldBackends('pause/'))('pause, resume and suspended: true, on th
   };
   const cli = async (args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> => {
     const r = await runCli([...args, '--json']);
-    return { code: r.code, json: JSON.parse(r.stdout || '{}') as Record<string, unknown>, stderr: r.stderr };
+    return { code: r.code, json: dataOf<Record<string, unknown> | null>(r.stdout) ?? {}, stderr: r.stderr };
   };
 
   it('nothing switches while paused or suspended; resume and a commit lift them', { timeout: 600_000 }, async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage, readStatuses } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // A machine leaves its set in a new commit: `flotilla status` lists it apart and stops counting it, and
 // `flotilla gc --store --repo` collects its report once the grace period has passed, never a member's.
@@ -24,10 +25,10 @@ describe.each(worldBackends('removed/'))('a machine removed from its set, on the
   const status = async (): Promise<{ code: number; json: StatusJson; text: string }> => {
     const args = ['status', '--repo', world.work.dir, '--store', world.storeUrl];
     const [json, text] = await Promise.all([runCli([...args, '--json']), runCli(args)]);
-    return { code: json.code, json: JSON.parse(json.stdout) as StatusJson, text: text.stdout };
+    return { code: json.code, json: dataOf<StatusJson>(json.stdout), text: text.stdout };
   };
   const gc = async (olderThan: string): Promise<GcJson> =>
-    JSON.parse((await runCli(['gc', '--store', world.storeUrl, '--repo', world.work.dir, '--older-than', olderThan, '--json'])).stdout) as GcJson;
+    dataOf<GcJson>((await runCli(['gc', '--store', world.storeUrl, '--repo', world.work.dir, '--older-than', olderThan, '--json'])).stdout);
 
   it('is shown apart and does not count; gc collects its report after the grace period, never a member\'s', { timeout: 600_000 }, async () => {
     const v1 = await pushFleetPackage(world, 'v1', true);

@@ -12,6 +12,7 @@ import { createAgent } from '../../src/agent/run-agent.js';
 import { loadAgentConfig } from '../../src/declarations/index.js';
 import type { Clock } from '../../src/rollout/clock.js';
 import { createDeployWorld, repoConfigYaml, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 interface Report {
   exitCode: number;
@@ -44,7 +45,7 @@ describe('agent config minimumCommit: an empty state dir does not trust history 
     const trust = { allowedSignersFile: world.allowedSignersFile, ...(minimumCommit ? { minimumCommit } : {}) };
     const config = await world.agentConfig(machine, { trust });
     const r = await runCli(['agent', '--config', config, '--once', '--json']);
-    return { code: r.code, report: JSON.parse(r.stdout) as Report, stateDir: world.stateDirOf(machine) };
+    return { code: r.code, report: dataOf<Report>(r.stdout), stateDir: world.stateDirOf(machine) };
   };
   const publish = async (oid: string): Promise<void> => {
     await world.work.setBranch('main', oid);

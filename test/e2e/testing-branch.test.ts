@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/store/digest.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 describe('repo.testingBranch: testing/<machine> ahead of main', () => {
   let world: DeployWorld;
@@ -19,7 +20,7 @@ describe('repo.testingBranch: testing/<machine> ahead of main', () => {
   const configOf = async (m: string, testing: boolean): Promise<string> => world.agentConfig(m, { repo: { url: world.repoUrl, branch: 'main', jitter: '0s', ...(testing ? { testingBranch: true } : {}) } });
   const once = async (m: string, testing: boolean): Promise<{ code: number; commit: string | null; current: string | null; reason: string | undefined }> => {
     const r = await runCli(['agent', '--config', await configOf(m, testing), '--once', '--json']);
-    const report = JSON.parse(r.stdout) as { commit: string | null; outcomes: Array<{ current: string | null; reason: string }>; error?: { code: string } };
+    const report = dataOf<{ commit: string | null; outcomes: Array<{ current: string | null; reason: string }>; error?: { code: string } }>(r.stdout);
     return { code: r.code, commit: report.commit, current: report.outcomes[0]?.current ?? null, reason: report.error?.code ?? report.outcomes[0]?.reason };
   };
   const onTesting = async (files: Record<string, string>, signed = true): Promise<string> => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRollout } from '../../src/rollout/planner.js';
 import { runCli, worldBackends, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage, readStatuses, waitFor } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // A machine of an earlier batch dies for good: with maxUnavailable 0 the others wait and say who they wait
 // for; with maxUnavailable 1 they converge around it; when it comes back it converges on its own turn.
@@ -26,12 +27,12 @@ describe.each(worldBackends('budget/'))('an unreachable canary and the unavailab
 
   const once = async (machine: string): Promise<{ code: number; json: OnceJson }> => {
     const r = await runCli(['agent', '--config', await world.agentConfig(machine), '--once', '--json']);
-    return { code: r.code, json: JSON.parse(r.stdout) as OnceJson };
+    return { code: r.code, json: dataOf<OnceJson>(r.stdout) };
   };
 
   const status = async (): Promise<{ code: number; json: { sets: Array<{ machines: Array<{ machine: string; state: string }> }> } }> => {
     const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-    return { code: r.code, json: JSON.parse(r.stdout) as never };
+    return { code: r.code, json: dataOf<never>(r.stdout) };
   };
 
   it('waits naming the unreachable machine with maxUnavailable 0, converges around it with 1, and it converges when back', { timeout: 600_000 }, async () => {
@@ -81,6 +82,6 @@ describe.each(worldBackends('budget/'))('an unreachable canary and the unavailab
 /** The reportedAt of `machine`'s report of set app. */
 async function readStatusesRaw(world: DeployWorld, machine: string): Promise<string | undefined> {
   const r = await runCli(['status', '--repo', world.work.dir, '--store', world.storeUrl, '--json']);
-  const json = JSON.parse(r.stdout) as { sets: Array<{ machines: Array<{ machine: string; reportedAt: string | null }> }> };
+  const json = dataOf<{ sets: Array<{ machines: Array<{ machine: string; reportedAt: string | null }> }> }>(r.stdout);
   return json.sets[0]?.machines.find((m) => m.machine === machine)?.reportedAt ?? undefined;
 }

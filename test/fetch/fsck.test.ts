@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/store/digest.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 interface FsckJson {
   ok: boolean;
@@ -35,12 +36,12 @@ describe('flotilla fsck and fetch --repair', () => {
   const fsck = async (...args: string[]): Promise<{ code: number; report: FsckJson; text: string }> => {
     const json = await runCli(['fsck', '--state', stateDir, '--json', ...args]);
     const text = await runCli(['fsck', '--state', stateDir, ...args]);
-    return { code: json.code, report: JSON.parse(json.stdout) as FsckJson, text: text.stdout };
+    return { code: json.code, report: dataOf<FsckJson>(json.stdout), text: text.stdout };
   };
   const repair = async (): Promise<number> => {
     const r = await runCli(['fetch', v1, '--state', stateDir, '--store', world.storeUrl, '--trust', world.publisherPublic, '--repair', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as { repaired: unknown[] }).repaired.length;
+    return (dataOf<{ repaired: unknown[] }>(r.stdout)).repaired.length;
   };
   const objectOf = (digest: string): string => join(stateDir, 'objects', 'sha256', digest.slice(7, 9), digest.slice(7));
 

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { commitSwitch, isBad, readCurrent, setPaths, stageGeneration, switchGeneration } from '../../src/generations/index.js';
 import { closure, digestOf, makeStateDir } from './fixture.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 let stateDir: string;
 let cleanup: () => Promise<void>;
@@ -26,7 +27,7 @@ describe('generations, rollback and clear verbs', () => {
     expect(text.out).toMatch(/^\*A {3}\s+2 {2}[0-9a-f]{12} {2}\S+ {2}c-v2$/m);
     expect(text.out).toMatch(/^ {2}P {2}\s+1 /m);
     const json = await cli(['generations', 'web', '--state', stateDir, '--json']);
-    expect(JSON.parse(json.out)).toMatchObject({ current: 2, active: 2, previousActive: 1, generations: [{ number: 1, commit: 'c-v1' }, { number: 2, current: true }] });
+    expect(dataOf(json.out)).toMatchObject({ current: 2, active: 2, previousActive: 1, generations: [{ number: 1, commit: 'c-v1' }, { number: 2, current: true }] });
   });
 
   it('rolls back to the previously active generation, marks the one left bad, and clear forgets it', async () => {
@@ -34,13 +35,13 @@ describe('generations, rollback and clear verbs', () => {
     await deploy('v2');
     const r = await cli(['rollback', 'web', '--state', stateDir, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ from: 2, to: 1, markedBad: digestOf('closure:v2'), activated: true });
+    expect(dataOf(r.out)).toMatchObject({ from: 2, to: 1, markedBad: digestOf('closure:v2'), activated: true });
     expect((await readCurrent(setPaths(stateDir, 'web').current))?.number).toBe(1);
     expect(await isBad(stateDir, 'web', digestOf('closure:v2'), digestOf('closure:v2'))).toBe(true);
     const listed = await cli(['generations', 'web', '--state', stateDir]);
     expect(listed.out).toMatch(/^ {2}P B\s+2 .*bad: operator rollback$/m);
     const cleared = await cli(['clear', 'web', '--state', stateDir, '--json']);
-    expect(JSON.parse(cleared.out)).toEqual({ set: 'web', cleared: [digestOf('closure:v2')] });
+    expect(dataOf(cleared.out)).toEqual({ set: 'web', cleared: [digestOf('closure:v2')] });
     expect(await isBad(stateDir, 'web', digestOf('closure:v2'), digestOf('closure:v2'))).toBe(false);
     const to = await cli(['rollback', 'web', '--to', '2', '--keep-good', '--state', stateDir]);
     expect(to.code).toBe(0);

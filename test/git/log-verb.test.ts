@@ -5,6 +5,7 @@ import { runCliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { createBareRepo, createTestRepo, makeScratch, type Scratch, type TestRepo } from '../helpers/git-repo.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { allowedSignersLine, makeSshKey, type SshKey } from '../helpers/ssh-keys.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 let scratch: Scratch;
 let repo: TestRepo;
@@ -41,7 +42,7 @@ describe('flotilla log', () => {
   it('lists commits newest first with signer, verdict and the sets each changed (--json)', async () => {
     const r = await run(['log', '--repo', 'deploy', '--trust-file', trustFile, '--json']);
     expect(r.code, r.err).toBe(0);
-    const doc = JSON.parse(r.out) as { commits?: Row[]; result?: { commits: Row[] } };
+    const doc = dataOf<{ commits?: Row[]; result?: { commits: Row[] } }>(r.out);
     const commits = (doc.commits ?? doc.result?.commits)!;
     expect(commits.map((c) => c.oid)).toEqual([...oids].reverse());
     expect(commits.map((c) => [c.subject, c.verified, c.signer ?? c.reason, c.setsChanged])).toEqual([

@@ -10,6 +10,7 @@ import { parseClosureRef, type NixStorePath } from '../../src/store/closure-ref.
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { buildNixClosure, generateNixKey, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 let scratch: Scratch;
 let v1: NixClosureFixture;
@@ -54,7 +55,7 @@ describe('flotilla verify /nix/store/…', () => {
   it('passes a closure signed by the trusted key, checking every NAR', async () => {
     const r = await runCli(['verify', v1.top, '--store', cacheUrl, '--trust', v1.publicKey, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { ok: boolean; paths: Array<{ storePath: string; signers: string[] }>; narBytesChecked: number };
+    const j = dataOf(r.stdout) as { ok: boolean; paths: Array<{ storePath: string; signers: string[] }>; narBytesChecked: number };
     expect(j.ok).toBe(true);
     expect(j.paths.map((p) => p.storePath).sort()).toEqual(v1.paths);
     expect(j.narBytesChecked).toBe((await Promise.all(v1.paths.map((p) => narinfoOf(cacheDir, p)))).reduce((n, i) => n + i.narSize, 0));
@@ -85,10 +86,10 @@ describe('flotilla fetch /nix/store/… --root DIR', () => {
     const root = join(scratch.path, 'root-fetch');
     const r = await runCli(['fetch', v1.top, '--store', cacheUrl, '--trust', v1.publicKey, '--root', root, '--register', 'never', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { fetched: string[] }).fetched.sort()).toEqual(v1.paths);
+    expect((dataOf<{ fetched: string[] }>(r.stdout)).fetched.sort()).toEqual(v1.paths);
     for (const p of v1.paths) expect((await nixDump(join(root, p), scratch.path)).equals(await nixDump(p, scratch.path)), p).toBe(true);
     const again = await runCli(['fetch', v1.top, '--store', cacheUrl, '--trust', v1.publicKey, '--root', root, '--register', 'never', '--json']);
-    expect(JSON.parse(again.stdout)).toMatchObject({ fetched: [], present: expect.arrayContaining(v1.paths) as unknown });
+    expect(dataOf(again.stdout)).toMatchObject({ fetched: [], present: expect.arrayContaining(v1.paths) as unknown });
   });
 
   it('refuses a tampered NAR, names the path and places nothing', async () => {
@@ -116,7 +117,7 @@ describe('flotilla fetch /nix/store/… --root DIR', () => {
     await stageGeneration({ stateDir, set: 'app', digest: top, packages: [], nix: { root, paths: closurePaths(f.closure, top) }, origin: {} });
     const r = await runCli(['fetch', v2.top, '--store', cacheUrl, '--trust', v1.publicKey, '--state', stateDir, '--register', 'never', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ root, fetched: [lib(v2, 'lib-b'), v2.top].sort() });
+    expect(dataOf(r.stdout)).toMatchObject({ root, fetched: [lib(v2, 'lib-b'), v2.top].sort() });
     for (const p of v2.paths) expect((await nixDump(join(root, p), scratch.path)).equals(await nixDump(p, scratch.path)), p).toBe(true);
   });
 
@@ -131,20 +132,20 @@ describe('flotilla show and diff on Nix store paths', () => {
   it('show: hashes, references, the closure and which signers verify', async () => {
     const r = await runCli(['show', v1.top, '--store', cacheUrl, '--trust', v1.publicKey, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { narHash: string; references: string[]; closurePaths: string[]; signers: Array<{ key: string; verified: boolean }> };
+    const j = dataOf(r.stdout) as { narHash: string; references: string[]; closurePaths: string[]; signers: Array<{ key: string; verified: boolean }> };
     const info = await narinfoOf(cacheDir, v1.top);
     expect(j.narHash).toBe(info.narHash);
     expect(j.references).toEqual(info.references);
     expect(j.closurePaths.sort()).toEqual(v1.paths);
     expect(j.signers).toEqual([{ key: v1.publicKey.split(':')[0], verified: true }]);
     const untrusted = await runCli(['show', rogue.top, '--store', cacheUrl, '--trust', v1.publicKey, '--json']);
-    expect((JSON.parse(untrusted.stdout) as { signers: Array<{ verified: boolean }> }).signers.map((s) => s.verified)).toEqual([false]);
+    expect((dataOf<{ signers: Array<{ verified: boolean }> }>(untrusted.stdout)).signers.map((s) => s.verified)).toEqual([false]);
   });
 
   it('diff: the store paths added and removed and the bytes a machine on A fetches', async () => {
     const r = await runCli(['diff', v1.top, v2.top, '--store', cacheUrl, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const d = JSON.parse(r.stdout) as { added: Array<{ storePath: string }>; removed: Array<{ storePath: string }>; fileBytesToFetch: number; kept: number };
+    const d = dataOf(r.stdout) as { added: Array<{ storePath: string }>; removed: Array<{ storePath: string }>; fileBytesToFetch: number; kept: number };
     expect(d.added.map((p) => p.storePath).sort()).toEqual([v2.top, lib(v2, 'lib-b')].sort());
     expect(d.removed.map((p) => p.storePath).sort()).toEqual([v1.top, lib(v1, 'lib-b')].sort());
     expect(d.kept).toBe(1);

@@ -7,6 +7,7 @@ import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 import { generateTree } from '../helpers/tree-gen.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const exec = promisify(execFile);
 const CLI = resolve('dist/src/cli/main.js');
@@ -49,7 +50,7 @@ describe('the built CLI: keygen, push, show, verify, fetch, diff, pin, gc', () =
     expect(p.out).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     const d = p.out.trim();
     const show = await cli(t.dir, 'show', d, '--store', 'st', '--trust', pub, '--json');
-    expect(JSON.parse(show.out)).toMatchObject({ name: 'app', files: 25, provenance: { build: '42' }, signers: [{ key: 'ci-1', verified: true }], deployable: null });
+    expect(dataOf(show.out)).toMatchObject({ name: 'app', files: 25, provenance: { build: '42' }, signers: [{ key: 'ci-1', verified: true }], deployable: null });
     const v = await cli(t.dir, 'verify', d, '--store', 'st', '--trust', pub);
     expect(v.code).toBe(0);
     expect(v.out).toContain('OK');
@@ -68,7 +69,7 @@ describe('the built CLI: keygen, push, show, verify, fetch, diff, pin, gc', () =
     await store.put(objectKey(big.digest as never), bytes);
     const bad = await cli(t.dir, 'verify', d, '--store', 'st', '--trust', pub, '--json');
     expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.out)).toMatchObject({ ok: false, failures: [{ object: big.digest, code: 'IntegrityError' }] });
+    expect(dataOf(bad.out)).toMatchObject({ ok: false, failures: [{ object: big.digest, code: 'IntegrityError' }] });
     bytes[0] = (bytes[0] ?? 0) ^ 1;
     await store.put(objectKey(big.digest as never), bytes);
   });
@@ -77,16 +78,16 @@ describe('the built CLI: keygen, push, show, verify, fetch, diff, pin, gc', () =
     const a = (await cli(t.dir, 'push', 'app', '--store', 'st2', '--sign-key', 'ci-1.secret')).out.trim();
     await writeFile(join(t.dir, 'app', 'new-file.txt'), 'x'.repeat(5000));
     const b = (await cli(t.dir, 'push', 'app', '--store', 'st2', '--sign-key', 'ci-1.secret')).out.trim();
-    const diff = JSON.parse((await cli(t.dir, 'diff', a, b, '--store', 'st2', '--json')).out) as { changed: Array<{ added: string[] }>; objectsToFetch: number; bytesToFetch: number };
+    const diff = dataOf<{ changed: Array<{ added: string[] }>; objectsToFetch: number; bytesToFetch: number }>((await cli(t.dir, 'diff', a, b, '--store', 'st2', '--json')).out);
     expect(diff.changed[0]?.added).toEqual(['new-file.txt']);
     expect(diff.objectsToFetch).toBe(2);
     expect(diff.bytesToFetch).toBeGreaterThan(5000);
     expect((await cli(t.dir, 'pin', 'release-1', a, '--store', 'st2')).code).toBe(0);
     expect((await cli(t.dir, 'pins', '--store', 'st2')).out.trim()).toBe(`release-1 ${a}`);
-    const young = (JSON.parse((await cli(t.dir, 'gc', '--store', 'st2', '--json')).out) as { store: { deleted: string[]; keptYoung: number } }).store;
+    const young = (dataOf<{ store: { deleted: string[]; keptYoung: number } }>((await cli(t.dir, 'gc', '--store', 'st2', '--json')).out)).store;
     expect(young.deleted).toEqual([]);
     expect(young.keptYoung).toBeGreaterThan(0);
-    const gc = (JSON.parse((await cli(t.dir, 'gc', '--store', 'st2', '--older-than', '0s', '--json')).out) as { store: { deleted: string[] } }).store;
+    const gc = (dataOf<{ store: { deleted: string[] } }>((await cli(t.dir, 'gc', '--store', 'st2', '--older-than', '0s', '--json')).out)).store;
     expect(gc.deleted).toContain(`objects/sha256/${b.slice(7, 9)}/${b.slice(7)}`);
     expect((await cli(t.dir, 'verify', a, '--store', 'st2', '--trust', pub)).code).toBe(0);
     expect((await cli(t.dir, 'show', b, '--store', 'st2')).err).toContain('NotFoundError');

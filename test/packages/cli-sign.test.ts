@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/deploy-world.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 // `flotilla sign` with the built CLI on a real directory store: adding a signature never removes one that
 // verifies, and `flotilla verify` still passes afterwards.
@@ -51,7 +52,7 @@ describe('flotilla sign', () => {
   it('adds a second signer; signing again with the same key is a no-op', async () => {
     const r = await cli('sign', digest, '--store', 'st', '--key', 'rel-1.secret', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, key: 'rel-1', outcome: 'added' });
+    expect(dataOf(r.stdout)).toMatchObject({ ok: true, key: 'rel-1', outcome: 'added' });
     expect((await verify(pub['ci-1.secret']!, pub['rel-1.secret']!)).code).toBe(0);
     const before = await signatures();
     const again = await cli('sign', digest, '--store', 'st', '--key', 'rel-1.secret');
@@ -71,7 +72,7 @@ describe('flotilla sign', () => {
     // The way out for a rotated key works, and is what the refusal above prevented.
     const replaced = await cli('sign', digest, '--store', 'st', '--key', 'impostor.secret', '--replace', '--json');
     expect(replaced.code, replaced.stderr).toBe(0);
-    expect(JSON.parse(replaced.stdout)).toMatchObject({ outcome: 'replaced' });
+    expect(dataOf(replaced.stdout)).toMatchObject({ outcome: 'replaced' });
     expect((await verify(pub['ci-1.secret']!, pub['impostor.secret']!)).code).toBe(0);
     expect((await verify(pub['ci-1.secret']!, pub['rel-1.secret']!)).code).toBe(1);
   });
@@ -81,7 +82,7 @@ describe('flotilla sign', () => {
     expect((await verify(pub['ci-1.secret']!)).code).toBe(1);
     const r = await cli('sign', digest, '--store', 'st', '--key', 'ci-1.secret', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'replaced' });
+    expect(dataOf(r.stdout)).toMatchObject({ outcome: 'replaced' });
     expect((await verify(pub['ci-1.secret']!)).code).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { writeServicePackage } from '../helpers/service-package.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const schema = JSON.parse(readFileSync(resolve('schemas/plan.schema.json'), 'utf8')) as object;
 const ajv = new Ajv2020.default({ strict: true, allErrors: true });
@@ -225,7 +226,7 @@ describe('flotilla plan on real repos and a real store', () => {
 
   it('defaults: on main with no arguments, BASE is HEAD~1', async () => {
     const r = await runCli(['plan', '--repo', world.work.dir, '--json']);
-    const p = JSON.parse(r.stdout) as Plan;
+    const p = dataOf<Plan>(r.stdout);
     expect(p.head).toBe(main);
     expect(p.base).toBe(await world.work.rev('main~1'));
     expect(p.sets.map((s) => s.name)).toEqual(['db', 'web']);
@@ -235,7 +236,7 @@ describe('flotilla plan on real repos and a real store', () => {
     const parent = await world.work.rev('main~1');
     for (const args of [['main~1', 'main'], [`${main.slice(0, 8)}^`, main.slice(0, 8)], ['HEAD~1', 'HEAD'], ['@^', '@']]) {
       const r = await runCli(['plan', ...args, '--repo', world.work.dir, '--json']);
-      const p = JSON.parse(r.stdout) as Plan;
+      const p = dataOf<Plan>(r.stdout);
       expect([p.base, p.head], args.join(' ')).toEqual([parent, main]);
     }
     const unknown = await runCli(['plan', 'main~9', 'main', '--repo', world.work.dir]);
@@ -251,7 +252,7 @@ describe('flotilla plan on real repos and a real store', () => {
     for (const args of [['main~1'], ['main^', 'main']]) {
       const r = await runCli(['plan', ...args, '--repo', world.repoUrl, '--json']);
       expect(r.code, r.stderr).toBe(0);
-      const p = JSON.parse(r.stdout) as Plan;
+      const p = dataOf<Plan>(r.stdout);
       expect([p.base, p.head], args.join(' ')).toEqual([parent, main]);
     }
   });
@@ -259,7 +260,7 @@ describe('flotilla plan on real repos and a real store', () => {
   it('--repo URL: reads the repo over HTTP (HEAD and BASE are branches; main against its first parent)', async () => {
     const r = await runCli(['plan', '--repo', world.repoUrl, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const p = JSON.parse(r.stdout) as Plan;
+    const p = dataOf<Plan>(r.stdout);
     expect(p.head).toBe(main);
     expect(p.sets.map((s) => s.name)).toEqual(['db', 'web']);
   });

@@ -6,6 +6,7 @@ import { readQuarantine, writeQuarantine } from '../../src/rollout/quarantine.js
 import { Reason } from '../../src/status/conditions.js';
 import type { Store } from '../../src/store/store.js';
 import { DIGEST, contender, tempFsStore } from './lease-helpers.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 const run = (argv: string[]): Promise<CliResult> => runCliInProcess(argv);
 
@@ -22,7 +23,7 @@ describe('flotilla unquarantine and unlock', () => {
     await writeQuarantine(store, 'web', DIGEST, { machine: 'web-1', reason: Reason.HealthCheckFailed, message: 'http 500', time: new Date().toISOString() });
     const r = await run(['unquarantine', 'web', DIGEST, '--store', url, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ ok: true, cleared: true, failures: [{ machine: 'web-1' }] });
+    expect(dataOf(r.out)).toMatchObject({ ok: true, cleared: true, failures: [{ machine: 'web-1' }] });
     expect(await readQuarantine(store, 'web', DIGEST)).toBeNull();
     const again = await run(['unquarantine', 'web', DIGEST, '--store', url]);
     expect(again.code).toBe(0);
@@ -43,7 +44,7 @@ describe('flotilla unquarantine and unlock', () => {
     const lease = (await acquireSlot(contender(store, 'stuck', { rollout: 'r1' })))!;
     const r = await run(['unlock', 'web', '--machine', 'stuck', '--store', url, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ ok: true, released: ['leases/web/r1/slot-0'] });
+    expect(dataOf(r.out)).toMatchObject({ ok: true, released: ['leases/web/r1/slot-0'] });
     await expect(lease.renew()).rejects.toBeInstanceOf(LeaseError);
     const again = await run(['unlock', 'web', '--machine', 'stuck', '--store', url]);
     expect(again.out).toMatch(/holds no slot/);
@@ -53,6 +54,6 @@ describe('flotilla unquarantine and unlock', () => {
     await acquireSlot(contender(store, 'm', { rollout: 'r1' }));
     await acquireSlot(contender(store, 'm', { rollout: 'r2' }));
     const r = await run(['unlock', 'web', '--machine', 'm', '--rollout', 'r2', '--store', url, '--json']);
-    expect(JSON.parse(r.out)).toMatchObject({ released: ['leases/web/r2/slot-0'] });
+    expect(dataOf(r.out)).toMatchObject({ released: ['leases/web/r2/slot-0'] });
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/deploy-world.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
+import { dataOf } from '../helpers/cli-json.js';
 
 async function listTree(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String).sort();
@@ -42,10 +43,10 @@ describe('duration options of the built CLI', () => {
     const before = await listTree(store);
     const r = await runCli(['gc', '--store', store, '--older-than', '1h30m', '--json'], { cwd: t.dir });
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { store: { deleted: string[] } }).store.deleted).toEqual([]);
+    expect((dataOf<{ store: { deleted: string[] } }>(r.stdout)).store.deleted).toEqual([]);
     expect(await listTree(store)).toEqual(before);
     // The same store with a zero grace period loses the package: the no-change assertions above can fail.
     const zero = await runCli(['gc', '--store', store, '--older-than', '0s', '--json'], { cwd: t.dir });
-    expect((JSON.parse(zero.stdout) as { store: { deleted: string[] } }).store.deleted.length).toBeGreaterThan(0);
+    expect((dataOf<{ store: { deleted: string[] } }>(zero.stdout)).store.deleted.length).toBeGreaterThan(0);
   });
 });
