@@ -55,7 +55,7 @@ describe('flotilla verify /nix/store/…', () => {
   it('passes a closure signed by the trusted key, checking every NAR', async () => {
     const r = await runCli(['verify', v1.top, '--store', cacheUrl, '--trust', v1.publicKey, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = dataOf(r.stdout) as { ok: boolean; paths: Array<{ storePath: string; signers: string[] }>; narBytesChecked: number };
+    const j = dataOf<{ ok: boolean; paths: Array<{ storePath: string; signers: string[] }>; narBytesChecked: number }>(r.stdout);
     expect(j.ok).toBe(true);
     expect(j.paths.map((p) => p.storePath).sort()).toEqual(v1.paths);
     expect(j.narBytesChecked).toBe((await Promise.all(v1.paths.map((p) => narinfoOf(cacheDir, p)))).reduce((n, i) => n + i.narSize, 0));
@@ -132,7 +132,7 @@ describe('flotilla show and diff on Nix store paths', () => {
   it('show: hashes, references, the closure and which signers verify', async () => {
     const r = await runCli(['show', v1.top, '--store', cacheUrl, '--trust', v1.publicKey, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = dataOf(r.stdout) as { narHash: string; references: string[]; closurePaths: string[]; signers: Array<{ key: string; verified: boolean }> };
+    const j = dataOf<{ narHash: string; references: string[]; closurePaths: string[]; signers: Array<{ key: string; verified: boolean }> }>(r.stdout);
     const info = await narinfoOf(cacheDir, v1.top);
     expect(j.narHash).toBe(info.narHash);
     expect(j.references).toEqual(info.references);
@@ -145,7 +145,7 @@ describe('flotilla show and diff on Nix store paths', () => {
   it('diff: the store paths added and removed and the bytes a machine on A fetches', async () => {
     const r = await runCli(['diff', v1.top, v2.top, '--store', cacheUrl, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const d = dataOf(r.stdout) as { added: Array<{ storePath: string }>; removed: Array<{ storePath: string }>; fileBytesToFetch: number; kept: number };
+    const d = dataOf<{ added: Array<{ storePath: string }>; removed: Array<{ storePath: string }>; fileBytesToFetch: number; kept: number }>(r.stdout);
     expect(d.added.map((p) => p.storePath).sort()).toEqual([v2.top, lib(v2, 'lib-b')].sort());
     expect(d.removed.map((p) => p.storePath).sort()).toEqual([v1.top, lib(v1, 'lib-b')].sort());
     expect(d.kept).toBe(1);
