@@ -50,6 +50,11 @@ export interface SetContext {
   decls: Declarations;
   commit: string;
   signer: string;
+  /**
+   * The closure comes from this machine's testing branch, not from the main branch: it is rolled out to
+   * this machine alone (a plan of one), so a machine of any batch can try it.
+   */
+  trial?: boolean;
   /** Content stores, in mirror order. */
   stores: Store[];
   /** Nix binary caches and where their closures go (sets pinning a /nix/store path). */

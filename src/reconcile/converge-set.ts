@@ -20,7 +20,7 @@ async function currentGeneration(ctx: SetContext): Promise<Generation | undefine
 export async function convergeSet(ctx: SetContext, steps: readonly SetStep[] = SET_STEPS): Promise<SetOutcome> {
   let current: Generation | undefined;
   try {
-    const plan = setPlanOf(ctx.decls, ctx.set, ctx.machine.name);
+    const plan = setPlanOf(ctx.decls, ctx.set, ctx.machine.name, ctx.trial === true);
     current = await currentGeneration(ctx);
     let run: SetRun = { ctx, plan, current, state: await readState(setPaths(ctx.stateDir, ctx.set.name).stateFile) };
     for (const step of steps) {

@@ -18,7 +18,7 @@ type Draft = Omit<RaisedEvent, 'set' | 'digest' | 'commit' | 'sender' | 'rollout
  */
 export async function raiseOutcomeEvents(ctx: SetContext, outcome: SetOutcome): Promise<void> {
   if (outcome.result === 'unchanged' || outcome.result === 'waiting') return;
-  const plan = setPlanOf(ctx.decls, ctx.set, ctx.machine.name);
+  const plan = setPlanOf(ctx.decls, ctx.set, ctx.machine.name, ctx.trial === true);
   // A set that failed before the gate reports no rollout: its stall still belongs to the desired closure's.
   const rollout = outcome.rollout ?? { id: plan.rolloutId, batch: Math.max(0, batchOf(plan, ctx.machine.name)) };
   const drafts: Draft[] = [];

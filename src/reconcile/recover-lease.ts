@@ -20,7 +20,7 @@ export interface RecoveredSlot {
  */
 export async function recoverSlot(ctx: SetContext, digest: ClosureRef, options: { ownOnly: boolean }): Promise<RecoveredSlot | 'no-slot'> {
   const { set, machine, ports } = ctx;
-  const plan = setPlanOf(ctx.decls, { ...set, closure: digest }, machine.name);
+  const plan = setPlanOf(ctx.decls, { ...set, closure: digest }, machine.name, ctx.trial === true && digest === set.closure);
   const rollout: RolloutRef = { id: plan.rolloutId, batch: batchOf(plan, machine.name) };
   const coord = ctx.coordination;
   if (coord === null || !ctx.coordinationSafe || !plan.needsLeases) return { lease: null, rollout };

@@ -17,6 +17,11 @@ export interface RepoSnapshot {
   decls: Declarations;
   /** True when HEAD moved since the previous tick of this process. */
   changed: boolean;
+  /**
+   * Applying testing/<machine>: the sets whose closure there differs from the main branch's. The machine
+   * tries those alone (a rollout of one), never waiting for batches the rest of the fleet will not run.
+   */
+  trialSets?: ReadonlySet<string>;
 }
 
 /** Inputs of readRepoSnapshot. */
@@ -65,7 +70,10 @@ export async function readRepoSnapshot(o: SnapshotOptions): Promise<RepoSnapshot
   if (expires !== undefined && expires.getTime() < o.now.getTime()) {
     throw new StaleRepoError(`deploy repo at ${head.slice(0, 12)} expired at ${expires.toISOString()}; changing nothing until a fresh signed commit arrives`, { commit: head, expires: expires.toISOString() });
   }
-  return { commit: head, signer, decls, changed: testing === null ? synced.changed : head !== o.previous?.commit };
+  const changed = testing === null ? synced.changed : head !== o.previous?.commit;
+  if (testing === null) return { commit: head, signer, decls, changed };
+  const trialSets = new Set([...decls.sets.values()].filter((s) => main.decls.sets.get(s.name)?.closure !== s.closure).map((s) => s.name));
+  return { commit: head, signer, decls, changed, trialSets };
 }
 
 /** Verifies HEAD (signature, descent, signer rotation), raises the high-water mark, loads the declarations. */

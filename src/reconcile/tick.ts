@@ -150,7 +150,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     const policy = publisherPolicy(snapshot.decls);
     for (const set of sets) {
       const ctx: SetContext = {
-        machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer,
+        machine, stateDir: config.stateDir, set, decls: snapshot.decls, commit: snapshot.commit, signer: snapshot.signer, ...(snapshot.trialSets?.has(set.name) === true ? { trial: true } : {}),
         stores: stores.content, nix: { caches: stores.nixCaches, open: (url) => input.stores.openNix(url), root: config.nix.root, register: config.nix.register }, coordination: stores.coordination, coordinationSafe: stores.coordinationSafe, distrustCoordination: stores.distrustCoordination, policy, ports, timings, fetched, staged: memory.staged, history,
       };
       if (conflicts.has(set.name)) {

@@ -20,9 +20,11 @@ export function membersOf(decls: Declarations, set: SetDeclaration): string[] {
 /**
  * The rollout plan of the set's desired digest as `machine` sees it: the declared members in their
  * deterministic order, and this machine in a final batch when it is not one of them (selected by its own
- * labels after the rollout began). Pure; never throws.
+ * labels after the rollout began). `alone`: a plan of this machine only (a try of its testing branch).
+ * Pure; never throws.
  */
-export function setPlanOf(decls: Declarations, set: SetDeclaration, machine: string): RolloutPlan {
+export function setPlanOf(decls: Declarations, set: SetDeclaration, machine: string, alone = false): RolloutPlan {
+  if (alone) return planRollout({ set: set.name, target: set.closure, machines: [machine], settings: set.rollout, lateJoiners: [] });
   const members = membersOf(decls, set);
   return planRollout({ set: set.name, target: set.closure, machines: members, settings: set.rollout, lateJoiners: members.includes(machine) ? [] : [machine] });
 }

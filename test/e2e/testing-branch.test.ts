@@ -8,6 +8,7 @@ import type { Digest } from '../../src/store/digest.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { fleetSetYaml, pushFleetPackage } from '../helpers/fleet.js';
 import { dataOf } from '../helpers/cli-json.js';
+import { planRollout } from '../../src/rollout/planner.js';
 
 describe('repo.testingBranch: testing/<machine> ahead of main', () => {
   let world: DeployWorld;
@@ -76,5 +77,33 @@ describe('repo.testingBranch: testing/<machine> ahead of main', () => {
     await branchFrom(t2);
     const t3 = await onTesting(setFile(v3));
     expect(await once('m1', true)).toMatchObject({ code: 0, commit: t3, current: v3 });
+  });
+
+  it('a machine of a later batch tries its testing branch alone, without waiting for the batches before it', { timeout: 600_000 }, async () => {
+    // A fresh set so the rollouts of the test above do not matter: three machines, canary 1, batches of 1.
+    const machines = ['t1', 't2', 't3'];
+    const yaml = (d: Digest): Record<string, string> => ({ 'sets/trial.yaml': fleetSetYaml(d, world.platform, machines, 1) });
+    const [w1, w2] = [await pushFleetPackage(world, 'w1', true), await pushFleetPackage(world, 'w2', true)];
+    const main1 = await world.commit(yaml(w1), 'trial w1');
+    const orderOf = (d: Digest): string[] => planRollout({ set: 'trial', target: d, machines, settings: { canary: 1, batchSize: { kind: 'count', count: 1 } } }).order;
+    const order = orderOf(w1);
+    // The machine the main branch would move last to w2: two batches would have to go before it.
+    const last = orderOf(w2)[machines.length - 1]!;
+    const run = async (m: string, testing: boolean): Promise<{ code: number; commit: string | null; outcome: { current: string | null; reason: string } | undefined }> => {
+      const config = await world.agentConfig(m, { repo: { url: world.repoUrl, branch: 'main', jitter: '0s', ...(testing ? { testingBranch: true } : {}) } });
+      const r = await runCli(['agent', '--config', config, '--once', '--json']);
+      const report = dataOf<{ commit: string | null; outcomes: Array<{ set: string; current: string | null; reason: string }> }>(r.stdout);
+      return { code: r.code, commit: report.commit, outcome: report.outcomes.find((o) => o.set === 'trial') };
+    };
+    for (const m of order) expect(await run(m, false), m).toMatchObject({ code: 0, outcome: { current: w1 } });
+
+    // testing/<last> = main + w2: the last machine of the plan runs w2 at once; the canary stays on w1.
+    await world.work.git(['branch', '-f', `testing/${last}`, main1]);
+    await world.work.git(['checkout', '-q', `testing/${last}`]);
+    const trial = await world.work.commit({ files: yaml(w2), sign: { ssh: world.signer }, message: `try w2 on ${last}` });
+    await world.work.pushTo(world.bareDir, `testing/${last}`);
+    await world.work.git(['checkout', '-q', 'main']);
+    expect(await run(last, true)).toMatchObject({ code: 0, commit: trial, outcome: { current: w2, reason: 'Succeeded' } });
+    expect(await run(order[0]!, false)).toMatchObject({ code: 0, commit: main1, outcome: { current: w1 } });
   });
 });
