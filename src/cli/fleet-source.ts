@@ -50,7 +50,7 @@ export async function openFleetSource(o: FleetSourceOptions, ctx: Pick<CommandCo
       }
       store ??= openStore(chooseFleetStore('serve', known.decls, o.store), { mustExist: true, signal: ctx.signal });
       const now = new Date();
-      const readings = await readFleetReadings(store, known.decls, { ...(o.sets ? { sets: o.sets } : {}), now, staleAfterMs: o.staleAfterMs });
+      const readings = await readFleetReadings(store, known.decls, { ...(o.sets ? { sets: o.sets } : {}), now, staleAfterMs: o.staleAfterMs, withHistory: true });
       return buildFleetPage(readings, { commit: oid, store: store.url, now });
     },
     async close() {

@@ -67,7 +67,7 @@ atomically: a CI artefact of where the fleet stood.`,
       let shown = '';
       for (;;) {
         now = new Date();
-        readings = await readFleetReadings(store, decls, { ...(sets ? { sets } : {}), now, staleAfterMs });
+        readings = await readFleetReadings(store, decls, { ...(sets ? { sets } : {}), now, staleAfterMs, ...(htmlFile !== undefined ? { withHistory: true } : {}) });
         views = readings.map((r) => r.view);
         const code = decideExitCode(views);
         if (!flag(input, 'watch') || code !== 3 || ctx.signal.aborted) break;

@@ -1,5 +1,6 @@
 import type { Declarations } from '../declarations/types.js';
 import { InvalidNameError } from '../errors/index.js';
+import { readVerifiedHistory, type SetHistory } from '../history/verify-set-history.js';
 import { listSlotLeases } from '../rollout/lease-admin.js';
 import { batchOf, planRollout, type RolloutPlan } from '../rollout/planner.js';
 import { readPause } from '../rollout/pause.js';
@@ -29,6 +30,8 @@ export interface SetReading {
   statuses: ReadonlyMap<string, MachineStatus | ParseProblem>;
   quarantines: QuarantineRecord[];
   pause: PauseView | null;
+  /** The set's deployment log, verified (only when asked with `withHistory`: the fleet page reads it). */
+  history?: SetHistory;
 }
 
 /** What readFleetReadings needs besides the store and the declarations. */
@@ -36,6 +39,8 @@ export interface ReadFleetOptions {
   sets?: string[];
   now: Date;
   staleAfterMs: number;
+  /** Also read and verify every machine's deployment log (history/SET/…): the fleet page's timeline. */
+  withHistory?: boolean;
 }
 
 /**
@@ -80,7 +85,8 @@ export async function readFleetReadings(store: Store, decls: Declarations, optio
       pause,
       suspended: set.suspended === true,
     });
-    readings.push({ view, plan, canary: set.rollout.canary, statuses, quarantines, pause });
+    const history = options.withHistory === true ? await readVerifiedHistory(store, name) : undefined;
+    readings.push({ view, plan, canary: set.rollout.canary, statuses, quarantines, pause, ...(history ? { history } : {}) });
   }
   return readings;
 }

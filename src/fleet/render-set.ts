@@ -77,12 +77,12 @@ ${s.quarantines.length === 0 ? html`<p>None.</p>` : html`<ul class="plain">${s.q
 </section>`;
 }
 
-/** The recent events derivable from the store (see timelineOf), newest first. */
+/** The recent events (see timelineOf), newest first. */
 export function renderEvents(events: readonly TimelineEvent[]): SafeHtml {
   const items = events.map((e) => html`<li class="${e.tone === 'bad' ? 'tone-bad' : e.tone === 'good' ? 'tone-good' : ''}">${time(e.time)} <strong>${e.set}/${e.machine}</strong>: ${e.what.slice(0, 300)}</li>`);
   return html`<section aria-labelledby="events-h">
 <h2 id="events-h">Recent events</h2>
-<p class="muted">From each machine's last report and the quarantine records: the latest transition per condition, newest first.</p>
+<p class="muted">From each machine's signed deployment log (or, for a machine without one, its last report and the quarantine records), newest first.</p>
 ${items.length === 0 ? html`<p>None reported yet.</p>` : html`<ol class="timeline">${items}</ol>`}
 </section>`;
 }

@@ -112,9 +112,14 @@ describe('the fleet page in Chromium, against a live 3-machine fleet', () => {
     expect(text).toMatch(/canary: ✖ failed \(/);
     expect(text).toMatch(/batch 1: ◷ waiting \(/);
     expect(await page.evaluate<string>(`document.title`)).toBe('failed · fleet · flotilla');
+    // The timeline is the machines' signed deployment logs, appended at the end of each tick.
+    const logged = `document.querySelector('ol.timeline')?.innerText.includes(${JSON.stringify(`app/${canary}: rolled back ${bad} → `)}) === true`;
+    expect(await page.waitFor(logged, 30_000)).toBe(true);
     const events = await page.evaluate<string>(`document.querySelector('ol.timeline').innerText`);
     expect(events).toContain(`app/${canary}: quarantined ${bad}: HealthCheckFailed`);
-    expect(events).toContain(`app/${canary}: Stalled True: HealthCheckFailed`);
+    expect(events).toMatch(new RegExp(`app/${canary}: rolled back ${bad} → sha256:[0-9a-f]{64}: HealthCheckFailed`));
+    for (const m of others) expect(events).toContain(`app/${m}: switched nothing → `);
+    expect(events).not.toContain('UNVERIFIED');
     await page.screenshot(join(ARTIFACTS, 'desktop-failed.png'));
 
     const phone = await browser!.newPage({ width: 390, height: 844, mobile: true, scale: 2 });

@@ -6,6 +6,7 @@ import { QUARANTINE_SCHEMA, type QuarantineRecord } from '../../src/rollout/quar
 import { Reason, type ReasonName } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineState, type MachineStatus } from '../../src/status/machine-status.js';
 import { digestFromHex, type Digest } from '../../src/store/digest.js';
+import type { SetHistory } from '../../src/history/verify-set-history.js';
 
 export const OLD = digestFromHex('0'.repeat(64));
 export const NEW = digestFromHex('1'.repeat(64));
@@ -28,7 +29,7 @@ export function report(machine: string, digest: Digest, state: MachineState, rea
  * message that tries to be markup, the others wait on the quarantine. Machine names are chosen so the plan
  * is what it is: the canary is whatever the planner puts first.
  */
-export function failedRollout(pause: PauseView | null = null): { page: FleetPage; canary: string } {
+export function failedRollout(pause: PauseView | null = null, history?: (canary: string) => SetHistory): { page: FleetPage; canary: string } {
   const plan = planRollout({ set: 'web', target: NEW, machines: ['a', 'b', 'c'], settings: { canary: 1, batchSize: { kind: 'count', count: 2 } } });
   const canary = plan.batches[0]![0]!;
   const statuses = new Map<string, MachineStatus>();
@@ -42,6 +43,6 @@ export function failedRollout(pause: PauseView | null = null): { page: FleetPage
     set: 'web', desiredDigest: NEW, machines: plan.order, batchOf: (m) => plan.batches.findIndex((b) => b.includes(m)), statuses,
     leases: [{ rollout: plan.rolloutId, slot: 0, machine: canary, token: 7, state: 'held' }], quarantines: [{ digest: NEW, machines: [canary] }], now: NOW, staleAfterMs: 600_000,
   });
-  const reading: SetReading = { view, plan, canary: 1, statuses, quarantines, pause };
+  const reading: SetReading = { view, plan, canary: 1, statuses, quarantines, pause, ...(history ? { history: history(canary) } : {}) };
   return { page: buildFleetPage([reading], { commit: 'c'.repeat(40), store: 'file:///srv/store', now: NOW }), canary };
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { renderFleetDocument, renderFleetMain } from '../../src/fleet/render-html.js';
 import { pageCsp, PAGE_CSS, PAGE_SCRIPT } from '../../src/fleet/page-assets.js';
 import { escapeHtml, html } from '../../src/fleet/safe-html.js';
-import { failedRollout, NEW } from './fleet-page-fixture.js';
+import { failedRollout, NEW, OLD } from './fleet-page-fixture.js';
+import { HISTORY_RECORD_SCHEMA, type HistoryRecord } from '../../src/history/history-record.js';
 
 describe('the fleet page model', () => {
   const { page, canary } = failedRollout();
@@ -80,5 +81,29 @@ describe('the fleet page as HTML', () => {
 
   it('states a failed refresh instead of hiding it', () => {
     expect(renderFleetMain(page, { message: 'TimeoutError: the store did not answer' })).toContain('role="alert"><strong>Could not refresh:</strong> TimeoutError: the store did not answer.');
+  });
+});
+
+describe('the fleet page timeline from the deployment log', () => {
+  const rec = (machine: string, seq: number, event: HistoryRecord['event'], from: string | null, to: string | null, time: string): HistoryRecord => ({
+    schema: HISTORY_RECORD_SCHEMA, set: 'web', machine, seq, prev: seq === 1 ? null : 'f'.repeat(64), event, from: from as HistoryRecord['from'], to: to as HistoryRecord['to'],
+    generation: 2, commit: 'a'.repeat(40), time, reason: event === 'switch' ? 'Succeeded' : 'HealthCheckFailed', message: 'exit 1', key: 'web:k', signature: 'sig',
+  });
+
+  it("tells a logged machine by its records, marks an unverified one, and keeps the others' reports", () => {
+    const { page, canary } = failedRollout(null, (c) => ({
+      set: 'web', machines: [], problems: [], ok: false,
+      timeline: [
+        { record: rec(c, 1, 'switch', null, OLD, '2026-01-06T11:00:00.000Z'), where: 'h/1', verified: true },
+        { record: rec(c, 2, 'rollback', NEW, OLD, '2026-01-06T11:58:00.000Z'), where: 'h/2', verified: false },
+      ],
+    }));
+    const mine = page.events.filter((e) => e.machine === canary);
+    expect(mine.map((e) => [e.what, e.tone])).toEqual([
+      [`UNVERIFIED (see flotilla history web): rolled back ${NEW} → ${OLD}: HealthCheckFailed`, 'bad'],
+      [`switched nothing → ${OLD} (generation 2 at ${'a'.repeat(12)})`, 'good'],
+    ]);
+    // Its report's transitions and its quarantine failure are not repeated beside its log; the others' stay.
+    expect(page.events.filter((e) => e.machine !== canary).map((e) => e.what.split(': ')[0])).toEqual(['Stalled True', 'Stalled True']);
   });
 });
