@@ -97,7 +97,7 @@ describe('the built CLI: keygen, push, show, verify, fetch, diff, pin, gc', () =
     // Both are the caller's usage errors: exit 2, naming the argument or the option (docs/cli.md).
     const r = await cli(t.dir, 'fetch', 'sha256:nothex', '--store', 'st', '--trust', pub, '--state', 's');
     expect(r.code).toBe(2);
-    expect(r.err).toContain('UsageError: DIGEST must be "sha256:"');
+    expect(r.err).toContain('UsageError: DIGEST must be a closure digest (sha256: and 64 lowercase hex) or a Nix store path');
     const n = await cli(t.dir, 'verify', `sha256:${'0'.repeat(64)}`, '--store', 'st');
     expect(n.code).toBe(2);
     expect(n.err).toContain('--trust NAME:KEY (or @FILE) is required');
