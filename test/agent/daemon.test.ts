@@ -5,6 +5,7 @@ import { chmod, cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
+import { pushApp, waitForValue } from '../helpers/agent-process.js';
 
 const SET = 'app';
 
@@ -28,26 +29,7 @@ async function cmdline(pid: number): Promise<string> {
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-async function pushApp(world: DeployWorld, version: string): Promise<string> {
-  const dir = join(world.root, 'src', `app-${version}`);
-  await mkdir(join(dir, 'bin'), { recursive: true });
-  await writeFile(join(dir, 'VERSION'), `${version}\n`);
-  await writeFile(join(dir, 'bin', 'activate'), '#!/bin/sh\nexit 0\n');
-  await chmod(join(dir, 'bin', 'activate'), 0o755);
-  const r = await runCli(['push', dir, '--store', world.storeUrl, '--name', 'app', '--sign-key', world.publisherKeyFile]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-}
 
 const setYaml = (closure: string, platform: string): string =>
   `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
@@ -115,9 +97,9 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     started.push(daemon);
     const pid = daemon.pid!;
 
-    await waitFor('convergence on v1', async () => (await currentDigest(stateDir)) === v1);
+    await waitForValue('convergence on v1', async () => (await currentDigest(stateDir)) === v1);
     // The tick ran in a child process of the supervisor, which is still there while it is kept warm.
-    const finished = await waitFor('the tick to finish', async () => {
+    const finished = await waitForValue('the tick to finish', async () => {
       const lines = (await logLines(logFile)).filter((l) => l.msg === 'tick finished');
       return lines.length > 0 ? lines : undefined;
     });
@@ -128,21 +110,21 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(await cmdline(firstWorker)).toContain('--max-semi-space-size=4'); // WORKER_EXEC_ARGV: a small young generation
 
     // After keepWarm without a tick that waits, the worker is gone and the supervisor runs alone.
-    await waitFor('the worker to retire', async () => (await childrenOf(pid)).length === 0);
+    await waitForValue('the worker to retire', async () => (await childrenOf(pid)).length === 0);
     expect(await isAlive(firstWorker)).toBe(false);
     expect(await isAlive(pid)).toBe(true);
 
     // Polls every second now compare the branch head and run no tick while it has not moved.
     const ticksBefore = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length;
     const skipsBefore = (await logLines(logFile)).filter((l) => l.msg.startsWith('poll: branch head unchanged')).length;
-    await waitFor('three skipped polls', async () => (await logLines(logFile)).filter((l) => l.msg.startsWith('poll: branch head unchanged')).length >= skipsBefore + 3);
+    await waitForValue('three skipped polls', async () => (await logLines(logFile)).filter((l) => l.msg.startsWith('poll: branch head unchanged')).length >= skipsBefore + 3);
     expect((await logLines(logFile)).filter((l) => l.msg === 'tick finished').length).toBe(ticksBefore);
 
     // A commit pushed while retired is found by the next poll, in a fresh worker.
     const v2 = await pushApp(world, 'v2');
     await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform) }, 'app v2');
-    await waitFor('convergence on v2', async () => (await currentDigest(stateDir)) === v2);
-    const later = await waitFor('the tick to finish', async () => {
+    await waitForValue('convergence on v2', async () => (await currentDigest(stateDir)) === v2);
+    const later = await waitForValue('the tick to finish', async () => {
       const lines = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').slice(ticksBefore);
       return lines.length > 0 ? lines : undefined;
     });
@@ -150,11 +132,11 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(later[0]!.pid).not.toBe(pid);
 
     // A change made on the machine (a manual rollback) is seen by the next poll, not at the heartbeat.
-    await waitFor('the worker to retire again', async () => (await childrenOf(pid)).length === 0);
+    await waitForValue('the worker to retire again', async () => (await childrenOf(pid)).length === 0);
     const ticksBeforeRollback = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length;
     const rb = await runCli(['rollback', SET, '--state', stateDir]);
     expect(rb.code, rb.stderr).toBe(0);
-    await waitFor('a full tick after the rollback', async () => (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length > ticksBeforeRollback, 30_000);
+    await waitForValue('a full tick after the rollback', async () => (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length > ticksBeforeRollback, 30_000);
     expect(await currentDigest(stateDir)).toBe(v1);
 
     daemon.kill('SIGTERM');
@@ -169,13 +151,13 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     const daemon = startDaemon(config, logFile);
     started.push(daemon);
     const pid = daemon.pid!;
-    const [worker] = await waitFor('the first worker', async () => {
+    const [worker] = await waitForValue('the first worker', async () => {
       const kids = await childrenOf(pid);
       return kids.length > 0 ? kids : undefined;
     });
     daemon.kill('SIGKILL');
     expect((await exitOf(daemon)).signal).toBe('SIGKILL');
-    await waitFor('the orphaned worker to die', async () => !(await isAlive(worker!)), 10_000);
+    await waitForValue('the orphaned worker to die', async () => !(await isAlive(worker!)), 10_000);
   });
 
   it('an invalid config fails the daemon exactly as --once reports it', { timeout: 60_000 }, async () => {
@@ -227,7 +209,7 @@ describe('agent daemon: signals and a worker that dies', () => {
     const logFile = join(world.root, logName);
     const daemon = startDaemon(config, logFile);
     started.push(daemon);
-    const line = await waitFor(`the switch to ${version}`, () => switched(logFile, digest));
+    const line = await waitForValue(`the switch to ${version}`, () => switched(logFile, digest));
     return { digest, stateDir: join(world.root, 'machines', 'm4'), logFile, daemon, line };
   }
 
@@ -237,7 +219,7 @@ describe('agent daemon: signals and a worker that dies', () => {
     process.kill(line.pid, 'SIGTERM');
     daemon.kill('SIGTERM');
     expect(await exitOf(daemon)).toEqual({ code: 0, signal: null });
-    await waitFor('the worker to exit', async () => !(await isAlive(line.pid)), 10_000);
+    await waitForValue('the worker to exit', async () => !(await isAlive(line.pid)), 10_000);
     expect(await currentDigest(stateDir)).toBe(v1);
     expect((await logLines(logFile)).filter((l) => l.msg === 'tick crashed')).toEqual([]);
   });
@@ -261,17 +243,17 @@ describe('agent daemon: signals and a worker that dies', () => {
       await new Promise((r) => setTimeout(r, afterMs));
       process.kill(-daemon.pid!, 'SIGINT');
       expect(await exitOf(daemon), `SIGINT after ${afterMs} ms: ${stderr}`).toEqual({ code: 0, signal: null });
-      for (const k of kids) await waitFor(`worker ${k} to exit`, async () => !(await isAlive(k)), 10_000);
+      for (const k of kids) await waitForValue(`worker ${k} to exit`, async () => !(await isAlive(k)), 10_000);
     }
   });
 
   it('a worker killed during a tick fails that tick; the next poll starts a fresh worker that finishes the switch', { timeout: 120_000 }, async () => {
     const { digest: v2, stateDir, logFile, daemon, line } = await slowSwitchOnM4('v2', 3, 'm4-crash.log');
     process.kill(line.pid, 'SIGKILL');
-    await waitFor('"tick crashed"', async () => (await logLines(logFile)).some((l) => l.msg === 'tick crashed'));
+    await waitForValue('"tick crashed"', async () => (await logLines(logFile)).some((l) => l.msg === 'tick crashed'));
     expect(await isAlive(daemon.pid!)).toBe(true);
-    await waitFor('convergence on v2 in a new worker', async () => (await currentDigest(stateDir)) === v2);
-    const after = await waitFor('a tick finished after the crash', async () => (await logLines(logFile)).find((l) => l.msg === 'tick finished'));
+    await waitForValue('convergence on v2 in a new worker', async () => (await currentDigest(stateDir)) === v2);
+    const after = await waitForValue('a tick finished after the crash', async () => (await logLines(logFile)).find((l) => l.msg === 'tick finished'));
     expect(after.pid).not.toBe(line.pid);
     expect(after.pid).not.toBe(daemon.pid);
     daemon.kill('SIGTERM');
@@ -306,8 +288,8 @@ describe('agent daemon: a worker whose activation left a process on its pipes', 
     const config = await world.agentConfig('m5', { keepWarm: '1s' });
     const logFile = join(world.root, 'm5.log');
     daemon = startDaemon(config, logFile);
-    await waitFor('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm5'))) === digest);
-    const kept = await waitFor('the keep notice', async () => (await logLines(logFile)).find((l) => l.msg.startsWith('keeping the tick worker')));
+    await waitForValue('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm5'))) === digest);
+    const kept = await waitForValue('the keep notice', async () => (await logLines(logFile)).find((l) => l.msg.startsWith('keeping the tick worker')));
     const [worker] = await childrenOf(daemon.pid!);
     expect(worker).toBeDefined();
     // Well past keepWarm, the same worker is still there.
@@ -348,8 +330,8 @@ describe('agent daemon: upgraded on disk while running', () => {
     let stderr = '';
     daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     daemon.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
-    await waitFor('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm6'))) === v1);
-    await waitFor('the worker to retire', async () => (await childrenOf(daemon!.pid!)).length === 0);
+    await waitForValue('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm6'))) === v1);
+    await waitForValue('the worker to retire', async () => (await childrenOf(daemon!.pid!)).length === 0);
     // The upgrade: the files change, the running supervisor does not.
     const versionFile = join(copy, 'dist', 'src', 'util', 'version.js');
     await writeFile(versionFile, (await readFile(versionFile, 'utf8')).replace(/FLOTILLA_VERSION = '[^']*'/, "FLOTILLA_VERSION = '99.0.0'"));

@@ -4,8 +4,6 @@
 // a pointer naming an unsigned, unknown or older commit costs one git head check and changes nothing; a
 // pointer that stops moving while git moves is caught by the safety check.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../scripts/servers/free-port.js';
 import { encodeHeadPointer } from '../../src/store/head-pointer.js';
@@ -15,29 +13,11 @@ import { CLI, createDeployWorld, repoConfigYaml, runCli, type DeployWorld } from
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { dataOf } from '../helpers/cli-json.js';
+import { pushApp, waitForValue } from '../helpers/agent-process.js';
 
 const SET = 'app';
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-async function pushApp(world: DeployWorld, version: string): Promise<string> {
-  const dir = join(world.root, 'src', `app-${version}`);
-  await mkdir(join(dir, 'bin'), { recursive: true });
-  await writeFile(join(dir, 'VERSION'), `${version}\n`);
-  await writeFile(join(dir, 'bin', 'activate'), '#!/bin/sh\nexit 0\n');
-  await chmod(join(dir, 'bin', 'activate'), 0o755);
-  const r = await runCli(['push', dir, '--store', world.storeUrl, '--name', 'app', '--sign-key', world.publisherKeyFile]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-}
 
 const setYaml = (closure: string, platform: string): string =>
   `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2, m3]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
@@ -117,17 +97,17 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     expect(dataOf(pub.stdout)).toMatchObject({ outcome: 'written', commit: c1, previous: null });
 
     const { child, port } = await startAgent('m1', '1h');
-    await waitFor('convergence on v1', async () => (await generation(port)) === 1);
-    await waitFor('a first pointer read', async () => sum(await metrics(port), 'flotilla_head_reads_total{source="pointer"') >= 1);
+    await waitForValue('convergence on v1', async () => (await generation(port)) === 1);
+    await waitForValue('a first pointer read', async () => sum(await metrics(port), 'flotilla_head_reads_total{source="pointer"') >= 1);
 
     // Idle: the pointer answers 304 with no body, and git is not asked at all.
     const m0 = await metrics(port);
     const git0 = world.git.requests();
     const wire0 = proxy.answers.length;
-    await waitFor('three 304 polls', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= (m0.get(POINTER('not_modified')) ?? 0) + 3);
+    await waitForValue('three 304 polls', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= (m0.get(POINTER('not_modified')) ?? 0) + 3);
     expect(world.git.requests()).toBe(git0);
     // The proxy logs an answer when its body has been relayed, which can be after the agent counted it.
-    const idle = await waitFor('three pointer answers on the wire', () => Promise.resolve(pointerAnswers(wire0).length >= 3 ? pointerAnswers(wire0) : undefined), 10_000);
+    const idle = await waitForValue('three pointer answers on the wire', () => Promise.resolve(pointerAnswers(wire0).length >= 3 ? pointerAnswers(wire0) : undefined), 10_000);
     expect(idle.every((a) => a.status === 304 && a.bytes === 0)).toBe(true);
     const ticks = sum(await metrics(port), 'flotilla_ticks_total');
 
@@ -140,9 +120,9 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
       const before = await metrics(port);
       const gitBefore = world.git.requests();
       await writePointer(bad);
-      await waitFor(`a git check after the pointer moved to ${bad}`, async () => ((await metrics(port)).get(GIT('unchanged')) ?? 0) > (before.get(GIT('unchanged')) ?? 0));
+      await waitForValue(`a git check after the pointer moved to ${bad}`, async () => ((await metrics(port)).get(GIT('unchanged')) ?? 0) > (before.get(GIT('unchanged')) ?? 0));
       // Once judged, the bad pointer is quiet again: further polls are 304s, with no more git.
-      await waitFor('a 304 after it', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) > (before.get(POINTER('not_modified')) ?? 0) + 1);
+      await waitForValue('a 304 after it', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) > (before.get(POINTER('not_modified')) ?? 0) + 1);
       expect(world.git.requests() - gitBefore).toBe(1);
       expect(await generation(port)).toBe(1);
       expect(sum(await metrics(port), 'flotilla_ticks_total')).toBe(ticks);
@@ -162,29 +142,29 @@ describe('head pointer: real agents poll it, and it is only ever a hint', () => 
     const v2 = await pushApp(world, 'v2');
     const c2 = await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform) }, 'app v2');
     expect(dataOf((await publish()).stdout)).toMatchObject({ outcome: 'written', commit: c2, previous: c1 });
-    await waitFor('convergence on v2', async () => (await generation(port)) === 2);
+    await waitForValue('convergence on v2', async () => (await generation(port)) === 2);
     await stop(child);
   });
 
   it('heartbeat ticks ask git nothing (the poll reads no head, the tick syncs from its cache on the known commit)', { timeout: 240_000 }, async () => {
     const { child, port } = await startAgent('m3', '1h', '2s');
-    await waitFor('convergence of m3', async () => (await generation(port)) !== undefined);
-    await waitFor('a 304 poll', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= 1);
+    await waitForValue('convergence of m3', async () => (await generation(port)) !== undefined);
+    await waitForValue('a 304 poll', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= 1);
     const git0 = world.git.requests();
     const ticks0 = sum(await metrics(port), 'flotilla_ticks_total');
-    await waitFor('two heartbeat ticks', async () => sum(await metrics(port), 'flotilla_ticks_total') >= ticks0 + 2);
+    await waitForValue('two heartbeat ticks', async () => sum(await metrics(port), 'flotilla_ticks_total') >= ticks0 + 2);
     expect(world.git.requests()).toBe(git0);
     await stop(child);
   });
 
   it('a pointer that stops moving while git moves is caught by the safety check', { timeout: 240_000 }, async () => {
     const { child, port } = await startAgent('m2', '3s');
-    await waitFor('convergence of m2', async () => (await generation(port)) === 1);
-    await waitFor('a 304 poll', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= 1);
+    await waitForValue('convergence of m2', async () => (await generation(port)) === 1);
+    await waitForValue('a 304 poll', async () => ((await metrics(port)).get(POINTER('not_modified')) ?? 0) >= 1);
     // git moves, the pointer does not (CI did not run): only the safety check can see it.
     const v3 = await pushApp(world, 'v3');
     await world.commit({ [`sets/${SET}.yaml`]: setYaml(v3, world.platform) }, 'app v3, pointer not published');
-    await waitFor('convergence on v3 through the safety check', async () => (await generation(port)) === 2);
+    await waitForValue('convergence on v3 through the safety check', async () => (await generation(port)) === 2);
     expect((await metrics(port)).get(GIT('moved')) ?? 0).toBeGreaterThanOrEqual(1);
     await stop(child);
   });
