@@ -15,15 +15,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { planRollout } from '../src/rollout/planner.js';
 import type { Digest } from '../src/store/digest.js';
-import { openStore } from '../src/store/open-store.js';
-import { isParseProblem } from '../src/status/machine-status.js';
-import { readSetStatuses } from '../src/status/status-io.js';
 import { batchFigures, machineRollout, type MachineRollout } from './lib/fleet-analysis.js';
 import { medP90, verdict } from './lib/percentile.js';
 import { measureStatusRead } from './lib/status-read.js';
 import { createProcRegistry, readLogLines, readTreeCpuSeconds, readTreeRssMb, waitUntil, type LogLine, type Proc } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 import { createBenchWorld, setYaml, type BenchWorld } from './lib/world.js';
+import { readyCount } from './lib/ready-count.js';
 
 const SET = 'app';
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -46,24 +44,13 @@ function pushVersion(world: BenchWorld, version: string): Promise<Digest> {
   return world.pushPackage('app', { VERSION: `${version}\n`, 'bin/activate+x': '#!/bin/sh\nexit 0\n', 'bin/health+x': '#!/bin/sh\nexit 0\n' });
 }
 
-/** How many machines report Ready on `digest` in the store. */
-async function readyCount(storeUrl: string, digest: string): Promise<number> {
-  const store = openStore(storeUrl);
-  try {
-    let n = 0;
-    for (const [, s] of await readSetStatuses(store, SET)) if (!isParseProblem(s) && s.currentDigest === digest && s.state === 'Ready') n++;
-    return n;
-  } finally {
-    await store.close();
-  }
-}
 
 /** Waits until all `n` machines are Ready on `digest`; returns the ms it took (status polled every 100 ms). */
 async function waitAllReady(world: BenchWorld, digest: string, n: number, timeoutS: number, label: string): Promise<number> {
   const t0 = performance.now();
   let last = -1;
   const ok = await waitUntil(async () => {
-    const c = await readyCount(world.storeUrl, digest);
+    const c = await readyCount(world.storeUrl, SET, digest);
     if (c !== last && c % 5 === 0) log(`  ${label}: ${c}/${n} Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     last = c;
     return c === n;

@@ -11,10 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDeployWorld, type DeployWorld } from '../scripts/world/deploy-world.js';
-import { isParseProblem } from '../src/status/machine-status.js';
-import { readSetStatuses } from '../src/status/status-io.js';
 import type { Digest } from '../src/store/digest.js';
-import { openStore } from '../src/store/open-store.js';
 import { createS3Client } from '../src/store/s3-store.js';
 import { classifyGit, classifyS3, countByKind, startCountingProxy, type CountingProxy } from './lib/counting-proxy.js';
 import { createProcRegistry, readLogLines, readTreeRssMb, waitUntil, type Proc } from './lib/procs.js';
@@ -25,6 +22,7 @@ import { machineName } from './lib/sim-world.js';
 import { median, printTable } from './lib/stats.js';
 import { verdict } from './lib/percentile.js';
 import { scaleParams } from './scale.js';
+import { readyCount } from './lib/ready-count.js';
 
 const SET = 'set-000';
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -67,16 +65,6 @@ function pushVersion(world: DeployWorld, version: string): Promise<Digest> {
   return world.pushPackage('app', { VERSION: `${version}\n`, 'bin/activate+x': '#!/bin/sh\nsleep 1\n', 'bin/health+x': '#!/bin/sh\nexit 0\n' });
 }
 
-async function readyOn(storeUrl: string, digest: string): Promise<number> {
-  const store = openStore(storeUrl);
-  try {
-    let n = 0;
-    for (const [, s] of await readSetStatuses(store, SET)) if (!isParseProblem(s) && s.currentDigest === digest && s.state === 'Ready') n++;
-    return n;
-  } finally {
-    await store.close();
-  }
-}
 
 function asTally(m: Map<string, number>): Map<string, KindCount> {
   return new Map([...m].map(([k, n]) => [k, { requests: n, bytesIn: 0, bytesOut: 0 }]));
@@ -126,7 +114,7 @@ export async function run(args: string[]): Promise<void> {
       agents.push(procs.spawnAgent(config, join(world.root, 'logs', `${m}.log`)));
     }
     log(`${p.machines} agents started; waiting for all Ready on v1`);
-    if (!(await waitUntil(async () => (await readyOn(direct, v1)) === p.machines, timeoutS * 1000, 1000))) throw new Error(`not all ${p.machines} agents Ready on v1 after ${timeoutS} s (logs in ${world.root}/logs)`);
+    if (!(await waitUntil(async () => (await readyCount(direct, SET, v1)) === p.machines, timeoutS * 1000, 1000))) throw new Error(`not all ${p.machines} agents Ready on v1 after ${timeoutS} s (logs in ${world.root}/logs)`);
     // Settle past the start-up ticks and one heartbeat round, as the simulation's warm-up does.
     const idleFrom = Math.max(Date.now() + 2 * p.pollIntervalMs, startedAt + p.statusHeartbeatMs + 3 * p.pollIntervalMs);
     await new Promise((r) => setTimeout(r, idleFrom - Date.now()));
@@ -139,7 +127,7 @@ export async function run(args: string[]): Promise<void> {
     const commitAt = Date.now();
     await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform, machines, p.batch) }, 'v2');
     log('v2 committed; waiting for the rollout');
-    if (!(await waitUntil(async () => (await readyOn(direct, v2)) === p.machines, timeoutS * 1000, 500))) throw new Error(`rollout of v2 did not finish in ${timeoutS} s`);
+    if (!(await waitUntil(async () => (await readyCount(direct, SET, v2)) === p.machines, timeoutS * 1000, 500))) throw new Error(`rollout of v2 did not finish in ${timeoutS} s`);
     const rolloutEnd = Date.now();
     await procs.stopAll();
     const stepMs = new Map<string, number[]>();
