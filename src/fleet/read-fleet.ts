@@ -85,7 +85,7 @@ export async function readFleetReadings(store: Store, decls: Declarations, optio
       pause,
       suspended: set.suspended === true,
     });
-    const history = options.withHistory === true ? await readVerifiedHistory(store, name) : undefined;
+    const history = options.withHistory === true ? await readVerifiedHistory(store, name, undefined, statuses) : undefined;
     readings.push({ view, plan, canary: set.rollout.canary, statuses, quarantines, pause, ...(history ? { history } : {}) });
   }
   return readings;

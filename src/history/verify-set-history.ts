@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { isParseProblem } from '../status/machine-status.js';
+import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
 import { readSetStatuses } from '../status/status-io.js';
 import type { HistoryRecord } from './history-record.js';
 import { readSetHistory } from './read-history.js';
@@ -18,12 +18,13 @@ export interface SetHistory {
 /**
  * Reads `set`'s deployment log (only `machine`'s when given) and verifies each machine's chain against the
  * history key that machine lists in its status report (status/SET/MACHINE.json). A machine with records
- * but no readable status or no key is a `no-key` problem. Fails only on store errors.
+ * but no readable status or no key is a `no-key` problem. `statuses`: the set's reports when the caller has
+ * just read them (the fleet page), so they are not read twice. Fails only on store errors.
  */
-export async function readVerifiedHistory(store: Store, set: string, machine?: string): Promise<SetHistory> {
-  const [entries, statuses] = await Promise.all([readSetHistory(store, set, machine), readSetStatuses(store, set)]);
+export async function readVerifiedHistory(store: Store, set: string, machine?: string, statuses?: ReadonlyMap<string, MachineStatus | ParseProblem>): Promise<SetHistory> {
+  const [entries, reports] = await Promise.all([readSetHistory(store, set, machine), statuses ?? readSetStatuses(store, set)]);
   const machines = [...entries.keys()].sort().map((m) => {
-    const s = statuses.get(m);
+    const s = reports.get(m);
     const listed = s === undefined || isParseProblem(s) ? undefined : s;
     return verifyChain(set, m, entries.get(m) ?? [], listed?.historyKey ?? null, listed?.historyHead ?? null);
   });
