@@ -20,9 +20,10 @@ import { showNixPath } from './nix-show.js';
 async function listSigners(store: Store, digest: Digest, size: number, trusted: PublicKey[]): Promise<Array<{ key: string; verified?: boolean }>> {
   const signers: Array<{ key: string; verified?: boolean }> = [];
   const names: string[] = [];
-  try {
+  if (store.capabilities.list) {
+    // A listing that fails (denied, unreachable) is an error, not "no signers": show would otherwise hide them.
     for await (const o of listAll(store, signaturesPrefix(digest))) names.push(o.key.slice(signaturesPrefix(digest).length));
-  } catch {
+  } else {
     // Stores that cannot list (static HTTP): try the trusted names directly.
     names.push(...new Set(trusted.map((k) => k.name)));
   }
@@ -31,7 +32,10 @@ async function listSigners(store: Store, digest: Digest, size: number, trusted: 
       signers.push({ key: name });
       continue;
     }
-    const sig = await store.getBytes(signatureKey(digest, name), { maxBytes: 1024 }).catch(() => undefined);
+    const sig = await store.getBytes(signatureKey(digest, name), { maxBytes: 1024 }).catch((err: unknown) => {
+      if (store.isNotFound(err)) return undefined;
+      throw err;
+    });
     if (sig === undefined) continue;
     signers.push({ key: name, verified: trusted.some((k) => k.name === name && verifyManifestSignature(k, digest, size, sig)) });
   }
