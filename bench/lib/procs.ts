@@ -7,10 +7,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The CLI of the same build as this benchmark (dist/bench/lib → dist/src/cli/main.js), so a bench run from a
- * private build directory never mixes in files another build is rewriting in dist/.
+ * The CLI of the same build as this benchmark, as package.json's `bin` ships it (dist/bench/lib →
+ * dist/bin/flotilla.js), so a bench run from a private build directory never mixes in files another build
+ * is rewriting in dist/.
  */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
 /** One started child process. */
 export interface Proc {
