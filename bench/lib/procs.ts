@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -57,7 +58,9 @@ export function createProcRegistry(): ProcRegistry {
       return proc;
     },
     spawnAgent(configFile, logFile, env) {
-      return registry.spawn(process.execPath, [CLI, 'agent', '--config', configFile], { env: { ...process.env, FLOTILLA_LOG_LEVEL: 'info', ...env }, logFile });
+      // The bin executed as systemd's ExecStart does (its shebang's Node flags apply), with this Node first on PATH.
+      const path = `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`;
+      return registry.spawn(CLI, ['agent', '--config', configFile], { env: { ...process.env, PATH: path, FLOTILLA_LOG_LEVEL: 'info', ...env }, logFile });
     },
     async stopAll(graceMs = 15_000) {
       await Promise.all(
