@@ -9,7 +9,7 @@ import { pushApp, waitForValue } from '../helpers/agent-process.js';
 
 const SET = 'app';
 
-/** Rewrites the version in the bundle's files under `dir` (the chunk that holds src/util/version.ts). */
+/** Rewrites the version in the bundle's files under `dir` (the CLI's and the tick worker's copies of src/util/version.ts), as an upgrade would. */
 async function bumpBundledVersion(dir: string, version: string): Promise<void> {
   let found = 0;
   for (const name of await readdir(dir)) {
@@ -21,7 +21,7 @@ async function bumpBundledVersion(dir: string, version: string): Promise<void> {
       found++;
     }
   }
-  expect(found, 'the bundle defines FLOTILLA_VERSION once').toBe(1);
+  expect(found, 'the bundle defines FLOTILLA_VERSION').toBeGreaterThan(0);
 }
 
 /** Pids of the live (non-zombie) children of `pid`, from /proc/PID/task/*\/children. */
