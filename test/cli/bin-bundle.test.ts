@@ -62,6 +62,14 @@ describe('the bin bundle, installed alone and run through its shebang', () => {
     expect((await flotilla(['push', '--version'])).stdout.trim()).toBe(version);
   });
 
+  it('runs through a symlink, as npm links a bin (node_modules/.bin/flotilla, /usr/bin/flotilla)', async () => {
+    const link = join(t.dir, 'flotilla');
+    await symlink(bin, link);
+    const r = await new Promise<Run>((done) => execFile(link, ['version'], (err, stdout, stderr) => done({ code: err === null ? 0 : null, stdout, stderr })));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('loads a verb\'s chunk for its --help, and the help verb reads another verb\'s', async () => {
     const r = await flotilla(['fetch', '--help']);
     expect(r.code).toBe(0);
