@@ -1,11 +1,11 @@
 // Bundles the compiled CLI (dist/src, from tsc) into dist/bin/, the package's `bin` (npm run build runs it
 // after tsc). Node loads ES modules one file at a time: a one-shot `flotilla fetch` spent about half its
-// time resolving, reading and compiling ~65 of them. Bundled, a verb loads its entry and a few chunks.
+// time resolving, reading and compiling ~110 of them. Bundled, a verb loads its entry and a few chunks.
 // `splitting` keeps every verb lazy: each `import('./verb-NAME.js')` of the command table becomes a chunk,
 // and code shared by several verbs a shared chunk, so a verb loads exactly the modules it reaches, as
 // before. npm dependencies stay external (loaded from node_modules as before; none is on the fetch path).
-// The tick worker is a second entry beside the CLI, under the name worker-client.ts forks
-// (./tick-worker-main.js next to it); chunks stay in the same folder so that relative URL still holds.
+// The tick worker is built beside the CLI, under the name worker-client.ts forks (./tick-worker-main.js
+// next to it); chunks stay in the same folder so relative URLs still hold.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
 import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
