@@ -5,7 +5,7 @@
 // order flips every round), each followed by a counted `sync`; figures are medians of same-round pairs.
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { removeTree } from '../src/fetch/materialise-package.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
@@ -31,9 +31,17 @@ interface Setup {
 
 const fmt = (s: number): string => s.toFixed(3);
 
+/**
+ * `flotilla ARGS` as a user runs it: the bin itself executed, so its shebang's Node flags apply, with this
+ * benchmark's Node first on PATH (the one `node -e 0` is timed with).
+ */
+function flotilla(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<TimedRun> {
+  return timeProcess(CLI, args, { ...env, PATH: `${dirname(process.execPath)}${delimiter}${env['PATH'] ?? ''}` });
+}
+
 /** `flotilla fetch` of `digest` from `store` into `state`, as a whole process. */
 function flotillaFetch(s: Setup, store: string, digest: string, state: string, env: NodeJS.ProcessEnv = process.env): Promise<TimedRun> {
-  return timeProcess(process.execPath, [CLI, 'fetch', digest, '--store', store, '--trust', s.pubKey, '--state', state, '--json'], env);
+  return flotilla(['fetch', digest, '--store', store, '--trust', s.pubKey, '--state', state, '--json'], env);
 }
 
 /** `nix copy` of `path` from `cache` into the chroot store `dest`, with its own empty narinfo disk cache. */
@@ -72,8 +80,8 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
   ]);
   await pair([
     ['node', () => timeProcess(process.execPath, ['-e', '0'])],
-    ['flHelp', () => timeProcess(process.execPath, [CLI, '--help'])],
-    ['flFetchHelp', () => timeProcess(process.execPath, [CLI, 'fetch', '--help'])],
+    ['flHelp', () => flotilla(['--help'])],
+    ['flFetchHelp', () => flotilla(['fetch', '--help'])],
   ]);
   if (s.rgw) {
     const rgw = s.rgw;
@@ -85,6 +93,11 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
 
 const wall = (r: TimedRun): number => r.seconds;
 const withSync = (r: TimedRun): number => r.seconds + r.syncSeconds;
+
+/** Median over rounds of a − b in the same round (what a costs beyond b, e.g. beyond bare Node's start). */
+function pairedExcess(m: Sample, a: string, b: string, f: (r: TimedRun) => number): number {
+  return median((m[a] ?? []).map((r, i) => f(r) - f((m[b] ?? [])[i] as TimedRun)));
+}
 
 /** Median over rounds of a / min(bs) in the same round. */
 function pairedRatio(m: Sample, a: string, bs: string[], f: (r: TimedRun) => number): number {
@@ -109,6 +122,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     coldHttpRatio: pairedRatio(m, 'flHttp', nixBestHttp, withSync),
     incrHttpRatio: pairedRatio(m, 'flIncr', ['nixIncr'], withSync),
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
+    noopOverNodeSeconds: pairedExcess(m, 'flNoop', 'node', wall),
     cliStartRatio: pairedRatio(m, 'flHelp', ['node'], wall),
     peakRssMb: Math.max(rss('flDir'), rss('flHttp'), rss('flIncr'), rss('flRgw') || 0),
     rgwColdOverFloor: s.rgw ? pairedRatio(m, 'flRgw', ['rgwFloor'], wall) : null,
@@ -122,7 +136,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     ['cold, directory store / file:// cache', `${cell(m, 'nixDir')}; zstd ${cell(m, 'nixDirZstd')}`, cell(m, 'flDir'), ratio('flDir', nixBestDir)],
     ['cold, over HTTP (project static server)', `${cell(m, 'nixHttp')}; zstd ${cell(m, 'nixHttpZstd')}`, cell(m, 'flHttp'), ratio('flHttp', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
-    ['no-op over HTTP', cell(m, 'nixNoop'), cell(m, 'flNoop'), ratio('flNoop', ['nixNoop'])],
+    ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s`, ratio('flNoop', ['nixNoop'])],
     ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
     ['peak RSS, cold over HTTP', `${rss('nixHttp').toFixed(0)} MB`, `${rss('flHttp').toFixed(0)} MB (dir ${rss('flDir').toFixed(0)}, incr ${rss('flIncr').toFixed(0)})`, `${(rss('flHttp') / rss('nixHttp')).toFixed(1)}×`],
   ];

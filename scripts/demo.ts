@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const started = Date.now();
-  const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+  const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'flotilla.js');
   const root = await mkdtemp(join(tmpdir(), 'flotilla-demo-'));
   const n = createNarrator(process.stdout, process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined);
   // The set-up and the story talk through a fork that Ctrl-C mutes; the clean-up keeps talking through `n`.

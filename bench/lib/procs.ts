@@ -4,13 +4,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The CLI of the same build as this benchmark (dist/bench/lib → dist/src/cli/main.js), so a bench run from a
- * private build directory never mixes in files another build is rewriting in dist/.
+ * The CLI of the same build as this benchmark, as package.json's `bin` ships it (dist/bench/lib →
+ * dist/bin/flotilla.js), so a bench run from a private build directory never mixes in files another build
+ * is rewriting in dist/.
  */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
 /** One started child process. */
 export interface Proc {
@@ -56,7 +58,9 @@ export function createProcRegistry(): ProcRegistry {
       return proc;
     },
     spawnAgent(configFile, logFile, env) {
-      return registry.spawn(process.execPath, [CLI, 'agent', '--config', configFile], { env: { ...process.env, FLOTILLA_LOG_LEVEL: 'info', ...env }, logFile });
+      // The bin executed as systemd's ExecStart does (its shebang's Node flags apply), with this Node first on PATH.
+      const path = `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`;
+      return registry.spawn(CLI, ['agent', '--config', configFile], { env: { ...process.env, PATH: path, FLOTILLA_LOG_LEVEL: 'info', ...env }, logFile });
     },
     async stopAll(graceMs = 15_000) {
       await Promise.all(

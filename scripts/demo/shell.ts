@@ -16,7 +16,7 @@ export interface RunOptions {
   codes?: number[];
   /** Show stdout/stderr under the command (default true). */
   show?: boolean;
-  /** The line printed instead of the real argv (e.g. `flotilla …` for `node dist/src/cli/main.js …`). */
+  /** The line printed instead of the real argv (e.g. `flotilla …` for `node dist/bin/flotilla.js …`). */
   display?: string;
 }
 
@@ -48,7 +48,7 @@ function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv):
 }
 
 /**
- * A shell for the demo. `cliPath` is the built CLI (dist/src/cli/main.js), run with this Node; `cwd` is
+ * A shell for the demo. `cliPath` is the built CLI (dist/bin/flotilla.js, the package's bin), run with this Node; `cwd` is
  * the demo's root, so the printed command lines can use short relative paths.
  */
 export function createShell(narrator: Narrator, cliPath: string, cwd: string): Shell {

@@ -10,7 +10,6 @@ import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
 import { isDigest } from '../store/digest.js';
 import { closureArg } from './digest-arg.js';
-import { fetchNixPath } from './nix-fetch.js';
 
 /** `flotilla fetch DIGEST --store URL[,URL…] --trust … --state DIR`: prints the package paths. */
 export const command: Command = {
@@ -37,7 +36,8 @@ Nix generations of --state use. Prints the placed paths.`,
   },
   async run(input, ctx) {
     const ref = closureArg(input.positionals[0], 'DIGEST');
-    if (!isDigest(ref)) return fetchNixPath(ref, input, ctx);
+    // The Nix path (NAR parser, decompressors, nix-store registration) loads only for a Nix store path.
+    if (!isDigest(ref)) return (await import('./nix-fetch.js')).fetchNixPath(ref, input, ctx);
     const policy = policyFromInput(input, ctx);
     const stateDir = resolve(ctx.cwd, requireOption(stringOption(input, 'state'), 'state'));
     const conc = stringOption(input, 'concurrency');

@@ -1,5 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TimeoutError } from '../errors/index.js';
@@ -14,13 +14,35 @@ export interface HttpExchange {
 
 /** Keep-alive socket pools for one store (closed with the store). */
 export interface HttpAgents {
-  http: HttpAgent;
-  https: HttpsAgent;
+  readonly http: HttpAgent;
+  /** Made on first use (see loadHttps). */
+  readonly https: HttpsAgent;
+  /** Destroys both pools' sockets (the https one only if it was made). */
+  destroy(): void;
+}
+
+/**
+ * node:https, loaded on the first https:// request: it brings TLS with it (several ms of module loading),
+ * which a plain-HTTP store, and a one-shot `flotilla fetch` that finds everything in place, never need.
+ */
+function loadHttps(): typeof import('node:https') {
+  return process.getBuiltinModule('node:https');
 }
 
 /** Socket pools bounding one store's concurrent requests. */
 export function createHttpAgents(maxSockets = 32): HttpAgents {
-  return { http: new HttpAgent({ keepAlive: true, maxSockets }), https: new HttpsAgent({ keepAlive: true, maxSockets }) };
+  const http = new HttpAgent({ keepAlive: true, maxSockets });
+  let https: HttpsAgent | undefined;
+  return {
+    http,
+    get https() {
+      return (https ??= new (loadHttps().Agent)({ keepAlive: true, maxSockets }));
+    },
+    destroy() {
+      http.destroy();
+      https?.destroy();
+    },
+  };
 }
 
 /**
@@ -32,7 +54,7 @@ export function createHttpAgents(maxSockets = 32): HttpAgents {
 export function sendOnce(x: HttpExchange, o: { agents: HttpAgents; connectMs: number; idleMs: number; signal: AbortSignal; what: string }): Promise<IncomingMessage> {
   const https = x.href.startsWith('https:');
   return new Promise((resolve, reject) => {
-    const req = (https ? httpsRequest : httpRequest)(x.href, {
+    const req = (https ? loadHttps().request : httpRequest)(x.href, {
       method: x.method,
       headers: x.headers,
       agent: https ? o.agents.https : o.agents.http,

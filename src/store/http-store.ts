@@ -183,8 +183,7 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     delete: del,
     isNotFound: (err) => err instanceof NotFoundError,
     close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      agents.destroy();
       return Promise.resolve();
     },
   };

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { runPool } from './run-pool.js';
 
-const exec = promisify(execFile);
 let syncfsWorks: boolean | undefined;
 
 /**
@@ -15,7 +13,9 @@ let syncfsWorks: boolean | undefined;
 export async function flushFilesystem(dir: string, files: string[]): Promise<void> {
   if (syncfsWorks !== false) {
     try {
-      await exec('sync', ['-f', dir], { timeout: 120_000 });
+      // node:child_process is loaded here, on the first flush: a fetch with nothing to write never needs it.
+      const { execFile } = await import('node:child_process');
+      await promisify(execFile)('sync', ['-f', dir], { timeout: 120_000 });
       syncfsWorks = true;
       return;
     } catch {

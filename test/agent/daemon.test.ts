@@ -9,6 +9,21 @@ import { pushApp, waitForValue } from '../helpers/agent-process.js';
 
 const SET = 'app';
 
+/** Rewrites the version in the bundle's files under `dir` (the CLI's and the tick worker's copies of src/util/version.ts), as an upgrade would. */
+async function bumpBundledVersion(dir: string, version: string): Promise<void> {
+  let found = 0;
+  for (const name of await readdir(dir)) {
+    const file = join(dir, name);
+    const text = await readFile(file, 'utf8');
+    const bumped = text.replace(/FLOTILLA_VERSION = "[^"]*"/, `FLOTILLA_VERSION = "${version}"`);
+    if (bumped !== text) {
+      await writeFile(file, bumped);
+      found++;
+    }
+  }
+  expect(found, 'the bundle defines FLOTILLA_VERSION').toBeGreaterThan(0);
+}
+
 /** Pids of the live (non-zombie) children of `pid`, from /proc/PID/task/*\/children. */
 async function childrenOf(pid: number): Promise<number[]> {
   const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
@@ -308,10 +323,11 @@ describe('agent daemon: upgraded on disk while running', () => {
 
   beforeAll(async () => {
     world = await createDeployWorld();
-    // A private install: the built CLI copied beside a link to our node_modules, so its files can change.
+    // A private install: the built CLI (the bin bundle, as npm ships it) copied beside a link to our
+    // node_modules, so its files can change.
     copy = join(world.root, 'install');
     await mkdir(copy);
-    await cp(resolve('dist/src'), join(copy, 'dist', 'src'), { recursive: true });
+    await cp(resolve('dist/bin'), join(copy, 'dist', 'bin'), { recursive: true });
     await cp(resolve('package.json'), join(copy, 'package.json'));
     await cp(resolve('schemas'), join(copy, 'schemas'), { recursive: true });
     await symlink(resolve('node_modules'), join(copy, 'node_modules'));
@@ -326,15 +342,14 @@ describe('agent daemon: upgraded on disk while running', () => {
     await world.commit({ [`sets/${SET}.yaml`]: setYaml(v1, world.platform).replace('machines: [m1, m2]', 'machines: [m6]') }, 'u1');
     const config = await world.agentConfig('m6', { keepWarm: '0s' });
     const logFile = join(world.root, 'm6.log');
-    daemon = spawn(process.execPath, [join(copy, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLOTILLA_LOG_LEVEL: 'debug' } });
+    daemon = spawn(process.execPath, [join(copy, 'dist', 'bin', 'flotilla.js'), 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLOTILLA_LOG_LEVEL: 'debug' } });
     let stderr = '';
     daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     daemon.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
     await waitForValue('convergence', async () => (await currentDigest(join(world.root, 'machines', 'm6'))) === v1);
     await waitForValue('the worker to retire', async () => (await childrenOf(daemon!.pid!)).length === 0);
     // The upgrade: the files change, the running supervisor does not.
-    const versionFile = join(copy, 'dist', 'src', 'util', 'version.js');
-    await writeFile(versionFile, (await readFile(versionFile, 'utf8')).replace(/FLOTILLA_VERSION = '[^']*'/, "FLOTILLA_VERSION = '99.0.0'"));
+    await bumpBundledVersion(join(copy, 'dist', 'bin'), '99.0.0');
     const v2 = await pushApp(world, 'u2');
     await world.commit({ [`sets/${SET}.yaml`]: setYaml(v2, world.platform).replace('machines: [m1, m2]', 'machines: [m6]') }, 'u2');
     expect(await exitOf(daemon)).toEqual({ code: 1, signal: null });

@@ -1,16 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { assertEnvelope, envelopeOf, envelopesOf } from '../helpers/cli-json.js';
+import { CLI } from '../helpers/cli-bin.js';
 
 const exec = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 
 /** `flotilla ARGS` as a real process: exit code and both streams. */
 async function cli(cwd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {

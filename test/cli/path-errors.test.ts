@@ -6,14 +6,14 @@
 // directory immutable (EPERM on every write, even for root), as a read-only state dir is to the agent.
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 import { makeSshKey, writeAllowedSigners } from '../helpers/ssh-keys.js';
+import { CLI } from '../helpers/cli-bin.js';
 
 const exec = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 
 interface Failure {
   code: number;

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 import { makeSshKey, writeAllowedSigners } from '../helpers/ssh-keys.js';
 import { envelopeOf } from '../helpers/cli-json.js';
-
-const CLI = resolve('dist/src/cli/main.js');
+import { CLI } from '../helpers/cli-bin.js';
 
 /** Runs the built CLI with stdout closed before it writes: the reader of a pipe that went away. */
 function withClosedStdout(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {

@@ -7,9 +7,9 @@ import { createBareRepo, isolatedEnv, makeScratch, runTool, TestRepo, type Scrat
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { makeSshKey, type SshKey } from '../helpers/ssh-keys.js';
 import { dataOf } from '../helpers/cli-json.js';
+import { CLI } from '../helpers/cli-bin.js';
 
 // These tests run the built CLI (run `npx tsc -p tsconfig.build.json` first; `npm test` does).
-const CLI = resolve('dist/src/cli/main.js');
 const ROOT = resolve('.');
 
 interface CliRun {

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushDirectory } from '../../src/publish/push-directory.js';
 import { openStore } from '../../src/store/open-store.js';
 import { formatPublicKey } from '../../src/trust/publisher-key.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
 import { describeTree, generateTree } from '../helpers/tree-gen.js';
+import { CLI } from '../helpers/cli-bin.js';
 
-const CLI = resolve('dist/src/cli/main.js');
 const ROUNDS = process.env.FLOTILLA_SLOW === '1' ? 40 : 6;
 
 /** Runs `flotilla fetch` and kills it with SIGKILL after `ms` (or lets it finish if it is faster). */

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, statfs, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
 import type { DiskSpace } from '../../src/generations/index.js';
@@ -16,8 +16,8 @@ import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-stor
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { fillFilesystem, mountTmpfs } from '../helpers/tmpfs.js';
+import { CLI } from '../helpers/cli-bin.js';
 
-const CLI = resolve('dist/src/cli/main.js');
 const TMPFS = '4m';
 
 function runCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 
 import { createDeployWorld, type DeployWorld } from '../../scripts/world/deploy-world.js';
+import { CLI } from './cli-bin.js';
 import { s3TestUrl } from './s3-test-store.js';
 
 // The world itself is the shared recipe in scripts/world; tests add the built CLI as a process.
@@ -15,8 +15,7 @@ export function worldBackends(prefix: string): Array<{ backend: string; makeWorl
   ];
 }
 
-/** The built CLI (tests run after `npm run build`). */
-export const CLI = resolve('dist/src/cli/main.js');
+export { CLI } from './cli-bin.js';
 
 /** Result of running the CLI as a real process. */
 export interface CliRun {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectKey } from '../../src/store/keys.js';
@@ -8,9 +8,9 @@ import { openStore } from '../../src/store/open-store.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 import { generateTree } from '../helpers/tree-gen.js';
 import { dataOf } from '../helpers/cli-json.js';
+import { CLI } from '../helpers/cli-bin.js';
 
 const exec = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 
 async function cli(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {

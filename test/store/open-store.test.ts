@@ -1,16 +1,16 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/errors/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { parseStoreUrl, redactUrl } from '../../src/store/store-url.js';
 import { canCoordinate } from '../../src/store/store.js';
+import { CLI } from '../helpers/cli-bin.js';
 
 const exec = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 
 describe('parseStoreUrl / openStore', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +9,9 @@ import { hasCode } from '../../src/errors/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
+import { CLI } from '../helpers/cli-bin.js';
 
 const exec = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 // Short deadlines so a hang ends fast; the assertions are on outcomes, never on durations.
 const SHORT = 'connectTimeout=1s&timeout=2s&idleTimeout=1s&attempts=2';
