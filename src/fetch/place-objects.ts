@@ -7,6 +7,8 @@ import type { Store } from '../store/store.js';
 import { runPool } from '../util/run-pool.js';
 import type { BatchCommitter } from './batch-commit.js';
 import { fetchObject } from './fetch-object.js';
+import { fetchPack, type PackJob } from './fetch-pack.js';
+import { localDiskFull } from './disk-guard.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
@@ -35,6 +37,10 @@ export interface PlaceOptions {
   /** Called with the bytes of each object that verified (negative to take back a failed attempt's). */
   onBytes: (n: number) => void;
   onObject: () => void;
+  /** Packs to fetch from the first store (plan-packs.ts); their wanted objects are not fetched one by one. */
+  packs?: readonly PackJob[];
+  /** After each pack: `err` set when it failed and its objects not yet placed were fetched one by one. */
+  onPack?: (pack: Digest, err?: unknown) => void;
 }
 
 /** A batch of local steps: up to this many objects or bytes (small enough to keep every thread busy). */
@@ -58,7 +64,10 @@ function batches(items: readonly Wanted[]): Wanted[][] {
   return out;
 }
 
-type Job = { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[] } | { kind: 'remote'; item: Wanted } | { kind: 'twin'; item: Wanted };
+// A failed pack's remaining objects are fetched this many at a time, inside the pack's own lane.
+const FALLBACK_CONCURRENCY = 4;
+
+type Job = { kind: 'pack'; pack: PackJob } | { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[] } | { kind: 'remote'; item: Wanted } | { kind: 'twin'; item: Wanted };
 
 /**
  * Puts the missing objects into the cache: inline files, store objects and executable (0555) twins share
@@ -101,9 +110,12 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     o.onObject();
   };
   const local = o.stores[0]?.localPath?.bind(o.stores[0]);
-  const remote = wanted.filter((w) => w.bytes === undefined);
+  const packs = o.packs ?? [];
+  const inPacks = new Set(packs.flatMap((p) => [...p.wanted]));
+  const remote = wanted.filter((w) => w.bytes === undefined && !inPacks.has(w.digest));
   const fresh = new Set(wanted.map((w) => w.digest));
   const jobs: Job[] = [
+    ...packs.map((pack): Job => ({ kind: 'pack', pack })),
     ...(local ? batches(remote).map((items): Job => ({ kind: 'local', items })) : remote.map((item): Job => ({ kind: 'remote', item }))),
     ...batches(wanted.filter((w) => w.bytes !== undefined)).map((items): Job => ({ kind: 'inline', items })),
     ...execs.filter((w) => !fresh.has(w.digest)).map((item): Job => ({ kind: 'twin', item })),
@@ -129,8 +141,35 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     // Missing or wrong here: every mirror in order, with the error naming each store's reason.
     for (const w of retry) await fetchOne(w);
   };
+  // A pack that fails in any way (unreachable, truncated, lying index or bytes, a stall) costs a fallback,
+  // not the fetch: what verified from it is kept, the rest comes one by one through every mirror.
+  const placePack = async (pack: PackJob): Promise<void> => {
+    const placed = new Set<Digest>();
+    try {
+      await fetchPack(o.stores[0] as Store, cache, pack, {
+        commit,
+        fsOps,
+        onObject: (d, size) => {
+          placed.add(d);
+          o.onBytes(size);
+          o.onObject();
+        },
+        ...(o.signal ? { signal: hub.signal } : {}),
+        ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
+      });
+      o.onPack?.(pack.digest);
+    } catch (err) {
+      if (o.signal?.aborted === true) throw err;
+      const full = localDiskFull(err, cache.tmpDir);
+      if (full) throw full;
+      o.onPack?.(pack.digest, err);
+      const rest = pack.entries.filter((e) => pack.wanted.has(e.digest) && !placed.has(e.digest));
+      await runPool(rest, FALLBACK_CONCURRENCY, (e) => fetchOne({ digest: e.digest, size: e.size }));
+    }
+  };
   try {
     await runPool(jobs, o.concurrency, async (job) => {
+      if (job.kind === 'pack') return placePack(job.pack);
       if (job.kind === 'local') return placeLocal(local as (key: string) => string, job.items);
       if (job.kind === 'remote') return fetchOne(job.item);
       if (job.kind === 'twin') {
