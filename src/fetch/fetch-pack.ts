@@ -5,9 +5,9 @@ import { packHeaderBytes, packHeaderMatches, packSize, type PackEntry } from '..
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import { deadlineFor, objectDeadline } from './fetch-object.js';
 import type { ObjectCache } from './object-cache.js';
+import { writeTemps } from './write-temps.js';
 
 /** A pack to fetch: its digest, the index it must carry (from the signed manifest), the entries to keep. */
 export interface PackJob {
@@ -24,15 +24,13 @@ export interface PackFetchOptions {
   commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
   /** Called once per object committed, with its size. */
   onObject: (digest: Digest, size: number) => void;
-  fsOps: FsOpRunner;
 }
 
-// Objects up to this size are held whole and written in batches of synchronous steps (one open, write and
-// close each through a promise cost more than the bytes); larger ones stream to their temp file in writes
-// of this size. Either way at most ~1 MiB per pack in flight is held.
+// Objects up to this size are held whole and written in batches once verified; larger ones stream to their
+// temp file in writes of this size. At most ~1 MiB per pack in flight is held (a batch written, one gathered).
 const WRITE_CHUNK = 256 * 1024;
-const SMALL_BATCH_BYTES = 1024 * 1024;
-const SMALL_BATCH_OBJECTS = 64;
+const SMALL_BATCH_BYTES = 256 * 1024;
+const SMALL_BATCH_OBJECTS = 32;
 
 interface Small {
   tmp: string;
@@ -66,21 +64,25 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   let small: Small[] = [];
   let smallBytes = 0;
 
-  const flushSmall = async (): Promise<void> => {
-    const batch = small;
-    small = [];
-    smallBytes = 0;
-    if (batch.length === 0) return;
-    try {
-      throwIfFailed(await o.fsOps.run(batch.map((s) => ({ op: 'write', dest: s.tmp, data: s.data }))));
-    } catch (err) {
-      await Promise.all(batch.map((s) => rm(s.tmp, { force: true })));
-      throw err;
-    }
+  // Small objects are written through libuv's pool (write-temps.ts), one batch in flight per pack while the
+  // next is gathered.
+  let writing: Promise<void> = Promise.resolve();
+  const writeSmall = async (batch: Small[]): Promise<void> => {
+    await writeTemps(batch);
     for (const s of batch) {
       await o.commit(s.tmp, s.digest, s.size);
       o.onObject(s.digest, s.size);
     }
+  };
+  const flushSmall = async (): Promise<void> => {
+    const batch = small;
+    small = [];
+    smallBytes = 0;
+    await writing;
+    if (batch.length === 0) return;
+    writing = writeSmall(batch);
+    // Awaited at the next flush or at the end; until then a failure must not count as unhandled.
+    writing.catch(() => undefined);
   };
   const writeParts = async (): Promise<void> => {
     if (partBytes === 0) return;
@@ -170,9 +172,12 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
     }
     if (i < job.entries.length) throw new TransportError(`pack ${job.digest}: the body ended early`, { pack: job.digest });
     await flushSmall();
+    await writing;
     deadline.clear();
   } catch (err) {
     deadline.clear();
+    // A batch still being written either commits (it verified) or removes its temps; wait for it.
+    await writing.catch(() => undefined);
     await fh?.close().catch(() => undefined);
     if (tmp !== undefined) await rm(tmp, { force: true });
     if (deadline.timedOut() && !(err instanceof FlotillaError) && o.signal?.aborted !== true) {

@@ -12,6 +12,7 @@ import { localDiskFull } from './disk-guard.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
+import { writeTemps } from './write-temps.js';
 
 /** An object the cache lacks. */
 export interface Wanted {
@@ -148,7 +149,6 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     try {
       await fetchPack(o.stores[0] as Store, cache, pack, {
         commit,
-        fsOps,
         onObject: (d, size) => {
           placed.add(d);
           o.onBytes(size);
@@ -178,11 +178,15 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         return committer.add(x, job.item.digest, job.item.size, true);
       }
       const tmps = job.items.map(() => cache.tempPath());
-      try {
-        throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) }))));
-      } catch (err) {
-        await Promise.all(tmps.map((t) => rm(t, { force: true })));
-        throw err;
+      // From a network store the steps run on the main thread, where file creation would stall the downloads.
+      if (!local) await writeTemps(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
+      else {
+        try {
+          throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) }))));
+        } catch (err) {
+          await Promise.all(tmps.map((t) => rm(t, { force: true })));
+          throw err;
+        }
       }
       for (const [i, w] of job.items.entries()) await commit(tmps[i] as string, w.digest, w.size);
     });
