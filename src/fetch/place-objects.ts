@@ -67,6 +67,9 @@ function batches(items: readonly Wanted[]): Wanted[][] {
 
 // A failed pack's remaining objects are fetched this many at a time, inside the pack's own lane.
 const FALLBACK_CONCURRENCY = 4;
+// Packs streaming at once: each is up to 16 MiB of bandwidth-bound transfer, so a few keep a link busy;
+// more would only add their buffers to peak memory. Waiting packs hold a lane, the others serve objects.
+const PACK_LANES = 4;
 
 type Job = { kind: 'pack'; pack: PackJob } | { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[] } | { kind: 'remote'; item: Wanted } | { kind: 'twin'; item: Wanted };
 
@@ -144,7 +147,21 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   };
   // A pack that fails in any way (unreachable, truncated, lying index or bytes, a stall) costs a fallback,
   // not the fetch: what verified from it is kept, the rest comes one by one through every mirror.
+  let packsRunning = 0;
+  const packTurn: Array<() => void> = [];
   const placePack = async (pack: PackJob): Promise<void> => {
+    // A finishing pack hands its turn straight to a waiting one, so no newcomer can slip in between.
+    if (packsRunning < PACK_LANES) packsRunning++;
+    else await new Promise<void>((resolve) => packTurn.push(resolve));
+    try {
+      await placePackNow(pack);
+    } finally {
+      const next = packTurn.shift();
+      if (next) next();
+      else packsRunning--;
+    }
+  };
+  const placePackNow = async (pack: PackJob): Promise<void> => {
     const placed = new Set<Digest>();
     try {
       await fetchPack(o.stores[0] as Store, cache, pack, {
