@@ -13,6 +13,7 @@ import { preparePackage, publishPackages, removeStalePartials, removeTree, type 
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
+import { planPacks } from './plan-packs.js';
 import { packageDirName, packagePath, storeDir as storeDirOf } from '../generations/layout.js';
 import { STATFS_DISK_SPACE, type DiskSpace } from '../generations/disk-space.js';
 import { ensureFetchSpace, localDiskFull } from './disk-guard.js';
@@ -52,6 +53,12 @@ export interface FetchClosureOptions {
    * owned by our uid and read-only (default true): no second copy of the bytes, still hashed in full.
    */
   linkLocal?: boolean;
+  /**
+   * Fetch cold packages' objects in packs (packages/pack-format.ts) from the first store, where it has
+   * them. Default: when the first store is a network store; from a directory store, copying or linking
+   * each object in the kernel is faster than streaming a pack through the process (see performance.md).
+   */
+  packs?: boolean;
   /** Free-space port (default statfs): checked against what the fetch will write before any object is fetched. */
   space?: DiskSpace;
 }
@@ -67,6 +74,9 @@ export interface FetchClosureResult {
   bytesFetched: number;
   objectsFetched: number;
   requests: number;
+  /** Packs fetched whole, and packs that failed (their remaining objects were fetched one by one). */
+  packsFetched: number;
+  packFallbacks: number;
   verdict?: PolicyVerdict;
 }
 
@@ -161,6 +171,10 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
   const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
+  const first = stores[0];
+  const usePacks = options.packs ?? first?.localPath === undefined;
+  const packs = usePacks && first !== undefined && remote.length > 0 ? await planPacks(first, todo, new Map(remote.map((w) => [w.digest, w.size])), options.signal) : [];
+  const packCount = { fetched: 0, failed: 0 };
   const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? threadFsOpRunner(options.fsThreads) : inlineFsOpRunner());
   let paths: string[];
   try {
@@ -181,6 +195,11 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
         onObject: () => {
           progress.objectsDone += 1;
           options.onProgress?.({ ...progress });
+        },
+        packs,
+        onPack: (_pack, err) => {
+          if (err === undefined) packCount.fetched++;
+          else packCount.failed++;
         },
       },
       wanted,
@@ -206,7 +225,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   const packages: FetchedPackage[] = closure.packages.map((p, i) => ({ digest: p.digest, name: p.manifest.name, path: paths[i] as string }));
   progress.phase = 'done';
   options.onProgress?.({ ...progress });
-  const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: remote.length, requests: counter.requests };
+  const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: remote.length, requests: counter.requests, packsFetched: packCount.fetched, packFallbacks: packCount.failed };
   if (closure.verdict) result.verdict = closure.verdict;
   return result;
 }

@@ -26,7 +26,8 @@ export interface ObjectFetchOptions {
 // Bounded per object in flight: 16 downloads hold 4 MiB of pending writes, not 16.
 const WRITE_CHUNK = 256 * 1024;
 
-function deadlineFor(size: number, o: ObjectFetchOptions): number {
+/** The deadline of one body of `size` bytes from one store: `timeoutMs`, else 60 s plus 1 s per 256 KiB. */
+export function deadlineFor(size: number, o: { timeoutMs?: number }): number {
   return o.timeoutMs ?? 60_000 + Math.ceil(size / 262_144) * 1000;
 }
 
@@ -66,7 +67,7 @@ async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: 
  * the timer): `signal` aborts when `ms` passes (reason: a TransportError naming the object and the
  * deadline) or `outer` aborts. `outer` gets one listener per object in flight: pass a signal of ours.
  */
-function objectDeadline(ms: number, digest: Digest, outer: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean; clear: () => void } {
+export function objectDeadline(ms: number, digest: Digest, outer: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean; clear: () => void } {
   const ctl = new AbortController();
   let late = false;
   const timer = setTimeout(() => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
+import { runSpreadAsync } from './fs-ops-async.js';
 
 /** Runs batches of local filesystem steps (see fs-ops.ts). */
 export interface FsOpRunner {
@@ -20,14 +21,17 @@ export function throwIfFailed(results: readonly FsOpResult[]): void {
   for (const r of results) if (!r.ok) throw Object.assign(new Error(r.message), { code: r.code });
 }
 
-/** Runs the steps synchronously on the calling thread: cheapest for a few hundred steps or a few MB. */
+/**
+ * Runs the steps synchronously on the calling thread: cheapest for a few hundred steps or a few MB. Spread
+ * steps (independent renames and links) go through libuv's pool instead (fs-ops-async.ts).
+ */
 export function inlineFsOpRunner(): FsOpRunner {
   let buf: Buffer | undefined;
   const run = (ops: readonly FsOp[], keepGoing = false): Promise<FsOpResult[]> => {
     buf ??= Buffer.allocUnsafe(READ_BUFFER);
     return Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
   };
-  return { run, runSpread: (ops) => run(ops, true), close: () => Promise.resolve() };
+  return { run, runSpread: (ops) => runSpreadAsync(ops), close: () => Promise.resolve() };
 }
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading

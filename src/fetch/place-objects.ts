@@ -7,9 +7,12 @@ import type { Store } from '../store/store.js';
 import { runPool } from '../util/run-pool.js';
 import type { BatchCommitter } from './batch-commit.js';
 import { fetchObject } from './fetch-object.js';
+import { fetchPack, type PackJob } from './fetch-pack.js';
+import { localDiskFull } from './disk-guard.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
+import { writeTemps } from './write-temps.js';
 
 /** An object the cache lacks. */
 export interface Wanted {
@@ -35,6 +38,10 @@ export interface PlaceOptions {
   /** Called with the bytes of each object that verified (negative to take back a failed attempt's). */
   onBytes: (n: number) => void;
   onObject: () => void;
+  /** Packs to fetch from the first store (plan-packs.ts); their wanted objects are not fetched one by one. */
+  packs?: readonly PackJob[];
+  /** After each pack: `err` set when it failed and its objects not yet placed were fetched one by one. */
+  onPack?: (pack: Digest, err?: unknown) => void;
 }
 
 /** A batch of local steps: up to this many objects or bytes (small enough to keep every thread busy). */
@@ -58,7 +65,13 @@ function batches(items: readonly Wanted[]): Wanted[][] {
   return out;
 }
 
-type Job = { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[] } | { kind: 'remote'; item: Wanted } | { kind: 'twin'; item: Wanted };
+// A failed pack's remaining objects are fetched this many at a time, inside the pack's own lane.
+const FALLBACK_CONCURRENCY = 4;
+// Packs streaming at once: each is up to 16 MiB of bandwidth-bound transfer, so a few keep a link busy;
+// more would only add their buffers to peak memory. Waiting packs hold a lane, the others serve objects.
+const PACK_LANES = 4;
+
+type Job = { kind: 'pack'; pack: PackJob } | { kind: 'local'; items: Wanted[] } | { kind: 'inline'; items: Wanted[] } | { kind: 'remote'; item: Wanted } | { kind: 'twin'; item: Wanted };
 
 /**
  * Puts the missing objects into the cache: inline files, store objects and executable (0555) twins share
@@ -101,9 +114,12 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     o.onObject();
   };
   const local = o.stores[0]?.localPath?.bind(o.stores[0]);
-  const remote = wanted.filter((w) => w.bytes === undefined);
+  const packs = o.packs ?? [];
+  const inPacks = new Set(packs.flatMap((p) => [...p.wanted]));
+  const remote = wanted.filter((w) => w.bytes === undefined && !inPacks.has(w.digest));
   const fresh = new Set(wanted.map((w) => w.digest));
   const jobs: Job[] = [
+    ...packs.map((pack): Job => ({ kind: 'pack', pack })),
     ...(local ? batches(remote).map((items): Job => ({ kind: 'local', items })) : remote.map((item): Job => ({ kind: 'remote', item }))),
     ...batches(wanted.filter((w) => w.bytes !== undefined)).map((items): Job => ({ kind: 'inline', items })),
     ...execs.filter((w) => !fresh.has(w.digest)).map((item): Job => ({ kind: 'twin', item })),
@@ -129,8 +145,48 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     // Missing or wrong here: every mirror in order, with the error naming each store's reason.
     for (const w of retry) await fetchOne(w);
   };
+  // A pack that fails in any way (unreachable, truncated, lying index or bytes, a stall) costs a fallback,
+  // not the fetch: what verified from it is kept, the rest comes one by one through every mirror.
+  let packsRunning = 0;
+  const packTurn: Array<() => void> = [];
+  const placePack = async (pack: PackJob): Promise<void> => {
+    // A finishing pack hands its turn straight to a waiting one, so no newcomer can slip in between.
+    if (packsRunning < PACK_LANES) packsRunning++;
+    else await new Promise<void>((resolve) => packTurn.push(resolve));
+    try {
+      await placePackNow(pack);
+    } finally {
+      const next = packTurn.shift();
+      if (next) next();
+      else packsRunning--;
+    }
+  };
+  const placePackNow = async (pack: PackJob): Promise<void> => {
+    const placed = new Set<Digest>();
+    try {
+      await fetchPack(o.stores[0] as Store, cache, pack, {
+        commit,
+        onObject: (d, size) => {
+          placed.add(d);
+          o.onBytes(size);
+          o.onObject();
+        },
+        ...(o.signal ? { signal: hub.signal } : {}),
+        ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
+      });
+      o.onPack?.(pack.digest);
+    } catch (err) {
+      if (o.signal?.aborted === true) throw err;
+      const full = localDiskFull(err, cache.tmpDir);
+      if (full) throw full;
+      o.onPack?.(pack.digest, err);
+      const rest = pack.entries.filter((e) => pack.wanted.has(e.digest) && !placed.has(e.digest));
+      await runPool(rest, FALLBACK_CONCURRENCY, (e) => fetchOne({ digest: e.digest, size: e.size }));
+    }
+  };
   try {
     await runPool(jobs, o.concurrency, async (job) => {
+      if (job.kind === 'pack') return placePack(job.pack);
       if (job.kind === 'local') return placeLocal(local as (key: string) => string, job.items);
       if (job.kind === 'remote') return fetchOne(job.item);
       if (job.kind === 'twin') {
@@ -139,11 +195,15 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         return committer.add(x, job.item.digest, job.item.size, true);
       }
       const tmps = job.items.map(() => cache.tempPath());
-      try {
-        throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) }))));
-      } catch (err) {
-        await Promise.all(tmps.map((t) => rm(t, { force: true })));
-        throw err;
+      // From a network store the steps run on the main thread, where file creation would stall the downloads.
+      if (!local) await writeTemps(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
+      else {
+        try {
+          throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) }))));
+        } catch (err) {
+          await Promise.all(tmps.map((t) => rm(t, { force: true })));
+          throw err;
+        }
       }
       for (const [i, w] of job.items.entries()) await commit(tmps[i] as string, w.digest, w.size);
     });

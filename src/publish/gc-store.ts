@@ -1,7 +1,8 @@
 import { PreconditionFailedError } from '../errors/index.js';
 import { digestFromHex, isDigest, type Digest } from '../store/digest.js';
-import { PINS_PREFIX } from '../store/keys.js';
-import { listAll, type Store } from '../store/store.js';
+import { PACK_HINTS_PREFIX, PINS_PREFIX, packHintKey } from '../store/keys.js';
+import { MAX_PACK_HINT_BYTES, packDigestsOfHint } from '../packages/pack-format.js';
+import { listAll, type ObjectInfo, type Store } from '../store/store.js';
 import { readClosureManifests } from '../fetch/read-closure.js';
 
 export interface GcStoreOptions {
@@ -20,6 +21,19 @@ export interface GcStoreResult {
   deletedBytes: number;
   keptYoung: number;
   dryRun: boolean;
+}
+
+/**
+ * The packs a live manifest's hint names (kept with it). A missing or unreadable hint keeps none: its
+ * packs are of no use to a reader then, so they are collected like any unreachable object.
+ */
+async function packsOf(store: Store, manifest: Digest): Promise<Digest[]> {
+  try {
+    return packDigestsOfHint(await store.getBytes(packHintKey(manifest), { maxBytes: MAX_PACK_HINT_BYTES })) ?? [];
+  } catch (err) {
+    if (store.isNotFound(err)) return [];
+    throw err;
+  }
 }
 
 async function readRoots(store: Store): Promise<Digest[]> {
@@ -43,11 +57,17 @@ async function readRoots(store: Store): Promise<Digest[]> {
   return roots;
 }
 
+async function collect(store: Store, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const o of listAll(store, prefix)) out.push(o);
+  return out;
+}
+
 /**
- * Deletes objects (and signatures of deleted manifests) unreachable from pins, promoted (not revoked)
- * deployable flags and `extraRoots`, and older than the grace period by the store's lastModified (unknown
- * age counts as young). Any root whose closure cannot be read aborts the whole GC before deleting anything.
- * Returns what was (or, with dryRun, would be) deleted. Throws the closure-read and store errors.
+ * Deletes objects (and the signatures and pack hints of deleted manifests) unreachable from pins, promoted
+ * (not revoked) deployable flags and `extraRoots` (a live manifest's hint keeps its packs), and older than
+ * the grace period by the store's lastModified (unknown age counts as young). Any root whose closure (or
+ * live hint) cannot be read aborts the whole GC before deleting anything. Returns what was (or, with dryRun, would be) deleted. Throws the closure-read and store errors.
  */
 export async function gcStore(store: Store, options: GcStoreOptions): Promise<GcStoreResult> {
   const roots = [...new Set([...(await readRoots(store)), ...(options.extraRoots ?? [])])].sort();
@@ -56,8 +76,10 @@ export async function gcStore(store: Store, options: GcStoreOptions): Promise<Gc
     if (reachable.has(root)) continue;
     const closure = await readClosureManifests([store], root);
     for (const p of closure.packages) {
+      if (reachable.has(p.digest)) continue;
       reachable.add(p.digest);
       for (const e of p.manifest.entries) if (e.type === 'file' && e.data === undefined) reachable.add(e.digest);
+      for (const d of await packsOf(store, p.digest)) reachable.add(d);
     }
   }
   const cutoff = (options.now ?? new Date()).getTime() - options.olderThanMs;
@@ -70,7 +92,8 @@ export async function gcStore(store: Store, options: GcStoreOptions): Promise<Gc
     if (!old(o.lastModified)) result.keptYoung++;
     else victims.push({ key: o.key, size: o.size });
   }
-  for await (const o of listAll(store, 'signatures/sha256/')) {
+  // Signatures and pack hints go with their manifest.
+  for (const o of [...(await collect(store, 'signatures/sha256/')), ...(await collect(store, PACK_HINTS_PREFIX))]) {
     const hex = o.key.split('/')[2] ?? '';
     if (reachable.has(`sha256:${hex}`)) continue;
     if (!old(o.lastModified)) result.keptYoung++;

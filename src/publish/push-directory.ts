@@ -10,6 +10,7 @@ import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
 import { parseManifest } from '../packages/manifest-codec.js';
 import { runPool } from '../util/run-pool.js';
 import { uploadObjectIfMissing } from '../packages/upload-object.js';
+import { pushPacks } from './push-packs.js';
 
 export interface PushOptions {
   /** Package name (default: the directory's base name). */
@@ -21,6 +22,8 @@ export interface PushOptions {
   /** Parallel uploads (default 16). */
   concurrency?: number;
   signal?: AbortSignal;
+  /** Also write packs of the objects and the package's pack hint, for cold fetches (default true). */
+  packs?: boolean;
 }
 
 export interface PushResult {
@@ -31,13 +34,15 @@ export interface PushResult {
   objects: number;
   uploadedObjects: number;
   uploadedBytes: number;
+  /** Packs the package's hint names (0 with `packs: false` or when it has fewer than two packable objects). */
+  packs: number;
   signatures: string[];
 }
 
 /**
  * Pushes a directory as a package: builds the manifest (all path rules), checks that every reference is a
- * valid manifest in the store, uploads only the objects the store lacks, then the manifest, then one
- * signature per key. Re-pushing an unchanged tree uploads nothing (but re-signs).
+ * valid manifest in the store, uploads only the objects the store lacks, then the manifest, its packs and
+ * pack hint (push-packs.ts), then one signature per key. Re-pushing an unchanged tree uploads nothing (but re-signs).
  * Throws UnsafePathError (tree), NotFoundError (missing reference) or the store's errors.
  */
 export async function pushDirectory(store: Store, dir: string, options: PushOptions = {}): Promise<PushResult> {
@@ -67,6 +72,9 @@ export async function pushDirectory(store: Store, dir: string, options: PushOpti
     uploadedBytes += built.bytes.length;
     manifestUploaded = true;
   }
+  // Packs and their hint before the signatures: once a reader can trust the manifest, its hint is complete.
+  const packs = options.packs === false ? { packs: 0, uploadedPacks: 0, uploadedBytes: 0 } : await pushPacks(store, built, options.signal);
+  uploadedBytes += packs.uploadedBytes;
   const signatures: string[] = [];
   for (const key of options.signKeys ?? []) {
     await store.put(signatureKey(built.digest, key.name), signManifest(key, built.digest, built.bytes.length));
@@ -80,6 +88,7 @@ export async function pushDirectory(store: Store, dir: string, options: PushOpti
     objects: built.objects.length,
     uploadedObjects: uploadedObjects + (manifestUploaded ? 1 : 0),
     uploadedBytes,
+    packs: packs.packs,
     signatures,
   };
 }

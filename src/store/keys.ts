@@ -8,6 +8,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   objects/sha256/ab/abcdef…          file contents and manifests, named by the sha256 of their bytes
  *   signatures/sha256/abcdef…/KEYNAME  detached ed25519 signatures over a manifest digest
  *   flags/deployable/abcdef…           signed "allowed to deploy" flag
+ *   packs/sha256/abcdef…               unsigned hint: the packs (objects/…) holding a manifest's objects
  *   pins/NAME                          GC roots
  *   leases/SET/ROLLOUT/slot-N          rollout coordination (leases/SET/ROLLOUT/token: the fencing counter)
  *   status/SET/MACHINE.json            what each machine runs and how it went
@@ -44,6 +45,13 @@ export function signaturesPrefix(d: Digest): string {
 
 export function signatureKey(d: Digest, keyName: string): string {
   return `${signaturesPrefix(d)}${checkName(keyName, 'key name')}`;
+}
+
+export const PACK_HINTS_PREFIX = 'packs/sha256/';
+
+/** `packs/sha256/<manifest hex>`: the pack hint of a manifest (transport only: see packages/pack-format.ts). */
+export function packHintKey(manifest: Digest): string {
+  return `${PACK_HINTS_PREFIX}${digestHex(manifest)}`;
 }
 
 export function deployableFlagKey(d: Digest): string {

@@ -45,10 +45,11 @@ describe('network faults on an HTTP mirror: deadlines, caps, next mirror', () =>
     { fault: 'endless', code: 'IntegrityError' },
   ];
 
+  // The per-object path (`packs: false`: the pack would carry the victim intact); packs.test.ts breaks packs.
   it.each(ROWS)('$fault → $code naming the object, nothing kept; with a good mirror behind → success', async ({ fault, code }) => {
     server.setFault(objectKey(victim), fault);
     const state = join(t.dir, `state-${n++}`);
-    const err = await fetchClosure({ stores: [flaky], digest, policy: { trusted: [key.public] }, stateDir: state, objectTimeoutMs: 2000 }).then(
+    const err = await fetchClosure({ stores: [flaky], digest, policy: { trusted: [key.public] }, stateDir: state, objectTimeoutMs: 2000, packs: false }).then(
       () => undefined,
       (e: unknown) => e as { code: string; message: string },
     );
@@ -56,7 +57,7 @@ describe('network faults on an HTTP mirror: deadlines, caps, next mirror', () =>
     expect(err?.message).toContain(victim);
     expect(await readdir(join(state, 'store'))).toEqual([]);
     expect(await readdir(join(state, 'objects', 'tmp'))).toEqual([]);
-    const ok = await fetchClosure({ stores: [flaky, good], digest, policy: { trusted: [key.public] }, stateDir: state, objectTimeoutMs: 2000 });
+    const ok = await fetchClosure({ stores: [flaky, good], digest, policy: { trusted: [key.public] }, stateDir: state, objectTimeoutMs: 2000, packs: false });
     expect(ok.packages).toHaveLength(1);
     server.setFault(objectKey(victim), 'none');
   });

@@ -117,6 +117,28 @@ describe.each([
     const kept = await ops.run(steps.slice(0, 2).map((x) => ({ ...x })), true);
     expect(kept.map((x) => x.ok)).toEqual([false, false]); // both exist now; keepGoing reports each
   });
+
+  it('runSpread commits (making shard directories), links, symlinks and chmods like run, each failure reported in place', async () => {
+    const root = fresh();
+    await mkdir(join(root, 'pkg'), { recursive: true });
+    const tmps = [fresh(), fresh()];
+    throwIfFailed(await ops.run(tmps.map((tmp, i) => ({ op: 'write', dest: tmp, data: Buffer.from(`o${i}`) }))));
+    const dests = [join(root, 'c1', 'a'), join(root, 'c2', 'b')];
+    const committed = await ops.runSpread(tmps.map((tmp, i) => ({ op: 'commit', tmp, dest: dests[i] as string, mode: 0o444 })));
+    expect(committed.map((x) => x.ok)).toEqual([true, true]);
+    for (const d of dests) expect((await stat(d)).mode & 0o777).toBe(0o444);
+    const r = await ops.runSpread([
+      { op: 'link', from: dests[0] as string, to: join(root, 'pkg', 'a') },
+      { op: 'link', from: join(root, 'missing'), to: join(root, 'pkg', 'x') },
+      { op: 'symlink', target: 'a', path: join(root, 'pkg', 'alias') },
+      { op: 'chmod', path: dests[1] as string, mode: 0o555 },
+    ]);
+    expect(r.map((x) => x.ok)).toEqual([true, false, true, true]);
+    expect(r[1]).toMatchObject({ code: 'ENOENT' });
+    expect((await stat(join(root, 'pkg', 'a'))).ino).toBe((await stat(dests[0] as string)).ino);
+    expect(await readlink(join(root, 'pkg', 'alias'))).toBe('a');
+    expect((await stat(dests[1] as string)).mode & 0o777).toBe(0o555);
+  });
 });
 
 describe('thread runner failures', () => {

@@ -35,10 +35,11 @@ describe('tampered, oversized and missing objects', () => {
   });
   afterAll(async () => t.cleanup());
 
+  // `packs: false` exercises the per-object path from a network-like store (packs are tested in packs.test.ts).
   async function fetchInto(stores: Store[], fsThreads?: number): Promise<{ state: string; err?: { code: string; message: string; data: Record<string, unknown> } }> {
     const state = join(t.dir, `state-${n++}`);
     try {
-      await fetchClosure({ stores, digest, policy: { trusted: [key.public] }, stateDir: state, ...(fsThreads === undefined ? {} : { fsThreads }) });
+      await fetchClosure({ stores, digest, policy: { trusted: [key.public] }, stateDir: state, packs: false, ...(fsThreads === undefined ? {} : { fsThreads }) });
       return { state };
     } catch (err) {
       return { state, err: err as { code: string; message: string; data: Record<string, unknown> } };

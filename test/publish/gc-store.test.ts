@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcStore } from '../../src/publish/gc-store.js';
 import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
-import { objectKey, pinKey } from '../../src/store/keys.js';
+import { objectKey, packHintKey, pinKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { promoteManifest } from '../../src/trust/manifest-publish.js';
@@ -14,6 +14,8 @@ describe('store GC', () => {
   let t: { dir: string; cleanup: () => Promise<void> };
   let store: Store;
   const digests: Record<string, Digest> = {};
+  // Each package's one pack (its two objects), read from its hint.
+  const packs: Record<string, Digest> = {};
   const key = makeKeyPair('gc-1');
   const later = new Date(Date.now() + 48 * 3600_000);
   beforeAll(async () => {
@@ -24,6 +26,8 @@ describe('store GC', () => {
       await writeFile(join(t.dir, name, 'big.bin'), Buffer.alloc(10_000, name.length));
       await writeFile(join(t.dir, name, `${name}.bin`), Buffer.alloc(5_000, name.charCodeAt(0)));
       digests[name] = (await pushDirectory(store, join(t.dir, name), { name, signKeys: [key.secret] })).digest;
+      const hint = JSON.parse((await store.getBytes(packHintKey(digests[name]), { maxBytes: 1 << 20 })).toString('utf8')) as { packs: Array<{ digest: Digest }> };
+      packs[name] = hint.packs[0]!.digest;
     }
     await store.put(pinKey('release-1'), Buffer.from(`${digests['pinned']}\n`));
     await promoteManifest(store, digests['promoted']!, key.secret);
@@ -51,6 +55,13 @@ describe('store GC', () => {
     expect(await exists(digests['orphan']!)).toBe(false);
     for (const k of ['pinned', 'promoted', 'revoked']) expect(await exists(digests[k]!)).toBe(true);
     expect(r.deleted.some((k) => k.startsWith('signatures/'))).toBe(true);
+    // A live manifest keeps its hint and packs; a dead one loses both.
+    expect(r.deleted).toContain(packHintKey(digests['orphan']!));
+    expect(await exists(packs['orphan']!)).toBe(false);
+    for (const k of ['pinned', 'promoted', 'revoked']) {
+      expect(await exists(packs[k]!)).toBe(true);
+      await expect(store.head(packHintKey(digests[k]!))).resolves.toBeDefined();
+    }
     const again = await gcStore(store, { olderThanMs: 24 * 3600_000, now: later });
     expect(again.deleted).toContain(objectKey(digests['revoked']!));
   });
