@@ -37,4 +37,5 @@ export { checkNar } from './fetch-nar.js';
 export { createDecompressor, type DecompressorSource } from './decompress.js';
 export { systemDecompressor } from './decompress-tool.js';
 export { narHashOfPath } from './nar-hash-path.js';
+export { checkPlacedPath, removeDamagedPlacedPaths, type DamagedNixPath } from './check-placed.js';
 export { diffNixClosures, type NixClosureDiff, type NixPathSize } from './closure-diff.js';
