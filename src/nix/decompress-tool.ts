@@ -13,6 +13,11 @@ const TOOLS = { zstd: ['zstd', ['-dcq', '--no-progress']], xz: ['xz', ['-dcq']],
 export type ToolCompression = keyof typeof TOOLS;
 
 const STDERR_KEEP = 2048;
+/**
+ * Once all input is written, how long the tool may go without output or exit before it is killed: the
+ * download has its own deadlines, this one covers the tool itself hanging.
+ */
+const TOOL_IDLE_MS = 60_000;
 const found = new Map<string, string | null>();
 
 /** The absolute path of `name` on PATH (looked up once per process), or null when it is not there. */
@@ -46,13 +51,19 @@ export function systemDecompressor(compression: ToolCompression): { file: string
  * A Duplex that pipes its input through `file args` (a decompressor reading stdin, writing stdout) with
  * backpressure both ways. It ends only after the tool exited 0; a nonzero exit, a signal or a spawn failure
  * destroys it with an Error quoting the tool's stderr. Destroying it (the pipeline failed, was aborted or hit
- * its deadline) kills the tool, so no child outlives the fetch.
+ * its deadline) kills the tool, so no child outlives the fetch; so does `idleMs` without output or exit
+ * once the input has ended.
  */
-export function toolStream(file: string, args: readonly string[]): Duplex {
+export function toolStream(file: string, args: readonly string[], idleMs = TOOL_IDLE_MS): Duplex {
   const child: ChildProcessWithoutNullStreams = spawn(file, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let pendingWrite: ((err?: Error | null) => void) | undefined;
   let exited = false;
+  let idle: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (idle === undefined) return;
+    idle.refresh();
+  };
   const release = (): void => {
     const cb = pendingWrite;
     pendingWrite = undefined;
@@ -69,12 +80,15 @@ export function toolStream(file: string, args: readonly string[]): Duplex {
     },
     final(cb): void {
       child.stdin.end();
+      idle = setTimeout(() => d.destroy(new Error(`${file} ${args.join(' ')} produced nothing for ${idleMs} ms after its input ended`)), idleMs);
       cb();
     },
     read(): void {
+      arm();
       child.stdout.resume();
     },
     destroy(err, cb): void {
+      clearTimeout(idle);
       if (!exited) child.kill('SIGKILL');
       release();
       cb(err);
@@ -85,6 +99,7 @@ export function toolStream(file: string, args: readonly string[]): Duplex {
   child.stdin.on('error', release);
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString('utf8')).slice(-STDERR_KEEP)));
   child.stdout.on('data', (b: Buffer) => {
+    arm();
     if (!d.push(b)) child.stdout.pause();
   });
   child.on('error', (err) => {
@@ -93,6 +108,7 @@ export function toolStream(file: string, args: readonly string[]): Duplex {
   });
   child.on('close', (code, signal) => {
     exited = true;
+    clearTimeout(idle);
     release();
     if (d.destroyed) return;
     if (code === 0) d.push(null);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
   parseStorePath,
   resolveNixClosure,
   systemDecompressor,
+  toolStream,
   type DecompressorSource,
   type NixTrustPolicy,
 } from '../../src/nix/index.js';
@@ -73,6 +75,14 @@ describe('NAR decompression', () => {
     const bad = join(scratch.path, `bad-${c}-${source}`);
     await writeFile(bad, bytes);
     await expect(decompress(bad, c, source)).rejects.toThrow();
+  });
+
+  it('a tool that hangs once its input ended is killed at the idle deadline, with an error saying so', async () => {
+    const sleeper = toolStream('/bin/sleep', ['30'], 300);
+    const run = pipeline(Readable.from([Buffer.from('x')]), sleeper, async (src: AsyncIterable<Buffer>) => {
+      for await (const _ of src);
+    });
+    await expect(run).rejects.toThrow(/sleep 30 produced nothing for 300 ms after its input ended/);
   });
 
   it.each(COMPRESSIONS)('%s: a fetch of a corrupt compressed NAR (narinfo intact) fails naming the store path and places nothing', async (c) => {
