@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { materialiseNixClosure, openNixCache, parseNixPublicKey, resolveNixClosure } from '../src/nix/index.js';
+import { materialiseNixClosure, openNixCache, parseNixPublicKey, resolveNixClosure, systemDecompressor } from '../src/nix/index.js';
 import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type NixCompressionName, type NixLibSpec } from '../scripts/world/nix-closure.js';
 import { printTable, spread } from './lib/stats.js';
 
@@ -94,6 +94,8 @@ export async function run(args: string[]): Promise<void> {
       await publishNixCache(ds.v2, dir, c);
       caches.set(c, dir);
     }
+    const decompressors = Object.fromEntries((['zstd', 'xz'] as const).map((c) => [c, systemDecompressor(c)?.file ?? 'npm library (no system tool)']));
+    log(`decompressing zstd with ${decompressors.zstd}, xz with ${decompressors.xz}\n`);
     log(`closure: ${ds.v1.paths.length} paths, ${(ds.narBytes / 1e6).toFixed(1)} MB of NAR; v2 changes ${ds.v1.libs.at(-1)?.slice(44)} and the app; built and published (${COMPRESSIONS.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${reps} reps, order alternating\n`);
     const results: Record<string, Record<string, RunResult[]>> = {};
     for (const c of COMPRESSIONS) {
@@ -119,7 +121,7 @@ export async function run(args: string[]): Promise<void> {
       results[c] = m;
     }
     if (json) {
-      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, results }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, results }, null, 2)}\n`);
       return;
     }
     const rows: Array<Array<string | number>> = [];

@@ -5,7 +5,8 @@
 # (Debian's nix-bin: the Nix binary cache tests build, sign and copy real closures, and the fetch bench runs it
 # as the peer), Chromium (the fleet page is tested in a real headless browser over the DevTools protocol),
 # zsh and fish (the completion scripts `flotilla completion` writes are loaded in each shell), and GNU time (the
-# fetch bench reads each process's peak RSS from it).
+# fetch bench reads each process's peak RSS from it), and zstd, xz-utils and bzip2 (Nix NARs are decompressed
+# by the system tools when present).
 # Idempotent: installs only what is missing, so `npm test` runs it first (pretest) at almost no cost.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -23,6 +24,10 @@ command -v monmaptool >/dev/null || need+=(ceph-base)
 command -v ceph-authtool >/dev/null || need+=(ceph-common)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v nix-store >/dev/null || need+=(nix-bin)
+# Nix caches' zstd/xz/bzip2 NARs are decompressed by these tools when present (the npm libraries otherwise).
+command -v zstd >/dev/null || need+=(zstd)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v bzip2 >/dev/null || need+=(bzip2)
 command -v chromium >/dev/null || need+=(chromium)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)

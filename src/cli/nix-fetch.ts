@@ -4,7 +4,7 @@ import { fetchNixClosure } from '../fetch/nix-closure.js';
 import { hasNix, registerWithNix } from '../fetch/nix-register.js';
 import { nixRootsOf } from '../generations/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
-import { stringOption, type CommandContext, type CommandInput, type CommandResult } from './command.js';
+import { flag, stringOption, type CommandContext, type CommandInput, type CommandResult } from './command.js';
 import { nixCacheArgs, nixTrustArgs } from './nix-args.js';
 
 /** --root, else the one root the state dir's Nix generations use (as its agent's config placed them). */
@@ -22,7 +22,8 @@ async function rootOf(input: CommandInput, ctx: CommandContext, top: string): Pr
  * `flotilla fetch /nix/store/… --store nix+… --trust NAME:KEY --root DIR`: what the agent's fetch step does
  * for a Nix set. Every narinfo is signature-checked before its references are followed, the paths ROOT
  * lacks are fetched, hashed and unpacked under temp names and renamed only once all verified; with
- * --register auto (default) and nix-store on PATH, they are then registered with the Nix at ROOT.
+ * --register auto (default) and nix-store on PATH, they are then registered with the Nix at ROOT. With
+ * --repair, paths already placed are re-hashed against their signed NarHash first and damaged ones re-fetched.
  */
 export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: CommandContext): Promise<CommandResult> {
   const register = stringOption(input, 'register') ?? 'auto';
@@ -30,9 +31,11 @@ export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: 
   const trust = nixTrustArgs(input, ctx);
   const urls = nixCacheArgs(input, top);
   const root = await rootOf(input, ctx, top);
-  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root);
+  const repair = flag(input, 'repair');
+  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair });
+  for (const d of f.repaired) ctx.stderr.write(`repairing ${d.path}: its NAR hash is ${d.actual}, the signed NarHash is ${d.expected}\n`);
   const registered = register === 'auto' && (await hasNix()) ? await registerWithNix(root, f.closure, { signal: ctx.signal }) : [];
-  const json = { top, root, fetched: f.result.fetched, present: f.result.present, narBytes: f.result.narBytes, fileBytes: f.result.fileBytes, registered };
+  const json = { top, root, fetched: f.result.fetched, present: f.result.present, narBytes: f.result.narBytes, fileBytes: f.result.fileBytes, registered, ...(repair ? { repaired: f.repaired } : {}) };
   const placed = f.closure.map((i) => resolve(root, `.${i.storePath}`));
   return { exitCode: 0, text: placed.join('\n'), json };
 }

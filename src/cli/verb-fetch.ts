@@ -23,7 +23,8 @@ A Nix store path is fetched as the agent does: from the Nix binary caches among 
 nix+https://, nix+s3://), every narinfo signed by --threshold of the --trust Nix keys (NAME:BASE64), the
 paths ROOT/nix/store lacks unpacked under temp names and renamed only once every NAR verified, then (with
 --register auto and nix-store on PATH) registered with the Nix at ROOT. ROOT is --root, else the root the
-Nix generations of --state use. Prints the placed paths.`,
+Nix generations of --state use; with --repair, the closure's paths already under ROOT are first re-hashed
+against their signed NarHash and the damaged ones fetched again. Prints the placed paths.`,
   positionals: { min: 1, max: 1 },
   options: {
     ...POLICY_OPTIONS,

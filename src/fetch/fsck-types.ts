@@ -3,7 +3,7 @@ import type { Digest } from '../store/digest.js';
 
 /** One damaged thing in a state dir: what, where, and what was expected against what was found. */
 export interface Damage {
-  kind: 'object' | 'package' | 'generation';
+  kind: 'object' | 'package' | 'generation' | 'nix-path';
   /** The file or directory that is damaged. */
   path: string;
   problem: string;
@@ -28,10 +28,11 @@ export interface RepairHint {
   digest: ClosureRef;
 }
 
-/** The whole check. `damaged` empty means every object, package and generation matched its name or manifest. */
+/** The whole check. `damaged` empty means every object, package, Nix path and generation matched its name, manifest or NarHash. */
 export interface FsckReport {
   stateDir: string;
-  checked: { objects: number; packages: number; files: number; generations: number };
+  /** `nixPaths`: Nix store paths re-hashed; `nixUnrecorded`: those with no NarHash on record to compare with. */
+  checked: { objects: number; packages: number; files: number; generations: number; nixPaths: number; nixUnrecorded: number };
   damaged: Damage[];
   repair: RepairHint[];
 }

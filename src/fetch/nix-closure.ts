@@ -1,9 +1,13 @@
 import { KeyError } from '../errors/index.js';
 import {
+  formatSha256,
   materialiseNixClosure,
   openNixCache,
   parseNixPublicKey,
+  parseSha256,
+  removeDamagedPlacedPaths,
   resolveNixClosure,
+  type DamagedNixPath,
   type MaterialiseResult,
   type NarInfo,
   type NixCache,
@@ -76,22 +80,27 @@ export async function closeResolved(r: ResolvedNixClosure): Promise<void> {
   if (r.owned) await r.cache.close();
 }
 
-/** What fetching a Nix closure did: its narinfos (top last) and what was placed or already present. */
+/** What fetching a Nix closure did: its narinfos (top last), what was placed or already present, and repaired. */
 export interface FetchedNixClosure {
   closure: NarInfo[];
   result: MaterialiseResult;
+  /** With `repair`: the placed paths that no longer matched their signed NarHash, removed and fetched again. */
+  repaired: DamagedNixPath[];
 }
 
 /**
  * Resolves and verifies `top` (resolveFromCaches), then places the paths `<root>/nix/store` lacks
  * (materialiseNixClosure: each NAR hashed and unpacked under a temp name, all renamed only once all
- * verified). Nothing is visible on any failure. The caller keeps two writers of one root apart.
+ * verified). Nothing is visible on any failure. With `repair`, paths already placed are first re-hashed
+ * against their signed NarHash and the damaged ones removed, so they are fetched again. The caller keeps
+ * two writers of one root apart.
  */
-export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string): Promise<FetchedNixClosure> {
+export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string, options: { repair?: boolean } = {}): Promise<FetchedNixClosure> {
   const r = await resolveFromCaches(source, top);
   try {
+    const repaired = options.repair === true ? await removeDamagedPlacedPaths(r.closure, root) : [];
     const result = await materialiseNixClosure(r.cache, r.closure, root, source.signal ? { signal: source.signal } : {});
-    return { closure: r.closure, result };
+    return { closure: r.closure, result, repaired };
   } finally {
     await closeResolved(r);
   }
@@ -101,4 +110,11 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
 export function closurePaths(closure: readonly NarInfo[], top: NixStorePath): NixStorePath[] {
   const rest = closure.map((i) => i.storePath).filter((p) => p !== top).sort();
   return [top, ...(rest as NixStorePath[])];
+}
+
+/** Each path's signed NarHash (`sha256:<base-32>`), as a generation records them for `flotilla fsck`. */
+export function narHashesOf(closure: readonly NarInfo[]): Record<NixStorePath, string> {
+  const out: Record<string, string> = {};
+  for (const i of closure) out[i.storePath] = formatSha256(parseSha256(i.narHash, `NarHash of ${i.storePath}`));
+  return out;
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ActivationError } from '../errors/index.js';
 import { formatSha256, parseSha256, type NarInfo } from '../nix/index.js';
 
@@ -67,4 +68,25 @@ export async function registerWithNix(root: string, closure: readonly NarInfo[],
   const load = await runNixStore(nixStore, [...storeArgs(root), '--load-db'], todo.map(registrationOf).join(''), options.signal);
   if (load.code !== 0) throw new ActivationError(`nix-store --load-db failed under ${root}: ${load.stderr.trim()}`, { root });
   return todo.map((i) => i.storePath);
+}
+
+/**
+ * The NarHash Nix's database holds for each of `paths` under `root`, for the paths it has as valid (one
+ * `nix-store --query --hash` per path, so an invalid one does not hide the rest). Empty when the host has no
+ * Nix or `root` has no Nix database. Never throws for a path Nix does not know.
+ */
+export async function registeredNarHashes(root: string, paths: readonly string[], options: { nixStore?: string } = {}): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const nixStore = options.nixStore ?? 'nix-store';
+  if (paths.length === 0 || !(await nixDbUnder(root)) || !(await hasNix(nixStore))) return out;
+  for (const p of paths) {
+    const r = await runNixStore(nixStore, [...storeArgs(root), '--query', '--hash', p], '');
+    const h = r.stdout.trim();
+    if (r.code === 0 && /^sha256:[0-9a-z]+$/.test(h)) out.set(p, h);
+  }
+  return out;
+}
+
+async function nixDbUnder(root: string): Promise<boolean> {
+  return lstat(join(root, 'nix', 'var', 'nix', 'db')).then(() => true, () => false);
 }

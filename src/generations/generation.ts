@@ -19,6 +19,11 @@ export interface GenerationPackage {
 export interface GenerationNix {
   root: string;
   paths: NixStorePath[];
+  /**
+   * Each path's NarHash (`sha256:<base-32>`) as its signed narinfo gave it when the closure was fetched:
+   * what `flotilla fsck` re-hashes the placed path against. Absent in generations staged before it was kept.
+   */
+  narHashes?: Record<NixStorePath, string>;
 }
 
 /** origin.json beside a generation's links: where it came from (after ostree's `.origin`). */
@@ -61,8 +66,15 @@ function parseNix(file: string, v: unknown): GenerationNix | undefined {
   if (v === undefined) return undefined;
   const n = v as Record<string, unknown> | null;
   if (!n || typeof n['root'] !== 'string' || !Array.isArray(n['paths']) || !n['paths'].every(isNixStorePath)) bad(file, 'nix must have a root and the store paths of the closure');
-  return { root: n['root'], paths: n['paths'] };
+  const h = n['narHashes'];
+  if (h === undefined) return { root: n['root'], paths: n['paths'] };
+  const paths = new Set<string>(n['paths']);
+  const ok = typeof h === 'object' && h !== null && !Array.isArray(h) && Object.entries(h).every(([k, v]) => paths.has(k) && typeof v === 'string' && NAR_HASH_RE.test(v));
+  if (!ok) bad(file, 'nix.narHashes must map paths of the closure to sha256:<base-32> hashes');
+  return { root: n['root'], paths: n['paths'], narHashes: h as Record<NixStorePath, string> };
 }
+
+const NAR_HASH_RE = /^sha256:[0-9a-df-np-sv-z]{52}$/;
 
 /** Validates origin.json contents; GenerationError naming the file and field. */
 export function parseOrigin(file: string, raw: unknown): Origin {

@@ -34,4 +34,8 @@ export {
 } from './materialise.js';
 export { parseNar, NAR_LIMITS, type NarSink } from './nar-parser.js';
 export { checkNar } from './fetch-nar.js';
+export { createDecompressor, type DecompressorSource } from './decompress.js';
+export { systemDecompressor, toolStream } from './decompress-tool.js';
+export { narHashOfPath } from './nar-hash-path.js';
+export { checkPlacedPath, removeDamagedPlacedPaths, type DamagedNixPath } from './check-placed.js';
 export { diffNixClosures, type NixClosureDiff, type NixPathSize } from './closure-diff.js';

@@ -49,8 +49,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Removes a temp tree whose directories may already be read-only (0555 stops a non-root rm). */
-async function removeTree(path: string): Promise<void> {
+/** Removes a tree whose directories may be read-only (0555 stops a non-root rm), as store paths are. */
+export async function removeTree(path: string): Promise<void> {
   try {
     await rm(path, { recursive: true, force: true });
   } catch {

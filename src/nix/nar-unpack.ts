@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { chmod, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
+import { chmodSync, constants, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
 import type { NarSink } from './nar-parser.js';
@@ -7,53 +7,129 @@ import type { NarSink } from './nar-parser.js';
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 /** Nix's canonical store metadata: mtime 1, no write bits. */
 const CANONICAL_MTIME = 1;
+/**
+ * Files up to this size are gathered in memory and written in the background (open, writev, futimes,
+ * close) while the parser reads on: a store path is mostly small files, and creating a file costs about a
+ * millisecond on a busy disk, so they are created several at a time rather than one after another. Larger
+ * files stream, in batches of this size (one writev per batch, not per chunk).
+ */
+const SMALL_FILE = 1 << 20;
+/** Small-file writes in flight per sink (so at most this many × SMALL_FILE bytes held). */
+const IN_FLIGHT = 8;
+
+/** Whether the process umask leaves r-x bits alone, so a file can be created with its final mode (no fchmod). */
+function umaskKeepsReadBits(): boolean {
+  const mask = process.umask();
+  return (mask & 0o555) === 0;
+}
+
+/** What is left of `chunks` after a (possibly partial) writev of `n` bytes. */
+function remainder(chunks: readonly Buffer[], n: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const c of chunks) {
+    if (n >= c.length) n -= c.length;
+    else {
+      rest.push(n > 0 ? c.subarray(n) : c);
+      n = 0;
+    }
+  }
+  return rest;
+}
+
+async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<number> {
+  let written = 0;
+  for (let left = chunks; left.length > 0; ) {
+    const n = (await fh.writev(left)).bytesWritten;
+    written += n;
+    left = remainder(left, n);
+  }
+  return written;
+}
 
 /**
  * A NarSink that creates the archive at `dest` (a fresh name that must not exist). Every entry is created
  * exclusively (mkdir, O_CREAT|O_EXCL|O_NOFOLLOW, symlink all fail on an existing name) under directories
  * this sink made itself, and names were checked by the parser (no "/", ".", ".."): so nothing is ever written
  * through an existing path or a symlink, whatever a symlink's target says. Symlinks are stored as-is (Nix
- * allows targets outside the path) and never followed. Call `finish()` after a complete parse to apply
- * Nix's read-only permissions and mtime 1, deepest first.
+ * allows targets outside the path) and never followed. Files get Nix's read-only mode and mtime 1 as they
+ * are written; call `finish()` after a complete parse to do the same for symlinks and directories, deepest
+ * first. Throws the filesystem's errors, or IntegrityError when a file's contents end short.
  */
-export function createUnpackSink(dest: string, what: string): NarSink & { finish(): Promise<void>; files: string[] } {
+export function createUnpackSink(dest: string, what: string): NarSink & { finish(): Promise<void>; settle(): Promise<void>; files: string[] } {
   const dirs: string[] = [];
   const links: string[] = [];
+  const modeAtOpen = umaskKeepsReadBits();
+  const inFlight = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
   const at = (rel: string): string => (rel === '' ? dest : join(dest, rel));
+  const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+
+  const writeFile = async (rel: string, mode: number, size: number, chunks: Iterable<Buffer[]> | AsyncIterable<Buffer[]>): Promise<void> => {
+    const fh = await open(at(rel), flags, modeAtOpen ? mode : 0o600);
+    try {
+      let written = 0;
+      for await (const batch of chunks) written += await writeAll(fh, batch);
+      if (written !== size) throw new IntegrityError(`NAR of ${what}: ${rel} is short`, { storePath: what });
+      if (!modeAtOpen) await fh.chmod(mode);
+      await fh.utimes(CANONICAL_MTIME, CANONICAL_MTIME);
+    } finally {
+      await fh.close();
+    }
+    sink.files.push(at(rel));
+  };
+
   const sink = {
     files: [] as string[],
-    async directory(rel: string): Promise<void> {
-      await mkdir(at(rel), { mode: 0o700 });
+    directory(rel: string): Promise<void> {
+      mkdirSync(at(rel), { mode: 0o700 });
       dirs.push(at(rel));
+      return Promise.resolve();
     },
     async file(rel: string, executable: boolean, size: number, contents: AsyncIterable<Buffer>): Promise<void> {
-      const fh = await open(at(rel), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      let written = 0;
-      try {
-        for await (const chunk of contents) {
-          let off = 0;
-          while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-          written += chunk.length;
-        }
-        if (written !== size) throw new IntegrityError(`NAR of ${what}: ${rel} is short`, { storePath: what });
-        await fh.chmod(executable ? 0o555 : 0o444);
-        await fh.utimes(CANONICAL_MTIME, CANONICAL_MTIME);
-      } finally {
-        await fh.close();
-      }
-      sink.files.push(at(rel));
+      if (failure !== undefined) throw failure.err;
+      const mode = executable ? 0o555 : 0o444;
+      if (size > SMALL_FILE) return writeFile(rel, mode, size, batches(contents));
+      const chunks: Buffer[] = [];
+      for await (const c of contents) chunks.push(c);
+      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+      const p = writeFile(rel, mode, size, [chunks]).catch((err: unknown) => void (failure ??= { err }));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
     },
-    async symlink(rel: string, target: string): Promise<void> {
-      await symlink(target, at(rel));
+    symlink(rel: string, target: string): Promise<void> {
+      symlinkSync(target, at(rel));
       links.push(at(rel));
+      return Promise.resolve();
     },
     async finish(): Promise<void> {
-      for (const l of links) await lutimes(l, CANONICAL_MTIME, CANONICAL_MTIME);
+      await sink.settle();
+      if (failure !== undefined) throw failure.err;
+      for (const l of links) lutimesSync(l, CANONICAL_MTIME, CANONICAL_MTIME);
       for (const d of [...dirs].reverse()) {
-        await chmod(d, 0o555);
-        await utimes(d, CANONICAL_MTIME, CANONICAL_MTIME);
+        chmodSync(d, 0o555);
+        utimesSync(d, CANONICAL_MTIME, CANONICAL_MTIME);
       }
+    },
+    /** Waits for the background writes (call before removing `dest` after a failed parse). */
+    async settle(): Promise<void> {
+      while (inFlight.size > 0) await Promise.all(inFlight);
     },
   };
   return sink;
+}
+
+/** Regroups a file's chunks into batches of about SMALL_FILE bytes, one writev each. */
+async function* batches(contents: AsyncIterable<Buffer>): AsyncGenerator<Buffer[]> {
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  for await (const c of contents) {
+    batch.push(c);
+    bytes += c.length;
+    if (bytes >= SMALL_FILE) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length > 0) yield batch;
 }

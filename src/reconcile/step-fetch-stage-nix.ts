@@ -1,4 +1,4 @@
-import { closurePaths, fetchNixClosure, nixTrustOf } from '../fetch/nix-closure.js';
+import { closurePaths, fetchNixClosure, narHashesOf, nixTrustOf } from '../fetch/nix-closure.js';
 import { hasNix, registerWithNix } from '../fetch/nix-register.js';
 import { stageGeneration, syncNixGcRoots } from '../generations/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
@@ -31,7 +31,7 @@ export async function fetchAndStageNix(ctx: SetContext, top: NixStorePath, specs
       set: set.name,
       digest: top,
       packages: [],
-      nix: { root: nix.root, paths: closurePaths(fetched.closure, top) },
+      nix: { root: nix.root, paths: closurePaths(fetched.closure, top), narHashes: narHashesOf(fetched.closure) },
       origin: specs,
       ...(ports.crash ? { crash: ports.crash } : {}),
       now: () => ports.clock.now(),

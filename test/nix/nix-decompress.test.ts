@@ -1,0 +1,113 @@
+// The NAR decompressors: the system's zstd/xz/bzip2 tools (the fast path) and the npm libraries (the
+// fallback) give the same NAR from what `nix copy` wrote, and a corrupt compressed NAR is refused with an
+// error naming the store path, nothing placed.
+import { createHash } from 'node:crypto';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDecompressor,
+  formatSha256,
+  materialiseNixClosure,
+  openNixCache,
+  parseNarInfo,
+  parseNixPublicKey,
+  parseStorePath,
+  resolveNixClosure,
+  systemDecompressor,
+  toolStream,
+  type DecompressorSource,
+  type NixTrustPolicy,
+} from '../../src/nix/index.js';
+import { buildNixClosure, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+
+const COMPRESSIONS = ['zstd', 'xz', 'bzip2'] as const;
+let scratch: Scratch;
+let fx: NixClosureFixture;
+let trust: NixTrustPolicy;
+
+beforeAll(async () => {
+  scratch = await makeScratch('nix-decompress');
+  fx = await buildNixClosure(scratch.path, [{ name: 'flotilla-lib', blobBytes: 3_000_000, files: 20 }]);
+  const k = parseNixPublicKey(fx.publicKey);
+  trust = { keys: new Map([[k.name, k.key]]), threshold: 1 };
+  for (const c of COMPRESSIONS) await publishNixCache(fx, join(scratch.path, `cache-${c}`), c);
+}, 120_000);
+afterAll(() => scratch.cleanup());
+
+const lib = (): string => fx.libs[0] ?? '';
+
+async function narOf(cache: string, storePath: string): Promise<{ file: string; narHash: string; narSize: number }> {
+  const info = parseNarInfo(await readFile(join(cache, `${parseStorePath(storePath).hash}.narinfo`), 'utf8'), storePath);
+  return { file: join(cache, info.url), narHash: info.narHash, narSize: info.narSize };
+}
+
+async function decompress(file: string, compression: (typeof COMPRESSIONS)[number], source: DecompressorSource): Promise<{ narHash: string; narSize: number }> {
+  const h = createHash('sha256');
+  let narSize = 0;
+  await pipeline(createReadStream(file), createDecompressor(compression, source), async (src: AsyncIterable<Buffer>) => {
+    for await (const c of src) {
+      h.update(c);
+      narSize += c.length;
+    }
+  });
+  return { narHash: formatSha256(h.digest()), narSize };
+}
+
+describe('NAR decompression', () => {
+  it.each(COMPRESSIONS)('%s: the system tool is installed (scripts/install-test-deps.sh) and is what a fetch uses', (c) => {
+    expect(systemDecompressor(c)?.file).toMatch(new RegExp(`/(zstd|xz|bzip2)$`));
+  });
+
+  it.each(COMPRESSIONS.flatMap((c) => (['system', 'library'] as const).map((s) => [c, s] as const)))('%s through the %s decompressor gives the signed NAR', async (c, source) => {
+    const nar = await narOf(join(scratch.path, `cache-${c}`), lib());
+    expect(await decompress(nar.file, c, source)).toEqual({ narHash: nar.narHash, narSize: nar.narSize });
+  });
+
+  it.each(COMPRESSIONS.flatMap((c) => (['system', 'library'] as const).map((s) => [c, s] as const)))('%s: a corrupt stream fails the %s decompressor', async (c, source) => {
+    const nar = await narOf(join(scratch.path, `cache-${c}`), lib());
+    const bytes = await readFile(nar.file);
+    bytes.fill(0x55, 40, 400);
+    const bad = join(scratch.path, `bad-${c}-${source}`);
+    await writeFile(bad, bytes);
+    await expect(decompress(bad, c, source)).rejects.toThrow();
+  });
+
+  it('a tool that hangs once its input ended is killed at the idle deadline, with an error saying so', async () => {
+    const sleeper = toolStream('/bin/sleep', ['30'], 300);
+    const run = pipeline(Readable.from([Buffer.from('x')]), sleeper, async (src: AsyncIterable<Buffer>) => {
+      for await (const _ of src);
+    });
+    await expect(run).rejects.toThrow(/sleep 30 produced nothing for 300 ms after its input ended/);
+  });
+
+  it.each(COMPRESSIONS)('%s: a fetch of a corrupt compressed NAR (narinfo intact) fails naming the store path and places nothing', async (c) => {
+    const cache = join(scratch.path, `corrupt-${c}`);
+    await cp(join(scratch.path, `cache-${c}`), cache, { recursive: true });
+    const nar = await narOf(cache, lib());
+    const bytes = await readFile(nar.file);
+    bytes.fill(0x55, 40, 400);
+    // The narinfo's FileHash would catch the change first; drop it so the decompressor's error is what shows.
+    const infoFile = join(cache, `${parseStorePath(lib()).hash}.narinfo`);
+    await writeFile(infoFile, (await readFile(infoFile, 'utf8')).split('\n').filter((l) => !/^File(Hash|Size):/.test(l)).join('\n'));
+    await writeFile(nar.file, bytes);
+    const root = join(scratch.path, `root-corrupt-${c}`);
+    const cacheHandle = await openNixCache(`nix+file://${cache}`);
+    try {
+      const closure = await resolveNixClosure(cacheHandle, fx.top, trust);
+      const err = (await materialiseNixClosure(cacheHandle, closure, root).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as (Error & { code?: string }) | undefined;
+      expect(err?.message).toContain(lib());
+      expect(err?.name).toBe('IntegrityError');
+    } finally {
+      await cacheHandle.close();
+    }
+    expect(await readdir(join(root, 'nix/store'))).toEqual([]);
+  });
+});
