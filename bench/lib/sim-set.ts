@@ -8,7 +8,8 @@ import { keepLease } from '../../src/reconcile/keep-lease.js';
 import type { SetOutcome } from '../../src/reconcile/set-outcome.js';
 import { STAGED_MEMO_MAX_AGE_MS } from '../../src/reconcile/staged-memo.js';
 import { fetchTurn, passGate } from '../../src/reconcile/step-gate.js';
-import { batchOf, type RolloutPlan } from '../../src/rollout/planner.js';
+import { batchOf, rolloutIdFor, type RolloutPlan } from '../../src/rollout/planner.js';
+import { withdrawReadyMarker } from '../../src/rollout/ready-marker.js';
 import { Reason } from '../../src/status/conditions.js';
 import type { ClosureRef } from '../../src/store/closure-ref.js';
 import type { SimClock } from './sim-clock.js';
@@ -51,6 +52,8 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
     return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}) };
   }
+  // steps/gate.ts: the marker of the digest it runs goes before it switches away from it.
+  if (state.current !== null && ctx.coordination !== null) await withdrawReadyMarker(ctx.coordination, set.name, rolloutIdFor(set.name, state.current), ctx.machine.name);
   // switchAndProve: fence the drain and the switch, activate and check health while the keeper renews, release.
   const keeper = keepLease(gated.lease, ctx.ports.log, clock);
   try {

@@ -5,6 +5,7 @@ import { findGeneration, localStatusFile, readCurrent, readState, setPaths, sets
 import { flushOutbox, type FlushResult } from '../history/flush-outbox.js';
 import { outboxNotes } from '../history/history-notes.js';
 import { ensureMachineKey, type MachineKey } from '../history/machine-key.js';
+import { markReadyAfterReport } from '../rollout/ready-marker.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { writeMachineStatus } from '../status/status-io.js';
 import { Reason } from '../status/conditions.js';
@@ -220,6 +221,8 @@ async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: s
       if (!reportDue(memory.reported.get(s.set), s, ports.statusHeartbeatMs)) continue;
       try {
         await writeMachineStatus(coordination, s);
+        // After the report it follows; a failed marker write leaves the report unremembered, so both are retried.
+        await markReadyAfterReport(coordination, memory.reported.get(s.set), s);
         memory.reported.set(s.set, s);
       } catch (err) {
         ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');
