@@ -3,7 +3,10 @@ import { passRolloutGate } from '../../src/reconcile/steps/gate.js';
 import { systemClock } from '../../src/rollout/clock.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
+import { rolloutIdFor } from '../../src/rollout/planner.js';
 import { writeQuarantine } from '../../src/rollout/quarantine.js';
+import { listReadyMarkers, writeReadyMarker } from '../../src/rollout/ready-marker.js';
+import type { Generation } from '../../src/generations/index.js';
 import { Reason } from '../../src/status/conditions.js';
 import type { Digest } from '../../src/store/digest.js';
 import { createSetWorld, machinesOfBatch, openRun, PLATFORM, type SetWorld, type SetYamlOptions } from './set-world.js';
@@ -81,5 +84,25 @@ describe('step gate', () => {
     expect(lease !== null).toBe(row.want.lease);
     expect(r.next.granted?.rollout).toEqual(lease === null ? rollout : { ...rollout, token: lease.token });
     if (lease !== null) await lease.assertHeld();
+  });
+});
+
+describe('step gate: the Ready marker of the digest a machine leaves', () => {
+  it('is withdrawn before the switch, so a later rollout of that digest (same id) does not count the machine done', async () => {
+    const v0 = await world.push('v0');
+    const v1 = await world.push('v1');
+    const machine = machinesOfBatch(world, v1, BATCHED, 0)[0]!;
+    const ctx = world.context({ closure: v1, set: BATCHED, machine, coordination: world.store, coordinationSafe: true });
+    const run = await openRun(ctx);
+    const oldId = rolloutIdFor('web', v0);
+    await writeReadyMarker(world.store, { set: 'web', rolloutId: oldId, digest: v0, machine, at: new Date() });
+    const other = machinesOfBatch(world, v1, BATCHED, 1)[0]!;
+    await writeReadyMarker(world.store, { set: 'web', rolloutId: oldId, digest: v0, machine: other, at: new Date() });
+    // It runs v0 (generation 1) and goes to v1.
+    const current: Generation = { number: 1, dirName: '1-v0', path: '/nonexistent', digest: v0, origin: { version: 1, set: 'web', number: 1, digest: v0, time: new Date().toISOString(), packages: [] } };
+    const r = await passRolloutGate.run({ ...run, current });
+    if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
+    expect([...(await listReadyMarkers(world.store, 'web', oldId)).keys()]).toEqual([other]);
+    await r.next.granted?.lease?.release();
   });
 });
