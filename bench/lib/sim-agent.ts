@@ -106,6 +106,7 @@ export class SimAgent {
   private readonly recovered = new Set<string>();
   private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
   private stopTrigger: (() => Promise<void>) | undefined;
+  private cancelFollow: (() => void) | undefined;
   private readonly queue: SingleFlight;
 
   constructor(
@@ -143,7 +144,14 @@ export class SimAgent {
    * runs, so waiting for it (the queue's stop) would never end.
    */
   async stop(): Promise<void> {
+    this.cancelFollow?.();
     await this.stopTrigger?.();
+  }
+
+  /** The supervisor's followLater: one timer, the latest request replacing the one before. */
+  private followLater(ms: number): void {
+    this.cancelFollow?.();
+    this.cancelFollow = this.shared.clock.after(ms, () => void this.queue.request('follow'));
   }
 
   /**
@@ -178,6 +186,10 @@ export class SimAgent {
     await this.heads.afterTick({ commit: report.commit, ...(report.pointerOn ? { headPointerStore: this.shared.storeUrl } : {}) });
     this.basis = { sets: report.outcomes.map((o) => o.set), stamp: '', last: lastTickOf(report, clock.nowMs()) };
     if (report.outcomes.some((o) => o.followAgain === true)) void this.queue.request('follow');
+    else {
+      const waits = report.outcomes.flatMap((o) => (o.followAfterMs === undefined ? [] : [o.followAfterMs]));
+      if (waits.length > 0) this.followLater(Math.min(...waits));
+    }
   }
 
   /**

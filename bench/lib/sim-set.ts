@@ -50,7 +50,7 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   const gated = await passGate(ctx, plan);
   if (!gated.go) {
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
-    return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}) };
+    return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}), ...(gated.followAfterMs !== undefined ? { followAfterMs: gated.followAfterMs } : {}) };
   }
   // steps/gate.ts: the marker of the digest it runs goes before it switches away from it.
   if (state.current !== null && ctx.coordination !== null) await withdrawReadyMarker(ctx.coordination, set.name, rolloutIdFor(set.name, state.current), ctx.machine.name);

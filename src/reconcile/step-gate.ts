@@ -19,7 +19,7 @@ import { runStep } from './step.js';
 /** The gate's answer for this machine: go (with the slot it holds, if leases are used) or wait. */
 export type GateOutcome =
   | { go: true; lease: Lease | null; rollout: RolloutRef }
-  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null; followAgain?: true };
+  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null; followAgain?: true; followAfterMs?: number };
 
 /**
  * The longest one tick follows the batch before this machine's (deciding about once a second while that
@@ -122,7 +122,12 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
     const { decision, within } = await followDecisions(ctx, coord, plan);
     if (!decision.allowed) {
       const following = within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && decision.reason === Reason.WaitingForBatch && ports.signal.aborted !== true;
-      return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout, ...(following ? { followAgain: true as const } : {}) };
+      // A wait too long to follow in this tick, for a batch that cannot be done sooner: tick again then.
+      const later = !following && decision.reason === Reason.WaitingForBatch && decision.retryAfterMs !== undefined && decision.retryAfterMs > GATE_FOLLOW_MAX_MS;
+      return {
+        go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout,
+        ...(following ? { followAgain: true as const } : {}), ...(later ? { followAfterMs: decision.retryAfterMs } : {}),
+      };
     }
     await collectBehind(ctx, coord, plan, rollout.batch);
     if (!decision.needsLease) return { go: true, lease: null, rollout };

@@ -56,6 +56,8 @@ export interface TickReport {
   finishedAt: string;
   /** Some set waits on a batch working right now: tick again at once rather than at the next poll. */
   followAgain?: true;
+  /** Some set waits on a batch that cannot be done sooner: tick again after this many ms (the shortest such wait). */
+  followAfterMs?: number;
   /** The signed `expires` of the declarations the tick read (ISO), when they have one: past it, polls must tick. */
   repoExpiresAt?: string;
   /** The store to poll the head pointer in, when the declarations the tick read enable it (stores.ts). */
@@ -189,9 +191,16 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   return {
     commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes,
     ...(outcomes.some((o) => o.followAgain === true) ? { followAgain: true as const } : {}),
+    ...followAfterOf(outcomes),
     startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
     ...(pointerStore !== undefined ? { headPointerStore: pointerStore } : {}),
   };
+}
+
+/** The shortest `followAfterMs` of the outcomes, as a report field (none when no set asks for one). */
+function followAfterOf(outcomes: readonly SetOutcome[]): { followAfterMs?: number } {
+  const waits = outcomes.flatMap((o) => (o.followAfterMs === undefined ? [] : [o.followAfterMs]));
+  return waits.length === 0 ? {} : { followAfterMs: Math.min(...waits) };
 }
 
 /** The machine's deployment-log key, made on the first tick; null (logged) when the state dir cannot hold it. */

@@ -37,6 +37,6 @@ export const passRolloutGate: SetStep = {
     }
     // A quarantine stalls the fleet, but this machine has done nothing wrong: it waits for a human.
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
-    return stopWith(run, { result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain ? { followAgain: true as const } : {}) });
+    return stopWith(run, { result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain ? { followAgain: true as const } : {}), ...(gated.followAfterMs !== undefined ? { followAfterMs: gated.followAfterMs } : {}) });
   },
 };
