@@ -1,4 +1,7 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
 import { passRolloutGate } from '../../src/reconcile/steps/gate.js';
 import { systemClock } from '../../src/rollout/clock.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
@@ -104,5 +107,36 @@ describe('step gate: the Ready marker of the digest a machine leaves', () => {
     if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
     expect([...(await listReadyMarkers(world.store, 'web', oldId)).keys()]).toEqual([other]);
     await r.next.granted?.lease?.release();
+  });
+});
+
+describe('step gate: a wait for a batch that cannot be done yet', () => {
+  it('ends the tick asking to tick again when it can be done (followAfterMs), and costs nothing until then', async () => {
+    const v1 = await world.push('v1');
+    const plan = (await openRun(world.context({ closure: v1, set: BATCHED, machine: FLEET[0]!, coordination: world.store, coordinationSafe: true }))).plan;
+    // Batches 0 and 1 turned done 100 s apart, batch 1 100 s ago: batch 4 (the one before batch 5) can be
+    // done in about 200 s at the earliest.
+    const now = Date.now();
+    for (const [k, t] of [[0, now - 200_000], [1, now - 100_000]] as const) {
+      const m = plan.batches[k]![0]!;
+      await writeReadyMarker(world.store, { set: 'web', rolloutId: plan.rolloutId, digest: v1, machine: m, at: new Date(t) });
+      await utimes(join(world.root, 'store', 'ready', 'web', plan.rolloutId, m), new Date(t), new Date(t));
+    }
+    const me = plan.batches[5]![0]!;
+    const counter: RequestCounter = { requests: 0 };
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: countRequests(world.store, counter), coordinationSafe: true });
+    const run = await openRun(ctx);
+    const r = await passRolloutGate.run(run);
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop).toMatchObject({ result: 'waiting', reason: Reason.WaitingForBatch });
+    expect(r.stop.followAgain).toBeUndefined();
+    expect(r.stop.followAfterMs).toBeGreaterThan(150_000);
+    expect(r.stop.followAfterMs).toBeLessThanOrEqual(200_000);
+    // The next tick's gate (same agent process: same memory) answers from what it holds, without the store.
+    expect(counter.requests).toBeGreaterThan(0);
+    counter.requests = 0;
+    const again = await passRolloutGate.run(await openRun(ctx));
+    expect('stop' in again && again.stop.reason).toBe(Reason.WaitingForBatch);
+    expect(counter.requests).toBe(0);
   });
 });
