@@ -41,7 +41,7 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   const staged = s !== undefined && s.digest === set.closure && s.commit === ctx.commit && clock.monotonicMs() - s.atMs < STAGED_MEMO_MAX_AGE_MS;
   if (!staged) {
     const notYet = await fetchTurn(ctx, plan);
-    if (notYet !== null) return { ...base, result: 'waiting', reason: Reason.WaitingForBatch, message: notYet, stalled: false, rollout };
+    if (notYet !== null) return { ...base, result: 'waiting', reason: Reason.WaitingForBatch, message: notYet.detail, stalled: false, rollout, ...(notYet.followAfterMs !== undefined ? { followAfterMs: notYet.followAfterMs } : {}) };
     const at = clock.monotonicMs();
     for (let i = 0; i < work.fetchGets; i++) await ctx.coordination?.getBytes(`closures/sim/${set.closure}/${i}`, { maxBytes: 1 << 20 }).catch(() => undefined);
     state.staged = { digest: set.closure, commit: ctx.commit, atMs: at };

@@ -171,6 +171,12 @@ export const FETCH_LOOKAHEAD_BATCHES = 2;
  */
 export const FETCH_TURN_QUARANTINE_MAX_AGE_MS = 60_000;
 
+/** Why a machine waits for its fetch turn, and when (ms from now) it can come at the earliest, if known. */
+export interface TurnWait {
+  detail: string;
+  followAfterMs?: number;
+}
+
 /**
  * Null when this machine may fetch now; otherwise why it waits for its turn to come closer. Reads the
  * rollout's Ready markers (one LIST): batch `end − 1` all marked (or failed) means every batch before `end`
@@ -178,7 +184,7 @@ export const FETCH_TURN_QUARANTINE_MAX_AGE_MS = 60_000;
  * done before some moment, the answer is kept until then (no request on the polls in between); else the
  * status files are read as before (firstNotDoneBefore), for machines whose marker is missing.
  */
-export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<string | null> {
+export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<TurnWait | null> {
   const { set, machine, ports } = ctx;
   const coord = ctx.coordination;
   if (coord === null || !ctx.coordinationSafe) return null;
@@ -188,7 +194,7 @@ export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<str
   const key = `${plan.rolloutId}:${end}:${plan.order.length}:${plan.capacity}`;
   const mono = ports.clock.monotonicMs();
   const held = ports.gate.heldTurn(set.name, key, mono);
-  if (held !== undefined) return held;
+  if (held !== undefined) return { detail: held.message, followAfterMs: held.remainingMs };
   return runStep(ctx.timings, ports.log, 'turn', { set: set.name, digest: set.closure }, async () => {
     const { record: quarantine } = await ports.gate.quarantine(coord, set.name, set.closure, mono, FETCH_TURN_QUARANTINE_MAX_AGE_MS);
     const rule = { ...doneRule(ctx, plan, quarantine), now: ports.clock.now() };
@@ -202,11 +208,11 @@ export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<str
       if (waitMs > 0) {
         const message = waiting(end - 1, lagging);
         ports.gate.holdTurn(set.name, key, mono + waitMs, message);
-        return message;
+        return { detail: message, followAfterMs: waitMs };
       }
     }
     const behind = await firstNotDoneBefore(coord, plan, end, rule);
     if (behind === undefined) return null;
-    return waiting(behind.batch, behind.machine);
+    return { detail: waiting(behind.batch, behind.machine) };
   });
 }

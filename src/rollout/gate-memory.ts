@@ -64,9 +64,9 @@ export class GateMemory {
   }
 
   /** As heldDecision, for the fetch turn. */
-  heldTurn(set: string, key: string, nowMs: number): string | undefined {
+  heldTurn(set: string, key: string, nowMs: number): { message: string; remainingMs: number } | undefined {
     const h = this.turnHolds.get(set);
-    return h !== undefined && h.key === key && nowMs < h.untilMs ? h.message : undefined;
+    return h !== undefined && h.key === key && nowMs < h.untilMs ? { message: h.message, remainingMs: h.untilMs - nowMs } : undefined;
   }
 
   /**
