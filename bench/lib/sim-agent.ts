@@ -2,7 +2,8 @@
 // real single-flight queue, the supervisor's real cheap-poll rule (cheap-poll.ts) with the head check against
 // the git double, and a tick made of the real decisions that touch the shared parts: the repo sync, the
 // precondition probe kept for a day (probe-memo.ts's rule), each set's gate and leases (sim-set.ts) and the
-// status reports written on change or heartbeat (tick.ts's writeStatuses, with report-due.ts).
+// status reports written on change or heartbeat (tick.ts's writeStatuses, with report-due.ts) and the Ready
+// marker that follows the report turning Ready.
 import { pino, type Logger } from 'pino';
 import { answerPoll, type PollBasis, type PollProbe } from '../../src/agent/cheap-poll.js';
 import { HeadReader } from '../../src/agent/head-reader.js';
@@ -18,6 +19,7 @@ import { StagedMemo } from '../../src/reconcile/staged-memo.js';
 import { GateMemory } from '../../src/rollout/gate-memory.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import type { RolloutPlan } from '../../src/rollout/planner.js';
+import { markReadyAfterReport } from '../../src/rollout/ready-marker.js';
 import { membersOf, setPlanOf } from '../../src/rollout/set-plan.js';
 import type { MachineStatus } from '../../src/status/machine-status.js';
 import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
@@ -104,6 +106,7 @@ export class SimAgent {
   private readonly recovered = new Set<string>();
   private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
   private stopTrigger: (() => Promise<void>) | undefined;
+  private cancelFollow: (() => void) | undefined;
   private readonly queue: SingleFlight;
 
   constructor(
@@ -141,7 +144,14 @@ export class SimAgent {
    * runs, so waiting for it (the queue's stop) would never end.
    */
   async stop(): Promise<void> {
+    this.cancelFollow?.();
     await this.stopTrigger?.();
+  }
+
+  /** The supervisor's followLater: one timer, the latest request replacing the one before. */
+  private followLater(ms: number): void {
+    this.cancelFollow?.();
+    this.cancelFollow = this.shared.clock.after(ms, () => void this.queue.request('follow'));
   }
 
   /**
@@ -176,6 +186,10 @@ export class SimAgent {
     await this.heads.afterTick({ commit: report.commit, ...(report.pointerOn ? { headPointerStore: this.shared.storeUrl } : {}) });
     this.basis = { sets: report.outcomes.map((o) => o.set), stamp: '', last: lastTickOf(report, clock.nowMs()) };
     if (report.outcomes.some((o) => o.followAgain === true)) void this.queue.request('follow');
+    else {
+      const waits = report.outcomes.flatMap((o) => (o.followAfterMs === undefined ? [] : [o.followAfterMs]));
+      if (waits.length > 0) this.followLater(Math.min(...waits));
+    }
   }
 
   /**
@@ -239,6 +253,7 @@ export class SimAgent {
       const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', ...(previous !== undefined ? { previous } : {}) });
       if (!reportDue(previous, s, this.config.statusHeartbeatMs)) continue;
       await writeMachineStatus(this.store, s);
+      await markReadyAfterReport(this.store, previous, s);
       this.reported.set(o.set, s);
       const key = `${o.set}@${o.desired ?? ''}`;
       if (s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {

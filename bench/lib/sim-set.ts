@@ -8,7 +8,8 @@ import { keepLease } from '../../src/reconcile/keep-lease.js';
 import type { SetOutcome } from '../../src/reconcile/set-outcome.js';
 import { STAGED_MEMO_MAX_AGE_MS } from '../../src/reconcile/staged-memo.js';
 import { fetchTurn, passGate } from '../../src/reconcile/step-gate.js';
-import { batchOf, type RolloutPlan } from '../../src/rollout/planner.js';
+import { batchOf, rolloutIdFor, type RolloutPlan } from '../../src/rollout/planner.js';
+import { withdrawReadyMarker } from '../../src/rollout/ready-marker.js';
 import { Reason } from '../../src/status/conditions.js';
 import type { ClosureRef } from '../../src/store/closure-ref.js';
 import type { SimClock } from './sim-clock.js';
@@ -40,7 +41,7 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   const staged = s !== undefined && s.digest === set.closure && s.commit === ctx.commit && clock.monotonicMs() - s.atMs < STAGED_MEMO_MAX_AGE_MS;
   if (!staged) {
     const notYet = await fetchTurn(ctx, plan);
-    if (notYet !== null) return { ...base, result: 'waiting', reason: Reason.WaitingForBatch, message: notYet, stalled: false, rollout };
+    if (notYet !== null) return { ...base, result: 'waiting', reason: Reason.WaitingForBatch, message: notYet.detail, stalled: false, rollout, ...(notYet.followAfterMs !== undefined ? { followAfterMs: notYet.followAfterMs } : {}) };
     const at = clock.monotonicMs();
     for (let i = 0; i < work.fetchGets; i++) await ctx.coordination?.getBytes(`closures/sim/${set.closure}/${i}`, { maxBytes: 1 << 20 }).catch(() => undefined);
     state.staged = { digest: set.closure, commit: ctx.commit, atMs: at };
@@ -49,8 +50,10 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   const gated = await passGate(ctx, plan);
   if (!gated.go) {
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
-    return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}) };
+    return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}), ...(gated.followAfterMs !== undefined ? { followAfterMs: gated.followAfterMs } : {}) };
   }
+  // steps/gate.ts: the marker of the digest it runs goes before it switches away from it.
+  if (state.current !== null && ctx.coordination !== null) await withdrawReadyMarker(ctx.coordination, set.name, rolloutIdFor(set.name, state.current), ctx.machine.name);
   // switchAndProve: fence the drain and the switch, activate and check health while the keeper renews, release.
   const keeper = keepLease(gated.lease, ctx.ports.log, clock);
   try {

@@ -118,6 +118,8 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
       pinned = reply.pinned;
       // The batch before this machine's is working: keep following it in the next tick, not a poll later.
       if (reply.report.followAgain === true) void queue.request('follow');
+      // The batch it waits for cannot be done before then: tick at that moment, not a poll later.
+      else if (reply.report.followAfterMs !== undefined) followLater(reply.report.followAfterMs);
       if (pinned && !warnedPinned) {
         warnedPinned = true;
         log.info('keeping the tick worker: a process started by activation still holds its output pipes (redirect its stdout/stderr to let the agent idle small)');
@@ -127,6 +129,12 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     } finally {
       workers.scheduleRetire(retireAfterMs(basis?.last, config.keepWarmMs, pinned));
     }
+  };
+  let followTimer: NodeJS.Timeout | undefined;
+  const followLater = (ms: number): void => {
+    clearTimeout(followTimer);
+    followTimer = setTimeout(() => void queue.request('follow'), ms);
+    followTimer.unref();
   };
   const queue = createSingleFlight(tick, { onError: (err) => log.error({ err: (err as Error).message }, 'tick crashed') });
   let triggers;
@@ -147,6 +155,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
   void queue.request('start');
   await Promise.race([waitForAbort(o.signal), waitForAbort(self.signal)]);
   log.info('stopping: letting the running tick finish');
+  clearTimeout(followTimer);
   // Tell the worker first, so the running tick aborts its fetches now rather than after the triggers close.
   const stopping = workers.stop();
   await control?.close();

@@ -45,8 +45,8 @@ export const command: Command = {
 in the deploy repo's last --history commits (default 200). Nothing younger than --older-than (default 24h) is
 deleted, so a push in flight is safe. With --repo it also deletes the status reports of machines no longer in
 their set at the repo's HEAD once they are older than --older-than (a member's report is never deleted), and
-the lease objects (slots, tombstones, tokens) of finished rollouts, those of a target no set desires at HEAD,
-once all of a rollout's objects are older than --older-than.
+the lease objects (slots, tombstones, tokens) and Ready markers of finished rollouts, those of a target no set
+desires at HEAD, once all of a rollout's objects are older than --older-than.
 --state: on a machine, removes generations beyond the newest --keep (default 3) of each set, never the current,
 active or previous one, then packages and cached objects no kept generation uses. Nix closures: without Nix
 (no ROOT/nix/var/nix/db) the ROOT/nix/store paths no kept generation lists are removed; with Nix, the GC roots

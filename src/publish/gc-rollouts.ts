@@ -7,14 +7,14 @@ import type { Store } from '../store/store.js';
 export interface GcRolloutsResult {
   /** Rollouts (`SET/ROLLOUT`) over and idle past the grace period whose lease objects were deleted. */
   deleted: string[];
-  /** How many lease objects (slots, tombstones, token counters) those held. */
+  /** How many objects (slots, tombstones, token counters, Ready markers) those held. */
   deletedKeys: number;
   /** Rollouts over but touched within the grace period (or of unknown age), kept for now. */
   keptYoung: string[];
 }
 
 /**
- * Deletes the lease objects of rollouts that are over, for every declared set (collectOldRollouts, which
+ * Deletes the lease objects and Ready markers of rollouts that are over, for every declared set (collectOldRollouts, which
  * the fleet's own machines also run as a rollout completes): every rollout of a declared set other than the
  * one for its desired digest at this revision is finished, and goes once all its objects are past the
  * grace. The current rollout of every set is never touched, and sets no longer declared are left alone.

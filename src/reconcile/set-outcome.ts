@@ -26,6 +26,11 @@ export interface SetOutcome {
   rollout: RolloutRef | null;
   /** Waiting on a batch that is working right now: the daemon ticks again at once (step-gate.ts). */
   followAgain?: true;
+  /**
+   * Waiting on a batch that cannot be done before this many ms from now (batch-pace.ts): the daemon ticks
+   * again then, whatever its poll interval, and the gate follows from there.
+   */
+  followAfterMs?: number;
 }
 
 const STATE_OF: Record<SetResult, MachineState> = {

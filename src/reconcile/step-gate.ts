@@ -1,4 +1,5 @@
 import { firstNotDoneBefore } from '../rollout/batch-statuses.js';
+import { earliestDoneMs } from '../rollout/batch-pace.js';
 import { collectOldRollouts } from '../rollout/collect-rollouts.js';
 import { followGate, GATE_FOLLOW_WINDOW_MS } from '../rollout/follow-gate.js';
 import { failedMachines, type DoneRule, type GateDecision } from '../rollout/gate.js';
@@ -18,7 +19,7 @@ import { runStep } from './step.js';
 /** The gate's answer for this machine: go (with the slot it holds, if leases are used) or wait. */
 export type GateOutcome =
   | { go: true; lease: Lease | null; rollout: RolloutRef }
-  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null; followAgain?: true };
+  | { go: false; reason: ReasonName; detail: string; stalled: boolean; rollout: RolloutRef | null; followAgain?: true; followAfterMs?: number };
 
 /**
  * The longest one tick follows the batch before this machine's (deciding about once a second while that
@@ -77,7 +78,10 @@ async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan)
   const first = await decide();
   if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false };
   const now = ports.clock.monotonicMs();
-  const within = now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS;
+  // A wait longer than a tick follows (the batch before cannot be done sooner, batch-pace.ts) is left to
+  // the polls, whose decisions cost nothing until then; following starts when it is near.
+  const near = first.retryAfterMs <= GATE_FOLLOW_MAX_MS;
+  const within = near && now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS;
   const windowMs = within ? Math.min(GATE_FOLLOW_MAX_MS, Math.max(0, ports.statusHeartbeatMs / 2)) : GATE_FOLLOW_WINDOW_MS;
   const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal, windowMs, first });
   return { decision, within };
@@ -117,8 +121,13 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
     }
     const { decision, within } = await followDecisions(ctx, coord, plan);
     if (!decision.allowed) {
-      const following = within && decision.retryAfterMs !== undefined && decision.reason === Reason.WaitingForBatch && ports.signal.aborted !== true;
-      return { go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout, ...(following ? { followAgain: true as const } : {}) };
+      const following = within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && decision.reason === Reason.WaitingForBatch && ports.signal.aborted !== true;
+      // A wait too long to follow in this tick, for a batch that cannot be done sooner: tick again then.
+      const later = !following && decision.reason === Reason.WaitingForBatch && decision.retryAfterMs !== undefined && decision.retryAfterMs > GATE_FOLLOW_MAX_MS;
+      return {
+        go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout,
+        ...(following ? { followAgain: true as const } : {}), ...(later ? { followAfterMs: decision.retryAfterMs } : {}),
+      };
     }
     await collectBehind(ctx, coord, plan, rollout.batch);
     if (!decision.needsLease) return { go: true, lease: null, rollout };
@@ -162,19 +171,48 @@ export const FETCH_LOOKAHEAD_BATCHES = 2;
  */
 export const FETCH_TURN_QUARANTINE_MAX_AGE_MS = 60_000;
 
-/** Null when this machine may fetch now; otherwise why it waits for its turn to come closer. */
-export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<string | null> {
+/** Why a machine waits for its fetch turn, and when (ms from now) it can come at the earliest, if known. */
+export interface TurnWait {
+  detail: string;
+  followAfterMs?: number;
+}
+
+/**
+ * Null when this machine may fetch now; otherwise why it waits for its turn to come closer. Reads the
+ * rollout's Ready markers (one LIST): batch `end − 1` all marked (or failed) means every batch before `end`
+ * is done (by induction, without a budget). Otherwise, when the markers' times say batch `end − 1` cannot be
+ * done before some moment, the answer is kept until then (no request on the polls in between); else the
+ * status files are read as before (firstNotDoneBefore), for machines whose marker is missing.
+ */
+export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<TurnWait | null> {
   const { set, machine, ports } = ctx;
   const coord = ctx.coordination;
   if (coord === null || !ctx.coordinationSafe) return null;
   const batch = batchOf(plan, machine.name);
   const end = batch - FETCH_LOOKAHEAD_BATCHES;
   if (!plan.needsLeases || end <= 0) return null;
+  const key = `${plan.rolloutId}:${end}:${plan.order.length}:${plan.capacity}`;
+  const mono = ports.clock.monotonicMs();
+  const held = ports.gate.heldTurn(set.name, key, mono);
+  if (held !== undefined) return { detail: held.message, followAfterMs: held.remainingMs };
   return runStep(ctx.timings, ports.log, 'turn', { set: set.name, digest: set.closure }, async () => {
-    const { record: quarantine } = await ports.gate.quarantine(coord, set.name, set.closure, ports.clock.monotonicMs(), FETCH_TURN_QUARANTINE_MAX_AGE_MS);
+    const { record: quarantine } = await ports.gate.quarantine(coord, set.name, set.closure, mono, FETCH_TURN_QUARANTINE_MAX_AGE_MS);
     const rule = { ...doneRule(ctx, plan, quarantine), now: ports.clock.now() };
+    const waiting = (b: number, m: string): string => `batch ${b}: ${m} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;
+    if (rule.silentAfterMs === undefined) {
+      const marked = await ports.gate.readyMarkers(coord, set.name, plan.rolloutId, mono, 0);
+      const lagging = (plan.batches[end - 1] ?? []).find((m) => !marked.has(m) && !rule.failed.has(m));
+      if (lagging === undefined) return null;
+      const earliest = earliestDoneMs(plan, end - 1, marked, rule.failed);
+      const waitMs = earliest === undefined ? 0 : earliest - rule.now.getTime();
+      if (waitMs > 0) {
+        const message = waiting(end - 1, lagging);
+        ports.gate.holdTurn(set.name, key, mono + waitMs, message);
+        return { detail: message, followAfterMs: waitMs };
+      }
+    }
     const behind = await firstNotDoneBefore(coord, plan, end, rule);
     if (behind === undefined) return null;
-    return `batch ${behind.batch}: ${behind.machine} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;
+    return { detail: waiting(behind.batch, behind.machine) };
   });
 }

@@ -5,6 +5,7 @@ import { findGeneration, localStatusFile, readCurrent, readState, setPaths, sets
 import { flushOutbox, type FlushResult } from '../history/flush-outbox.js';
 import { outboxNotes } from '../history/history-notes.js';
 import { ensureMachineKey, type MachineKey } from '../history/machine-key.js';
+import { markReadyAfterReport } from '../rollout/ready-marker.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { writeMachineStatus } from '../status/status-io.js';
 import { Reason } from '../status/conditions.js';
@@ -55,6 +56,8 @@ export interface TickReport {
   finishedAt: string;
   /** Some set waits on a batch working right now: tick again at once rather than at the next poll. */
   followAgain?: true;
+  /** Some set waits on a batch that cannot be done sooner: tick again after this many ms (the shortest such wait). */
+  followAfterMs?: number;
   /** The signed `expires` of the declarations the tick read (ISO), when they have one: past it, polls must tick. */
   repoExpiresAt?: string;
   /** The store to poll the head pointer in, when the declarations the tick read enable it (stores.ts). */
@@ -188,9 +191,16 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   return {
     commit, outcomes, ...(error ? { error } : {}), exitCode, timings, storeRequests: input.stores.counter.requests - requestsBefore, bytesFetched: fetched.bytes,
     ...(outcomes.some((o) => o.followAgain === true) ? { followAgain: true as const } : {}),
+    ...followAfterOf(outcomes),
     startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
     ...(pointerStore !== undefined ? { headPointerStore: pointerStore } : {}),
   };
+}
+
+/** The shortest `followAfterMs` of the outcomes, as a report field (none when no set asks for one). */
+function followAfterOf(outcomes: readonly SetOutcome[]): { followAfterMs?: number } {
+  const waits = outcomes.flatMap((o) => (o.followAfterMs === undefined ? [] : [o.followAfterMs]));
+  return waits.length === 0 ? {} : { followAfterMs: Math.min(...waits) };
 }
 
 /** The machine's deployment-log key, made on the first tick; null (logged) when the state dir cannot hold it. */
@@ -220,6 +230,8 @@ async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: s
       if (!reportDue(memory.reported.get(s.set), s, ports.statusHeartbeatMs)) continue;
       try {
         await writeMachineStatus(coordination, s);
+        // After the report it follows; a failed marker write leaves the report unremembered, so both are retried.
+        await markReadyAfterReport(coordination, memory.reported.get(s.set), s);
         memory.reported.set(s.set, s);
       } catch (err) {
         ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');

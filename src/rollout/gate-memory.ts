@@ -2,6 +2,8 @@ import { StatusListing } from '../status/status-listing.js';
 import type { ClosureRef } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
 import type { DoneMemory } from './batch-statuses.js';
+import type { GateDecision } from './gate.js';
+import { listReadyMarkers } from './ready-marker.js';
 import { readQuarantine } from './quarantine.js';
 import type { QuarantineRecord } from './quarantine-record.js';
 
@@ -15,6 +17,57 @@ export class GateMemory {
   private readonly listings = new Map<string, StatusListing>();
   private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number }>();
   private readonly quarantines = new Map<string, { digest: ClosureRef; record: QuarantineRecord | null; readAtMs: number }>();
+  private readonly listedAt = new Map<string, number>();
+  private readonly markers = new Map<string, { rolloutId: string; marked: Map<string, number | undefined>; listedAtMs: number }>();
+  private readonly holds = new Map<string, { key: string; untilMs: number; decision: GateDecision }>();
+  private readonly turnHolds = new Map<string, { key: string; untilMs: number; message: string }>();
+
+  /**
+   * The Ready markers of `rolloutId` in `set` (machine → marker time): listed again when the last listing
+   * is `maxAgeMs` old or more (monotonic `nowMs`; 0 always lists). Throws store errors.
+   */
+  async readyMarkers(store: Store, set: string, rolloutId: string, nowMs: number, maxAgeMs: number): Promise<ReadonlyMap<string, number | undefined>> {
+    const cur = this.markers.get(set);
+    if (cur !== undefined && cur.rolloutId === rolloutId && nowMs - cur.listedAtMs < maxAgeMs) return cur.marked;
+    const marked = await listReadyMarkers(store, set, rolloutId);
+    this.markers.set(set, { rolloutId, marked, listedAtMs: nowMs });
+    return marked;
+  }
+
+  /** Refreshes the status listing of `set` unless it was refreshed less than `maxAgeMs` ago (0: always). */
+  async refreshListing(store: Store, set: string, nowMs: number, maxAgeMs: number): Promise<void> {
+    const at = this.listedAt.get(set);
+    if (at !== undefined && nowMs - at < maxAgeMs) return;
+    await this.listing(set).refresh(store);
+    this.listedAt.set(set, nowMs);
+  }
+
+  /**
+   * Keeps a waiting gate decision of `set` for `key` (the rollout and batch it was made for) until
+   * monotonic `untilMs`: before then the batch it waits for cannot be done, and heldDecision answers it
+   * without a request.
+   */
+  holdDecision(set: string, key: string, untilMs: number, decision: GateDecision): void {
+    this.holds.set(set, { key, untilMs, decision });
+  }
+
+  /** The decision held for `set` and `key` while monotonic `nowMs` is before its end, else undefined. */
+  heldDecision(set: string, key: string, nowMs: number): { decision: GateDecision; remainingMs: number } | undefined {
+    const h = this.holds.get(set);
+    if (h === undefined || h.key !== key || nowMs >= h.untilMs) return undefined;
+    return { decision: h.decision, remainingMs: h.untilMs - nowMs };
+  }
+
+  /** As holdDecision, for the fetch turn's answer (a sentence saying why it waits). */
+  holdTurn(set: string, key: string, untilMs: number, message: string): void {
+    this.turnHolds.set(set, { key, untilMs, message });
+  }
+
+  /** As heldDecision, for the fetch turn. */
+  heldTurn(set: string, key: string, nowMs: number): { message: string; remainingMs: number } | undefined {
+    const h = this.turnHolds.get(set);
+    return h !== undefined && h.key === key && nowMs < h.untilMs ? { message: h.message, remainingMs: h.untilMs - nowMs } : undefined;
+  }
 
   /**
    * The quarantine record of `digest` in `set`: read again when the one remembered is older than `maxAgeMs`

@@ -1,12 +1,14 @@
 // One gate decision with its reads, for the agent's gate step and for benchmarks: everything comes in as
 // ports (a Store, the time, the memory kept between decisions), and the requests the decision made come out.
 import type { RolloutPolicy } from '../declarations/types.js';
+import { Reason } from '../status/conditions.js';
 import { countRequests, type RequestCounter } from '../fetch/counting-store.js';
 import type { MachineStatus, ParseProblem } from '../status/machine-status.js';
 import type { ClosureRef } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
-import { readEarlierBatches, type StatusSource } from './batch-statuses.js';
-import { decideGate, failedMachines, type DependencyState, type DoneRule, type GateDecision } from './gate.js';
+import { readEarlierBatches, type DoneMemory, type StatusSource } from './batch-statuses.js';
+import { earliestDoneMs } from './batch-pace.js';
+import { decideGate, failedMachines, PREVIOUS_BATCH_RETRY_MS, type DependencyState, type DoneRule, type GateDecision } from './gate.js';
 import type { GateMemory } from './gate-memory.js';
 import { listSlotLeases } from './lease-admin.js';
 import { batchOf, type RolloutPlan } from './planner.js';
@@ -60,30 +62,63 @@ function listedSource(store: Store, memory: GateMemory, set: string): StatusSour
 }
 
 /**
+ * How old the status listing may be for a decision when the set has no unavailability budget. Ready
+ * markers (one LIST a decision) say which machines are done; the status files only say how the others are
+ * doing (the waiting message) and are read past when a machine's marker is missing (an older agent, a
+ * marker write that failed). Done is kept once seen, so an older listing can only make a machine wait longer.
+ */
+export const STATUS_LISTING_MAX_AGE_MS = 10_000;
+
+/**
  * Reads what the gate of `machine` needs and decides (decideGate). Reads, in order: the quarantine record
  * (one GET; while waiting, a record read within QUARANTINE_WAIT_MAX_AGE_MS is used instead, and a decision
- * to go is made again on a fresh one when that differs), one listing of the set's status files with etags and the files of the nearest earlier batches
- * whose etag changed and that are not remembered done (readEarlierBatches), the same for each dependsOn set
- * (a listing, and its changed files), and the slot list only when some report read is silent. With nothing
- * new since the last decision that is two requests, plus one per dependency, whatever the batch size.
- * Throws the store's errors.
+ * to go is made again on a fresh one when that differs); one LIST of the rollout's Ready markers
+ * (ready-marker.ts), every machine of an earlier batch with a marker counting as done; then, only when
+ * some machine of an earlier batch is neither marked nor remembered done, the set's status listing (at
+ * most every STATUS_LISTING_MAX_AGE_MS without a budget) and the files of the nearest earlier batches whose
+ * etag changed (readEarlierBatches); the same for each dependsOn set (a listing, and its changed files); and
+ * the slot list only when some report read is silent.
+ *
+ * When the decision waits for an earlier batch and the markers' times say that batch cannot be done
+ * before some moment (batch-pace.ts), the decision carries that wait as `retryAfterMs` and is held in the
+ * memory until then: decisions before it cost no request. Throws the store's errors.
  */
 export async function decideWithReads(input: GateReadInput): Promise<DecisionWithCost> {
   const counter: RequestCounter = { requests: 0 };
   const store = countRequests(input.store, counter);
   const { plan, memory } = input;
+  const holdKey = `${plan.rolloutId}:${batchOf(plan, input.machine)}:${plan.order.length}:${plan.capacity}`;
+  if (input.monotonicMs !== undefined) {
+    const held = memory.heldDecision(plan.set, holdKey, input.monotonicMs);
+    if (held !== undefined) return { decision: { ...held.decision, retryAfterMs: held.remainingMs } as GateDecision, requests: 0 };
+  }
   const maxAge = input.monotonicMs === undefined ? 0 : QUARANTINE_WAIT_MAX_AGE_MS;
   const first = await memory.quarantine(store, plan.set, plan.target, input.monotonicMs ?? 0, maxAge);
-  let decision = await decideOn(input, store, first.record);
-  if (decision.allowed && !first.fresh) {
+  let reading = await decideOn(input, store, first.record);
+  if (reading.decision.allowed && !first.fresh) {
     const again = await memory.quarantine(store, plan.set, plan.target, input.monotonicMs ?? 0, 0);
-    if (JSON.stringify(again.record) !== JSON.stringify(first.record)) decision = await decideOn(input, store, again.record);
+    if (JSON.stringify(again.record) !== JSON.stringify(first.record)) reading = await decideOn(input, store, again.record);
+  }
+  const { decision } = reading;
+  if (!decision.allowed && decision.reason === Reason.WaitingForBatch && reading.earliestMs !== undefined && input.monotonicMs !== undefined) {
+    const waitMs = reading.earliestMs - input.now.getTime();
+    if (waitMs > PREVIOUS_BATCH_RETRY_MS) {
+      const held: GateDecision = { ...decision, retryAfterMs: waitMs };
+      memory.holdDecision(plan.set, holdKey, input.monotonicMs + waitMs, held);
+      return { decision: held, requests: counter.requests };
+    }
   }
   return { decision, requests: counter.requests };
 }
 
+/** decideOn's answer: the decision, and when the batch it waits for can be done at the earliest (if known). */
+interface Reading {
+  decision: GateDecision;
+  earliestMs: number | undefined;
+}
+
 /** decideWithReads's reads and decision given the quarantine record. */
-async function decideOn(input: GateReadInput, store: Store, quarantine: QuarantineRecord | null): Promise<GateDecision> {
+async function decideOn(input: GateReadInput, store: Store, quarantine: QuarantineRecord | null): Promise<Reading> {
   const { plan, memory, now } = input;
   const done = memory.doneIn(plan.set, plan.rolloutId);
   const rule: DoneRule = {
@@ -94,18 +129,38 @@ async function decideOn(input: GateReadInput, store: Store, quarantine: Quaranti
     ...(input.unreachable.budget > 0 ? { silentAfterMs: input.unreachable.afterMs } : {}),
   };
   const batch = batchOf(plan, input.machine);
-  if (batch > 0) await memory.listing(plan.set).refresh(store);
-  const statuses = await readEarlierBatches(listedSource(store, memory, plan.set), plan, batch, rule, done);
+  const nowMs = input.monotonicMs ?? 0;
+  let marked: ReadonlyMap<string, number | undefined> = new Map();
+  if (batch > 0) {
+    marked = await memory.readyMarkers(store, plan.set, plan.rolloutId, nowMs, 0);
+    // Only machines of the batches before this one count: a marker of anyone else opens nothing.
+    for (let k = 0; k < batch; k++) for (const m of plan.batches[k] ?? []) if (marked.has(m) && !done.has(m)) done.set(m, null);
+  }
+  const earlier = plan.batches.slice(0, Math.max(0, batch));
+  const allDone = earlier.every((b) => b.every((m) => done.has(m) || rule.failed.has(m)));
+  if (batch > 0 && !allDone) await memory.refreshListing(store, plan.set, nowMs, input.unreachable.budget > 0 || input.monotonicMs === undefined ? 0 : STATUS_LISTING_MAX_AGE_MS);
+  const statuses = allDone ? rememberedStatuses(earlier, done) : await readEarlierBatches(listedSource(store, memory, plan.set), plan, batch, rule, done);
   const dependencies: DependencyState[] = [];
   for (const dep of input.dependencies) {
     await memory.listing(dep.set).refresh(store);
     dependencies.push({ ...dep, statuses: await memory.listing(dep.set).read(store, dep.machines) });
   }
-  return decideGate({
+  const decision = decideGate({
     plan, machine: input.machine, statuses, quarantine, settings: input.settings, dependencies, overrideWindows: input.overrideWindows,
-    now, staleAfterMs: input.staleAfterMs, remembered: done,
+    now, staleAfterMs: input.staleAfterMs, remembered: done, readyAt: marked,
     unavailability: await unavailabilityOf(store, plan, input.unreachable, statuses, done, now),
   });
+  return { decision, earliestMs: batch > 0 ? earliestDoneMs(plan, batch - 1, marked, rule.failed) : undefined };
+}
+
+/** The reports kept with machines remembered done (those read, not those done by marker or induction). */
+function rememberedStatuses(batches: readonly (readonly string[])[], done: DoneMemory): Map<string, MachineStatus | ParseProblem> {
+  const out = new Map<string, MachineStatus | ParseProblem>();
+  for (const b of batches) for (const m of b) {
+    const s = done.get(m);
+    if (s) out.set(m, s);
+  }
+  return out;
 }
 
 /**

@@ -34,6 +34,11 @@ export interface GateInput {
   unavailability?: Unavailability;
   /** Machines of earlier batches this machine already saw done in this rollout (see DoneRule.remembered). */
   remembered?: Remembered;
+  /**
+   * Ready markers of this rollout (machine → marker time, ms; undefined: unknown): when a machine of the
+   * batch before has no report read, its marker time is when it turned Ready for the pause between batches.
+   */
+  readyAt?: ReadonlyMap<string, number | undefined>;
 }
 
 /** A set of machine names, as little as the gate needs of one (a Set or a Map's keys will do). */
@@ -180,7 +185,9 @@ export function decideGate(input: GateInput): GateDecision {
       ...(plan.batches[batch - 1] ?? []).map((m) => {
         const s = input.statuses.get(m);
         const c = s === undefined || isParseProblem(s) ? undefined : findCondition(s.conditions, 'Ready');
-        return c === undefined ? 0 : Date.parse(c.lastTransitionTime);
+        if (c !== undefined) return Date.parse(c.lastTransitionTime);
+        // Done by its marker only: the marker's time, or now when the store gave none (the whole pause).
+        return input.readyAt?.has(m) === true ? (input.readyAt.get(m) ?? now.getTime()) : 0;
       }),
     );
     const wait = lastReady + input.settings.pauseBetweenBatchesMs - now.getTime();

@@ -44,11 +44,11 @@ export interface SlotView {
   record: LeaseRecord | null;
 }
 
-/** A slot won by a conditional write: what assignToken needs next. */
+/** A slot won by a conditional write: the record written (with its token) and its etag. */
 export interface Claim {
   view: SlotView;
   etag: string;
-  seq: number;
+  record: LeaseRecord;
 }
 
 /** The slot a machine tries first: its preferred slot, or a hash of its name. */
@@ -57,11 +57,20 @@ export function firstSlotOf(o: Pick<AcquireOptions, 'machine' | 'slots' | 'prefe
   return createHash('sha256').update(o.machine).digest().readUInt32BE(0) % o.slots;
 }
 
-/** A held record of this holder, not yet fenced (token 0). */
-export function freshRecord(o: AcquireOptions, now: string, seq: number): LeaseRecord {
+/**
+ * The fencing token of the next holder of a slot whose current record is `previous` (null: the slot is
+ * absent): one above the record it replaces, 1 for a new slot. The claim is a conditional write over that
+ * very record, so tokens grow strictly per slot in the order holders won it, without a shared counter.
+ */
+export function nextTokenAfter(previous: LeaseRecord | null): number {
+  return previous === null ? 1 : previous.token + 1;
+}
+
+/** A held record of this holder carrying fencing token `token`. */
+export function freshRecord(o: AcquireOptions, now: string, seq: number, token: number): LeaseRecord {
   return {
     schema: LEASE_SCHEMA, state: 'held', holder: o.holder, machine: o.machine, digest: o.digest,
-    token: 0, ttlMs: o.ttlMs, seq, acquiredAt: now, renewedAt: now,
+    token, ttlMs: o.ttlMs, seq, acquiredAt: now, renewedAt: now,
   };
 }
 
@@ -91,15 +100,16 @@ export async function claimSlot(store: Store, key: string, record: LeaseRecord, 
  * that one slot and take it by CAS when it is a released tombstone (the machine at this position in the
  * batch before left it) or our own machine's (an agent restarted). Null when that did not win: the caller
  * then reads every slot (the full pass), which also judges expiry. Costs two requests (create, check) on
- * an empty slot, four on a tombstone, instead of a listing and a read of every slot.
+ * an empty slot, four on a tombstone (read, CAS, check), instead of a listing and a read of every slot.
  */
 export async function claimOwnSlot(o: AcquireOptions): Promise<Claim | null> {
   const slot = firstSlotOf(o);
   const key = leaseKey(o.set, o.rollout, slot);
-  const created = await claimSlot(o.store, key, freshRecord(o, o.clock.now().toISOString(), 0), { ifNoneMatch: '*' });
+  const first = freshRecord(o, o.clock.now().toISOString(), 0, nextTokenAfter(null));
+  const created = await claimSlot(o.store, key, first, { ifNoneMatch: '*' });
   if (created !== null) {
     o.observations.forget(key);
-    return { view: { slot, key, etag: undefined, record: null }, etag: created, seq: 0 };
+    return { view: { slot, key, etag: undefined, record: null }, etag: created, record: first };
   }
   const read = await readWithEtag(o.store, key);
   if (read === null) return null; // deleted in between (a GC): the full pass decides
@@ -107,11 +117,11 @@ export async function claimOwnSlot(o: AcquireOptions): Promise<Claim | null> {
   o.observations.see(key, read.etag, record, o.clock.monotonicMs());
   const free = record !== null && (record.state === 'released' || record.machine === o.machine);
   if (!free) return null;
-  const seq = record.seq + 1;
-  const etag = await claimSlot(o.store, key, freshRecord(o, o.clock.now().toISOString(), seq), { ifMatch: read.etag });
+  const next = freshRecord(o, o.clock.now().toISOString(), record.seq + 1, nextTokenAfter(record));
+  const etag = await claimSlot(o.store, key, next, { ifMatch: read.etag });
   if (etag === null) return null;
   o.observations.forget(key);
-  return { view: { slot, key, etag: read.etag, record }, etag, seq };
+  return { view: { slot, key, etag: read.etag, record }, etag, record: next };
 }
 
 /**
@@ -129,9 +139,9 @@ export async function adoptOwnSlot(o: AcquireOptions): Promise<Claim | null> {
   const record = parseLeaseRecord(read.bytes);
   o.observations.see(key, read.etag, record, o.clock.monotonicMs());
   if (record === null || record.state !== 'held' || record.machine !== o.machine || record.digest !== o.digest) return null;
-  const seq = record.seq + 1;
-  const etag = await claimSlot(o.store, key, freshRecord(o, o.clock.now().toISOString(), seq), { ifMatch: read.etag });
+  const next = freshRecord(o, o.clock.now().toISOString(), record.seq + 1, nextTokenAfter(record));
+  const etag = await claimSlot(o.store, key, next, { ifMatch: read.etag });
   if (etag === null) return null;
   o.observations.forget(key);
-  return { view: { slot, key, etag: read.etag, record }, etag, seq };
+  return { view: { slot, key, etag: read.etag, record }, etag, record: next };
 }

@@ -4,7 +4,8 @@
  *
  * Objects (per rollout = set + target digest):
  *   leases/SET/ROLLOUT/slot-K   a LeaseRecord {holder, machine, digest, token, ttlMs, seq, acquiredAt, renewedAt, state}
- *   leases/SET/ROLLOUT/token    the fencing-token counter
+ *   (leases/SET/ROLLOUT/token   the fencing-token counter of earlier versions: no longer written, collected
+ *                               with the rollout)
  *
  * Acquire, own slot first (lease-claim.ts): create-if-absent on the machine's preferred slot (its position
  * in its batch); when that slot exists, read it alone and CAS it when it is a released tombstone or our own
@@ -16,11 +17,14 @@
  *   - slot absent: create it with create-if-absent (If-None-Match: * / O_EXCL link);
  *   - slot released (a tombstone, state "released"): take it by CAS over its etag;
  *   - slot held: expired only if *this observer* has seen the same etag for at least its ttlMs on its own
- *     monotonic clock; then take it by CAS over that etag (two observers cannot both win a CAS).
+ *     monotonic clock; then take it by CAS over that etag (two observers cannot both win a CAS);
+ *   - slot unparseable: never taken (its holders' tokens are unknown); delete the object by hand.
  *   Losing a create or CAS just moves on to the next slot; no free slot → null (the caller waits a poll).
- * A won slot first carries token 0; the winner then bumps the counter and CASes the token into its slot.
- * Because the token is taken only while the slot is held, tokens grow strictly in the order holders
- * acquired, across all slots of the rollout; a winner paused before its token CAS simply loses.
+ * The claim itself carries the fencing token: one above the token of the record it replaces (1 for a new
+ * slot). It is written by create-if-absent or by CAS over that record's etag, so two holders of a slot
+ * never share a token and each new holder's is larger: tokens grow strictly per slot in the order holders
+ * won it. A whole batch going at once thus takes its tokens in parallel, one write each, instead of one
+ * compare-and-swap after another on a rollout-wide counter. A token names a holder together with its slot.
  *
  * Holding: `renew()` rewrites the record (seq+1, renewedAt) by CAS over the last etag we wrote, so every
  * write proves nobody took the slot in between. A lost CAS is a LeaseError, unless the current bytes are
@@ -40,9 +44,8 @@ import { LeaseError } from '../errors/index.js';
 import { leaseKey, leasesPrefix } from '../store/keys.js';
 import { listAll, type Store } from '../store/store.js';
 import type { Clock } from './clock.js';
-import { nextFencingToken } from './fencing.js';
 import { slotIndexOf } from './lease-keys.js';
-import { adoptOwnSlot, claimOwnSlot, claimSlot, firstSlotOf, freshRecord, tryPut, type AcquireOptions, type SlotView } from './lease-claim.js';
+import { adoptOwnSlot, claimOwnSlot, claimSlot, firstSlotOf, freshRecord, nextTokenAfter, tryPut, type AcquireOptions, type Claim, type SlotView } from './lease-claim.js';
 import { parseLeaseRecord, readWithEtag, serializeLeaseRecord, type LeaseRecord } from './lease-record.js';
 
 export { LeaseObserver } from './lease-observer.js';
@@ -111,54 +114,45 @@ async function viewSlots(o: AcquireOptions): Promise<SlotView[]> {
 export async function acquireSlot(o: AcquireOptions): Promise<Lease | null> {
   if (!Number.isSafeInteger(o.slots) || o.slots < 1) throw new RangeError(`slots must be a positive integer, got ${o.slots}`);
   if (!Number.isSafeInteger(o.ttlMs) || o.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${o.ttlMs}`);
+  const started = o.clock.monotonicMs();
   if (o.ownOnly === true) {
     const own = await adoptOwnSlot(o);
-    return own === null ? null : assignToken(o, own.view, own.etag, own.seq);
+    return own === null ? null : held(o, own, started);
   }
   const own = await claimOwnSlot(o);
-  const ownLease = own === null ? null : await assignToken(o, own.view, own.etag, own.seq);
-  if (ownLease !== null) return ownLease;
+  if (own !== null) return held(o, own, started);
   const views = await viewSlots(o);
   const mine = views.find((v) => v.record?.state === 'held' && v.record.machine === o.machine);
   const candidates = mine ? [mine] : views;
   for (const v of candidates) {
     const now = o.clock.now().toISOString();
-    const claimSeq = v.record === null ? 0 : v.record.seq + 1;
-    let etag: string | null = null;
+    const at = o.clock.monotonicMs();
+    let claim: Claim | null = null;
     if (v.etag === undefined) {
-      etag = await claimSlot(o.store, v.key, freshRecord(o, now, claimSeq), { ifNoneMatch: '*' });
+      const record = freshRecord(o, now, 0, nextTokenAfter(null));
+      const etag = await claimSlot(o.store, v.key, record, { ifNoneMatch: '*' });
+      claim = etag === null ? null : { view: v, etag, record };
     } else {
+      // An unreadable slot is never taken: the token of its next holder could not be shown to grow.
+      if (v.record === null) continue;
       // Judge expiry with the longer of the holder's declared TTL and ours, so we never cut a holder short.
-      const ttl = Math.max(v.record?.ttlMs ?? 0, o.ttlMs);
-      const free = v === mine || v.record?.state === 'released' || o.observations.expired(v.key, v.etag, ttl, o.clock.monotonicMs());
+      const ttl = Math.max(v.record.ttlMs, o.ttlMs);
+      const free = v === mine || v.record.state === 'released' || o.observations.expired(v.key, v.etag, ttl, o.clock.monotonicMs());
       if (!free) continue;
-      etag = await claimSlot(o.store, v.key, freshRecord(o, now, claimSeq), { ifMatch: v.etag });
+      const record = freshRecord(o, now, v.record.seq + 1, nextTokenAfter(v.record));
+      const etag = await claimSlot(o.store, v.key, record, { ifMatch: v.etag });
+      claim = etag === null ? null : { view: v, etag, record };
     }
-    if (etag === null) continue;
+    if (claim === null) continue;
     o.observations.forget(v.key);
-    const lease = await assignToken(o, v, etag, claimSeq);
-    if (lease) return lease;
+    return held(o, claim, at);
   }
   return null;
 }
 
-/** Phase two of acquiring: take a fencing token and CAS it into the slot we just won. */
-async function assignToken(o: AcquireOptions, v: SlotView, claimEtag: string, claimSeq: number): Promise<Lease | null> {
-  let token: number;
-  try {
-    token = await nextFencingToken(o.store, o.set, o.rollout, undefined, o.clock);
-  } catch (err) {
-    // Give the claim back (best effort, by CAS) so the slot does not sit idle for a whole TTL.
-    const back: LeaseRecord = { ...freshRecord(o, o.clock.now().toISOString(), claimSeq + 1), state: 'released' };
-    await tryPut(o.store, v.key, back, { ifMatch: claimEtag }).catch(() => null);
-    throw err;
-  }
-  const started = o.clock.monotonicMs();
-  const now = o.clock.now().toISOString();
-  const record: LeaseRecord = { ...freshRecord(o, now, claimSeq + 1), token };
-  const etag = await tryPut(o.store, v.key, record, { ifMatch: claimEtag });
-  if (etag === null) return null; // paused between claim and token: someone took the slot; we never held it
-  return new HeldLease(o.store, v.key, v.slot, record, etag, o.clock, started);
+/** The Lease of a won claim; its TTL counts from `started`, when the winning write was sent. */
+function held(o: AcquireOptions, c: Claim, started: number): Lease {
+  return new HeldLease(o.store, c.view.key, c.view.slot, c.record, c.etag, o.clock, started);
 }
 
 class HeldLease implements Lease {

@@ -10,8 +10,9 @@ import { InvalidNameError } from '../errors/index.js';
  *   flags/deployable/abcdef…           signed "allowed to deploy" flag
  *   packs/sha256/abcdef…               unsigned hint: the packs (objects/…) holding a manifest's objects
  *   pins/NAME                          GC roots
- *   leases/SET/ROLLOUT/slot-N          rollout coordination (leases/SET/ROLLOUT/token: the fencing counter)
+ *   leases/SET/ROLLOUT/slot-N          rollout coordination (…/token: earlier versions' fencing counter)
  *   status/SET/MACHINE.json            what each machine runs and how it went
+ *   ready/SET/ROLLOUT/MACHINE          a machine's Ready marker on a rollout (create-if-absent, once)
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
  *   heads/BRANCH.json                  the head pointer: the commit a deploy repo branch points at (head-pointer.ts)
  *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
@@ -80,6 +81,21 @@ export function leaseTokenKey(set: string, rollout: string): string {
 export function leaseKey(set: string, rollout: string, slot: number): string {
   if (!Number.isInteger(slot) || slot < 0) throw new RangeError(`slot must be a non-negative integer, got ${slot}`);
   return `${leasesPrefix(set, rollout)}slot-${slot}`;
+}
+
+/** `ready/SET/`: the Ready markers of every rollout of a set. */
+export function setReadyPrefix(set: string): string {
+  return `ready/${checkName(set, 'set name')}/`;
+}
+
+/** `ready/SET/ROLLOUT/`: the Ready markers of one rollout, one key per machine. */
+export function readyMarkersPrefix(set: string, rollout: string): string {
+  return `${setReadyPrefix(set)}${checkName(rollout, 'rollout id')}/`;
+}
+
+/** `ready/SET/ROLLOUT/MACHINE`: `machine` turned Ready on `rollout`'s target. */
+export function readyMarkerKey(set: string, rollout: string, machine: string): string {
+  return `${readyMarkersPrefix(set, rollout)}${checkName(machine, 'machine name')}`;
 }
 
 export function statusPrefix(set: string): string {

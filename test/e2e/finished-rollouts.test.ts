@@ -20,16 +20,17 @@ describe.each(worldBackends('rollouts/'))('lease objects of finished rollouts, o
   }, 300_000);
   afterAll(async () => world?.close());
 
-  const leaseKeys = async (): Promise<string[]> => {
+  const keysUnder = async (prefix: string): Promise<string[]> => {
     const store = openStore(world.storeUrl);
     try {
       const keys: string[] = [];
-      for await (const o of listAll(store, 'leases/app/')) keys.push(o.key);
+      for await (const o of listAll(store, prefix)) keys.push(o.key);
       return keys.sort();
     } finally {
       await store.close();
     }
   };
+  const leaseKeys = (): Promise<string[]> => keysUnder('leases/app/');
   const rollOut = async (digest: Digest, message: string): Promise<void> => {
     await world.commit({ 'sets/app.yaml': fleetSetYaml(digest, world.platform, MACHINES, 1) }, message);
     const plan = planRollout({ set: 'app', target: digest, machines: MACHINES, settings: { canary: 1, batchSize: { kind: 'count', count: 1 } } });
@@ -45,6 +46,10 @@ describe.each(worldBackends('rollouts/'))('lease objects of finished rollouts, o
     await rollOut(v2, 'app v2');
     const r1 = `leases/app/${rolloutIdFor('app', v1)}/`;
     const r2 = `leases/app/${rolloutIdFor('app', v2)}/`;
+    // Every machine marked itself Ready on v2 with the report turning Ready, and withdrew its v1 marker before
+    // it switched away from v1 (the real agents' tick and gate step).
+    expect(await keysUnder(`ready/app/${rolloutIdFor('app', v2)}/`)).toEqual([...MACHINES].sort().map((m) => `ready/app/${rolloutIdFor('app', v2)}/${m}`));
+    expect(await keysUnder(`ready/app/${rolloutIdFor('app', v1)}/`)).toEqual([]);
     const before = await leaseKeys();
     expect(before.some((k) => k.startsWith(r1))).toBe(true);
     expect(before.some((k) => k.startsWith(r2))).toBe(true);

@@ -1,9 +1,15 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
 import { passRolloutGate } from '../../src/reconcile/steps/gate.js';
 import { systemClock } from '../../src/rollout/clock.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
+import { rolloutIdFor } from '../../src/rollout/planner.js';
 import { writeQuarantine } from '../../src/rollout/quarantine.js';
+import { listReadyMarkers, writeReadyMarker } from '../../src/rollout/ready-marker.js';
+import type { Generation } from '../../src/generations/index.js';
 import { Reason } from '../../src/status/conditions.js';
 import type { Digest } from '../../src/store/digest.js';
 import { createSetWorld, machinesOfBatch, openRun, PLATFORM, type SetWorld, type SetYamlOptions } from './set-world.js';
@@ -81,5 +87,56 @@ describe('step gate', () => {
     expect(lease !== null).toBe(row.want.lease);
     expect(r.next.granted?.rollout).toEqual(lease === null ? rollout : { ...rollout, token: lease.token });
     if (lease !== null) await lease.assertHeld();
+  });
+});
+
+describe('step gate: the Ready marker of the digest a machine leaves', () => {
+  it('is withdrawn before the switch, so a later rollout of that digest (same id) does not count the machine done', async () => {
+    const v0 = await world.push('v0');
+    const v1 = await world.push('v1');
+    const machine = machinesOfBatch(world, v1, BATCHED, 0)[0]!;
+    const ctx = world.context({ closure: v1, set: BATCHED, machine, coordination: world.store, coordinationSafe: true });
+    const run = await openRun(ctx);
+    const oldId = rolloutIdFor('web', v0);
+    await writeReadyMarker(world.store, { set: 'web', rolloutId: oldId, digest: v0, machine, at: new Date() });
+    const other = machinesOfBatch(world, v1, BATCHED, 1)[0]!;
+    await writeReadyMarker(world.store, { set: 'web', rolloutId: oldId, digest: v0, machine: other, at: new Date() });
+    // It runs v0 (generation 1) and goes to v1.
+    const current: Generation = { number: 1, dirName: '1-v0', path: '/nonexistent', digest: v0, origin: { version: 1, set: 'web', number: 1, digest: v0, time: new Date().toISOString(), packages: [] } };
+    const r = await passRolloutGate.run({ ...run, current });
+    if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
+    expect([...(await listReadyMarkers(world.store, 'web', oldId)).keys()]).toEqual([other]);
+    await r.next.granted?.lease?.release();
+  });
+});
+
+describe('step gate: a wait for a batch that cannot be done yet', () => {
+  it('ends the tick asking to tick again when it can be done (followAfterMs), and costs nothing until then', async () => {
+    const v1 = await world.push('v1');
+    const plan = (await openRun(world.context({ closure: v1, set: BATCHED, machine: FLEET[0]!, coordination: world.store, coordinationSafe: true }))).plan;
+    // Batches 0 and 1 turned done 100 s apart, batch 1 100 s ago: batch 4 (the one before batch 5) can be
+    // done in about 200 s at the earliest.
+    const now = Date.now();
+    for (const [k, t] of [[0, now - 200_000], [1, now - 100_000]] as const) {
+      const m = plan.batches[k]![0]!;
+      await writeReadyMarker(world.store, { set: 'web', rolloutId: plan.rolloutId, digest: v1, machine: m, at: new Date(t) });
+      await utimes(join(world.root, 'store', 'ready', 'web', plan.rolloutId, m), new Date(t), new Date(t));
+    }
+    const me = plan.batches[5]![0]!;
+    const counter: RequestCounter = { requests: 0 };
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: countRequests(world.store, counter), coordinationSafe: true });
+    const run = await openRun(ctx);
+    const r = await passRolloutGate.run(run);
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop).toMatchObject({ result: 'waiting', reason: Reason.WaitingForBatch });
+    expect(r.stop.followAgain).toBeUndefined();
+    expect(r.stop.followAfterMs).toBeGreaterThan(150_000);
+    expect(r.stop.followAfterMs).toBeLessThanOrEqual(200_000);
+    // The next tick's gate (same agent process: same memory) answers from what it holds, without the store.
+    expect(counter.requests).toBeGreaterThan(0);
+    counter.requests = 0;
+    const again = await passRolloutGate.run(await openRun(ctx));
+    expect('stop' in again && again.stop.reason).toBe(Reason.WaitingForBatch);
+    expect(counter.requests).toBe(0);
   });
 });

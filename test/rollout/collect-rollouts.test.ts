@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectOldRollouts } from '../../src/rollout/collect-rollouts.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { listAll } from '../../src/store/store.js';
-import { contender, tempFsStore } from './lease-helpers.js';
+import { writeReadyMarker } from '../../src/rollout/ready-marker.js';
+import { DIGEST, contender, tempFsStore } from './lease-helpers.js';
 
 const DAY = 24 * 3_600_000;
 
@@ -14,13 +15,16 @@ describe('machines collect their set\'s finished rollouts (directory store)', ()
   afterEach(async () => fs.cleanup());
 
   async function rollout(id: string, slots: number, ageMs: number): Promise<void> {
-    for (let i = 0; i < slots; i++) await (await acquireSlot({ ...contender(fs.store, `m${i}`, { slots, rollout: id }), preferredSlot: i }))!.release();
+    for (let i = 0; i < slots; i++) {
+      await (await acquireSlot({ ...contender(fs.store, `m${i}`, { slots, rollout: id }), preferredSlot: i }))!.release();
+      await writeReadyMarker(fs.store, { set: 'web', rolloutId: id, digest: DIGEST, machine: `m${i}`, at: new Date() });
+    }
     const when = new Date(Date.now() - ageMs);
-    for await (const o of listAll(fs.store, `leases/web/${id}/`)) await utimes(join(fs.url, o.key), when, when);
+    for (const prefix of [`leases/web/${id}/`, `ready/web/${id}/`]) for await (const o of listAll(fs.store, prefix)) await utimes(join(fs.url, o.key), when, when);
   }
   const keys = async (): Promise<string[]> => {
     const out: string[] = [];
-    for await (const o of listAll(fs.store, 'leases/web/')) out.push(o.key);
+    for (const prefix of ['leases/web/', 'ready/web/']) for await (const o of listAll(fs.store, prefix)) out.push(o.key);
     return out.sort();
   };
 
@@ -29,13 +33,14 @@ describe('machines collect their set\'s finished rollouts (directory store)', ()
     await rollout('r-old2', 3, 2 * DAY);
     await rollout('r-young', 2, 1000);
     await rollout('r-current', 2, 3 * DAY);
-    const o = { olderThanMs: DAY, now: new Date(), maxDeletes: 4 }; // a rollout of 3 slots is 4 objects (with its token)
+    const o = { olderThanMs: DAY, now: new Date(), maxDeletes: 6 }; // a rollout of 3 machines is 6 objects (3 slots, 3 Ready markers)
     const first = await collectOldRollouts(fs.store, 'web', 'r-current', o);
-    expect(first).toMatchObject({ deleted: ['web/r-old1'], deletedKeys: 4, keptYoung: ['web/r-young'], more: true });
+    expect(first).toMatchObject({ deleted: ['web/r-old1'], deletedKeys: 6, keptYoung: ['web/r-young'], more: true });
+    expect((await keys()).filter((k) => k.includes('r-old1'))).toEqual([]);
     // Two machines at once: each deletes what it listed; a key already gone is no error.
     const [a, b] = await Promise.all([collectOldRollouts(fs.store, 'web', 'r-current', o), collectOldRollouts(fs.store, 'web', 'r-current', o)]);
     expect(a.deleted.concat(b.deleted)).toContain('web/r-old2');
-    expect((await keys()).some((k) => k.includes('r-current'))).toBe(true);
+    expect((await keys()).filter((k) => k.includes('r-current'))).toEqual(['leases/web/r-current/slot-0', 'leases/web/r-current/slot-1', 'ready/web/r-current/m0', 'ready/web/r-current/m1']);
     expect((await keys()).some((k) => k.includes('r-young'))).toBe(true);
     expect((await keys()).some((k) => k.includes('r-old'))).toBe(false);
   });

@@ -11,6 +11,7 @@ import { decideWithReads } from '../../src/rollout/gate-reads.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { planRollout, type RolloutPlan } from '../../src/rollout/planner.js';
 import { writeQuarantine } from '../../src/rollout/quarantine.js';
+import { writeReadyMarker } from '../../src/rollout/ready-marker.js';
 import { Reason } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineStatus } from '../../src/status/machine-status.js';
 import { writeMachineStatus } from '../../src/status/status-io.js';
@@ -73,18 +74,19 @@ describe('requests per gate decision (directory store, counted)', () => {
     return { first: first.requests, unchanged: unchanged.requests, oneChanged: oneChanged.requests, allowedAfter: last.requests, old };
   }
 
-  it('a decision with nothing new costs a LIST and the quarantine GET at batch sizes 2 and 20; each file is read once as it matters', async () => {
+  it('without Ready markers (older agents), a decision with nothing new costs two LISTs and the quarantine GET at batch sizes 2 and 20; each file is read once as it matters', async () => {
     const small = await follow(2);
     const large = await follow(20);
-    expect(small.unchanged).toBe(2);
-    expect(large.unchanged).toBe(2);
+    // The quarantine record, the (empty) marker listing and the status listing.
+    expect(small.unchanged).toBe(3);
+    expect(large.unchanged).toBe(3);
     // The first machine of the batch before turned Ready: it, then the rest of its batch (never read while
     // that first one was working) are read.
-    expect(small.oneChanged).toBe(2 + 2);
-    expect(large.oneChanged).toBe(2 + 20);
+    expect(small.oneChanged).toBe(3 + 2);
+    expect(large.oneChanged).toBe(3 + 20);
     // The first decision reads the first machine of the working batch, and the first and last of the one before.
-    expect(large.first).toBe(2 + 1 + 2);
-    expect(large.allowedAfter).toBe(2 + 19);
+    expect(large.first).toBe(3 + 1 + 2);
+    expect(large.allowedAfter).toBe(3 + 19);
     expect(large.old).toBe(61);
   });
 
@@ -99,21 +101,28 @@ describe('requests per gate decision (directory store, counted)', () => {
       store, plan, machine: plan.batches[3]![0]!, settings: { pauseBetweenBatchesMs: 0, maxFailures, windows: [] }, dependencies: [],
       overrideWindows: false, now: new Date(), staleAfterMs: 600_000, unreachable: { budget: 0, afterMs: 900_000 }, memory, monotonicMs: mono,
     });
+    const mark = (m: string) => writeReadyMarker(raw, { set: 'web', rolloutId: plan.rolloutId, digest: NEW, machine: m, at: new Date() });
+    for (const m of [...plan.batches[0]!, ...plan.batches[1]!]) await mark(m);
     await decide();
     mono += 1_000;
-    expect((await decide()).requests).toBe(1); // the listing only
+    expect((await decide()).requests).toBe(1); // the marker listing only (the status listing is 1 s old)
     mono += 10_000;
-    expect((await decide()).requests).toBe(2); // the record is 11 s old: read again
+    expect((await decide()).requests).toBe(3); // the record and the status listing are 11 s old: read again
     // The batch before fails on one machine (recorded in quarantine), the rest turn Ready: the waiting
-    // decision 1 s later still uses the old record, the decision to go reads the new one and holds back.
+    // decision 1 s later still uses the old record.
     const failed = plan.batches[2]![0]!;
     await writeQuarantine(raw, 'web', NEW, { machine: failed, reason: Reason.HealthCheckFailed, message: 'x', time: new Date().toISOString() });
-    for (const m of plan.batches[2]!.slice(1)) await writeMachineStatus(raw, report(plan, m, NEW, new Date()));
+    for (const m of plan.batches[2]!.slice(1)) await mark(m);
     mono += 1_000;
     expect((await decide()).decision).toMatchObject({ allowed: false, reason: Reason.WaitingForBatch });
-    await writeMachineStatus(raw, report(plan, failed, NEW, new Date()));
+    // The failed machine has a marker too (it turned Ready, then failed): the decision to go reads the
+    // record again and holds back. A marker is never trusted past the quarantine record.
+    await mark(failed);
     mono += 1_000;
     expect((await decide()).decision).toMatchObject({ allowed: false, reason: Reason.Quarantined });
+    // With one failure tolerated it goes, on markers alone.
+    mono += 1_000;
+    expect((await decide(1)).decision).toMatchObject({ allowed: true });
   });
 
   it('taking its own slot costs the same at batch sizes 2, 20 and 50: no read of the other slots', async () => {
@@ -127,7 +136,7 @@ describe('requests per gate decision (directory store, counted)', () => {
       expect(lease?.slot).toBe(1);
       costs.push(counter.requests);
     }
-    // create (412), one get of the own slot (bytes and etag together), CAS, the CAS repeated (must lose), token get + put, token CAS.
-    expect(costs).toEqual([7, 7, 7]);
+    // create (412), one get of the own slot (bytes and etag together), CAS carrying the token, the CAS repeated (must lose).
+    expect(costs).toEqual([4, 4, 4]);
   });
 });

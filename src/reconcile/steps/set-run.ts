@@ -59,7 +59,7 @@ export function outcomeBase(ctx: SetContext, current: Generation | undefined): P
 }
 
 /** Stop the set with an outcome about the generation that runs now (`run.current`). */
-export function stopWith(run: SetRun, o: Pick<SetOutcome, 'result' | 'reason' | 'message' | 'stalled' | 'rollout' | 'followAgain'>): StepResult {
+export function stopWith(run: SetRun, o: Pick<SetOutcome, 'result' | 'reason' | 'message' | 'stalled' | 'rollout' | 'followAgain' | 'followAfterMs'>): StepResult {
   return { stop: { ...outcomeBase(run.ctx, run.current), ...o } };
 }
 

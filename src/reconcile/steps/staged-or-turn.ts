@@ -15,6 +15,7 @@ export const stagedOrFetchTurn: SetStep = {
     if (generation !== undefined) return proceed({ ...run, generation });
     const notYet = await fetchTurn(ctx, run.plan);
     if (notYet === null) return proceed(run);
-    return stopWith(run, { result: 'waiting', reason: Reason.WaitingForBatch, message: notYet, stalled: false, rollout: rolloutRefOf(run) });
+    const later = notYet.followAfterMs !== undefined ? { followAfterMs: notYet.followAfterMs } : {};
+    return stopWith(run, { result: 'waiting', reason: Reason.WaitingForBatch, message: notYet.detail, stalled: false, rollout: rolloutRefOf(run), ...later });
   },
 };
