@@ -140,7 +140,7 @@ export async function run(args: string[]): Promise<void> {
     const realIdleGit = asTally(countByKind(gitProxy?.seen ?? [], idleFrom, idleTo));
     const realIdleStore = asTally(countByKind(storeProxy.seen, idleFrom, idleTo));
     const realRollout = asTally(countByKind(storeProxy.seen, commitAt, rolloutEnd));
-    const fetchGets = Math.round((requestsWith(new Map([...realRollout].filter(([k]) => !/ (status|leases|quarantine|probe)$/.test(k))), ['GET', 'HEAD', 'LIST'])) / p.machines);
+    const fetchGets = Math.round((requestsWith(new Map([...realRollout].filter(([k]) => !/ (status|leases|quarantine|probe|ready)$/.test(k))), ['GET', 'HEAD', 'LIST'])) / p.machines);
 
     const simParams: ScaleParams = { ...p, activationMs, fetchGets, warmupMs: idleFrom - startedAt, tickMs: Math.round(median(stepMs.get('sync') ?? [100])) };
     log('running the simulation with the same parameters');
