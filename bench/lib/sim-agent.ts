@@ -182,7 +182,7 @@ export class SimAgent {
    * A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. The sync
    * follows syncRepo's rule: a `knownHead` (a heartbeat poll's) the cache already holds is not asked of git.
    */
-  private async tick(knownHead?: string): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
+  private async tick(knownHead?: string): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean; heartbeatFrom?: string }> {
     const { clock, git } = this.shared;
     this.counts.ticks++;
     // A worker retires keepWarm after a tick that is not waiting (worker-policy.ts): the next tick starts a new
@@ -226,25 +226,34 @@ export class SimAgent {
       }
       outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
     }
-    await this.writeStatuses(outcomes, synced.head);
+    const heartbeatFrom = await this.writeStatuses(outcomes, synced.head);
     this.lastTick = { endMs: clock.monotonicMs(), exitCode: exitCodeOf(outcomes, false) };
-    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled };
+    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled, ...(heartbeatFrom !== undefined ? { heartbeatFrom } : {}) };
   }
 
-  /** tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). */
-  private async writeStatuses(outcomes: SetOutcome[], commit: string): Promise<void> {
+  /**
+   * tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). Returns the
+   * oldest report's time (TickReport.heartbeatFrom), which the next heartbeat counts from.
+   */
+  private async writeStatuses(outcomes: SetOutcome[], commit: string): Promise<string | undefined> {
     const at = this.shared.clock.now();
+    let oldest: string | undefined;
     for (const o of outcomes) {
       const previous = this.reported.get(o.set);
-      const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', ...(previous !== undefined ? { previous } : {}) });
-      if (!reportDue(previous, s, this.config.statusHeartbeatMs)) continue;
-      await writeMachineStatus(this.store, s);
-      this.reported.set(o.set, s);
+      const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', heartbeatMs: this.config.statusHeartbeatMs, ...(previous !== undefined ? { previous } : {}) });
+      const due = reportDue(previous, s, this.config.statusHeartbeatMs);
+      if (due) {
+        await writeMachineStatus(this.store, s);
+        this.reported.set(o.set, s);
+      }
+      const written = due ? s : previous;
+      if (written !== undefined && (oldest === undefined || Date.parse(written.reportedAt) < Date.parse(oldest))) oldest = written.reportedAt;
       const key = `${o.set}@${o.desired ?? ''}`;
-      if (s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {
+      if (due && s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {
         this.readyAt.set(key, this.shared.clock.monotonicMs());
         this.shared.ready.set(key, (this.shared.ready.get(key) ?? 0) + 1);
       }
     }
+    return oldest;
   }
 }

@@ -46,7 +46,7 @@ function condition(type: Condition['type'], on: boolean, reason: ReasonName, mes
 }
 
 /** Builds the status report of one set from its tick outcome. `previous` keeps condition transition times. */
-export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: string | null; at: Date; agentVersion: string; previous?: MachineStatus; historyKey?: string; historyHead?: { seq: number; sha256: string } }): MachineStatus {
+export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: string | null; at: Date; agentVersion: string; previous?: MachineStatus; historyKey?: string; historyHead?: { seq: number; sha256: string }; heartbeatMs?: number }): MachineStatus {
   const at = ctx.at.toISOString();
   const ready = o.result === 'unchanged' || o.result === 'converged';
   // Transition times carry over only while the machine runs the same digest: Ready on the old digest then
@@ -72,6 +72,8 @@ export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: s
     agentVersion: ctx.agentVersion,
     ...(ctx.historyKey !== undefined ? { historyKey: ctx.historyKey } : {}),
     ...(ctx.historyHead !== undefined ? { historyHead: ctx.historyHead } : {}),
+    // Whole seconds, rounded up: readers then never expect a beat sooner than it comes.
+    ...(ctx.heartbeatMs !== undefined ? { heartbeatSeconds: Math.max(1, Math.ceil(ctx.heartbeatMs / 1000)) } : {}),
   };
 }
 
