@@ -34,8 +34,13 @@ export interface SimAgentConfig {
   pollIntervalMs: number;
   jitterMs: number;
   statusHeartbeatMs: number;
-  /** CPU and start-up of a full tick (a tick worker, verify, parse), ms on the simulated clock. */
+  /** A full tick in a running worker (sync, verify, parse, steps, reports), ms on the simulated clock. */
   tickMs: number;
+  /**
+   * A new tick worker's start (fork, module load, agent build), paid by a tick after the last one retired
+   * (keepWarm): every heartbeat tick of an idle machine. Polls that fall due meanwhile merge into the tick.
+   */
+  workerStartMs: number;
   /** repo.safetyCheck: the longest an unchanged head pointer is trusted before git is asked. */
   safetyCheckMs: number;
 }
@@ -192,6 +197,7 @@ export class SimAgent {
     if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
       this.ports.observer = new LeaseObserver();
       this.ports.gate = new GateMemory();
+      await clock.sleep(this.config.workerStartMs);
     }
     await clock.sleep(this.config.tickMs);
     const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);

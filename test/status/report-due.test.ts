@@ -14,6 +14,9 @@ const status = (over: Partial<MachineStatus> = {}): MachineStatus => ({
   rollout: null, reportedAt: at(0), agentVersion: '0.1.0', ...over,
 });
 
+const failed = (message: string, s = 0): MachineStatus =>
+  status({ state: 'Failed', reportedAt: at(s), conditions: [{ type: 'Ready', status: 'False', reason: Reason.HealthCheckFailed, message, lastTransitionTime: at(0) }] });
+
 describe('reportDue', () => {
   it('writes the first report', () => {
     expect(reportDue(undefined, status(), 60_000)).toBe(true);
@@ -27,7 +30,13 @@ describe('reportDue', () => {
 
   it('writes any other change at once', () => {
     expect(reportDue(status(), status({ reportedAt: at(1), state: 'Waiting' }), 60_000)).toBe(true);
-    expect(reportDue(status(), status({ reportedAt: at(1), conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'other', lastTransitionTime: at(0) }] }), 60_000)).toBe(true);
+    expect(reportDue(failed('health check failed: 503'), failed('health check failed: connection refused', 1), 60_000)).toBe(true);
+  });
+
+  it('does not rewrite a report for the wording of a success (the generation is its own field)', () => {
+    const ok = (message: string, s = 0): MachineStatus => status({ reportedAt: at(s), conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message, lastTransitionTime: at(0) }] });
+    expect(reportDue(ok('generation 1 active and healthy'), ok('generation 1 is active', 1), 60_000)).toBe(false);
+    expect(reportDue(ok('generation 1 is active'), status({ reportedAt: at(1), generation: 2 }), 60_000)).toBe(true);
   });
 
   it('does not rewrite a report for a new commit alone: the commit id rides on the next write', () => {
@@ -42,8 +51,8 @@ describe('reportDue', () => {
       status({ state: 'Waiting', reportedAt: at(s), conditions: [{ type: 'Reconciling', status: 'True', reason, message, lastTransitionTime: at(0) } as MachineStatus['conditions'][number]] });
     expect(reportDue(waiting('batch 1: web-3 is not Ready'), waiting('batch 1: web-4 is not Ready', Reason.WaitingForBatch, 1), 60_000)).toBe(false);
     expect(reportDue(waiting('batch 1: web-3 is not Ready'), waiting('no window is open', Reason.WaitingForWindow, 1), 60_000)).toBe(true);
-    // Outside Waiting the message is part of what a report says.
-    expect(reportDue(status(), status({ reportedAt: at(1), conditions: [{ type: 'Ready', status: 'True', reason: Reason.Succeeded, message: 'other', lastTransitionTime: at(0) }] }), 60_000)).toBe(true);
+    // Outside Waiting a failure's message is part of what a report says.
+    expect(reportDue(failed('health check failed: 503'), failed('health check failed: 500', 1), 60_000)).toBe(true);
   });
 
   it('the default beat fits the staleness readers apply to it', () => {
