@@ -110,7 +110,8 @@ export async function run(args: string[]): Promise<void> {
   const p: ScaleParams = {
     ...base, machines: agentsArg, setSize: agentsArg, batch: args.includes('--batch') ? base.batch : 10,
     pollIntervalMs: args.includes('--poll') ? base.pollIntervalMs : 10_000, statusHeartbeatMs: args.includes('--heartbeat') ? base.statusHeartbeatMs : 60_000,
-    idleMs: args.includes('--idle') ? base.idleMs : 4 * 60_000,
+    // Several heartbeat periods (a period is the heartbeat plus a tick, a minute or more on a loaded machine).
+    idleMs: args.includes('--idle') ? base.idleMs : 6 * 60_000,
     // The shared world recipe's flotilla.yaml has no headPointer: its agents poll git, and so must the simulation.
     pointer: false,
   };
@@ -185,7 +186,8 @@ export async function run(args: string[]): Promise<void> {
     const fetchGets = Math.round((requestsWith(new Map([...realRollout].filter(([k]) => !/ (status|leases|quarantine|probe)$/.test(k))), ['GET', 'HEAD', 'LIST'])) / p.machines);
 
     const lastStart = Math.max(0, ...startOffsetsMs);
-    const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs };
+    const samples = idleTicks.length > 0 ? { workerStartMs: idleTicks.map((t) => t.startMs), tickMs: idleTicks.map((t) => t.tickMs) } : undefined;
+    const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}) };
     log('running the simulation with the same parameters');
     const sim = await runScaleSimulation(simParams);
     const hours = p.idleMs / 3_600_000;
@@ -207,7 +209,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const out = (s: string): void => void process.stdout.write(`${s}\n`);
     out(`${p.machines} real agents, one set, batch ${p.batch}, poll ${p.pollIntervalMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s, idle ${p.idleMs / 1000} s; activation+health ${activationMs} ms, closure fetch ${fetchGets} requests (from the agents)`);
-    out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians), as the simulation runs them; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+    out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians; the simulation draws from all of them); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
     printTable(['figure', 'real (proxies)', 'simulated', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
     out('');
     out(`real idle git by kind: ${[...countByKind(gitProxy?.seen ?? [], idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -43,6 +43,12 @@ export interface SimAgentConfig {
   workerStartMs: number;
   /** repo.safetyCheck: the longest an unchanged head pointer is trusted before git is asked. */
   safetyCheckMs: number;
+  /**
+   * Measured durations to draw each worker start and tick from instead of the two constants (scale-real
+   * passes its agents'): real ticks vary with load, and that variance is what spreads machines' heartbeats
+   * apart over time. Drawn by a generator seeded with the machine's name, so runs repeat.
+   */
+  samples?: { workerStartMs: readonly number[]; tickMs: readonly number[] };
 }
 
 /** The shared parts and the repo as every simulated machine sees them. */
@@ -109,6 +115,7 @@ export class SimAgent {
   private readonly recovered = new Set<string>();
   private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
   private stopTrigger: (() => Promise<void>) | undefined;
+  private seed: number;
   private readonly queue: SingleFlight;
 
   constructor(
@@ -121,6 +128,7 @@ export class SimAgent {
     initial: ReadonlyMap<string, string>,
   ) {
     for (const [set, digest] of initial) this.sets.set(set, { current: digest as SimSetState['current'] });
+    this.seed = [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
     this.ports = {
       log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), gate: new GateMemory(), signal: new AbortController().signal,
       staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, holder: `${name}-1`, agentVersion: 'sim',
@@ -130,6 +138,16 @@ export class SimAgent {
       readGitHead: () => shared.git.lsRefs(shared.agentConfig.repo.branch), openStore: () => store,
     });
     this.queue = createSingleFlight((reasons) => this.supervise(reasons), { now: () => shared.clock.nowMs() });
+  }
+
+  /** One of `samples` (xorshift on the machine's seed), or `fallback` when there are none. */
+  private draw(samples: readonly number[] | undefined, fallback: number): number {
+    if (samples === undefined || samples.length === 0) return fallback;
+    this.seed ^= this.seed << 13;
+    this.seed ^= this.seed >>> 17;
+    this.seed ^= this.seed << 5;
+    this.seed >>>= 0;
+    return samples[this.seed % samples.length] ?? fallback;
   }
 
   start(): void {
@@ -197,9 +215,9 @@ export class SimAgent {
     if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
       this.ports.observer = new LeaseObserver();
       this.ports.gate = new GateMemory();
-      await clock.sleep(this.config.workerStartMs);
+      await clock.sleep(this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
     }
-    await clock.sleep(this.config.tickMs);
+    await clock.sleep(this.draw(this.config.samples?.tickMs, this.config.tickMs));
     const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);
     this.have = synced.head;
     const decls = this.shared.declsAt.get(synced.head);
