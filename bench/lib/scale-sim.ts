@@ -74,8 +74,12 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   const offsets = startOffsets(p);
   agents.forEach((a, i) => clock.after(offsets[i] ?? 0, () => a.start()));
 
-  // Warm up: the start-up ticks, their probes and first reports, and a heartbeat round, are not "idle".
-  const warm = Math.max(0, ...offsets) + (p.warmupMs ?? Math.max(5 * 60_000, p.statusHeartbeatMs + 3 * p.pollIntervalMs));
+  // Warm up: the start-up ticks, their probes and first reports, and a heartbeat round, are not "idle". As
+  // scale-real does with its agents, the idle window opens two polls after every machine reported Ready at
+  // the earliest: a start-up tick slower than the warm-up must not be counted as idle.
+  const allReady = (): boolean => [...v1.keys()].reduce((n, k) => n + (shared.ready.get(`${setName(k)}@${v1[k] as string}`) ?? 0), 0) >= p.machines;
+  await clock.runWhile(allReady, limitMs);
+  const warm = Math.max(clock.monotonicMs() + 2 * p.pollIntervalMs, Math.max(0, ...offsets) + (p.warmupMs ?? Math.max(5 * 60_000, p.statusHeartbeatMs + 3 * p.pollIntervalMs)));
   await clock.runUntil(warm);
   const g0 = gitTally.snapshot();
   const s0 = storeTally.snapshot();
