@@ -10,7 +10,7 @@
 // costs) is measured and printed beside the idle CPU.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STATUS_HEARTBEAT_MS } from '../src/status/report-due.js';
+import { AGENT_DEFAULTS } from '../src/declarations/agent-config-defaults.js';
 import { measureConverge, measureWorkerCycles, postWebhook, sampleIdle, statusDigest, waitRetired, type ConvergeRound, type IdleSample, type WorkerCycle } from './lib/daemon-phases.js';
 import { measureNoopTicks, measureRefFloors, measureSwitch } from './lib/noop-tick.js';
 import { medP90, percentile, verdict } from './lib/percentile.js';
@@ -137,7 +137,7 @@ export async function run(args: string[]): Promise<void> {
     const rss = (k: string): string => `tree ${mb(idle(k).treeRssMb)}; supervisor ${mb(idle(k).rssMb)}${idle(k).maxChildren > 0 ? `; a worker ran (max ${idle(k).maxChildren} children)` : ''}`;
     const cpu = (k: string): string => `tree ${pct(idle(k).treeCpuSeconds, idle(k).wallSeconds)}; supervisor ${pct(idle(k).cpuSeconds, idle(k).wallSeconds)}`;
     const cycleCpu = median(d.cycles.map((c) => c.cpuSeconds));
-    const heartbeatS = STATUS_HEARTBEAT_MS / 1000;
+    const heartbeatS = AGENT_DEFAULTS.statusHeartbeatMs / 1000;
     const treeMax = (k: string): number => Math.max(...idle(k).treeRssMb);
     const steps = (t: typeof http): string => [...t.steps].map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ');
     log('');

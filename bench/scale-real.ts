@@ -9,12 +9,13 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createDeployWorld, type DeployWorld } from '../scripts/world/deploy-world.js';
 import type { Digest } from '../src/store/digest.js';
 import { createS3Client } from '../src/store/s3-store.js';
 import { classifyGit, classifyS3, countByKind, startCountingProxy, type CountingProxy } from './lib/counting-proxy.js';
-import { createProcRegistry, readLogLines, readTreeRssMb, waitUntil, type Proc } from './lib/procs.js';
+import { createProcRegistry, readLogLines, readTreeRssMb, waitUntil, type LogLine, type Proc } from './lib/procs.js';
 import { startRefCacheServer } from './lib/ref-cache-server.js';
 import { requestsOf, requestsWith, type KindCount } from './lib/request-tally.js';
 import { runScaleSimulation, type ScaleParams } from './lib/scale-sim.js';
@@ -66,6 +67,37 @@ function pushVersion(world: DeployWorld, version: string): Promise<Digest> {
 }
 
 
+/** One idle tick of a real agent: from the poll that asked for it to its worker's start, then to its end. */
+interface IdleTick {
+  startMs: number;
+  tickMs: number;
+}
+
+/**
+ * The idle ticks in one agent's log between `fromMs` and `toMs`: a poll line ("poll: …", the supervisor's
+ * answer), then "tick worker started" (a worker started for it), then "tick finished". A tick in a worker
+ * that was still warm has no start line and is left out (idle ticks are a heartbeat apart, past keepWarm).
+ */
+function idleTicksOf(lines: readonly LogLine[], fromMs: number, toMs: number): IdleTick[] {
+  const out: IdleTick[] = [];
+  let poll: number | undefined;
+  let started: number | undefined;
+  for (const l of lines) {
+    if (l.time < fromMs || l.time >= toMs) continue;
+    if (l.msg.startsWith('poll: heartbeat due')) {
+      poll = l.time;
+      started = undefined;
+    } else if (l.msg === 'tick worker started' && poll !== undefined) {
+      started = l.time;
+    } else if (l.msg === 'tick finished' && poll !== undefined && started !== undefined) {
+      out.push({ startMs: started - poll, tickMs: l.time - started });
+      poll = undefined;
+      started = undefined;
+    }
+  }
+  return out;
+}
+
 function asTally(m: Map<string, number>): Map<string, KindCount> {
   return new Map([...m].map(([k, n]) => [k, { requests: n, bytesIn: 0, bytesOut: 0 }]));
 }
@@ -78,7 +110,8 @@ export async function run(args: string[]): Promise<void> {
   const p: ScaleParams = {
     ...base, machines: agentsArg, setSize: agentsArg, batch: args.includes('--batch') ? base.batch : 10,
     pollIntervalMs: args.includes('--poll') ? base.pollIntervalMs : 10_000, statusHeartbeatMs: args.includes('--heartbeat') ? base.statusHeartbeatMs : 60_000,
-    idleMs: args.includes('--idle') ? base.idleMs : 4 * 60_000,
+    // Several heartbeat periods (a period is the heartbeat plus a tick, a minute or more on a loaded machine).
+    idleMs: args.includes('--idle') ? base.idleMs : 6 * 60_000,
     // The shared world recipe's flotilla.yaml has no headPointer: its agents poll git, and so must the simulation.
     pointer: false,
   };
@@ -106,12 +139,16 @@ export async function run(args: string[]): Promise<void> {
     await mkdir(join(world.root, 'logs'));
     const agents: Proc[] = [];
     const startedAt = Date.now();
+    // The simulation starts its machines at the same offsets: machines started together beat together.
+    const startOffsetsMs: number[] = [];
     for (const m of machines) {
       const config = await world.agentConfig(m, {
         repo: { url: world.repoUrl, branch: 'main', pollInterval: `${p.pollIntervalMs}ms`, jitter: '0s' },
         statusHeartbeat: `${p.statusHeartbeatMs}ms`,
       });
-      agents.push(procs.spawnAgent(config, join(world.root, 'logs', `${m}.log`)));
+      // Debug: the supervisor logs each poll's answer, from which the idle ticks' real durations are read.
+      agents.push(procs.spawnAgent(config, join(world.root, 'logs', `${m}.log`), { FLOTILLA_LOG_LEVEL: 'debug' }));
+      startOffsetsMs.push(Date.now() - startedAt);
     }
     log(`${p.machines} agents started; waiting for all Ready on v1`);
     if (!(await waitUntil(async () => (await readyCount(direct, SET, v1)) === p.machines, timeoutS * 1000, 1000))) throw new Error(`not all ${p.machines} agents Ready on v1 after ${timeoutS} s (logs in ${world.root}/logs)`);
@@ -131,18 +168,26 @@ export async function run(args: string[]): Promise<void> {
     const rolloutEnd = Date.now();
     await procs.stopAll();
     const stepMs = new Map<string, number[]>();
+    const idleTicks: IdleTick[] = [];
     for (const m of machines) {
-      for (const l of await readLogLines(join(world.root, 'logs', `${m}.log`))) {
+      const lines = await readLogLines(join(world.root, 'logs', `${m}.log`));
+      for (const l of lines) {
         if (l.step !== undefined && l.ms !== undefined && l.time >= commitAt) stepMs.set(l.step, [...(stepMs.get(l.step) ?? []), l.ms]);
       }
+      idleTicks.push(...idleTicksOf(lines, idleFrom, idleTo));
     }
+    // The idle ticks as this machine ran them (its load included): a new worker's start, then the tick.
+    const workerStartMs = Math.round(median(idleTicks.map((t) => t.startMs)));
+    const tickMs = Math.round(median(idleTicks.map((t) => t.tickMs)));
     const activationMs = Math.round(median(stepMs.get('activate') ?? [1000]) + median(stepMs.get('health') ?? [0]));
     const realIdleGit = asTally(countByKind(gitProxy?.seen ?? [], idleFrom, idleTo));
     const realIdleStore = asTally(countByKind(storeProxy.seen, idleFrom, idleTo));
     const realRollout = asTally(countByKind(storeProxy.seen, commitAt, rolloutEnd));
     const fetchGets = Math.round((requestsWith(new Map([...realRollout].filter(([k]) => !/ (status|leases|quarantine|probe|ready)$/.test(k))), ['GET', 'HEAD', 'LIST'])) / p.machines);
 
-    const simParams: ScaleParams = { ...p, activationMs, fetchGets, warmupMs: idleFrom - startedAt, tickMs: Math.round(median(stepMs.get('sync') ?? [100])) };
+    const lastStart = Math.max(0, ...startOffsetsMs);
+    const samples = idleTicks.length > 0 ? { workerStartMs: idleTicks.map((t) => t.startMs), tickMs: idleTicks.map((t) => t.tickMs) } : undefined;
+    const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}) };
     log('running the simulation with the same parameters');
     const sim = await runScaleSimulation(simParams);
     const hours = p.idleMs / 3_600_000;
@@ -163,7 +208,8 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const out = (s: string): void => void process.stdout.write(`${s}\n`);
-    out(`${p.machines} real agents, one set, batch ${p.batch}, poll ${p.pollIntervalMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s, idle ${p.idleMs / 1000} s; activation+health ${activationMs} ms, closure fetch ${fetchGets} requests (from the agents)\n`);
+    out(`${p.machines} real agents, one set, batch ${p.batch}, poll ${p.pollIntervalMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s, idle ${p.idleMs / 1000} s; activation+health ${activationMs} ms, closure fetch ${fetchGets} requests (from the agents)`);
+    out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians; the simulation draws from all of them); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
     printTable(['figure', 'real (proxies)', 'simulated', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
     out('');
     out(`real idle git by kind: ${[...countByKind(gitProxy?.seen ?? [], idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);

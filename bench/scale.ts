@@ -1,6 +1,6 @@
 // npm run bench -- scale [--machines N] [--set-size N] [--batch N] [--canary N] [--poll D] [--activation D]
 //   [--jitter D] [--heartbeat D] [--idle D] [--store-latency D] [--git-latency D] [--tick D] [--refs N]
-//   [--fetch-gets N] [--json]
+//   [--fetch-gets N] [--start-spread D] [--worker-start D] [--json]
 // What a fleet costs the shared parts (issue 15): N simulated machines run the real decision code (poll timer,
 // cheap poll, repo sync, gate, leases, status reports; bench/lib/sim-*.ts) on a simulated clock against an
 // in-memory bucket and a git double that count every request. A deployed fleet idles (per machine-hour,
@@ -52,6 +52,7 @@ export function scaleParams(args: string[]): ScaleParams {
     jitterMs: msArg(args, '--jitter', AGENT_DEFAULTS.jitterMs),
     statusHeartbeatMs: msArg(args, '--heartbeat', AGENT_DEFAULTS.statusHeartbeatMs),
     tickMs: msArg(args, '--tick', 300),
+    workerStartMs: msArg(args, '--worker-start', 1000),
     activationMs: msArg(args, '--activation', 30_000),
     idleMs: msArg(args, '--idle', 30 * 60_000),
     storeLatencyMs: msArg(args, '--store-latency', 20),
@@ -60,6 +61,7 @@ export function scaleParams(args: string[]): ScaleParams {
     fetchGets: intArg(args, '--fetch-gets', 4),
     safetyCheckMs: msArg(args, '--safety-check', AGENT_DEFAULTS.safetyCheckMs),
     pointer: argOf(args, '--pointer') !== 'off',
+    ...(argOf(args, '--start-spread') !== undefined ? { startSpreadMs: msArg(args, '--start-spread', 0) } : {}),
   };
 }
 
@@ -143,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
   out(`${p.machines} simulated machines in sets of ${p.setSize}, batch ${p.batch} (canary ${p.canary}), poll ${p.pollIntervalMs / 1000} s + jitter ${p.jitterMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s,`);
-  out(`activation+health ${p.activationMs / 1000} s; idle measured over ${p.idleMs / 60_000} min; round trips: store ${p.storeLatencyMs} ms, git ${p.gitLatencyMs} ms; tick ${p.tickMs} ms\n`);
+  out(`machines started over ${(p.startSpreadMs ?? p.statusHeartbeatMs) / 1000} s (--start-spread; their heartbeats are as spread); activation+health ${p.activationMs / 1000} s; idle measured over ${p.idleMs / 60_000} min; round trips: store ${p.storeLatencyMs} ms, git ${p.gitLatencyMs} ms; tick ${p.tickMs} ms, worker start ${p.workerStartMs} ms\n`);
   printTable(['figure', 'simulated', 'today (issue, projected)', 'target', 'verdict'], ROWS.map((row) => {
     const v = f[row.key] ?? 0;
     const t = targets[row.key] ?? null;

@@ -19,8 +19,16 @@ export interface ScaleParams extends FleetShape, SimAgentConfig {
   gitLatencyMs: number;
   refs: number;
   fetchGets: number;
-  /** Time from start-up to the idle window; default a heartbeat and three polls, at least 5 min. */
+  /** Time from the last agent's start to the idle window; default a heartbeat and three polls, at least 5 min. */
   warmupMs?: number;
+  /**
+   * When each machine's agent starts, ms after the first (scale-real passes its agents' own). Default: spread
+   * evenly over one heartbeat, the steady state of a fleet whose machines did not all start in the same
+   * second, so their heartbeats are spread too (machines started together beat together: see startSpread).
+   */
+  startOffsetsMs?: readonly number[];
+  /** Without startOffsetsMs: the span the starts are spread over (default statusHeartbeatMs; 0 starts all at once). */
+  startSpreadMs?: number;
 }
 
 /** What the scenario measured. */
@@ -63,10 +71,15 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
     const tallies = set === rolling ? [storeTally, writeTally, rolloutTally] : [storeTally, writeTally];
     agents.push(new SimAgent(machineName(i), p, shared, bucket.view(tallies), new Map([[set, digestFor('v1')]])));
   }
-  for (const a of agents) a.start();
+  const offsets = startOffsets(p);
+  agents.forEach((a, i) => clock.after(offsets[i] ?? 0, () => a.start()));
 
-  // Warm up: the start-up ticks, their probes and first reports, and a heartbeat round, are not "idle".
-  const warm = p.warmupMs ?? Math.max(5 * 60_000, p.statusHeartbeatMs + 3 * p.pollIntervalMs);
+  // Warm up: the start-up ticks, their probes and first reports, and a heartbeat round, are not "idle". As
+  // scale-real does with its agents, the idle window opens two polls after every machine reported Ready at
+  // the earliest: a start-up tick slower than the warm-up must not be counted as idle.
+  const allReady = (): boolean => [...v1.keys()].reduce((n, k) => n + (shared.ready.get(`${setName(k)}@${v1[k] as string}`) ?? 0), 0) >= p.machines;
+  await clock.runWhile(allReady, limitMs);
+  const warm = Math.max(clock.monotonicMs() + 2 * p.pollIntervalMs, Math.max(0, ...offsets) + (p.warmupMs ?? Math.max(5 * 60_000, p.statusHeartbeatMs + 3 * p.pollIntervalMs)));
   await clock.runUntil(warm);
   const g0 = gitTally.snapshot();
   const s0 = storeTally.snapshot();
@@ -97,6 +110,16 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   const commit = { atMs, peakGit: gitTally.peakPerSecond(atMs, burstEnd), peakStore: storeTally.peakPerSecond(atMs, endMs), peakStoreWrites: writeTally.peakPerSecond(atMs, endMs) };
   for (const a of agents) await a.stop();
   return { idle, commit, rollout, events: clock.events, wallMs: Date.now() - started };
+}
+
+/**
+ * Each machine's start offset: as given, or spread evenly over startSpreadMs by a low-discrepancy sequence
+ * (golden ratio), so that every set, not only the fleet as a whole, has its starts spread.
+ */
+function startOffsets(p: ScaleParams): number[] {
+  if (p.startOffsetsMs !== undefined) return Array.from({ length: p.machines }, (_, i) => p.startOffsetsMs?.[i] ?? 0);
+  const spread = p.startSpreadMs ?? p.statusHeartbeatMs;
+  return Array.from({ length: p.machines }, (_, i) => Math.floor(((i * 0.6180339887498949) % 1) * spread));
 }
 
 function fail(set: string): never {

@@ -36,10 +36,21 @@ export interface SimAgentConfig {
   pollIntervalMs: number;
   jitterMs: number;
   statusHeartbeatMs: number;
-  /** CPU and start-up of a full tick (a tick worker, verify, parse), ms on the simulated clock. */
+  /** A full tick in a running worker (sync, verify, parse, steps, reports), ms on the simulated clock. */
   tickMs: number;
+  /**
+   * A new tick worker's start (fork, module load, agent build), paid by a tick after the last one retired
+   * (keepWarm): every heartbeat tick of an idle machine. Polls that fall due meanwhile merge into the tick.
+   */
+  workerStartMs: number;
   /** repo.safetyCheck: the longest an unchanged head pointer is trusted before git is asked. */
   safetyCheckMs: number;
+  /**
+   * Measured durations to draw each worker start and tick from instead of the two constants (scale-real
+   * passes its agents'): real ticks vary with load, and that variance is what spreads machines' heartbeats
+   * apart over time. Drawn by a generator seeded with the machine's name, so runs repeat.
+   */
+  samples?: { workerStartMs: readonly number[]; tickMs: readonly number[] };
 }
 
 /** The shared parts and the repo as every simulated machine sees them. */
@@ -107,6 +118,7 @@ export class SimAgent {
   private lastTick: { endMs: number; exitCode: 0 | 1 | 3 } | undefined;
   private stopTrigger: (() => Promise<void>) | undefined;
   private cancelFollow: (() => void) | undefined;
+  private seed: number;
   private readonly queue: SingleFlight;
 
   constructor(
@@ -119,6 +131,7 @@ export class SimAgent {
     initial: ReadonlyMap<string, string>,
   ) {
     for (const [set, digest] of initial) this.sets.set(set, { current: digest as SimSetState['current'] });
+    this.seed = [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
     this.ports = {
       log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), gate: new GateMemory(), signal: new AbortController().signal,
       staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, holder: `${name}-1`, agentVersion: 'sim',
@@ -128,6 +141,16 @@ export class SimAgent {
       readGitHead: () => shared.git.lsRefs(shared.agentConfig.repo.branch), openStore: () => store,
     });
     this.queue = createSingleFlight((reasons) => this.supervise(reasons), { now: () => shared.clock.nowMs() });
+  }
+
+  /** One of `samples` (xorshift on the machine's seed), or `fallback` when there are none. */
+  private draw(samples: readonly number[] | undefined, fallback: number): number {
+    if (samples === undefined || samples.length === 0) return fallback;
+    this.seed ^= this.seed << 13;
+    this.seed ^= this.seed >>> 17;
+    this.seed ^= this.seed << 5;
+    this.seed >>>= 0;
+    return samples[this.seed % samples.length] ?? fallback;
   }
 
   start(): void {
@@ -196,7 +219,7 @@ export class SimAgent {
    * A full tick (tick.ts's runTick): sync, probe when the memo is old, each set, then the due reports. The sync
    * follows syncRepo's rule: a `knownHead` (a heartbeat poll's) the cache already holds is not asked of git.
    */
-  private async tick(knownHead?: string): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean }> {
+  private async tick(knownHead?: string): Promise<{ exitCode: 0 | 1 | 3; commit: string; outcomes: SetOutcome[]; pointerOn: boolean; heartbeatFrom?: string }> {
     const { clock, git } = this.shared;
     this.counts.ticks++;
     // A worker retires keepWarm after a tick that is not waiting (worker-policy.ts): the next tick starts a new
@@ -206,8 +229,9 @@ export class SimAgent {
     if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
       this.ports.observer = new LeaseObserver();
       this.ports.gate = new GateMemory();
+      await clock.sleep(this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
     }
-    await clock.sleep(this.config.tickMs);
+    await clock.sleep(this.draw(this.config.samples?.tickMs, this.config.tickMs));
     const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);
     this.have = synced.head;
     const decls = this.shared.declsAt.get(synced.head);
@@ -240,26 +264,35 @@ export class SimAgent {
       }
       outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
     }
-    await this.writeStatuses(outcomes, synced.head);
+    const heartbeatFrom = await this.writeStatuses(outcomes, synced.head);
     this.lastTick = { endMs: clock.monotonicMs(), exitCode: exitCodeOf(outcomes, false) };
-    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled };
+    return { exitCode: exitCodeOf(outcomes, false), commit: synced.head, outcomes, pointerOn: decls.config.headPointer.enabled, ...(heartbeatFrom !== undefined ? { heartbeatFrom } : {}) };
   }
 
-  /** tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). */
-  private async writeStatuses(outcomes: SetOutcome[], commit: string): Promise<void> {
+  /**
+   * tick.ts's writeStatuses, store part: each report that is due (a change, or the heartbeat). Returns the
+   * oldest report's time (TickReport.heartbeatFrom), which the next heartbeat counts from.
+   */
+  private async writeStatuses(outcomes: SetOutcome[], commit: string): Promise<string | undefined> {
     const at = this.shared.clock.now();
+    let oldest: string | undefined;
     for (const o of outcomes) {
       const previous = this.reported.get(o.set);
-      const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', ...(previous !== undefined ? { previous } : {}) });
-      if (!reportDue(previous, s, this.config.statusHeartbeatMs)) continue;
-      await writeMachineStatus(this.store, s);
-      await markReadyAfterReport(this.store, previous, s);
-      this.reported.set(o.set, s);
+      const s = toMachineStatus(o, { machine: this.name, commit, at, agentVersion: 'sim', heartbeatMs: this.config.statusHeartbeatMs, ...(previous !== undefined ? { previous } : {}) });
+      const due = reportDue(previous, s, this.config.statusHeartbeatMs);
+      if (due) {
+        await writeMachineStatus(this.store, s);
+        await markReadyAfterReport(this.store, previous, s);
+        this.reported.set(o.set, s);
+      }
+      const written = due ? s : previous;
+      if (written !== undefined && (oldest === undefined || Date.parse(written.reportedAt) < Date.parse(oldest))) oldest = written.reportedAt;
       const key = `${o.set}@${o.desired ?? ''}`;
-      if (s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {
+      if (due && s.state === 'Ready' && s.currentDigest === s.desiredDigest && !this.readyAt.has(key)) {
         this.readyAt.set(key, this.shared.clock.monotonicMs());
         this.shared.ready.set(key, (this.shared.ready.get(key) ?? 0) + 1);
       }
     }
+    return oldest;
   }
 }

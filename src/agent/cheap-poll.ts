@@ -14,7 +14,7 @@ export interface PollContext {
 
 /**
  * True when this tick came only from the poll timer, and the last full tick was settled on a known commit,
- * is younger than the heartbeat, and the repo's signed expiry (if any) has not passed since. Then the supervisor asks the repo for the branch head and skips the
+ * it and the oldest report in the store are younger than the heartbeat, and the repo's signed expiry (if any) has not passed since. Then the supervisor asks the repo for the branch head and skips the
  * tick when it still equals `last.commit`. Whether a worker is warm does not matter: skipped polls are not
  * ticks, so a worker kept warm by a poll faster than keepWarm still retires (keepWarm counts from the last
  * full tick), and the head check costs no more than the worker's own refs-only sync.
@@ -25,7 +25,7 @@ export function mayAnswerPollCheaply(c: PollContext): boolean {
 
 /**
  * What a poll may learn cheaply: `cheap` (mayAnswerPollCheaply), `heartbeat` (all of that holds but the
- * last tick is a heartbeat old: a tick is due for its report, yet the head can still be read cheaply and
+ * last tick or the oldest report is a heartbeat old: a tick is due for its report, yet the head can still be read cheaply and
  * handed to it), or `full`.
  */
 function pollKind(c: PollContext): 'cheap' | 'heartbeat' | 'full' {
@@ -33,9 +33,11 @@ function pollKind(c: PollContext): 'cheap' | 'heartbeat' | 'full' {
   if (c.last === undefined || !c.last.settled || c.last.commit === null) return 'full';
   // Past the repo's signed expiry the same commit must be reported stale now, not at the next heartbeat.
   if (c.last.expiresAtMs !== null && c.nowMs >= c.last.expiresAtMs) return 'full';
-  const age = c.nowMs - c.last.finishedAtMs;
-  if (age < 0) return 'full';
-  return age < c.heartbeatMs ? 'cheap' : 'heartbeat';
+  if (c.nowMs - c.last.finishedAtMs < 0) return 'full';
+  // The beat is counted from the oldest report in the store, not from the last tick: a tick on a commit
+  // that changed nothing for this machine writes no report, and must not put the next beat off.
+  const from = Math.min(c.last.finishedAtMs, c.last.heartbeatFromMs ?? c.last.finishedAtMs);
+  return c.nowMs - from < c.heartbeatMs ? 'cheap' : 'heartbeat';
 }
 
 /** What the last full tick left for the next poll to compare against. */

@@ -11,6 +11,8 @@ export interface LastTick {
   settled: boolean;
   /** When the repo's signed `expires` passes (epoch ms), or null: from then on the same commit is stale. */
   expiresAtMs: number | null;
+  /** TickReport.heartbeatFrom (epoch ms): the next heartbeat is due a statusHeartbeat after it; null without one. */
+  heartbeatFromMs: number | null;
 }
 
 /**
@@ -27,9 +29,10 @@ export function isSettled(report: Pick<TickReport, 'exitCode' | 'error' | 'outco
 }
 
 /** Summarises a report for the policy below. */
-export function lastTickOf(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes' | 'commit' | 'repoExpiresAt'>, finishedAtMs: number): LastTick {
+export function lastTickOf(report: Pick<TickReport, 'exitCode' | 'error' | 'outcomes' | 'commit' | 'repoExpiresAt' | 'heartbeatFrom'>, finishedAtMs: number): LastTick {
   const expiresAtMs = report.repoExpiresAt === undefined ? null : Date.parse(report.repoExpiresAt);
-  return { exitCode: report.exitCode, commit: report.commit, finishedAtMs, settled: isSettled(report), expiresAtMs };
+  const heartbeatFromMs = report.heartbeatFrom === undefined ? null : Date.parse(report.heartbeatFrom);
+  return { exitCode: report.exitCode, commit: report.commit, finishedAtMs, settled: isSettled(report), expiresAtMs, heartbeatFromMs };
 }
 
 /**

@@ -40,7 +40,7 @@ atomically: a CI artefact of where the fleet stood.`,
     store: { type: 'string', value: 'URL', help: 'store holding status, leases and quarantines (default: from flotilla.yaml)' },
     watch: { type: 'boolean', help: 'refresh until converged or failed' },
     interval: { type: 'string', value: 'DURATION', help: 'refresh interval with --watch (default 2s)' },
-    'stale-after': { type: 'string', value: 'DURATION', help: 'a report older than this is Stale (default 10m)' },
+    'stale-after': { type: 'string', value: 'DURATION', help: 'a report older than this, and than two of the heartbeats it declares, is Stale (default 10m)' },
     html: { type: 'string', value: 'FILE', help: 'also write the fleet page as a static HTML file (replaced atomically)' },
   },
   async run(input, ctx) {

@@ -13,10 +13,19 @@ export const AGENT_DEFAULTS = {
   maxFetchBytes: 256 * 1024 * 1024,
   metricsListen: '127.0.0.1:9464',
   keepWarmMs: 20_000,
-  /** A quarter of the 10 min after which readers call a report stale (status/report-due.ts). */
-  statusHeartbeatMs: 150_000,
+  /**
+   * How often an unchanged report is rewritten. Each beat is a store PUT, the largest part of an idle
+   * fleet's bill; readers judge staleness from the heartbeat a report declares (status/readiness.ts).
+   */
+  statusHeartbeatMs: 10 * 60_000,
   logLevel: 'info',
 } as const;
+
+/**
+ * The longest status heartbeat an agent may be given, and that a report may declare: readers keep a
+ * machine fresh for two of its heartbeats, so this bounds how long a dead machine can look alive.
+ */
+export const MAX_STATUS_HEARTBEAT_MS = 30 * 60_000;
 
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 

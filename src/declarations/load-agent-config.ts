@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { validate as validateCron } from 'node-cron';
-import { AGENT_DEFAULTS, detectPlatform } from './agent-config-defaults.js';
+import { AGENT_DEFAULTS, MAX_STATUS_HEARTBEAT_MS, detectPlatform } from './agent-config-defaults.js';
 import { decodeUtf8 } from './decode.js';
 import { durationOr } from '../util/duration.js';
 import { issueAt } from './issue-at.js';
@@ -18,9 +18,6 @@ function splitListen(text: string): ListenAddress {
 }
 
 /** Named rules of the agent config (what the schema cannot say). */
-/** Longest status heartbeat: half the staleness readers apply by default (status/readiness.ts). */
-const MAX_HEARTBEAT_MS = 5 * 60_000;
-
 function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIssue[] {
   const issues: DeclarationIssue[] = [];
   const t = raw.trust;
@@ -36,8 +33,11 @@ function checkAgentRules(parsed: ParsedYaml, raw: RawAgentConfig): DeclarationIs
   if (raw.repo.pollSchedule !== undefined && raw.repo.pollInterval !== undefined) {
     issues.push(issueAt(parsed, '/repo/pollInterval', 'set pollInterval (each machine at its own moment) or pollSchedule (cron, wall-clock slots), not both', 'poll-either'));
   }
-  if (raw.statusHeartbeat !== undefined && durationOr(raw.statusHeartbeat, 0) > MAX_HEARTBEAT_MS) {
-    issues.push(issueAt(parsed, '/statusHeartbeat', `must be at most 5m: readers call a report older than 10m stale, and a heartbeat may be one poll late or missed once`, 'heartbeat-max'));
+  if (raw.statusHeartbeat !== undefined && durationOr(raw.statusHeartbeat, 0) > MAX_STATUS_HEARTBEAT_MS) {
+    issues.push(issueAt(parsed, '/statusHeartbeat', `must be at most 30m: readers keep a silent machine fresh for two of its heartbeats, and a dead machine must not look alive for longer than an hour`, 'heartbeat-max'));
+  }
+  if (raw.statusHeartbeat !== undefined && durationOr(raw.statusHeartbeat, 0) < 1000) {
+    issues.push(issueAt(parsed, '/statusHeartbeat', 'must be at least 1s (reports declare it in whole seconds)', 'heartbeat-min'));
   }
   const urls: Array<[string, string]> = (raw.stores ?? []).map((u, i) => [`/stores/${i}`, u]);
   if (raw.coordinationStore !== undefined) urls.push(['/coordinationStore', raw.coordinationStore]);

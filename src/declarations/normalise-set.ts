@@ -10,7 +10,8 @@ export const BUILTIN_DEFAULTS = {
   leaseTtlMs: 5 * 60_000,
   // 0: a machine that goes silent stops its set, as before the budget existed (docs/rollouts.md says why).
   maxUnavailable: { kind: 'count', count: 0 } as UnavailableBudget,
-  // Past the 10 min staleness: a machine is Stale first, and unreachable only once it has been gone a while.
+  // Past the 10 min staleness: a machine is Stale first, and unreachable only once it has been gone a while
+  // (readers also wait two of the machine's own heartbeats: 20 min at the default 10 min heartbeat).
   unreachableAfterMs: 15 * 60_000,
   activateTimeoutMs: 5 * 60_000,
   healthIntervalMs: 5000,

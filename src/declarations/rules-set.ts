@@ -47,7 +47,7 @@ export const unavailablePercentInRange = perSet('max-unavailable-in-range', (s) 
 export const unreachableAfterPositive = perSet('unreachable-after-positive', (s) => {
   if (s.set.rollout.unreachableAfterMs > 0) return [];
   const pointer = s.raw.rollout?.unreachableAfter !== undefined ? '/rollout/unreachableAfter' : '';
-  return [issueAt(s.parsed, pointer, 'unreachableAfter must be longer than 0 (it should exceed the 2m30s status heartbeat plus the poll interval)', 'unreachable-after-positive')];
+  return [issueAt(s.parsed, pointer, 'unreachableAfter must be longer than 0 (a machine counts as unreachable only past it and past two of its own status heartbeats)', 'unreachable-after-positive')];
 });
 
 /** With machines listed, the canary count cannot exceed them. */

@@ -50,8 +50,20 @@ function condition(type: Condition['type'], on: boolean, reason: ReasonName, mes
   return { type, status, reason, message, lastTransitionTime };
 }
 
+/**
+ * The outcome's rollout, with the fencing token the machine switched under carried over from the previous
+ * report while it still runs that rollout's digest: the ticks after a switch hold no lease, and losing the
+ * token from the report would rewrite it once for nothing.
+ */
+function rolloutOf(o: SetOutcome, previous: MachineStatus | undefined): RolloutRef | null {
+  const before = previous?.rollout;
+  if (o.rollout === null || o.rollout.token !== undefined || before?.token === undefined) return o.rollout;
+  if (before.id !== o.rollout.id || previous?.currentDigest !== o.current) return o.rollout;
+  return { ...o.rollout, token: before.token };
+}
+
 /** Builds the status report of one set from its tick outcome. `previous` keeps condition transition times. */
-export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: string | null; at: Date; agentVersion: string; previous?: MachineStatus; historyKey?: string; historyHead?: { seq: number; sha256: string } }): MachineStatus {
+export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: string | null; at: Date; agentVersion: string; previous?: MachineStatus; historyKey?: string; historyHead?: { seq: number; sha256: string }; heartbeatMs?: number }): MachineStatus {
   const at = ctx.at.toISOString();
   const ready = o.result === 'unchanged' || o.result === 'converged';
   // Transition times carry over only while the machine runs the same digest: Ready on the old digest then
@@ -72,11 +84,13 @@ export function toMachineStatus(o: SetOutcome, ctx: { machine: string; commit: s
     commit: ctx.commit,
     state: STATE_OF[o.result],
     conditions,
-    rollout: o.rollout,
+    rollout: rolloutOf(o, ctx.previous),
     reportedAt: at,
     agentVersion: ctx.agentVersion,
     ...(ctx.historyKey !== undefined ? { historyKey: ctx.historyKey } : {}),
     ...(ctx.historyHead !== undefined ? { historyHead: ctx.historyHead } : {}),
+    // Whole seconds, rounded up: readers then never expect a beat sooner than it comes.
+    ...(ctx.heartbeatMs !== undefined ? { heartbeatSeconds: Math.max(1, Math.ceil(ctx.heartbeatMs / 1000)) } : {}),
   };
 }
 

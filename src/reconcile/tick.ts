@@ -62,6 +62,12 @@ export interface TickReport {
   repoExpiresAt?: string;
   /** The store to poll the head pointer in, when the declarations the tick read enable it (stores.ts). */
   headPointerStore?: string;
+  /**
+   * The oldest store report's time (or of a write this tick tried and failed), ISO: the next heartbeat falls
+   * due a statusHeartbeat after it, even when ticks came since (a commit that changed nothing for this
+   * machine writes no report). Absent when the tick had no store to report to.
+   */
+  heartbeatFrom?: string;
 }
 
 /** Everything runTick needs: the agent's config and pinned trust, its ports, stores and memory. */
@@ -184,7 +190,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
   const flushed = historyKey !== null && stores?.coordination && stores.coordinationSafe
     ? await flushOutbox({ stateDir: config.stateDir, machine: config.machine, store: stores.coordination, key: historyKey, log: ports.log })
     : undefined;
-  await writeStatuses(input, outcomes, commit, stores?.coordination ?? null, { key: historyKey, heads: flushed?.heads ?? {} });
+  const heartbeatFrom = await writeStatuses(input, outcomes, commit, stores?.coordination ?? null, { key: historyKey, heads: flushed?.heads ?? {} });
   const exitCode = error && error.code === 'StaleRepoError' ? 3 : exitCodeOf(outcomes, error !== undefined);
   const expires = memory.lastGood?.decls.config.expires;
   const pointerStore = memory.lastGood ? headPointerStoreUrl(config, memory.lastGood.decls) : undefined;
@@ -194,6 +200,7 @@ export async function runTick(input: TickInput): Promise<TickReport> {
     ...followAfterOf(outcomes),
     startedAt, finishedAt: ports.clock.now().toISOString(), ...(expires ? { repoExpiresAt: expires.toISOString() } : {}),
     ...(pointerStore !== undefined ? { headPointerStore: pointerStore } : {}),
+    ...(heartbeatFrom !== undefined ? { heartbeatFrom } : {}),
   };
 }
 
@@ -215,32 +222,48 @@ async function machineKeyOf(input: TickInput): Promise<MachineKey | null> {
 
 /**
  * Writes the tick's statuses, locally (status.json) and to the coordination store, but only what is due
- * (reportDue): a change, or the heartbeat. A failed store write is retried on the next tick.
+ * (reportDue): a change, or the heartbeat. Returns heartbeatFrom (TickReport): the time of the oldest report
+ * this machine has in the store, so a failed write (its report stays old) is retried by the next poll.
  */
-async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null, history: { key: MachineKey | null; heads: FlushResult['heads'] }): Promise<void> {
+const NEVER = new Date(0).toISOString();
+
+async function writeStatuses(input: TickInput, outcomes: SetOutcome[], commit: string | null, coordination: Store | null, history: { key: MachineKey | null; heads: FlushResult['heads'] }): Promise<string | undefined> {
   const { config, ports, memory } = input;
   const at = ports.clock.now();
   const statuses = outcomes.map((o) => {
     const previous = memory.lastStatus.get(o.set);
-    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, ...(previous !== undefined ? { previous } : {}), ...(history.key !== null ? { historyKey: history.key.publicKey } : {}), ...(history.heads[o.set] !== undefined ? { historyHead: history.heads[o.set] } : {}) });
+    return toMachineStatus(o, { machine: config.machine, commit, at, agentVersion: ports.agentVersion, heartbeatMs: ports.statusHeartbeatMs, ...(previous !== undefined ? { previous } : {}), ...(history.key !== null ? { historyKey: history.key.publicKey } : {}), ...(history.heads[o.set] !== undefined ? { historyHead: history.heads[o.set] } : {}) });
   });
+  let oldest: string | undefined;
+  const beat = (time: string): void => {
+    if (oldest === undefined || Date.parse(time) < Date.parse(oldest)) oldest = time;
+  };
   // The store first: the next batch of the fleet waits for exactly this report.
   if (coordination !== null) {
     for (const s of statuses) {
-      if (!reportDue(memory.reported.get(s.set), s, ports.statusHeartbeatMs)) continue;
+      const last = memory.reported.get(s.set);
+      if (!reportDue(last, s, ports.statusHeartbeatMs)) {
+        if (last !== undefined) beat(last.reportedAt);
+        continue;
+      }
       try {
         await writeMachineStatus(coordination, s);
         // After the report it follows; a failed marker write leaves the report unremembered, so both are retried.
         await markReadyAfterReport(coordination, memory.reported.get(s.set), s);
         memory.reported.set(s.set, s);
+        beat(s.reportedAt);
       } catch (err) {
         ports.log.warn({ set: s.set, store: coordination.url, err: (err as Error).message }, 'could not write status to the store');
+        // Due again at once: the next poll ticks and retries (the fleet may be waiting for this very report).
+        beat(last?.reportedAt ?? NEVER);
       }
     }
   }
-  const sameSets = statuses.length === memory.lastStatus.size && statuses.every((s) => memory.lastStatus.has(s.set));
+  // status.json also follows the commit: it is this machine's own view (`agent status`), and costs no request.
+  const sameSets = statuses.length === memory.lastStatus.size && statuses.every((s) => memory.lastStatus.get(s.set)?.commit === s.commit);
   if (!sameSets || statuses.some((s) => reportDue(memory.lastStatus.get(s.set), s, ports.statusHeartbeatMs))) {
     await writeFileAtomic(localStatusFile(config.stateDir), `${JSON.stringify({ machine: config.machine, commit, at: at.toISOString(), sets: statuses }, null, 2)}\n`);
     memory.lastStatus = new Map(statuses.map((s) => [s.set, s]));
   }
+  return oldest;
 }

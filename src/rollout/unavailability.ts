@@ -1,5 +1,6 @@
 import type { UnavailableBudget } from '../declarations/types.js';
 import { isParseProblem, type MachineStatus, type ParseProblem } from '../status/machine-status.js';
+import { reportLifetimeMs } from '../status/readiness.js';
 import type { ClosureRef } from '../store/closure-ref.js';
 
 // The unavailability budget (rollout.maxUnavailable): a machine of an earlier batch that has gone silent and
@@ -25,7 +26,8 @@ export function unavailableBudget(budget: UnavailableBudget, setSize: number): n
 }
 
 /**
- * True when the machine's last report is older than `afterMs` by `now` and is not a failure on `target`.
+ * True when the machine's last report is older than `afterMs` by `now`, and than the life its declared
+ * heartbeat gives it (readiness.ts), and is not a failure on `target`.
  * Never reported (no age to judge: a machine still being installed looks the same), an unreadable file, a
  * report from the future (a clock ahead) and a Failed or RolledBack report about `target` are not silent:
  * they keep blocking, so a budget never steps over a failure nor a canary that has not run yet.
@@ -33,7 +35,8 @@ export function unavailableBudget(budget: UnavailableBudget, setSize: number): n
 export function isSilent(status: MachineStatus | ParseProblem | undefined, target: ClosureRef, now: Date, afterMs: number): boolean {
   if (status === undefined || isParseProblem(status)) return false;
   const age = now.getTime() - Date.parse(status.reportedAt);
-  if (!(age > afterMs)) return false;
+  // A machine with a long heartbeat may be quiet that long and alive: silent only past two of its beats too.
+  if (!(age > reportLifetimeMs(status, afterMs))) return false;
   return !(status.desiredDigest === target && (status.state === 'Failed' || status.state === 'RolledBack'));
 }
 

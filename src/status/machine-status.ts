@@ -1,3 +1,4 @@
+import { MAX_STATUS_HEARTBEAT_MS } from '../declarations/agent-config-defaults.js';
 import { isClosureRef, type ClosureRef } from '../store/closure-ref.js';
 import { CONDITION_STATUSES, CONDITION_TYPES, isReason, type Condition } from './conditions.js';
 
@@ -52,6 +53,12 @@ export interface MachineStatus {
    * bytes, so a log cut off after some record is seen. Absent before the first record and in older reports.
    */
   historyHead?: { seq: number; sha256: string };
+  /**
+   * The writer's status heartbeat in whole seconds: it rewrites an unchanged report at least this often, so
+   * readers call it stale only after a multiple of it (readiness.ts). Absent in older reports: readers then
+   * keep their fixed threshold.
+   */
+  heartbeatSeconds?: number;
 }
 
 /** A status file that could not be read as a MachineStatus: kept as data so one bad file does not hide the rest. */
@@ -70,7 +77,7 @@ const TOP_KEYS = [
   'rollout', 'reportedAt', 'agentVersion',
 ] as const;
 // Optional fields: a report without them is still read (older agents), a report with them is written with them.
-const OPTIONAL_KEYS = ['historyKey', 'historyHead'] as const;
+const OPTIONAL_KEYS = ['historyKey', 'historyHead', 'heartbeatSeconds'] as const;
 const HISTORY_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[A-Za-z0-9+/]{43}=$/;
 const CONDITION_KEYS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
 const ROLLOUT_KEYS = ['id', 'batch', 'token'];
@@ -172,7 +179,16 @@ function parseObject(v: unknown): MachineStatus {
     agentVersion,
     ...(v['historyKey'] === undefined ? {} : { historyKey: historyKeyOf(v['historyKey']) }),
     ...(v['historyHead'] === undefined ? {} : { historyHead: historyHeadOf(v['historyHead']) }),
+    ...(v['heartbeatSeconds'] === undefined ? {} : { heartbeatSeconds: heartbeatOf(v['heartbeatSeconds']) }),
   };
+}
+
+// Bounded by what an agent may be configured with: a report cannot buy itself a longer life than that.
+const MAX_HEARTBEAT_SECONDS = MAX_STATUS_HEARTBEAT_MS / 1000;
+
+function heartbeatOf(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_HEARTBEAT_SECONDS) fail('/heartbeatSeconds', `a whole number of seconds from 1 to ${MAX_HEARTBEAT_SECONDS}`);
+  return v;
 }
 
 function historyHeadOf(v: unknown): { seq: number; sha256: string } {

@@ -6,7 +6,7 @@ const HEARTBEAT = 150_000;
 const C1 = '1'.repeat(40);
 const C2 = '2'.repeat(40);
 const T0 = 1_000_000;
-const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: T0, settled: true, expiresAtMs: null, ...over });
+const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: T0, settled: true, expiresAtMs: null, heartbeatFromMs: null, ...over });
 
 describe('mayAnswerPollCheaply (fake clock)', () => {
   const at = (ms: number, over: Partial<Parameters<typeof mayAnswerPollCheaply>[0]> = {}): boolean =>
@@ -17,6 +17,15 @@ describe('mayAnswerPollCheaply (fake clock)', () => {
     expect(at(HEARTBEAT - 1)).toBe(true);
     expect(at(HEARTBEAT)).toBe(false);
     expect(at(HEARTBEAT * 3)).toBe(false);
+  });
+
+  it('counts the heartbeat from the oldest report in the store, not from a later tick that wrote none', () => {
+    // A commit for another set: the machine ticked at T0 but its report is from 100 s before.
+    const afterCommit = last({ heartbeatFromMs: T0 - 100_000 });
+    expect(at(HEARTBEAT - 100_001, { last: afterCommit })).toBe(true);
+    expect(at(HEARTBEAT - 100_000, { last: afterCommit })).toBe(false);
+    // A report younger than the tick (never in practice) does not put the beat off either.
+    expect(at(HEARTBEAT, { last: last({ heartbeatFromMs: T0 + 50_000 }) })).toBe(false);
   });
 
   it('answers cheaply until the repo\'s signed expiry, then ticks on every poll', () => {

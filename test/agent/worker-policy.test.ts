@@ -11,7 +11,7 @@ const C1 = '1'.repeat(40);
 const outcome = (over: Partial<SetOutcome>): SetOutcome => ({
   set: 'web', desired: null, current: null, generation: null, result: 'unchanged', reason: Reason.Succeeded, message: '', stalled: false, rollout: null, ...over,
 });
-const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: 1_000_000, settled: true, expiresAtMs: null, ...over });
+const last = (over: Partial<LastTick> = {}): LastTick => ({ exitCode: 0, commit: C1, finishedAtMs: 1_000_000, settled: true, expiresAtMs: null, heartbeatFromMs: null, ...over });
 
 describe('isSettled', () => {
   const table: Array<[string, Parameters<typeof isSettled>[0], boolean]> = [
@@ -41,7 +41,8 @@ describe('retireAfterMs', () => {
 
 describe('lastTickOf', () => {
   it('keeps the commit, exit code and settledness of a report', () => {
-    expect(lastTickOf({ exitCode: 0, commit: C1, outcomes: [outcome({})] }, 5)).toEqual({ exitCode: 0, commit: C1, finishedAtMs: 5, settled: true, expiresAtMs: null });
+    expect(lastTickOf({ exitCode: 0, commit: C1, outcomes: [outcome({})] }, 5)).toEqual({ exitCode: 0, commit: C1, finishedAtMs: 5, settled: true, expiresAtMs: null, heartbeatFromMs: null });
+    expect(lastTickOf({ exitCode: 0, commit: C1, outcomes: [outcome({})], heartbeatFrom: '2026-12-24T00:00:00.000Z' }, 5).heartbeatFromMs).toBe(Date.parse('2026-12-24T00:00:00.000Z'));
     expect(lastTickOf({ exitCode: 0, commit: C1, outcomes: [outcome({})], repoExpiresAt: '2026-12-24T00:00:00.000Z' }, 5).expiresAtMs).toBe(Date.parse('2026-12-24T00:00:00.000Z'));
   });
 });

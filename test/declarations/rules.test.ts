@@ -116,7 +116,7 @@ const CASES: RuleCase[] = [
     rule: 'unreachable-after-positive',
     name: 'unreachableAfter 0s',
     files: repo({ 'sets/web.yaml': setYaml('rollout:\n  unreachableAfter: 0s\n') }),
-    want: ['sets/web.yaml:5:21 /rollout/unreachableAfter unreachableAfter must be longer than 0 (it should exceed the 2m30s status heartbeat plus the poll interval) [unreachable-after-positive]'],
+    want: ['sets/web.yaml:5:21 /rollout/unreachableAfter unreachableAfter must be longer than 0 (a machine counts as unreachable only past it and past two of its own status heartbeats) [unreachable-after-positive]'],
   },
   {
     rule: 'canary-within-set',

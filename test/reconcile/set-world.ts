@@ -17,7 +17,7 @@ import { systemClock, type Clock } from '../../src/rollout/clock.js';
 import { GateMemory } from '../../src/rollout/gate-memory.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
-import { STATUS_HEARTBEAT_MS } from '../../src/status/report-due.js';
+import { AGENT_DEFAULTS } from '../../src/declarations/agent-config-defaults.js';
 import type { Digest } from '../../src/store/digest.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -160,7 +160,7 @@ export async function createSetWorld(): Promise<SetWorld> {
           signal: new AbortController().signal,
           ...(o.crash ? { crash: o.crash } : {}),
           staleAfterMs: DEFAULT_STALE_AFTER_MS,
-          statusHeartbeatMs: STATUS_HEARTBEAT_MS,
+          statusHeartbeatMs: AGENT_DEFAULTS.statusHeartbeatMs,
           holder: `${machine}-test-${randomBytes(4).toString('hex')}`,
           agentVersion: 'test',
         },

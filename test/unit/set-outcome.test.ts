@@ -27,6 +27,16 @@ describe('toMachineStatus', () => {
     expect(onB.conditions.find((c) => c.type === 'Ready')?.lastTransitionTime).toBe(t2.toISOString());
   });
 
+  it('carries the fencing token of the switch while the machine runs that rollout\'s digest, so the next tick is not a change', () => {
+    const rollout = { id: 'r1', batch: 2 };
+    const switched = toMachineStatus({ ...outcome(A, 'converged'), rollout: { ...rollout, token: 7 } }, { ...ctx, at: t1 });
+    const after = toMachineStatus({ ...outcome(A), rollout }, { ...ctx, at: t2, previous: switched });
+    expect(after.rollout).toEqual({ ...rollout, token: 7 });
+    // Another rollout, or another digest, starts without it.
+    expect(toMachineStatus({ ...outcome(A), rollout: { id: 'r2', batch: 0 } }, { ...ctx, at: t2, previous: switched }).rollout).toEqual({ id: 'r2', batch: 0 });
+    expect(toMachineStatus({ ...outcome(B), rollout }, { ...ctx, at: t2, previous: switched }).rollout).toEqual(rollout);
+  });
+
   it('maps tick results to the --once exit codes', () => {
     expect(exitCodeOf([outcome(A)], false)).toBe(0);
     expect(exitCodeOf([outcome(A), { ...outcome(B), result: 'waiting' }], false)).toBe(3);
