@@ -26,7 +26,9 @@ describe.each(worldBackends('budget/'))('an unreachable canary and the unavailab
     fleetSetYaml(closure, world.platform, MACHINES, 1).replace('  leaseTtl: 30s\n', `  leaseTtl: 30s\n  maxUnavailable: ${maxUnavailable}\n  unreachableAfter: ${UNREACHABLE_AFTER_MS}ms\n`);
 
   const once = async (machine: string): Promise<{ code: number; json: OnceJson }> => {
-    const r = await runCli(['agent', '--config', await world.agentConfig(machine), '--once', '--json']);
+    // A 1 s heartbeat, declared in each report: readers call a report silent only past two of its beats as well
+    // as unreachableAfter, so with the default 10 min beat the dead canary would look alive for 20 min.
+    const r = await runCli(['agent', '--config', await world.agentConfig(machine, { statusHeartbeat: '1s' }), '--once', '--json']);
     return { code: r.code, json: dataOf<OnceJson>(r.stdout) };
   };
 
