@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicKey } from '../../src/trust/publisher-key.js';
@@ -8,12 +8,12 @@ import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { signaturesPrefix } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
+import { CLI } from '../helpers/cli-bin.js';
 import { dataOf } from '../helpers/cli-json.js';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
 
 const exec = promisify(execFile);
-const CLI = resolve('dist/src/cli/main.js');
 
 async function show(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
