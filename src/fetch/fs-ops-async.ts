@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { chmod, copyFile, link, mkdir, rename, symlink } from 'node:fs/promises';
+import { runPool } from '../util/run-pool.js';
 import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
 
 /** Independent steps in flight at once: enough to keep libuv's four threads busy. */
@@ -50,14 +51,5 @@ async function runOne(o: FsOp): Promise<FsOpResult> {
  * on the other core.
  */
 export async function runSpreadAsync(ops: readonly FsOp[]): Promise<FsOpResult[]> {
-  const results: FsOpResult[] = new Array<FsOpResult>(ops.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < ops.length) {
-      const i = next++;
-      results[i] = await runOne(ops[i] as FsOp);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LANES, ops.length) }, lane));
-  return results;
+  return runPool(ops, LANES, runOne);
 }
