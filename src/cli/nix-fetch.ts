@@ -35,7 +35,9 @@ export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: 
   const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair });
   for (const d of f.repaired) ctx.stderr.write(`repairing ${d.path}: its NAR hash is ${d.actual}, the signed NarHash is ${d.expected}\n`);
   const registered = register === 'auto' && (await hasNix()) ? await registerWithNix(root, f.closure, { signal: ctx.signal }) : [];
-  const json = { top, root, fetched: f.result.fetched, present: f.result.present, narBytes: f.result.narBytes, fileBytes: f.result.fileBytes, registered, ...(repair ? { repaired: f.repaired } : {}) };
+  // Sorted as `nix path-info -r` prints paths: a set of paths, compared across runs and machines by
+  // scripts, whatever order the placing took.
+  const json = { top, root, fetched: [...f.result.fetched].sort(), present: [...f.result.present].sort(), narBytes: f.result.narBytes, fileBytes: f.result.fileBytes, registered, ...(repair ? { repaired: f.repaired } : {}) };
   const placed = f.closure.map((i) => resolve(root, `.${i.storePath}`));
   return { exitCode: 0, text: placed.join('\n'), json };
 }
