@@ -1,48 +1,47 @@
 // `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--json]`: materialising a Nix closure from a binary cache
 // (cold, one lib changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>` on the same
-// cache in the same run, for uncompressed, zstd and xz caches. Each run is a fresh process, so its peak RSS
-// is its own (ours from VmHWM, Nix's from GNU time's %M).
+// cache in the same run, for uncompressed, zstd and xz caches. Each run is a fresh process, timed from
+// outside (start to exit) and then with a timed `sync` after it, so both are compared at the same durability;
+// Flotilla is the bin as users run it (`flotilla fetch STOREPATH --root DIR`); peak RSS from GNU time (%M).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { materialiseNixClosure, openNixCache, parseNixPublicKey, resolveNixClosure, systemDecompressor } from '../src/nix/index.js';
+import { systemDecompressor } from '../src/nix/index.js';
 import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type NixCompressionName, type NixLibSpec } from '../scripts/world/nix-closure.js';
-import { printTable, spread } from './lib/stats.js';
+import { CLI } from './lib/procs.js';
+import { median, printTable, spread } from './lib/stats.js';
 
 const exec = promisify(execFile);
-const RUNNER = join(fileURLToPath(new URL('.', import.meta.url)), 'run.js');
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 interface RunResult {
+  /** Wall time of the whole process, start to exit, measured by the parent (Nix's and ours alike). */
   seconds: number;
+  /** A `sync` right after the process exited: what it left unwritten (Flotilla flushes before it renames, `nix copy` does not). */
+  syncSeconds?: number;
   maxRssMb: number;
   narBytes?: number;
 }
 
-function peakRssMb(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return Number(m?.[1] ?? 0) / 1024;
+/** Peak RSS from GNU time's `MAXRSS %M` line (kB). */
+function maxRssOf(stderr: string): number {
+  return Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
 }
 
-/** Child mode: one materialise in a fresh process (the CLI's and the agent's situation). */
-async function runChild([url = '', top = '', pub = '', root = '']: string[]): Promise<void> {
-  const k = parseNixPublicKey(pub);
-  const t0 = performance.now();
-  const cache = await openNixCache(url);
-  const closure = await resolveNixClosure(cache, top, { keys: new Map([[k.name, k.key]]), threshold: 1 });
-  const r = await materialiseNixClosure(cache, closure, root);
-  await cache.close();
-  const out: RunResult = { seconds: (performance.now() - t0) / 1000, maxRssMb: peakRssMb(), narBytes: r.narBytes };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-}
-
+/** `flotilla fetch STOREPATH` as users run it: the bin (its shebang's flags included), in a fresh process. */
 async function flotilla(url: string, top: string, pub: string, root: string): Promise<RunResult> {
-  const { stdout } = await exec(process.execPath, [RUNNER, 'nix', '--child', url, top, pub, root], { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as RunResult;
+  const t0 = performance.now();
+  const { stdout, stderr } = await exec(
+    '/usr/bin/time',
+    ['-f', 'MAXRSS %M', CLI, 'fetch', top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json'],
+    { maxBuffer: 1 << 24 },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const data = (JSON.parse(stdout) as { data?: { narBytes?: number } }).data;
+  return { seconds, maxRssMb: maxRssOf(stderr), narBytes: data?.narBytes ?? 0 };
 }
 
 async function nixCopy(cacheDir: string, top: string, pub: string, root: string, home: string): Promise<RunResult> {
@@ -53,7 +52,15 @@ async function nixCopy(cacheDir: string, top: string, pub: string, root: string,
     { env: { ...process.env, ...nixEnv(home) }, maxBuffer: 1 << 24 },
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { seconds, maxRssMb: Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024 };
+  return { seconds, maxRssMb: maxRssOf(stderr) };
+}
+
+/** Times a `sync` after `run`: the two are compared at the same durability (the fetch bench's "wall + sync"). */
+async function thenSync(run: Promise<RunResult>): Promise<RunResult> {
+  const r = await run;
+  const t0 = performance.now();
+  await exec('sync', []);
+  return { ...r, syncSeconds: (performance.now() - t0) / 1000 };
 }
 
 interface Dataset {
@@ -75,7 +82,6 @@ async function buildDataset(dir: string, totalMb: number): Promise<Dataset> {
 
 /** `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--json]`. */
 export async function run(args: string[]): Promise<void> {
-  if (args[0] === '--child') return runChild(args.slice(1));
   const reps = Number(args[args.indexOf('--reps') + 1] ?? 3) || 3;
   const totalMb = Number(args[args.indexOf('--mb') + 1] ?? 150) || 150;
   const json = args.includes('--json');
@@ -108,9 +114,9 @@ export async function run(args: string[]): Promise<void> {
           const dest = join(root, `${who}-${c}-${i}`);
           const go = async (top: string): Promise<RunResult> => {
             await exec('sync', []);
-            return who === 'flotilla'
+            return thenSync(who === 'flotilla'
               ? flotilla(`nix+file://${cache}`, top, ds.v1.publicKey, dest)
-              : nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`));
+              : nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`)));
           };
           add(`${who} cold`, await go(ds.v1.top));
           add(`${who} one changed`, await go(ds.v2.top));
@@ -120,21 +126,29 @@ export async function run(args: string[]): Promise<void> {
       }
       results[c] = m;
     }
-    if (json) {
-      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, results }, null, 2)}\n`);
-      return;
-    }
+    const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
+    const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
       for (const phase of ['cold', 'one changed', 'no-op']) {
         const f = m[`flotilla ${phase}`] ?? [];
         const n = m[`nix ${phase}`] ?? [];
-        const ratio = spread(f.map((r, i) => r.seconds / (n[i]?.seconds ?? 1)), 2);
-        rows.push([c, phase, spread(f.map((r) => r.seconds)), spread(n.map((r) => r.seconds)), ratio, Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0)]);
+        (ratios[c] ??= {})[phase] = { wall: round2(median(paired(f, n, (r) => r.seconds))), wallPlusSync: round2(median(paired(f, n, withSync))) };
+        rows.push([
+          c, phase, spread(f.map((r) => r.seconds)), spread(n.map((r) => r.seconds)), spread(paired(f, n, (r) => r.seconds), 2),
+          spread(f.map(withSync)), spread(n.map(withSync)), spread(paired(f, n, withSync), 2),
+          Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
+        ]);
       }
     }
-    printTable(['cache', 'phase', 'flotilla s median (min–max)', 'nix copy s', 'flotilla/nix (paired)', 'flotilla peak RSS MB', 'nix peak RSS MB'], rows);
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, ratios, results }, null, 2)}\n`);
+      return;
+    }
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB'], rows);
+    process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);
