@@ -105,6 +105,30 @@ describe('tampered Nix caches', () => {
     ['a missing reference', 'NotFoundError', (c) => rm(narinfoFile(c, lib())), lib, /referenced by/],
     ['a missing NAR file', 'NotFoundError', async (c) => rm(await narFile(c, lib())), lib, /missing/],
   ];
+  // nix-cache-info is read before any narinfo: a cache for another store dir would place paths whose
+  // references point outside /nix/store.
+  it.each<[string, string, (info: string) => string | undefined, RegExp]>([
+    ['a cache for another store dir', 'ConfigError', (t) => t.replace(/^StoreDir: .*$/m, 'StoreDir: /gnu/store'), /holds paths of store \/gnu\/store; only \/nix\/store/],
+    ['a nix-cache-info without StoreDir', 'IntegrityError', (t) => t.replace(/^StoreDir: .*\n/m, ''), /has no StoreDir line/],
+    ['no nix-cache-info at all', 'NotFoundError', () => undefined, /has no nix-cache-info/],
+  ])('refuses %s before reading any narinfo', async (_name, code, edit, message) => {
+    const cache = join(scratch.path, `cache-${n++}`);
+    await cp(pristine, cache, { recursive: true });
+    const next = edit(await readFile(join(cache, 'nix-cache-info'), 'utf8'));
+    if (next === undefined) await rm(join(cache, 'nix-cache-info'));
+    else await writeFile(join(cache, 'nix-cache-info'), next);
+    const err = await openNixCache(`nix+file://${cache}`).then(
+      async (c) => {
+        await c.close();
+        throw new Error('the cache was opened');
+      },
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err.code, err.message).toBe(code);
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(cache);
+  });
+
   it.each(cases)('%s', async (_name, code, spoil, path, message) => {
     const { err, root } = await refusal(spoil);
     expect(err.code, err.message).toBe(code);
