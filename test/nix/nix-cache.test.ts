@@ -1,10 +1,10 @@
 // Real Nix end to end: a closure built, signed and published by Nix itself (each compression, over a
 // directory, HTTP and Ceph RGW) is fetched into a chroot root and every path compared byte for byte with
 // `nix-store --dump` of the original.
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { materialiseNixClosure, openNixCache, parseNixPublicKey, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
+import { materialiseNixClosure, openNixCache, parseNarInfo, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture, type NixCompressionName } from '../helpers/nix-closure.js';
 import { overwriteS3Object, uploadNixCacheToS3 } from '../helpers/nix-s3-cache.js';
@@ -97,6 +97,28 @@ describe('Nix binary cache published by nix copy', () => {
     }
     await expectIdentical(root);
   });
+
+  it('a path that refers to itself, as most real outputs do, is fetched like any other and not taken for a cycle', async () => {
+    const dir = join(scratch.path, 'self');
+    await mkdir(dir);
+    const self = await buildNixClosure(dir, [{ name: 'self-lib', selfReference: true }]);
+    const cacheDir = join(dir, 'cache');
+    await publishNixCache(self, cacheDir, 'zstd');
+    const lib = self.libs[0] ?? '';
+    const info = parseNarInfo(await readFile(join(cacheDir, `${parseStorePath(lib).hash}.narinfo`), 'utf8'), lib);
+    expect(info.references).toContain(lib);
+    const k = parseNixPublicKey(self.publicKey);
+    const root = freshRoot();
+    const cache = await openNixCache(`nix+file://${cacheDir}`);
+    try {
+      const closure = await resolveNixClosure(cache, self.top, { keys: new Map([[k.name, k.key]]), threshold: 1 });
+      expect(closure.map((i) => i.storePath)).toEqual([lib, self.top]);
+      await materialiseNixClosure(cache, closure, root);
+    } finally {
+      await cache.close();
+    }
+    for (const p of self.paths) expect((await nixDump(join(root, p), dir)).equals(await nixDump(p, dir)), p).toBe(true);
+  }, 120_000);
 
   it('over HTTP (the project static server)', async () => {
     const server = await startHttpStoreServer(caches.get('zstd') ?? '');
