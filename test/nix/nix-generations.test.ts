@@ -21,7 +21,8 @@ let roots = 0;
 beforeAll(async () => {
   scratch = await makeScratch('nixgen');
   v1 = await buildNixClosure(join(scratch.path), [{ name: 'gen-lib' }]);
-  v2 = await buildNixClosure(join(scratch.path), [{ name: 'gen-lib' }]);
+  // v2's lib refers to itself, as most real outputs do: its registration must carry that reference.
+  v2 = await buildNixClosure(join(scratch.path), [{ name: 'gen-lib', selfReference: true }]);
   cacheUrl = await publishNixCache(v1, join(scratch.path, 'cache'), 'zstd');
   await publishNixCache(v2, join(scratch.path, 'cache'), 'zstd');
 }, 180_000);
@@ -57,6 +58,11 @@ describe('a Nix closure as a generation', () => {
     for (const p of v1.paths) expect(await exists(join(root, p)), `${p} survives Nix GC while generation ${g1} exists`).toBe(true);
 
     const g2 = await deploy(stateDir, root, v2, true);
+    const selfLib = v2.libs[0] ?? '';
+    const refs = (await runTool('nix-store', ['--store', root, '--query', '--references', selfLib], { env: nixEnv(scratch.path) })).trim().split('\n');
+    expect(refs).toContain(selfLib);
+    // Nix re-hashes each path against the NarHash we registered: the registration matches the bytes placed.
+    await runTool('nix-store', ['--store', root, '--verify-path', ...v2.paths], { env: nixEnv(scratch.path) });
     await gcGenerations({ stateDir, keep: 1, graceMs: 0 });
     expect(await gcNixStores(stateDir, { roots: [root] })).toEqual([{ root, removed: [], leftToNix: true }]);
     expect(await exists(join(flotillaGcRootsDir(root), `app-${g1}`))).toBe(false);
