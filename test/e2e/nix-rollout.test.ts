@@ -170,8 +170,10 @@ describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, qu
     expect(await switchedTo(v4.top)).toEqual([]);
     const st = await readStatuses(world.storeUrl, 'app');
     for (const m of machines) expect(st.get(m)?.currentDigest).toBe(v2.top);
+    // v4's lib verified before its top's NAR failed: it must not be placed either (all or nothing).
     for (const m of machines) {
-      expect(await readdir(join(rootOf(m), 'nix/store'))).not.toContain(v4.top.slice('/nix/store/'.length));
+      const placed = await readdir(join(rootOf(m), 'nix/store'));
+      for (const p of v4.paths) expect(placed, `${m} ${p}`).not.toContain(p.slice('/nix/store/'.length));
     }
   });
 });
