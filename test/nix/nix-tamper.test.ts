@@ -4,8 +4,8 @@ import { appendFile, cp, readdir, readFile, rm, truncate, writeFile } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
-import { buildNixClosure, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
-import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+import { buildNixClosure, generateNixKey, nixEnv, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
 
 let scratch: Scratch;
 let fx: NixClosureFixture;
@@ -67,6 +67,30 @@ describe('tampered Nix caches', () => {
     expect(err.code).toBe(code);
     expect(err.message).toContain(fx.top);
     expect(await placed(root)).toEqual([]);
+  });
+
+  it('counts distinct trusted keys: one key signing twice is one signer, two keys meet a threshold of 2', async () => {
+    // Every narinfo carries its one key's Sig line twice: counted as lines, the closure would pass.
+    const twice = (t: string): string => `${t.trimEnd()}\n${/^Sig: .*$/m.exec(t)?.[0] ?? ''}\n`;
+    const { err, root } = await refusal(async (c) => {
+      for (const p of fx.paths) await tamperNarInfo(c, p, twice);
+    }, { ...trust, threshold: 2 });
+    expect(err.code, err.message).toBe('SignatureError');
+    expect(err.message).toContain(fx.top);
+    expect(await placed(root)).toEqual([]);
+    // A second key signs the closure with real Nix, and nix copy publishes both signatures.
+    const second = await generateNixKey(scratch.path);
+    await runTool('nix', ['store', 'sign', '-k', second.secretKeyFile, '-r', fx.top], { env: nixEnv(scratch.path) });
+    const twoSigned = join(scratch.path, `cache-${n++}`);
+    await publishNixCache(fx, twoSigned, 'none');
+    const k2 = parseNixPublicKey(second.publicKey);
+    const c = await openNixCache(`nix+file://${twoSigned}`);
+    try {
+      const closure = await resolveNixClosure(c, fx.top, { keys: new Map([...trust.keys, [k2.name, k2.key]]), threshold: 2 });
+      expect(closure.map((i) => i.storePath)).toEqual([...fx.libs, fx.top]);
+    } finally {
+      await c.close();
+    }
   });
 
   const cases: [string, string, (c: string) => Promise<void>, () => string, RegExp][] = [
