@@ -15,6 +15,8 @@ export interface NixLibSpec {
   files?: number;
   /** Changes this path's contents (and so its hash) without touching the other libs. */
   marker?: string;
+  /** Writes the path's own store path into lib/self, so its References list itself (as most real outputs' do). */
+  selfReference?: boolean;
 }
 
 /** A built, signed closure: `top` (the app) refers to every lib; `paths` is the whole closure, sorted. */
@@ -39,11 +41,12 @@ const sh = (s: string): string => JSON.stringify(s).replaceAll('${', '\\${');
 
 function libExpr(spec: NixLibSpec, salt: string): string {
   const files = spec.files ?? 3;
+  const self = spec.selfReference === true ? 'echo $out > $out/lib/self; ' : '';
   const blob = spec.blobBytes === undefined ? '' : `head -c ${Math.ceil((spec.blobBytes * 3) / 4)} /dev/urandom | base64 -w 0 | head -c ${spec.blobBytes} > $out/lib/blob; `;
   const script =
     `PATH=/usr/bin:/bin; mkdir -p $out/lib $out/share/doc; echo ${salt}-${spec.marker ?? ''} > $out/lib/greeting; ` +
     `ln -s greeting $out/lib/link; ln -s /etc/passwd $out/lib/escaping-link; ` +
-    `i=0; while [ $i -lt ${files} ]; do echo "file $i ${salt}" > $out/share/doc/f$i; i=$((i+1)); done; ${blob}`;
+    `i=0; while [ $i -lt ${files} ]; do echo "file $i ${salt}" > $out/share/doc/f$i; i=$((i+1)); done; ${self}${blob}`;
   return `derivation { name = ${sh(spec.name)}; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" ${sh(script)} ]; }`;
 }
 

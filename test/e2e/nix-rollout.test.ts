@@ -1,7 +1,8 @@
-// A full rollout from a Nix binary cache (nix+file://, then nix+http://) with real agent processes: 3 machines, canary 1 then a
-// batch of 2, each unpacking into its own chroot root. v1 then v2 (Nix closures built and signed by real Nix);
-// a v3 whose health check fails is rolled back on the canary and quarantined while the others keep v2;
-// `flotilla revert` puts the set back on v2; a cache with one NAR byte flipped is refused, naming the path.
+// A full rollout from a Nix binary cache (nix+file://, nix+http://, then nix+s3:// on Ceph RGW) with real agent
+// processes: 3 machines, canary 1 then a batch of 2, each unpacking into its own chroot root. v1 then v2 (Nix
+// closures built and signed by real Nix); a v3 whose health check fails is rolled back on the canary and
+// quarantined while the others keep v2; `flotilla revert` puts the set back on v2; a cache with one NAR byte
+// flipped is refused, naming the path.
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-w
 import { isQuarantined, machineNames, readStatuses, readSteps, startFleet, waitFor, type Fleet } from '../helpers/fleet.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { overwriteS3Object, uploadNixCacheToS3 } from '../helpers/nix-s3-cache.js';
+import { s3TestUrl } from '../helpers/s3-test-store.js';
 import { dataOf } from '../helpers/cli-json.js';
 
 const machines = machineNames(3);
@@ -39,21 +42,27 @@ health:
 `;
 }
 
+// Each cache is published by `nix copy --to file://` into a local tree; the HTTP variant serves that tree, the
+// S3 variant uploads it to a fresh RGW bucket (Debian's Nix 2.8 cannot write s3:// itself). The file and HTTP
+// variants coordinate through a directory store; the S3 variant through a second RGW bucket, so its agents
+// read and write nothing on the local disk but their own state dirs and Nix roots.
 const CACHES = [
-  { kind: 'a directory cache (nix+file://)', http: false },
-  { kind: "an HTTP cache (nix+http://, the project's static server)", http: true },
-];
+  { kind: 'a directory cache (nix+file://)', transport: 'file' },
+  { kind: "an HTTP cache (nix+http://, the project's static server)", transport: 'http' },
+  { kind: 'an S3 cache on Ceph RGW (nix+s3://BUCKET?endpoint=…)', transport: 's3' },
+] as const;
 
-describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, quarantine, revert, tampered cache', ({ http }) => {
+describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, quarantine, revert, tampered cache', ({ transport }) => {
   let world: DeployWorld;
   let fleet: Fleet;
   let server: HttpStoreServer | undefined;
+  let s3Cache: string | undefined;
   let cacheDir: string;
   const fx: NixClosureFixture[] = [];
   const rootOf = (m: string): string => join(world.root, 'roots', m);
 
   beforeAll(async () => {
-    world = await createDeployWorld({ prefix: 'nixroll' });
+    world = await createDeployWorld({ prefix: 'nixroll', ...(transport === 's3' ? { storeUrl: await s3TestUrl('coordination/') } : {}) });
     const v1 = await buildNixClosure(world.root, [{ name: 'roll-lib' }], undefined, undefined, OK);
     const key = { secretKeyFile: v1.secretKeyFile, publicKey: v1.publicKey };
     fx.push(v1);
@@ -63,8 +72,9 @@ describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, qu
     cacheDir = join(world.root, 'nix-cache');
     for (const f of fx.slice(0, 3)) await publishNixCache(f, cacheDir, 'zstd');
     await publishNixCache(fx[3]!, cacheDir, 'none');
-    server = http ? await startHttpStoreServer(cacheDir) : undefined;
-    const cacheUrl = server ? `nix+${server.url}` : `nix+file://${cacheDir}`;
+    server = transport === 'http' ? await startHttpStoreServer(cacheDir) : undefined;
+    s3Cache = transport === 's3' ? await uploadNixCacheToS3(cacheDir) : undefined;
+    const cacheUrl = server ? `nix+${server.url}` : s3Cache ? `nix+${s3Cache}` : `nix+file://${cacheDir}`;
     await world.commit({
       'flotilla.yaml': `stores:\n  - "${world.storeUrl}"\n  - "${cacheUrl}"\npublishers:\n  keys:\n    - ${world.publisherPublic}\n  threshold: 1\nnix:\n  trustedKeys:\n    - ${v1.publicKey}\n`,
     }, 'trust the Nix cache');
@@ -143,7 +153,9 @@ describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, qu
     const bytes = await readFile(nar);
     const i = bytes.indexOf(Buffer.from('exit 0'));
     bytes[i + 5] = '7'.charCodeAt(0);
-    await writeFile(nar, bytes);
+    // On S3 the object in the bucket is overwritten; the local tree it was uploaded from stays intact.
+    if (s3Cache) await overwriteS3Object(s3Cache, info.url, bytes);
+    else await writeFile(nar, bytes);
     await world.commit({ 'sets/app.yaml': setYaml(v4.top, world.platform) }, 'app v4 (tampered cache)');
     const named = async (): Promise<boolean> => {
       const store = openStore(world.storeUrl);
@@ -158,8 +170,10 @@ describe.each(CACHES)('rollout from $kind: 3 agent processes, canary + batch, qu
     expect(await switchedTo(v4.top)).toEqual([]);
     const st = await readStatuses(world.storeUrl, 'app');
     for (const m of machines) expect(st.get(m)?.currentDigest).toBe(v2.top);
+    // v4's lib verified before its top's NAR failed: it must not be placed either (all or nothing).
     for (const m of machines) {
-      expect(await readdir(join(rootOf(m), 'nix/store'))).not.toContain(v4.top.slice('/nix/store/'.length));
+      const placed = await readdir(join(rootOf(m), 'nix/store'));
+      for (const p of v4.paths) expect(placed, `${m} ${p}`).not.toContain(p.slice('/nix/store/'.length));
     }
   });
 });

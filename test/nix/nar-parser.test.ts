@@ -1,6 +1,6 @@
 // The NAR rules, one hostile archive per rule (crafted bytes: the parser is pure logic over a byte stream).
 // Real archives from `nix-store --dump` are covered end to end in nix-cache.test.ts.
-import { mkdtemp, readdir, readlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readlink, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -67,11 +67,21 @@ describe('NAR parser', () => {
   });
 
   it('unpacks without following symlinks: an escaping target is stored as-is, nothing outside is touched', async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'flotilla-nar-')), 'p');
+    const tmp = await mkdtemp(join(tmpdir(), 'flotilla-nar-'));
+    const out = join(tmp, 'p');
+    // The link's target is a real directory with its own mode and mtime: setting Nix's mtime 1 or read-only
+    // mode through the link (utimes instead of lutimes) would change them.
+    const outside = join(tmp, 'outside');
+    await mkdir(outside, { mode: 0o750 });
+    await utimes(outside, 1_700_000_000, 1_700_000_000);
     const sink = createUnpackSink(out, '/nix/store/x');
-    await parseNar(chunked(nar(...dir(entry('esc', ['(', 'type', 'symlink', 'target', '/tmp', ')']), entry('f', file('data'))))), sink, '/nix/store/x');
+    await parseNar(chunked(nar(...dir(entry('esc', ['(', 'type', 'symlink', 'target', outside, ')']), entry('f', file('data'))))), sink, '/nix/store/x');
     await sink.finish();
     expect(await readdir(out)).toEqual(['esc', 'f']);
-    expect(await readlink(join(out, 'esc'))).toBe('/tmp');
+    expect(await readlink(join(out, 'esc'))).toBe(outside);
+    expect((await lstat(join(out, 'esc'))).mtimeMs).toBe(1000);
+    const st = await stat(outside);
+    expect(st.mtimeMs).toBe(1_700_000_000_000);
+    expect(st.mode & 0o777).toBe(0o750);
   });
 });

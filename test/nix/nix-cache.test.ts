@@ -1,14 +1,13 @@
 // Real Nix end to end: a closure built, signed and published by Nix itself (each compression, over a
 // directory, HTTP and Ceph RGW) is fetched into a chroot root and every path compared byte for byte with
 // `nix-store --dump` of the original.
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { materialiseNixClosure, openNixCache, parseNixPublicKey, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
-import { openStore } from '../../src/store/open-store.js';
+import { materialiseNixClosure, openNixCache, parseNarInfo, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture, type NixCompressionName } from '../helpers/nix-closure.js';
-import { s3TestUrl } from '../helpers/s3-test-store.js';
+import { overwriteS3Object, uploadNixCacheToS3 } from '../helpers/nix-s3-cache.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
 
 let scratch: Scratch;
@@ -99,6 +98,28 @@ describe('Nix binary cache published by nix copy', () => {
     await expectIdentical(root);
   });
 
+  it('a path that refers to itself, as most real outputs do, is fetched like any other and not taken for a cycle', async () => {
+    const dir = join(scratch.path, 'self');
+    await mkdir(dir);
+    const self = await buildNixClosure(dir, [{ name: 'self-lib', selfReference: true }]);
+    const cacheDir = join(dir, 'cache');
+    await publishNixCache(self, cacheDir, 'zstd');
+    const lib = self.libs[0] ?? '';
+    const info = parseNarInfo(await readFile(join(cacheDir, `${parseStorePath(lib).hash}.narinfo`), 'utf8'), lib);
+    expect(info.references).toContain(lib);
+    const k = parseNixPublicKey(self.publicKey);
+    const root = freshRoot();
+    const cache = await openNixCache(`nix+file://${cacheDir}`);
+    try {
+      const closure = await resolveNixClosure(cache, self.top, { keys: new Map([[k.name, k.key]]), threshold: 1 });
+      expect(closure.map((i) => i.storePath)).toEqual([lib, self.top]);
+      await materialiseNixClosure(cache, closure, root);
+    } finally {
+      await cache.close();
+    }
+    for (const p of self.paths) expect((await nixDump(join(root, p), dir)).equals(await nixDump(p, dir)), p).toBe(true);
+  }, 120_000);
+
   it('over HTTP (the project static server)', async () => {
     const server = await startHttpStoreServer(caches.get('zstd') ?? '');
     try {
@@ -111,7 +132,7 @@ describe('Nix binary cache published by nix copy', () => {
   });
 
   it('over S3 (Ceph RGW): the nix copy tree uploaded with the project store, as Debian nix-bin 2.8 has no S3 support', async () => {
-    const s3 = await uploadToS3(caches.get('xz') ?? '', 'cache/');
+    const s3 = await uploadNixCacheToS3(caches.get('xz') ?? '', 'cache/');
     const root = freshRoot();
     await fetchInto(`nix+${s3}`, root);
     await expectIdentical(root);
@@ -119,33 +140,14 @@ describe('Nix binary cache published by nix copy', () => {
 
   it('over S3 (Ceph RGW): a tampered NAR object in the bucket is refused, naming the path, and nothing is placed', async () => {
     const dir = caches.get('zstd') ?? '';
-    const s3 = await uploadToS3(dir, 'tampered/');
+    const s3 = await uploadNixCacheToS3(dir, 'tampered/');
     const narinfo = await readFile(join(dir, `${fx.libs[0]?.slice('/nix/store/'.length, '/nix/store/'.length + 32)}.narinfo`), 'utf8');
     const url = /^URL: (.*)$/m.exec(narinfo)?.[1] ?? '';
     const bytes = await readFile(join(dir, url));
     bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0x01;
-    const store = openStore(s3);
-    try {
-      await store.put(url, bytes);
-    } finally {
-      await store.close();
-    }
+    await overwriteS3Object(s3, url, bytes);
     const root = freshRoot();
     await expect(fetchInto(`nix+${s3}`, root)).rejects.toThrow(fx.libs[0] ?? 'lib');
     expect(await readdir(join(root, 'nix/store')).catch(() => [])).toEqual([]);
   });
 });
-
-/** Uploads a `nix copy --to file://` tree to a fresh S3 prefix (the layout is the same); returns its URL. */
-async function uploadToS3(dir: string, prefix: string): Promise<string> {
-  const s3 = await s3TestUrl(prefix);
-  const store = openStore(s3);
-  try {
-    for (const f of await walk(dir)) {
-      if ((await lstat(f)).isFile()) await store.put(relative(dir, f), await readFile(f));
-    }
-  } finally {
-    await store.close();
-  }
-  return s3;
-}

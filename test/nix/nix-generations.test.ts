@@ -11,6 +11,8 @@ import { flotillaGcRootsDir, gcGenerations, gcNixStores, stageGeneration, syncNi
 import { parseClosureRef, type NixStorePath } from '../../src/store/closure-ref.js';
 import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture } from '../../scripts/world/nix-closure.js';
 import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
+import { dataOf } from '../helpers/cli-json.js';
+import { runCli } from '../helpers/deploy-world.js';
 
 let scratch: Scratch;
 let v1: NixClosureFixture;
@@ -21,7 +23,8 @@ let roots = 0;
 beforeAll(async () => {
   scratch = await makeScratch('nixgen');
   v1 = await buildNixClosure(join(scratch.path), [{ name: 'gen-lib' }]);
-  v2 = await buildNixClosure(join(scratch.path), [{ name: 'gen-lib' }]);
+  // v2's lib refers to itself, as most real outputs do: its registration must carry that reference.
+  v2 = await buildNixClosure(join(scratch.path), [{ name: 'gen-lib', selfReference: true }]);
   cacheUrl = await publishNixCache(v1, join(scratch.path, 'cache'), 'zstd');
   await publishNixCache(v2, join(scratch.path, 'cache'), 'zstd');
 }, 180_000);
@@ -57,6 +60,11 @@ describe('a Nix closure as a generation', () => {
     for (const p of v1.paths) expect(await exists(join(root, p)), `${p} survives Nix GC while generation ${g1} exists`).toBe(true);
 
     const g2 = await deploy(stateDir, root, v2, true);
+    const selfLib = v2.libs[0] ?? '';
+    const refs = (await runTool('nix-store', ['--store', root, '--query', '--references', selfLib], { env: nixEnv(scratch.path) })).trim().split('\n');
+    expect(refs).toContain(selfLib);
+    // Nix re-hashes each path against the NarHash we registered: the registration matches the bytes placed.
+    await runTool('nix-store', ['--store', root, '--verify-path', ...v2.paths], { env: nixEnv(scratch.path) });
     await gcGenerations({ stateDir, keep: 1, graceMs: 0 });
     expect(await gcNixStores(stateDir, { roots: [root] })).toEqual([{ root, removed: [], leftToNix: true }]);
     expect(await exists(join(flotillaGcRootsDir(root), `app-${g1}`))).toBe(false);
@@ -75,9 +83,11 @@ describe('a Nix closure as a generation', () => {
     await deploy(stateDir, root, v2, false);
     // Both generations exist: nothing is unused yet.
     expect((await gcNixStores(stateDir))[0]?.removed).toEqual([]);
-    await gcGenerations({ stateDir, keep: 1, graceMs: 0 });
-    const r = await gcNixStores(stateDir);
-    expect(r[0]?.removed.sort()).toEqual(onlyV1.sort());
+    // The verb an operator runs: generations first, then the store paths only they used.
+    const gc = await runCli(['gc', '--state', stateDir, '--keep', '1', '--json']);
+    expect(gc.code, gc.stderr).toBe(0);
+    const r = dataOf<{ nix: Array<{ root: string; removed: string[]; leftToNix: boolean }> }>(gc.stdout).nix;
+    expect(r.map((n) => ({ ...n, removed: [...n.removed].sort() }))).toEqual([{ root, removed: [...onlyV1].sort(), leftToNix: false }]);
     for (const p of onlyV1) expect(await exists(join(root, p))).toBe(false);
     for (const p of v2.paths) expect(await exists(join(root, p)), p).toBe(true);
   }, 120_000);

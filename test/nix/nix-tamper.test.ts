@@ -4,8 +4,8 @@ import { appendFile, cp, readdir, readFile, rm, truncate, writeFile } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
-import { buildNixClosure, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
-import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+import { buildNixClosure, generateNixKey, nixEnv, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
 
 let scratch: Scratch;
 let fx: NixClosureFixture;
@@ -69,6 +69,30 @@ describe('tampered Nix caches', () => {
     expect(await placed(root)).toEqual([]);
   });
 
+  it('counts distinct trusted keys: one key signing twice is one signer, two keys meet a threshold of 2', async () => {
+    // Every narinfo carries its one key's Sig line twice: counted as lines, the closure would pass.
+    const twice = (t: string): string => `${t.trimEnd()}\n${/^Sig: .*$/m.exec(t)?.[0] ?? ''}\n`;
+    const { err, root } = await refusal(async (c) => {
+      for (const p of fx.paths) await tamperNarInfo(c, p, twice);
+    }, { ...trust, threshold: 2 });
+    expect(err.code, err.message).toBe('SignatureError');
+    expect(err.message).toContain(fx.top);
+    expect(await placed(root)).toEqual([]);
+    // A second key signs the closure with real Nix, and nix copy publishes both signatures.
+    const second = await generateNixKey(scratch.path);
+    await runTool('nix', ['store', 'sign', '-k', second.secretKeyFile, '-r', fx.top], { env: nixEnv(scratch.path) });
+    const twoSigned = join(scratch.path, `cache-${n++}`);
+    await publishNixCache(fx, twoSigned, 'none');
+    const k2 = parseNixPublicKey(second.publicKey);
+    const c = await openNixCache(`nix+file://${twoSigned}`);
+    try {
+      const closure = await resolveNixClosure(c, fx.top, { keys: new Map([...trust.keys, [k2.name, k2.key]]), threshold: 2 });
+      expect(closure.map((i) => i.storePath)).toEqual([...fx.libs, fx.top]);
+    } finally {
+      await c.close();
+    }
+  });
+
   const cases: [string, string, (c: string) => Promise<void>, () => string, RegExp][] = [
     ['a signature over other fields (NarSize changed)', 'SignatureError', (c) => tamperNarInfo(c, lib(), (t) => t.replace(/^NarSize: (\d+)$/m, (_m, s: string) => `NarSize: ${Number(s) + 8}`)), lib, /valid signature/],
     ['a reference added after signing', 'SignatureError', (c) => tamperNarInfo(c, fx.top, (t) => t.replace(/^References: (.*)$/m, (_m, r: string) => `References: ${r} ${parseStorePath(fx.top).hash}-flotilla-app`)), () => fx.top, /valid signature/],
@@ -105,6 +129,30 @@ describe('tampered Nix caches', () => {
     ['a missing reference', 'NotFoundError', (c) => rm(narinfoFile(c, lib())), lib, /referenced by/],
     ['a missing NAR file', 'NotFoundError', async (c) => rm(await narFile(c, lib())), lib, /missing/],
   ];
+  // nix-cache-info is read before any narinfo: a cache for another store dir would place paths whose
+  // references point outside /nix/store.
+  it.each<[string, string, (info: string) => string | undefined, RegExp]>([
+    ['a cache for another store dir', 'ConfigError', (t) => t.replace(/^StoreDir: .*$/m, 'StoreDir: /gnu/store'), /holds paths of store \/gnu\/store; only \/nix\/store/],
+    ['a nix-cache-info without StoreDir', 'IntegrityError', (t) => t.replace(/^StoreDir: .*\n/m, ''), /has no StoreDir line/],
+    ['no nix-cache-info at all', 'NotFoundError', () => undefined, /has no nix-cache-info/],
+  ])('refuses %s before reading any narinfo', async (_name, code, edit, message) => {
+    const cache = join(scratch.path, `cache-${n++}`);
+    await cp(pristine, cache, { recursive: true });
+    const next = edit(await readFile(join(cache, 'nix-cache-info'), 'utf8'));
+    if (next === undefined) await rm(join(cache, 'nix-cache-info'));
+    else await writeFile(join(cache, 'nix-cache-info'), next);
+    const err = await openNixCache(`nix+file://${cache}`).then(
+      async (c) => {
+        await c.close();
+        throw new Error('the cache was opened');
+      },
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err.code, err.message).toBe(code);
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(cache);
+  });
+
   it.each(cases)('%s', async (_name, code, spoil, path, message) => {
     const { err, root } = await refusal(spoil);
     expect(err.code, err.message).toBe(code);

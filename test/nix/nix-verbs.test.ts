@@ -1,5 +1,5 @@
 // The read-side verbs on a Nix store path, run as the built CLI against a real Nix-built, Nix-signed cache:
-// verify, fetch, show, diff and plan. Each refusal below would pass if its check were removed.
+// verify, fetch, show, diff, plan, revert and bump. Each refusal below would pass if its check were removed.
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,5 +211,23 @@ describe('flotilla plan with a set pinning a Nix store path', () => {
     const r = await runCli(['revert', 'app', '--to', v1.top, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(join(world.work.dir, 'sets/app.yaml'), 'utf8')).toContain(`closure: ${v1.top}`);
+  });
+
+  it('bump commits a Nix store path whose closure is in the cache and trusted, and refuses one untrusted or absent, writing nothing', async () => {
+    const bump = (to: string): ReturnType<typeof runCli> => runCli(['bump', 'app', to, '--repo', world.work.dir, '--sign-key', world.signer.privateKeyPath, '--json']);
+    const head = async (): Promise<string> => (await world.work.git(['rev-parse', 'HEAD'])).trim();
+    const ok = await bump(v2.top);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(dataOf<{ changes: Array<{ to: string }> }>(ok.stdout).changes.map((c) => c.to)).toEqual([v2.top]);
+    expect(await readFile(join(world.work.dir, 'sets/app.yaml'), 'utf8')).toContain(`closure: ${v2.top}`);
+    const before = await head();
+    const absent = `/nix/store/${'0'.repeat(32)}-absent`;
+    for (const bad of [rogue.top, absent]) {
+      const r = await bump(bad);
+      expect(r.code, bad).not.toBe(0);
+      expect(r.stdout + r.stderr).toContain(bad);
+    }
+    expect(await head()).toBe(before);
+    expect(await readFile(join(world.work.dir, 'sets/app.yaml'), 'utf8')).toContain(`closure: ${v2.top}`);
   });
 });
