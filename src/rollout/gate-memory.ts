@@ -15,7 +15,7 @@ import type { QuarantineRecord } from './quarantine-record.js';
  */
 export class GateMemory {
   private readonly listings = new Map<string, StatusListing>();
-  private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number }>();
+  private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number; firstSeenMs?: number }>();
   private readonly quarantines = new Map<string, { digest: ClosureRef; record: QuarantineRecord | null; readAtMs: number }>();
   private readonly listedAt = new Map<string, number>();
   private readonly markers = new Map<string, { rolloutId: string; marked: Map<string, number | undefined>; listedAtMs: number }>();
@@ -98,6 +98,18 @@ export class GateMemory {
     const fresh = { rolloutId, machines: new Map() as DoneMemory };
     this.done.set(set, fresh);
     return fresh.machines;
+  }
+
+  /**
+   * When (wall clock ms, `nowMs` on first call) this process first saw rollout `rolloutId` of `set`: the
+   * rollout began no later, as far as this machine can tell (look-again.ts). A new rollout starts it afresh.
+   */
+  firstSeen(set: string, rolloutId: string, nowMs: number): number {
+    this.doneIn(set, rolloutId);
+    const cur = this.done.get(set);
+    if (cur === undefined) return nowMs;
+    cur.firstSeenMs ??= nowMs;
+    return cur.firstSeenMs;
   }
 
   /** When (monotonic ms) this machine began following the batch before its own in this rollout. */
