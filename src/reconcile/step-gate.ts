@@ -3,7 +3,7 @@ import { earliestDoneMs } from '../rollout/batch-pace.js';
 import { collectOldRollouts } from '../rollout/collect-rollouts.js';
 import { followGate, GATE_FOLLOW_WINDOW_MS } from '../rollout/follow-gate.js';
 import { failedMachines, type DoneRule, type GateDecision } from '../rollout/gate.js';
-import { decideWithReads, type DependencyRef } from '../rollout/gate-reads.js';
+import { decideWithReads, STATUS_LISTING_MAX_AGE_MS, type DependencyRef } from '../rollout/gate-reads.js';
 import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { lookAgainMs } from '../rollout/look-again.js';
@@ -242,6 +242,8 @@ async function turnOnce(ctx: SetContext, plan: RolloutPlan): Promise<(TurnWait &
       // No pace yet: look again as the gate would (look-again.ts), for the batch the gate will wait for.
       const wall = rule.now.getTime();
       look = lookAgainMs({ plan, upTo: batch - 1, marked, failed: rule.failed, nowMs: wall, firstSeenMs: ports.gate.firstSeen(set.name, plan.rolloutId, wall) });
+      // Status files (for agents that write no marker) at most every STATUS_LISTING_MAX_AGE_MS between looks.
+      if (look !== undefined && !ports.gate.turnReadDue(set.name, mono, STATUS_LISTING_MAX_AGE_MS)) return { detail: waiting(end - 1, lagging), followAfterMs: look, young: true };
       read = { ...rule, remembered: marked };
     }
     const behind = await firstNotDoneBefore(coord, plan, end, read);

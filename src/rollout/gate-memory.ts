@@ -21,6 +21,7 @@ export class GateMemory {
   private readonly markers = new Map<string, { rolloutId: string; marked: Map<string, number | undefined>; listedAtMs: number }>();
   private readonly holds = new Map<string, { key: string; untilMs: number; decision: GateDecision }>();
   private readonly turnHolds = new Map<string, { key: string; untilMs: number; message: string }>();
+  private readonly turnReadAt = new Map<string, number>();
 
   /**
    * The Ready markers of `rolloutId` in `set` (machine → marker time): listed again when the last listing
@@ -61,6 +62,18 @@ export class GateMemory {
   /** As holdDecision, for the fetch turn's answer (a sentence saying why it waits). */
   holdTurn(set: string, key: string, untilMs: number, message: string): void {
     this.turnHolds.set(set, { key, untilMs, message });
+  }
+
+  /**
+   * True when the fetch turn of `set` may read status files again (none read in the last `maxAgeMs` of
+   * monotonic `nowMs`), and then counts this as a read. A young rollout's turn looks often, and the files only
+   * matter for machines without a Ready marker: a later read can only let a machine fetch later, never switch.
+   */
+  turnReadDue(set: string, nowMs: number, maxAgeMs: number): boolean {
+    const at = this.turnReadAt.get(set);
+    if (at !== undefined && nowMs - at < maxAgeMs) return false;
+    this.turnReadAt.set(set, nowMs);
+    return true;
   }
 
   /** As heldDecision, for the fetch turn. */
