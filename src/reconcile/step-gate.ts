@@ -68,22 +68,25 @@ function dependencyRefs(ctx: SetContext): DependencyRef[] {
  * each look-again wait (look-again.ts) while the rollout is young. `young`: the last decision's wait is a
  * look-again one. Those looks are a few per batch, so they neither start nor spend the follow budget.
  */
-async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean }> {
+async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean; lookAgainMs?: number }> {
   const { set, machine, ports } = ctx;
   let young = false;
+  let lookAgainMs: number | undefined;
   const decide = async (): Promise<GateDecision> => {
-    const { decision, requests, young: y } = await decideWithReads({
+    const { decision, requests, young: y, lookAgainMs: look } = await decideWithReads({
       store: coord, plan, machine: machine.name, settings: set.rollout, dependencies: dependencyRefs(ctx),
       overrideWindows: set.rollout.overrideWindows, now: ports.clock.now(), staleAfterMs: ports.staleAfterMs,
       unreachable: { budget: unavailableBudget(set.rollout.maxUnavailable, plan.order.length), afterMs: set.rollout.unreachableAfterMs },
       memory: ports.gate, monotonicMs: ports.clock.monotonicMs(),
     });
     young = y === true;
+    lookAgainMs = look;
     ports.log.debug({ set: set.name, allowed: decision.allowed, requests, ...(young && !decision.allowed ? { lookAgainMs: decision.retryAfterMs } : {}) }, 'gate decision');
     return decision;
   };
   const first = await decide();
-  if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false, young };
+  const last = (): { young: boolean; lookAgainMs?: number } => ({ young, ...(lookAgainMs !== undefined ? { lookAgainMs } : {}) });
+  if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false, ...last() };
   const now = ports.clock.monotonicMs();
   // A wait longer than a tick follows (the batch before cannot be done sooner, batch-pace.ts) is left to
   // the polls, whose decisions cost nothing until then; following starts when it is near.
@@ -91,7 +94,7 @@ async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan)
   const within = near && (young || now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS);
   const windowMs = within ? Math.min(GATE_FOLLOW_MAX_MS, Math.max(0, ports.statusHeartbeatMs / 2)) : GATE_FOLLOW_WINDOW_MS;
   const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal, windowMs, first });
-  return { decision, within, young };
+  return { decision, within, ...last() };
 }
 
 /** A final-batch machine through its gate collects the set's old rollouts (bounded; best effort). */
@@ -126,16 +129,20 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
-    const { decision, within, young } = await followDecisions(ctx, coord, plan);
+    const { decision, within, young, lookAgainMs } = await followDecisions(ctx, coord, plan);
     if (!decision.allowed) {
       const waiting = decision.reason === Reason.WaitingForBatch;
       const following = !young && within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && waiting && ports.signal.aborted !== true;
       // A wait too long to follow in this tick, for a batch that cannot be done sooner, or the next look of a
       // young rollout (look-again.ts) that did not fit in this tick: tick again then.
       const later = !following && waiting && decision.retryAfterMs !== undefined && (young || decision.retryAfterMs > GATE_FOLLOW_MAX_MS);
+      // Past its follow budget a machine whose batch before still works looks again as a young rollout's do,
+      // not a poll later: a batch 0 whose machines start at their own polls works for up to a poll.
+      const spent = !following && !later && waiting && decision.retryAfterMs !== undefined && lookAgainMs !== undefined;
       return {
         go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout,
         ...(following ? { followAgain: true as const } : {}), ...(later ? { followAfterMs: decision.retryAfterMs } : {}),
+        ...(spent ? { followAfterMs: lookAgainMs } : {}),
       };
     }
     await collectBehind(ctx, coord, plan, rollout.batch);

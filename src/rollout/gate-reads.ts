@@ -60,6 +60,8 @@ export interface DecisionWithCost {
    * working one and no pace says when it can be done), not the look a second at a working batch right before.
    */
   young?: true;
+  /** lookAgainMs's wait for this decision, when it waits for an earlier batch that is not done. */
+  lookAgainMs?: number;
 }
 
 /** A status source over the memory's listing of `set`: gets only the files whose etag changed. */
@@ -117,10 +119,11 @@ export async function decideWithReads(input: GateReadInput): Promise<DecisionWit
       return { decision: held, requests: counter.requests };
     }
   }
+  const look = reading.lookAgainMs !== undefined && !decision.allowed ? { lookAgainMs: reading.lookAgainMs } : {};
   if (!decision.allowed && decision.reason === Reason.WaitingForBatch && decision.retryAfterMs === undefined && reading.lookAgainMs !== undefined && input.monotonicMs !== undefined) {
-    return { decision: { ...decision, retryAfterMs: reading.lookAgainMs }, requests: counter.requests, young: true };
+    return { decision: { ...decision, retryAfterMs: reading.lookAgainMs }, requests: counter.requests, young: true, ...look };
   }
-  return { decision, requests: counter.requests };
+  return { decision, requests: counter.requests, ...look };
 }
 
 /**

@@ -32,7 +32,8 @@ export interface LookAgainInput {
 
 /**
  * How long to wait (ms, at least LOOK_AGAIN_MIN_MS) before looking at the rollout again, or undefined when
- * batch `upTo` is done or is itself the working batch (the batch before is working: follow it instead).
+ * batch `upTo` is done. When batch `upTo` is itself the working batch the caller follows it about once a
+ * second instead, and uses this only once its follow budget is spent (a batch 0 spread over a long poll).
  * With w the first batch not all done (marked or failed) and s when it began (batch w − 1's last marker time;
  * for batch 0, the earlier of `firstSeenMs` and its first marker):
  * - none of batch w done yet: it has worked τ = now − s and may take as long again, so look after τ / divisor;
@@ -48,7 +49,7 @@ export interface LookAgainInput {
 export function lookAgainMs(input: LookAgainInput): number | undefined {
   const { plan, upTo, marked, failed, nowMs } = input;
   const w = plan.batches.findIndex((b, k) => k <= upTo && !b.every((m) => marked.has(m) || failed.has(m)));
-  if (w < 0 || w >= upTo) return undefined;
+  if (w < 0) return undefined;
   const machines = plan.batches[w] ?? [];
   const times = machines.flatMap((m) => (failed.has(m) ? [] : [marked.get(m)])).filter((t): t is number => t !== undefined);
   const start = startOf(input, w, times);
@@ -60,7 +61,7 @@ export function lookAgainMs(input: LookAgainInput): number | undefined {
     const rest = last + (left * Math.max(0, last - start)) / times.length - nowMs;
     estimate = Math.max(Math.min(rest, tau), nowMs - last);
   }
-  const behind = w >= 1 ? (upTo - w - 1) * tau : 0;
+  const behind = w >= 1 ? Math.max(0, upTo - w - 1) * tau : 0;
   return Math.max(LOOK_AGAIN_MIN_MS, Math.round((Math.max(0, estimate) + behind) / LOOK_AGAIN_DIVISOR));
 }
 

@@ -181,3 +181,20 @@ describe('step gate: a young rollout, whose pace is not known yet', () => {
     expect(clock.slept).toEqual([]);
   });
 });
+
+describe('step gate: past the follow budget', () => {
+  it('a machine whose batch before still works looks again later on its own, not at its next poll', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 1)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    // The canary works (no marker, no report): the follower's ticks follow it a minute each, then ask for the next.
+    let r = await passRolloutGate.run(await openRun(ctx));
+    for (let i = 0; i < 20 && 'stop' in r && r.stop.followAgain === true; i++) r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop.followAgain).toBeUndefined();
+    // Its 15 minutes spent, the next look is half the time the canary has worked: minutes away, yet before a poll of an hour.
+    expect(r.stop.followAfterMs).toBeGreaterThan(5 * 60_000);
+    expect(r.stop.followAfterMs).toBeLessThan(15 * 60_000);
+  });
+});

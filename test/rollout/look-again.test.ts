@@ -33,7 +33,7 @@ describe('lookAgainMs: when a machine looks again while no pace is known', () =>
     { name: 'batch 0 stalled at its last machine: half the time since the last one, not a look a second', upTo: 2, batches: [[10, 20, 30]], now: 300, want: 135 * S },
     { name: 'batch 1 working 20 s: half of that for the machine two batches behind', upTo: 2, batches: [[100, 100, 100, 100]], now: 120, want: 10 * S },
     { name: 'a machine further back adds the batches in between at least as long as batch 1 so far', upTo: 4, batches: [[100, 100, 100, 100]], now: 120, want: 30 * S },
-    { name: 'the batch it waits for is working: undefined (it follows it instead)', upTo: 1, batches: [[100, 100, 100, 100]], now: 120, want: undefined },
+    { name: 'the batch it waits for is working: half its age (once it may no longer follow it a second at a time)', upTo: 1, batches: [[100, 100, 100, 100]], now: 120, want: 10 * S },
     { name: 'the batch it waits for is done: undefined', upTo: 1, batches: [[10, 10, 10, 10], [50, 50, 50, 50]], now: 120, want: undefined },
   ])('$name', ({ upTo, batches, now, want }) => {
     expect(lookAgainMs({ plan, upTo, marked: marks(plan, batches), failed: new Set(), nowMs: T0 + now * S, firstSeenMs: T0 })).toBe(want);
