@@ -165,6 +165,8 @@ export async function run(args: string[]): Promise<void> {
   out(`git by kind (idle, whole fleet): ${[...r.idle.git].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
   out(`rollout store requests by kind (set of ${r.rollout.setSize}): ${[...r.rollout.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
   out(`per-batch overhead: median ${fmt(f['perBatchOverheadSeconds'] ?? 0)} s, max ${fmt(f['perBatchOverheadMaxSeconds'] ?? 0)} s over ${(f['rolloutBatches'] ?? 1) - 1} batches`);
+  const ends = r.rollout.batchEndsMs;
+  out(`  by batch (1..${ends.length - 1}), s: ${ends.slice(1).map((e, k) => fmt((e - (ends[k] ?? 0) - p.activationMs) / 1000)).join(' ')}; batch 0 done ${fmt(((ends[0] ?? 0) - r.commit.atMs) / 1000)} s after the commit`);
   out(`commit burst: git peak ${fmt(f['commitPeakGitPerSecond'] ?? 0)} req/s; idle S3 bill at ${p.machines} machines $${fmt(f['idleS3DollarsPerMonthAtN'] ?? 0)}/month`);
   out(`simulation: ${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s of wall time`);
 }

@@ -3,9 +3,10 @@ import { earliestDoneMs } from '../rollout/batch-pace.js';
 import { collectOldRollouts } from '../rollout/collect-rollouts.js';
 import { followGate, GATE_FOLLOW_WINDOW_MS } from '../rollout/follow-gate.js';
 import { failedMachines, type DoneRule, type GateDecision } from '../rollout/gate.js';
-import { decideWithReads, type DependencyRef } from '../rollout/gate-reads.js';
+import { decideWithReads, STATUS_LISTING_MAX_AGE_MS, type DependencyRef } from '../rollout/gate-reads.js';
 import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
+import { lookAgainMs } from '../rollout/look-again.js';
 import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { membersOf } from '../rollout/set-plan.js';
 import { unavailableBudget } from '../rollout/unavailability.js';
@@ -62,29 +63,38 @@ function dependencyRefs(ctx: SetContext): DependencyRef[] {
   return out;
 }
 
-/** Follows the gate: decides now, and again about every second while the batch right before works. */
-async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean }> {
+/**
+ * Follows the gate: decides now, and again about every second while the batch right before works, or after
+ * each look-again wait (look-again.ts) while the rollout is young. `young`: the last decision's wait is a
+ * look-again one. Those looks are a few per batch, so they neither start nor spend the follow budget.
+ */
+async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean; lookAgainMs?: number }> {
   const { set, machine, ports } = ctx;
+  let young = false;
+  let lookAgainMs: number | undefined;
   const decide = async (): Promise<GateDecision> => {
-    const { decision, requests } = await decideWithReads({
+    const { decision, requests, young: y, lookAgainMs: look } = await decideWithReads({
       store: coord, plan, machine: machine.name, settings: set.rollout, dependencies: dependencyRefs(ctx),
       overrideWindows: set.rollout.overrideWindows, now: ports.clock.now(), staleAfterMs: ports.staleAfterMs,
       unreachable: { budget: unavailableBudget(set.rollout.maxUnavailable, plan.order.length), afterMs: set.rollout.unreachableAfterMs },
       memory: ports.gate, monotonicMs: ports.clock.monotonicMs(),
     });
-    ports.log.debug({ set: set.name, allowed: decision.allowed, requests }, 'gate decision');
+    young = y === true;
+    lookAgainMs = look;
+    ports.log.debug({ set: set.name, allowed: decision.allowed, requests, ...(young && !decision.allowed ? { lookAgainMs: decision.retryAfterMs } : {}) }, 'gate decision');
     return decision;
   };
   const first = await decide();
-  if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false };
+  const last = (): { young: boolean; lookAgainMs?: number } => ({ young, ...(lookAgainMs !== undefined ? { lookAgainMs } : {}) });
+  if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false, ...last() };
   const now = ports.clock.monotonicMs();
   // A wait longer than a tick follows (the batch before cannot be done sooner, batch-pace.ts) is left to
   // the polls, whose decisions cost nothing until then; following starts when it is near.
   const near = first.retryAfterMs <= GATE_FOLLOW_MAX_MS;
-  const within = near && now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS;
+  const within = near && (young || now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS);
   const windowMs = within ? Math.min(GATE_FOLLOW_MAX_MS, Math.max(0, ports.statusHeartbeatMs / 2)) : GATE_FOLLOW_WINDOW_MS;
   const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal, windowMs, first });
-  return { decision, within };
+  return { decision, within, ...last() };
 }
 
 /** A final-batch machine through its gate collects the set's old rollouts (bounded; best effort). */
@@ -119,14 +129,20 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
-    const { decision, within } = await followDecisions(ctx, coord, plan);
+    const { decision, within, young, lookAgainMs } = await followDecisions(ctx, coord, plan);
     if (!decision.allowed) {
-      const following = within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && decision.reason === Reason.WaitingForBatch && ports.signal.aborted !== true;
-      // A wait too long to follow in this tick, for a batch that cannot be done sooner: tick again then.
-      const later = !following && decision.reason === Reason.WaitingForBatch && decision.retryAfterMs !== undefined && decision.retryAfterMs > GATE_FOLLOW_MAX_MS;
+      const waiting = decision.reason === Reason.WaitingForBatch;
+      const following = !young && within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && waiting && ports.signal.aborted !== true;
+      // A wait too long to follow in this tick, for a batch that cannot be done sooner, or the next look of a
+      // young rollout (look-again.ts) that did not fit in this tick: tick again then.
+      const later = !following && waiting && decision.retryAfterMs !== undefined && (young || decision.retryAfterMs > GATE_FOLLOW_MAX_MS);
+      // Past its follow budget a machine whose batch before still works looks again as a young rollout's do,
+      // not a poll later: a batch 0 whose machines start at their own polls works for up to a poll.
+      const spent = !following && !later && waiting && decision.retryAfterMs !== undefined && lookAgainMs !== undefined;
       return {
         go: false, reason: decision.reason, detail: decision.detail, stalled: decision.stalled, rollout,
         ...(following ? { followAgain: true as const } : {}), ...(later ? { followAfterMs: decision.retryAfterMs } : {}),
+        ...(spent ? { followAfterMs: lookAgainMs } : {}),
       };
     }
     await collectBehind(ctx, coord, plan, rollout.batch);
@@ -178,13 +194,31 @@ export interface TurnWait {
 }
 
 /**
- * Null when this machine may fetch now; otherwise why it waits for its turn to come closer. Reads the
+ * Null when this machine may fetch now; otherwise why it waits for its turn to come closer (turnOnce). A
+ * young rollout's look-again wait (look-again.ts) is followed inside the tick for up to a minute (at most half
+ * the status heartbeat), as the gate does, so those looks cost no new tick; the wait left is `followAfterMs`.
+ */
+export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<TurnWait | null> {
+  const { ports } = ctx;
+  const decide = async (): Promise<{ allowed: boolean; retryAfterMs?: number; wait: (TurnWait & { young?: true }) | null }> => {
+    const wait = await turnOnce(ctx, plan);
+    return { allowed: wait === null, wait, ...(wait?.young === true && wait.followAfterMs !== undefined ? { retryAfterMs: wait.followAfterMs } : {}) };
+  };
+  const windowMs = Math.min(GATE_FOLLOW_MAX_MS, Math.max(0, ports.statusHeartbeatMs / 2));
+  const { wait } = await followGate(decide, { clock: ports.clock, signal: ports.signal, windowMs });
+  if (wait === null) return null;
+  return { detail: wait.detail, ...(wait.followAfterMs !== undefined ? { followAfterMs: wait.followAfterMs } : {}) };
+}
+
+/**
+ * One look at the fetch turn: null when this machine may fetch now, else why not. Reads the
  * rollout's Ready markers (one LIST): batch `end − 1` all marked (or failed) means every batch before `end`
  * is done (by induction, without a budget). Otherwise, when the markers' times say batch `end − 1` cannot be
  * done before some moment, the answer is kept until then (no request on the polls in between); else the
- * status files are read as before (firstNotDoneBefore), for machines whose marker is missing.
+ * status files of machines without a marker are read (firstNotDoneBefore, for agents that write none), and
+ * the wait carries lookAgainMs's `followAfterMs` (look-again.ts) so a young rollout is not missed for a poll.
  */
-export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<TurnWait | null> {
+async function turnOnce(ctx: SetContext, plan: RolloutPlan): Promise<(TurnWait & { young?: true }) | null> {
   const { set, machine, ports } = ctx;
   const coord = ctx.coordination;
   if (coord === null || !ctx.coordinationSafe) return null;
@@ -199,6 +233,8 @@ export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<Tur
     const { record: quarantine } = await ports.gate.quarantine(coord, set.name, set.closure, mono, FETCH_TURN_QUARANTINE_MAX_AGE_MS);
     const rule = { ...doneRule(ctx, plan, quarantine), now: ports.clock.now() };
     const waiting = (b: number, m: string): string => `batch ${b}: ${m} is not Ready on the target yet; batch ${batch} fetches ${set.closure} when batch ${end - 1} is done`;
+    let look: number | undefined;
+    let read: DoneRule = rule;
     if (rule.silentAfterMs === undefined) {
       const marked = await ports.gate.readyMarkers(coord, set.name, plan.rolloutId, mono, 0);
       const lagging = (plan.batches[end - 1] ?? []).find((m) => !marked.has(m) && !rule.failed.has(m));
@@ -210,9 +246,15 @@ export async function fetchTurn(ctx: SetContext, plan: RolloutPlan): Promise<Tur
         ports.gate.holdTurn(set.name, key, mono + waitMs, message);
         return { detail: message, followAfterMs: waitMs };
       }
+      // No pace yet: look again as the gate would (look-again.ts), for the batch the gate will wait for.
+      const wall = rule.now.getTime();
+      look = lookAgainMs({ plan, upTo: batch - 1, marked, failed: rule.failed, nowMs: wall, firstSeenMs: ports.gate.firstSeen(set.name, plan.rolloutId, wall) });
+      // Status files (for agents that write no marker) at most every STATUS_LISTING_MAX_AGE_MS between looks.
+      if (look !== undefined && !ports.gate.turnReadDue(set.name, mono, STATUS_LISTING_MAX_AGE_MS)) return { detail: waiting(end - 1, lagging), followAfterMs: look, young: true };
+      read = { ...rule, remembered: marked };
     }
-    const behind = await firstNotDoneBefore(coord, plan, end, rule);
+    const behind = await firstNotDoneBefore(coord, plan, end, read);
     if (behind === undefined) return null;
-    return { detail: waiting(behind.batch, behind.machine) };
+    return { detail: waiting(behind.batch, behind.machine), ...(look !== undefined ? { followAfterMs: look, young: true as const } : {}) };
   });
 }

@@ -120,13 +120,14 @@ export interface NotDone {
  * fetching ahead need not wait for a machine the gate may step over); undefined when all are.
  * Reads one file at a time and stops at the first such machine: while the rollout front is far away,
  * that is a single get. Without a budget, a batch found all done ends the reading (the batches before it are
- * done by induction, as in readEarlierBatches): at most one batch of files, not every earlier one.
+ * done by induction, as in readEarlierBatches): at most one batch of files, not every earlier one. Machines
+ * in `rule.remembered` (seen done, e.g. by their Ready marker) are done and not read.
  */
 export async function firstNotDoneBefore(store: Store, plan: RolloutPlan, end: number, rule: DoneRule): Promise<NotDone | undefined> {
   const seen = new Map<string, MachineStatus | ParseProblem>();
   for (let k = end - 1; k >= 0; k--) {
     for (const m of plan.batches[k] ?? []) {
-      if (rule.failed.has(m)) continue;
+      if (rule.failed.has(m) || rule.remembered?.has(m) === true) continue;
       const s = await readMachineStatus(store, plan.set, m);
       if (s !== null) seen.set(m, s);
       if (firstBlocking([m], seen, rule) !== undefined) return { batch: k, machine: m, status: s ?? undefined };

@@ -15,12 +15,13 @@ import type { QuarantineRecord } from './quarantine-record.js';
  */
 export class GateMemory {
   private readonly listings = new Map<string, StatusListing>();
-  private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number }>();
+  private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number; firstSeenMs?: number }>();
   private readonly quarantines = new Map<string, { digest: ClosureRef; record: QuarantineRecord | null; readAtMs: number }>();
   private readonly listedAt = new Map<string, number>();
   private readonly markers = new Map<string, { rolloutId: string; marked: Map<string, number | undefined>; listedAtMs: number }>();
   private readonly holds = new Map<string, { key: string; untilMs: number; decision: GateDecision }>();
   private readonly turnHolds = new Map<string, { key: string; untilMs: number; message: string }>();
+  private readonly turnReadAt = new Map<string, number>();
 
   /**
    * The Ready markers of `rolloutId` in `set` (machine → marker time): listed again when the last listing
@@ -63,6 +64,18 @@ export class GateMemory {
     this.turnHolds.set(set, { key, untilMs, message });
   }
 
+  /**
+   * True when the fetch turn of `set` may read status files again (none read in the last `maxAgeMs` of
+   * monotonic `nowMs`), and then counts this as a read. A young rollout's turn looks often, and the files only
+   * matter for machines without a Ready marker: a later read can only let a machine fetch later, never switch.
+   */
+  turnReadDue(set: string, nowMs: number, maxAgeMs: number): boolean {
+    const at = this.turnReadAt.get(set);
+    if (at !== undefined && nowMs - at < maxAgeMs) return false;
+    this.turnReadAt.set(set, nowMs);
+    return true;
+  }
+
   /** As heldDecision, for the fetch turn. */
   heldTurn(set: string, key: string, nowMs: number): { message: string; remainingMs: number } | undefined {
     const h = this.turnHolds.get(set);
@@ -98,6 +111,18 @@ export class GateMemory {
     const fresh = { rolloutId, machines: new Map() as DoneMemory };
     this.done.set(set, fresh);
     return fresh.machines;
+  }
+
+  /**
+   * When (wall clock ms, `nowMs` on first call) this process first saw rollout `rolloutId` of `set`: the
+   * rollout began no later, as far as this machine can tell (look-again.ts). A new rollout starts it afresh.
+   */
+  firstSeen(set: string, rolloutId: string, nowMs: number): number {
+    this.doneIn(set, rolloutId);
+    const cur = this.done.get(set);
+    if (cur === undefined) return nowMs;
+    cur.firstSeenMs ??= nowMs;
+    return cur.firstSeenMs;
   }
 
   /** When (monotonic ms) this machine began following the batch before its own in this rollout. */

@@ -10,6 +10,7 @@ import { readEarlierBatches, type DoneMemory, type StatusSource } from './batch-
 import { earliestDoneMs } from './batch-pace.js';
 import { decideGate, failedMachines, PREVIOUS_BATCH_RETRY_MS, type DependencyState, type DoneRule, type GateDecision } from './gate.js';
 import type { GateMemory } from './gate-memory.js';
+import { lookAgainMs } from './look-again.js';
 import { listSlotLeases } from './lease-admin.js';
 import { batchOf, type RolloutPlan } from './planner.js';
 import type { QuarantineRecord } from './quarantine-record.js';
@@ -54,6 +55,13 @@ export const QUARANTINE_WAIT_MAX_AGE_MS = 10_000;
 export interface DecisionWithCost {
   decision: GateDecision;
   requests: number;
+  /**
+   * Set when the decision's `retryAfterMs` is lookAgainMs's (look-again.ts: the batch it waits for is not the
+   * working one and no pace says when it can be done), not the look a second at a working batch right before.
+   */
+  young?: true;
+  /** lookAgainMs's wait for this decision, when it waits for an earlier batch that is not done. */
+  lookAgainMs?: number;
 }
 
 /** A status source over the memory's listing of `set`: gets only the files whose etag changed. */
@@ -81,7 +89,10 @@ export const STATUS_LISTING_MAX_AGE_MS = 10_000;
  *
  * When the decision waits for an earlier batch and the markers' times say that batch cannot be done
  * before some moment (batch-pace.ts), the decision carries that wait as `retryAfterMs` and is held in the
- * memory until then: decisions before it cost no request. Throws the store's errors.
+ * memory until then: decisions before it cost no request. When no pace says so (fewer than two batches done,
+ * or the batch is late on it) and the batch before is not the working one, the decision carries
+ * lookAgainMs's wait instead, marked `young`: a machine looks again sooner than its poll, a few times per batch.
+ * Both need `monotonicMs` (an agent's decisions). Throws the store's errors.
  */
 export async function decideWithReads(input: GateReadInput): Promise<DecisionWithCost> {
   const counter: RequestCounter = { requests: 0 };
@@ -108,13 +119,21 @@ export async function decideWithReads(input: GateReadInput): Promise<DecisionWit
       return { decision: held, requests: counter.requests };
     }
   }
-  return { decision, requests: counter.requests };
+  const look = reading.lookAgainMs !== undefined && !decision.allowed ? { lookAgainMs: reading.lookAgainMs } : {};
+  if (!decision.allowed && decision.reason === Reason.WaitingForBatch && decision.retryAfterMs === undefined && reading.lookAgainMs !== undefined && input.monotonicMs !== undefined) {
+    return { decision: { ...decision, retryAfterMs: reading.lookAgainMs }, requests: counter.requests, young: true, ...look };
+  }
+  return { decision, requests: counter.requests, ...look };
 }
 
-/** decideOn's answer: the decision, and when the batch it waits for can be done at the earliest (if known). */
+/**
+ * decideOn's answer: the decision, when the batch it waits for can be done at the earliest (if known), and when
+ * to look again without a pace (lookAgainMs, if the batch it waits for is not the working one).
+ */
 interface Reading {
   decision: GateDecision;
   earliestMs: number | undefined;
+  lookAgainMs: number | undefined;
 }
 
 /** decideWithReads's reads and decision given the quarantine record. */
@@ -150,7 +169,13 @@ async function decideOn(input: GateReadInput, store: Store, quarantine: Quaranti
     now, staleAfterMs: input.staleAfterMs, remembered: done, readyAt: marked,
     unavailability: await unavailabilityOf(store, plan, input.unreachable, statuses, done, now),
   });
-  return { decision, earliestMs: batch > 0 ? earliestDoneMs(plan, batch - 1, marked, rule.failed) : undefined };
+  if (batch <= 0) return { decision, earliestMs: undefined, lookAgainMs: undefined };
+  // Machines seen done in their status files (an agent that writes no marker) count as marked, with no time.
+  const seen = new Map(marked);
+  for (const m of done.keys()) if (!seen.has(m)) seen.set(m, undefined);
+  const wall = now.getTime();
+  const look = lookAgainMs({ plan, upTo: batch - 1, marked: seen, failed: rule.failed, nowMs: wall, firstSeenMs: memory.firstSeen(plan.set, plan.rolloutId, wall) });
+  return { decision, earliestMs: earliestDoneMs(plan, batch - 1, marked, rule.failed), lookAgainMs: look };
 }
 
 /** The reports kept with machines remembered done (those read, not those done by marker or induction). */

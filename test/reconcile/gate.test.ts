@@ -2,8 +2,10 @@ import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests, type RequestCounter } from '../../src/fetch/counting-store.js';
+import { fetchTurn } from '../../src/reconcile/step-gate.js';
 import { passRolloutGate } from '../../src/reconcile/steps/gate.js';
 import { systemClock } from '../../src/rollout/clock.js';
+import { LOOK_AGAIN_MIN_MS } from '../../src/rollout/look-again.js';
 import { acquireSlot } from '../../src/rollout/lease.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import { rolloutIdFor } from '../../src/rollout/planner.js';
@@ -12,7 +14,7 @@ import { listReadyMarkers, writeReadyMarker } from '../../src/rollout/ready-mark
 import type { Generation } from '../../src/generations/index.js';
 import { Reason } from '../../src/status/conditions.js';
 import type { Digest } from '../../src/store/digest.js';
-import { createSetWorld, machinesOfBatch, openRun, PLATFORM, type SetWorld, type SetYamlOptions } from './set-world.js';
+import { createSetWorld, machinesOfBatch, openRun, PLATFORM, steppingClock, type SetWorld, type SetYamlOptions } from './set-world.js';
 
 let world: SetWorld;
 beforeEach(async () => (world = await createSetWorld()));
@@ -72,6 +74,8 @@ describe('step gate', () => {
     const ctx = world.context({
       closure: v1, set: row.set, machine, files,
       coordination: coordination === 'none' ? null : world.store, coordinationSafe: coordination === 'safe',
+      // A waiting machine looks again within its tick: on this clock, at once.
+      clock: steppingClock(),
     });
     const run = await openRun(ctx);
     await row.given?.(v1, run.plan.rolloutId);
@@ -138,5 +142,59 @@ describe('step gate: a wait for a batch that cannot be done yet', () => {
     const again = await passRolloutGate.run(await openRun(ctx));
     expect('stop' in again && again.stop.reason).toBe(Reason.WaitingForBatch);
     expect(counter.requests).toBe(0);
+  });
+});
+
+describe('step gate: a young rollout, whose pace is not known yet', () => {
+  it('a machine two batches behind the working canary looks again sooner than its poll, at growing waits, and ends the tick with followAfterMs', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 2)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    const r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop).toMatchObject({ result: 'waiting', reason: Reason.WaitingForBatch });
+    // Not the look a second of a machine whose batch before works: the canary's batch is not the one before.
+    expect(r.stop.followAgain).toBeUndefined();
+    expect(r.stop.followAfterMs).toBeGreaterThan(LOOK_AGAIN_MIN_MS);
+    // Within the tick (a minute at most) it looked again at waits growing by half: a dozen looks, not sixty.
+    expect(clock.slept.length).toBeGreaterThan(3);
+    expect(clock.slept.length).toBeLessThan(20);
+    expect(clock.slept.at(-1)).toBeGreaterThan(4 * clock.slept[0]!);
+  });
+
+  it('a machine waiting for its fetch turn looks again the same way, then is told when to look next', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 4)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    const { plan } = await openRun(ctx);
+    const turn = await fetchTurn(ctx, plan);
+    expect(turn?.followAfterMs).toBeGreaterThan(LOOK_AGAIN_MIN_MS);
+    expect(clock.slept.length).toBeGreaterThan(3);
+    expect(clock.slept.length).toBeLessThan(20);
+    expect(clock.slept.at(-1)).toBeGreaterThan(4 * clock.slept[0]!);
+    // Ten minutes on, with nothing done, the next look is half the rollout's age away: the tick ends at once.
+    clock.advance(600_000);
+    clock.slept.length = 0;
+    expect((await fetchTurn(ctx, plan))?.followAfterMs).toBeGreaterThan(300_000);
+    expect(clock.slept).toEqual([]);
+  });
+});
+
+describe('step gate: past the follow budget', () => {
+  it('a machine whose batch before still works looks again later on its own, not at its next poll', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 1)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    // The canary works (no marker, no report): the follower's ticks follow it a minute each, then ask for the next.
+    let r = await passRolloutGate.run(await openRun(ctx));
+    for (let i = 0; i < 20 && 'stop' in r && r.stop.followAgain === true; i++) r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop.followAgain).toBeUndefined();
+    // Its 15 minutes spent, the next look is half the time the canary has worked: minutes away, yet before a poll of an hour.
+    expect(r.stop.followAfterMs).toBeGreaterThan(5 * 60_000);
+    expect(r.stop.followAfterMs).toBeLessThan(15 * 60_000);
   });
 });

@@ -29,6 +29,29 @@ export const MACHINE = 'm1';
 export const PLATFORM = 'linux/amd64';
 export const SET = 'web';
 
+/**
+ * A clock whose sleeps take no time: each moves its monotonic and wall time on at once (a port we own). A
+ * machine that looks again while it waits (follow-gate.ts, look-again.ts) then answers without the minute a
+ * tick may follow the rollout; `slept` lists the waits it asked for.
+ */
+export function steppingClock(): Clock & { slept: number[]; advance(ms: number): void } {
+  let mono = 1_000_000;
+  let wall = Date.now();
+  const slept: number[] = [];
+  const advance = (ms: number): void => {
+    mono += ms;
+    wall += ms;
+  };
+  return {
+    slept, advance, monotonicMs: () => mono, now: () => new Date(wall),
+    sleep: (ms) => {
+      slept.push(ms);
+      advance(ms);
+      return Promise.resolve();
+    },
+  };
+}
+
 /** What a test may change about the set and the context it runs in. */
 export interface ContextOptions {
   closure: Digest;

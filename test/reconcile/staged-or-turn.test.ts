@@ -4,7 +4,7 @@ import { FETCH_LOOKAHEAD_BATCHES } from '../../src/reconcile/step-gate.js';
 import { stagedOrFetchTurn } from '../../src/reconcile/steps/staged-or-turn.js';
 import { StagedMemo } from '../../src/reconcile/staged-memo.js';
 import { Reason } from '../../src/status/conditions.js';
-import { createSetWorld, machinesOfBatch, openRun, type SetWorld } from './set-world.js';
+import { createSetWorld, machinesOfBatch, openRun, steppingClock, type SetWorld } from './set-world.js';
 
 let world: SetWorld;
 beforeEach(async () => (world = await createSetWorld()));
@@ -24,7 +24,8 @@ describe('step staged-or-fetch-turn', () => {
     const v1 = await world.push('v1');
     const machine = machinesOfBatch(world, v1, FLEET, batch)[0]!;
     const staged = new StagedMemo();
-    const ctx = world.context({ closure: v1, set: FLEET, machine, staged, commit: COMMIT, coordination: coordinated ? world.store : null });
+    // A machine waiting for its turn looks again within its tick (look-again.ts): on this clock, at once.
+    const ctx = world.context({ closure: v1, set: FLEET, machine, staged, commit: COMMIT, coordination: coordinated ? world.store : null, clock: steppingClock() });
     if (memo !== null) {
       const { generation } = await fetchAndStage(ctx);
       staged.remember('web', v1, memo, generation, ctx.ports.clock.monotonicMs());
