@@ -4,14 +4,17 @@
 // CommonJS file is read and compiled at once (docs/performance.md, "Process start").
 //   flotilla.js          the entry (src/cli/bin-entry.ts): answers `--help` and `VERB --help` from the help
 //                        table taken here from the CLI itself, and otherwise requires the CLI.
-//   flotilla-cli.js      the CLI (src/cli/main.ts and everything it reaches). Each lazily imported verb, and
+//   flotilla-cli.js      the CLI (src/cli/main.ts and everything it reaches), with flotilla-cli.cache, V8's
+//                        code cache of it (src/cli/code-cache.ts): compiling it took more CPU than anything
+//                        else in a no-op fetch. Each lazily imported verb, and
 //                        each lazy import inside one (the S3 store, the supervisor, the Nix fetch), stays lazy:
 //                        esbuild wraps it in a function run on first import, and the npm dependencies it
 //                        requires (external, from node_modules) are required only then.
 //   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks.
 //   package.json         `"type": "commonjs"`, so that Node reads these .js files as scripts.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
-import { chmodSync, existsSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -41,19 +44,38 @@ const common = {
 };
 
 /**
- * The entry: its `import('./main.js')` becomes a require of the CLI's bundle, and the help table, which the
- * unbundled module leaves undefined (src/cli/help-table.ts), is the CLI's own output (help-snapshot.ts).
+ * The entry: the help table, which the unbundled module leaves undefined (src/cli/help-table.ts), is the
+ * CLI's own output (help-snapshot.ts), and loadMain (src/cli/load-main.ts) requires the CLI's bundle with
+ * its code cache (code-cache.ts), loaded only then.
  */
 function entryPlugin(table) {
+  const loadMain = `import { join } from 'node:path';
+export const loadMain = async () => {
+  const { requireWithCodeCache } = await import(${JSON.stringify(src('cli/code-cache.js'))});
+  return requireWithCodeCache(join(__dirname, 'flotilla-cli.js'), join(__dirname, 'flotilla-cli.cache')).exports;
+};
+`;
   return {
     name: 'bin-entry',
     setup(b) {
-      b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './flotilla-cli.js', external: true }));
-      b.onLoad({ filter: /help-table\.js$/ }, (args) =>
-        args.path === src('cli/help-table.js') ? { contents: `export const HELP_TABLE = ${JSON.stringify(table)};\n`, loader: 'js' } : undefined,
-      );
+      b.onLoad({ filter: /(help-table|load-main)\.js$/ }, (args) => {
+        if (args.path === src('cli/help-table.js')) return { contents: `export const HELP_TABLE = ${JSON.stringify(table)};\n`, loader: 'js' };
+        if (args.path === src('cli/load-main.js')) return { contents: loadMain, loader: 'js' };
+        return undefined;
+      });
     },
   };
+}
+
+/**
+ * V8's code cache of the CLI's bundle, made by a Node started with the flags of the entry's shebang (V8
+ * rejects a cache made under other flags), beside the bundle and with its mtime.
+ */
+function makeCodeCache(dir) {
+  const shebang = readFileSync(src('cli/bin-entry.js'), 'utf8').split('\n')[0] ?? '';
+  const flags = shebang.split(/\s+/).slice(shebang.split(/\s+/).indexOf('node') + 1);
+  const script = `import(${JSON.stringify(src('cli/code-cache.js'))}).then((m) => m.makeCodeCache(${JSON.stringify(join(dir, 'flotilla-cli.js'))}, ${JSON.stringify(join(dir, 'flotilla-cli.cache'))}))`;
+  execFileSync(process.execPath, [...flags, '-e', script], { stdio: 'inherit' });
 }
 
 rmSync(fresh, { recursive: true, force: true });
@@ -64,6 +86,7 @@ await build({ ...common, entryPoints: { flotilla: src('cli/bin-entry.js') }, plu
 await build({ ...common, ...moduleUrl, entryPoints: { 'flotilla-cli': src('cli/main.js') } });
 await build({ ...common, ...moduleUrl, entryPoints: { 'tick-worker-main': src('agent/tick-worker-main.js') } });
 writeFileSync(join(fresh, 'package.json'), '{ "type": "commonjs" }\n');
+makeCodeCache(fresh);
 // The shebang comes from src/cli/bin-entry.ts; npm makes bin targets executable on install, the build does too.
 chmodSync(join(fresh, 'flotilla.js'), 0o755);
 if (existsSync(out)) renameSync(out, old);

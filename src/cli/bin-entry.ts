@@ -9,11 +9,12 @@
 // the CLI itself (a start then costs little more than Node's); everything else loads main.ts and runs it.
 // This module and main.ts are the only ones that set an exit code.
 import { HELP_TABLE } from './help-table.js';
+import { loadMain } from './load-main.js';
 import { quickHelp } from './quick-help.js';
 
 const quick = HELP_TABLE === undefined ? undefined : quickHelp(process.argv.slice(2), HELP_TABLE);
 if (quick === undefined) {
-  void import('./main.js').then(({ main }) => main());
+  void loadMain().then(({ main }) => main());
 } else {
   // As main does (broken-pipe.ts, not imported: it would be a chunk of its own, shared with main): a reader
   // that went away (`flotilla --help | head -1`) is exit 141, not a stack trace.

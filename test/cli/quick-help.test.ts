@@ -79,7 +79,7 @@ describe('the bin answers help from its table, exactly as the CLI does', () => {
     });
   }
 
-  it('answers without the rest of the bundle: the entry alone, copied away from the CLI's bundle', async () => {
+  it("answers without the rest of the bundle: the entry alone, copied away from the CLI's bundle", async () => {
     const alone = join(t.dir, 'flotilla.js');
     await copyFile(CLI, alone);
     const real = await runCliInProcess(['fetch', '--help']);
@@ -88,7 +88,7 @@ describe('the bin answers help from its table, exactly as the CLI does', () => {
     // Anything else needs the CLI, which is not there: proof that the two above never loaded it.
     const other = await node(alone, ['version']);
     expect(other.code).not.toBe(0);
-    expect(other.stderr).toMatch(/MODULE_NOT_FOUND/);
+    expect(other.stderr).toContain("flotilla-cli.js");
   });
 
   it('a closed stdout ends a quick answer quietly with 141, as the CLI does', async () => {
