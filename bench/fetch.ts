@@ -87,12 +87,13 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     const rgw = s.rgw;
     add('flRgw', await flotillaFetch(s, rgw.url, s.v1, join(dir, 'fl-rgw'), rgw.env));
     const t = await timeGetAll(rgw.url);
-    add('rgwFloor', { seconds: t, syncSeconds: 0, peakRssMb: 0, stdout: '' });
+    add('rgwFloor', { seconds: t, syncSeconds: 0, cpuSeconds: 0, peakRssMb: 0, stdout: '' });
   }
 }
 
 const wall = (r: TimedRun): number => r.seconds;
 const withSync = (r: TimedRun): number => r.seconds + r.syncSeconds;
+const cpu = (r: TimedRun): number => r.cpuSeconds;
 
 /** Median over rounds of a − b in the same round (what a costs beyond b, e.g. beyond bare Node's start). */
 function pairedExcess(m: Sample, a: string, b: string, f: (r: TimedRun) => number): number {
@@ -124,6 +125,9 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
     noopOverNodeSeconds: pairedExcess(m, 'flNoop', 'node', wall),
     cliStartRatio: pairedRatio(m, 'flHelp', ['node'], wall),
+    // CPU (user + sys), which load inflates far less than wall time: the no-op's and `--help`'s beyond bare node's.
+    noopOverNodeCpuSeconds: pairedExcess(m, 'flNoop', 'node', cpu),
+    cliStartOverNodeCpuSeconds: pairedExcess(m, 'flHelp', 'node', cpu),
     peakRssMb: Math.max(rss('flDir'), rss('flHttp'), rss('flIncr'), rss('flRgw') || 0),
     rgwColdOverFloor: s.rgw ? pairedRatio(m, 'flRgw', ['rgwFloor'], wall) : null,
     runs: (m['flHttp'] ?? []).length,
@@ -136,8 +140,8 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     ['cold, directory store / file:// cache', `${cell(m, 'nixDir')}; zstd ${cell(m, 'nixDirZstd')}`, cell(m, 'flDir'), ratio('flDir', nixBestDir)],
     ['cold, over HTTP (project static server)', `${cell(m, 'nixHttp')}; zstd ${cell(m, 'nixHttpZstd')}`, cell(m, 'flHttp'), ratio('flHttp', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
-    ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s`, ratio('flNoop', ['nixNoop'])],
-    ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
+    ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s)`, ratio('flNoop', ['nixNoop'])],
+    ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
     ['peak RSS, cold over HTTP', `${rss('nixHttp').toFixed(0)} MB`, `${rss('flHttp').toFixed(0)} MB (dir ${rss('flDir').toFixed(0)}, incr ${rss('flIncr').toFixed(0)})`, `${(rss('flHttp') / rss('nixHttp')).toFixed(1)}×`],
   ];
   if (s.rgw) rows.push(['cold from Ceph RGW', `GET every object, 16 at a time, warm process: ${fmt(median((m['rgwFloor'] ?? []).map(wall)))} s`, cell(m, 'flRgw'), `${(result.rgwColdOverFloor ?? 0).toFixed(2)}× the floor`]);

@@ -1,15 +1,21 @@
 // Bundles the compiled CLI (dist/src, from tsc) into dist/bin/, the package's `bin` (npm run build runs it
-// after tsc). Node loads ES modules one file at a time: a one-shot `flotilla fetch` spent about half its
-// time resolving, reading and compiling ~110 of them. Bundled, a verb loads its entry and a few chunks.
-// `splitting` keeps every verb lazy: each `import('./verb-NAME.js')` of the command table becomes a chunk,
-// and code shared by several verbs a shared chunk, so a verb loads exactly the modules it reaches, as
-// before. npm dependencies stay external (loaded from node_modules as before; none is on the fetch path).
-// The tick worker is built beside the CLI, under the name worker-client.ts forks (./tick-worker-main.js
-// next to it); chunks stay in the same folder so relative URLs still hold.
+// after tsc), as CommonJS: Node loads ES modules one file at a time (resolve, read through libuv's pool,
+// compile, link), and its ES module loader alone costs a start more than a script does; a `require`d
+// CommonJS file is read and compiled at once (docs/performance.md, "Process start").
+//   flotilla.js          the entry (src/cli/bin-entry.ts): answers `--help` and `VERB --help` from the help
+//                        table taken here from the CLI itself, and otherwise requires the CLI.
+//   flotilla-cli.js      the CLI (src/cli/main.ts and everything it reaches), with flotilla-cli.cache, V8's
+//                        code cache of it (src/cli/code-cache.ts): compiling it took more CPU than anything
+//                        else in a no-op fetch. Each lazily imported verb, and
+//                        each lazy import inside one (the S3 store, the supervisor, the Nix fetch), stays lazy:
+//                        esbuild wraps it in a function run on first import, and the npm dependencies it
+//                        requires (external, from node_modules) are required only then.
+//   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks.
+//   package.json         `"type": "commonjs"`, so that Node reads these .js files as scripts.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -17,82 +23,74 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'bin');
 const fresh = `${out}.new-${process.pid}`;
 const old = `${out}.old-${process.pid}`;
+const src = (path) => join(root, 'dist', 'src', path);
 
-const main = join(root, 'dist', 'src', 'cli', 'main.js');
-const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20.19', packages: 'external', logLevel: 'warning' };
+// `import.meta.url` has no CommonJS meaning: modules that find files beside them (the schemas, the tick
+// worker, createRequire) get their bundle's URL instead, which lies in the same place relative to them.
+const MODULE_URL = '__flotilla_module_url';
+const moduleUrl = { define: { 'import.meta.url': MODULE_URL }, banner: { js: `const ${MODULE_URL} = require("node:url").pathToFileURL(__filename).href;` } };
+const common = {
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.19',
+  packages: 'external',
+  logLevel: 'warning',
+  legalComments: 'none',
+  outdir: fresh,
+  entryNames: '[name]',
+  // `import()` becomes a lazy `require`: no ES module loader at all (openpgp and node:https load this way).
+  supported: { 'dynamic-import': false },
+};
 
 /**
- * The modules `main` imports statically (without main itself) and the modules imported dynamically (the
- * verbs, and what they load lazily), read from a first, unwritten pass.
+ * The entry: the help table, which the unbundled module leaves undefined (src/cli/help-table.ts), is the
+ * CLI's own output (help-snapshot.ts), and loadMain (src/cli/load-main.ts) requires the CLI's bundle with
+ * its code cache (code-cache.ts), loaded only then.
  */
-async function moduleGraph() {
-  const dynamic = new Set();
-  const record = {
-    name: 'record-dynamic-imports',
+function entryPlugin(table) {
+  const loadMain = `import { join } from 'node:path';
+export const loadMain = async () => {
+  const { requireWithCodeCache } = await import(${JSON.stringify(src('cli/code-cache.js'))});
+  return requireWithCodeCache(join(__dirname, 'flotilla-cli.js'), join(__dirname, 'flotilla-cli.cache')).exports;
+};
+`;
+  return {
+    name: 'bin-entry',
     setup(b) {
-      b.onResolve({ filter: /^\./, namespace: 'file' }, (args) => {
-        if (args.kind === 'dynamic-import') dynamic.add(join(args.resolveDir, args.path));
+      b.onLoad({ filter: /(help-table|load-main)\.js$/ }, (args) => {
+        if (args.path === src('cli/help-table.js')) return { contents: `export const HELP_TABLE = ${JSON.stringify(table)};\n`, loader: 'js' };
+        if (args.path === src('cli/load-main.js')) return { contents: loadMain, loader: 'js' };
         return undefined;
       });
     },
   };
-  const { metafile } = await build({ ...common, entryPoints: [main], splitting: true, outdir: fresh, write: false, metafile: true, plugins: [record] });
-  const rel = (abs) => relative(root, abs);
-  const core = new Set();
-  const todo = [rel(main)];
-  while (todo.length > 0) {
-    const file = todo.pop();
-    if (core.has(file)) continue;
-    core.add(file);
-    for (const i of metafile.inputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) todo.push(i.path);
-  }
-  core.delete(rel(main));
-  return { core: [...core].map((f) => join(root, f)), dynamic };
 }
 
 /**
- * esbuild puts a module shared by several entries (main and each lazily imported verb) in a chunk per set
- * of entries that reach it: the ~40 modules main needs came out as 7 chunks, each loaded as its own file.
- * Every lazily imported module is made to import them too (they are in memory before any lazy import
- * runs, so nothing changes at run time): they all have the same set and form one chunk.
+ * V8's code cache of the CLI's bundle, made by a Node started with the flags of the entry's shebang (V8
+ * rejects a cache made under other flags), beside the bundle and with its mtime.
  */
-function importCoreEverywhere(core, dynamic) {
-  return {
-    name: 'import-core-everywhere',
-    setup(b) {
-      b.onLoad({ filter: /\.js$/, namespace: 'file' }, async (args) => {
-        if (!dynamic.has(args.path)) return undefined;
-        const text = await readFile(args.path, 'utf8');
-        return { contents: `${text}\n${core.map((f) => `import ${JSON.stringify(f)};`).join('\n')}\n`, loader: 'js', resolveDir: dirname(args.path) };
-      });
-    },
-  };
+function makeCodeCache(dir) {
+  const shebang = readFileSync(src('cli/bin-entry.js'), 'utf8').split('\n')[0] ?? '';
+  const flags = shebang.split(/\s+/).slice(shebang.split(/\s+/).indexOf('node') + 1);
+  const script = `import(${JSON.stringify(src('cli/code-cache.js'))}).then((m) => m.makeCodeCache(${JSON.stringify(join(dir, 'flotilla-cli.js'))}, ${JSON.stringify(join(dir, 'flotilla-cli.cache'))}))`;
+  execFileSync(process.execPath, [...flags, '-e', script], { stdio: 'inherit' });
 }
 
 rmSync(fresh, { recursive: true, force: true });
-const { core, dynamic } = await moduleGraph();
-await build({
-  ...common,
-  entryPoints: { flotilla: main },
-  outdir: fresh,
-  entryNames: '[name]',
-  chunkNames: '[name]-[hash]',
-  splitting: true,
-  legalComments: 'none',
-  plugins: [importCoreEverywhere(core, dynamic)],
-});
-// The tick worker is another process: its own build (its own chunks, none of the CLI's core in them).
-await build({
-  ...common,
-  entryPoints: { 'tick-worker-main': join(root, 'dist', 'src', 'agent', 'tick-worker-main.js') },
-  outdir: fresh,
-  entryNames: '[name]',
-  chunkNames: 'worker-[name]-[hash]',
-  splitting: true,
-  legalComments: 'none',
-});
-// The shebang comes from src/cli/main.ts; npm makes bin targets executable on install, the build does too.
+mkdirSync(fresh, { recursive: true });
+const { snapshotHelp } = await import(src('cli/help-snapshot.js'));
+const table = await snapshotHelp();
+await build({ ...common, entryPoints: { flotilla: src('cli/bin-entry.js') }, plugins: [entryPlugin(table)] });
+await build({ ...common, ...moduleUrl, entryPoints: { 'flotilla-cli': src('cli/main.js') } });
+await build({ ...common, ...moduleUrl, entryPoints: { 'tick-worker-main': src('agent/tick-worker-main.js') } });
+writeFileSync(join(fresh, 'package.json'), '{ "type": "commonjs" }\n');
+makeCodeCache(fresh);
+// The shebang comes from src/cli/bin-entry.ts; npm makes bin targets executable on install, the build does too.
 chmodSync(join(fresh, 'flotilla.js'), 0o755);
 if (existsSync(out)) renameSync(out, old);
 renameSync(fresh, out);
 rmSync(old, { recursive: true, force: true });
+// Loading every verb for the help table may leave a handle open (a logger's stream): the build is done.
+process.exit(0);

@@ -1,5 +1,7 @@
 // Whole processes timed from outside, as a user waits for them: wall time, the writeback they leave
-// behind (a `sync` right after), and peak RSS from GNU time (getrusage of the child it waits for).
+// behind (a `sync` right after), and CPU time and peak RSS from GNU time (getrusage of the child it waits
+// for). CPU time (user + sys) says what a process costs on a busy machine, where wall time mostly says how
+// busy the machine was.
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,8 @@ export interface TimedRun {
   seconds: number;
   /** Wall seconds of the `sync` run right after it (its deferred writeback). */
   syncSeconds: number;
+  /** User + system CPU seconds of the process (GNU time's resolution: 10 ms). */
+  cpuSeconds: number;
   peakRssMb: number;
   stdout: string;
 }
@@ -46,12 +50,13 @@ let seq = 0;
 export async function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, okCodes: number[] = [0]): Promise<TimedRun> {
   const rssFile = join(tmpdir(), `flotilla-bench-rss-${process.pid}-${seq++}`);
   const t0 = performance.now();
-  const r = await wait(GNU_TIME, ['-f', '%M', '-o', rssFile, cmd, ...args], env, true);
+  const r = await wait(GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args], env, true);
   const seconds = (performance.now() - t0) / 1000;
   const syncSeconds = await timeSync();
   const rss = await readFile(rssFile, 'utf8').catch(() => '');
   await rm(rssFile, { force: true });
   if (r.code === null || !okCodes.includes(r.code)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
-  const kb = Number(/(\d+)\s*$/.exec(rss.trim())?.[1] ?? 0);
-  return { seconds, syncSeconds, peakRssMb: kb / 1024, stdout: r.stdout };
+  // The last line: GNU time writes a note above it when the command fails.
+  const [kb = 0, user = 0, sys = 0] = (rss.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { seconds, syncSeconds, cpuSeconds: user + sys, peakRssMb: kb / 1024, stdout: r.stdout };
 }

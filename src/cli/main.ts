@@ -1,8 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// V8 flags cannot be set from inside a running process: a 2 MiB semi-space (default 16) keeps a cold fetch's
-// young generation small, peak RSS ~113 → ~85 MB at no measurable CPU cost (docs/performance.md). `env -S`
-// splits the line (GNU coreutils ≥ 8.30, BSD env); npm's bin link is a symlink to this file's bundle, so
-// `flotilla`, the systemd unit's ExecStart and the bin shim all start Node with the flag.
 import { parseArgs } from 'node:util';
 import { findCommand } from './commands.js';
 import type { Command, CommandContext, CommandInput } from './command.js';
@@ -112,7 +107,12 @@ export async function runCli(argv: string[], io: Pick<CommandContext, 'stdout' |
   }
 }
 
-async function main(): Promise<void> {
+/**
+ * The CLI as a process: runs `process.argv` with the process's streams, aborts the verb on SIGINT, SIGTERM
+ * or a closed stdout, and sets the exit code. Called by the bin's entry (bin-entry.ts), or when this module
+ * is the script node was started with.
+ */
+export async function main(): Promise<void> {
   // A fetch opens, hashes and renames thousands of files through libuv's thread pool (4 threads by
   // default); more threads keep the disk busy. Read when the pool first starts, which is after this line:
   // no module imported above touches the file system at import time.

@@ -1,6 +1,7 @@
 // The bundle package.json's `bin` names (dist/bin/, scripts/bundle-cli.mjs), run the way npm installs it:
 // copied alone (no dist/src beside it) next to package.json, schemas/ and node_modules, executed through
-// its shebang. Every verb is a lazy chunk, so a few verbs from different corners are run for real.
+// its shebang. Every verb is loaded lazily inside the bundle, so a few verbs from different corners are run
+// for real.
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -45,10 +46,13 @@ describe('the bin bundle, installed alone and run through its shebang', () => {
 
   it('holds no import of a file outside dist/bin (the bundle is whole without dist/src)', async () => {
     const dir = resolve('dist/bin');
-    for (const name of await readdir(dir)) {
+    const names = await readdir(dir);
+    // CommonJS throughout (scripts/bundle-cli.mjs): no ES module loader on any path.
+    expect(JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+    for (const name of names.filter((n) => n.endsWith('.js'))) {
       const text = await readFile(join(dir, name), 'utf8');
-      const relative = [...text.matchAll(/(?:from|import)\s*\(?\s*["'](\.[^"']*)["']/g)].map((m) => m[1] as string);
-      expect(relative.filter((spec) => !/^\.\/[^/]+\.js$/.test(spec)), name).toEqual([]);
+      const relative = [...text.matchAll(/(?:from|import|require)\s*\(?\s*["'](\.[^"']*)["']/g)].map((m) => m[1] as string);
+      expect(relative.filter((spec) => !/^\.\/[^/]+\.js$/.test(spec) || !names.includes(spec.slice(2))), name).toEqual([]);
     }
   });
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env -S node --max-semi-space-size=2
+// V8 flags cannot be set from inside a running process: a 2 MiB semi-space (default 16) keeps a cold fetch's
+// young generation small, peak RSS ~113 → ~85 MB at no measurable CPU cost (docs/performance.md). `env -S`
+// splits the line (GNU coreutils ≥ 8.30, BSD env); npm's bin link is a symlink to this file's bundle, so
+// `flotilla`, the systemd unit's ExecStart and the bin shim all start Node with the flag.
+//
+// The bin's entry (scripts/bundle-cli.mjs bundles it as dist/bin/flotilla.js). `flotilla --help` and
+// `flotilla VERB --help` are answered from the help table taken from the CLI at build time, without loading
+// the CLI itself (a start then costs little more than Node's); everything else loads main.ts and runs it.
+// This module and main.ts are the only ones that set an exit code.
+import { HELP_TABLE } from './help-table.js';
+import { loadMain } from './load-main.js';
+import { quickHelp } from './quick-help.js';
+
+const quick = HELP_TABLE === undefined ? undefined : quickHelp(process.argv.slice(2), HELP_TABLE);
+if (quick === undefined) {
+  void loadMain().then(({ main }) => main());
+} else {
+  // As main does (broken-pipe.ts, not imported: it would be a chunk of its own, shared with main): a reader
+  // that went away (`flotilla --help | head -1`) is exit 141, not a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exitCode = 141;
+  });
+  process.exitCode = quick.exitCode;
+  process.stdout.write(quick.text);
+}

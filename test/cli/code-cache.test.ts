@@ -1,0 +1,56 @@
+// The CLI's bundle is compiled from V8's code cache made at build time (src/cli/code-cache.ts,
+// scripts/bundle-cli.mjs): the cache must be taken only for the very file it was made from, and the one the
+// build ships must be one V8 accepts under the flags of the bin's shebang.
+import { execFile } from 'node:child_process';
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCodeCache, requireWithCodeCache } from '../../src/cli/code-cache.js';
+import { makeTempDir } from '../helpers/package-fixtures.js';
+
+const moduleText = (value: string): string => `exports.value = () => ${JSON.stringify(value)};\nexports.dir = __dirname;\n`;
+
+describe('requireWithCodeCache', () => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    t = await makeTempDir('flotilla-code-cache-');
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('loads a CommonJS file as require would, from the cache made for it', async () => {
+    const file = join(t.dir, 'a.js');
+    await writeFile(file, moduleText('one'));
+    expect(requireWithCodeCache(file, join(t.dir, 'none.cache'))).toMatchObject({ cached: false });
+    makeCodeCache(file, join(t.dir, 'a.cache'));
+    const r = requireWithCodeCache(file, join(t.dir, 'a.cache'));
+    expect(r.cached).toBe(true);
+    expect((r.exports as { value: () => string }).value()).toBe('one');
+    expect((r.exports as { dir: string }).dir).toBe(t.dir);
+  });
+
+  it('ignores a cache whose file was changed since, even to the same length (V8 checks only that)', async () => {
+    const file = join(t.dir, 'b.js');
+    await writeFile(file, moduleText('two'));
+    makeCodeCache(file, join(t.dir, 'b.cache'));
+    await writeFile(file, moduleText('owt'));
+    // An edit within the same millisecond as the build would keep the mtime: make it plainly later.
+    const later = new Date((await stat(file)).mtimeMs + 5000);
+    await utimes(file, later, later);
+    const r = requireWithCodeCache(file, join(t.dir, 'b.cache'));
+    expect(r.cached).toBe(false);
+    expect((r.exports as { value: () => string }).value()).toBe('owt');
+  });
+});
+
+describe('the code cache the build ships', () => {
+  it('is accepted by V8 under the flags of the bin\'s shebang, and rejected without them', async () => {
+    const bin = resolve('dist/bin');
+    const flags = ((await readFile(join(bin, 'flotilla.js'), 'utf8')).split('\n')[0] ?? '').split(' ').slice(3);
+    expect(flags).toEqual(['--max-semi-space-size=2']);
+    const probe = `import(${JSON.stringify(resolve('dist/src/cli/code-cache.js'))}).then((m) => process.stdout.write(String(m.requireWithCodeCache(${JSON.stringify(join(bin, 'flotilla-cli.js'))}, ${JSON.stringify(join(bin, 'flotilla-cli.cache'))}).cached)))`;
+    const cached = (args: string[]): Promise<string> =>
+      new Promise((done, fail) => execFile(process.execPath, [...args, '-e', probe], (err, stdout) => (err ? fail(new Error(err.message)) : done(stdout))));
+    expect(await cached(flags)).toBe('true');
+    expect(await cached([])).toBe('false');
+  });
+});
