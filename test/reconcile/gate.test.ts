@@ -180,6 +180,33 @@ describe('step gate: a young rollout, whose pace is not known yet', () => {
     expect((await fetchTurn(ctx, plan))?.followAfterMs).toBeGreaterThan(300_000);
     expect(clock.slept).toEqual([]);
   });
+
+  it('a young rollout\'s fetch turn reads status files at most every 10 s, however often it looks', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 4)[0]!;
+    const clock = steppingClock();
+    // Counts only the status-file reads (the markers' LIST and the quarantine read are the looks' own cost).
+    const statusReads = { n: 0 };
+    const counted = new Proxy(world.store, {
+      get(target, prop, receiver): unknown {
+        const v: unknown = Reflect.get(target, prop, receiver);
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]): unknown => {
+          if ((prop === 'get' || prop === 'getBytes' || prop === 'getIfChanged') && typeof args[0] === 'string' && args[0].startsWith('status/')) statusReads.n += 1;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: counted, coordinationSafe: true, clock });
+    const { plan } = await openRun(ctx);
+    await fetchTurn(ctx, plan);
+    const looks = clock.slept.length + 1;
+    const elapsedMs = clock.slept.reduce((a, b) => a + b, 0);
+    expect(looks).toBeGreaterThan(5);
+    expect(statusReads.n).toBeGreaterThan(0);
+    expect(statusReads.n).toBeLessThanOrEqual(Math.floor(elapsedMs / 10_000) + 1);
+    expect(statusReads.n).toBeLessThan(looks);
+  });
 });
 
 describe('step gate: past the follow budget', () => {
