@@ -1,7 +1,8 @@
 import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import { checkDeployable, checkSignatures, storeSignatures, type PolicyVerdict, type PublisherPolicy } from '../trust/manifest-policy.js';
-import { cachedSignatures, type ObjectCache } from './object-cache.js';
+import { cachedSignatures } from './manifest-cache.js';
+import type { ObjectCache } from './object-cache.js';
 
 /** The verdict on a closure's root, and the signatures read from a store that the cache lacks. */
 export interface RootPolicy {

@@ -1,10 +1,10 @@
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inlineFsOpRunner, throwIfFailed } from './fs-op-runner.js';
+import { inlineFsOpRunner } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import { isPidAlive } from '../util/pid-alive.js';
-import { objectPath, objectsDir, objectsTempDir, objectTempOwner, objectTempPath, objectTempTag, signatureCachePath } from '../generations/layout.js';
-import { MAX_SIG_BYTES, type SignatureSource } from '../trust/manifest-policy.js';
+import { objectsDir, objectsTempDir, objectTempOwner } from '../generations/layout.js';
+import { objectCacheAt } from './manifest-cache.js';
 
 /**
  * The verified local object cache under a state dir (names from generations/layout.ts):
@@ -12,6 +12,7 @@ import { MAX_SIG_BYTES, type SignatureSource } from '../trust/manifest-policy.js
  *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
  *   objects/tmp/<pid>-<tag>-<n> downloads in flight; renamed in only after their hash matched
  *   objects/sha256/ab/<hex>.sig.<key>  a manifest's signature that verified, re-verified on every use
+ * (manifests and signatures are read and written by manifest-cache.ts, which a no-op fetch loads alone).
  * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
  */
 export interface ObjectCache {
@@ -28,15 +29,7 @@ export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
   const tmpDir = objectsTempDir(stateDir);
   await mkdir(tmpDir, { recursive: true });
   await removeStaleTemps(tmpDir);
-  // One random tag per cache opened, then a counter: unique across processes without a random draw per file.
-  const tag = objectTempTag();
-  let n = 0;
-  return {
-    stateDir,
-    tmpDir,
-    path: (d, x = false) => objectPath(stateDir, d, x),
-    tempPath: () => objectTempPath(stateDir, tag, n++),
-  };
+  return objectCacheAt(stateDir);
 }
 
 async function removeStaleTemps(tmpDir: string): Promise<void> {
@@ -46,7 +39,7 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
   }
 }
 
-/** Small synchronous steps on the calling thread (stats, manifest writes): one runner per process. */
+/** Small synchronous steps on the calling thread (the stats of missingObjects): one runner per process. */
 const localSteps = inlineFsOpRunner();
 
 /** Stats per synchronous slice: a few milliseconds of the event loop at most. */
@@ -75,55 +68,4 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
     });
   }
   return missing;
-}
-
-/**
- * Writes manifest bytes the caller has verified into the cache: a temp file, then its final name (made
- * read-only, the shard directory created on demand). Not flushed: a lost manifest is fetched again.
- */
-export function writeVerified(cache: ObjectCache, digest: Digest, bytes: Uint8Array): Promise<void> {
-  return writeCached(cache, cache.path(digest), bytes);
-}
-
-/**
- * Keeps signatures of manifest `digest` that verified (as writeVerified keeps manifests), so a later fetch
- * of the same closure can check its policy without asking a store: signatures are immutable, unlike the
- * deployable flag, which is never cached. Throws InvalidNameError for a bad key name, fs errors.
- */
-export async function writeSignatures(cache: ObjectCache, digest: Digest, signatures: ReadonlyArray<{ keyName: string; bytes: Uint8Array }>): Promise<void> {
-  for (const s of signatures) await writeCached(cache, signatureCachePath(cache.stateDir, digest, s.keyName), s.bytes);
-}
-
-/**
- * The cached signatures of `digest`, as a policy check reads them: whatever bytes are there (at most
- * MAX_SIG_BYTES), never trusted as such: the check verifies each against the key and the manifest's
- * digest and size. Absent or unreadable is simply none.
- */
-export function cachedSignatures(cache: ObjectCache, digest: Digest): SignatureSource {
-  return async (keyName) => {
-    const bytes = await readCapped(signatureCachePath(cache.stateDir, digest, keyName), MAX_SIG_BYTES).catch(() => undefined);
-    return { found: bytes === undefined ? [] : [bytes], errors: [] };
-  };
-}
-
-/** The first `max` bytes of a file, or undefined when it holds more. */
-async function readCapped(path: string, max: number): Promise<Buffer | undefined> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(max + 1);
-    const { bytesRead } = await fh.read(buf, 0, max + 1, 0);
-    return bytesRead > max ? undefined : buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeCached(cache: ObjectCache, dest: string, bytes: Uint8Array): Promise<void> {
-  const tmp = cache.tempPath();
-  const results = await localSteps.run([
-    { op: 'write', dest: tmp, data: bytes },
-    { op: 'commit', tmp, dest, mode: 0o444 },
-  ]);
-  if (results.some((r) => !r.ok)) await rm(tmp, { force: true });
-  throwIfFailed(results);
 }

@@ -7,7 +7,8 @@ import type { LoadedManifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { checkRootPolicy, type RootPolicy } from './closure-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
-import { writeSignatures, writeVerified, type ObjectCache } from './object-cache.js';
+import { writeSignatures, writeVerified } from './manifest-cache.js';
+import type { ObjectCache } from './object-cache.js';
 
 export interface ReadClosureOptions {
   /** When given, the root's signatures (and deployable flag) are checked over its exact bytes before anything is parsed. */
