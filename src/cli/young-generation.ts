@@ -13,8 +13,8 @@ const FETCH_BUILTINS = ['node:http', 'node:timers/promises', 'node:child_process
  * time V8 would grow it, so setting it at run time takes effect (unlike `--max-semi-space-size`, fixed when
  * the heap is made). Any flag change also changes the hash V8 checks code caches against, so built-in
  * modules compiled afterwards would lose Node's code cache (~70 ms for the HTTP client): the ones a fetch
- * may still need (`extra`: node:https for an https:// store) are loaded first. Called only once the fetch
- * has to download: a one-shot no-op never grows its heap, and the flag would cost it nothing but time.
+ * may still need (`extra`: node:https for an https:// store) are loaded first. Called by `fetch` only once
+ * it has to download (a one-shot no-op never grows its heap), and by `agent` as it starts.
  */
 export function keepYoungGenerationSmall(extra: readonly string[] = []): void {
   for (const m of [...FETCH_BUILTINS, ...extra]) process.getBuiltinModule(m);
