@@ -42,13 +42,18 @@ export async function parseNar(source: AsyncIterable<Buffer | string>, sink: Nar
     const pad = (8 - (n % 8)) % 8;
     if (pad > 0 && (await r.read(pad)).some((x) => x !== 0)) bad('nonzero padding');
   };
-  const readBytes = async (max: number): Promise<Buffer> => {
+  // A view into the stream's chunk (or a copy of just these bytes when they straddle two): for tokens,
+  // read at once and dropped.
+  const readView = async (max: number): Promise<Buffer> => {
     const n = await readLength(max);
-    const b = Buffer.from(await r.read(n));
+    const b = await r.read(n);
     await skipPadding(n);
     return b;
   };
-  const readToken = async (): Promise<string> => (await readBytes(NAR_LIMITS.maxToken)).toString('latin1');
+  // Names and targets outlive the chunk they came in (the previous name is kept for the order check):
+  // copied, so a kept name does not pin a whole chunk.
+  const readBytes = async (max: number): Promise<Buffer> => Buffer.from(await readView(max));
+  const readToken = async (): Promise<string> => (await readView(NAR_LIMITS.maxToken)).toString('latin1');
   const expect = async (token: string): Promise<void> => {
     const got = await readToken();
     if (got !== token) bad(`expected ${JSON.stringify(token)}, found ${JSON.stringify(got)}`);
@@ -58,7 +63,7 @@ export async function parseNar(source: AsyncIterable<Buffer | string>, sink: Nar
     let tag = await readToken();
     let executable = false;
     if (tag === 'executable') {
-      if ((await readBytes(0)).length !== 0) bad('"executable" must be followed by an empty string');
+      if ((await readView(0)).length !== 0) bad('"executable" must be followed by an empty string');
       executable = true;
       tag = await readToken();
     }

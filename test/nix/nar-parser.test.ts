@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseNar, type NarSink } from '../../src/nix/index.js';
+import { ByteReader } from '../../src/nix/byte-reader.js';
 import { createUnpackSink } from '../../src/nix/nar-unpack.js';
 
 /** NAR strings: u64 LE length, bytes, zero padding to 8. */
@@ -83,5 +84,23 @@ describe('NAR parser', () => {
     const st = await stat(outside);
     expect(st.mtimeMs).toBe(1_700_000_000_000);
     expect(st.mode & 0o777).toBe(0o750);
+  });
+});
+
+describe('ByteReader', () => {
+  const source = (...chunks: string[]): Readable => Readable.from(chunks.map((c) => Buffer.from(c)));
+
+  it('reads exact counts across chunk boundaries, copying only what straddles, and hands file bytes as views', async () => {
+    const chunks = ['abc', '', 'defgh', 'ijklmnop', 'qr'];
+    const r = new ByteReader(source(...chunks), (n) => new Error(`short by ${n}`));
+    expect((await r.read(2)).toString()).toBe('ab');
+    expect((await r.read(7)).toString()).toBe('cdefghi'); // three chunks, one empty
+    const views: string[] = [];
+    for await (const c of r.chunks(8)) views.push(c.toString());
+    expect(views).toEqual(['jklmnop', 'q']);
+    expect(r.offset).toBe(17);
+    expect(await r.atEnd()).toBe(false);
+    await expect(r.read(2)).rejects.toThrow('short by 1');
+    expect(await r.atEnd()).toBe(true);
   });
 });
