@@ -59,6 +59,17 @@ export class ByteReader {
     return out;
   }
 
+  /** The bytes buffered now, unconsumed (a view: `skip` what is used). */
+  buffered(): Buffer {
+    return this.buf;
+  }
+
+  /** Consumes `n` bytes of what `buffered()` returned (n at most its length). */
+  skip(n: number): void {
+    this.buf = this.buf.subarray(n);
+    this.offset += n;
+  }
+
   /** Exactly `n` bytes, as the chunks they arrived in. */
   async *chunks(n: number): AsyncGenerator<Buffer> {
     let left = n;

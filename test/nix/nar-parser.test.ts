@@ -42,8 +42,12 @@ describe('NAR parser', () => {
   it('reads files, executables, symlinks and directories, whatever the chunking', async () => {
     events.length = 0;
     const body = nar(...dir(entry('a', file('hello')), entry('b', ['(', 'type', 'regular', 'executable', '', 'contents', 'x', ')']), entry('c', ['(', 'type', 'symlink', 'target', '../../etc/passwd', ')']), entry('d', dir())));
+    const want = ['d ', 'f a 5/5', 'x b 1/1', 'l c -> ../../etc/passwd', 'd d'];
     await parseNar(chunked(body), recorder, '/nix/store/x');
-    expect(events).toEqual(['d ', 'f a 5/5', 'x b 1/1', 'l c -> ../../etc/passwd', 'd d']);
+    expect(events).toEqual(want);
+    events.length = 0;
+    await parseNar(chunked(body, body.length), recorder, '/nix/store/x');
+    expect(events).toEqual(want);
   });
 
   it.each<[string, Buffer, RegExp]>([
@@ -64,7 +68,9 @@ describe('NAR parser', () => {
     ['a huge name length', Buffer.concat([nar('(', 'type', 'directory', 'entry', '(', 'name'), Buffer.from('ffffffffffffff7f', 'hex')]), /over the limit/],
     ['nesting past the limit', nar(...Array.from({ length: 300 }, () => ['(', 'type', 'directory', 'entry', '(', 'name', 'a', 'node']).flat()), /nest deeper/],
   ])('refuses %s', async (_name, body, message) => {
+    // In 64-byte chunks (strings straddle chunks: the waiting path) and whole (every check without waiting).
     await expect(parseNar(chunked(body, 64), recorder, '/nix/store/x')).rejects.toThrow(message);
+    await expect(parseNar(chunked(body, body.length), recorder, '/nix/store/x')).rejects.toThrow(message);
   });
 
   it('unpacks without following symlinks: an escaping target is stored as-is, nothing outside is touched', async () => {
