@@ -3,6 +3,7 @@ import type { Digest } from '../store/digest.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { ObjectCache } from './object-cache.js';
+import { TEMPS_HAVE_FINAL_MODE } from './write-temps.js';
 
 const WRITEBACK_BYTES = 32 * 1024 * 1024;
 
@@ -64,8 +65,10 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
         throw err;
       }
     }
-    // Mode, then the final name (its shard directory made on first use); independent, so spread over threads.
-    throwIfFailed(await fsOps.runSpread(batch.map((b) => ({ op: 'commit', tmp: b.tmp, dest: cache.path(b.digest, b.executable), mode: b.executable ? 0o555 : 0o444 }))));
+    // Mode (only where the temp was not created with it), then the final name (its shard directory made on
+    // first use); independent, so spread over threads.
+    const modeOf = (b: { executable: boolean }): { mode?: number } => (b.executable ? { mode: 0o555 } : TEMPS_HAVE_FINAL_MODE ? {} : { mode: 0o444 });
+    throwIfFailed(await fsOps.runSpread(batch.map((b) => ({ op: 'commit', tmp: b.tmp, dest: cache.path(b.digest, b.executable), ...modeOf(b) }))));
   };
   return {
     async add(tmp, digest, size, executable = false, written = size) {

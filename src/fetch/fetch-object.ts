@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import type { FsOpRunner } from './fs-op-runner.js';
 import type { ObjectCache } from './object-cache.js';
 import { localDiskFull } from './disk-guard.js';
+import { TEMP_MODE } from './write-temps.js';
 
 export interface ObjectFetchOptions {
   /** Aborts the fetch; it gets one listener per call in flight (placeObjects passes one of its own). */
@@ -148,7 +149,7 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
   try {
     // maxBytes makes the backend abort as soon as the body outgrows the signed size.
     // The temp file opens while the request is in flight.
-    const [opened, got] = await Promise.allSettled([open(tmp, 'wx', 0o600), store.get(objectKey(digest), { maxBytes: size, signal: deadline.signal })]);
+    const [opened, got] = await Promise.allSettled([open(tmp, 'wx', TEMP_MODE), store.get(objectKey(digest), { maxBytes: size, signal: deadline.signal })]);
     if (opened.status === 'fulfilled') fh = opened.value;
     if (got.status === 'fulfilled' && opened.status === 'rejected') got.value.destroy();
     if (opened.status === 'rejected') throw opened.reason;

@@ -7,7 +7,7 @@ import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { deadlineFor, objectDeadline } from './fetch-object.js';
 import type { ObjectCache } from './object-cache.js';
-import { writeTemps } from './write-temps.js';
+import { TEMP_MODE, writeTemps } from './write-temps.js';
 
 /** A pack to fetch: its digest, the index it must carry (from the signed manifest), the entries to keep. */
 export interface PackJob {
@@ -87,7 +87,7 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   const writeParts = async (): Promise<void> => {
     if (partBytes === 0) return;
     tmp ??= cache.tempPath();
-    fh ??= await open(tmp, 'wx', 0o600);
+    fh ??= await open(tmp, 'wx', TEMP_MODE);
     const out = parts;
     parts = [];
     partBytes = 0;

@@ -12,7 +12,7 @@ async function runOne(o: FsOp): Promise<FsOpResult> {
   try {
     switch (o.op) {
       case 'commit':
-        await chmod(o.tmp, o.mode);
+        if (o.mode !== undefined) await chmod(o.tmp, o.mode);
         try {
           await rename(o.tmp, o.dest);
         } catch (err) {

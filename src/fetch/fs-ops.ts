@@ -8,18 +8,21 @@ import type * as CryptoModule from 'node:crypto';
  */
 export type FsOp =
   /**
-   * Puts the regular file `src` (at most `limit` bytes) at the new name `dest`, then hashes what `dest`
-   * holds. With `linkOwner`, an inode that already is read-only (0444) and owned by that uid (ours) is
+   * Puts the regular file `src` (at most `limit` bytes) at the new name `dest`, mode 0444, then hashes what
+   * `dest` holds. With `linkOwner`, an inode that already is read-only (0444) and owned by that uid (ours) is
    * hard-linked instead of copied: only that uid and root could change it, and they can change our state
    * directory anyway. Anything else is copied.
    */
   | { op: 'place'; src: string; dest: string; limit: number; linkOwner?: number }
   /** Copies `src` to the new file `dest` (a second inode, for a second mode). */
   | { op: 'copy'; src: string; dest: string }
-  /** Writes `data` to the new file `dest` (mode 0600). */
-  | { op: 'write'; dest: string; data: Uint8Array }
-  /** Sets `mode` on `tmp`, then renames it to `dest`, creating dest's directory when missing. */
-  | { op: 'commit'; tmp: string; dest: string; mode: number }
+  /** Writes `data` to the new file `dest`, created with `mode` (default 0600; less the umask). */
+  | { op: 'write'; dest: string; data: Uint8Array; mode?: number }
+  /**
+   * Sets `mode` on `tmp` when given (leave it out for a temp created with its final mode), then renames it
+   * to `dest`, creating dest's directory when missing.
+   */
+  | { op: 'commit'; tmp: string; dest: string; mode?: number }
   | { op: 'mkdir'; path: string; mode: number }
   /** Hard-links `from` at `to`; copies when the inode has too many links (EMLINK). */
   | { op: 'link'; from: string; to: string }
@@ -84,7 +87,11 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
               }
             }
             // The kernel copies (copy_file_range); a file changed after the stat shows in the hash of dest.
-            if (linked === undefined) fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
+            if (linked === undefined) {
+              fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
+              // The copy has the source's mode: a store's objects are 0444 already, so this is rare.
+              if ((st.mode & 0o7777) !== 0o444) fs.chmodSync(o.dest, 0o444);
+            }
             r = linked === undefined ? (hashInto(o.dest, o.limit) ?? fail('EIO', `${o.dest}: not hashed`)) : { ...linked, linked: true };
           }
           break;
@@ -93,10 +100,10 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
           fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
           break;
         case 'write':
-          fs.writeFileSync(o.dest, o.data, { flag: 'wx', mode: 0o600 });
+          fs.writeFileSync(o.dest, o.data, { flag: 'wx', mode: o.mode ?? 0o600 });
           break;
         case 'commit':
-          fs.chmodSync(o.tmp, o.mode);
+          if (o.mode !== undefined) fs.chmodSync(o.tmp, o.mode);
           try {
             fs.renameSync(o.tmp, o.dest);
           } catch (err) {

@@ -12,7 +12,7 @@ import { localDiskFull } from './disk-guard.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
-import { writeTemps } from './write-temps.js';
+import { TEMP_MODE, writeTemps } from './write-temps.js';
 
 /** An object the cache lacks. */
 export interface Wanted {
@@ -199,7 +199,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
       if (!local) await writeTemps(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
       else {
         try {
-          throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) }))));
+          throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0), mode: TEMP_MODE }))));
         } catch (err) {
           await Promise.all(tmps.map((t) => rm(t, { force: true })));
           throw err;

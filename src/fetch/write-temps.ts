@@ -1,13 +1,22 @@
 import { rm, writeFile } from 'node:fs/promises';
 
 /**
- * Writes each buffer to its new temp file (mode 0600, never over an existing name) through libuv's pool, all
+ * Whether a new temp of a cache object can be created with its final mode, 0444: the process umask leaves
+ * read bits alone (it does by default). Then committing it is a rename alone, without a chmod: one syscall
+ * and one thread hop fewer per object. The executable (0555) twins are still chmodded.
+ */
+export const TEMPS_HAVE_FINAL_MODE = (process.umask() & 0o444) === 0;
+/** The mode every object temp is created with (see TEMPS_HAVE_FINAL_MODE). */
+export const TEMP_MODE = TEMPS_HAVE_FINAL_MODE ? 0o444 : 0o600;
+
+/**
+ * Writes each buffer to its new temp file (mode TEMP_MODE, never over an existing name) through libuv's pool, all
  * at once; on any failure removes every one of them and throws the first error. For fetches without fs
  * worker threads: creating a file can take most of a millisecond on a busy filesystem (this VM's ext4
  * scanning past recently deleted inodes), which on the main thread would stall every download in flight.
  */
 export async function writeTemps(items: ReadonlyArray<{ tmp: string; data: Uint8Array }>): Promise<void> {
-  const done = await Promise.allSettled(items.map((s) => writeFile(s.tmp, s.data, { flag: 'wx', mode: 0o600 })));
+  const done = await Promise.allSettled(items.map((s) => writeFile(s.tmp, s.data, { flag: 'wx', mode: TEMP_MODE })));
   const failed = done.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed === undefined) return;
   await Promise.all(items.map((s) => rm(s.tmp, { force: true })));

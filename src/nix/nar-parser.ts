@@ -32,33 +32,74 @@ export async function parseNar(source: AsyncIterable<Buffer | string>, sink: Nar
   const bad = (why: string): never => {
     throw new IntegrityError(`NAR of ${what}: ${why} at byte ${r.offset}`, { storePath: what, offset: r.offset });
   };
-  const readLength = async (max: number): Promise<number> => {
-    const b = await r.read(8);
+  const lengthOf = (b: Buffer, max: number): number => {
     const n = b.readBigUInt64LE(0);
     if (n > BigInt(max)) return bad(`a length of ${n} is over the limit of ${max}`);
     return Number(n);
   };
-  const skipPadding = async (n: number): Promise<void> => {
-    const pad = (8 - (n % 8)) % 8;
-    if (pad > 0 && (await r.read(pad)).some((x) => x !== 0)) bad('nonzero padding');
+  const readLength = (max: number): number | Promise<number> => {
+    const now = r.buffered();
+    if (now.length < 8) return r.read(8).then((b) => lengthOf(b, max));
+    r.skip(8);
+    return lengthOf(now, max);
   };
-  const readBytes = async (max: number): Promise<Buffer> => {
+  const checkPadding = (b: Buffer): void => {
+    if (b.some((x) => x !== 0)) bad('nonzero padding');
+  };
+  // Without waiting when the padding is buffered (undefined then), as viewNow below.
+  const skipPadding = (n: number): Promise<void> | undefined => {
+    const pad = (8 - (n % 8)) % 8;
+    if (pad === 0) return undefined;
+    const now = r.buffered();
+    if (now.length >= pad) {
+      r.skip(pad);
+      return void checkPadding(now.subarray(0, pad));
+    }
+    return r.read(pad).then(checkPadding);
+  };
+  // A whole string read without waiting when the current chunk holds it (nearly always): a view of the
+  // chunk, and no promise. Undefined, with nothing consumed, otherwise, and also for a length over `max`
+  // or nonzero padding, which the waiting path below then reports at the right offset.
+  const viewNow = (max: number): Buffer | undefined => {
+    const b = r.buffered();
+    if (b.length < 8 || b.readUInt32LE(4) !== 0) return undefined;
+    const n = b.readUInt32LE(0);
+    const end = 8 + n + ((8 - (n % 8)) % 8);
+    if (n > max || b.length < end) return undefined;
+    for (let i = 8 + n; i < end; i++) if (b[i] !== 0) return undefined;
+    r.skip(end);
+    return b.subarray(8, 8 + n);
+  };
+  // A view into the stream's chunk (or a copy of just these bytes when they straddle two): for tokens,
+  // read at once and dropped.
+  const readViewLater = async (max: number): Promise<Buffer> => {
     const n = await readLength(max);
-    const b = Buffer.from(await r.read(n));
+    const b = await r.read(n);
     await skipPadding(n);
     return b;
   };
-  const readToken = async (): Promise<string> => (await readBytes(NAR_LIMITS.maxToken)).toString('latin1');
-  const expect = async (token: string): Promise<void> => {
-    const got = await readToken();
+  const readView = (max: number): Buffer | Promise<Buffer> => viewNow(max) ?? readViewLater(max);
+  // Names and targets outlive the chunk they came in (the previous name is kept for the order check):
+  // copied, so a kept name does not pin a whole chunk.
+  const readBytes = async (max: number): Promise<Buffer> => Buffer.from(await readView(max));
+  const readToken = (): string | Promise<string> => {
+    const now = viewNow(NAR_LIMITS.maxToken);
+    return now !== undefined ? now.toString('latin1') : readViewLater(NAR_LIMITS.maxToken).then((b) => b.toString('latin1'));
+  };
+  const check = (token: string, got: string): void => {
     if (got !== token) bad(`expected ${JSON.stringify(token)}, found ${JSON.stringify(got)}`);
+  };
+  const expect = (token: string): Promise<void> | undefined => {
+    const got = readToken();
+    if (typeof got === 'string') return void check(token, got);
+    return got.then((g) => check(token, g));
   };
 
   const parseRegular = async (path: string): Promise<void> => {
     let tag = await readToken();
     let executable = false;
     if (tag === 'executable') {
-      if ((await readBytes(0)).length !== 0) bad('"executable" must be followed by an empty string');
+      if ((await readView(0)).length !== 0) bad('"executable" must be followed by an empty string');
       executable = true;
       tag = await readToken();
     }

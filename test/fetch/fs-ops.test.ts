@@ -107,6 +107,21 @@ describe.each([
     expect((await stat(pkg)).mode & 0o777).toBe(0o555);
   });
 
+  it('commit without a mode only renames (a temp made with its final mode); place copies come out 0444 whatever the source mode', async () => {
+    const tmp = fresh();
+    const dest = fresh();
+    throwIfFailed(await ops.run([{ op: 'write', dest: tmp, data: Buffer.from('ro'), mode: 0o444 }, { op: 'commit', tmp, dest }]));
+    expect((await stat(dest)).mode & 0o777).toBe(0o444 & ~process.umask());
+    expect(await readFile(dest, 'utf8')).toBe('ro');
+    const rw = join(t.dir, 'rw-src');
+    await writeFile(rw, body, { mode: 0o644 });
+    await chmod(rw, 0o644);
+    const copy = fresh();
+    const [r] = await ops.run([{ op: 'place', src: rw, dest: copy, limit: body.length }]);
+    expect(r).toMatchObject({ ok: true, bytes: body.length });
+    expect((await stat(copy)).mode & 0o777).toBe(0o444);
+  });
+
   it('runSpread runs every independent step and keeps the input order of results across threads', async () => {
     const steps: FsOp[] = Array.from({ length: 41 }, (_, i) => ({ op: 'write', dest: fresh(), data: Buffer.from(String(i)) }));
     steps[30] = { op: 'write', dest: join(t.dir, 'src'), data: Buffer.from('clash') };

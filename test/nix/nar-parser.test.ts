@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseNar, type NarSink } from '../../src/nix/index.js';
+import { ByteReader } from '../../src/nix/byte-reader.js';
 import { createUnpackSink } from '../../src/nix/nar-unpack.js';
 
 /** NAR strings: u64 LE length, bytes, zero padding to 8. */
@@ -41,8 +42,12 @@ describe('NAR parser', () => {
   it('reads files, executables, symlinks and directories, whatever the chunking', async () => {
     events.length = 0;
     const body = nar(...dir(entry('a', file('hello')), entry('b', ['(', 'type', 'regular', 'executable', '', 'contents', 'x', ')']), entry('c', ['(', 'type', 'symlink', 'target', '../../etc/passwd', ')']), entry('d', dir())));
+    const want = ['d ', 'f a 5/5', 'x b 1/1', 'l c -> ../../etc/passwd', 'd d'];
     await parseNar(chunked(body), recorder, '/nix/store/x');
-    expect(events).toEqual(['d ', 'f a 5/5', 'x b 1/1', 'l c -> ../../etc/passwd', 'd d']);
+    expect(events).toEqual(want);
+    events.length = 0;
+    await parseNar(chunked(body, body.length), recorder, '/nix/store/x');
+    expect(events).toEqual(want);
   });
 
   it.each<[string, Buffer, RegExp]>([
@@ -63,7 +68,9 @@ describe('NAR parser', () => {
     ['a huge name length', Buffer.concat([nar('(', 'type', 'directory', 'entry', '(', 'name'), Buffer.from('ffffffffffffff7f', 'hex')]), /over the limit/],
     ['nesting past the limit', nar(...Array.from({ length: 300 }, () => ['(', 'type', 'directory', 'entry', '(', 'name', 'a', 'node']).flat()), /nest deeper/],
   ])('refuses %s', async (_name, body, message) => {
+    // In 64-byte chunks (strings straddle chunks: the waiting path) and whole (every check without waiting).
     await expect(parseNar(chunked(body, 64), recorder, '/nix/store/x')).rejects.toThrow(message);
+    await expect(parseNar(chunked(body, body.length), recorder, '/nix/store/x')).rejects.toThrow(message);
   });
 
   it('unpacks without following symlinks: an escaping target is stored as-is, nothing outside is touched', async () => {
@@ -83,5 +90,23 @@ describe('NAR parser', () => {
     const st = await stat(outside);
     expect(st.mtimeMs).toBe(1_700_000_000_000);
     expect(st.mode & 0o777).toBe(0o750);
+  });
+});
+
+describe('ByteReader', () => {
+  const source = (...chunks: string[]): Readable => Readable.from(chunks.map((c) => Buffer.from(c)));
+
+  it('reads exact counts across chunk boundaries, copying only what straddles, and hands file bytes as views', async () => {
+    const chunks = ['abc', '', 'defgh', 'ijklmnop', 'qr'];
+    const r = new ByteReader(source(...chunks), (n) => new Error(`short by ${n}`));
+    expect((await r.read(2)).toString()).toBe('ab');
+    expect((await r.read(7)).toString()).toBe('cdefghi'); // three chunks, one empty
+    const views: string[] = [];
+    for await (const c of r.chunks(8)) views.push(c.toString());
+    expect(views).toEqual(['jklmnop', 'q']);
+    expect(r.offset).toBe(17);
+    expect(await r.atEnd()).toBe(false);
+    await expect(r.read(2)).rejects.toThrow('short by 1');
+    expect(await r.atEnd()).toBe(true);
   });
 });
