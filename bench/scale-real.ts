@@ -1,14 +1,16 @@
-// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--json]
+// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--keep-logs DIR] [--json]
 // The reality check of `npm run bench -- scale`: N real `flotilla agent` daemons (default 100) in one set on
 // loopback, against Ceph RGW (FLOTILLA_TEST_S3_ENDPOINT and keys; `source /work/shared-rgw/env.sh` or see
 // CONTRIBUTING) and the git http-backend bridge (behind the benchmarks' ref cache), each behind a proxy that
 // counts every request by kind. They deploy v1, idle for --idle (requests per machine-hour), then roll out v2
 // (store requests per machine). The simulation then runs with the same parameters (machines, set, batch,
-// poll, heartbeat, warm-up, idle window, the activation time and closure-fetch GETs the agents showed) and
-// each figure is printed beside the simulated one: they must agree within 20 %.
+// poll, heartbeat, warm-up, idle window, the activation time and closure-fetch GETs the agents showed, and
+// tick times drawn from the agents' own: idle ticks for the idle window, the rollout's ticks for the rollout)
+// and each figure is printed beside the simulated one: they must agree within 20 %. --keep-logs copies the
+// agents' logs to DIR before the world is removed.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createDeployWorld, type DeployWorld } from '../scripts/world/deploy-world.js';
@@ -24,6 +26,7 @@ import { median, printTable } from './lib/stats.js';
 import { verdict } from './lib/percentile.js';
 import { scaleParams } from './scale.js';
 import { readyCount } from './lib/ready-count.js';
+import { rolloutSamplesOf, rolloutTicksOf, type RolloutTick } from './lib/rollout-ticks.js';
 
 const SET = 'set-000';
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -98,6 +101,11 @@ function idleTicksOf(lines: readonly LogLine[], fromMs: number, toMs: number): I
   return out;
 }
 
+function rolloutMedians(s: ReturnType<typeof rolloutSamplesOf>): { workerStartMsMedian: number; coldTickMsMedian: number; warmTickMsMedian: number } {
+  const m = (xs: number[]): number => (xs.length === 0 ? NaN : Math.round(median(xs)));
+  return { workerStartMsMedian: m(s.workerStartMs), coldTickMsMedian: m(s.coldTickMs), warmTickMsMedian: m(s.warmTickMs) };
+}
+
 function asTally(m: Map<string, number>): Map<string, KindCount> {
   return new Map([...m].map(([k, n]) => [k, { requests: n, bytesIn: 0, bytesOut: 0 }]));
 }
@@ -116,6 +124,8 @@ export async function run(args: string[]): Promise<void> {
     pointer: false,
   };
   const timeoutS = args.includes('--timeout-s') ? Number(args[args.indexOf('--timeout-s') + 1]) : 900;
+  const keepLogs = args.includes('--keep-logs') ? args[args.indexOf('--keep-logs') + 1] : undefined;
+  if (args.includes('--keep-logs') && (keepLogs === undefined || keepLogs.startsWith('--'))) throw new Error('--keep-logs needs a directory');
   const s3 = s3Env();
   const urlVia = await createBucket(s3);
   const procs = createProcRegistry();
@@ -167,14 +177,18 @@ export async function run(args: string[]): Promise<void> {
     if (!(await waitUntil(async () => (await readyCount(direct, SET, v2)) === p.machines, timeoutS * 1000, 500))) throw new Error(`rollout of v2 did not finish in ${timeoutS} s`);
     const rolloutEnd = Date.now();
     await procs.stopAll();
+    if (keepLogs !== undefined) await cp(join(world.root, 'logs'), keepLogs, { recursive: true });
     const stepMs = new Map<string, number[]>();
     const idleTicks: IdleTick[] = [];
+    const rolloutTicks: RolloutTick[] = [];
     for (const m of machines) {
       const lines = await readLogLines(join(world.root, 'logs', `${m}.log`));
       for (const l of lines) {
         if (l.step !== undefined && l.ms !== undefined && l.time >= commitAt) stepMs.set(l.step, [...(stepMs.get(l.step) ?? []), l.ms]);
       }
       idleTicks.push(...idleTicksOf(lines, idleFrom, idleTo));
+      // Ticks begun from the commit to the last Ready: the rollout's own pace, not the idle heartbeats'.
+      rolloutTicks.push(...rolloutTicksOf(lines, commitAt, rolloutEnd));
     }
     // The idle ticks as this machine ran them (its load included): a new worker's start, then the tick.
     const workerStartMs = Math.round(median(idleTicks.map((t) => t.startMs)));
@@ -187,7 +201,8 @@ export async function run(args: string[]): Promise<void> {
 
     const lastStart = Math.max(0, ...startOffsetsMs);
     const samples = idleTicks.length > 0 ? { workerStartMs: idleTicks.map((t) => t.startMs), tickMs: idleTicks.map((t) => t.tickMs) } : undefined;
-    const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}) };
+    const rolloutSamples = rolloutSamplesOf(rolloutTicks);
+    const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}), rolloutSamples };
     log('running the simulation with the same parameters');
     const sim = await runScaleSimulation(simParams);
     const hours = p.idleMs / 3_600_000;
@@ -201,7 +216,9 @@ export async function run(args: string[]): Promise<void> {
     const figures = rows.map(([label, real, simulated]) => ({ label, real, simulated, ratio: real === 0 ? (simulated === 0 ? 1 : Infinity) : simulated / real }));
     if (args.includes('--json')) {
       process.stdout.write(`${JSON.stringify({
-        agents: p.machines, params: simParams, figures, rssMbMedian: median(rss), rssMbSum: rss.reduce((a, b) => a + b, 0),
+        agents: p.machines, params: simParams, figures, loadAverage: loadavg(),
+        idleTicks: { count: idleTicks.length, workerStartMsMedian: workerStartMs, tickMsMedian: tickMs },
+        rolloutTicks: { count: rolloutTicks.length, ...rolloutMedians(rolloutSamples) }, rssMbMedian: median(rss), rssMbSum: rss.reduce((a, b) => a + b, 0),
         real: { idleGit: Object.fromEntries(countByKind(gitProxy?.seen ?? [], idleFrom, idleTo)), idleStore: Object.fromEntries(countByKind(storeProxy.seen, idleFrom, idleTo)), rollout: Object.fromEntries(countByKind(storeProxy.seen, commitAt, rolloutEnd)) },
         simulated: { idleGit: Object.fromEntries([...sim.idle.git].map(([k, v]) => [k, v.requests])), idleStore: Object.fromEntries([...sim.idle.store].map(([k, v]) => [k, v.requests])), rollout: Object.fromEntries([...sim.rollout.store].map(([k, v]) => [k, v.requests])) },
       }, null, 2)}\n`);
@@ -209,7 +226,9 @@ export async function run(args: string[]): Promise<void> {
     }
     const out = (s: string): void => void process.stdout.write(`${s}\n`);
     out(`${p.machines} real agents, one set, batch ${p.batch}, poll ${p.pollIntervalMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s, idle ${p.idleMs / 1000} s; activation+health ${activationMs} ms, closure fetch ${fetchGets} requests (from the agents)`);
-    out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians; the simulation draws from all of them); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+    out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians; the simulation draws from all of them); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    const rm = rolloutMedians(rolloutSamples);
+    out(`rollout ticks (${rolloutTicks.length}: ${rolloutSamples.coldTickMs.length} in a started worker, ${rolloutSamples.warmTickMs.length} warm): worker start ${rm.workerStartMsMedian} ms, tick ${rm.coldTickMsMedian} ms started / ${rm.warmTickMsMedian} ms warm, without gate, turn, activation and health (medians; the simulation's rollout ticks draw from them)\n`);
     printTable(['figure', 'real (proxies)', 'simulated', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
     out('');
     out(`real idle git by kind: ${[...countByKind(gitProxy?.seen ?? [], idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -51,6 +51,13 @@ export interface SimAgentConfig {
    * apart over time. Drawn by a generator seeded with the machine's name, so runs repeat.
    */
   samples?: { workerStartMs: readonly number[]; tickMs: readonly number[] };
+  /**
+   * The same for the ticks that begin once the rollout's commit has landed (SimShared.rolloutFromMs): scale-real
+   * passes its agents' rollout ticks (rollout-ticks.ts), which are not the idle heartbeats' (a follow runs in a
+   * warm worker; the idle ticks' load is another). A started worker's tick and a warm one's are drawn apart;
+   * `workerStartMs[i]` and `coldTickMs[i]` are one tick's.
+   */
+  rolloutSamples?: { workerStartMs: readonly number[]; coldTickMs: readonly number[]; warmTickMs: readonly number[] };
 }
 
 /** The shared parts and the repo as every simulated machine sees them. */
@@ -66,6 +73,8 @@ export interface SimShared {
   storeUrl: string;
   /** How many machines have reported Ready on each `set@digest` (a cheap end condition for the rollout). */
   ready: Map<string, number>;
+  /** When the rollout's commit landed (monotonic ms), once it has: ticks from then on draw from rolloutSamples. */
+  rolloutFromMs?: number;
 }
 
 const silent: Logger = pino({ level: 'silent' });
@@ -153,6 +162,19 @@ export class SimAgent {
     return samples[this.seed % samples.length] ?? fallback;
   }
 
+  /**
+   * A rollout tick's times from the agents' rollout ticks: a started worker's start and tick are one real
+   * tick's pair (a machine whose worker came up slowly, under the commit's burst, also ticked slowly); a warm
+   * tick's time alone. Undefined where the agents showed no tick of that kind (the idle draws then apply).
+   */
+  private rolloutTickTimes(s: NonNullable<SimAgentConfig['rolloutSamples']>, cold: boolean): { workerStartMs?: number; tickMs: number } | undefined {
+    if (!cold) return s.warmTickMs.length === 0 ? undefined : { tickMs: this.draw(s.warmTickMs, 0) };
+    const n = Math.min(s.workerStartMs.length, s.coldTickMs.length);
+    if (n === 0) return undefined;
+    const i = this.draw(Array.from({ length: n }, (_, k) => k), 0);
+    return { workerStartMs: s.workerStartMs[i] ?? 0, tickMs: s.coldTickMs[i] ?? 0 };
+  }
+
   start(): void {
     const clock = this.shared.clock;
     this.stopTrigger = startIntervalTrigger({
@@ -226,12 +248,16 @@ export class SimAgent {
     // process, with a new lease observer and gate memory. The supervisor carries the statuses and, from a worker
     // it retired while idle (always, here: simulated workers never crash), the sets already recovered.
     const last = this.lastTick;
-    if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
+    const cold = last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs);
+    if (cold) {
       this.ports.observer = new LeaseObserver();
       this.ports.gate = new GateMemory();
-      await clock.sleep(this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
     }
-    await clock.sleep(this.draw(this.config.samples?.tickMs, this.config.tickMs));
+    const from = this.shared.rolloutFromMs;
+    const rolling = from !== undefined && clock.monotonicMs() >= from ? this.config.rolloutSamples : undefined;
+    const times = rolling === undefined ? undefined : this.rolloutTickTimes(rolling, cold);
+    if (cold) await clock.sleep(times?.workerStartMs ?? this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
+    await clock.sleep(times?.tickMs ?? this.draw(this.config.samples?.tickMs, this.config.tickMs));
     const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);
     this.have = synced.head;
     const decls = this.shared.declsAt.get(synced.head);

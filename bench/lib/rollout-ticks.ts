@@ -1,0 +1,63 @@
+// The ticks a real agent ran during a rollout, read from its debug log, as the scale simulation replays them:
+// a started worker's start, and the tick's own time without the parts the simulation runs itself on its
+// clock (the gate and fetch turn, whose follow waits are the real code's, and activation plus health,
+// which it sleeps as activationMs).
+import type { LogLine } from './procs.js';
+
+/** One full tick of a real agent. `workerStartMs` only when it started a new worker (a warm one has no start line). */
+export interface RolloutTick {
+  startAtMs: number;
+  workerStartMs?: number;
+  /** From the worker taking the tick to "tick finished", less the simulated steps' own durations. */
+  tickMs: number;
+}
+
+/** Steps whose time the simulation spends itself: counting them in the tick's draw would count them twice. */
+export const SIMULATED_STEPS: ReadonlySet<string> = new Set(['gate', 'turn', 'activate', 'health']);
+
+/**
+ * The full ticks of one agent log that began in [fromMs, toMs): the supervisor's "tick starting", then
+ * "tick worker started" when a new worker came up for it, its step lines ("step NAME done"/"failed", with
+ * `ms`), and "tick finished". A tick cut off by the log's end (no "tick finished") is left out.
+ */
+export function rolloutTicksOf(lines: readonly LogLine[], fromMs: number, toMs: number): RolloutTick[] {
+  const out: RolloutTick[] = [];
+  let open: { startAtMs: number; workerAtMs?: number; simulatedMs: number } | undefined;
+  for (const l of lines) {
+    if (l.msg === 'tick starting') {
+      open = l.time >= fromMs && l.time < toMs ? { startAtMs: l.time, simulatedMs: 0 } : undefined;
+    } else if (open === undefined) {
+      continue;
+    } else if (l.msg === 'tick worker started') {
+      open.workerAtMs = l.time;
+    } else if (l.step !== undefined && l.ms !== undefined && SIMULATED_STEPS.has(l.step)) {
+      open.simulatedMs += l.ms;
+    } else if (l.msg === 'tick finished') {
+      const bodyFrom = open.workerAtMs ?? open.startAtMs;
+      out.push({
+        startAtMs: open.startAtMs,
+        ...(open.workerAtMs !== undefined ? { workerStartMs: open.workerAtMs - open.startAtMs } : {}),
+        tickMs: Math.max(0, Math.round(l.time - bodyFrom - open.simulatedMs)),
+      });
+      open = undefined;
+    }
+  }
+  return out;
+}
+
+/** The draws the simulation takes a rollout's ticks from; empty lists when no tick of that kind was seen. */
+export interface RolloutSamples {
+  workerStartMs: number[];
+  /** Ticks that started a worker, and ticks in a warm one: the first look at a commit and the follows differ. */
+  coldTickMs: number[];
+  warmTickMs: number[];
+}
+
+export function rolloutSamplesOf(ticks: readonly RolloutTick[]): RolloutSamples {
+  const cold = ticks.filter((t) => t.workerStartMs !== undefined);
+  return {
+    workerStartMs: cold.map((t) => t.workerStartMs ?? 0),
+    coldTickMs: cold.map((t) => t.tickMs),
+    warmTickMs: ticks.filter((t) => t.workerStartMs === undefined).map((t) => t.tickMs),
+  };
+}

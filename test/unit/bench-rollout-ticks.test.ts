@@ -1,0 +1,82 @@
+// rollout-ticks.ts reads the rollout's ticks from real agent logs; a wrong reading would make the simulation's
+// rollout run at another pace than the agents' and its request figures drift (issue 15's reality check).
+import { describe, expect, it } from 'vitest';
+import { rolloutSamplesOf, rolloutTicksOf } from '../../bench/lib/rollout-ticks.js';
+import type { LogLine } from '../../bench/lib/procs.js';
+
+// Lines of m00003.log from a 10-agent `npm run bench -- scale-real --agents 10 --idle 60s` run, as the agent wrote
+// them at FLOTILLA_LOG_LEVEL=debug: a heartbeat tick before the commit, then the first tick after it (a new
+// worker, fetch, gate, activation, health).
+const REAL = `{"level":20,"time":1796298456549,"pid":28836,"hostname":"vm","name":"m00003","trigger":"cron","why":"heartbeat","msg":"tick starting"}
+{"level":20,"time":1796298462760,"pid":28836,"hostname":"vm","name":"m00003","pid":32584,"msg":"tick worker started"}
+{"level":30,"time":1796298470521,"pid":32584,"hostname":"vm","name":"m00003","step":"testing-branch","ms":0.4,"msg":"step testing-branch done"}
+{"level":30,"time":1796298473476,"pid":32584,"hostname":"vm","name":"m00003","commit":"6d028f62567da8b7e3b9cb82bf2a09ec1549ffad","exitCode":0,"storeRequests":1,"sets":[{"set":"set-000","result":"unchanged","reason":"Succeeded"}],"msg":"tick finished"}
+{"level":20,"time":1796298506775,"pid":28836,"hostname":"vm","name":"m00003","trigger":"cron","why":"head-moved","msg":"tick starting"}
+{"level":20,"time":1796298516527,"pid":28836,"hostname":"vm","name":"m00003","trigger":"cron","msg":"previous poll still running; firing skipped"}
+{"level":20,"time":1796298522693,"pid":28836,"hostname":"vm","name":"m00003","pid":1592,"msg":"tick worker started"}
+{"level":20,"time":1796298526551,"pid":28836,"hostname":"vm","name":"m00003","trigger":"cron","msg":"previous poll still running; firing skipped"}
+{"level":30,"time":1796298528258,"pid":1592,"hostname":"vm","name":"m00003","step":"sync","ms":5407,"msg":"step sync done"}
+{"level":30,"time":1796298529013,"pid":1592,"hostname":"vm","name":"m00003","step":"verify","ms":754.1,"msg":"step verify done"}
+{"level":20,"time":1796298536600,"pid":28836,"hostname":"vm","name":"m00003","trigger":"cron","msg":"previous poll still running; firing skipped"}
+{"level":30,"time":1796298540654,"pid":1592,"hostname":"vm","name":"m00003","step":"declarations","ms":11640.9,"msg":"step declarations done"}
+{"level":30,"time":1796298540655,"pid":1592,"hostname":"vm","name":"m00003","step":"testing-branch","ms":0.3,"msg":"step testing-branch done"}
+{"level":30,"time":1796298543603,"pid":1592,"hostname":"vm","name":"m00003","step":"pause","set":"set-000","ms":2165.2,"msg":"step pause done"}
+{"level":30,"time":1796298544767,"pid":1592,"hostname":"vm","name":"m00003","step":"fetch","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","kind":"flotilla","ms":1137,"msg":"step fetch done"}
+{"level":30,"time":1796298545218,"pid":1592,"hostname":"vm","name":"m00003","step":"stage","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","kind":"flotilla","ms":450.1,"msg":"step stage done"}
+{"level":30,"time":1796298545581,"pid":1592,"hostname":"vm","name":"m00003","step":"pause","set":"set-000","ms":362.5,"msg":"step pause done"}
+{"level":20,"time":1796298545786,"pid":1592,"hostname":"vm","name":"m00003","set":"set-000","allowed":true,"requests":1,"msg":"gate decision"}
+{"level":30,"time":1796298546509,"pid":1592,"hostname":"vm","name":"m00003","step":"gate","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","ms":926.7,"msg":"step gate done"}
+{"level":20,"time":1796298546525,"pid":28836,"hostname":"vm","name":"m00003","trigger":"cron","msg":"previous poll still running; firing skipped"}
+{"level":30,"time":1796298546711,"pid":1592,"hostname":"vm","name":"m00003","step":"fence-drain","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":75.5,"msg":"step fence-drain done"}
+{"level":30,"time":1796298546713,"pid":1592,"hostname":"vm","name":"m00003","step":"drain","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":1.4,"msg":"step drain done"}
+{"level":30,"time":1796298546740,"pid":1592,"hostname":"vm","name":"m00003","step":"fence-switch","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":26.5,"msg":"step fence-switch done"}
+{"level":30,"time":1796298546767,"pid":1592,"hostname":"vm","name":"m00003","step":"switch","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":26.6,"msg":"step switch done"}
+{"level":30,"time":1796298547866,"pid":1592,"hostname":"vm","name":"m00003","step":"activate","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":1095.5,"msg":"step activate done"}
+{"level":30,"time":1796298547990,"pid":1592,"hostname":"vm","name":"m00003","step":"health","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":34.6,"msg":"step health done"}
+{"level":30,"time":1796298548010,"pid":1592,"hostname":"vm","name":"m00003","step":"commit","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":15.8,"msg":"step commit done"}
+{"level":30,"time":1796298548026,"pid":1592,"hostname":"vm","name":"m00003","step":"undrain","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":0.2,"msg":"step undrain done"}
+{"level":30,"time":1796298548364,"pid":1592,"hostname":"vm","name":"m00003","commit":"b768aaf587a6347dc17f81ce9ba25fba0052fb5e","exitCode":0,"storeRequests":16,"sets":[{"set":"set-000","result":"converged","reason":"Succeeded"}],"msg":"tick finished"}`;
+
+// Then ticks in the same worker, shaped as the agent writes them: a follow that waited in the fetch turn (no
+// "tick worker started": the worker was still warm), and one cut off by the daemon stopping.
+const WARM = `{"level":20,"time":1796298560000,"pid":28836,"hostname":"vm","name":"m00003","trigger":"follow","why":"not-cheap","msg":"tick starting"}
+{"level":30,"time":1796298560900,"pid":1592,"hostname":"vm","name":"m00003","step":"sync","ms":850.2,"msg":"step sync done"}
+{"level":30,"time":1796298561200,"pid":1592,"hostname":"vm","name":"m00003","step":"pause","set":"set-000","ms":280,"msg":"step pause done"}
+{"level":20,"time":1796298562000,"pid":1592,"hostname":"vm","name":"m00003","set":"set-000","allowed":false,"requests":2,"msg":"gate decision"}
+{"level":30,"time":1796298571500,"pid":1592,"hostname":"vm","name":"m00003","step":"turn","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","ms":10250.5,"msg":"step turn done"}
+{"level":30,"time":1796298572000,"pid":1592,"hostname":"vm","name":"m00003","commit":"b768aaf587a6347dc17f81ce9ba25fba0052fb5e","exitCode":3,"storeRequests":4,"sets":[{"set":"set-000","result":"waiting","reason":"WaitingForBatch"}],"msg":"tick finished"}
+{"level":20,"time":1796298580000,"pid":28836,"hostname":"vm","name":"m00003","trigger":"follow","why":"not-cheap","msg":"tick starting"}
+{"level":30,"time":1796298580800,"pid":1592,"hostname":"vm","name":"m00003","step":"sync","ms":700,"msg":"step sync done"}
+{"level":30,"time":1796298581000,"pid":28836,"hostname":"vm","name":"m00003","msg":"stopping: letting the running tick finish"}`;
+
+const parse = (text: string): LogLine[] => text.split('\n').map((l) => JSON.parse(l) as LogLine);
+const COMMIT_AT = 1796298500000;
+
+describe('rolloutTicksOf', () => {
+  const ticks = rolloutTicksOf(parse(`${REAL}\n${WARM}`), COMMIT_AT, 1796298590000);
+
+  it('reads a started worker\'s start, and its tick without the gate, activation and health the simulation runs itself', () => {
+    expect(ticks[0]).toEqual({ startAtMs: 1796298506775, workerStartMs: 1796298522693 - 1796298506775, tickMs: Math.round(1796298548364 - 1796298522693 - 926.7 - 1095.5 - 34.6) });
+  });
+
+  it('times a warm worker\'s tick from the supervisor\'s "tick starting", less its fetch turn', () => {
+    expect(ticks[1]).toEqual({ startAtMs: 1796298560000, tickMs: Math.round(1796298572000 - 1796298560000 - 10250.5) });
+  });
+
+  it('leaves out ticks begun before the commit and a tick that never finished', () => {
+    expect(ticks.map((t) => t.startAtMs)).toEqual([1796298506775, 1796298560000]);
+    expect(rolloutTicksOf(parse(REAL), 0, COMMIT_AT).map((t) => t.startAtMs)).toEqual([1796298456549]);
+    expect(rolloutTicksOf(parse(REAL), 0, COMMIT_AT)[0]?.workerStartMs).toBe(1796298462760 - 1796298456549);
+  });
+});
+
+describe('rolloutSamplesOf', () => {
+  it('keeps a started worker\'s start and tick at the same index, and warm ticks apart', () => {
+    const s = rolloutSamplesOf([
+      { startAtMs: 1, workerStartMs: 900, tickMs: 5000 },
+      { startAtMs: 2, tickMs: 300 },
+      { startAtMs: 3, workerStartMs: 100, tickMs: 7000 },
+    ]);
+    expect(s).toEqual({ workerStartMs: [900, 100], coldTickMs: [5000, 7000], warmTickMs: [300] });
+  });
+});
