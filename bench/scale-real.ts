@@ -1,4 +1,4 @@
-// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--keep-logs DIR] [--json]
+// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--keep-logs DIR] [--save FILE] [--json]
 // The reality check of `npm run bench -- scale`: N real `flotilla agent` daemons (default 100) in one set on
 // loopback, against Ceph RGW (FLOTILLA_TEST_S3_ENDPOINT and keys; `source /work/shared-rgw/env.sh` or see
 // CONTRIBUTING) and the git http-backend bridge (behind the benchmarks' ref cache), each behind a proxy that
@@ -7,10 +7,10 @@
 // poll, heartbeat, warm-up, idle window, the activation time and closure-fetch GETs the agents showed, and
 // tick times drawn from the agents' own: idle ticks for the idle window, the rollout's ticks for the rollout)
 // and each figure is printed beside the simulated one: they must agree within 20 %. --keep-logs copies the
-// agents' logs to DIR before the world is removed.
+// agents' logs to DIR before the world is removed; --save writes the run's raw record to FILE.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createDeployWorld, type DeployWorld } from '../scripts/world/deploy-world.js';
@@ -126,6 +126,8 @@ export async function run(args: string[]): Promise<void> {
   const timeoutS = args.includes('--timeout-s') ? Number(args[args.indexOf('--timeout-s') + 1]) : 900;
   const keepLogs = args.includes('--keep-logs') ? args[args.indexOf('--keep-logs') + 1] : undefined;
   if (args.includes('--keep-logs') && (keepLogs === undefined || keepLogs.startsWith('--'))) throw new Error('--keep-logs needs a directory');
+  const saveTo = args.includes('--save') ? args[args.indexOf('--save') + 1] : undefined;
+  if (args.includes('--save') && (saveTo === undefined || saveTo.startsWith('--'))) throw new Error('--save needs a file name');
   const s3 = s3Env();
   const urlVia = await createBucket(s3);
   const procs = createProcRegistry();
@@ -203,6 +205,8 @@ export async function run(args: string[]): Promise<void> {
     const samples = idleTicks.length > 0 ? { workerStartMs: idleTicks.map((t) => t.startMs), tickMs: idleTicks.map((t) => t.tickMs) } : undefined;
     const rolloutSamples = rolloutSamplesOf(rolloutTicks);
     const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}), rolloutSamples };
+    // The run's raw record (its windows, every request the proxies saw, the simulation's inputs), to look into later.
+    if (saveTo !== undefined) await writeFile(saveTo, JSON.stringify({ startedAt, idleFrom, idleTo, commitAt, rolloutEnd, simParams, git: gitProxy?.seen ?? [], store: storeProxy.seen }));
     log('running the simulation with the same parameters');
     const sim = await runScaleSimulation(simParams);
     const hours = p.idleMs / 3_600_000;
