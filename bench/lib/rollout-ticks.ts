@@ -1,7 +1,8 @@
 // The ticks a real agent ran during a rollout, read from its debug log, as the scale simulation replays them:
 // a started worker's start, and the tick's own time without the parts the simulation runs itself on its
 // clock (the gate and fetch turn, whose follow waits are the real code's, and activation plus health,
-// which it sleeps as activationMs).
+// which it sleeps as activationMs); and how long the gate's store requests took the agents (reported beside
+// the simulation's round trip, not fed to it: see docs/operations.md, "Simulation against reality").
 import type { LogLine } from './procs.js';
 
 /** One full tick of a real agent. `workerStartMs` only when it started a new worker (a warm one has no start line). */
@@ -60,4 +61,24 @@ export function rolloutSamplesOf(ticks: readonly RolloutTick[]): RolloutSamples 
     coldTickMs: cold.map((t) => t.tickMs),
     warmTickMs: ticks.filter((t) => t.workerStartMs === undefined).map((t) => t.tickMs),
   };
+}
+
+/**
+ * Per gate step begun in [fromMs, toMs): its first decision's time (from the step's start, its line's time
+ * less its `ms`, to the "gate decision" line) over that decision's store requests: a request's round trip
+ * as the agent saw it, its load and its own CPU included (the proxies see only the server's part).
+ */
+export function gateRequestMsOf(lines: readonly LogLine[], fromMs: number, toMs: number): number[] {
+  const out: number[] = [];
+  let decisions: LogLine[] = [];
+  for (const l of lines) {
+    if (l.msg === 'gate decision') decisions.push(l);
+    else if (l.step === 'gate' && l.ms !== undefined) {
+      const startMs = l.time - l.ms;
+      const first = decisions.find((d) => d.time >= startMs);
+      if (startMs >= fromMs && startMs < toMs && first?.requests !== undefined && first.requests > 0) out.push((first.time - startMs) / first.requests);
+      decisions = [];
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // rollout-ticks.ts reads the rollout's ticks from real agent logs; a wrong reading would make the simulation's
 // rollout run at another pace than the agents' and its request figures drift (issue 15's reality check).
 import { describe, expect, it } from 'vitest';
-import { rolloutSamplesOf, rolloutTicksOf } from '../../bench/lib/rollout-ticks.js';
+import { gateRequestMsOf, rolloutSamplesOf, rolloutTicksOf } from '../../bench/lib/rollout-ticks.js';
 import type { LogLine } from '../../bench/lib/procs.js';
 
 // Lines of m00003.log from a 10-agent `npm run bench -- scale-real --agents 10 --idle 60s` run, as the agent wrote
@@ -78,5 +78,16 @@ describe('rolloutSamplesOf', () => {
       { startAtMs: 3, workerStartMs: 100, tickMs: 7000 },
     ]);
     expect(s).toEqual({ workerStartMs: [900, 100], coldTickMs: [5000, 7000], warmTickMs: [300] });
+  });
+});
+
+describe('gateRequestMsOf', () => {
+  it('divides a gate step\'s first decision time by its requests, for gate steps begun in the window', () => {
+    const lines = parse(REAL);
+    // The gate step ended at 1796298546509 after 926.7 ms; its decision, of 1 request, was logged at 1796298545786.
+    expect(gateRequestMsOf(lines, COMMIT_AT, 1796298590000)).toEqual([1796298545786 - (1796298546509 - 926.7)]);
+    expect(gateRequestMsOf(lines, 1796298546000, 1796298590000)).toEqual([]);
+    const twoRequests = lines.map((l) => (l.msg === 'gate decision' ? { ...l, requests: 2 } : l));
+    expect(gateRequestMsOf(twoRequests, COMMIT_AT, 1796298590000)).toEqual([(1796298545786 - (1796298546509 - 926.7)) / 2]);
   });
 });
