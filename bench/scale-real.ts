@@ -5,7 +5,8 @@
 // counts every request by kind. They deploy v1, idle for --idle (requests per machine-hour), then roll out v2
 // (store requests per machine). The simulation then runs with the same parameters (machines, set, batch,
 // poll, heartbeat, warm-up, idle window, the activation time and closure-fetch GETs the agents showed, and
-// tick times drawn from the agents' own: idle ticks for the idle window, the rollout's ticks for the rollout)
+// tick times drawn from the agents' own: idle ticks for the idle window, the rollout's ticks for the rollout,
+// and the agents' gate request round trip for the fetch-turn and gate decisions the simulation runs itself)
 // and each figure is printed beside the simulated one: they must agree within 20 %. --keep-logs copies the
 // agents' logs to DIR before the world is removed; --save writes the run's raw record to FILE;
 // --replay FILE --keep-logs DIR runs the simulation and the comparison again on a saved run, without agents.
@@ -102,9 +103,9 @@ function idleTicksOf(lines: readonly LogLine[], fromMs: number, toMs: number): I
   return out;
 }
 
-function rolloutMedians(s: ReturnType<typeof rolloutSamplesOf>): { workerStartMsMedian: number; coldTickMsMedian: number; warmTickMsMedian: number } {
+function rolloutMedians(s: ReturnType<typeof rolloutSamplesOf>): { workerStartMsMedian: number; coldTickMsMedian: number; warmTickMsMedian: number; afterGateMsMedian: number } {
   const m = (xs: number[]): number => (xs.length === 0 ? NaN : Math.round(median(xs)));
-  return { workerStartMsMedian: m(s.workerStartMs), coldTickMsMedian: m(s.coldTickMs), warmTickMsMedian: m(s.warmTickMs) };
+  return { workerStartMsMedian: m(s.workerStartMs), coldTickMsMedian: m(s.coldTickMs), warmTickMsMedian: m(s.warmTickMs), afterGateMsMedian: m(s.afterGateMs) };
 }
 
 function asTally(m: Map<string, number>): Map<string, KindCount> {
@@ -247,10 +248,11 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
   const samples = idleTicks.length > 0 ? { workerStartMs: idleTicks.map((t) => t.startMs), tickMs: idleTicks.map((t) => t.tickMs) } : undefined;
   const rolloutSamples = rolloutSamplesOf(rolloutTicks);
   // A gate request's round trip as the agents saw it in the rollout (hundreds of ms at a load of 30 or more,
-  // against the simulation's storeLatencyMs): reported only; giving it to the simulation made its rollout
-  // slower still (docs/operations.md).
+  // against the simulation's storeLatencyMs): the round trip of the simulation's fetch-turn and gate requests,
+  // whose time rolloutTicksOf keeps out of the tick draws (the other requests' time is in the draws).
   const rolloutStoreLatencyMs = gateRequestMs.length > 0 ? Math.round(median(gateRequestMs)) : undefined;
-  const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}), rolloutSamples };
+  const rolling = { ...rolloutSamples, ...(rolloutStoreLatencyMs !== undefined ? { decisionRequestMs: rolloutStoreLatencyMs } : {}) };
+  const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}), rolloutSamples: rolling };
   log('running the simulation with the same parameters');
   const sim = await runScaleSimulation(simParams);
   const hours = p.idleMs / 3_600_000;
@@ -276,7 +278,7 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
   out(`${p.machines} real agents, one set, batch ${p.batch}, poll ${p.pollIntervalMs / 1000} s, heartbeat ${p.statusHeartbeatMs / 1000} s, idle ${p.idleMs / 1000} s; activation+health ${activationMs} ms, closure fetch ${fetchGets} requests (from the agents)`);
   out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians; the simulation draws from all of them); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rm = rolloutMedians(rolloutSamples);
-  out(`rollout ticks (${rolloutTicks.length}: ${rolloutSamples.coldTickMs.length} in a started worker, ${rolloutSamples.warmTickMs.length} warm): worker start ${rm.workerStartMsMedian} ms, tick ${rm.coldTickMsMedian} ms started / ${rm.warmTickMsMedian} ms warm, without gate, turn, activation and health (medians; the simulation's rollout ticks draw from them); a gate request took ${rolloutStoreLatencyMs ?? '-'} ms against the simulation's ${p.storeLatencyMs} ms (median of ${gateRequestMs.length} gate steps' first decisions)\n`);
+  out(`rollout ticks (${rolloutTicks.length}: ${rolloutSamples.coldTickMs.length} in a started worker, ${rolloutSamples.warmTickMs.length} warm): worker start ${rm.workerStartMsMedian} ms, tick ${rm.coldTickMsMedian} ms started / ${rm.warmTickMsMedian} ms warm, without gate, turn follow, activation, health and the ${rm.afterGateMsMedian} ms after a passed gate (medians; the simulation's rollout ticks draw from them); a gate request took ${rolloutStoreLatencyMs ?? '-'} ms (median of ${gateRequestMs.length} gate steps' first decisions), the simulation's fetch-turn and gate requests too (its others ${p.storeLatencyMs} ms)\n`);
   printTable(['figure', 'real (proxies)', 'simulated', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
   out('');
   out(`real idle git by kind: ${[...countByKind(r.git, idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -285,6 +287,7 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
   out(`sim  idle store by kind: ${[...sim.idle.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
   out(`real rollout store by kind: ${[...countByKind(r.store, commitAt, rolloutEnd)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out(`sim  rollout store by kind: ${[...sim.rollout.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
+  out(`sim  batch ends, s after the commit: ${sim.rollout.batchEndsMs.map((t) => ((t - sim.commit.atMs) / 1000).toFixed(1)).join(', ')}`);
   out(`agent RSS (process trees) mid-idle: median ${median(rss).toFixed(0)} MB, sum ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(2)} GB`);
 
 }

@@ -26,8 +26,8 @@ import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
 import { reportDue } from '../../src/status/report-due.js';
 import { writeMachineStatus } from '../../src/status/status-io.js';
 import { probeConditionalWrites } from '../../src/store/probe.js';
-import type { Store } from '../../src/store/store.js';
 import type { GitDouble } from './git-double.js';
+import type { SimStore } from './memory-store.js';
 import type { SimClock } from './sim-clock.js';
 import { convergeSimSet, type SimSetState, type SimWork } from './sim-set.js';
 
@@ -57,7 +57,11 @@ export interface SimAgentConfig {
    * warm worker; the idle ticks' load is another). A started worker's tick and a warm one's are drawn apart;
    * `workerStartMs[i]` and `coldTickMs[i]` are one tick's.
    */
-  rolloutSamples?: { workerStartMs: readonly number[]; coldTickMs: readonly number[]; warmTickMs: readonly number[] };
+  rolloutSamples?: {
+    workerStartMs: readonly number[]; coldTickMs: readonly number[]; warmTickMs: readonly number[]; afterGateMs?: readonly number[];
+    /** A fetch-turn or gate request's round trip as the agents took it (their decisions' time over their requests), ms. */
+    decisionRequestMs?: number;
+  };
 }
 
 /** The shared parts and the repo as every simulated machine sees them. */
@@ -135,7 +139,7 @@ export class SimAgent {
     private readonly config: SimAgentConfig,
     private readonly shared: SimShared,
     /** This machine's view of the bucket (its requests are counted for it). */
-    private readonly store: Store,
+    private readonly store: SimStore,
     /** The digest each set runs when the simulation starts (a fleet already deployed). */
     initial: ReadonlyMap<string, string>,
   ) {
@@ -173,6 +177,16 @@ export class SimAgent {
     if (n === 0) return undefined;
     const i = this.draw(Array.from({ length: n }, (_, k) => k), 0);
     return { workerStartMs: s.workerStartMs[i] ?? 0, tickMs: s.coldTickMs[i] ?? 0 };
+  }
+
+  /** Runs `fn` with this machine's store requests taking `ms` each (one tick at a time: nothing else overlaps it). */
+  private async withRoundTrip<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+    this.store.roundTripMs = ms;
+    try {
+      return await fn();
+    } finally {
+      this.store.roundTripMs = undefined;
+    }
   }
 
   start(): void {
@@ -256,6 +270,13 @@ export class SimAgent {
     const from = this.shared.rolloutFromMs;
     const rolling = from !== undefined && clock.monotonicMs() >= from ? this.config.rolloutSamples : undefined;
     const times = rolling === undefined ? undefined : this.rolloutTickTimes(rolling, cold);
+    // A switch's steps after the gate (fences, switch, commit, reports), as the agents took them: past the gate, where they pace the batch.
+    const afterGateMs = rolling?.afterGateMs !== undefined && rolling.afterGateMs.length > 0 ? this.draw(rolling.afterGateMs, 0) : undefined;
+    const decisionMs = rolling?.decisionRequestMs;
+    const work: SimWork = {
+      ...this.shared.work, ...(afterGateMs !== undefined ? { afterGateMs } : {}),
+      ...(decisionMs !== undefined ? { decisions: <T>(decide: () => Promise<T>) => this.withRoundTrip(decisionMs, decide) } : {}),
+    };
     if (cold) await clock.sleep(times?.workerStartMs ?? this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
     await clock.sleep(times?.tickMs ?? this.draw(this.config.samples?.tickMs, this.config.tickMs));
     const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);
@@ -288,7 +309,7 @@ export class SimAgent {
         const slot = await recoverSlot(ctx, set.closure, { ownOnly: true });
         if (slot !== 'no-slot' && slot.lease !== null) await slot.lease.release();
       }
-      outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
+      outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, work, clock));
     }
     const heartbeatFrom = await this.writeStatuses(outcomes, synced.head);
     this.lastTick = { endMs: clock.monotonicMs(), exitCode: exitCodeOf(outcomes, false) };

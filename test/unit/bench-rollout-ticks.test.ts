@@ -37,47 +37,59 @@ const REAL = `{"level":20,"time":1796298456549,"pid":28836,"hostname":"vm","name
 {"level":30,"time":1796298548026,"pid":1592,"hostname":"vm","name":"m00003","step":"undrain","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","generation":2,"ms":0.2,"msg":"step undrain done"}
 {"level":30,"time":1796298548364,"pid":1592,"hostname":"vm","name":"m00003","commit":"b768aaf587a6347dc17f81ce9ba25fba0052fb5e","exitCode":0,"storeRequests":16,"sets":[{"set":"set-000","result":"converged","reason":"Succeeded"}],"msg":"tick finished"}`;
 
-// Then ticks in the same worker, shaped as the agent writes them: a follow that waited in the fetch turn (no
-// "tick worker started": the worker was still warm), and one cut off by the daemon stopping.
-const WARM = `{"level":20,"time":1796298560000,"pid":28836,"hostname":"vm","name":"m00003","trigger":"follow","why":"not-cheap","msg":"tick starting"}
-{"level":30,"time":1796298560900,"pid":1592,"hostname":"vm","name":"m00003","step":"sync","ms":850.2,"msg":"step sync done"}
-{"level":30,"time":1796298561200,"pid":1592,"hostname":"vm","name":"m00003","step":"pause","set":"set-000","ms":280,"msg":"step pause done"}
-{"level":20,"time":1796298562000,"pid":1592,"hostname":"vm","name":"m00003","set":"set-000","allowed":false,"requests":2,"msg":"gate decision"}
-{"level":30,"time":1796298571500,"pid":1592,"hostname":"vm","name":"m00003","step":"turn","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","ms":10250.5,"msg":"step turn done"}
-{"level":30,"time":1796298572000,"pid":1592,"hostname":"vm","name":"m00003","commit":"b768aaf587a6347dc17f81ce9ba25fba0052fb5e","exitCode":3,"storeRequests":4,"sets":[{"set":"set-000","result":"waiting","reason":"WaitingForBatch"}],"msg":"tick finished"}
-{"level":20,"time":1796298580000,"pid":28836,"hostname":"vm","name":"m00003","trigger":"follow","why":"not-cheap","msg":"tick starting"}
-{"level":30,"time":1796298580800,"pid":1592,"hostname":"vm","name":"m00003","step":"sync","ms":700,"msg":"step sync done"}
-{"level":30,"time":1796298581000,"pid":28836,"hostname":"vm","name":"m00003","msg":"stopping: letting the running tick finish"}`;
+// A warm tick of m00050.log from the 100-agent run of 12:25 (heartbeat lines left out): the fetch turn is
+// followed inside the tick, one "step turn" line per look, with the follow's waits between looks logged nowhere.
+const FOLLOW = `{"level":20,"time":1796302039729,"pid":29544,"hostname":"vm","name":"m00050","trigger":"cron","why":"not-cheap","msg":"tick starting"}
+{"level":30,"time":1796302039847,"pid":22050,"hostname":"vm","name":"m00050","step":"sync","ms":105.4,"msg":"step sync done"}
+{"level":30,"time":1796302039848,"pid":22050,"hostname":"vm","name":"m00050","step":"testing-branch","ms":0,"msg":"step testing-branch done"}
+{"level":30,"time":1796302039909,"pid":22050,"hostname":"vm","name":"m00050","step":"pause","set":"set-000","ms":34.3,"msg":"step pause done"}
+{"level":30,"time":1796302039962,"pid":22050,"hostname":"vm","name":"m00050","step":"turn","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","ms":52.8,"msg":"step turn done"}
+{"level":30,"time":1796302043027,"pid":22050,"hostname":"vm","name":"m00050","step":"turn","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","ms":186.3,"msg":"step turn done"}
+{"level":30,"time":1796302050080,"pid":22050,"hostname":"vm","name":"m00050","step":"turn","set":"set-000","digest":"sha256:9bef062c9c805961671287dbc53f93bea7cd2ffef638368762d40a9cd91a4e63","ms":107.8,"msg":"step turn done"}
+{"level":30,"time":1796302050107,"pid":22050,"hostname":"vm","name":"m00050","commit":"1bec0006fa865b8cf7445098a00b849cb860b04d","exitCode":3,"storeRequests":5,"sets":[{"set":"set-000","result":"waiting","reason":"WaitingForBatch"}],"msg":"tick finished"}`;
+
+// Then a tick cut off by the daemon stopping.
+const CUT = `{"level":20,"time":1796302060000,"pid":29544,"hostname":"vm","name":"m00050","trigger":"follow","why":"not-cheap","msg":"tick starting"}
+{"level":30,"time":1796302060800,"pid":22050,"hostname":"vm","name":"m00050","step":"sync","ms":700,"msg":"step sync done"}
+{"level":30,"time":1796302061000,"pid":29544,"hostname":"vm","name":"m00050","msg":"stopping: letting the running tick finish"}`;
 
 const parse = (text: string): LogLine[] => text.split('\n').map((l) => JSON.parse(l) as LogLine);
 const COMMIT_AT = 1796298500000;
 
 describe('rolloutTicksOf', () => {
-  const ticks = rolloutTicksOf(parse(`${REAL}\n${WARM}`), COMMIT_AT, 1796298590000);
+  const ticks = rolloutTicksOf(parse(REAL), COMMIT_AT, 1796298590000);
+  const follow = rolloutTicksOf(parse(`${FOLLOW}\n${CUT}`), COMMIT_AT, 1796303000000);
 
-  it('reads a started worker\'s start, and its tick without the gate, activation and health the simulation runs itself', () => {
-    expect(ticks[0]).toEqual({ startAtMs: 1796298506775, workerStartMs: 1796298522693 - 1796298506775, tickMs: Math.round(1796298548364 - 1796298522693 - 926.7 - 1095.5 - 34.6) });
+  it('reads a started worker\'s start, its tick without the gate, activation and health the simulation runs itself, and the switch after the gate apart', () => {
+    // After the gate (ended 1796298546509): fences, switch, commit, reports, less activation and health.
+    const afterGateMs = Math.round(1796298548364 - 1796298546509 - 1095.5 - 34.6);
+    expect(ticks[0]).toEqual({
+      startAtMs: 1796298506775, workerStartMs: 1796298522693 - 1796298506775, afterGateMs,
+      tickMs: Math.round(1796298548364 - 1796298522693 - 926.7 - 1095.5 - 34.6 - afterGateMs),
+    });
   });
 
-  it('times a warm worker\'s tick from the supervisor\'s "tick starting", less its fetch turn', () => {
-    expect(ticks[1]).toEqual({ startAtMs: 1796298560000, tickMs: Math.round(1796298572000 - 1796298560000 - 10250.5) });
+  it('times a warm worker\'s tick from the supervisor\'s "tick starting", less its fetch turn\'s whole follow (the waits between looks too)', () => {
+    // The first look began at 1796302039962 − 52.8, the last ended at 1796302050080.
+    expect(follow).toEqual([{ startAtMs: 1796302039729, tickMs: Math.round(1796302050107 - 1796302039729 - (1796302050080 - (1796302039962 - 52.8))) }]);
   });
 
   it('leaves out ticks begun before the commit and a tick that never finished', () => {
-    expect(ticks.map((t) => t.startAtMs)).toEqual([1796298506775, 1796298560000]);
+    expect(ticks.map((t) => t.startAtMs)).toEqual([1796298506775]);
+    expect(follow.map((t) => t.startAtMs)).toEqual([1796302039729]);
     expect(rolloutTicksOf(parse(REAL), 0, COMMIT_AT).map((t) => t.startAtMs)).toEqual([1796298456549]);
     expect(rolloutTicksOf(parse(REAL), 0, COMMIT_AT)[0]?.workerStartMs).toBe(1796298462760 - 1796298456549);
   });
 });
 
 describe('rolloutSamplesOf', () => {
-  it('keeps a started worker\'s start and tick at the same index, and warm ticks apart', () => {
+  it('keeps a started worker\'s start and tick at the same index, warm ticks apart, and the switches\' time after their gate', () => {
     const s = rolloutSamplesOf([
       { startAtMs: 1, workerStartMs: 900, tickMs: 5000 },
-      { startAtMs: 2, tickMs: 300 },
-      { startAtMs: 3, workerStartMs: 100, tickMs: 7000 },
+      { startAtMs: 2, tickMs: 300, afterGateMs: 2500 },
+      { startAtMs: 3, workerStartMs: 100, tickMs: 7000, afterGateMs: 1200 },
     ]);
-    expect(s).toEqual({ workerStartMs: [900, 100], coldTickMs: [5000, 7000], warmTickMs: [300] });
+    expect(s).toEqual({ workerStartMs: [900, 100], coldTickMs: [5000, 7000], warmTickMs: [300], afterGateMs: [2500, 1200] });
   });
 });
 
