@@ -66,7 +66,7 @@ export class MemoryBucket {
   }
 
   /** A Store on this bucket whose requests are counted in every one of `tallies`. */
-  view(tallies: readonly RequestTally[]): Store {
+  view(tallies: readonly RequestTally[]): SimStore {
     return new MemoryStoreView(this, tallies);
   }
 }
@@ -82,8 +82,15 @@ async function bodyBytes(body: Buffer | Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-class MemoryStoreView implements Store {
+/** One machine's view of the simulated bucket. */
+export interface SimStore extends Store {
+  /** While set, this view's requests take this round trip (ms) instead of the bucket's latencyMs. */
+  roundTripMs: number | undefined;
+}
+
+class MemoryStoreView implements SimStore {
   readonly url = 's3://simulated-bucket/';
+  roundTripMs: number | undefined = undefined;
   readonly capabilities = { write: true, list: true, conditionalWrites: 'probe' as const };
 
   constructor(
@@ -94,7 +101,7 @@ class MemoryStoreView implements Store {
   /** Counts the request ("GET status": the kind, then the key's first segment) and answers after the round trip. */
   private async send(kind: StoreKind, key: string, bytesOut: number, bytesIn: () => number): Promise<void> {
     const at = this.bucket.clock.monotonicMs();
-    await this.bucket.clock.sleep(this.bucket.latencyMs);
+    await this.bucket.clock.sleep(this.roundTripMs ?? this.bucket.latencyMs);
     const got = bytesIn();
     const name = `${kind} ${key.split('/')[0] ?? ''}`;
     for (const t of this.tallies) t.count(name, at, bytesOut, got);

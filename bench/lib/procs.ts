@@ -107,6 +107,8 @@ export interface LogLine {
   digest?: string;
   ms?: number;
   storeRequests?: number;
+  /** A "gate decision" line's store requests. */
+  requests?: number;
   commit?: string | null;
 }
 

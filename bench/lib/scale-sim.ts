@@ -5,7 +5,7 @@ import type { Digest } from '../../src/store/digest.js';
 import { GitDouble } from './git-double.js';
 import { MemoryBucket } from './memory-store.js';
 import { RequestTally, tallySince, type KindCount } from './request-tally.js';
-import { SimAgent, type SimAgentConfig } from './sim-agent.js';
+import { SimAgent, type SimAgentConfig, type SimShared } from './sim-agent.js';
 import { SimClock } from './sim-clock.js';
 import { agentConfigFor, declarationsFor, digestFor, machineName, setName, setOf, type FleetShape } from './sim-world.js';
 import { advanceHeadPointer } from '../../src/publish/advance-head-pointer.js';
@@ -58,7 +58,7 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   const v1 = Array.from({ length: sets }, () => digestFor('v1'));
   const storeUrl = 's3://simulated-bucket/';
   const declsAt = new Map([[git.head, declarationsFor(p, v1, storeUrl)]]);
-  const shared = {
+  const shared: SimShared = {
     clock, git, declsAt, work: { activationMs: p.activationMs, fetchGets: p.fetchGets }, ready: new Map<string, number>(), agentConfig: agentConfigFor(p), storeUrl,
   };
   // CI publishes the head pointer after each commit (`flotilla head publish`); its requests are not the fleet's.
@@ -92,6 +92,7 @@ export async function runScaleSimulation(p: ScaleParams, limitMs = 6 * 3_600_000
   // A commit changes the first set's closure: the whole fleet sees a new head, that set rolls out.
   const v2 = [digestFor('v2'), ...v1.slice(1)] as Digest[];
   const atMs = clock.monotonicMs();
+  shared.rolloutFromMs = atMs;
   const head = git.commit();
   const decls = declarationsFor(p, v2, storeUrl);
   declsAt.set(head, decls);

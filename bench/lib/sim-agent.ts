@@ -26,8 +26,8 @@ import { DEFAULT_STALE_AFTER_MS } from '../../src/status/readiness.js';
 import { reportDue } from '../../src/status/report-due.js';
 import { writeMachineStatus } from '../../src/status/status-io.js';
 import { probeConditionalWrites } from '../../src/store/probe.js';
-import type { Store } from '../../src/store/store.js';
 import type { GitDouble } from './git-double.js';
+import type { SimStore } from './memory-store.js';
 import type { SimClock } from './sim-clock.js';
 import { convergeSimSet, type SimSetState, type SimWork } from './sim-set.js';
 
@@ -51,6 +51,17 @@ export interface SimAgentConfig {
    * apart over time. Drawn by a generator seeded with the machine's name, so runs repeat.
    */
   samples?: { workerStartMs: readonly number[]; tickMs: readonly number[] };
+  /**
+   * The same for the ticks that begin once the rollout's commit has landed (SimShared.rolloutFromMs): scale-real
+   * passes its agents' rollout ticks (rollout-ticks.ts), which are not the idle heartbeats' (a follow runs in a
+   * warm worker; the idle ticks' load is another). A started worker's tick and a warm one's are drawn apart;
+   * `workerStartMs[i]` and `coldTickMs[i]` are one tick's.
+   */
+  rolloutSamples?: {
+    workerStartMs: readonly number[]; coldTickMs: readonly number[]; warmTickMs: readonly number[]; afterGateMs?: readonly number[];
+    /** A fetch-turn or gate request's round trip as the agents took it (their decisions' time over their requests), ms. */
+    decisionRequestMs?: number;
+  };
 }
 
 /** The shared parts and the repo as every simulated machine sees them. */
@@ -66,6 +77,8 @@ export interface SimShared {
   storeUrl: string;
   /** How many machines have reported Ready on each `set@digest` (a cheap end condition for the rollout). */
   ready: Map<string, number>;
+  /** When the rollout's commit landed (monotonic ms), once it has: ticks from then on draw from rolloutSamples. */
+  rolloutFromMs?: number;
 }
 
 const silent: Logger = pino({ level: 'silent' });
@@ -126,7 +139,7 @@ export class SimAgent {
     private readonly config: SimAgentConfig,
     private readonly shared: SimShared,
     /** This machine's view of the bucket (its requests are counted for it). */
-    private readonly store: Store,
+    private readonly store: SimStore,
     /** The digest each set runs when the simulation starts (a fleet already deployed). */
     initial: ReadonlyMap<string, string>,
   ) {
@@ -151,6 +164,29 @@ export class SimAgent {
     this.seed ^= this.seed << 5;
     this.seed >>>= 0;
     return samples[this.seed % samples.length] ?? fallback;
+  }
+
+  /**
+   * A rollout tick's times from the agents' rollout ticks: a started worker's start and tick are one real
+   * tick's pair (a machine whose worker came up slowly, under the commit's burst, also ticked slowly); a warm
+   * tick's time alone. Undefined where the agents showed no tick of that kind (the idle draws then apply).
+   */
+  private rolloutTickTimes(s: NonNullable<SimAgentConfig['rolloutSamples']>, cold: boolean): { workerStartMs?: number; tickMs: number } | undefined {
+    if (!cold) return s.warmTickMs.length === 0 ? undefined : { tickMs: this.draw(s.warmTickMs, 0) };
+    const n = Math.min(s.workerStartMs.length, s.coldTickMs.length);
+    if (n === 0) return undefined;
+    const i = this.draw(Array.from({ length: n }, (_, k) => k), 0);
+    return { workerStartMs: s.workerStartMs[i] ?? 0, tickMs: s.coldTickMs[i] ?? 0 };
+  }
+
+  /** Runs `fn` with this machine's store requests taking `ms` each (one tick at a time: nothing else overlaps it). */
+  private async withRoundTrip<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+    this.store.roundTripMs = ms;
+    try {
+      return await fn();
+    } finally {
+      this.store.roundTripMs = undefined;
+    }
   }
 
   start(): void {
@@ -226,12 +262,23 @@ export class SimAgent {
     // process, with a new lease observer and gate memory. The supervisor carries the statuses and, from a worker
     // it retired while idle (always, here: simulated workers never crash), the sets already recovered.
     const last = this.lastTick;
-    if (last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs)) {
+    const cold = last === undefined || (last.exitCode !== 3 && clock.monotonicMs() - last.endMs >= this.shared.agentConfig.keepWarmMs);
+    if (cold) {
       this.ports.observer = new LeaseObserver();
       this.ports.gate = new GateMemory();
-      await clock.sleep(this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
     }
-    await clock.sleep(this.draw(this.config.samples?.tickMs, this.config.tickMs));
+    const from = this.shared.rolloutFromMs;
+    const rolling = from !== undefined && clock.monotonicMs() >= from ? this.config.rolloutSamples : undefined;
+    const times = rolling === undefined ? undefined : this.rolloutTickTimes(rolling, cold);
+    // A switch's steps after the gate (fences, switch, commit, reports), as the agents took them: past the gate, where they pace the batch.
+    const afterGateMs = rolling?.afterGateMs !== undefined && rolling.afterGateMs.length > 0 ? this.draw(rolling.afterGateMs, 0) : undefined;
+    const decisionMs = rolling?.decisionRequestMs;
+    const work: SimWork = {
+      ...this.shared.work, ...(afterGateMs !== undefined ? { afterGateMs } : {}),
+      ...(decisionMs !== undefined ? { decisions: <T>(decide: () => Promise<T>) => this.withRoundTrip(decisionMs, decide) } : {}),
+    };
+    if (cold) await clock.sleep(times?.workerStartMs ?? this.draw(this.config.samples?.workerStartMs, this.config.workerStartMs));
+    await clock.sleep(times?.tickMs ?? this.draw(this.config.samples?.tickMs, this.config.tickMs));
     const synced = knownHead !== undefined && knownHead === this.have ? { head: knownHead } : await git.sync('main', this.have);
     this.have = synced.head;
     const decls = this.shared.declsAt.get(synced.head);
@@ -262,7 +309,7 @@ export class SimAgent {
         const slot = await recoverSlot(ctx, set.closure, { ownOnly: true });
         if (slot !== 'no-slot' && slot.lease !== null) await slot.lease.release();
       }
-      outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, this.shared.work, clock));
+      outcomes.push(await convergeSimSet(ctx, planFor(decls, set, this.name), state, work, clock));
     }
     const heartbeatFrom = await this.writeStatuses(outcomes, synced.head);
     this.lastTick = { endMs: clock.monotonicMs(), exitCode: exitCodeOf(outcomes, false) };

@@ -27,7 +27,16 @@ export interface SimWork {
   activationMs: number;
   /** GETs of one closure fetch (manifest, signature, objects not cached). */
   fetchGets: number;
+  /** A switch's other steps after the gate (fences, switch, commit, reports), ms; none unless measured ones are given. */
+  afterGateMs?: number;
+  /**
+   * Runs the fetch turn's and the gate's decisions (their follow loops included); scale-real's replays give
+   * them the agents' measured round trip per decision request, the time no tick draw holds (rollout-ticks.ts).
+   */
+  decisions?: <T>(decide: () => Promise<T>) => Promise<T>;
 }
+
+const run = <T>(decide: () => Promise<T>): Promise<T> => decide();
 
 /** Reconciles `ctx.set` on a simulated machine; the outcome its report is built from. Store errors propagate. */
 export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: SimSetState, work: SimWork, clock: SimClock): Promise<SetOutcome> {
@@ -40,14 +49,14 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   const s = state.staged;
   const staged = s !== undefined && s.digest === set.closure && s.commit === ctx.commit && clock.monotonicMs() - s.atMs < STAGED_MEMO_MAX_AGE_MS;
   if (!staged) {
-    const notYet = await fetchTurn(ctx, plan);
+    const notYet = await (work.decisions ?? run)(() => fetchTurn(ctx, plan));
     if (notYet !== null) return { ...base, result: 'waiting', reason: Reason.WaitingForBatch, message: notYet.detail, stalled: false, rollout, ...(notYet.followAfterMs !== undefined ? { followAfterMs: notYet.followAfterMs } : {}) };
     const at = clock.monotonicMs();
     for (let i = 0; i < work.fetchGets; i++) await ctx.coordination?.getBytes(`closures/sim/${set.closure}/${i}`, { maxBytes: 1 << 20 }).catch(() => undefined);
     state.staged = { digest: set.closure, commit: ctx.commit, atMs: at };
   }
   // passRolloutGate
-  const gated = await passGate(ctx, plan);
+  const gated = await (work.decisions ?? run)(() => passGate(ctx, plan));
   if (!gated.go) {
     const result = gated.reason === Reason.CoordinationUnsafe ? 'failed' : 'waiting';
     return { ...base, result, reason: gated.reason, message: gated.detail, stalled: gated.stalled, rollout: gated.rollout, ...(gated.followAgain === true ? { followAgain: true as const } : {}), ...(gated.followAfterMs !== undefined ? { followAfterMs: gated.followAfterMs } : {}) };
@@ -59,7 +68,7 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   try {
     await keeper.confirm();
     await keeper.confirm();
-    await clock.sleep(work.activationMs);
+    await clock.sleep(work.activationMs + (work.afterGateMs ?? 0));
   } finally {
     keeper.stop();
     state.staged = undefined;

@@ -100,6 +100,8 @@ export async function runSupervisor(o: SupervisorOptions): Promise<0> {
     if (answer.why === 'state-changed') log.debug({ trigger: 'cron' }, 'poll: local state changed since the last tick, running a full tick');
     if (answer.why === 'head-check-failed') log.debug({ err: answer.error }, 'poll: head check failed, running a full tick');
     if (answer.why === 'heartbeat') log.debug({ trigger: 'cron', commit: answer.knownHead }, 'poll: heartbeat due, ticking on the known commit without asking git or the head pointer');
+    // Where every full tick begins, started worker or warm (bench/scale-real.ts times the rollout's ticks from it).
+    log.debug({ trigger: reasons.join(','), why: answer.why }, 'tick starting');
     // A skipped poll is not a tick: only a full one restarts the keepWarm countdown. Once the daemon is
     // stopping, acquire rejects: no worker starts after the stop.
     workers.holdRetire();
