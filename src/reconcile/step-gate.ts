@@ -69,7 +69,7 @@ function dependencyRefs(ctx: SetContext): DependencyRef[] {
  * each look-again wait (look-again.ts) while the rollout is young. `young`: the last decision's wait is a
  * look-again one. Those looks are a few per batch, so they neither start nor spend the follow budget.
  */
-async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean; lookAgainMs?: number; paced: boolean }> {
+async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean; lookAgainMs?: number; paced: boolean; switching: boolean }> {
   const { set, machine, ports } = ctx;
   let young = false;
   let lookAgainMs: number | undefined;
@@ -90,7 +90,7 @@ async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan)
     return decision;
   };
   const first = await decide();
-  const last = (): { young: boolean; lookAgainMs?: number; paced: boolean } => ({ young, paced, ...(lookAgainMs !== undefined ? { lookAgainMs } : {}) });
+  const last = (): { young: boolean; lookAgainMs?: number; paced: boolean; switching: boolean } => ({ young, paced, switching, ...(lookAgainMs !== undefined ? { lookAgainMs } : {}) });
   if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false, ...last() };
   const now = ports.clock.monotonicMs();
   // A wait longer than a tick follows (the batch before cannot be done sooner, batch-pace.ts) is left to
@@ -150,10 +150,11 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
-    const { decision, within, young, lookAgainMs, paced } = await followDecisions(ctx, coord, plan);
+    const { decision, within, young, lookAgainMs, paced, switching } = await followDecisions(ctx, coord, plan);
     if (!decision.allowed) {
       const waiting = decision.reason === Reason.WaitingForBatch;
-      const following = !young && (process.env['X_OLDFOLLOW'] !== undefined || !paced) && within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && waiting && ports.signal.aborted !== true;
+      // The last decision may see every machine left switching when the first was a hold that ran out (a poll's tick).
+      const following = !young && !paced && (within || switching) && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && waiting && ports.signal.aborted !== true;
       // A wait too long to follow in this tick, for a batch that cannot be done sooner (a hold), the next look
       // of a young rollout (look-again.ts) or a scan of a working batch (switch-watch.ts) that did not fit in
       // this tick: tick again then.

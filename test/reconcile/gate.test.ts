@@ -265,4 +265,34 @@ describe('step gate: switching markers (switch-watch.ts)', () => {
     expect(elapsed()).toBeGreaterThanOrEqual(20 * 60_000);
     expect(r.stop.followAgain).toBe(true);
   });
+
+  it('past the budget, a tick that starts in the last seconds of a switch hold follows the switch, not a look-again later', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 2)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    const plan = (await openRun(ctx)).plan;
+    const [canary, one] = [plan.batches[0]![0]!, plan.batches[1]![0]!];
+    const elapsed = (): number => clock.slept.reduce((a, b) => a + b, 0);
+    const stamp = async (key: string[], at: Date): Promise<void> => utimes(join(world.root, 'store', 'ready', 'web', plan.rolloutId, ...key), at, at);
+    // The canary switched in 101 s and is Ready; batch 1 works with no marker for 16 minutes: the budget is spent.
+    await writeSwitchingMarker(world.store, 'web', plan.rolloutId, canary);
+    await stamp(['~switching', canary], new Date(clock.now().getTime() - 130_000));
+    await writeReadyMarker(world.store, { set: 'web', rolloutId: plan.rolloutId, digest: v1, machine: canary, at: clock.now() });
+    await stamp([canary], new Date(clock.now().getTime() - 29_000));
+    let r = await passRolloutGate.run(await openRun(ctx));
+    while (elapsed() < 16 * 60_000 && 'stop' in r) r = await passRolloutGate.run(await openRun(ctx));
+    // Batch 1 begins its switch now: the next look is held until it can be done, 100 s on (longer than a tick follows).
+    await writeSwitchingMarker(world.store, 'web', plan.rolloutId, one);
+    await stamp(['~switching', one], clock.now());
+    r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop.followAfterMs).toBeGreaterThan(90_000);
+    expect(r.stop.followAfterMs).toBeLessThanOrEqual(100_000);
+    // A tick (a poll's) 3 s before the hold ends: it waits them out, sees batch 1 switching, and keeps following.
+    clock.advance((r.stop.followAfterMs ?? 0) - 3_000);
+    r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop.followAgain).toBe(true);
+  });
 });
