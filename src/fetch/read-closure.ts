@@ -4,18 +4,16 @@ import type { Store } from '../store/store.js';
 import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
 import { decodeCachedManifest, parseManifest } from '../packages/manifest-codec.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
-import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
-import { checkRootPolicy, type RootPolicy } from './closure-policy.js';
+import { checkPublisherPolicy, type PolicyVerdict, type PublisherPolicy } from '../trust/manifest-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
-import { writeSignatures, writeVerified } from './manifest-cache.js';
-import type { ObjectCache } from './object-cache.js';
+import { writeVerified, type ObjectCache } from './object-cache.js';
 
 export interface ReadClosureOptions {
   /** When given, the root's signatures (and deployable flag) are checked over its exact bytes before anything is parsed. */
   policy?: PublisherPolicy;
   limits?: Partial<ManifestLimits>;
   signal?: AbortSignal;
-  /** Local cache to read manifests and the root's signatures from and write them to (closure-policy.ts). */
+  /** Local cache to read manifests from and write them to. */
   cache?: ObjectCache;
 }
 
@@ -29,9 +27,7 @@ export interface ClosureManifests {
 /**
  * Reads and verifies the manifests of the closure of `digest` (root, then references breadth-first, each
  * once). Only the root is checked against the policy: its signed bytes name its references by hash, and
- * every manifest read is hash-checked, so the whole closure is authenticated through the root. With a
- * cache holding every manifest and root signatures that meet the policy, no store is asked anything
- * (unless the policy wants the deployable flag, which is always read).
+ * every manifest read is hash-checked, so the whole closure is authenticated through the root.
  * Bounded by limits.maxPackages and maxClosureBytes. Throws InvalidDigestError, SignatureError, PolicyError,
  * ManifestError, SizeLimitError, or the fetch errors naming the manifest.
  */
@@ -41,7 +37,7 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   const packages: LoadedManifest[] = [];
   const seen = new Set<Digest>([root]);
   const queue: Digest[] = [root];
-  let policyCheck: Promise<RootPolicy> | undefined;
+  let policyCheck: Promise<PolicyVerdict> | undefined;
   let total = 0;
   const fresh: LoadedManifest[] = [];
   while (queue.length > 0) {
@@ -56,7 +52,7 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
     }
     const { bytes, cached } = got;
     if (d === root && options.policy) {
-      policyCheck = checkRootPolicy(stores, root, bytes.length, options.policy, options.cache, options.signal);
+      policyCheck = checkPublisherPolicy(stores, root, bytes.length, options.policy, options.signal);
       policyCheck.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
       if (!cached) await policyCheck;
     }
@@ -72,12 +68,8 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
       queue.push(r);
     }
   }
-  const checked = await policyCheck;
-  const verdict: PolicyVerdict | undefined = checked?.verdict;
+  const verdict = await policyCheck;
   // Cached only now: a closure refused anywhere leaves nothing outside the cache's temp area.
-  if (options.cache) {
-    for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes);
-    if (checked && checked.fresh.length > 0) await writeSignatures(options.cache, root, checked.fresh);
-  }
+  if (options.cache) for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes);
   return verdict ? { root, packages, verdict } : { root, packages };
 }
