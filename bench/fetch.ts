@@ -92,6 +92,14 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
 }
 
 const wall = (r: TimedRun): number => r.seconds;
+/** The `requests` a `flotilla fetch --json` run reported (NaN when its output says none). */
+const requestsOf = (r: TimedRun): number => {
+  try {
+    return (JSON.parse(r.stdout) as { data?: { requests?: number } }).data?.requests ?? Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+};
 const withSync = (r: TimedRun): number => r.seconds + r.syncSeconds;
 const cpu = (r: TimedRun): number => r.cpuSeconds;
 
@@ -123,6 +131,8 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     coldHttpRatio: pairedRatio(m, 'flHttp', nixBestHttp, withSync),
     incrHttpRatio: pairedRatio(m, 'flIncr', ['nixIncr'], withSync),
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
+    // What the no-op asked of the store (its own `--json` count): Nix's asks nothing.
+    noopRequests: Math.max(...(m['flNoop'] ?? []).map(requestsOf)),
     noopOverNodeSeconds: pairedExcess(m, 'flNoop', 'node', wall),
     cliStartRatio: pairedRatio(m, 'flHelp', ['node'], wall),
     // CPU (user + sys), which load inflates far less than wall time: the no-op's and `--help`'s beyond bare node's.
@@ -140,7 +150,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     ['cold, directory store / file:// cache', `${cell(m, 'nixDir')}; zstd ${cell(m, 'nixDirZstd')}`, cell(m, 'flDir'), ratio('flDir', nixBestDir)],
     ['cold, over HTTP (project static server)', `${cell(m, 'nixHttp')}; zstd ${cell(m, 'nixHttpZstd')}`, cell(m, 'flHttp'), ratio('flHttp', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
-    ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s)`, ratio('flNoop', ['nixNoop'])],
+    ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s); ${result.noopRequests} request(s)`, ratio('flNoop', ['nixNoop'])],
     ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
     ['peak RSS, cold over HTTP', `${rss('nixHttp').toFixed(0)} MB`, `${rss('flHttp').toFixed(0)} MB (dir ${rss('flDir').toFixed(0)}, incr ${rss('flIncr').toFixed(0)})`, `${(rss('flHttp') / rss('nixHttp')).toFixed(1)}×`],
   ];

@@ -1,8 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// V8 flags cannot be set from inside a running process: a 2 MiB semi-space (default 16) keeps a cold fetch's
-// young generation small, peak RSS ~113 → ~85 MB at no measurable CPU cost (docs/performance.md). `env -S`
-// splits the line (GNU coreutils ≥ 8.30, BSD env); npm's bin link is a symlink to this file's bundle, so
-// `flotilla`, the systemd unit's ExecStart and the bin shim all start Node with the flag.
+#!/usr/bin/env node
+// Plain `node`, no V8 flag: any flag on this line changes the hash V8 checks code caches against, and Node
+// then compiles its own built-in modules from source on every start (~30-60 ms of a no-op fetch). The young
+// generation a cold fetch wants small is set at run time instead (young-generation.ts, docs/performance.md).
 //
 // The bin's entry (scripts/bundle-cli.mjs bundles it as dist/bin/flotilla.js). `flotilla --help` and
 // `flotilla VERB --help` are answered from the help table taken from the CLI at build time, without loading

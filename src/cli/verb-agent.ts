@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors/index.js';
 import { flag, stringOption, type Command } from './command.js';
 import { tickFailure } from './tick-failure.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 
 // Only light modules are imported here: the daemon's supervisor must stay small (see src/agent/supervisor.ts).
 // The tick code is loaded by `--once` (in this process) or by the daemon's tick worker (a child process).
@@ -24,6 +25,9 @@ The daemon listens on STATE/agent.sock (0600) for \`flotilla agent reconcile\` a
   async run(input, ctx) {
     const file = stringOption(input, 'config');
     if (file === undefined) throw new UsageError('agent: --config FILE is required');
+    // What the bin's shebang gave the daemon until it lost its V8 flag (young-generation.ts): a long-lived
+    // process pays the later built-ins' compile once.
+    keepYoungGenerationSmall();
     if (flag(input, 'once')) {
       const { runOnce } = await import('../agent/run-once.js');
       const once = await runOnce({ file, cwd: ctx.cwd, env: ctx.env, signal: ctx.signal });

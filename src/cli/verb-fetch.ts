@@ -3,9 +3,8 @@ import type { Command } from './command.js';
 import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
 import { flag, stringList, stringOption } from './command.js';
 import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js';
-import { fetchClosure } from '../fetch/fetch-closure.js';
-import { removeDamagedOfClosure } from '../fetch/repair-closure.js';
-import { createProgressBar } from '../fetch/progress-bar.js';
+import { presentClosure } from '../fetch/present-closure.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
 import { isDigest } from '../store/digest.js';
@@ -47,7 +46,14 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
     const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
       const digest = ref;
-      const repaired = flag(input, 'repair') ? await removeDamagedOfClosure({ stores, digest, policy, stateDir, signal: ctx.signal }) : [];
+      const repair = flag(input, 'repair');
+      // A closure already in place is answered from the state dir (no request, no object-fetching code
+      // loaded); anything else, and --repair, which re-hashes what is there, takes the whole fetch.
+      const present = repair ? undefined : await presentClosure({ digest, policy, stateDir });
+      if (present) return { exitCode: 0, text: present.packages.map((p) => p.path).join('\n'), json: present };
+      const [{ fetchClosure }, { removeDamagedOfClosure }, { createProgressBar }] = await Promise.all([import('../fetch/fetch-closure.js'), import('../fetch/repair-closure.js'), import('../fetch/progress-bar.js')]);
+      keepYoungGenerationSmall(stores.some((s) => s.url.startsWith('https:')) ? ['node:https'] : []);
+      const repaired = repair ? await removeDamagedOfClosure({ stores, digest, policy, stateDir, signal: ctx.signal }) : [];
       for (const d of repaired) ctx.stderr.write(`repairing ${d.path}: ${d.problem}\n`);
       const r = await fetchClosure({
         stores,
@@ -58,7 +64,7 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
         ...(concurrency ? { concurrency } : {}),
         ...(ctx.interactive && !ctx.json ? { onProgress: createProgressBar(ctx.stderr) } : {}),
       });
-      return { exitCode: 0, text: r.packages.map((p) => p.path).join('\n'), json: flag(input, 'repair') ? { ...r, repaired } : r };
+      return { exitCode: 0, text: r.packages.map((p) => p.path).join('\n'), json: repair ? { ...r, repaired } : r };
     } catch (err) {
       throw fromStateDirError(err, stateDir);
     } finally {

@@ -1,15 +1,18 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inlineFsOpRunner, throwIfFailed } from './fs-op-runner.js';
+import { inlineFsOpRunner } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import { isPidAlive } from '../util/pid-alive.js';
-import { objectPath, objectsDir, objectsTempDir, objectTempOwner, objectTempPath, objectTempTag } from '../generations/layout.js';
+import { objectsDir, objectsTempDir, objectTempOwner } from '../generations/layout.js';
+import { objectCacheAt } from './manifest-cache.js';
 
 /**
  * The verified local object cache under a state dir (names from generations/layout.ts):
  *   objects/sha256/ab/<hex>     verified bytes, mode 0444 (file contents and manifests)
  *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
  *   objects/tmp/<pid>-<tag>-<n> downloads in flight; renamed in only after their hash matched
+ *   objects/sha256/ab/<hex>.sig.<key>  a manifest's signature that verified, re-verified on every use
+ * (manifests and signatures are read and written by manifest-cache.ts, which a no-op fetch loads alone).
  * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
  */
 export interface ObjectCache {
@@ -26,15 +29,7 @@ export async function openObjectCache(stateDir: string): Promise<ObjectCache> {
   const tmpDir = objectsTempDir(stateDir);
   await mkdir(tmpDir, { recursive: true });
   await removeStaleTemps(tmpDir);
-  // One random tag per cache opened, then a counter: unique across processes without a random draw per file.
-  const tag = objectTempTag();
-  let n = 0;
-  return {
-    stateDir,
-    tmpDir,
-    path: (d, x = false) => objectPath(stateDir, d, x),
-    tempPath: () => objectTempPath(stateDir, tag, n++),
-  };
+  return objectCacheAt(stateDir);
 }
 
 async function removeStaleTemps(tmpDir: string): Promise<void> {
@@ -44,7 +39,7 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
   }
 }
 
-/** Small synchronous steps on the calling thread (stats, manifest writes): one runner per process. */
+/** Small synchronous steps on the calling thread (the stats of missingObjects): one runner per process. */
 const localSteps = inlineFsOpRunner();
 
 /** Stats per synchronous slice: a few milliseconds of the event loop at most. */
@@ -73,18 +68,4 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
     });
   }
   return missing;
-}
-
-/**
- * Writes manifest bytes the caller has verified into the cache: a temp file, then its final name (made
- * read-only, the shard directory created on demand). Not flushed: a lost manifest is fetched again.
- */
-export async function writeVerified(cache: ObjectCache, digest: Digest, bytes: Uint8Array): Promise<void> {
-  const tmp = cache.tempPath();
-  const results = await localSteps.run([
-    { op: 'write', dest: tmp, data: bytes },
-    { op: 'commit', tmp, dest: cache.path(digest), mode: 0o444 },
-  ]);
-  if (results.some((r) => !r.ok)) await rm(tmp, { force: true });
-  throwIfFailed(results);
 }

@@ -4,16 +4,18 @@ import type { Store } from '../store/store.js';
 import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
 import { decodeCachedManifest, parseManifest } from '../packages/manifest-codec.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
-import { checkPublisherPolicy, type PolicyVerdict, type PublisherPolicy } from '../trust/manifest-policy.js';
+import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
+import { checkRootPolicy, type RootPolicy } from './closure-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
-import { writeVerified, type ObjectCache } from './object-cache.js';
+import { writeSignatures, writeVerified } from './manifest-cache.js';
+import type { ObjectCache } from './object-cache.js';
 
 export interface ReadClosureOptions {
   /** When given, the root's signatures (and deployable flag) are checked over its exact bytes before anything is parsed. */
   policy?: PublisherPolicy;
   limits?: Partial<ManifestLimits>;
   signal?: AbortSignal;
-  /** Local cache to read manifests from and write them to. */
+  /** Local cache to read manifests and the root's signatures from and write them to (closure-policy.ts). */
   cache?: ObjectCache;
 }
 
@@ -27,7 +29,9 @@ export interface ClosureManifests {
 /**
  * Reads and verifies the manifests of the closure of `digest` (root, then references breadth-first, each
  * once). Only the root is checked against the policy: its signed bytes name its references by hash, and
- * every manifest read is hash-checked, so the whole closure is authenticated through the root.
+ * every manifest read is hash-checked, so the whole closure is authenticated through the root. With a
+ * cache holding every manifest and root signatures that meet the policy, no store is asked anything
+ * (unless the policy wants the deployable flag, which is always read).
  * Bounded by limits.maxPackages and maxClosureBytes. Throws InvalidDigestError, SignatureError, PolicyError,
  * ManifestError, SizeLimitError, or the fetch errors naming the manifest.
  */
@@ -37,7 +41,7 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   const packages: LoadedManifest[] = [];
   const seen = new Set<Digest>([root]);
   const queue: Digest[] = [root];
-  let policyCheck: Promise<PolicyVerdict> | undefined;
+  let policyCheck: Promise<RootPolicy> | undefined;
   let total = 0;
   const fresh: LoadedManifest[] = [];
   while (queue.length > 0) {
@@ -52,7 +56,7 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
     }
     const { bytes, cached } = got;
     if (d === root && options.policy) {
-      policyCheck = checkPublisherPolicy(stores, root, bytes.length, options.policy, options.signal);
+      policyCheck = checkRootPolicy(stores, root, bytes.length, options.policy, options.cache, options.signal);
       policyCheck.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
       if (!cached) await policyCheck;
     }
@@ -68,8 +72,12 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
       queue.push(r);
     }
   }
-  const verdict = await policyCheck;
+  const checked = await policyCheck;
+  const verdict: PolicyVerdict | undefined = checked?.verdict;
   // Cached only now: a closure refused anywhere leaves nothing outside the cache's temp area.
-  if (options.cache) for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes);
+  if (options.cache) {
+    for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes);
+    if (checked && checked.fresh.length > 0) await writeSignatures(options.cache, root, checked.fresh);
+  }
   return verdict ? { root, packages, verdict } : { root, packages };
 }

@@ -3,6 +3,7 @@
 // path segment themselves, so fetch, staging, GC and recovery cannot disagree on a name.
 //
 //   objects/sha256/ab/<hex>[.x]        verified objects (.x: the 0555 twin of an executable entry)
+//   objects/sha256/ab/<hex>.sig.<key>  a manifest's signature by publisher key <key>, as the store had it
 //   objects/tmp/<pid>-<tag>-<n>        object downloads in flight
 //   store/<hex>-<name>/                materialised packages; store/.partial-<pid>-<rand>-<hex>-<name>/ in build
 //   sets/SET/…                         see SetPaths
@@ -218,6 +219,16 @@ export function objectsTempDir(stateDir: string): string {
 export function objectPath(stateDir: string, digest: Digest, executable = false): string {
   const hex = digestHex(digest);
   return join(objectsDir(stateDir), hex.slice(0, 2), executable ? `${hex}.x` : hex);
+}
+
+/**
+ * A manifest's cached signature by publisher key `keyName`: STATE/objects/sha256/<first 2 hex>/<hex>.sig.<key>,
+ * beside the manifest, so the cache's GC and fsck treat it as they treat the manifest (a stray name to fsck,
+ * one link to GC). Validates the key name (InvalidNameError).
+ */
+export function signatureCachePath(stateDir: string, digest: Digest, keyName: string): string {
+  const hex = digestHex(digest);
+  return join(objectsDir(stateDir), hex.slice(0, 2), `${hex}.sig.${checkName(keyName, 'key name')}`);
 }
 
 /** A tag that makes this process's object temp names unique: `<pid>-<12 hex>` (see objectTempPath). */

@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
 import { createFsStore } from './fs-store.js';
-import { createHttpStore } from './http-store.js';
 import { lazyStore } from './lazy-store.js';
 import { parseStoreUrl } from './store-url.js';
 import type { Store } from './store.js';
@@ -70,15 +69,22 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
         }),
       );
     }
-    case 'http':
-      return createHttpStore({
-        base: loc.base,
-        url: loc.display,
-        writable: options.writable ?? loc.writable,
-        deadlines: loc.deadlines,
-        allowRedirectTo: loc.allowRedirectTo,
-        ...signal,
-        ...(options.credentials?.kind === 'bearer' || options.credentials?.kind === 'basic' ? { credentials: options.credentials } : {}),
-      });
+    case 'http': {
+      // Loaded on the first request: node:http and its streams cost a one-shot process ~10 ms to load, which a
+      // fetch that finds everything in place (fetch/present-closure.ts) never needs. The capabilities are
+      // http-store.ts's own.
+      const writable = options.writable ?? loc.writable;
+      return lazyStore(loc.display, { write: writable, list: false, conditionalWrites: 'none' }, async () =>
+        (await import('./http-store.js')).createHttpStore({
+          base: loc.base,
+          url: loc.display,
+          writable,
+          deadlines: loc.deadlines,
+          allowRedirectTo: loc.allowRedirectTo,
+          ...signal,
+          ...(options.credentials?.kind === 'bearer' || options.credentials?.kind === 'basic' ? { credentials: options.credentials } : {}),
+        }),
+      );
+    }
   }
 }

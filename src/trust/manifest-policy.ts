@@ -24,7 +24,8 @@ export interface PolicyVerdict {
   deployable?: DeployableFlag;
 }
 
-const MAX_SIG_BYTES = 1024;
+/** The most a signature object may hold (an ed25519 signature in base64 is 88 bytes). */
+export const MAX_SIG_BYTES = 1024;
 const MAX_FLAG_BYTES = 4096;
 
 function reason(err: unknown): string {
@@ -44,38 +45,67 @@ async function readOptional(stores: Store[], key: string, maxBytes: number, sign
   return { found, errors };
 }
 
+/** Where a policy check reads a manifest's signatures: every candidate under one key name, and read errors. */
+export type SignatureSource = (keyName: string) => Promise<{ found: Buffer[]; errors: string[] }>;
+
+/** The signatures of `digest` in `stores` (every mirror that has one), each read capped at 1 KiB. */
+export function storeSignatures(stores: Store[], digest: Digest, signal?: AbortSignal): SignatureSource {
+  return (name) => readOptional(stores, signatureKey(digest, name), MAX_SIG_BYTES, signal);
+}
+
+/** A threshold met: the verdict, and for each counted key the exact signature bytes that verified. */
+export interface SignedVerdict {
+  verdict: PolicyVerdict;
+  signatures: Array<{ keyName: string; bytes: Buffer }>;
+}
+
 /**
- * Checks `policy` for the manifest (digest, exact byte size) against signatures and flags found in any of
- * `stores`. Garbage or foreign signatures are ignored; one key counts once. Throws SignatureError (too few
- * valid signatures, or no trusted keys at all: verification is never silently off) or PolicyError
- * (deployable flag required but absent, revoked or not signed by a promoter).
+ * The signature half of the policy: at least `threshold` distinct trusted keys signed (digest, size), per
+ * `source`. Garbage or foreign signatures are ignored; one key counts once. Throws SignatureError (too few
+ * valid signatures, or no trusted keys at all: verification is never silently off).
  */
-export async function checkPublisherPolicy(stores: Store[], digest: Digest, size: number, policy: PublisherPolicy, signal?: AbortSignal): Promise<PolicyVerdict> {
+export async function checkSignatures(source: SignatureSource, digest: Digest, size: number, policy: PublisherPolicy): Promise<SignedVerdict> {
   const threshold = policy.threshold ?? 1;
   if (policy.trusted.length === 0) throw new SignatureError(`no trusted publisher keys configured; refusing ${digest}`, { object: digest });
   if (!Number.isInteger(threshold) || threshold < 1) throw new SignatureError(`threshold must be a positive integer, got ${threshold}`, { object: digest });
-  const good = new Map<string, string>(); // raw key (base64) -> key name
+  const good = new Map<string, { keyName: string; bytes: Buffer }>(); // raw key (base64) -> key name, the bytes that verified
   const errors: string[] = [];
   for (const name of [...new Set(policy.trusted.map((k) => k.name))]) {
-    const { found, errors: errs } = await readOptional(stores, signatureKey(digest, name), MAX_SIG_BYTES, signal);
+    const { found, errors: errs } = await source(name);
     errors.push(...errs);
     for (const k of policy.trusted.filter((t) => t.name === name)) {
-      if (found.some((b) => verifyManifestSignature(k, digest, size, b))) good.set(k.raw.toString('base64'), k.name);
+      const bytes = found.find((b) => verifyManifestSignature(k, digest, size, b));
+      if (bytes !== undefined) good.set(k.raw.toString('base64'), { keyName: k.name, bytes });
     }
     if (good.size >= threshold) break;
   }
+  const signers = [...good.values()].map((g) => g.keyName);
   if (good.size < threshold) {
     throw new SignatureError(
       `${digest}: ${good.size} valid signature(s) by distinct trusted keys, ${threshold} required` + (errors.length ? `; errors: ${errors.join('; ')}` : ''),
-      { object: digest, valid: [...good.values()], threshold, errors },
+      { object: digest, valid: signers, threshold, errors },
     );
   }
-  const verdict: PolicyVerdict = { signers: [...good.values()].sort() };
+  return { verdict: { signers: signers.sort() }, signatures: [...good.values()] };
+}
+
+/**
+ * Checks `policy` for the manifest (digest, exact byte size) against signatures and flags found in any of
+ * `stores`. Throws what checkSignatures throws, or PolicyError (deployable flag required but absent,
+ * revoked or not signed by a promoter).
+ */
+export async function checkPublisherPolicy(stores: Store[], digest: Digest, size: number, policy: PublisherPolicy, signal?: AbortSignal): Promise<PolicyVerdict> {
+  const { verdict } = await checkSignatures(storeSignatures(stores, digest, signal), digest, size, policy);
   if (policy.requireDeployable) verdict.deployable = await checkDeployable(stores, digest, policy.promoters ?? policy.trusted, signal);
   return verdict;
 }
 
-async function checkDeployable(stores: Store[], digest: Digest, promoters: PublicKey[], signal?: AbortSignal): Promise<DeployableFlag> {
+/**
+ * The deployable flag of `digest`: the first store's valid flag decides (mirrors are ordered). It is read
+ * from the stores every time: unlike a signature, a flag can be revoked. Throws PolicyError (absent,
+ * revoked, or not signed by one of `promoters`).
+ */
+export async function checkDeployable(stores: Store[], digest: Digest, promoters: PublicKey[], signal?: AbortSignal): Promise<DeployableFlag> {
   const { found, errors } = await readOptional(stores, deployableFlagKey(digest), MAX_FLAG_BYTES, signal);
   const reasons: string[] = [...errors];
   // The first store with a valid flag decides (mirrors are ordered); a revoked flag there is final.

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchClosure } from '../../src/fetch/fetch-closure.js';
+import { signatureCachePath } from '../../src/generations/layout.js';
 import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
 import { deployableFlagKey, signatureKey } from '../../src/store/keys.js';
@@ -113,15 +114,17 @@ describe('signature policy is checked before any file object is fetched', () => 
     refusedBeforeFetch(await attempt(digest, policy), 'PolicyError');
   });
 
-  it('re-checks a cached root on every fetch, and asks the store for nothing else until the policy holds', async () => {
+  it('re-checks a cached root whose signature the cache lacks, and asks the store for nothing else until the policy holds', async () => {
     const lib = await pushDirectory(store, src, { name: `lib${n++}` });
     const root = (await pushDirectory(store, src, { name: `app${n++}`, references: [lib.digest], signKeys: [alice.secret] })).digest;
     const state = join(t.dir, `state-${n++}`);
     const policy: PublisherPolicy = { trusted: [alice.public] };
     await fetchClosure({ stores: [store], digest: root, policy, stateDir: state });
-    // The library's manifest leaves the cache, and the root's signature leaves the store.
+    // The library's manifest leaves the cache, and the root's signature leaves the store and the cache (a
+    // cached signature that verifies would answer the policy without the store: noop-no-request.test.ts).
     const libHex = lib.digest.slice(7);
     await rm(join(state, 'objects', 'sha256', libHex.slice(0, 2), libHex));
+    await rm(signatureCachePath(state, root, 'alice-1'));
     await rm(join(state, 'store'), { recursive: true, force: true });
     const asked: string[] = [];
     const recording: Store = { ...store, getBytes: (key, o) => (asked.push(key), store.getBytes(key, o)), get: (key, o) => (asked.push(key), store.get(key, o)) };
