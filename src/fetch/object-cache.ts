@@ -11,7 +11,7 @@ import { objectCacheAt } from './manifest-cache.js';
  *   objects/sha256/ab/<hex>     verified bytes, mode 0444 (file contents and manifests)
  *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
  *   objects/tmp/<pid>-<tag>-<n> downloads in flight; renamed in only after their hash matched
- *   objects/sha256/ab/<hex>.sig.<key>  a manifest's signature that verified, re-verified on every use
+ *   objects/sig/ab/<hex>.<key>        a manifest's signature that verified, re-verified on every use
  * (manifests and signatures are read and written by manifest-cache.ts, which a no-op fetch loads alone).
  * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
  */

@@ -2,7 +2,7 @@ import { chmod, lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { fsyncDir } from '../util/atomic-write.js';
 import { listGenerationDirs } from './generation.js';
-import { objectsDir, ORIGIN_FILE, setPaths, setsDir, storeDir, tempName } from './layout.js';
+import { objectsDir, ORIGIN_FILE, signaturesCacheDir, setPaths, setsDir, storeDir, tempName } from './layout.js';
 import { withSetLock } from './set-lock.js';
 import { readState } from './state-file.js';
 import { readCurrent } from './symlink.js';
@@ -90,8 +90,13 @@ async function gcStore(o: GcOptions, inodes: Inodes, refs: Set<string>, out: GcR
     if (!o.dryRun) await remove(dir, n);
     out.removed.push(relative(o.stateDir, join(dir, n)));
   }
-  // Cache objects whose only remaining link is the cache itself may go.
-  const objects = objectsDir(o.stateDir);
+  // Cache objects whose only remaining link is the cache itself may go; cached signatures by the same rule.
+  for (const objects of [objectsDir(o.stateDir), signaturesCacheDir(o.stateDir)]) await gcCacheTree(o, objects, inodes, out);
+}
+
+/** Removes the files of `objects` (fan-out dirs of files) that only the cache links and are past the grace. */
+async function gcCacheTree(o: GcOptions, objects: string, inodes: Inodes, out: GcResult): Promise<void> {
+  const now = (o.now ?? Date.now)();
   for (const fan of await names(objects)) {
     for (const n of await names(join(objects, fan))) {
       if (n.startsWith('.')) continue;

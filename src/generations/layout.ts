@@ -3,7 +3,7 @@
 // path segment themselves, so fetch, staging, GC and recovery cannot disagree on a name.
 //
 //   objects/sha256/ab/<hex>[.x]        verified objects (.x: the 0555 twin of an executable entry)
-//   objects/sha256/ab/<hex>.sig.<key>  a manifest's signature by publisher key <key>, as the store had it
+//   objects/sig/ab/<hex>.<key>        a manifest's signature by publisher key <key>, as the store had it
 //   objects/tmp/<pid>-<tag>-<n>        object downloads in flight
 //   store/<hex>-<name>/                materialised packages; store/.partial-<pid>-<rand>-<hex>-<name>/ in build
 //   sets/SET/…                         see SetPaths
@@ -221,14 +221,20 @@ export function objectPath(stateDir: string, digest: Digest, executable = false)
   return join(objectsDir(stateDir), hex.slice(0, 2), executable ? `${hex}.x` : hex);
 }
 
+/** STATE/objects/sig: the cached signatures of manifests (a tree of its own: objects/sha256 holds content only). */
+export function signaturesCacheDir(stateDir: string): string {
+  return join(objectsRoot(stateDir), 'sig');
+}
+
 /**
- * A manifest's cached signature by publisher key `keyName`: STATE/objects/sha256/<first 2 hex>/<hex>.sig.<key>,
- * beside the manifest, so the cache's GC and fsck treat it as they treat the manifest (a stray name to fsck,
- * one link to GC). Validates the key name (InvalidNameError).
+ * A manifest's cached signature by publisher key `keyName`: STATE/objects/sig/<first 2 hex>/<hex>.<key>. Not
+ * under objects/sha256, where every file is named by the hash of its bytes (fsck and the crash test check
+ * that); gc removes it as it removes a cache object, once only the cache links it and it is past the grace.
+ * Validates the key name (InvalidNameError).
  */
 export function signatureCachePath(stateDir: string, digest: Digest, keyName: string): string {
   const hex = digestHex(digest);
-  return join(objectsDir(stateDir), hex.slice(0, 2), `${hex}.sig.${checkName(keyName, 'key name')}`);
+  return join(signaturesCacheDir(stateDir), hex.slice(0, 2), `${hex}.${checkName(keyName, 'key name')}`);
 }
 
 /** A tag that makes this process's object temp names unique: `<pid>-<12 hex>` (see objectTempPath). */
