@@ -117,11 +117,15 @@ async function collectBehind(ctx: SetContext, coord: Store, plan: RolloutPlan, b
 
 /**
  * A machine through its gate tells the batch behind it that it is switching (ready-marker.ts, switch-watch.ts):
- * one PUT, skipped in the final batch (nobody follows it). Best effort: the marker only times the next batch's
- * looks. Returns `lease` unchanged.
+ * one PUT, skipped in the final batch (nobody follows it) and when this machine polls at least once per follow
+ * budget. A batch's machines pass their gates at their own polls, so they start within one poll span: within the
+ * budget, the batch behind follows them with a look a second and needs no marker; past it (an hourly poll) the
+ * followers' budget runs out while the batch is still starting, and only the markers say it works. Skipping them
+ * at short polls keeps their PUTs out of the busiest second after a commit. Best effort: the marker only times
+ * the next batch's looks. Returns `lease` unchanged.
  */
 async function markSwitching(ctx: SetContext, coord: Store, plan: RolloutPlan, batch: number, lease: Lease | null): Promise<Lease | null> {
-  if (batch >= plan.batches.length - 1) return lease;
+  if (batch >= plan.batches.length - 1 || ctx.ports.pollSpanMs <= GATE_FOLLOW_BUDGET_MS) return lease;
   try {
     await writeSwitchingMarker(coord, plan.set, plan.rolloutId, ctx.machine.name);
   } catch (err) {

@@ -227,22 +227,32 @@ describe('step gate: past the follow budget', () => {
 });
 
 describe('step gate: switching markers (switch-watch.ts)', () => {
-  it('a machine through its gate writes its switching marker; the final batch, which nobody follows, writes none', async () => {
+  it('a machine through its gate writes its switching marker at an hourly poll; the final batch, which nobody follows, writes none', async () => {
     const v1 = await world.push('v1');
     const plan = (await openRun(world.context({ closure: v1, set: BATCHED, machine: FLEET[0]!, coordination: world.store, coordinationSafe: true }))).plan;
     const first = plan.batches[0]![0]!;
-    const r = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: first, coordination: world.store, coordinationSafe: true })));
+    const r = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: first, coordination: world.store, coordinationSafe: true, pollSpanMs: 3_600_000 })));
     if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
     await r.next.granted?.lease?.release();
     expect([...(await listRolloutMarkers(world.store, 'web', plan.rolloutId)).switching.keys()]).toEqual([first]);
     const last = plan.batches.length - 1;
     for (let k = 0; k < last; k++) for (const m of plan.batches[k]!) await writeReadyMarker(world.store, { set: 'web', rolloutId: plan.rolloutId, digest: v1, machine: m, at: new Date() });
     const final = plan.batches[last]![0]!;
-    const f = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: final, coordination: world.store, coordinationSafe: true })));
+    const f = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: final, coordination: world.store, coordinationSafe: true, pollSpanMs: 3_600_000 })));
     if (!('next' in f)) throw new Error(`expected go, got ${JSON.stringify(f.stop)}`);
     expect([...(await listRolloutMarkers(world.store, 'web', plan.rolloutId)).switching.keys()]).toEqual([first]);
     // Readers of Ready markers never take a switching marker for one.
     expect([...(await listReadyMarkers(world.store, 'web', plan.rolloutId)).keys()].sort()).toEqual(plan.batches.slice(0, last).flat().sort());
+  });
+
+  it('at a poll within the follow budget (the default 30 s) a machine through its gate writes no switching marker', async () => {
+    const v1 = await world.push('v1-short-poll');
+    const plan = (await openRun(world.context({ closure: v1, set: BATCHED, machine: FLEET[0]!, coordination: world.store, coordinationSafe: true }))).plan;
+    const first = plan.batches[0]![0]!;
+    const r = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: first, coordination: world.store, coordinationSafe: true })));
+    if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
+    await r.next.granted?.lease?.release();
+    expect([...(await listRolloutMarkers(world.store, 'web', plan.rolloutId)).switching.keys()]).toEqual([]);
   });
 
   it('past the follow budget, a batch before whose every machine left is switching is still followed', async () => {
