@@ -74,8 +74,7 @@ export function scaleFigures(p: ScaleParams, r: ScaleRun): Record<string, number
   const gitBytes = [...r.idle.git.values()].reduce((n, k) => n + k.bytesIn + k.bytesOut, 0);
   const getsPerHour = perMachineHour(of(r.idle.store, ['GET', 'HEAD']));
   const putsPerHour = perMachineHour(of(r.idle.store, ['PUT', 'LIST']));
-  const ends = r.rollout.batchEndsMs;
-  const overheads = ends.slice(1).map((e, k) => (e - (ends[k] ?? 0) - p.activationMs) / 1000);
+  const overheads = batchOverheads(p, r);
   return {
     idleGitPerMachineHour: perMachineHour(requestsOf(r.idle.git)),
     idleGitBytesPerMachineHour: perMachineHour(gitBytes),
@@ -96,12 +95,18 @@ export function scaleFigures(p: ScaleParams, r: ScaleRun): Record<string, number
     perBatchOverheadSeconds: overheads.length > 0 ? median(overheads) : 0,
     perBatchOverheadMaxSeconds: overheads.length > 0 ? Math.max(...overheads) : 0,
     rolloutSeconds: (r.rollout.endMs - r.commit.atMs) / 1000,
-    rolloutBatches: ends.length,
+    rolloutBatches: r.rollout.batchEndsMs.length,
     pollSeconds: p.pollIntervalMs / 1000,
     activationSeconds: p.activationMs / 1000,
     idleS3DollarsPerMonth: (getsPerHour * GET_PRICE + putsPerHour * PUT_PRICE) * 10_000 * HOURS_PER_MONTH,
     idleS3DollarsPerMonthAtN: (getsPerHour * GET_PRICE + putsPerHour * PUT_PRICE) * p.machines * HOURS_PER_MONTH,
   };
+}
+
+/** Each batch's overhead after the first (s): its end minus the end of the batch before, less the activation. */
+export function batchOverheads(p: ScaleParams, r: ScaleRun): number[] {
+  const ends = r.rollout.batchEndsMs;
+  return ends.slice(1).map((e, k) => (e - (ends[k] ?? 0) - p.activationMs) / 1000);
 }
 
 interface Row {
@@ -140,7 +145,8 @@ export async function run(args: string[]): Promise<void> {
   const targets = Object.fromEntries(ROWS.map((row) => [row.key, row.target(f)]));
   if (args.includes('--json')) {
     const today = Object.fromEntries(ROWS.map((row) => [row.key, row.today]));
-    process.stdout.write(`${JSON.stringify({ ...f, targets, todayProjected: today, params: p, simulation: { events: r.events, wallSeconds: r.wallMs / 1000 } }, null, 2)}\n`);
+    const perBatch = { perBatchOverheadsSeconds: batchOverheads(p, r), batch0DoneSeconds: ((r.rollout.batchEndsMs[0] ?? 0) - r.commit.atMs) / 1000 };
+    process.stdout.write(`${JSON.stringify({ ...f, ...perBatch, targets, todayProjected: today, params: p, simulation: { events: r.events, wallSeconds: r.wallMs / 1000 } }, null, 2)}\n`);
     return;
   }
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -166,7 +172,7 @@ export async function run(args: string[]): Promise<void> {
   out(`rollout store requests by kind (set of ${r.rollout.setSize}): ${[...r.rollout.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
   out(`per-batch overhead: median ${fmt(f['perBatchOverheadSeconds'] ?? 0)} s, max ${fmt(f['perBatchOverheadMaxSeconds'] ?? 0)} s over ${(f['rolloutBatches'] ?? 1) - 1} batches`);
   const ends = r.rollout.batchEndsMs;
-  out(`  by batch (1..${ends.length - 1}), s: ${ends.slice(1).map((e, k) => fmt((e - (ends[k] ?? 0) - p.activationMs) / 1000)).join(' ')}; batch 0 done ${fmt(((ends[0] ?? 0) - r.commit.atMs) / 1000)} s after the commit`);
+  out(`  by batch (1..${ends.length - 1}), s: ${batchOverheads(p, r).map(fmt).join(' ')}; batch 0 done ${fmt(((ends[0] ?? 0) - r.commit.atMs) / 1000)} s after the commit`);
   out(`commit burst: git peak ${fmt(f['commitPeakGitPerSecond'] ?? 0)} req/s; idle S3 bill at ${p.machines} machines $${fmt(f['idleS3DollarsPerMonthAtN'] ?? 0)}/month`);
   out(`simulation: ${r.events} events in ${(r.wallMs / 1000).toFixed(1)} s of wall time`);
 }

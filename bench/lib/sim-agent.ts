@@ -147,7 +147,7 @@ export class SimAgent {
     this.seed = [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
     this.ports = {
       log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), gate: new GateMemory(), signal: new AbortController().signal,
-      staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, holder: `${name}-1`, agentVersion: 'sim',
+      staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, pollSpanMs: config.pollIntervalMs + config.jitterMs, holder: `${name}-1`, agentVersion: 'sim',
     };
     this.heads = new HeadReader({
       config: shared.agentConfig, log: silent, metrics: { countHeadRead: () => undefined }, now: () => shared.clock.nowMs(),

@@ -63,10 +63,10 @@ export async function convergeSimSet(ctx: SetContext, plan: RolloutPlan, state: 
   }
   // steps/gate.ts: the marker of the digest it runs goes before it switches away from it.
   if (state.current !== null && ctx.coordination !== null) await withdrawReadyMarker(ctx.coordination, set.name, rolloutIdFor(set.name, state.current), ctx.machine.name);
-  // switchAndProve: fence the drain and the switch, activate and check health while the keeper renews, release.
+  // switchAndProve: fence the switch (a simulated set has no drain command, so no drain fence), activate and
+  // check health while the keeper renews, release.
   const keeper = keepLease(gated.lease, ctx.ports.log, clock);
   try {
-    await keeper.confirm();
     await keeper.confirm();
     await clock.sleep(work.activationMs + (work.afterGateMs ?? 0));
   } finally {

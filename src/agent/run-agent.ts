@@ -112,6 +112,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     ...(options.crash ? { crash: options.crash } : {}),
     staleAfterMs: DEFAULT_STALE_AFTER_MS,
     statusHeartbeatMs: config.statusHeartbeatMs,
+    pollSpanMs: config.repo.pollIntervalMs + config.repo.jitterMs,
     holder: `${config.machine}-${process.pid}-${randomBytes(4).toString('hex')}`,
     agentVersion: FLOTILLA_VERSION,
   };

@@ -27,6 +27,11 @@ export interface TickPorts {
   staleAfterMs: number;
   /** How often an unchanged status report is written again (see status/report-due.ts). */
   statusHeartbeatMs: number;
+  /**
+   * The longest between two of this machine's polls (interval + jitter): how spread a batch's starts can be,
+   * which decides whether the batch behind needs switching markers (step-gate.ts markSwitching).
+   */
+  pollSpanMs: number;
   /** Unique per agent process: machine + pid + random. */
   holder: string;
   agentVersion: string;

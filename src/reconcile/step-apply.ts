@@ -48,9 +48,13 @@ export async function applyGeneration(ctx: SetContext, gen: Generation, rollout:
   const swp = { ...(ports.crash ? { crash: ports.crash } : {}), now: () => ports.clock.now() };
   return withSetLock(ctx.stateDir, set.name, async () => {
     const previous = await previousActive(ctx);
-    // Draining takes capacity away from the service, as the switch does: it is fenced the same way.
-    await step('fence-drain', () => fence.confirm());
-    await step('drain', () => run.drain(gen));
+    // Draining takes capacity away from the service, as the switch does: it is fenced the same way. Without a
+    // drain command there is nothing to fence until the switch, whose own fence follows at once: one CAS write
+    // less per machine, in the very second a batch starts (the store's busiest, docs/rollouts.md "Sizing").
+    if (ctx.set.activate?.drain !== undefined) {
+      await step('fence-drain', () => fence.confirm());
+      await step('drain', () => run.drain(gen));
+    }
     try {
       await step('fence-switch', () => fence.confirm());
     } catch (err) {

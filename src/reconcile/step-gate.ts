@@ -7,6 +7,7 @@ import { decideWithReads, STATUS_LISTING_MAX_AGE_MS, type DependencyRef } from '
 import type { QuarantineRecord } from '../rollout/quarantine-record.js';
 import { acquireSlot, type Lease } from '../rollout/lease.js';
 import { lookAgainMs } from '../rollout/look-again.js';
+import { writeSwitchingMarker } from '../rollout/ready-marker.js';
 import { batchOf, type RolloutPlan } from '../rollout/planner.js';
 import { membersOf } from '../rollout/set-plan.js';
 import { unavailableBudget } from '../rollout/unavailability.js';
@@ -68,12 +69,14 @@ function dependencyRefs(ctx: SetContext): DependencyRef[] {
  * each look-again wait (look-again.ts) while the rollout is young. `young`: the last decision's wait is a
  * look-again one. Those looks are a few per batch, so they neither start nor spend the follow budget.
  */
-async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean; lookAgainMs?: number }> {
+async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan): Promise<{ decision: GateDecision; within: boolean; young: boolean; lookAgainMs?: number; paced: boolean; switching: boolean }> {
   const { set, machine, ports } = ctx;
   let young = false;
   let lookAgainMs: number | undefined;
+  let paced = false;
+  let switching = false;
   const decide = async (): Promise<GateDecision> => {
-    const { decision, requests, young: y, lookAgainMs: look } = await decideWithReads({
+    const { decision, requests, young: y, lookAgainMs: look, held, scan, switching: sw } = await decideWithReads({
       store: coord, plan, machine: machine.name, settings: set.rollout, dependencies: dependencyRefs(ctx),
       overrideWindows: set.rollout.overrideWindows, now: ports.clock.now(), staleAfterMs: ports.staleAfterMs,
       unreachable: { budget: unavailableBudget(set.rollout.maxUnavailable, plan.order.length), afterMs: set.rollout.unreachableAfterMs },
@@ -81,17 +84,20 @@ async function followDecisions(ctx: SetContext, coord: Store, plan: RolloutPlan)
     });
     young = y === true;
     lookAgainMs = look;
+    paced = held === true || scan === true;
+    switching = sw === true;
     ports.log.debug({ set: set.name, allowed: decision.allowed, requests, ...(young && !decision.allowed ? { lookAgainMs: decision.retryAfterMs } : {}) }, 'gate decision');
     return decision;
   };
   const first = await decide();
-  const last = (): { young: boolean; lookAgainMs?: number } => ({ young, ...(lookAgainMs !== undefined ? { lookAgainMs } : {}) });
+  const last = (): { young: boolean; lookAgainMs?: number; paced: boolean; switching: boolean } => ({ young, paced, switching, ...(lookAgainMs !== undefined ? { lookAgainMs } : {}) });
   if (first.allowed || first.retryAfterMs === undefined) return { decision: first, within: false, ...last() };
   const now = ports.clock.monotonicMs();
   // A wait longer than a tick follows (the batch before cannot be done sooner, batch-pace.ts) is left to
   // the polls, whose decisions cost nothing until then; following starts when it is near.
   const near = first.retryAfterMs <= GATE_FOLLOW_MAX_MS;
-  const within = near && (young || now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS);
+  // A batch whose every machine left is switching (switch-watch.ts) is followed past the budget: it is working.
+  const within = near && (young || switching || now - ports.gate.followingSince(set.name, plan.rolloutId, now) < GATE_FOLLOW_BUDGET_MS);
   const windowMs = within ? Math.min(GATE_FOLLOW_MAX_MS, Math.max(0, ports.statusHeartbeatMs / 2)) : GATE_FOLLOW_WINDOW_MS;
   const decision = await followGate(decide, { clock: ports.clock, signal: ports.signal, windowMs, first });
   return { decision, within, ...last() };
@@ -107,6 +113,25 @@ async function collectBehind(ctx: SetContext, coord: Store, plan: RolloutPlan, b
     // Another machine, a later rollout or `gc --store` will do it: never a reason to hold this one back.
     ctx.ports.log.warn({ set: plan.set, err: err instanceof Error ? err.message : String(err) }, 'collecting finished rollouts failed');
   }
+}
+
+/**
+ * A machine through its gate tells the batch behind it that it is switching (ready-marker.ts, switch-watch.ts):
+ * one PUT, skipped in the final batch (nobody follows it) and when this machine polls at least once per follow
+ * budget. A batch's machines pass their gates at their own polls, so they start within one poll span: within the
+ * budget, the batch behind follows them with a look a second and needs no marker; past it (an hourly poll) the
+ * followers' budget runs out while the batch is still starting, and only the markers say it works. Skipping them
+ * at short polls keeps their PUTs out of the busiest second after a commit. Best effort: the marker only times
+ * the next batch's looks. Returns `lease` unchanged.
+ */
+async function markSwitching(ctx: SetContext, coord: Store, plan: RolloutPlan, batch: number, lease: Lease | null): Promise<Lease | null> {
+  if (batch >= plan.batches.length - 1 || ctx.ports.pollSpanMs <= GATE_FOLLOW_BUDGET_MS) return lease;
+  try {
+    await writeSwitchingMarker(coord, plan.set, plan.rolloutId, ctx.machine.name);
+  } catch (err) {
+    ctx.ports.log.warn({ set: plan.set, err: err instanceof Error ? err.message : String(err) }, 'writing the switching marker failed; the next batch looks at its own pace');
+  }
+  return lease;
 }
 
 /**
@@ -129,13 +154,15 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       const why = coord === null ? 'no writable store is configured for coordination' : `store ${coord.url} does not honour conditional writes`;
       return { go: false, reason: Reason.CoordinationUnsafe, detail: `set ${set.name} needs batches, windows or dependencies, but ${why}; refusing to coordinate`, stalled: true, rollout };
     }
-    const { decision, within, young, lookAgainMs } = await followDecisions(ctx, coord, plan);
+    const { decision, within, young, lookAgainMs, paced, switching } = await followDecisions(ctx, coord, plan);
     if (!decision.allowed) {
       const waiting = decision.reason === Reason.WaitingForBatch;
-      const following = !young && within && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && waiting && ports.signal.aborted !== true;
-      // A wait too long to follow in this tick, for a batch that cannot be done sooner, or the next look of a
-      // young rollout (look-again.ts) that did not fit in this tick: tick again then.
-      const later = !following && waiting && decision.retryAfterMs !== undefined && (young || decision.retryAfterMs > GATE_FOLLOW_MAX_MS);
+      // The last decision may see every machine left switching when the first was a hold that ran out (a poll's tick).
+      const following = !young && !paced && (within || switching) && decision.retryAfterMs !== undefined && decision.retryAfterMs <= GATE_FOLLOW_MAX_MS && waiting && ports.signal.aborted !== true;
+      // A wait too long to follow in this tick, for a batch that cannot be done sooner (a hold), the next look
+      // of a young rollout (look-again.ts) or a scan of a working batch (switch-watch.ts) that did not fit in
+      // this tick: tick again then.
+      const later = !following && waiting && decision.retryAfterMs !== undefined && (young || paced || decision.retryAfterMs > GATE_FOLLOW_MAX_MS);
       // Past its follow budget a machine whose batch before still works looks again as a young rollout's do,
       // not a poll later: a batch 0 whose machines start at their own polls works for up to a poll.
       const spent = !following && !later && waiting && decision.retryAfterMs !== undefined && lookAgainMs !== undefined;
@@ -146,7 +173,7 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       };
     }
     await collectBehind(ctx, coord, plan, rollout.batch);
-    if (!decision.needsLease) return { go: true, lease: null, rollout };
+    if (!decision.needsLease) return { go: true, lease: await markSwitching(ctx, coord, plan, rollout.batch, null), rollout };
     let lease: Lease | null;
     try {
       lease = await acquireSlot({
@@ -169,7 +196,7 @@ export async function passGate(ctx: SetContext, plan: RolloutPlan): Promise<Gate
       return { go: false, reason: Reason.CoordinationUnsafe, detail: err.message, stalled: true, rollout };
     }
     if (lease === null) return { go: false, reason: Reason.WaitingForSlot, detail: `every one of the ${decision.slots} slot(s) of rollout ${plan.rolloutId} is held`, stalled: false, rollout };
-    return { go: true, lease, rollout: { ...rollout, token: lease.token } };
+    return { go: true, lease: await markSwitching(ctx, coord, plan, rollout.batch, lease), rollout: { ...rollout, token: lease.token } };
   });
 }
 

@@ -3,7 +3,7 @@ import type { ClosureRef } from '../store/closure-ref.js';
 import type { Store } from '../store/store.js';
 import type { DoneMemory } from './batch-statuses.js';
 import type { GateDecision } from './gate.js';
-import { listReadyMarkers } from './ready-marker.js';
+import { listRolloutMarkers } from './ready-marker.js';
 import { readQuarantine } from './quarantine.js';
 import type { QuarantineRecord } from './quarantine-record.js';
 
@@ -18,7 +18,7 @@ export class GateMemory {
   private readonly done = new Map<string, { rolloutId: string; machines: DoneMemory; followingSinceMs?: number; firstSeenMs?: number }>();
   private readonly quarantines = new Map<string, { digest: ClosureRef; record: QuarantineRecord | null; readAtMs: number }>();
   private readonly listedAt = new Map<string, number>();
-  private readonly markers = new Map<string, { rolloutId: string; marked: Map<string, number | undefined>; listedAtMs: number }>();
+  private readonly markers = new Map<string, { rolloutId: string; marked: Map<string, number | undefined>; switching: Map<string, number | undefined>; listedAtMs: number }>();
   private readonly holds = new Map<string, { key: string; untilMs: number; decision: GateDecision }>();
   private readonly turnHolds = new Map<string, { key: string; untilMs: number; message: string }>();
   private readonly turnReadAt = new Map<string, number>();
@@ -30,9 +30,15 @@ export class GateMemory {
   async readyMarkers(store: Store, set: string, rolloutId: string, nowMs: number, maxAgeMs: number): Promise<ReadonlyMap<string, number | undefined>> {
     const cur = this.markers.get(set);
     if (cur !== undefined && cur.rolloutId === rolloutId && nowMs - cur.listedAtMs < maxAgeMs) return cur.marked;
-    const marked = await listReadyMarkers(store, set, rolloutId);
-    this.markers.set(set, { rolloutId, marked, listedAtMs: nowMs });
+    const { ready: marked, switching } = await listRolloutMarkers(store, set, rolloutId);
+    this.markers.set(set, { rolloutId, marked, switching, listedAtMs: nowMs });
     return marked;
+  }
+
+  /** The switching markers of `rolloutId` in `set` from readyMarkers' last listing (empty before one). */
+  switchingMarkers(set: string, rolloutId: string): ReadonlyMap<string, number | undefined> {
+    const cur = this.markers.get(set);
+    return cur !== undefined && cur.rolloutId === rolloutId ? cur.switching : new Map();
   }
 
   /** Refreshes the status listing of `set` unless it was refreshed less than `maxAgeMs` ago (0: always). */

@@ -11,6 +11,7 @@ import { earliestDoneMs } from './batch-pace.js';
 import { decideGate, failedMachines, PREVIOUS_BATCH_RETRY_MS, type DependencyState, type DoneRule, type GateDecision } from './gate.js';
 import type { GateMemory } from './gate-memory.js';
 import { lookAgainMs } from './look-again.js';
+import { watchSwitching, type SwitchWatch } from './switch-watch.js';
 import { listSlotLeases } from './lease-admin.js';
 import { batchOf, type RolloutPlan } from './planner.js';
 import type { QuarantineRecord } from './quarantine-record.js';
@@ -62,6 +63,12 @@ export interface DecisionWithCost {
   young?: true;
   /** lookAgainMs's wait for this decision, when it waits for an earlier batch that is not done. */
   lookAgainMs?: number;
+  /** The decision's `retryAfterMs` is a hold: before it ends, decisions cost nothing and cannot go. */
+  held?: true;
+  /** The decision's `retryAfterMs` is a scan look (switch-watch.ts): some machine left has not begun switching. */
+  scan?: true;
+  /** Every machine left in the batch right before is switching (switch-watch.ts): worth following. */
+  switching?: true;
 }
 
 /** A status source over the memory's listing of `set`: gets only the files whose etag changed. */
@@ -92,7 +99,10 @@ export const STATUS_LISTING_MAX_AGE_MS = 10_000;
  * memory until then: decisions before it cost no request. When no pace says so (fewer than two batches done,
  * or the batch is late on it) and the batch before is not the working one, the decision carries
  * lookAgainMs's wait instead, marked `young`: a machine looks again sooner than its poll, a few times per batch.
- * Both need `monotonicMs` (an agent's decisions). Throws the store's errors.
+ * When the batch right before is the working one, its switching markers (switch-watch.ts) may hold the decision
+ * until its last switch can be done (`held`, `switching`), or make the next look a scan (`scan`, `retryAfterMs`
+ * half the shortest switch) while some of its machines have not begun.
+ * All need `monotonicMs` (an agent's decisions). Throws the store's errors.
  */
 export async function decideWithReads(input: GateReadInput): Promise<DecisionWithCost> {
   const counter: RequestCounter = { requests: 0 };
@@ -101,7 +111,7 @@ export async function decideWithReads(input: GateReadInput): Promise<DecisionWit
   const holdKey = `${plan.rolloutId}:${batchOf(plan, input.machine)}:${plan.order.length}:${plan.capacity}`;
   if (input.monotonicMs !== undefined) {
     const held = memory.heldDecision(plan.set, holdKey, input.monotonicMs);
-    if (held !== undefined) return { decision: { ...held.decision, retryAfterMs: held.remainingMs } as GateDecision, requests: 0 };
+    if (held !== undefined) return { decision: { ...held.decision, retryAfterMs: held.remainingMs } as GateDecision, requests: 0, held: true };
   }
   const maxAge = input.monotonicMs === undefined ? 0 : QUARANTINE_WAIT_MAX_AGE_MS;
   const first = await memory.quarantine(store, plan.set, plan.target, input.monotonicMs ?? 0, maxAge);
@@ -111,19 +121,27 @@ export async function decideWithReads(input: GateReadInput): Promise<DecisionWit
     if (JSON.stringify(again.record) !== JSON.stringify(first.record)) reading = await decideOn(input, store, again.record);
   }
   const { decision } = reading;
-  if (!decision.allowed && decision.reason === Reason.WaitingForBatch && reading.earliestMs !== undefined && input.monotonicMs !== undefined) {
-    const waitMs = reading.earliestMs - input.now.getTime();
+  const forBatch = !decision.allowed && decision.reason === Reason.WaitingForBatch;
+  const watch = forBatch ? reading.watch : undefined;
+  const switching = watch?.kind === 'switching' ? { switching: true as const } : {};
+  // Both are moments batch `batch − 1` cannot be done before (by the pace, by the switches seen): the later holds.
+  const earliest = watch?.kind === 'switching' && watch.earliestMs !== undefined ? Math.max(reading.earliestMs ?? 0, watch.earliestMs) : reading.earliestMs;
+  if (forBatch && earliest !== undefined && input.monotonicMs !== undefined) {
+    const waitMs = earliest - input.now.getTime();
     if (waitMs > PREVIOUS_BATCH_RETRY_MS) {
       const held: GateDecision = { ...decision, retryAfterMs: waitMs };
       memory.holdDecision(plan.set, holdKey, input.monotonicMs + waitMs, held);
-      return { decision: held, requests: counter.requests };
+      return { decision: held, requests: counter.requests, held: true, ...switching };
     }
   }
   const look = reading.lookAgainMs !== undefined && !decision.allowed ? { lookAgainMs: reading.lookAgainMs } : {};
+  if (forBatch && watch?.kind === 'scan' && decision.retryAfterMs !== undefined && input.monotonicMs !== undefined) {
+    return { decision: { ...decision, retryAfterMs: watch.lookMs }, requests: counter.requests, scan: true, ...look };
+  }
   if (!decision.allowed && decision.reason === Reason.WaitingForBatch && decision.retryAfterMs === undefined && reading.lookAgainMs !== undefined && input.monotonicMs !== undefined) {
     return { decision: { ...decision, retryAfterMs: reading.lookAgainMs }, requests: counter.requests, young: true, ...look };
   }
-  return { decision, requests: counter.requests, ...look };
+  return { decision, requests: counter.requests, ...look, ...switching };
 }
 
 /**
@@ -134,6 +152,8 @@ interface Reading {
   decision: GateDecision;
   earliestMs: number | undefined;
   lookAgainMs: number | undefined;
+  /** The switch watch of the batch right before (switch-watch.ts), when it is the working one. */
+  watch: SwitchWatch | undefined;
 }
 
 /** decideWithReads's reads and decision given the quarantine record. */
@@ -169,13 +189,14 @@ async function decideOn(input: GateReadInput, store: Store, quarantine: Quaranti
     now, staleAfterMs: input.staleAfterMs, remembered: done, readyAt: marked,
     unavailability: await unavailabilityOf(store, plan, input.unreachable, statuses, done, now),
   });
-  if (batch <= 0) return { decision, earliestMs: undefined, lookAgainMs: undefined };
+  if (batch <= 0) return { decision, earliestMs: undefined, lookAgainMs: undefined, watch: undefined };
   // Machines seen done in their status files (an agent that writes no marker) count as marked, with no time.
   const seen = new Map(marked);
   for (const m of done.keys()) if (!seen.has(m)) seen.set(m, undefined);
   const wall = now.getTime();
   const look = lookAgainMs({ plan, upTo: batch - 1, marked: seen, failed: rule.failed, nowMs: wall, firstSeenMs: memory.firstSeen(plan.set, plan.rolloutId, wall) });
-  return { decision, earliestMs: earliestDoneMs(plan, batch - 1, marked, rule.failed), lookAgainMs: look };
+  const watch = watchSwitching({ plan, upTo: batch - 1, marked: seen, switching: memory.switchingMarkers(plan.set, plan.rolloutId), failed: rule.failed, nowMs: wall });
+  return { decision, earliestMs: earliestDoneMs(plan, batch - 1, marked, rule.failed), lookAgainMs: look, watch };
 }
 
 /** The reports kept with machines remembered done (those read, not those done by marker or induction). */

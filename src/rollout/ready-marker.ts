@@ -11,7 +11,7 @@ import { PreconditionFailedError } from '../errors/index.js';
 import type { MachineStatus } from '../status/machine-status.js';
 import { isReadyOn } from '../status/readiness.js';
 import type { ClosureRef } from '../store/closure-ref.js';
-import { checkName, readyMarkerKey, readyMarkersPrefix } from '../store/keys.js';
+import { checkName, readyMarkerKey, readyMarkersPrefix, SWITCHING_SEGMENT, switchingMarkerKey } from '../store/keys.js';
 import { listAll, type Store } from '../store/store.js';
 
 /** The schema tag of a marker's bytes (for people and `gc`; the gate reads only the key). */
@@ -47,15 +47,45 @@ export async function withdrawReadyMarker(store: Store, set: string, rolloutId: 
  * that are not a valid machine name are skipped. Throws store errors.
  */
 export async function listReadyMarkers(store: Store, set: string, rolloutId: string): Promise<Map<string, number | undefined>> {
+  return (await listRolloutMarkers(store, set, rolloutId)).ready;
+}
+
+/** A rollout's markers from one listing: Ready markers and switching markers (machine → lastModified ms). */
+export interface RolloutMarkers {
+  ready: Map<string, number | undefined>;
+  switching: Map<string, number | undefined>;
+}
+
+/**
+ * The Ready and switching markers of `rolloutId` of `set` from the same LIST(s) as listReadyMarkers (the
+ * switching markers sort after every machine name). Invalid names are skipped. Throws store errors.
+ */
+export async function listRolloutMarkers(store: Store, set: string, rolloutId: string): Promise<RolloutMarkers> {
   const prefix = readyMarkersPrefix(set, rolloutId);
-  const out = new Map<string, number | undefined>();
+  const switchingPrefix = `${SWITCHING_SEGMENT}/`;
+  const out: RolloutMarkers = { ready: new Map(), switching: new Map() };
   for await (const info of listAll(store, prefix)) {
-    const machine = info.key.slice(prefix.length);
+    const tail = info.key.slice(prefix.length);
+    const switching = tail.startsWith(switchingPrefix);
+    const machine = switching ? tail.slice(switchingPrefix.length) : tail;
     if (machine.includes('/') || !isName(machine)) continue;
-    out.set(machine, info.lastModified?.getTime());
+    (switching ? out.switching : out.ready).set(machine, info.lastModified?.getTime());
   }
   return out;
 }
+
+/**
+ * Writes `machine`'s switching marker on `rolloutId` (a plain PUT: a machine switching again after a crash
+ * moves its time). Only a hint of when to look (switch-watch.ts): nothing is let through by it, so a lost or
+ * stale one costs a late or an extra look, never a switch. Throws store errors.
+ */
+export async function writeSwitchingMarker(store: Store, set: string, rolloutId: string, machine: string): Promise<void> {
+  const body = JSON.stringify({ schema: SWITCHING_SCHEMA, set, rollout: rolloutId, machine });
+  await store.put(switchingMarkerKey(set, rolloutId, machine), Buffer.from(body, 'utf8'), { contentType: 'application/json' });
+}
+
+/** The schema tag of a switching marker's bytes (for people and `gc`; readers use only the key and its time). */
+export const SWITCHING_SCHEMA = 'flotilla.switching/v1';
 
 function isName(s: string): boolean {
   try {

@@ -13,6 +13,7 @@ import { InvalidNameError } from '../errors/index.js';
  *   leases/SET/ROLLOUT/slot-N          rollout coordination (…/token: earlier versions' fencing counter)
  *   status/SET/MACHINE.json            what each machine runs and how it went
  *   ready/SET/ROLLOUT/MACHINE          a machine's Ready marker on a rollout (create-if-absent, once)
+ *   ready/SET/ROLLOUT/~switching/MACHINE  a hint: the machine passed its gate and is switching (switch-watch.ts)
  *   quarantine/SET/abcdef…             a closure that failed health somewhere
  *   heads/BRANCH.json                  the head pointer: the commit a deploy repo branch points at (head-pointer.ts)
  *   pauses/SET.json                    an operator's emergency pause of a set (flotilla pause / resume)
@@ -97,6 +98,17 @@ export function readyMarkersPrefix(set: string, rollout: string): string {
 export function readyMarkerKey(set: string, rollout: string, machine: string): string {
   return `${readyMarkersPrefix(set, rollout)}${checkName(machine, 'machine name')}`;
 }
+
+/**
+ * `ready/SET/ROLLOUT/~switching/MACHINE`: `machine` passed its gate on `rollout` and is switching. `~` is in no
+ * name, so the segment never meets a machine's marker, and one LIST of the rollout's prefix returns both.
+ */
+export function switchingMarkerKey(set: string, rollout: string, machine: string): string {
+  return `${readyMarkersPrefix(set, rollout)}${SWITCHING_SEGMENT}/${checkName(machine, 'machine name')}`;
+}
+
+/** The segment under a rollout's Ready prefix that holds its switching markers. */
+export const SWITCHING_SEGMENT = '~switching';
 
 export function statusPrefix(set: string): string {
   return `status/${checkName(set, 'set name')}/`;

@@ -78,6 +78,27 @@ describe('step apply', () => {
     expect((await readState(setPaths(world.stateDir, 'web').stateFile)).active).toBe(1);
   });
 
+  it('without a drain command only the switch is fenced: one CAS write, and a slot taken before it still stops the switch', async () => {
+    const set: SetYamlOptions = { machines: FLEET, rollout: '{ canary: 1, batchSize: 1, leaseTtl: 30s }', activateCommand: 'cat svc/VERSION >> "$ACT_LOG"' };
+    const v1 = await world.push('v1');
+    const v2 = await world.push('v2');
+    const machine = machinesOfBatch(world, v2, set, 0)[0]!;
+    expect((await convergeSet(world.context({ closure: v1, set: { ...set, rollout: '{ batchSize: all }' }, machine, coordination: world.store }))).result).toBe('converged');
+    // Converges: one fence step (the switch's), none for a drain that is not there.
+    const ok = world.context({ closure: v2, set, machine, coordination: world.store });
+    const r = await switchAndProve.run(await runUntil(ok, 'apply'));
+    expect(r).toMatchObject({ stop: { result: 'converged', current: v2 } });
+    expect(ok.timings.map((t) => t.step).filter((s) => s.startsWith('fence-'))).toEqual(['fence-switch']);
+    // A v3 rollout whose slot an operator clears between the gate and the switch: the one fence stops it.
+    const v3 = await world.push('v3');
+    const ctx = world.context({ closure: v3, set, machine: machinesOfBatch(world, v3, set, 0)[0]!, coordination: world.store });
+    const run = await runUntil(ctx, 'apply');
+    await world.store.delete(run.granted!.lease!.key);
+    const lost = await switchAndProve.run(run);
+    expect(lost).toMatchObject({ stop: { reason: Reason.LeaseLost } });
+    expect(await world.activations()).toEqual(['v1', 'v2']);
+  });
+
   describe('the fence: no drain and no switch on a slot that is no longer ours', () => {
     const DRAIN_MARK = 'echo drain >> "$ACT_LOG"';
     const set: SetYamlOptions = {

@@ -10,7 +10,7 @@ import { acquireSlot } from '../../src/rollout/lease.js';
 import { LeaseObserver } from '../../src/rollout/lease-observer.js';
 import { rolloutIdFor } from '../../src/rollout/planner.js';
 import { writeQuarantine } from '../../src/rollout/quarantine.js';
-import { listReadyMarkers, writeReadyMarker } from '../../src/rollout/ready-marker.js';
+import { listReadyMarkers, listRolloutMarkers, writeReadyMarker, writeSwitchingMarker } from '../../src/rollout/ready-marker.js';
 import type { Generation } from '../../src/generations/index.js';
 import { Reason } from '../../src/status/conditions.js';
 import type { Digest } from '../../src/store/digest.js';
@@ -223,5 +223,86 @@ describe('step gate: past the follow budget', () => {
     // Its 15 minutes spent, the next look is half the time the canary has worked: minutes away, yet before a poll of an hour.
     expect(r.stop.followAfterMs).toBeGreaterThan(5 * 60_000);
     expect(r.stop.followAfterMs).toBeLessThan(15 * 60_000);
+  });
+});
+
+describe('step gate: switching markers (switch-watch.ts)', () => {
+  it('a machine through its gate writes its switching marker at an hourly poll; the final batch, which nobody follows, writes none', async () => {
+    const v1 = await world.push('v1');
+    const plan = (await openRun(world.context({ closure: v1, set: BATCHED, machine: FLEET[0]!, coordination: world.store, coordinationSafe: true }))).plan;
+    const first = plan.batches[0]![0]!;
+    const r = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: first, coordination: world.store, coordinationSafe: true, pollSpanMs: 3_600_000 })));
+    if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
+    await r.next.granted?.lease?.release();
+    expect([...(await listRolloutMarkers(world.store, 'web', plan.rolloutId)).switching.keys()]).toEqual([first]);
+    const last = plan.batches.length - 1;
+    for (let k = 0; k < last; k++) for (const m of plan.batches[k]!) await writeReadyMarker(world.store, { set: 'web', rolloutId: plan.rolloutId, digest: v1, machine: m, at: new Date() });
+    const final = plan.batches[last]![0]!;
+    const f = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: final, coordination: world.store, coordinationSafe: true, pollSpanMs: 3_600_000 })));
+    if (!('next' in f)) throw new Error(`expected go, got ${JSON.stringify(f.stop)}`);
+    expect([...(await listRolloutMarkers(world.store, 'web', plan.rolloutId)).switching.keys()]).toEqual([first]);
+    // Readers of Ready markers never take a switching marker for one.
+    expect([...(await listReadyMarkers(world.store, 'web', plan.rolloutId)).keys()].sort()).toEqual(plan.batches.slice(0, last).flat().sort());
+  });
+
+  it('at a poll within the follow budget (the default 30 s) a machine through its gate writes no switching marker', async () => {
+    const v1 = await world.push('v1-short-poll');
+    const plan = (await openRun(world.context({ closure: v1, set: BATCHED, machine: FLEET[0]!, coordination: world.store, coordinationSafe: true }))).plan;
+    const first = plan.batches[0]![0]!;
+    const r = await passRolloutGate.run(await openRun(world.context({ closure: v1, set: BATCHED, machine: first, coordination: world.store, coordinationSafe: true })));
+    if (!('next' in r)) throw new Error(`expected go, got ${JSON.stringify(r.stop)}`);
+    await r.next.granted?.lease?.release();
+    expect([...(await listRolloutMarkers(world.store, 'web', plan.rolloutId)).switching.keys()]).toEqual([]);
+  });
+
+  it('past the follow budget, a batch before whose every machine left is switching is still followed', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 1)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    const plan = (await openRun(ctx)).plan;
+    const canary = plan.batches[0]![0]!;
+    const elapsed = (): number => clock.slept.reduce((a, b) => a + b, 0);
+    let r = await passRolloutGate.run(await openRun(ctx));
+    // The canary begins its switch late, 14 minutes into the follower's budget (at its own poll).
+    while (elapsed() < 14 * 60_000 && 'stop' in r && r.stop.followAgain === true) r = await passRolloutGate.run(await openRun(ctx));
+    await writeSwitchingMarker(world.store, 'web', plan.rolloutId, canary);
+    const t = clock.now();
+    await utimes(join(world.root, 'store', 'ready', 'web', plan.rolloutId, '~switching', canary), t, t);
+    while (elapsed() < 20 * 60_000 && 'stop' in r && r.stop.followAgain === true) r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    // 20 minutes in, 5 past the budget: still a look a second, since the canary is seen switching.
+    expect(elapsed()).toBeGreaterThanOrEqual(20 * 60_000);
+    expect(r.stop.followAgain).toBe(true);
+  });
+
+  it('past the budget, a tick that starts in the last seconds of a switch hold follows the switch, not a look-again later', async () => {
+    const v1 = await world.push('v1');
+    const me = machinesOfBatch(world, v1, BATCHED, 2)[0]!;
+    const clock = steppingClock();
+    const ctx = world.context({ closure: v1, set: BATCHED, machine: me, coordination: world.store, coordinationSafe: true, clock });
+    const plan = (await openRun(ctx)).plan;
+    const [canary, one] = [plan.batches[0]![0]!, plan.batches[1]![0]!];
+    const elapsed = (): number => clock.slept.reduce((a, b) => a + b, 0);
+    const stamp = async (key: string[], at: Date): Promise<void> => utimes(join(world.root, 'store', 'ready', 'web', plan.rolloutId, ...key), at, at);
+    // The canary switched in 101 s and is Ready; batch 1 works with no marker for 16 minutes: the budget is spent.
+    await writeSwitchingMarker(world.store, 'web', plan.rolloutId, canary);
+    await stamp(['~switching', canary], new Date(clock.now().getTime() - 130_000));
+    await writeReadyMarker(world.store, { set: 'web', rolloutId: plan.rolloutId, digest: v1, machine: canary, at: clock.now() });
+    await stamp([canary], new Date(clock.now().getTime() - 29_000));
+    let r = await passRolloutGate.run(await openRun(ctx));
+    while (elapsed() < 16 * 60_000 && 'stop' in r) r = await passRolloutGate.run(await openRun(ctx));
+    // Batch 1 begins its switch now: the next look is held until it can be done, 100 s on (longer than a tick follows).
+    await writeSwitchingMarker(world.store, 'web', plan.rolloutId, one);
+    await stamp(['~switching', one], clock.now());
+    r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop.followAfterMs).toBeGreaterThan(90_000);
+    expect(r.stop.followAfterMs).toBeLessThanOrEqual(100_000);
+    // A tick (a poll's) 3 s before the hold ends: it waits them out, sees batch 1 switching, and keeps following.
+    clock.advance((r.stop.followAfterMs ?? 0) - 3_000);
+    r = await passRolloutGate.run(await openRun(ctx));
+    if (!('stop' in r)) throw new Error('expected a wait');
+    expect(r.stop.followAgain).toBe(true);
   });
 });

@@ -71,6 +71,8 @@ export interface ContextOptions {
   commit?: string;
   /** The gate's memory between decisions (default: a fresh one per context). */
   gate?: GateMemory;
+  /** The agent's poll interval + jitter (default: the agent default's). */
+  pollSpanMs?: number;
   /** Called when the gate distrusts the coordination store (default: nothing). */
   distrustCoordination?: () => Promise<void>;
 }
@@ -184,6 +186,7 @@ export async function createSetWorld(): Promise<SetWorld> {
           ...(o.crash ? { crash: o.crash } : {}),
           staleAfterMs: DEFAULT_STALE_AFTER_MS,
           statusHeartbeatMs: AGENT_DEFAULTS.statusHeartbeatMs,
+          pollSpanMs: o.pollSpanMs ?? AGENT_DEFAULTS.pollIntervalMs,
           holder: `${machine}-test-${randomBytes(4).toString('hex')}`,
           agentVersion: 'test',
         },

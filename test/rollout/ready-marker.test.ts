@@ -7,7 +7,7 @@ import { GateMemory } from '../../src/rollout/gate-memory.js';
 import { decideWithReads } from '../../src/rollout/gate-reads.js';
 import { planRollout, rolloutIdFor, type RolloutPlan } from '../../src/rollout/planner.js';
 import { writeQuarantine } from '../../src/rollout/quarantine.js';
-import { listReadyMarkers, markReadyAfterReport, markerDue, withdrawReadyMarker, writeReadyMarker } from '../../src/rollout/ready-marker.js';
+import { listReadyMarkers, listRolloutMarkers, markReadyAfterReport, markerDue, withdrawReadyMarker, writeReadyMarker, writeSwitchingMarker } from '../../src/rollout/ready-marker.js';
 import { Reason } from '../../src/status/conditions.js';
 import { MACHINE_STATUS_SCHEMA, type MachineStatus } from '../../src/status/machine-status.js';
 import { digestFromHex, type Digest } from '../../src/store/digest.js';
@@ -103,6 +103,21 @@ function runMarkerSuite(name: string, open: () => Promise<{ store: Store; cleanu
       expect(waiting.allowed ? '' : waiting.detail).toContain(last!);
       await mark(plan, last!);
       expect((await decide()).decision).toMatchObject({ allowed: true });
+    });
+
+    it('switching markers come back from the same one LIST, are never taken for Ready, and open no gate', async () => {
+      const plan = plan4x(2);
+      for (const m of plan.batches[0]!) await mark(plan, m);
+      for (const m of plan.batches[1]!) await writeSwitchingMarker(raw, 'web', plan.rolloutId, m);
+      counter.requests = 0;
+      const both = await listRolloutMarkers(store, 'web', plan.rolloutId);
+      expect(counter.requests).toBe(1);
+      expect([...both.ready.keys()].sort()).toEqual([...plan.batches[0]!].sort());
+      expect([...both.switching.keys()].sort()).toEqual([...plan.batches[1]!].sort());
+      expect(both.switching.get(plan.batches[1]![0]!)).toBeGreaterThan(Date.now() - 600_000);
+      expect([...(await listReadyMarkers(raw, 'web', plan.rolloutId)).keys()].sort()).toEqual([...plan.batches[0]!].sort());
+      const d = await decider(plan, plan.batches[2]![0]!)();
+      expect(d.decision).toMatchObject({ allowed: false, reason: Reason.WaitingForBatch });
     });
 
     it('a failed machine stops the line even with its marker; a machine with neither marker nor failure keeps it waiting', async () => {
