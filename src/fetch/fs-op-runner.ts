@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
 import { runSpreadAsync } from './fs-ops-async.js';
+import { reapplyV8Flags } from '../util/v8-flags.js';
 
 /** Runs batches of local filesystem steps (see fs-ops.ts). */
 export interface FsOpRunner {
@@ -61,6 +62,8 @@ export function threadFsOpRunner(threads = Math.min(4, availableParallelism())):
   const lanes: Lane[] = Array.from({ length: Math.max(1, threads) }, () => {
     const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
     lane.worker.unref();
+    // A worker's start resets the V8 flags set at run time (the young generation's cap among them).
+    lane.worker.once('online', reapplyV8Flags);
     const failAll = (err: Error): void => {
       lane.failed ??= err;
       for (const p of lane.pending.values()) p.reject(err);
