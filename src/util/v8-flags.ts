@@ -11,11 +11,16 @@ export function setV8Flags(...flags: string[]): void {
   }
 }
 
+/** The flags setV8Flags set, in order, for a worker thread to set again first thing (see reapplyV8Flags). */
+export function appliedV8Flags(): readonly string[] {
+  return [...applied];
+}
+
 /**
- * Sets again every flag setV8Flags set. Why: starting a worker thread puts V8's flags back to what the
- * process started with (measured on Node 20: after `new Worker`, `--semi-space-growth-factor=1` no longer
- * holds and the main thread's young generation grows to 16 MiB semi-spaces), so whoever starts one calls
- * this once it is online. A no-op when no flag was set.
+ * Sets again every flag setV8Flags set. Why: making a worker thread's isolate can undo them (V8 clamps
+ * `--semi-space-growth-factor` to at least 2 in every new isolate, so after `new Worker` the main thread's
+ * young generation grew to 16 MiB semi-spaces again), so whoever starts one calls this once it is online,
+ * and the worker sets appliedV8Flags() itself as it starts. A no-op when no flag was set.
  */
 export function reapplyV8Flags(): void {
   for (const f of applied) setFlagsFromString(f);
