@@ -4,7 +4,7 @@ import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
 import { flag, stringList, stringOption } from './command.js';
 import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js';
 import { presentClosure } from '../fetch/present-closure.js';
-import { keepYoungGenerationSmall } from './young-generation.js';
+import { collectGarbageEvery, FETCH_GC_BYTES, keepYoungGenerationSmall } from './young-generation.js';
 import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
 import { isDigest } from '../store/digest.js';
@@ -53,6 +53,9 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
       if (present) return { exitCode: 0, text: present.packages.map((p) => p.path).join('\n'), json: present };
       const [{ fetchClosure }, { removeDamagedOfClosure }, { createProgressBar }] = await Promise.all([import('../fetch/fetch-closure.js'), import('../fetch/repair-closure.js'), import('../fetch/progress-bar.js')]);
       keepYoungGenerationSmall(stores.some((s) => s.url.startsWith('https:')) ? ['node:https'] : []);
+      // Full collections pay only for a network store's socket buffers (see collectGarbageEvery).
+      const collect = stores[0]?.localPath === undefined ? collectGarbageEvery(FETCH_GC_BYTES) : undefined;
+      const bar = ctx.interactive && !ctx.json ? createProgressBar(ctx.stderr) : undefined;
       const repaired = repair ? await removeDamagedOfClosure({ stores, digest, policy, stateDir, signal: ctx.signal }) : [];
       for (const d of repaired) ctx.stderr.write(`repairing ${d.path}: ${d.problem}\n`);
       const r = await fetchClosure({
@@ -62,7 +65,10 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
         stateDir,
         signal: ctx.signal,
         ...(concurrency ? { concurrency } : {}),
-        ...(ctx.interactive && !ctx.json ? { onProgress: createProgressBar(ctx.stderr) } : {}),
+        onProgress: (p) => {
+          collect?.(p.bytesDone);
+          bar?.(p);
+        },
       });
       return { exitCode: 0, text: r.packages.map((p) => p.path).join('\n'), json: repair ? { ...r, repaired } : r };
     } catch (err) {

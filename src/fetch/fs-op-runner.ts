@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
 import { runSpreadAsync } from './fs-ops-async.js';
+import { appliedV8Flags, reapplyV8Flags } from '../util/v8-flags.js';
 
 /** Runs batches of local filesystem steps (see fs-ops.ts). */
 export interface FsOpRunner {
@@ -36,8 +37,12 @@ export function inlineFsOpRunner(): FsOpRunner {
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading
 // (and no TypeScript loader under the test runner) is involved.
+// Its first line sets again the V8 flags the process set at run time, which making its isolate undid
+// (util/v8-flags.ts): from the worker itself, the moment its JavaScript starts, rather than once the main
+// thread hears it is online.
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
+for (const f of workerData.v8Flags) require('node:v8').setFlagsFromString(f);
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const runFsOps = ${runFsOps.toString()};
@@ -59,8 +64,11 @@ interface Lane {
 export function threadFsOpRunner(threads = Math.min(4, availableParallelism())): FsOpRunner {
   let nextId = 0;
   const lanes: Lane[] = Array.from({ length: Math.max(1, threads) }, () => {
-    const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
+    const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { v8Flags: appliedV8Flags() } }), pending: new Map() };
     lane.worker.unref();
+    // A worker's start resets the V8 flags set at run time (the young generation's cap among them); the
+    // worker sets them again as it starts, and this covers a worker whose start outran that.
+    lane.worker.once('online', reapplyV8Flags);
     const failAll = (err: Error): void => {
       lane.failed ??= err;
       for (const p of lane.pending.values()) p.reject(err);
