@@ -6,7 +6,8 @@ import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
 import type { NarInfo } from './narinfo.js';
-import { NIX_STORE_DIR, parseStorePath, storeBaseName } from './store-path.js';
+import { nixStoreDirUnder } from './root-layout.js';
+import { parseStorePath, storeBaseName } from './store-path.js';
 
 /** One step of materialiseNixClosure's progress. */
 export interface NixProgress {
@@ -32,11 +33,6 @@ export interface MaterialiseResult {
   present: string[];
   narBytes: number;
   fileBytes: number;
-}
-
-/** `<root>/nix/store`: where a closure is materialised under `root` ('/' for the host's own store). */
-export function nixStoreDirUnder(root: string): string {
-  return join(root, NIX_STORE_DIR);
 }
 
 async function exists(path: string): Promise<boolean> {
