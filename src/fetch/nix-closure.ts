@@ -1,13 +1,13 @@
 import { KeyError } from '../errors/index.js';
 import {
   formatSha256,
-  keepNarInfos,
   localFirstCache,
   materialiseNixClosure,
   openNixCache,
   parseNixPublicKey,
   parseSha256,
   removeDamagedPlacedPaths,
+  stageNarInfos,
   resolveNixClosure,
   type DamagedNixPath,
   type MaterialiseResult,
@@ -108,9 +108,17 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
   const r = await resolveFromCaches(source, top, options.repair === true ? undefined : root);
   try {
     const repaired = options.repair === true ? await removeDamagedPlacedPaths(r.closure, root) : [];
-    const result = await materialiseNixClosure(r.cache, r.closure, root, source.signal ? { signal: source.signal } : {});
-    // Kept only now that every path of the closure is placed: a kept narinfo stands for a placed path.
-    await keepNarInfos(root, r.fromCache);
+    // The narinfos read from the cache are kept for the next run, under temp names until every path of the
+    // closure is placed (a kept narinfo stands for a placed path), flushed with the NARs.
+    const kept = await stageNarInfos(root, r.fromCache);
+    let result: MaterialiseResult;
+    try {
+      result = await materialiseNixClosure(r.cache, r.closure, root, { flushWith: kept.temps, ...(source.signal ? { signal: source.signal } : {}) });
+    } catch (err) {
+      await kept.discard();
+      throw err;
+    }
+    await kept.publish(result.fetched.length > 0);
     return { closure: r.closure, result, repaired };
   } finally {
     await closeResolved(r);

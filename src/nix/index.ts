@@ -36,7 +36,7 @@ export { checkNar } from './fetch-nar.js';
 export { createDecompressor, type DecompressorSource } from './decompress.js';
 export { systemDecompressor, toolStream } from './decompress-tool.js';
 export { nixStoreDirUnder, nixDbFileUnder } from './root-layout.js';
-export { readKeptNarInfo, keepNarInfos } from './narinfo-cache.js';
+export { readKeptNarInfo, stageNarInfos, type StagedNarInfos } from './narinfo-cache.js';
 export { knownRegistered, recordRegistered } from './registered-record.js';
 export { localFirstCache, type LocalFirstCache } from './local-first-cache.js';
 export { narHashOfPath } from './nar-hash-path.js';

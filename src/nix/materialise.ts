@@ -23,6 +23,8 @@ export interface MaterialiseOptions {
   onProgress?: (p: NixProgress) => void;
   /** NARs fetched at once (default 4). */
   concurrency?: number;
+  /** Files of the caller's, already written, to make durable with the NARs (one flush covers both). */
+  flushWith?: readonly string[];
 }
 
 /** What materialiseNixClosure did. */
@@ -66,7 +68,8 @@ async function chmodTree(path: string): Promise<void> {
  * Places the paths of `closure` (from resolveNixClosure: verified narinfos, dependencies first) that
  * `<root>/nix/store` lacks. Every missing NAR is fetched, hashed and unpacked under a temp name in that
  * directory first; only when all of them verified is the filesystem flushed and each renamed into place,
- * dependencies first, then the directory fsynced. A path already there is never touched (listed in
+ * dependencies first, then the directory fsynced (`flushWith` is flushed with them: the filesystem flush
+ * only runs when something was fetched). A path already there is never touched (listed in
  * `present`). On any failure every temp is removed and nothing new is visible; the error (IntegrityError,
  * SizeLimitError, NotFoundError, a store error) names the store path. The caller holds whatever lock
  * keeps two writers apart.
@@ -93,7 +96,7 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
       written.push(...n.files);
       options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
     });
-    await flushFilesystem(storeDir, written);
+    await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])]);
     for (const { info, final, temp } of missing) {
       // rename(2) would replace a file silently: a path that appeared meanwhile (another writer) is kept.
       if (await exists(final)) {

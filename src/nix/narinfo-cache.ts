@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
@@ -34,31 +34,61 @@ export async function readKeptNarInfo(root: string, storePath: string, trust: Ni
   }
 }
 
+/** Kept narinfos written under temp names, not yet visible; see stageNarInfos. */
+export interface StagedNarInfos {
+  /** The temp files, for a flush of the caller's that covers them (flushFilesystem). */
+  readonly temps: readonly string[];
+  /** Renames them into place (fsyncing each first unless `flushed` says a flush already covered them), then flushes the directory once. */
+  publish(flushed: boolean): Promise<void>;
+  /** Removes the temps. Never throws. */
+  discard(): Promise<void>;
+}
+
 /**
- * Keeps each of `infos` (verified narinfos of paths now placed under `root`) for readKeptNarInfo: each
- * written under a temp name and flushed, then all renamed, then the directory flushed once. A crash leaves
- * whole files or none. Throws the file system's errors.
+ * Writes `infos` (verified narinfos of paths about to be placed under `root`) for readKeptNarInfo under
+ * temp names, so one flush of the caller's (the one that makes the NARs durable before they are renamed)
+ * covers them too; publish renames them. A crash leaves whole files or none. Throws the file system's
+ * errors (temps written so far removed).
  */
-export async function keepNarInfos(root: string, infos: readonly NarInfo[]): Promise<void> {
-  if (infos.length === 0) return;
+export async function stageNarInfos(root: string, infos: readonly NarInfo[]): Promise<StagedNarInfos> {
   const dir = narInfoCacheDirUnder(root);
-  await mkdir(dir, { recursive: true });
-  const files = infos.map((info) => ({ final: fileOf(root, info.storePath), temp: '', text: formatNarInfo(info) }));
+  const files = infos.map((info) => ({ final: fileOf(root, info.storePath), temp: tempNameFor(fileOf(root, info.storePath)), text: formatNarInfo(info) }));
+  const written: typeof files = [];
+  const discard = async (): Promise<void> => {
+    await Promise.all(written.map((f) => rm(f.temp, { force: true }).catch(() => undefined)));
+  };
+  if (files.length > 0) await mkdir(dir, { recursive: true });
   try {
-    await Promise.all(files.map(async (f) => {
-      f.temp = tempNameFor(f.final);
-      const fh = await open(f.temp, 'wx', 0o644);
-      try {
-        await fh.writeFile(f.text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }));
-    for (const f of files) await rename(f.temp, f.final);
+    for (const f of files) {
+      await writeFile(f.temp, f.text, { flag: 'wx', mode: 0o644 });
+      written.push(f);
+    }
   } catch (err) {
-    await Promise.all(files.filter((f) => f.temp !== '').map((f) => rm(f.temp, { force: true })));
+    await discard();
     throw err;
   }
-  await fsyncDir(dir);
+  return {
+    temps: files.map((f) => f.temp),
+    discard,
+    async publish(flushed) {
+      if (files.length === 0) return;
+      try {
+        if (!flushed) await Promise.all(files.map((f) => fsyncFile(f.temp)));
+        for (const f of files) await rename(f.temp, f.final);
+      } catch (err) {
+        await discard();
+        throw err;
+      }
+      await fsyncDir(dir);
+    },
+  };
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

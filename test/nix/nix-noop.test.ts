@@ -2,7 +2,7 @@
 // placed paths come from those kept under ROOT/nix/var/flotilla (re-verified under each run's keys), and
 // nix-store is not run for paths the root's registration record vouches for. Real Nix, a real HTTP cache
 // behind a request-recording proxy, a real nix-store behind a wrapper that logs each run.
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchNixClosure, nixTrustOf, type NixSource } from '../../src/fetch/nix-closure.js';
@@ -93,6 +93,21 @@ describe('a Nix fetch asks only for what the root lacks', () => {
     const before = proxy.seen.length;
     await expect(fetchNixClosure(source([other.publicKey]), v1.top as NixStorePath, root)).rejects.toBeInstanceOf(SignatureError);
     expect(proxy.seen.slice(before)).toContain(`GET /${hashOf(v1.top)}.narinfo`);
+  });
+
+  it('a fetch refused at a NAR keeps no narinfo, not even under a temp name', async () => {
+    const root = freshRoot();
+    const bad = join(scratch.path, 'cache-bad');
+    await runTool('cp', ['-r', join(scratch.path, 'cache'), bad]);
+    const info = await readFile(join(bad, `${hashOf(v1.top)}.narinfo`), 'utf8');
+    const nar = join(bad, /^URL: (.*)$/m.exec(info)?.[1] ?? '');
+    const bytes = await readFile(nar);
+    const at = bytes.length - 200;
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 1, at);
+    await writeFile(nar, bytes);
+    const src: NixSource = { urls: [`nix+file://${bad}`], trust: nixTrustOf({ trustedKeys: [v1.publicKey], threshold: 1 }) };
+    await expect(fetchNixClosure(src, v1.top as NixStorePath, root)).rejects.toThrow(v1.top);
+    expect(await readdir(join(root, 'nix/var/flotilla/narinfo'))).toEqual([]);
   });
 
   it('a path deleted from ROOT/nix/store is fetched again', async () => {
