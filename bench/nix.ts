@@ -1,8 +1,10 @@
-// `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--json]`: materialising a Nix closure from a binary cache
+// `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--before CLI] [--json]`: materialising a Nix closure from a binary cache
 // (cold, one lib changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>` on the same
 // cache in the same run, for uncompressed, zstd and xz caches. Each run is a fresh process, timed from
 // outside (start to exit) and then with a timed `sync` after it, so both are compared at the same durability;
 // Flotilla is the bin as users run it (`flotilla fetch STOREPATH --root DIR`); peak RSS from GNU time (%M).
+// `--before CLI` adds another build's bin (e.g. the main checkout's dist/bin/flotilla.js) to every round, so
+// a change is measured against the code before it under the same load.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,11 +34,11 @@ function maxRssOf(stderr: string): number {
 }
 
 /** `flotilla fetch STOREPATH` as users run it: the bin (its shebang's flags included), in a fresh process. */
-async function flotilla(url: string, top: string, pub: string, root: string): Promise<RunResult> {
+async function flotilla(url: string, top: string, pub: string, root: string, cli = CLI): Promise<RunResult> {
   const t0 = performance.now();
   const { stdout, stderr } = await exec(
     '/usr/bin/time',
-    ['-f', 'MAXRSS %M', CLI, 'fetch', top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json'],
+    ['-f', 'MAXRSS %M', cli, 'fetch', top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json'],
     { maxBuffer: 1 << 24 },
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -80,11 +82,13 @@ async function buildDataset(dir: string, totalMb: number): Promise<Dataset> {
   return { v1, v2, narBytes: Number(stdout.trim().split(/\s+/).pop()) };
 }
 
-/** `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--json]`. */
+/** `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--before CLI] [--json]`. */
 export async function run(args: string[]): Promise<void> {
   const reps = Number(args[args.indexOf('--reps') + 1] ?? 3) || 3;
   const totalMb = Number(args[args.indexOf('--mb') + 1] ?? 150) || 150;
   const json = args.includes('--json');
+  const before = args.includes('--before') ? args[args.indexOf('--before') + 1] : undefined;
+  const who3 = before === undefined ? [] : (['before'] as const);
   const at = args.indexOf('--compressions');
   const COMPRESSIONS = (at >= 0 ? (args[at + 1] ?? '') : 'none,zstd,xz').split(',') as NixCompressionName[];
   const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-nix-'));
@@ -109,14 +113,14 @@ export async function run(args: string[]): Promise<void> {
       const m: Record<string, RunResult[]> = {};
       const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
       for (let i = 0; i < reps; i++) {
-        const order = i % 2 === 0 ? (['flotilla', 'nix'] as const) : (['nix', 'flotilla'] as const);
+        const order = i % 2 === 0 ? (['flotilla', 'nix', ...who3] as const) : ([...who3, 'nix', 'flotilla'] as const);
         for (const who of order) {
           const dest = join(root, `${who}-${c}-${i}`);
           const go = async (top: string): Promise<RunResult> => {
             await exec('sync', []);
-            return thenSync(who === 'flotilla'
-              ? flotilla(`nix+file://${cache}`, top, ds.v1.publicKey, dest)
-              : nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`)));
+            return thenSync(who === 'nix'
+              ? nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`))
+              : flotilla(`nix+file://${cache}`, top, ds.v1.publicKey, dest, who === 'before' ? before : CLI));
           };
           add(`${who} cold`, await go(ds.v1.top));
           add(`${who} one changed`, await go(ds.v2.top));
@@ -128,18 +132,24 @@ export async function run(args: string[]): Promise<void> {
     }
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
       for (const phase of ['cold', 'one changed', 'no-op']) {
         const f = m[`flotilla ${phase}`] ?? [];
         const n = m[`nix ${phase}`] ?? [];
-        (ratios[c] ??= {})[phase] = { wall: round2(median(paired(f, n, (r) => r.seconds))), wallPlusSync: round2(median(paired(f, n, withSync))) };
+        const b = m[`before ${phase}`] ?? [];
+        (ratios[c] ??= {})[phase] = {
+          wall: round2(median(paired(f, n, (r) => r.seconds))),
+          wallPlusSync: round2(median(paired(f, n, withSync))),
+          ...(before === undefined ? {} : { beforeWallPlusSync: round2(median(paired(b, n, withSync))) }),
+        };
         rows.push([
           c, phase, spread(f.map((r) => r.seconds)), spread(n.map((r) => r.seconds)), spread(paired(f, n, (r) => r.seconds), 2),
           spread(f.map(withSync)), spread(n.map(withSync)), spread(paired(f, n, withSync), 2),
           Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
+          ...(before === undefined ? [] : [spread(b.map(withSync)), spread(paired(b, n, withSync), 2)]),
         ]);
       }
     }
@@ -147,7 +157,9 @@ export async function run(args: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, ratios, results }, null, 2)}\n`);
       return;
     }
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB'], rows);
+    const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', ...beforeCols], rows);
+    if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {

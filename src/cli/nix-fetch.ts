@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors/index.js';
 import { fetchNixClosure } from '../fetch/nix-closure.js';
-import { hasNix, registerWithNix } from '../fetch/nix-register.js';
+import { registerIfNix } from '../fetch/nix-register.js';
 import { nixRootsOf } from '../generations/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
 import { flag, stringOption, type CommandContext, type CommandInput, type CommandResult } from './command.js';
@@ -34,7 +34,7 @@ export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: 
   const repair = flag(input, 'repair');
   const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair });
   for (const d of f.repaired) ctx.stderr.write(`repairing ${d.path}: its NAR hash is ${d.actual}, the signed NarHash is ${d.expected}\n`);
-  const registered = register === 'auto' && (await hasNix()) ? await registerWithNix(root, f.closure, { signal: ctx.signal }) : [];
+  const registered = register === 'auto' ? (await registerIfNix(root, f.closure, { signal: ctx.signal })).registered : [];
   // Sorted as `nix path-info -r` prints paths: a set of paths, compared across runs and machines by
   // scripts, whatever order the placing took.
   const json = { top, root, fetched: [...f.result.fetched].sort(), present: [...f.result.present].sort(), narBytes: f.result.narBytes, fileBytes: f.result.fileBytes, registered, ...(repair ? { repaired: f.repaired } : {}) };

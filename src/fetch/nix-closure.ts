@@ -1,11 +1,13 @@
 import { KeyError } from '../errors/index.js';
 import {
   formatSha256,
+  localFirstCache,
   materialiseNixClosure,
   openNixCache,
   parseNixPublicKey,
   parseSha256,
   removeDamagedPlacedPaths,
+  stageNarInfos,
   resolveNixClosure,
   type DamagedNixPath,
   type MaterialiseResult,
@@ -49,24 +51,30 @@ export interface ResolvedNixClosure {
   /** Whether this call opened `cache` (then the caller closes it with closeResolved). */
   owned: boolean;
   closure: NarInfo[];
+  /** The narinfos read from the cache itself in this call (the rest came from those kept under the root). */
+  fromCache: readonly NarInfo[];
 }
 
 /**
  * Reads the closure of `top` from the first cache (mirror order) that has it whole and signed under the
  * trust policy. Each cache's failure is kept; when none works, throws the first one's error (a
  * SignatureError, IntegrityError or NotFoundError naming the store path), so a tampered first cache is
- * reported as what it is rather than hidden behind a later "not found".
+ * reported as what it is rather than hidden behind a later "not found". With `root`, the narinfos of paths
+ * already placed there come from those kept under it (localFirstCache), and a cache is opened only when
+ * something must be read from it: a closure placed whole is resolved with no request.
  */
-export async function resolveFromCaches(source: NixSource, top: NixStorePath): Promise<ResolvedNixClosure> {
+export async function resolveFromCaches(source: NixSource, top: NixStorePath, root?: string): Promise<ResolvedNixClosure> {
   if (source.urls.length === 0) throw new KeyError(`no Nix binary cache is configured to fetch ${top} from`, { storePath: top });
   let first: unknown;
+  const open = (url: string): Promise<NixCache> => (source.open ? source.open(url) : openNixCache(url, { ...source.options, ...(source.signal ? { signal: source.signal } : {}) }));
   for (const url of source.urls) {
     const owned = source.open === undefined;
     let cache: NixCache | undefined;
     try {
-      cache = source.open ? await source.open(url) : await openNixCache(url, { ...source.options, ...(source.signal ? { signal: source.signal } : {}) });
+      const local = root === undefined ? undefined : localFirstCache(url, () => open(url), root, source.trust);
+      cache = local ?? (await open(url));
       const closure = await resolveNixClosure(cache, top, source.trust, source.signal ? { signal: source.signal } : {});
-      return { cache, owned, closure };
+      return { cache, owned, closure, fromCache: local?.readRemotely ?? closure };
     } catch (err) {
       first ??= err;
       if (owned) await cache?.close();
@@ -96,10 +104,21 @@ export interface FetchedNixClosure {
  * two writers of one root apart.
  */
 export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string, options: { repair?: boolean } = {}): Promise<FetchedNixClosure> {
-  const r = await resolveFromCaches(source, top);
+  // --repair re-reads every narinfo: a damaged path is fetched again at the URL of the cache serving it now.
+  const r = await resolveFromCaches(source, top, options.repair === true ? undefined : root);
   try {
     const repaired = options.repair === true ? await removeDamagedPlacedPaths(r.closure, root) : [];
-    const result = await materialiseNixClosure(r.cache, r.closure, root, source.signal ? { signal: source.signal } : {});
+    // The narinfos read from the cache are kept for the next run, under temp names until every path of the
+    // closure is placed (a kept narinfo stands for a placed path), flushed with the NARs.
+    const kept = await stageNarInfos(root, r.fromCache);
+    let result: MaterialiseResult;
+    try {
+      result = await materialiseNixClosure(r.cache, r.closure, root, { flushWith: kept.temps, ...(source.signal ? { signal: source.signal } : {}) });
+    } catch (err) {
+      await kept.discard();
+      throw err;
+    }
+    await kept.publish(result.fetched.length > 0);
     return { closure: r.closure, result, repaired };
   } finally {
     await closeResolved(r);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ActivationError } from '../errors/index.js';
-import { formatSha256, parseSha256, type NarInfo } from '../nix/index.js';
+import { formatSha256, knownRegistered, parseSha256, recordRegistered, type NarInfo } from '../nix/index.js';
 
 // Why `nix-store --load-db` fed a registration made from the verified narinfos, rather than
 // `nix-store --register-validity`: without --hash-given the latter re-reads and re-hashes every path we have
@@ -54,20 +54,37 @@ export function registrationOf(info: NarInfo): string {
 /**
  * Makes the paths of `closure`, already placed under `<root>/nix/store`, valid to the Nix whose store is
  * at `root` (the host's own at `/`): registers those it does not hold yet, dependencies first, in one
- * `--load-db`. Returns the paths registered. Throws ActivationError with nix-store's message when it fails.
+ * `--load-db`. Paths the root's registration record vouches for (knownRegistered) are not asked about;
+ * the others are, and are recorded once valid. Returns the paths registered. Throws ActivationError with
+ * nix-store's message when it fails.
  */
 export async function registerWithNix(root: string, closure: readonly NarInfo[], options: { nixStore?: string; signal?: AbortSignal } = {}): Promise<string[]> {
   const nixStore = options.nixStore ?? 'nix-store';
-  const paths = closure.map((i) => i.storePath);
+  const known = await knownRegistered(root, closure.map((i) => i.storePath));
+  const ask = closure.filter((i) => !known.has(i.storePath));
+  const paths = ask.map((i) => i.storePath);
   if (paths.length === 0) return [];
   const check = await runNixStore(nixStore, [...storeArgs(root), '--check-validity', '--print-invalid', ...paths], '', options.signal);
   if (check.code !== 0) throw new ActivationError(`nix-store --check-validity failed under ${root}: ${check.stderr.trim()}`, { root });
   const invalid = new Set(check.stdout.split('\n').filter((l) => l !== ''));
-  const todo = closure.filter((i) => invalid.has(i.storePath));
-  if (todo.length === 0) return [];
-  const load = await runNixStore(nixStore, [...storeArgs(root), '--load-db'], todo.map(registrationOf).join(''), options.signal);
-  if (load.code !== 0) throw new ActivationError(`nix-store --load-db failed under ${root}: ${load.stderr.trim()}`, { root });
+  const todo = ask.filter((i) => invalid.has(i.storePath));
+  if (todo.length > 0) {
+    const load = await runNixStore(nixStore, [...storeArgs(root), '--load-db'], todo.map(registrationOf).join(''), options.signal);
+    if (load.code !== 0) throw new ActivationError(`nix-store --load-db failed under ${root}: ${load.stderr.trim()}`, { root });
+  }
+  await recordRegistered(root, paths);
   return todo.map((i) => i.storePath);
+}
+
+/**
+ * registerWithNix when the host has Nix (`nix` true), without running nix-store at all when the root's
+ * registration record vouches for every path of `closure` (a no-op fetch: Nix already holds them, and the
+ * record exists only where a Nix database does). `nix` false and nothing registered without Nix.
+ */
+export async function registerIfNix(root: string, closure: readonly NarInfo[], options: { nixStore?: string; signal?: AbortSignal } = {}): Promise<{ nix: boolean; registered: string[] }> {
+  if (closure.length > 0 && (await knownRegistered(root, closure.map((i) => i.storePath))).size === closure.length) return { nix: true, registered: [] };
+  if (!(await hasNix(options.nixStore))) return { nix: false, registered: [] };
+  return { nix: true, registered: await registerWithNix(root, closure, options) };
 }
 
 /**

@@ -27,7 +27,6 @@ export { isNixCacheUrl, openNixCache, type NixCache, type OpenNixCacheOptions } 
 export { resolveNixClosure, type ResolveOptions } from './closure.js';
 export {
   materialiseNixClosure,
-  nixStoreDirUnder,
   type MaterialiseOptions,
   type MaterialiseResult,
   type NixProgress,
@@ -36,6 +35,10 @@ export { parseNar, NAR_LIMITS, type NarSink } from './nar-parser.js';
 export { checkNar } from './fetch-nar.js';
 export { createDecompressor, type DecompressorSource } from './decompress.js';
 export { systemDecompressor, toolStream } from './decompress-tool.js';
+export { nixStoreDirUnder, nixDbFileUnder } from './root-layout.js';
+export { readKeptNarInfo, stageNarInfos, type StagedNarInfos } from './narinfo-cache.js';
+export { knownRegistered, recordRegistered } from './registered-record.js';
+export { localFirstCache, type LocalFirstCache } from './local-first-cache.js';
 export { narHashOfPath } from './nar-hash-path.js';
 export { checkPlacedPath, removeDamagedPlacedPaths, type DamagedNixPath } from './check-placed.js';
 export { diffNixClosures, type NixClosureDiff, type NixPathSize } from './closure-diff.js';

@@ -6,7 +6,8 @@ import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
 import type { NarInfo } from './narinfo.js';
-import { NIX_STORE_DIR, parseStorePath, storeBaseName } from './store-path.js';
+import { nixStoreDirUnder } from './root-layout.js';
+import { parseStorePath, storeBaseName } from './store-path.js';
 
 /** One step of materialiseNixClosure's progress. */
 export interface NixProgress {
@@ -22,6 +23,8 @@ export interface MaterialiseOptions {
   onProgress?: (p: NixProgress) => void;
   /** NARs fetched at once (default 4). */
   concurrency?: number;
+  /** Files of the caller's, already written, to make durable with the NARs (one flush covers both). */
+  flushWith?: readonly string[];
 }
 
 /** What materialiseNixClosure did. */
@@ -32,11 +35,6 @@ export interface MaterialiseResult {
   present: string[];
   narBytes: number;
   fileBytes: number;
-}
-
-/** `<root>/nix/store`: where a closure is materialised under `root` ('/' for the host's own store). */
-export function nixStoreDirUnder(root: string): string {
-  return join(root, NIX_STORE_DIR);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -70,7 +68,8 @@ async function chmodTree(path: string): Promise<void> {
  * Places the paths of `closure` (from resolveNixClosure: verified narinfos, dependencies first) that
  * `<root>/nix/store` lacks. Every missing NAR is fetched, hashed and unpacked under a temp name in that
  * directory first; only when all of them verified is the filesystem flushed and each renamed into place,
- * dependencies first, then the directory fsynced. A path already there is never touched (listed in
+ * dependencies first, then the directory fsynced (`flushWith` is flushed with them: the filesystem flush
+ * only runs when something was fetched). A path already there is never touched (listed in
  * `present`). On any failure every temp is removed and nothing new is visible; the error (IntegrityError,
  * SizeLimitError, NotFoundError, a store error) names the store path. The caller holds whatever lock
  * keeps two writers apart.
@@ -97,7 +96,7 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
       written.push(...n.files);
       options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
     });
-    await flushFilesystem(storeDir, written);
+    await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])]);
     for (const { info, final, temp } of missing) {
       // rename(2) would replace a file silently: a path that appeared meanwhile (another writer) is kept.
       if (await exists(final)) {

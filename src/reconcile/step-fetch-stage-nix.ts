@@ -1,5 +1,5 @@
 import { closurePaths, fetchNixClosure, narHashesOf, nixTrustOf } from '../fetch/nix-closure.js';
-import { hasNix, registerWithNix } from '../fetch/nix-register.js';
+import { registerIfNix } from '../fetch/nix-register.js';
 import { stageGeneration, syncNixGcRoots } from '../generations/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
 import type { SetContext } from './context.js';
@@ -20,10 +20,11 @@ export async function fetchAndStageNix(ctx: SetContext, top: NixStorePath, specs
     fetchNixClosure({ urls: nix.caches, trust: nixTrustOf(ctx.decls.config.nix), open: nix.open, signal: ports.signal }, top, nix.root),
   );
   ctx.fetched.bytes += fetched.result.fileBytes;
-  const withNix = nix.register === 'auto' && (await hasNix());
-  if (withNix) {
-    const registered = await runStep(ctx.timings, ports.log, 'nix-register', fields, () => registerWithNix(nix.root, fetched.closure, { signal: ports.signal }));
-    if (registered.length > 0) ports.log.info({ ...fields, paths: registered.length }, 'registered store paths with Nix');
+  let withNix = false;
+  if (nix.register === 'auto') {
+    const r = await runStep(ctx.timings, ports.log, 'nix-register', fields, () => registerIfNix(nix.root, fetched.closure, { signal: ports.signal }));
+    withNix = r.nix;
+    if (r.registered.length > 0) ports.log.info({ ...fields, paths: r.registered.length }, 'registered store paths with Nix');
   }
   const staged = await runStep(ctx.timings, ports.log, 'stage', fields, () =>
     stageGeneration({

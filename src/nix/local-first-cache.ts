@@ -1,0 +1,57 @@
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { NixCache } from './cache.js';
+import type { NarInfo } from './narinfo.js';
+import { readKeptNarInfo } from './narinfo-cache.js';
+import { nixStoreDirUnder } from './root-layout.js';
+import type { NixTrustPolicy } from './signatures.js';
+import { NIX_STORE_DIR, parseStorePath, storeBaseName } from './store-path.js';
+
+/** A NixCache answering from what a root already holds first; see localFirstCache. */
+export interface LocalFirstCache extends NixCache {
+  /** The narinfos this run read from the cache itself (not kept ones), in the order read. */
+  readonly readRemotely: readonly NarInfo[];
+}
+
+async function placed(root: string, storePath: string): Promise<boolean> {
+  return lstat(join(nixStoreDirUnder(root), storeBaseName(parseStorePath(storePath)))).then(() => true, () => false);
+}
+
+/**
+ * The cache at `url`, opened by `open` only when something must be read from it: the narinfo of a path
+ * already placed under `root` comes from the one kept there (readKeptNarInfo: re-verified under `trust`;
+ * a missing, damaged or no longer trusted one is read from the cache as before). So a closure already
+ * placed whole is resolved with no request, and one with a path changed reads only the new paths'
+ * narinfos. The caller still verifies every narinfo it is given (resolveNixClosure does). Errors are those
+ * of `open` and of the cache's own methods.
+ */
+export function localFirstCache(url: string, open: () => Promise<NixCache>, root: string, trust: NixTrustPolicy): LocalFirstCache {
+  let real: Promise<NixCache> | undefined;
+  let opened: NixCache | undefined;
+  const remote = (): Promise<NixCache> => (real ??= open().then((c) => (opened = c)));
+  const readRemotely: NarInfo[] = [];
+  return {
+    // Until opened, the URL as configured, userinfo dropped: it only ever appears in messages.
+    get url() {
+      return opened?.url ?? url.replace(/\/\/[^/@]*@/, '//');
+    },
+    storeDir: NIX_STORE_DIR,
+    readRemotely,
+    async readNarInfo(storePath, o = {}) {
+      if (await placed(root, storePath)) {
+        const kept = await readKeptNarInfo(root, storePath, trust);
+        if (kept !== undefined) return kept;
+      }
+      const info = await (await remote()).readNarInfo(storePath, o);
+      readRemotely.push(info);
+      return info;
+    },
+    async openNarFile(info, o): Promise<Readable> {
+      return (await remote()).openNarFile(info, o);
+    },
+    async close() {
+      if (real !== undefined) await (await real.catch(() => undefined))?.close();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
+import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
+import { formatNarInfo } from './narinfo-format.js';
+import { narInfoCacheDirUnder } from './root-layout.js';
+import { verifyNarInfo, type NixTrustPolicy } from './signatures.js';
+import { parseStorePath } from './store-path.js';
+
+// Why a narinfo kept on disk is as good as the cache's: a store path names its contents for good, and what
+// a narinfo says that matters (StorePath, NarHash, NarSize, References) is covered by its signature, which
+// is verified again under the trust of the run that reads it, as Nix re-checks the narinfos of its own
+// disk cache (~/.cache/nix/binary-cache-v6.sqlite). URL, Compression and FileHash name one cache's file:
+// a kept narinfo is only used for a path already placed, whose NAR is never read again.
+
+function fileOf(root: string, storePath: string): string {
+  return join(narInfoCacheDirUnder(root), `${parseStorePath(storePath).hash}.narinfo`);
+}
+
+/**
+ * The narinfo of `storePath` kept under `root` by keepNarInfos, parsed and signature-verified under
+ * `trust`; undefined when there is none, or it is malformed, names another path or no longer has enough
+ * trusted signatures (the caller then reads the cache, as when nothing was kept). Never throws.
+ */
+export async function readKeptNarInfo(root: string, storePath: string, trust: NixTrustPolicy): Promise<NarInfo | undefined> {
+  try {
+    const bytes = await readFile(fileOf(root, storePath));
+    if (bytes.length > MAX_NARINFO_BYTES) return undefined;
+    const info = parseNarInfo(bytes.toString('utf8'), storePath);
+    verifyNarInfo(info, trust);
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kept narinfos written under temp names, not yet visible; see stageNarInfos. */
+export interface StagedNarInfos {
+  /** The temp files, for a flush of the caller's that covers them (flushFilesystem). */
+  readonly temps: readonly string[];
+  /** Renames them into place (fsyncing each first unless `flushed` says a flush already covered them), then flushes the directory once. */
+  publish(flushed: boolean): Promise<void>;
+  /** Removes the temps. Never throws. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Writes `infos` (verified narinfos of paths about to be placed under `root`) for readKeptNarInfo under
+ * temp names, so one flush of the caller's (the one that makes the NARs durable before they are renamed)
+ * covers them too; publish renames them. A crash leaves whole files or none. Throws the file system's
+ * errors (temps written so far removed).
+ */
+export async function stageNarInfos(root: string, infos: readonly NarInfo[]): Promise<StagedNarInfos> {
+  const dir = narInfoCacheDirUnder(root);
+  const files = infos.map((info) => ({ final: fileOf(root, info.storePath), temp: tempNameFor(fileOf(root, info.storePath)), text: formatNarInfo(info) }));
+  const written: typeof files = [];
+  const discard = async (): Promise<void> => {
+    await Promise.all(written.map((f) => rm(f.temp, { force: true }).catch(() => undefined)));
+  };
+  if (files.length > 0) await mkdir(dir, { recursive: true });
+  try {
+    for (const f of files) {
+      await writeFile(f.temp, f.text, { flag: 'wx', mode: 0o644 });
+      written.push(f);
+    }
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+  return {
+    temps: files.map((f) => f.temp),
+    discard,
+    async publish(flushed) {
+      if (files.length === 0) return;
+      try {
+        if (!flushed) await Promise.all(files.map((f) => fsyncFile(f.temp)));
+        for (const f of files) await rename(f.temp, f.final);
+      } catch (err) {
+        await discard();
+        throw err;
+      }
+      await fsyncDir(dir);
+    },
+  };
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
