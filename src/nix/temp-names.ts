@@ -24,7 +24,8 @@ export function nixTempNameFor(path: string): string {
 /**
  * Whether the temp called `name` (an entry name, no directory) may still be written by a running process.
  * 'stale' only when that is certain on this machine: the pid is ours but the token is not (an earlier
- * process with our pid), or no process has the pid (kill(pid, 0) fails with ESRCH). A pid some other
+ * process with our pid; a name of tempNameFor's, which has no token, counts as ours), or no process has
+ * the pid (kill(pid, 0) fails with ESRCH). A pid some other
  * process now holds counts as 'live': we cannot tell a reused pid from the writer without its start time,
  * and leaving a dead writer's temp until that process ends costs only disk, never a live writer's work.
  * 'foreign' for a name not made by nixTempNameFor or tempNameFor (left alone).
@@ -34,7 +35,8 @@ export function judgeNixTemp(name: string): 'live' | 'stale' | 'foreign' {
   if (!m?.[1] || !m[2]) return 'foreign';
   const pid = Number(m[1]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return 'foreign';
-  if (pid === process.pid) return m[2].startsWith(PROCESS_TOKEN) && m[2].length === 16 ? 'live' : 'stale';
+  // A 12-digit name of our pid is tempNameFor's, with no token: it may be this process's own write.
+  if (pid === process.pid) return m[2].length === 16 && !m[2].startsWith(PROCESS_TOKEN) ? 'stale' : 'live';
   return isPidAlive(pid) ? 'live' : 'stale';
 }
 
