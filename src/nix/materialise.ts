@@ -58,14 +58,12 @@ async function exists(path: string): Promise<boolean> {
  * only runs when something was fetched). A path already there is never touched (listed in
  * `present`). On any failure every temp is removed and nothing new is visible; the error (IntegrityError,
  * SizeLimitError, NotFoundError, a store error) names the store path. Temps under `root` left by killed
- * writers are removed first (sweepStaleNixTemps); those of live writers are not, so two fetches may share
+ * writers are removed before anything is fetched (sweepStaleNixTemps; not by a fetch that places nothing); those of live writers are not, so two fetches may share
  * a root, the caller keeping two writers of one path apart.
  */
 export async function materialiseNixClosure(cache: NixCache, closure: readonly NarInfo[], root: string, options: MaterialiseOptions = {}): Promise<MaterialiseResult> {
   const storeDir = nixStoreDirUnder(root);
   await mkdir(storeDir, { recursive: true });
-  // A fetch killed earlier (SIGKILL, power loss) could not remove its temps: whole NARs would stay forever.
-  await sweepStaleNixTemps(root);
   const present: string[] = [];
   const missing: { info: NarInfo; final: string; temp: string }[] = [];
   for (const info of closure) {
@@ -75,6 +73,10 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   }
   const result: MaterialiseResult = { fetched: [], present, narBytes: 0, fileBytes: 0 };
   if (missing.length === 0) return result;
+  // A fetch killed earlier (SIGKILL, power loss) could not remove its temps: whole NARs would stay forever.
+  // Swept only by a fetch that writes: a no-op stays one lstat per path, not a listing of a store that may
+  // hold tens of thousands of entries (~27 ms at 20,000); the temps wait harmlessly until then.
+  await sweepStaleNixTemps(root);
   const written: string[] = [];
   try {
     await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {
