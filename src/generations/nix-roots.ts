@@ -1,6 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nixStoreDirUnder } from '../nix/index.js';
+import { forgetNixPaths, nixStoreDirUnder, nixTempNameFor } from '../nix/index.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { listGenerationDirs, readGeneration } from './generation.js';
 import { setPaths, setsDir, tempName } from './layout.js';
@@ -83,7 +83,8 @@ async function makeWritable(path: string): Promise<void> {
  * For every root a Nix generation on disk uses (run after generation GC): with Nix there, syncs the GC
  * roots and leaves collection to `nix-store --gc`; without, removes each ROOT/nix/store entry that no
  * generation's closure lists (renamed to a temp name first, so a crash never leaves half a path under its
- * real name). Entries starting with "." (temps of a fetch in progress) are left alone.
+ * real name), after dropping their kept narinfos and registration entries (forgetNixPaths). Entries
+ * starting with "." (temps of a fetch in progress) are left alone.
  */
 export async function gcNixStores(stateDir: string, options: { dryRun?: boolean; roots?: string[] } = {}): Promise<NixStoreGcResult[]> {
   const gens = await nixGenerations(stateDir);
@@ -98,18 +99,18 @@ export async function gcNixStores(stateDir: string, options: { dryRun?: boolean;
     const used = new Set(gens.filter((g) => g.root === root).flatMap((g) => g.paths.map((p) => p.slice('/nix/store/'.length))));
     const storeDir = nixStoreDirUnder(root);
     const names = await readdir(storeDir).catch(() => [] as string[]);
-    const removed: string[] = [];
-    for (const name of names.sort()) {
-      if (name.startsWith('.') || used.has(name)) continue;
-      removed.push(`/nix/store/${name}`);
-      if (options.dryRun) continue;
-      const tmp = join(storeDir, `.gc-${name}`);
+    const removed = names.filter((name) => !name.startsWith('.') && !used.has(name)).sort();
+    out.push({ root, removed: removed.map((name) => `/nix/store/${name}`), leftToNix: false });
+    if (options.dryRun) continue;
+    await forgetNixPaths(root, removed.map((name) => `/nix/store/${name}`));
+    for (const name of removed) {
+      // A pid-named temp: one left by a gc killed here is removed by the next fetch's sweep of this root.
+      const tmp = nixTempNameFor(join(storeDir, name));
       await rename(join(storeDir, name), tmp);
       await fsyncDir(storeDir);
       await makeWritable(tmp);
       await rm(tmp, { recursive: true, force: true });
     }
-    out.push({ root, removed, leftToNix: false });
   }
   return out;
 }

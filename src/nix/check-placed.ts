@@ -1,12 +1,12 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempNameFor } from '../util/atomic-write.js';
 import { formatSha256, parseSha256 } from './hash.js';
-import { removeTree } from './materialise.js';
+import { removeTree } from './remove-tree.js';
 import { nixStoreDirUnder } from './root-layout.js';
 import { narHashOfPath } from './nar-hash-path.js';
 import type { NarInfo } from './narinfo.js';
 import { parseStorePath, storeBaseName } from './store-path.js';
+import { nixTempNameFor } from './temp-names.js';
 
 /** A placed store path whose contents no longer match the NarHash it was verified against. */
 export interface DamagedNixPath {
@@ -47,7 +47,7 @@ export async function removeDamagedPlacedPaths(closure: readonly NarInfo[], root
   for (const info of closure) {
     const d = await checkPlacedPath(root, info.storePath, info.narHash);
     if (d === undefined || d.actual === 'missing') continue;
-    const doomed = tempNameFor(d.path);
+    const doomed = nixTempNameFor(d.path);
     await rename(d.path, doomed);
     await removeTree(doomed);
     damaged.push(d);

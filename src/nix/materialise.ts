@@ -1,13 +1,16 @@
-import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
+import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
 import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
 import type { NarInfo } from './narinfo.js';
+import { removeTree } from './remove-tree.js';
 import { nixStoreDirUnder } from './root-layout.js';
+import { sweepStaleNixTemps } from './stale-temps.js';
 import { parseStorePath, storeBaseName } from './store-path.js';
+import { nixTempNameFor } from './temp-names.js';
 
 /** One step of materialiseNixClosure's progress. */
 export interface NixProgress {
@@ -47,23 +50,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Removes a tree whose directories may be read-only (0555 stops a non-root rm), as store paths are. */
-export async function removeTree(path: string): Promise<void> {
-  try {
-    await rm(path, { recursive: true, force: true });
-  } catch {
-    await chmodTree(path);
-    await rm(path, { recursive: true, force: true });
-  }
-}
-
-async function chmodTree(path: string): Promise<void> {
-  const st = await lstat(path);
-  if (!st.isDirectory()) return;
-  await chmod(path, 0o700);
-  for (const name of await readdir(path)) await chmodTree(join(path, name));
-}
-
 /**
  * Places the paths of `closure` (from resolveNixClosure: verified narinfos, dependencies first) that
  * `<root>/nix/store` lacks. Every missing NAR is fetched, hashed and unpacked under a temp name in that
@@ -71,8 +57,9 @@ async function chmodTree(path: string): Promise<void> {
  * dependencies first, then the directory fsynced (`flushWith` is flushed with them: the filesystem flush
  * only runs when something was fetched). A path already there is never touched (listed in
  * `present`). On any failure every temp is removed and nothing new is visible; the error (IntegrityError,
- * SizeLimitError, NotFoundError, a store error) names the store path. The caller holds whatever lock
- * keeps two writers apart.
+ * SizeLimitError, NotFoundError, a store error) names the store path. Temps under `root` left by killed
+ * writers are removed before anything is fetched (sweepStaleNixTemps; not by a fetch that places nothing); those of live writers are not, so two fetches may share
+ * a root, the caller keeping two writers of one path apart.
  */
 export async function materialiseNixClosure(cache: NixCache, closure: readonly NarInfo[], root: string, options: MaterialiseOptions = {}): Promise<MaterialiseResult> {
   const storeDir = nixStoreDirUnder(root);
@@ -82,10 +69,14 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   for (const info of closure) {
     const final = join(storeDir, storeBaseName(parseStorePath(info.storePath)));
     if (await exists(final)) present.push(info.storePath);
-    else missing.push({ info, final, temp: tempNameFor(final) });
+    else missing.push({ info, final, temp: nixTempNameFor(final) });
   }
   const result: MaterialiseResult = { fetched: [], present, narBytes: 0, fileBytes: 0 };
   if (missing.length === 0) return result;
+  // A fetch killed earlier (SIGKILL, power loss) could not remove its temps: whole NARs would stay forever.
+  // Swept only by a fetch that writes: a no-op stays one lstat per path, not a listing of a store that may
+  // hold tens of thousands of entries (~27 ms at 20,000); the temps wait harmlessly until then.
+  await sweepStaleNixTemps(root);
   const written: string[] = [];
   try {
     await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {

@@ -1,11 +1,12 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
+import { fsyncDir } from '../util/atomic-write.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
 import { formatNarInfo } from './narinfo-format.js';
 import { narInfoCacheDirUnder } from './root-layout.js';
 import { verifyNarInfo, type NixTrustPolicy } from './signatures.js';
 import { parseStorePath } from './store-path.js';
+import { nixTempNameFor } from './temp-names.js';
 
 // Why a narinfo kept on disk is as good as the cache's: a store path names its contents for good, and what
 // a narinfo says that matters (StorePath, NarHash, NarSize, References) is covered by its signature, which
@@ -52,7 +53,7 @@ export interface StagedNarInfos {
  */
 export async function stageNarInfos(root: string, infos: readonly NarInfo[]): Promise<StagedNarInfos> {
   const dir = narInfoCacheDirUnder(root);
-  const files = infos.map((info) => ({ final: fileOf(root, info.storePath), temp: tempNameFor(fileOf(root, info.storePath)), text: formatNarInfo(info) }));
+  const files = infos.map((info) => ({ final: fileOf(root, info.storePath), temp: nixTempNameFor(fileOf(root, info.storePath)), text: formatNarInfo(info) }));
   const written: typeof files = [];
   const discard = async (): Promise<void> => {
     await Promise.all(written.map((f) => rm(f.temp, { force: true }).catch(() => undefined)));

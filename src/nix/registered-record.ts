@@ -1,8 +1,8 @@
 import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { nixDbFileUnder, nixStoreDirUnder, registeredRecordUnder } from './root-layout.js';
 import { parseStorePath, storeBaseName } from './store-path.js';
+import { writeNixFileAtomic } from './temp-names.js';
 
 // Why a path this record lists may skip `nix-store --check-validity`: Nix drops a path from its database
 // only by deleting it from the store too (`nix-store --delete`, its GC), or with the whole database. The
@@ -72,5 +72,5 @@ export async function recordRegistered(root: string, paths: readonly string[]): 
   const file = registeredRecordUnder(root);
   await mkdir(dirname(file), { recursive: true });
   const record: Record = { db, paths: Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : 1))) };
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 1)}\n`);
+  await writeNixFileAtomic(file, `${JSON.stringify(record, null, 1)}\n`);
 }
