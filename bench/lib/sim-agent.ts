@@ -33,10 +33,11 @@ import { convergeSimSet, type SimSetState, type SimWork } from './sim-set.js';
 
 /**
  * How many of the agents' rollout ticks nearest in time since the commit a rollout tick's draw takes from
- * (rollout-ticks.ts RolloutSamples): a tenth of the 100-agent run's ~300 ticks, enough not to replay one
- * machine's tick, few enough to follow the load from the commit's burst to the last batch.
+ * (rollout-ticks.ts RolloutSamples): about one batch's worth in scale-real (batch 10), since a batch's
+ * machines switch together and their ticks are the ones taken at that moment's load; the load then follows
+ * the rollout from the commit's burst (warm ticks ~17 s) to the last batch (~0.7 s).
  */
-const NEAR_SAMPLES = 30;
+const NEAR_SAMPLES = 10;
 
 /** The agent config fields the simulation honours. */
 export interface SimAgentConfig {
