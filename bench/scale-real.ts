@@ -246,7 +246,7 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
 
   const lastStart = Math.max(0, ...startOffsetsMs);
   const samples = idleTicks.length > 0 ? { workerStartMs: idleTicks.map((t) => t.startMs), tickMs: idleTicks.map((t) => t.tickMs) } : undefined;
-  const rolloutSamples = rolloutSamplesOf(rolloutTicks);
+  const rolloutSamples = rolloutSamplesOf(rolloutTicks, commitAt);
   // A gate request's round trip as the agents saw it in the rollout (hundreds of ms at a load of 30 or more,
   // against the simulation's storeLatencyMs): the round trip of the simulation's fetch-turn and gate requests,
   // whose time rolloutTicksOf keeps out of the tick draws (the other requests' time is in the draws).

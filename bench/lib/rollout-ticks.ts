@@ -77,15 +77,30 @@ export interface RolloutSamples {
   warmTickMs: number[];
   /** The switching ticks' time after their gate (RolloutTick.afterGateMs). */
   afterGateMs: number[];
+  /**
+   * With a commit time: when each sample's tick began, ms after the commit, in the order of its list
+   * (`coldAtMs` for workerStartMs and coldTickMs). The load of a rollout is not even: its first ticks run while
+   * every machine takes in the commit at once, the later ones beside machines that wait. Drawn without
+   * regard to when, a later batch's switch took the commit burst's slow steps and an early one the quiet
+   * ones (the simulated batch 0 ended sooner than the real one and each later batch later), so the
+   * simulation draws among the samples nearest its own time since the commit (sim-agent.ts).
+   */
+  coldAtMs?: number[];
+  warmAtMs?: number[];
+  afterGateAtMs?: number[];
 }
 
-export function rolloutSamplesOf(ticks: readonly RolloutTick[]): RolloutSamples {
+export function rolloutSamplesOf(ticks: readonly RolloutTick[], commitAtMs?: number): RolloutSamples {
   const cold = ticks.filter((t) => t.workerStartMs !== undefined);
+  const warm = ticks.filter((t) => t.workerStartMs === undefined);
+  const switching = ticks.filter((t) => t.afterGateMs !== undefined);
+  const at = (list: readonly RolloutTick[]): number[] => list.map((t) => t.startAtMs - (commitAtMs ?? 0));
   return {
     workerStartMs: cold.map((t) => t.workerStartMs ?? 0),
     coldTickMs: cold.map((t) => t.tickMs),
-    warmTickMs: ticks.filter((t) => t.workerStartMs === undefined).map((t) => t.tickMs),
-    afterGateMs: ticks.flatMap((t) => (t.afterGateMs === undefined ? [] : [t.afterGateMs])),
+    warmTickMs: warm.map((t) => t.tickMs),
+    afterGateMs: switching.map((t) => t.afterGateMs ?? 0),
+    ...(commitAtMs !== undefined ? { coldAtMs: at(cold), warmAtMs: at(warm), afterGateAtMs: at(switching) } : {}),
   };
 }
 

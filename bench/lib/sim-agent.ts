@@ -31,6 +31,14 @@ import type { SimStore } from './memory-store.js';
 import type { SimClock } from './sim-clock.js';
 import { convergeSimSet, type SimSetState, type SimWork } from './sim-set.js';
 
+/**
+ * How many of the agents' rollout ticks nearest in time since the commit a rollout tick's draw takes from
+ * (rollout-ticks.ts RolloutSamples): about one batch's worth in scale-real (batch 10), since a batch's
+ * machines switch together and their ticks are the ones taken at that moment's load; the load then follows
+ * the rollout from the commit's burst (warm ticks ~17 s) to the last batch (~0.7 s).
+ */
+const NEAR_SAMPLES = 10;
+
 /** The agent config fields the simulation honours. */
 export interface SimAgentConfig {
   pollIntervalMs: number;
@@ -59,6 +67,8 @@ export interface SimAgentConfig {
    */
   rolloutSamples?: {
     workerStartMs: readonly number[]; coldTickMs: readonly number[]; warmTickMs: readonly number[]; afterGateMs?: readonly number[];
+    /** When each sample's tick began, ms after the commit (rollout-ticks.ts RolloutSamples): draws take the nearest. */
+    coldAtMs?: readonly number[]; warmAtMs?: readonly number[]; afterGateAtMs?: readonly number[];
     /** A fetch-turn or gate request's round trip as the agents took it (their decisions' time over their requests), ms. */
     decisionRequestMs?: number;
   };
@@ -167,15 +177,32 @@ export class SimAgent {
   }
 
   /**
-   * A rollout tick's times from the agents' rollout ticks: a started worker's start and tick are one real
-   * tick's pair (a machine whose worker came up slowly, under the commit's burst, also ticked slowly); a warm
-   * tick's time alone. Undefined where the agents showed no tick of that kind (the idle draws then apply).
+   * The index of one of `n` samples: among the NEAR_SAMPLES whose time since the commit (`atMs`) is nearest
+   * `sinceCommitMs` when the times are known, else among all. Ties keep the samples' order.
    */
-  private rolloutTickTimes(s: NonNullable<SimAgentConfig['rolloutSamples']>, cold: boolean): { workerStartMs?: number; tickMs: number } | undefined {
-    if (!cold) return s.warmTickMs.length === 0 ? undefined : { tickMs: this.draw(s.warmTickMs, 0) };
+  private drawIndex(n: number, atMs: readonly number[] | undefined, sinceCommitMs: number): number {
+    const all = Array.from({ length: n }, (_, k) => k);
+    const near = atMs === undefined || atMs.length !== n ? all : all.sort((a, b) => Math.abs((atMs[a] ?? 0) - sinceCommitMs) - Math.abs((atMs[b] ?? 0) - sinceCommitMs)).slice(0, NEAR_SAMPLES);
+    return this.draw(near, 0);
+  }
+
+  /** One of `samples` nearest `sinceCommitMs` by `atMs` (drawIndex), or `fallback` when there are none. */
+  private drawNear(samples: readonly number[] | undefined, atMs: readonly number[] | undefined, sinceCommitMs: number, fallback: number): number {
+    if (samples === undefined || samples.length === 0) return fallback;
+    return samples[this.drawIndex(samples.length, atMs, sinceCommitMs)] ?? fallback;
+  }
+
+  /**
+   * A rollout tick's times from the agents' rollout ticks begun near the same time since the commit: a
+   * started worker's start and tick are one real tick's pair (a machine whose worker came up slowly, under the
+   * commit's burst, also ticked slowly); a warm tick's time alone. Undefined where the agents showed no tick of
+   * that kind (the idle draws then apply).
+   */
+  private rolloutTickTimes(s: NonNullable<SimAgentConfig['rolloutSamples']>, cold: boolean, sinceCommitMs: number): { workerStartMs?: number; tickMs: number } | undefined {
+    if (!cold) return s.warmTickMs.length === 0 ? undefined : { tickMs: this.drawNear(s.warmTickMs, s.warmAtMs, sinceCommitMs, 0) };
     const n = Math.min(s.workerStartMs.length, s.coldTickMs.length);
     if (n === 0) return undefined;
-    const i = this.draw(Array.from({ length: n }, (_, k) => k), 0);
+    const i = this.drawIndex(n, s.coldAtMs?.length === n ? s.coldAtMs : undefined, sinceCommitMs);
     return { workerStartMs: s.workerStartMs[i] ?? 0, tickMs: s.coldTickMs[i] ?? 0 };
   }
 
@@ -269,9 +296,10 @@ export class SimAgent {
     }
     const from = this.shared.rolloutFromMs;
     const rolling = from !== undefined && clock.monotonicMs() >= from ? this.config.rolloutSamples : undefined;
-    const times = rolling === undefined ? undefined : this.rolloutTickTimes(rolling, cold);
+    const sinceCommitMs = clock.monotonicMs() - (from ?? 0);
+    const times = rolling === undefined ? undefined : this.rolloutTickTimes(rolling, cold, sinceCommitMs);
     // A switch's steps after the gate (fences, switch, commit, reports), as the agents took them: past the gate, where they pace the batch.
-    const afterGateMs = rolling?.afterGateMs !== undefined && rolling.afterGateMs.length > 0 ? this.draw(rolling.afterGateMs, 0) : undefined;
+    const afterGateMs = rolling?.afterGateMs !== undefined && rolling.afterGateMs.length > 0 ? this.drawNear(rolling.afterGateMs, rolling.afterGateAtMs, sinceCommitMs, 0) : undefined;
     const decisionMs = rolling?.decisionRequestMs;
     const work: SimWork = {
       ...this.shared.work, ...(afterGateMs !== undefined ? { afterGateMs } : {}),

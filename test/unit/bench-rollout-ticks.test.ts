@@ -91,6 +91,16 @@ describe('rolloutSamplesOf', () => {
     ]);
     expect(s).toEqual({ workerStartMs: [900, 100], coldTickMs: [5000, 7000], warmTickMs: [300], afterGateMs: [2500, 1200] });
   });
+
+  it('with the commit\'s time, gives each sample its tick\'s start since the commit, in its list\'s order', () => {
+    const s = rolloutSamplesOf([
+      { startAtMs: 10_500, workerStartMs: 900, tickMs: 5000 },
+      { startAtMs: 12_000, tickMs: 300, afterGateMs: 2500 },
+      { startAtMs: 30_000, workerStartMs: 100, tickMs: 7000, afterGateMs: 1200 },
+      { startAtMs: 41_000, tickMs: 200 },
+    ], 10_000);
+    expect(s).toMatchObject({ coldAtMs: [500, 20_000], warmAtMs: [2_000, 31_000], afterGateAtMs: [2_000, 20_000], warmTickMs: [300, 200] });
+  });
 });
 
 describe('gateRequestMsOf', () => {
