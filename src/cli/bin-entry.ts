@@ -13,7 +13,7 @@ import { quickHelp } from './quick-help.js';
 
 const quick = HELP_TABLE === undefined ? undefined : quickHelp(process.argv.slice(2), HELP_TABLE);
 if (quick === undefined) {
-  void loadMain().then(({ main }) => main());
+  void loadMain(process.argv[2]).then(({ main }) => main());
 } else {
   // As main does (broken-pipe.ts, not imported: it would be a chunk of its own, shared with main): a reader
   // that went away (`flotilla --help | head -1`) is exit 141, not a stack trace.
