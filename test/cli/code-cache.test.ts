@@ -2,7 +2,7 @@
 // scripts/bundle-cli.mjs): the cache must be taken only for the very file it was made from, and the one the
 // build ships must be one V8 accepts under the flags of the bin's shebang.
 import { execFile } from 'node:child_process';
-import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCodeCache, requireWithCodeCache } from '../../src/cli/code-cache.js';
@@ -48,10 +48,38 @@ describe('the code cache the build ships', () => {
     const shebang = (await readFile(join(bin, 'flotilla.js'), 'utf8')).split('\n')[0] ?? '';
     expect(shebang).toBe('#!/usr/bin/env node');
     const flags: string[] = [];
-    const probe = `import(${JSON.stringify(resolve('dist/src/cli/code-cache.js'))}).then((m) => process.stdout.write(String(m.requireWithCodeCache(${JSON.stringify(join(bin, 'flotilla-cli.js'))}, ${JSON.stringify(join(bin, 'flotilla-cli.cache'))}).cached)))`;
-    const cached = (args: string[]): Promise<string> =>
-      new Promise((done, fail) => execFile(process.execPath, [...args, '-e', probe], (err, stdout) => (err ? fail(new Error(err.message)) : done(stdout))));
-    expect(await cached(flags)).toBe('true');
-    expect(await cached(['--max-semi-space-size=2'])).toBe('false');
+    // The whole CLI's bundle, and the one `flotilla fetch` loads (scripts/bundle-cli.mjs).
+    for (const name of ['flotilla-cli', 'flotilla-fetch']) {
+      const probe = `import(${JSON.stringify(resolve('dist/src/cli/code-cache.js'))}).then((m) => process.stdout.write(String(m.requireWithCodeCache(${JSON.stringify(join(bin, `${name}.js`))}, ${JSON.stringify(join(bin, `${name}.cache`))}).cached)))`;
+      const cached = (args: string[]): Promise<string> =>
+        new Promise((done, fail) => execFile(process.execPath, [...args, '-e', probe], (err, stdout) => (err ? fail(new Error(err.message)) : done(stdout))));
+      expect(await cached(flags), name).toBe('true');
+      expect(await cached(['--max-semi-space-size=2']), name).toBe('false');
+    }
+  });
+});
+
+describe('the bundle of `flotilla fetch`', () => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    t = await makeTempDir('flotilla-fetch-bundle-');
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('runs `fetch` without the whole CLI, holds no other verb, and is not loaded for another verb', async () => {
+    for (const f of ['flotilla.js', 'flotilla-fetch.js', 'flotilla-fetch.cache', 'package.json']) await copyFile(join('dist/bin', f), join(t.dir, f));
+    const node = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+      new Promise((done) => execFile(process.execPath, [join(t.dir, 'flotilla.js'), ...args], (err, stdout, stderr) => done({ code: err ? Number(err.code) : 0, stdout, stderr })));
+    // The CLI's own check of the argument, with its exit code: the fetch bundle ran main.
+    const bad = await node(['fetch', 'sha256:nothex', '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, kind: 'fetch', error: { code: 'UsageError' } });
+    const other = await node(['version']);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('flotilla-cli.js');
+    const text = await readFile(join(t.dir, 'flotilla-fetch.js'), 'utf8');
+    expect(text).toContain('dist/src/cli/verb-fetch.js');
+    expect(text).not.toContain('dist/src/cli/verb-push.js');
+    expect(text).not.toContain('dist/src/cli/verb-agent.js');
   });
 });
