@@ -10,9 +10,10 @@
 //                        each lazy import inside one (the S3 store, the supervisor, the Nix fetch), stays lazy:
 //                        esbuild wraps it in a function run on first import, and the npm dependencies it
 //                        requires (external, from node_modules) are required only then.
-//   flotilla-fetch.js    the same CLI with `fetch` as its only verb (and flotilla-fetch.cache), which the
-//                        entry loads for `flotilla fetch`: a quarter of the bytes to read and of the code
-//                        cache to load, on the path every machine runs on every rollout (docs/performance.md).
+//   flotilla-fetch.js    the same CLI with `fetch` as its only verb, which the entry loads for `flotilla
+//                        fetch`: a quarter of the bytes, on the path every machine runs on every rollout;
+//                        its flotilla-fetch.cache is taken after a real no-op fetch (warm-fetch-cache.mjs),
+//                        so it holds the functions that path runs too (docs/performance.md).
 //   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks.
 //   package.json         `"type": "commonjs"`, so that Node reads these .js files as scripts.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
@@ -105,7 +106,11 @@ function onlyVerbPlugin(verb) {
 function makeCodeCache(dir, name) {
   const shebang = readFileSync(src('cli/bin-entry.js'), 'utf8').split('\n')[0] ?? '';
   const flags = shebang.split(/\s+/).slice(shebang.split(/\s+/).indexOf('node') + 1);
-  const script = `import(${JSON.stringify(src('cli/code-cache.js'))}).then((m) => m.makeCodeCache(${JSON.stringify(join(dir, `${name}.js`))}, ${JSON.stringify(join(dir, `${name}.cache`))}))`;
+  const [js, cache] = [JSON.stringify(join(dir, `${name}.js`)), JSON.stringify(join(dir, `${name}.cache`))];
+  // The fetch bundle's cache is taken after a real no-op fetch (warm-fetch-cache.mjs), so it also holds the
+  // functions that path runs; exit at once: the full fetch before it may leave worker threads.
+  const exercised = `Promise.all([import(${JSON.stringify(src('cli/code-cache.js'))}), import(${JSON.stringify(join(root, 'scripts', 'warm-fetch-cache.mjs'))})]).then(([m, w]) => m.makeExercisedCodeCache(${js}, ${cache}, w.exerciseNoopFetch)).then(() => process.exit(0))`;
+  const script = name === 'flotilla-fetch' ? exercised : `import(${JSON.stringify(src('cli/code-cache.js'))}).then((m) => m.makeCodeCache(${js}, ${cache}))`;
   execFileSync(process.execPath, [...flags, '-e', script], { stdio: 'inherit' });
 }
 

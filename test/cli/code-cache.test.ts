@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCodeCache, requireWithCodeCache } from '../../src/cli/code-cache.js';
+import { makeCodeCache, makeExercisedCodeCache, requireWithCodeCache } from '../../src/cli/code-cache.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
 const moduleText = (value: string): string => `exports.value = () => ${JSON.stringify(value)};\nexports.dir = __dirname;\n`;
@@ -39,6 +39,38 @@ describe('requireWithCodeCache', () => {
     const r = requireWithCodeCache(file, join(t.dir, 'b.cache'));
     expect(r.cached).toBe(false);
     expect((r.exports as { value: () => string }).value()).toBe('owt');
+  });
+});
+
+describe('makeExercisedCodeCache', () => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    t = await makeTempDir('flotilla-code-cache-');
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('takes the cache after the exercise ran, so it holds the functions that ran too, and is accepted', async () => {
+    const file = join(t.dir, 'c.js');
+    const body = Array.from({ length: 200 }, (_, i) => `  total += ${i} * n;`).join('\n');
+    await writeFile(file, `exports.work = (n) => {\n  let total = 0;\n${body}\n  return total;\n};\n`);
+    makeCodeCache(file, join(t.dir, 'plain.cache'));
+    let ran = 0;
+    await makeExercisedCodeCache(file, join(t.dir, 'c.cache'), (exports) => {
+      ran = (exports as { work: (n: number) => number }).work(1);
+      return Promise.resolve();
+    });
+    expect(ran).toBe(19900);
+    expect((await stat(join(t.dir, 'c.cache'))).size).toBeGreaterThan((await stat(join(t.dir, 'plain.cache'))).size);
+    const r = requireWithCodeCache(file, join(t.dir, 'c.cache'));
+    expect(r.cached).toBe(true);
+    expect((r.exports as { work: (n: number) => number }).work(2)).toBe(39800);
+  });
+
+  it('writes no cache when the exercise fails', async () => {
+    const file = join(t.dir, 'd.js');
+    await writeFile(file, moduleText('four'));
+    await expect(makeExercisedCodeCache(file, join(t.dir, 'd.cache'), () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    await expect(stat(join(t.dir, 'd.cache'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
