@@ -10,6 +10,10 @@
 //                        each lazy import inside one (the S3 store, the supervisor, the Nix fetch), stays lazy:
 //                        esbuild wraps it in a function run on first import, and the npm dependencies it
 //                        requires (external, from node_modules) are required only then.
+//   flotilla-fetch.js    the same CLI with `fetch` as its only verb, which the entry loads for `flotilla
+//                        fetch`: a quarter of the bytes, on the path every machine runs on every rollout;
+//                        its flotilla-fetch.cache is taken after a real no-op fetch (warm-fetch-cache.mjs),
+//                        so it holds the functions that path runs too (docs/performance.md).
 //   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks.
 //   package.json         `"type": "commonjs"`, so that Node reads these .js files as scripts.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
@@ -43,16 +47,22 @@ const common = {
   supported: { 'dynamic-import': false },
 };
 
+/** Verbs with a bundle of their own, `flotilla-VERB.js`: the CLI with that verb alone (onlyVerbPlugin). */
+const OWN_BUNDLES = ['fetch'];
+
 /**
  * The entry: the help table, which the unbundled module leaves undefined (src/cli/help-table.ts), is the
- * CLI's own output (help-snapshot.ts), and loadMain (src/cli/load-main.ts) requires the CLI's bundle with
- * its code cache (code-cache.ts), loaded only then.
+ * CLI's own output (help-snapshot.ts), and loadMain (src/cli/load-main.ts) requires the CLI's bundle for
+ * the verb (its own among OWN_BUNDLES, else the whole CLI's) with its code cache (code-cache.ts), loaded
+ * only then.
  */
 function entryPlugin(table) {
   const loadMain = `import { join } from 'node:path';
-export const loadMain = async () => {
+const OWN = new Set(${JSON.stringify(OWN_BUNDLES)});
+export const loadMain = async (verb) => {
   const { requireWithCodeCache } = await import(${JSON.stringify(src('cli/code-cache.js'))});
-  return requireWithCodeCache(join(__dirname, 'flotilla-cli.js'), join(__dirname, 'flotilla-cli.cache')).exports;
+  const name = OWN.has(verb) ? \`flotilla-\${verb}\` : 'flotilla-cli';
+  return requireWithCodeCache(join(__dirname, \`\${name}.js\`), join(__dirname, \`\${name}.cache\`)).exports;
 };
 `;
   return {
@@ -68,13 +78,39 @@ export const loadMain = async () => {
 }
 
 /**
- * V8's code cache of the CLI's bundle, made by a Node started with the flags of the entry's shebang (V8
+ * The CLI with `verb` as its only loadable verb: every other verb the command table (src/cli/commands.ts)
+ * imports becomes a module that throws, so none of their code is in the bundle. The table itself is
+ * unchanged (names, summaries, the suggestions for a typo); the entry loads this bundle only when the first
+ * argument is `verb`, so the stubs are never reached.
+ */
+function onlyVerbPlugin(verb) {
+  return {
+    name: `only-${verb}`,
+    setup(b) {
+      b.onResolve({ filter: /^\.\/verb-[a-z-]+\.js$/ }, (args) => {
+        if (args.importer !== src('cli/commands.js') || args.path === `./verb-${verb}.js`) return undefined;
+        return { path: args.path, namespace: 'absent-verb' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'absent-verb' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`${args.path} is not in the bundle of \`flotilla ${verb}\` (scripts/bundle-cli.mjs)`)});\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * V8's code cache of a CLI bundle, made by a Node started with the flags of the entry's shebang (V8
  * rejects a cache made under other flags), beside the bundle and with its mtime.
  */
-function makeCodeCache(dir) {
+function makeCodeCache(dir, name) {
   const shebang = readFileSync(src('cli/bin-entry.js'), 'utf8').split('\n')[0] ?? '';
   const flags = shebang.split(/\s+/).slice(shebang.split(/\s+/).indexOf('node') + 1);
-  const script = `import(${JSON.stringify(src('cli/code-cache.js'))}).then((m) => m.makeCodeCache(${JSON.stringify(join(dir, 'flotilla-cli.js'))}, ${JSON.stringify(join(dir, 'flotilla-cli.cache'))}))`;
+  const [js, cache] = [JSON.stringify(join(dir, `${name}.js`)), JSON.stringify(join(dir, `${name}.cache`))];
+  // The fetch bundle's cache is taken after a real no-op fetch (warm-fetch-cache.mjs), so it also holds the
+  // functions that path runs; exit at once: the full fetch before it may leave worker threads.
+  const exercised = `Promise.all([import(${JSON.stringify(src('cli/code-cache.js'))}), import(${JSON.stringify(join(root, 'scripts', 'warm-fetch-cache.mjs'))})]).then(([m, w]) => m.makeExercisedCodeCache(${js}, ${cache}, w.exerciseNoopFetch)).then(() => process.exit(0))`;
+  const script = name === 'flotilla-fetch' ? exercised : `import(${JSON.stringify(src('cli/code-cache.js'))}).then((m) => m.makeCodeCache(${js}, ${cache}))`;
   execFileSync(process.execPath, [...flags, '-e', script], { stdio: 'inherit' });
 }
 
@@ -84,9 +120,10 @@ const { snapshotHelp } = await import(src('cli/help-snapshot.js'));
 const table = await snapshotHelp();
 await build({ ...common, entryPoints: { flotilla: src('cli/bin-entry.js') }, plugins: [entryPlugin(table)] });
 await build({ ...common, ...moduleUrl, entryPoints: { 'flotilla-cli': src('cli/main.js') } });
+for (const verb of OWN_BUNDLES) await build({ ...common, ...moduleUrl, entryPoints: { [`flotilla-${verb}`]: src('cli/main.js') }, plugins: [onlyVerbPlugin(verb)] });
 await build({ ...common, ...moduleUrl, entryPoints: { 'tick-worker-main': src('agent/tick-worker-main.js') } });
 writeFileSync(join(fresh, 'package.json'), '{ "type": "commonjs" }\n');
-makeCodeCache(fresh);
+for (const name of ['flotilla-cli', ...OWN_BUNDLES.map((v) => `flotilla-${v}`)]) makeCodeCache(fresh, name);
 // The shebang comes from src/cli/bin-entry.ts; npm makes bin targets executable on install, the build does too.
 chmodSync(join(fresh, 'flotilla.js'), 0o755);
 if (existsSync(out)) renameSync(out, old);

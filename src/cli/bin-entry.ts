@@ -5,7 +5,8 @@
 //
 // The bin's entry (scripts/bundle-cli.mjs bundles it as dist/bin/flotilla.js). `flotilla --help` and
 // `flotilla VERB --help` are answered from the help table taken from the CLI at build time, without loading
-// the CLI itself (a start then costs little more than Node's); everything else loads main.ts and runs it.
+// the CLI itself (a start then costs little more than Node's); everything else loads main.ts, from the
+// bundle of the verb when it has one of its own (`fetch`: scripts/bundle-cli.mjs), and runs it.
 // This module and main.ts are the only ones that set an exit code.
 import { HELP_TABLE } from './help-table.js';
 import { loadMain } from './load-main.js';
@@ -13,7 +14,7 @@ import { quickHelp } from './quick-help.js';
 
 const quick = HELP_TABLE === undefined ? undefined : quickHelp(process.argv.slice(2), HELP_TABLE);
 if (quick === undefined) {
-  void loadMain().then(({ main }) => main());
+  void loadMain(process.argv[2]).then(({ main }) => main());
 } else {
   // As main does (broken-pipe.ts, not imported: it would be a chunk of its own, shared with main): a reader
   // that went away (`flotilla --help | head -1`) is exit 141, not a stack trace.

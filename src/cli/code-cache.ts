@@ -57,3 +57,18 @@ export function makeCodeCache(file: string, cacheFile: string): void {
   utimesSync(file, atime, mtime);
   utimesSync(cacheFile, atime, mtime);
 }
+
+/**
+ * As makeCodeCache, after `exercise` has run with the file's exports: V8's cache then also holds every
+ * function that run compiled, which a start otherwise compiles from source when it first calls it (the
+ * build runs a real no-op fetch with the fetch bundle: scripts/warm-fetch-cache.mjs). Throws what loading
+ * the file or `exercise` throws; no cache is written then.
+ */
+export async function makeExercisedCodeCache(file: string, cacheFile: string, exercise: (exports: unknown) => Promise<void>): Promise<void> {
+  const script = compile(file);
+  await exercise(run(script, file));
+  writeFileSync(cacheFile, script.createCachedData());
+  const { atime, mtime } = statSync(file);
+  utimesSync(file, atime, mtime);
+  utimesSync(cacheFile, atime, mtime);
+}

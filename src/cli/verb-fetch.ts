@@ -4,7 +4,6 @@ import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
 import { flag, stringList, stringOption } from './command.js';
 import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js';
 import { presentClosure } from '../fetch/present-closure.js';
-import { collectGarbageEvery, FETCH_GC_BYTES, keepYoungGenerationSmall } from './young-generation.js';
 import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
 import { isDigest } from '../store/digest.js';
@@ -51,7 +50,13 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
       // loaded); anything else, and --repair, which re-hashes what is there, takes the whole fetch.
       const present = repair ? undefined : await presentClosure({ digest, policy, stateDir });
       if (present) return { exitCode: 0, text: present.packages.map((p) => p.path).join('\n'), json: present };
-      const [{ fetchClosure }, { removeDamagedOfClosure }, { createProgressBar }] = await Promise.all([import('../fetch/fetch-closure.js'), import('../fetch/repair-closure.js'), import('../fetch/progress-bar.js')]);
+      // Loaded only now, as the object path is: a no-op needs neither, nor young-generation.ts's node:v8.
+      const [{ fetchClosure }, { removeDamagedOfClosure }, { createProgressBar }, { collectGarbageEvery, FETCH_GC_BYTES, keepYoungGenerationSmall }] = await Promise.all([
+        import('../fetch/fetch-closure.js'),
+        import('../fetch/repair-closure.js'),
+        import('../fetch/progress-bar.js'),
+        import('./young-generation.js'),
+      ]);
       keepYoungGenerationSmall(stores.some((s) => s.url.startsWith('https:')) ? ['node:https'] : []);
       // Full collections pay only for a network store's socket buffers (see collectGarbageEvery).
       const collect = stores[0]?.localPath === undefined ? collectGarbageEvery(FETCH_GC_BYTES) : undefined;
