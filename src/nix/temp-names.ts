@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { isPidAlive } from '../util/pid-alive.js';
 
 // Every temp Flotilla makes under a Nix root (ROOT/nix/store, ROOT/nix/var/flotilla and its narinfo/) is
@@ -45,19 +44,5 @@ export function judgeNixTemp(name: string): 'live' | 'stale' | 'foreign' {
  * leaves it alone): temp file, fsync, rename, fsync of the directory. The temp is removed on failure.
  */
 export async function writeNixFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = nixTempNameFor(path);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dirname(path));
+  await writeFileAtomic(path, data, 0o644, nixTempNameFor);
 }

@@ -20,9 +20,10 @@ export function tempNameFor(path: string): string {
 /**
  * Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync of the directory.
  * A crash leaves either the old file or the new one, never a part. The temp file is removed on failure.
+ * `tempName` names the temp (a directory whose stale temps someone sweeps may need its writer in the name).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = tempNameFor(path);
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, tempName: (path: string) => string = tempNameFor): Promise<void> {
+  const tmp = tempName(path);
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
