@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir } from '../util/atomic-write.js';
+import { fsyncDir, fsyncPath } from '../util/atomic-write.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
 import { formatNarInfo } from './narinfo-format.js';
 import { narInfoCacheDirUnder } from './root-layout.js';
@@ -74,7 +74,7 @@ export async function stageNarInfos(root: string, infos: readonly NarInfo[]): Pr
     async publish(flushed) {
       if (files.length === 0) return;
       try {
-        if (!flushed) await Promise.all(files.map((f) => fsyncFile(f.temp)));
+        if (!flushed) await Promise.all(files.map((f) => fsyncPath(f.temp)));
         for (const f of files) await rename(f.temp, f.final);
       } catch (err) {
         await discard();
@@ -83,13 +83,4 @@ export async function stageNarInfos(root: string, infos: readonly NarInfo[]): Pr
       await fsyncDir(dir);
     },
   };
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

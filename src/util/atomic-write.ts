@@ -2,14 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Flushes a directory's entries to disk, so a rename inside it survives a power cut. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/** Flushes a file's bytes, or a directory's entries, to disk: a rename of it, or inside it, then survives a power cut. */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** Flushes a directory's entries to disk, so a rename inside it survives a power cut. */
+export async function fsyncDir(dir: string): Promise<void> {
+  await fsyncPath(dir);
 }
 
 /** A unique temporary name beside `path` (same directory, so rename is atomic). Starts with `.tmp-`. */
