@@ -61,7 +61,11 @@ export function createCappedHttp(budget: HttpBudget): HttpClient {
       if (remaining <= 0) trip(budget, new TimeoutError(`git transfer from ${url} passed its deadline`, { url }));
       const signals = [AbortSignal.timeout(remaining), ...(budget.signal ? [budget.signal] : [])];
       try {
-        const res = await http.request({ ...req, signal: AbortSignal.any(signals) });
+        // Node's global agent gives every socket a 5 s idle timeout, which simple-get (under isomorphic-git's
+        // client) turns into "Request timed out": a loaded git server that takes 5 s to answer failed every
+        // sync long before its deadline. The request's own timeout replaces the agent's while it runs (the
+        // agent restores its own when the socket goes back to the pool), so only the budget's deadline applies.
+        const res = await http.request({ ...req, signal: AbortSignal.any(signals), fetchOptions: { timeout: remaining } });
         return { ...res, body: countBody(res.body ?? (async function* () {})(), budget, url) };
       } catch (err) {
         if (budget.tripped) throw budget.tripped;
