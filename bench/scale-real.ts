@@ -1,4 +1,4 @@
-// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--keep-logs DIR] [--save FILE] [--replay FILE] [--json]
+// npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--keep-logs DIR] [--save FILE] [--replay FILE] [--sim-runs N] [--json]
 // The reality check of `npm run bench -- scale`: N real `flotilla agent` daemons (default 100) in one set on
 // loopback, against Ceph RGW (FLOTILLA_TEST_S3_ENDPOINT and keys; `source /work/shared-rgw/env.sh` or see
 // CONTRIBUTING) and the git http-backend bridge (behind the benchmarks' ref cache), each behind a proxy that
@@ -7,7 +7,8 @@
 // poll, heartbeat, warm-up, idle window, the activation time and closure-fetch GETs the agents showed, and
 // tick times drawn from the agents' own: idle ticks for the idle window, the rollout's ticks for the rollout,
 // and the agents' gate request round trip for the fetch-turn and gate decisions the simulation runs itself)
-// and each figure is printed beside the simulated one: they must agree within 20 %. --keep-logs copies the
+// and each figure is printed beside the median of --sim-runs simulated runs (default 5, each another draw of
+// the ticks): they must agree within 20 %. --keep-logs copies the
 // agents' logs to DIR before the world is removed; --save writes the run's raw record to FILE;
 // --replay FILE --keep-logs DIR runs the simulation and the comparison again on a saved run, without agents.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -19,16 +20,17 @@ import { createDeployWorld, type DeployWorld } from '../scripts/world/deploy-wor
 import type { Digest } from '../src/store/digest.js';
 import { createS3Client } from '../src/store/s3-store.js';
 import { classifyGit, classifyS3, countByKind, startCountingProxy, type CountingProxy, type SeenRequest } from './lib/counting-proxy.js';
-import { createProcRegistry, readLogLines, readTreeRssMb, waitUntil, type LogLine, type Proc } from './lib/procs.js';
+import { createProcRegistry, readLogLines, readTreeRssMb, waitUntil, type Proc } from './lib/procs.js';
 import { startRefCacheServer } from './lib/ref-cache-server.js';
 import { requestsOf, requestsWith, type KindCount } from './lib/request-tally.js';
-import { runScaleSimulation, type ScaleParams } from './lib/scale-sim.js';
+import { runScaleSimulation, type ScaleParams, type ScaleRun } from './lib/scale-sim.js';
 import { machineName } from './lib/sim-world.js';
 import { median, printTable } from './lib/stats.js';
 import { verdict } from './lib/percentile.js';
 import { scaleParams } from './scale.js';
 import { readyCount } from './lib/ready-count.js';
 import { gateRequestMsOf, rolloutSamplesOf, rolloutTicksOf, type RolloutTick } from './lib/rollout-ticks.js';
+import { idleTicksOf, type IdleTick } from './lib/idle-ticks.js';
 
 const SET = 'set-000';
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -71,37 +73,6 @@ function pushVersion(world: DeployWorld, version: string): Promise<Digest> {
   return world.pushPackage('app', { VERSION: `${version}\n`, 'bin/activate+x': '#!/bin/sh\nsleep 1\n', 'bin/health+x': '#!/bin/sh\nexit 0\n' });
 }
 
-
-/** One idle tick of a real agent: from the poll that asked for it to its worker's start, then to its end. */
-interface IdleTick {
-  startMs: number;
-  tickMs: number;
-}
-
-/**
- * The idle ticks in one agent's log between `fromMs` and `toMs`: a poll line ("poll: …", the supervisor's
- * answer), then "tick worker started" (a worker started for it), then "tick finished". A tick in a worker
- * that was still warm has no start line and is left out (idle ticks are a heartbeat apart, past keepWarm).
- */
-function idleTicksOf(lines: readonly LogLine[], fromMs: number, toMs: number): IdleTick[] {
-  const out: IdleTick[] = [];
-  let poll: number | undefined;
-  let started: number | undefined;
-  for (const l of lines) {
-    if (l.time < fromMs || l.time >= toMs) continue;
-    if (l.msg.startsWith('poll: heartbeat due')) {
-      poll = l.time;
-      started = undefined;
-    } else if (l.msg === 'tick worker started' && poll !== undefined) {
-      started = l.time;
-    } else if (l.msg === 'tick finished' && poll !== undefined && started !== undefined) {
-      out.push({ startMs: started - poll, tickMs: l.time - started });
-      poll = undefined;
-      started = undefined;
-    }
-  }
-  return out;
-}
 
 function rolloutMedians(s: ReturnType<typeof rolloutSamplesOf>): { workerStartMsMedian: number; coldTickMsMedian: number; warmTickMsMedian: number; afterGateMsMedian: number } {
   const m = (xs: number[]): number => (xs.length === 0 ? NaN : Math.round(median(xs)));
@@ -253,20 +224,33 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
   const rolloutStoreLatencyMs = gateRequestMs.length > 0 ? Math.round(median(gateRequestMs)) : undefined;
   const rolling = { ...rolloutSamples, ...(rolloutStoreLatencyMs !== undefined ? { decisionRequestMs: rolloutStoreLatencyMs } : {}) };
   const simParams: ScaleParams = { ...p, activationMs, fetchGets, startOffsetsMs, warmupMs: idleFrom - startedAt - lastStart, tickMs, workerStartMs, ...(samples ? { samples } : {}), rolloutSamples: rolling };
-  log('running the simulation with the same parameters');
-  const sim = await runScaleSimulation(simParams);
+  // One simulated run is one draw of every tick: its rollout figures move by ±20 % from one draw to the next
+  // (another seed salt), as a real run's would from one run to the next. The real run is compared with the
+  // median of several simulated ones, each an equally likely run of the same fleet.
+  const simRuns = args.includes('--sim-runs') ? Number(args[args.indexOf('--sim-runs') + 1]) : 5;
+  if (!Number.isInteger(simRuns) || simRuns < 1) throw new Error('--sim-runs needs a positive whole number');
   const hours = p.idleMs / 3_600_000;
   const perHour = (x: number): number => x / p.machines / hours;
-  const rows: Array<[string, number, number]> = [
-    ['idle git requests per machine-hour', perHour(requestsOf(realIdleGit)), perHour(requestsOf(sim.idle.git))],
-    ['idle store requests per machine-hour', perHour(requestsOf(realIdleStore)), perHour(requestsOf(sim.idle.store))],
-    ['rollout store requests per machine', requestsOf(realRollout) / p.machines, requestsOf(sim.rollout.store) / sim.rollout.setSize],
-    ['rollout duration, s', (rolloutEnd - commitAt) / 1000, (sim.rollout.endMs - sim.commit.atMs) / 1000],
-  ];
-  const figures = rows.map(([label, real, simulated]) => ({ label, real, simulated, ratio: real === 0 ? (simulated === 0 ? 1 : Infinity) : simulated / real }));
+  const sims: Array<{ sim: ScaleRun; values: number[] }> = [];
+  for (let i = 0; i < simRuns; i++) {
+    log(`running the simulation with the same parameters (${i + 1} of ${simRuns})`);
+    const sim = await runScaleSimulation({ ...simParams, ...(i > 0 ? { seedSalt: `#${i}` } : {}) });
+    sims.push({ sim, values: [perHour(requestsOf(sim.idle.git)), perHour(requestsOf(sim.idle.store)), requestsOf(sim.rollout.store) / sim.rollout.setSize, (sim.rollout.endMs - sim.commit.atMs) / 1000] });
+  }
+  const reals = [perHour(requestsOf(realIdleGit)), perHour(requestsOf(realIdleStore)), requestsOf(realRollout) / p.machines, (rolloutEnd - commitAt) / 1000];
+  const labels = ['idle git requests per machine-hour', 'idle store requests per machine-hour', 'rollout store requests per machine', 'rollout duration, s'];
+  const figures = labels.map((label, k) => {
+    const real = reals[k] ?? NaN;
+    const runs = sims.map((x) => x.values[k] ?? NaN);
+    const simulated = median(runs);
+    return { label, real, simulated, simulatedMin: Math.min(...runs), simulatedMax: Math.max(...runs), ratio: real === 0 ? (simulated === 0 ? 1 : Infinity) : simulated / real };
+  });
+  // The run whose rollout requests are the median's: its requests by kind and batch ends are printed.
+  const byRollout = [...sims].sort((a, b) => (a.values[2] ?? 0) - (b.values[2] ?? 0));
+  const sim = (byRollout[Math.floor((byRollout.length - 1) / 2)] ?? fail()).sim;
   if (args.includes('--json')) {
     process.stdout.write(`${JSON.stringify({
-      agents: p.machines, params: simParams, figures, loadAverage: loadavg(),
+      agents: p.machines, params: simParams, simRuns, figures, loadAverage: loadavg(),
       idleTicks: { count: idleTicks.length, workerStartMsMedian: workerStartMs, tickMsMedian: tickMs },
       rolloutTicks: { count: rolloutTicks.length, ...rolloutMedians(rolloutSamples) }, rolloutStoreLatencyMs: rolloutStoreLatencyMs ?? null, rssMbMedian: median(rss), rssMbSum: rss.reduce((a, b) => a + b, 0),
       real: { idleGit: Object.fromEntries(countByKind(r.git, idleFrom, idleTo)), idleStore: Object.fromEntries(countByKind(r.store, idleFrom, idleTo)), rollout: Object.fromEntries(countByKind(r.store, commitAt, rolloutEnd)) },
@@ -279,9 +263,10 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
   out(`idle ticks (${idleTicks.length}, from the agents' logs): worker start ${workerStartMs} ms, tick ${tickMs} ms (medians; the simulation draws from all of them); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rm = rolloutMedians(rolloutSamples);
   out(`rollout ticks (${rolloutTicks.length}: ${rolloutSamples.coldTickMs.length} in a started worker, ${rolloutSamples.warmTickMs.length} warm): worker start ${rm.workerStartMsMedian} ms, tick ${rm.coldTickMsMedian} ms started / ${rm.warmTickMsMedian} ms warm, without gate, turn follow, activation, health and the ${rm.afterGateMsMedian} ms after a passed gate (medians; the simulation's rollout ticks draw from them); a gate request took ${rolloutStoreLatencyMs ?? '-'} ms (median of ${gateRequestMs.length} gate steps' first decisions), the simulation's fetch-turn and gate requests too (its others ${p.storeLatencyMs} ms)\n`);
-  printTable(['figure', 'real (proxies)', 'simulated', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
+  printTable(['figure', 'real (proxies)', `simulated, median of ${simRuns}`, 'simulated runs', 'sim / real', 'within 20 %'], figures.map((f) => [f.label, f.real.toFixed(1), f.simulated.toFixed(1), `${f.simulatedMin.toFixed(1)}–${f.simulatedMax.toFixed(1)}`, f.ratio.toFixed(2), f.label.startsWith('rollout duration') ? '-' : verdict(Math.abs(f.ratio - 1) <= 0.2)]));
   out('');
   out(`real idle git by kind: ${[...countByKind(r.git, idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out(`(the simulated run whose rollout requests are the median's:)`);
   out(`sim  idle git by kind: ${[...sim.idle.git].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
   out(`real idle store by kind: ${[...countByKind(r.store, idleFrom, idleTo)].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out(`sim  idle store by kind: ${[...sim.idle.store].map(([k, v]) => `${k} ${v.requests}`).join(', ')}`);
@@ -290,4 +275,8 @@ async function compare(r: RealRun, logsDir: string, args: string[]): Promise<voi
   out(`sim  batch ends, s after the commit: ${sim.rollout.batchEndsMs.map((t) => ((t - sim.commit.atMs) / 1000).toFixed(1)).join(', ')}`);
   out(`agent RSS (process trees) mid-idle: median ${median(rss).toFixed(0)} MB, sum ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(2)} GB`);
 
+}
+
+function fail(): never {
+  throw new Error('scale-real ran no simulation');
 }

@@ -60,6 +60,11 @@ export interface SimAgentConfig {
    */
   samples?: { workerStartMs: readonly number[]; tickMs: readonly number[] };
   /**
+   * Mixed into each machine's seed: another salt is another equally likely run of the same fleet (scale-real
+   * runs several and compares their median, since one run's draws move its rollout figures by ±20 %).
+   */
+  seedSalt?: string;
+  /**
    * The same for the ticks that begin once the rollout's commit has landed (SimShared.rolloutFromMs): scale-real
    * passes its agents' rollout ticks (rollout-ticks.ts), which are not the idle heartbeats' (a follow runs in a
    * warm worker; the idle ticks' load is another). A started worker's tick and a warm one's are drawn apart;
@@ -154,7 +159,7 @@ export class SimAgent {
     initial: ReadonlyMap<string, string>,
   ) {
     for (const [set, digest] of initial) this.sets.set(set, { current: digest as SimSetState['current'] });
-    this.seed = [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
+    this.seed = [...`${name}${config.seedSalt ?? ''}`].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
     this.ports = {
       log: silent, clock: shared.clock, runner: noRunner, observer: new LeaseObserver(), gate: new GateMemory(), signal: new AbortController().signal,
       staleAfterMs: DEFAULT_STALE_AFTER_MS, statusHeartbeatMs: config.statusHeartbeatMs, pollSpanMs: config.pollIntervalMs + config.jitterMs, holder: `${name}-1`, agentVersion: 'sim',
