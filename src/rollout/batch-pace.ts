@@ -22,11 +22,14 @@ export function batchDoneTimes(plan: RolloutPlan, upTo: number, marked: Readonly
 
 /**
  * The earliest time (ms since the epoch, store clock) batch `upTo` can be all done: with batch w the first
- * one not done, the time batch w−1 was done plus (upTo − w + 1) times the shortest batch seen so far (the
- * time between two consecutive batches turning done). Undefined when batch `upTo` is done already, or when
- * too little is known (fewer than two batches done in a row before w): then the caller looks as it always
- * did. Wall clocks of the store and the reader meet here, but only to choose when to look again: a skewed
- * clock makes a machine look a little early or late, never go early.
+ * one not done, the time batch w−1 was done plus (upTo − w + 1) times the quickest machine seen so far (from
+ * its batch's start, the batch before it turning done, to its own Ready marker). Not the shortest batch: a
+ * batch is done with its slowest machine, and batches get quicker when the commit's burst of ticks and
+ * fetches is over, so a batch quicker than every one before it was waited for up to that difference (29 s
+ * of a 37 s wait in a 100-agent replay); a batch quicker than its quickest machine cannot be. Undefined when
+ * batch `upTo` is done already, or when too little is known (fewer than two batches done in a row before
+ * w): then the caller looks as it always did. Wall clocks of the store and the reader meet here, but only
+ * to choose when to look again: a skewed clock makes a machine look a little early or late, never go early.
  */
 export function earliestDoneMs(plan: RolloutPlan, upTo: number, marked: ReadonlyMap<string, number | undefined>, failed: ReadonlySet<string>): number | undefined {
   if (upTo < 0) return undefined;
@@ -35,9 +38,12 @@ export function earliestDoneMs(plan: RolloutPlan, upTo: number, marked: Readonly
   if (w <= 1) return undefined;
   let shortest = Number.POSITIVE_INFINITY;
   for (let k = 1; k < w; k++) {
-    const a = done[k - 1];
-    const b = done[k];
-    if (a !== undefined && b !== undefined) shortest = Math.min(shortest, b - a);
+    const start = done[k - 1];
+    if (start === undefined || done[k] === undefined) continue;
+    for (const m of plan.batches[k] ?? []) {
+      const t = marked.get(m);
+      if (t !== undefined) shortest = Math.min(shortest, t - start);
+    }
   }
   const last = done[w - 1];
   if (last === undefined || !Number.isFinite(shortest)) return undefined;

@@ -165,6 +165,15 @@ describe('batch pace: when the batch a machine waits for can be done at the earl
     expect(earliestDoneMs(plan, upTo, at(times), new Set())).toBe(want);
   });
 
+  it('the quickest machine seen counts, not the slowest of its batch: a batch quicker than the ones before is not waited past', () => {
+    // Batch 1 turned done 40 s after batch 0 (its slowest machine), but its quickest machine was Ready 8 s
+    // after batch 0: batch 2 can be done 8 s after batch 1, not 40 s (batches get quicker after the commit's burst).
+    const marked = at([1000, 41_000]);
+    marked.set(plan.batches[1]![0]!, 9_000);
+    expect(earliestDoneMs(plan, 2, marked, new Set())).toBe(49_000);
+    expect(earliestDoneMs(plan, 3, marked, new Set())).toBe(57_000);
+  });
+
   it('a failed machine counts as done and adds no time', () => {
     const marked = at([1000, 31_000]);
     const failed = plan.batches[1]![0]!;
