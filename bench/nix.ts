@@ -4,7 +4,8 @@
 // outside (start to exit) and then with a timed `sync` after it, so both are compared at the same durability;
 // Flotilla is the bin as users run it (`flotilla fetch STOREPATH --root DIR`); peak RSS from GNU time (%M).
 // `--before CLI` adds another build's bin (e.g. the main checkout's dist/bin/flotilla.js) to every round, so
-// a change is measured against the code before it under the same load.
+// a change is measured against the code before it under the same load. Each round also times a bare
+// `node -e 0`, printed as a ratio to that round's `nix copy`: the floor under which no fresh Node process goes.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,16 @@ async function nixCopy(cacheDir: string, top: string, pub: string, root: string,
   );
   const seconds = (performance.now() - t0) / 1000;
   return { seconds, maxRssMb: maxRssOf(stderr) };
+}
+
+/**
+ * A bare `node -e 0` (the Node that runs the bin, the same environment): the start every fresh process of
+ * ours pays before any of its work, measured in the same round as its floor; Nix's C++ binary has none.
+ */
+async function nodeStart(): Promise<RunResult> {
+  const t0 = performance.now();
+  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, '-e', '0']);
+  return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
 /** Times a `sync` after `run`: the two are compared at the same durability (the fetch bench's "wall + sync"). */
@@ -125,14 +136,17 @@ export async function run(args: string[]): Promise<void> {
           add(`${who} cold`, await go(ds.v1.top));
           add(`${who} one changed`, await go(ds.v2.top));
           add(`${who} no-op`, await go(ds.v2.top));
-          await rm(dest, { recursive: true, force: true }).catch(async () => exec('rm', ['-rf', dest]));
+          // Not removed until the end (with `root`): ext4 without a journal, as here, steps over every inode
+          // freed in the last minutes on each create (recently_deleted), so removing a 900-file tree just
+          // before the next tool's cold run charged that tool for it, by chance of placement (docs/nix.md).
         }
+        add('node start', await nodeStart());
       }
       results[c] = m;
     }
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -140,15 +154,20 @@ export async function run(args: string[]): Promise<void> {
         const f = m[`flotilla ${phase}`] ?? [];
         const n = m[`nix ${phase}`] ?? [];
         const b = m[`before ${phase}`] ?? [];
+        const start = m['node start'] ?? [];
+        // What Node's start alone reaches against Nix's whole run in the same round: no fetch of ours can be under it.
+        const floor = paired(start, n, (r) => r.seconds);
         (ratios[c] ??= {})[phase] = {
           wall: round2(median(paired(f, n, (r) => r.seconds))),
           wallPlusSync: round2(median(paired(f, n, withSync))),
+          nodeStartFloor: round2(median(floor)),
           ...(before === undefined ? {} : { beforeWallPlusSync: round2(median(paired(b, n, withSync))) }),
         };
         rows.push([
           c, phase, spread(f.map((r) => r.seconds)), spread(n.map((r) => r.seconds)), spread(paired(f, n, (r) => r.seconds), 2),
           spread(f.map(withSync)), spread(n.map(withSync)), spread(paired(f, n, withSync), 2),
           Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
+          spread(floor, 2),
           ...(before === undefined ? [] : [spread(b.map(withSync)), spread(paired(b, n, withSync), 2)]),
         ]);
       }
@@ -158,9 +177,10 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
+    process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process\n');
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);

@@ -56,15 +56,27 @@ export function registrationOf(info: NarInfo): string {
  * at `root` (the host's own at `/`): registers those it does not hold yet, dependencies first, in one
  * `--load-db`. Paths the root's registration record vouches for (knownRegistered) are not asked about;
  * the others are, and are recorded once valid. Returns the paths registered. Throws ActivationError with
- * nix-store's message when it fails.
+ * nix-store's message when it fails or cannot be run.
  */
 export async function registerWithNix(root: string, closure: readonly NarInfo[], options: { nixStore?: string; signal?: AbortSignal } = {}): Promise<string[]> {
+  const r = await registerUnknown(root, closure, options);
+  if (!r.nix) throw new ActivationError(`nix-store (${options.nixStore ?? 'nix-store'}) could not be run to register paths under ${root}: is Nix installed and on PATH?`, { root });
+  return r.registered;
+}
+
+/**
+ * The work of registerWithNix; `nix` false, nothing registered, when nix-store is not there to run (the
+ * first nix-store call finds no program): that call is the probe for Nix, so a fetch that must register
+ * starts one process fewer than probing with `nix-store --version` first.
+ */
+async function registerUnknown(root: string, closure: readonly NarInfo[], options: { nixStore?: string; signal?: AbortSignal }): Promise<{ nix: boolean; registered: string[] }> {
   const nixStore = options.nixStore ?? 'nix-store';
   const known = await knownRegistered(root, closure.map((i) => i.storePath));
   const ask = closure.filter((i) => !known.has(i.storePath));
   const paths = ask.map((i) => i.storePath);
-  if (paths.length === 0) return [];
+  if (paths.length === 0) return { nix: true, registered: [] };
   const check = await runNixStore(nixStore, [...storeArgs(root), '--check-validity', '--print-invalid', ...paths], '', options.signal);
+  if (check.missing) return { nix: false, registered: [] };
   if (check.code !== 0) throw new ActivationError(`nix-store --check-validity failed under ${root}: ${check.stderr.trim()}`, { root });
   const invalid = new Set(check.stdout.split('\n').filter((l) => l !== ''));
   const todo = ask.filter((i) => invalid.has(i.storePath));
@@ -73,18 +85,18 @@ export async function registerWithNix(root: string, closure: readonly NarInfo[],
     if (load.code !== 0) throw new ActivationError(`nix-store --load-db failed under ${root}: ${load.stderr.trim()}`, { root });
   }
   await recordRegistered(root, paths);
-  return todo.map((i) => i.storePath);
+  return { nix: true, registered: todo.map((i) => i.storePath) };
 }
 
 /**
  * registerWithNix when the host has Nix (`nix` true), without running nix-store at all when the root's
  * registration record vouches for every path of `closure` (a no-op fetch: Nix already holds them, and the
- * record exists only where a Nix database does). `nix` false and nothing registered without Nix.
+ * record exists only where a Nix database does). `nix` false and nothing registered without Nix (no
+ * nix-store to run); nix-store's own failures throw as in registerWithNix.
  */
 export async function registerIfNix(root: string, closure: readonly NarInfo[], options: { nixStore?: string; signal?: AbortSignal } = {}): Promise<{ nix: boolean; registered: string[] }> {
-  if (closure.length > 0 && (await knownRegistered(root, closure.map((i) => i.storePath))).size === closure.length) return { nix: true, registered: [] };
-  if (!(await hasNix(options.nixStore))) return { nix: false, registered: [] };
-  return { nix: true, registered: await registerWithNix(root, closure, options) };
+  if (closure.length === 0) return { nix: await hasNix(options.nixStore), registered: [] };
+  return registerUnknown(root, closure, options);
 }
 
 /**

@@ -1,10 +1,9 @@
-import { chmodSync, constants, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
+import { closeQuietly, createExclusive, finishFile, writeAll, writeSmallFile } from './fd-file.js';
 import type { NarSink } from './nar-parser.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 /** Nix's canonical store metadata: mtime 1, no write bits. */
 const CANONICAL_MTIME = 1;
 /**
@@ -23,29 +22,6 @@ function umaskKeepsReadBits(): boolean {
   return (mask & 0o555) === 0;
 }
 
-/** What is left of `chunks` after a (possibly partial) writev of `n` bytes. */
-function remainder(chunks: readonly Buffer[], n: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const c of chunks) {
-    if (n >= c.length) n -= c.length;
-    else {
-      rest.push(n > 0 ? c.subarray(n) : c);
-      n = 0;
-    }
-  }
-  return rest;
-}
-
-async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<number> {
-  let written = 0;
-  for (let left = chunks; left.length > 0; ) {
-    const n = (await fh.writev(left)).bytesWritten;
-    written += n;
-    left = remainder(left, n);
-  }
-  return written;
-}
-
 /**
  * A NarSink that creates the archive at `dest` (a fresh name that must not exist). Every entry is created
  * exclusively (mkdir, O_CREAT|O_EXCL|O_NOFOLLOW, symlink all fail on an existing name) under directories
@@ -62,19 +38,27 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
   const inFlight = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
   const at = (rel: string): string => (rel === '' ? dest : join(dest, rel));
-  const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
-  const writeFile = async (rel: string, mode: number, size: number, chunks: Iterable<Buffer[]> | AsyncIterable<Buffer[]>): Promise<void> => {
-    const fh = await open(at(rel), flags, modeAtOpen ? mode : 0o600);
+  const short = (rel: string): IntegrityError => new IntegrityError(`NAR of ${what}: ${rel} is short`, { storePath: what });
+  const chmodTo = (mode: number): number | undefined => (modeAtOpen ? undefined : mode);
+
+  const writeSmall = async (rel: string, mode: number, size: number, chunks: Buffer[]): Promise<void> => {
+    const written = await writeSmallFile(at(rel), modeAtOpen ? mode : 0o600, chunks, CANONICAL_MTIME, chmodTo(mode));
+    if (written !== size) throw short(rel);
+    sink.files.push(at(rel));
+  };
+
+  const writeLarge = async (rel: string, mode: number, size: number, contents: AsyncIterable<Buffer>): Promise<void> => {
+    const fd = await createExclusive(at(rel), modeAtOpen ? mode : 0o600);
+    let written = 0;
     try {
-      let written = 0;
-      for await (const batch of chunks) written += await writeAll(fh, batch);
-      if (written !== size) throw new IntegrityError(`NAR of ${what}: ${rel} is short`, { storePath: what });
-      if (!modeAtOpen) await fh.chmod(mode);
-      await fh.utimes(CANONICAL_MTIME, CANONICAL_MTIME);
-    } finally {
-      await fh.close();
+      for await (const batch of batches(contents)) written += await writeAll(fd, batch);
+      if (written !== size) throw short(rel);
+    } catch (err) {
+      await closeQuietly(fd);
+      throw err;
     }
+    await finishFile(fd, CANONICAL_MTIME, chmodTo(mode));
     sink.files.push(at(rel));
   };
 
@@ -88,11 +72,11 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
     async file(rel: string, executable: boolean, size: number, contents: AsyncIterable<Buffer>): Promise<void> {
       if (failure !== undefined) throw failure.err;
       const mode = executable ? 0o555 : 0o444;
-      if (size > SMALL_FILE) return writeFile(rel, mode, size, batches(contents));
+      if (size > SMALL_FILE) return writeLarge(rel, mode, size, contents);
       const chunks: Buffer[] = [];
       for await (const c of contents) chunks.push(c);
       while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-      const p = writeFile(rel, mode, size, [chunks]).catch((err: unknown) => void (failure ??= { err }));
+      const p = writeSmall(rel, mode, size, chunks).catch((err: unknown) => void (failure ??= { err }));
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
     },

@@ -2,11 +2,11 @@
 // placed paths come from those kept under ROOT/nix/var/flotilla (re-verified under each run's keys), and
 // nix-store is not run for paths the root's registration record vouches for. Real Nix, a real HTTP cache
 // behind a request-recording proxy, a real nix-store behind a wrapper that logs each run.
-import { chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchNixClosure, nixTrustOf, type NixSource } from '../../src/fetch/nix-closure.js';
-import { registerIfNix } from '../../src/fetch/nix-register.js';
+import { registerIfNix, registerWithNix } from '../../src/fetch/nix-register.js';
 import { SignatureError } from '../../src/errors/index.js';
 import { generateNixKey } from '../../scripts/world/nix-closure.js';
 import { parseStorePath } from '../../src/nix/index.js';
@@ -147,7 +147,9 @@ describe('registering with the Nix at the root', () => {
     const first = await fetchNixClosure(source(), v1.top as NixStorePath, root);
     expect((await registerIfNix(root, first.closure, { nixStore: nix.bin })).registered.sort()).toEqual([...v1.paths].sort());
     const runs = (await nix.runs()).length;
-    expect(runs).toBeGreaterThan(0);
+    // Two runs: the validity check is also the probe for Nix (no `nix-store --version` before it), then one load.
+    const verbs = (await nix.runs()).map((l) => l.split(' ').find((a) => a.startsWith('--') && a !== '--store'));
+    expect(verbs).toEqual(['--check-validity', '--load-db']);
 
     const noop = await fetchNixClosure(source(), v1.top as NixStorePath, root);
     expect(await registerIfNix(root, noop.closure, { nixStore: nix.bin })).toEqual({ nix: true, registered: [] });
@@ -160,6 +162,15 @@ describe('registering with the Nix at the root', () => {
     expect(back.result.fetched).toEqual([v1.top]);
     expect((await registerIfNix(root, back.closure, { nixStore: nix.bin })).registered).toEqual([v1.top]);
     expect(await nixValid(root, v1.top)).toBe(true);
+  });
+
+  it('without nix-store to run: registerIfNix says there is no Nix and records nothing; registerWithNix refuses', async () => {
+    const root = freshRoot();
+    const f = await fetchNixClosure(source(), v1.top as NixStorePath, root);
+    const missing = join(scratch.path, 'no-such-dir', 'nix-store');
+    expect(await registerIfNix(root, f.closure, { nixStore: missing })).toEqual({ nix: false, registered: [] });
+    await expect(access(join(root, 'nix/var/flotilla/registered.json'))).rejects.toThrow(/ENOENT/);
+    await expect(registerWithNix(root, f.closure, { nixStore: missing })).rejects.toThrow(/could not be run to register paths/);
   });
 
   it('a Nix database made anew is asked again', async () => {
