@@ -20,8 +20,12 @@ export interface ObjectCache {
   tmpDir: string;
   /** Path of a verified object (plain or executable variant). */
   path(digest: Digest, executable?: boolean): string;
-  /** A fresh temp path in tmpDir. */
-  tempPath(): string;
+  /**
+   * Where to write a new copy of an object before it verifies: a fresh temp path in tmpDir; or, in a
+   * fetch's view of the cache (object-homes.ts) and given the `digest` of a first-seen object, its home in
+   * a package tree being built.
+   */
+  tempPath(digest?: Digest): string;
 }
 
 /** Opens (creating if needed) the cache under `stateDir` and removes temp files left by dead processes. */
