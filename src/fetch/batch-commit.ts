@@ -22,7 +22,7 @@ export interface BatchCommitter {
    * the queued temps), so the caller needs no flush of its own.
    */
   finish(alsoFlushed?: readonly string[]): Promise<void>;
-  /** Where the object is now: its queued temp file, or its cache name. */
+  /** Where the object is now: its queued temp file, its home in a package tree, or its cache name. */
   pathOf(digest: Digest, executable: boolean): string;
   /** Removes queued temps without committing (when the flush itself failed). */
   discard(): Promise<void>;
@@ -87,7 +87,9 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
       if (pendingBytes >= batchBytes) await commit();
     },
     finish: commit,
-    pathOf: (digest, executable) => queued.get(keyOf(digest, executable)) ?? cache.path(digest, executable),
+    // A home stays the answer after its commit: it exists until its tree is published, and its cache name
+    // may be missing (an inode at its link cap is not adopted).
+    pathOf: (digest, executable) => queued.get(keyOf(digest, executable)) ?? (executable ? undefined : homes.get(digest)) ?? cache.path(digest, executable),
     async discard() {
       const batch = pending;
       pending = [];
