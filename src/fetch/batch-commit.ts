@@ -2,7 +2,9 @@ import { rm } from 'node:fs/promises';
 import type { Digest } from '../store/digest.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
+import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
+import type { ObjectHomes } from './object-homes.js';
 import { TEMPS_HAVE_FINAL_MODE } from './write-temps.js';
 
 const WRITEBACK_BYTES = 32 * 1024 * 1024;
@@ -20,7 +22,7 @@ export interface BatchCommitter {
    * the queued temps), so the caller needs no flush of its own.
    */
   finish(alsoFlushed?: readonly string[]): Promise<void>;
-  /** Where the object is now: its queued temp file, or its cache name. */
+  /** Where the object is now: its queued temp file, its home in a package tree, or its cache name. */
   pathOf(digest: Digest, executable: boolean): string;
   /** Removes queued temps without committing (when the flush itself failed). */
   discard(): Promise<void>;
@@ -28,10 +30,12 @@ export interface BatchCommitter {
 
 /**
  * Batches cache commits: temps are flushed to disk together (one syncfs) and only then renamed to their
- * final names, so a power cut never leaves a final name over unflushed bytes. `durable: false` skips the
- * flush (tests, benchmarks of the floor). A batch closes every `batchBytes` (default 256 MiB).
+ * final names, so a power cut never leaves a final name over unflushed bytes. An object written at its
+ * home in a package tree (`homes`, object-homes.ts) stays there and gets its cache name as a second link,
+ * after the same flush. `durable: false` skips the flush (tests, benchmarks of the floor). A batch closes
+ * every `batchBytes` (default 256 MiB).
  */
-export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps: FsOpRunner, batchBytes = 256 * 1024 * 1024): BatchCommitter {
+export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps: FsOpRunner, homes: ObjectHomes = new Map(), batchBytes = 256 * 1024 * 1024): BatchCommitter {
   let pending: Array<{ tmp: string; digest: Digest; executable: boolean }> = [];
   let pendingBytes = 0;
   // Early writeback: every WRITEBACK_BYTES queued, a flush starts in the background (at most one at a
@@ -68,7 +72,11 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
     // Mode (only where the temp was not created with it), then the final name (its shard directory made on
     // first use); independent, so spread over threads.
     const modeOf = (b: { executable: boolean }): { mode?: number } => (b.executable ? { mode: 0o555 } : TEMPS_HAVE_FINAL_MODE ? {} : { mode: 0o444 });
-    throwIfFailed(await fsOps.runSpread(batch.map((b) => ({ op: 'commit', tmp: b.tmp, dest: cache.path(b.digest, b.executable), ...modeOf(b) }))));
+    const stepOf = (b: (typeof batch)[number]): FsOp =>
+      !b.executable && homes.get(b.digest) === b.tmp
+        ? { op: 'adopt', from: b.tmp, dest: cache.path(b.digest), tmp: cache.tempPath(), ...modeOf(b) }
+        : { op: 'commit', tmp: b.tmp, dest: cache.path(b.digest, b.executable), ...modeOf(b) };
+    throwIfFailed(await fsOps.runSpread(batch.map(stepOf)));
   };
   return {
     async add(tmp, digest, size, executable = false, written = size) {
@@ -79,7 +87,9 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
       if (pendingBytes >= batchBytes) await commit();
     },
     finish: commit,
-    pathOf: (digest, executable) => queued.get(keyOf(digest, executable)) ?? cache.path(digest, executable),
+    // A home stays the answer after its commit: it exists until its tree is published, and its cache name
+    // may be missing (an inode at its link cap is not adopted).
+    pathOf: (digest, executable) => queued.get(keyOf(digest, executable)) ?? (executable ? undefined : homes.get(digest)) ?? cache.path(digest, executable),
     async discard() {
       const batch = pending;
       pending = [];

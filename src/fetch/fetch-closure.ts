@@ -9,7 +9,8 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
-import { preparePackage, publishPackages, removeStalePartials, removeTree, type PreparedPackage } from './materialise-package.js';
+import { finishPackage, publishPackages, removeStalePartials, removeTree, startPackage, type PreparedPackage, type StartedPackage } from './materialise-package.js';
+import { cacheWithHomes } from './object-homes.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
@@ -178,47 +179,56 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? threadFsOpRunner(options.fsThreads) : inlineFsOpRunner());
   let paths: string[];
   try {
-    const committer = createBatchCommitter(cache, durable, fsOps);
-    await placeObjects(
-      {
-        stores,
-        cache,
-        fsOps,
-        committer,
-        concurrency: options.concurrency ?? 16,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
-        ...(linkOwner === undefined ? {} : { linkOwner }),
-        onBytes: (n) => {
-          progress.bytesDone += n;
-        },
-        onObject: () => {
-          progress.objectsDone += 1;
-          options.onProgress?.({ ...progress });
-        },
-        packs,
-        onPack: (_pack, err) => {
-          if (err === undefined) packCount.fetched++;
-          else packCount.failed++;
-        },
-      },
-      wanted,
-      execs,
-    );
-    progress.phase = 'materialise';
-    options.onProgress?.({ ...progress });
-    // The package trees link the verified objects where they are (many still under temp names), so one
-    // flush makes both durable before anything gets a final name: cache names first, then packages.
-    const prepared: PreparedPackage[] = [];
+    // Each package's tree is begun first, so that each object seen for the first time is written straight
+    // at its path in a tree (its home, object-homes.ts) rather than at a cache temp renamed into the cache
+    // and linked into the tree: one name per file fewer, and no rename.
+    const homes = new Map<Digest, string>();
+    const homeless = new Set(wanted.map((w) => w.digest));
+    const started: StartedPackage[] = [];
+    const committer = createBatchCommitter(cache, durable, fsOps, homes);
     try {
-      for (const p of closure.packages) prepared.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [] } : await preparePackage(storeDir, (digest, executable) => committer.pathOf(digest, executable), p, fsOps));
+      for (const p of closure.packages) started.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [], homed: new Set() } : await startPackage(storeDir, p, fsOps, homes, homeless));
+      await placeObjects(
+        {
+          stores,
+          cache: cacheWithHomes(cache, homes),
+          fsOps,
+          committer,
+          concurrency: options.concurrency ?? 16,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
+          ...(linkOwner === undefined ? {} : { linkOwner }),
+          onBytes: (n) => {
+            progress.bytesDone += n;
+          },
+          onObject: () => {
+            progress.objectsDone += 1;
+            options.onProgress?.({ ...progress });
+          },
+          packs,
+          onPack: (_pack, err) => {
+            if (err === undefined) packCount.fetched++;
+            else packCount.failed++;
+          },
+        },
+        wanted,
+        execs,
+      );
+      progress.phase = 'materialise';
+      options.onProgress?.({ ...progress });
+      // The package trees link the verified objects where they are (at their homes, or still under temp
+      // names), so one flush makes both durable before anything gets a final name: cache names first,
+      // then packages.
+      const prepared: PreparedPackage[] = [];
+      for (const [i, p] of closure.packages.entries()) prepared.push(await finishPackage(started[i] as StartedPackage, (digest, executable) => committer.pathOf(digest, executable), p, fsOps));
       await committer.finish(prepared.flatMap((p) => p.dirs));
+      paths = await publishPackages(storeDir, prepared, durable, true);
     } catch (err) {
-      for (const p of prepared) if (p.partial) await removeTree(p.partial);
+      // What verified gets its cache name before the trees holding its homes are removed (a retry resumes).
       await committer.finish().catch(() => committer.discard());
+      for (const p of started) if (p.partial) await removeTree(p.partial);
       throw err;
     }
-    paths = await publishPackages(storeDir, prepared, durable, true);
   } finally {
     if (fsOps !== early) await fsOps.close();
   }

@@ -46,7 +46,7 @@ function placeError(store: Store, key: string, r: { code: string; message: strin
  */
 async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
   if (o.signal?.aborted === true) throw o.signal.reason;
-  const tmp = cache.tempPath();
+  const tmp = cache.tempPath(digest);
   try {
     const [r] = await o.fsOps.run([{ op: 'place', src, dest: tmp, limit: size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }]);
     if (r === undefined || !r.ok) throw localDiskFull(r, cache.tmpDir) ?? placeError(store, objectKey(digest), r ?? { code: 'EIO', message: 'no result' });
@@ -143,7 +143,7 @@ function drainInto(src: Readable, fh: FileHandle, digest: Digest, size: number, 
 async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
   if (store.localPath !== undefined) return placeFrom(store, store.localPath(objectKey(digest)), cache, digest, size, o);
   const deadline = objectDeadline(deadlineFor(size, o), digest, o.signal);
-  const tmp = cache.tempPath();
+  const tmp = cache.tempPath(digest);
   let fh: FileHandle | undefined;
   let reported = 0;
   try {

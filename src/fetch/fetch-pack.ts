@@ -86,7 +86,7 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   };
   const writeParts = async (): Promise<void> => {
     if (partBytes === 0) return;
-    tmp ??= cache.tempPath();
+    tmp ??= cache.tempPath((job.entries[i] as PackEntry).digest);
     fh ??= await open(tmp, 'wx', TEMP_MODE);
     const out = parts;
     parts = [];
@@ -109,7 +109,7 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
       throw new IntegrityError(`pack ${job.digest}: its bytes for object ${e.digest} hash to ${actual}`, { object: e.digest, pack: job.digest, actual });
     }
     if (fh === undefined) {
-      small.push({ tmp: cache.tempPath(), digest: e.digest, size: e.size, data: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts) });
+      small.push({ tmp: cache.tempPath(e.digest), digest: e.digest, size: e.size, data: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts) });
       smallBytes += e.size;
       parts = [];
       partBytes = 0;

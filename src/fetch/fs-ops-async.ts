@@ -7,6 +7,29 @@ import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
 /** Independent steps in flight at once: enough to keep libuv's four threads busy. */
 const LANES = 16;
 
+/** The `adopt` step of runFsOps (fs-ops.ts) through libuv's pool. */
+async function adopt(o: Extract<FsOp, { op: 'adopt' }>): Promise<void> {
+  if (o.mode !== undefined) await chmod(o.from, o.mode);
+  const linkIn = async (): Promise<void> => {
+    try {
+      await link(o.from, o.dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await link(o.from, o.tmp);
+      await rename(o.tmp, o.dest);
+    }
+  };
+  try {
+    await linkIn();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      await mkdir(o.dest.slice(0, o.dest.lastIndexOf('/')), { recursive: true });
+      await linkIn();
+    } else if (code !== 'EMLINK') throw err;
+  }
+}
+
 /** One step through libuv's pool, with the semantics of runFsOps (fs-ops.ts); steps it has no async form for run synchronously. */
 async function runOne(o: FsOp): Promise<FsOpResult> {
   try {
@@ -20,6 +43,9 @@ async function runOne(o: FsOp): Promise<FsOpResult> {
           await mkdir(o.dest.slice(0, o.dest.lastIndexOf('/')), { recursive: true });
           await rename(o.tmp, o.dest);
         }
+        return { ok: true };
+      case 'adopt':
+        await adopt(o);
         return { ok: true };
       case 'link':
         try {

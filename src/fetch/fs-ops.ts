@@ -23,6 +23,15 @@ export type FsOp =
    * to `dest`, creating dest's directory when missing.
    */
   | { op: 'commit'; tmp: string; dest: string; mode?: number }
+  /**
+   * Gives the verified, flushed file `from` (an object written straight into a package tree) a second name,
+   * the cache's `dest`: sets `mode` first when given, then link(2), creating dest's directory when missing.
+   * A link of a complete file is atomic, so the cache name never shows partial bytes and needs no temp. A
+   * name already there (only a wrong one: the cache lacked this object at that size) is replaced through
+   * the temp name `tmp` and a rename; an inode at its link cap is left out of the cache (a later fetch
+   * fetches it again).
+   */
+  | { op: 'adopt'; from: string; dest: string; tmp: string; mode?: number }
   | { op: 'mkdir'; path: string; mode: number }
   /** Hard-links `from` at `to`; copies when the inode has too many links (EMLINK). */
   | { op: 'link'; from: string; to: string }
@@ -112,6 +121,28 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
             fs.renameSync(o.tmp, o.dest);
           }
           break;
+        case 'adopt': {
+          if (o.mode !== undefined) fs.chmodSync(o.from, o.mode);
+          const linkIn = (): void => {
+            try {
+              fs.linkSync(o.from, o.dest);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+              fs.linkSync(o.from, o.tmp);
+              fs.renameSync(o.tmp, o.dest);
+            }
+          };
+          try {
+            linkIn();
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT') {
+              fs.mkdirSync(o.dest.slice(0, o.dest.lastIndexOf('/')), { recursive: true });
+              linkIn();
+            } else if (code !== 'EMLINK') throw err;
+          }
+          break;
+        }
         case 'mkdir':
           fs.mkdirSync(o.path, { mode: o.mode });
           break;

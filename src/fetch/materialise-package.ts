@@ -53,41 +53,68 @@ export interface PreparedPackage {
   dirs: string[];
 }
 
+/** A package tree begun: its directories made (still writable), and the objects to be written into it. */
+export interface StartedPackage extends PreparedPackage {
+  /** Paths in the partial tree that are objects' homes (object-homes.ts): written by the object fetch. */
+  homed: Set<string>;
+}
+
 /**
- * Builds a package under storeDir/.partial-<pid>-…-<hex>-<name>/ from verified objects (`source` says
- * where each is: the cache, or a temp file still queued for it): directories, hardlinks, symlinks, then
- * directories made 0555 deepest first (files get 0444/0555 as they are committed). Nothing is flushed or
- * published yet. An existing final directory is reused. On failure the
- * partial tree is removed and the error rethrown.
+ * Begins a package under storeDir/.partial-<pid>-…-<hex>-<name>/: makes its directories (writable until
+ * finishPackage) and, for each non-executable file entry whose object is in `homeless`, makes that path
+ * the object's home in `homes` and takes it out of `homeless` (an object gets one home; an executable entry
+ * gets none, its inode would need the 0555 mode the cache keeps apart). An existing final directory is
+ * reused (no partial). On failure the partial tree is removed and the error rethrown.
  */
-export async function preparePackage(storeDir: string, source: (digest: Digest, executable: boolean) => string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
+export async function startPackage(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner, homes: Map<Digest, string>, homeless: Set<Digest>): Promise<StartedPackage> {
   const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
-  if (await exists(final)) return { final, dirs: [] };
+  if (await exists(final)) return { final, dirs: [], homed: new Set() };
   const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));
   const dirs: string[] = [];
+  const homed = new Set<string>();
   const mkdirs: FsOp[] = [{ op: 'mkdir', path: partial, mode: 0o755 }];
-  const leaves: FsOp[] = [];
   // Entries come sorted by path, so a directory precedes everything under it.
   for (const e of p.manifest.entries) {
     const path = join(partial, e.path);
     if (e.type === 'dir') {
       mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
       dirs.push(path);
-    } else if (e.type === 'file') leaves.push({ op: 'link', from: source(e.digest, e.executable), to: path });
-    else leaves.push({ op: 'symlink', target: e.target, path });
+    } else if (e.type === 'file' && !e.executable && homeless.delete(e.digest)) {
+      homes.set(e.digest, path);
+      homed.add(path);
+    }
   }
-  // Deepest first, so a parent turns read-only only after its children are done.
-  const modes: FsOp[] = [...dirs].reverse().map((d) => ({ op: 'chmod', path: d, mode: 0o555 }));
-  modes.push({ op: 'chmod', path: partial, mode: 0o555 });
   try {
     throwIfFailed(await fsOps.run(mkdirs));
-    throwIfFailed(await fsOps.runSpread(leaves));
-    throwIfFailed(await fsOps.run(modes));
-    return { final, partial, dirs: [partial, ...dirs] };
+    return { final, partial, dirs: [partial, ...dirs], homed };
   } catch (err) {
     await removeTree(partial);
     throw err;
   }
+}
+
+/**
+ * Completes a started package from verified objects (`source` says where each is: the cache, a temp file
+ * still queued for it, or its home in this or another partial tree): hardlinks and symlinks for every
+ * entry not already written at its home, then directories made 0555 deepest first (files get 0444/0555 as
+ * they are written or committed). Nothing is flushed or published yet. On failure the caller removes the
+ * partial tree (with those of the other packages, whose files this one may link).
+ */
+export async function finishPackage(started: StartedPackage, source: (digest: Digest, executable: boolean) => string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
+  const { final, partial, dirs, homed } = started;
+  if (partial === undefined) return { final, dirs };
+  const leaves: FsOp[] = [];
+  for (const e of p.manifest.entries) {
+    const path = join(partial, e.path);
+    if (e.type === 'file' && !homed.has(path)) leaves.push({ op: 'link', from: source(e.digest, e.executable), to: path });
+    else if (e.type === 'symlink') leaves.push({ op: 'symlink', target: e.target, path });
+  }
+  // Deepest first, so a parent turns read-only only after its children are done.
+  const modes: FsOp[] = dirs.slice(1).reverse().map((d) => ({ op: 'chmod', path: d, mode: 0o555 }));
+  modes.push({ op: 'chmod', path: partial, mode: 0o555 });
+  throwIfFailed(await fsOps.runSpread(leaves));
+  throwIfFailed(await fsOps.run(modes));
+  return { final, partial, dirs };
 }
 
 /**

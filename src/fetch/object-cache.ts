@@ -10,7 +10,8 @@ import { objectCacheAt } from './manifest-cache.js';
  * The verified local object cache under a state dir (names from generations/layout.ts):
  *   objects/sha256/ab/<hex>     verified bytes, mode 0444 (file contents and manifests)
  *   objects/sha256/ab/<hex>.x   the same bytes, mode 0555, for executable entries (one inode has one mode)
- *   objects/tmp/<pid>-<tag>-<n> downloads in flight; renamed in only after their hash matched
+ *   objects/tmp/<pid>-<tag>-<n> downloads in flight that have no home in a package tree (object-homes.ts);
+ *                               renamed in only after their hash matched (a home is linked in instead)
  *   objects/sig/ab/<hex>.<key>        a manifest's signature that verified, re-verified on every use
  * (manifests and signatures are read and written by manifest-cache.ts, which a no-op fetch loads alone).
  * Only verified bytes ever get a final name; the cache is trusted by size on later runs (we wrote it).
@@ -20,8 +21,12 @@ export interface ObjectCache {
   tmpDir: string;
   /** Path of a verified object (plain or executable variant). */
   path(digest: Digest, executable?: boolean): string;
-  /** A fresh temp path in tmpDir. */
-  tempPath(): string;
+  /**
+   * Where to write a new copy of an object before it verifies: a fresh temp path in tmpDir; or, in a
+   * fetch's view of the cache (object-homes.ts) and given the `digest` of a first-seen object, its home in
+   * a package tree being built.
+   */
+  tempPath(digest?: Digest): string;
 }
 
 /** Opens (creating if needed) the cache under `stateDir` and removes temp files left by dead processes. */

@@ -126,7 +126,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   ];
   const placeLocal = async (read: (key: string) => string, items: Wanted[]): Promise<void> => {
     if (o.signal?.aborted === true) throw o.signal.reason;
-    const tmps = items.map(() => cache.tempPath());
+    const tmps = items.map((w) => cache.tempPath(w.digest));
     const steps: FsOp[] = items.map((w, i) => ({ op: 'place', src: read(objectKey(w.digest)), dest: tmps[i] as string, limit: w.size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }));
     const results = await fsOps.run(steps, true);
     const retry: Wanted[] = [];
@@ -194,7 +194,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         throwIfFailed(await fsOps.run([{ op: 'copy', src: cache.path(job.item.digest), dest: x }]));
         return committer.add(x, job.item.digest, job.item.size, true);
       }
-      const tmps = job.items.map(() => cache.tempPath());
+      const tmps = job.items.map((w) => cache.tempPath(w.digest));
       // From a network store the steps run on the main thread, where file creation would stall the downloads.
       if (!local) await writeTemps(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
       else {

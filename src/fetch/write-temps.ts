@@ -1,4 +1,5 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { close, open, write } from 'node:fs';
+import { rm } from 'node:fs/promises';
 
 /**
  * Whether a new temp of a cache object can be created with its final mode, 0444: the process umask leaves
@@ -10,13 +11,41 @@ export const TEMPS_HAVE_FINAL_MODE = (process.umask() & 0o444) === 0;
 export const TEMP_MODE = TEMPS_HAVE_FINAL_MODE ? 0o444 : 0o600;
 
 /**
+ * Creates `path` (never over an existing name) with `data`, through libuv's pool with callbacks: one
+ * promise per file, where `fs/promises` makes a FileHandle and a promise for each of open, write and close.
+ */
+function writeNew(path: string, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    open(path, 'wx', TEMP_MODE, (err, fd) => {
+      if (err) return reject(err);
+      let done = 0;
+      const finish = (failed: Error | null): void =>
+        close(fd, (closeErr) => {
+          const e = failed ?? closeErr;
+          if (e) reject(e);
+          else resolve();
+        });
+      const next = (): void => {
+        if (done >= data.length) return finish(null);
+        write(fd, data, done, data.length - done, null, (writeErr, n) => {
+          if (writeErr) return finish(writeErr);
+          done += n;
+          next();
+        });
+      };
+      next();
+    });
+  });
+}
+
+/**
  * Writes each buffer to its new temp file (mode TEMP_MODE, never over an existing name) through libuv's pool, all
  * at once; on any failure removes every one of them and throws the first error. For fetches without fs
  * worker threads: creating a file can take most of a millisecond on a busy filesystem (this VM's ext4
  * scanning past recently deleted inodes), which on the main thread would stall every download in flight.
  */
 export async function writeTemps(items: ReadonlyArray<{ tmp: string; data: Uint8Array }>): Promise<void> {
-  const done = await Promise.allSettled(items.map((s) => writeFile(s.tmp, s.data, { flag: 'wx', mode: TEMP_MODE })));
+  const done = await Promise.allSettled(items.map((s) => writeNew(s.tmp, s.data)));
   const failed = done.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed === undefined) return;
   await Promise.all(items.map((s) => rm(s.tmp, { force: true })));

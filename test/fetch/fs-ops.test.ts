@@ -154,6 +154,29 @@ describe.each([
     expect(await readlink(join(root, 'pkg', 'alias'))).toBe('a');
     expect((await stat(dests[1] as string)).mode & 0o777).toBe(0o555);
   });
+
+  it.each(['run', 'runSpread'] as const)('adopt (%s) gives a file in a package tree its cache name as a second link: shard directory made, a wrong name replaced, the mode set, the tree file kept', async (how) => {
+    const root = fresh();
+    await mkdir(join(root, 'tree'), { recursive: true });
+    const homes = [join(root, 'tree', 'a'), join(root, 'tree', 'b'), join(root, 'tree', 'c')];
+    throwIfFailed(await ops.run(homes.map((dest, i): FsOp => ({ op: 'write', dest, data: Buffer.from(`object ${i}`), mode: 0o600 }))));
+    const dests = [join(root, 'cache', 'aa', 'a'), join(root, 'cache', 'aa', 'b'), join(root, 'cache', 'bb', 'c')];
+    // The cache holds a wrong (short) copy under the second name: a commit must replace it, as a rename did.
+    await mkdir(join(root, 'cache', 'aa'), { recursive: true });
+    await writeFile(dests[1] as string, 'short');
+    const steps = homes.map((from, i): FsOp => ({ op: 'adopt', from, dest: dests[i] as string, tmp: join(root, `tmp-${i}`), mode: 0o444 }));
+    const r = how === 'run' ? await ops.run(steps) : await ops.runSpread(steps);
+    expect(r.map((x) => x.ok)).toEqual([true, true, true]);
+    for (const [i, home] of homes.entries()) {
+      const [h, d] = [await stat(home), await stat(dests[i] as string)];
+      expect(d.ino).toBe(h.ino);
+      expect(h.nlink).toBe(2);
+      expect(h.mode & 0o777).toBe(0o444);
+      expect(await readFile(dests[i] as string, 'utf8')).toBe(`object ${i}`);
+    }
+    const [missing] = await ops.run([{ op: 'adopt', from: join(root, 'tree', 'gone'), dest: join(root, 'cache', 'cc', 'x'), tmp: join(root, 'tmp-x') }]);
+    expect(missing).toMatchObject({ ok: false, code: 'ENOENT' });
+  });
 });
 
 describe('thread runner failures', () => {
