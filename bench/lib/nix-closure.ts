@@ -4,11 +4,12 @@ import { execFile } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { NIX_FIXTURE_CONFIG } from '../../scripts/world/nix-closure.js';
 
 const exec = promisify(execFile);
 
-/** Environment for every nix command: the new CLI enabled, nothing asked of a daemon or the network. */
-export const NIX_ENV: NodeJS.ProcessEnv = { ...process.env, NIX_CONFIG: 'experimental-features = nix-command\nsubstituters =\n' };
+/** Environment for every nix command: the fixtures' settings (nothing asked of a daemon or the network). */
+export const NIX_ENV: NodeJS.ProcessEnv = { ...process.env, NIX_CONFIG: NIX_FIXTURE_CONFIG };
 
 // Each package copies its tree and records the store path it references in a file, so Nix finds the
 // reference by scanning the output (as it does for any real package). Builders set PATH themselves.
@@ -46,7 +47,8 @@ async function nix(cmd: string, args: string[]): Promise<string> {
 
 /** Builds v1 and v2 (`trees.v1Tree`, `trees.v2Tree` each with runtime/, libs/, app/), signs them and fills the caches under `root`. */
 export async function buildNixClosures(root: string, trees: { v1Tree: string; v2Tree: string }): Promise<NixClosures> {
-  // The builders run as a nixbld user: the trees must be readable to it (mkdtemp makes root 0700).
+  // Where Nix builds as nixbld users (a system nix.conf can say so), the trees must be readable to them
+  // (mkdtemp makes root 0700).
   await chmod(root, 0o755);
   const expr = join(root, 'closure.nix');
   await writeFile(expr, CLOSURE_NIX);

@@ -32,9 +32,18 @@ export interface NixClosureFixture {
 
 export type NixCompressionName = 'none' | 'xz' | 'zstd' | 'bzip2' | 'gzip';
 
-/** The environment Nix runs with in fixtures: the nix-command feature, a private HOME for its caches. */
+/**
+ * Nix's settings in fixtures and benchmarks. Debian's nix-bin builds as `nixbld` users in a sandbox by
+ * default, but its group and users come with nix-setup-systemd, which `--no-install-recommends` leaves out,
+ * and its sandbox has no /bin/sh: so fixture builders (our own /bin/sh scripts over local files) run as
+ * the caller, unsandboxed. No substituters: tests have no network, and cache.nixos.org costs every build
+ * seconds of retries.
+ */
+export const NIX_FIXTURE_CONFIG = ['experimental-features = nix-command', 'build-users-group =', 'sandbox = false', 'substituters ='].join('\n');
+
+/** The environment Nix runs with in fixtures: NIX_FIXTURE_CONFIG, a private HOME for its caches. */
 export function nixEnv(dir: string): Record<string, string> {
-  return { NIX_CONFIG: 'experimental-features = nix-command', HOME: dir, XDG_CACHE_HOME: join(dir, '.cache') };
+  return { NIX_CONFIG: NIX_FIXTURE_CONFIG, HOME: dir, XDG_CACHE_HOME: join(dir, '.cache') };
 }
 
 const sh = (s: string): string => JSON.stringify(s).replaceAll('${', '\\${');
