@@ -58,7 +58,8 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
         import('./young-generation.js'),
       ]);
       keepYoungGenerationSmall(stores.some((s) => s.url.startsWith('https:')) ? ['node:https'] : []);
-      // Full collections pay only for a network store's socket buffers (see collectGarbageEvery).
+      // Full collections pay only for a network client's per-read buffers (see collectGarbageEvery), not
+      // for bytes read into a store's own reused buffer (packs over plain HTTP).
       const collect = stores[0]?.localPath === undefined ? collectGarbageEvery(FETCH_GC_BYTES) : undefined;
       const bar = ctx.interactive && !ctx.json ? createProgressBar(ctx.stderr) : undefined;
       const repaired = repair ? await removeDamagedOfClosure({ stores, digest, policy, stateDir, signal: ctx.signal }) : [];
@@ -71,7 +72,7 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
         signal: ctx.signal,
         ...(concurrency ? { concurrency } : {}),
         onProgress: (p) => {
-          collect?.(p.bytesDone);
+          collect?.(p.bytesDone - p.bytesOwnBuffer);
           bar?.(p);
         },
       });

@@ -5,7 +5,7 @@ export interface RequestCounter {
   requests: number;
 }
 
-/** Wraps a store so every call (get, getBytes, getIfChanged, localPath, head, list, put, delete) increments `counter.requests`. */
+/** Wraps a store so every call (get, getBytes, getIfChanged, readInto, localPath, head, list, put, delete) increments `counter.requests`. */
 export function countRequests(store: Store, counter: RequestCounter): Store {
   const count = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A): Promise<R> => {
     counter.requests += 1;
@@ -22,6 +22,7 @@ export function countRequests(store: Store, counter: RequestCounter): Store {
     getBytes: count(store.getBytes.bind(store)),
     ...(store.localPath ? { localPath: countSync(store.localPath.bind(store)) } : {}),
     ...(store.getIfChanged ? { getIfChanged: count(store.getIfChanged.bind(store)) } : {}),
+    ...(store.readInto ? { readInto: count(store.readInto.bind(store)) } : {}),
     put: count(store.put.bind(store)),
     head: count(store.head.bind(store)),
     list: count(store.list.bind(store)),

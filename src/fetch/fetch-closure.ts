@@ -23,6 +23,11 @@ import { ensureFetchSpace, localDiskFull } from './disk-guard.js';
 export interface FetchProgress {
   phase: 'manifests' | 'objects' | 'materialise' | 'done';
   bytesDone: number;
+  /**
+   * Of bytesDone, those read through a store's own reused buffer (packs over plain HTTP): they leave no
+   * garbage behind, unlike bytes read through a client's per-read buffers.
+   */
+  bytesOwnBuffer: number;
   bytesTotal: number;
   objectsDone: number;
   objectsTotal: number;
@@ -154,7 +159,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   const cache = await openObjectCache(options.stateDir);
   await removeStalePartials(storeDir, names);
   const present = new Set(names);
-  const progress: FetchProgress = { phase: 'manifests', bytesDone: 0, bytesTotal: 0, objectsDone: 0, objectsTotal: 0 };
+  const progress: FetchProgress = { phase: 'manifests', bytesDone: 0, bytesOwnBuffer: 0, bytesTotal: 0, objectsDone: 0, objectsTotal: 0 };
   options.onProgress?.({ ...progress });
   const closure = await readClosureManifests(stores, options.digest, {
     policy: options.policy,
@@ -198,8 +203,9 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
           ...(linkOwner === undefined ? {} : { linkOwner }),
-          onBytes: (n) => {
+          onBytes: (n, ownBuffer) => {
             progress.bytesDone += n;
+            if (ownBuffer === true) progress.bytesOwnBuffer += n;
           },
           onObject: () => {
             progress.objectsDone += 1;

@@ -35,8 +35,11 @@ export interface PlaceOptions {
   objectTimeoutMs?: number;
   /** Our uid, when a local store's read-only objects owned by it may be hard-linked. */
   linkOwner?: number;
-  /** Called with the bytes of each object that verified (negative to take back a failed attempt's). */
-  onBytes: (n: number) => void;
+  /**
+   * Called with the bytes of each object that verified (negative to take back a failed attempt's);
+   * `ownBuffer` when they came through the store's own reused read buffer (fetch-pack.ts).
+   */
+  onBytes: (n: number, ownBuffer?: boolean) => void;
   onObject: () => void;
   /** Packs to fetch from the first store (plan-packs.ts); their wanted objects are not fetched one by one. */
   packs?: readonly PackJob[];
@@ -166,9 +169,9 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     try {
       await fetchPack(o.stores[0] as Store, cache, pack, {
         commit,
-        onObject: (d, size) => {
+        onObject: (d, size, collectable) => {
           placed.add(d);
-          o.onBytes(size);
+          o.onBytes(size, !collectable);
           o.onObject();
         },
         ...(o.signal ? { signal: hub.signal } : {}),

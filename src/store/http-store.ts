@@ -5,11 +5,12 @@ import { guardBody, readCapped } from './byte-cap.js';
 import { abortReason } from './deadline.js';
 import { normaliseEtag } from './etag.js';
 import { httpNetworkError, httpStatusError } from './http-errors.js';
+import { readInto } from './http-read-into.js';
 import { createHttpAgents, type HttpExchange } from './http-request.js';
 import { discard, sendHttp, type HttpSendPolicy } from './http-send.js';
 import { checkKey } from './key-path.js';
 import { DEFAULT_DEADLINES, type StoreDeadlines } from './store-options.js';
-import type { ConditionalGetResult, GetOptions, ObjectInfo, PutOptions, Store } from './store.js';
+import type { ConditionalGetResult, ConsumeView, GetOptions, ObjectInfo, PutOptions, Store } from './store.js';
 
 /** Options of an HTTP store. */
 export interface HttpStoreOptions {
@@ -99,6 +100,17 @@ export function createHttpStore(o: HttpStoreOptions): Store {
     });
   }
 
+  async function readIntoStore(key: string, size: number, consume: ConsumeView, opts: { signal?: AbortSignal } = {}): Promise<'done' | 'unsupported'> {
+    const stop = [opts.signal, o.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = stop.length === 1 ? (stop[0] as AbortSignal) : AbortSignal.any(stop);
+    try {
+      return await readInto(target(key), { size, headers: headers(), connectMs: deadlines.connectTimeoutMs, idleMs: deadlines.idleTimeoutMs, signal, what: `get ${key} in ${url}` }, consume);
+    } catch (err) {
+      const aborted = stop.find((s) => s.aborted);
+      throw aborted ? abortReason(aborted) : httpNetworkError(err, 'get', key, url);
+    }
+  }
+
   async function getIfChanged(key: string, etag: string | undefined, opts: GetOptions & { maxBytes: number }): Promise<ConditionalGetResult> {
     // Quoted as RFC 9110 wants; servers compare the opaque tag inside the quotes.
     const extra: Record<string, string> = etag === undefined || etag === '' ? {} : { 'if-none-match': `"${normaliseEtag(etag)}"` };
@@ -174,6 +186,8 @@ export function createHttpStore(o: HttpStoreOptions): Store {
       return readCapped(await get(key, opts), opts.maxBytes, `${key} in ${url}`);
     },
     getIfChanged,
+    // Plain HTTP only: TLS has its own read path, so an https store reads through the general client.
+    ...(base.protocol === 'http:' ? { readInto: readIntoStore } : {}),
     put,
     head,
     list(prefix) {

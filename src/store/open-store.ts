@@ -84,6 +84,8 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
           ...signal,
           ...(options.credentials?.kind === 'bearer' || options.credentials?.kind === 'basic' ? { credentials: options.credentials } : {}),
         }),
+        // Plain HTTP reads packs through a buffer of its own (http-read-into.ts); TLS through the general client.
+        { readInto: loc.base.startsWith('http:') },
       );
     }
   }

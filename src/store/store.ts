@@ -77,6 +77,12 @@ export function canCoordinate(store: Pick<Store, 'capabilities'>): boolean {
  * PreconditionFailedError, UnsupportedOperationError, TransportError, SizeLimitError, TimeoutError.
  * Backends do not hash: callers that know a digest verify it while streaming (see `verify-stream.ts`).
  */
+/**
+ * Takes a view of an object's next bytes, valid only until the returned promise settles: the view is a
+ * window on a buffer the reader reuses for its next read, which waits for that promise.
+ */
+export type ConsumeView = (view: Buffer) => Promise<void>;
+
 export interface Store {
   /** The store's URL with credentials removed, for messages. */
   readonly url: string;
@@ -91,6 +97,13 @@ export interface Store {
   localPath?(key: string): string;
   /** Reads a whole small object; `maxBytes` is required so nothing unbounded is buffered. */
   getBytes(key: string, options: GetOptions & { maxBytes: number }): Promise<Buffer>;
+  /**
+   * Plain HTTP stores only: streams the object, which must be `size` bytes, to `consume` through one read
+   * buffer reused for every read (http-read-into.ts), with the store's deadlines and signal. Resolves
+   * 'unsupported', having consumed nothing, when the object cannot be read that way (a redirect, an error
+   * status, chunked, a failure before its first byte): `get` it then, which retries and maps errors.
+   */
+  readInto?(key: string, size: number, consume: ConsumeView, options?: { signal?: AbortSignal }): Promise<'done' | 'unsupported'>;
   /**
    * Reads a whole small object unless its etag still equals `etag` (HTTP `If-None-Match`, S3 GetObject
    * IfNoneMatch → 304): an unchanged object costs one request and no body. `etag` undefined reads it

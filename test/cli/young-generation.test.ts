@@ -2,7 +2,8 @@
 // flag is set at run time, once the fetch knows it must download, because on the bin's shebang it cost
 // every start Node's code cache; it is set again once fs worker threads are online, whose start resets it
 // (src/util/v8-flags.ts). From a network store it also runs a full collection every FETCH_GC_BYTES fetched
-// (socket buffers otherwise pile up as RSS). Checked on the real bin, over a real HTTP store and from a
+// through the HTTP client (its per-read buffers otherwise pile up as RSS), and none for packs, which plain
+// HTTP reads into one reused buffer (src/store/http-read-into.ts). Checked on the real bin, over a real HTTP store and from a
 // directory store (which starts worker threads): the process records the largest new space it had and the
 // forced full collections it ran (a --require'd probe writing v8's figures at exit), and a plain Node
 // process doing the same churn is the control that shows the new space would grow otherwise.
@@ -42,6 +43,7 @@ interface Probed {
 describe('a downloading fetch keeps the young generation small', () => {
   let t: { dir: string; cleanup: () => Promise<void> };
   let http: HttpStoreServer;
+  let unpacked: HttpStoreServer;
   let digest: string;
   let storeDir: string;
   let bytes: number;
@@ -57,11 +59,16 @@ describe('a downloading fetch keeps the young generation small', () => {
     storeDir = join(t.dir, 'store');
     digest = (await pushDirectory(openStore(storeDir), src, { name: 'big', signKeys: [key.secret] })).digest;
     http = await startHttpStoreServer(storeDir);
+    // The same package pushed without packs: every object comes through the HTTP client, one by one.
+    const unpackedDir = join(t.dir, 'store-unpacked');
+    await pushDirectory(openStore(unpackedDir), src, { name: 'big', signKeys: [key.secret], packs: false });
+    unpacked = await startHttpStoreServer(unpackedDir);
     probe = join(t.dir, 'probe.cjs');
     await writeFile(probe, PROBE);
   });
   afterAll(async () => {
     await http?.close();
+    await unpacked?.close();
     await t?.cleanup();
   });
 
@@ -81,12 +88,14 @@ describe('a downloading fetch keeps the young generation small', () => {
     expect(fetched.newSpace).toBeLessThanOrEqual(4 * 1024 * 1024);
   });
 
-  it('over HTTP it runs a full collection every FETCH_GC_BYTES fetched; a plain process runs none', async () => {
-    const fetched = await probed(fetchArgs(http.url, 'state-gc'), 'fetch-gc');
+  it('over HTTP it runs a full collection every FETCH_GC_BYTES read through the client, none for packs read into its own buffer; a plain process runs none', async () => {
+    const oneByOne = await probed(fetchArgs(unpacked.url, 'state-gc'), 'fetch-gc');
     // Each collection waits for FETCH_GC_BYTES more, counted per verified object (here at most 600 kB).
     const due = Math.floor(bytes / (FETCH_GC_BYTES + 600_000));
     expect(due).toBeGreaterThanOrEqual(4);
-    expect(fetched.forced).toBeGreaterThanOrEqual(due);
+    expect(oneByOne.forced).toBeGreaterThanOrEqual(due);
+    const packed = await probed(fetchArgs(http.url, 'state-packed'), 'fetch-packed');
+    expect(packed.forced).toBe(0);
     expect((await probed(['-e', churn], 'control-gc')).forced).toBe(0);
   });
 

@@ -1,0 +1,264 @@
+import { createHash, type Hash } from 'node:crypto';
+import { close, open, write } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { IntegrityError, TransportError } from '../errors/index.js';
+import { packHeaderBytes, packHeaderMatches, type PackEntry } from '../packages/pack-format.js';
+import { digestFromHex, type Digest } from '../store/digest.js';
+import type { ObjectCache } from './object-cache.js';
+import { TEMP_MODE, writeTemps } from './write-temps.js';
+
+/** What a pack's wanted objects become: verified files handed on, one by one. */
+export interface PackSplitSink {
+  /** Receives each verified file (flush and rename are its business). */
+  commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
+  /** Called once per object committed, with its size. */
+  onObject: (digest: Digest, size: number) => void;
+}
+
+/** Splits one pack's bytes, fed in order, into verified object files. */
+export interface PackSplitter {
+  /** Takes the pack's next bytes; `view` is not used once the promise settles (it may be a reused buffer). */
+  feed(view: Buffer): Promise<void>;
+  /** After the last byte: checks that every entry arrived, writes what is gathered, waits for every write. */
+  end(): Promise<void>;
+  /** After a failure: waits for the writes in flight and removes the file of the entry being written. */
+  abort(): Promise<void>;
+}
+
+// Each pack copies the bytes it keeps into two buffers of its own, one filling while the other's writes
+// run, so what it is fed may be a buffer the reader reuses for its next read, and a pack allocates the
+// same 1 MiB however big it is. Objects up to SMALL_OBJECT are gathered whole and written as files when
+// their buffer is full; larger ones are written to their file every WRITE_CHUNK.
+const GATHER_BYTES = 512 * 1024;
+const SMALL_OBJECT = 256 * 1024;
+const WRITE_CHUNK = 256 * 1024;
+
+interface Gather {
+  buf: Buffer;
+  used: number;
+  /** Writes (and the commits after them) that read from `buf`: it is reused only once they settled. */
+  busy: Array<Promise<unknown>>;
+}
+
+interface Small {
+  tmp: string;
+  digest: Digest;
+  size: number;
+  data: Buffer;
+}
+
+/** A large object being written: its file opens on its first write. */
+interface Large {
+  entry: PackEntry;
+  tmp: string;
+  fd: Promise<number> | undefined;
+  pos: number;
+  writes: Array<Promise<void>>;
+}
+
+function openNew(path: string): Promise<number> {
+  return new Promise((resolve, reject) => open(path, 'wx', TEMP_MODE, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Writes `data` at `pos` of `fd`, all of it (a short write continues; one that writes nothing fails). */
+function writeAt(fd: number, data: Buffer, pos: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const next = (done: number): void => {
+      if (done === data.length) return resolve();
+      write(fd, data, done, data.length - done, pos + done, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) return reject(new Error(`write on fd ${fd} wrote nothing`));
+        next(done + n);
+      });
+    };
+    next(0);
+  });
+}
+
+/**
+ * A splitter for `entries` (the index the signed manifest says the pack carries): the index bytes must
+ * equal it exactly (IntegrityError before anything is written); each `wanted` entry is hashed as it passes
+ * and handed to `sink.commit` only once its hash matches; entries not wanted are skipped unhashed. `pack`
+ * names the pack in errors.
+ */
+export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: readonly PackEntry[], wanted: ReadonlySet<Digest>, sink: PackSplitSink): PackSplitter {
+  const headerSize = packHeaderBytes(entries.length);
+  const header: Buffer[] = [];
+  let headerGot = 0;
+  let i = -1; // entry being read; -1 while in the index
+  let left = 0;
+  let hash: Hash | undefined;
+  let cur: Gather = { buf: Buffer.allocUnsafeSlow(GATHER_BYTES), used: 0, busy: [] };
+  let spare: Gather | undefined;
+  // The current entry's bytes in `cur` not yet written start here.
+  let from = 0;
+  let large: Large | undefined;
+  let small: Small[] = [];
+  let failure: { err: unknown } | undefined;
+  // Everything started (writes, then commits): end() and abort() wait for all of it.
+  const pending: Array<Promise<unknown>> = [];
+  const settle = (p: Promise<unknown>): Promise<unknown> => p.catch((err: unknown) => void (failure ??= { err }));
+  /** `reads` reads from `g`'s buffer; `then` (default `reads`) is all of the work, commits included. */
+  const track = (g: Gather, reads: Promise<unknown>, then: Promise<unknown> = reads): void => {
+    g.busy.push(settle(reads));
+    pending.push(settle(then));
+  };
+  const check = (): void => {
+    if (failure !== undefined) throw failure.err;
+  };
+
+  const commitSmall = async (batch: Small[]): Promise<void> => {
+    for (const s of batch) {
+      await sink.commit(s.tmp, s.digest, s.size);
+      sink.onObject(s.digest, s.size);
+    }
+  };
+  // Starts the writes of what `cur` holds: the small objects gathered, the large one's bytes so far.
+  const issue = (): void => {
+    if (small.length > 0) {
+      const batch = small;
+      const written = writeTemps(batch);
+      track(cur, written, written.then(() => commitSmall(batch)));
+      small = [];
+    }
+    if (large !== undefined && cur.used > from) {
+      const l = large;
+      const data = cur.buf.subarray(from, cur.used);
+      const at = l.pos;
+      l.pos += data.length;
+      l.fd ??= openNew(l.tmp);
+      const w = l.fd.then((fd) => writeAt(fd, data, at));
+      l.writes.push(w);
+      track(cur, w);
+      from = cur.used;
+    }
+  };
+  // Writes out `cur` and continues in the other buffer once its own writes are done.
+  const rotate = async (): Promise<void> => {
+    issue();
+    const next = spare ?? { buf: Buffer.allocUnsafeSlow(GATHER_BYTES), used: 0, busy: [] };
+    await Promise.all(next.busy);
+    check();
+    next.used = 0;
+    next.busy = [];
+    spare = cur;
+    cur = next;
+    from = 0;
+  };
+  const startEntry = async (): Promise<void> => {
+    const e = entries[i];
+    if (e === undefined) return;
+    left = e.size;
+    hash = wanted.has(e.digest) ? createHash('sha256') : undefined;
+    if (hash === undefined) return;
+    // A small object is gathered in one buffer, whole.
+    if (e.size <= SMALL_OBJECT && e.size > GATHER_BYTES - cur.used) await rotate();
+    from = cur.used;
+    if (e.size > SMALL_OBJECT) large = { entry: e, tmp: cache.tempPath(e.digest), fd: undefined, pos: 0, writes: [] };
+  };
+  const finishEntry = (): void => {
+    const e = entries[i] as PackEntry;
+    const h = hash;
+    hash = undefined;
+    if (h === undefined) return;
+    const actual = digestFromHex(h.digest('hex'));
+    if (actual !== e.digest) {
+      throw new IntegrityError(`pack ${pack}: its bytes for object ${e.digest} hash to ${actual}`, { object: e.digest, pack, actual });
+    }
+    if (large === undefined) {
+      small.push({ tmp: cache.tempPath(e.digest), digest: e.digest, size: e.size, data: cur.buf.subarray(from, cur.used) });
+      from = cur.used;
+      return;
+    }
+    issue();
+    const l = large;
+    large = undefined;
+    pending.push(settle(finishLarge(l)));
+  };
+  // Closes a large object's file once its writes are done and hands it on; a failed write leaves no file.
+  const finishLarge = async (l: Large): Promise<void> => {
+    let fd: number | undefined;
+    try {
+      fd = await (l.fd ??= openNew(l.tmp));
+      await Promise.all(l.writes);
+      const toClose = fd;
+      fd = undefined;
+      await closeFd(toClose);
+    } catch (err) {
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
+      await rm(l.tmp, { force: true });
+      throw err;
+    }
+    await sink.commit(l.tmp, l.entry.digest, l.entry.size);
+    sink.onObject(l.entry.digest, l.entry.size);
+  };
+  // Moves past the index or a finished entry, and past any empty entries after it.
+  const advance = async (): Promise<void> => {
+    for (;;) {
+      i++;
+      await startEntry();
+      if (i >= entries.length || left > 0) return;
+      finishEntry();
+    }
+  };
+
+  return {
+    async feed(view) {
+      check();
+      let off = 0;
+      while (off < view.length) {
+        if (i < 0) {
+          const take = Math.min(headerSize - headerGot, view.length - off);
+          header.push(Buffer.from(view.subarray(off, off + take)));
+          headerGot += take;
+          off += take;
+          if (headerGot < headerSize) continue;
+          if (!packHeaderMatches(Buffer.concat(header), entries)) {
+            throw new IntegrityError(`pack ${pack}: its index does not list the objects the manifest names for it`, { pack });
+          }
+          await advance();
+          continue;
+        }
+        if (i >= entries.length) throw new IntegrityError(`pack ${pack}: bytes past its last object`, { pack });
+        const take = Math.min(left, view.length - off);
+        if (hash !== undefined) {
+          const piece = view.subarray(off, off + take);
+          hash.update(piece);
+          for (let p = 0; p < take; ) {
+            if (cur.used === GATHER_BYTES) await rotate();
+            const n = piece.copy(cur.buf, cur.used, p, Math.min(take, p + GATHER_BYTES - cur.used));
+            cur.used += n;
+            p += n;
+            if (large !== undefined && cur.used - from >= WRITE_CHUNK) issue();
+          }
+        }
+        left -= take;
+        off += take;
+        if (left === 0) {
+          finishEntry();
+          await advance();
+        }
+      }
+    },
+    async end() {
+      check();
+      if (i < entries.length) throw new TransportError(`pack ${pack}: the body ended early`, { pack });
+      issue();
+      await Promise.all(pending);
+      check();
+    },
+    async abort() {
+      await Promise.all(pending);
+      const l = large;
+      large = undefined;
+      if (l === undefined) return;
+      await Promise.allSettled(l.writes);
+      if (l.fd !== undefined) await l.fd.then(closeFd).catch(() => undefined);
+      await rm(l.tmp, { force: true });
+    },
+  };
+}
