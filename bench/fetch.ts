@@ -1,4 +1,4 @@
-// `npm run bench -- fetch [--runs N] [--json] [--no-rgw]`: a whole `flotilla fetch` process beside real Nix
+// `npm run bench -- fetch [--runs N] [--json] [--no-rgw] [--delete-between-rounds]`: a whole `flotilla fetch` process beside real Nix
 // (`nix copy --from <binary cache> --to <fresh chroot store>`) on the same closure, as a user waits for it:
 // cold from a directory and over HTTP, incremental v1 → v2 and no-op over HTTP, CLI start beside bare
 // node, peak RSS, and the cold fetch from Ceph RGW beside a GET of every object. Runs are interleaved (the
@@ -185,11 +185,12 @@ async function setUp(root: string, withRgw: boolean): Promise<Setup> {
   return { root, nix, flotillaDir, pubKey: pushed.pubKey, v1: pushed.v1, v2: pushed.v2, http: { flotilla, none, zstd }, rgw };
 }
 
-/** `npm run bench -- fetch [--runs N] [--json] [--no-rgw]`. */
+/** `npm run bench -- fetch [--runs N] [--json] [--no-rgw] [--delete-between-rounds]`. */
 export async function run(args: string[]): Promise<void> {
   const at = args.indexOf('--runs');
   const runs = at >= 0 ? Math.max(1, Number(args[at + 1]) || 1) : 5;
   const json = args.includes('--json');
+  const deleteBetween = args.includes('--delete-between-rounds');
   const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-fetch-'));
   let s: Setup | undefined;
   try {
@@ -202,8 +203,10 @@ export async function run(args: string[]): Promise<void> {
       await mkdir(dir, { recursive: true });
       await round(s, dir, i % 2 === 1, i < 0 ? {} : m);
       if (i >= 0) hash.push(await timeHash(join(root, 'v1'), availableParallelism()));
-      // Removed outside the clock, then written back, so the next round starts from a clean disk.
-      await removeTree(dir);
+      // Kept until the end unless asked: on ext4 every inode made within ~30 s of a mass delete costs a scan
+      // past the recently freed ones (0.6 ms per file instead of 0.07, docs/performance.md), which would
+      // time this harness's own cleanup, not either tool. Either way written back outside the clock.
+      if (deleteBetween) await removeTree(dir);
       await timeSync();
       if (!json) process.stdout.write(i < 0 ? 'warm-up round done\n' : `round ${i + 1}/${runs} done\n`);
     }
