@@ -5,6 +5,7 @@ import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { deadlineFor, objectDeadline } from './fetch-object.js';
 import type { ObjectCache } from './object-cache.js';
+import type { NewFiles } from './new-files.js';
 import { createPackSplitter } from './pack-splitter.js';
 
 /** A pack to fetch: its digest, the index it must carry (from the signed manifest), the entries to keep. */
@@ -25,6 +26,8 @@ export interface PackFetchOptions {
    * garbage collection frees (`get`'s), not the store's reused one.
    */
   onObject: (digest: Digest, size: number, collectable: boolean) => void;
+  /** How the objects' files are created (new-files.ts). */
+  files: NewFiles;
 }
 
 /**
@@ -43,6 +46,7 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   const split = createPackSplitter(cache, job.digest, job.entries, job.wanted, {
     commit: o.commit,
     onObject: (d, size) => o.onObject(d, size, !reused),
+    files: o.files,
   });
   try {
     const how = store.readInto === undefined ? 'unsupported' : await store.readInto(key, total, (view) => {

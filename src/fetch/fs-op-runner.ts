@@ -12,6 +12,8 @@ export interface FsOpRunner {
   run(ops: readonly FsOp[], keepGoing?: boolean): Promise<FsOpResult[]>;
   /** Runs independent `ops` split across the threads, every one of them (a failure stops nothing). */
   runSpread(ops: readonly FsOp[]): Promise<FsOpResult[]>;
+  /** True when the steps run on worker threads (a step's data may then live in shared memory, unmoved). */
+  readonly threaded: boolean;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export function inlineFsOpRunner(): FsOpRunner {
     buf ??= Buffer.allocUnsafe(READ_BUFFER);
     return Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
   };
-  return { run, runSpread: (ops) => runSpreadAsync(ops), close: () => Promise.resolve() };
+  return { run, runSpread: (ops) => runSpreadAsync(ops), threaded: false, close: () => Promise.resolve() };
 }
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading
@@ -101,6 +103,7 @@ export function threadFsOpRunner(threads = Math.min(4, availableParallelism())):
       const parts = await Promise.all(lanes.map((l, i) => (i * per < ops.length ? send(l, ops.slice(i * per, (i + 1) * per), true) : Promise.resolve([]))));
       return parts.flat();
     },
+    threaded: true,
     async close() {
       await Promise.all(lanes.map((l) => l.worker.terminate()));
     },

@@ -19,6 +19,12 @@ export type FsOp =
   /** Writes `data` to the new file `dest`, created with `mode` (default 0600; less the umask). */
   | { op: 'write'; dest: string; data: Uint8Array; mode?: number }
   /**
+   * Writes `data` at byte `pos` of `path`: with `create`, a new file made with `mode` (never over an
+   * existing name), else an existing one, opened without following a symlink. For a file written in
+   * pieces, each piece sent once the one before it is done.
+   */
+  | { op: 'writeAt'; path: string; data: Uint8Array; pos: number; create: boolean; mode: number }
+  /**
    * Sets `mode` on `tmp` when given (leave it out for a temp created with its final mode), then renames it
    * to `dest`, creating dest's directory when missing.
    */
@@ -108,6 +114,20 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
         case 'copy':
           fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
           break;
+        case 'writeAt': {
+          const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+          const fd = fs.openSync(o.path, O_WRONLY | O_NOFOLLOW | (o.create ? O_CREAT | O_EXCL : 0), o.mode);
+          try {
+            for (let done = 0; done < o.data.length; ) {
+              const n = fs.writeSync(fd, o.data, done, o.data.length - done, o.pos + done);
+              if (n === 0) throw Object.assign(new Error(`write to ${o.path} wrote nothing`), { code: 'EIO' });
+              done += n;
+            }
+          } finally {
+            fs.closeSync(fd);
+          }
+          break;
+        }
         case 'write':
           fs.writeFileSync(o.dest, o.data, { flag: 'wx', mode: o.mode ?? 0o600 });
           break;

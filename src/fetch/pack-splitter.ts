@@ -1,11 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
-import { close, open, write } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { IntegrityError, TransportError } from '../errors/index.js';
 import { packHeaderBytes, packHeaderMatches, type PackEntry } from '../packages/pack-format.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
+import type { NewFiles } from './new-files.js';
 import type { ObjectCache } from './object-cache.js';
-import { TEMP_MODE, writeTemps } from './write-temps.js';
 
 /** What a pack's wanted objects become: verified files handed on, one by one. */
 export interface PackSplitSink {
@@ -13,6 +12,8 @@ export interface PackSplitSink {
   commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
   /** Called once per object committed, with its size. */
   onObject: (digest: Digest, size: number) => void;
+  /** Creates the objects' files (new-files.ts); shared memory for the gather buffers when it says so. */
+  files: NewFiles;
 }
 
 /** Splits one pack's bytes, fed in order, into verified object files. */
@@ -47,36 +48,12 @@ interface Small {
   data: Buffer;
 }
 
-/** A large object being written: its file opens on its first write. */
+/** A large object being written, piece by piece, each piece once the one before it is done. */
 interface Large {
   entry: PackEntry;
   tmp: string;
-  fd: Promise<number> | undefined;
   pos: number;
-  writes: Array<Promise<void>>;
-}
-
-function openNew(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, 'wx', TEMP_MODE, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-/** Writes `data` at `pos` of `fd`, all of it (a short write continues; one that writes nothing fails). */
-function writeAt(fd: number, data: Buffer, pos: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const next = (done: number): void => {
-      if (done === data.length) return resolve();
-      write(fd, data, done, data.length - done, pos + done, (err, n) => {
-        if (err) return reject(err);
-        if (n === 0) return reject(new Error(`write on fd ${fd} wrote nothing`));
-        next(done + n);
-      });
-    };
-    next(0);
-  });
+  written: Promise<void>;
 }
 
 /**
@@ -92,7 +69,9 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
   let i = -1; // entry being read; -1 while in the index
   let left = 0;
   let hash: Hash | undefined;
-  let cur: Gather = { buf: Buffer.allocUnsafeSlow(GATHER_BYTES), used: 0, busy: [] };
+  const { files } = sink;
+  const gatherBuffer = (): Buffer => (files.shared ? Buffer.from(new SharedArrayBuffer(GATHER_BYTES)) : Buffer.allocUnsafeSlow(GATHER_BYTES));
+  let cur: Gather = { buf: gatherBuffer(), used: 0, busy: [] };
   let spare: Gather | undefined;
   // The current entry's bytes in `cur` not yet written start here.
   let from = 0;
@@ -121,7 +100,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
   const issue = (): void => {
     if (small.length > 0) {
       const batch = small;
-      const written = writeTemps(batch);
+      const written = files.write(batch);
       track(cur, written, written.then(() => commitSmall(batch)));
       small = [];
     }
@@ -130,17 +109,15 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
       const data = cur.buf.subarray(from, cur.used);
       const at = l.pos;
       l.pos += data.length;
-      l.fd ??= openNew(l.tmp);
-      const w = l.fd.then((fd) => writeAt(fd, data, at));
-      l.writes.push(w);
-      track(cur, w);
+      l.written = l.written.then(() => files.writeAt(l.tmp, data, at));
+      track(cur, l.written);
       from = cur.used;
     }
   };
   // Writes out `cur` and continues in the other buffer once its own writes are done.
   const rotate = async (): Promise<void> => {
     issue();
-    const next = spare ?? { buf: Buffer.allocUnsafeSlow(GATHER_BYTES), used: 0, busy: [] };
+    const next = spare ?? { buf: gatherBuffer(), used: 0, busy: [] };
     await Promise.all(next.busy);
     check();
     next.used = 0;
@@ -158,7 +135,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     // A small object is gathered in one buffer, whole.
     if (e.size <= SMALL_OBJECT && e.size > GATHER_BYTES - cur.used) await rotate();
     from = cur.used;
-    if (e.size > SMALL_OBJECT) large = { entry: e, tmp: cache.tempPath(e.digest), fd: undefined, pos: 0, writes: [] };
+    if (e.size > SMALL_OBJECT) large = { entry: e, tmp: cache.tempPath(e.digest), pos: 0, written: Promise.resolve() };
   };
   const finishEntry = (): void => {
     const e = entries[i] as PackEntry;
@@ -179,17 +156,11 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     large = undefined;
     pending.push(settle(finishLarge(l)));
   };
-  // Closes a large object's file once its writes are done and hands it on; a failed write leaves no file.
+  // Hands a large object on once its pieces are written; a failed piece leaves no file behind.
   const finishLarge = async (l: Large): Promise<void> => {
-    let fd: number | undefined;
     try {
-      fd = await (l.fd ??= openNew(l.tmp));
-      await Promise.all(l.writes);
-      const toClose = fd;
-      fd = undefined;
-      await closeFd(toClose);
+      await l.written;
     } catch (err) {
-      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       await rm(l.tmp, { force: true });
       throw err;
     }
@@ -256,8 +227,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
       const l = large;
       large = undefined;
       if (l === undefined) return;
-      await Promise.allSettled(l.writes);
-      if (l.fd !== undefined) await l.fd.then(closeFd).catch(() => undefined);
+      await l.written.catch(() => undefined);
       await rm(l.tmp, { force: true });
     },
   };

@@ -12,7 +12,7 @@ import { localDiskFull } from './disk-guard.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
-import { TEMP_MODE, writeTemps } from './write-temps.js';
+import { newFilesOn } from './new-files.js';
 
 /** An object the cache lacks. */
 export interface Wanted {
@@ -98,6 +98,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     }
     await committer.add(tmp, d, size, false, written);
   };
+  const newFiles = newFilesOn(fsOps);
   // Every object in flight listens to this one signal (its deadline links to it), not to the caller's:
   // ours may carry as many listeners as there are downloads without a leak warning.
   const hub = new AbortController();
@@ -176,6 +177,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         },
         ...(o.signal ? { signal: hub.signal } : {}),
         ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
+        files: newFiles,
       });
       o.onPack?.(pack.digest);
     } catch (err) {
@@ -198,16 +200,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         return committer.add(x, job.item.digest, job.item.size, true);
       }
       const tmps = job.items.map((w) => cache.tempPath(w.digest));
-      // From a network store the steps run on the main thread, where file creation would stall the downloads.
-      if (!local) await writeTemps(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
-      else {
-        try {
-          throwIfFailed(await fsOps.run(job.items.map((w, i): FsOp => ({ op: 'write', dest: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0), mode: TEMP_MODE }))));
-        } catch (err) {
-          await Promise.all(tmps.map((t) => rm(t, { force: true })));
-          throw err;
-        }
-      }
+      await newFiles.write(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
       for (const [i, w] of job.items.entries()) await commit(tmps[i] as string, w.digest, w.size);
     });
   } catch (err) {

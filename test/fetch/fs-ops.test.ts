@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inlineFsOpRunner, threadFsOpRunner, throwIfFailed, type FsOpRunner } from '../../src/fetch/fs-op-runner.js';
@@ -176,6 +176,31 @@ describe.each([
     }
     const [missing] = await ops.run([{ op: 'adopt', from: join(root, 'tree', 'gone'), dest: join(root, 'cache', 'cc', 'x'), tmp: join(root, 'tmp-x') }]);
     expect(missing).toMatchObject({ ok: false, code: 'ENOENT' });
+  });
+
+  it('writeAt makes a new file from pieces, never over an existing name nor through a symlink', async () => {
+    const dest = fresh();
+    const a = body.subarray(0, 1_000_000);
+    const b = body.subarray(1_000_000);
+    throwIfFailed(await ops.run([{ op: 'writeAt', path: dest, data: a, pos: 0, create: true, mode: 0o444 }]));
+    throwIfFailed(await ops.run([{ op: 'writeAt', path: dest, data: b, pos: a.length, create: false, mode: 0o444 }]));
+    expect((await readFile(dest)).equals(body)).toBe(true);
+    expect((await stat(dest)).mode & 0o777).toBe(0o444);
+    // A piece from shared memory (what a pack's gather buffer is when threads write) lands the same.
+    const shared = Buffer.from(new SharedArrayBuffer(16));
+    shared.write('shared bytes ok!');
+    const viaShared = fresh();
+    throwIfFailed(await ops.run([{ op: 'writeAt', path: viaShared, data: shared, pos: 0, create: true, mode: 0o444 }]));
+    expect(await readFile(viaShared, 'utf8')).toBe('shared bytes ok!');
+    const [again] = await ops.run([{ op: 'writeAt', path: dest, data: a, pos: 0, create: true, mode: 0o444 }]);
+    expect(again).toMatchObject({ ok: false, code: 'EEXIST' });
+    const link = fresh();
+    const victim = fresh();
+    await writeFile(victim, 'untouched');
+    await symlink(victim, link);
+    const [through] = await ops.run([{ op: 'writeAt', path: link, data: a, pos: 0, create: false, mode: 0o444 }]);
+    expect(through).toMatchObject({ ok: false, code: 'ELOOP' });
+    expect(await readFile(victim, 'utf8')).toBe('untouched');
   });
 });
 
