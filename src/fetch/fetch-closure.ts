@@ -115,11 +115,15 @@ const THREADS_FROM_FILES = 4096;
 
 /**
  * Threads when the closure is big, or as told by `fsThreads` (0 keeps everything on the calling thread):
- * from a local store (the directory store) copying and hashing are their work; from a network store
- * creating the files, a batch per hand-off, so the main thread keeps to the sockets.
+ * from a local store (the directory store) copying and hashing are their work; from a plain HTTP store
+ * (one that reads into its own buffer) creating the files, a batch per hand-off, so the main thread keeps
+ * to the sockets. Not from S3: its SDK's buffers already make most of a cold fetch's peak memory, and a
+ * thread's heap took it from under 100 MB to 111 MB (`npm run bench -- fetch`).
  */
 function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boolean {
   if (o.fsThreads !== undefined) return o.fsThreads > 0;
+  const first = o.stores[0];
+  if (first?.localPath === undefined && first?.readInto === undefined) return false;
   return bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES;
 }
 
