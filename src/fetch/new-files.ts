@@ -44,13 +44,14 @@ function writeAtByCallbacks(path: string, data: Uint8Array, pos: number): Promis
 }
 
 /**
- * New files through `fsOps`: on its worker threads a batch per message (each hand-off to another thread
- * costs tens of microseconds of the main thread on this VM, a file's open, write and close three of them
- * through libuv's pool), reading the bytes from shared memory; without threads, through libuv's pool, as
- * creating a file on the main thread would stall every download in flight.
+ * New files through `fsOps` when it has worker threads: a batch per message (each hand-off to another
+ * thread costs tens of microseconds of the main thread on this VM, a file's open, write and close three of
+ * them through libuv's pool), reading the bytes from shared memory. Without threads, a `network` fetch
+ * goes through libuv's pool, as creating a file on the main thread would stall every download in flight;
+ * a local one runs the steps synchronously (a few microseconds each, no downloads to stall).
  */
-export function newFilesOn(fsOps: FsOpRunner): NewFiles {
-  if (!fsOps.threaded) return { write: writeTemps, writeAt: writeAtByCallbacks, shared: false };
+export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
+  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeAtByCallbacks, shared: false };
   return {
     async write(items) {
       try {
@@ -63,6 +64,6 @@ export function newFilesOn(fsOps: FsOpRunner): NewFiles {
     async writeAt(path, data, pos) {
       throwIfFailed(await fsOps.run([{ op: 'writeAt', path, data, pos, create: pos === 0, mode: TEMP_MODE }]));
     },
-    shared: true,
+    shared: fsOps.threaded,
   };
 }

@@ -37,7 +37,7 @@ const WRITE_CHUNK = 256 * 1024;
 interface Gather {
   buf: Buffer;
   used: number;
-  /** Writes (and the commits after them) that read from `buf`: it is reused only once they settled. */
+  /** The writes that read from `buf`: it is reused only once they settled. */
   busy: Array<Promise<unknown>>;
 }
 

@@ -98,7 +98,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     }
     await committer.add(tmp, d, size, false, written);
   };
-  const newFiles = newFilesOn(fsOps);
+  const newFiles = newFilesOn(fsOps, o.stores[0]?.localPath === undefined);
   // Every object in flight listens to this one signal (its deadline links to it), not to the caller's:
   // ours may carry as many listeners as there are downloads without a leak warning.
   const hub = new AbortController();
