@@ -72,17 +72,17 @@ export function canCoordinate(store: Pick<Store, 'capabilities'>): boolean {
 }
 
 /**
- * A content-addressed object store. Keys are relative slash-separated paths built by `keys.ts` only.
- * Every method fails with a FlotillaError: NotFoundError (also recognised by `isNotFound`),
- * PreconditionFailedError, UnsupportedOperationError, TransportError, SizeLimitError, TimeoutError.
- * Backends do not hash: callers that know a digest verify it while streaming (see `verify-stream.ts`).
- */
-/**
  * Takes a view of an object's next bytes, valid only until the returned promise settles: the view is a
  * window on a buffer the reader reuses for its next read, which waits for that promise.
  */
 export type ConsumeView = (view: Buffer) => Promise<void>;
 
+/**
+ * A content-addressed object store. Keys are relative slash-separated paths built by `keys.ts` only.
+ * Every method fails with a FlotillaError: NotFoundError (also recognised by `isNotFound`),
+ * PreconditionFailedError, UnsupportedOperationError, TransportError, SizeLimitError, TimeoutError.
+ * Backends do not hash: callers that know a digest verify it while streaming (see `verify-stream.ts`).
+ */
 export interface Store {
   /** The store's URL with credentials removed, for messages. */
   readonly url: string;
