@@ -1,8 +1,7 @@
-import { close, constants, open, write } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
-import { TEMP_MODE, writeTemps } from './write-temps.js';
+import { TEMP_MODE, writeFileAt, writeTemps } from './write-temps.js';
 
 /** How a fetch creates the files of objects that arrive over the network (mode TEMP_MODE). */
 export interface NewFiles {
@@ -17,32 +16,6 @@ export interface NewFiles {
   readonly shared: boolean;
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-
-/** writeAt through libuv's pool with callbacks: open, the writes, close. */
-function writeAtByCallbacks(path: string, data: Uint8Array, pos: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    open(path, O_WRONLY | O_NOFOLLOW | (pos === 0 ? O_CREAT | O_EXCL : 0), TEMP_MODE, (err, fd) => {
-      if (err) return reject(err);
-      const finish = (failed: Error | null): void =>
-        close(fd, (closeErr) => {
-          const e = failed ?? closeErr;
-          if (e) reject(e);
-          else resolve();
-        });
-      const next = (done: number): void => {
-        if (done === data.length) return finish(null);
-        write(fd, data, done, data.length - done, pos + done, (writeErr, n) => {
-          if (writeErr) return finish(writeErr);
-          if (n === 0) return finish(new Error(`write to ${path} wrote nothing`));
-          next(done + n);
-        });
-      };
-      next(0);
-    });
-  });
-}
-
 /**
  * New files through `fsOps` when it has worker threads: a batch per message (each hand-off to another
  * thread costs tens of microseconds of the main thread on this VM, a file's open, write and close three of
@@ -51,7 +24,7 @@ function writeAtByCallbacks(path: string, data: Uint8Array, pos: number): Promis
  * a local one runs the steps synchronously (a few microseconds each, no downloads to stall).
  */
 export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
-  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeAtByCallbacks, shared: false };
+  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeFileAt, shared: false };
   return {
     async write(items) {
       try {

@@ -1,4 +1,4 @@
-import { close, open, write } from 'node:fs';
+import { close, constants, open, write } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
 /**
@@ -10,30 +10,32 @@ export const TEMPS_HAVE_FINAL_MODE = (process.umask() & 0o444) === 0;
 /** The mode every object temp is created with (see TEMPS_HAVE_FINAL_MODE). */
 export const TEMP_MODE = TEMPS_HAVE_FINAL_MODE ? 0o444 : 0o600;
 
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+
 /**
- * Creates `path` (never over an existing name) with `data`, through libuv's pool with callbacks: one
- * promise per file, where `fs/promises` makes a FileHandle and a promise for each of open, write and close.
+ * Writes `data` at byte `pos` of `path` through libuv's pool with callbacks: at 0 a new file (mode
+ * TEMP_MODE, never over an existing name), else the existing one, not through a symlink. One promise per
+ * call, where `fs/promises` makes a FileHandle and a promise for each of open, write and close.
  */
-function writeNew(path: string, data: Uint8Array): Promise<void> {
+export function writeFileAt(path: string, data: Uint8Array, pos: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    open(path, 'wx', TEMP_MODE, (err, fd) => {
+    open(path, O_WRONLY | O_NOFOLLOW | (pos === 0 ? O_CREAT | O_EXCL : 0), TEMP_MODE, (err, fd) => {
       if (err) return reject(err);
-      let done = 0;
       const finish = (failed: Error | null): void =>
         close(fd, (closeErr) => {
           const e = failed ?? closeErr;
           if (e) reject(e);
           else resolve();
         });
-      const next = (): void => {
-        if (done >= data.length) return finish(null);
-        write(fd, data, done, data.length - done, null, (writeErr, n) => {
+      const next = (done: number): void => {
+        if (done === data.length) return finish(null);
+        write(fd, data, done, data.length - done, pos + done, (writeErr, n) => {
           if (writeErr) return finish(writeErr);
-          done += n;
-          next();
+          if (n === 0) return finish(new Error(`write to ${path} wrote nothing`));
+          next(done + n);
         });
       };
-      next();
+      next(0);
     });
   });
 }
@@ -45,7 +47,7 @@ function writeNew(path: string, data: Uint8Array): Promise<void> {
  * scanning past recently deleted inodes), which on the main thread would stall every download in flight.
  */
 export async function writeTemps(items: ReadonlyArray<{ tmp: string; data: Uint8Array }>): Promise<void> {
-  const done = await Promise.allSettled(items.map((s) => writeNew(s.tmp, s.data)));
+  const done = await Promise.allSettled(items.map((s) => writeFileAt(s.tmp, s.data, 0)));
   const failed = done.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed === undefined) return;
   await Promise.all(items.map((s) => rm(s.tmp, { force: true })));
