@@ -22,10 +22,10 @@ export interface PackFetchOptions {
   /** Receives each verified temp file (flush and rename are its business). */
   commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
   /**
-   * Called once per object committed, with its size and whether its bytes came through buffers only
-   * garbage collection frees (`get`'s), not the store's reused one.
+   * Called once per object committed, with its size and whether its bytes came through the store's own
+   * reused read buffer (`readInto`) rather than `get`'s per-read buffers, which garbage collection frees.
    */
-  onObject: (digest: Digest, size: number, collectable: boolean) => void;
+  onObject: (digest: Digest, size: number, ownBuffer: boolean) => void;
   /** How the objects' files are created (new-files.ts). */
   files: NewFiles;
 }
@@ -45,7 +45,7 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   let reused = false;
   const split = createPackSplitter(cache, job.digest, job.entries, job.wanted, {
     commit: o.commit,
-    onObject: (d, size) => o.onObject(d, size, !reused),
+    onObject: (d, size) => o.onObject(d, size, reused),
     files: o.files,
   });
   try {

@@ -170,9 +170,9 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     try {
       await fetchPack(o.stores[0] as Store, cache, pack, {
         commit,
-        onObject: (d, size, collectable) => {
+        onObject: (d, size, ownBuffer) => {
           placed.add(d);
-          o.onBytes(size, !collectable);
+          o.onBytes(size, ownBuffer);
           o.onObject();
         },
         ...(o.signal ? { signal: hub.signal } : {}),
