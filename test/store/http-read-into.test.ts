@@ -31,7 +31,7 @@ async function serve(handle: Handler): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/objects/x`;
 }
 
-const ok = (length: number, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+const ok = (length: number): string => `HTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n\r\n`;
 
 function options(size: number, more: Partial<ReadIntoOptions> = {}): ReadIntoOptions {
   return { size, headers: { authorization: 'Bearer t' }, connectMs: 2000, idleMs: 2000, signal: new AbortController().signal, what: 'get objects/x in test', ...more };
@@ -127,6 +127,27 @@ describe('readInto: a GET whose body comes as views of one reused buffer', () =>
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     await expect(readInto(`http://127.0.0.1:${port}/x`, options(8), collector().consume)).resolves.toBe('unsupported');
+  });
+
+  it('a head that does not end is left to the general client past 16 KiB: the reader hangs up, it does not read on', async () => {
+    let sent = 0;
+    const url = await serve((s) => {
+      s.write('HTTP/1.1 200 OK\r\n');
+      // A line every millisecond, never silent, up to 1 MiB of head; stops once the client has hung up.
+      const pad = (): void => {
+        if (s.destroyed || s.writableEnded) return;
+        if (sent >= 1024 * 1024) return void s.end();
+        sent += 1000;
+        s.write(`X-Pad: ${'a'.repeat(990)}\r\n`);
+        setTimeout(pad, 1);
+      };
+      s.on('close', () => s.destroy());
+      pad();
+    });
+    const c = collector();
+    await expect(readInto(url, options(10), c.consume)).resolves.toBe('unsupported');
+    expect(c.calls()).toBe(0);
+    expect(sent).toBeLessThan(256 * 1024);
   });
 
   it('a connection cut in the body is a TransportError saying how far it got', async () => {
