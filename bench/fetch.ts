@@ -1,22 +1,27 @@
 // `npm run bench -- fetch [--runs N] [--json] [--no-rgw] [--delete-between-rounds]`: a whole `flotilla fetch` process beside real Nix
 // (`nix copy --from <binary cache> --to <fresh chroot store>`) on the same closure, as a user waits for it:
 // cold from a directory and over HTTP, incremental v1 → v2 and no-op over HTTP, CLI start beside bare
-// node, peak RSS, and the cold fetch from Ceph RGW beside a GET of every object. Runs are interleaved (the
-// order flips every round), each followed by a counted `sync`; figures are medians of same-round pairs.
-import { mkdir, mkdtemp } from 'node:fs/promises';
+// node, peak RSS, and the cold fetch from Ceph RGW beside a GET of every object. Cold over HTTP also has
+// two floors beside Nix: a bare Node process making the same GETs, hashing and writing the objects as files
+// (lib/bare-fetch.ts), on one thread and on two. Runs are interleaved (the order flips every round), each
+// followed by a counted `sync`; figures are medians of same-round pairs.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { removeTree } from '../src/fetch/materialise-package.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
 import { buildTrees, pushTrees } from './lib/fetch-dataset.js';
-import { timeGetAll, timeHash } from './lib/fetch-floors.js';
+import { coldFetchGets, timeGetAll, timeHash } from './lib/fetch-floors.js';
 import { buildNixClosures, nixCopyArgs, NIX_ENV, type NixClosures } from './lib/nix-closure.js';
 import { CLI } from './lib/procs.js';
 import { median, printTable } from './lib/stats.js';
 import { timeProcess, timeSync, type TimedRun } from './lib/timed-process.js';
 
 type Sample = Record<string, TimedRun[]>;
+
+const BARE_FETCH = fileURLToPath(new URL('./lib/bare-fetch.js', import.meta.url));
 
 interface Setup {
   root: string;
@@ -27,6 +32,8 @@ interface Setup {
   v2: string;
   http: { flotilla: StaticServer; none: StaticServer; zstd: StaticServer };
   rgw: RgwStore | undefined;
+  /** The bare-Node floor's plan: the object GETs of a cold fetch of v1 over HTTP (bare-fetch.ts). */
+  barePlan: string;
 }
 
 const fmt = (s: number): string => s.toFixed(3);
@@ -69,6 +76,8 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     ['nixHttp', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v1, xdg())],
     ['nixHttpZstd', () => nixCopy(s, h.zstd.url, join(dir, 'nix-http-zstd'), s.nix.v1, xdg())],
     ['flHttp', () => flotillaFetch(s, h.flotilla.url, s.v1, join(dir, 'fl-http'))],
+    ['bareHttp', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http'), '1'])],
+    ['bareHttp2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http-2'), '2'])],
   ]);
   await pair([
     ['nixIncr', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v2, xdg())],
@@ -129,6 +138,10 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
   const result = {
     coldDirRatio: pairedRatio(m, 'flDir', nixBestDir, withSync),
     coldHttpRatio: pairedRatio(m, 'flHttp', nixBestHttp, withSync),
+    // Floors: a bare Node process making the same GETs, hashing and writing the objects as files (one
+    // thread; two lanes on worker threads): what Node itself allows beside Nix on this machine.
+    bareNodeHttpRatio: pairedRatio(m, 'bareHttp', nixBestHttp, withSync),
+    bareNodeTwoLanesHttpRatio: pairedRatio(m, 'bareHttp2', nixBestHttp, withSync),
     incrHttpRatio: pairedRatio(m, 'flIncr', ['nixIncr'], withSync),
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
     // What the no-op asked of the store (its own `--json` count): Nix's asks nothing.
@@ -149,6 +162,8 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
   const rows: string[][] = [
     ['cold, directory store / file:// cache', `${cell(m, 'nixDir')}; zstd ${cell(m, 'nixDirZstd')}`, cell(m, 'flDir'), ratio('flDir', nixBestDir)],
     ['cold, over HTTP (project static server)', `${cell(m, 'nixHttp')}; zstd ${cell(m, 'nixHttpZstd')}`, cell(m, 'flHttp'), ratio('flHttp', nixBestHttp)],
+    ['floor: bare Node, the same GETs hashed and written as files, one thread', '', cell(m, 'bareHttp'), ratio('bareHttp', nixBestHttp)],
+    ['floor: the same on two lanes (worker threads)', '', cell(m, 'bareHttp2'), ratio('bareHttp2', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
     ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s); ${result.noopRequests} request(s)`, ratio('flNoop', ['nixNoop'])],
     ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
@@ -178,11 +193,13 @@ async function setUp(root: string, withRgw: boolean): Promise<Setup> {
     throw err;
   }
   const [flotilla, none, zstd] = servers;
+  const barePlan = join(root, 'bare-plan.json');
+  await writeFile(barePlan, JSON.stringify({ base: flotilla.url, gets: await coldFetchGets(flotilla.url, pushed.v1) }));
   process.stdout.write(
     `closure: ${trees.files} files, ${(trees.bytes / 1e6).toFixed(1)} MB in 3 packages; v2 changes ${trees.changedFiles} files, ${(trees.changedBytes / 1e6).toFixed(2)} MB; ` +
       `built, pushed and published in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
   );
-  return { root, nix, flotillaDir, pubKey: pushed.pubKey, v1: pushed.v1, v2: pushed.v2, http: { flotilla, none, zstd }, rgw };
+  return { root, nix, flotillaDir, pubKey: pushed.pubKey, v1: pushed.v1, v2: pushed.v2, http: { flotilla, none, zstd }, rgw, barePlan };
 }
 
 /** `npm run bench -- fetch [--runs N] [--json] [--no-rgw] [--delete-between-rounds]`. */

@@ -1,8 +1,13 @@
 // Floors of the fetch benchmark, measured in the same run: what no verifying fetch can beat on this machine.
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { readClosureManifests } from '../../src/fetch/read-closure.js';
+import { planPacks } from '../../src/fetch/plan-packs.js';
+import type { Digest } from '../../src/store/digest.js';
+import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { listAll } from '../../src/store/store.js';
+import type { BareGet } from './bare-fetch-lane.js';
 import { listFiles } from './fetch-dataset.js';
 
 // Hashes the files it is sent with one reused 1 MiB buffer and synchronous reads (the fetch's own way).
@@ -71,6 +76,25 @@ export async function timeGetAll(url: string): Promise<number> {
       }),
     );
     return (performance.now() - t0) / 1000;
+  } finally {
+    await store.close();
+  }
+}
+
+
+/**
+ * The object GETs a cold `flotilla fetch` of `digest` from `url` makes, planned by the fetch's own code:
+ * its packs (plan-packs.ts), then every other object that is not inline in a manifest, each once.
+ */
+export async function coldFetchGets(url: string, digest: string): Promise<BareGet[]> {
+  const store = openStore(url);
+  try {
+    const { packages } = await readClosureManifests([store], digest);
+    const missing = new Map<Digest, number>();
+    for (const p of packages) for (const e of p.manifest.entries) if (e.type === 'file' && e.data === undefined) missing.set(e.digest, e.size);
+    const packs = await planPacks(store, packages, missing);
+    const inPacks = new Set(packs.flatMap((p) => [...p.wanted]));
+    return [...packs.map((p) => ({ key: objectKey(p.digest), pack: true })), ...[...missing.keys()].filter((d) => !inPacks.has(d)).map((d) => ({ key: objectKey(d), pack: false }))];
   } finally {
     await store.close();
   }

@@ -1,0 +1,152 @@
+// The floor's lane (bare-fetch.ts runs one or several): GETs over raw connections, each read into one
+// reused buffer; a pack split by its index; every object hashed with sha256 and written as a new file,
+// synchronously, from that buffer. Only node built-ins: the floor's start stays bare Node's.
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
+
+/** One GET: an object's key, and whether it is a pack to split by its index. */
+export interface BareGet {
+  key: string;
+  pack: boolean;
+}
+/** A lane: its GETs against `base`, its files under `out`. */
+export interface BareLane {
+  base: string;
+  gets: BareGet[];
+  out: string;
+}
+/** What a lane wrote. */
+export interface BareTally {
+  files: number;
+  bytes: number;
+}
+
+/** Connections per lane: as many packs as the fetch streams at once. */
+const CONNECTIONS = 4;
+const READ_BUFFER = 1 << 20;
+/** A stalled server fails the floor rather than hanging the benchmark. */
+const IDLE_MS = 30_000;
+const PACK_FIXED = 16;
+const PACK_ENTRY = 40;
+
+/** GETs `key` and writes its object(s) under `out`, numbering files from `tally.files`. */
+function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let head: Buffer | undefined = Buffer.alloc(0);
+    let bodyLeft = 0;
+    // A pack's index, then its entries' sizes; an object is one entry of the body's size.
+    let index: Buffer = Buffer.alloc(0);
+    let sizes: number[] | undefined;
+    let entry = -1;
+    let left = 0;
+    let fd = -1;
+    let pos = 0;
+    let hash = createHash('sha256');
+    const next = (): void => {
+      entry++;
+      if (sizes === undefined || entry >= sizes.length) return;
+      left = sizes[entry] ?? 0;
+      fd = openSync(`${out}/${tally.files++}`, 'wx', 0o444);
+      pos = 0;
+      hash = createHash('sha256');
+      if (left === 0) done();
+    };
+    const done = (): void => {
+      hash.digest();
+      closeSync(fd);
+      fd = -1;
+      next();
+    };
+    const body = (view: Buffer): void => {
+      let off = 0;
+      while (off < view.length) {
+        if (sizes === undefined) {
+          const need = index.length < PACK_FIXED ? PACK_FIXED : PACK_FIXED + PACK_ENTRY * index.readUInt32BE(12);
+          const take = Math.min(need - index.length, view.length - off);
+          index = Buffer.concat([index, view.subarray(off, off + take)]);
+          off += take;
+          if (index.length < PACK_FIXED || index.length < PACK_FIXED + PACK_ENTRY * index.readUInt32BE(12)) continue;
+          const n = index.readUInt32BE(12);
+          sizes = Array.from({ length: n }, (_, i) => Number(index.readBigUInt64BE(PACK_FIXED + PACK_ENTRY * i + 32)));
+          next();
+          continue;
+        }
+        const take = Math.min(left, view.length - off);
+        const piece = view.subarray(off, off + take);
+        hash.update(piece);
+        for (let w = 0; w < take; ) w += writeSync(fd, piece, w, take - w, pos + w);
+        pos += take;
+        left -= take;
+        off += take;
+        tally.bytes += take;
+        if (left === 0) done();
+      }
+    };
+    const fail = (why: string): void => {
+      socket.destroy();
+      reject(new Error(`GET ${get.key}: ${why}`));
+    };
+    const socket = connect({
+      host: base.hostname,
+      port: Number(base.port || 80),
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        callback: (n: number, buf: Uint8Array): boolean => {
+          try {
+            let view = Buffer.from(buf.buffer, buf.byteOffset, n);
+            if (head !== undefined) {
+              head = Buffer.concat([head, view]);
+              const end = head.indexOf('\r\n\r\n');
+              if (end < 0) return true;
+              const text = head.subarray(0, end).toString('latin1');
+              const length = /\r\ncontent-length: *(\d+)/i.exec(text)?.[1];
+              if (!text.startsWith('HTTP/1.1 200') || length === undefined) {
+                fail(text.split('\r\n')[0] ?? 'no status');
+                return false;
+              }
+              bodyLeft = Number(length);
+              view = head.subarray(end + 4);
+              head = undefined;
+              if (!get.pack) {
+                sizes = [bodyLeft];
+                next();
+              }
+            }
+            bodyLeft -= view.length;
+            body(view);
+            if (bodyLeft === 0) {
+              socket.destroy();
+              resolve();
+            }
+          } catch (err) {
+            fail((err as Error).message);
+            return false;
+          }
+          return true;
+        },
+      },
+    });
+    socket.setTimeout(IDLE_MS, () => fail(`no data for ${IDLE_MS} ms`));
+    socket.once('connect', () => socket.write(`GET ${new URL(get.key, base).pathname} HTTP/1.1\r\nHost: ${base.host}\r\nConnection: close\r\n\r\n`));
+    socket.once('error', (err) => fail(err.message));
+    socket.once('end', () => {
+      if (bodyLeft > 0 || head !== undefined) fail('the connection closed early');
+    });
+  });
+}
+
+/** Runs one lane on this thread: its GETs over CONNECTIONS connections, one numbered file per object. */
+export async function runBareLane(lane: BareLane): Promise<BareTally> {
+  mkdirSync(lane.out, { recursive: true });
+  const tally: BareTally = { files: 0, bytes: 0 };
+  const base = new URL(lane.base);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      for (let get = lane.gets[next++]; get !== undefined; get = lane.gets[next++]) await fetchOne(base, get, lane.out, tally);
+    }),
+  );
+  return tally;
+}
+

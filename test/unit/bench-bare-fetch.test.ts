@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBareLane } from '../../bench/lib/bare-fetch-lane.js';
+import { coldFetchGets } from '../../bench/lib/fetch-floors.js';
+import { parseManifest } from '../../src/packages/manifest-codec.js';
+import { pushDirectory } from '../../src/publish/push-directory.js';
+import { objectKey } from '../../src/store/keys.js';
+import { openStore } from '../../src/store/open-store.js';
+import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
+import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
+import { generateTree } from '../helpers/tree-gen.js';
+
+// The bare-Node floor of the fetch benchmark is only a floor if it does the fetch's whole transfer: the
+// same GETs (packs split, large objects whole) and every object's bytes written, over the real static
+// server the benchmark uses.
+
+describe('bench floor: a bare Node lane writes every object a cold fetch fetches', () => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  let srv: HttpStoreServer;
+  let want: Map<string, number>;
+  let digest: string;
+
+  beforeAll(async () => {
+    t = await makeTempDir();
+    const src = join(t.dir, 'src');
+    await mkdir(src);
+    // The 9 MiB file stays out of packs: both kinds of GET.
+    await generateTree(src, { seed: 7, files: 40, minSize: 2000, maxSize: 200_000, fixedSizes: [9 * 1024 * 1024] });
+    const store = openStore(join(t.dir, 'store'));
+    const pushed = await pushDirectory(store, src, { name: 'app', signKeys: [makeKeyPair('ci-1').secret] });
+    expect(pushed.packs).toBeGreaterThanOrEqual(1);
+    digest = pushed.digest;
+    const manifest = parseManifest(await store.getBytes(objectKey(pushed.digest), { maxBytes: 1 << 24 }), pushed.digest).manifest;
+    want = new Map();
+    for (const e of manifest.entries) if (e.type === 'file' && e.data === undefined) want.set(e.digest.slice('sha256:'.length), e.size);
+    srv = await startHttpStoreServer(join(t.dir, 'store'));
+  });
+  afterAll(async () => {
+    await srv.close();
+    await t.cleanup();
+  });
+
+  it('plans packs and unpacked objects, then writes each object once with its bytes', async () => {
+    const gets = await coldFetchGets(srv.url, digest);
+    expect(gets.some((g) => g.pack)).toBe(true);
+    expect(gets.some((g) => !g.pack)).toBe(true);
+    const out = join(t.dir, 'out');
+    const tally = await runBareLane({ base: srv.url, gets, out });
+    const got = new Map<string, number>();
+    for (const f of await readdir(out)) {
+      const bytes = await readFile(join(out, f));
+      got.set(createHash('sha256').update(bytes).digest('hex'), bytes.length);
+    }
+    expect(got).toEqual(want);
+    expect(tally).toEqual({ files: want.size, bytes: [...want.values()].reduce((a, b) => a + b, 0) });
+  });
+
+  it('fails on a GET the server does not have, naming it', async () => {
+    await expect(runBareLane({ base: srv.url, gets: [{ key: 'objects/sha256/00/nothing', pack: false }], out: join(t.dir, 'out-missing') })).rejects.toThrow(/objects\/sha256\/00\/nothing: HTTP\/1.1 404/);
+  });
+});
