@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { FlotillaError } from '../../src/errors/index.js';
@@ -68,13 +69,13 @@ async function serveRead(root: string, key: string, req: IncomingMessage, res: S
  * Serves the directory store at `root` over HTTP on 127.0.0.1 (a free port): GET and HEAD with
  * Content-Length, a quoted sha256 ETag (the directory store's etag) and Last-Modified, 304 for a matching
  * If-None-Match; PUT and DELETE through
- * the directory store when `writable` (405 otherwise). Invalid keys get 400, missing ones 404. For tests and
- * benchmarks; it does no authentication.
+ * the directory store when `writable` (405 otherwise). Invalid keys get 400, missing ones 404. Over HTTPS
+ * with `tls` (PEM key and certificate). For tests and benchmarks; it does no authentication.
  */
-export async function startHttpStoreServer(root: string, options: { writable?: boolean } = {}): Promise<HttpStoreServer> {
+export async function startHttpStoreServer(root: string, options: { writable?: boolean; tls?: { key: string; cert: string } } = {}): Promise<HttpStoreServer> {
   const store = createFsStore(root);
   let count = 0;
-  const server = createServer((req, res) => {
+  const serve: RequestListener = (req, res) => {
     count++;
     const key = keyOf(req);
     const handle = async (): Promise<void> => {
@@ -100,11 +101,12 @@ export async function startHttpStoreServer(root: string, options: { writable?: b
       if (res.headersSent) res.destroy();
       else res.writeHead(statusOf(err), { 'content-type': 'text/plain' }).end(String((err as Error).message));
     });
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, serve) : createServer(serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/`,
     requests: () => count,
     close: () =>
       new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, TimeoutError, TransportError } from '../errors/index.js';
 import { abortReason, startDeadline } from './deadline.js';
-import { httpNetworkError } from './http-errors.js';
+import { certificateErrorCode, httpNetworkError } from './http-errors.js';
 import { isRetryableStatus, retryDelayMs } from '../util/retry-delay.js';
 import { sendOnce, type HttpAgents, type HttpExchange } from './http-request.js';
 import { SMALL_BODY_BYTES, type StoreDeadlines } from './store-options.js';
@@ -72,7 +72,8 @@ export async function sendHttp(p: HttpSendPolicy, op: string, key: string, x: Ht
       } catch (err) {
         if (total.signal.aborted) throw abortReason(total.signal);
         const mapped = httpNetworkError(err, op, key, p.url);
-        if (!readOnly || attempt >= d.attempts || !(mapped instanceof TransportError || mapped instanceof TimeoutError)) throw mapped;
+        // A refused certificate is refused again: no retry.
+        if (!readOnly || attempt >= d.attempts || !(mapped instanceof TransportError || mapped instanceof TimeoutError) || certificateErrorCode(err) !== undefined) throw mapped;
         await pause(retryDelayMs(attempt, undefined, Date.now()), total.signal);
         continue;
       }
