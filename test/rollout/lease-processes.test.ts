@@ -25,14 +25,24 @@ class Child {
   readonly proc: ChildProcess;
   private readonly lines: Line[] = [];
   private waiters: Array<() => void> = [];
+  /** Every line the child wrote has been read: its stdout ended, which may come after its exit is seen. */
+  private drained = false;
   exited: Promise<number | null>;
 
   constructor(mode: string, args: Record<string, unknown>) {
     this.proc = spawn(process.execPath, [CHILD, mode, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
-      this.lines.push(JSON.parse(l) as Line);
+    const wake = (): void => {
       for (const w of this.waiters.splice(0)) w();
-    });
+    };
+    createInterface({ input: this.proc.stdout! })
+      .on('line', (l) => {
+        this.lines.push(JSON.parse(l) as Line);
+        wake();
+      })
+      .on('close', () => {
+        this.drained = true;
+        wake();
+      });
     this.exited = new Promise((r) => this.proc.on('exit', (code) => r(code)));
   }
 
@@ -42,7 +52,8 @@ class Child {
     for (;;) {
       const i = this.lines.findIndex((l) => l.event === event);
       if (i >= 0) return this.lines.splice(i, 1)[0]!;
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`child ${this.proc.pid} exited (${this.proc.exitCode ?? this.proc.signalCode}) without a "${event}" line`);
+      // Only once its output is read to the end: a child's exit can be seen before its last lines are.
+      if (this.drained && (this.proc.exitCode !== null || this.proc.signalCode !== null)) throw new Error(`child ${this.proc.pid} exited (${this.proc.exitCode ?? this.proc.signalCode}) without a "${event}" line`);
       if (Date.now() > deadline) throw new Error(`child ${this.proc.pid}: no "${event}" line within ${ms} ms`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
