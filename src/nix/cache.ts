@@ -26,6 +26,11 @@ export interface NixCache {
   readNarInfo(storePath: string, options?: { signal?: AbortSignal }): Promise<NarInfo>;
   /** Streams the (compressed, unverified) NAR file at `info.url`, failing with SizeLimitError past `maxBytes`. */
   openNarFile(info: NarInfo, options: { maxBytes: number; signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Where the NAR file at `info.url` lies on this machine, when the cache is a local directory
+   * (`nix+file://`): a system decompressor can then read it itself. Absent (or undefined) otherwise.
+   */
+  narFilePath?(info: NarInfo): string | undefined;
   close(): Promise<void>;
 }
 
@@ -65,9 +70,11 @@ async function openOver(store: Store, url: string): Promise<NixCache> {
   if (info.storeDir !== NIX_STORE_DIR) {
     throw new ConfigError(`Nix cache ${url} holds paths of store ${info.storeDir}; only ${NIX_STORE_DIR} is supported`, { url });
   }
+  const local = store.localPath?.bind(store);
   return {
     url,
     storeDir: info.storeDir,
+    ...(local ? { narFilePath: (nar: NarInfo) => local(nar.url) } : {}),
     async readNarInfo(storePath, o = {}) {
       const p = parseStorePath(storePath);
       let bytes: Buffer;

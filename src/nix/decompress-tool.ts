@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -52,10 +52,13 @@ export function systemDecompressor(compression: ToolCompression): { file: string
  * backpressure both ways. It ends only after the tool exited 0; a nonzero exit, a signal or a spawn failure
  * destroys it with an Error quoting the tool's stderr. Destroying it (the pipeline failed, was aborted or hit
  * its deadline) kills the tool, so no child outlives the fetch; so does `idleMs` without output or exit
- * once the input has ended.
+ * once the input has ended. With `stdinFd` (an open file) the tool reads that file itself as its stdin:
+ * nothing is written to the Duplex, whose input the caller ends at once.
  */
-export function toolStream(file: string, args: readonly string[], idleMs = TOOL_IDLE_MS): Duplex {
-  const child: ChildProcessWithoutNullStreams = spawn(file, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function toolStream(file: string, args: readonly string[], idleMs = TOOL_IDLE_MS, stdinFd?: number): Duplex {
+  const child = spawn(file, [...args], { stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'] });
+  const { stdin, stdout, stderr: errOut } = child;
+  if (stdout === null || errOut === null) throw new Error(`${file}: no pipes`);
   let stderr = '';
   let pendingWrite: ((err?: Error | null) => void) | undefined;
   let exited = false;
@@ -73,19 +76,19 @@ export function toolStream(file: string, args: readonly string[], idleMs = TOOL_
     // Our reads are the NAR parser's: 1 MiB keeps the tool busy between them without holding much.
     readableHighWaterMark: 1 << 20,
     write(chunk: Buffer, _e, cb): void {
-      if (exited || child.stdin.destroyed) return cb();
-      if (child.stdin.write(chunk)) return cb();
+      if (exited || stdin === null || stdin.destroyed) return cb();
+      if (stdin.write(chunk)) return cb();
       pendingWrite = cb;
-      child.stdin.once('drain', release);
+      stdin.once('drain', release);
     },
     final(cb): void {
-      child.stdin.end();
+      stdin?.end();
       idle = setTimeout(() => d.destroy(new Error(`${file} ${args.join(' ')} produced nothing for ${idleMs} ms after its input ended`)), idleMs);
       cb();
     },
     read(): void {
       arm();
-      child.stdout.resume();
+      stdout.resume();
     },
     destroy(err, cb): void {
       clearTimeout(idle);
@@ -96,11 +99,11 @@ export function toolStream(file: string, args: readonly string[], idleMs = TOOL_
   });
   // A tool that stops reading (it failed) makes our writes fail with EPIPE; its exit status says why, so the
   // write side just stops and the read side reports.
-  child.stdin.on('error', release);
-  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString('utf8')).slice(-STDERR_KEEP)));
-  child.stdout.on('data', (b: Buffer) => {
+  stdin?.on('error', release);
+  errOut.on('data', (b: Buffer) => (stderr = (stderr + b.toString('utf8')).slice(-STDERR_KEEP)));
+  stdout.on('data', (b: Buffer) => {
     arm();
-    if (!d.push(b)) child.stdout.pause();
+    if (!d.push(b)) stdout.pause();
   });
   child.on('error', (err) => {
     exited = true;
@@ -115,4 +118,20 @@ export function toolStream(file: string, args: readonly string[], idleMs = TOOL_
     else d.destroy(new Error(`${file} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
   });
   return d;
+}
+
+/**
+ * What `file args` prints when it reads the open file `stdinFd` as its stdin (a checksum tool), once it
+ * exited 0. Rejects with an Error quoting its stderr on a nonzero exit or a signal; `signal` kills it.
+ */
+export function toolOutput(file: string, args: readonly string[], stdinFd: number, signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [...args], { stdio: [stdinFd, 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (b: Buffer) => (out = (out + b.toString('utf8')).slice(-STDERR_KEEP)));
+    child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-STDERR_KEEP)));
+    child.on('error', (e) => reject(new Error(`${file} could not run: ${e.message}`)));
+    child.on('close', (code, sig) => (code === 0 ? resolve(out) : reject(new Error(`${file} ${args.join(' ')} failed (${sig ?? `exit ${code}`}): ${err.trim() || 'no message'}`))));
+  });
 }

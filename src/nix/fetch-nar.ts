@@ -5,6 +5,7 @@ import { FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.j
 import type { NixCache } from './cache.js';
 import { createDecompressor } from './decompress.js';
 import { formatSha256 } from './hash.js';
+import { openLocalNar } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
 import { createUnpackSink } from './nar-unpack.js';
@@ -78,9 +79,25 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
   const same = info.compression === 'none';
   const file = meter(cap, () => new SizeLimitError(`NAR file of ${path} is larger than ${cap} bytes (its FileSize or NarSize)`, { storePath: path, maxBytes: cap }), !same);
   const nar = meter(info.narSize, () => new SizeLimitError(`NAR of ${path} is larger than its NarSize ${info.narSize}`, { storePath: path, maxBytes: info.narSize }));
+  const parse = (src: AsyncIterable<Buffer>): Promise<void> => parseNar(src, sink, path);
+  let measured: { bytes: number; digest?: Buffer | undefined } | undefined;
   try {
-    const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
-    await pipeline(body, file, createDecompressor(info.compression), nar, (src: AsyncIterable<Buffer>) => parseNar(src, sink, path), signal ? { signal } : {});
+    const where = cache.narFilePath?.bind(cache);
+    const local = same || where === undefined ? undefined : await openLocalNar(() => where(info), info, cap, signal);
+    if (local === undefined) {
+      const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
+      await pipeline(body, file, createDecompressor(info.compression), nar, parse, signal ? { signal } : {});
+      measured = { bytes: file.bytes, digest: file.digest() };
+    } else {
+      local.file.catch(() => undefined); // awaited below, after a decompression that succeeded
+      try {
+        await pipeline(local.decompressed, nar, parse, signal ? { signal } : {});
+      } catch (err) {
+        local.cancel();
+        throw err;
+      }
+      measured = await local.file;
+    }
   } catch (err) {
     if (err instanceof SizeLimitError && !err.message.includes(path)) {
       throw new SizeLimitError(`NAR file of ${path}: ${err.message}`, { storePath: path, maxBytes: cap }, { cause: err });
@@ -91,12 +108,12 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
   const bad = (why: string): never => {
     throw new IntegrityError(`NAR of ${path}: ${why}`, { storePath: path });
   };
-  if (info.fileSize !== undefined && file.bytes !== info.fileSize) bad(`the file has ${file.bytes} bytes, FileSize says ${info.fileSize}`);
+  if (info.fileSize !== undefined && measured.bytes !== info.fileSize) bad(`the file has ${measured.bytes} bytes, FileSize says ${info.fileSize}`);
   const narDigest = nar.digest() ?? Buffer.alloc(0);
-  const fileHash = formatSha256(file.digest() ?? narDigest);
+  const fileHash = formatSha256(measured.digest ?? narDigest);
   if (info.fileHash !== undefined && fileHash !== info.fileHash) bad(`FileHash is ${fileHash}, narinfo says ${info.fileHash}`);
   if (nar.bytes !== info.narSize) bad(`it has ${nar.bytes} bytes, NarSize says ${info.narSize} (truncated?)`);
   const narHash = formatSha256(narDigest);
   if (narHash !== info.narHash) bad(`its hash is ${narHash}, the signed NarHash is ${info.narHash}`);
-  return { fileBytes: file.bytes, narBytes: nar.bytes };
+  return { fileBytes: measured.bytes, narBytes: nar.bytes };
 }

@@ -50,6 +50,8 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     async openNarFile(info, o): Promise<Readable> {
       return (await remote()).openNarFile(info, o);
     },
+    // A NAR is fetched only for a path whose narinfo came from the cache, so it is open by then.
+    narFilePath: (info) => opened?.narFilePath?.(info),
     async close() {
       if (real !== undefined) await (await real.catch(() => undefined))?.close();
     },

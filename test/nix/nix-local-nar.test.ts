@@ -1,0 +1,127 @@
+// A compressed NAR in a local cache (nix+file://) is read by the system decompressor itself and its FileHash
+// computed by `openssl dgst` reading the file too (src/nix/local-nar.ts); these are real Nix caches, real
+// zstd and openssl (a wrapper on PATH records that it ran). Every check the streamed path makes still
+// holds, with the same errors, and nothing lands in the root when one fails.
+import { chmod, cp, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTool } from '../../src/nix/decompress-tool.js';
+import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
+import { buildNixClosure, nixDump, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+
+let scratch: Scratch;
+let fx: NixClosureFixture;
+let trust: NixTrustPolicy;
+let pristine: string;
+let log: string;
+let n = 0;
+const realPath = process.env['PATH'] ?? '';
+
+beforeAll(async () => {
+  scratch = await makeScratch('nix-local-nar');
+  fx = await buildNixClosure(scratch.path, [{ name: 'local-nar-lib' }]);
+  const k = parseNixPublicKey(fx.publicKey);
+  trust = { keys: new Map([[k.name, k.key]]), threshold: 1 };
+  pristine = join(scratch.path, 'pristine');
+  await publishNixCache(fx, pristine, 'zstd');
+  // openssl behind a wrapper that logs each run, first on PATH.
+  const bin = join(scratch.path, 'bin');
+  await mkdir(bin);
+  log = join(scratch.path, 'openssl.log');
+  await writeFile(join(bin, 'openssl'), `#!/bin/sh\necho run >> ${log}\nexec ${findTool('openssl')} "$@"\n`);
+  await chmod(join(bin, 'openssl'), 0o755);
+  process.env['PATH'] = `${bin}:${realPath}`;
+}, 120_000);
+afterAll(async () => {
+  process.env['PATH'] = realPath;
+  await scratch.cleanup();
+});
+
+const lib = (): string => fx.libs[0] ?? '';
+const narinfoFile = (cache: string, p: string): string => join(cache, `${parseStorePath(p).hash}.narinfo`);
+async function narFile(cache: string, p: string): Promise<string> {
+  const url = /^URL: (.*)$/m.exec(await readFile(narinfoFile(cache, p), 'utf8'))?.[1] ?? '';
+  return join(cache, url);
+}
+const runs = async (): Promise<number> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l === 'run').length;
+
+/** A copy of the pristine cache spoiled by `spoil`, fetched into a fresh root: what was placed, or the error. */
+async function fetchFrom(spoil: (cache: string) => Promise<void> = () => Promise.resolve()): Promise<{ root: string; err?: Error & { code?: string }; placed: string[] }> {
+  const cache = join(scratch.path, `cache-${n}`);
+  const root = join(scratch.path, `root-${n++}`);
+  await cp(pristine, cache, { recursive: true });
+  await spoil(cache);
+  const c = await openNixCache(`nix+file://${cache}`);
+  let err: (Error & { code?: string }) | undefined;
+  try {
+    await materialiseNixClosure(c, await resolveNixClosure(c, fx.top, trust), root);
+  } catch (e) {
+    err = e as Error & { code?: string };
+  } finally {
+    await c.close();
+  }
+  return { root, ...(err ? { err } : {}), placed: await readdir(join(root, 'nix/store')).catch(() => []) };
+}
+
+describe('local zstd NARs read by the tools themselves', () => {
+  it('places the closure byte for byte, with one checksum run per NAR', async () => {
+    const before = await runs();
+    const r = await fetchFrom();
+    expect(r.err).toBeUndefined();
+    expect(await runs()).toBe(before + fx.paths.length);
+    for (const p of fx.paths) {
+      const want = await nixDump(p, fx.dir);
+      expect(want.length).toBeGreaterThan(0);
+      expect((await nixDump(join(r.root, p), fx.dir)).equals(want)).toBe(true);
+    }
+  });
+
+  it.each<[string, string, (c: string) => Promise<void>, RegExp]>([
+    ['a FileHash that is not the file\'s', 'IntegrityError', (c) => tamperNarInfo(c, lib(), (t) => t.replace(/^FileHash: sha256:(.)/m, (_m, ch: string) => `FileHash: sha256:${ch === '0' ? '1' : '0'}`)), /FileHash is sha256:\S+, narinfo says sha256:/],
+    ['a FileSize above the file\'s', 'IntegrityError', (c) => tamperNarInfo(c, lib(), (t) => t.replace(/^FileSize: (\d+)$/m, (_m, s: string) => `FileSize: ${Number(s) + 1}`)), /the file has \d+ bytes, FileSize says \d+/],
+    ['a file larger than its FileSize', 'SizeLimitError', (c) => tamperNarInfo(c, lib(), (t) => t.replace(/^FileSize: (\d+)$/m, (_m, s: string) => `FileSize: ${Number(s) - 1}`)), /NAR file of .* is larger than \d+ bytes/],
+    ['a truncated file (no File fields to catch it)', 'IntegrityError', async (c) => {
+      const f = await narFile(c, lib());
+      await truncate(f, (await readFile(f)).length - 40);
+      await tamperNarInfo(c, lib(), (t) => t.split('\n').filter((l) => !/^File(Hash|Size):/.test(l)).join('\n'));
+    }, /does not decompress: .*zstd/],
+  ])('refuses %s, naming the path, and places nothing', async (_name, code, spoil, message) => {
+    const r = await fetchFrom(spoil);
+    expect(r.err?.code, r.err?.message).toBe(code);
+    expect(r.err?.message).toContain(lib());
+    expect(r.err?.message).toMatch(message);
+    expect(r.placed).toEqual([]);
+  });
+
+  it('a NAR file that is a symlink is not opened by the tools: the streamed path reads it', async () => {
+    const before = await runs();
+    const r = await fetchFrom(async (c) => {
+      const f = await narFile(c, lib());
+      await cp(f, `${f}.real`);
+      await rm(f);
+      await symlink(`${f}.real`, f);
+    });
+    expect(r.err).toBeUndefined();
+    // One NAR (the app's) went through the tools; the symlinked lib's did not.
+    expect(await runs()).toBe(before + fx.paths.length - 1);
+  });
+
+  it('without openssl on PATH the NAR is streamed and checked here, with the same result', async () => {
+    const noSsl = join(scratch.path, 'bin-no-openssl');
+    await mkdir(noSsl);
+    await symlink(findTool('zstd', realPath) ?? '/usr/bin/zstd', join(noSsl, 'zstd'));
+    const before = await runs();
+    process.env['PATH'] = `${noSsl}:/nonexistent`;
+    try {
+      const ok = await fetchFrom();
+      expect(ok.err).toBeUndefined();
+      expect(ok.placed.length).toBe(fx.paths.length);
+      const bad = await fetchFrom((c) => tamperNarInfo(c, lib(), (t) => t.replace(/^FileHash: sha256:(.)/m, (_m, ch: string) => `FileHash: sha256:${ch === '0' ? '1' : '0'}`)));
+      expect(bad.err?.message).toMatch(/FileHash is sha256:\S+, narinfo says/);
+    } finally {
+      process.env['PATH'] = `${join(scratch.path, 'bin')}:${realPath}`;
+    }
+    expect(await runs()).toBe(before);
+  });
+});
