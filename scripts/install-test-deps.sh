@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs (Debian 12): git (with http-backend), OpenSSH's
-# ssh-keygen, GnuPG, curl, OpenSSL (a private CA for the HTTPS store tests), systemd-analyze (the example unit is verified), and Ceph's S3 gateway for a real
+# ssh-keygen, GnuPG, curl, OpenSSL (a private CA for the HTTPS store tests, and the FileHash of a local Nix
+# cache's NARs), systemd-analyze (the example unit is verified), and Ceph's S3 gateway for a real
 # single-node RGW on 127.0.0.1 (monmaptool comes with ceph-base, ceph-authtool with ceph-common), and Nix
 # (Debian's nix-bin: the Nix binary cache tests build, sign and copy real closures, and the fetch bench runs it
 # as the peer), Chromium (the fleet page is tested in a real headless browser over the DevTools protocol),
