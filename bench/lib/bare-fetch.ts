@@ -40,10 +40,6 @@ if (isMainThread) {
     process.exit(1);
   });
 } else {
-  runBareLane(workerData as BareLane).then(
-    (t) => parentPort?.postMessage(t),
-    (err: unknown) => {
-      throw err;
-    },
-  );
+  // A lane that fails rejects unhandled, which ends the worker with an 'error' its starter reports.
+  void runBareLane(workerData as BareLane).then((t) => parentPort?.postMessage(t));
 }
