@@ -25,8 +25,10 @@ export interface LocalNar {
   cancel(): void;
 }
 
+// O_NONBLOCK: a FIFO in the cache's place would otherwise block the open until a writer came; it is then
+// refused as not a regular file (reads of a regular file ignore the flag).
 const openFd = (path: string): Promise<number> =>
-  new Promise((resolve, reject) => open(path, constants.O_RDONLY | constants.O_NOFOLLOW, (err, fd) => (err ? reject(err) : resolve(fd))));
+  new Promise((resolve, reject) => open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))));
 const statFd = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
 const closeFd = (fd: number): void => close(fd, () => undefined);
 

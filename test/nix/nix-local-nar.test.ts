@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/nix/decompress-tool.js';
 import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
 import { buildNixClosure, nixDump, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
-import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
 
 let scratch: Scratch;
 let fx: NixClosureFixture;
@@ -91,6 +91,17 @@ describe('local zstd NARs read by the tools themselves', () => {
     expect(r.err?.code, r.err?.message).toBe(code);
     expect(r.err?.message).toContain(lib());
     expect(r.err?.message).toMatch(message);
+    expect(r.placed).toEqual([]);
+  });
+
+  it('a FIFO in a NAR file\'s place is refused as not a regular file, without waiting for a writer', async () => {
+    const r = await fetchFrom(async (c) => {
+      const f = await narFile(c, lib());
+      await rm(f);
+      await runTool('mkfifo', [f]);
+    });
+    expect(r.err?.code, r.err?.message).toBe('IntegrityError');
+    expect(r.err?.message).toMatch(/NAR file of .* is not a regular file/);
     expect(r.placed).toEqual([]);
   });
 
