@@ -6,7 +6,11 @@
 // `--before CLI` adds another build's bin (e.g. the main checkout's dist/bin/flotilla.js) to every round, so
 // a change is measured against the code before it under the same load. Each round also times a bare
 // `node -e 0`, printed as a ratio to that round's `nix copy`: the floor under which no fresh Node process goes.
+// For uncompressed and zstd caches each round also runs a bare Node process that only copies (or has
+// `zstd -d` write) the NAR files a cold and a one-changed fetch need (lib/bare-nar-copy.ts), timed with its
+// `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process.
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +18,12 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { systemDecompressor } from '../src/nix/index.js';
 import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type NixCompressionName, type NixLibSpec } from '../scripts/world/nix-closure.js';
+import { narFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 
 const exec = promisify(execFile);
+const BARE_NAR_COPY = fileURLToPath(new URL('./lib/bare-nar-copy.js', import.meta.url));
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 interface RunResult {
@@ -65,6 +71,13 @@ async function nixCopy(cacheDir: string, top: string, pub: string, root: string,
 async function nodeStart(): Promise<RunResult> {
   const t0 = performance.now();
   const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, '-e', '0']);
+  return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
+}
+
+/** The floor (lib/bare-nar-copy.ts): a fresh Node process copying `nars` into `dest`, and nothing else. */
+async function bareNarCopy(nars: readonly string[], dest: string): Promise<RunResult> {
+  const t0 = performance.now();
+  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, BARE_NAR_COPY, dest, ...nars]);
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
@@ -122,6 +135,10 @@ export async function run(args: string[]): Promise<void> {
     for (const c of COMPRESSIONS) {
       const cache = caches.get(c) ?? '';
       const m: Record<string, RunResult[]> = {};
+      const v1Paths = new Set(ds.v1.paths);
+      const floorNars = c === 'none' || c === 'zstd'
+        ? { cold: await narFloorArgs(cache, ds.v1.paths), 'one changed': await narFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
+        : undefined;
       const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
       for (let i = 0; i < reps; i++) {
         const order = i % 2 === 0 ? (['flotilla', 'nix', ...who3] as const) : ([...who3, 'nix', 'flotilla'] as const);
@@ -141,12 +158,16 @@ export async function run(args: string[]): Promise<void> {
           // before the next tool's cold run charged that tool for it, by chance of placement (docs/nix.md).
         }
         add('node start', await nodeStart());
+        for (const [phase, nars] of Object.entries(floorNars ?? {})) {
+          await exec('sync', []);
+          add(`floor ${phase}`, await thenSync(bareNarCopy(nars, join(root, `floor-${c}-${i}-${phase.replace(' ', '-')}`))));
+        }
       }
       results[c] = m;
     }
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -157,10 +178,14 @@ export async function run(args: string[]): Promise<void> {
         const start = m['node start'] ?? [];
         // What Node's start alone reaches against Nix's whole run in the same round: no fetch of ours can be under it.
         const floor = paired(start, n, (r) => r.seconds);
+        // What a process copying only the NARs reaches, with its sync, against Nix's copy with its sync.
+        const copy = m[`floor ${phase}`];
+        const copyFloor = copy === undefined ? undefined : paired(copy, n, withSync);
         (ratios[c] ??= {})[phase] = {
           wall: round2(median(paired(f, n, (r) => r.seconds))),
           wallPlusSync: round2(median(paired(f, n, withSync))),
           nodeStartFloor: round2(median(floor)),
+          ...(copyFloor === undefined ? {} : { bareCopyFloor: round2(median(copyFloor)) }),
           ...(before === undefined ? {} : { beforeWallPlusSync: round2(median(paired(b, n, withSync))) }),
         };
         rows.push([
@@ -168,6 +193,7 @@ export async function run(args: string[]): Promise<void> {
           spread(f.map(withSync)), spread(n.map(withSync)), spread(paired(f, n, withSync), 2),
           Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
           spread(floor, 2),
+          copyFloor === undefined ? '—' : spread(copyFloor, 2),
           ...(before === undefined ? [] : [spread(b.map(withSync)), spread(paired(b, n, withSync), 2)]),
         ]);
       }
@@ -177,10 +203,11 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process\n');
+    process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);
