@@ -33,7 +33,13 @@ export interface HeadReaderPorts {
   openStore?: (url: string) => Store;
 }
 
-const TRANSIENT = new Set(['TransportError', 'TimeoutError']);
+/**
+ * A tick's errors that say git is out of reach, so polls back off from it. GitError is the tick's sync
+ * failing (the host refused the fetch, cut it short, answered 5xx: status says RepoUnreachable): without it,
+ * a host whose ls-refs still answered would get a head check and a whole failed fetch from every machine on
+ * every poll for as long as it stays down.
+ */
+const GIT_UNREACHABLE = new Set(['TransportError', 'TimeoutError', 'GitError']);
 
 /** Reads the branch head for cheap polls: pointer first when the repo enables it, git when it must. */
 export class HeadReader {
@@ -59,7 +65,7 @@ export class HeadReader {
   async afterTick(news: TickHeadNews): Promise<void> {
     const now = this.now();
     if (news.errorCode === undefined) this.state = gitAnswered(this.state, news.commit, now);
-    else if (TRANSIENT.has(news.errorCode)) this.state = gitFailed(this.state, now, { pollIntervalMs: this.p.config.repo.pollIntervalMs });
+    else if (GIT_UNREACHABLE.has(news.errorCode)) this.state = gitFailed(this.state, now, { pollIntervalMs: this.p.config.repo.pollIntervalMs });
     if (news.headPointerStore !== this.store?.url) {
       await this.store?.store.close();
       this.store = undefined;
