@@ -8,18 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseNar, type NarSink } from '../../src/nix/index.js';
 import { ByteReader } from '../../src/nix/byte-reader.js';
 import { createUnpackSink } from '../../src/nix/nar-unpack.js';
-
-/** NAR strings: u64 LE length, bytes, zero padding to 8. */
-function str(s: string | Buffer): Buffer {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(b.length));
-  return Buffer.concat([len, b, Buffer.alloc((8 - (b.length % 8)) % 8)]);
-}
-const nar = (...parts: (string | Buffer)[]): Buffer => Buffer.concat([str('nix-archive-1'), ...parts.map(str)]);
-const file = (contents: string): string[] => ['(', 'type', 'regular', 'contents', contents, ')'];
-const entry = (name: string | Buffer, node: (string | Buffer)[]): (string | Buffer)[] => ['entry', '(', 'name', name, 'node', ...node, ')'];
-const dir = (...entries: (string | Buffer)[][]): (string | Buffer)[] => ['(', 'type', 'directory', ...entries.flat(), ')'];
+import { dir, entry, file, nar, str } from '../helpers/nar-bytes.js';
 
 const events: string[] = [];
 const recorder: NarSink = {

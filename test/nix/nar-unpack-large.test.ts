@@ -1,0 +1,76 @@
+// A large file in a NAR is written behind the parser, never more than a bounded amount behind it, and a
+// write that fails after the parser went on still fails the unpack (a real 4 MiB tmpfs: we run as root).
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { parseNar } from '../../src/nix/index.js';
+import { createUnpackSink } from '../../src/nix/nar-unpack.js';
+import { dir, entry, file, nar } from '../helpers/nar-bytes.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
+
+const MiB = 1024 * 1024;
+
+/** `b` in 64 KiB chunks, calling `seen(bytesSoFar)` before each. */
+function source(b: Buffer, seen: (n: number) => void = () => undefined): Readable {
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < b.length; i += 64 * 1024) {
+        seen(i);
+        yield b.subarray(i, i + 64 * 1024);
+      }
+    })(),
+  );
+}
+
+describe('unpacking a large file', () => {
+  it('writes it byte-identical with the parser never more than 8 MiB (and a batch) ahead of the disk, then the files after it', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'flotilla-nar-large-'));
+    try {
+      const big = randomBytes(24 * MiB + 13);
+      const archive = nar(...dir(entry('big', file(big)), entry('small', file('after'))));
+      const offset = archive.indexOf(big.subarray(0, 64));
+      const out = join(tmp, 'p');
+      let most = 0;
+      const sink = createUnpackSink(out, '/nix/store/x');
+      await parseNar(
+        source(archive, (n) => {
+          if (n < offset || n > offset + big.length) return;
+          let onDisk = 0;
+          try {
+            onDisk = statSync(join(out, 'big')).size;
+          } catch {
+            // not created yet
+          }
+          most = Math.max(most, n - offset - onDisk);
+        }),
+        sink,
+        '/nix/store/x',
+      );
+      await sink.finish();
+      expect(most).toBeLessThanOrEqual(10 * MiB);
+      expect((await readFile(join(out, 'big'))).equals(big)).toBe(true);
+      expect(await readFile(join(out, 'small'), 'utf8')).toBe('after');
+      expect(statSync(join(out, 'big')).mode & 0o777).toBe(0o444);
+      expect(statSync(join(out, 'big')).mtimeMs).toBe(1000);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when the disk fills during its writes, even after the parser reached the end', async () => {
+    const fs = await mountTmpfs('4m');
+    try {
+      const out = join(fs.dir, 'p');
+      const sink = createUnpackSink(out, '/nix/store/x');
+      await parseNar(source(nar(...file(randomBytes(6 * MiB)))), sink, '/nix/store/x').catch((err: unknown) => sink.settle().then(() => Promise.reject(err as Error)));
+      await expect(sink.finish()).rejects.toThrow(/ENOSPC/);
+      expect(await readdir(fs.dir)).toEqual(['p']);
+    } finally {
+      await fs.cleanup();
+    }
+  });
+});
