@@ -19,9 +19,10 @@ const IN_FLIGHT = 8;
  * How far the parser may run ahead of a large file's writes: the bytes handed to them and not yet written.
  * Filling fresh page-cache pages is the slowest step of a fetch, so without slack the decompressor stalls
  * while a batch is written and the writer then waits for the decompressor (60–70 ms of a 50 MB zstd file),
- * and the files after a large one wait for its last write. A whole-file buffer is never held.
+ * and the files after a large one wait for its last write. Two batches did as well as eight there, and a
+ * cold fetch's peak RSS grew by 20 MB with two against 30–45 MB with eight (docs/nix.md).
  */
-const WRITE_BEHIND = 8 * SMALL_FILE;
+const WRITE_BEHIND = 2 * SMALL_FILE;
 
 /** Whether the process umask leaves r-x bits alone, so a file can be created with its final mode (no fchmod). */
 function umaskKeepsReadBits(): boolean {
