@@ -1,4 +1,4 @@
-import { close, closeSync, constants, fchmod, fchmodSync, futimes, futimesSync, open, writev, writevSync } from 'node:fs';
+import { close, closeSync, constants, fchmod, fchmodSync, fdatasync, futimes, futimesSync, open, writev, writevSync } from 'node:fs';
 
 // Why raw descriptors and callbacks rather than fs/promises' FileHandle: a NAR is mostly small files, and
 // per file a FileHandle costs an object with a GC finalizer, a promise per call and a close that goes
@@ -40,6 +40,11 @@ function writeAllThen(fd: number, chunks: Buffer[], done: number, cb: (err: Erro
     if (n === 0 && chunks.some((c) => c.length > 0)) return cb(new Error(`writev on fd ${fd} wrote nothing`), done);
     writeAllThen(fd, remainder(chunks, n), done + n, cb);
   });
+}
+
+/** fdatasync(2) of `fd`, on libuv's pool. */
+export function syncData(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 /**
