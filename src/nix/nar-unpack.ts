@@ -1,6 +1,7 @@
 import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
+import { alignedSlots, createDirectWriter, openDirect } from './direct-writer.js';
 import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFile } from './fd-file.js';
 import type { NarSink } from './nar-parser.js';
 
@@ -63,6 +64,8 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
    */
   const writeLarge = async (rel: string, mode: number, size: number, contents: AsyncIterable<Buffer>): Promise<{ rest: Promise<void> }> => {
     const fd = await createExclusive(at(rel), modeAtOpen ? mode : 0o600);
+    const directFd = await openDirect(at(rel));
+    if (directFd !== undefined) return writeDirect(rel, mode, size, contents, fd, directFd);
     let written = 0;
     let behind = 0;
     let tail: Promise<void> = Promise.resolve();
@@ -90,6 +93,38 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
         // Its writeback starts now, beside the files after it, rather than in the closure's one flush at
         // the end, which then has less to wait for: a cold 150 MB fetch 429 → 385 ms, zstd 661 → 593 ms.
         await syncData(fd);
+        await finishFile(fd, CANONICAL_MTIME, chmodTo(mode));
+        sink.files.push(at(rel));
+      },
+      async (err: unknown) => {
+        await closeQuietly(fd);
+        throw err;
+      },
+    );
+    return { rest };
+  };
+
+  /**
+   * writeLarge through direct-writer.ts: the same bound behind the parser (the slots after the one filling),
+   * and no early writeback, since the bytes are already on the device; the closure's flush before the
+   * renames still makes the file's metadata durable.
+   */
+  const writeDirect = async (rel: string, mode: number, size: number, contents: AsyncIterable<Buffer>, fd: number, directFd: number): Promise<{ rest: Promise<void> }> => {
+    const writer = createDirectWriter(fd, directFd, alignedSlots(WRITE_BEHIND / SMALL_FILE + 1));
+    try {
+      for await (const chunk of contents) {
+        const wait = writer.push(chunk);
+        if (wait !== undefined) await wait;
+      }
+    } catch (err) {
+      await writer.abort();
+      await closeQuietly(fd);
+      throw err;
+    }
+    const rest = writer.end().then(
+      async ({ written, direct }) => {
+        if (written !== size) throw short(rel);
+        if (!direct) await syncData(fd);
         await finishFile(fd, CANONICAL_MTIME, chmodTo(mode));
         sink.files.push(at(rel));
       },
