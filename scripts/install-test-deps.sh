@@ -7,7 +7,8 @@
 # as the peer), Chromium (the fleet page is tested in a real headless browser over the DevTools protocol),
 # zsh and fish (the completion scripts `flotilla completion` writes are loaded in each shell), and GNU time (the
 # fetch bench reads each process's peak RSS from it), and zstd, xz-utils and bzip2 (Nix NARs are decompressed
-# by the system tools when present).
+# by the system tools when present), and util-linux-extra's fincore (tests see that large files were written
+# with O_DIRECT: none of their blocks are left in the page cache).
 # Idempotent: installs only what is missing, so `npm test` runs it first (pretest) at almost no cost.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -34,6 +35,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 [ -x /usr/bin/time ] || need+=(time)
+command -v fincore >/dev/null || need+=(util-linux-extra)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0

@@ -1,4 +1,4 @@
-// A large file in a NAR is written behind the parser, never more than a bounded amount behind it, and a
+// A large file in a NAR is written behind the parser, straight to the disk, never more than a bounded amount behind it, and a
 // write that fails after the parser went on still fails the unpack (a real 4 MiB tmpfs: we run as root).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseNar } from '../../src/nix/index.js';
 import { createUnpackSink } from '../../src/nix/nar-unpack.js';
 import { dir, entry, file, nar } from '../helpers/nar-bytes.js';
+import { residentBytes } from '../helpers/page-cache.js';
 import { fillFilesystem, mountTmpfs } from '../helpers/tmpfs.js';
 
 const MiB = 1024 * 1024;
@@ -52,6 +53,9 @@ describe('unpacking a large file', () => {
       );
       await sink.finish();
       expect(most).toBeLessThanOrEqual(4 * MiB);
+      // Written with O_DIRECT (direct-writer.ts): of its blocks only the last, partial one went through the
+      // cache (checked before reading it back, which brings it in).
+      expect(residentBytes(join(out, 'big'))).toBeLessThanOrEqual(4096);
       expect((await readFile(join(out, 'big'))).equals(big)).toBe(true);
       expect(await readFile(join(out, 'small'), 'utf8')).toBe('after');
       expect(statSync(join(out, 'big')).mode & 0o777).toBe(0o444);
