@@ -39,6 +39,8 @@ export function inlineFsOpRunner(): FsOpRunner {
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading
 // (and no TypeScript loader under the test runner) is involved.
+// Its direct writes' memory is a WebAssembly.Memory: the one way to get page-aligned bytes in Node (as in
+// src/nix/direct-writer.ts).
 // Its first line sets again the V8 flags the process set at run time, which making its isolate undid
 // (util/v8-flags.ts): from the worker itself, the moment its JavaScript starts, rather than once the main
 // thread hears it is online.
@@ -49,7 +51,8 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const runFsOps = ${runFsOps.toString()};
 const buf = Buffer.allocUnsafe(${READ_BUFFER});
-parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: runFsOps(fs, crypto, m.ops, buf, m.keepGoing) }));
+const aligned = Buffer.from(new WebAssembly.Memory({ initial: 16 }).buffer);
+parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: runFsOps(fs, crypto, m.ops, buf, m.keepGoing, aligned) }));
 `;
 
 interface Lane {

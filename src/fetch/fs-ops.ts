@@ -56,10 +56,66 @@ export type FsOpResult = { ok: true; bytes?: number; hex?: string; linked?: bool
  * Runs `ops` in order and stops at the first failure, which is the last result (with `keepGoing`, runs
  * every step and reports each: for independent steps). It refers to nothing but
  * its parameters, because worker threads run it from its source text (see fs-op-runner.ts). `buf` is the
- * caller's read buffer (1 MiB or more: large reads keep sha256 near its peak).
+ * caller's read buffer (1 MiB or more: large reads keep sha256 near its peak). `aligned`, page-aligned
+ * memory, lets `write` and `writeAt` put large data straight on the disk (O_DIRECT); without it they write
+ * through the page cache.
  */
-export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: readonly FsOp[], buf: Buffer, keepGoing = false): FsOpResult[] {
+export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: readonly FsOp[], buf: Buffer, keepGoing = false, aligned?: Buffer): FsOpResult[] {
   const results: FsOpResult[] = [];
+  const writeAll = (fd: number, path: string, data: Uint8Array, from: number, pos: number): void => {
+    for (let done = from; done < data.length; ) {
+      const n = fs.writeSync(fd, data, done, data.length - done, pos + done);
+      if (n === 0) throw Object.assign(new Error(`write to ${path} wrote nothing`), { code: 'EIO' });
+      done += n;
+    }
+  };
+  // A write of DIRECT_FROM bytes or more (a file, or a large file's piece) has its whole 4 KiB blocks written with O_DIRECT (copied into
+  // `aligned`, page-aligned memory): its bytes must reach the disk before any rename anyway, and going
+  // through fresh page-cache pages first cost a cold fetch over HTTP 0.13 s (docs/performance.md, "Large
+  // files straight to the disk"). From 64 KiB: 16 KiB and 256 KiB did worse. The same idea as
+  // src/nix/direct-writer.ts, written again here because a worker runs this function from its source text.
+  const ALIGN = 4096;
+  const DIRECT_FROM = 64 * 1024;
+  /**
+   * Writes `data` at `pos` of `path`, open as `fd`: the edges through fd, the blocks between them through a
+   * second descriptor opened with O_DIRECT where the filesystem allows it. A direct write refused with
+   * EINVAL (stricter alignment rules) leaves the rest to fd.
+   */
+  const writeData = (fd: number, path: string, data: Uint8Array, pos: number): void => {
+    const O_DIRECT = fs.constants.O_DIRECT;
+    const head = (ALIGN - (pos % ALIGN)) % ALIGN;
+    const blocks = Math.floor((data.length - head) / ALIGN) * ALIGN;
+    let done = 0;
+    if (aligned !== undefined && O_DIRECT !== undefined && data.length >= DIRECT_FROM && blocks > 0) {
+      let dfd: number | undefined;
+      try {
+        dfd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | O_DIRECT);
+      } catch {
+        dfd = undefined;
+      }
+      if (dfd !== undefined) {
+        try {
+          writeAll(fd, path, data.subarray(0, head), 0, pos);
+          let off = head;
+          try {
+            while (off < head + blocks) {
+              const n = Math.min(aligned.length, head + blocks - off);
+              aligned.set(data.subarray(off, off + n));
+              const w = fs.writeSync(dfd, aligned, 0, n, pos + off);
+              if (w !== n) break;
+              off += n;
+            }
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+          }
+          done = off;
+        } finally {
+          fs.closeSync(dfd);
+        }
+      }
+    }
+    writeAll(fd, path, data, done, pos);
+  };
   const owned = (st: FsModule.Stats, owner: number | undefined): boolean => st.uid === owner && (st.mode & 0o7777) === 0o444;
   // Hashes `path`, or returns undefined when `owner` is given and the inode is not (or no longer) owned
   // read-only by that uid: checked on the open file, so the answer belongs to the bytes hashed.
@@ -118,19 +174,22 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
           const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
           const fd = fs.openSync(o.path, O_WRONLY | O_NOFOLLOW | (o.create ? O_CREAT | O_EXCL : 0), o.mode);
           try {
-            for (let done = 0; done < o.data.length; ) {
-              const n = fs.writeSync(fd, o.data, done, o.data.length - done, o.pos + done);
-              if (n === 0) throw Object.assign(new Error(`write to ${o.path} wrote nothing`), { code: 'EIO' });
-              done += n;
-            }
+            writeData(fd, o.path, o.data, o.pos);
           } finally {
             fs.closeSync(fd);
           }
           break;
         }
-        case 'write':
-          fs.writeFileSync(o.dest, o.data, { flag: 'wx', mode: o.mode ?? 0o600 });
+        case 'write': {
+          const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+          const fd = fs.openSync(o.dest, O_WRONLY | O_NOFOLLOW | O_CREAT | O_EXCL, o.mode ?? 0o600);
+          try {
+            writeData(fd, o.dest, o.data, 0);
+          } finally {
+            fs.closeSync(fd);
+          }
           break;
+        }
         case 'commit':
           if (o.mode !== undefined) fs.chmodSync(o.tmp, o.mode);
           try {
