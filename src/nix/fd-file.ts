@@ -1,9 +1,10 @@
-import { close, closeSync, constants, fchmod, fchmodSync, fdatasync, futimes, futimesSync, open, writev, writevSync } from 'node:fs';
+import { close, closeSync, constants, fchmod, fchmodSync, fdatasync, futimes, futimesSync, open, openSync, writev, writevSync } from 'node:fs';
 
 // Why raw descriptors and callbacks rather than fs/promises' FileHandle: a NAR is mostly small files, and
 // per file a FileHandle costs an object with a GC finalizer, a promise per call and a close that goes
 // through its own request; a cold 150 MB fetch spent ~0.09 s of CPU in FileHandle's close alone (perf,
-// docs/nix.md "Cold, measured"). Here a small file is one chain of callbacks and one promise.
+// docs/nix.md "Cold, measured"). Here a small file is five synchronous calls, and a large file's steps one
+// chain of callbacks and one promise.
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 /** Exclusive create that never follows a link: fails on any existing name. */
@@ -68,32 +69,26 @@ export function closeQuietly(fd: number): Promise<void> {
 }
 
 /**
- * Creates `path` exclusively with `mode` (or 0600 and then `chmodTo`), writes `chunks`, sets mtime, closes.
- * Only the create goes through libuv's pool (it allocates an inode, which can take a millisecond on a busy
- * ext4); writing a small file to the page cache, stamping and closing it take microseconds, less than a
- * hop to the pool and back, so they run here. Resolves to the bytes written; rejects with the first error
- * (the descriptor is closed either way).
+ * Creates `path` exclusively with `mode` (or 0600 and then `chmodTo`), writes `chunks`, sets mtime, closes,
+ * all on the calling thread: for a small file each step takes microseconds, less than a hop to libuv's pool
+ * and back. The create used to go to the pool (it allocates an inode, which can take a millisecond on a
+ * busy ext4), but once large files were written with O_DIRECT, synchronous creates were faster in every
+ * A/B (docs/nix.md). Returns the bytes written; throws the first error (the descriptor is closed either way).
  */
-export function writeSmallFile(path: string, mode: number, chunks: Buffer[], mtime: number, chmodTo?: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    open(path, CREATE_FLAGS, mode, (err, fd) => {
-      if (err) return reject(err);
-      let n = 0;
-      try {
-        for (let left = chunks; left.length > 0; ) {
-          const w = writevSync(fd, left);
-          if (w === 0 && left.some((c) => c.length > 0)) throw new Error(`writev of ${path} wrote nothing`);
-          n += w;
-          left = remainder(left, w);
-        }
-        if (chmodTo !== undefined) fchmodSync(fd, chmodTo);
-        futimesSync(fd, mtime, mtime);
-      } catch (e) {
-        closeSync(fd);
-        return reject(e instanceof Error ? e : new Error(String(e)));
-      }
-      closeSync(fd);
-      resolve(n);
-    });
-  });
+export function writeSmallFileSync(path: string, mode: number, chunks: Buffer[], mtime: number, chmodTo?: number): number {
+  const fd = openSync(path, CREATE_FLAGS, mode);
+  try {
+    let n = 0;
+    for (let left = chunks; left.length > 0; ) {
+      const w = writevSync(fd, left);
+      if (w === 0 && left.some((c) => c.length > 0)) throw new Error(`writev of ${path} wrote nothing`);
+      n += w;
+      left = remainder(left, w);
+    }
+    if (chmodTo !== undefined) fchmodSync(fd, chmodTo);
+    futimesSync(fd, mtime, mtime);
+    return n;
+  } finally {
+    closeSync(fd);
+  }
 }

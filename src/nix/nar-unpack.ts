@@ -2,20 +2,16 @@ import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
 import { alignedSlots, createDirectWriter, openDirect } from './direct-writer.js';
-import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFile } from './fd-file.js';
+import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFileSync } from './fd-file.js';
 import type { NarSink } from './nar-parser.js';
 
 /** Nix's canonical store metadata: mtime 1, no write bits. */
 const CANONICAL_MTIME = 1;
 /**
- * Files up to this size are gathered in memory and written in the background (open, writev, futimes,
- * close) while the parser reads on: a store path is mostly small files, and creating a file costs about a
- * millisecond on a busy disk, so they are created several at a time rather than one after another. Larger
- * files stream, in batches of this size (one writev per batch, not per chunk).
+ * Files up to this size are gathered in memory and written at once, on this thread (open, writev, futimes,
+ * close: fd-file.ts). Larger files stream, in batches of this size, behind the parser.
  */
 const SMALL_FILE = 1 << 20;
-/** Small-file writes in flight per sink (so at most this many × SMALL_FILE bytes held). */
-const IN_FLIGHT = 8;
 /**
  * How far the parser may run ahead of a large file's writes: the bytes handed to them and not yet written.
  * Filling fresh page-cache pages is the slowest step of a fetch, so without slack the decompressor stalls
@@ -51,8 +47,8 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
   const short = (rel: string): IntegrityError => new IntegrityError(`NAR of ${what}: ${rel} is short`, { storePath: what });
   const chmodTo = (mode: number): number | undefined => (modeAtOpen ? undefined : mode);
 
-  const writeSmall = async (rel: string, mode: number, size: number, chunks: Buffer[]): Promise<void> => {
-    const written = await writeSmallFile(at(rel), modeAtOpen ? mode : 0o600, chunks, CANONICAL_MTIME, chmodTo(mode));
+  const writeSmall = (rel: string, mode: number, size: number, chunks: Buffer[]): void => {
+    const written = writeSmallFileSync(at(rel), modeAtOpen ? mode : 0o600, chunks, CANONICAL_MTIME, chmodTo(mode));
     if (written !== size) throw short(rel);
     sink.files.push(at(rel));
   };
@@ -156,8 +152,7 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
       if (size > SMALL_FILE) return track((await writeLarge(rel, mode, size, contents)).rest);
       const chunks: Buffer[] = [];
       for await (const c of contents) chunks.push(c);
-      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-      track(writeSmall(rel, mode, size, chunks));
+      writeSmall(rel, mode, size, chunks);
     },
     symlink(rel: string, target: string): Promise<void> {
       symlinkSync(target, at(rel));
