@@ -66,9 +66,10 @@ export async function openLocalNar(path: () => string | undefined, info: NarInfo
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const hashed = hasher === undefined ? Promise.resolve(undefined) : toolOutput(hasher, CHECKSUM[1], fds[1] as number, stop.signal);
+    // The decompressor first: its output is what the fetch waits for; the checksum only by the end.
     const decompressed = toolStream(tool.file, tool.args, undefined, fds[0]);
     decompressed.end();
+    const hashed = hasher === undefined ? Promise.resolve(undefined) : toolOutput(hasher, CHECKSUM[1], fds[1] as number, stop.signal);
     const file = hashed
       .then((out) => {
         if (out === undefined) return { bytes: st.size };
