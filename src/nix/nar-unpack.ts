@@ -83,12 +83,20 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
       throw err;
     }
     // Wrapped: a promise returned bare would be awaited by the caller's await.
-    const rest = tail.then(
-      async () => {
+    return { rest: finishLarge(rel, mode, size, fd, tail.then(() => ({ written, direct: false }))) };
+  };
+
+  /**
+   * After a large file's last write (`ended`, with the bytes written and whether all went straight to the
+   * device): the size check, then, for bytes written through the page cache, their writeback started now,
+   * beside the files after it, rather than in the closure's one flush at the end, which then has less to
+   * wait for (a cold 150 MB fetch 429 → 385 ms, zstd 661 → 593 ms); then mode, mtime and close.
+   */
+  const finishLarge = (rel: string, mode: number, size: number, fd: number, ended: Promise<{ written: number; direct: boolean }>): Promise<void> =>
+    ended.then(
+      async ({ written, direct }) => {
         if (written !== size) throw short(rel);
-        // Its writeback starts now, beside the files after it, rather than in the closure's one flush at
-        // the end, which then has less to wait for: a cold 150 MB fetch 429 → 385 ms, zstd 661 → 593 ms.
-        await syncData(fd);
+        if (!direct) await syncData(fd);
         await finishFile(fd, CANONICAL_MTIME, chmodTo(mode));
         sink.files.push(at(rel));
       },
@@ -97,8 +105,6 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
         throw err;
       },
     );
-    return { rest };
-  };
 
   /**
    * writeLarge through direct-writer.ts: the same bound behind the parser (the slots after the one filling),
@@ -117,19 +123,7 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
       await closeQuietly(fd);
       throw err;
     }
-    const rest = writer.end().then(
-      async ({ written, direct }) => {
-        if (written !== size) throw short(rel);
-        if (!direct) await syncData(fd);
-        await finishFile(fd, CANONICAL_MTIME, chmodTo(mode));
-        sink.files.push(at(rel));
-      },
-      async (err: unknown) => {
-        await closeQuietly(fd);
-        throw err;
-      },
-    );
-    return { rest };
+    return { rest: finishLarge(rel, mode, size, fd, writer.end()) };
   };
 
   /** Tracks a background write: its failure fails the sink (the next file and finish() throw it). */
