@@ -89,4 +89,22 @@ describe('unpacking a large file', () => {
       await fs.cleanup();
     }
   });
+
+  it('stops the parse at the small file that meets a full disk (small files are written as they end)', async () => {
+    const fs = await mountTmpfs('4m');
+    try {
+      await fillFilesystem(fs.dir, 256 * 1024);
+      const out = join(fs.dir, 'p');
+      const sink = createUnpackSink(out, '/nix/store/x');
+      const names = Array.from({ length: 8 }, (_, i) => `f${i}`);
+      const archive = nar(...dir(...names.map((n) => entry(n, file(randomBytes(100 * 1024))))));
+      await expect(parseNar(source(archive), sink, '/nix/store/x')).rejects.toThrow(/ENOSPC/);
+      await sink.settle();
+      // The files written before the disk filled are whole, and the parse did not go on to all eight.
+      expect(sink.files.length).toBeLessThan(names.length);
+      for (const f of sink.files) expect(statSync(f).size).toBe(100 * 1024);
+    } finally {
+      await fs.cleanup();
+    }
+  });
 });
