@@ -69,11 +69,12 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
       done += n;
     }
   };
-  // A write of DIRECT_FROM bytes or more (a file, or a large file's piece) has its whole 4 KiB blocks written with O_DIRECT (copied into
-  // `aligned`, page-aligned memory): its bytes must reach the disk before any rename anyway, and going
-  // through fresh page-cache pages first cost a cold fetch over HTTP 0.13 s (docs/performance.md, "Large
-  // files straight to the disk"). From 64 KiB: 16 KiB and 256 KiB did worse. The same idea as
-  // src/nix/direct-writer.ts, written again here because a worker runs this function from its source text.
+  // A write of DIRECT_FROM bytes or more (a file, or a large file's piece) has its whole 4 KiB blocks
+  // written with O_DIRECT (copied into `aligned`, page-aligned memory): its bytes must reach the disk
+  // before any rename anyway, and going through fresh page-cache pages first cost a cold fetch over HTTP
+  // 0.13 s (docs/performance.md, "Large files straight to the disk"). From 64 KiB: 16 KiB and 256 KiB did
+  // worse. The same idea as src/nix/direct-writer.ts, written again here because a worker runs this
+  // function from its source text.
   const ALIGN = 4096;
   const DIRECT_FROM = 64 * 1024;
   /**
