@@ -10,7 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { removeTree } from '../src/fetch/materialise-package.js';
+import { removeTree } from '../src/util/remove-tree.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
 import { buildTrees, pushTrees } from './lib/fetch-dataset.js';
 import { coldFetchGets, timeGetAll, timeHash } from './lib/fetch-floors.js';

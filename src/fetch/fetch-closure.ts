@@ -9,7 +9,8 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
-import { finishPackage, publishPackages, removeStalePartials, removeTree, startPackage, type PreparedPackage, type StartedPackage } from './materialise-package.js';
+import { finishPackage, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage } from './materialise-package.js';
+import { removeTree } from '../util/remove-tree.js';
 import { cacheWithHomes } from './object-homes.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';

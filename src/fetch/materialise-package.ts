@@ -1,9 +1,10 @@
-import { chmod, lstat, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../store/digest.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
+import { removeTree } from '../util/remove-tree.js';
 import { isPidAlive } from '../util/pid-alive.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
@@ -18,19 +19,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Removes a tree we built, making read-only directories writable first. */
-export async function removeTree(path: string): Promise<void> {
-  try {
-    const st = await lstat(path);
-    if (st.isDirectory()) {
-      await chmod(path, 0o755);
-      for (const n of await readdir(path)) await removeTree(join(path, n));
-    }
-  } catch {
-    // already gone
-  }
-  await rm(path, { recursive: true, force: true });
-}
 
 /**
  * Removes `.partial-<pid>-…` directories under `storeDir` whose process is gone (a crash or kill -9).

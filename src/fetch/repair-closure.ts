@@ -5,7 +5,7 @@ import type { FetchClosureOptions } from './fetch-closure.js';
 import { checkObjects } from './fsck-objects.js';
 import { checkPackages } from './fsck-packages.js';
 import type { Damage } from './fsck-types.js';
-import { removeTree } from './materialise-package.js';
+import { removeTree } from '../util/remove-tree.js';
 import { openObjectCache } from './object-cache.js';
 import { readClosureManifests } from './read-closure.js';
 

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatSha256, parseSha256 } from './hash.js';
-import { removeTree } from './remove-tree.js';
+import { removeTree } from '../util/remove-tree.js';
 import { nixStoreDirUnder } from './root-layout.js';
 import { narHashOfPath } from './nar-hash-path.js';
 import type { NarInfo } from './narinfo.js';

@@ -6,7 +6,7 @@ import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
 import type { NarInfo } from './narinfo.js';
-import { removeTree } from './remove-tree.js';
+import { removeTree } from '../util/remove-tree.js';
 import { nixStoreDirUnder } from './root-layout.js';
 import { sweepStaleNixTemps } from './stale-temps.js';
 import { parseStorePath, storeBaseName } from './store-path.js';

@@ -1,6 +1,6 @@
 import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeTree } from './remove-tree.js';
+import { removeTree } from '../util/remove-tree.js';
 import { flotillaVarUnder, narInfoCacheDirUnder, nixStoreDirUnder } from './root-layout.js';
 import { judgeNixTemp, nixTempNameFor } from './temp-names.js';
 

@@ -9,7 +9,7 @@ export async function makeTempDir(prefix = 'flotilla-pkg-'): Promise<{ dir: stri
   return {
     dir,
     cleanup: async () => {
-      const { removeTree } = await import('../../src/fetch/materialise-package.js');
+      const { removeTree } = await import('../../src/util/remove-tree.js');
       await removeTree(dir);
       await rm(dir, { recursive: true, force: true });
     },
