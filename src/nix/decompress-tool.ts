@@ -134,8 +134,9 @@ export function toolStream(file: string, args: readonly string[], idleMs = TOOL_
     if (code === 0) {
       handOn();
       d.push(null);
+    } else {
+      d.destroy(new Error(`${file} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
     }
-    else d.destroy(new Error(`${file} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
   });
   return d;
 }
