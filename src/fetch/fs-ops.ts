@@ -19,11 +19,13 @@ export type FsOp =
   /** Writes `data` to the new file `dest`, created with `mode` (default 0600; less the umask). */
   | { op: 'write'; dest: string; data: Uint8Array; mode?: number }
   /**
-   * Writes `data` at byte `pos` of `path`: with `create`, a new file made with `mode` (never over an
-   * existing name), else an existing one, opened without following a symlink. For a file written in
-   * pieces, each piece sent once the one before it is done.
+   * Writes `data` at byte `pos` of `path`: with `create`, a new file (never over an existing name), else an
+   * existing one, opened without following a symlink. For a file written in pieces, each piece sent once
+   * the one before it is done, `last` false on all but the final one: the file is created 0600, so that
+   * its owner can open it again, and gets `mode` with its last piece (a file written whole, with `create`
+   * and `last`, may be created with it).
    */
-  | { op: 'writeAt'; path: string; data: Uint8Array; pos: number; create: boolean; mode: number }
+  | { op: 'writeAt'; path: string; data: Uint8Array; pos: number; create: boolean; mode: number; last?: boolean }
   /**
    * Sets `mode` on `tmp` when given (leave it out for a temp created with its final mode), then renames it
    * to `dest`, creating dest's directory when missing.
@@ -82,12 +84,29 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
    * second descriptor opened with O_DIRECT where the filesystem allows it. A direct write refused with
    * EINVAL (stricter alignment rules) leaves the rest to fd.
    */
+  const goesDirect = (data: Uint8Array): boolean => aligned !== undefined && fs.constants.O_DIRECT !== undefined && data.length >= DIRECT_FROM;
+  /**
+   * Writes `data` at `pos` of `path` (a new file with `create`), through writeData. The file is created
+   * with `mode` when `modeAtCreate`, else 0600: a file its owner opens again (a direct twin, the next
+   * piece) must stay writable to it, since a 0444 file can be opened for writing only by root; it then
+   * gets `mode` once `last` is written.
+   */
+  const putData = (path: string, data: Uint8Array, pos: number, create: boolean, mode: number, modeAtCreate: boolean, last: boolean): void => {
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    const fd = fs.openSync(path, O_WRONLY | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0), modeAtCreate ? mode : 0o600);
+    try {
+      writeData(fd, path, data, pos);
+      if (last && !modeAtCreate) fs.fchmodSync(fd, mode);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
   const writeData = (fd: number, path: string, data: Uint8Array, pos: number): void => {
     const O_DIRECT = fs.constants.O_DIRECT;
     const head = (ALIGN - (pos % ALIGN)) % ALIGN;
     const blocks = Math.floor((data.length - head) / ALIGN) * ALIGN;
     let done = 0;
-    if (aligned !== undefined && O_DIRECT !== undefined && data.length >= DIRECT_FROM && blocks > 0) {
+    if (aligned !== undefined && O_DIRECT !== undefined && goesDirect(data) && blocks > 0) {
       let dfd: number | undefined;
       try {
         dfd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | O_DIRECT);
@@ -172,23 +191,13 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
           fs.copyFileSync(o.src, o.dest, fs.constants.COPYFILE_EXCL);
           break;
         case 'writeAt': {
-          const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-          const fd = fs.openSync(o.path, O_WRONLY | O_NOFOLLOW | (o.create ? O_CREAT | O_EXCL : 0), o.mode);
-          try {
-            writeData(fd, o.path, o.data, o.pos);
-          } finally {
-            fs.closeSync(fd);
-          }
+          const last = o.last ?? true;
+          putData(o.path, o.data, o.pos, o.create, o.mode, o.create && last && !goesDirect(o.data), last);
           break;
         }
         case 'write': {
-          const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-          const fd = fs.openSync(o.dest, O_WRONLY | O_NOFOLLOW | O_CREAT | O_EXCL, o.mode ?? 0o600);
-          try {
-            writeData(fd, o.dest, o.data, 0);
-          } finally {
-            fs.closeSync(fd);
-          }
+          const mode = o.mode ?? 0o600;
+          putData(o.dest, o.data, 0, true, mode, !goesDirect(o.data), true);
           break;
         }
         case 'commit':

@@ -9,9 +9,10 @@ export interface NewFiles {
   write(items: ReadonlyArray<{ tmp: string; data: Uint8Array }>): Promise<void>;
   /**
    * Writes `data` at `pos` of `path`, creating it (exclusively) when `pos` is 0. A file written in pieces
-   * sends each piece once the one before it is done.
+   * sends each piece once the one before it is done, `last` false on all but the final one (which may be
+   * empty): the file stays writable by its owner until then, and gets the temp mode with it.
    */
-  writeAt(path: string, data: Uint8Array, pos: number): Promise<void>;
+  writeAt(path: string, data: Uint8Array, pos: number, last?: boolean): Promise<void>;
   /** The bytes are read on another thread: callers keep them in shared memory, so none are copied. */
   readonly shared: boolean;
 }
@@ -34,8 +35,8 @@ export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
         throw err;
       }
     },
-    async writeAt(path, data, pos) {
-      throwIfFailed(await fsOps.run([{ op: 'writeAt', path, data, pos, create: pos === 0, mode: TEMP_MODE }]));
+    async writeAt(path, data, pos, last = true) {
+      throwIfFailed(await fsOps.run([{ op: 'writeAt', path, data, pos, create: pos === 0, mode: TEMP_MODE, last }]));
     },
     shared: fsOps.threaded,
   };

@@ -96,20 +96,21 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
       sink.onObject(s.digest, s.size);
     }
   };
-  // Starts the writes of what `cur` holds: the small objects gathered, the large one's bytes so far.
-  const issue = (): void => {
+  // Starts the writes of what `cur` holds: the small objects gathered, the large one's bytes so far (with
+  // `last`, its final piece, written even when empty: it gives the file its mode).
+  const issue = (last = false): void => {
     if (small.length > 0) {
       const batch = small;
       const written = files.write(batch);
       track(cur, written, written.then(() => commitSmall(batch)));
       small = [];
     }
-    if (large !== undefined && cur.used > from) {
+    if (large !== undefined && (cur.used > from || last)) {
       const l = large;
       const data = cur.buf.subarray(from, cur.used);
       const at = l.pos;
       l.pos += data.length;
-      l.written = l.written.then(() => files.writeAt(l.tmp, data, at));
+      l.written = l.written.then(() => files.writeAt(l.tmp, data, at, last));
       track(cur, l.written);
       from = cur.used;
     }
@@ -151,7 +152,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
       from = cur.used;
       return;
     }
-    issue();
+    issue(true);
     const l = large;
     large = undefined;
     pending.push(settle(finishLarge(l)));

@@ -1,4 +1,4 @@
-import { close, constants, open, write } from 'node:fs';
+import { close, constants, fchmod, open, write } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
 /**
@@ -13,13 +13,17 @@ export const TEMP_MODE = TEMPS_HAVE_FINAL_MODE ? 0o444 : 0o600;
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /**
- * Writes `data` at byte `pos` of `path` through libuv's pool with callbacks: at 0 a new file (mode
- * TEMP_MODE, never over an existing name), else the existing one, not through a symlink. One promise per
- * call, where `fs/promises` makes a FileHandle and a promise for each of open, write and close.
+ * Writes `data` at byte `pos` of `path` through libuv's pool with callbacks: at 0 a new file (never over an
+ * existing name), else the existing one, not through a symlink. A file written in pieces (`last` false on
+ * all but its final piece) is created 0600, so that its owner can open it again for the next piece, and
+ * gets TEMP_MODE with its last piece (a 0444 file cannot be opened for writing but by root); a file written
+ * whole is created with TEMP_MODE. One promise per call, where `fs/promises` makes a FileHandle and a
+ * promise for each of open, write and close.
  */
-export function writeFileAt(path: string, data: Uint8Array, pos: number): Promise<void> {
+export function writeFileAt(path: string, data: Uint8Array, pos: number, last = true): Promise<void> {
+  const whole = pos === 0 && last;
   return new Promise((resolve, reject) => {
-    open(path, O_WRONLY | O_NOFOLLOW | (pos === 0 ? O_CREAT | O_EXCL : 0), TEMP_MODE, (err, fd) => {
+    open(path, O_WRONLY | O_NOFOLLOW | (pos === 0 ? O_CREAT | O_EXCL : 0), whole ? TEMP_MODE : 0o600, (err, fd) => {
       if (err) return reject(err);
       const finish = (failed: Error | null): void =>
         close(fd, (closeErr) => {
@@ -28,7 +32,7 @@ export function writeFileAt(path: string, data: Uint8Array, pos: number): Promis
           else resolve();
         });
       const next = (done: number): void => {
-        if (done === data.length) return finish(null);
+        if (done === data.length) return last && !whole ? fchmod(fd, TEMP_MODE, finish) : finish(null);
         write(fd, data, done, data.length - done, pos + done, (writeErr, n) => {
           if (writeErr) return finish(writeErr);
           if (n === 0) return finish(new Error(`write to ${path} wrote nothing`));

@@ -59,7 +59,9 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
    * the background like a small file's, and the parser goes on.
    */
   const writeLarge = async (rel: string, mode: number, size: number, contents: AsyncIterable<Buffer>): Promise<{ rest: Promise<void> }> => {
-    const fd = await createExclusive(at(rel), modeAtOpen ? mode : 0o600);
+    // 0600 until finished, whatever the umask: the direct descriptor is a second open for writing, which a
+    // 0444 file allows only to root.
+    const fd = await createExclusive(at(rel), 0o600);
     const directFd = await openDirect(at(rel));
     if (directFd !== undefined) return writeDirect(rel, mode, size, contents, fd, directFd);
     let written = 0;
@@ -90,14 +92,15 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
    * After a large file's last write (`ended`, with the bytes written and whether all went straight to the
    * device): the size check, then, for bytes written through the page cache, their writeback started now,
    * beside the files after it, rather than in the closure's one flush at the end, which then has less to
-   * wait for (a cold 150 MB fetch 429 → 385 ms, zstd 661 → 593 ms); then mode, mtime and close.
+   * wait for (a cold 150 MB fetch 429 → 385 ms, zstd 661 → 593 ms); then its mode (it was created 0600),
+   * mtime and close.
    */
   const finishLarge = (rel: string, mode: number, size: number, fd: number, ended: Promise<{ written: number; direct: boolean }>): Promise<void> =>
     ended.then(
       async ({ written, direct }) => {
         if (written !== size) throw short(rel);
         if (!direct) await syncData(fd);
-        await finishFile(fd, CANONICAL_MTIME, chmodTo(mode));
+        await finishFile(fd, CANONICAL_MTIME, mode);
         sink.files.push(at(rel));
       },
       async (err: unknown) => {
