@@ -117,11 +117,26 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
         try {
           writeAll(fd, path, data.subarray(0, head), 0, pos);
           let off = head;
+          // Data whose blocks already sit on page boundaries (a pack's gather buffer places its objects so,
+          // pack-splitter.ts) goes to the disk from where it is, in one write; a refusal (EINVAL: memory
+          // not page-aligned after all) and any other data are copied through `aligned`.
+          let inPlace = (data.byteOffset + head) % ALIGN === 0;
           try {
             while (off < head + blocks) {
-              const n = Math.min(aligned.length, head + blocks - off);
-              aligned.set(data.subarray(off, off + n));
-              const w = fs.writeSync(dfd, aligned, 0, n, pos + off);
+              const n = inPlace ? head + blocks - off : Math.min(aligned.length, head + blocks - off);
+              let w: number;
+              if (inPlace) {
+                try {
+                  w = fs.writeSync(dfd, data, off, n, pos + off);
+                } catch (err) {
+                  if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+                  inPlace = false;
+                  continue;
+                }
+              } else {
+                aligned.set(data.subarray(off, off + n));
+                w = fs.writeSync(dfd, aligned, 0, n, pos + off);
+              }
               if (w !== n) break;
               off += n;
             }

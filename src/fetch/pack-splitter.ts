@@ -5,6 +5,7 @@ import { packHeaderBytes, packHeaderMatches, type PackEntry } from '../packages/
 import { digestFromHex, type Digest } from '../store/digest.js';
 import type { NewFiles } from './new-files.js';
 import type { ObjectCache } from './object-cache.js';
+import { pageAlignedBuffer } from '../util/page-aligned.js';
 
 /** What a pack's wanted objects become: verified files handed on, one by one. */
 export interface PackSplitSink {
@@ -33,6 +34,13 @@ export interface PackSplitter {
 const GATHER_BYTES = 512 * 1024;
 const SMALL_OBJECT = 256 * 1024;
 const WRITE_CHUNK = 256 * 1024;
+// Shared gather buffers start on a page boundary (util/page-aligned.ts): an object the
+// filesystem thread writes with O_DIRECT (64 KiB or more, fs-ops.ts) is placed at a 4 KiB boundary of the
+// buffer, and a large one written in pieces that end on one, so its blocks go to the disk from here,
+// without a copy into the thread's own aligned memory (V8 copies out of shared memory a word at a time).
+const ALIGN = 4096;
+const ALIGN_FROM = 64 * 1024;
+const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 interface Gather {
   buf: Buffer;
@@ -70,7 +78,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
   let left = 0;
   let hash: Hash | undefined;
   const { files } = sink;
-  const gatherBuffer = (): Buffer => (files.shared ? Buffer.from(new SharedArrayBuffer(GATHER_BYTES)) : Buffer.allocUnsafeSlow(GATHER_BYTES));
+  const gatherBuffer = (): Buffer => (files.shared ? pageAlignedBuffer(GATHER_BYTES, true) : Buffer.allocUnsafeSlow(GATHER_BYTES));
   let cur: Gather = { buf: gatherBuffer(), used: 0, busy: [] };
   let spare: Gather | undefined;
   // The current entry's bytes in `cur` not yet written start here.
@@ -107,12 +115,14 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     }
     if (large !== undefined && (cur.used > from || last)) {
       const l = large;
-      const data = cur.buf.subarray(from, cur.used);
+      // Up to a block boundary, but for the last piece and a full buffer (both end where they end).
+      const to = last || !files.shared || cur.used === GATHER_BYTES ? cur.used : from + Math.floor((cur.used - from) / ALIGN) * ALIGN;
+      const data = cur.buf.subarray(from, to);
       const at = l.pos;
       l.pos += data.length;
       l.written = l.written.then(() => files.writeAt(l.tmp, data, at, last));
       track(cur, l.written);
-      from = cur.used;
+      from = to;
     }
   };
   // Writes out `cur` and continues in the other buffer once its own writes are done.
@@ -133,8 +143,10 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     left = e.size;
     hash = wanted.has(e.digest) ? createHash('sha256') : undefined;
     if (hash === undefined) return;
+    const pad = files.shared && e.size >= ALIGN_FROM ? alignUp(cur.used) - cur.used : 0;
     // A small object is gathered in one buffer, whole.
-    if (e.size <= SMALL_OBJECT && e.size > GATHER_BYTES - cur.used) await rotate();
+    if (e.size <= SMALL_OBJECT && pad + e.size > GATHER_BYTES - cur.used) await rotate();
+    else cur.used += pad;
     from = cur.used;
     if (e.size > SMALL_OBJECT) large = { entry: e, tmp: cache.tempPath(e.digest), pos: 0, written: Promise.resolve() };
   };

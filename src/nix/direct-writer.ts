@@ -1,4 +1,5 @@
 import { close, constants, open, write } from 'node:fs';
+import { pageAlignedBuffer } from '../util/page-aligned.js';
 
 // Why a large file is written with O_DIRECT: its bytes must reach the disk before the closure's paths are
 // renamed into place anyway (the flush before the renames), and through the page cache they are first
@@ -14,19 +15,12 @@ const { O_WRONLY, O_NOFOLLOW } = constants;
 const ALIGN = 4096;
 /** Bytes per direct write. */
 export const DIRECT_SLOT = 1 << 20;
-/** The one piece of the WebAssembly API used here (TypeScript's node lib, without the DOM's, does not declare it). */
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer } };
-/** A WebAssembly page: the unit a Memory grows by. */
-const WASM_PAGE = 64 * 1024;
-
 /**
- * `count` buffers of DIRECT_SLOT bytes, each starting on a page boundary. Node gives no way to align a
- * Buffer; a WebAssembly.Memory's bytes are mapped by V8 from whole pages, so they start on one. Were that
+ * `count` buffers of DIRECT_SLOT bytes, each starting on a page boundary (util/page-aligned.ts). Were that
  * ever not so, the first direct write fails with EINVAL and the writer falls back to ordinary writes.
  */
 export function alignedSlots(count: number): Buffer[] {
-  const memory = new WebAssembly.Memory({ initial: (count * DIRECT_SLOT) / WASM_PAGE });
-  const all = Buffer.from(memory.buffer);
+  const all = pageAlignedBuffer(count * DIRECT_SLOT);
   return Array.from({ length: count }, (_, i) => all.subarray(i * DIRECT_SLOT, (i + 1) * DIRECT_SLOT));
 }
 

@@ -2,7 +2,7 @@
 // worker: byte-identical, only their unaligned edges left in the page cache (fincore shows it), and back to
 // ordinary writes when the kernel refuses a direct one. Real files in the test's temp dir.
 import * as crypto from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { threadFsOpRunner, throwIfFailed } from '../../src/fetch/fs-op-runner.js';
 import { runFsOps, type FsOp } from '../../src/fetch/fs-ops.js';
 import { alignedSlots } from '../../src/nix/direct-writer.js';
+import { pageAlignedBuffer } from '../../src/util/page-aligned.js';
 import { residentBytes } from '../helpers/page-cache.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
@@ -67,6 +68,24 @@ describe('large writes straight to the disk', () => {
     const misaligned = Buffer.alloc(1024 * 1024 + 1).subarray(1);
     run([{ op: 'write', dest, data, mode: 0o444 }], misaligned);
     expect((await readFile(dest)).equals(data)).toBe(true);
+  });
+
+  it('data already on page boundaries goes to the disk from where it lies, not through the aligned copy', async () => {
+    // `aligned` is misaligned here, so a block copied through it would be refused (EINVAL) and land in the
+    // page cache: only a write straight from the data keeps the file out of it.
+    const misaligned = Buffer.alloc(1024 * 1024 + 1).subarray(1);
+    const whole = join(t.dir, 'whole');
+    const data = randomFillSync(pageAlignedBuffer(2 * 1024 * 1024).subarray(0, 2 * 1024 * 1024 - 100));
+    run([{ op: 'write', dest: whole, data, mode: 0o444 }], misaligned);
+    expect(residentBytes(whole)).toBeLessThanOrEqual(PAGE);
+    expect((await readFile(whole)).equals(data)).toBe(true);
+    // A piece whose place in memory and in the file agree modulo a block: its head edge goes through the
+    // cache, its blocks from memory.
+    const pieces = join(t.dir, 'pieces');
+    run([{ op: 'writeAt', path: pieces, data: data.subarray(0, 100), pos: 0, create: true, mode: 0o444, last: false }]);
+    run([{ op: 'writeAt', path: pieces, data: data.subarray(100), pos: 100, create: false, mode: 0o444 }], misaligned);
+    expect(residentBytes(pieces)).toBeLessThanOrEqual(2 * PAGE);
+    expect((await readFile(pieces)).equals(data)).toBe(true);
   });
 
   it('the worker threads write with it', async () => {
