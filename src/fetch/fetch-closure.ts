@@ -15,7 +15,8 @@ import { cacheWithHomes } from './object-homes.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, threadFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
-import { planPacks } from './plan-packs.js';
+import { planPacks, readPackHint } from './plan-packs.js';
+import { packableObjects } from '../packages/pack-format.js';
 import { packageDirName, packagePath, storeDir as storeDirOf } from '../generations/layout.js';
 import { STATFS_DISK_SPACE, type DiskSpace } from '../generations/disk-space.js';
 import { ensureFetchSpace, localDiskFull } from './disk-guard.js';
@@ -176,11 +177,28 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   const present = new Set(names);
   const progress: FetchProgress = { phase: 'manifests', bytesDone: 0, bytesOwnBuffer: 0, bytesTotal: 0, objectsDone: 0, objectsTotal: 0 };
   options.onProgress?.({ ...progress });
+  const first = stores[0];
+  const usePacks = options.packs ?? first?.localPath === undefined;
+  // Into an empty state dir every package is cold: each one's pack hint is asked for as soon as its
+  // manifest is read, so the hints' round trips overlap the other manifests' rather than follow them.
+  // (Should the object cache hold most of a package already, as after a failed first fetch, planPacks
+  // ignores its hint: one request spent for nothing.)
+  const hints = new Map<Digest, Promise<Buffer>>();
   const closure = await readClosureManifests(stores, options.digest, {
     policy: options.policy,
     cache,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(usePacks && first !== undefined && names.length === 0
+      ? {
+          onManifest: (p: LoadedManifest) => {
+            if (packableObjects(p.manifest).length < 2) return;
+            const hint = readPackHint(first, p.digest, options.signal);
+            hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
+            hints.set(p.digest, hint);
+          },
+        }
+      : {}),
   });
   const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
   const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
@@ -192,9 +210,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
   options.onProgress?.({ ...progress });
   const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
-  const first = stores[0];
-  const usePacks = options.packs ?? first?.localPath === undefined;
-  const packs = usePacks && first !== undefined && remote.length > 0 ? await planPacks(first, todo, new Map(remote.map((w) => [w.digest, w.size])), options.signal) : [];
+  const packs = usePacks && first !== undefined && remote.length > 0 ? await planPacks(first, todo, new Map(remote.map((w) => [w.digest, w.size])), options.signal, hints) : [];
   const packCount = { fetched: 0, failed: 0 };
   const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? fsThreadRunner(options) : inlineFsOpRunner());
   let paths: string[];

@@ -12,8 +12,9 @@ import type { PackJob } from './fetch-pack.js';
  * a pack is used when at least half of its bytes are objects still wanted and not claimed by an earlier
  * pack. A missing, unreadable or malformed hint means no packs for that package (stores pushed before
  * packs existed have none): only an abort is thrown. Every wanted object is claimed by at most one job.
+ * `early`: hints already asked for (readPackHint), used in place of a request of their own.
  */
-export async function planPacks(store: Store, todo: readonly LoadedManifest[], missing: ReadonlyMap<Digest, number>, signal?: AbortSignal): Promise<PackJob[]> {
+export async function planPacks(store: Store, todo: readonly LoadedManifest[], missing: ReadonlyMap<Digest, number>, signal?: AbortSignal, early?: ReadonlyMap<Digest, Promise<Buffer>>): Promise<PackJob[]> {
   const candidates = todo
     .map((p) => ({ p, objects: packableObjects(p.manifest) }))
     .filter(({ objects }) => {
@@ -23,7 +24,7 @@ export async function planPacks(store: Store, todo: readonly LoadedManifest[], m
     });
   const hints = await runPool(candidates, 16, async ({ p, objects }) => {
     try {
-      const bytes = await store.getBytes(packHintKey(p.digest), { maxBytes: MAX_PACK_HINT_BYTES, ...(signal ? { signal } : {}) });
+      const bytes = await (early?.get(p.digest) ?? readPackHint(store, p.digest, signal));
       return parsePackHint(bytes, p.digest, objects.length);
     } catch (err) {
       if (signal?.aborted === true) throw err;
@@ -43,4 +44,9 @@ export async function planPacks(store: Store, todo: readonly LoadedManifest[], m
     }
   });
   return jobs;
+}
+
+/** The bytes of package `digest`'s pack hint in `store`, unparsed (planPacks parses them). */
+export function readPackHint(store: Store, digest: Digest, signal?: AbortSignal): Promise<Buffer> {
+  return store.getBytes(packHintKey(digest), { maxBytes: MAX_PACK_HINT_BYTES, ...(signal ? { signal } : {}) });
 }

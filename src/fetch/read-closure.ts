@@ -17,7 +17,18 @@ export interface ReadClosureOptions {
   signal?: AbortSignal;
   /** Local cache to read manifests and the root's signatures from and write them to (closure-policy.ts). */
   cache?: ObjectCache;
+  /**
+   * Called with each manifest once it parsed and the root's policy holds (never before: a caller may
+   * then ask the stores about it), so that work on a package can start while the rest are read.
+   */
+  onManifest?: (loaded: LoadedManifest) => void;
 }
+
+/**
+ * Manifests read ahead of the one being parsed: a level of references is asked for at once rather than
+ * one round trip after another, and a big manifest's parse overlaps the next ones' transfer.
+ */
+const READ_AHEAD = 8;
 
 /** Every manifest of a closure, root first, and the policy verdict on the root. */
 export interface ClosureManifests {
@@ -44,17 +55,31 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   let policyCheck: Promise<RootPolicy> | undefined;
   let total = 0;
   const fresh: LoadedManifest[] = [];
-  while (queue.length > 0) {
-    const d = queue.shift() as Digest;
-    // While the root's policy check is in flight, only our cache is read: it holds only manifests that
-    // passed before, and decoding them overlaps the signature round trip (most of a no-op fetch). Nothing
-    // is asked of the stores, or parsed from them, before the policy holds.
-    let got = policyCheck && options.cache ? await fetchManifestBytes([], d, limits.maxManifestBytes, options.cache).catch(() => undefined) : undefined;
-    if (got === undefined) {
-      await policyCheck;
-      got = await fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
+  // While the root's policy check is in flight, only our cache is read: it holds only manifests that
+  // passed before, and decoding them overlaps the signature round trip (most of a no-op fetch). Nothing
+  // is asked of the stores, or parsed from them, before the policy holds.
+  const readOne = async (d: Digest): Promise<{ bytes: Buffer; cached: boolean }> => {
+    const got = policyCheck && options.cache ? await fetchManifestBytes([], d, limits.maxManifestBytes, options.cache).catch(() => undefined) : undefined;
+    if (got !== undefined) return got;
+    await policyCheck;
+    return fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
+  };
+  const reads = new Map<Digest, Promise<{ bytes: Buffer; cached: boolean }>>();
+  const read = (d: Digest): Promise<{ bytes: Buffer; cached: boolean }> => {
+    let p = reads.get(d);
+    if (p === undefined) {
+      p = readOne(d);
+      // A read ahead may fail after the closure was refused for another reason: only its own turn reports it.
+      p.catch(() => undefined);
+      reads.set(d, p);
     }
-    const { bytes, cached } = got;
+    return p;
+  };
+  for (let k = 0; k < queue.length; k++) {
+    const d = queue[k] as Digest;
+    for (const ahead of queue.slice(k + 1, k + READ_AHEAD)) void read(ahead);
+    const { bytes, cached } = await read(d);
+    reads.delete(d);
     if (d === root && options.policy) {
       policyCheck = checkRootPolicy(stores, root, bytes.length, options.policy, options.cache, options.signal);
       policyCheck.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
@@ -71,6 +96,8 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
       if (seen.size > limits.maxPackages) throw new SizeLimitError(`closure ${root}: more than ${limits.maxPackages} packages`, { object: root });
       queue.push(r);
     }
+    const onManifest = options.onManifest;
+    if (onManifest) void Promise.resolve(policyCheck).then(() => onManifest(loaded), () => undefined);
   }
   const checked = await policyCheck;
   const verdict: PolicyVerdict | undefined = checked?.verdict;
