@@ -91,24 +91,30 @@ export interface FetchClosureResult {
 /**
  * Lists what the cache lacks for the packages to materialise: store objects to fetch and inline files to
  * write (each inline file hashed first: a mismatch refuses the closure before anything is written), plus
- * the executable (0555) variants the cache lacks.
+ * the executable (0555) variants the cache lacks. An object only ever used as an executable (`execOnly`)
+ * is fetched when neither variant is cached and then kept as its 0555 variant alone: a plain copy no
+ * entry links would be a second inode of the same bytes.
  */
-async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<{ wanted: Wanted[]; execs: Wanted[] }> {
-  const wanted = new Map<Digest, Wanted>();
+async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<{ wanted: Wanted[]; execs: Wanted[]; execOnly: Set<Digest> }> {
+  const plain = new Map<Digest, Wanted>();
   const execs = new Map<Digest, Wanted>();
   for (const p of todo) {
     for (const e of p.manifest.entries) {
       if (e.type !== 'file') continue;
-      if (!wanted.has(e.digest)) wanted.set(e.digest, e.data === undefined ? { digest: e.digest, size: e.size } : { digest: e.digest, size: e.size, bytes: Buffer.from(e.data, 'base64') });
-      if (e.executable) execs.set(e.digest, { digest: e.digest, size: e.size });
+      const map = e.executable ? execs : plain;
+      if (!map.has(e.digest)) map.set(e.digest, e.data === undefined ? { digest: e.digest, size: e.size } : { digest: e.digest, size: e.size, bytes: Buffer.from(e.data, 'base64') });
     }
   }
-  for (const w of wanted.values()) {
+  for (const w of [...plain.values(), ...execs.values()]) {
     if (w.bytes === undefined) continue;
     const actual = hashBytes(w.bytes);
     if (actual !== w.digest) throw new IntegrityError(`inline data for ${w.digest} hashes to ${actual}`, { object: w.digest, actual });
   }
-  return { wanted: await missingObjects(cache, [...wanted.values()]), execs: await missingObjects(cache, [...execs.values()], true) };
+  const missingExecs = await missingObjects(cache, [...execs.values()], true);
+  // An executable-only object whose plain variant is cached is copied from it (a twin); else fetched.
+  const wanted = await missingObjects(cache, [...plain.values(), ...missingExecs.filter((w) => !plain.has(w.digest))]);
+  const execOnly = new Set(wanted.filter((w) => !plain.has(w.digest)).map((w) => w.digest));
+  return { wanted, execs: missingExecs.map(({ digest, size }) => ({ digest, size })), execOnly };
 }
 
 /** Local work from which worker threads pay for their start (about 20 ms): 64 MiB or 4,096 files. */
@@ -201,9 +207,9 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       : {}),
   });
   const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
-  const { wanted, execs } = todo.length === 0 ? { wanted: [], execs: [] } : await planObjects(cache, todo);
+  const { wanted, execs, execOnly } = todo.length === 0 ? { wanted: [], execs: [], execOnly: new Set<Digest>() } : await planObjects(cache, todo);
   const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
-  await ensureFetchSpace(options.space ?? STATFS_DISK_SPACE, { stateDir: options.stateDir, stores: options.stores, wanted, execs, todo, ...(linkOwner === undefined ? {} : { linkOwner }) });
+  await ensureFetchSpace(options.space ?? STATFS_DISK_SPACE, { stateDir: options.stateDir, stores: options.stores, wanted, execs: execs.filter((w) => !execOnly.has(w.digest)), todo, ...(linkOwner === undefined ? {} : { linkOwner }) });
   const remote = wanted.filter((w) => w.bytes === undefined);
   progress.phase = 'objects';
   progress.objectsTotal = remote.length;
@@ -250,6 +256,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
         },
         wanted,
         execs,
+        execOnly,
       );
       progress.phase = 'materialise';
       options.onProgress?.({ ...progress });

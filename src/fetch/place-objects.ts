@@ -82,13 +82,17 @@ type Job = { kind: 'pack'; pack: PackJob } | { kind: 'local'; items: Wanted[] } 
  * in batches (copied or linked, then hashed, off the main thread when there are threads); an object it
  * lacks or serves wrong goes the general way, through every mirror in order. Only what verified is queued
  * for the cache. On failure the committer is finished here (a retry resumes from what verified, unless
- * flushing itself failed); on success it is left to the caller.
+ * flushing itself failed); on success it is left to the caller. `execOnly`: wanted objects no plain entry
+ * uses (planObjects in fetch-closure.ts), kept as their 0555 variant only.
  */
-export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], execs: readonly Wanted[]): Promise<void> {
+export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], execs: readonly Wanted[], execOnly: ReadonlySet<Digest> = new Set()): Promise<void> {
   const { cache, fsOps, committer } = o;
   const needX = new Set(execs.map((w) => w.digest));
-  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one.
+  // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one; an object
+  // only executables use becomes its 0555 variant itself, unless it is a hard link to a directory store's
+  // file (written 0), whose mode is not ours to change.
   const commit = async (tmp: string, d: Digest, size: number, written = size): Promise<void> => {
+    if (execOnly.has(d) && written > 0) return committer.add(tmp, d, size, true, written);
     if (needX.has(d)) {
       const x = cache.tempPath();
       // Through libuv's pool (the kernel copies), not a synchronous step: it would stall the network

@@ -68,7 +68,8 @@ describe('flotilla fsck and fetch --repair', () => {
       name: 'a cached object that no longer hashes to its name',
       damage: async () => {
         const manifest = JSON.parse(await readFile(objectOf(`sha256:${pkg.split('/').pop()!.slice(0, 64)}`), 'utf8')) as { entries: Array<{ path: string; digest?: string }> };
-        const object = objectOf(manifest.entries.find((e) => e.path === 'bin/activate')!.digest!);
+        // bin/activate is executable, and nothing else has its bytes: cached as its 0555 variant alone.
+        const object = `${objectOf(manifest.entries.find((e) => e.path === 'bin/activate')!.digest!)}.x`;
         await unlink(object);
         await writeFile(object, '#!/bin/sh\nexit 0 # tampered\n');
       },
