@@ -31,6 +31,12 @@ export const RGW_HELP =
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The last non-blank line of `text`, without Ceph's timestamp and thread prefix, at most 200 characters. */
+export function lastLine(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop() ?? '';
+  return line.replace(/^\S+T\S+ [0-9a-f]+ +-?\d+ +/, '').slice(0, 200);
+}
+
 async function tail(path: string, lines = 15): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
@@ -141,9 +147,13 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
     await waitForHttp(endpoint, deadline, rgw, join(dir, 'log'));
   } catch (err) {
     const logs = await Promise.all(['mon', 'osd', 'rgw'].map(async (n) => `--- ${n}.out\n${await tail(join(dir, 'log', `${n}.out`))}`));
+    // A daemon that died usually says why on its log's last line (ceph-mon: too little free disk): it goes
+    // on the first line of the message, which callers that skip RGW print alone.
+    const died = /see (\w+)\.out$/.exec((err as Error).message)?.[1];
+    const why = died === undefined ? '' : lastLine(await tail(join(dir, 'log', `${died}.out`)));
     await stop();
     throw new Error(
-      `could not start Ceph RGW: ${(err as Error).message}\n${logs.join('\n')}\nTo get an S3 server: ${RGW_HELP}`,
+      `could not start Ceph RGW: ${(err as Error).message}${why ? ` (${why})` : ''}\n${logs.join('\n')}\nTo get an S3 server: ${RGW_HELP}`,
     );
   }
   return { endpoint, accessKey, secretKey, region: 'us-east-1', dir, startMs: Date.now() - t0, stop };
