@@ -117,10 +117,11 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
         try {
           writeAll(fd, path, data.subarray(0, head), 0, pos);
           let off = head;
-          // Data whose blocks already sit on page boundaries (a pack's gather buffer places its objects so,
-          // pack-splitter.ts) goes to the disk from where it is, in one write; a refusal (EINVAL: memory
-          // not page-aligned after all) and any other data are copied through `aligned`.
-          let inPlace = (data.byteOffset + head) % ALIGN === 0;
+          // Data whose blocks already sit on page boundaries of shared memory (a pack's gather buffer
+          // places its objects so, pack-splitter.ts) goes to the disk from where it is, in one write; a
+          // refusal (EINVAL: memory not page-aligned after all) and any other data are copied through
+          // `aligned`. Unshared data reached this thread as a copy, in memory V8 did not page-align.
+          let inPlace = data.buffer instanceof SharedArrayBuffer && (data.byteOffset + head) % ALIGN === 0;
           try {
             while (off < head + blocks) {
               const n = inPlace ? head + blocks - off : Math.min(aligned.length, head + blocks - off);
