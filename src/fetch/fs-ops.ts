@@ -72,18 +72,13 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
     }
   };
   // A write of DIRECT_FROM bytes or more (a file, or a large file's piece) has its whole 4 KiB blocks
-  // written with O_DIRECT (copied into `aligned`, page-aligned memory): its bytes must reach the disk
-  // before any rename anyway, and going through fresh page-cache pages first cost a cold fetch over HTTP
-  // 0.13 s (docs/performance.md, "Large files straight to the disk"). From 64 KiB: 16 KiB and 256 KiB did
-  // worse. The same idea as src/nix/direct-writer.ts, written again here because a worker runs this
-  // function from its source text.
+  // written with O_DIRECT (from where they lie, or copied into `aligned`, page-aligned memory): its bytes
+  // must reach the disk before any rename anyway, and going through fresh page-cache pages first cost a
+  // cold fetch over HTTP 0.13 s (docs/performance.md, "Large files straight to the disk"). From 64 KiB:
+  // 16 KiB and 256 KiB did worse. The same idea as src/nix/direct-writer.ts, written again here because a
+  // worker runs this function from its source text.
   const ALIGN = 4096;
   const DIRECT_FROM = 64 * 1024;
-  /**
-   * Writes `data` at `pos` of `path`, open as `fd`: the edges through fd, the blocks between them through a
-   * second descriptor opened with O_DIRECT where the filesystem allows it. A direct write refused with
-   * EINVAL (stricter alignment rules) leaves the rest to fd.
-   */
   const goesDirect = (data: Uint8Array): boolean => aligned !== undefined && fs.constants.O_DIRECT !== undefined && data.length >= DIRECT_FROM;
   /**
    * Writes `data` at `pos` of `path` (a new file with `create`), through writeData. The file is created
@@ -101,6 +96,11 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
       fs.closeSync(fd);
     }
   };
+  /**
+   * Writes `data` at `pos` of `path`, open as `fd`: the edges through fd, the blocks between them through a
+   * second descriptor opened with O_DIRECT where the filesystem allows it. A direct write refused with
+   * EINVAL (stricter alignment rules) leaves the rest to fd.
+   */
   const writeData = (fd: number, path: string, data: Uint8Array, pos: number): void => {
     const O_DIRECT = fs.constants.O_DIRECT;
     const head = (ALIGN - (pos % ALIGN)) % ALIGN;

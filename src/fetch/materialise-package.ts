@@ -19,7 +19,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-
 /**
  * Removes `.partial-<pid>-…` directories under `storeDir` whose process is gone (a crash or kill -9).
  * `names`: storeDir's entries when the caller already listed it.
