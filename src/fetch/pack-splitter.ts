@@ -27,9 +27,9 @@ export interface PackSplitter {
   abort(): Promise<void>;
 }
 
-// Each pack copies the bytes it keeps into two buffers of its own, one filling while the other's writes
-// run, so what it is fed may be a buffer the reader reuses for its next read, and a pack allocates the
-// same 1 MiB however big it is. Objects up to SMALL_OBJECT are gathered whole and written as files when
+// Each pack copies the bytes it keeps into two buffers it holds until it ends, one filling while the
+// other's writes run, so what it is fed may be a buffer the reader reuses for its next read, and a pack
+// holds the same 1 MiB however big it is. Objects up to SMALL_OBJECT are gathered whole and written as files when
 // their buffer is full; larger ones are written to their file every WRITE_CHUNK.
 const GATHER_BYTES = 512 * 1024;
 const SMALL_OBJECT = 256 * 1024;
@@ -41,6 +41,11 @@ const WRITE_CHUNK = 256 * 1024;
 const ALIGN = 4096;
 const ALIGN_FROM = 64 * 1024;
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+// A pack done with its shared gather buffers leaves them to the next one: a fresh buffer costs the first
+// touch of each of its pages (a fault that, on a VM with free page reporting, goes to the host) and an
+// unmap once collected. Enough for the packs that stream at once (place-objects.ts), two buffers each.
+const POOL_MAX = 8;
+const sharedPool: Buffer[] = [];
 
 interface Gather {
   buf: Buffer;
@@ -78,7 +83,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
   let left = 0;
   let hash: Hash | undefined;
   const { files } = sink;
-  const gatherBuffer = (): Buffer => (files.shared ? pageAlignedBuffer(GATHER_BYTES, true) : Buffer.allocUnsafeSlow(GATHER_BYTES));
+  const gatherBuffer = (): Buffer => (files.shared ? (sharedPool.pop() ?? pageAlignedBuffer(GATHER_BYTES, true)) : Buffer.allocUnsafeSlow(GATHER_BYTES));
   let cur: Gather = { buf: gatherBuffer(), used: 0, busy: [] };
   let spare: Gather | undefined;
   // The current entry's bytes in `cur` not yet written start here.
@@ -96,6 +101,15 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
   };
   const check = (): void => {
     if (failure !== undefined) throw failure.err;
+  };
+  // Only once every write that read from them settled (`pending` holds them all), and only once: a buffer
+  // in the pool twice would be two packs' at once, and bytes hashed here could differ from those written.
+  let released = false;
+  let feeding: Promise<void> | undefined;
+  const release = (): void => {
+    if (!files.shared || released) return;
+    released = true;
+    for (const g of [cur, spare]) if (g !== undefined && sharedPool.length < POOL_MAX) sharedPool.push(g.buf);
   };
 
   const commitSmall = async (batch: Small[]): Promise<void> => {
@@ -190,53 +204,64 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     }
   };
 
-  return {
-    async feed(view) {
-      check();
-      let off = 0;
-      while (off < view.length) {
-        if (i < 0) {
-          const take = Math.min(headerSize - headerGot, view.length - off);
-          header.push(Buffer.from(view.subarray(off, off + take)));
-          headerGot += take;
-          off += take;
-          if (headerGot < headerSize) continue;
-          if (!packHeaderMatches(Buffer.concat(header), entries)) {
-            throw new IntegrityError(`pack ${pack}: its index does not list the objects the manifest names for it`, { pack });
-          }
-          await advance();
-          continue;
-        }
-        if (i >= entries.length) throw new IntegrityError(`pack ${pack}: bytes past its last object`, { pack });
-        const take = Math.min(left, view.length - off);
-        if (hash !== undefined) {
-          const piece = view.subarray(off, off + take);
-          hash.update(piece);
-          for (let p = 0; p < take; ) {
-            if (cur.used === GATHER_BYTES) await rotate();
-            const n = piece.copy(cur.buf, cur.used, p, Math.min(take, p + GATHER_BYTES - cur.used));
-            cur.used += n;
-            p += n;
-            if (large !== undefined && cur.used - from >= WRITE_CHUNK) issue();
-          }
-        }
-        left -= take;
+  const feedNow = async (view: Buffer): Promise<void> => {
+    check();
+    let off = 0;
+    while (off < view.length) {
+      if (i < 0) {
+        const take = Math.min(headerSize - headerGot, view.length - off);
+        header.push(Buffer.from(view.subarray(off, off + take)));
+        headerGot += take;
         off += take;
-        if (left === 0) {
-          finishEntry();
-          await advance();
+        if (headerGot < headerSize) continue;
+        if (!packHeaderMatches(Buffer.concat(header), entries)) {
+          throw new IntegrityError(`pack ${pack}: its index does not list the objects the manifest names for it`, { pack });
+        }
+        await advance();
+        continue;
+      }
+      if (i >= entries.length) throw new IntegrityError(`pack ${pack}: bytes past its last object`, { pack });
+      const take = Math.min(left, view.length - off);
+      if (hash !== undefined) {
+        const piece = view.subarray(off, off + take);
+        hash.update(piece);
+        for (let p = 0; p < take; ) {
+          if (cur.used === GATHER_BYTES) await rotate();
+          const n = piece.copy(cur.buf, cur.used, p, Math.min(take, p + GATHER_BYTES - cur.used));
+          cur.used += n;
+          p += n;
+          if (large !== undefined && cur.used - from >= WRITE_CHUNK) issue();
         }
       }
+      left -= take;
+      off += take;
+      if (left === 0) {
+        finishEntry();
+        await advance();
+      }
+    }
+  };
+
+  return {
+    feed(view) {
+      const run = feedNow(view);
+      feeding = run.catch(() => undefined);
+      return run;
     },
     async end() {
       check();
       if (i < entries.length) throw new TransportError(`pack ${pack}: the body ended early`, { pack });
       issue();
       await Promise.all(pending);
+      release();
       check();
     },
     async abort() {
+      // A reader that gave up (a deadline, an abort) may leave a feed running: it must be done with the
+      // buffers before they go back to the pool.
+      await feeding;
       await Promise.all(pending);
+      release();
       const l = large;
       large = undefined;
       if (l === undefined) return;
