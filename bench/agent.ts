@@ -18,6 +18,9 @@ import { createProcRegistry, waitUntil, type ProcRegistry } from './lib/procs.js
 import { median, printTable, spread } from './lib/stats.js';
 import { createBenchWorld, freePort, setYaml, type BenchWorld } from './lib/world.js';
 
+/** What `npm run bench -- agent --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- agent [--ticks N] [--rounds N] [--idle-seconds N]\nOne machine's agent: no-op tick latency beside `git ls-remote`, switch latency beside a bare rename(2), commit-to-converged through the webhook beside a 1 s poll, idle RSS and CPU of daemons beside bare node.";
+
 const SET = 'web';
 const MACHINES = ['local', 'http', 'hook', 'poll', 'idle30', 'cold'];
 

@@ -19,6 +19,9 @@ import { CLI } from './lib/procs.js';
 import { median, printTable } from './lib/stats.js';
 import { timeProcess, timeSync, type TimedRun } from './lib/timed-process.js';
 
+/** What `npm run bench -- fetch --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- fetch [--runs N] [--json] [--no-rgw] [--delete-between-rounds]\nA whole `flotilla fetch` process beside real Nix (`nix copy --from <binary cache>`) on the same closure: cold from a directory, over HTTP and from Ceph RGW, incremental and no-op over HTTP, CLI start beside bare node, peak RSS.";
+
 type Sample = Record<string, TimedRun[]>;
 
 const BARE_FETCH = fileURLToPath(new URL('./lib/bare-fetch.js', import.meta.url));

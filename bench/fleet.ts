@@ -23,6 +23,9 @@ import { median, printTable, spread } from './lib/stats.js';
 import { createBenchWorld, setYaml, type BenchWorld } from './lib/world.js';
 import { readyCount } from './lib/ready-count.js';
 
+/** What `npm run bench -- fleet --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- fleet [--agents N] [--batch N] [--rollouts R] [--timeout-s S] [--cgi] [--keep-logs DIR]\nA rollout across N real agent daemons with no coordinator: time from commit to all Ready, and per-batch overhead beyond activation.";
+
 const SET = 'app';
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 

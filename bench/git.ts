@@ -22,6 +22,9 @@ import { readPgpKeyring } from '../src/trust/openpgp-verify.js';
 import { verifyAdvance } from '../src/trust/repo-history.js';
 import { median, printTable, spread } from './lib/stats.js';
 
+/** What `npm run bench -- git --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- git [COMMITS=2000] [RUNS=15]\nDeploy-repo access over loopback HTTP beside `git ls-remote` / `git fetch`, and the cost of verifying a commit's signature and of the ancestry walk.";
+
 const ENV: Record<string, string> = {
   PATH: process.env.PATH ?? '/usr/bin:/bin',
   HOME: '/nonexistent-flotilla-bench',

@@ -8,6 +8,9 @@ import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import { printTable, seconds, spread } from './lib/stats.js';
 
+/** What `npm run bench -- leases --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- leases [--store URL] [--contenders N] [--rounds R]\nThe lease protocol: acquire and release latency, store requests per acquisition, contended hand-overs per second.";
+
 // `npm run bench -- leases [--store URL] [--contenders N] [--rounds R]`: the cost of the lease protocol.
 // Figures: uncontended acquire and release latency, store requests per acquisition, and a contended
 // hand-over (N contenders, one slot, each winner releases at once) in hand-overs per second. The fleet

@@ -22,6 +22,9 @@ import { narFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 
+/** What `npm run bench -- nix --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--before CLI] [--json]\nMaterialising a Nix closure from a binary cache (cold, one path changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>`.";
+
 const exec = promisify(execFile);
 const BARE_NAR_COPY = fileURLToPath(new URL('./lib/bare-nar-copy.js', import.meta.url));
 const round2 = (x: number): number => Math.round(x * 100) / 100;

@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 /** A benchmark module: bench/NAME.ts exporting `run(args)`; it prints its figures beside a floor or peer. */
 export interface BenchModule {
   run(args: string[]): Promise<void>;
+  /** Its synopsis (first line), then what it measures: printed for `--help` instead of a run. */
+  usage: string;
 }
+
+const HELP = ['--help', '-h'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -21,12 +25,21 @@ async function main(): Promise<void> {
   process.env['UV_THREADPOOL_SIZE'] ??= '16';
   const [name, ...args] = process.argv.slice(2);
   const names = available();
+  if (name !== undefined && HELP.includes(name)) {
+    const mods = await Promise.all(names.map(async (n) => ((await import(`./${n}.js`)) as BenchModule).usage));
+    process.stdout.write(`usage: npm run bench -- NAME [args]   (NAME --help: what it measures)\n\n${mods.map((u) => `  ${u.split('\n')[0] ?? ''}`).join('\n')}\n`);
+    return;
+  }
   if (name === undefined || !names.includes(name)) {
     process.stderr.write(`usage: npm run bench -- NAME [args]\navailable: ${names.join(', ')}\n`);
     process.exitCode = 2;
     return;
   }
   const mod = (await import(`./${name}.js`)) as BenchModule;
+  if (args.some((a) => HELP.includes(a))) {
+    process.stdout.write(`usage: ${mod.usage}\n`);
+    return;
+  }
   await mod.run(args);
 }
 

@@ -32,6 +32,9 @@ import { readyCount } from './lib/ready-count.js';
 import { gateRequestMsOf, rolloutSamplesOf, rolloutTicksOf, type RolloutTick } from './lib/rollout-ticks.js';
 import { idleTicksOf, type IdleTick } from './lib/idle-ticks.js';
 
+/** What `npm run bench -- scale-real --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- scale-real [--agents N] [--batch N] [--poll D] [--heartbeat D] [--idle D] [--timeout-s S] [--keep-logs DIR] [--save FILE] [--replay FILE] [--sim-runs N] [--json]\nN real agent daemons against Ceph RGW and git http-backend, every request counted, beside the simulation (`scale`) with the same parameters.";
+
 const SET = 'set-000';
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 

@@ -15,6 +15,9 @@ import { median } from './lib/stats.js';
 import { printTable } from './lib/stats.js';
 import { verdict } from './lib/percentile.js';
 
+/** What `npm run bench -- scale --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- scale [--machines N] [--set-size N] [--batch N] [--canary N] [--poll D] [--activation D] [--jitter D] [--heartbeat D] [--idle D] [--store-latency D] [--git-latency D] [--tick D] [--refs N] [--fetch-gets N] [--start-spread D] [--worker-start D] [--json]\nWhat a fleet costs the shared parts: N simulated machines run the real decision code against a bucket and a git double that count every request.";
+
 const HOURS_PER_MONTH = 730;
 /** S3 Standard list prices, us-east-1: GET and HEAD per 1,000; PUT, COPY, POST and LIST per 1,000; DELETE free. */
 const GET_PRICE = 0.0004 / 1000;

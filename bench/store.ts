@@ -14,6 +14,9 @@ import { cpFiles, curlTransfer, type CurlTarget } from './lib/curl.js';
 import { printTable, seconds, spread } from './lib/stats.js';
 import { timeStore, type BenchObject } from './lib/store-timing.js';
 
+/** What `npm run bench -- store --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- store [--reps N]\nPut and get through each store (directory, HTTP, S3 on Ceph RGW) beside its peer on the same objects: `cp` for the directory, `curl` for HTTP and S3 (SigV4).";
+
 const MB = 1 << 20;
 
 interface Case {

@@ -8,6 +8,9 @@ import { digestFromHex, type Digest } from '../src/store/digest.js';
 import { fsyncDir } from '../src/util/atomic-write.js';
 import { median, printTable } from './lib/stats.js';
 
+/** What `npm run bench -- switch --help` prints: the synopsis, then what it measures. */
+export const usage = "npm run bench -- switch [N=500]\nLatency of switchGeneration beside a bare rename(2) of a symlink, with and without the directory fsync.";
+
 const digestOf = (s: string): Digest => digestFromHex(createHash('sha256').update(s).digest('hex'));
 
 function p99(xs: number[]): number {
