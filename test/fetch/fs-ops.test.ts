@@ -11,6 +11,8 @@ const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 describe.each([
   { name: 'on the calling thread', make: (): FsOpRunner => inlineFsOpRunner() },
   { name: 'on two worker threads', make: (): FsOpRunner => threadFsOpRunner(2) },
+  // One thread shares a long spread with libuv's pool (fs-op-runner.ts).
+  { name: 'on one worker thread', make: (): FsOpRunner => threadFsOpRunner(1) },
 ])('filesystem steps $name', ({ make }) => {
   let t: { dir: string; cleanup: () => Promise<void> };
   let ops: FsOpRunner;
@@ -123,12 +125,15 @@ describe.each([
   });
 
   it('runSpread runs every independent step and keeps the input order of results across threads', async () => {
-    const steps: FsOp[] = Array.from({ length: 41 }, (_, i) => ({ op: 'write', dest: fresh(), data: Buffer.from(String(i)) }));
+    const steps: FsOp[] = Array.from({ length: 101 }, (_, i) => ({ op: 'write', dest: fresh(), data: Buffer.from(String(i)) }));
     steps[30] = { op: 'write', dest: join(t.dir, 'src'), data: Buffer.from('clash') };
+    steps[90] = { op: 'write', dest: join(t.dir, 'src'), data: Buffer.from('clash') };
     const r = await ops.runSpread(steps);
-    expect(r).toHaveLength(41);
+    expect(r).toHaveLength(101);
     expect(r[30]).toMatchObject({ ok: false, code: 'EEXIST' });
-    expect(r.filter((x) => x.ok)).toHaveLength(40);
+    expect(r[90]).toMatchObject({ ok: false, code: 'EEXIST' });
+    expect(r.filter((x) => x.ok)).toHaveLength(99);
+    for (const [i, st] of steps.entries()) if (i !== 30 && i !== 90) expect(await readFile((st as { dest: string }).dest, 'utf8')).toBe(String(i));
     const kept = await ops.run(steps.slice(0, 2).map((x) => ({ ...x })), true);
     expect(kept.map((x) => x.ok)).toEqual([false, false]); // both exist now; keepGoing reports each
   });
