@@ -227,7 +227,10 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
         hash.update(piece);
         for (let p = 0; p < take; ) {
           if (cur.used === GATHER_BYTES) await rotate();
-          const n = piece.copy(cur.buf, cur.used, p, Math.min(take, p + GATHER_BYTES - cur.used));
+          const n = Math.min(take - p, GATHER_BYTES - cur.used);
+          // fill, not copy: into shared memory V8 copies a word at a time with relaxed atomics (4.7 % of a
+          // cold fetch's perf samples); Buffer#fill from a view of the same length is one memcpy in C++.
+          cur.buf.subarray(cur.used, cur.used + n).fill(piece.subarray(p, p + n));
           cur.used += n;
           p += n;
           if (large !== undefined && cur.used - from >= WRITE_CHUNK) issue();
