@@ -1,4 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
 import type { Digest } from '../store/digest.js';
@@ -137,12 +138,14 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
 
 /**
  * The threads to start: `fsThreads`, else one per core (at most 4) for a local store's copying and
- * hashing, and one for a network store, whose bytes the main thread hashes as they arrive: a second thread
- * only writing files saved no time in a cold fetch over HTTP (0.85 against 0.87 s, 8 rounds) and cost 7 MB
- * of peak RSS (docs/performance.md).
+ * hashing, and two (one on a single core) for a network store, whose bytes the main thread hashes as they
+ * arrive. A thread there mostly waits: on direct writes going to the disk, on the kernel making files; a
+ * second one overlaps those waits and shortens the cache links at the end (48 to 38 ms): a cold fetch
+ * over HTTP 0.66 against 0.70 s (wall + sync, 12 rounds), for 7 MB of peak RSS (docs/performance.md). A
+ * third was slower.
  */
 function fsThreadRunner(o: FetchClosureOptions): FsOpRunner {
-  return threadFsOpRunner(o.fsThreads ?? (o.stores[0]?.localPath !== undefined ? undefined : 1));
+  return threadFsOpRunner(o.fsThreads ?? (o.stores[0]?.localPath !== undefined ? undefined : Math.min(2, availableParallelism())));
 }
 
 /**
