@@ -103,8 +103,9 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   const verdict: PolicyVerdict | undefined = checked?.verdict;
   // Cached only now: a closure refused anywhere leaves nothing outside the cache's temp area.
   if (options.cache) {
-    for (const p of fresh) await writeVerified(options.cache, p.digest, p.bytes);
-    if (checked && checked.fresh.length > 0) await writeSignatures(options.cache, root, checked.fresh);
+    // At once: each is a temp file renamed into its shard, independent of the others.
+    const cache = options.cache;
+    await Promise.all([...fresh.map((p) => writeVerified(cache, p.digest, p.bytes)), ...(checked && checked.fresh.length > 0 ? [writeSignatures(cache, root, checked.fresh)] : [])]);
   }
   return verdict ? { root, packages, verdict } : { root, packages };
 }
