@@ -10,7 +10,7 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
-import { finishPackage, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage } from './materialise-package.js';
+import { finishPackage, makePackageTree, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage } from './materialise-package.js';
 import { removeTree } from '../util/remove-tree.js';
 import { cacheWithHomes } from './object-homes.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
@@ -193,96 +193,117 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   // (Should the object cache hold most of a package already, as after a failed first fetch, planPacks
   // ignores its hint: one request spent for nothing.)
   const hints = new Map<Digest, Promise<Buffer>>();
-  const closure = await readClosureManifests(stores, options.digest, {
-    policy: options.policy,
-    cache,
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(usePacks && first !== undefined && names.length === 0
-      ? {
-          onManifest: (p: LoadedManifest) => {
-            if (packableObjects(p.manifest).length < 2) return;
-            const hint = readPackHint(first, p.digest, options.signal);
-            hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
-            hints.set(p.digest, hint);
-          },
-        }
-      : {}),
-  });
-  const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
-  const { wanted, execs, execOnly } = todo.length === 0 ? { wanted: [], execs: [], execOnly: new Set<Digest>() } : await planObjects(cache, todo);
-  const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
-  await ensureFetchSpace(options.space ?? STATFS_DISK_SPACE, { stateDir: options.stateDir, stores: options.stores, wanted, execs: execs.filter((w) => !execOnly.has(w.digest)), todo, ...(linkOwner === undefined ? {} : { linkOwner }) });
-  const remote = wanted.filter((w) => w.bytes === undefined);
-  progress.phase = 'objects';
-  progress.objectsTotal = remote.length;
-  progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
-  options.onProgress?.({ ...progress });
-  const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
-  const packs = usePacks && first !== undefined && remote.length > 0 ? await planPacks(first, todo, new Map(remote.map((w) => [w.digest, w.size])), options.signal, hints) : [];
-  const packCount = { fetched: 0, failed: 0 };
-  const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? fsThreadRunner(options) : inlineFsOpRunner());
-  let paths: string[];
-  try {
-    // Each package's tree is begun first, so that each object seen for the first time is written straight
-    // at its path in a tree (its home, object-homes.ts) rather than at a cache temp renamed into the cache
-    // and linked into the tree: one name per file fewer, and no rename.
-    const homes = new Map<Digest, string>();
-    const homeless = new Set(wanted.map((w) => w.digest));
-    const started: StartedPackage[] = [];
-    const committer = createBatchCommitter(cache, durable, fsOps, homes);
-    try {
-      for (const p of closure.packages) started.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [], homed: new Set() } : await startPackage(storeDir, p, fsOps, homes, homeless));
-      await placeObjects(
-        {
-          stores,
-          cache: cacheWithHomes(cache, homes),
-          fsOps,
-          committer,
-          concurrency: options.concurrency ?? 16,
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
-          ...(linkOwner === undefined ? {} : { linkOwner }),
-          onBytes: (n, ownBuffer) => {
-            progress.bytesDone += n;
-            if (ownBuffer === true) progress.bytesOwnBuffer += n;
-          },
-          onObject: () => {
-            progress.objectsDone += 1;
-            options.onProgress?.({ ...progress });
-          },
-          packs,
-          onPack: (_pack, err) => {
-            if (err === undefined) packCount.fetched++;
-            else packCount.failed++;
-          },
-        },
-        wanted,
-        execs,
-        execOnly,
-      );
-      progress.phase = 'materialise';
-      options.onProgress?.({ ...progress });
-      // The package trees link the verified objects where they are (at their homes, or still under temp
-      // names), so one flush makes both durable before anything gets a final name: cache names first,
-      // then packages.
-      const prepared: PreparedPackage[] = [];
-      for (const [i, p] of closure.packages.entries()) prepared.push(await finishPackage(started[i] as StartedPackage, (digest, executable) => committer.pathOf(digest, executable), p, fsOps));
-      await committer.finish(prepared.flatMap((p) => p.dirs));
-      paths = await publishPackages(storeDir, prepared, durable, true);
-    } catch (err) {
-      // What verified gets its cache name before the trees holding its homes are removed (a retry resumes).
-      await committer.finish().catch(() => committer.discard());
-      for (const p of started) if (p.partial) await removeTree(p.partial);
-      throw err;
+  const wantHints = usePacks && first !== undefined && names.length === 0;
+  // Into an empty state dir whose threads already run, each package's tree is made by those threads as
+  // soon as its manifest is read, while the next manifests are read, rather than after the whole closure:
+  // its directories no longer stand between planning and the first pack. A fetch that fails before using
+  // them removes them.
+  const ahead = new Map<Digest, Promise<PreparedPackage>>();
+  let dropped = false;
+  const dropAhead = async (): Promise<void> => {
+    dropped = true;
+    for (const tree of ahead.values()) {
+      const made = await tree.catch(() => undefined);
+      if (made?.partial !== undefined) await removeTree(made.partial);
     }
-  } finally {
-    if (fsOps !== early) await fsOps.close();
+  };
+  const onManifest = (p: LoadedManifest): void => {
+    if (early !== undefined && !dropped) {
+      const tree = makePackageTree(storeDir, p, early);
+      tree.catch(() => undefined); // startPackage reads its failure
+      ahead.set(p.digest, tree);
+    }
+    if (!wantHints || first === undefined || packableObjects(p.manifest).length < 2) return;
+    const hint = readPackHint(first, p.digest, options.signal);
+    hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
+    hints.set(p.digest, hint);
+  };
+  try {
+    const closure = await readClosureManifests(stores, options.digest, {
+      policy: options.policy,
+      cache,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(wantHints || early !== undefined ? { onManifest } : {}),
+    });
+    const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
+    const { wanted, execs, execOnly } = todo.length === 0 ? { wanted: [], execs: [], execOnly: new Set<Digest>() } : await planObjects(cache, todo);
+    const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
+    await ensureFetchSpace(options.space ?? STATFS_DISK_SPACE, { stateDir: options.stateDir, stores: options.stores, wanted, execs: execs.filter((w) => !execOnly.has(w.digest)), todo, ...(linkOwner === undefined ? {} : { linkOwner }) });
+    const remote = wanted.filter((w) => w.bytes === undefined);
+    progress.phase = 'objects';
+    progress.objectsTotal = remote.length;
+    progress.bytesTotal = remote.reduce((a, w) => a + w.size, 0);
+    options.onProgress?.({ ...progress });
+    const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
+    const packs = usePacks && first !== undefined && remote.length > 0 ? await planPacks(first, todo, new Map(remote.map((w) => [w.digest, w.size])), options.signal, hints) : [];
+    const packCount = { fetched: 0, failed: 0 };
+    const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? fsThreadRunner(options) : inlineFsOpRunner());
+    let paths: string[];
+    try {
+      // Each package's tree is begun first, so that each object seen for the first time is written straight
+      // at its path in a tree (its home, object-homes.ts) rather than at a cache temp renamed into the cache
+      // and linked into the tree: one name per file fewer, and no rename.
+      const homes = new Map<Digest, string>();
+      const homeless = new Set(wanted.map((w) => w.digest));
+      const started: StartedPackage[] = [];
+      const committer = createBatchCommitter(cache, durable, fsOps, homes);
+      try {
+        for (const p of closure.packages) started.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [], homed: new Set() } : await startPackage(storeDir, p, fsOps, homes, homeless, ahead.get(p.digest)));
+        await placeObjects(
+          {
+            stores,
+            cache: cacheWithHomes(cache, homes),
+            fsOps,
+            committer,
+            concurrency: options.concurrency ?? 16,
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.objectTimeoutMs ? { objectTimeoutMs: options.objectTimeoutMs } : {}),
+            ...(linkOwner === undefined ? {} : { linkOwner }),
+            onBytes: (n, ownBuffer) => {
+              progress.bytesDone += n;
+              if (ownBuffer === true) progress.bytesOwnBuffer += n;
+            },
+            onObject: () => {
+              progress.objectsDone += 1;
+              options.onProgress?.({ ...progress });
+            },
+            packs,
+            onPack: (_pack, err) => {
+              if (err === undefined) packCount.fetched++;
+              else packCount.failed++;
+            },
+          },
+          wanted,
+          execs,
+          execOnly,
+        );
+        progress.phase = 'materialise';
+        options.onProgress?.({ ...progress });
+        // The package trees link the verified objects where they are (at their homes, or still under temp
+        // names), so one flush makes both durable before anything gets a final name: cache names first,
+        // then packages.
+        const prepared: PreparedPackage[] = [];
+        for (const [i, p] of closure.packages.entries()) prepared.push(await finishPackage(started[i] as StartedPackage, (digest, executable) => committer.pathOf(digest, executable), p, fsOps));
+        await committer.finish(prepared.flatMap((p) => p.dirs));
+        paths = await publishPackages(storeDir, prepared, durable, true);
+      } catch (err) {
+        // What verified gets its cache name before the trees holding its homes are removed (a retry resumes).
+        await committer.finish().catch(() => committer.discard());
+        for (const p of started) if (p.partial) await removeTree(p.partial);
+        throw err;
+      }
+    } finally {
+      if (fsOps !== early) await fsOps.close();
+    }
+    const packages: FetchedPackage[] = closure.packages.map((p, i) => ({ digest: p.digest, name: p.manifest.name, path: paths[i] as string }));
+    progress.phase = 'done';
+    options.onProgress?.({ ...progress });
+    const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: remote.length, requests: counter.requests, packsFetched: packCount.fetched, packFallbacks: packCount.failed };
+    if (closure.verdict) result.verdict = closure.verdict;
+    return result;
+  } catch (err) {
+    await dropAhead();
+    throw err;
   }
-  const packages: FetchedPackage[] = closure.packages.map((p, i) => ({ digest: p.digest, name: p.manifest.name, path: paths[i] as string }));
-  progress.phase = 'done';
-  options.onProgress?.({ ...progress });
-  const result: FetchClosureResult = { packages, bytesFetched: progress.bytesTotal, objectsFetched: remote.length, requests: counter.requests, packsFetched: packCount.fetched, packFallbacks: packCount.failed };
-  if (closure.verdict) result.verdict = closure.verdict;
-  return result;
 }

@@ -47,37 +47,51 @@ export interface StartedPackage extends PreparedPackage {
 }
 
 /**
- * Begins a package under storeDir/.partial-<pid>-…-<hex>-<name>/: makes its directories (writable until
- * finishPackage) and, for each non-executable file entry whose object is in `homeless`, makes that path
- * the object's home in `homes` and takes it out of `homeless` (an object gets one home; an executable entry
- * gets none, its inode would need the 0555 mode the cache keeps apart). An existing final directory is
- * reused (no partial). On failure the partial tree is removed and the error rethrown.
+ * Makes a package's tree under storeDir/.partial-<pid>-…-<hex>-<name>/: its directories, writable until
+ * finishPackage (`dirs`: the partial directory and every one under it). An existing final directory is
+ * reused (no partial). On failure the partial tree is removed and the error rethrown. Needs only the
+ * manifest, so a fetch may make it while other manifests are read.
  */
-export async function startPackage(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner, homes: Map<Digest, string>, homeless: Set<Digest>): Promise<StartedPackage> {
+export async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
   const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
-  if (await exists(final)) return { final, dirs: [], homed: new Set() };
+  if (await exists(final)) return { final, dirs: [] };
   const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));
-  const dirs: string[] = [];
-  const homed = new Set<string>();
+  const dirs: string[] = [partial];
   const mkdirs: FsOp[] = [{ op: 'mkdir', path: partial, mode: 0o755 }];
   // Entries come sorted by path, so a directory precedes everything under it.
   for (const e of p.manifest.entries) {
+    if (e.type !== 'dir') continue;
     const path = join(partial, e.path);
-    if (e.type === 'dir') {
-      mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
-      dirs.push(path);
-    } else if (e.type === 'file' && !e.executable && homeless.delete(e.digest)) {
-      homes.set(e.digest, path);
-      homed.add(path);
-    }
+    mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
+    dirs.push(path);
   }
   try {
     throwIfFailed(await fsOps.run(mkdirs));
-    return { final, partial, dirs: [partial, ...dirs], homed };
+    return { final, partial, dirs };
   } catch (err) {
     await removeTree(partial);
     throw err;
   }
+}
+
+/**
+ * Begins a package: its tree (`tree`, when it was made ahead, else made now, see makePackageTree) and, for
+ * each non-executable file entry whose object is in `homeless`, makes that path the object's home in
+ * `homes` and takes it out of `homeless` (an object gets one home; an executable entry gets none, its
+ * inode would need the 0555 mode the cache keeps apart). Called package by package in closure order, so
+ * which package homes a shared object does not depend on timing.
+ */
+export async function startPackage(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner, homes: Map<Digest, string>, homeless: Set<Digest>, tree?: Promise<PreparedPackage>): Promise<StartedPackage> {
+  const { final, partial, dirs } = await (tree ?? makePackageTree(storeDir, p, fsOps));
+  const homed = new Set<string>();
+  if (partial === undefined) return { final, dirs: [], homed };
+  for (const e of p.manifest.entries) {
+    if (e.type !== 'file' || e.executable || !homeless.delete(e.digest)) continue;
+    const path = join(partial, e.path);
+    homes.set(e.digest, path);
+    homed.add(path);
+  }
+  return { final, partial, dirs, homed };
 }
 
 /**

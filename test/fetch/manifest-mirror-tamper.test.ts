@@ -118,4 +118,35 @@ describe('a tampered manifest in the first mirror, a good one in the second', ()
       await openStore(badDir).put(objectKey(app), await good.getBytes(objectKey(app), { maxBytes: 1 << 20 }));
     }
   });
+
+  it('a referenced manifest tampered in the only mirror: the root package tree, begun while it was read, is removed', async () => {
+    await tamper(lib, 'hello.txt', 'evil!.txt');
+    try {
+      const state = join(t.dir, `state-${n++}`);
+      // Into an empty state dir a package's tree is made as soon as its manifest holds (fetch-closure.ts);
+      // lib's bytes come 100 ms late, so app's tree surely exists by the time they fail their hash.
+      const bad = openStore(badDir);
+      let whileLibRead: string[] = [];
+      const late = Object.assign(Object.create(bad) as Store, {
+        async getBytes(k: string, o: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer> {
+          if (k === objectKey(lib)) {
+            await new Promise((r) => setTimeout(r, 100));
+            whileLibRead = await readdir(join(state, 'store'));
+          }
+          return bad.getBytes(k, o);
+        },
+      });
+      const err = await fetchClosure({ stores: [late], digest: app, policy: { trusted: [key.public] }, stateDir: state }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(err?.code, err?.message).toBe('IntegrityError');
+      expect(err?.message).toContain(lib);
+      expect(whileLibRead).toEqual([expect.stringMatching(/^\.partial-.*-app$/)]);
+      expect(await readdir(join(state, 'store'))).toEqual([]);
+      expect(await readdir(join(state, 'objects', 'tmp'))).toEqual([]);
+    } finally {
+      await openStore(badDir).put(objectKey(lib), await good.getBytes(objectKey(lib), { maxBytes: 1 << 20 }));
+    }
+  });
 });
