@@ -29,8 +29,8 @@ export interface PackSplitter {
 
 // Each pack copies the bytes it keeps into two buffers it holds until it ends, one filling while the
 // other's writes run, so what it is fed may be a buffer the reader reuses for its next read, and a pack
-// holds the same 1 MiB however big it is. Objects up to SMALL_OBJECT are gathered whole and written as files when
-// their buffer is full; larger ones are written to their file every WRITE_CHUNK.
+// holds the same 1 MiB however big it is. Objects up to SMALL_OBJECT are gathered whole and written as
+// files when their buffer is full; larger ones are written to their file every WRITE_CHUNK.
 const GATHER_BYTES = 512 * 1024;
 const SMALL_OBJECT = 256 * 1024;
 const WRITE_CHUNK = 256 * 1024;
