@@ -15,6 +15,17 @@ export interface FaultServer {
   close(): Promise<void>;
 }
 
+/** Until `res` drains or closes; the listener of the one that did not happen is removed (one per wait would pile up). */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.once('drain', done).once('close', done);
+  });
+}
+
 async function misbehave(fault: Fault, body: Buffer, res: ServerResponse, stop: () => boolean): Promise<void> {
   if (fault === 'status-503') {
     res.writeHead(503).end();
@@ -32,7 +43,7 @@ async function misbehave(fault: Fault, body: Buffer, res: ServerResponse, stop: 
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     res.write(body);
     while (!stop() && !res.destroyed) {
-      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r).once('close', r));
+      if (!res.write(chunk)) await drainOrClose(res);
     }
     return;
   }
