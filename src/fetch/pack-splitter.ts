@@ -247,9 +247,8 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
 
   return {
     feed(view) {
-      const run = feedNow(view);
-      feeding = run.catch(() => undefined);
-      return run;
+      feeding = feedNow(view);
+      return feeding;
     },
     async end() {
       check();
@@ -262,7 +261,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     async abort() {
       // A reader that gave up (a deadline, an abort) may leave a feed running: it must be done with the
       // buffers before they go back to the pool.
-      await feeding;
+      await feeding?.catch(() => undefined);
       await Promise.all(pending);
       release();
       const l = large;
