@@ -146,11 +146,13 @@ export async function startRgw(options: { deadlineMs?: number } = {}): Promise<R
     ]);
     await waitForHttp(endpoint, deadline, rgw, join(dir, 'log'));
   } catch (err) {
-    const logs = await Promise.all(['mon', 'osd', 'rgw'].map(async (n) => `--- ${n}.out\n${await tail(join(dir, 'log', `${n}.out`))}`));
+    const names = ['mon', 'osd', 'rgw'];
+    const tails = await Promise.all(names.map((n) => tail(join(dir, 'log', `${n}.out`))));
+    const logs = names.map((n, i) => `--- ${n}.out\n${tails[i] ?? ''}`);
     // A daemon that died usually says why on its log's last line (ceph-mon: too little free disk): it goes
     // on the first line of the message, which callers that skip RGW print alone.
     const died = /see (\w+)\.out$/.exec((err as Error).message)?.[1];
-    const why = died === undefined ? '' : lastLine(await tail(join(dir, 'log', `${died}.out`)));
+    const why = lastLine(tails[names.indexOf(died ?? '')] ?? '');
     await stop();
     throw new Error(
       `could not start Ceph RGW: ${(err as Error).message}${why ? ` (${why})` : ''}\n${logs.join('\n')}\nTo get an S3 server: ${RGW_HELP}`,
