@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ManifestError, SizeLimitError, IntegrityError } from '../errors/index.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
-import { canonicalJson, type CanonicalValue } from './canonical-json.js';
 import { decodeManifest } from './manifest-decode.js';
+import { manifestJson } from './manifest-json.js';
 import { resolveLimits, type ManifestLimits } from './limits.js';
 import type { LoadedManifest, Manifest } from './manifest-types.js';
 import { validateManifest } from './manifest-validate.js';
@@ -12,16 +12,6 @@ export function hashBytes(bytes: Uint8Array): Digest {
   return digestFromHex(createHash('sha256').update(bytes).digest('hex'));
 }
 
-function toCanonical(m: Manifest): CanonicalValue {
-  return {
-    format: m.format,
-    name: m.name,
-    entries: m.entries.map((e) => ({ ...e })),
-    references: [...m.references],
-    provenance: { ...m.provenance },
-  };
-}
-
 /**
  * Encodes a manifest to its canonical bytes and digest, after validating it (so nothing we write could be
  * refused by a reader). Entries and references must already be sorted. Throws ManifestError.
@@ -29,7 +19,7 @@ function toCanonical(m: Manifest): CanonicalValue {
 export function encodeManifest(m: Manifest, limits?: Partial<ManifestLimits>): LoadedManifest {
   const lim = resolveLimits(limits);
   validateManifest(m, lim);
-  const bytes = Buffer.from(canonicalJson(toCanonical(m)), 'utf8');
+  const bytes = Buffer.from(manifestJson(m), 'utf8');
   if (bytes.length > lim.maxManifestBytes) throw new SizeLimitError(`manifest of ${bytes.length} bytes over the limit ${lim.maxManifestBytes}`, { size: bytes.length });
   return { digest: hashBytes(bytes), bytes, manifest: m };
 }
@@ -59,7 +49,7 @@ export function parseManifest(bytes: Buffer, expected?: Digest, limits?: Partial
     }
     const manifest = decodeManifest(json);
     validateManifest(manifest, lim);
-    if (!Buffer.from(canonicalJson(toCanonical(manifest)), 'utf8').equals(bytes)) {
+    if (!Buffer.from(manifestJson(manifest), 'utf8').equals(bytes)) {
       throw new ManifestError('bytes are not canonical (duplicate keys, whitespace, key order or encoding)', { field: '', rule: 'canonical' });
     }
     return { digest, bytes, manifest };
