@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, type CanonicalValue } from '../../src/packages/canonical-json.js';
+import { canonicalJson } from '../../src/packages/canonical-json.js';
 import { manifestJson } from '../../src/packages/manifest-json.js';
 import type { Entry, Manifest } from '../../src/packages/manifest-types.js';
 import type { Digest } from '../../src/store/digest.js';
@@ -27,7 +27,7 @@ function generic(m: Manifest): string {
   return canonicalJson({
     format: m.format,
     name: m.name,
-    entries: m.entries.map((e) => ({ ...e }) as CanonicalValue),
+    entries: m.entries.map((e) => ({ ...e })),
     references: [...m.references],
     provenance: { ...m.provenance },
   });
