@@ -218,14 +218,19 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
     hints.set(p.digest, hint);
   };
+  // The closure's manifests go into the cache while its objects are planned and fetched; awaited before
+  // anything is published, and on failure before the fetch returns.
+  let cached: Promise<void> | undefined;
   try {
     const closure = await readClosureManifests(stores, options.digest, {
       policy: options.policy,
       cache,
+      cacheLater: true,
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(wantHints || early !== undefined ? { onManifest } : {}),
     });
+    cached = closure.cached;
     const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));
     const { wanted, execs, execOnly } = todo.length === 0 ? { wanted: [], execs: [], execOnly: new Set<Digest>() } : await planObjects(cache, todo);
     const linkOwner = options.linkLocal === false ? undefined : process.geteuid?.();
@@ -278,6 +283,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
           execs,
           execOnly,
         );
+        await cached;
         progress.phase = 'materialise';
         options.onProgress?.({ ...progress });
         // The package trees link the verified objects where they are (at their homes, or still under temp
@@ -303,6 +309,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     if (closure.verdict) result.verdict = closure.verdict;
     return result;
   } catch (err) {
+    await cached?.catch(() => undefined);
     await dropAhead();
     throw err;
   }
