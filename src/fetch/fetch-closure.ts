@@ -5,7 +5,7 @@ import { hashBytes } from '../packages/manifest-codec.js';
 import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import type { ManifestLimits } from '../packages/limits.js';
-import type { LoadedManifest } from '../packages/manifest-types.js';
+import type { LoadedManifest, Manifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
@@ -207,16 +207,21 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       if (made?.partial !== undefined) await removeTree(made.partial);
     }
   };
+  // A hint is asked for once the manifest's bytes hashed right, before its tree rules are checked (the
+  // request needs only its digest); a tree, only once the manifest holds.
+  const askHint = (digest: Digest, m: Manifest): void => {
+    if (!wantHints || first === undefined || hints.has(digest) || packableObjects(m).length < 2) return;
+    const hint = readPackHint(first, digest, options.signal);
+    hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
+    hints.set(digest, hint);
+  };
   const onManifest = (p: LoadedManifest): void => {
     if (early !== undefined && !dropped) {
       const tree = makePackageTree(storeDir, p, early);
       tree.catch(() => undefined); // startPackage reads its failure
       ahead.set(p.digest, tree);
     }
-    if (!wantHints || first === undefined || packableObjects(p.manifest).length < 2) return;
-    const hint = readPackHint(first, p.digest, options.signal);
-    hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
-    hints.set(p.digest, hint);
+    askHint(p.digest, p.manifest);
   };
   // The closure's manifests go into the cache while its objects are planned and fetched; awaited before
   // anything is published, and on failure before the fetch returns.
@@ -229,6 +234,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(wantHints || early !== undefined ? { onManifest } : {}),
+      ...(wantHints ? { onDecoded: askHint } : {}),
     });
     cached = closure.cached;
     const todo = closure.packages.filter((p) => !present.has(packageDirName(p.digest, p.manifest.name)));

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { SizeLimitError } from '../errors/index.js';
 import { parseDigest, type Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
-import { decodeCachedManifest, parseManifest } from '../packages/manifest-codec.js';
-import type { LoadedManifest } from '../packages/manifest-types.js';
+import { checkDecodedManifest, decodeCachedManifest, decodeManifestBytes } from '../packages/manifest-codec.js';
+import type { LoadedManifest, Manifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { checkRootPolicy, type RootPolicy } from './closure-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
@@ -28,6 +29,12 @@ export interface ReadClosureOptions {
    * ~10 ms between the last manifest and its first object request.
    */
   cacheLater?: boolean;
+  /**
+   * Called with each fresh manifest once its bytes hashed right and its fields decoded, before its tree
+   * rules are checked: its digest is the closure's, so a caller may ask the stores about it (a pack hint),
+   * but must not act on its entries.
+   */
+  onDecoded?: (digest: Digest, manifest: Manifest) => void;
 }
 
 /**
@@ -66,11 +73,16 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
   // While the root's policy check is in flight, only our cache is read: it holds only manifests that
   // passed before, and decoding them overlaps the signature round trip (most of a no-op fetch). Nothing
   // is asked of the stores, or parsed from them, before the policy holds.
+  // The cache is looked in once, and a manifest it lacks is known so at once: a synchronous lstat of a
+  // missing name costs microseconds, a look through libuv's pool a round trip that, while this thread
+  // checks the manifest before, holds the request back by milliseconds. (Should another fetch cache the
+  // manifest meanwhile, it is merely read from the store once more.)
   const readOne = async (d: Digest): Promise<{ bytes: Buffer; cached: boolean }> => {
-    const got = policyCheck && options.cache ? await fetchManifestBytes([], d, limits.maxManifestBytes, options.cache).catch(() => undefined) : undefined;
+    const cache = options.cache !== undefined && existsSync(options.cache.path(d)) ? options.cache : undefined;
+    const got = cache ? await fetchManifestBytes([], d, limits.maxManifestBytes, cache).catch(() => undefined) : undefined;
     if (got !== undefined) return got;
     await policyCheck;
-    return fetchManifestBytes(stores, d, limits.maxManifestBytes, options.cache, options.signal);
+    return fetchManifestBytes(stores, d, limits.maxManifestBytes, undefined, options.signal);
   };
   const reads = new Map<Digest, Promise<{ bytes: Buffer; cached: boolean }>>();
   const read = (d: Digest): Promise<{ bytes: Buffer; cached: boolean }> => {
@@ -93,7 +105,23 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
       policyCheck.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
       if (!cached) await policyCheck;
     }
-    const loaded = cached ? decodeCachedManifest(bytes, d) : parseManifest(bytes, d, limits);
+    let loaded: LoadedManifest;
+    if (cached) loaded = decodeCachedManifest(bytes, d);
+    else {
+      // A fresh manifest's references are asked for as soon as its bytes hashed right and decoded, before its
+      // tree rules and canonical form are checked: their digests are in bytes the root's signature covers
+      // through hashes, so only the requests are early (at most READ_AHEAD, none past the references'
+      // limit), and nothing read is used before its own turn.
+      const decoded = decodeManifestBytes(bytes, d, limits);
+      const refs = decoded.manifest.references;
+      const early = refs.length <= limits.maxReferences ? refs.filter((r) => !seen.has(r) && !reads.has(r)).slice(0, READ_AHEAD) : [];
+      for (const r of early) void read(r);
+      options.onDecoded?.(d, decoded.manifest);
+      // One turn of the event loop, so those requests (several promise steps each) go out before this
+      // thread spends milliseconds on the checks.
+      if (early.length > 0 || options.onDecoded) await new Promise<void>((res) => setImmediate(res));
+      loaded = checkDecodedManifest(decoded, limits);
+    }
     packages.push(loaded);
     if (!cached) fresh.push(loaded);
     for (const e of loaded.manifest.entries) if (e.type === 'file') total += e.size;

@@ -24,13 +24,33 @@ export function encodeManifest(m: Manifest, limits?: Partial<ManifestLimits>): L
   return { digest: hashBytes(bytes), bytes, manifest: m };
 }
 
+/** Runs `step`, naming manifest `name` in any ManifestError it throws. */
+function naming<T>(name: Digest, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof ManifestError) {
+      throw new ManifestError(`manifest ${name}: ${err.message}`, { ...err.data, object: name }, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Manifest bytes whose hash, size and fields were checked, but not yet their tree rules or canonical form. */
+export interface DecodedManifest {
+  digest: Digest;
+  bytes: Buffer;
+  /** Not for the filesystem until checkDecodedManifest passed: its paths are unchecked. */
+  manifest: Manifest;
+}
+
 /**
- * Parses manifest bytes strictly: size cap, valid UTF-8 JSON, exact fields, sha256 digests only, the path
- * and tree rules, and canonical form (re-encoding must give the same bytes, which also refuses duplicate
- * keys, whitespace, unsorted keys and escapes we would not write). When `expected` is given the bytes
- * must hash to it (IntegrityError). Throws ManifestError / SizeLimitError naming the manifest.
+ * The first half of parseManifest: size cap, hash (against `expected` when given, IntegrityError), valid
+ * UTF-8 JSON, exact fields and sha256 digests. What it returns may only name things to ask a store for
+ * (the references, a pack hint): the second half, checkDecodedManifest, must pass before anything acts on
+ * its entries. Throws as parseManifest.
  */
-export function parseManifest(bytes: Buffer, expected?: Digest, limits?: Partial<ManifestLimits>): LoadedManifest {
+export function decodeManifestBytes(bytes: Buffer, expected?: Digest, limits?: Partial<ManifestLimits>): DecodedManifest {
   const lim = resolveLimits(limits);
   const digest = hashBytes(bytes);
   const name = expected ?? digest;
@@ -40,25 +60,36 @@ export function parseManifest(bytes: Buffer, expected?: Digest, limits?: Partial
   if (bytes.length > lim.maxManifestBytes) {
     throw new SizeLimitError(`manifest ${name}: ${bytes.length} bytes over the limit ${lim.maxManifestBytes}`, { object: name });
   }
-  try {
+  return naming(name, () => {
     let json: unknown;
     try {
       json = JSON.parse(bytes.toString('utf8'));
     } catch (err) {
       throw new ManifestError(`not JSON: ${(err as Error).message}`, { field: '' });
     }
-    const manifest = decodeManifest(json);
-    validateManifest(manifest, lim);
-    if (!Buffer.from(manifestJson(manifest), 'utf8').equals(bytes)) {
+    return { digest, bytes, manifest: decodeManifest(json) };
+  });
+}
+
+/** The second half of parseManifest: the tree rules and canonical form. Throws as parseManifest. */
+export function checkDecodedManifest(d: DecodedManifest, limits?: Partial<ManifestLimits>): LoadedManifest {
+  return naming(d.digest, () => {
+    validateManifest(d.manifest, resolveLimits(limits));
+    if (!Buffer.from(manifestJson(d.manifest), 'utf8').equals(d.bytes)) {
       throw new ManifestError('bytes are not canonical (duplicate keys, whitespace, key order or encoding)', { field: '', rule: 'canonical' });
     }
-    return { digest, bytes, manifest };
-  } catch (err) {
-    if (err instanceof ManifestError) {
-      throw new ManifestError(`manifest ${name}: ${err.message}`, { ...err.data, object: name }, { cause: err });
-    }
-    throw err;
-  }
+    return { digest: d.digest, bytes: d.bytes, manifest: d.manifest };
+  });
+}
+
+/**
+ * Parses manifest bytes strictly: size cap, valid UTF-8 JSON, exact fields, sha256 digests only, the path
+ * and tree rules, and canonical form (re-encoding must give the same bytes, which also refuses duplicate
+ * keys, whitespace, unsorted keys and escapes we would not write). When `expected` is given the bytes
+ * must hash to it (IntegrityError). Throws ManifestError / SizeLimitError naming the manifest.
+ */
+export function parseManifest(bytes: Buffer, expected?: Digest, limits?: Partial<ManifestLimits>): LoadedManifest {
+  return checkDecodedManifest(decodeManifestBytes(bytes, expected, limits), limits);
 }
 
 /**

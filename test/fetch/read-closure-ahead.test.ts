@@ -13,6 +13,7 @@ import type { Digest } from '../../src/store/digest.js';
 import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { rawManifest, serveManifest } from '../helpers/craft-manifest.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
 
 const HOLD_MS = 30;
@@ -95,6 +96,28 @@ describe('reading a closure: references a level at a time, onManifest after the 
     await readClosureManifests([openStore(storeDir)], app, { policy: { trusted: [key.public] }, cache, onManifest: (m) => seen.push(m) });
     await new Promise((r) => setImmediate(r));
     expect(seen).toHaveLength(5);
+  });
+
+  it("asks for a manifest's references once its bytes hashed right, before its tree rules: a root that fails them still fails", async () => {
+    const store = openStore(storeDir);
+    // Canonical, signed, fields right, but its entries out of order: refused by the tree rules alone.
+    const root = await serveManifest(store, rawManifest({ name: 'unsorted', entries: [{ type: 'dir', path: 'b' }, { type: 'dir', path: 'a' }], references: [libs.d as Digest] }), key.secret);
+    const log: string[] = [];
+    const err = await readClosureManifests([slowed(store, log)], root, { policy: { trusted: [key.public] } }).catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: 'ManifestError' });
+    expect((err as { message: string }).message).toContain(root);
+    expect((err as { message: string }).message).toContain('not sorted');
+    expect(log).toContain(`start ${objectKey(libs.d as Digest)}`);
+    await new Promise((r) => setTimeout(r, HOLD_MS * 2));
+  });
+
+  it('asks for none of them early when they are more than the limit allows', async () => {
+    const log: string[] = [];
+    const err = await readClosureManifests([slowed(openStore(storeDir), log)], app, { policy: { trusted: [key.public] }, limits: { maxReferences: 2 } }).catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: 'ManifestError' });
+    expect((err as { message: string }).message).toContain('more than the limit 2');
+    await new Promise((r) => setTimeout(r, HOLD_MS * 2));
+    for (const d of Object.values(libs)) expect(log).not.toContain(`start ${objectKey(d)}`);
   });
 
   it('two references bad at once: the first in order is reported, the other, read ahead, fails quietly', async () => {
