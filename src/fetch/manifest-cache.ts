@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Digest } from '../store/digest.js';
@@ -48,6 +49,10 @@ export async function writeSignatures(cache: ObjectCache, digest: Digest, signat
  * digest and size. Absent or unreadable is simply none.
  */
 export function cachedSignatures(cache: Pick<ObjectCache, 'stateDir'>, digest: Digest): SignatureSource {
+  // Without its shard directory the digest has no cached signature, known at once: a synchronous lstat of
+  // a missing name costs microseconds, an open through libuv's pool per key a round trip before the
+  // store is asked (a cold fetch's first request after the root manifest).
+  if (!existsSync(dirname(signatureCachePath(cache.stateDir, digest, 'any')))) return () => Promise.resolve({ found: [], errors: [] });
   return async (keyName) => {
     const bytes = await readCapped(signatureCachePath(cache.stateDir, digest, keyName), MAX_SIG_BYTES).catch(() => undefined);
     return { found: bytes === undefined ? [] : [bytes], errors: [] };
