@@ -10,7 +10,7 @@ import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
-import { finishPackage, makePackageTree, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage } from './materialise-package.js';
+import { beginPackageTree, finishPackage, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage, type TreeInProgress } from './materialise-package.js';
 import { removeTree } from '../util/remove-tree.js';
 import { cacheWithHomes } from './object-homes.js';
 import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
@@ -194,17 +194,18 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   // ignores its hint: one request spent for nothing.)
   const hints = new Map<Digest, Promise<Buffer>>();
   const wantHints = usePacks && first !== undefined && names.length === 0;
-  // Into an empty state dir whose threads already run, each package's tree is made by those threads as
-  // soon as its manifest is read, while the next manifests are read, rather than after the whole closure:
-  // its directories no longer stand between planning and the first pack. A fetch that fails before using
-  // them removes them.
-  const ahead = new Map<Digest, Promise<PreparedPackage>>();
+  // Into an empty state dir whose threads already run, each package's tree is begun by those threads as
+  // soon as its manifest is read, while the next manifests are read, rather than after the whole closure;
+  // and its objects are asked for while its directories are still being made (`treesMade` gates only the
+  // writes): its directories no longer stand between planning and the first pack. A fetch that fails
+  // before using them removes them.
+  const ahead = new Map<Digest, TreeInProgress>();
   let dropped = false;
   const dropAhead = async (): Promise<void> => {
     dropped = true;
-    for (const tree of ahead.values()) {
-      const made = await tree.catch(() => undefined);
-      if (made?.partial !== undefined) await removeTree(made.partial);
+    for (const { tree, made } of ahead.values()) {
+      await made.catch(() => undefined);
+      await removeTree(tree.partial);
     }
   };
   // A hint is asked for once the manifest's bytes hashed right, before its tree rules are checked (the
@@ -217,9 +218,9 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   };
   const onManifest = (p: LoadedManifest): void => {
     if (early !== undefined && !dropped) {
-      const tree = makePackageTree(storeDir, p, early);
-      tree.catch(() => undefined); // startPackage reads its failure
-      ahead.set(p.digest, tree);
+      const begun = beginPackageTree(storeDir, p, early);
+      begun.made.catch(() => undefined); // the writes gated on it read its failure
+      ahead.set(p.digest, begun);
     }
     askHint(p.digest, p.manifest);
   };
@@ -259,8 +260,10 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       const homeless = new Set(wanted.map((w) => w.digest));
       const started: StartedPackage[] = [];
       const committer = createBatchCommitter(cache, durable, fsOps, homes);
+      const treesMade = Promise.all([...ahead.values()].map((t) => t.made)).then(() => undefined);
+      treesMade.catch(() => undefined); // awaited below, and read by every write it gates
       try {
-        for (const p of closure.packages) started.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [], homed: new Set() } : await startPackage(storeDir, p, fsOps, homes, homeless, ahead.get(p.digest)));
+        for (const p of closure.packages) started.push(present.has(packageDirName(p.digest, p.manifest.name)) ? { final: packagePath(options.stateDir, p.digest, p.manifest.name), dirs: [], homed: new Set() } : await startPackage(storeDir, p, fsOps, homes, homeless, ahead.get(p.digest)?.tree));
         await placeObjects(
           {
             stores,
@@ -280,6 +283,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
               options.onProgress?.({ ...progress });
             },
             packs,
+            ready: treesMade,
             onPack: (_pack, err) => {
               if (err === undefined) packCount.fetched++;
               else packCount.failed++;
@@ -289,7 +293,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
           execs,
           execOnly,
         );
-        await cached;
+        await Promise.all([cached, treesMade]);
         progress.phase = 'materialise';
         options.onProgress?.({ ...progress });
         // The package trees link the verified objects where they are (at their homes, or still under temp
@@ -300,7 +304,9 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
         await committer.finish(prepared.flatMap((p) => p.dirs));
         paths = await publishPackages(storeDir, prepared, durable, true);
       } catch (err) {
-        // What verified gets its cache name before the trees holding its homes are removed (a retry resumes).
+        // What verified gets its cache name before the trees holding its homes are removed (a retry resumes);
+        // a tree still being made is let finish first, so that nothing is made in it after its removal.
+        await treesMade.catch(() => undefined);
         await committer.finish().catch(() => committer.discard());
         for (const p of started) if (p.partial) await removeTree(p.partial);
         throw err;

@@ -46,16 +46,8 @@ export interface StartedPackage extends PreparedPackage {
   homed: Set<string>;
 }
 
-/**
- * Makes a package's tree under storeDir/.partial-<pid>-…-<hex>-<name>/: its directories, writable until
- * finishPackage (`dirs`: the partial directory and every one under it). An existing final directory is
- * reused (no partial). On failure the partial tree is removed and the error rethrown. Needs only the
- * manifest, so a fetch may make it while other manifests are read.
- */
-export async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
-  const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
-  if (await exists(final)) return { final, dirs: [] };
-  const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));
+/** The directory steps of a package's tree under `partial`: the partial directory, then every declared one. */
+function treeSteps(partial: string, p: LoadedManifest): { dirs: string[]; mkdirs: FsOp[] } {
   const dirs: string[] = [partial];
   const mkdirs: FsOp[] = [{ op: 'mkdir', path: partial, mode: 0o755 }];
   // Entries come sorted by path, so a directory precedes everything under it.
@@ -65,9 +57,13 @@ export async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps
     mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
     dirs.push(path);
   }
+  return { dirs, mkdirs };
+}
+
+/** Runs a tree's mkdir steps; on failure removes the partial tree and rethrows. */
+async function makeDirs(partial: string, mkdirs: readonly FsOp[], fsOps: FsOpRunner): Promise<void> {
   try {
     throwIfFailed(await fsOps.run(mkdirs));
-    return { final, partial, dirs };
   } catch (err) {
     await removeTree(partial);
     throw err;
@@ -75,14 +71,49 @@ export async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps
 }
 
 /**
- * Begins a package: its tree (`tree`, when it was made ahead, else made now, see makePackageTree) and, for
- * each non-executable file entry whose object is in `homeless`, makes that path the object's home in
- * `homes` and takes it out of `homeless` (an object gets one home; an executable entry gets none, its
- * inode would need the 0555 mode the cache keeps apart). Called package by package in closure order, so
- * which package homes a shared object does not depend on timing.
+ * Makes a package's tree under storeDir/.partial-<pid>-…-<hex>-<name>/: its directories, writable until
+ * finishPackage (`dirs`: the partial directory and every one under it). An existing final directory is
+ * reused (no partial). On failure the partial tree is removed and the error rethrown.
  */
-export async function startPackage(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner, homes: Map<Digest, string>, homeless: Set<Digest>, tree?: Promise<PreparedPackage>): Promise<StartedPackage> {
-  const { final, partial, dirs } = await (tree ?? makePackageTree(storeDir, p, fsOps));
+export async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
+  const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
+  if (await exists(final)) return { final, dirs: [] };
+  const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));
+  const { dirs, mkdirs } = treeSteps(partial, p);
+  await makeDirs(partial, mkdirs, fsOps);
+  return { final, partial, dirs };
+}
+
+/** A package tree whose paths are known and whose directories are being made (beginPackageTree). */
+export interface TreeInProgress {
+  tree: PreparedPackage & { partial: string };
+  /** Settles once every directory exists; rejects (the partial tree removed) when one could not be made. */
+  made: Promise<void>;
+}
+
+/**
+ * Begins a package's tree as makePackageTree does, but returns its paths at once, its directories still
+ * being made (`made`): a fetch can then give objects their homes in it, and ask for them, while the
+ * directories are made; nothing may be written into it before `made`. Always a partial tree, with no look
+ * for a final directory first: for a fetch into an empty store/, where a final directory published
+ * meanwhile by another fetch wins the rename at publishPackages.
+ */
+export function beginPackageTree(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner): TreeInProgress {
+  const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
+  const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));
+  const { dirs, mkdirs } = treeSteps(partial, p);
+  return { tree: { final, partial, dirs }, made: makeDirs(partial, mkdirs, fsOps) };
+}
+
+/**
+ * Begins a package: its tree (`tree`, when begun ahead, see beginPackageTree, else made now, see
+ * makePackageTree) and, for each non-executable file entry whose object is in `homeless`, makes that path
+ * the object's home in `homes` and takes it out of `homeless` (an object gets one home; an executable
+ * entry gets none, its inode would need the 0555 mode the cache keeps apart). Called package by package in
+ * closure order, so which package homes a shared object does not depend on timing.
+ */
+export async function startPackage(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner, homes: Map<Digest, string>, homeless: Set<Digest>, tree?: PreparedPackage): Promise<StartedPackage> {
+  const { final, partial, dirs } = tree ?? (await makePackageTree(storeDir, p, fsOps));
   const homed = new Set<string>();
   if (partial === undefined) return { final, dirs: [], homed };
   for (const e of p.manifest.entries) {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inlineFsOpRunner } from './fs-op-runner.js';
@@ -47,6 +48,14 @@ async function removeStaleTemps(tmpDir: string): Promise<void> {
 /** Small synchronous steps on the calling thread (the stats of missingObjects): one runner per process. */
 const localSteps = inlineFsOpRunner();
 
+function listShards(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Stats per synchronous slice: a few milliseconds of the event loop at most. */
 const STAT_SLICE = 1024;
 
@@ -54,11 +63,12 @@ const STAT_SLICE = 1024;
  * The items the cache lacks (no regular file of that name and exact size), in no particular order. One
  * readdir tells which shard directories exist (in a new cache, almost none); each name in an existing
  * shard is stat'ed synchronously, in slices between which the event loop runs: thousands of stats cost
- * milliseconds, not a promise each.
+ * milliseconds, not a promise each. The readdir is synchronous too: at most 256 names, tens of
+ * microseconds, where libuv's pool may keep it queued behind the closure's cache writes for several ms.
  */
 export async function missingObjects<T extends { digest: Digest; size: number }>(cache: ObjectCache, items: readonly T[], executable = false): Promise<T[]> {
   if (items.length === 0) return [];
-  const shards = new Set(await readdir(objectsDir(cache.stateDir)).catch(() => [] as string[]));
+  const shards = new Set(listShards(objectsDir(cache.stateDir)));
   const missing: T[] = [];
   const candidates: T[] = [];
   // An item whose shard directory does not exist is missing without a stat.

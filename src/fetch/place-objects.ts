@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { copyFile, rm } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { objectKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
@@ -12,7 +13,7 @@ import { localDiskFull } from './disk-guard.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
-import { newFilesOn } from './new-files.js';
+import { newFilesOn, type NewFiles } from './new-files.js';
 
 /** An object the cache lacks. */
 export interface Wanted {
@@ -45,6 +46,26 @@ export interface PlaceOptions {
   packs?: readonly PackJob[];
   /** After each pack: `err` set when it failed and its objects not yet placed were fetched one by one. */
   onPack?: (pack: Digest, err?: unknown) => void;
+  /**
+   * Settles once the directories of the objects' homes exist (their package trees, begun ahead): objects
+   * may be asked for before, but nothing is written until it has, and its failure is every write's.
+   */
+  ready?: Promise<void>;
+}
+
+/** `files`, each write held until `ready` settles (and failing with it). */
+function afterReady(files: NewFiles, ready: Promise<void>): NewFiles {
+  return {
+    write: async (items) => {
+      await ready;
+      return files.write(items);
+    },
+    writeAt: async (path, data, pos, last) => {
+      await ready;
+      return files.writeAt(path, data, pos, last);
+    },
+    shared: files.shared,
+  };
 }
 
 /** A batch of local steps: up to this many objects or bytes (small enough to keep every thread busy). */
@@ -102,7 +123,8 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     }
     await committer.add(tmp, d, size, false, written);
   };
-  const newFiles = newFilesOn(fsOps, o.stores[0]?.localPath === undefined);
+  const direct = newFilesOn(fsOps, o.stores[0]?.localPath === undefined);
+  const newFiles = o.ready === undefined ? direct : afterReady(direct, o.ready);
   // Every object in flight listens to this one signal (its deadline links to it), not to the caller's:
   // ours may carry as many listeners as there are downloads without a leak warning.
   const hub = new AbortController();
@@ -111,6 +133,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   if (o.signal?.aborted === true) onAbort();
   else o.signal?.addEventListener('abort', onAbort, { once: true });
   const fetchOne = async (w: Wanted): Promise<void> => {
+    await o.ready;
     await fetchObject(o.stores, cache, w.digest, w.size, {
       commit,
       fsOps,
@@ -133,6 +156,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     ...execs.filter((w) => !fresh.has(w.digest)).map((item): Job => ({ kind: 'twin', item })),
   ];
   const placeLocal = async (read: (key: string) => string, items: Wanted[]): Promise<void> => {
+    await o.ready;
     if (o.signal?.aborted === true) throw o.signal.reason;
     const tmps = items.map((w) => cache.tempPath(w.digest));
     const steps: FsOp[] = items.map((w, i) => ({ op: 'place', src: read(objectKey(w.digest)), dest: tmps[i] as string, limit: w.size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }));
@@ -203,6 +227,9 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         throwIfFailed(await fsOps.run([{ op: 'copy', src: cache.path(job.item.digest), dest: x }]));
         return committer.add(x, job.item.digest, job.item.size, true);
       }
+      // Inline files wait one turn of the event loop: the packs started before them are connecting, and their
+      // requests go out only once the loop sees the connections made, after every job's synchronous start.
+      if (packs.length > 0) await yieldToLoop();
       const tmps = job.items.map((w) => cache.tempPath(w.digest));
       await newFiles.write(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
       for (const [i, w] of job.items.entries()) await commit(tmps[i] as string, w.digest, w.size);

@@ -1,4 +1,4 @@
-import { statfs } from 'node:fs/promises';
+import { statfsSync } from 'node:fs';
 import { DiskFullError } from '../errors/index.js';
 
 /** Port: free bytes available to us on the filesystem holding `dir`. */
@@ -6,12 +6,17 @@ export interface DiskSpace {
   freeBytes(dir: string): Promise<number>;
 }
 
-/** The real adapter: statfs(2), blocks available to unprivileged users. */
+/**
+ * The real adapter: statfs(2), blocks available to unprivileged users. Called synchronously: the call
+ * takes microseconds, while through libuv's pool it may wait behind other file work for milliseconds (a
+ * cold fetch's, between planning and its first object request).
+ */
 export const STATFS_DISK_SPACE: DiskSpace = {
-  async freeBytes(dir: string): Promise<number> {
-    const s = await statfs(dir);
-    return s.bavail * s.bsize;
-  },
+  freeBytes: (dir: string): Promise<number> =>
+    new Promise((resolve) => {
+      const s = statfsSync(dir);
+      resolve(s.bavail * s.bsize);
+    }),
 };
 
 /** True for the errno values that mean "the disk (or quota) is full". */

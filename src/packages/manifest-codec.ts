@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ManifestError, SizeLimitError, IntegrityError } from '../errors/index.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
 import { decodeManifest } from './manifest-decode.js';
@@ -7,9 +7,9 @@ import { resolveLimits, type ManifestLimits } from './limits.js';
 import type { LoadedManifest, Manifest } from './manifest-types.js';
 import { validateManifest } from './manifest-validate.js';
 
-/** sha256 of `bytes` as a Digest. */
+/** sha256 of `bytes` as a Digest (one-shot: no Hash object per call, which a fetch makes for every inline file). */
 export function hashBytes(bytes: Uint8Array): Digest {
-  return digestFromHex(createHash('sha256').update(bytes).digest('hex'));
+  return digestFromHex(hash('sha256', bytes, 'hex'));
 }
 
 /**
