@@ -22,6 +22,11 @@ export interface ObjectFetchOptions {
   fsOps: FsOpRunner;
   /** Our uid: a local store's object owned by it and read-only is hard-linked rather than copied. */
   linkOwner?: number;
+  /**
+   * Settles once the temp file's directory exists (its package tree, begun ahead): the object is asked
+   * for before, its file made only after; its failure is the fetch's (no store is to blame).
+   */
+  ready?: Promise<void>;
 }
 
 // Bounded per object in flight: 16 downloads hold 4 MiB of pending writes, not 16.
@@ -46,6 +51,7 @@ function placeError(store: Store, key: string, r: { code: string; message: strin
  */
 async function placeFrom(store: Store, src: string, cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<void> {
   if (o.signal?.aborted === true) throw o.signal.reason;
+  await o.ready;
   const tmp = cache.tempPath(digest);
   try {
     const [r] = await o.fsOps.run([{ op: 'place', src, dest: tmp, limit: size, ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }) }]);
@@ -94,6 +100,10 @@ export function objectDeadline(ms: number, digest: Digest, outer: AbortSignal | 
  * own buffer is held per object. Events, not async iteration: no promise per chunk.
  */
 function drainInto(src: Readable, fh: FileHandle, digest: Digest, size: number, onWritten: (n: number) => void): Promise<{ n: number; hex: string }> {
+  // The body may have failed while the file was opened (fetchFrom keeps that error from going unhandled):
+  // its events are past, so they are read here.
+  if (src.errored) return Promise.reject(src.errored);
+  if (src.destroyed) return Promise.reject(new TransportError(`object ${digest}: the body ended early`, { object: digest }));
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     let n = 0;
@@ -148,8 +158,12 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
   let reported = 0;
   try {
     // maxBytes makes the backend abort as soon as the body outgrows the signed size.
-    // The temp file opens while the request is in flight.
-    const [opened, got] = await Promise.allSettled([open(tmp, 'wx', TEMP_MODE), store.get(objectKey(digest), { maxBytes: size, signal: deadline.signal })]);
+    // The temp file opens while the request is in flight (once its directory exists, `ready`). Until
+    // drainInto listens, an error of the body is only kept (drainInto reads `errored`): an 'error' event
+    // with no listener would be thrown, one missed would leave the transfer waiting for its deadline.
+    const opening = o.ready === undefined ? open(tmp, 'wx', TEMP_MODE) : o.ready.then(() => open(tmp, 'wx', TEMP_MODE));
+    const getting = store.get(objectKey(digest), { maxBytes: size, signal: deadline.signal }).then((body) => body.on('error', () => undefined));
+    const [opened, got] = await Promise.allSettled([opening, getting]);
     if (opened.status === 'fulfilled') fh = opened.value;
     if (got.status === 'fulfilled' && opened.status === 'rejected') got.value.destroy();
     if (opened.status === 'rejected') throw opened.reason;
@@ -187,12 +201,14 @@ async function fetchFrom(store: Store, cache: ObjectCache, digest: Digest, size:
  */
 export async function fetchObject(stores: Store[], cache: ObjectCache, digest: Digest, size: number, o: ObjectFetchOptions): Promise<number> {
   const reasons: Array<{ store: string; code: string; message: string }> = [];
+  let notReady = false;
+  o.ready?.catch(() => (notReady = true));
   for (const store of stores) {
     try {
       await fetchFrom(store, cache, digest, size, o);
       return reasons.length + 1;
     } catch (err) {
-      if (o.signal?.aborted) throw err;
+      if (o.signal?.aborted || notReady) throw err;
       // A full local disk is no store's fault: another mirror would fill the same disk.
       const full = localDiskFull(err, cache.tmpDir);
       if (full) throw full;

@@ -133,7 +133,6 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   if (o.signal?.aborted === true) onAbort();
   else o.signal?.addEventListener('abort', onAbort, { once: true });
   const fetchOne = async (w: Wanted): Promise<void> => {
-    await o.ready;
     await fetchObject(o.stores, cache, w.digest, w.size, {
       commit,
       fsOps,
@@ -141,6 +140,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
       ...(o.linkOwner === undefined ? {} : { linkOwner: o.linkOwner }),
       ...(o.signal ? { signal: hub.signal } : {}),
       ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
+      ...(o.ready ? { ready: o.ready } : {}),
     });
     o.onObject();
   };
