@@ -227,9 +227,13 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         throwIfFailed(await fsOps.run([{ op: 'copy', src: cache.path(job.item.digest), dest: x }]));
         return committer.add(x, job.item.digest, job.item.size, true);
       }
-      // Inline files wait one turn of the event loop: the packs started before them are connecting, and their
-      // requests go out only once the loop sees the connections made, after every job's synchronous start.
-      if (packs.length > 0) await yieldToLoop();
+      // Inline files wait for the event loop's next poll: the packs started before them are connecting, and
+      // their requests go out only once the loop sees the connections made. One setImmediate would resume
+      // in this turn's check phase, before that poll; the second resumes after it.
+      if (packs.length > 0) {
+        await yieldToLoop();
+        await yieldToLoop();
+      }
       const tmps = job.items.map((w) => cache.tempPath(w.digest));
       await newFiles.write(job.items.map((w, i) => ({ tmp: tmps[i] as string, data: w.bytes ?? Buffer.alloc(0) })));
       for (const [i, w] of job.items.entries()) await commit(tmps[i] as string, w.digest, w.size);
