@@ -18,6 +18,34 @@ export interface FsOpRunner {
   close(): Promise<void>;
 }
 
+/** A runner whose threads start on `start()` or at its first step, whichever comes first (startLater). */
+export interface LaterRunner extends FsOpRunner {
+  start(): void;
+}
+
+/**
+ * `make`'s runner, made only when started or first used: a fetch that makes its threads early still lets
+ * its first request go out before their start. Once closed, it refuses steps at once and starts nothing.
+ */
+export function startLater(make: () => FsOpRunner, threaded: boolean): LaterRunner {
+  let runner: FsOpRunner | undefined;
+  let closed = false;
+  const get = (): FsOpRunner => {
+    if (closed) throw new Error('filesystem runner closed');
+    return (runner ??= make());
+  };
+  return {
+    start: () => void (closed ? undefined : get()),
+    run: (ops, keepGoing) => new Promise((resolve) => resolve(get().run(ops, keepGoing))),
+    runSpread: (ops) => new Promise((resolve) => resolve(get().runSpread(ops))),
+    threaded,
+    close: async () => {
+      closed = true;
+      await runner?.close();
+    },
+  };
+}
+
 const READ_BUFFER = 1 << 20;
 
 /** Throws the first failure among `results` as an errno error (code and message of the failed step). */
