@@ -103,13 +103,18 @@ async function planObjects(cache: ObjectCache, todo: LoadedManifest[]): Promise<
     for (const e of p.manifest.entries) {
       if (e.type !== 'file') continue;
       const map = e.executable ? execs : plain;
-      if (!map.has(e.digest)) map.set(e.digest, e.data === undefined ? { digest: e.digest, size: e.size } : { digest: e.digest, size: e.size, bytes: Buffer.from(e.data, 'base64') });
+      if (map.has(e.digest)) continue;
+      if (e.data === undefined) {
+        map.set(e.digest, { digest: e.digest, size: e.size });
+        continue;
+      }
+      const bytes = Buffer.from(e.data, 'base64');
+      const actual = hashBytes(bytes);
+      if (actual !== e.digest) {
+        throw new IntegrityError(`manifest ${p.digest}: the inline data of ${JSON.stringify(e.path)} hashes to ${actual}, not to its digest ${e.digest}`, { object: e.digest, actual, manifest: p.digest, path: e.path });
+      }
+      map.set(e.digest, { digest: e.digest, size: e.size, bytes });
     }
-  }
-  for (const w of [...plain.values(), ...execs.values()]) {
-    if (w.bytes === undefined) continue;
-    const actual = hashBytes(w.bytes);
-    if (actual !== w.digest) throw new IntegrityError(`inline data for ${w.digest} hashes to ${actual}`, { object: w.digest, actual });
   }
   const missingExecs = await missingObjects(cache, [...execs.values()], true);
   // An executable-only object whose plain variant is cached is copied from it (a twin); else fetched.

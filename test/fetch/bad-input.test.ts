@@ -92,6 +92,22 @@ describe('bad input: hand-crafted manifests served by the store are refused as a
     expect(await readdir(join(state, 'objects', 'tmp'))).toEqual([]);
   });
 
+  it('inline data of the right length whose bytes are others: IntegrityError naming the manifest and the path, nothing materialised', async () => {
+    // Signed and well-formed: only hashing the inline bytes against the entry's digest stops it.
+    const d = await serveManifest(store, rawManifest({ entries: [{ ...fileEntry('a', 'xy'), data: Buffer.from('yx').toString('base64') }] }), key.secret);
+    const state = join(t.dir, 'state-inline-bytes');
+    const err = await fetchClosure({ stores: [store], digest: d, policy: { trusted: [key.public] }, stateDir: state }).then(
+      () => undefined,
+      (e: unknown) => e as FlotillaError,
+    );
+    expect(err?.code).toBe('IntegrityError');
+    expect(err?.message).toContain(d);
+    expect(err?.message).toContain('"a"');
+    expect(err?.message).toContain(sha('xy'));
+    expect(await readdir(join(state, 'store'))).toEqual([]);
+    expect(await readdir(join(state, 'objects', 'tmp'))).toEqual([]);
+  });
+
   it('refuses a digest that is not sha256: + 64 lowercase hex before building any key', async () => {
     for (const bad of ['sha256:../../../etc/passwd', `SHA256:${'a'.repeat(64)}`, `sha512:${'a'.repeat(128)}`, `sha256:${'A'.repeat(64)}`]) {
       await expect(fetchClosure({ stores: [store], digest: bad, policy: { trusted: [key.public] }, stateDir: join(t.dir, 'state-bad') })).rejects.toMatchObject({ code: 'InvalidDigestError' });
