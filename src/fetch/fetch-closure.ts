@@ -13,7 +13,7 @@ import { createBatchCommitter } from './batch-commit.js';
 import { beginPackageTree, finishPackage, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage, type TreeInProgress } from './materialise-package.js';
 import { removeTree } from '../util/remove-tree.js';
 import { cacheWithHomes } from './object-homes.js';
-import { missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
+import { makeShards, missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, startLater, threadFsOpRunner, type FsOpRunner, type LaterRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
 import { planPacks, readPackHint } from './plan-packs.js';
@@ -269,6 +269,10 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       const homeless = new Set(wanted.map((w) => w.digest));
       const started: StartedPackage[] = [];
       const committer = createBatchCommitter(cache, durable, fsOps, homes);
+      // The cache's shard directories, made once the first pack is in (the threads then mostly wait on the
+      // disk) rather than each at its first object's cache name, at the end (up to 256 mkdirs after as
+      // many failed links). Only a head start: that end makes any still missing.
+      let shardsMade: Promise<void> | undefined;
       const treesMade = Promise.all([...ahead.values()].map((t) => t.made)).then(() => undefined);
       treesMade.catch(() => undefined); // awaited below, and read by every write it gates
       try {
@@ -296,6 +300,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
             onPack: (_pack, err) => {
               if (err === undefined) packCount.fetched++;
               else packCount.failed++;
+              shardsMade ??= makeShards(cache, [...wanted, ...execs], fsOps);
             },
           },
           wanted,
@@ -310,6 +315,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
         // then packages.
         const prepared: PreparedPackage[] = [];
         for (const [i, p] of closure.packages.entries()) prepared.push(await finishPackage(started[i] as StartedPackage, (digest, executable) => committer.pathOf(digest, executable), p, fsOps));
+        await shardsMade;
         await committer.finish(prepared.flatMap((p) => p.dirs));
         paths = await publishPackages(storeDir, prepared, durable, true);
       } catch (err) {

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inlineFsOpRunner } from './fs-op-runner.js';
+import { inlineFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import { isPidAlive } from '../util/pid-alive.js';
 import { objectsDir, objectsTempDir, objectTempOwner } from '../generations/layout.js';
@@ -83,4 +83,16 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
     });
   }
   return missing;
+}
+
+/**
+ * Makes the shard directories of `items`' cache names that do not exist yet, spread over `fsOps`'s
+ * threads. Never fails: a shard made meanwhile (EEXIST) or not at all is made again, as needed, when an
+ * object gets its cache name.
+ */
+export async function makeShards(cache: ObjectCache, items: ReadonlyArray<{ digest: Digest }>, fsOps: FsOpRunner): Promise<void> {
+  const dir = objectsDir(cache.stateDir);
+  const have = new Set(listShards(dir));
+  const need = [...new Set(items.map((it) => digestHex(it.digest).slice(0, 2)))].filter((s) => !have.has(s));
+  if (need.length > 0) await fsOps.runSpread(need.map((s) => ({ op: 'mkdir', path: join(dir, s), mode: 0o777 }))).catch(() => undefined);
 }
