@@ -322,6 +322,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
         // What verified gets its cache name before the trees holding its homes are removed (a retry resumes);
         // a tree still being made is let finish first, so that nothing is made in it after its removal.
         await treesMade.catch(() => undefined);
+        await shardsMade;
         await committer.finish().catch(() => committer.discard());
         for (const p of started) if (p.partial) await removeTree(p.partial);
         throw err;

@@ -24,7 +24,7 @@ export interface ReadClosureOptions {
    */
   onManifest?: (loaded: LoadedManifest) => void;
   /**
-   * Returns at once once the closure verified, its manifests and signatures still being written into the
+   * Returns as soon as the closure verified, its manifests and signatures still being written into the
    * cache: the caller awaits `cached` (before it returns, on failure too) rather than spend the writes'
    * ~10 ms between the last manifest and its first object request.
    */
