@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Digest } from '../store/digest.js';
-import { objectPath, objectsTempDir, objectTempPath, objectTempTag, signatureCachePath } from '../generations/layout.js';
+import { objectPath, objectsTempDir, objectTempPath, objectTempTag, signatureCachePath, signatureShardDir } from '../generations/layout.js';
 import { MAX_SIG_BYTES, type SignatureSource } from '../trust/manifest-policy.js';
 import type { ObjectCache } from './object-cache.js';
 
@@ -52,7 +52,7 @@ export function cachedSignatures(cache: Pick<ObjectCache, 'stateDir'>, digest: D
   // Without its shard directory the digest has no cached signature, known at once: a synchronous lstat of
   // a missing name costs microseconds, an open through libuv's pool per key a round trip before the
   // store is asked (a cold fetch's first request after the root manifest).
-  if (!existsSync(dirname(signatureCachePath(cache.stateDir, digest, 'any')))) return () => Promise.resolve({ found: [], errors: [] });
+  if (!existsSync(signatureShardDir(cache.stateDir, digest))) return () => Promise.resolve({ found: [], errors: [] });
   return async (keyName) => {
     const bytes = await readCapped(signatureCachePath(cache.stateDir, digest, keyName), MAX_SIG_BYTES).catch(() => undefined);
     return { found: bytes === undefined ? [] : [bytes], errors: [] };

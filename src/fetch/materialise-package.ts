@@ -75,7 +75,7 @@ async function makeDirs(partial: string, mkdirs: readonly FsOp[], fsOps: FsOpRun
  * finishPackage (`dirs`: the partial directory and every one under it). An existing final directory is
  * reused (no partial). On failure the partial tree is removed and the error rethrown.
  */
-export async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
+async function makePackageTree(storeDir: string, p: LoadedManifest, fsOps: FsOpRunner): Promise<PreparedPackage> {
   const final = join(storeDir, packageDirName(p.digest, p.manifest.name));
   if (await exists(final)) return { final, dirs: [] };
   const partial = join(storeDir, packagePartialName(p.digest, p.manifest.name));

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inlineFsOpRunner, type FsOpRunner } from './fs-op-runner.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import { isPidAlive } from '../util/pid-alive.js';
@@ -92,7 +92,7 @@ export async function missingObjects<T extends { digest: Digest; size: number }>
  */
 export async function makeShards(cache: ObjectCache, items: ReadonlyArray<{ digest: Digest }>, fsOps: FsOpRunner): Promise<void> {
   const dir = objectsDir(cache.stateDir);
-  const have = new Set(listShards(dir));
-  const need = [...new Set(items.map((it) => digestHex(it.digest).slice(0, 2)))].filter((s) => !have.has(s));
-  if (need.length > 0) await fsOps.runSpread(need.map((s) => ({ op: 'mkdir', path: join(dir, s), mode: 0o777 }))).catch(() => undefined);
+  const have = new Set(listShards(dir).map((s) => join(dir, s)));
+  const need = [...new Set(items.map((it) => dirname(cache.path(it.digest))))].filter((d) => !have.has(d));
+  if (need.length > 0) await fsOps.runSpread(need.map((path) => ({ op: 'mkdir', path, mode: 0o777 }))).catch(() => undefined);
 }

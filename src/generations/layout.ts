@@ -233,8 +233,12 @@ export function signaturesCacheDir(stateDir: string): string {
  * Validates the key name (InvalidNameError).
  */
 export function signatureCachePath(stateDir: string, digest: Digest, keyName: string): string {
-  const hex = digestHex(digest);
-  return join(signaturesCacheDir(stateDir), hex.slice(0, 2), `${hex}.${checkName(keyName, 'key name')}`);
+  return join(signatureShardDir(stateDir, digest), `${digestHex(digest)}.${checkName(keyName, 'key name')}`);
+}
+
+/** The directory of `digest`'s cached signatures: STATE/objects/sig/<first 2 hex>. */
+export function signatureShardDir(stateDir: string, digest: Digest): string {
+  return join(signaturesCacheDir(stateDir), digestHex(digest).slice(0, 2));
 }
 
 /** A tag that makes this process's object temp names unique: `<pid>-<12 hex>` (see objectTempPath). */
