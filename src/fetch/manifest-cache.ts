@@ -44,14 +44,26 @@ export async function writeSignatures(cache: ObjectCache, digest: Digest, signat
 }
 
 /**
+ * Whether the cache may hold a signature of `digest` by one of `keyNames`: false, known at once, when it
+ * certainly holds none. A synchronous lstat of a missing name costs microseconds; an open through libuv's
+ * pool, a round trip before the store is asked (a cold fetch's first request after the root manifest).
+ */
+export function mayHoldSignature(cache: Pick<ObjectCache, 'stateDir'>, digest: Digest, keyNames: readonly string[]): boolean {
+  if (!existsSync(signatureShardDir(cache.stateDir, digest))) return false;
+  try {
+    return keyNames.some((name) => existsSync(signatureCachePath(cache.stateDir, digest, name)));
+  } catch {
+    return true; // a key name no cache path can have: the check itself reports it
+  }
+}
+
+/**
  * The cached signatures of `digest`, as a policy check reads them: whatever bytes are there (at most
  * MAX_SIG_BYTES), never trusted as such: the check verifies each against the key and the manifest's
  * digest and size. Absent or unreadable is simply none.
  */
 export function cachedSignatures(cache: Pick<ObjectCache, 'stateDir'>, digest: Digest): SignatureSource {
-  // Without its shard directory the digest has no cached signature, known at once: a synchronous lstat of
-  // a missing name costs microseconds, an open through libuv's pool per key a round trip before the
-  // store is asked (a cold fetch's first request after the root manifest).
+  // Without its shard directory the digest has no cached signature (mayHoldSignature).
   if (!existsSync(signatureShardDir(cache.stateDir, digest))) return () => Promise.resolve({ found: [], errors: [] });
   return async (keyName) => {
     const bytes = await readCapped(signatureCachePath(cache.stateDir, digest, keyName), MAX_SIG_BYTES).catch(() => undefined);

@@ -6,7 +6,7 @@ import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
 import { checkDecodedManifest, decodeCachedManifest, decodeManifestBytes } from '../packages/manifest-codec.js';
 import type { LoadedManifest, Manifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
-import { checkRootPolicy, type RootPolicy } from './closure-policy.js';
+import { beginRootPolicy, type RootPolicy } from './closure-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
 import { writeSignatures, writeVerified } from './manifest-cache.js';
 import type { ObjectCache } from './object-cache.js';
@@ -95,13 +95,16 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
     }
     return p;
   };
+  // The root's signature is asked for beside its bytes, not after them (beginRootPolicy).
+  void read(root);
+  const rootPolicy = options.policy ? beginRootPolicy(stores, root, options.policy, options.cache, options.signal) : undefined;
   for (let k = 0; k < queue.length; k++) {
     const d = queue[k] as Digest;
     for (const ahead of queue.slice(k + 1, k + READ_AHEAD)) void read(ahead);
     const { bytes, cached } = await read(d);
     reads.delete(d);
-    if (d === root && options.policy) {
-      policyCheck = checkRootPolicy(stores, root, bytes.length, options.policy, options.cache, options.signal);
+    if (d === root && rootPolicy) {
+      policyCheck = rootPolicy(bytes.length);
       policyCheck.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
       if (!cached) await policyCheck;
     }

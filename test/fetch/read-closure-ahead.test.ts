@@ -2,7 +2,7 @@
 // another), each manifest is handed to onManifest only once the root's signatures hold, and a read ahead
 // that fails is reported in its own turn, never as an unhandled rejection. A real directory store, wrapped
 // to hold each read back a little and log when it starts and ends.
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openObjectCache } from '../../src/fetch/object-cache.js';
@@ -10,7 +10,7 @@ import { readClosureManifests } from '../../src/fetch/read-closure.js';
 import type { LoadedManifest } from '../../src/packages/manifest-types.js';
 import { pushDirectory } from '../../src/publish/push-directory.js';
 import type { Digest } from '../../src/store/digest.js';
-import { objectKey } from '../../src/store/keys.js';
+import { objectKey, signatureKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { rawManifest, serveManifest } from '../helpers/craft-manifest.js';
@@ -73,6 +73,28 @@ describe('reading a closure: references a level at a time, onManifest after the 
     for (const k of refs) expect(log.indexOf(`start ${k}`)).toBeGreaterThan(sig);
     await new Promise((r) => setImmediate(r));
     expect(seen.map((m) => m.manifest.name).sort()).toEqual(['app', 'lib-a', 'lib-b', 'lib-c', 'lib-d']);
+  });
+
+  it("asks for the root's signature beside the root's bytes, not once they are in", async () => {
+    const log: string[] = [];
+    await readClosureManifests([slowed(openStore(storeDir), log)], app, { policy: { trusted: [key.public] } });
+    const sig = log.indexOf(`start ${signatureKey(app, key.public.name)}`);
+    expect(sig).toBeGreaterThan(-1);
+    expect(sig).toBeLessThan(log.indexOf(`end ${objectKey(app)}`));
+    // Asked for once, though both halves of the check wanted it.
+    expect(log.filter((l) => l.startsWith('start signatures/'))).toHaveLength(1);
+  });
+
+  it("a cache holding the root's signature: the store is not asked for it early either", async () => {
+    const state = join(t.dir, 'state-signed');
+    const cache = await openObjectCache(state);
+    await readClosureManifests([openStore(storeDir)], app, { policy: { trusted: [key.public] }, cache });
+    // The manifests gone from the cache, the signature kept: the manifests are read from the store again.
+    for (const d of [app, ...Object.values(libs)]) await rm(cache.path(d));
+    const log: string[] = [];
+    await readClosureManifests([slowed(openStore(storeDir), log)], app, { policy: { trusted: [key.public] }, cache });
+    expect(log).toContain(`start ${objectKey(app)}`);
+    expect(log.filter((l) => l.startsWith('start signatures/'))).toEqual([]);
   });
 
   it('a root signed by no trusted key: onManifest is never called and no reference is asked for', async () => {
