@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Digest } from '../store/digest.js';
-import { objectPath, objectsTempDir, objectTempPath, objectTempTag, signatureCachePath, signatureShardDir } from '../generations/layout.js';
+import { objectPathIn, objectsDir, objectsTempDir, objectTempPathIn, objectTempTag, signatureCachePath, signatureShardDir } from '../generations/layout.js';
 import { MAX_SIG_BYTES, type SignatureSource } from '../trust/manifest-policy.js';
 import type { ObjectCache } from './object-cache.js';
 
@@ -18,11 +18,13 @@ import type { ObjectCache } from './object-cache.js';
 export function objectCacheAt(stateDir: string): ObjectCache {
   const tag = objectTempTag();
   let n = 0;
+  const dir = objectsDir(stateDir);
+  const tmpDir = objectsTempDir(stateDir);
   return {
     stateDir,
-    tmpDir: objectsTempDir(stateDir),
-    path: (d, x = false) => objectPath(stateDir, d, x),
-    tempPath: () => objectTempPath(stateDir, tag, n++),
+    tmpDir,
+    path: (d, x = false) => objectPathIn(dir, d, x),
+    tempPath: () => objectTempPathIn(tmpDir, tag, n++),
   };
 }
 

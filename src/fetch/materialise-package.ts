@@ -46,6 +46,16 @@ export interface StartedPackage extends PreparedPackage {
   homed: Set<string>;
 }
 
+/**
+ * Where entry `path` lies in the tree under `root`, put together by hand: the path rules (path-rules.ts)
+ * leave an entry path nothing to normalise (relative, no empty, "." or ".." segment) and `root` is
+ * path.join's output, while path.join would normalise the whole string again for each of thousands of
+ * entries (a few milliseconds of a 2,130-entry closure, twice, on the main thread).
+ */
+function entryPath(root: string, path: string): string {
+  return `${root}/${path}`;
+}
+
 /** The directory steps of a package's tree under `partial`: the partial directory, then every declared one. */
 function treeSteps(partial: string, p: LoadedManifest): { dirs: string[]; mkdirs: FsOp[] } {
   const dirs: string[] = [partial];
@@ -53,7 +63,7 @@ function treeSteps(partial: string, p: LoadedManifest): { dirs: string[]; mkdirs
   // Entries come sorted by path, so a directory precedes everything under it.
   for (const e of p.manifest.entries) {
     if (e.type !== 'dir') continue;
-    const path = join(partial, e.path);
+    const path = entryPath(partial, e.path);
     mkdirs.push({ op: 'mkdir', path, mode: 0o755 });
     dirs.push(path);
   }
@@ -118,7 +128,7 @@ export async function startPackage(storeDir: string, p: LoadedManifest, fsOps: F
   if (partial === undefined) return { final, dirs: [], homed };
   for (const e of p.manifest.entries) {
     if (e.type !== 'file' || e.executable || !homeless.delete(e.digest)) continue;
-    const path = join(partial, e.path);
+    const path = entryPath(partial, e.path);
     homes.set(e.digest, path);
     homed.add(path);
   }
@@ -137,7 +147,7 @@ export async function finishPackage(started: StartedPackage, source: (digest: Di
   if (partial === undefined) return { final, dirs };
   const leaves: FsOp[] = [];
   for (const e of p.manifest.entries) {
-    const path = join(partial, e.path);
+    const path = entryPath(partial, e.path);
     if (e.type === 'file' && !homed.has(path)) leaves.push({ op: 'link', from: source(e.digest, e.executable), to: path });
     else if (e.type === 'symlink') leaves.push({ op: 'symlink', target: e.target, path });
   }

@@ -14,7 +14,7 @@
 //   notifications/outbox/<ID>.json     events this machine raised, not yet delivered (src/notify/outbox.ts)
 //   notifications/sent/<ID>.json       events delivered, lost to another machine's claim, or given up on
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { InvalidNameError } from '../errors/index.js';
 import { PACKAGE_NAME_RE } from '../packages/manifest-validate.js';
 import { shortClosure, type ClosureRef } from '../store/closure-ref.js';
@@ -217,8 +217,17 @@ export function objectsTempDir(stateDir: string): string {
 
 /** A verified object: STATE/objects/sha256/<first 2 hex>/<hex>, or `<hex>.x` for the executable twin. */
 export function objectPath(stateDir: string, digest: Digest, executable = false): string {
+  return objectPathIn(objectsDir(stateDir), digest, executable);
+}
+
+/**
+ * objectPath with objectsDir(STATE) already known (`dir`), put together by hand: a fetch names thousands of
+ * objects, and path.join normalises the whole path each time (microseconds apiece, 10-20 ms for the cache
+ * names at the end of a 2,130-object fetch); `dir` is join's output and the hex needs no normalising.
+ */
+export function objectPathIn(dir: string, digest: Digest, executable = false): string {
   const hex = digestHex(digest);
-  return join(objectsDir(stateDir), hex.slice(0, 2), executable ? `${hex}.x` : hex);
+  return `${dir}${sep}${hex.slice(0, 2)}${sep}${executable ? `${hex}.x` : hex}`;
 }
 
 /** STATE/objects/sig: the cached signatures of manifests (a tree of its own: objects/sha256 holds content only). */
@@ -248,7 +257,12 @@ export function objectTempTag(): string {
 
 /** Temp file number `n` of a cache opened with `tag`: STATE/objects/tmp/<tag>-<n base 36>. */
 export function objectTempPath(stateDir: string, tag: string, n: number): string {
-  return join(objectsTempDir(stateDir), `${tag}-${n.toString(36)}`);
+  return objectTempPathIn(objectsTempDir(stateDir), tag, n);
+}
+
+/** objectTempPath with objectsTempDir(STATE) already known (`dir`), put together by hand (as objectPathIn). */
+export function objectTempPathIn(dir: string, tag: string, n: number): string {
+  return `${dir}${sep}${tag}-${n.toString(36)}`;
 }
 
 /** The pid that made an object temp name (NaN when unreadable: a leftover to remove). */

@@ -7,6 +7,7 @@ import { fetchClosure } from '../../src/fetch/fetch-closure.js';
 import { readGeneration, setPaths, stageGeneration } from '../../src/generations/index.js';
 import {
   isTempName,
+  objectPath,
   objectTempOwner,
   objectTempPath,
   objectTempTag,
@@ -78,5 +79,15 @@ describe('the state-dir layout has one owner', () => {
     expect(objectTempOwner(basename(objectTempPath('/state', objectTempTag(), 35)))).toBe(process.pid);
     expect(isTempName(tempName('gen-3'))).toBe(true);
     expect(isTempName(packageDirName(d, 'app'))).toBe(false);
+  });
+
+  it('object and temp paths, put together by hand, are the paths path.join makes of their parts', () => {
+    const d = digestOf('by hand');
+    const hex = d.slice('sha256:'.length);
+    for (const state of ['/state', '/', 'rel/state', './rel//state/', '/a/b/../c/']) {
+      expect(objectPath(state, d), state).toBe(join(state, 'objects', 'sha256', hex.slice(0, 2), hex));
+      expect(objectPath(state, d, true), state).toBe(join(state, 'objects', 'sha256', hex.slice(0, 2), `${hex}.x`));
+      expect(objectTempPath(state, 'tag', 35), state).toBe(join(state, 'objects', 'tmp', 'tag-z'));
+    }
   });
 });
