@@ -52,11 +52,7 @@ export async function writeSignatures(cache: ObjectCache, digest: Digest, signat
  */
 export function mayHoldSignature(cache: Pick<ObjectCache, 'stateDir'>, digest: Digest, keyNames: readonly string[]): boolean {
   if (!existsSync(signatureShardDir(cache.stateDir, digest))) return false;
-  try {
-    return keyNames.some((name) => existsSync(signatureCachePath(cache.stateDir, digest, name)));
-  } catch {
-    return true; // a key name no cache path can have: the check itself reports it
-  }
+  return keyNames.some((name) => existsSync(signatureCachePath(cache.stateDir, digest, name)));
 }
 
 /**
