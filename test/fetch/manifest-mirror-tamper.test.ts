@@ -123,15 +123,19 @@ describe('a tampered manifest in the first mirror, a good one in the second', ()
     await tamper(lib, 'hello.txt', 'evil!.txt');
     try {
       const state = join(t.dir, `state-${n++}`);
-      // Into an empty state dir a package's tree is made as soon as its manifest holds (fetch-closure.ts);
-      // lib's bytes come 100 ms late, so app's tree surely exists by the time they fail their hash.
+      // Into an empty state dir a package's tree is made as soon as its manifest holds (fetch-closure.ts),
+      // by filesystem threads that may still be starting. lib's bytes are held back until app's tree shows
+      // up in store/ (at most 5 s: a fixed wait was too short on a loaded machine), then fail their hash.
       const bad = openStore(badDir);
       let whileLibRead: string[] = [];
       const late = Object.assign(Object.create(bad) as Store, {
         async getBytes(k: string, o: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer> {
           if (k === objectKey(lib)) {
-            await new Promise((r) => setTimeout(r, 100));
-            whileLibRead = await readdir(join(state, 'store'));
+            const until = Date.now() + 5000;
+            do {
+              await new Promise((r) => setTimeout(r, 10));
+              whileLibRead = await readdir(join(state, 'store'));
+            } while (whileLibRead.length === 0 && Date.now() < until);
           }
           return bad.getBytes(k, o);
         },
