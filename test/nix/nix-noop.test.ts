@@ -26,9 +26,12 @@ let roots = 0;
 beforeAll(async () => {
   scratch = await makeScratch('nixnoop');
   const libs = [{ name: 'noop-a' }, { name: 'noop-b' }];
-  v1 = await buildNixClosure(scratch.path, libs, 'noop-salt');
+  // A salt per run, shared by v1 and v2: the host's Nix keeps every signature a run adds to a store path, and
+  // a fixed salt's paths would pass MAX_SIGS (src/nix/narinfo.ts) after 64 runs on one machine.
+  const salt = `noop${Date.now()}`;
+  v1 = await buildNixClosure(scratch.path, libs, salt);
   // One lib changed: it and the app are new paths, the other lib is the same path as in v1.
-  v2 = await buildNixClosure(scratch.path, [libs[0]!, { name: 'noop-b', marker: 'v2' }], 'noop-salt', v1);
+  v2 = await buildNixClosure(scratch.path, [libs[0]!, { name: 'noop-b', marker: 'v2' }], salt, v1);
   const cacheDir = join(scratch.path, 'cache');
   await publishNixCache(v1, cacheDir, 'zstd');
   await publishNixCache(v2, cacheDir, 'zstd');
