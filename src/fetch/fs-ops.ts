@@ -16,8 +16,11 @@ export type FsOp =
   | { op: 'place'; src: string; dest: string; limit: number; linkOwner?: number }
   /** Copies `src` to the new file `dest` (a second inode, for a second mode). */
   | { op: 'copy'; src: string; dest: string }
-  /** Writes `data` to the new file `dest`, created with `mode` (default 0600; less the umask). */
-  | { op: 'write'; dest: string; data: Uint8Array; mode?: number }
+  /**
+   * Writes `data` to the new file `dest`, created with `mode` (default 0600; less the umask). With `mtime`
+   * (a Nix store file's), the file gets exactly `mode`, whatever the umask, and that mtime and atime.
+   */
+  | { op: 'write'; dest: string; data: Uint8Array; mode?: number; mtime?: number }
   /**
    * Writes `data` at byte `pos` of `path`: with `create`, a new file (never over an existing name), else an
    * existing one, opened without following a symlink. For a file written in pieces, each piece sent once
@@ -84,14 +87,15 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
    * Writes `data` at `pos` of `path` (a new file with `create`), through writeData. The file is created
    * with `mode` when `modeAtCreate`, else 0600: a file its owner opens again (a direct twin, the next
    * piece) must stay writable to it, since a 0444 file can be opened for writing only by root; it then
-   * gets `mode` once `last` is written.
+   * gets `mode` once `last` is written (and with `mtime`, exactly `mode` and that mtime, as `write` says).
    */
-  const putData = (path: string, data: Uint8Array, pos: number, create: boolean, mode: number, modeAtCreate: boolean, last: boolean): void => {
+  const putData = (path: string, data: Uint8Array, pos: number, create: boolean, mode: number, modeAtCreate: boolean, last: boolean, mtime?: number): void => {
     const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
     const fd = fs.openSync(path, O_WRONLY | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0), modeAtCreate ? mode : 0o600);
     try {
       writeData(fd, path, data, pos);
-      if (last && !modeAtCreate) fs.fchmodSync(fd, mode);
+      if (last && (!modeAtCreate || mtime !== undefined)) fs.fchmodSync(fd, mode);
+      if (mtime !== undefined) fs.futimesSync(fd, mtime, mtime);
     } finally {
       fs.closeSync(fd);
     }
@@ -213,7 +217,7 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
         }
         case 'write': {
           const mode = o.mode ?? 0o600;
-          putData(o.dest, o.data, 0, true, mode, !goesDirect(o.data), true);
+          putData(o.dest, o.data, 0, true, mode, !goesDirect(o.data), true, o.mtime);
           break;
         }
         case 'commit':

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { KeyError } from '../errors/index.js';
 import {
   formatSha256,
@@ -17,6 +18,8 @@ import {
   type OpenNixCacheOptions,
 } from '../nix/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
+import { startLater, threadFsOpRunner } from './fs-op-runner.js';
+import { narFileWriters } from './nar-file-writer.js';
 
 /**
  * The trust flotilla.yaml's `nix:` block declares, as src/nix applies it. Throws KeyError for a malformed
@@ -112,11 +115,16 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     // closure is placed (a kept narinfo stands for a placed path), flushed with the NARs.
     const kept = await stageNarInfos(root, r.fromCache);
     let result: MaterialiseResult;
+    // Threads for the small files, started only when a NAR hands one over (nar-file-writer.ts).
+    const threads = startLater(() => threadFsOpRunner(Math.min(2, availableParallelism())), true);
     try {
-      result = await materialiseNixClosure(r.cache, r.closure, root, { flushWith: kept.temps, ...(source.signal ? { signal: source.signal } : {}) });
+      const writers = narFileWriters(threads);
+      result = await materialiseNixClosure(r.cache, r.closure, root, { flushWith: kept.temps, fileWriter: writers.forNar, ...(source.signal ? { signal: source.signal } : {}) });
     } catch (err) {
       await kept.discard();
       throw err;
+    } finally {
+      await threads.close();
     }
     await kept.publish(result.fetched.length > 0);
     return { closure: r.closure, result, repaired };

@@ -8,7 +8,7 @@ import { formatSha256 } from './hash.js';
 import { openLocalNar } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
-import { createUnpackSink } from './nar-unpack.js';
+import { createUnpackSink, type NarFileWriter } from './nar-unpack.js';
 
 /**
  * Counts (and, with `hashing`, hashes) what passes; fails with `tooBig` once more than `cap` bytes have
@@ -39,10 +39,10 @@ function fileCap(info: NarInfo): number {
  * pass, then checks FileSize, FileHash, NarSize and NarHash. Throws IntegrityError or SizeLimitError naming
  * the store path on any mismatch, a truncated or oversized stream, or a malformed NAR; the caller removes
  * `dest` then. Returns the compressed and NAR byte counts and the files written (for a
- * fallback fsync).
+ * fallback fsync). `writer` writes the small files off this thread (createUnpackSink).
  */
-export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, signal?: AbortSignal): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
-  const sink = createUnpackSink(dest, info.storePath);
+export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, signal?: AbortSignal, writer?: NarFileWriter): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
+  const sink = createUnpackSink(dest, info.storePath, writer);
   let n: { fileBytes: number; narBytes: number };
   try {
     n = await streamNar(cache, info, sink, signal);

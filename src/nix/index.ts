@@ -32,6 +32,7 @@ export {
   type NixProgress,
 } from './materialise.js';
 export { parseNar, NAR_LIMITS, type NarSink } from './nar-parser.js';
+export type { NarFileWriter } from './nar-unpack.js';
 export { checkNar } from './fetch-nar.js';
 export { createDecompressor, type DecompressorSource } from './decompress.js';
 export { systemDecompressor, toolStream } from './decompress-tool.js';

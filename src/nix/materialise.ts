@@ -5,6 +5,7 @@ import { flushFilesystem } from '../util/flush-filesystem.js';
 import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
+import type { NarFileWriter } from './nar-unpack.js';
 import type { NarInfo } from './narinfo.js';
 import { removeTree } from '../util/remove-tree.js';
 import { nixStoreDirUnder } from './root-layout.js';
@@ -28,6 +29,8 @@ export interface MaterialiseOptions {
   concurrency?: number;
   /** Files of the caller's, already written, to make durable with the NARs (one flush covers both). */
   flushWith?: readonly string[];
+  /** A writer of small files off this thread for each NAR (nar-unpack.ts); without it they are written here. */
+  fileWriter?: () => NarFileWriter;
 }
 
 /** What materialiseNixClosure did. */
@@ -81,7 +84,7 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   try {
     await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {
       options.signal?.throwIfAborted();
-      const n = await fetchNarInto(cache, info, temp, options.signal);
+      const n = await fetchNarInto(cache, info, temp, options.signal, options.fileWriter?.());
       result.narBytes += n.narBytes;
       result.fileBytes += n.fileBytes;
       written.push(...n.files);

@@ -21,6 +21,25 @@ const SMALL_FILE = 1 << 20;
  */
 const WRITE_BEHIND = 2 * SMALL_FILE;
 
+/**
+ * Writes a NAR's small files off the parser's thread (src/fetch/nar-file-writer.ts: filesystem threads).
+ * A sink without one writes each small file itself, on this thread, as it is parsed.
+ */
+export interface NarFileWriter {
+  /** Whether to hand over the next small file, of `size` bytes (else the sink writes it itself). */
+  wants(size: number): boolean;
+  /**
+   * Queues the new file `path` (a fresh name under a directory the sink made) with exactly `mode`, mtime
+   * `mtime` and the bytes of `chunks` (`size` in all), copied by the time this resolves: the caller may
+   * reuse them then. Waits while earlier files hold every buffer; rejects with an earlier write's failure.
+   */
+  add(path: string, mode: number, mtime: number, chunks: readonly Buffer[], size: number): Promise<void>;
+  /** Writes what is queued and waits for every write; rejects with the first failure. */
+  end(): Promise<void>;
+  /** Waits for the writes in flight, whatever their outcome (before a failed NAR's tree is removed). */
+  settled(): Promise<void>;
+}
+
 /** Whether the process umask leaves r-x bits alone, so a file can be created with its final mode (no fchmod). */
 function umaskKeepsReadBits(): boolean {
   const mask = process.umask();
@@ -34,9 +53,10 @@ function umaskKeepsReadBits(): boolean {
  * through an existing path or a symlink, whatever a symlink's target says. Symlinks are stored as-is (Nix
  * allows targets outside the path) and never followed. Files get Nix's read-only mode and mtime 1 as they
  * are written; call `finish()` after a complete parse to do the same for symlinks and directories, deepest
- * first. Throws the filesystem's errors, or IntegrityError when a file's contents end short.
+ * first. With `writer`, the small files it wants are handed to it (written on its threads; `finish()` waits
+ * for them). Throws the filesystem's errors, or IntegrityError when a file's contents end short.
  */
-export function createUnpackSink(dest: string, what: string): NarSink & { finish(): Promise<void>; settle(): Promise<void>; files: string[] } {
+export function createUnpackSink(dest: string, what: string, writer?: NarFileWriter): NarSink & { finish(): Promise<void>; settle(): Promise<void>; files: string[] } {
   const dirs: string[] = [];
   const links: string[] = [];
   const modeAtOpen = umaskKeepsReadBits();
@@ -149,7 +169,10 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
       if (size > SMALL_FILE) return track((await writeLarge(rel, mode, size, contents)).rest);
       const chunks: Buffer[] = [];
       for await (const c of contents) chunks.push(c);
-      writeSmall(rel, mode, size, chunks);
+      if (writer === undefined || !writer.wants(size)) return writeSmall(rel, mode, size, chunks);
+      if (chunks.reduce((n, c) => n + c.length, 0) !== size) throw short(rel);
+      await writer.add(at(rel), mode, CANONICAL_MTIME, chunks, size);
+      sink.files.push(at(rel));
     },
     symlink(rel: string, target: string): Promise<void> {
       symlinkSync(target, at(rel));
@@ -157,6 +180,9 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
       return Promise.resolve();
     },
     async finish(): Promise<void> {
+      // The handed-over files before the directories turn read-only (no file could be created in them after).
+      const handed = writer?.end();
+      if (handed !== undefined) track(handed);
       await sink.settle();
       if (failure !== undefined) throw failure.err;
       for (const l of links) lutimesSync(l, CANONICAL_MTIME, CANONICAL_MTIME);
@@ -168,6 +194,7 @@ export function createUnpackSink(dest: string, what: string): NarSink & { finish
     /** Waits for the background writes (call before removing `dest` after a failed parse). */
     async settle(): Promise<void> {
       while (inFlight.size > 0) await Promise.all(inFlight);
+      await writer?.settled();
     },
   };
   return sink;
