@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { KeyError } from '../errors/index.js';
 import {
   formatSha256,
@@ -115,16 +114,18 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     // closure is placed (a kept narinfo stands for a placed path), flushed with the NARs.
     const kept = await stageNarInfos(root, r.fromCache);
     let result: MaterialiseResult;
-    // Threads for the small files, started only when a NAR hands one over (nar-file-writer.ts).
-    const threads = startLater(() => threadFsOpRunner(Math.min(2, availableParallelism())), true);
+    // A thread for the small files, started only when a NAR hands one over (nar-file-writer.ts). One: a
+    // second was no faster uncompressed and slower from zstd (519 vs 516 ms, 626 vs 709 ms), whose
+    // decompressor takes a core of its own.
+    const thread = startLater(() => threadFsOpRunner(1), true);
     try {
-      const writers = narFileWriters(threads);
+      const writers = narFileWriters(thread);
       result = await materialiseNixClosure(r.cache, r.closure, root, { flushWith: kept.temps, fileWriter: writers.forNar, ...(source.signal ? { signal: source.signal } : {}) });
     } catch (err) {
       await kept.discard();
       throw err;
     } finally {
-      await threads.close();
+      await thread.close();
     }
     await kept.publish(result.fetched.length > 0);
     return { closure: r.closure, result, repaired };
