@@ -76,6 +76,20 @@ describe('the small files of a NAR, on the filesystem threads', () => {
     }
   });
 
+  it('a file added after the end is refused: its buffers may be another NAR\'s by then', async () => {
+    const dir = await fresh();
+    const runner = threadFsOpRunner(1);
+    try {
+      const w = narFileWriters(runner, always).forNar();
+      await w.add(join(dir, 'a'), 0o444, 1, [Buffer.from('a')], 1);
+      await w.end();
+      await expect(w.add(join(dir, 'b'), 0o444, 1, [Buffer.from('b')], 1)).rejects.toThrow(/after the end/);
+      await expect(stat(join(dir, 'b'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('a failure in a full buffer stops the next add once that buffer is needed again', async () => {
     const dir = await fresh();
     await writeFile(join(dir, 'taken'), 'mine');
