@@ -19,7 +19,7 @@ const fresh = async (): Promise<string> => {
   await mkdir(d);
   return d;
 };
-const always = { bytes: -1 };
+const always = -1;
 
 beforeAll(async () => {
   scratch = await makeScratch('nar-file-writer');
@@ -118,7 +118,7 @@ describe('the small files of a NAR, on the filesystem threads', () => {
       const tiny = narFileWriters(runner).forNar();
       for (let i = 0; i < 10_000; i++) expect(tiny.wants(10)).toBe(false);
       const mib = 1024 * 1024;
-      const seen = Array.from({ length: Math.ceil(HAND_OVER_FROM.bytes / mib) }, (_, i) => (i % 2 === 0 ? a : b).wants(mib));
+      const seen = Array.from({ length: Math.ceil(HAND_OVER_FROM / mib) }, (_, i) => (i % 2 === 0 ? a : b).wants(mib));
       expect(seen.every((x) => !x)).toBe(true);
       expect(b.wants(mib)).toBe(true);
       expect(a.wants(10)).toBe(true);
