@@ -10,7 +10,10 @@ import { ByteReader } from './byte-reader.js';
 /** Where the parser puts what it reads. Paths are relative, '/'-joined, '' for the root. */
 export interface NarSink {
   directory(path: string): Promise<void>;
-  /** `contents` must be consumed fully before returning. */
+  /**
+   * `contents` must be consumed fully before returning. Each chunk is valid only until the next is pulled
+   * (it may be a view of a buffer the reader reuses, util/handoff.ts): copy what is kept longer.
+   */
   file(path: string, executable: boolean, size: number, contents: AsyncIterable<Buffer>): Promise<void>;
   symlink(path: string, target: string): Promise<void>;
 }

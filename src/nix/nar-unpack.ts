@@ -149,6 +149,27 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     return { rest: finishLarge(rel, mode, size, fd, writer.end()) };
   };
 
+  // A small file's bytes, as the one chunk that holds them all, or else copied into `assembly` as they
+  // come: a chunk is valid only until the next is pulled (NarSink), and a file that spans chunks would
+  // otherwise be written from a buffer the reader already reused. One buffer serves every file, since
+  // both writeSmall and writer.add are done with it when file() returns.
+  let assembly: Buffer | undefined;
+  const gather = async (contents: AsyncIterable<Buffer>, size: number): Promise<Buffer[]> => {
+    let got = 0;
+    let whole: Buffer | undefined;
+    for await (const c of contents) {
+      if (got === 0 && c.length === size) {
+        whole = c;
+      } else {
+        assembly ??= Buffer.allocUnsafeSlow(SMALL_FILE);
+        c.copy(assembly, got);
+      }
+      got += c.length;
+    }
+    if (whole !== undefined) return [whole];
+    return assembly === undefined || got === 0 ? [] : [assembly.subarray(0, got)];
+  };
+
   /** Tracks a background write: its failure fails the sink (the next file and finish() throw it). */
   const track = (write: Promise<void>): void => {
     const p = write.catch((err: unknown) => void (failure ??= { err }));
@@ -167,8 +188,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
       if (failure !== undefined) throw failure.err;
       const mode = executable ? 0o555 : 0o444;
       if (size > SMALL_FILE) return track((await writeLarge(rel, mode, size, contents)).rest);
-      const chunks: Buffer[] = [];
-      for await (const c of contents) chunks.push(c);
+      const chunks = await gather(contents, size);
       if (writer === undefined || !writer.wants(size)) return writeSmall(rel, mode, size, chunks);
       // `contents` is exactly `size` bytes (the parser's reader throws on a short NAR).
       await writer.add(at(rel), mode, CANONICAL_MTIME, chunks, size);
@@ -200,18 +220,23 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   return sink;
 }
 
-/** Regroups a file's chunks into batches of about SMALL_FILE bytes, one writev each. */
+/**
+ * Regroups a file's chunks into batches of SMALL_FILE bytes (the last one shorter), one write each: copies,
+ * since a chunk is valid only until the next is pulled (NarSink) and a batch is written behind the parser.
+ */
 async function* batches(contents: AsyncIterable<Buffer>): AsyncGenerator<Buffer[]> {
-  let batch: Buffer[] = [];
+  let batch = Buffer.allocUnsafeSlow(SMALL_FILE);
   let bytes = 0;
   for await (const c of contents) {
-    batch.push(c);
-    bytes += c.length;
-    if (bytes >= SMALL_FILE) {
-      yield batch;
-      batch = [];
+    for (let off = 0; off < c.length; ) {
+      const n = c.copy(batch, bytes, off);
+      bytes += n;
+      off += n;
+      if (bytes < SMALL_FILE) continue;
+      yield [batch];
+      batch = Buffer.allocUnsafeSlow(SMALL_FILE);
       bytes = 0;
     }
   }
-  if (batch.length > 0) yield batch;
+  if (bytes > 0) yield [batch.subarray(0, bytes)];
 }

@@ -9,12 +9,24 @@ import { join } from 'node:path';
  * fail, not skip. `cleanup` unmounts and removes the directory.
  */
 export async function mountTmpfs(size: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'flotilla-tmpfs-'));
+  return mountFs('tmpfs', ['-o', `size=${size}`]);
+}
+
+/**
+ * Mounts a ramfs (no size limit) on a fresh temp dir: a real filesystem that refuses O_DIRECT (tmpfs
+ * accepts it since Linux 6.6), for the paths that must work without it. Throws as mountTmpfs does.
+ */
+export function mountRamfs(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  return mountFs('ramfs', []);
+}
+
+async function mountFs(type: 'tmpfs' | 'ramfs', options: string[]): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `flotilla-${type}-`));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', type, ...options, type, dir], { stdio: 'pipe' });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`this test needs a small real filesystem: "mount -t tmpfs" failed (run the suite as root): ${(err as Error).message}`);
+    throw new Error(`this test needs a real ${type} filesystem: "mount -t ${type}" failed (run the suite as root): ${(err as Error).message}`);
   }
   return {
     dir,
