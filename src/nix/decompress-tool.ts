@@ -78,11 +78,12 @@ export function toolStream(file: string, args: readonly string[], idleMs = TOOL_
   const d = new Duplex({
     // Our reads are the NAR parser's: 1 MiB keeps the tool busy between them without holding much.
     readableHighWaterMark: 1 << 20,
+    // Done only once the pipe took every byte of `chunk` (not when stdin merely buffered it): a writer may
+    // then reuse its buffer (fetch-nar.ts reads into one).
     write(chunk: Buffer, _e, cb): void {
       if (exited || stdin === null || stdin.destroyed) return cb();
-      if (stdin.write(chunk)) return cb();
       pendingWrite = cb;
-      stdin.once('drain', release);
+      stdin.write(chunk, release);
     },
     final(cb): void {
       stdin?.end();
