@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ConfigError, NotFoundError } from '../errors/index.js';
 import { openStore, type OpenStoreOptions } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
+import type { ConsumeView, Store } from '../store/store.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, parseNixCacheInfo, type NarInfo } from './narinfo.js';
 import { NIX_STORE_DIR, parseStorePath } from './store-path.js';
 
@@ -26,6 +26,13 @@ export interface NixCache {
   readNarInfo(storePath: string, options?: { signal?: AbortSignal }): Promise<NarInfo>;
   /** Streams the (compressed, unverified) NAR file at `info.url`, failing with SizeLimitError past `maxBytes`. */
   openNarFile(info: NarInfo, options: { maxBytes: number; signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Reads the NAR file at `info.url`, which must be exactly `size` bytes, into `consume` as views of one
+   * reused buffer (store.readInto: plain HTTP); 'unsupported', having consumed nothing, when the store or
+   * the response does not allow it (openNarFile then reads it and words any error). Absent when the
+   * store has no such reader.
+   */
+  readNarFileInto?(info: NarInfo, size: number, consume: ConsumeView, options?: { signal?: AbortSignal }): Promise<'done' | 'unsupported'>;
   /**
    * Where the NAR file at `info.url` lies on this machine, when the cache is a local directory
    * (`nix+file://`): a system decompressor can then read it itself. Absent (or undefined) otherwise.
@@ -71,10 +78,12 @@ async function openOver(store: Store, url: string): Promise<NixCache> {
     throw new ConfigError(`Nix cache ${url} holds paths of store ${info.storeDir}; only ${NIX_STORE_DIR} is supported`, { url });
   }
   const local = store.localPath?.bind(store);
+  const readInto = store.readInto?.bind(store);
   return {
     url,
     storeDir: info.storeDir,
     ...(local ? { narFilePath: (nar: NarInfo) => local(nar.url) } : {}),
+    ...(readInto ? { readNarFileInto: (nar: NarInfo, size: number, consume: ConsumeView, o?: { signal?: AbortSignal }) => readInto(nar.url, size, consume, o) } : {}),
     async readNarInfo(storePath, o = {}) {
       const p = parseStorePath(storePath);
       let bytes: Buffer;

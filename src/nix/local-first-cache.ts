@@ -50,6 +50,10 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     async openNarFile(info, o): Promise<Readable> {
       return (await remote()).openNarFile(info, o);
     },
+    async readNarFileInto(info, size, consume, o) {
+      const c = await remote();
+      return c.readNarFileInto === undefined ? 'unsupported' : c.readNarFileInto(info, size, consume, o);
+    },
     // A NAR is fetched only for a path whose narinfo came from the cache, so it is open by then.
     narFilePath: (info) => opened?.narFilePath?.(info),
     async close() {

@@ -4,6 +4,7 @@ import { appendFile, cp, readdir, readFile, rm, truncate, writeFile } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
+import { startHttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, generateNixKey, nixEnv, publishNixCache, tamperNarInfo, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
 
@@ -31,13 +32,20 @@ async function narFile(cache: string, p: string): Promise<string> {
 }
 const dropFileFields = (t: string): string => t.split('\n').filter((l) => !/^File(Hash|Size):/.test(l)).join('\n');
 
-/** A fresh copy of the pristine cache, tampered by `spoil`, then fetched; resolves to the error thrown. */
-async function refusal(spoil: (cache: string) => Promise<void>, policy: NixTrustPolicy = trust): Promise<{ err: Error & { code?: string }; root: string }> {
+/**
+ * A fresh copy of the pristine cache, tampered by `spoil`, then fetched from the directory or over plain
+ * HTTP (the project's static server: a NAR whose FileSize is right is read through the store's one
+ * buffer, fetch-nar.ts); resolves to the error thrown.
+ */
+async function refusal(spoil: (cache: string) => Promise<void>, policy: NixTrustPolicy = trust, over: 'file' | 'http' = 'file'): Promise<{ err: Error & { code?: string }; root: string }> {
   const cache = join(scratch.path, `cache-${n}`);
   const root = join(scratch.path, `root-${n++}`);
   await cp(pristine, cache, { recursive: true });
   await spoil(cache);
-  const c = await openNixCache(`nix+file://${cache}`);
+  const server = over === 'http' ? await startHttpStoreServer(cache) : undefined;
+  // A long idle deadline: a read left waiting on a parser that stopped would hang the test rather than end
+  // at the deadline with the parser's error.
+  const c = await openNixCache(server === undefined ? `nix+file://${cache}` : `nix+${server.url}?idleTimeout=10m`);
   try {
     const closure = await resolveNixClosure(c, fx.top, policy);
     await materialiseNixClosure(c, closure, root);
@@ -45,6 +53,7 @@ async function refusal(spoil: (cache: string) => Promise<void>, policy: NixTrust
     return { err: err as Error, root };
   } finally {
     await c.close();
+    await server?.close();
   }
   throw new Error('the tampered cache was accepted');
 }
@@ -104,6 +113,22 @@ describe('tampered Nix caches', () => {
       await writeFile(f, b);
       await tamperNarInfo(c, lib(), dropFileFields);
     }, lib, /signed NarHash/],
+    ['a NAR whose hash differs, FileSize kept (same size)', 'IntegrityError', async (c) => {
+      const f = await narFile(c, lib());
+      const b = await readFile(f);
+      b[b.indexOf(Buffer.from('file 0 '))] = 'F'.charCodeAt(0);
+      await writeFile(f, b);
+      await tamperNarInfo(c, lib(), (t) => t.replace(/^FileHash:.*\n/m, ''));
+    }, lib, /signed NarHash/],
+    // The parser stops at the bad token, mid-file: the read must stop with it, not hang or read on.
+    ['a malformed NAR of the signed size (a token changed)', 'IntegrityError', async (c) => {
+      const f = await narFile(c, lib());
+      const b = await readFile(f);
+      const at = b.lastIndexOf(Buffer.from('contents'));
+      b.write('contentz', at, 'latin1');
+      await writeFile(f, b);
+      await tamperNarInfo(c, lib(), (t) => t.replace(/^FileHash:.*\n/m, ''));
+    }, lib, /expected "contents", found "contentz"/],
     ['a compressed file whose FileHash differs', 'IntegrityError', async (c) => {
       const f = await narFile(c, lib());
       const b = await readFile(f);
@@ -153,8 +178,8 @@ describe('tampered Nix caches', () => {
     expect(err.message).toContain(cache);
   });
 
-  it.each(cases)('%s', async (_name, code, spoil, path, message) => {
-    const { err, root } = await refusal(spoil);
+  it.each(cases.flatMap((c) => (['file', 'http'] as const).map((over) => [`${c[0]}, over ${over}`, ...c.slice(1), over] as [string, string, (c: string) => Promise<void>, () => string, RegExp, 'file' | 'http'])))('%s', async (_name, code, spoil, path, message, over) => {
+    const { err, root } = await refusal(spoil, trust, over);
     expect(err.code, err.message).toBe(code);
     expect(err.message).toContain(path());
     expect(err.message).toMatch(message);
