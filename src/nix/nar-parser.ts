@@ -74,12 +74,14 @@ export async function parseNar(source: AsyncIterable<Buffer | string>, sink: Nar
     return b.subarray(8, 8 + n);
   };
   // A view into the stream's chunk (or a copy of just these bytes when they straddle two): for tokens,
-  // read at once and dropped.
+  // read at once and dropped. Copied when the padding lies in the next chunk: pulling it ends the views of
+  // this one (NarSink: the reader may reuse its buffer).
   const readViewLater = async (max: number): Promise<Buffer> => {
     const n = await readLength(max);
     const b = await r.read(n);
+    const kept = r.buffered().length < (8 - (n % 8)) % 8 ? Buffer.from(b) : b;
     await skipPadding(n);
-    return b;
+    return kept;
   };
   const readView = (max: number): Buffer | Promise<Buffer> => viewNow(max) ?? readViewLater(max);
   // Names and targets outlive the chunk they came in (the previous name is kept for the order check):

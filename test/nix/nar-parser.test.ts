@@ -39,6 +39,34 @@ describe('NAR parser', () => {
     expect(events).toEqual(want);
   });
 
+  it('reads the same through one buffer reused at each pull, at every chunk size', async () => {
+    // A reader's buffer (store.readInto) is overwritten once the parser pulls the next chunk: any view the
+    // parser kept across a pull (a name, a token, a target, file bytes) would read scribbled bytes.
+    async function* reused(b: Buffer, size: number): AsyncGenerator<Buffer> {
+      const buf = Buffer.alloc(size);
+      for (let at = 0; at < b.length; at += size) {
+        buf.fill(0xff);
+        const n = b.copy(buf, 0, at, at + size);
+        yield await Promise.resolve(buf.subarray(0, n));
+      }
+    }
+    const copying: NarSink = {
+      ...recorder,
+      async file(p, x, size, contents) {
+        const parts: Buffer[] = [];
+        for await (const c of contents) parts.push(Buffer.from(c));
+        events.push(`${x ? 'x' : 'f'} ${p} ${size}/${Buffer.concat(parts).toString('latin1')}`);
+      },
+    };
+    const body = nar(...dir(entry('a', file('hello')), entry('bb', ['(', 'type', 'regular', 'executable', '', 'contents', 'seven77', ')']), entry('ccc', ['(', 'type', 'symlink', 'target', '../x', ')']), entry('dddddddd', dir(entry('e', file('')), entry('f', file('123456789'))))));
+    const want = ['d ', 'f a 5/hello', 'x bb 7/seven77', 'l ccc -> ../x', 'd dddddddd', 'f dddddddd/e 0/', 'f dddddddd/f 9/123456789'];
+    for (let size = 1; size <= 80; size++) {
+      events.length = 0;
+      await parseNar(reused(body, size), copying, '/nix/store/x');
+      expect(events, `chunks of ${size}`).toEqual(want);
+    }
+  });
+
   it.each<[string, Buffer, RegExp]>([
     ['bad magic', Buffer.concat([str('nix-archive-2'), ...file('x').map(str)]), /expected "nix-archive-1"/],
     ['unsorted names', nar(...dir(entry('b', file('')), entry('a', file('')))), /sorted and unique/],
