@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Duplex, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
 import type { NixCache } from './cache.js';
-import { createHandoff } from '../util/handoff.js';
 import { createDecompressor } from './decompress.js';
-import { systemDecompressor, toolStream } from './decompress-tool.js';
+import { decodeToolNar, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
 import { openLocalNar } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
@@ -83,14 +82,27 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
   const nar = meter(info.narSize, () => new SizeLimitError(`NAR of ${path} is larger than its NarSize ${info.narSize}`, { storePath: path, maxBytes: info.narSize }));
   const parse = (src: AsyncIterable<Buffer>): Promise<void> => parseNar(src, sink, path);
   let measured: { bytes: number; digest?: Buffer | undefined } | undefined;
-  let read: { bytes: number; digest: Buffer } | undefined;
+  // Uncompressed and read through a reused buffer (buffered-nar.ts): the file is the NAR.
+  let plain: Measured | undefined;
   try {
     const where = cache.narFilePath?.bind(cache);
     const local = same || where === undefined ? undefined : await openLocalNar(() => where(info), info, cap, signal);
-    read = local === undefined ? await readPlainNar(cache, info, sink, signal) : undefined;
-    const throughTool = local === undefined && read === undefined ? await readToolNar(cache, info, nar, parse, signal) : undefined;
-    if (read !== undefined) {
-      measured = read;
+    // Read in place of the stream where it can be: an uncompressed NAR bounded by the signed NarSize (from
+    // a local cache file or over plain HTTP), a compressed one of known FileSize over plain HTTP.
+    if (local === undefined && same && (info.fileSize ?? info.narSize) === info.narSize) {
+      let at: string | undefined;
+      try {
+        at = where?.(info);
+      } catch {
+        at = undefined; // a URL the directory store refuses: the stream path words the error
+      }
+      const via = at !== undefined ? viaLocalFile(at, info, info.narSize, signal) : viaCacheBuffer(cache, info, info.narSize, signal);
+      plain = via === undefined ? undefined : await parsePlainNar(info, sink, via);
+    }
+    const viaHttp = local === undefined && !same && info.fileSize !== undefined ? viaCacheBuffer(cache, info, info.fileSize, signal) : undefined;
+    const throughTool = viaHttp === undefined ? undefined : await decodeToolNar(info, nar, parse, viaHttp);
+    if (plain !== undefined) {
+      measured = plain;
     } else if (throughTool !== undefined) {
       measured = throughTool;
     } else if (local === undefined) {
@@ -118,115 +130,12 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
     throw new IntegrityError(`NAR of ${path}: ${why}`, { storePath: path });
   };
   if (info.fileSize !== undefined && measured.bytes !== info.fileSize) bad(`the file has ${measured.bytes} bytes, FileSize says ${info.fileSize}`);
-  const narDigest = read?.digest ?? nar.digest() ?? Buffer.alloc(0);
-  const narBytes = read?.bytes ?? nar.bytes;
+  const narDigest = plain?.digest ?? nar.digest() ?? Buffer.alloc(0);
+  const narBytes = plain?.bytes ?? nar.bytes;
   const fileHash = formatSha256(measured.digest ?? narDigest);
   if (info.fileHash !== undefined && fileHash !== info.fileHash) bad(`FileHash is ${fileHash}, narinfo says ${info.fileHash}`);
   if (narBytes !== info.narSize) bad(`it has ${narBytes} bytes, NarSize says ${info.narSize} (truncated?)`);
   const narHash = formatSha256(narDigest);
   if (narHash !== info.narHash) bad(`its hash is ${narHash}, the signed NarHash is ${info.narHash}`);
   return { fileBytes: measured.bytes, narBytes };
-}
-
-/**
- * An uncompressed NAR read through the cache's reused read buffer (readNarFileInto: plain HTTP) into the
- * parser, hashed on the way: no stream, no buffer per read (docs/nix.md). Only when FileSize equals the
- * signed NarSize, so the bytes read are bounded by what the signature covers; undefined, with nothing
- * parsed, when that does not hold or the cache cannot (the stream path then reads the NAR and words any
- * error). Returns the bytes parsed and their sha256.
- */
-async function readPlainNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?: AbortSignal): Promise<{ bytes: number; digest: Buffer } | undefined> {
-  const readInto = cache.readNarFileInto?.bind(cache);
-  if (readInto === undefined || info.compression !== 'none' || info.fileSize !== info.narSize) return undefined;
-  const hash = createHash('sha256');
-  const handoff = createHandoff();
-  let bytes = 0;
-  let parsing: Promise<void> | undefined;
-  // The parser's (or the sink's) own error, thrown as it is: the store would word it as its own.
-  let failed: { err: unknown } | undefined;
-  let how: 'done' | 'unsupported';
-  try {
-    how = await readInto(info, info.narSize, (view) => {
-      if (parsing === undefined) {
-        parsing = parseNar(handoff.chunks, sink, info.storePath);
-        parsing.then(
-          () => handoff.close(),
-          (err: unknown) => {
-            failed ??= { err };
-            handoff.close(err);
-          },
-        );
-      }
-      bytes += view.length;
-      hash.update(view);
-      return handoff.push(view);
-    }, signal ? { signal } : {});
-  } catch (err) {
-    // The parser's own failure comes back as the push's; a transport failure ends the parser first.
-    handoff.fail(err instanceof Error ? err : new Error(String(err)));
-    await parsing?.catch(() => undefined);
-    throw failed?.err ?? err;
-  }
-  if (how === 'unsupported') return undefined;
-  handoff.end();
-  await parsing;
-  return { bytes, digest: hash.digest() };
-}
-
-/**
- * A compressed NAR (zstd, xz, bzip2) read through the cache's reused read buffer (readNarFileInto: plain
- * HTTP) straight into its system decompressor's stdin, each read's bytes hashed (FileHash) on the way and
- * the buffer reused only once the tool's pipe took them; the tool's output goes through `nar` (the
- * caller's cap and NarHash) into `parse`. Undefined, with nothing read, when there is no such reader, no
- * system tool, no FileSize to read exactly, or the response does not allow it (the stream path then reads
- * the NAR and words any error). Returns the compressed bytes read and their sha256.
- */
-async function readToolNar(cache: NixCache, info: NarInfo, nar: Transform, parse: (src: AsyncIterable<Buffer>) => Promise<void>, signal?: AbortSignal): Promise<{ bytes: number; digest: Buffer } | undefined> {
-  const readInto = cache.readNarFileInto?.bind(cache);
-  const c = info.compression;
-  const tool = c === 'zstd' || c === 'xz' || c === 'bzip2' ? systemDecompressor(c) : null;
-  if (readInto === undefined || tool === null || info.fileSize === undefined) return undefined;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let decoding: { tool: Duplex; done: Promise<void> } | undefined;
-  // The read waiting on the tool's pipe, stopped by a failed decode (the tool, the cap or the parser),
-  // whose error is thrown as it is: the store would word it as its own, and a write refused by the
-  // stopped tool says nothing of why.
-  let stop: ((err: unknown) => void) | undefined;
-  let failed: { err: unknown } | undefined;
-  const start = (): { tool: Duplex; done: Promise<void> } => {
-    const d = toolStream(tool.file, tool.args);
-    const done = pipeline(d, nar, parse);
-    done.catch((err: unknown) => {
-      failed ??= { err };
-      stop?.(err);
-    });
-    return { tool: d, done };
-  };
-  let how: 'done' | 'unsupported';
-  try {
-    how = await readInto(info, info.fileSize, (view) => {
-      const dec = (decoding ??= start());
-      bytes += view.length;
-      hash.update(view);
-      return new Promise<void>((resolve, reject) => {
-        stop = reject;
-        // A refused write means the tool stopped: the decode's failure says why.
-        dec.tool.write(view, (err) => {
-          if (err) void dec.done.then(() => reject(err), reject);
-          else resolve();
-        });
-      });
-    }, signal ? { signal } : {});
-  } catch (err) {
-    // Taken before the tool is stopped, whose stop fails the decode too.
-    const cause = failed?.err ?? err;
-    decoding?.tool.destroy();
-    await decoding?.done.catch(() => undefined);
-    throw cause;
-  }
-  if (how === 'unsupported' || decoding === undefined) return undefined;
-  decoding.tool.end();
-  await decoding.done;
-  return { bytes, digest: hash.digest() };
 }

@@ -120,6 +120,24 @@ describe('Nix binary cache published by nix copy', () => {
     for (const p of self.paths) expect((await nixDump(join(root, p), dir)).equals(await nixDump(p, dir)), p).toBe(true);
   }, 120_000);
 
+  it('none from a directory: every NAR read by this process through reused buffers, byte-identical', async () => {
+    const cache = await openNixCache(`nix+file://${caches.get('none')}`);
+    try {
+      const asked: string[] = [];
+      const where = cache.narFilePath?.bind(cache);
+      expect(where).toBeDefined();
+      // Uncompressed, only the buffered read asks where a NAR file lies (buffered-nar.ts viaLocalFile).
+      const counted: NixCache = { ...cache, narFilePath: (info) => (asked.push(info.storePath), where?.(info)) };
+      const root = freshRoot();
+      const closure = await resolveNixClosure(counted, fx.top, trust);
+      await materialiseNixClosure(counted, closure, root);
+      await expectIdentical(root);
+      expect(asked.sort()).toEqual([...fx.libs, fx.top].sort());
+    } finally {
+      await cache.close();
+    }
+  });
+
   // Plain HTTP reads each NAR through the store's one reused buffer (fetch-nar.ts): uncompressed into the
   // parser, compressed into the system tool's stdin. Counted, so a fetch that fell back to the stream path
   // would show here.

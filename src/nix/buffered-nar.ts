@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { close, constants, fstat, open } from 'node:fs';
+import type { Duplex, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError } from '../errors/index.js';
+import type { ConsumeView } from '../store/store.js';
+import { createHandoff } from '../util/handoff.js';
+import { readFdInto } from '../util/read-fd-into.js';
+import type { NixCache } from './cache.js';
+import { systemDecompressor, toolStream } from './decompress-tool.js';
+import type { NarInfo } from './narinfo.js';
+import { parseNar, type NarSink } from './nar-parser.js';
+
+// A NAR read into memory the reader reuses for every read, rather than as a stream of fresh buffers: no
+// stream stage and no allocation per read, which on a closure of many files over HTTP cost the parser's
+// thread more than the hashing (docs/nix.md, *A NAR over plain HTTP through one reused buffer*).
+
+/** A source that hands every byte of a NAR file to `consume` as views of memory it reuses; 'unsupported' when it cannot, having consumed nothing. */
+export type ReadVia = (consume: ConsumeView) => Promise<'done' | 'unsupported'>;
+
+/** What was read: the bytes and their sha256. */
+export interface Measured {
+  bytes: number;
+  digest: Buffer;
+}
+
+/**
+ * An uncompressed NAR from `read` into the parser (util/handoff.ts), hashed on the way. The caller has
+ * bounded `read` by the signed NarSize. Undefined, with nothing parsed, when `read` is 'unsupported'.
+ * Throws the parser's (or the sink's) own error as it is, else `read`'s.
+ */
+export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia): Promise<Measured | undefined> {
+  const hash = createHash('sha256');
+  const handoff = createHandoff();
+  let bytes = 0;
+  let parsing: Promise<void> | undefined;
+  let failed: { err: unknown } | undefined;
+  // Started by the first byte (before it, the read may still prove 'unsupported'), or by the end of an
+  // empty file, which the parser then refuses as truncated.
+  const startParse = (): Promise<void> => {
+    const p = parseNar(handoff.chunks, sink, info.storePath);
+    p.then(
+      () => handoff.close(),
+      (err: unknown) => {
+        failed ??= { err };
+        // The read stops with the parser rather than wait for a pull that never comes.
+        handoff.close(err);
+      },
+    );
+    return p;
+  };
+  let how: 'done' | 'unsupported';
+  try {
+    how = await read((view) => {
+      parsing ??= startParse();
+      bytes += view.length;
+      hash.update(view);
+      return handoff.push(view);
+    });
+  } catch (err) {
+    // A failed read ends the parser before anything is thrown: the caller then removes what it wrote.
+    handoff.fail(err instanceof Error ? err : new Error(String(err)));
+    await parsing?.catch(() => undefined);
+    throw failed?.err ?? err;
+  }
+  if (how === 'unsupported') return undefined;
+  parsing ??= startParse();
+  handoff.end();
+  await parsing;
+  return { bytes, digest: hash.digest() };
+}
+
+/**
+ * A compressed NAR (zstd, xz, bzip2) from `read` straight into its system decompressor's stdin, each read
+ * hashed (FileHash) on the way and its memory reused only once the tool's pipe took it; the tool's output
+ * goes through `nar` (the caller's NarSize cap and NarHash) into `parse`. Undefined, with nothing read,
+ * when there is no system tool or `read` is 'unsupported'. Throws the decode's own error (the tool's exit,
+ * the cap, the parser) as it is, else `read`'s. Returns the compressed bytes and their sha256.
+ */
+export async function decodeToolNar(info: NarInfo, nar: Transform, parse: (src: AsyncIterable<Buffer>) => Promise<void>, read: ReadVia): Promise<Measured | undefined> {
+  const c = info.compression;
+  const tool = c === 'zstd' || c === 'xz' || c === 'bzip2' ? systemDecompressor(c) : null;
+  if (tool === null) return undefined;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let decoding: { tool: Duplex; done: Promise<void> } | undefined;
+  // The read waiting on the tool's pipe, stopped by a failed decode, whose error is thrown as it is: a
+  // write refused by the stopped tool says nothing of why.
+  let stop: ((err: unknown) => void) | undefined;
+  let failed: { err: unknown } | undefined;
+  const start = (): { tool: Duplex; done: Promise<void> } => {
+    const d = toolStream(tool.file, tool.args);
+    const done = pipeline(d, nar, parse);
+    done.catch((err: unknown) => {
+      failed ??= { err };
+      stop?.(err);
+    });
+    return { tool: d, done };
+  };
+  let how: 'done' | 'unsupported';
+  try {
+    how = await read((view) => {
+      const dec = (decoding ??= start());
+      bytes += view.length;
+      hash.update(view);
+      return new Promise<void>((resolve, reject) => {
+        stop = reject;
+        dec.tool.write(view, (err) => {
+          if (err) void dec.done.then(() => reject(err), reject);
+          else resolve();
+        });
+      });
+    });
+  } catch (err) {
+    // Taken before the tool is stopped, whose stop fails the decode too.
+    const cause = failed?.err ?? err;
+    decoding?.tool.destroy();
+    await decoding?.done.catch(() => undefined);
+    throw cause;
+  }
+  if (how === 'unsupported' || decoding === undefined) return undefined;
+  decoding.tool.end();
+  await decoding.done;
+  return { bytes, digest: hash.digest() };
+}
+
+/**
+ * The NAR file of `info` through the cache's own reused read buffer (readNarFileInto: plain HTTP), exactly
+ * `size` bytes; undefined when the cache has no such reader.
+ */
+export function viaCacheBuffer(cache: NixCache, info: NarInfo, size: number, signal?: AbortSignal): ReadVia | undefined {
+  const readInto = cache.readNarFileInto?.bind(cache);
+  if (readInto === undefined) return undefined;
+  return (consume) => readInto(info, size, consume, signal ? { signal } : {});
+}
+
+/**
+ * The NAR file of `info` at `path` (its place in a local cache), read by this process in two reused
+ * buffers (util/read-fd-into.ts), when it is a regular file of exactly `size` bytes opened without
+ * following a symlink; 'unsupported' otherwise (a missing file, a symlink, another size: the stream path
+ * then reads it and words the error). IntegrityError when the file ends early while read.
+ */
+export function viaLocalFile(path: string, info: NarInfo, size: number, signal?: AbortSignal): ReadVia {
+  return async (consume) => {
+    // O_NONBLOCK: a FIFO in the cache's place would otherwise block the open (as local-nar.ts).
+    const fd = await new Promise<number | undefined>((resolve) => open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, f) => resolve(err ? undefined : f)));
+    if (fd === undefined) return 'unsupported';
+    try {
+      const st = await new Promise<{ isFile: () => boolean; size: number } | undefined>((resolve) => fstat(fd, (err, s) => resolve(err ? undefined : s)));
+      if (st === undefined || !st.isFile() || st.size !== size) return 'unsupported';
+      const short = (got: number): Error => new IntegrityError(`NAR of ${info.storePath} is truncated: its file ${info.url} ended after ${got} of ${size} bytes`, { storePath: info.storePath });
+      await readFdInto(fd, size, consume, short, signal);
+      return 'done';
+    } finally {
+      close(fd, () => undefined);
+    }
+  };
+}
