@@ -13,7 +13,7 @@ import { parseNar, type NarSink } from './nar-parser.js';
 
 // A NAR read into memory the reader reuses for every read, rather than as a stream of fresh buffers: no
 // stream stage and no allocation per read, which on a closure of many files over HTTP cost the parser's
-// thread more than the hashing (docs/nix.md, *A NAR over plain HTTP through one reused buffer*).
+// thread more than the hashing (docs/nix.md, *A NAR read through reused buffers*).
 
 /** A source that hands every byte of a NAR file to `consume` as views of memory it reuses; 'unsupported' when it cannot, having consumed nothing. */
 export type ReadVia = (consume: ConsumeView) => Promise<'done' | 'unsupported'>;

@@ -79,7 +79,7 @@ export function toolStream(file: string, args: readonly string[], idleMs = TOOL_
     // Our reads are the NAR parser's: 1 MiB keeps the tool busy between them without holding much.
     readableHighWaterMark: 1 << 20,
     // Done only once the pipe took every byte of `chunk` (not when stdin merely buffered it): a writer may
-    // then reuse its buffer (fetch-nar.ts reads into one).
+    // then reuse its buffer (buffered-nar.ts reads into one).
     write(chunk: Buffer, _e, cb): void {
       if (exited || stdin === null || stdin.destroyed) return cb();
       pendingWrite = cb;

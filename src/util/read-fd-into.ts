@@ -1,5 +1,4 @@
 import { read } from 'node:fs';
-import type { ConsumeView } from '../store/store.js';
 
 /** Bytes per read: large enough that a 150 MB file is a few hundred reads. */
 const READ_BYTES = 512 * 1024;
@@ -14,7 +13,7 @@ const readAt = (fd: number, buf: Buffer, length: number, position: number): Prom
  * `short(got)` when the file ends before `size` bytes, with what `consume` rejects with, with a read's
  * error, or with the signal's reason.
  */
-export async function readFdInto(fd: number, size: number, consume: ConsumeView, short: (got: number) => Error, signal?: AbortSignal): Promise<void> {
+export async function readFdInto(fd: number, size: number, consume: (view: Buffer) => Promise<void>, short: (got: number) => Error, signal?: AbortSignal): Promise<void> {
   const bufs = [Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size)), Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size))];
   let held: Promise<void> = Promise.resolve();
   let pos = 0;
