@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
+import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
 import type { NixCache } from './cache.js';
 import { createDecompressor } from './decompress.js';
 import { decodeToolNar, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
@@ -30,6 +30,12 @@ function meter(cap: number, tooBig: () => Error, hashing = true): Transform & { 
   return m;
 }
 
+/** ENOSPC or EDQUOT, from this thread or a filesystem thread (fs-op failures carry the errno as `code`). */
+function isDiskFull(err: unknown): boolean {
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  return errno === 'ENOSPC' || errno === 'EDQUOT';
+}
+
 /** The most compressed bytes accepted for a NAR: FileSize when given, else the NAR size plus framing slack. */
 function fileCap(info: NarInfo): number {
   return info.fileSize ?? info.narSize + Math.ceil(info.narSize / 16) + 1024 * 1024;
@@ -38,8 +44,8 @@ function fileCap(info: NarInfo): number {
 /**
  * Streams `info`'s NAR from `cache` into `dest` (a fresh path), decompressing, hashing and unpacking in one
  * pass, then checks FileSize, FileHash, NarSize and NarHash. Throws IntegrityError or SizeLimitError naming
- * the store path on any mismatch, a truncated or oversized stream, or a malformed NAR; the caller removes
- * `dest` then. Returns the compressed and NAR byte counts and the files written (for a
+ * the store path on any mismatch, a truncated or oversized stream, or a malformed NAR, DiskFullError naming
+ * it when the disk fills; the caller removes `dest` then. Returns the compressed and NAR byte counts and the files written (for a
  * fallback fsync). `writer` writes the small files off this thread (createUnpackSink).
  */
 export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, signal?: AbortSignal, writer?: NarFileWriter): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
@@ -47,12 +53,16 @@ export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string,
   let n: { fileBytes: number; narBytes: number };
   try {
     n = await streamNar(cache, info, sink, signal);
+    await sink.finish();
   } catch (err) {
     // Background writes still running would race the caller's removal of `dest`.
     await sink.settle();
-    throw err;
+    if (!isDiskFull(err)) throw err;
+    // This machine's fault, not the cache's: a DiskFullError stalls an agent with that said, where an
+    // IntegrityError would be retried, fetching the NAR again into the same full disk.
+    const errno = (err as NodeJS.ErrnoException).code;
+    throw new DiskFullError(`disk full while unpacking ${info.storePath}: ${(err as Error).message}`, { storePath: info.storePath, errno }, { cause: err });
   }
-  await sink.finish();
   return { ...n, files: sink.files };
 }
 
@@ -120,6 +130,7 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
       measured = await local.file;
     }
   } catch (err) {
+    if (isDiskFull(err)) throw err; // worded by fetchNarInto, which also sees the writes that end later
     if (err instanceof SizeLimitError && !err.message.includes(path)) {
       throw new SizeLimitError(`NAR file of ${path}: ${err.message}`, { storePath: path, maxBytes: cap }, { cause: err });
     }
