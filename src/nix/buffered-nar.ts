@@ -125,12 +125,20 @@ export async function decodeToolNar(info: NarInfo, nar: Transform, parse: (src: 
 }
 
 /**
+ * The smallest NAR file read through the cache's own buffer. That reader opens a connection per file and
+ * closes it after (http-read-into.ts), where the stream path reuses pooled keep-alive connections: a
+ * closure of many small paths (a system's) would pay a TCP handshake per path, on a LAN a round trip
+ * each, to save per-read work that only counts on large files.
+ */
+export const BUFFERED_HTTP_FROM = 1024 * 1024;
+
+/**
  * The NAR file of `info` through the cache's own reused read buffer (readNarFileInto: plain HTTP), exactly
- * `size` bytes; undefined when the cache has no such reader.
+ * `size` bytes; undefined when the cache has no such reader or the file is under BUFFERED_HTTP_FROM.
  */
 export function viaCacheBuffer(cache: NixCache, info: NarInfo, size: number, signal?: AbortSignal): ReadVia | undefined {
   const readInto = cache.readNarFileInto?.bind(cache);
-  if (readInto === undefined) return undefined;
+  if (readInto === undefined || size < BUFFERED_HTTP_FROM) return undefined;
   return (consume) => readInto(info, size, consume, signal ? { signal } : {});
 }
 

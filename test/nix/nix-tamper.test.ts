@@ -16,7 +16,8 @@ let n = 0;
 
 beforeAll(async () => {
   scratch = await makeScratch('nix-tamper');
-  fx = await buildNixClosure(scratch.path, [{ name: 'flotilla-lib' }]);
+  // Over 1 MiB, so over plain HTTP the library's NAR is read through the store's buffer (buffered-nar.ts).
+  fx = await buildNixClosure(scratch.path, [{ name: 'flotilla-lib', blobBytes: 1_200_000 }]);
   const k = parseNixPublicKey(fx.publicKey);
   trust = { keys: new Map([[k.name, k.key]]), threshold: 1 };
   pristine = join(scratch.path, 'pristine');
