@@ -5,6 +5,7 @@ import { registerIfNix } from '../fetch/nix-register.js';
 import { nixRootsOf } from '../generations/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
 import { flag, stringOption, type CommandContext, type CommandInput, type CommandResult } from './command.js';
+import { concurrencyOption } from './concurrency-option.js';
 import { nixCacheArgs, nixTrustArgs } from './nix-args.js';
 
 /** --root, else the one root the state dir's Nix generations use (as its agent's config placed them). */
@@ -32,7 +33,8 @@ export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: 
   const urls = nixCacheArgs(input, top);
   const root = await rootOf(input, ctx, top);
   const repair = flag(input, 'repair');
-  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair });
+  const concurrency = concurrencyOption(input);
+  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair, ...(concurrency ? { concurrency } : {}) });
   for (const d of f.repaired) ctx.stderr.write(`repairing ${d.path}: its NAR hash is ${d.actual}, the signed NarHash is ${d.expected}\n`);
   const registered = register === 'auto' ? (await registerIfNix(root, f.closure, { signal: ctx.signal })).registered : [];
   // Sorted as `nix path-info -r` prints paths: a set of paths, compared across runs and machines by

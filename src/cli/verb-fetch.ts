@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from './command.js';
 import { POLICY_OPTIONS, policyFromInput } from './policy-options.js';
 import { flag, stringList, stringOption } from './command.js';
+import { concurrencyOption } from './concurrency-option.js';
 import { closeAll, openStoreList, requireOption } from '../packages/cli-args.js';
 import { presentClosure } from '../fetch/present-closure.js';
-import { UsageError } from '../errors/index.js';
 import { fromStateDirError } from '../errors/system-error.js';
 import { isDigest } from '../store/digest.js';
 import { closureArg } from './digest-arg.js';
@@ -28,7 +28,7 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
     ...POLICY_OPTIONS,
     store: { type: 'string', multiple: true, value: 'URL[,URL…]', help: 'store URL(s), in order' },
     state: { type: 'string', value: 'DIR', help: 'state directory (object cache and store/)' },
-    concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16)' },
+    concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16; for a Nix store path, NARs at once, default 4)' },
     root: { type: 'string', value: 'DIR', help: 'Nix paths: unpack into DIR/nix/store (/ for the host store)' },
     register: { type: 'string', value: 'auto|never', help: 'Nix paths: register them with the Nix at ROOT when it is installed (default auto)' },
     repair: { type: 'boolean', help: 're-verify what is already in DIR and replace what is damaged (see flotilla fsck)' },
@@ -39,9 +39,7 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
     if (!isDigest(ref)) return (await import('./nix-fetch.js')).fetchNixPath(ref, input, ctx);
     const policy = policyFromInput(input, ctx);
     const stateDir = resolve(ctx.cwd, requireOption(stringOption(input, 'state'), 'state'));
-    const conc = stringOption(input, 'concurrency');
-    const concurrency = conc === undefined ? undefined : Number(conc);
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError('--concurrency must be an integer from 1 to 256');
+    const concurrency = concurrencyOption(input);
     const stores = openStoreList(stringList(input, 'store'), ctx);
     try {
       const digest = ref;

@@ -101,11 +101,11 @@ export interface FetchedNixClosure {
 /**
  * Resolves and verifies `top` (resolveFromCaches), then places the paths `<root>/nix/store` lacks
  * (materialiseNixClosure: each NAR hashed and unpacked under a temp name, all renamed only once all
- * verified). Nothing is visible on any failure. With `repair`, paths already placed are first re-hashed
- * against their signed NarHash and the damaged ones removed, so they are fetched again. The caller keeps
- * two writers of one root apart.
+ * verified; `concurrency` NARs at once, default 4). Nothing is visible on any failure. With `repair`,
+ * paths already placed are first re-hashed against their signed NarHash and the damaged ones removed, so
+ * they are fetched again. The caller keeps two writers of one root apart.
  */
-export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string, options: { repair?: boolean } = {}): Promise<FetchedNixClosure> {
+export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string, options: { repair?: boolean; concurrency?: number } = {}): Promise<FetchedNixClosure> {
   // --repair re-reads every narinfo: a damaged path is fetched again at the URL of the cache serving it now.
   const r = await resolveFromCaches(source, top, options.repair === true ? undefined : root);
   try {
@@ -120,7 +120,12 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     const thread = startLater(() => threadFsOpRunner(1), true);
     try {
       const writers = narFileWriters(thread);
-      result = await materialiseNixClosure(r.cache, r.closure, root, { flushWith: kept.temps, fileWriter: writers.forNar, ...(source.signal ? { signal: source.signal } : {}) });
+      result = await materialiseNixClosure(r.cache, r.closure, root, {
+        flushWith: kept.temps,
+        fileWriter: writers.forNar,
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(source.signal ? { signal: source.signal } : {}),
+      });
     } catch (err) {
       await kept.discard();
       throw err;
