@@ -4,6 +4,12 @@ import { FlotillaError } from './base-error.js';
 import { PathError, StateError } from './index.js';
 import { isAbsolute, relative } from 'node:path';
 
+/** True for the errno values that mean "the disk (or quota) is full", also when a filesystem thread reports one by `code`. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** The errno codes that say something about a path rather than about our code. */
 const PATH_CODES: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EROFS']);
 /** The codes that mean "exists but may not be written": a read-only or immutable state dir. */

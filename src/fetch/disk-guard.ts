@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { DiskFullError } from '../errors/index.js';
-import { ensureFreeSpace, isDiskFull, type DiskSpace } from '../generations/disk-space.js';
+import { isDiskFull } from '../errors/system-error.js';
+import { ensureFreeSpace, type DiskSpace } from '../generations/disk-space.js';
 import { objectsRoot } from '../generations/layout.js';
 import type { LoadedManifest } from '../packages/manifest-types.js';
 import { objectKey } from '../store/keys.js';

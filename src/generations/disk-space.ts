@@ -1,5 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { DiskFullError } from '../errors/index.js';
+import { isDiskFull } from '../errors/system-error.js';
 
 /** Port: free bytes available to us on the filesystem holding `dir`. */
 export interface DiskSpace {
@@ -19,11 +20,6 @@ export const STATFS_DISK_SPACE: DiskSpace = {
     }),
 };
 
-/** True for the errno values that mean "the disk (or quota) is full". */
-export function isDiskFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
 
 /**
  * Fails early, before anything is written, when `dir` has less than `needed` bytes free: a DiskFullError

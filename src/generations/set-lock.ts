@@ -5,7 +5,7 @@ import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiskFullError, LockedError } from '../errors/index.js';
-import { isDiskFull } from './disk-space.js';
+import { isDiskFull } from '../errors/system-error.js';
 import { isLockLeftover, lockDeadName, lockTempName, setPaths } from './layout.js';
 import { judgeProcess, ownIdentity, type ProcessIdentity } from './process-identity.js';
 

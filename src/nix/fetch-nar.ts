@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
+import { isDiskFull } from '../errors/system-error.js';
 import type { NixCache } from './cache.js';
 import { createDecompressor } from './decompress.js';
 import { decodeToolNar, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
@@ -28,12 +29,6 @@ function meter(cap: number, tooBig: () => Error, hashing = true): Transform & { 
   let digest: Buffer | undefined;
   const m = Object.assign(t, { bytes: 0, digest: () => (digest ??= hash?.digest()) });
   return m;
-}
-
-/** ENOSPC or EDQUOT, from this thread or a filesystem thread (fs-op failures carry the errno as `code`). */
-function isDiskFull(err: unknown): boolean {
-  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
-  return errno === 'ENOSPC' || errno === 'EDQUOT';
 }
 
 /** The most compressed bytes accepted for a NAR: FileSize when given, else the NAR size plus framing slack. */
