@@ -2,6 +2,17 @@ import type * as FsModule from 'node:fs';
 import type * as CryptoModule from 'node:crypto';
 
 /**
+ * The block a direct (O_DIRECT) write starts, ends and sits in memory on, and the size from which `write`
+ * and `writeAt` write a file's blocks directly. Callers that gather files into shared memory for them
+ * (pack-splitter.ts, nar-file-writer.ts) place such a file on a block boundary, so its blocks go to the
+ * disk from where they lie. runFsOps repeats both values: a worker runs it from its source text.
+ */
+export const DIRECT_BLOCK = 4096;
+export const DIRECT_FROM = 64 * 1024;
+/** `n` rounded up to a whole DIRECT_BLOCK. */
+export const alignToBlock = (n: number): number => Math.ceil(n / DIRECT_BLOCK) * DIRECT_BLOCK;
+
+/**
  * One local filesystem step of a fetch. Run synchronously, in order, by `runFsOps`, on the main thread for
  * small fetches or on worker threads for big ones: thousands of tiny metadata calls cost a few microseconds
  * each when synchronous, against tens through the libuv pool and a promise each.
@@ -78,8 +89,8 @@ export function runFsOps(fs: typeof FsModule, crypto: typeof CryptoModule, ops: 
   // written with O_DIRECT (from where they lie, or copied into `aligned`, page-aligned memory): its bytes
   // must reach the disk before any rename anyway, and going through fresh page-cache pages first cost a
   // cold fetch over HTTP 0.13 s (docs/performance.md, "Large files straight to the disk"). From 64 KiB:
-  // 16 KiB and 256 KiB did worse. The same idea as src/nix/direct-writer.ts, written again here because a
-  // worker runs this function from its source text.
+  // 16 KiB and 256 KiB did worse. The same idea as src/nix/direct-writer.ts, and the values of DIRECT_BLOCK
+  // and DIRECT_FROM above, written again here because a worker runs this function from its source text.
   const ALIGN = 4096;
   const DIRECT_FROM = 64 * 1024;
   const goesDirect = (data: Uint8Array): boolean => aligned !== undefined && fs.constants.O_DIRECT !== undefined && data.length >= DIRECT_FROM;

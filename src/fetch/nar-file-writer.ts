@@ -1,18 +1,15 @@
 import type { NarFileWriter } from '../nix/index.js';
 import { pageAlignedBuffer } from '../util/page-aligned.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
-import type { FsOp } from './fs-ops.js';
+import { alignToBlock, DIRECT_BLOCK, DIRECT_FROM, type FsOp } from './fs-ops.js';
 
 // A NAR's small files (up to 1 MiB, nar-unpack.ts) are copied into one of two shared buffers per NAR and
 // written a buffer at a time by a filesystem thread, while the parser goes on in the other buffer.
 // Written on the parser's thread instead, a 150 MB closure of 2,130 files took 0.87 s against 0.33 s with
 // no small file written at all (docs/nix.md). A buffer holds the largest small file with its alignment pad.
 const GATHER_BYTES = 1024 * 1024 + 64 * 1024;
-// As in pack-splitter.ts: a file of 64 KiB or more starts on a 4 KiB boundary of the page-aligned buffer,
-// so the thread writes its blocks with O_DIRECT from where they lie (fs-ops.ts).
-const ALIGN = 4096;
-const ALIGN_FROM = 64 * 1024;
-const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+// As in pack-splitter.ts: a file of DIRECT_FROM bytes or more starts on a block boundary of the
+// page-aligned buffer, so the thread writes its blocks with O_DIRECT from where they lie (fs-ops.ts).
 
 /**
  * Until a fetch has seen this many bytes of small files, the sink writes them itself. What a small file
@@ -40,7 +37,7 @@ export function narFileWriters(runner: FsOpRunner, from = HAND_OVER_FROM): { for
   const pool: Buffer[] = [];
   const handing = (size: number): boolean => {
     bytes += size;
-    return size <= GATHER_BYTES - ALIGN && bytes > from;
+    return size <= GATHER_BYTES - DIRECT_BLOCK && bytes > from;
   };
   const take = (): Buffer => pool.pop() ?? pageAlignedBuffer(GATHER_BYTES, runner.threaded);
   const give = (b: Buffer): void => void (pool.length < POOL_MAX ? pool.push(b) : undefined);
@@ -81,7 +78,7 @@ function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, t
       check();
       if (released) throw new Error(`NAR file writer: ${path} added after the end`);
       cur ??= fresh();
-      let at = size >= ALIGN_FROM ? alignUp(cur.used) : cur.used;
+      let at = size >= DIRECT_FROM ? alignToBlock(cur.used) : cur.used;
       if (at + size > GATHER_BYTES) {
         issue(cur);
         const next: Gather = spare ?? fresh();

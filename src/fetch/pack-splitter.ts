@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { IntegrityError, TransportError } from '../errors/index.js';
 import { packHeaderBytes, packHeaderMatches, type PackEntry } from '../packages/pack-format.js';
 import { digestFromHex, type Digest } from '../store/digest.js';
+import { alignToBlock, DIRECT_BLOCK, DIRECT_FROM } from './fs-ops.js';
 import type { NewFiles } from './new-files.js';
 import type { ObjectCache } from './object-cache.js';
 import { pageAlignedBuffer } from '../util/page-aligned.js';
@@ -38,9 +39,6 @@ const WRITE_CHUNK = 256 * 1024;
 // filesystem thread writes with O_DIRECT (64 KiB or more, fs-ops.ts) is placed at a 4 KiB boundary of the
 // buffer, and a large one written in pieces that end on one, so its blocks go to the disk from here,
 // without a copy into the thread's own aligned memory (V8 copies out of shared memory a word at a time).
-const ALIGN = 4096;
-const ALIGN_FROM = 64 * 1024;
-const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 // A pack done with its shared gather buffers leaves them to the next one: a fresh buffer costs the first
 // touch of each of its pages (a fault that, on a VM with free page reporting, goes to the host) and an
 // unmap once collected. Enough for the packs that stream at once (place-objects.ts), two buffers each.
@@ -130,7 +128,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     if (large !== undefined && (cur.used > from || last)) {
       const l = large;
       // Up to a block boundary, but for the last piece and a full buffer (both end where they end).
-      const to = last || !files.shared || cur.used === GATHER_BYTES ? cur.used : from + Math.floor((cur.used - from) / ALIGN) * ALIGN;
+      const to = last || !files.shared || cur.used === GATHER_BYTES ? cur.used : from + Math.floor((cur.used - from) / DIRECT_BLOCK) * DIRECT_BLOCK;
       const data = cur.buf.subarray(from, to);
       const at = l.pos;
       l.pos += data.length;
@@ -157,7 +155,7 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
     left = e.size;
     hash = wanted.has(e.digest) ? createHash('sha256') : undefined;
     if (hash === undefined) return;
-    const pad = files.shared && e.size >= ALIGN_FROM ? alignUp(cur.used) - cur.used : 0;
+    const pad = files.shared && e.size >= DIRECT_FROM ? alignToBlock(cur.used) - cur.used : 0;
     // A small object is gathered in one buffer, whole.
     if (e.size <= SMALL_OBJECT && pad + e.size > GATHER_BYTES - cur.used) await rotate();
     else cur.used += pad;
