@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { close, constants, fstat, open } from 'node:fs';
 import type { Duplex, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors/index.js';
@@ -8,6 +7,7 @@ import { createHandoff } from '../util/handoff.js';
 import { readFdInto } from '../util/read-fd-into.js';
 import type { NixCache } from './cache.js';
 import { systemDecompressor, toolStream } from './decompress-tool.js';
+import { closeFd, openFd, statFd } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
 
@@ -35,8 +35,8 @@ export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia)
   let bytes = 0;
   let parsing: Promise<void> | undefined;
   let failed: { err: unknown } | undefined;
-  // Started by the first byte (before it, the read may still prove 'unsupported'), or by the end of an
-  // empty file, which the parser then refuses as truncated.
+  // Started by the first byte: before it, the read may still prove 'unsupported'. A 'done' read had one,
+  // since parseNarInfo refuses a NarSize of 0.
   const startParse = (): Promise<void> => {
     const p = parseNar(handoff.chunks, sink, info.storePath);
     p.then(
@@ -64,7 +64,6 @@ export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia)
     throw failed?.err ?? err;
   }
   if (how === 'unsupported') return undefined;
-  parsing ??= startParse();
   handoff.end();
   await parsing;
   return { bytes, digest: hash.digest() };
@@ -150,17 +149,16 @@ export function viaCacheBuffer(cache: NixCache, info: NarInfo, size: number, sig
  */
 export function viaLocalFile(path: string, info: NarInfo, size: number, signal?: AbortSignal): ReadVia {
   return async (consume) => {
-    // O_NONBLOCK: a FIFO in the cache's place would otherwise block the open (as local-nar.ts).
-    const fd = await new Promise<number | undefined>((resolve) => open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, f) => resolve(err ? undefined : f)));
+    const fd = await openFd(path).catch(() => undefined);
     if (fd === undefined) return 'unsupported';
     try {
-      const st = await new Promise<{ isFile: () => boolean; size: number } | undefined>((resolve) => fstat(fd, (err, s) => resolve(err ? undefined : s)));
+      const st = await statFd(fd).catch(() => undefined);
       if (st === undefined || !st.isFile() || st.size !== size) return 'unsupported';
       const short = (got: number): Error => new IntegrityError(`NAR of ${info.storePath} is truncated: its file ${info.url} ended after ${got} of ${size} bytes`, { storePath: info.storePath });
       await readFdInto(fd, size, consume, short, signal);
       return 'done';
     } finally {
-      close(fd, () => undefined);
+      closeFd(fd);
     }
   };
 }

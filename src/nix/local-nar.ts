@@ -25,12 +25,15 @@ export interface LocalNar {
   cancel(): void;
 }
 
-// O_NONBLOCK: a FIFO in the cache's place would otherwise block the open until a writer came; it is then
-// refused as not a regular file (reads of a regular file ignore the flag).
-const openFd = (path: string): Promise<number> =>
+/**
+ * Opens a file of a local cache for reading without following a symlink. O_NONBLOCK: a FIFO in the
+ * cache's place would otherwise block the open until a writer came; it is then refused as not a regular
+ * file (reads of a regular file ignore the flag).
+ */
+export const openFd = (path: string): Promise<number> =>
   new Promise((resolve, reject) => open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))));
-const statFd = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
-const closeFd = (fd: number): void => close(fd, () => undefined);
+export const statFd = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+export const closeFd = (fd: number): void => close(fd, () => undefined);
 
 /**
  * Opens the NAR file of `info` (at `path()`, its place in a local cache, if any) for its system decompressor, or
