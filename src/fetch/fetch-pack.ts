@@ -19,8 +19,8 @@ export interface PackFetchOptions {
   signal?: AbortSignal;
   /** Deadline of the whole pack; default 60 s plus 1 s per 256 KiB of it. */
   timeoutMs?: number;
-  /** Receives each verified temp file (flush and rename are its business). */
-  commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
+  /** Receives each verified temp file (flush and rename are its business); `direct`: written with O_DIRECT. */
+  commit: (tmp: string, digest: Digest, size: number, direct: boolean) => Promise<void>;
   /**
    * Called once per object committed, with its size and whether its bytes came through the store's own
    * reused read buffer (`readInto`) rather than `get`'s per-read buffers, which garbage collection frees.

@@ -1,0 +1,72 @@
+// The committer starts an early writeback (`sync -f` on the cache's filesystem) every 32 MiB of bytes
+// queued, so the flush before the renames finds little left; bytes already written with O_DIRECT start
+// none: the page cache holds none of them, and each flush forks the fetching process. A `sync` first on
+// PATH logs each run and then runs the real one, so the flushes counted here are real processes.
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBatchCommitter } from '../../src/fetch/batch-commit.js';
+import { inlineFsOpRunner } from '../../src/fetch/fs-op-runner.js';
+import { openObjectCache, type ObjectCache } from '../../src/fetch/object-cache.js';
+import { hashBytes } from '../../src/packages/manifest-codec.js';
+import { makeTempDir } from '../helpers/package-fixtures.js';
+
+const MIB = 1024 * 1024;
+let t: { dir: string; cleanup: () => Promise<void> };
+let cache: ObjectCache;
+let log: string;
+let path: string | undefined;
+beforeEach(async () => {
+  t = await makeTempDir();
+  cache = await openObjectCache(join(t.dir, 'state'));
+  const bin = join(t.dir, 'bin');
+  await mkdir(bin);
+  log = join(t.dir, 'sync.log');
+  await writeFile(log, '');
+  await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> '${log}'\nexec /usr/bin/sync "$@"\n`);
+  await chmod(join(bin, 'sync'), 0o755);
+  path = process.env['PATH'];
+  process.env['PATH'] = `${bin}:${path ?? ''}`;
+});
+afterEach(async () => {
+  process.env['PATH'] = path;
+  await t.cleanup();
+});
+
+const flushes = async (): Promise<number> => (await readFile(log, 'utf8')).split('\n').filter((l) => l.startsWith('-f ')).length;
+const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 300));
+
+/** A verified temp file in the cache; the committer is told it wrote `claimed` bytes. */
+async function temp(n: number): Promise<{ tmp: string; digest: ReturnType<typeof hashBytes> }> {
+  const bytes = Buffer.from(`object ${n}`);
+  const digest = hashBytes(bytes);
+  const tmp = cache.tempPath(digest);
+  await writeFile(tmp, bytes);
+  return { tmp, digest };
+}
+
+describe('batch committer: early writeback', () => {
+  it('40 MiB written with O_DIRECT start no flush before the one that commits them', async () => {
+    const c = createBatchCommitter(cache, true, inlineFsOpRunner());
+    for (let i = 0; i < 4; i++) {
+      const { tmp, digest } = await temp(i);
+      await c.add(tmp, digest, 10 * MIB, false, 10 * MIB, true);
+    }
+    await settled();
+    expect(await flushes()).toBe(0);
+    await c.finish();
+    expect(await flushes()).toBe(1);
+  });
+
+  it('40 MiB through the page cache start one early flush, then the committing one', async () => {
+    const c = createBatchCommitter(cache, true, inlineFsOpRunner());
+    for (let i = 0; i < 4; i++) {
+      const { tmp, digest } = await temp(i);
+      await c.add(tmp, digest, 10 * MIB, false, 10 * MIB, false);
+    }
+    await settled();
+    expect(await flushes()).toBe(1);
+    await c.finish();
+    expect(await flushes()).toBe(2);
+  });
+});
