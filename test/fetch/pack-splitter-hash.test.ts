@@ -48,7 +48,7 @@ async function split(objects: Buffer[], pack: Buffer, shared: boolean, read: num
     return { committed };
   } catch (err) {
     await s.abort();
-    return { committed, err: err as Outcome['err'] };
+    return { committed, err: err as NonNullable<Outcome['err']> };
   }
 }
 
