@@ -4,7 +4,7 @@
 import { lstat, mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { materialiseNixClosure, openNixCache, parseNarInfo, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixCache, type NixTrustPolicy } from '../../src/nix/index.js';
+import { localFirstCache, materialiseNixClosure, openNixCache, parseNarInfo, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixCache, type NixTrustPolicy } from '../../src/nix/index.js';
 import { BUFFERED_HTTP_FROM } from '../../src/nix/buffered-nar.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture, type NixCompressionName } from '../helpers/nix-closure.js';
@@ -167,6 +167,51 @@ describe('Nix binary cache published by nix copy', () => {
       expect(through).toEqual(large);
     } finally {
       await cache.close();
+      await server.close();
+    }
+  });
+
+  // The CLI and the agent read a cache through localFirstCache (kept narinfos first): it must pass both
+  // buffered reads on to the cache it opens, or every NAR silently takes the slower stream path.
+  it('through localFirstCache (as the CLI reads): the large NAR over HTTP through the reused buffer, every NAR from a directory by its file', async () => {
+    const server = await startHttpStoreServer(caches.get('none') ?? '');
+    try {
+      for (const url of [`nix+${server.url}`, `nix+file://${caches.get('none') ?? ''}`]) {
+        const cache = await openNixCache(url);
+        const through: string[] = [];
+        const asked: string[] = [];
+        const readInto = cache.readNarFileInto?.bind(cache);
+        const where = cache.narFilePath?.bind(cache);
+        const counted: NixCache = {
+          ...cache,
+          ...(readInto === undefined
+            ? {}
+            : {
+                readNarFileInto: async (info, size, consume, o) => {
+                  const how = await readInto(info, size, consume, o);
+                  if (how === 'done') through.push(info.storePath);
+                  return how;
+                },
+              }),
+          ...(where === undefined ? {} : { narFilePath: (info) => (asked.push(info.storePath), where(info)) }),
+        };
+        const root = freshRoot();
+        const local = localFirstCache(url, () => Promise.resolve(counted), root, trust);
+        try {
+          const closure = await resolveNixClosure(local, fx.top, trust);
+          await materialiseNixClosure(local, closure, root);
+        } finally {
+          await local.close();
+        }
+        await expectIdentical(root);
+        if (url.startsWith('nix+http')) {
+          expect(through, url).toEqual(fx.libs);
+          expect(asked, url).toEqual([]);
+        } else {
+          expect(asked.sort(), url).toEqual([...fx.libs, fx.top].sort());
+        }
+      }
+    } finally {
       await server.close();
     }
   });
