@@ -145,7 +145,8 @@ export function viaCacheBuffer(cache: NixCache, info: NarInfo, size: number, sig
  * The NAR file of `info` at `path` (its place in a local cache), read by this process in two reused
  * buffers (util/read-fd-into.ts), when it is a regular file of exactly `size` bytes opened without
  * following a symlink; 'unsupported' otherwise (a missing file, a symlink, another size: the stream path
- * then reads it and words the error). IntegrityError when the file ends early while read.
+ * then reads it and words the error). IntegrityError when it is not a regular file (a FIFO, a device:
+ * the stream path would find no object there) and when the file ends early while read.
  */
 export function viaLocalFile(path: string, info: NarInfo, size: number, signal?: AbortSignal): ReadVia {
   return async (consume) => {
@@ -153,7 +154,9 @@ export function viaLocalFile(path: string, info: NarInfo, size: number, signal?:
     if (fd === undefined) return 'unsupported';
     try {
       const st = await statFd(fd).catch(() => undefined);
-      if (st === undefined || !st.isFile() || st.size !== size) return 'unsupported';
+      if (st === undefined) return 'unsupported';
+      if (!st.isFile()) throw new IntegrityError(`NAR file of ${info.storePath} (${info.url}) is not a regular file`, { storePath: info.storePath });
+      if (st.size !== size) return 'unsupported';
       const short = (got: number): Error => new IntegrityError(`NAR of ${info.storePath} is truncated: its file ${info.url} ended after ${got} of ${size} bytes`, { storePath: info.storePath });
       await readFdInto(fd, size, consume, short, signal);
       return 'done';

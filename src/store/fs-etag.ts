@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 
 /**
  * Etags of the directory store: the sha256 hex of an object's bytes. `put` computes it while writing and
@@ -88,7 +88,9 @@ export async function dropEtag(path: string): Promise<void> {
 export async function openIfExists(path: string): Promise<FileHandle | undefined> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, forever, on one of libuv's
+    // threads; it changes nothing for a regular file.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

@@ -105,6 +105,23 @@ describe('local zstd NARs read by the tools themselves', () => {
     expect(r.placed).toEqual([]);
   });
 
+  // Uncompressed, a NAR is read by this process (buffered-nar.ts viaLocalFile), not by the tools.
+  it('a FIFO in an uncompressed NAR file\'s place is refused as not a regular file, without waiting for a writer', async () => {
+    const plain = join(scratch.path, `plain-${n}`);
+    await publishNixCache(fx, plain, 'none');
+    const r = await fetchFrom(async (c) => {
+      await rm(c, { recursive: true });
+      await cp(plain, c, { recursive: true });
+      const f = await narFile(c, lib());
+      await rm(f);
+      await runTool('mkfifo', [f]);
+    });
+    expect(r.err?.code, r.err?.message).toBe('IntegrityError');
+    expect(r.err?.message).toMatch(/NAR file of .* is not a regular file/);
+    expect(r.err?.message).toContain(lib());
+    expect(r.placed).toEqual([]);
+  });
+
   it('a NAR file that is a symlink is not opened by the tools: the streamed path reads it', async () => {
     const before = await runs();
     const r = await fetchFrom(async (c) => {

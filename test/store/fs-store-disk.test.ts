@@ -59,6 +59,20 @@ describe('directory store on disk', () => {
     expect(err).toBeInstanceOf(FlotillaError);
   });
 
+  // Opening a FIFO for reading waits for a writer: one in an object's place (a shared cache directory
+  // tampered with, or a mistake) must be no object, at once, not a fetch that hangs on a libuv thread.
+  it('treats a FIFO in an object\'s place as no object, without waiting for a writer', async () => {
+    const s = createFsStore(dir);
+    await s.put('f/real', Buffer.from('x'));
+    await exec('mkfifo', [join(dir, 'f', 'pipe')]);
+    const bounded = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5_000).unref())]);
+    for (const read of [() => s.get('f/pipe'), () => s.getBytes('f/pipe', { maxBytes: 10 }), () => s.head('f/pipe')]) {
+      const got = await bounded(read().catch((e: unknown) => e));
+      expect(got).not.toBe('hung');
+      expect(s.isNotFound(got)).toBe(true);
+    }
+  });
+
   it('answers the right etag after the file changed behind its back (stale sidecar)', async () => {
     const s = createFsStore(dir);
     await s.put('e/x', Buffer.from('one'));
