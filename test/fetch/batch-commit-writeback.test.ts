@@ -46,27 +46,18 @@ async function temp(n: number): Promise<{ tmp: string; digest: ReturnType<typeof
 }
 
 describe('batch committer: early writeback', () => {
-  it('40 MiB written with O_DIRECT start no flush before the one that commits them', async () => {
+  it.each([
+    { direct: true, what: 'written with O_DIRECT start no flush before the one that commits them', early: 0 },
+    { direct: false, what: 'through the page cache start one early flush, then the committing one', early: 1 },
+  ])('40 MiB $what', async ({ direct, early }) => {
     const c = createBatchCommitter(cache, true, inlineFsOpRunner());
     for (let i = 0; i < 4; i++) {
       const { tmp, digest } = await temp(i);
-      await c.add(tmp, digest, 10 * MIB, false, 10 * MIB, true);
+      await c.add(tmp, digest, 10 * MIB, false, 10 * MIB, direct);
     }
     await settled();
-    expect(await flushes()).toBe(0);
+    expect(await flushes()).toBe(early);
     await c.finish();
-    expect(await flushes()).toBe(1);
-  });
-
-  it('40 MiB through the page cache start one early flush, then the committing one', async () => {
-    const c = createBatchCommitter(cache, true, inlineFsOpRunner());
-    for (let i = 0; i < 4; i++) {
-      const { tmp, digest } = await temp(i);
-      await c.add(tmp, digest, 10 * MIB, false, 10 * MIB, false);
-    }
-    await settled();
-    expect(await flushes()).toBe(1);
-    await c.finish();
-    expect(await flushes()).toBe(2);
+    expect(await flushes()).toBe(early + 1);
   });
 });
