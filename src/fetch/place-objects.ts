@@ -112,8 +112,8 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one; an object
   // only executables use becomes its 0555 variant itself, unless it is a hard link to a directory store's
   // file (written 0), whose mode is not ours to change.
-  const commit = async (tmp: string, d: Digest, size: number, written = size, direct = false): Promise<void> => {
-    if (execOnly.has(d) && written > 0) return committer.add(tmp, d, size, true, written, direct);
+  const commit = async (tmp: string, d: Digest, size: number, written = size, wroteDirect = false): Promise<void> => {
+    if (execOnly.has(d) && written > 0) return committer.add(tmp, d, size, true, written, wroteDirect);
     if (needX.has(d)) {
       const x = cache.tempPath();
       // Through libuv's pool (the kernel copies), not a synchronous step: it would stall the network
@@ -121,7 +121,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
       await copyFile(tmp, x, constants.COPYFILE_EXCL);
       await committer.add(x, d, size, true);
     }
-    await committer.add(tmp, d, size, false, written, direct);
+    await committer.add(tmp, d, size, false, written, wroteDirect);
   };
   const direct = newFilesOn(fsOps, o.stores[0]?.localPath === undefined);
   const newFiles = o.ready === undefined ? direct : afterReady(direct, o.ready);
@@ -197,7 +197,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     const placed = new Set<Digest>();
     try {
       await fetchPack(o.stores[0] as Store, cache, pack, {
-        commit: (tmp, d, size, direct) => commit(tmp, d, size, size, direct),
+        commit: (tmp, d, size, wroteDirect) => commit(tmp, d, size, size, wroteDirect),
         onObject: (d, size, ownBuffer) => {
           placed.add(d);
           o.onBytes(size, ownBuffer);
