@@ -8,8 +8,6 @@ import { alignToBlock, DIRECT_BLOCK, DIRECT_FROM, type FsOp } from './fs-ops.js'
 // Written on the parser's thread instead, a 150 MB closure of 2,130 files took 0.87 s against 0.33 s with
 // no small file written at all (docs/nix.md). A buffer holds the largest small file with its alignment pad.
 const GATHER_BYTES = 1024 * 1024 + 64 * 1024;
-// As in pack-splitter.ts: a file of DIRECT_FROM bytes or more starts on a block boundary of the
-// page-aligned buffer, so the thread writes its blocks with O_DIRECT from where they lie (fs-ops.ts).
 
 /**
  * Until a fetch has seen this many bytes of small files, the sink writes them itself. What a small file
@@ -78,6 +76,8 @@ function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, t
       check();
       if (released) throw new Error(`NAR file writer: ${path} added after the end`);
       cur ??= fresh();
+      // As in pack-splitter.ts: a file of DIRECT_FROM bytes or more starts on a block boundary of the
+      // page-aligned buffer, so the thread writes its blocks with O_DIRECT from where they lie (fs-ops.ts).
       let at = size >= DIRECT_FROM ? alignToBlock(cur.used) : cur.used;
       if (at + size > GATHER_BYTES) {
         issue(cur);

@@ -20,7 +20,6 @@ export const STATFS_DISK_SPACE: DiskSpace = {
     }),
 };
 
-
 /**
  * Fails early, before anything is written, when `dir` has less than `needed` bytes free: a DiskFullError
  * naming the directory, what needs the room (`what`, e.g. "staging") and both figures.
