@@ -13,10 +13,11 @@ const WRITEBACK_BYTES = 32 * 1024 * 1024;
 export interface BatchCommitter {
   /**
    * Queues a verified temp file (the 0555 variant when `executable`) of which `written` bytes are new on
-   * disk (default `size`; 0 for a hard link); may flush and commit a full batch. `direct`: its bytes were
-   * written with O_DIRECT, so no early writeback is started for them (they count toward the batch still).
+   * disk (default `size`; 0 for a hard link); may flush and commit a full batch, then returns the promise
+   * of that (undefined when queued only). `direct`: its bytes were written with O_DIRECT, so no early
+   * writeback is started for them (they count toward the batch still).
    */
-  add(tmp: string, digest: Digest, size: number, executable?: boolean, written?: number, direct?: boolean): Promise<void>;
+  add(tmp: string, digest: Digest, size: number, executable?: boolean, written?: number, direct?: boolean): Promise<void> | undefined;
   /**
    * Flushes and commits everything queued. Call on success and on failure (verified work is kept).
    * `alsoFlushed`: more paths on the same filesystem the one flush must cover (package trees built from
@@ -82,12 +83,14 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
     throwIfFailed(await fsOps.runSpread(batch.map(stepOf)));
   };
   return {
-    async add(tmp, digest, size, executable = false, written = size, direct = false) {
+    // Synchronous but for a full batch: thousands of objects are queued per fetch, and a promise each
+    // was one more step between an object's write and the next.
+    add(tmp, digest, size, executable = false, written = size, direct = false) {
       pending.push({ tmp, digest, executable });
       queued.set(keyOf(digest, executable), tmp);
       pendingBytes += written;
       if (!direct) nudge(written);
-      if (pendingBytes >= batchBytes) await commit();
+      return pendingBytes >= batchBytes ? commit() : undefined;
     },
     finish: commit,
     // A home stays the answer after its commit: it exists until its tree is published, and its cache name

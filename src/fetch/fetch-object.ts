@@ -16,7 +16,7 @@ export interface ObjectFetchOptions {
   /** Deadline for one object from one store; default 60 s plus 1 s per 256 KiB. */
   timeoutMs?: number;
   /** Receives each verified temp file; it is responsible for flushing and renaming it into the cache. */
-  commit: (tmp: string, digest: Digest, size: number) => Promise<void>;
+  commit: (tmp: string, digest: Digest, size: number) => Promise<void> | undefined;
   onBytes?: (n: number) => void;
   /** Runs the copy and hash of objects from a local store. */
   fsOps: FsOpRunner;

@@ -20,7 +20,7 @@ export interface PackFetchOptions {
   /** Deadline of the whole pack; default 60 s plus 1 s per 256 KiB of it. */
   timeoutMs?: number;
   /** Receives each verified temp file (flush and rename are its business); `direct`: written with O_DIRECT. */
-  commit: (tmp: string, digest: Digest, size: number, direct: boolean) => Promise<void>;
+  commit: (tmp: string, digest: Digest, size: number, direct: boolean) => Promise<void> | undefined;
   /**
    * Called once per object committed, with its size and whether its bytes came through the store's own
    * reused read buffer (`readInto`) rather than `get`'s per-read buffers, which garbage collection frees.

@@ -13,8 +13,9 @@ export interface PackSplitSink {
   /**
    * Receives each verified file (flush and rename are its business); `direct` when its bytes went to a
    * filesystem thread's O_DIRECT write (the page cache holds none of them, where the filesystem allows it).
+   * Undefined when done at once.
    */
-  commit: (tmp: string, digest: Digest, size: number, direct: boolean) => Promise<void>;
+  commit: (tmp: string, digest: Digest, size: number, direct: boolean) => Promise<void> | undefined;
   /** Called once per object committed, with its size. */
   onObject: (digest: Digest, size: number) => void;
   /** Creates the objects' files (new-files.ts); shared memory for the gather buffers when it says so. */
@@ -23,8 +24,12 @@ export interface PackSplitSink {
 
 /** Splits one pack's bytes, fed in order, into verified object files. */
 export interface PackSplitter {
-  /** Takes the pack's next bytes; `view` is not used once the promise settles (it may be a reused buffer). */
-  feed(view: Buffer): Promise<void>;
+  /**
+   * Takes the pack's next bytes: undefined when done with `view` already, else a promise, after which
+   * `view` is not used (it may be a reused buffer). Most reads need no wait: the reader then goes on
+   * reading, with no promise, pause or resume per read.
+   */
+  feed(view: Buffer): Promise<void> | undefined;
   /** After the last byte: checks that every entry arrived, writes what is gathered, waits for every write. */
   end(): Promise<void>;
   /** After a failure: waits for the writes in flight and removes the file of the entry being written. */
@@ -51,8 +56,9 @@ const sharedPool: Buffer[] = [];
 interface Gather {
   buf: Buffer;
   used: number;
-  /** The writes that read from `buf`: it is reused only once they settled. */
+  /** The writes that read from `buf`: it is reused only once they settled; `open` of them have not. */
   busy: Array<Promise<unknown>>;
+  open: number;
 }
 
 interface Small {
@@ -118,12 +124,22 @@ class PackSplit implements PackSplitter {
     private readonly sink: PackSplitSink,
   ) {
     this.headerSize = packHeaderBytes(entries.length);
-    this.cur = { buf: this.gatherBuffer(), used: 0, busy: [] };
+    this.cur = { buf: this.gatherBuffer(), used: 0, busy: [], open: 0 };
   }
 
-  feed(view: Buffer): Promise<void> {
-    this.feeding = this.feedNow(view);
-    return this.feeding;
+  feed(view: Buffer): Promise<void> | undefined {
+    this.feeding = undefined;
+    this.check();
+    let off = 0;
+    if (this.i < 0) {
+      off = this.takeIndex(view);
+      if (this.headerGot < this.headerSize) return undefined;
+      const w = this.advance();
+      if (w !== undefined) return (this.feeding = this.resume(w, view, off));
+    }
+    const w = this.pump(view, off);
+    if (w !== undefined) this.feeding = w;
+    return w;
   }
 
   async end(): Promise<void> {
@@ -162,7 +178,8 @@ class PackSplit implements PackSplitter {
 
   /** `reads` reads from `g`'s buffer; `then` (default `reads`) is all of the work, commits included. */
   private track(g: Gather, reads: Promise<unknown>, then: Promise<unknown> = reads): void {
-    g.busy.push(this.settle(reads));
+    g.open++;
+    g.busy.push(this.settle(reads).finally(() => g.open--));
     this.pending.push(this.settle(then));
   }
 
@@ -178,7 +195,8 @@ class PackSplit implements PackSplitter {
 
   private async commitSmall(batch: Small[]): Promise<void> {
     for (const s of batch) {
-      await this.sink.commit(s.tmp, s.digest, s.size, this.goesDirect(s.size));
+      const w = this.sink.commit(s.tmp, s.digest, s.size, this.goesDirect(s.size));
+      if (w !== undefined) await w;
       this.sink.onObject(s.digest, s.size);
     }
   }
@@ -208,30 +226,39 @@ class PackSplit implements PackSplitter {
     }
   }
 
-  // Writes out `cur` and continues in the other buffer once its own writes are done.
-  private async rotate(): Promise<void> {
+  // Writes out `cur` and continues in the other buffer: at once when that one's writes are all done, else
+  // once they are (the promise).
+  private rotate(): Promise<void> | undefined {
     this.issue();
-    const next = this.spare ?? { buf: this.gatherBuffer(), used: 0, busy: [] };
-    await Promise.all(next.busy);
+    const next = this.spare ?? { buf: this.gatherBuffer(), used: 0, busy: [], open: 0 };
+    if (next.open === 0) return this.swap(next);
+    return Promise.all(next.busy).then(() => this.swap(next));
+  }
+
+  private swap(next: Gather): undefined {
     this.check();
     next.used = 0;
     next.busy = [];
     this.spare = this.cur;
     this.cur = next;
     this.from = 0;
+    return undefined;
   }
 
-  private async startEntry(): Promise<void> {
-    const e = this.entries[this.i];
-    if (e === undefined) return;
+  // Room in `cur` for entry `e` before it starts: a small wanted object is gathered in one buffer, whole.
+  private roomFor(e: PackEntry): Promise<void> | undefined {
+    if (!this.wanted.has(e.digest) || e.size > SMALL_OBJECT) return undefined;
+    const pad = this.goesDirect(e.size) ? alignToBlock(this.cur.used) - this.cur.used : 0;
+    return pad + e.size > GATHER_BYTES - this.cur.used ? this.rotate() : undefined;
+  }
+
+  private startEntry(e: PackEntry): void {
     this.left = e.size;
     this.want = this.wanted.has(e.digest);
     this.fresh = true;
     if (!this.want) return;
-    const pad = this.sink.files.shared && e.size >= DIRECT_FROM ? alignToBlock(this.cur.used) - this.cur.used : 0;
-    // A small object is gathered in one buffer, whole.
-    if (e.size <= SMALL_OBJECT && pad + e.size > GATHER_BYTES - this.cur.used) await this.rotate();
-    else this.cur.used += pad;
+    // An object written with O_DIRECT starts on a block boundary (a rotated buffer starts on one).
+    if (this.goesDirect(e.size)) this.cur.used = alignToBlock(this.cur.used);
     this.from = this.cur.used;
     if (e.size > SMALL_OBJECT) this.large = { entry: e, tmp: this.cache.tempPath(e.digest), pos: 0, written: Promise.resolve() };
   }
@@ -270,14 +297,26 @@ class PackSplit implements PackSplitter {
     this.sink.onObject(l.entry.digest, l.entry.size);
   }
 
-  // Moves past the index or a finished entry, and past any empty entries after it.
-  private async advance(): Promise<void> {
+  // Moves past the index or a finished entry, and past any empty entries after it: a promise when it must
+  // wait for a buffer first.
+  private advance(): Promise<void> | undefined {
     for (;;) {
       this.i++;
-      await this.startEntry();
-      if (this.i >= this.entries.length || this.left > 0) return;
+      const e = this.entries[this.i];
+      if (e === undefined) return undefined;
+      const w = this.roomFor(e);
+      if (w !== undefined) return w.then(() => this.begun(e));
+      this.startEntry(e);
+      if (this.left > 0) return undefined;
       this.finishEntry();
     }
+  }
+
+  private begun(e: PackEntry): Promise<void> | undefined {
+    this.startEntry(e);
+    if (this.left > 0) return undefined;
+    this.finishEntry();
+    return this.advance();
   }
 
   // The index is read outside the byte loop: run once per pack, inside it that branch made V8 throw away
@@ -292,40 +331,46 @@ class PackSplit implements PackSplitter {
     return take;
   }
 
-  private async feedNow(view: Buffer): Promise<void> {
+  // Goes on with `view` from `off` once `w` settled.
+  private async resume(w: Promise<void>, view: Buffer, off: number): Promise<void> {
+    await w;
     this.check();
-    let off = 0;
-    if (this.i < 0) {
-      off = this.takeIndex(view);
-      if (this.headerGot < this.headerSize) return;
-      await this.advance();
-    }
+    const next = this.pump(view, off);
+    if (next !== undefined) await next;
+  }
+
+  // The byte loop: synchronous until it must wait for a gather buffer, then a promise that goes on from
+  // there. Each step hashes and copies the same piece, so where it stopped is all it needs to go on.
+  private pump(view: Buffer, start: number): Promise<void> | undefined {
+    let off = start;
     while (off < view.length) {
       if (this.i >= this.entries.length) throw new IntegrityError(`pack ${this.pack}: bytes past its last object`, { pack: this.pack });
-      const take = Math.min(this.left, view.length - off);
+      let take = Math.min(this.left, view.length - off);
       if (this.want) {
+        if (this.cur.used === GATHER_BYTES) {
+          const w = this.rotate();
+          if (w !== undefined) return this.resume(w, view, off);
+        }
+        const cur = this.cur;
+        take = Math.min(take, GATHER_BYTES - cur.used);
         const piece = view.subarray(off, off + take);
         if (this.fresh && take === this.left) this.whole = hashOnce('sha256', piece, 'hex');
         else (this.hash ??= createHash('sha256')).update(piece);
         this.fresh = false;
-        for (let p = 0; p < take; ) {
-          if (this.cur.used === GATHER_BYTES) await this.rotate();
-          const cur = this.cur;
-          const n = Math.min(take - p, GATHER_BYTES - cur.used);
-          // fill, not copy: into shared memory V8 copies a word at a time with relaxed atomics (4.7 % of a
-          // cold fetch's perf samples); Buffer#fill from a view of the same length is one memcpy in C++.
-          cur.buf.subarray(cur.used, cur.used + n).fill(piece.subarray(p, p + n));
-          cur.used += n;
-          p += n;
-          if (this.large !== undefined && cur.used - this.from >= WRITE_CHUNK) this.issue();
-        }
+        // fill, not copy: into shared memory V8 copies a word at a time with relaxed atomics (4.7 % of a
+        // cold fetch's perf samples); Buffer#fill from a view of the same length is one memcpy in C++.
+        cur.buf.subarray(cur.used, cur.used + take).fill(piece);
+        cur.used += take;
+        if (this.large !== undefined && cur.used - this.from >= WRITE_CHUNK) this.issue();
       }
       this.left -= take;
       off += take;
       if (this.left === 0) {
         this.finishEntry();
-        await this.advance();
+        const w = this.advance();
+        if (w !== undefined) return this.resume(w, view, off);
       }
     }
+    return undefined;
   }
 }

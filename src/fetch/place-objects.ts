@@ -112,15 +112,18 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   // A verified temp goes to the committer, with a 0555 copy when an executable entry needs one; an object
   // only executables use becomes its 0555 variant itself, unless it is a hard link to a directory store's
   // file (written 0), whose mode is not ours to change.
-  const commit = async (tmp: string, d: Digest, size: number, written = size, wroteDirect = false): Promise<void> => {
+  // Undefined when there is nothing to wait for (most objects): no promise per object.
+  const commit = (tmp: string, d: Digest, size: number, written = size, wroteDirect = false): Promise<void> | undefined => {
     if (execOnly.has(d) && written > 0) return committer.add(tmp, d, size, true, written, wroteDirect);
-    if (needX.has(d)) {
-      const x = cache.tempPath();
-      // Through libuv's pool (the kernel copies), not a synchronous step: it would stall the network
-      // streams of every other object on the main thread.
-      await copyFile(tmp, x, constants.COPYFILE_EXCL);
-      await committer.add(x, d, size, true);
-    }
+    if (needX.has(d)) return withTwin(tmp, d, size, written, wroteDirect);
+    return committer.add(tmp, d, size, false, written, wroteDirect);
+  };
+  const withTwin = async (tmp: string, d: Digest, size: number, written: number, wroteDirect: boolean): Promise<void> => {
+    const x = cache.tempPath();
+    // Through libuv's pool (the kernel copies), not a synchronous step: it would stall the network
+    // streams of every other object on the main thread.
+    await copyFile(tmp, x, constants.COPYFILE_EXCL);
+    await committer.add(x, d, size, true);
     await committer.add(tmp, d, size, false, written, wroteDirect);
   };
   const direct = newFilesOn(fsOps, o.stores[0]?.localPath === undefined);

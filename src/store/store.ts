@@ -72,10 +72,11 @@ export function canCoordinate(store: Pick<Store, 'capabilities'>): boolean {
 }
 
 /**
- * Takes a view of an object's next bytes, valid only until the returned promise settles: the view is a
- * window on a buffer the reader reuses for its next read, which waits for that promise.
+ * Takes a view of an object's next bytes, a window on a buffer the reader reuses for its next read:
+ * undefined when done with it already (the reader reads on at once), else a promise the reader waits for,
+ * the view valid until it settles.
  */
-export type ConsumeView = (view: Buffer) => Promise<void>;
+export type ConsumeView = (view: Buffer) => Promise<void> | undefined;
 
 /**
  * A content-addressed object store. Keys are relative slash-separated paths built by `keys.ts` only.

@@ -9,11 +9,11 @@ const readAt = (fd: number, buf: Buffer, length: number, position: number): Prom
 /**
  * Reads the first `size` bytes of the open file `fd` into two buffers used in turn, handing each read to
  * `consume` as a view and reading the next into the other buffer meanwhile; a buffer is read into again
- * only once `consume`'s promise for it settled. Resolves once every byte was consumed. Rejects with
+ * only once `consume` is done with it (at once when it returns undefined, else once its promise settled). Resolves once every byte was consumed. Rejects with
  * `short(got)` when the file ends before `size` bytes, with what `consume` rejects with, with a read's
  * error, or with the signal's reason.
  */
-export async function readFdInto(fd: number, size: number, consume: (view: Buffer) => Promise<void>, short: (got: number) => Error, signal?: AbortSignal): Promise<void> {
+export async function readFdInto(fd: number, size: number, consume: (view: Buffer) => Promise<void> | undefined, short: (got: number) => Error, signal?: AbortSignal): Promise<void> {
   const bufs = [Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size)), Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size))];
   let held: Promise<void> = Promise.resolve();
   let pos = 0;
@@ -24,7 +24,8 @@ export async function readFdInto(fd: number, size: number, consume: (view: Buffe
     if (n === 0) throw short(pos);
     pos += n;
     await held;
-    held = consume(buf.subarray(0, n));
+    // Undefined: done with the view already.
+    held = consume(buf.subarray(0, n)) ?? Promise.resolve();
     // Awaited at the next turn or the end; a rejection while the next read runs is not unhandled.
     held.catch(() => undefined);
   }

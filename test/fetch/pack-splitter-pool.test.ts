@@ -114,7 +114,9 @@ describe('pack splitter: aborted while a feed waits', () => {
     const a = splitterFor(objectsOf(), slow.files, 'a');
     // The whole pack in one read: the feed fills both buffers and waits for the first one's writes.
     let fed = false;
-    const feed = a.s.feed(a.pack).then(
+    const waiting = a.s.feed(a.pack);
+    if (waiting === undefined) throw new Error('the feed should wait for the first buffer\'s writes');
+    const feed = waiting.then(
       () => (fed = true),
       () => (fed = true),
     );

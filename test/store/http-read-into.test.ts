@@ -175,9 +175,58 @@ describe('readInto: a GET whose body comes as views of one reused buffer', () =>
     expect(c.calls()).toBe(0);
   });
 
-  it('a body that stalls is a TimeoutError after idleMs', async () => {
+  it('a body that stalls is a TimeoutError after idleMs, not before', async () => {
     const url = await serve((s) => void s.write(`${ok(100)}abc`));
+    const t0 = performance.now();
     await expect(readInto(url, options(100, { idleMs: 300 }), collector().consume)).rejects.toMatchObject({ code: 'TimeoutError' });
+    // A lower bound (the deadline is never early), with a few ms for the timers' rounding.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+  });
+
+  it('a body that trickles, each byte within idleMs of the one before, is read to its end however long it takes', async () => {
+    const url = await serve((s) => {
+      s.write(ok(8));
+      let sent = 0;
+      const next = (): void => {
+        s.write('x');
+        if (++sent < 8) setTimeout(next, 70);
+        else s.end();
+      };
+      next();
+    });
+    const c = collector();
+    // ~500 ms in all, against an idle deadline of 200 ms.
+    await expect(readInto(url, options(8, { idleMs: 200 }), c.consume)).resolves.toBe('done');
+    expect(c.bytes().toString()).toBe('xxxxxxxx');
+  });
+
+  it('a consumer done with each view at once (no promise) is fed read after read; what it throws is the error, and the connection closes', async () => {
+    const body = randomBytes(6 * 1024 * 1024);
+    const url = await serve((s) => {
+      s.write(ok(body.length));
+      s.end(body);
+    });
+    const parts: Buffer[] = [];
+    const copyNow = (v: Buffer): undefined => void parts.push(Buffer.from(v));
+    await expect(readInto(url, options(body.length), copyNow)).resolves.toBe('done');
+    expect(Buffer.concat(parts).equals(body)).toBe(true);
+    expect(parts.length).toBeGreaterThan(10);
+
+    let closed!: Promise<void>;
+    const url2 = await serve((s) => {
+      closed = new Promise((r) => s.on('close', () => r()));
+      s.write(ok(body.length));
+      s.write(body.subarray(0, 1024 * 1024));
+    });
+    const bad = new Error('the consumer refuses at once');
+    let calls = 0;
+    const refuseSecond = (): undefined => {
+      if (++calls === 2) throw bad;
+      return undefined;
+    };
+    await expect(readInto(url2, options(body.length), refuseSecond)).rejects.toBe(bad);
+    expect(calls).toBe(2);
+    await closed;
   });
 
   it('an abort in the body rejects with its reason; a consumer\'s error is the error', async () => {
