@@ -52,18 +52,21 @@ export async function buildNixClosures(root: string, trees: { v1Tree: string; v2
   await chmod(root, 0o755);
   const expr = join(root, 'closure.nix');
   await writeFile(expr, CLOSURE_NIX);
-  const [v1, v2] = await Promise.all([trees.v1Tree, trees.v2Tree].map((dir) => nix('nix-build', ['--no-out-link', expr, '--argstr', 'dir', dir])));
+  // One after the other: the first Nix command on a fresh machine makes /nix/var/nix's links, and two at
+  // once race there ("creating symlink from '/nix/var/nix/gcroots/profiles' … File exists", seen).
+  const v1 = await nix('nix-build', ['--no-out-link', expr, '--argstr', 'dir', trees.v1Tree]);
+  const v2 = await nix('nix-build', ['--no-out-link', expr, '--argstr', 'dir', trees.v2Tree]);
   const secretFile = join(root, 'nix-cache.sk');
   const publicFile = join(root, 'nix-cache.pk');
   await nix('nix-store', ['--generate-binary-cache-key', 'bench-nix-1', secretFile, publicFile]);
-  const paths = [v1 ?? '', v2 ?? ''];
+  const paths = [v1, v2];
   await nix('nix', ['store', 'sign', '--key-file', secretFile, '-r', ...paths]);
   const cacheDirs = { none: join(root, 'nix-cache-none'), zstd: join(root, 'nix-cache-zstd') };
   for (const [kind, dir] of Object.entries(cacheDirs)) await nix('nix', ['copy', '--to', `file://${dir}?compression=${kind}`, ...paths]);
   const all = (await nix('nix-store', ['-qR', ...paths])).split('\n');
   return {
-    v1: v1 ?? '',
-    v2: v2 ?? '',
+    v1,
+    v2,
     caches: { none: `file://${cacheDirs.none}`, zstd: `file://${cacheDirs.zstd}` },
     cacheDirs,
     publicKey: (await readFile(publicFile, 'utf8')).trim(),
