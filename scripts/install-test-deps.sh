@@ -36,7 +36,16 @@ command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 [ -x /usr/bin/time ] || need+=(time)
 command -v fincore >/dev/null || need+=(util-linux-extra)
+# Nix makes its state directory's links on its first use, and two first uses at once race (one fails:
+# "creating symlink from '/nix/var/nix/gcroots/profiles' … File exists", seen): the test files start Nix
+# concurrently, so its first use is made here, once, by root (who owns /nix).
+init_nix() {
+  if [ ! -d /nix/var/nix/gcroots ] && [ "$(id -u)" -eq 0 ] && command -v nix-store >/dev/null; then
+    NIX_CONFIG='build-users-group =' nix-store --init
+  fi
+}
 if [ ${#need[@]} -eq 0 ]; then
+  init_nix
   echo "install-test-deps: everything present"
   exit 0
 fi
@@ -53,3 +62,4 @@ $sudo apt-get update -qq
 # Deduplicate (a package may be named twice) and install.
 mapfile -t pkgs < <(printf '%s\n' "${need[@]}" | sort -u)
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+init_nix
