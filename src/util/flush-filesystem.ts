@@ -3,23 +3,39 @@ import { promisify } from 'node:util';
 import { runPool } from './run-pool.js';
 
 let syncfsWorks: boolean | undefined;
+const SYNCFS_TIMEOUT_MS = 120_000;
+
+/**
+ * Whether `sync -f` failed in a way that will not change: this machine cannot run it (no `sync` on PATH,
+ * or one without -f), or it outran its deadline (syncfs writes back every process's data on the
+ * filesystem, and here that is too much). Only then is it never tried again; after any other failure
+ * (an I/O error reported once) the next flush tries it again.
+ */
+function syncfsUnusable(err: unknown): boolean {
+  const e = err as { code?: unknown; stderr?: unknown; killed?: unknown };
+  if (e.code === 'ENOENT' || e.code === 'EACCES' || e.killed === true) return true;
+  return typeof e.stderr === 'string' && /invalid option|unrecognized option|illegal option/i.test(e.stderr);
+}
 
 /**
  * Makes every write on the filesystem holding `dir` durable with one syncfs(2) (coreutils `sync -f`):
  * one flush for a whole batch of objects instead of one fsync per file, which on a busy VM disk costs
- * seconds per thousand files. Where `sync -f` is unavailable, fsyncs each of `files` instead. Throws the
- * fsync errors.
+ * seconds per thousand files. Where `sync -f` is unavailable, or fails, fsyncs each of `files` instead.
+ * `timeoutMs` bounds `sync -f`. Throws the fsync errors.
  */
-export async function flushFilesystem(dir: string, files: string[]): Promise<void> {
+export async function flushFilesystem(dir: string, files: string[], timeoutMs = SYNCFS_TIMEOUT_MS): Promise<void> {
   if (syncfsWorks !== false) {
     try {
       // node:child_process is loaded here, on the first flush: a fetch with nothing to write never needs it.
       const { execFile } = await import('node:child_process');
-      await promisify(execFile)('sync', ['-f', dir], { timeout: 120_000 });
+      await promisify(execFile)('sync', ['-f', dir], { timeout: timeoutMs });
       syncfsWorks = true;
       return;
-    } catch {
-      syncfsWorks = false;
+    } catch (err) {
+      // This flush falls back to fsyncing each file, which reports an I/O error as its own. One transient
+      // failure must not turn syncfs off for the rest of a long-lived agent (every later flush one fsync
+      // per file): the early writeback's flush fails along with any writeback error, for one.
+      if (syncfsUnusable(err)) syncfsWorks = false;
     }
   }
   await runPool(files, 16, async (f) => {
