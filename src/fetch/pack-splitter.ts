@@ -305,18 +305,17 @@ class PackSplit implements PackSplitter {
       const e = this.entries[this.i];
       if (e === undefined) return undefined;
       const w = this.roomFor(e);
-      if (w !== undefined) return w.then(() => this.begun(e));
-      this.startEntry(e);
-      if (this.left > 0) return undefined;
-      this.finishEntry();
+      if (w !== undefined) return w.then(() => (this.begin(e) ? undefined : this.advance()));
+      if (this.begin(e)) return undefined;
     }
   }
 
-  private begun(e: PackEntry): Promise<void> | undefined {
+  // Starts entry `e`, and finishes it at once when it is empty: true when its bytes are still to come.
+  private begin(e: PackEntry): boolean {
     this.startEntry(e);
-    if (this.left > 0) return undefined;
+    if (this.left > 0) return true;
     this.finishEntry();
-    return this.advance();
+    return false;
   }
 
   // The index is read outside the byte loop: run once per pack, inside it that branch made V8 throw away

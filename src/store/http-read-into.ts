@@ -72,7 +72,7 @@ export function readInto(href: string, o: ReadIntoOptions, consume: ConsumeView)
     'Connection: close\r\n\r\n';
   return new Promise((resolve, reject) => {
     if (o.signal.aborted) {
-      reject(o.signal.reason instanceof Error ? o.signal.reason : new Error(String(o.signal.reason)));
+      reject(asError(o.signal.reason));
       return;
     }
     let head: Buffer | undefined = Buffer.alloc(0);
@@ -91,7 +91,7 @@ export function readInto(href: string, o: ReadIntoOptions, consume: ConsumeView)
       else if (!consuming && !o.signal.aborted) resolve('unsupported');
       else reject(err);
     };
-    const onAbort = (): void => finish(o.signal.reason instanceof Error ? o.signal.reason : new Error(String(o.signal.reason)));
+    const onAbort = (): void => finish(asError(o.signal.reason));
     const fail = (why: string): void => finish(new TransportError(`${o.what}: ${why}`, { what: o.what }));
     // Hands body bytes on, pausing the socket (false) while `consume` holds them.
     const deliver = (view: Buffer): boolean => {

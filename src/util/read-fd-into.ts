@@ -9,9 +9,9 @@ const readAt = (fd: number, buf: Buffer, length: number, position: number): Prom
 /**
  * Reads the first `size` bytes of the open file `fd` into two buffers used in turn, handing each read to
  * `consume` as a view and reading the next into the other buffer meanwhile; a buffer is read into again
- * only once `consume` is done with it (at once when it returns undefined, else once its promise settled). Resolves once every byte was consumed. Rejects with
- * `short(got)` when the file ends before `size` bytes, with what `consume` rejects with, with a read's
- * error, or with the signal's reason.
+ * only once `consume` is done with it (at once when it returns undefined, else once its promise settled).
+ * Resolves once every byte was consumed. Rejects with `short(got)` when the file ends before `size`
+ * bytes, with what `consume` throws or rejects with, with a read's error, or with the signal's reason.
  */
 export async function readFdInto(fd: number, size: number, consume: (view: Buffer) => Promise<void> | undefined, short: (got: number) => Error, signal?: AbortSignal): Promise<void> {
   const bufs = [Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size)), Buffer.allocUnsafeSlow(Math.min(READ_BYTES, size))];
