@@ -12,6 +12,7 @@ import { placeObjects, type Wanted } from './place-objects.js';
 import { createBatchCommitter } from './batch-commit.js';
 import { beginPackageTree, finishPackage, publishPackages, removeStalePartials, startPackage, type PreparedPackage, type StartedPackage, type TreeInProgress } from './materialise-package.js';
 import { removeTree } from '../util/remove-tree.js';
+import { directWritesWanted } from '../util/direct-writes.js';
 import { cacheWithHomes } from './object-homes.js';
 import { makeShards, missingObjects, openObjectCache, type ObjectCache } from './object-cache.js';
 import { inlineFsOpRunner, startLater, threadFsOpRunner, type FsOpRunner, type LaterRunner } from './fs-op-runner.js';
@@ -149,8 +150,8 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
  * over HTTP 0.66 against 0.70 s (wall + sync, 12 rounds), for 7 MB of peak RSS (docs/performance.md). A
  * third was slower.
  */
-function fsThreadRunner(o: FetchClosureOptions): FsOpRunner {
-  return threadFsOpRunner(o.fsThreads ?? (o.stores[0]?.localPath !== undefined ? undefined : Math.min(2, availableParallelism())));
+function fsThreadRunner(o: FetchClosureOptions, direct = directWritesWanted()): FsOpRunner {
+  return threadFsOpRunner(o.fsThreads ?? (o.stores[0]?.localPath !== undefined ? undefined : Math.min(2, availableParallelism())), direct);
 }
 
 /**
@@ -172,7 +173,8 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
     // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start while
     // the manifests are read, rather than after (their start takes about 20 ms).
     const names = await readdir(storeDir);
-    early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? startLater(() => fsThreadRunner(options), true) : undefined;
+    const direct = directWritesWanted();
+    early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? startLater(() => fsThreadRunner(options, direct), true, direct) : undefined;
     return await fetchInto(options, storeDir, names, early);
   } catch (err) {
     throw localDiskFull(err, options.stateDir) ?? err;

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runFsOps, type FsOp, type FsOpResult } from './fs-ops.js';
 import { runSpreadAsync } from './fs-ops-async.js';
+import { directWritesWanted } from '../util/direct-writes.js';
 import { appliedV8Flags, reapplyV8Flags } from '../util/v8-flags.js';
 
 /** Runs batches of local filesystem steps (see fs-ops.ts). */
@@ -14,6 +15,11 @@ export interface FsOpRunner {
   runSpread(ops: readonly FsOp[]): Promise<FsOpResult[]>;
   /** True when the steps run on worker threads (a step's data may then live in shared memory, unmoved). */
   readonly threaded: boolean;
+  /**
+   * True when the threads write data of DIRECT_FROM bytes or more with O_DIRECT (util/direct-writes.ts):
+   * callers then place such data on block boundaries of page-aligned shared memory (pack-splitter.ts).
+   */
+  readonly direct: boolean;
   /** Stops the threads (without waiting for them to end). */
   close(): Promise<void>;
 }
@@ -27,7 +33,7 @@ export interface LaterRunner extends FsOpRunner {
  * `make`'s runner, made only when started or first used: a fetch that makes its threads early still lets
  * its first request go out before their start. Once closed, it refuses steps at once and starts nothing.
  */
-export function startLater(make: () => FsOpRunner, threaded: boolean): LaterRunner {
+export function startLater(make: () => FsOpRunner, threaded: boolean, direct = false): LaterRunner {
   let runner: FsOpRunner | undefined;
   let closed = false;
   const get = (): FsOpRunner => {
@@ -39,6 +45,7 @@ export function startLater(make: () => FsOpRunner, threaded: boolean): LaterRunn
     run: (ops, keepGoing) => new Promise((resolve) => resolve(get().run(ops, keepGoing))),
     runSpread: (ops) => new Promise((resolve) => resolve(get().runSpread(ops))),
     threaded,
+    direct,
     close: async () => {
       closed = true;
       await runner?.close();
@@ -63,13 +70,13 @@ export function inlineFsOpRunner(): FsOpRunner {
     buf ??= Buffer.allocUnsafe(READ_BUFFER);
     return Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
   };
-  return { run, runSpread: (ops) => runSpreadAsync(ops), threaded: false, close: () => Promise.resolve() };
+  return { run, runSpread: (ops) => runSpreadAsync(ops), threaded: false, direct: false, close: () => Promise.resolve() };
 }
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading
 // (and no TypeScript loader under the test runner) is involved.
-// Its direct writes' memory is a WebAssembly.Memory: the one way to get page-aligned bytes in Node (as in
-// src/nix/direct-writer.ts).
+// Its direct writes' memory, when it makes them, is a WebAssembly.Memory: the one way to get page-aligned
+// bytes in Node (as in src/nix/direct-writer.ts).
 // Its first line sets again the V8 flags the process set at run time, which making its isolate undid
 // (util/v8-flags.ts): from the worker itself, the moment its JavaScript starts, rather than once the main
 // thread hears it is online.
@@ -80,7 +87,7 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const runFsOps = ${runFsOps.toString()};
 const buf = Buffer.allocUnsafe(${READ_BUFFER});
-const aligned = Buffer.from(new WebAssembly.Memory({ initial: 16 }).buffer);
+const aligned = workerData.direct ? Buffer.from(new WebAssembly.Memory({ initial: 16 }).buffer) : undefined;
 parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: runFsOps(fs, crypto, m.ops, buf, m.keepGoing, aligned) }));
 `;
 
@@ -93,12 +100,13 @@ interface Lane {
 /**
  * Runs the steps on `threads` worker threads (default: one per core, at most 4), so hashing and the
  * kernel's copying use every core while the main thread stays free for the network, progress and
- * deadlines. Threads start at once and are idle-unref'd; `close` terminates them.
+ * deadlines. Threads start at once and are idle-unref'd; `close` terminates them. With `direct`, they write
+ * large data with O_DIRECT.
  */
-export function threadFsOpRunner(threads = Math.min(4, availableParallelism())): FsOpRunner {
+export function threadFsOpRunner(threads = Math.min(4, availableParallelism()), direct = directWritesWanted()): FsOpRunner {
   let nextId = 0;
   const lanes: Lane[] = Array.from({ length: Math.max(1, threads) }, () => {
-    const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { v8Flags: appliedV8Flags() } }), pending: new Map() };
+    const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { v8Flags: appliedV8Flags(), direct } }), pending: new Map() };
     lane.worker.unref();
     // A worker's start resets the V8 flags set at run time (the young generation's cap among them); the
     // worker sets them again as it starts, and this covers a worker whose start outran that.
@@ -136,6 +144,7 @@ export function threadFsOpRunner(threads = Math.min(4, availableParallelism())):
       return parts.flat();
     },
     threaded: true,
+    direct,
     // Not waited for: a thread's end takes ~4 ms at the end of every fetch, and an unref'd idle thread
     // keeps nothing alive. Every step was answered by then (callers close after their last run).
     close() {

@@ -76,9 +76,9 @@ function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, t
       check();
       if (released) throw new Error(`NAR file writer: ${path} added after the end`);
       cur ??= fresh();
-      // As in pack-splitter.ts: a file of DIRECT_FROM bytes or more starts on a block boundary of the
-      // page-aligned buffer, so the thread writes its blocks with O_DIRECT from where they lie (fs-ops.ts).
-      let at = size >= DIRECT_FROM ? alignToBlock(cur.used) : cur.used;
+      // As in pack-splitter.ts: where the thread writes with O_DIRECT, a file of DIRECT_FROM bytes or more
+      // starts on a block boundary of the page-aligned buffer, so its blocks go from where they lie (fs-ops.ts).
+      let at = runner.direct && size >= DIRECT_FROM ? alignToBlock(cur.used) : cur.used;
       if (at + size > GATHER_BYTES) {
         issue(cur);
         const next: Gather = spare ?? fresh();

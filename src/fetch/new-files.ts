@@ -15,6 +15,11 @@ export interface NewFiles {
   writeAt(path: string, data: Uint8Array, pos: number, last?: boolean): Promise<void>;
   /** The bytes are read on another thread: callers keep them in shared memory, so none are copied. */
   readonly shared: boolean;
+  /**
+   * That thread writes data of DIRECT_FROM bytes or more with O_DIRECT (FsOpRunner.direct): such data is
+   * best placed on a block boundary of page-aligned memory, where it is written from without a copy.
+   */
+  readonly direct: boolean;
 }
 
 /**
@@ -25,7 +30,7 @@ export interface NewFiles {
  * a local one runs the steps synchronously (a few microseconds each, no downloads to stall).
  */
 export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
-  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeFileAt, shared: false };
+  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeFileAt, shared: false, direct: false };
   return {
     async write(items) {
       try {
@@ -39,5 +44,6 @@ export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
       throwIfFailed(await fsOps.run([{ op: 'writeAt', path, data, pos, create: pos === 0, mode: TEMP_MODE, last }]));
     },
     shared: fsOps.threaded,
+    direct: fsOps.threaded && fsOps.direct,
   };
 }

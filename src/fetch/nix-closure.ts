@@ -18,6 +18,7 @@ import {
 } from '../nix/index.js';
 import type { NixStorePath } from '../store/closure-ref.js';
 import { startLater, threadFsOpRunner } from './fs-op-runner.js';
+import { directWritesWanted } from '../util/direct-writes.js';
 import { narFileWriters } from './nar-file-writer.js';
 
 /**
@@ -117,7 +118,8 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     // A thread for the small files, started only when a NAR hands one over (nar-file-writer.ts). One: a
     // second was no faster uncompressed and slower from zstd (519 vs 516 ms, 626 vs 709 ms), whose
     // decompressor takes a core of its own.
-    const thread = startLater(() => threadFsOpRunner(1), true);
+    const direct = directWritesWanted();
+    const thread = startLater(() => threadFsOpRunner(1, direct), true, direct);
     try {
       const writers = narFileWriters(thread);
       result = await materialiseNixClosure(r.cache, r.closure, root, {

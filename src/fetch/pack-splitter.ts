@@ -43,9 +43,9 @@ export interface PackSplitter {
 const GATHER_BYTES = 512 * 1024;
 const SMALL_OBJECT = 256 * 1024;
 const WRITE_CHUNK = 256 * 1024;
-// Shared gather buffers start on a page boundary (util/page-aligned.ts): an object the
-// filesystem thread writes with O_DIRECT (64 KiB or more, fs-ops.ts) is placed at a 4 KiB boundary of the
-// buffer, and a large one written in pieces that end on one, so its blocks go to the disk from here,
+// Shared gather buffers start on a page boundary (util/page-aligned.ts): where the filesystem thread
+// writes with O_DIRECT (64 KiB or more, fs-ops.ts; off by default, util/direct-writes.ts), an object it
+// writes so is placed at a 4 KiB boundary of the buffer, and a large one written in pieces that end on one, so its blocks go to the disk from here,
 // without a copy into the thread's own aligned memory (V8 copies out of shared memory a word at a time).
 // A pack done with its shared gather buffers leaves them to the next one: a fresh buffer costs the first
 // touch of each of its pages (a fault that, on a VM with free page reporting, goes to the host) and an
@@ -169,7 +169,7 @@ class PackSplit implements PackSplitter {
   }
 
   private goesDirect(size: number): boolean {
-    return this.sink.files.shared && size >= DIRECT_FROM;
+    return this.sink.files.direct && size >= DIRECT_FROM;
   }
 
   private settle(p: Promise<unknown>): Promise<unknown> {
@@ -215,8 +215,9 @@ class PackSplit implements PackSplitter {
     const l = this.large;
     if (l !== undefined && (cur.used > this.from || last)) {
       const from = this.from;
-      // Up to a block boundary, but for the last piece and a full buffer (both end where they end).
-      const to = last || !files.shared || cur.used === GATHER_BYTES ? cur.used : from + Math.floor((cur.used - from) / DIRECT_BLOCK) * DIRECT_BLOCK;
+      // For direct writes, up to a block boundary, but for the last piece and a full buffer (both end where
+      // they end).
+      const to = last || !files.direct || cur.used === GATHER_BYTES ? cur.used : from + Math.floor((cur.used - from) / DIRECT_BLOCK) * DIRECT_BLOCK;
       const data = cur.buf.subarray(from, to);
       const at = l.pos;
       l.pos += data.length;

@@ -65,6 +65,7 @@ function afterReady(files: NewFiles, ready: Promise<void>): NewFiles {
       return files.writeAt(path, data, pos, last);
     },
     shared: files.shared,
+    direct: files.direct,
   };
 }
 

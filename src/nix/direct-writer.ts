@@ -1,7 +1,9 @@
 import { close, constants, open, write } from 'node:fs';
+import { directWritesWanted } from '../util/direct-writes.js';
 import { pageAlignedBuffer } from '../util/page-aligned.js';
 
-// Why a large file is written with O_DIRECT: its bytes must reach the disk before the closure's paths are
+// Why a large file may be written with O_DIRECT (only with FLOTILLA_DIRECT_WRITES=1, util/direct-writes.ts,
+// which says why not by default): its bytes must reach the disk before the closure's paths are
 // renamed into place anyway (the flush before the renames), and through the page cache they are first
 // copied into freshly allocated cache pages, then written back. On this project's VMs a fresh page costs a
 // fault into the host (free page reporting, docs/performance.md), and 50 MB took 84–116 ms to write plus
@@ -26,11 +28,12 @@ export function alignedSlots(count: number): Buffer[] {
 
 /**
  * A second descriptor for writing `path` (a file this process just created exclusively, under a directory
- * it made) with O_DIRECT; undefined where the platform or filesystem refuses it, or on any other error: the
- * caller then writes through its own descriptor, which is always correct.
+ * it made) with O_DIRECT; undefined unless direct writes are wanted (util/direct-writes.ts), where the
+ * platform or filesystem refuses it, or on any other error: the caller then writes through its own
+ * descriptor, which is always correct.
  */
 export function openDirect(path: string): Promise<number | undefined> {
-  if (O_DIRECT === undefined) return Promise.resolve(undefined);
+  if (O_DIRECT === undefined || !directWritesWanted()) return Promise.resolve(undefined);
   return new Promise((resolve) => open(path, O_WRONLY | O_NOFOLLOW | O_DIRECT, (err, fd) => resolve(err ? undefined : fd)));
 }
 

@@ -1,5 +1,5 @@
 // Objects of 64 KiB or more that arrive over the network are written with O_DIRECT by the filesystem
-// worker: byte-identical, only their unaligned edges left in the page cache (fincore shows it), and back to
+// worker, when asked to (FLOTILLA_DIRECT_WRITES=1): byte-identical, only their unaligned edges left in the page cache (fincore shows it), and back to
 // ordinary writes when the kernel refuses a direct one. Real files in the test's temp dir.
 import * as crypto from 'node:crypto';
 import { randomBytes, randomFillSync } from 'node:crypto';
@@ -11,6 +11,7 @@ import { threadFsOpRunner, throwIfFailed } from '../../src/fetch/fs-op-runner.js
 import { runFsOps, type FsOp } from '../../src/fetch/fs-ops.js';
 import { alignedSlots } from '../../src/nix/direct-writer.js';
 import { pageAlignedBuffer } from '../../src/util/page-aligned.js';
+import { withDirectWrites } from '../helpers/direct-writes.js';
 import { residentBytes } from '../helpers/page-cache.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
@@ -88,13 +89,17 @@ describe('large writes straight to the disk', () => {
     expect((await readFile(pieces)).equals(data)).toBe(true);
   });
 
-  it('the worker threads write with it', async () => {
-    const ops = threadFsOpRunner(1);
+  it.each([
+    { env: '1', direct: true },
+    { env: undefined, direct: false },
+  ])('the worker threads write with it only when asked to (FLOTILLA_DIRECT_WRITES=$env)', async ({ env, direct }) => {
+    const ops = await withDirectWrites(env === '1', () => Promise.resolve(threadFsOpRunner(1)));
     try {
+      expect(ops.direct).toBe(direct);
       const dest = join(t.dir, 'obj');
       const data = randomBytes(2 * 1024 * 1024);
       throwIfFailed(await ops.run([{ op: 'write', dest, data, mode: 0o444 }]));
-      expect(residentBytes(dest)).toBe(0);
+      expect(residentBytes(dest)).toBe(direct ? 0 : data.length);
       expect((await readFile(dest)).equals(data)).toBe(true);
     } finally {
       await ops.close();

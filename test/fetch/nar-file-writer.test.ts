@@ -27,9 +27,9 @@ beforeAll(async () => {
 afterAll(() => scratch.cleanup());
 
 describe('the small files of a NAR, on the filesystem threads', () => {
-  it('each file gets its bytes, exactly its mode (whatever the umask) and mtime; from 64 KiB its blocks go straight to the disk', async () => {
+  it('each file gets its bytes, exactly its mode (whatever the umask) and mtime; on threads that write directly, from 64 KiB its blocks go straight to the disk', async () => {
     const dir = await fresh();
-    const runner = threadFsOpRunner(2);
+    const runner = threadFsOpRunner(2, true);
     // A umask that takes read bits away: the files must still be 0444 and 0555, as Nix's are.
     const umask = process.umask(0o277);
     try {

@@ -30,7 +30,7 @@ interface Piece {
   last: boolean;
 }
 
-function recorder(shared: boolean): { files: NewFiles; pieces: Piece[] } {
+function recorder(shared: boolean, direct: boolean): { files: NewFiles; pieces: Piece[] } {
   const pieces: Piece[] = [];
   const note = (path: string, data: Uint8Array, pos: number, last: boolean): void => {
     pieces.push({ path, pos, data: Buffer.from(data), offset: data.byteOffset, shared: data.buffer instanceof SharedArrayBuffer, last });
@@ -39,6 +39,7 @@ function recorder(shared: boolean): { files: NewFiles; pieces: Piece[] } {
     pieces,
     files: {
       shared,
+      direct,
       write: (items) => {
         for (const s of items) note(s.tmp, s.data, 0, true);
         return Promise.resolve();
@@ -54,10 +55,10 @@ function recorder(shared: boolean): { files: NewFiles; pieces: Piece[] } {
 const entry = (data: Buffer): PackEntry => ({ digest: digestFromHex(createHash('sha256').update(data).digest('hex')), size: data.length });
 
 /** Splits a pack of `objects` fed in reads of `read` bytes; returns each object's bytes as the files got them. */
-async function split(objects: Buffer[], shared: boolean, read: number): Promise<{ pieces: Piece[]; files: Map<string, Buffer>; sizeOf: Map<string, number>; committed: Digest[] }> {
+async function split(objects: Buffer[], shared: boolean, read: number, direct = shared): Promise<{ pieces: Piece[]; files: Map<string, Buffer>; sizeOf: Map<string, number>; committed: Digest[] }> {
   const cache = await openObjectCache(t.dir);
   const entries = objects.map(entry);
-  const { files, pieces } = recorder(shared);
+  const { files, pieces } = recorder(shared, direct);
   const committed: Digest[] = [];
   const tmps = new Map<Digest, string>();
   const splitter = createPackSplitter(cache, 'sha256:pack' as Digest, entries, new Set(entries.map((e) => e.digest)), {
@@ -86,7 +87,7 @@ describe('pack splitter: objects placed for direct writes', () => {
   // written in pieces (one crossing two gather buffers), with odd sizes to misalign what follows.
   const objects = [17, 65_535, 65_536, 200_001, 3_000, 300_001, 1_234_567, 70_000].map((n) => randomBytes(n));
 
-  it('with shared buffers: every object of 64 KiB or more starts on a block of its buffer, every inner piece ends on one', async () => {
+  it('with shared buffers and direct writes: every object of 64 KiB or more starts on a block of its buffer, every inner piece ends on one', async () => {
     for (const read of [1_000, 65_536, 131_072 + 7]) {
       const { pieces, files, sizeOf, committed } = await split(objects, true, read);
       expect(committed).toHaveLength(objects.length);
@@ -103,13 +104,18 @@ describe('pack splitter: objects placed for direct writes', () => {
     }
   });
 
-  it('without threads (unshared buffers) nothing is padded: objects follow one another', async () => {
-    const { pieces, files } = await split(objects, false, 65_536);
+  it.each([
+    { shared: false, what: 'without threads (unshared buffers)' },
+    { shared: true, what: 'on threads that write through the page cache (the default)' },
+  ])('$what nothing is padded: objects follow one another, pieces end where the buffer did', async ({ shared }) => {
+    const { pieces, files } = await split(objects, shared, 65_536, false);
     for (const o of objects) expect(files.get(entry(o).digest)?.equals(o)).toBe(true);
     const gathered = pieces.filter((p) => p.last && p.pos === 0 && p.data.length <= 256 * 1024);
     // 17 B, 64 KiB - 1 and 64 KiB sit back to back in the first buffer.
     expect(gathered[1]?.offset).toBe((gathered[0]?.offset ?? 0) + 17);
     expect(gathered[2]?.offset).toBe((gathered[1]?.offset ?? 0) + 65_535);
-    expect(pieces.every((p) => !p.shared)).toBe(true);
+    expect(pieces.every((p) => p.shared === shared)).toBe(true);
+    // A large object's inner pieces are whole reads (64 KiB fed at a time), not cut back to a block.
+    expect(pieces.some((p) => !p.last && (p.pos + p.data.length) % BLOCK !== 0)).toBe(true);
   });
 });

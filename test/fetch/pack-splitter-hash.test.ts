@@ -23,19 +23,19 @@ afterEach(async () => {
 
 const entry = (data: Buffer): PackEntry => ({ digest: digestFromHex(createHash('sha256').update(data).digest('hex')), size: data.length });
 
-const recorder = (shared: boolean): NewFiles => ({ shared, write: () => Promise.resolve(), writeAt: () => Promise.resolve() });
+const recorder = (shared: boolean, direct: boolean): NewFiles => ({ shared, direct, write: () => Promise.resolve(), writeAt: () => Promise.resolve() });
 
 interface Outcome {
   committed: Map<Digest, boolean>;
   err?: { code?: string; message: string };
 }
 
-async function split(objects: Buffer[], pack: Buffer, shared: boolean, read: number, feeds: Array<'now' | 'wait'> = []): Promise<Outcome> {
+async function split(objects: Buffer[], pack: Buffer, shared: boolean, read: number, feeds: Array<'now' | 'wait'> = [], direct = shared): Promise<Outcome> {
   const cache = await openObjectCache(t.dir);
   const entries = objects.map(entry);
   const committed = new Map<Digest, boolean>();
   const s = createPackSplitter(cache, `sha256:${'7'.repeat(64)}` as Digest, entries, new Set(entries.map((e) => e.digest)), {
-    files: recorder(shared),
+    files: recorder(shared, direct),
     commit: (_tmp, digest, _size, direct) => {
       committed.set(digest, direct);
       return Promise.resolve();
@@ -68,11 +68,12 @@ describe('pack splitter: each object hashed whole or across reads', () => {
   const pack = Buffer.concat([encodePackHeader(entries), ...objects]);
 
   it.each(READS)('reads of %i bytes: every object verified and handed on, O_DIRECT ones said so', async (read) => {
-    for (const shared of [true, false]) {
-      const out = await split(objects, pack, shared, read);
+    // Threads writing directly, threads writing through the page cache (the default), no threads.
+    for (const [shared, direct] of [[true, true], [true, false], [false, false]] as const) {
+      const out = await split(objects, pack, shared, read, [], direct);
       expect(out.err).toBeUndefined();
       expect([...out.committed.keys()].sort()).toEqual(entries.map((e) => e.digest).sort());
-      for (const e of entries) expect(out.committed.get(e.digest), `${e.size} bytes, shared ${shared}`).toBe(shared && e.size >= 65_536);
+      for (const e of entries) expect(out.committed.get(e.digest), `${e.size} bytes, shared ${shared}, direct ${direct}`).toBe(direct && e.size >= 65_536);
     }
   });
 

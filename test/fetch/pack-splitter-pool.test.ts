@@ -41,6 +41,7 @@ function lateReader(delayMs: number, failWrites = false): { files: NewFiles; wri
     buffers,
     files: {
       shared: true,
+      direct: true,
       write: async (items) => {
         for (const s of items) await put(s.tmp, s.data, 0);
       },

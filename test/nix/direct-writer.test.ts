@@ -11,10 +11,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { alignedSlots, createDirectWriter, DIRECT_SLOT, openDirect, type DirectWriter } from '../../src/nix/direct-writer.js';
 
 let tmp: string;
+let before: string | undefined;
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'flotilla-direct-'));
+  // Direct writes are off unless asked for (src/util/direct-writes.ts); these tests ask.
+  before = process.env['FLOTILLA_DIRECT_WRITES'];
+  process.env['FLOTILLA_DIRECT_WRITES'] = '1';
 });
 afterEach(async () => {
+  if (before === undefined) delete process.env['FLOTILLA_DIRECT_WRITES'];
+  else process.env['FLOTILLA_DIRECT_WRITES'] = before;
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -36,6 +42,16 @@ async function create(name: string): Promise<{ path: string; fd: number; directF
 }
 
 describe('the direct writer', () => {
+  it('is not used unless FLOTILLA_DIRECT_WRITES=1: openDirect answers no descriptor', async () => {
+    const path = join(tmp, 'plain');
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+    for (const value of [undefined, '0', 'yes']) {
+      if (value === undefined) delete process.env['FLOTILLA_DIRECT_WRITES'];
+      else process.env['FLOTILLA_DIRECT_WRITES'] = value;
+      expect(await openDirect(path), String(value)).toBeUndefined();
+    }
+  });
+
   it('writes a file byte-identical, whole slots direct and the last partial block through the ordinary descriptor', async () => {
     const { path, fd, directFd } = await create('f');
     const bytes = randomBytes(3 * DIRECT_SLOT + 12_345);
