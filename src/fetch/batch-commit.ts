@@ -1,13 +1,12 @@
 import { rm } from 'node:fs/promises';
 import type { Digest } from '../store/digest.js';
+import { earlyWriteback } from '../util/early-writeback.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
 import type { ObjectCache } from './object-cache.js';
 import type { ObjectHomes } from './object-homes.js';
 import { TEMPS_HAVE_FINAL_MODE } from './write-temps.js';
-
-const WRITEBACK_BYTES = 32 * 1024 * 1024;
 
 /** Verified temp files waiting for one flush before they get their final cache names. */
 export interface BatchCommitter {
@@ -40,23 +39,9 @@ export interface BatchCommitter {
 export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps: FsOpRunner, homes: ObjectHomes = new Map(), batchBytes = 256 * 1024 * 1024): BatchCommitter {
   let pending: Array<{ tmp: string; digest: Digest; executable: boolean }> = [];
   let pendingBytes = 0;
-  // Early writeback: every WRITEBACK_BYTES queued, a flush starts in the background (at most one at a
-  // time), so the disk writes while the next objects are copied and hashed and the flush before the
-  // renames finds little left to write. Only that last flush vouches for durability (and reports errors).
-  // Bytes written with O_DIRECT are not counted: a flush has nothing of theirs to write, and each flush
-  // forks this process for `sync -f` (~4 ms of the main thread each).
-  let unflushed = 0;
-  let writeback: Promise<void> | undefined;
-  const nudge = (size: number): void => {
-    unflushed += size;
-    if (!durable || writeback !== undefined || unflushed < WRITEBACK_BYTES) return;
-    unflushed = 0;
-    writeback = flushFilesystem(cache.tmpDir, [])
-      .catch(() => undefined)
-      .finally(() => {
-        writeback = undefined;
-      });
-  };
+  // Early writeback (util/early-writeback.ts) of the bytes queued. Bytes written with O_DIRECT are not
+  // counted: a flush has nothing of theirs to write.
+  const writeback = durable ? earlyWriteback(cache.tmpDir) : undefined;
   const queued = new Map<string, string>();
   const keyOf = (digest: Digest, executable: boolean): string => (executable ? `${digest}.x` : digest);
   const commit = async (alsoFlushed: readonly string[] = []): Promise<void> => {
@@ -89,7 +74,7 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
       pending.push({ tmp, digest, executable });
       queued.set(keyOf(digest, executable), tmp);
       pendingBytes += written;
-      if (!direct) nudge(written);
+      if (!direct) writeback?.wrote(written);
       return pendingBytes >= batchBytes ? commit() : undefined;
     },
     finish: commit,

@@ -1,5 +1,6 @@
 import type { NarFileWriter } from '../nix/index.js';
 import { pageAlignedBuffer } from '../util/page-aligned.js';
+import type { EarlyWriteback } from '../util/early-writeback.js';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import { alignToBlock, DIRECT_BLOCK, DIRECT_FROM, type FsOp } from './fs-ops.js';
 
@@ -29,8 +30,9 @@ interface Gather {
  * Writers of NARs' small files (one per NAR, `forNar`) on `runner`'s threads, which start only once the
  * fetch has seen HAND_OVER_FROM (`from`) bytes of small files: the files before that are written by the
  * sink. A NAR done with its two buffers leaves them to the next (a fresh buffer costs a fault per page).
+ * With `writeback`, the bytes the threads write through the page cache are counted toward it.
  */
-export function narFileWriters(runner: FsOpRunner, from = HAND_OVER_FROM): { forNar: () => NarFileWriter } {
+export function narFileWriters(runner: FsOpRunner, from = HAND_OVER_FROM, writeback?: EarlyWriteback): { forNar: () => NarFileWriter } {
   let bytes = 0;
   const pool: Buffer[] = [];
   const handing = (size: number): boolean => {
@@ -39,13 +41,13 @@ export function narFileWriters(runner: FsOpRunner, from = HAND_OVER_FROM): { for
   };
   const take = (): Buffer => pool.pop() ?? pageAlignedBuffer(GATHER_BYTES, runner.threaded);
   const give = (b: Buffer): void => void (pool.length < POOL_MAX ? pool.push(b) : undefined);
-  return { forNar: () => narFileWriter(runner, handing, take, give) };
+  return { forNar: () => narFileWriter(runner, handing, take, give, writeback) };
 }
 
 /** Buffers kept for the next NARs: two for each of the four fetched at once (materialise.ts). */
 const POOL_MAX = 8;
 
-function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, take: () => Buffer, give: (b: Buffer) => void): NarFileWriter {
+function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, take: () => Buffer, give: (b: Buffer) => void, writeback?: EarlyWriteback): NarFileWriter {
   let failure: { err: unknown } | undefined;
   const fresh = (): Gather => ({ buf: take(), used: 0, ops: [], busy: Promise.resolve() });
   let cur: Gather | undefined;
@@ -55,9 +57,14 @@ function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, t
     if (g.ops.length === 0) return;
     const ops = g.ops;
     g.ops = [];
+    // What went through the page cache, for the early writeback (not a direct write's blocks).
+    const cached = ops.reduce((n, o) => n + (o.op !== 'write' || (runner.direct && o.data.length >= DIRECT_FROM) ? 0 : o.data.length), 0);
     g.busy = g.busy
       .then(() => runner.run(ops))
-      .then(throwIfFailed)
+      .then((results) => {
+        throwIfFailed(results);
+        writeback?.wrote(cached);
+      })
       .catch((err: unknown) => void (failure ??= { err }));
   };
   const check = (): void => {

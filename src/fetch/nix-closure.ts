@@ -19,7 +19,8 @@ import {
 import type { NixStorePath } from '../store/closure-ref.js';
 import { startLater, threadFsOpRunner } from './fs-op-runner.js';
 import { directWritesWanted } from '../util/direct-writes.js';
-import { narFileWriters } from './nar-file-writer.js';
+import { earlyWriteback } from '../util/early-writeback.js';
+import { HAND_OVER_FROM, narFileWriters } from './nar-file-writer.js';
 
 /**
  * The trust flotilla.yaml's `nix:` block declares, as src/nix applies it. Throws KeyError for a malformed
@@ -121,7 +122,8 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     const direct = directWritesWanted();
     const thread = startLater(() => threadFsOpRunner(1, direct), true, direct);
     try {
-      const writers = narFileWriters(thread);
+      // The small files' bytes flushed in the background as they add up (the large ones each are, nar-unpack.ts).
+      const writers = narFileWriters(thread, HAND_OVER_FROM, earlyWriteback(root));
       result = await materialiseNixClosure(r.cache, r.closure, root, {
         flushWith: kept.temps,
         fileWriter: writers.forNar,

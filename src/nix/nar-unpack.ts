@@ -87,7 +87,11 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     let written = 0;
     let behind = 0;
     let tail: Promise<void> = Promise.resolve();
+    // Each batch's write, settled whatever its outcome: a failure is kept in `failed` and thrown by the
+    // loop, and carried by `tail` to the file's finish. A rejected write no one awaited would be an
+    // unhandled rejection (every one after a failed write rejects too).
     const queued: Promise<void>[] = [];
+    let failed: { err: unknown } | undefined;
     try {
       for await (const batch of batches(contents)) {
         const bytes = batch.reduce((a, c) => a + c.length, 0);
@@ -96,8 +100,9 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
           written += await writeAll(fd, batch);
           behind -= bytes;
         });
-        queued.push(tail);
-        while (behind > WRITE_BEHIND) await queued.shift();
+        queued.push(tail.catch((err: unknown) => void (failed ??= { err })));
+        while (behind > WRITE_BEHIND && failed === undefined) await queued.shift();
+        if (failed !== undefined) throw failed.err;
       }
     } catch (err) {
       await tail.catch(() => undefined);

@@ -1,0 +1,70 @@
+// The early writeback (util/early-writeback.ts) as a Nix fetch's small-file writer drives it: every so many
+// bytes the threads wrote through the page cache, one `sync -f` starts in the background, at most one at a
+// time; bytes a thread wrote with O_DIRECT count for nothing. A `sync` first on PATH logs each run and
+// then runs the real one, so the flushes counted here are real processes; the threads and files are real.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { threadFsOpRunner } from '../../src/fetch/fs-op-runner.js';
+import { narFileWriters } from '../../src/fetch/nar-file-writer.js';
+import { earlyWriteback } from '../../src/util/early-writeback.js';
+import { makeTempDir } from '../helpers/package-fixtures.js';
+
+const MIB = 1024 * 1024;
+let t: { dir: string; cleanup: () => Promise<void> };
+let log: string;
+let path: string | undefined;
+beforeEach(async () => {
+  t = await makeTempDir();
+  const bin = join(t.dir, 'bin');
+  await mkdir(bin);
+  log = join(t.dir, 'sync.log');
+  await writeFile(log, '');
+  // Slow enough that a second flush asked for while the first runs would overlap it, were that allowed.
+  await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "start $*" >> '${log}'\nsleep 0.2\n/usr/bin/sync "$@"\necho "end $*" >> '${log}'\n`);
+  await chmod(join(bin, 'sync'), 0o755);
+  path = process.env['PATH'];
+  process.env['PATH'] = `${bin}:${path ?? ''}`;
+});
+afterEach(async () => {
+  process.env['PATH'] = path;
+  await t.cleanup();
+});
+
+const lines = async (): Promise<string[]> => (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
+const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 600));
+
+/** Writes `count` files of `size` bytes through a NAR's writer on a thread (direct or not), every `every` bytes a flush. */
+async function writeFiles(count: number, size: number, direct: boolean, every: number): Promise<void> {
+  const dir = join(t.dir, 'out');
+  await mkdir(dir, { recursive: true });
+  const runner = threadFsOpRunner(1, direct);
+  try {
+    const w = narFileWriters(runner, -1, earlyWriteback(dir, every)).forNar();
+    for (let i = 0; i < count; i++) await w.add(join(dir, `f${direct ? 'd' : 'c'}${i}`), 0o444, 1, [randomBytes(size)], size);
+    await w.end();
+  } finally {
+    await runner.close();
+  }
+  await settled();
+}
+
+describe("a Nix fetch's small files: early writeback", () => {
+  it('every 2 MiB written through the page cache starts one flush of the filesystem, never two at once', async () => {
+    await writeFiles(24, 512 * 1024, false, 2 * MIB);
+    const l = await lines();
+    const starts = l.filter((x) => x.startsWith('start -f '));
+    expect(starts.length).toBeGreaterThanOrEqual(1);
+    // 12 MiB in all: at most six flushes, fewer when one still ran as the next 2 MiB were written.
+    expect(starts.length).toBeLessThanOrEqual(6);
+    expect(starts[0]).toBe(`start -f ${join(t.dir, 'out')}`);
+    // Each start is followed by its end before the next start.
+    l.forEach((x, i) => expect(x.startsWith(i % 2 === 0 ? 'start' : 'end'), `line ${i}: ${x}`).toBe(true));
+  });
+
+  it('bytes written with O_DIRECT start none', async () => {
+    await writeFiles(24, 512 * 1024, true, 2 * MIB);
+    expect(await lines()).toEqual([]);
+  });
+});
