@@ -45,8 +45,9 @@ const SMALL_OBJECT = 256 * 1024;
 const WRITE_CHUNK = 256 * 1024;
 // Shared gather buffers start on a page boundary (util/page-aligned.ts): where the filesystem thread
 // writes with O_DIRECT (64 KiB or more, fs-ops.ts; off by default, util/direct-writes.ts), an object it
-// writes so is placed at a 4 KiB boundary of the buffer, and a large one written in pieces that end on one, so its blocks go to the disk from here,
-// without a copy into the thread's own aligned memory (V8 copies out of shared memory a word at a time).
+// writes so is placed at a 4 KiB boundary of the buffer, and a large one written in pieces that end on
+// one, so its blocks go to the disk from here, without a copy into the thread's own aligned memory (V8
+// copies out of shared memory a word at a time).
 // A pack done with its shared gather buffers leaves them to the next one: a fresh buffer costs the first
 // touch of each of its pages (a fault that, on a VM with free page reporting, goes to the host) and an
 // unmap once collected. Enough for the packs that stream at once (place-objects.ts), two buffers each.
