@@ -2,38 +2,31 @@
 // queued, so the flush before the renames finds little left; bytes already written with O_DIRECT start
 // none: the page cache holds none of them, and each flush forks the fetching process. A `sync` first on
 // PATH logs each run and then runs the real one, so the flushes counted here are real processes.
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBatchCommitter } from '../../src/fetch/batch-commit.js';
 import { inlineFsOpRunner } from '../../src/fetch/fs-op-runner.js';
 import { openObjectCache, type ObjectCache } from '../../src/fetch/object-cache.js';
 import { hashBytes } from '../../src/packages/manifest-codec.js';
+import { loggingSync, type LoggingSync } from '../helpers/logging-sync.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
 const MIB = 1024 * 1024;
 let t: { dir: string; cleanup: () => Promise<void> };
 let cache: ObjectCache;
-let log: string;
-let path: string | undefined;
+let sync: LoggingSync;
 beforeEach(async () => {
   t = await makeTempDir();
   cache = await openObjectCache(join(t.dir, 'state'));
-  const bin = join(t.dir, 'bin');
-  await mkdir(bin);
-  log = join(t.dir, 'sync.log');
-  await writeFile(log, '');
-  await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> '${log}'\nexec /usr/bin/sync "$@"\n`);
-  await chmod(join(bin, 'sync'), 0o755);
-  path = process.env['PATH'];
-  process.env['PATH'] = `${bin}:${path ?? ''}`;
+  sync = await loggingSync(t.dir);
 });
 afterEach(async () => {
-  process.env['PATH'] = path;
+  sync.restore();
   await t.cleanup();
 });
 
-const flushes = async (): Promise<number> => (await readFile(log, 'utf8')).split('\n').filter((l) => l.startsWith('-f ')).length;
+const flushes = async (): Promise<number> => (await sync.lines()).filter((l) => l.startsWith('-f ')).length;
 const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 300));
 
 /** A verified temp file in the cache; the committer is told it wrote `claimed` bytes. */

@@ -3,36 +3,29 @@
 // time; bytes a thread wrote with O_DIRECT count for nothing. A `sync` first on PATH logs each run and
 // then runs the real one, so the flushes counted here are real processes; the threads and files are real.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { threadFsOpRunner } from '../../src/fetch/fs-op-runner.js';
 import { narFileWriters } from '../../src/fetch/nar-file-writer.js';
 import { earlyWriteback } from '../../src/util/early-writeback.js';
+import { loggingSync, type LoggingSync } from '../helpers/logging-sync.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
 const MIB = 1024 * 1024;
 let t: { dir: string; cleanup: () => Promise<void> };
-let log: string;
-let path: string | undefined;
+let sync: LoggingSync;
 beforeEach(async () => {
   t = await makeTempDir();
-  const bin = join(t.dir, 'bin');
-  await mkdir(bin);
-  log = join(t.dir, 'sync.log');
-  await writeFile(log, '');
   // Slow enough that a second flush asked for while the first runs would overlap it, were that allowed.
-  await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "start $*" >> '${log}'\nsleep 0.2\n/usr/bin/sync "$@"\necho "end $*" >> '${log}'\n`);
-  await chmod(join(bin, 'sync'), 0o755);
-  path = process.env['PATH'];
-  process.env['PATH'] = `${bin}:${path ?? ''}`;
+  sync = await loggingSync(t.dir, 'echo "start $*" >> LOG\nsleep 0.2\n/usr/bin/sync "$@"\necho "end $*" >> LOG\n');
 });
 afterEach(async () => {
-  process.env['PATH'] = path;
+  sync.restore();
   await t.cleanup();
 });
 
-const lines = async (): Promise<string[]> => (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
+const lines = (): Promise<string[]> => sync.lines();
 const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 600));
 
 /** Writes `count` files of `size` bytes through a NAR's writer on a thread (direct or not), every `every` bytes a flush. */
