@@ -30,7 +30,8 @@ interface Gather {
  * Writers of NARs' small files (one per NAR, `forNar`) on `runner`'s threads, which start only once the
  * fetch has seen HAND_OVER_FROM (`from`) bytes of small files: the files before that are written by the
  * sink. A NAR done with its two buffers leaves them to the next (a fresh buffer costs a fault per page).
- * With `writeback`, the bytes the threads write through the page cache are counted toward it.
+ * With `writeback`, the bytes the threads write through the page cache are counted toward it, and each
+ * NAR's sink counts its own (NarFileWriter.writeback).
  */
 export function narFileWriters(runner: FsOpRunner, from = HAND_OVER_FROM, writeback?: EarlyWriteback): { forNar: () => NarFileWriter } {
   let bytes = 0;
@@ -78,6 +79,7 @@ function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, t
     for (const g of [cur, spare]) if (g !== undefined) give(g.buf);
   };
   return {
+    ...(writeback === undefined ? {} : { writeback }),
     wants: handing,
     async add(path, mode, mtime, chunks, size) {
       check();

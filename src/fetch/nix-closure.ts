@@ -122,7 +122,8 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     const direct = directWritesWanted();
     const thread = startLater(() => threadFsOpRunner(1, direct), true, direct);
     try {
-      // The small files' bytes flushed in the background as they add up (the large ones each are, nar-unpack.ts).
+      // Every byte written through the page cache, by the thread or by each NAR's sink, flushed in the
+      // background as they add up (util/early-writeback.ts).
       const writers = narFileWriters(thread, HAND_OVER_FROM, earlyWriteback(root));
       result = await materialiseNixClosure(r.cache, r.closure, root, {
         flushWith: kept.temps,

@@ -4,6 +4,7 @@ import { IntegrityError } from '../errors/index.js';
 import { alignedSlots, createDirectWriter, openDirect } from './direct-writer.js';
 import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFileSync } from './fd-file.js';
 import type { NarSink } from './nar-parser.js';
+import type { EarlyWriteback } from '../util/early-writeback.js';
 
 /** Nix's canonical store metadata: mtime 1, no write bits. */
 const CANONICAL_MTIME = 1;
@@ -38,6 +39,12 @@ export interface NarFileWriter {
   end(): Promise<void>;
   /** Waits for the writes in flight, whatever their outcome (before a failed NAR's tree is removed). */
   settled(): Promise<void>;
+  /**
+   * The fetch's early writeback (util/early-writeback.ts), when it has one: the sink counts toward it the
+   * bytes it writes itself through the page cache (its small files, its large files' batches), so that the
+   * disk writes a 50 MB file while it is still arriving rather than from its end.
+   */
+  readonly writeback?: EarlyWriteback;
 }
 
 /** Whether the process umask leaves r-x bits alone, so a file can be created with its final mode (no fchmod). */
@@ -70,6 +77,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   const writeSmall = (rel: string, mode: number, size: number, chunks: Buffer[]): void => {
     const written = writeSmallFileSync(at(rel), modeAtOpen ? mode : 0o600, chunks, CANONICAL_MTIME, chmodTo(mode));
     if (written !== size) throw short(rel);
+    writer?.writeback?.wrote(written);
     sink.files.push(at(rel));
   };
 
@@ -97,8 +105,10 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
         const bytes = batch.reduce((a, c) => a + c.length, 0);
         behind += bytes;
         tail = tail.then(async () => {
-          written += await writeAll(fd, batch);
+          const n = await writeAll(fd, batch);
+          written += n;
           behind -= bytes;
+          writer?.writeback?.wrote(n);
         });
         queued.push(tail.catch((err: unknown) => void (failed ??= { err })));
         while (behind > WRITE_BEHIND && failed === undefined) await queued.shift();

@@ -1,15 +1,19 @@
-// The early writeback (util/early-writeback.ts) as a Nix fetch's small-file writer drives it: every so many
-// bytes the threads wrote through the page cache, one `sync -f` starts in the background, at most one at a
-// time; bytes a thread wrote with O_DIRECT count for nothing. A `sync` first on PATH logs each run and
+// The early writeback (util/early-writeback.ts) as a Nix fetch drives it: every so many bytes written through
+// the page cache, by the small-file thread or by a NAR's sink itself (its large files), one `sync -f` starts
+// in the background, at most one at a time; bytes a thread wrote with O_DIRECT count for nothing. A `sync` first on PATH logs each run and
 // then runs the real one, so the flushes counted here are real processes; the threads and files are real.
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { threadFsOpRunner } from '../../src/fetch/fs-op-runner.js';
-import { narFileWriters } from '../../src/fetch/nar-file-writer.js';
+import { HAND_OVER_FROM, narFileWriters } from '../../src/fetch/nar-file-writer.js';
+import { parseNar } from '../../src/nix/index.js';
+import { createUnpackSink } from '../../src/nix/nar-unpack.js';
 import { earlyWriteback } from '../../src/util/early-writeback.js';
 import { loggingSync, type LoggingSync } from '../helpers/logging-sync.js';
+import { dir as dirEntries, entry, file, nar } from '../helpers/nar-bytes.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
 const MIB = 1024 * 1024;
@@ -54,6 +58,23 @@ describe("a Nix fetch's small files: early writeback", () => {
     expect(starts[0]).toBe(`start -f ${join(t.dir, 'out')}`);
     // Each start is followed by its end before the next start.
     l.forEach((x, i) => expect(x.startsWith(i % 2 === 0 ? 'start' : 'end'), `line ${i}: ${x}`).toBe(true));
+  });
+
+  it("a NAR's large file, written by its sink itself, counts too: its writeback starts while it arrives", async () => {
+    const dir = join(t.dir, 'nar');
+    await mkdir(dir);
+    const runner = threadFsOpRunner(1, false);
+    try {
+      // Small files under the hand-over mark stay with the sink; the 6 MiB file goes in batches behind the parser.
+      const writer = narFileWriters(runner, HAND_OVER_FROM, earlyWriteback(dir, 2 * MIB)).forNar();
+      const sink = createUnpackSink(join(dir, 'p'), '/nix/store/x', writer);
+      await parseNar(Readable.from([nar(...dirEntries(entry('big', file(randomBytes(6 * MIB))), entry('small', file('tiny'))))]), sink, '/nix/store/x');
+      await sink.finish();
+    } finally {
+      await runner.close();
+    }
+    await settled();
+    expect((await lines()).filter((x) => x.startsWith('start -f ')).length).toBeGreaterThanOrEqual(1);
   });
 
   it('bytes written with O_DIRECT start none', async () => {
