@@ -60,21 +60,31 @@ describe("a Nix fetch's small files: early writeback", () => {
     l.forEach((x, i) => expect(x.startsWith(i % 2 === 0 ? 'start' : 'end'), `line ${i}: ${x}`).toBe(true));
   });
 
-  it("a NAR's large file, written by its sink itself, counts too: its writeback starts while it arrives", async () => {
+  /** Unpacks a NAR of `entries` through a real sink whose writer counts toward a flush every 2 MiB; the flushes started. */
+  async function unpackCounting(entries: Array<ReturnType<typeof entry>>): Promise<number> {
     const dir = join(t.dir, 'nar');
     await mkdir(dir);
     const runner = threadFsOpRunner(1, false);
     try {
-      // Small files under the hand-over mark stay with the sink; the 6 MiB file goes in batches behind the parser.
+      // Small files under the hand-over mark stay with the sink; a large file goes in batches behind the parser.
       const writer = narFileWriters(runner, HAND_OVER_FROM, earlyWriteback(dir, 2 * MIB)).forNar();
       const sink = createUnpackSink(join(dir, 'p'), '/nix/store/x', writer);
-      await parseNar(Readable.from([nar(...dirEntries(entry('big', file(randomBytes(6 * MIB))), entry('small', file('tiny'))))]), sink, '/nix/store/x');
+      await parseNar(Readable.from([nar(...dirEntries(...entries))]), sink, '/nix/store/x');
       await sink.finish();
     } finally {
       await runner.close();
     }
     await settled();
-    expect((await lines()).filter((x) => x.startsWith('start -f ')).length).toBeGreaterThanOrEqual(1);
+    return (await lines()).filter((x) => x.startsWith('start -f ')).length;
+  }
+
+  it("a NAR's large file, written by its sink itself, counts too: its writeback starts while it arrives", async () => {
+    expect(await unpackCounting([entry('big', file(randomBytes(6 * MIB))), entry('small', file('tiny'))])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('so do the small files the sink writes itself, before the thread takes them over', async () => {
+    // Six of 512 KiB: 3 MiB, under HAND_OVER_FROM (4 MiB), so none goes to the thread.
+    expect(await unpackCounting(Array.from({ length: 6 }, (_, i) => entry(`s${i}`, file(randomBytes(512 * 1024)))))).toBeGreaterThanOrEqual(1);
   });
 
   it('bytes written with O_DIRECT start none', async () => {
