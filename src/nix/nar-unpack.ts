@@ -21,6 +21,12 @@ const SMALL_FILE = 1 << 20;
  * cold fetch's peak RSS grew by 20 MB with two against 30–45 MB with eight (docs/nix.md).
  */
 const WRITE_BEHIND = 2 * SMALL_FILE;
+/**
+ * A sink's spare batch buffers: as many as can be in use at once (WRITE_BEHIND behind the parser, one
+ * filling). A fresh buffer per batch faulted in its 256 fresh pages on the parser's thread, ~40 ms of a
+ * 150 MB closure of three large files (`perf`), and left every written one to the garbage collector.
+ */
+const SPARE_BATCHES = WRITE_BEHIND / SMALL_FILE + 1;
 
 /**
  * Writes a NAR's small files off the parser's thread (src/fetch/nar-file-writer.ts: filesystem threads).
@@ -68,6 +74,12 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   const links: string[] = [];
   const modeAtOpen = umaskKeepsReadBits();
   const inFlight = new Set<Promise<void>>();
+  // Batch buffers whose writes are done, for this sink's next large-file batches (a NAR parses one file at a time).
+  const spare: Buffer[] = [];
+  const pool: BatchPool = {
+    take: () => spare.pop() ?? Buffer.allocUnsafeSlow(SMALL_FILE),
+    give: (b) => void (spare.length < SPARE_BATCHES ? spare.push(b) : undefined),
+  };
   let failure: { err: unknown } | undefined;
   const at = (rel: string): string => (rel === '' ? dest : join(dest, rel));
 
@@ -101,14 +113,15 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     const queued: Promise<void>[] = [];
     let failed: { err: unknown } | undefined;
     try {
-      for await (const batch of batches(contents)) {
-        const bytes = batch.reduce((a, c) => a + c.length, 0);
+      for await (const { buf, bytes } of batches(contents, pool)) {
         behind += bytes;
         tail = tail.then(async () => {
-          const n = await writeAll(fd, batch);
+          const n = await writeAll(fd, [buf.subarray(0, bytes)]);
           written += n;
           behind -= bytes;
           writer?.writeback?.wrote(n);
+          // Reused only once written: libuv's pool reads it until then. A failed write's buffer is let go.
+          pool.give(buf);
         });
         queued.push(tail.catch((err: unknown) => void (failed ??= { err })));
         while (behind > WRITE_BEHIND && failed === undefined) await queued.shift();
@@ -235,23 +248,31 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   return sink;
 }
 
+/** Buffers of SMALL_FILE bytes for a large file's batches: taken to fill, given back once written. */
+interface BatchPool {
+  take(): Buffer;
+  give(buf: Buffer): void;
+}
+
 /**
- * Regroups a file's chunks into batches of SMALL_FILE bytes (the last one shorter), one write each: copies,
- * since a chunk is valid only until the next is pulled (NarSink) and a batch is written behind the parser.
+ * Regroups a file's chunks into batches of SMALL_FILE bytes (`bytes` of `buf`; the last one shorter), one
+ * write each: copies, since a chunk is valid only until the next is pulled (NarSink) and a batch is written
+ * behind the parser. Each batch's buffer comes from `pool`; the caller gives it back once written.
  */
-async function* batches(contents: AsyncIterable<Buffer>): AsyncGenerator<Buffer[]> {
-  let batch = Buffer.allocUnsafeSlow(SMALL_FILE);
+async function* batches(contents: AsyncIterable<Buffer>, pool: BatchPool): AsyncGenerator<{ buf: Buffer; bytes: number }> {
+  let buf: Buffer | undefined;
   let bytes = 0;
   for await (const c of contents) {
     for (let off = 0; off < c.length; ) {
-      const n = c.copy(batch, bytes, off);
+      buf ??= pool.take();
+      const n = c.copy(buf, bytes, off);
       bytes += n;
       off += n;
       if (bytes < SMALL_FILE) continue;
-      yield [batch];
-      batch = Buffer.allocUnsafeSlow(SMALL_FILE);
+      yield { buf, bytes };
+      buf = undefined;
       bytes = 0;
     }
   }
-  if (bytes > 0) yield [batch.subarray(0, bytes)];
+  if (buf !== undefined) yield { buf, bytes };
 }

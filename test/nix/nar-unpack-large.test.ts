@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseNar } from '../../src/nix/index.js';
 import { createUnpackSink } from '../../src/nix/nar-unpack.js';
 import { dir, entry, file, nar } from '../helpers/nar-bytes.js';
@@ -69,6 +69,29 @@ describe('unpacking a large file', () => {
       expect(statSync(join(out, 'big')).mode & 0o777).toBe(0o444);
       expect(statSync(join(out, 'big')).mtimeMs).toBe(1000);
     } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('reuses its batch buffers once written: three 8 MiB files take a handful of fresh ones, not one per MiB', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'flotilla-nar-batches-'));
+    const fresh = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const bigs = [randomBytes(8 * MiB + 5), randomBytes(8 * MiB), randomBytes(8 * MiB - 7)];
+      const names = ['a', 'b', 'c'];
+      const out = join(tmp, 'p');
+      const sink = createUnpackSink(out, '/nix/store/x');
+      fresh.mockClear();
+      await parseNar(source(nar(...dir(...bigs.map((b, i) => entry(names[i] as string, file(b)))))), sink, '/nix/store/x');
+      await sink.finish();
+      const batchSized = fresh.mock.calls.filter(([n]) => n === MiB).length;
+      // 24 MiB in batches of 1 MiB: 24 fresh buffers without reuse; with it, those in use at once (two
+      // written behind the parser, one filling) and one more where a file's last writes overlap the next's.
+      expect(batchSized).toBeGreaterThan(0);
+      expect(batchSized).toBeLessThanOrEqual(5);
+      for (const [i, b] of bigs.entries()) expect((await readFile(join(out, names[i] as string))).equals(b)).toBe(true);
+    } finally {
+      fresh.mockRestore();
       await rm(tmp, { recursive: true, force: true });
     }
   });
