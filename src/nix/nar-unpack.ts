@@ -10,23 +10,31 @@ import type { EarlyWriteback } from '../util/early-writeback.js';
 const CANONICAL_MTIME = 1;
 /**
  * Files up to this size are gathered in memory and written at once, on this thread (open, writev, futimes,
- * close: fd-file.ts). Larger files stream, in batches of this size, behind the parser.
+ * close: fd-file.ts). Larger files stream behind the parser, in batches of BATCH_BYTES.
  */
 const SMALL_FILE = 1 << 20;
 /**
  * How far the parser may run ahead of a large file's writes: the bytes handed to them and not yet written.
  * Filling fresh page-cache pages is the slowest step of a fetch, so without slack the decompressor stalls
  * while a batch is written and the writer then waits for the decompressor (60–70 ms of a 50 MB zstd file),
- * and the files after a large one wait for its last write. Two batches did as well as eight there, and a
- * cold fetch's peak RSS grew by 20 MB with two against 30–45 MB with eight (docs/nix.md).
+ * and the files after a large one wait for its last write. 2 MiB did as well as 8 MiB there, and a cold
+ * fetch's peak RSS grew by 20 MB with 2 MiB against 30–45 MB with 8 MiB (docs/nix.md).
  */
 const WRITE_BEHIND = 2 * SMALL_FILE;
 /**
+ * The bytes of a large file written at once. Small enough to stay in a core's L2 cache between the copy
+ * that fills a batch and the write that copies it into the page cache: on this project's 2-core VM, dd of
+ * a 50 MB file with 1 MiB blocks took 0.08–0.11 s of system time against 0.02 s with 64–512 KiB blocks,
+ * and a cold fetch of three 50 MB files spent 0.35–0.5 s of system time with 1 MiB batches against
+ * 0.19–0.26 s with these (docs/nix.md).
+ */
+const BATCH_BYTES = 256 * 1024;
+/**
  * A sink's spare batch buffers: as many as can be in use at once (WRITE_BEHIND behind the parser, one
- * filling). A fresh buffer per batch faulted in its 256 fresh pages on the parser's thread, ~40 ms of a
+ * filling). A fresh buffer per batch faulted in its fresh pages on the parser's thread, ~40 ms of a
  * 150 MB closure of three large files (`perf`), and left every written one to the garbage collector.
  */
-const SPARE_BATCHES = WRITE_BEHIND / SMALL_FILE + 1;
+const SPARE_BATCHES = WRITE_BEHIND / BATCH_BYTES + 1;
 
 /**
  * Writes a NAR's small files off the parser's thread (src/fetch/nar-file-writer.ts: filesystem threads).
@@ -77,7 +85,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   // Batch buffers whose writes are done, for this sink's next large-file batches (a NAR parses one file at a time).
   const spare: Buffer[] = [];
   const pool: BatchPool = {
-    take: () => spare.pop() ?? Buffer.allocUnsafeSlow(SMALL_FILE),
+    take: () => spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES),
     give: (b) => void (spare.length < SPARE_BATCHES ? spare.push(b) : undefined),
   };
   let failure: { err: unknown } | undefined;
@@ -248,14 +256,14 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   return sink;
 }
 
-/** Buffers of SMALL_FILE bytes for a large file's batches: taken to fill, given back once written. */
+/** Buffers of BATCH_BYTES for a large file's batches: taken to fill, given back once written. */
 interface BatchPool {
   take(): Buffer;
   give(buf: Buffer): void;
 }
 
 /**
- * Regroups a file's chunks into batches of SMALL_FILE bytes (`bytes` of `buf`; the last one shorter), one
+ * Regroups a file's chunks into batches of BATCH_BYTES (`bytes` of `buf`; the last one shorter), one
  * write each: copies, since a chunk is valid only until the next is pulled (NarSink) and a batch is written
  * behind the parser. Each batch's buffer comes from `pool`; the caller gives it back once written.
  */
@@ -268,7 +276,7 @@ async function* batches(contents: AsyncIterable<Buffer>, pool: BatchPool): Async
       const n = c.copy(buf, bytes, off);
       bytes += n;
       off += n;
-      if (bytes < SMALL_FILE) continue;
+      if (bytes < BATCH_BYTES) continue;
       yield { buf, bytes };
       buf = undefined;
       bytes = 0;
