@@ -22,19 +22,13 @@ const SMALL_FILE = 1 << 20;
  */
 const WRITE_BEHIND = 2 * SMALL_FILE;
 /**
- * The bytes of a large file written at once. Small enough to stay in a core's L2 cache between the copy
- * that fills a batch and the write that copies it into the page cache: on this project's 2-core VM, dd of
- * a 50 MB file with 1 MiB blocks took 0.08–0.11 s of system time against 0.02 s with 64–512 KiB blocks,
- * and a cold fetch of three 50 MB files spent 0.35–0.5 s of system time with 1 MiB batches against
+ * The bytes of a large file written at once. Small enough to stay in the core's share of the cache between
+ * the copy that fills a batch and the write that copies it into the page cache: on this project's 2-core
+ * VM, dd of a 50 MB file with 1 MiB blocks took 0.08–0.11 s of system time against 0.02 s with 64–512 KiB
+ * blocks, and a cold fetch of three 50 MB files spent 0.34–0.49 s of system time with 1 MiB batches against
  * 0.19–0.26 s with these (docs/nix.md).
  */
 const BATCH_BYTES = 256 * 1024;
-/**
- * A sink's spare batch buffers: as many as can be in use at once (WRITE_BEHIND behind the parser, one
- * filling). A fresh buffer per batch faulted in its fresh pages on the parser's thread, ~40 ms of a
- * 150 MB closure of three large files (`perf`), and left every written one to the garbage collector.
- */
-const SPARE_BATCHES = WRITE_BEHIND / BATCH_BYTES + 1;
 
 /**
  * Writes a NAR's small files off the parser's thread (src/fetch/nar-file-writer.ts: filesystem threads).
@@ -82,11 +76,14 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   const links: string[] = [];
   const modeAtOpen = umaskKeepsReadBits();
   const inFlight = new Set<Promise<void>>();
-  // Batch buffers whose writes are done, for this sink's next large-file batches (a NAR parses one file at a time).
+  // Batch buffers whose writes are done, for this sink's next large-file batches. A fresh buffer per batch
+  // faulted in its pages on the parser's thread, ~40 ms of a 150 MB closure of three large files (`perf`),
+  // and left every written one to the collector. No more are ever made than are in use at once: WRITE_BEHIND
+  // behind the parser and one filling, twice while a file's last writes overlap the next file's first.
   const spare: Buffer[] = [];
   const pool: BatchPool = {
     take: () => spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES),
-    give: (b) => void (spare.length < SPARE_BATCHES ? spare.push(b) : undefined),
+    give: (b) => void spare.push(b),
   };
   let failure: { err: unknown } | undefined;
   const at = (rel: string): string => (rel === '' ? dest : join(dest, rel));

@@ -14,7 +14,9 @@ export interface EarlyWriteback {
  * flushFilesystem) starts in the background, at most one at a time, so the disk writes while the fetch
  * downloads, hashes and copies what comes next, and the flush that makes the fetch durable (before its
  * renames) finds little left to write. That last flush alone vouches for durability and reports errors:
- * an early one's outcome is ignored. Each flush forks `sync -f`, ~4 ms of the caller's thread.
+ * an early one's outcome is ignored. Each flush forks `sync -f`: 4–5 ms of the caller's thread, and the
+ * fork leaves every page of the process copy-on-write, so the next write to each faults once (a shell kept
+ * to run the flushes removed those faults but not measurably any time: docs/performance.md, session 25).
  */
 export function earlyWriteback(dir: string, every = WRITEBACK_BYTES): EarlyWriteback {
   let unflushed = 0;
