@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { SizeLimitError } from '../errors/index.js';
 import { systemDecompressor, toolStream } from './decompress-tool.js';
-import type { NixCompression } from './narinfo.js';
+import type { NarInfo, NixCompression } from './narinfo.js';
 
 const require = createRequire(import.meta.url);
 
@@ -11,10 +12,15 @@ interface FzstdDecompress {
   push(chunk: Uint8Array, final?: boolean): void;
 }
 
-/** zstd through fzstd (pure JS, streaming) where this Node has no zlib.createZstdDecompress (Node < 22.15). */
-function fzstdStream(): Transform {
+/**
+ * zstd through fzstd (pure JS, streaming) where this Node has no zlib.createZstdDecompress (Node < 22.15).
+ * fzstd hands out every block of a pushed chunk at once, whatever the reader takes, so a stream that
+ * expands past `maxOutput` is stopped inside the push: a few KiB of zstd can say gigabytes.
+ */
+function fzstdStream(maxOutput: number): Transform {
   const { Decompress } = require('fzstd') as { Decompress: new () => FzstdDecompress };
   const d = new Decompress();
+  let total = 0;
   const out = new Transform({
     transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
       try {
@@ -34,10 +40,50 @@ function fzstdStream(): Transform {
     },
   });
   d.ondata = (chunk) => {
+    total += chunk.length;
+    if (total > maxOutput) throw new SizeLimitError(`decompresses to more than ${maxOutput} bytes`, { maxBytes: maxOutput });
     if (chunk.length > 0) out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
   };
   return out;
 }
+
+/**
+ * Feeds `inner` (a decompressor that turns each written chunk into all of its output at once, as
+ * lzma-native does) at most `max` bytes at a time, each once the one before is decoded, and relays its
+ * output: what one write can expand to in memory is bounded by `max`, not by the size of a network read.
+ */
+function inSlices(inner: Transform, max: number): Transform {
+  const out = new Transform({
+    transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
+      let at = 0;
+      const next = (err?: Error | null): void => {
+        if (err) return done(err);
+        if (at >= chunk.length) return done();
+        const piece = chunk.subarray(at, at + max);
+        at += piece.length;
+        inner.write(piece, next);
+      };
+      next();
+    },
+    flush(done: TransformCallback): void {
+      inner.once('end', () => done());
+      inner.end();
+    },
+    destroy(err, cb): void {
+      // Done once `inner` closed: a pipeline whose reader stopped with an error then reports that error,
+      // not the AbortError this stream is destroyed with (which, reported at once, came first).
+      if (inner.closed) return cb(err);
+      inner.once('close', () => cb(err));
+      inner.destroy();
+    },
+  });
+  inner.on('data', (d: Buffer) => out.push(d));
+  inner.on('error', (err: Error) => out.destroy(err));
+  return out;
+}
+
+/** The slice inSlices feeds lzma-native: xz expands up to ~7,000×, so at most ~28 MB of output per slice. */
+const XZ_SLICE = 4096;
 
 /**
  * unbzip2-stream is an old-style `through` stream that stream.pipeline reports as "Premature close" on a
@@ -63,13 +109,36 @@ function fromLegacy(legacy: NodeJS.ReadWriteStream): Transform {
 export type DecompressorSource = 'system' | 'library';
 
 /**
+ * The largest NAR file (its narinfo's FileSize) and NAR (NarSize) of zstd or xz decompressed in this
+ * process rather than by the system tool. Each tool is a fork of this process: 5–20 ms of its thread at
+ * ~100 MB of RSS (measured), and from a local cache a second one (`openssl`, the FileHash). A closure of
+ * 301 small paths (14 MB) took 3.7 s from a zstd cache and 4.0 s from an xz one, against `nix copy`'s
+ * 0.4–0.8 and 0.9 s; most paths of a real system are that small. Per byte the libraries are slower
+ * (fzstd ~60 MB/s, the tool ~600), so a large NAR keeps the tool, and the NAR cap bounds what a
+ * decompression bomb can make in memory before it is refused.
+ */
+export const IN_PROCESS_FILE_MAX = 256 * 1024;
+export const IN_PROCESS_NAR_MAX = 8 * 1024 * 1024;
+
+/**
+ * 'library' for a zstd or xz NAR whose narinfo gives a FileSize and NarSize within the in-process limits
+ * (the FileSize then also caps what is read), else 'system'.
+ */
+export function decompressorSourceFor(info: Pick<NarInfo, 'compression' | 'fileSize' | 'narSize'>): DecompressorSource {
+  const small = info.fileSize !== undefined && info.fileSize <= IN_PROCESS_FILE_MAX && info.narSize <= IN_PROCESS_NAR_MAX;
+  return small && (info.compression === 'zstd' || info.compression === 'xz') ? 'library' : 'system';
+}
+
+/**
  * A streaming decompressor for a narinfo's Compression. zstd, xz and bzip2 go through the system's own
  * `zstd -dc`, `xz -dc`, `bzip2 -dc` (native speed, on another core) when `source` is 'system' and the tool is
  * on PATH; otherwise through well-kept npm packages: fzstd (pure JS) for zstd where Node's zlib has none,
  * lzma-native (liblzma, prebuilt) for xz, unbzip2-stream (pure JS) for bzip2. gzip is always Node's zlib.
- * Its output is untrusted until the NAR hash matches; the caller caps it and maps its errors.
+ * Its output is untrusted until the NAR hash matches; the caller caps it and maps its errors. A library
+ * that hands out a chunk's whole output at once is itself stopped past `maxOutput` bytes (fzstd) or fed
+ * in slices (lzma-native), so that no single read can expand without bound in memory.
  */
-export function createDecompressor(compression: NixCompression, source: DecompressorSource = 'system'): Transform | Duplex {
+export function createDecompressor(compression: NixCompression, source: DecompressorSource = 'system', maxOutput = Number.MAX_SAFE_INTEGER): Transform | Duplex {
   if (source === 'system' && (compression === 'zstd' || compression === 'xz' || compression === 'bzip2')) {
     const tool = systemDecompressor(compression);
     if (tool !== null) return toolStream(tool.file, tool.args);
@@ -81,11 +150,11 @@ export function createDecompressor(compression: NixCompression, source: Decompre
       return zlib.createGunzip();
     case 'zstd': {
       const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-      return native !== undefined ? native() : fzstdStream();
+      return native !== undefined ? native() : fzstdStream(maxOutput);
     }
     case 'xz': {
       const lzma = require('lzma-native') as { createDecompressor: () => Transform };
-      return lzma.createDecompressor();
+      return inSlices(lzma.createDecompressor(), XZ_SLICE);
     }
     case 'bzip2': {
       const unbzip2 = require('unbzip2-stream') as () => NodeJS.ReadWriteStream;

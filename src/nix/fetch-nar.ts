@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
 import { isDiskFull } from '../errors/system-error.js';
 import type { NixCache } from './cache.js';
-import { createDecompressor } from './decompress.js';
+import { createDecompressor, decompressorSourceFor } from './decompress.js';
 import { decodeToolNar, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
 import { openLocalNar } from './local-nar.js';
@@ -89,9 +89,11 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
   let measured: { bytes: number; digest?: Buffer | undefined } | undefined;
   // Uncompressed and read through a reused buffer (buffered-nar.ts): the file is the NAR.
   let plain: Measured | undefined;
+  // A small compressed NAR is decompressed here (decompress.ts): no tool forked for it, nor a checksum tool.
+  const source = decompressorSourceFor(info);
   try {
     const where = cache.narFilePath?.bind(cache);
-    const local = same || where === undefined ? undefined : await openLocalNar(() => where(info), info, cap, signal);
+    const local = same || where === undefined || source === 'library' ? undefined : await openLocalNar(() => where(info), info, cap, signal);
     // Read in place of the stream where it can be: an uncompressed NAR bounded by the signed NarSize (from
     // a local cache file or over plain HTTP), a compressed one of known FileSize over plain HTTP.
     if (local === undefined && same && (info.fileSize ?? info.narSize) === info.narSize) {
@@ -104,7 +106,7 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
       const via = at !== undefined ? viaLocalFile(at, info, info.narSize, signal) : viaCacheBuffer(cache, info, info.narSize, signal);
       plain = via === undefined ? undefined : await parsePlainNar(info, sink, via);
     }
-    const viaHttp = local === undefined && !same && info.fileSize !== undefined ? viaCacheBuffer(cache, info, info.fileSize, signal) : undefined;
+    const viaHttp = local === undefined && !same && source === 'system' && info.fileSize !== undefined ? viaCacheBuffer(cache, info, info.fileSize, signal) : undefined;
     const throughTool = viaHttp === undefined ? undefined : await decodeToolNar(info, nar, parse, viaHttp);
     if (plain !== undefined) {
       measured = plain;
@@ -112,7 +114,7 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
       measured = throughTool;
     } else if (local === undefined) {
       const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
-      await pipeline(body, file, createDecompressor(info.compression), nar, parse, signal ? { signal } : {});
+      await pipeline(body, file, createDecompressor(info.compression, source, info.narSize), nar, parse, signal ? { signal } : {});
       measured = { bytes: file.bytes, digest: file.digest() };
     } else {
       local.file.catch(() => undefined); // awaited below, after a decompression that succeeded

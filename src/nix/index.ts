@@ -34,7 +34,7 @@ export {
 export { parseNar, NAR_LIMITS, type NarSink } from './nar-parser.js';
 export type { NarFileWriter } from './nar-unpack.js';
 export { checkNar } from './fetch-nar.js';
-export { createDecompressor, type DecompressorSource } from './decompress.js';
+export { createDecompressor, decompressorSourceFor, IN_PROCESS_FILE_MAX, IN_PROCESS_NAR_MAX, type DecompressorSource } from './decompress.js';
 export { systemDecompressor, toolStream } from './decompress-tool.js';
 export { nixStoreDirUnder, nixDbFileUnder } from './root-layout.js';
 export { readKeptNarInfo, stageNarInfos, type StagedNarInfos } from './narinfo-cache.js';

@@ -10,7 +10,10 @@ import { createReadStream } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDecompressor,
+  decompressorSourceFor,
   formatSha256,
+  IN_PROCESS_FILE_MAX,
+  IN_PROCESS_NAR_MAX,
   materialiseNixClosure,
   openNixCache,
   parseNarInfo,
@@ -24,7 +27,7 @@ import {
 } from '../../src/nix/index.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
-import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
 
 const COMPRESSIONS = ['zstd', 'xz', 'bzip2'] as const;
 let scratch: Scratch;
@@ -76,6 +79,63 @@ describe('NAR decompression', () => {
     const bad = join(scratch.path, `bad-${c}-${source}`);
     await writeFile(bad, bytes);
     await expect(decompress(bad, c, source)).rejects.toThrow();
+  });
+
+  it('a small zstd or xz NAR (FileSize and NarSize both within the limits) is decompressed in this process; anything else by the tool', () => {
+    const at = { fileSize: IN_PROCESS_FILE_MAX, narSize: IN_PROCESS_NAR_MAX };
+    expect(decompressorSourceFor({ compression: 'zstd', ...at })).toBe('library');
+    expect(decompressorSourceFor({ compression: 'xz', ...at })).toBe('library');
+    expect(decompressorSourceFor({ compression: 'zstd', ...at, fileSize: IN_PROCESS_FILE_MAX + 1 })).toBe('system');
+    expect(decompressorSourceFor({ compression: 'xz', ...at, narSize: IN_PROCESS_NAR_MAX + 1 })).toBe('system');
+    // Without a FileSize nothing bounds what is read: the tool, whose pipe gives backpressure.
+    expect(decompressorSourceFor({ compression: 'zstd', narSize: 1000 })).toBe('system');
+    // bzip2 has only a pure-JS library; gzip is always Node's zlib; none needs nothing.
+    expect(decompressorSourceFor({ compression: 'bzip2', ...at })).toBe('system');
+  });
+
+  it('zstd in this process stops a stream that expands past its cap inside the push, before holding it', async () => {
+    // 64 MiB of zeros make a few KiB of zstd: one push would otherwise hand out all 64 MiB at once.
+    const bomb = join(scratch.path, 'bomb.zst');
+    await runTool('sh', ['-c', `head -c 67108864 /dev/zero | zstd -q -19 -o ${bomb}`]);
+    expect((await readFile(bomb)).length).toBeLessThan(IN_PROCESS_FILE_MAX);
+    let seen = 0;
+    const run = pipeline(createReadStream(bomb), createDecompressor('zstd', 'library', 1 << 20), async (src: AsyncIterable<Buffer>) => {
+      for await (const c of src) seen += c.length;
+    });
+    await expect(run).rejects.toMatchObject({ code: 'SizeLimitError', message: expect.stringMatching(/decompresses to more than 1048576 bytes/) as unknown });
+    expect(seen).toBeLessThanOrEqual(1 << 20);
+  });
+
+  it('xz in this process is fed in small slices, so a stream that expands a lot still comes out whole and in order', async () => {
+    const src = join(scratch.path, 'slices.xz');
+    await runTool('sh', ['-c', `(head -c 3000000 /dev/zero; seq 1 200000) | xz -q -6 > ${src}`]);
+    const want = createHash('sha256');
+    want.update(Buffer.alloc(3_000_000));
+    want.update((await runTool('seq', ['1', '200000'])));
+    const got = createHash('sha256');
+    await pipeline(createReadStream(src, { highWaterMark: 64 * 1024 }), createDecompressor('xz', 'library'), async (s: AsyncIterable<Buffer>) => {
+      for await (const c of s) got.update(c);
+    });
+    expect(got.digest('hex')).toBe(want.digest('hex'));
+  });
+
+  it('xz in this process holds little of a stream that expands a lot: it is fed a slice at a time, not a whole read', async () => {
+    // 128 MiB of zeros make ~20 KB of xz, one read: fed whole, lzma-native turned it into 128 MiB held at
+    // once (134 MB of buffers seen), fed in slices 28 MB.
+    const bomb = join(scratch.path, 'bomb.xz');
+    await runTool('sh', ['-c', `head -c 134217728 /dev/zero | xz -q -1 > ${bomb}`]);
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    let seen = 0;
+    const run = pipeline(createReadStream(bomb, { highWaterMark: 64 * 1024 }), createDecompressor('xz', 'library'), async (src: AsyncIterable<Buffer>) => {
+      for await (const c of src) {
+        seen += c.length;
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+        if (seen > 16 << 20) throw new Error('enough');
+      }
+    });
+    await expect(run).rejects.toThrow('enough');
+    expect(peak).toBeLessThan(64 << 20);
   });
 
   it('a tool that hangs once its input ended is killed at the idle deadline, with an error saying so', async () => {
