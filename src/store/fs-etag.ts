@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { constants, type BigIntStats } from 'node:fs';
+import { constants, type BigIntStats, type Stats } from 'node:fs';
 
 /**
  * Etags of the directory store: the sha256 hex of an object's bytes. `put` computes it while writing and
@@ -86,6 +86,11 @@ export async function dropEtag(path: string): Promise<void> {
  * is a key prefix, not a key). Other errors are thrown.
  */
 export async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  return (await openFileIfExists(path))?.fh;
+}
+
+/** openIfExists, with the stat it took of the open file (a reader then needs no second one). */
+export async function openFileIfExists(path: string): Promise<{ fh: FileHandle; stat: Stats } | undefined> {
   let fh: FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, forever, on one of libuv's
@@ -96,7 +101,8 @@ export async function openIfExists(path: string): Promise<FileHandle | undefined
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
-  if ((await fh.stat()).isFile()) return fh;
+  const stat = await fh.stat();
+  if (stat.isFile()) return { fh, stat };
   await fh.close();
   return undefined;
 }

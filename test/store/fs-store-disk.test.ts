@@ -61,6 +61,41 @@ describe('directory store on disk', () => {
 
   // Opening a FIFO for reading waits for a writer: one in an object's place (a shared cache directory
   // tampered with, or a mistake) must be no object, at once, not a fetch that hangs on a libuv thread.
+  it('reads a small key into a buffer of its size, not a stream\'s 1 MiB, by get and getBytes alike', async () => {
+    const s = createFsStore(dir);
+    const bytes = Buffer.from('StorePath: /nix/store/x\n'.repeat(20));
+    await s.put('small/narinfo', bytes);
+    const sizes: number[] = [];
+    const slow = Buffer.allocUnsafeSlow;
+    const fast = Buffer.allocUnsafe;
+    // Spied, calling through: fs streams take each read's buffer from allocUnsafeSlow.
+    Buffer.allocUnsafeSlow = (n: number): Buffer => (sizes.push(n), slow(n));
+    Buffer.allocUnsafe = (n: number): Buffer => (sizes.push(n), fast(n));
+    try {
+      expect((await s.getBytes('small/narinfo', { maxBytes: 1 << 20 })).equals(bytes)).toBe(true);
+      const chunks: Buffer[] = [];
+      for await (const c of await s.get('small/narinfo', { maxBytes: 1 << 20 })) chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+    } finally {
+      Buffer.allocUnsafeSlow = slow;
+      Buffer.allocUnsafe = fast;
+    }
+    expect(sizes.length).toBeGreaterThan(0);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('getBytes reads a file past the size its stat gave, and caps what it reads, not what stat said', async () => {
+    // /proc/self/status is a regular file whose stat says 0 bytes and which reads as ~1 KiB: the bytes, not
+    // the size, are the truth.
+    const s = createFsStore('/proc/self');
+    const all = await s.getBytes('status', { maxBytes: 1 << 20 });
+    expect(all.toString('utf8')).toMatch(/^Name:/);
+    expect(all.length).toBeGreaterThan(100);
+    const err = await s.getBytes('status', { maxBytes: 100 }).then(() => undefined, (e: unknown) => e);
+    expect(hasCode(err, 'SizeLimitError')).toBe(true);
+    expect((err as Error).message).toMatch(/status in file:\/\/\/proc\/self is larger than the limit of 100 bytes/);
+  });
+
   it('treats a FIFO in an object\'s place as no object, without waiting for a writer', async () => {
     const s = createFsStore(dir);
     await s.put('f/real', Buffer.from('x'));
