@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FlotillaError, hasCode } from '../../src/errors/index.js';
 import { createFsStore } from '../../src/store/fs-store.js';
 import { transpileSources } from './child-modules.js';
@@ -65,20 +65,19 @@ describe('directory store on disk', () => {
     const s = createFsStore(dir);
     const bytes = Buffer.from('StorePath: /nix/store/x\n'.repeat(20));
     await s.put('small/narinfo', bytes);
-    const sizes: number[] = [];
-    const slow = Buffer.allocUnsafeSlow;
-    const fast = Buffer.allocUnsafe;
     // Spied, calling through: fs streams take each read's buffer from allocUnsafeSlow.
-    Buffer.allocUnsafeSlow = (n: number): Buffer => (sizes.push(n), slow(n));
-    Buffer.allocUnsafe = (n: number): Buffer => (sizes.push(n), fast(n));
+    const slow = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const fast = vi.spyOn(Buffer, 'allocUnsafe');
+    let sizes: number[];
     try {
       expect((await s.getBytes('small/narinfo', { maxBytes: 1 << 20 })).equals(bytes)).toBe(true);
       const chunks: Buffer[] = [];
       for await (const c of await s.get('small/narinfo', { maxBytes: 1 << 20 })) chunks.push(c as Buffer);
       expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+      sizes = [...slow.mock.calls, ...fast.mock.calls].map(([n]) => n);
     } finally {
-      Buffer.allocUnsafeSlow = slow;
-      Buffer.allocUnsafe = fast;
+      slow.mockRestore();
+      fast.mockRestore();
     }
     expect(sizes.length).toBeGreaterThan(0);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
