@@ -1,7 +1,7 @@
 // Store paths, Nix base-32 and hashes, narinfo fields and public keys, checked against the real `nix` CLI.
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeNixBase32, encodeNixBase32, formatSha256, parseNarInfo, parseNixPublicKey, parseSha256, parseStorePath } from '../../src/nix/index.js';
+import { decodeNixBase32, encodeNixBase32, formatSha256, narInfoFingerprint, parseNarInfo, parseNixPublicKey, parseSha256, parseStorePath, trustedSigners } from '../../src/nix/index.js';
 import { runTool } from '../../scripts/world/tools.js';
 import { nixEnv } from '../helpers/nix-closure.js';
 
@@ -46,6 +46,30 @@ describe('Nix formats', () => {
     expect(() => parseNarInfo(`StorePath: ${P}\nURL: ../x\nNarHash: sha256:${hex}\nNarSize: 8\n`, P)).toThrow(/not a relative path/);
     expect(() => parseNarInfo(`StorePath: ${P}\nURL: x\nNarHash: sha256:${hex}\n`, P)).toThrow(/no NarSize/);
     expect(() => parseNarInfo(`StorePath: ${P}\nURL: x\nNarHash: sha256:${hex}\nNarSize: 8\nCompression: lz4\n`, P)).toThrow(/Compression "lz4"/);
+  });
+
+  it('a signature found once is not verified again for the same narinfo and trust, but anything changed is', () => {
+    const pair = (): { pub: Buffer; priv: ReturnType<typeof generateKeyPairSync>['privateKey'] } => {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      return { pub: publicKey.export({ format: 'der', type: 'spki' }).subarray(-32), priv: privateKey };
+    };
+    const k = pair();
+    const other = pair();
+    const text = `StorePath: ${P}\nURL: nar/x.nar\nNarHash: sha256:${'a'.repeat(64)}\nNarSize: 8\nReferences: \n`;
+    const unsigned = parseNarInfo(text, P);
+    const sig = sign(null, Buffer.from(narInfoFingerprint(unsigned)), k.priv).toString('base64');
+    const info = parseNarInfo(`${text}Sig: k1:${sig}\n`, P);
+    const trust = { keys: new Map([['k1', k.pub]]), threshold: 1 };
+    expect(trustedSigners(info, trust)).toEqual(['k1']);
+    expect(trustedSigners(info, trust)).toEqual(['k1']);
+    // The same object with another NarHash: its fingerprint changed, so it is verified again, and fails.
+    const narHash = info.narHash;
+    info.narHash = formatSha256(Buffer.from('b'.repeat(64), 'hex'));
+    expect(trustedSigners(info, trust)).toEqual([]);
+    info.narHash = narHash;
+    expect(trustedSigners(info, trust)).toEqual(['k1']);
+    // Another trust policy, naming another key k1: verified under it, not answered from the first.
+    expect(trustedSigners(info, { keys: new Map([['k1', other.pub]]), threshold: 1 })).toEqual([]);
   });
 
   it('reads public keys as nix key convert-secret-to-public prints them', async () => {
