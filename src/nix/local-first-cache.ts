@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { NixCache } from './cache.js';
@@ -14,8 +14,16 @@ export interface LocalFirstCache extends NixCache {
   readonly readRemotely: readonly NarInfo[];
 }
 
-async function placed(root: string, storePath: string): Promise<boolean> {
-  return lstat(join(nixStoreDirUnder(root), storeBaseName(parseStorePath(storePath)))).then(() => true, () => false);
+/**
+ * Whether the path is placed under `root`. Synchronous, as is the kept narinfo's read: microseconds each,
+ * where each turn through libuv's pool cost ~0.2 ms, for every path of every no-op.
+ */
+function placed(root: string, storePath: string): boolean {
+  try {
+    return lstatSync(join(nixStoreDirUnder(root), storeBaseName(parseStorePath(storePath))), { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -39,8 +47,8 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     storeDir: NIX_STORE_DIR,
     readRemotely,
     async readNarInfo(storePath, o = {}) {
-      if (await placed(root, storePath)) {
-        const kept = await readKeptNarInfo(root, storePath, trust);
+      if (placed(root, storePath)) {
+        const kept = readKeptNarInfo(root, storePath, trust);
         if (kept !== undefined) return kept;
       }
       const info = await (await remote()).readNarInfo(storePath, o);

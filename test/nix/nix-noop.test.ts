@@ -2,7 +2,7 @@
 // placed paths come from those kept under ROOT/nix/var/flotilla (re-verified under each run's keys), and
 // nix-store is not run for paths the root's registration record vouches for. Real Nix, a real HTTP cache
 // behind a request-recording proxy, a real nix-store behind a wrapper that logs each run.
-import { access, chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, chmod, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchNixClosure, nixTrustOf, type NixSource } from '../../src/fetch/nix-closure.js';
@@ -87,6 +87,18 @@ describe('a Nix fetch asks only for what the root lacks', () => {
     expect(again.seen).toEqual(['GET /nix-cache-info', `GET /${hashOf(lib)}.narinfo`]);
     expect(await readFile(keptFile(root, lib), 'utf8')).toBe(good);
     expect((await fetchCounting(v1.top, root)).seen).toEqual([]);
+  });
+
+  it('a FIFO in a kept narinfo\'s place is not waited on (the kept narinfos are read on the main thread): the cache is read again', async () => {
+    const root = freshRoot();
+    await fetchCounting(v1.top, root);
+    const lib = v1.libs[0]!;
+    const good = await readFile(keptFile(root, lib), 'utf8');
+    await rm(keptFile(root, lib));
+    await runTool('mkfifo', [keptFile(root, lib)]);
+    const again = await fetchCounting(v1.top, root);
+    expect(again.seen).toEqual(['GET /nix-cache-info', `GET /${hashOf(lib)}.narinfo`]);
+    expect(await readFile(keptFile(root, lib), 'utf8')).toBe(good);
   });
 
   it('kept narinfos whose signatures this run\'s keys do not trust are not used: the cache is asked, and refuses', async () => {
