@@ -1,4 +1,4 @@
-// `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--before CLI] [--json]`: materialising a Nix closure from a binary cache
+// `npm run bench -- nix [--reps N] [--mb TOTAL | --paths N] [--compressions none,zstd,xz] [--before CLI] [--json]`: materialising a Nix closure from a binary cache
 // (cold, one lib changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>` on the same
 // cache in the same run, for uncompressed, zstd and xz caches. Each run is a fresh process, timed from
 // outside (start to exit) and then with a timed `sync` after it, so both are compared at the same durability;
@@ -9,6 +9,8 @@
 // For uncompressed and zstd caches each round also runs a bare Node process that only copies (or has
 // `zstd -d` write) the NAR files a cold and a one-changed fetch need (lib/bare-nar-copy.ts), timed with its
 // `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process.
+// `--paths N` replaces the three large paths by N - 1 small ones (a few KiB to ~30 KiB each, three small
+// files) and the app: the shape of a real system's closure, where per-path costs count, not bytes.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +25,7 @@ import { CLI } from './lib/procs.js';
 import { median, printTable, spread } from './lib/stats.js';
 
 /** What `npm run bench -- nix --help` prints: the synopsis, then what it measures. */
-export const usage = "npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--before CLI] [--json]\nMaterialising a Nix closure from a binary cache (cold, one path changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>`.";
+export const usage = "npm run bench -- nix [--reps N] [--mb TOTAL | --paths N] [--compressions none,zstd,xz] [--before CLI] [--json]\nMaterialising a Nix closure from a binary cache (cold, one path changed, no-op) beside real `nix copy --from <cache> --to <fresh chroot store>`: three large paths of TOTAL MB (default 150), or N small paths.";
 
 const exec = promisify(execFile);
 const BARE_NAR_COPY = fileURLToPath(new URL('./lib/bare-nar-copy.js', import.meta.url));
@@ -98,9 +100,15 @@ interface Dataset {
   narBytes: number;
 }
 
-async function buildDataset(dir: string, totalMb: number): Promise<Dataset> {
+/** The libs of the closure: three of `totalMb` / 3 with 300 small files each, or with `paths`, that many small ones (with the app). */
+function libSpecs(totalMb: number, paths: number | undefined): NixLibSpec[] {
+  if (paths !== undefined) return Array.from({ length: paths - 1 }, (_, i) => ({ name: `bench-p${String(i).padStart(4, '0')}`, blobBytes: 2_000 + ((i * 7_919) % 28_000), files: 3 }));
   const per = Math.floor((totalMb * 1e6) / 3);
-  const libs: NixLibSpec[] = ['runtime', 'libs', 'data'].map((name) => ({ name: `bench-${name}`, blobBytes: per, files: 300 }));
+  return ['runtime', 'libs', 'data'].map((name) => ({ name: `bench-${name}`, blobBytes: per, files: 300 }));
+}
+
+async function buildDataset(dir: string, totalMb: number, paths?: number): Promise<Dataset> {
+  const libs = libSpecs(totalMb, paths);
   const salt = `${Date.now()}`;
   const v1 = await buildNixClosure(dir, libs, salt);
   // "One path changed": the last lib is rebuilt (new bytes), so it and the app that refers to it are new.
@@ -109,10 +117,12 @@ async function buildDataset(dir: string, totalMb: number): Promise<Dataset> {
   return { v1, v2, narBytes: Number(stdout.trim().split(/\s+/).pop()) };
 }
 
-/** `npm run bench -- nix [--reps N] [--mb TOTAL] [--compressions none,zstd,xz] [--before CLI] [--json]`. */
+/** `npm run bench -- nix [--reps N] [--mb TOTAL | --paths N] [--compressions none,zstd,xz] [--before CLI] [--json]`. */
 export async function run(args: string[]): Promise<void> {
   const reps = Number(args[args.indexOf('--reps') + 1] ?? 3) || 3;
   const totalMb = Number(args[args.indexOf('--mb') + 1] ?? 150) || 150;
+  const paths = args.includes('--paths') ? Number(args[args.indexOf('--paths') + 1]) : undefined;
+  if (paths !== undefined && !(Number.isInteger(paths) && paths >= 2)) throw new Error(`--paths wants a whole number of at least 2 (the app and one lib), not ${args[args.indexOf('--paths') + 1] ?? 'nothing'}`);
   const json = args.includes('--json');
   const before = args.includes('--before') ? args[args.indexOf('--before') + 1] : undefined;
   const who3 = before === undefined ? [] : (['before'] as const);
@@ -122,7 +132,7 @@ export async function run(args: string[]): Promise<void> {
   const log = (s: string): void => void (json ? process.stderr : process.stdout).write(s);
   try {
     const t0 = performance.now();
-    const ds = await buildDataset(root, totalMb);
+    const ds = await buildDataset(root, totalMb, paths);
     log(`built in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
     const caches = new Map<NixCompressionName, string>();
     for (const c of COMPRESSIONS) {
