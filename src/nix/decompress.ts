@@ -110,10 +110,10 @@ export type DecompressorSource = 'system' | 'library';
 
 /**
  * The largest NAR file (its narinfo's FileSize) and NAR (NarSize) of zstd or xz decompressed in this
- * process rather than by the system tool. Each tool is a fork of this process: 5–20 ms of its thread at
+ * process rather than by the system tool. Each tool is a fork of this process: 9–23 ms of its thread at
  * ~100 MB of RSS (measured), and from a local cache a second one (`openssl`, the FileHash). A closure of
- * 301 small paths (14 MB) took 3.9 s from a zstd cache and from an xz one, against `nix copy`'s 0.45 and
- * 0.91 s (2.4 and 3.3 s so); most paths of a real system are that small. Per byte the libraries are slower
+ * 301 small paths (`npm run bench -- nix --paths 301`) took 3.7 s from a zstd cache and 3.8 s from an xz
+ * one, against `nix copy`'s 0.39 and 0.72 s; most paths of a real system are that small. Per byte the libraries are slower
  * (fzstd ~60 MB/s, the tool ~600), so a large NAR keeps the tool, and the NAR cap bounds what a
  * decompression bomb can make in memory before it is refused.
  */
