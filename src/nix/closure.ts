@@ -1,7 +1,7 @@
 import { IntegrityError, NotFoundError } from '../errors/index.js';
 import type { NixCache } from './cache.js';
 import type { NarInfo } from './narinfo.js';
-import { verifyNarInfo, type NixTrustPolicy } from './signatures.js';
+import { verifyNarInfoAsync, type NixTrustPolicy } from './signatures.js';
 import { parseStorePath } from './store-path.js';
 
 /** Options of resolveNixClosure. */
@@ -33,9 +33,13 @@ export async function resolveNixClosure(cache: NixCache, top: string, trust: Nix
   while (frontier.length > 0) {
     const batch = frontier;
     frontier = [];
+    // Each narinfo is verified in its lane, on libuv's pool, as soon as it is read: the batch's
+    // verifications run on every core beside the reads (~0.2 ms each on this thread before).
     const read = await readAll(batch, options.concurrency ?? 8, async (p) => {
       try {
-        return await cache.readNarInfo(p, sig);
+        const info = await cache.readNarInfo(p, sig);
+        if (trust !== null) await verifyNarInfoAsync(info, trust);
+        return info;
       } catch (err) {
         const by = referrer.get(p);
         if (!(err instanceof NotFoundError) || by === undefined) throw err;
@@ -46,7 +50,6 @@ export async function resolveNixClosure(cache: NixCache, top: string, trust: Nix
       }
     });
     for (const info of read) {
-      if (trust !== null) verifyNarInfo(info, trust);
       infos.set(info.storePath, info);
       for (const ref of info.references) {
         if (seen.has(ref)) continue;

@@ -48,7 +48,7 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     readRemotely,
     async readNarInfo(storePath, o = {}) {
       if (placed(root, storePath)) {
-        const kept = readKeptNarInfo(root, storePath, trust);
+        const kept = await readKeptNarInfo(root, storePath, trust);
         if (kept !== undefined) return kept;
       }
       const info = await (await remote()).readNarInfo(storePath, o);

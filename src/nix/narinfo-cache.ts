@@ -5,7 +5,7 @@ import { fsyncDir, fsyncPath } from '../util/atomic-write.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
 import { formatNarInfo } from './narinfo-format.js';
 import { narInfoCacheDirUnder } from './root-layout.js';
-import { verifyNarInfo, type NixTrustPolicy } from './signatures.js';
+import { verifyNarInfoAsync, type NixTrustPolicy } from './signatures.js';
 import { parseStorePath } from './store-path.js';
 import { nixTempNameFor } from './temp-names.js';
 
@@ -48,12 +48,12 @@ function fileOf(root: string, storePath: string): string {
  * `trust`; undefined when there is none, or it is malformed, names another path or no longer has enough
  * trusted signatures (the caller then reads the cache, as when nothing was kept). Never throws.
  */
-export function readKeptNarInfo(root: string, storePath: string, trust: NixTrustPolicy): NarInfo | undefined {
+export async function readKeptNarInfo(root: string, storePath: string, trust: NixTrustPolicy): Promise<NarInfo | undefined> {
   try {
     const bytes = readSmallFile(fileOf(root, storePath), MAX_NARINFO_BYTES);
     if (bytes === undefined) return undefined;
     const info = parseNarInfo(bytes.toString('utf8'), storePath);
-    verifyNarInfo(info, trust);
+    await verifyNarInfoAsync(info, trust);
     return info;
   } catch {
     return undefined;

@@ -56,24 +56,69 @@ function keyObject(raw: Buffer): KeyObject {
  */
 const verified = new WeakMap<NarInfo, { trust: NixTrustPolicy; over: string; signers: readonly string[] }>();
 
-/** The names of the trusted keys whose signature over `info`'s fingerprint verifies (each name once). */
-export function trustedSigners(info: NarInfo, trust: NixTrustPolicy): string[] {
+/** A narinfo's fingerprint and what its signers are remembered over (the fingerprint and its signatures). */
+function keyOf(info: NarInfo): { fingerprint: string; over: string } {
   const fingerprint = narInfoFingerprint(info);
-  const over = `${fingerprint}\n${info.sigs.join('\n')}`;
+  return { fingerprint, over: `${fingerprint}\n${info.sigs.join('\n')}` };
+}
+
+function remembered(info: NarInfo, trust: NixTrustPolicy, over: string): string[] | undefined {
   const known = verified.get(info);
-  if (known !== undefined && known.trust === trust && known.over === over) return [...known.signers];
-  const message = Buffer.from(fingerprint);
-  const good = new Set<string>();
+  return known !== undefined && known.trust === trust && known.over === over ? [...known.signers] : undefined;
+}
+
+/** Each signature by a trusted key (its name, key and 64 bytes), the first of each name only. */
+function candidates(info: NarInfo, trust: NixTrustPolicy): { name: string; key: KeyObject; bytes: Buffer }[] {
+  const out: { name: string; key: KeyObject; bytes: Buffer }[] = [];
   for (const sig of info.sigs) {
     const colon = sig.indexOf(':');
     const name = sig.slice(0, colon);
     const raw = trust.keys.get(name);
-    if (colon <= 0 || raw === undefined || good.has(name)) continue;
+    if (colon <= 0 || raw === undefined) continue;
     const bytes = Buffer.from(sig.slice(colon + 1), 'base64');
-    if (bytes.length === 64 && verify(null, message, keyObject(raw), bytes)) good.add(name);
+    if (bytes.length === 64) out.push({ name, key: keyObject(raw), bytes });
   }
+  return out;
+}
+
+/** The names of the trusted keys whose signature over `info`'s fingerprint verifies (each name once). */
+export function trustedSigners(info: NarInfo, trust: NixTrustPolicy): string[] {
+  const { fingerprint, over } = keyOf(info);
+  const known = remembered(info, trust, over);
+  if (known !== undefined) return known;
+  const message = Buffer.from(fingerprint);
+  const good = new Set<string>();
+  for (const c of candidates(info, trust)) if (!good.has(c.name) && verify(null, message, c.key, c.bytes)) good.add(c.name);
   verified.set(info, { trust, over, signers: [...good] });
   return [...good];
+}
+
+const verifyOnPool = (message: Buffer, key: KeyObject, sig: Buffer): Promise<boolean> =>
+  new Promise((resolve, reject) => verify(null, message, key, sig, (err, ok) => (err ? reject(err) : resolve(ok))));
+
+/**
+ * trustedSigners with each verification on libuv's pool (crypto.verify's callback form): a closure's
+ * narinfos, read several at once, are then verified on every core while this thread reads and parses.
+ */
+export async function trustedSignersAsync(info: NarInfo, trust: NixTrustPolicy): Promise<string[]> {
+  const { fingerprint, over } = keyOf(info);
+  const known = remembered(info, trust, over);
+  if (known !== undefined) return known;
+  const message = Buffer.from(fingerprint);
+  const good = new Set<string>();
+  for (const c of candidates(info, trust)) if (!good.has(c.name) && (await verifyOnPool(message, c.key, c.bytes))) good.add(c.name);
+  verified.set(info, { trust, over, signers: [...good] });
+  return [...good];
+}
+
+function refused(info: NarInfo, trust: NixTrustPolicy, signers: readonly string[], threshold: number): SignatureError {
+  const listed = info.sigs.map((s) => s.slice(0, Math.max(0, s.indexOf(':'))));
+  return new SignatureError(
+    `${info.storePath}: ${signers.length} valid signature(s) by trusted Nix keys, ${threshold} required ` +
+      `(signed by: ${listed.length === 0 ? 'nobody' : listed.join(', ')}; valid: ${signers.join(', ') || 'none'}; ` +
+      `trusted: ${[...trust.keys.keys()].join(', ') || 'none'}); sign it with 'nix store sign -k KEY' or trust its key`,
+    { storePath: info.storePath, signers: [...signers], threshold },
+  );
 }
 
 /**
@@ -84,12 +129,12 @@ export function trustedSigners(info: NarInfo, trust: NixTrustPolicy): string[] {
 export function verifyNarInfo(info: NarInfo, trust: NixTrustPolicy): void {
   const threshold = Math.max(1, trust.threshold);
   const signers = trustedSigners(info, trust);
-  if (signers.length >= threshold) return;
-  const listed = info.sigs.map((s) => s.slice(0, Math.max(0, s.indexOf(':'))));
-  throw new SignatureError(
-    `${info.storePath}: ${signers.length} valid signature(s) by trusted Nix keys, ${threshold} required ` +
-      `(signed by: ${listed.length === 0 ? 'nobody' : listed.join(', ')}; valid: ${signers.join(', ') || 'none'}; ` +
-      `trusted: ${[...trust.keys.keys()].join(', ') || 'none'}); sign it with 'nix store sign -k KEY' or trust its key`,
-    { storePath: info.storePath, signers, threshold },
-  );
+  if (signers.length < threshold) throw refused(info, trust, signers, threshold);
+}
+
+/** verifyNarInfo, verifying on libuv's pool (trustedSignersAsync). Rejects as verifyNarInfo throws. */
+export async function verifyNarInfoAsync(info: NarInfo, trust: NixTrustPolicy): Promise<void> {
+  const threshold = Math.max(1, trust.threshold);
+  const signers = await trustedSignersAsync(info, trust);
+  if (signers.length < threshold) throw refused(info, trust, signers, threshold);
 }

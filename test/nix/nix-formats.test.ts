@@ -1,7 +1,7 @@
 // Store paths, Nix base-32 and hashes, narinfo fields and public keys, checked against the real `nix` CLI.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeNixBase32, encodeNixBase32, formatSha256, narInfoFingerprint, parseNarInfo, parseNixPublicKey, parseSha256, parseStorePath, trustedSigners } from '../../src/nix/index.js';
+import { decodeNixBase32, encodeNixBase32, formatSha256, narInfoFingerprint, parseNarInfo, parseNixPublicKey, parseSha256, parseStorePath, trustedSigners, trustedSignersAsync } from '../../src/nix/index.js';
 import { runTool } from '../../scripts/world/tools.js';
 import { nixEnv } from '../helpers/nix-closure.js';
 
@@ -48,7 +48,7 @@ describe('Nix formats', () => {
     expect(() => parseNarInfo(`StorePath: ${P}\nURL: x\nNarHash: sha256:${hex}\nNarSize: 8\nCompression: lz4\n`, P)).toThrow(/Compression "lz4"/);
   });
 
-  it('a signature found once is not verified again for the same narinfo and trust, but anything changed is', () => {
+  it('a signature found once is not verified again for the same narinfo and trust, but anything changed is', async () => {
     const pair = (): { pub: Buffer; priv: ReturnType<typeof generateKeyPairSync>['privateKey'] } => {
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');
       return { pub: publicKey.export({ format: 'der', type: 'spki' }).subarray(-32), priv: privateKey };
@@ -68,6 +68,11 @@ describe('Nix formats', () => {
     expect(trustedSigners(info, trust)).toEqual([]);
     info.narHash = narHash;
     expect(trustedSigners(info, trust)).toEqual(['k1']);
+    // The same on libuv's pool (what a closure's walk uses).
+    const fresh = parseNarInfo(`${text}Sig: k1:${sig}\n`, P);
+    expect(await trustedSignersAsync(fresh, trust)).toEqual(['k1']);
+    fresh.narHash = formatSha256(Buffer.from('c'.repeat(64), 'hex'));
+    expect(await trustedSignersAsync(fresh, trust)).toEqual([]);
     // Another trust policy, naming another key k1: verified under it, not answered from the first.
     expect(trustedSigners(info, { keys: new Map([['k1', other.pub]]), threshold: 1 })).toEqual([]);
   });
