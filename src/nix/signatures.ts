@@ -67,7 +67,7 @@ function remembered(info: NarInfo, trust: NixTrustPolicy, over: string): string[
   return known !== undefined && known.trust === trust && known.over === over ? [...known.signers] : undefined;
 }
 
-/** Each signature by a trusted key (its name, key and 64 bytes), the first of each name only. */
+/** Each signature by a trusted key, with its name, key and 64 bytes (a name signing twice is checked until one holds). */
 function candidates(info: NarInfo, trust: NixTrustPolicy): { name: string; key: KeyObject; bytes: Buffer }[] {
   const out: { name: string; key: KeyObject; bytes: Buffer }[] = [];
   for (const sig of info.sigs) {
