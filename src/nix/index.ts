@@ -22,7 +22,7 @@ export { NIX_STORE_DIR, parseStorePath, storePathOfBase, storeBaseName, type Nix
 export { parseNarInfo, parseNixCacheInfo, MAX_NARINFO_BYTES, type NarInfo, type NixCacheInfo, type NixCompression } from './narinfo.js';
 export { parseSha256, formatSha256 } from './hash.js';
 export { encodeNixBase32, decodeNixBase32 } from './base32.js';
-export { parseNixPublicKey, narInfoFingerprint, trustedSigners, trustedSignersAsync, verifyNarInfo, verifyNarInfoAsync, type NixTrustPolicy } from './signatures.js';
+export { parseNixPublicKey, narInfoFingerprint, trustedSigners, trustedSignersAsync, type NixTrustPolicy } from './signatures.js';
 export { isNixCacheUrl, openNixCache, type NixCache, type OpenNixCacheOptions } from './cache.js';
 export { resolveNixClosure, type ResolveOptions } from './closure.js';
 export {

@@ -111,30 +111,21 @@ export async function trustedSignersAsync(info: NarInfo, trust: NixTrustPolicy):
   return [...good];
 }
 
-function refused(info: NarInfo, trust: NixTrustPolicy, signers: readonly string[], threshold: number): SignatureError {
-  const listed = info.sigs.map((s) => s.slice(0, Math.max(0, s.indexOf(':'))));
-  return new SignatureError(
-    `${info.storePath}: ${signers.length} valid signature(s) by trusted Nix keys, ${threshold} required ` +
-      `(signed by: ${listed.length === 0 ? 'nobody' : listed.join(', ')}; valid: ${signers.join(', ') || 'none'}; ` +
-      `trusted: ${[...trust.keys.keys()].join(', ') || 'none'}); sign it with 'nix store sign -k KEY' or trust its key`,
-    { storePath: info.storePath, signers: [...signers], threshold },
-  );
-}
-
 /**
- * Checks that at least `trust.threshold` distinct trusted keys signed `info`. Throws SignatureError naming
- * the store path, what signed it and what is trusted: a signature by a trusted key over other fields (a
- * changed NarHash, size or reference) fails like no signature at all.
+ * Checks, on libuv's pool (trustedSignersAsync), that at least `trust.threshold` distinct trusted keys
+ * signed `info`. Rejects with SignatureError naming the store path, what signed it and what is trusted: a
+ * signature by a trusted key over other fields (a changed NarHash, size or reference) fails like no
+ * signature at all.
  */
-export function verifyNarInfo(info: NarInfo, trust: NixTrustPolicy): void {
-  const threshold = Math.max(1, trust.threshold);
-  const signers = trustedSigners(info, trust);
-  if (signers.length < threshold) throw refused(info, trust, signers, threshold);
-}
-
-/** verifyNarInfo, verifying on libuv's pool (trustedSignersAsync). Rejects as verifyNarInfo throws. */
 export async function verifyNarInfoAsync(info: NarInfo, trust: NixTrustPolicy): Promise<void> {
   const threshold = Math.max(1, trust.threshold);
   const signers = await trustedSignersAsync(info, trust);
-  if (signers.length < threshold) throw refused(info, trust, signers, threshold);
+  if (signers.length >= threshold) return;
+  const listed = info.sigs.map((s) => s.slice(0, Math.max(0, s.indexOf(':'))));
+  throw new SignatureError(
+    `${info.storePath}: ${signers.length} valid signature(s) by trusted Nix keys, ${threshold} required ` +
+      `(signed by: ${listed.length === 0 ? 'nobody' : listed.join(', ')}; valid: ${signers.join(', ') || 'none'}; ` +
+      `trusted: ${[...trust.keys.keys()].join(', ') || 'none'}); sign it with 'nix store sign -k KEY' or trust its key`,
+    { storePath: info.storePath, signers, threshold },
+  );
 }
