@@ -2,9 +2,10 @@
 // (`nix copy --from <binary cache> --to <fresh chroot store>`) on the same closure, as a user waits for it:
 // cold from a directory and over HTTP, incremental v1 → v2 and no-op over HTTP, CLI start beside bare
 // node, peak RSS, and the cold fetch from Ceph RGW beside a GET of every object. Cold over HTTP also has
-// two floors beside Nix: a bare Node process making the same GETs, hashing and writing the objects as files
-// (lib/bare-fetch.ts), on one thread and on two; and Flotilla fetching the same closure's Nix store paths
-// from Nix's own cache (issue 16's path, on a closure of many files). Runs are interleaved (the order flips
+// two floors beside Nix: a bare Node process making the same GETs, hashing and writing the objects
+// (lib/bare-fetch.ts), on one thread and on two, as numbered files or as the closure's whole tree (every
+// directory, symlink and inline file too, as any fetch writes); and Flotilla fetching the same closure's
+// Nix store paths from Nix's own cache (issue 16's path, on a closure of many files). Runs are interleaved (the order flips
 // every round), each followed by a counted `sync`; figures are medians of same-round pairs, and beside them
 // each tool's fastest round against the other's.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { removeTree } from '../src/util/remove-tree.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
 import { buildTrees, pushTrees } from './lib/fetch-dataset.js';
-import { coldFetchGets, timeGetAll, timeHash } from './lib/fetch-floors.js';
+import { coldFetchPlan, timeGetAll, timeHash } from './lib/fetch-floors.js';
 import { buildNixClosures, nixCopyArgs, NIX_ENV, type NixClosures } from './lib/nix-closure.js';
 import { CLI } from './lib/procs.js';
 import { median, printTable } from './lib/stats.js';
@@ -90,6 +91,8 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     ['flNixHttpZstd', () => flotillaNixFetch(s, h.zstd.url, s.nix.v1, join(dir, 'fl-nix-http-zstd'))],
     ['bareHttp', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http'), '1'])],
     ['bareHttp2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http-2'), '2'])],
+    ['bareTree', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree'), '1', 'tree'])],
+    ['bareTree2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-2'), '2', 'tree'])],
   ]);
   await pair([
     ['nixIncr', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v2, xdg())],
@@ -168,6 +171,10 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     // thread; two lanes on worker threads): what Node itself allows beside Nix on this machine.
     bareNodeHttpRatio: pairedRatio(m, 'bareHttp', nixBestHttp, withSync),
     bareNodeTwoLanesHttpRatio: pairedRatio(m, 'bareHttp2', nixBestHttp, withSync),
+    // The same writing the closure's whole tree, as any fetch must (Nix's too): its directories, symlinks
+    // and inline files as well, each object at its path.
+    bareNodeTreeHttpRatio: pairedRatio(m, 'bareTree', nixBestHttp, withSync),
+    bareNodeTreeTwoLanesHttpRatio: pairedRatio(m, 'bareTree2', nixBestHttp, withSync),
     incrHttpRatio: pairedRatio(m, 'flIncr', ['nixIncr'], withSync),
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
     // What the no-op asked of the store (its own `--json` count): Nix's asks nothing.
@@ -191,6 +198,8 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     ['the same from the Nix cache (nix+http; zstd)', '', `${cell(m, 'flNixHttp')}; zstd ${cell(m, 'flNixHttpZstd')}`, `${ratio('flNixHttp', ['nixHttp'])}; zstd ${ratio('flNixHttpZstd', ['nixHttpZstd'])}`],
     ['floor: bare Node, the same GETs hashed and written as files, one thread', '', cell(m, 'bareHttp'), ratio('bareHttp', nixBestHttp)],
     ['floor: the same on two lanes (worker threads)', '', cell(m, 'bareHttp2'), ratio('bareHttp2', nixBestHttp)],
+    ['floor: bare Node writing the whole tree (dirs, symlinks, inline files, objects at their paths), one thread', '', cell(m, 'bareTree'), ratio('bareTree', nixBestHttp)],
+    ['floor: the whole tree on two lanes (worker threads)', '', cell(m, 'bareTree2'), ratio('bareTree2', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
     ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s); ${result.noopRequests} request(s)`, ratio('flNoop', ['nixNoop'])],
     ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
@@ -221,7 +230,7 @@ async function setUp(root: string, withRgw: boolean): Promise<Setup> {
   }
   const [flotilla, none, zstd] = servers;
   const barePlan = join(root, 'bare-plan.json');
-  await writeFile(barePlan, JSON.stringify({ base: flotilla.url, gets: await coldFetchGets(flotilla.url, pushed.v1) }));
+  await writeFile(barePlan, JSON.stringify({ base: flotilla.url, ...(await coldFetchPlan(flotilla.url, pushed.v1)) }));
   process.stdout.write(
     `closure: ${trees.files} files, ${(trees.bytes / 1e6).toFixed(1)} MB in 3 packages; v2 changes ${trees.changedFiles} files, ${(trees.changedBytes / 1e6).toFixed(2)} MB; ` +
       `built, pushed and published in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,

@@ -1,8 +1,10 @@
 // The floor's lane (bare-fetch.ts runs one or several): GETs over raw connections, each read into one
 // reused buffer; a pack split by its index; every object hashed with sha256 and written as a new file,
-// synchronously, from that buffer. Only node built-ins: the floor's start stays bare Node's.
+// synchronously, from that buffer: numbered in one directory, or with `homes` at its paths in the
+// closure's tree (and hard-linked at its other paths). Only node built-ins: the floor's start stays bare
+// Node's.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 
 /** One GET: an object's key, and whether it is a pack to split by its index. */
@@ -10,11 +12,34 @@ export interface BareGet {
   key: string;
   pack: boolean;
 }
-/** A lane: its GETs against `base`, its files under `out`. */
+/** An object's paths in the tree (relative to the lane's `out`) and its mode: written at the first, linked at the rest. */
+export interface BareHome {
+  paths: string[];
+  mode: number;
+}
+/** A closure's tree, paths relative to OUT: directories parents first, symlinks, inline files, objects' homes. */
+export interface BareTree {
+  dirs: string[];
+  symlinks: Array<[path: string, target: string]>;
+  inline: Array<[path: string, base64: string, mode: number]>;
+  homes: Record<string, BareHome>;
+}
+/**
+ * A lane: its GETs against `base`, its files under `out`. With `homes` (by object hex digest) each object
+ * goes to its paths in a tree whose directories someone else makes: on this thread `onFirstBody` (called
+ * once the lane's first response bytes are in, so its requests are already out), on a worker thread the
+ * main thread, which sets `ready[0]` to 1 when done; the lane waits on it before its first file.
+ */
 export interface BareLane {
   base: string;
   gets: BareGet[];
   out: string;
+  homes?: Record<string, BareHome>;
+  ready?: Int32Array;
+}
+/** What only a lane on the calling thread can take: a function. */
+export interface BareLaneHooks {
+  onFirstBody?: () => void;
 }
 /** What a lane wrote. */
 export interface BareTally {
@@ -30,14 +55,47 @@ const IDLE_MS = 30_000;
 const PACK_FIXED = 16;
 const PACK_ENTRY = 40;
 
-/** GETs `key` and writes its object(s) under `out`, numbering files from `tally.files`. */
-function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promise<void> {
+/** Where the lane puts an object: a new file, opened for writing, and once written its other names. */
+interface Placer {
+  open(hex: string): number;
+  written(hex: string): void;
+}
+
+function placer(lane: BareLane, tally: BareTally): Placer {
+  const { out, homes, ready } = lane;
+  if (homes === undefined) return { open: () => openSync(`${out}/${tally.files++}`, 'wx', 0o444), written: () => undefined };
+  let waited = ready === undefined;
+  const home = (hex: string): BareHome => {
+    const h = homes[hex];
+    if (h === undefined || h.paths.length === 0) throw new Error(`object ${hex} has no path in the plan`);
+    return h;
+  };
+  return {
+    open(hex) {
+      if (!waited && ready !== undefined) {
+        while (Atomics.load(ready, 0) === 0) Atomics.wait(ready, 0, 0);
+        waited = true;
+      }
+      const h = home(hex);
+      tally.files += h.paths.length;
+      return openSync(`${out}/${h.paths[0] as string}`, 'wx', h.mode);
+    },
+    written(hex) {
+      const [first, ...rest] = home(hex).paths;
+      for (const p of rest) linkSync(`${out}/${first as string}`, `${out}/${p}`);
+    },
+  };
+}
+
+/** GETs `key` and writes its object(s) through `place`. */
+function fetchOne(base: URL, get: BareGet, place: Placer, tally: BareTally, onBody: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let head: Buffer | undefined = Buffer.alloc(0);
     let bodyLeft = 0;
     // A pack's index, then its entries' sizes; an object is one entry of the body's size.
     let index: Buffer = Buffer.alloc(0);
     let sizes: number[] | undefined;
+    let hexes: string[] = [];
     let entry = -1;
     let left = 0;
     let fd = -1;
@@ -47,7 +105,7 @@ function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promi
       entry++;
       if (sizes === undefined || entry >= sizes.length) return;
       left = sizes[entry] ?? 0;
-      fd = openSync(`${out}/${tally.files++}`, 'wx', 0o444);
+      fd = place.open(hexes[entry] ?? '');
       pos = 0;
       hash = createHash('sha256');
       if (left === 0) done();
@@ -56,6 +114,7 @@ function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promi
       hash.digest();
       closeSync(fd);
       fd = -1;
+      place.written(hexes[entry] ?? '');
       next();
     };
     const body = (view: Buffer): void => {
@@ -69,6 +128,7 @@ function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promi
           if (index.length < PACK_FIXED || index.length < PACK_FIXED + PACK_ENTRY * index.readUInt32BE(12)) continue;
           const n = index.readUInt32BE(12);
           sizes = Array.from({ length: n }, (_, i) => Number(index.readBigUInt64BE(PACK_FIXED + PACK_ENTRY * i + 32)));
+          hexes = Array.from({ length: n }, (_, i) => index.toString('hex', PACK_FIXED + PACK_ENTRY * i, PACK_FIXED + PACK_ENTRY * i + 32));
           next();
           continue;
         }
@@ -108,8 +168,10 @@ function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promi
               bodyLeft = Number(length);
               view = head.subarray(end + 4);
               head = undefined;
+              onBody();
               if (!get.pack) {
                 sizes = [bodyLeft];
+                hexes = [get.key.slice(get.key.lastIndexOf('/') + 1)];
                 next();
               }
             }
@@ -136,15 +198,22 @@ function fetchOne(base: URL, get: BareGet, out: string, tally: BareTally): Promi
   });
 }
 
-/** Runs one lane on this thread: its GETs over CONNECTIONS connections, one numbered file per object. */
-export async function runBareLane(lane: BareLane): Promise<BareTally> {
+/** Runs one lane on this thread: its GETs over CONNECTIONS connections, each object written as `placer` says. */
+export async function runBareLane(lane: BareLane, hooks: BareLaneHooks = {}): Promise<BareTally> {
   mkdirSync(lane.out, { recursive: true });
   const tally: BareTally = { files: 0, bytes: 0 };
+  const place = placer(lane, tally);
   const base = new URL(lane.base);
+  let first = hooks.onFirstBody;
+  const onBody = (): void => {
+    const f = first;
+    first = undefined;
+    f?.();
+  };
   let next = 0;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
-      for (let get = lane.gets[next++]; get !== undefined; get = lane.gets[next++]) await fetchOne(base, get, lane.out, tally);
+      for (let get = lane.gets[next++]; get !== undefined; get = lane.gets[next++]) await fetchOne(base, get, place, tally, onBody);
     }),
   );
   return tally;

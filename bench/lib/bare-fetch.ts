@@ -2,16 +2,38 @@
 // makes the same GETs as `flotilla fetch` (the packs and large objects its plan names, fetch-floors.ts),
 // splits each pack by its index, hashes every object with sha256 and writes it as a new file,
 // synchronously, from one reused read buffer per connection (bare-fetch-lane.ts): no manifest, signature,
-// tree, rename or flush, no stream, promise or copy per read. What is left is Node's start, the transfer,
+// rename or flush, no stream, promise or copy per read. What is left is Node's start, the transfer,
 // the hashing and the kernel's file work. With LANES > 1 each lane runs on a worker thread of its own, so
 // that kernel work spreads over cores.
 //
-//   node bare-fetch.js PLAN.json OUT LANES      (PLAN: {"base": URL, "gets": [{"key", "pack"}]})
+// With `tree` it writes the closure's tree as any fetch must, Nix's included: every directory, symlink and
+// small file the manifests hold inline (decoded and hashed), and each object at its path. The tree's
+// directories, symlinks and inline files are made on the main thread while the lanes' requests are out:
+// once the one lane's first bytes are in, or while the worker lanes start (they wait for it before their
+// first file). Its plan is read from a file, not from signed manifests fetched, decoded and checked.
+//
+//   node bare-fetch.js PLAN.json OUT LANES [tree]
+//     PLAN: {"base": URL, "gets": [{"key", "pack"}], "tree"?: BareTree (bare-fetch-lane.ts)}
 //
 // Prints {"files", "bytes"} as JSON; exits 1 on an error.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { runBareLane, type BareGet, type BareLane, type BareTally } from './bare-fetch-lane.js';
+import { runBareLane, type BareGet, type BareLane, type BareTally, type BareTree } from './bare-fetch-lane.js';
+
+/** Makes the tree's directories, symlinks and inline files under `out`; returns the files written. */
+function makeTree(out: string, tree: BareTree): BareTally {
+  for (const d of tree.dirs) mkdirSync(`${out}/${d}`);
+  for (const [path, target] of tree.symlinks) symlinkSync(target, `${out}/${path}`);
+  let bytes = 0;
+  for (const [path, data, mode] of tree.inline) {
+    const b = Buffer.from(data, 'base64');
+    createHash('sha256').update(b).digest();
+    writeFileSync(`${out}/${path}`, b, { flag: 'wx', mode });
+    bytes += b.length;
+  }
+  return { files: tree.inline.length, bytes };
+}
 
 function runWorker(lane: BareLane): Promise<BareTally> {
   return new Promise((resolve, reject) => {
@@ -23,14 +45,37 @@ function runWorker(lane: BareLane): Promise<BareTally> {
 }
 
 async function main(): Promise<void> {
-  const [planFile, out, lanesArg] = process.argv.slice(2);
-  if (planFile === undefined || out === undefined) throw new Error('usage: bare-fetch.js PLAN.json OUT [LANES]');
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { base: string; gets: BareGet[] };
+  const [planFile, out, lanesArg, treeArg] = process.argv.slice(2);
+  if (planFile === undefined || out === undefined) throw new Error('usage: bare-fetch.js PLAN.json OUT [LANES] [tree]');
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { base: string; gets: BareGet[]; tree?: BareTree };
   const lanes = Math.max(1, Number(lanesArg ?? 1) || 1);
+  const tree = treeArg === 'tree' ? plan.tree : undefined;
+  if (treeArg === 'tree' && tree === undefined) throw new Error(`${planFile} has no tree`);
   const shares: BareGet[][] = Array.from({ length: lanes }, () => []);
   plan.gets.forEach((g, i) => shares[i % lanes]?.push(g));
-  const parts = lanes === 1 ? [await runBareLane({ base: plan.base, gets: plan.gets, out })] : await Promise.all(shares.map((gets, i) => runWorker({ base: plan.base, gets, out: `${out}/${i}` })));
-  const total = parts.reduce((a, t) => ({ files: a.files + t.files, bytes: a.bytes + t.bytes }), { files: 0, bytes: 0 });
+  const homes = tree === undefined ? {} : { homes: tree.homes };
+  let made: BareTally = { files: 0, bytes: 0 };
+  let parts: BareTally[];
+  if (lanes === 1) {
+    if (tree !== undefined) mkdirSync(out, { recursive: true });
+    parts = [await runBareLane({ base: plan.base, gets: plan.gets, out, ...homes }, tree === undefined ? {} : { onFirstBody: () => (made = makeTree(out, tree)) })];
+  } else {
+    const ready = new Int32Array(new SharedArrayBuffer(4));
+    if (tree === undefined) ready[0] = 1;
+    const running = Promise.all(shares.map((gets, i) => runWorker({ base: plan.base, gets, out: tree === undefined ? `${out}/${i}` : out, ...homes, ready })));
+    if (tree !== undefined) {
+      try {
+        mkdirSync(out, { recursive: true });
+        made = makeTree(out, tree);
+      } finally {
+        // Set even on failure, so that no lane waits forever; their writes then fail and name the path.
+        Atomics.store(ready, 0, 1);
+        Atomics.notify(ready, 0);
+      }
+    }
+    parts = await running;
+  }
+  const total = [made, ...parts].reduce((a, t) => ({ files: a.files + t.files, bytes: a.bytes + t.bytes }), { files: 0, bytes: 0 });
   process.stdout.write(`${JSON.stringify(total)}\n`);
 }
 

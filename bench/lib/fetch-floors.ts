@@ -3,11 +3,11 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { readClosureManifests } from '../../src/fetch/read-closure.js';
 import { planPacks } from '../../src/fetch/plan-packs.js';
-import type { Digest } from '../../src/store/digest.js';
+import { digestHex, type Digest } from '../../src/store/digest.js';
 import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { listAll } from '../../src/store/store.js';
-import type { BareGet } from './bare-fetch-lane.js';
+import type { BareGet, BareTree } from './bare-fetch-lane.js';
 import { listFiles } from './fetch-dataset.js';
 
 // Hashes the files it is sent with one reused 1 MiB buffer and synchronous reads (the fetch's own way).
@@ -82,19 +82,41 @@ export async function timeGetAll(url: string): Promise<number> {
 }
 
 
+/** A cold fetch's plan for the bare floor (bare-fetch.ts): its object GETs and the closure's tree. */
+export interface BarePlan {
+  gets: BareGet[];
+  tree: BareTree;
+}
+
 /**
- * The object GETs a cold `flotilla fetch` of `digest` from `url` makes, planned by the fetch's own code:
- * its packs (plan-packs.ts), then every other object that is not inline in a manifest, each once.
+ * What a cold `flotilla fetch` of `digest` from `url` makes, planned by the fetch's own code: its object
+ * GETs (its packs, plan-packs.ts, then every other object that is not inline in a manifest, each once), and
+ * the tree it writes, each package under its index: directories, symlinks, inline files, and each object's
+ * paths (an object first seen as an executable keeps that mode at every path: a floor may do less).
  */
-export async function coldFetchGets(url: string, digest: string): Promise<BareGet[]> {
+export async function coldFetchPlan(url: string, digest: string): Promise<BarePlan> {
   const store = openStore(url);
   try {
     const { packages } = await readClosureManifests([store], digest);
     const missing = new Map<Digest, number>();
-    for (const p of packages) for (const e of p.manifest.entries) if (e.type === 'file' && e.data === undefined) missing.set(e.digest, e.size);
+    const tree: BareTree = { dirs: [], symlinks: [], inline: [], homes: {} };
+    packages.forEach((p, i) => {
+      tree.dirs.push(`${i}`);
+      for (const e of p.manifest.entries) {
+        const path = `${i}/${e.path}`;
+        if (e.type === 'dir') tree.dirs.push(path);
+        else if (e.type === 'symlink') tree.symlinks.push([path, e.target]);
+        else if (e.data !== undefined) tree.inline.push([path, e.data, e.executable ? 0o555 : 0o444]);
+        else {
+          missing.set(e.digest, e.size);
+          (tree.homes[digestHex(e.digest)] ??= { paths: [], mode: e.executable ? 0o555 : 0o444 }).paths.push(path);
+        }
+      }
+    });
     const packs = await planPacks(store, packages, missing);
     const inPacks = new Set(packs.flatMap((p) => [...p.wanted]));
-    return [...packs.map((p) => ({ key: objectKey(p.digest), pack: true })), ...[...missing.keys()].filter((d) => !inPacks.has(d)).map((d) => ({ key: objectKey(d), pack: false }))];
+    const gets = [...packs.map((p) => ({ key: objectKey(p.digest), pack: true })), ...[...missing.keys()].filter((d) => !inPacks.has(d)).map((d) => ({ key: objectKey(d), pack: false }))];
+    return { gets, tree };
   } finally {
     await store.close();
   }
