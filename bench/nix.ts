@@ -8,9 +8,7 @@
 // `node -e 0`, printed as a ratio to that round's `nix copy`: the floor under which no fresh Node process goes.
 // For uncompressed and zstd caches each round also runs a bare Node process that only copies (or has
 // `zstd -d` write) the NAR files a cold and a one-changed fetch need (lib/bare-nar-copy.ts), timed with its
-// `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process; and
-// one that unpacks them into their trees, every byte hashed, on one thread and on two
-// (lib/bare-nar-unpack.ts): the files and directories any fetch (`nix copy`'s too) must make.
+// `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process.
 // `--paths N` replaces the three large paths by N - 1 small ones (a few KiB to ~30 KiB each, three small
 // files) and the app: the shape of a real system's closure, where per-path costs count, not bytes.
 import { execFile } from 'node:child_process';
@@ -31,7 +29,6 @@ export const usage = "npm run bench -- nix [--reps N] [--mb TOTAL | --paths N] [
 
 const exec = promisify(execFile);
 const BARE_NAR_COPY = fileURLToPath(new URL('./lib/bare-nar-copy.js', import.meta.url));
-const BARE_NAR_UNPACK = fileURLToPath(new URL('./lib/bare-nar-unpack.js', import.meta.url));
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 interface RunResult {
@@ -86,16 +83,6 @@ async function nodeStart(): Promise<RunResult> {
 async function bareNarCopy(nars: readonly string[], dest: string): Promise<RunResult> {
   const t0 = performance.now();
   const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, BARE_NAR_COPY, dest, ...nars]);
-  return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
-}
-
-/**
- * The unpacking floor (lib/bare-nar-unpack.ts): a fresh Node process unpacking `nars` into trees under
- * `dest`, every byte hashed, on `lanes` threads, and nothing else.
- */
-async function bareNarUnpack(nars: readonly string[], dest: string, lanes: number): Promise<RunResult> {
-  const t0 = performance.now();
-  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, BARE_NAR_UNPACK, dest, String(lanes), ...nars]);
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
@@ -187,17 +174,13 @@ export async function run(args: string[]): Promise<void> {
         for (const [phase, nars] of Object.entries(floorNars ?? {})) {
           await exec('sync', []);
           add(`floor ${phase}`, await thenSync(bareNarCopy(nars, join(root, `floor-${c}-${i}-${phase.replace(' ', '-')}`))));
-          for (const lanes of [1, 2]) {
-            await exec('sync', []);
-            add(`unpack ${lanes} ${phase}`, await thenSync(bareNarUnpack(nars, join(root, `unpack-${lanes}-${c}-${i}-${phase.replace(' ', '-')}`), lanes)));
-          }
         }
       }
       results[c] = m;
     }
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackTwoLanesFloor?: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -211,18 +194,11 @@ export async function run(args: string[]): Promise<void> {
         // What a process copying only the NARs reaches, with its sync, against Nix's copy with its sync.
         const copy = m[`floor ${phase}`];
         const copyFloor = copy === undefined ? undefined : paired(copy, n, withSync);
-        // What a process unpacking the NARs into their trees reaches (one thread; two), as any fetch must.
-        const [unpack1, unpack2] = [1, 2].map((l) => {
-          const u = m[`unpack ${l} ${phase}`];
-          return u === undefined ? undefined : paired(u, n, withSync);
-        });
         (ratios[c] ??= {})[phase] = {
           wall: round2(median(paired(f, n, (r) => r.seconds))),
           wallPlusSync: round2(median(paired(f, n, withSync))),
           nodeStartFloor: round2(median(floor)),
           ...(copyFloor === undefined ? {} : { bareCopyFloor: round2(median(copyFloor)) }),
-          ...(unpack1 === undefined ? {} : { bareUnpackFloor: round2(median(unpack1)) }),
-          ...(unpack2 === undefined ? {} : { bareUnpackTwoLanesFloor: round2(median(unpack2)) }),
           ...(before === undefined ? {} : { beforeWallPlusSync: round2(median(paired(b, n, withSync))) }),
         };
         rows.push([
@@ -231,7 +207,6 @@ export async function run(args: string[]): Promise<void> {
           Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
           spread(floor, 2),
           copyFloor === undefined ? '—' : spread(copyFloor, 2),
-          unpack1 === undefined || unpack2 === undefined ? '—' : `${spread(unpack1, 2)}; ${spread(unpack2, 2)}`,
           ...(before === undefined ? [] : [spread(b.map(withSync)), spread(paired(b, n, withSync), 2)]),
         ]);
       }
@@ -241,12 +216,11 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', 'bare unpack/nix + sync (1; 2 lanes)', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
-    process.stdout.write('"bare unpack/nix + sync": a bare Node process that unpacks those NARs into their trees (zstd: streamed out of `zstd -dc`), every byte hashed, on one thread and on two, with its sync, against nix copy with its sync: what any fetch writes, and nothing else\n');
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
-import { describeTree, generateTree } from '../helpers/tree-gen.js';
+import { generateTree } from '../helpers/tree-gen.js';
 
 // The bare-Node floor of the fetch benchmark is only a floor if it does the fetch's whole transfer: the
 // same GETs (packs split, large objects whole) and every object's bytes written, over the real static
@@ -21,10 +21,18 @@ import { describeTree, generateTree } from '../helpers/tree-gen.js';
 const exec = promisify(execFile);
 const BARE_FETCH = resolve('dist/bench/lib/bare-fetch.js');
 
-/** A tree as the fetch writes it: files by content and whether executable (their write bits differ), dirs, links. */
-async function shapeOf(root: string): Promise<Map<string, string>> {
+/** Every entry under `root`, by relative path: a directory, a symlink's target, or a file's mode and sha256. */
+async function describeTree(root: string, at = ''): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const [path, e] of await describeTree(root)) out.set(path, e.type === 'file' ? `${(e.mode & 0o111) !== 0 ? 'x' : '-'} ${e.sha256 ?? ''}` : e.type === 'symlink' ? `-> ${e.target ?? ''}` : 'dir');
+  for (const name of (await readdir(join(root, at))).sort()) {
+    const rel = at === '' ? name : `${at}/${name}`;
+    const st = await lstat(join(root, rel));
+    if (st.isDirectory()) {
+      out.set(rel, 'dir');
+      for (const [k, v] of await describeTree(root, rel)) out.set(k, v);
+    } else if (st.isSymbolicLink()) out.set(rel, `-> ${await readlink(join(root, rel))}`);
+    else out.set(rel, `${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${createHash('sha256').update(await readFile(join(root, rel))).digest('hex')}`);
+  }
   return out;
 }
 
@@ -79,8 +87,8 @@ describe('bench floor: a bare Node lane writes every object a cold fetch fetches
       await writeFile(planFile, JSON.stringify({ base: srv.url, ...plan }));
       const out = join(t.dir, `tree-${lanes}`);
       const { stdout } = await exec(process.execPath, [BARE_FETCH, planFile, out, lanes, 'tree']);
-      const want = await shapeOf(src);
-      const got = await shapeOf(join(out, '0'));
+      const want = await describeTree(src);
+      const got = await describeTree(join(out, '0'));
       expect(got).toEqual(want);
       expect(JSON.parse(stdout)).toEqual({ files: [...want.values()].filter((v) => v.startsWith('x ') || v.startsWith('- ')).length, bytes: expect.any(Number) as number });
     });
