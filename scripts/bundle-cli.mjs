@@ -16,9 +16,10 @@
 //                        so it holds the functions that path runs too (docs/performance.md).
 //   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks.
 //   package.json         `"type": "commonjs"`, so that Node reads these .js files as scripts.
+//   esm-import.cjs       copied as it is (src/nix/esm-import.cjs): an `import()` the bundles cannot hold.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -123,6 +124,9 @@ await build({ ...common, ...moduleUrl, entryPoints: { 'flotilla-cli': src('cli/m
 for (const verb of OWN_BUNDLES) await build({ ...common, ...moduleUrl, entryPoints: { [`flotilla-${verb}`]: src('cli/main.js') }, plugins: [onlyVerbPlugin(verb)] });
 await build({ ...common, ...moduleUrl, entryPoints: { 'tick-worker-main': src('agent/tick-worker-main.js') } });
 writeFileSync(join(fresh, 'package.json'), '{ "type": "commonjs" }\n');
+// Loaded by a computed `require` beside the module that uses it (and so beside the bundles), never bundled:
+// its `import()` must stay one (src/nix/esm-import.cjs). tsc does not copy it into dist/src either.
+for (const dir of [fresh, src('nix')]) copyFileSync(join(root, 'src', 'nix', 'esm-import.cjs'), join(dir, 'esm-import.cjs'));
 for (const name of ['flotilla-cli', ...OWN_BUNDLES.map((v) => `flotilla-${v}`)]) makeCodeCache(fresh, name);
 // The shebang comes from src/cli/bin-entry.ts; npm makes bin targets executable on install, the build does too.
 chmodSync(join(fresh, 'flotilla.js'), 0o755);

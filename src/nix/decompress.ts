@@ -1,51 +1,11 @@
 import { createRequire } from 'node:module';
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { SizeLimitError } from '../errors/index.js';
 import { systemDecompressor, toolStream } from './decompress-tool.js';
+import { zstdStream } from './zstd-stream.js';
 import type { NarInfo, NixCompression } from './narinfo.js';
 
 const require = createRequire(import.meta.url);
-
-interface FzstdDecompress {
-  ondata: (chunk: Uint8Array, final: boolean) => void;
-  push(chunk: Uint8Array, final?: boolean): void;
-}
-
-/**
- * zstd through fzstd (pure JS, streaming) where this Node has no zlib.createZstdDecompress (Node < 22.15).
- * fzstd hands out every block of a pushed chunk at once, whatever the reader takes, so a stream that
- * expands past `maxOutput` is stopped inside the push: a few KiB of zstd can say gigabytes.
- */
-function fzstdStream(maxOutput: number): Transform {
-  const { Decompress } = require('fzstd') as { Decompress: new () => FzstdDecompress };
-  const d = new Decompress();
-  let total = 0;
-  const out = new Transform({
-    transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
-      try {
-        d.push(chunk);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-    flush(done: TransformCallback): void {
-      try {
-        d.push(new Uint8Array(0), true);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-  });
-  d.ondata = (chunk) => {
-    total += chunk.length;
-    if (total > maxOutput) throw new SizeLimitError(`decompresses to more than ${maxOutput} bytes`, { maxBytes: maxOutput });
-    if (chunk.length > 0) out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-  };
-  return out;
-}
 
 /**
  * Feeds `inner` (a decompressor that turns each written chunk into all of its output at once, as
@@ -113,8 +73,9 @@ export type DecompressorSource = 'system' | 'library';
  * process rather than by the system tool. Each tool is a fork of this process: 9–23 ms of its thread at
  * ~100 MB of RSS (measured), and from a local cache a second one (`openssl`, the FileHash). A closure of
  * 301 small paths (`npm run bench -- nix --paths 301`) took 3.7 s from a zstd cache and 3.8 s from an xz
- * one, against `nix copy`'s 0.39 and 0.72 s; most paths of a real system are that small. Per byte the libraries are slower
- * (fzstd ~60 MB/s, the tool ~600), so a large NAR keeps the tool, and the NAR cap bounds what a
+ * one, against `nix copy`'s 0.39 and 0.72 s; most paths of a real system are that small. A zstd file up to
+ * this size is decoded whole by zstddec (zstd-stream.ts). Per byte the libraries are slower (zstddec
+ * ~120 MB/s, fzstd ~60, the tool ~600), so a large NAR keeps the tool, and the NAR cap bounds what a
  * decompression bomb can make in memory before it is refused.
  */
 export const IN_PROCESS_FILE_MAX = 256 * 1024;
@@ -132,10 +93,10 @@ export function decompressorSourceFor(info: Pick<NarInfo, 'compression' | 'fileS
 /**
  * A streaming decompressor for a narinfo's Compression. zstd, xz and bzip2 go through the system's own
  * `zstd -dc`, `xz -dc`, `bzip2 -dc` (native speed, on another core) when `source` is 'system' and the tool is
- * on PATH; otherwise through well-kept npm packages: fzstd (pure JS) for zstd where Node's zlib has none,
- * lzma-native (liblzma, prebuilt) for xz, unbzip2-stream (pure JS) for bzip2. gzip is always Node's zlib.
+ * on PATH; otherwise through well-kept npm packages for zstd where Node's zlib has none (zstd-stream.ts:
+ * zstddec, libzstd in WebAssembly, for a file up to IN_PROCESS_FILE_MAX, else fzstd, pure JS), lzma-native (liblzma, prebuilt) for xz, unbzip2-stream (pure JS) for bzip2. gzip is always Node's zlib.
  * Its output is untrusted until the NAR hash matches; the caller caps it and maps its errors. A library
- * that hands out a chunk's whole output at once is itself stopped past `maxOutput` bytes (fzstd) or fed
+ * that hands out a chunk's whole output at once is itself stopped past `maxOutput` bytes (zstd) or fed
  * in slices (lzma-native), so that no single read can expand without bound in memory.
  */
 export function createDecompressor(compression: NixCompression, source: DecompressorSource = 'system', maxOutput = Number.MAX_SAFE_INTEGER): Transform | Duplex {
@@ -150,7 +111,7 @@ export function createDecompressor(compression: NixCompression, source: Decompre
       return zlib.createGunzip();
     case 'zstd': {
       const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-      return native !== undefined ? native() : fzstdStream(maxOutput);
+      return native !== undefined ? native() : zstdStream(maxOutput, IN_PROCESS_FILE_MAX);
     }
     case 'xz': {
       const lzma = require('lzma-native') as { createDecompressor: () => Transform };
