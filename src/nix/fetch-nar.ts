@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '../errors/index.js';
 import { isDiskFull } from '../errors/system-error.js';
@@ -7,7 +7,7 @@ import type { NixCache } from './cache.js';
 import { createDecompressor, decompressorSourceFor } from './decompress.js';
 import { decodeToolNar, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
-import { openLocalNar } from './local-nar.js';
+import { openLocalNar, readLocalSmallNar } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
 import { createUnpackSink, type NarFileWriter } from './nar-unpack.js';
@@ -113,7 +113,9 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
     } else if (throughTool !== undefined) {
       measured = throughTool;
     } else if (local === undefined) {
-      const body = await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
+      // A small NAR from a local cache, decoded whole here anyway, is read at once rather than streamed.
+      const small = source === 'library' && where !== undefined ? readLocalSmallNar(() => where(info), info, cap) : undefined;
+      const body = small !== undefined ? Readable.from([small]) : await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
       await pipeline(body, file, createDecompressor(info.compression, source, info.narSize), nar, parse, signal ? { signal } : {});
       measured = { bytes: file.bytes, digest: file.digest() };
     } else {

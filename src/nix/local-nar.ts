@@ -1,6 +1,7 @@
 import { close, constants, fstat, open, type Stats } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { IntegrityError, SizeLimitError } from '../errors/index.js';
+import { readSmallFileSync } from '../util/read-small-file.js';
 import { findTool, systemDecompressor, toolOutput, toolStream } from './decompress-tool.js';
 import type { NarInfo } from './narinfo.js';
 
@@ -86,4 +87,26 @@ export async function openLocalNar(path: () => string | undefined, info: NarInfo
     // The tools hold their own copies of the descriptors.
     for (const fd of fds) closeFd(fd);
   }
+}
+
+/**
+ * The NAR file of `info` at `path()` (its place in a local cache) read at once on this thread, for a
+ * small NAR decompressed in this process (decompress.ts), which is decoded whole anyway: where reading it
+ * as a stream cost four turns through libuv's pool (open, fstat, read, close), ~0.8 ms a file, 0.24 s of
+ * the main thread for 301 small paths. Not following a symlink, as openLocalNar. Undefined when it cannot
+ * be opened so (missing, a symlink, a bad name): the stream path then reads it and words the error.
+ * SizeLimitError when it is larger than `cap`; IntegrityError when it is not a regular file.
+ */
+export function readLocalSmallNar(path: () => string | undefined, info: NarInfo, cap: number): Buffer | undefined {
+  let got;
+  try {
+    const at = path();
+    if (at === undefined) return undefined;
+    got = readSmallFileSync(at, cap, true);
+  } catch {
+    return undefined;
+  }
+  if (got.kind === 'not-file') throw new IntegrityError(`NAR file of ${info.storePath} (${info.url}) is not a regular file`, { storePath: info.storePath });
+  if (got.kind === 'too-big') throw new SizeLimitError(`NAR file of ${info.storePath} is larger than ${cap} bytes (its FileSize or NarSize)`, { storePath: info.storePath, maxBytes: cap });
+  return got.bytes;
 }

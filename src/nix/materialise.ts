@@ -6,6 +6,8 @@ import { flushFilesystem } from '../util/flush-filesystem.js';
 import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
+import { decompressorSourceFor } from './decompress.js';
+import { loadZstdWasm, WASM_FROM } from './zstd-stream.js';
 import type { NarFileWriter } from './nar-unpack.js';
 import type { NarInfo } from './narinfo.js';
 import { removeTree } from '../util/remove-tree.js';
@@ -80,6 +82,10 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   // Swept only by a fetch that writes: a no-op stays one lstat per path, not a listing of a store that may
   // hold tens of thousands of entries (~27 ms at 20,000); the temps wait harmlessly until then.
   await sweepStaleNixTemps(root);
+  // zstddec, for a closure of many small zstd NARs, loaded before they start: loaded by the fourth of them
+  // it took 0.7 s, its module's reads queued behind theirs on libuv's pool, and half the NARs went
+  // through fzstd meanwhile (zstd-stream.ts). Idle, the load takes ~14 ms.
+  if (missing.filter(({ info }) => info.compression === 'zstd' && decompressorSourceFor(info) === 'library').length >= WASM_FROM) await loadZstdWasm();
   const written: string[] = [];
   try {
     await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {

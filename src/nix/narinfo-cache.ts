@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, fsyncPath } from '../util/atomic-write.js';
+import { readSmallFileSync } from '../util/read-small-file.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
 import { formatNarInfo } from './narinfo-format.js';
 import { narInfoCacheDirUnder } from './root-layout.js';
@@ -15,30 +16,6 @@ import { nixTempNameFor } from './temp-names.js';
 // disk cache (~/.cache/nix/binary-cache-v6.sqlite). URL, Compression and FileHash name one cache's file:
 // a kept narinfo is only used for a path already placed, whose NAR is never read again.
 
-/**
- * The bytes of the regular file `path` when it holds at most `max`, else undefined; throws when it cannot
- * be opened. Synchronous: a few hundred bytes, read for every placed path of every fetch
- * (local-first-cache.ts), where each turn through libuv's pool cost ~0.2 ms. O_NONBLOCK, so that a FIFO in
- * its place is refused (not a regular file) rather than waited on by this thread.
- */
-function readSmallFile(path: string, max: number): Buffer | undefined {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > max) return undefined;
-    const buf = Buffer.allocUnsafe(st.size);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function fileOf(root: string, storePath: string): string {
   return join(narInfoCacheDirUnder(root), `${parseStorePath(storePath).hash}.narinfo`);
 }
@@ -50,9 +27,9 @@ function fileOf(root: string, storePath: string): string {
  */
 export async function readKeptNarInfo(root: string, storePath: string, trust: NixTrustPolicy): Promise<NarInfo | undefined> {
   try {
-    const bytes = readSmallFile(fileOf(root, storePath), MAX_NARINFO_BYTES);
-    if (bytes === undefined) return undefined;
-    const info = parseNarInfo(bytes.toString('utf8'), storePath);
+    const kept = readSmallFileSync(fileOf(root, storePath), MAX_NARINFO_BYTES);
+    if (kept.kind !== 'file') return undefined;
+    const info = parseNarInfo(kept.bytes.toString('utf8'), storePath);
     await verifyNarInfoAsync(info, trust);
     return info;
   } catch {

@@ -35,7 +35,7 @@ interface WasmDecoder {
  * small path of a closure of a few large ones, which fzstd decodes in about a millisecond. The streams
  * while it loads go through fzstd too.
  */
-const WASM_FROM = 4;
+export const WASM_FROM = 4;
 let smallStreams = 0;
 
 let wasm: Promise<WasmDecoder | undefined> | undefined;
