@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { systemDecompressor, toolStream } from './decompress-tool.js';
-import { xzLaneStream } from './xz-lane.js';
+import { xzLaneReady, xzLaneStream } from './xz-lane.js';
 import { zstdStream } from './zstd-stream.js';
 import type { NarInfo, NixCompression } from './narinfo.js';
 
@@ -116,9 +116,9 @@ export function createDecompressor(compression: NixCompression, source: Decompre
     }
     case 'xz': {
       // A small NAR (source 'library', its output capped at IN_PROCESS_NAR_MAX at most: the lane holds a
-      // stream's output whatever its reader takes) through the process's one long-lived `xz` (xz-lane.ts),
-      // not a fork of its own; else lzma-native, a slice at a time.
-      const tool = source === 'library' && maxOutput <= IN_PROCESS_NAR_MAX ? systemDecompressor('xz') : null;
+      // stream's output whatever its reader takes) through the process's one long-lived `xz` (xz-lane.ts)
+      // once a fetch of several prepared it, not a fork of its own; else lzma-native, a slice at a time.
+      const tool = source === 'library' && maxOutput <= IN_PROCESS_NAR_MAX && xzLaneReady() ? systemDecompressor('xz') : null;
       if (tool !== null) return xzLaneStream(tool, maxOutput, IN_PROCESS_FILE_MAX);
       const lzma = require('lzma-native') as { createDecompressor: () => Transform };
       return inSlices(lzma.createDecompressor(), XZ_SLICE);

@@ -7,6 +7,7 @@ import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
 import { decompressorSourceFor } from './decompress.js';
+import { prepareXzLane } from './xz-lane.js';
 import { loadZstdWasm, WASM_FROM } from './zstd-stream.js';
 import type { NarFileWriter } from './nar-unpack.js';
 import type { NarInfo } from './narinfo.js';
@@ -85,7 +86,10 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   // zstddec, for a closure of many small zstd NARs, loaded before they start: loaded by the fourth of them
   // it took 0.7 s, its module's reads queued behind theirs on libuv's pool, and half the NARs went
   // through fzstd meanwhile (zstd-stream.ts). Idle, the load takes ~14 ms.
-  if (missing.filter(({ info }) => info.compression === 'zstd' && decompressorSourceFor(info) === 'library').length >= WASM_FROM) await loadZstdWasm();
+  // Likewise the one `xz` process for many small xz NARs (xz-lane.ts), rather than lzma-native.
+  const small = (c: string): number => missing.filter(({ info }) => info.compression === c && decompressorSourceFor(info) === 'library').length;
+  if (small('zstd') >= WASM_FROM) await loadZstdWasm();
+  if (small('xz') >= WASM_FROM) await prepareXzLane();
   const written: string[] = [];
   try {
     await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {

@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SizeLimitError } from '../errors/index.js';
+import { systemDecompressor } from './decompress-tool.js';
 import { ToolLane, type LaneFraming } from './tool-lane.js';
 
 // Small xz NARs through one long-lived system `xz -dc` per process (tool-lane.ts), each gathered whole
-// (decompress.ts bounds them at 256 KiB) and decoded after the ones before it.
+// (decompress.ts bounds them at 256 KiB) and decoded after the ones before it. Used once prepared
+// (prepareXzLane), which a fetch of several small xz NARs does before they start: its framing (~20 ms
+// of lzma-native's, once) and the tool's start cost more than lzma-native's decoding of one or two.
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +28,7 @@ const PAD = 16 * 1024;
 
 let framing: Promise<LaneFraming> | undefined;
 let lane: ToolLane | undefined;
+let prepared = false;
 
 /** A lane's framing in xz's format, made with lzma-native: a fresh random marker, `fill` zeros, PAD bytes of padding. */
 export async function makeXzFraming(fill: number): Promise<LaneFraming> {
@@ -40,6 +44,23 @@ export async function makeXzFraming(fill: number): Promise<LaneFraming> {
 function xzFraming(): Promise<LaneFraming> {
   framing ??= makeXzFraming(FILL);
   return framing;
+}
+
+/**
+ * Makes the lane ready, so that the small xz streams from now on go through it (xzLaneReady); false, and
+ * nothing prepared, without the system `xz`.
+ */
+export async function prepareXzLane(): Promise<boolean> {
+  const tool = systemDecompressor('xz');
+  if (tool === null) return false;
+  await xzLane(tool);
+  prepared = true;
+  return true;
+}
+
+/** Whether prepareXzLane made the lane ready in this process. */
+export function xzLaneReady(): boolean {
+  return prepared;
 }
 
 /** The process's xz lane, started again once the last one stopped (a failure, or idle). */

@@ -1,0 +1,65 @@
+// A closure of several small paths, the shape of a real system's, from real Nix caches (xz and zstd): placed
+// byte for byte, and with no fork per path. Wrappers on PATH record each run of `xz` and `zstd`: the small
+// xz NARs all go through one `xz` process (src/nix/xz-lane.ts), the small zstd NARs through none
+// (zstddec or fzstd, in this process).
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTool } from '../../src/nix/decompress-tool.js';
+import { IN_PROCESS_FILE_MAX } from '../../src/nix/decompress.js';
+import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
+import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+
+let scratch: Scratch;
+let fx: NixClosureFixture;
+let trust: NixTrustPolicy;
+let log: string;
+const realPath = process.env['PATH'] ?? '';
+
+beforeAll(async () => {
+  scratch = await makeScratch('nix-small-paths');
+  fx = await buildNixClosure(scratch.path, Array.from({ length: 7 }, (_, i) => ({ name: `small-${i}`, blobBytes: 3_000 + i * 4_000, files: 3 })));
+  const k = parseNixPublicKey(fx.publicKey);
+  trust = { keys: new Map([[k.name, k.key]]), threshold: 1 };
+  for (const c of ['xz', 'zstd'] as const) await publishNixCache(fx, join(scratch.path, `cache-${c}`), c);
+  const bin = join(scratch.path, 'bin');
+  await mkdir(bin);
+  log = join(scratch.path, 'runs.log');
+  for (const tool of ['xz', 'zstd']) {
+    await writeFile(join(bin, tool), `#!/bin/sh\necho ${tool} >> ${log}\nexec ${findTool(tool)} "$@"\n`);
+    await chmod(join(bin, tool), 0o755);
+  }
+  process.env['PATH'] = `${bin}:${realPath}`;
+}, 180_000);
+afterAll(async () => {
+  process.env['PATH'] = realPath;
+  await scratch.cleanup();
+});
+
+const runsOf = async (tool: string): Promise<number> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l === tool).length;
+
+describe('a closure of small paths', () => {
+  it.each([
+    ['xz', 1],
+    ['zstd', 0],
+  ] as const)('from %s: placed byte for byte, with %i run(s) of the tool for all its paths', async (c, toolRuns) => {
+    const cache = join(scratch.path, `cache-${c}`);
+    for (const p of fx.paths) {
+      const info = await readFile(join(cache, `${parseStorePath(p).hash}.narinfo`), 'utf8');
+      expect(Number(/^FileSize: (\d+)$/m.exec(info)?.[1])).toBeLessThanOrEqual(IN_PROCESS_FILE_MAX);
+    }
+    expect(fx.paths.length).toBe(8);
+    const before = await runsOf(c);
+    const root = join(scratch.path, `root-${c}`);
+    const nix = await openNixCache(`nix+file://${cache}`);
+    try {
+      await materialiseNixClosure(nix, await resolveNixClosure(nix, fx.top, trust), root);
+    } finally {
+      await nix.close();
+    }
+    expect(await runsOf(c)).toBe(before + toolRuns);
+    expect((await readdir(join(root, 'nix/store'))).sort()).toEqual(fx.paths.map((p) => p.slice('/nix/store/'.length)).sort());
+    for (const p of fx.paths) expect((await nixDump(join(root, p), fx.dir)).equals(await nixDump(p, fx.dir))).toBe(true);
+  });
+});
