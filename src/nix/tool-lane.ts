@@ -10,8 +10,8 @@ import { SizeLimitError } from '../errors/index.js';
 // output ends where the marker shows, and the zeros are skipped. The zeros are there because the tool
 // writes its output only a full buffer at a time (8 KiB for xz 5.4) until its input ends: they push the
 // marker out (and the trailer ends with input the tool skips, for it also reads a full buffer before it
-// decodes: xz-lane.ts). Should a tool hold more, a stream whose marker has not shown 50 ms after its input was all
-// written gets more zeros behind it (`filler`). A stream that does not end where it should (truncated,
+// decodes: xz-lane.ts). Should a tool hold more, a stream whose marker has not shown 50 ms after its
+// input was all written gets more zeros behind it (`filler`). A stream that does not end where it should (truncated,
 // trailing bytes) can only make outputs be cut in the wrong place, and so fail NarHash checks, never pass
 // one: every output is still hashed against its signed NarHash by the caller.
 
@@ -51,8 +51,7 @@ export interface ToolLaneOptions {
 
 /**
  * `file args` (a decompressor reading stdin, writing stdout) decoding jobs in turn, each followed by
- * `framing.trailer`. A job's promise resolves once its
- * whole output was emitted; it rejects with SizeLimitError past its maxOutput, with the tool's own message
+ * `framing.trailer`. A job's promise resolves once its whole output was emitted; it rejects with SizeLimitError past its maxOutput, with the tool's own message
  * when the tool fails, or when no output came for `idleMs`. Any failure stops the lane: the jobs after the
  * failed one are rejected too (their fetch is failing anyway), and `dead` says so; a new lane is needed.
  */
