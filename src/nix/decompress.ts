@@ -93,12 +93,14 @@ export function decompressorSourceFor(info: Pick<NarInfo, 'compression' | 'fileS
 
 /**
  * A streaming decompressor for a narinfo's Compression. zstd, xz and bzip2 go through the system's own
- * `zstd -dc`, `xz -dc`, `bzip2 -dc` (native speed, on another core) when `source` is 'system' and the tool is
- * on PATH; otherwise through well-kept npm packages for zstd where Node's zlib has none (zstd-stream.ts:
- * zstddec, libzstd in WebAssembly, for a file up to IN_PROCESS_FILE_MAX, else fzstd, pure JS), lzma-native (liblzma, prebuilt) for xz, unbzip2-stream (pure JS) for bzip2. gzip is always Node's zlib.
- * Its output is untrusted until the NAR hash matches; the caller caps it and maps its errors. A library
- * that hands out a chunk's whole output at once is itself stopped past `maxOutput` bytes (zstd) or fed
- * in slices (lzma-native), so that no single read can expand without bound in memory.
+ * `zstd -dc`, `xz -dc`, `bzip2 -dc` (native speed, on another core) when `source` is 'system' and the tool
+ * is on PATH. Otherwise: zstd through well-kept npm packages where Node's zlib has none (zstd-stream.ts:
+ * zstddec, libzstd in WebAssembly, for a file up to IN_PROCESS_FILE_MAX, else fzstd, pure JS); xz through
+ * the process's one `xz` once prepared (xz-lane.ts), else lzma-native (liblzma, prebuilt); bzip2 through
+ * unbzip2-stream (pure JS). gzip is always Node's zlib. Its output is untrusted until the NAR hash
+ * matches; the caller caps it and maps its errors. A library that hands out a chunk's whole output at
+ * once is itself stopped past `maxOutput` bytes (zstd, the xz lane) or fed in slices (lzma-native), so
+ * that no single read can expand without bound in memory.
  */
 export function createDecompressor(compression: NixCompression, source: DecompressorSource = 'system', maxOutput = Number.MAX_SAFE_INTEGER): Transform | Duplex {
   if (source === 'system' && (compression === 'zstd' || compression === 'xz' || compression === 'bzip2')) {
