@@ -114,7 +114,9 @@ export function createDecompressor(compression: NixCompression, source: Decompre
       return zlib.createGunzip();
     case 'zstd': {
       const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-      return native !== undefined ? native() : zstdStream(maxOutput, IN_PROCESS_FILE_MAX);
+      // Gathered whole (for zstddec) only when its output is capped as a small NAR's: a decode hands out all
+      // of it at once, whatever the reader takes (as the xz lane below).
+      return native !== undefined ? native() : zstdStream(maxOutput, maxOutput <= IN_PROCESS_NAR_MAX ? IN_PROCESS_FILE_MAX : 0);
     }
     case 'xz': {
       // A small NAR (source 'library', its output capped at IN_PROCESS_NAR_MAX at most: the lane holds a

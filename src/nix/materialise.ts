@@ -8,7 +8,7 @@ import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
 import { decompressorSourceFor } from './decompress.js';
 import { prepareXzLane } from './xz-lane.js';
-import { loadZstdWasm, WASM_FROM } from './zstd-stream.js';
+import { loadZstdWasm } from './zstd-stream.js';
 import type { NarFileWriter } from './nar-unpack.js';
 import type { NarInfo } from './narinfo.js';
 import { removeTree } from '../util/remove-tree.js';
@@ -16,6 +16,13 @@ import { nixStoreDirUnder } from './root-layout.js';
 import { sweepStaleNixTemps } from './stale-temps.js';
 import { parseStorePath, storeBaseName } from './store-path.js';
 import { nixTempNameFor } from './temp-names.js';
+
+/**
+ * Small NARs of one compression from which a fetch readies its shared decoder: zstddec's load (~14 ms) or
+ * the `xz` process and its framing (~20 ms, a fork) cost more than fzstd's or lzma-native's decoding of one
+ * or two, about a millisecond each (the three-path benchmark's closure has one).
+ */
+const SHARED_DECODERS_FROM = 4;
 
 /** One step of materialiseNixClosure's progress. */
 export interface NixProgress {
@@ -83,13 +90,13 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   // Swept only by a fetch that writes: a no-op stays one lstat per path, not a listing of a store that may
   // hold tens of thousands of entries (~27 ms at 20,000); the temps wait harmlessly until then.
   await sweepStaleNixTemps(root);
-  // zstddec, for a closure of many small zstd NARs, loaded before they start: loaded by the fourth of them
-  // it took 0.7 s, its module's reads queued behind theirs on libuv's pool, and half the NARs went
-  // through fzstd meanwhile (zstd-stream.ts). Idle, the load takes ~14 ms.
-  // Likewise the one `xz` process for many small xz NARs (xz-lane.ts), rather than lzma-native.
+  // The shared decoders of small NARs, for a closure of several, made ready before they start: zstddec
+  // (zstd-stream.ts; loaded by the fourth of them instead it took 0.7 s, its module's reads queued behind
+  // theirs on libuv's pool, and half the NARs went through fzstd meanwhile) and the one `xz` process
+  // (xz-lane.ts), rather than lzma-native.
   const small = (c: string): number => missing.filter(({ info }) => info.compression === c && decompressorSourceFor(info) === 'library').length;
-  if (small('zstd') >= WASM_FROM) await loadZstdWasm();
-  if (small('xz') >= WASM_FROM) await prepareXzLane();
+  if (small('zstd') >= SHARED_DECODERS_FROM) await loadZstdWasm();
+  if (small('xz') >= SHARED_DECODERS_FROM) await prepareXzLane();
   const written: string[] = [];
   try {
     await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {

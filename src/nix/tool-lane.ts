@@ -11,9 +11,9 @@ import { SizeLimitError } from '../errors/index.js';
 // writes its output only a full buffer at a time (8 KiB for xz 5.4) until its input ends: they push the
 // marker out (and the trailer ends with input the tool skips, for it also reads a full buffer before it
 // decodes: xz-lane.ts). Should a tool hold more, a stream whose marker has not shown 50 ms after its
-// input was all written gets more zeros behind it (`filler`). A stream that does not end where it should (truncated,
-// trailing bytes) can only make outputs be cut in the wrong place, and so fail NarHash checks, never pass
-// one: every output is still hashed against its signed NarHash by the caller.
+// input was all written gets more zeros behind it (`filler`). A stream that does not end where it should
+// (truncated, trailing bytes) can only make outputs be cut in the wrong place, and so fail NarHash
+// checks, never pass one: every output is still hashed against its signed NarHash by the caller.
 
 /** One stream to decode: its whole input, the most output it may give, and where its output goes. */
 export interface LaneJob {
@@ -51,13 +51,13 @@ export interface ToolLaneOptions {
 
 /**
  * `file args` (a decompressor reading stdin, writing stdout) decoding jobs in turn, each followed by
- * `framing.trailer`. A job's promise resolves once its whole output was emitted; it rejects with SizeLimitError past its maxOutput, with the tool's own message
- * when the tool fails, or when no output came for `idleMs`. Any failure stops the lane: the jobs after the
- * failed one are rejected too (their fetch is failing anyway), and `dead` says so; a new lane is needed.
+ * `framing.trailer`. A job's promise resolves once its whole output was emitted; it rejects with
+ * SizeLimitError past its maxOutput, with the tool's own message when the tool fails, or when no output
+ * came for `idleMs`. Any failure stops the lane: the jobs after the failed one are rejected too (their
+ * fetch is failing anyway), and `dead` says so; a new lane is needed.
  */
 export class ToolLane {
   private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
-  private readonly queue: Pending[] = [];
   private readonly segments: Segment[] = [];
   private stall: NodeJS.Timeout | undefined;
   /** `fill` zero bytes, to compare the skipped output with. */
@@ -97,7 +97,6 @@ export class ToolLane {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { job, total: 0, resolve, reject };
-      this.queue.push(p);
       this.segments.push({ kind: 'job', p }, { kind: 'zeros', left: this.framing.fill });
       this.hold(true);
       this.child.stdin.write(job.input);
@@ -115,8 +114,13 @@ export class ToolLane {
     clearTimeout(this.closing);
     clearTimeout(this.stall);
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    for (const p of this.queue.splice(0)) p.reject(this.dead);
+    for (const seg of this.segments.splice(0)) if (seg.kind === 'job') seg.p.reject(this.dead);
     this.hold(false);
+  }
+
+  /** Whether a job still waits for its output. */
+  private get busy(): boolean {
+    return this.segments.some((seg) => seg.kind === 'job');
   }
 
   /** While jobs wait the lane keeps the process alive; idle, it does not, and ends after `closeAfterMs`. */
@@ -139,7 +143,7 @@ export class ToolLane {
   /** Restarts the no-output deadline of the job at the head, once all its input is written. */
   private armIdle(): void {
     clearTimeout(this.idle);
-    if (this.queue.length === 0 || this.dead !== undefined) return;
+    if (!this.busy || this.dead !== undefined) return;
     const ms = this.options.idleMs ?? IDLE_MS;
     this.idle = setTimeout(() => this.stop(new Error(`${this.file} ${this.args.join(' ')} produced nothing for ${ms} ms`)), ms);
   }
@@ -150,16 +154,16 @@ export class ToolLane {
    */
   private armStall(): void {
     clearTimeout(this.stall);
-    if (this.queue.length === 0 || this.dead !== undefined) return;
+    if (!this.busy || this.dead !== undefined) return;
     this.stall = setTimeout(() => {
-      if (this.queue.length === 0 || this.dead !== undefined) return;
+      if (!this.busy || this.dead !== undefined) return;
       this.segments.push({ kind: 'zeros', left: this.framing.fill });
       this.child.stdin.write(this.framing.filler, () => this.armStall());
     }, STALL_MS);
   }
 
   private onOutput(chunk: Buffer): void {
-    if (this.queue.length > 0) {
+    if (this.busy) {
       this.armIdle();
       this.armStall();
     }
@@ -188,10 +192,9 @@ export class ToolLane {
       this.deliver(seg.p, buf.subarray(0, at));
       if (this.dead !== undefined) return;
       this.segments.shift();
-      this.queue.shift();
       seg.p.resolve();
       buf = buf.subarray(at + marker.length);
-      if (this.queue.length === 0) {
+      if (!this.busy) {
         clearTimeout(this.idle);
         clearTimeout(this.stall);
         this.hold(false);
@@ -204,8 +207,7 @@ export class ToolLane {
     p.total += bytes.length;
     if (p.total > p.job.maxOutput) {
       const err = new SizeLimitError(`decompresses to more than ${p.job.maxOutput} bytes`, { maxBytes: p.job.maxOutput });
-      this.queue.shift();
-      this.segments.shift();
+      this.segments.shift(); // `p`'s, at the head
       p.reject(err);
       return this.stop(new Error(`${this.file} lane stopped: a stream before this one decompressed past its limit`));
     }

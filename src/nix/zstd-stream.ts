@@ -4,11 +4,12 @@ import { pathToFileURL } from 'node:url';
 import { SizeLimitError } from '../errors/index.js';
 
 // zstd decoded in this process, where Node's zlib has none (Node < 22.15) and the system tool is not
-// used: a small NAR (decompress.ts) or a machine without `zstd`. A short stream (decompress.ts's
-// in-process NAR files, at most 256 KiB) is decoded at its end by zstddec, libzstd built to WebAssembly: 301 small NARs took
-// 80–100 ms there against 340–370 ms in fzstd (pure JS, which also allocates a 2 MiB window per frame,
-// so its collections cost as much again). A longer stream goes through fzstd as it arrives, so that
-// nothing holds a large NAR file in memory.
+// used: a small NAR (decompress.ts) or a machine without `zstd`. Once loaded (loadZstdWasm, which a fetch
+// of several small zstd NARs calls before they start), a short stream (decompress.ts's in-process NAR
+// files, at most 256 KiB) is decoded at its end by zstddec, libzstd built to WebAssembly: 301 small NARs
+// took 80–100 ms there against 340–370 ms in fzstd (pure JS, which also allocates a 2 MiB window per
+// frame, so its collections cost as much again). A longer stream, or any before the load, goes through
+// fzstd as it arrives, so that nothing holds a large NAR file in memory.
 
 const require = createRequire(import.meta.url);
 
@@ -29,15 +30,6 @@ interface WasmDecoder {
   decodeStreaming(arrays: Iterable<Uint8Array>): Generator<Uint8Array>;
 }
 
-/**
- * Small zstd streams this process decodes before it loads zstddec: its load (an ES module import and the
- * WebAssembly's compilation, ~14 ms) is worth it for a closure of many small paths, not for the one
- * small path of a closure of a few large ones, which fzstd decodes in about a millisecond. The streams
- * while it loads go through fzstd too.
- */
-export const WASM_FROM = 4;
-let smallStreams = 0;
-
 let wasm: Promise<WasmDecoder | undefined> | undefined;
 /** zstddec's decoder once loaded (undefined before, and when it could not be). */
 let ready: WasmDecoder | undefined;
@@ -47,6 +39,14 @@ let ready: WasmDecoder | undefined;
  * that memory is lost once per process at most.
  */
 let spoiled = false;
+
+/** How many streams each decoder finished in this process (a fetch's tests see which one ran). */
+const used = { zstddec: 0, fzstd: 0 };
+
+/** How many zstd streams zstddec and fzstd decoded in this process so far. */
+export function zstdDecoderUse(): { zstddec: number; fzstd: number } {
+  return { ...used };
+}
 
 /**
  * zstddec's decoder, instantiated once per process; undefined when it cannot be (fzstd decodes then).
@@ -83,8 +83,8 @@ function wasmDecoder(): Promise<WasmDecoder | undefined> {
 const importEsmFile = (path: string): Promise<unknown> => (require('./esm-import.cjs') as (url: string) => Promise<unknown>)(pathToFileURL(path).href);
 
 /**
- * Starts zstddec's load, as the fourth small stream does, and says once it is done whether it loaded (a
- * fetch does not wait for it: the streams meanwhile go through fzstd).
+ * Loads zstddec (an ES module import and the WebAssembly's compilation, ~14 ms idle) and says whether it
+ * loaded; the small streams from then on go through it.
  */
 export function loadZstdWasm(): Promise<boolean> {
   return wasmDecoder().then((d) => d !== undefined);
@@ -137,7 +137,6 @@ function decodeWhole(decoder: WasmDecoder, input: Buffer, maxOutput: number, emi
  * in memory past it, and a broken stream fails rather than spins.
  */
 export function zstdStream(maxOutput: number, wholeUpTo: number): Transform {
-  if (++smallStreams >= WASM_FROM) void wasmDecoder();
   // Chunks written to a stream are its own (the writer does not reuse them), so they are kept, not copied.
   let held: Buffer[] = [];
   let heldBytes = 0;
@@ -166,11 +165,14 @@ export function zstdStream(maxOutput: number, wholeUpTo: number): Transform {
         fz ??= fzstdDecoder(maxOutput, (b) => out.push(b));
         for (const h of held) fz.push(h);
         fz.push(new Uint8Array(0), true);
+        used.fzstd++;
       };
       try {
         const decoder = ready;
-        if (fz === undefined && !spoiled && decoder !== undefined) decodeWhole(decoder, held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes), maxOutput, (b) => out.push(b));
-        else rest();
+        if (fz === undefined && !spoiled && decoder !== undefined) {
+          decodeWhole(decoder, held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes), maxOutput, (b) => out.push(b));
+          used.zstddec++;
+        } else rest();
         done();
       } catch (err) {
         done(err as Error);
