@@ -143,6 +143,19 @@ describe('local zstd NARs read by the tools themselves', () => {
     expect(r.placed).toEqual([]);
   });
 
+  // A small NAR file is read at once by this process (local-nar.ts readLocalSmallNar), not by the tools.
+  it('a FIFO in a small NAR file\'s place is refused as not a regular file, without waiting for a writer', async () => {
+    const r = await fetchFrom(async (c) => {
+      const f = await narFile(c, app());
+      await rm(f);
+      await runTool('mkfifo', [f]);
+    });
+    expect(r.err?.code, r.err?.message).toBe('IntegrityError');
+    expect(r.err?.message).toMatch(/NAR file of .* is not a regular file/);
+    expect(r.err?.message).toContain(app());
+    expect(r.placed).toEqual([]);
+  });
+
   // Uncompressed, a NAR is read by this process (buffered-nar.ts viaLocalFile), not by the tools.
   it('a FIFO in an uncompressed NAR file\'s place is refused as not a regular file, without waiting for a writer', async () => {
     const plain = join(scratch.path, `plain-${n}`);

@@ -1,7 +1,7 @@
 // A closure of several small paths, the shape of a real system's, from real Nix caches (xz and zstd): placed
 // byte for byte, and with no fork per path. Wrappers on PATH record each run of `xz` and `zstd`: the small
-// xz NARs all go through one `xz` process (src/nix/xz-lane.ts), the small zstd NARs through none
-// (zstddec or fzstd, in this process).
+// xz NARs all go through one `xz` process (src/nix/xz-lane.ts), the small zstd NARs through none (zstddec,
+// in this process, loaded before they start).
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { IN_PROCESS_FILE_MAX } from '../../src/nix/decompress.js';
 import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
+import { zstdDecoderUse } from '../../src/nix/zstd-stream.js';
 
 let scratch: Scratch;
 let fx: NixClosureFixture;
@@ -51,6 +52,7 @@ describe('a closure of small paths', () => {
     }
     expect(fx.paths.length).toBe(8);
     const before = await runsOf(c);
+    const decoded = zstdDecoderUse();
     const root = join(scratch.path, `root-${c}`);
     const nix = await openNixCache(`nix+file://${cache}`);
     try {
@@ -59,6 +61,8 @@ describe('a closure of small paths', () => {
       await nix.close();
     }
     expect(await runsOf(c)).toBe(before + toolRuns);
+    // zstddec, loaded before the NARs started, decoded every one of them.
+    if (c === 'zstd') expect(zstdDecoderUse()).toEqual({ zstddec: decoded.zstddec + fx.paths.length, fzstd: decoded.fzstd });
     expect((await readdir(join(root, 'nix/store'))).sort()).toEqual(fx.paths.map((p) => p.slice('/nix/store/'.length)).sort());
     for (const p of fx.paths) expect((await nixDump(join(root, p), fx.dir)).equals(await nixDump(p, fx.dir))).toBe(true);
   });

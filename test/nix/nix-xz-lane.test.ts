@@ -83,6 +83,31 @@ describe('a tool lane', () => {
     }
   });
 
+  it("stops when the output after a marker is not the trailer's zeros: its output is out of step", async () => {
+    // A trailer whose fill is not zeros, as a stream that swallowed the real one would make it.
+    const good = await makeXzFraming(1024);
+    const marker = good.marker;
+    const bad = { ...good, trailer: Buffer.concat([xz(Buffer.concat([marker, Buffer.alloc(1024, 7)]), '-0'), Buffer.alloc(16 * 1024)]) };
+    const lane = new ToolLane(tool().file, tool().args, bad);
+    await expect(lane.decode({ input: xz(payload(14)), maxOutput: 1 << 20, emit: () => undefined })).resolves.toBeUndefined();
+    await expect(lane.decode({ input: xz(payload(15)), maxOutput: 1 << 20, emit: () => undefined })).rejects.toThrow(/output is out of step with its input/);
+  });
+
+  it('stops when the tool writes output no stream asked for', async () => {
+    const lane = new ToolLane('/bin/sh', ['-c', 'echo unasked; exec cat'], await makeXzFraming(1024));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(lane.dead?.message).toMatch(/wrote output no stream was waiting for/);
+  });
+
+  it('stops a stream that gets no output for its idle deadline, and kills the tool', async () => {
+    // `sleep` reads nothing and writes nothing: the stream's input sits in the pipe.
+    const lane = new ToolLane('/bin/sleep', ['30'], await makeXzFraming(1024), { idleMs: 300 });
+    const pid = lane.pid as number;
+    await expect(lane.decode({ input: Buffer.from('x'), maxOutput: 1 << 20, emit: () => undefined })).rejects.toThrow(/sleep 30 produced nothing for 300 ms/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+  });
+
   it('ends its tool once idle', async () => {
     const lane = new ToolLane(tool().file, tool().args, await makeXzFraming(16 * 1024), { closeAfterMs: 100 });
     const out: Buffer[] = [];
