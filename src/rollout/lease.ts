@@ -157,6 +157,10 @@ function held(o: AcquireOptions, c: Claim, started: number): Lease {
 
 class HeldLease implements Lease {
   private released = false;
+  // Our writes are CAS over the etag the previous one returned, so they must run one after another: a
+  // renewal still in flight when the holder releases would otherwise race it over the same etag, and
+  // whichever lost would report the slot "no longer ours" although we held it throughout.
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -189,8 +193,15 @@ class HeldLease implements Lease {
     });
   }
 
+  /** Queues a CAS of the record `change` makes of the current one, after every write already queued. */
+  private write(change: (current: LeaseRecord) => LeaseRecord): Promise<void> {
+    const done = this.writes.then(() => this.writeNow(change(this.record)));
+    this.writes = done.catch(() => undefined);
+    return done;
+  }
+
   /** CAS `next` over our etag; on conflict accept only our own identical bytes (a lost response). */
-  private async write(next: LeaseRecord): Promise<void> {
+  private async writeNow(next: LeaseRecord): Promise<void> {
     if (this.released) throw this.lost('already released', null);
     const started = this.clock.monotonicMs();
     const etag = await tryPut(this.store, this.key, next, { ifMatch: this.etag });
@@ -212,7 +223,7 @@ class HeldLease implements Lease {
   }
 
   async renew(): Promise<void> {
-    await this.write({ ...this.record, seq: this.record.seq + 1, renewedAt: this.clock.now().toISOString() });
+    await this.write((r) => ({ ...r, seq: r.seq + 1, renewedAt: this.clock.now().toISOString() }));
   }
 
   async assertHeld(): Promise<void> {
@@ -230,7 +241,7 @@ class HeldLease implements Lease {
 
   async release(): Promise<void> {
     if (this.released) return;
-    await this.write({ ...this.record, state: 'released', seq: this.record.seq + 1, renewedAt: this.clock.now().toISOString() });
+    await this.write((r) => ({ ...r, state: 'released', seq: r.seq + 1, renewedAt: this.clock.now().toISOString() }));
     this.released = true;
   }
 }

@@ -207,6 +207,16 @@ function runLeaseSuite(name: string, open: () => Promise<{ store: Store; cleanup
       await expect(a.renew()).rejects.toBeInstanceOf(LeaseError);
     });
 
+    it('a renewal still in flight when the holder releases lands first, and the release after it (no race over one etag)', async () => {
+      // The lease keeper's beat may have sent a renewal just before a healthy machine releases its slot.
+      const a = (await acquireSlot(contender(store, 'a')))!;
+      await Promise.all([a.renew(), a.release(), a.renew().then(() => 'renewed', (err: unknown) => err)]).then(([, , late]) => {
+        // A renewal asked for after the release finds the slot released by us, as it must.
+        expect(late).toBeInstanceOf(LeaseError);
+      });
+      expect((await readSlot(store))!).toMatchObject({ state: 'released', holder: a.holder, token: a.token });
+    });
+
     it('an operator unlock frees the slot and the holder learns it on its next write', async () => {
       const a = (await acquireSlot(contender(store, 'stuck', { slots: 2 })))!;
       const b = (await acquireSlot(contender(store, 'other', { slots: 2 })))!;
