@@ -15,6 +15,8 @@
 //                        its flotilla-fetch.cache is taken after a real no-op fetch (warm-fetch-cache.mjs),
 //                        so it holds the functions that path runs too (docs/performance.md).
 //   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks.
+//   flotilla             the package's `bin`: a shell launcher that execs Node on flotilla.js with
+//                        NODE_EXTRA_CA_CERTS deferred (src/cli/flotilla-launcher.sh).
 //   package.json         `"type": "commonjs"`, so that Node reads these .js files as scripts.
 //   esm-import.cjs       copied as it is (src/nix/esm-import.cjs): an `import()` the bundles cannot hold.
 // Written to a fresh folder and renamed into place, so a run never sees half a bundle.
@@ -130,6 +132,9 @@ for (const dir of [fresh, src('nix')]) copyFileSync(join(root, 'src', 'nix', 'es
 for (const name of ['flotilla-cli', ...OWN_BUNDLES.map((v) => `flotilla-${v}`)]) makeCodeCache(fresh, name);
 // The shebang comes from src/cli/bin-entry.ts; npm makes bin targets executable on install, the build does too.
 chmodSync(join(fresh, 'flotilla.js'), 0o755);
+// The package's `bin`: a shell launcher that runs flotilla.js with NODE_EXTRA_CA_CERTS deferred (src/cli/flotilla-launcher.sh).
+copyFileSync(join(root, 'src', 'cli', 'flotilla-launcher.sh'), join(fresh, 'flotilla'));
+chmodSync(join(fresh, 'flotilla'), 0o755);
 if (existsSync(out)) renameSync(out, old);
 renameSync(fresh, out);
 rmSync(old, { recursive: true, force: true });

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The CLI of the same build as this benchmark, as package.json's `bin` ships it (dist/bench/lib →
- * dist/bin/flotilla.js), so a bench run from a private build directory never mixes in files another build
- * is rewriting in dist/.
+ * dist/bin/flotilla, the launcher that runs dist/bin/flotilla.js), so a bench run from a private build
+ * directory never mixes in files another build is rewriting in dist/.
  */
-export const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../bin/flotilla', import.meta.url));
 
 /** One started child process. */
 export interface Proc {

@@ -8,9 +8,13 @@
 // the CLI itself (a start then costs little more than Node's); everything else loads main.ts, from the
 // bundle of the verb when it has one of its own (`fetch`: scripts/bundle-cli.mjs), and runs it.
 // This module and main.ts are the only ones that set an exit code.
+import { takeDeferredCaCerts } from '../util/deferred-ca-certs.js';
 import { HELP_TABLE } from './help-table.js';
 import { loadMain } from './load-main.js';
 import { quickHelp } from './quick-help.js';
+
+// Before anything can start a child process: the launcher's deferred NODE_EXTRA_CA_CERTS back in the env.
+takeDeferredCaCerts();
 
 const quick = HELP_TABLE === undefined ? undefined : quickHelp(process.argv.slice(2), HELP_TABLE);
 if (quick === undefined) {

@@ -1,13 +1,14 @@
 // Stores over HTTPS, as most are in production (an Artifactory, a Nix cache behind nginx): a Flotilla store
 // and a Nix binary cache served by the project's static server with TLS, its certificate signed by a
 // private CA made with the real openssl. The built CLI fetches from each when Node is given that CA
-// (NODE_EXTRA_CA_CERTS, read at process start), and without it stops at the first request with an error
-// that says what to do, having placed nothing.
+// (NODE_EXTRA_CA_CERTS: read at process start by `node dist/bin/flotilla.js`, at the first TLS connection
+// through the package's bin, the launcher), and without it stops at the first request with an error that
+// says what to do, having placed nothing.
 import { execFile } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors/index.js';
@@ -15,7 +16,7 @@ import { pushDirectory } from '../../src/publish/push-directory.js';
 import { openStore } from '../../src/store/open-store.js';
 import { formatPublicKey } from '../../src/trust/publisher-key.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
-import { CLI } from '../helpers/cli-bin.js';
+import { CLI, LAUNCHER } from '../helpers/cli-bin.js';
 import { dataOf, errorOf } from '../helpers/cli-json.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { buildNixClosure, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
@@ -56,25 +57,31 @@ afterAll(async () => {
   await scratch?.cleanup();
 });
 
-/** `flotilla ARGS --json` as a process, with the private CA given to Node or not; never throws. */
-async function cli(args: string[], trustCa: boolean): Promise<{ code: number; stdout: string }> {
-  const env = { ...process.env };
+/** How the CLI is started: Node on the bundle (Node reads NODE_EXTRA_CA_CERTS at start), or the package's bin. */
+type Via = 'node' | 'launcher';
+
+/**
+ * `flotilla ARGS --json` as a process, with the private CA (or `caFile`) given to Node or not, started
+ * `via` Node itself or the launcher (which defers the CA file to the first TLS connection); never throws.
+ */
+async function cli(args: string[], trustCa: boolean, via: Via = 'node', caFile = tls.caFile): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` };
   delete env['NODE_EXTRA_CA_CERTS'];
-  if (trustCa) env['NODE_EXTRA_CA_CERTS'] = tls.caFile;
+  if (trustCa) env['NODE_EXTRA_CA_CERTS'] = caFile;
   try {
-    const { stdout } = await run(process.execPath, [CLI, ...args, '--json'], { env });
-    return { code: 0, stdout };
+    const { stdout, stderr } = via === 'node' ? await run(process.execPath, [CLI, ...args, '--json'], { env }) : await run(LAUNCHER, [...args, '--json'], { env });
+    return { code: 0, stdout, stderr };
   } catch (err) {
-    const e = err as { code?: number; stdout?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '' };
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }
 
-describe('HTTPS stores with a private CA', () => {
+describe.each<{ via: Via }>([{ via: 'node' }, { via: 'launcher' }])('HTTPS stores with a private CA (started via $via)', ({ via }) => {
   it('a Flotilla store over https: fetched when Node trusts the CA, refused with what to do when not', async () => {
     const trusted = formatPublicKey(key.public);
     const refusedState = join(scratch.path, `state-${n++}`);
-    const refused = await cli(['fetch', digest, '--store', flotillaServer.url, '--trust', trusted, '--state', refusedState], false);
+    const refused = await cli(['fetch', digest, '--store', flotillaServer.url, '--trust', trusted, '--state', refusedState], false, via);
     expect(refused.code).not.toBe(0);
     const err = errorOf(refused.stdout);
     expect(err.code).toBe('TransportError');
@@ -84,11 +91,11 @@ describe('HTTPS stores with a private CA', () => {
 
     // Trusted CA, wrong name: the certificate is for 127.0.0.1, not localhost.
     const byName = flotillaServer.url.replace('127.0.0.1', 'localhost');
-    const misnamed = await cli(['fetch', digest, '--store', byName, '--trust', trusted, '--state', join(scratch.path, `state-${n++}`)], true);
+    const misnamed = await cli(['fetch', digest, '--store', byName, '--trust', trusted, '--state', join(scratch.path, `state-${n++}`)], true, via);
     expect(errorOf(misnamed.stdout).message).toMatch(/certificate is refused \(ERR_TLS_CERT_ALTNAME_INVALID: .*\); the server must present a valid certificate for this host/);
 
     const state = join(scratch.path, `state-${n++}`);
-    const ok = await cli(['fetch', digest, '--store', flotillaServer.url, '--trust', trusted, '--state', state], true);
+    const ok = await cli(['fetch', digest, '--store', flotillaServer.url, '--trust', trusted, '--state', state], true, via);
     expect(ok.code).toBe(0);
     const got = dataOf<{ packages: Array<{ path: string }> }>(ok.stdout);
     const tree = await describeTree(got.packages[0]?.path ?? join(state, 'missing'));
@@ -98,17 +105,36 @@ describe('HTTPS stores with a private CA', () => {
   it('a Nix binary cache over nix+https: the closure placed when Node trusts the CA, nothing placed when not', async () => {
     const store = `nix+${nixServer.url}`;
     const refusedRoot = join(scratch.path, `root-${n++}`);
-    const refused = await cli(['fetch', nix.top, '--store', store, '--trust', nix.publicKey, '--root', refusedRoot, '--register', 'never'], false);
+    const refused = await cli(['fetch', nix.top, '--store', store, '--trust', nix.publicKey, '--root', refusedRoot, '--register', 'never'], false, via);
     expect(refused.code).not.toBe(0);
     expect(errorOf(refused.stdout).message).toMatch(/nix-cache-info in https:\/\/127\.0\.0\.1:\d+\/: the server's TLS certificate does not chain to a trusted CA .*NODE_EXTRA_CA_CERTS/);
     expect(await readdir(join(refusedRoot, 'nix/store')).catch(() => [])).toEqual([]);
 
     const root = join(scratch.path, `root-${n++}`);
-    const ok = await cli(['fetch', nix.top, '--store', store, '--trust', nix.publicKey, '--root', root, '--register', 'never'], true);
+    const ok = await cli(['fetch', nix.top, '--store', store, '--trust', nix.publicKey, '--root', root, '--register', 'never'], true, via);
     expect(ok.code).toBe(0);
     expect(dataOf<{ fetched: string[] }>(ok.stdout).fetched.sort()).toEqual([...nix.paths].sort());
     const placed = await readdir(join(root, 'nix/store'));
     for (const p of nix.paths) expect(placed).toContain(p.slice('/nix/store/'.length));
+  });
+});
+
+describe('the launcher defers NODE_EXTRA_CA_CERTS to the first TLS connection', () => {
+  // Node warns at start about an extra CA file it cannot load: a warning then shows when it was read.
+  const missing = (): string => join(scratch.path, 'no-such-ca.pem');
+  it('a run that makes no TLS connection never reads it; Node itself reads it at start', async () => {
+    const launched = await cli(['--version'], true, 'launcher', missing());
+    expect(launched.code).toBe(0);
+    expect(launched.stderr).not.toContain('no-such-ca.pem');
+    const direct = await cli(['--version'], true, 'node', missing());
+    expect(direct.stderr).toMatch(/Ignoring extra certs from `[^`]*no-such-ca\.pem`, load failed/);
+  });
+
+  it('a run over https reads it at its first connection, with the warning Node gives, and trusts nothing more', async () => {
+    const r = await cli(['fetch', digest, '--store', flotillaServer.url, '--trust', formatPublicKey(key.public), '--state', join(scratch.path, `state-${n++}`)], true, 'launcher', missing());
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Ignoring extra certs from `[^`]*no-such-ca\.pem`, load failed/);
+    expect(errorOf(r.stdout).message).toMatch(/does not chain to a trusted CA/);
   });
 });
 
