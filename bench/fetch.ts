@@ -20,7 +20,7 @@ import { coldFetchPlan, timeGetAll, timeHash } from './lib/fetch-floors.js';
 import { buildNixClosures, nixCopyArgs, NIX_ENV, type NixClosures } from './lib/nix-closure.js';
 import { CLI } from './lib/procs.js';
 import { median, printTable } from './lib/stats.js';
-import { timeProcess, timeSync, type TimedRun } from './lib/timed-process.js';
+import { floorEnv, timeProcess, timeSync, type TimedRun } from './lib/timed-process.js';
 
 /** What `npm run bench -- fetch --help` prints: the synopsis, then what it measures. */
 export const usage = "npm run bench -- fetch [--runs N] [--json] [--no-rgw] [--delete-between-rounds]\nA whole `flotilla fetch` process beside real Nix (`nix copy --from <binary cache>`) on the same closure: cold from a directory, over HTTP and from Ceph RGW, incremental and no-op over HTTP, CLI start beside bare node, peak RSS.";
@@ -89,10 +89,10 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     ['flHttp', () => flotillaFetch(s, h.flotilla.url, s.v1, join(dir, 'fl-http'))],
     ['flNixHttp', () => flotillaNixFetch(s, h.none.url, s.nix.v1, join(dir, 'fl-nix-http'))],
     ['flNixHttpZstd', () => flotillaNixFetch(s, h.zstd.url, s.nix.v1, join(dir, 'fl-nix-http-zstd'))],
-    ['bareHttp', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http'), '1'])],
-    ['bareHttp2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http-2'), '2'])],
-    ['bareTree', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree'), '1', 'tree'])],
-    ['bareTree2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-2'), '2', 'tree'])],
+    ['bareHttp', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http'), '1'], floorEnv())],
+    ['bareHttp2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http-2'), '2'], floorEnv())],
+    ['bareTree', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree'), '1', 'tree'], floorEnv())],
+    ['bareTree2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-2'), '2', 'tree'], floorEnv())],
   ]);
   await pair([
     ['nixIncr', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v2, xdg())],
@@ -102,11 +102,14 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     ['nixNoop', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v2, xdg())],
     ['flNoop', () => flotillaFetch(s, h.flotilla.url, s.v2, join(dir, 'fl-http'))],
   ]);
-  await pair([
-    ['node', () => timeProcess(process.execPath, ['-e', '0'])],
+  const starts: Array<[string, () => Promise<TimedRun>]> = [
+    ['node', () => timeProcess(process.execPath, ['-e', '0'], floorEnv())],
     ['flHelp', () => flotilla(['--help'])],
     ['flFetchHelp', () => flotilla(['fetch', '--help'])],
-  ]);
+  ];
+  // Node as it starts in this environment, for the record: it reads NODE_EXTRA_CA_CERTS before any code runs.
+  if (process.env['NODE_EXTRA_CA_CERTS']) starts.push(['nodeExtraCa', () => timeProcess(process.execPath, ['-e', '0'])]);
+  await pair(starts);
   if (s.rgw) {
     const rgw = s.rgw;
     add('flRgw', await flotillaFetch(s, rgw.url, s.v1, join(dir, 'fl-rgw'), rgw.env));
@@ -181,6 +184,10 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     noopRequests: Math.max(...(m['flNoop'] ?? []).map(requestsOf)),
     noopOverNodeSeconds: pairedExcess(m, 'flNoop', 'node', wall),
     cliStartRatio: pairedRatio(m, 'flHelp', ['node'], wall),
+    // Bare `node -e 0` (the floors' Node: without NODE_EXTRA_CA_CERTS, which the bin defers), and, when the
+    // environment sets that variable, Node started with it (null when unset).
+    nodeStartSeconds: median((m['node'] ?? []).map(wall)),
+    nodeExtraCaStartSeconds: m['nodeExtraCa'] ? median(m['nodeExtraCa'].map(wall)) : null,
     // CPU (user + sys), which load inflates far less than wall time: the no-op's and `--help`'s beyond bare node's.
     noopOverNodeCpuSeconds: pairedExcess(m, 'flNoop', 'node', cpu),
     cliStartOverNodeCpuSeconds: pairedExcess(m, 'flHelp', 'node', cpu),
@@ -202,7 +209,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     ['floor: the whole tree on two lanes (worker threads)', '', cell(m, 'bareTree2'), ratio('bareTree2', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
     ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s); ${result.noopRequests} request(s)`, ratio('flNoop', ['nixNoop'])],
-    ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(median((m['node'] ?? []).map(wall)))} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
+    ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(result.nodeStartSeconds)} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)${result.nodeExtraCaStartSeconds === null ? '' : `; with NODE_EXTRA_CA_CERTS read at start: ${fmt(result.nodeExtraCaStartSeconds)} s`}`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
     ['peak RSS, cold over HTTP', `${rss('nixHttp').toFixed(0)} MB`, `${rss('flHttp').toFixed(0)} MB (dir ${rss('flDir').toFixed(0)}, incr ${rss('flIncr').toFixed(0)})`, `${(rss('flHttp') / rss('nixHttp')).toFixed(1)}×`],
   ];
   if (s.rgw) rows.push(['cold from Ceph RGW', `GET every object, 16 at a time, warm process: ${fmt(median((m['rgwFloor'] ?? []).map(wall)))} s`, cell(m, 'flRgw'), `${(result.rgwColdOverFloor ?? 0).toFixed(2)}× the floor`]);

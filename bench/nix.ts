@@ -22,6 +22,7 @@ import { systemDecompressor } from '../src/nix/index.js';
 import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type NixCompressionName, type NixLibSpec } from '../scripts/world/nix-closure.js';
 import { narFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
+import { floorEnv } from './lib/timed-process.js';
 import { median, printTable, spread } from './lib/stats.js';
 
 /** What `npm run bench -- nix --help` prints: the synopsis, then what it measures. */
@@ -70,19 +71,20 @@ async function nixCopy(cacheDir: string, top: string, pub: string, root: string,
 }
 
 /**
- * A bare `node -e 0` (the Node that runs the bin, the same environment): the start every fresh process of
- * ours pays before any of its work, measured in the same round as its floor; Nix's C++ binary has none.
+ * A bare `node -e 0` (the Node that runs the bin, its environment as the bin leaves it: floorEnv): the start
+ * every fresh process of ours pays before any of its work, measured in the same round as its floor; Nix's
+ * C++ binary has none.
  */
 async function nodeStart(): Promise<RunResult> {
   const t0 = performance.now();
-  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, '-e', '0']);
+  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, '-e', '0'], { env: floorEnv() });
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
 /** The floor (lib/bare-nar-copy.ts): a fresh Node process copying `nars` into `dest`, and nothing else. */
 async function bareNarCopy(nars: readonly string[], dest: string): Promise<RunResult> {
   const t0 = performance.now();
-  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, BARE_NAR_COPY, dest, ...nars]);
+  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, BARE_NAR_COPY, dest, ...nars], { env: floorEnv() });
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
@@ -219,7 +221,7 @@ export async function run(args: string[]): Promise<void> {
     printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
-    process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process\n');
+    process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process (both floors run without NODE_EXTRA_CA_CERTS, which Node would parse at start and the bin defers)\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {

@@ -22,6 +22,18 @@ export interface TimedRun {
 
 const GNU_TIME = '/usr/bin/time';
 
+/**
+ * The environment of a floor (a bare `node -e 0`, the bare fetch and copy): this one without
+ * NODE_EXTRA_CA_CERTS. Node 20 parses that file at start (~80 ms with Debian's bundle, where its whole
+ * start is 30 ms); Flotilla's bin defers it to the first TLS connection (src/cli/flotilla-launcher.sh),
+ * and a floor makes none either, so it starts as Flotilla does.
+ */
+export function floorEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out['NODE_EXTRA_CA_CERTS'];
+  return out;
+}
+
 function wait(cmd: string, args: string[], env: NodeJS.ProcessEnv, capture: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
