@@ -1,5 +1,4 @@
 import type { HttpCheckSpec } from './spec.js';
-import { trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 
 /** Bytes of a response body read for `bodyMatch`; the rest is not downloaded. */
 export const MAX_HEALTH_BODY_BYTES = 1024 * 1024;
@@ -19,7 +18,6 @@ export async function checkHttp(
   const combined = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
   const expected = spec.expectStatus ?? 200;
   try {
-    trustDeferredCaCerts();
     const response = await fetch(spec.url, { signal: combined, headers: { 'user-agent': 'flotilla-health' } });
     if (response.status !== expected) {
       await response.body?.cancel().catch(() => undefined);

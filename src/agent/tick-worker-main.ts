@@ -1,4 +1,5 @@
 // Entry point of the daemon's tick worker process (forked by worker-client.ts with an IPC channel).
+import { takeDeferredCaCerts, trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 import { isEntryPoint } from '../util/entry-point.js';
 import { runTickWorker, type WorkerChannel } from './tick-worker.js';
 import type { FromWorker } from './worker-protocol.js';
@@ -7,6 +8,10 @@ import type { FromWorker } from './worker-protocol.js';
 const EXIT_GRACE_MS = 2000;
 
 async function main(): Promise<void> {
+  // Forked with NODE_EXTRA_CA_CERTS deferred (worker-client.ts): back in the env for the commands it runs,
+  // and trusted by its TLS clients (git, the stores, health checks, notifications) from their first connection.
+  takeDeferredCaCerts();
+  trustDeferredCaCerts();
   if (process.send === undefined) {
     process.stderr.write('flotilla: the tick worker runs only as a child of `flotilla agent`\n');
     process.exitCode = 2;

@@ -5,6 +5,7 @@ import { ERROR_CLASSES, FlotillaError, InternalError, isErrorCode } from '../err
 import { FLOTILLA_VERSION } from '../util/version.js';
 import type { AgentConfig } from '../declarations/types.js';
 import { isFromWorker, type TickReply, type ToWorker, type WireError } from './worker-protocol.js';
+import { deferCaCerts } from '../util/deferred-ca-certs.js';
 
 /** The worker's entry module, next to this one (dist/src/agent/tick-worker-main.js in a build). */
 export const WORKER_ENTRY = fileURLToPath(new URL('./tick-worker-main.js', import.meta.url));
@@ -64,7 +65,8 @@ export async function startWorker(init: Extract<ToWorker, { type: 'init' }>, opt
     execArgv: [...process.execArgv, ...WORKER_EXEC_ARGV],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
-    env: options.env ?? process.env,
+    // The worker, restarted after every idle spell, parses NODE_EXTRA_CA_CERTS at its first TLS connection, not at each start.
+    env: deferCaCerts(options.env ?? process.env),
   });
   let exited = false;
   const exitedPromise = new Promise<void>((done) => child.once('exit', () => ((exited = true), done())));

@@ -8,7 +8,7 @@
 // the CLI itself (a start then costs little more than Node's); everything else loads main.ts, from the
 // bundle of the verb when it has one of its own (`fetch`: scripts/bundle-cli.mjs), and runs it.
 // This module and main.ts are the only ones that set an exit code.
-import { takeDeferredCaCerts } from '../util/deferred-ca-certs.js';
+import { takeDeferredCaCerts, trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 import { HELP_TABLE } from './help-table.js';
 import { loadMain } from './load-main.js';
 import { quickHelp } from './quick-help.js';
@@ -18,6 +18,8 @@ takeDeferredCaCerts();
 
 const quick = HELP_TABLE === undefined ? undefined : quickHelp(process.argv.slice(2), HELP_TABLE);
 if (quick === undefined) {
+  // Every TLS client of the CLI then trusts the deferred file, read at its first connection (help makes none).
+  trustDeferredCaCerts();
   void loadMain(process.argv[2]).then(({ main }) => main());
 } else {
   // As main does (broken-pipe.ts, not imported: it would be a chunk of its own, shared with main): a reader

@@ -1,6 +1,5 @@
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { SizeLimitError, TimeoutError, TransportError } from '../errors/index.js';
-import { trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 
 /** One request to a git server and its whole answer, read under a byte cap and a deadline. */
 export interface GitHttpRequest {
@@ -31,7 +30,6 @@ export interface GitHttpAnswer {
  * TimeoutError, SizeLimitError. Loads node:https only for an https URL.
  */
 export async function exchange(r: GitHttpRequest): Promise<GitHttpAnswer> {
-  if (r.url.protocol === 'https:') trustDeferredCaCerts();
   const client = r.url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const headers = { ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) };
   const options: RequestOptions = { method: r.method, headers, agent: false };

@@ -3,7 +3,6 @@ import type { Receiver } from '../declarations/types.js';
 import { FLOTILLA_VERSION } from '../util/version.js';
 import { eventBody, type NotificationEvent } from './event.js';
 import { SIGNATURE_HEADER, signBody } from './hmac.js';
-import { trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 
 /** How a delivery reaches the outside: the secret resolver and the command runner (ports, for tests). */
 export interface SendPorts {
@@ -34,7 +33,6 @@ export async function sendEvent(receiver: Receiver, event: NotificationEvent, po
     return (err as Error).message;
   }
   try {
-    trustDeferredCaCerts();
     const res = await fetch(receiver.url, {
       method: 'POST',
       body,

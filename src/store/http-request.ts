@@ -3,7 +3,6 @@ import type { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TimeoutError } from '../errors/index.js';
-import { trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 
 /** One HTTP exchange to send. `body` is sent once: a stream cannot be replayed by a retry or a redirect. */
 export interface HttpExchange {
@@ -27,7 +26,6 @@ export interface HttpAgents {
  * which a plain-HTTP store, and a one-shot `flotilla fetch` that finds everything in place, never need.
  */
 function loadHttps(): typeof import('node:https') {
-  trustDeferredCaCerts();
   return process.getBuiltinModule('node:https');
 }
 

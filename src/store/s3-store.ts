@@ -19,7 +19,6 @@ import { isNotModified, mapS3Error } from './s3-errors.js';
 import { PartPool, readParts, uploadMultipart } from './s3-upload.js';
 import { DEFAULT_DEADLINES, SMALL_BODY_BYTES, type StoreDeadlines } from './store-options.js';
 import type { ConditionalGetResult, GetOptions, ListOptions, ListPage, ObjectInfo, PutOptions, Store } from './store.js';
-import { trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 
 /** Where an S3 store lives and how to talk to it. */
 export interface S3StoreOptions {
@@ -57,8 +56,6 @@ export function createS3Client(o: S3StoreOptions): S3Client {
   const agent = { keepAlive: true, maxSockets: o.maxSockets ?? 32 };
   const d = { ...DEFAULT_DEADLINES, ...o.deadlines };
   const custom = o.endpoint !== undefined;
-  // Its endpoint, and the SDK's credential providers (STS, SSO), may be https.
-  trustDeferredCaCerts();
   return new S3Client({
     region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(custom ? { endpoint: o.endpoint } : {}),

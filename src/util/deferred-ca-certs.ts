@@ -23,7 +23,7 @@ const STATE = Symbol.for('flotilla.deferredCaCerts');
 const slot = globalThis as { [STATE]?: Deferred };
 
 /**
- * Called first thing by the bin's entry: takes the deferred NODE_EXTRA_CA_CERTS out of `env` and puts it
+ * Called first thing by the bin's entry (and the tick worker's): takes the deferred NODE_EXTRA_CA_CERTS out of `env` and puts it
  * back under its own name, so that every child process (activation commands, hooks, the agent's tick
  * worker) gets it as it was given, and records it for trustDeferredCaCerts.
  */
@@ -36,6 +36,21 @@ export function takeDeferredCaCerts(env: NodeJS.ProcessEnv = process.env): void 
   slot[STATE] = { file, trusted: false };
 }
 
+/**
+ * `env` for a Node child process of ours whose entry calls takeDeferredCaCerts (the agent's tick worker):
+ * NODE_EXTRA_CA_CERTS moved aside as the launcher does, so that the child does not parse it at start
+ * either. Unchanged when it is unset, or when Node is told to use OpenSSL's CA store (the deferred trust
+ * adds to Node's bundled roots).
+ */
+export function deferCaCerts(env: NodeJS.ProcessEnv, execArgv: readonly string[] = process.execArgv): NodeJS.ProcessEnv {
+  const file = env['NODE_EXTRA_CA_CERTS'];
+  if (file === undefined || file === '') return env;
+  if ([env['NODE_OPTIONS'] ?? '', ...execArgv].some((a) => a.includes('use-openssl-ca'))) return env;
+  const out: NodeJS.ProcessEnv = { ...env, [DEFERRED_CA_ENV]: file };
+  delete out['NODE_EXTRA_CA_CERTS'];
+  return out;
+}
+
 /** The options of tls.createSecureContext that make a context differ; any other key is the connection's. */
 const CONTEXT_KEYS = [
   'ca', 'cert', 'sigalgs', 'ciphers', 'clientCertEngine', 'crl', 'dhparam', 'ecdhCurve', 'honorCipherOrder', 'key',
@@ -45,11 +60,13 @@ const CONTEXT_KEYS = [
 
 /**
  * Makes this process trust the deferred extra CA certificates as Node would have: every secure context
- * made without a `ca` of its own (https, fetch, the S3 client, git over https) gets Node's bundled roots
- * plus the file's certificates. Called by each module before its first TLS connection; a no-op when
- * nothing was deferred or once done. The file is read, and the roots parsed, at the first context; a file
- * that cannot be read or parsed is ignored with Node's own warning, as at start. Contexts without options
- * of their own share one, since parsing ~300 certificates per connection would cost each one ~50 ms.
+ * made without a `ca` of its own (node:https, fetch, the S3 client, isomorphic-git) gets Node's bundled
+ * roots plus the file's certificates. Called by a process's entry, after takeDeferredCaCerts and before
+ * anything can connect, so that no TLS client is left out (it loads node:tls, ~1 ms beside the modules a
+ * command loads anyway); a no-op when nothing was deferred or once done. The file is read, and the roots
+ * parsed, at the first context; a file that cannot be read or parsed is ignored with Node's own warning,
+ * as at start. Contexts without options of their own share one, since parsing ~300 certificates per
+ * connection would cost each one tens of milliseconds.
  */
 export function trustDeferredCaCerts(): void {
   const deferred = slot[STATE];
