@@ -23,9 +23,9 @@ const STATE = Symbol.for('flotilla.deferredCaCerts');
 const slot = globalThis as { [STATE]?: Deferred };
 
 /**
- * Called first thing by the bin's entry (and the tick worker's): takes the deferred NODE_EXTRA_CA_CERTS out of `env` and puts it
- * back under its own name, so that every child process (activation commands, hooks, the agent's tick
- * worker) gets it as it was given, and records it for trustDeferredCaCerts.
+ * Called first thing by a process's entry (the bin's, the tick worker's): takes the deferred
+ * NODE_EXTRA_CA_CERTS out of `env` and puts it back under its own name, so that every command the process
+ * starts (activations, hooks) gets it as it was given, and records it for trustDeferredCaCerts.
  */
 export function takeDeferredCaCerts(env: NodeJS.ProcessEnv = process.env): void {
   const file = env[DEFERRED_CA_ENV];
