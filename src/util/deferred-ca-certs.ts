@@ -74,24 +74,28 @@ export function trustDeferredCaCerts(): void {
   deferred.trusted = true;
   const tls = process.getBuiltinModule('node:tls');
   const original = tls.createSecureContext;
-  let ca: Array<string | Buffer> | undefined;
+  // Both made at the first context: the shared one is where the file's certificates are first parsed, so
+  // a file that does not parse is found there, and parsed once rather than once to check it and again.
+  let ca: Array<string | Buffer> = [];
   let shared: SecureContext | undefined;
-  const trustedCa = (): Array<string | Buffer> => {
-    if (ca !== undefined) return ca;
+  const sharedContext = (): SecureContext => {
+    if (shared !== undefined) return shared;
+    const roots = [...tls.rootCertificates];
     try {
-      const extra = readFileSync(deferred.file);
-      original({ ca: extra });
-      ca = [...tls.rootCertificates, extra];
+      const withFile = [...roots, readFileSync(deferred.file)];
+      shared = original({ ca: withFile });
+      ca = withFile;
     } catch (err) {
       process.emitWarning(`Ignoring extra certs from \`${deferred.file}\`, load failed: ${(err as Error).message}`);
-      ca = [...tls.rootCertificates];
+      shared = original({ ca: roots });
+      ca = roots;
     }
-    return ca;
+    return shared;
   };
   tls.createSecureContext = (options?: SecureContextOptions): SecureContext => {
     if (options?.ca !== undefined) return original(options);
     const own = options !== undefined && CONTEXT_KEYS.some((k) => options[k] !== undefined);
-    if (own) return original({ ...options, ca: trustedCa() });
-    return (shared ??= original({ ca: trustedCa() }));
+    const context = sharedContext();
+    return own ? original({ ...options, ca }) : context;
   };
 }
