@@ -130,6 +130,12 @@ describe('the launcher defers NODE_EXTRA_CA_CERTS to the first TLS connection', 
     expect(direct.stderr).toMatch(/Ignoring extra certs from `[^`]*no-such-ca\.pem`, load failed/);
   });
 
+  it('with --use-openssl-ca in NODE_OPTIONS the launcher leaves it to Node (the deferred trust adds to Node\'s own roots)', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`, NODE_OPTIONS: '--use-openssl-ca', NODE_EXTRA_CA_CERTS: missing() };
+    const { stderr } = await run(LAUNCHER, ['--version'], { env });
+    expect(stderr).toMatch(/Ignoring extra certs from `[^`]*no-such-ca\.pem`, load failed/);
+  });
+
   it('a run over https reads it at its first connection, with the warning Node gives, and trusts nothing more', async () => {
     const r = await cli(['fetch', digest, '--store', flotillaServer.url, '--trust', formatPublicKey(key.public), '--state', join(scratch.path, `state-${n++}`)], true, 'launcher', missing());
     expect(r.code).not.toBe(0);
