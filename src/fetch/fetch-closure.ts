@@ -144,14 +144,15 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
 
 /**
  * The threads to start: `fsThreads`, else one per core (at most 4) for a local store's copying and
- * hashing, and two (one on a single core) for a network store, whose bytes the main thread hashes as they
- * arrive. A thread there mostly waits: on direct writes going to the disk, on the kernel making files; a
- * second one overlaps those waits and shortens the cache links at the end (48 to 38 ms): a cold fetch
- * over HTTP 0.66 against 0.70 s (wall + sync, 12 rounds), for 7 MB of peak RSS (docs/performance.md). A
- * third was slower.
+ * hashing, and one for a network store, whose bytes the main thread hashes as they arrive. A second one
+ * paid while writes went to the disk with O_DIRECT, which it overlapped (0.70 → 0.66 s, session 17): kept
+ * with FLOTILLA_DIRECT_WRITES=1. Through the page cache (the default since session 24) a write
+ * does not wait on the disk, and a thread's start alone is ~45 ms of CPU on the two cores the fetch
+ * shares with its server: one thread, 10 rounds of a cold fetch over HTTP, 1.17 → 1.09 s of CPU and
+ * 1.023 → 1.004 s wall + sync (docs/performance.md, session 29).
  */
 function fsThreadRunner(o: FetchClosureOptions, direct = directWritesWanted()): FsOpRunner {
-  return threadFsOpRunner(o.fsThreads ?? (o.stores[0]?.localPath !== undefined ? undefined : Math.min(2, availableParallelism())), direct);
+  return threadFsOpRunner(o.fsThreads ?? (o.stores[0]?.localPath !== undefined ? undefined : direct ? Math.min(2, availableParallelism()) : 1), direct);
 }
 
 /**
