@@ -4,7 +4,8 @@
 // node, peak RSS, and the cold fetch from Ceph RGW beside a GET of every object. Cold over HTTP also has
 // two floors beside Nix: a bare Node process making the same GETs, hashing and writing the objects
 // (lib/bare-fetch.ts), on one thread and on two, as numbered files or as the closure's whole tree (every
-// directory, symlink and inline file too, as any fetch writes); and Flotilla fetching the same closure's
+// directory, symlink and inline file too, as any fetch writes), the tree also with the fetch's early
+// writeback; and Flotilla fetching the same closure's
 // Nix store paths from Nix's own cache (issue 16's path, on a closure of many files). Runs are interleaved (the order flips
 // every round), each followed by a counted `sync`; figures are medians of same-round pairs, and beside them
 // each tool's fastest round against the other's.
@@ -13,6 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { WRITEBACK_BYTES } from '../src/util/early-writeback.js';
 import { removeTree } from '../src/util/remove-tree.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
 import { buildTrees, pushTrees } from './lib/fetch-dataset.js';
@@ -93,6 +95,8 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     ['bareHttp2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-http-2'), '2'], floorEnv())],
     ['bareTree', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree'), '1', 'tree'], floorEnv())],
     ['bareTree2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-2'), '2', 'tree'], floorEnv())],
+    ['bareTreeWb', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-wb'), '1', 'tree', String(WRITEBACK_BYTES)], floorEnv())],
+    ['bareTreeWb2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-wb-2'), '2', 'tree', String(WRITEBACK_BYTES)], floorEnv())],
   ]);
   await pair([
     ['nixIncr', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v2, xdg())],
@@ -178,6 +182,10 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     // and inline files as well, each object at its path.
     bareNodeTreeHttpRatio: pairedRatio(m, 'bareTree', nixBestHttp, withSync),
     bareNodeTreeTwoLanesHttpRatio: pairedRatio(m, 'bareTree2', nixBestHttp, withSync),
+    // And the whole tree flushed in the background as it is written (a `sync -f` every WRITEBACK_BYTES, as
+    // the fetch's early writeback does), so the disk writes during the download rather than in the `sync`.
+    bareNodeTreeWritebackHttpRatio: pairedRatio(m, 'bareTreeWb', nixBestHttp, withSync),
+    bareNodeTreeWritebackTwoLanesHttpRatio: pairedRatio(m, 'bareTreeWb2', nixBestHttp, withSync),
     incrHttpRatio: pairedRatio(m, 'flIncr', ['nixIncr'], withSync),
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
     // What the no-op asked of the store (its own `--json` count): Nix's asks nothing.
@@ -207,6 +215,8 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     ['floor: the same on two lanes (worker threads)', '', cell(m, 'bareHttp2'), ratio('bareHttp2', nixBestHttp)],
     ['floor: bare Node writing the whole tree (dirs, symlinks, inline files, objects at their paths), one thread', '', cell(m, 'bareTree'), ratio('bareTree', nixBestHttp)],
     ['floor: the whole tree on two lanes (worker threads)', '', cell(m, 'bareTree2'), ratio('bareTree2', nixBestHttp)],
+    [`floor: the whole tree with early writeback (a sync -f every ${WRITEBACK_BYTES / 1024 / 1024} MiB, as the fetch does), one thread`, '', cell(m, 'bareTreeWb'), ratio('bareTreeWb', nixBestHttp)],
+    ['floor: the same on two lanes', '', cell(m, 'bareTreeWb2'), ratio('bareTreeWb2', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
     ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s); ${result.noopRequests} request(s)`, ratio('flNoop', ['nixNoop'])],
     ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(result.nodeStartSeconds)} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)${result.nodeExtraCaStartSeconds === null ? '' : `; with NODE_EXTRA_CA_CERTS read at start: ${fmt(result.nodeExtraCaStartSeconds)} s`}`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],

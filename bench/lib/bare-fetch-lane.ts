@@ -1,8 +1,11 @@
 // The floor's lane (bare-fetch.ts runs one or several): GETs over raw connections, each read into one
 // reused buffer; a pack split by its index; every object hashed with sha256 and written as a new file,
 // synchronously, from that buffer: numbered in one directory, or with `homes` at its paths in the
-// closure's tree (and hard-linked at its other paths). Only node built-ins: the floor's start stays bare
-// Node's.
+// closure's tree (and hard-linked at its other paths). With `writebackBytes`, a background `sync -f` of the
+// lane's files every that many bytes written, one at a time, as the fetch's early writeback does
+// (src/util/early-writeback.ts): the disk then writes while the lane downloads, rather than all in the
+// `sync` timed after the process. Only node built-ins: the floor's start stays bare Node's.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -36,6 +39,8 @@ export interface BareLane {
   out: string;
   homes?: Record<string, BareHome>;
   ready?: Int32Array;
+  /** Early writeback: a `sync -f OUT` started every this many bytes written (none while one runs). */
+  writebackBytes?: number;
 }
 /** What only a lane on the calling thread can take: a function. */
 export interface BareLaneHooks {
@@ -87,8 +92,32 @@ function placer(lane: BareLane, tally: BareTally): Placer {
   };
 }
 
+/** Counts bytes written and starts the lane's background flushes; `settled` waits for the last one. */
+interface Writeback {
+  wrote(bytes: number): void;
+  settled(): Promise<void>;
+}
+
+function writeback(dir: string, every: number | undefined): Writeback {
+  let unflushed = 0;
+  let running: Promise<void> | undefined;
+  return {
+    wrote(bytes) {
+      unflushed += bytes;
+      if (every === undefined || running !== undefined || unflushed < every) return;
+      unflushed = 0;
+      running = new Promise<void>((resolve) => spawn('sync', ['-f', dir], { stdio: 'ignore' }).once('close', () => resolve()).once('error', () => resolve())).then(() => {
+        running = undefined;
+      });
+    },
+    settled: async () => {
+      await running;
+    },
+  };
+}
+
 /** GETs `key` and writes its object(s) through `place`. */
-function fetchOne(base: URL, get: BareGet, place: Placer, tally: BareTally, onBody: () => void): Promise<void> {
+function fetchOne(base: URL, get: BareGet, place: Placer, tally: BareTally, onBody: () => void, flush: Writeback): Promise<void> {
   return new Promise((resolve, reject) => {
     let head: Buffer | undefined = Buffer.alloc(0);
     let bodyLeft = 0;
@@ -140,6 +169,7 @@ function fetchOne(base: URL, get: BareGet, place: Placer, tally: BareTally, onBo
         left -= take;
         off += take;
         tally.bytes += take;
+        flush.wrote(take);
         if (left === 0) done();
       }
     };
@@ -210,12 +240,14 @@ export async function runBareLane(lane: BareLane, hooks: BareLaneHooks = {}): Pr
     first = undefined;
     f?.();
   };
+  const flush = writeback(lane.out, lane.writebackBytes);
   let next = 0;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
-      for (let get = lane.gets[next++]; get !== undefined; get = lane.gets[next++]) await fetchOne(base, get, place, tally, onBody);
+      for (let get = lane.gets[next++]; get !== undefined; get = lane.gets[next++]) await fetchOne(base, get, place, tally, onBody, flush);
     }),
   );
+  await flush.settled();
   return tally;
 }
 

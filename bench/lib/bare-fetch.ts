@@ -12,7 +12,9 @@
 // once the one lane's first bytes are in, or while the worker lanes start (they wait for it before their
 // first file). Its plan is read from a file, not from signed manifests fetched, decoded and checked.
 //
-//   node bare-fetch.js PLAN.json OUT LANES [tree]
+// With WRITEBACK (bytes), each lane flushes its files in the background as they add up, as the fetch does.
+//
+//   node bare-fetch.js PLAN.json OUT LANES [tree|flat] [WRITEBACK]
 //     PLAN: {"base": URL, "gets": [{"key", "pack"}], "tree"?: BareTree (bare-fetch-lane.ts)}
 //
 // Prints {"files", "bytes"} as JSON; exits 1 on an error.
@@ -45,15 +47,18 @@ function runWorker(lane: BareLane): Promise<BareTally> {
 }
 
 async function main(): Promise<void> {
-  const [planFile, out, lanesArg, treeArg] = process.argv.slice(2);
-  if (planFile === undefined || out === undefined) throw new Error('usage: bare-fetch.js PLAN.json OUT [LANES] [tree]');
+  const [planFile, out, lanesArg, treeArg, writebackArg] = process.argv.slice(2);
+  if (planFile === undefined || out === undefined) throw new Error('usage: bare-fetch.js PLAN.json OUT [LANES] [tree|flat] [WRITEBACK]');
+  const writebackBytes = writebackArg === undefined ? undefined : Number(writebackArg);
+  if (writebackBytes !== undefined && !(writebackBytes > 0)) throw new Error(`WRITEBACK must be a number of bytes, not ${writebackArg}`);
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { base: string; gets: BareGet[]; tree?: BareTree };
   const lanes = Math.max(1, Number(lanesArg ?? 1) || 1);
+  if (treeArg !== undefined && treeArg !== 'tree' && treeArg !== 'flat') throw new Error(`the fourth argument is tree or flat, not ${treeArg}`);
   const tree = treeArg === 'tree' ? plan.tree : undefined;
   if (treeArg === 'tree' && tree === undefined) throw new Error(`${planFile} has no tree`);
   const shares: BareGet[][] = Array.from({ length: lanes }, () => []);
   plan.gets.forEach((g, i) => shares[i % lanes]?.push(g));
-  const homes = tree === undefined ? {} : { homes: tree.homes };
+  const homes = { ...(tree === undefined ? {} : { homes: tree.homes }), ...(writebackBytes === undefined ? {} : { writebackBytes }) };
   let made: BareTally = { files: 0, bytes: 0 };
   let parts: BareTally[];
   if (lanes === 1) {
