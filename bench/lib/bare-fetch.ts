@@ -58,16 +58,16 @@ async function main(): Promise<void> {
   if (treeArg === 'tree' && tree === undefined) throw new Error(`${planFile} has no tree`);
   const shares: BareGet[][] = Array.from({ length: lanes }, () => []);
   plan.gets.forEach((g, i) => shares[i % lanes]?.push(g));
-  const homes = { ...(tree === undefined ? {} : { homes: tree.homes }), ...(writebackBytes === undefined ? {} : { writebackBytes }) };
+  const laneOptions = { ...(tree === undefined ? {} : { homes: tree.homes }), ...(writebackBytes === undefined ? {} : { writebackBytes }) };
   let made: BareTally = { files: 0, bytes: 0 };
   let parts: BareTally[];
   if (lanes === 1) {
     if (tree !== undefined) mkdirSync(out, { recursive: true });
-    parts = [await runBareLane({ base: plan.base, gets: plan.gets, out, ...homes }, tree === undefined ? {} : { onFirstBody: () => (made = makeTree(out, tree)) })];
+    parts = [await runBareLane({ base: plan.base, gets: plan.gets, out, ...laneOptions }, tree === undefined ? {} : { onFirstBody: () => (made = makeTree(out, tree)) })];
   } else {
     const ready = new Int32Array(new SharedArrayBuffer(4));
     if (tree === undefined) ready[0] = 1;
-    const running = Promise.all(shares.map((gets, i) => runWorker({ base: plan.base, gets, out: tree === undefined ? `${out}/${i}` : out, ...homes, ready })));
+    const running = Promise.all(shares.map((gets, i) => runWorker({ base: plan.base, gets, out: tree === undefined ? `${out}/${i}` : out, ...laneOptions, ready })));
     if (tree !== undefined) {
       try {
         mkdirSync(out, { recursive: true });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBareLane } from '../../bench/lib/bare-fetch-lane.js';
@@ -11,6 +11,7 @@ import { pushDirectory } from '../../src/publish/push-directory.js';
 import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
+import { loggingSync } from '../helpers/logging-sync.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
 import { generateTree } from '../helpers/tree-gen.js';
 
@@ -98,18 +99,17 @@ describe('bench floor: a bare Node lane writes every object a cold fetch fetches
     const plan = await coldFetchPlan(srv.url, digest);
     const planFile = join(t.dir, 'plan-wb.json');
     await writeFile(planFile, JSON.stringify({ base: srv.url, ...plan }));
-    // A `sync` ahead of the real one on PATH that records how it was called.
-    const bin = join(t.dir, 'shim');
-    const calls = join(t.dir, 'sync-calls');
-    await mkdir(bin);
-    await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec /usr/bin/env -u PATH PATH='${process.env['PATH'] ?? ''}' sync "$@"\n`);
-    await chmod(join(bin, 'sync'), 0o755);
-    for (const lanes of ['1', '2']) {
-      const out = join(t.dir, `tree-wb-${lanes}`);
-      await exec(process.execPath, [BARE_FETCH, planFile, out, lanes, 'tree', String(1024 * 1024)], { env: { ...process.env, PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}` } });
-      expect(await describeTree(join(out, '0'))).toEqual(await describeTree(src));
-      // ~10 MiB written: at least one flush of the lane's tree.
-      expect((await readFile(calls, 'utf8')).split('\n')).toContain(`-f ${out}`);
+    const sync = await loggingSync(join(t.dir, 'shim'));
+    try {
+      for (const lanes of ['1', '2']) {
+        const out = join(t.dir, `tree-wb-${lanes}`);
+        await exec(process.execPath, [BARE_FETCH, planFile, out, lanes, 'tree', String(1024 * 1024)]);
+        expect(await describeTree(join(out, '0'))).toEqual(await describeTree(src));
+        // ~10 MiB written: at least one flush of the lane's tree.
+        expect(await sync.lines()).toContain(`-f ${out}`);
+      }
+    } finally {
+      sync.restore();
     }
     await expect(exec(process.execPath, [BARE_FETCH, planFile, join(t.dir, 'bad'), '1', 'tree', 'lots'])).rejects.toThrow(/WRITEBACK must be a number of bytes, not lots/);
   });
