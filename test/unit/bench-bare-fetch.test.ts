@@ -114,6 +114,14 @@ describe('bench floor: a bare Node lane writes every object a cold fetch fetches
     await expect(exec(process.execPath, [BARE_FETCH, planFile, join(t.dir, 'bad'), '1', 'tree', 'lots'])).rejects.toThrow(/WRITEBACK must be a number of bytes, not lots/);
   });
 
+  it('refuses a fourth argument other than tree or flat, naming it, and writes nothing', async () => {
+    const planFile = join(t.dir, 'plan-arg.json');
+    await writeFile(planFile, JSON.stringify({ base: srv.url, ...(await coldFetchPlan(srv.url, digest)) }));
+    const out = join(t.dir, 'out-bogus');
+    await expect(exec(process.execPath, [BARE_FETCH, planFile, out, '1', 'trees'])).rejects.toThrow(/the fourth argument is tree or flat, not trees/);
+    await expect(lstat(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('fails on a GET the server does not have, naming it', async () => {
     await expect(runBareLane({ base: srv.url, gets: [{ key: 'objects/sha256/00/nothing', pack: false }], out: join(t.dir, 'out-missing') })).rejects.toThrow(/objects\/sha256\/00\/nothing: HTTP\/1.1 404/);
   });
