@@ -131,15 +131,30 @@ const THREADS_FROM_FILES = 4096;
 /**
  * Threads when the closure is big, or as told by `fsThreads` (0 keeps everything on the calling thread):
  * from a local store (the directory store) copying and hashing are their work; from a plain HTTP store
- * (one that reads into its own buffer) creating the files, a batch per hand-off, so the main thread keeps
- * to the sockets. Not from S3: its SDK's buffers already make most of a cold fetch's peak memory, and a
+ * (one that reads into its own buffer), only when its writes go around the page cache (writesInline), the
+ * files' O_DIRECT writes, a batch per hand-off, whose waits then do not hold up the sockets. Not from S3: its SDK's buffers already make most of a cold fetch's peak memory, and a
  * thread's heap took it from under 100 MB to 111 MB (`npm run bench -- fetch`).
  */
 function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boolean {
   if (o.fsThreads !== undefined) return o.fsThreads > 0;
+  if (writesInline(o)) return false;
   const first = o.stores[0];
   if (first?.localPath === undefined && first?.readInto === undefined) return false;
   return bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES;
+}
+
+/**
+ * Whether the fetch writes its files on the main thread, as their bytes arrive (pack-splitter-inline.ts),
+ * with no filesystem thread at all: from a plain HTTP store (one that reads into its own buffer), unless
+ * `fsThreads` says otherwise or writes go around the page cache (FLOTILLA_DIRECT_WRITES=1: their waits on
+ * the disk are what a thread overlaps). Through the page cache a write only copies, and handing the bytes
+ * to a thread cost more than writing them here: the copy into shared memory, a message per batch, the
+ * thread's own start (~45 ms of CPU, on the critical path of a cold fetch). Cold over HTTP, the same
+ * build: CPU 1.1 → 0.9 s, peak RSS 83 → 63 MB, wall no worse (docs/performance.md, session 30).
+ */
+export function writesInline(o: Pick<FetchClosureOptions, 'fsThreads' | 'stores'>, direct = directWritesWanted()): boolean {
+  const first = o.stores[0];
+  return o.fsThreads === undefined && first !== undefined && first.localPath === undefined && first.readInto !== undefined && !direct;
 }
 
 /**
@@ -262,7 +277,11 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     const files = todo.reduce((a, p) => a + p.manifest.entries.length, 0);
     const packs = usePacks && first !== undefined && remote.length > 0 ? await planPacks(first, todo, new Map(remote.map((w) => [w.digest, w.size])), options.signal, hints) : [];
     const packCount = { fetched: 0, failed: 0 };
-    const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? fsThreadRunner(options) : inlineFsOpRunner());
+    const inline = writesInline(options);
+    // Writing inline, the batches of renames and links (the cache's names, the trees' links) run inline
+    // too: most come after the last byte, when no socket waits on this thread, and there 2,130 links took
+    // 35–44 ms against ~100 through libuv's pool (fs-ops-async.ts).
+    const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? fsThreadRunner(options) : inlineFsOpRunner(inline));
     let paths: string[];
     try {
       // Each package's tree is begun first, so that each object seen for the first time is written straight
@@ -300,6 +319,7 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
             },
             packs,
             ready: treesMade,
+            inlineWrites: inline,
             onPack: (_pack, err) => {
               if (err === undefined) packCount.fetched++;
               else packCount.failed++;

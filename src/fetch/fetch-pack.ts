@@ -7,6 +7,7 @@ import { deadlineFor, objectDeadline } from './fetch-object.js';
 import type { ObjectCache } from './object-cache.js';
 import type { NewFiles } from './new-files.js';
 import { createPackSplitter } from './pack-splitter.js';
+import { createInlinePackSplitter } from './pack-splitter-inline.js';
 
 /** A pack to fetch: its digest, the index it must carry (from the signed manifest), the entries to keep. */
 export interface PackJob {
@@ -43,7 +44,7 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   const deadline = objectDeadline(ms, job.digest, o.signal);
   const key = objectKey(job.digest);
   let reused = false;
-  const split = createPackSplitter(cache, job.digest, job.entries, job.wanted, {
+  const split = (o.files.inline ? createInlinePackSplitter : createPackSplitter)(cache, job.digest, job.entries, job.wanted, {
     commit: o.commit,
     onObject: (d, size) => o.onObject(d, size, reused),
     files: o.files,

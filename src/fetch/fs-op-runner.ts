@@ -64,13 +64,13 @@ export function throwIfFailed(results: readonly FsOpResult[]): void {
  * Runs the steps synchronously on the calling thread: cheapest for a few hundred steps or a few MB. Spread
  * steps (independent renames and links) go through libuv's pool instead (fs-ops-async.ts).
  */
-export function inlineFsOpRunner(): FsOpRunner {
+export function inlineFsOpRunner(spreadInline = false): FsOpRunner {
   let buf: Buffer | undefined;
   const run = (ops: readonly FsOp[], keepGoing = false): Promise<FsOpResult[]> => {
     buf ??= Buffer.allocUnsafe(READ_BUFFER);
     return Promise.resolve(runFsOps(fs, crypto, ops, buf, keepGoing));
   };
-  return { run, runSpread: (ops) => runSpreadAsync(ops), threaded: false, direct: false, close: () => Promise.resolve() };
+  return { run, runSpread: (ops) => (spreadInline ? run(ops, true) : runSpreadAsync(ops)), threaded: false, direct: false, close: () => Promise.resolve() };
 }
 
 // The worker runs runFsOps from its source text: it refers only to its parameters, so no module loading

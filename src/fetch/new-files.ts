@@ -1,7 +1,8 @@
+import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
-import { TEMP_MODE, writeFileAt, writeTemps } from './write-temps.js';
+import { TEMP_MODE, writeFileAt, writeFileAtSync, writeTemps } from './write-temps.js';
 
 /** How a fetch creates the files of objects that arrive over the network (mode TEMP_MODE). */
 export interface NewFiles {
@@ -20,6 +21,11 @@ export interface NewFiles {
    * best placed on a block boundary of page-aligned memory, where it is written from without a copy.
    */
   readonly direct: boolean;
+  /**
+   * Packs write their files synchronously on the calling thread, straight from the bytes read
+   * (pack-splitter-inline.ts); `write` and `writeAt` are synchronous too.
+   */
+  readonly inline: boolean;
 }
 
 /**
@@ -29,8 +35,9 @@ export interface NewFiles {
  * goes through libuv's pool, as creating a file on the main thread would stall every download in flight;
  * a local one runs the steps synchronously (a few microseconds each, no downloads to stall).
  */
-export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
-  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeFileAt, shared: false, direct: false };
+export function newFilesOn(fsOps: FsOpRunner, network: boolean, inline = false): NewFiles {
+  if (inline) return inlineFiles();
+  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeFileAt, shared: false, direct: false, inline: false };
   return {
     async write(items) {
       try {
@@ -45,5 +52,25 @@ export function newFilesOn(fsOps: FsOpRunner, network: boolean): NewFiles {
     },
     shared: fsOps.threaded,
     direct: fsOps.threaded && fsOps.direct,
+    inline: false,
+  };
+}
+
+/** New files written synchronously on the calling thread (see NewFiles.inline). */
+function inlineFiles(): NewFiles {
+  const write = (items: ReadonlyArray<{ tmp: string; data: Uint8Array }>): void => {
+    try {
+      for (const s of items) writeFileAtSync(s.tmp, s.data, 0);
+    } catch (err) {
+      for (const s of items) rmSync(s.tmp, { force: true });
+      throw err;
+    }
+  };
+  return {
+    write: (items) => new Promise((resolve) => resolve(write(items))),
+    writeAt: (path, data, pos, last) => new Promise((resolve) => resolve(writeFileAtSync(path, data, pos, last))),
+    shared: false,
+    direct: false,
+    inline: true,
   };
 }

@@ -1,11 +1,11 @@
-import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { IntegrityError, TransportError } from '../errors/index.js';
-import { packHeaderBytes, packHeaderMatches, type PackEntry } from '../packages/pack-format.js';
-import { digestFromHex, type Digest } from '../store/digest.js';
+import type { PackEntry } from '../packages/pack-format.js';
+import type { Digest } from '../store/digest.js';
 import { alignToBlock, DIRECT_BLOCK, DIRECT_FROM } from './fs-ops.js';
 import type { NewFiles } from './new-files.js';
 import type { ObjectCache } from './object-cache.js';
+import { EntryHasher, PackIndexReader } from './pack-stream-check.js';
 import { pageAlignedBuffer } from '../util/page-aligned.js';
 
 /** What a pack's wanted objects become: verified files handed on, one by one. */
@@ -92,17 +92,12 @@ export function createPackSplitter(cache: ObjectCache, pack: Digest, entries: re
 // loop, it was optimised twice in every cold fetch (`--trace-opt`, `--trace-deopt`: 43-50 ms of the
 // optimising compiler's CPU); now once (11 ms), now and then twice after a later deopt.
 class PackSplit implements PackSplitter {
-  private readonly headerSize: number;
-  private readonly header: Buffer[] = [];
-  private headerGot = 0;
+  private readonly index: PackIndexReader;
   private i = -1; // entry being read; -1 while in the index
   private left = 0;
-  // The entry being read is wanted (hashed, kept); none of its bytes came yet (`fresh`); an entry whole in
-  // one read is hashed in one call (`whole`, hex), others through `hash`: no Hash object per small object.
+  // The entry being read is wanted (hashed, kept).
   private want = false;
-  private fresh = false;
-  private whole: string | undefined;
-  private hash: Hash | undefined;
+  private readonly hasher = new EntryHasher();
   private cur: Gather;
   private spare: Gather | undefined;
   // The current entry's bytes in `cur` not yet written start here.
@@ -124,7 +119,7 @@ class PackSplit implements PackSplitter {
     private readonly wanted: ReadonlySet<Digest>,
     private readonly sink: PackSplitSink,
   ) {
-    this.headerSize = packHeaderBytes(entries.length);
+    this.index = new PackIndexReader(pack, entries);
     this.cur = { buf: this.gatherBuffer(), used: 0, busy: [], open: 0 };
   }
 
@@ -132,9 +127,11 @@ class PackSplit implements PackSplitter {
     this.feeding = undefined;
     this.check();
     let off = 0;
+    // The index is read here, outside the byte loop (pump): inside it, that branch, taken once per pack,
+    // made V8 throw away the loop's optimised code at the second pack.
     if (this.i < 0) {
-      off = this.takeIndex(view);
-      if (this.headerGot < this.headerSize) return undefined;
+      off = this.index.take(view);
+      if (!this.index.done) return undefined;
       const w = this.advance();
       if (w !== undefined) return (this.feeding = this.resume(w, view, off));
     }
@@ -257,8 +254,8 @@ class PackSplit implements PackSplitter {
   private startEntry(e: PackEntry): void {
     this.left = e.size;
     this.want = this.wanted.has(e.digest);
-    this.fresh = true;
     if (!this.want) return;
+    this.hasher.begin();
     // An object written with O_DIRECT starts on a block boundary (a rotated buffer starts on one).
     if (this.goesDirect(e.size)) this.cur.used = alignToBlock(this.cur.used);
     this.from = this.cur.used;
@@ -268,14 +265,8 @@ class PackSplit implements PackSplitter {
   private finishEntry(): void {
     const e = this.entries[this.i] as PackEntry;
     if (!this.want) return;
-    const hex = this.whole ?? (this.hash ?? createHash('sha256')).digest('hex');
     this.want = false;
-    this.whole = undefined;
-    this.hash = undefined;
-    const actual = digestFromHex(hex);
-    if (actual !== e.digest) {
-      throw new IntegrityError(`pack ${this.pack}: its bytes for object ${e.digest} hash to ${actual}`, { object: e.digest, pack: this.pack, actual });
-    }
+    this.hasher.check(this.pack, e);
     if (this.large === undefined) {
       this.small.push({ tmp: this.cache.tempPath(e.digest), digest: e.digest, size: e.size, data: this.cur.buf.subarray(this.from, this.cur.used) });
       this.from = this.cur.used;
@@ -320,18 +311,6 @@ class PackSplit implements PackSplitter {
     return false;
   }
 
-  // The index is read outside the byte loop: run once per pack, inside it that branch made V8 throw away
-  // the loop's optimised code at the second pack.
-  private takeIndex(view: Buffer): number {
-    const take = Math.min(this.headerSize - this.headerGot, view.length);
-    this.header.push(Buffer.from(view.subarray(0, take)));
-    this.headerGot += take;
-    if (this.headerGot === this.headerSize && !packHeaderMatches(Buffer.concat(this.header), this.entries)) {
-      throw new IntegrityError(`pack ${this.pack}: its index does not list the objects the manifest names for it`, { pack: this.pack });
-    }
-    return take;
-  }
-
   // Goes on with `view` from `off` once `w` settled.
   private async resume(w: Promise<void>, view: Buffer, off: number): Promise<void> {
     await w;
@@ -355,9 +334,7 @@ class PackSplit implements PackSplitter {
         const cur = this.cur;
         take = Math.min(take, GATHER_BYTES - cur.used);
         const piece = view.subarray(off, off + take);
-        if (this.fresh && take === this.left) this.whole = hashOnce('sha256', piece, 'hex');
-        else (this.hash ??= createHash('sha256')).update(piece);
-        this.fresh = false;
+        this.hasher.update(piece, take === this.left);
         // fill, not copy: into shared memory V8 copies a word at a time with relaxed atomics (4.7 % of a
         // cold fetch's perf samples); Buffer#fill from a view of the same length is one memcpy in C++.
         cur.buf.subarray(cur.used, cur.used + take).fill(piece);

@@ -51,6 +51,8 @@ export interface PlaceOptions {
    * may be asked for before, but nothing is written until it has, and its failure is every write's.
    */
   ready?: Promise<void>;
+  /** Packs write their files on this thread as their bytes arrive (new-files.ts, NewFiles.inline). */
+  inlineWrites?: boolean;
 }
 
 /** `files`, each write held until `ready` settles (and failing with it). */
@@ -66,6 +68,7 @@ function afterReady(files: NewFiles, ready: Promise<void>): NewFiles {
     },
     shared: files.shared,
     direct: files.direct,
+    inline: files.inline,
   };
 }
 
@@ -127,7 +130,7 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
     await committer.add(x, d, size, true);
     await committer.add(tmp, d, size, false, written, wroteDirect);
   };
-  const direct = newFilesOn(fsOps, o.stores[0]?.localPath === undefined);
+  const direct = newFilesOn(fsOps, o.stores[0]?.localPath === undefined, o.inlineWrites === true);
   const newFiles = o.ready === undefined ? direct : afterReady(direct, o.ready);
   // Every object in flight listens to this one signal (its deadline links to it), not to the caller's:
   // ours may carry as many listeners as there are downloads without a leak warning.
@@ -200,6 +203,8 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   const placePackNow = async (pack: PackJob): Promise<void> => {
     const placed = new Set<Digest>();
     try {
+      // An inline pack opens its files as its bytes arrive, with no write to hold until the trees exist.
+      if (newFiles.inline) await o.ready;
       await fetchPack(o.stores[0] as Store, cache, pack, {
         commit: (tmp, d, size, wroteDirect) => commit(tmp, d, size, size, wroteDirect),
         onObject: (d, size, ownBuffer) => {

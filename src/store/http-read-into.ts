@@ -18,8 +18,12 @@ export interface ReadIntoOptions {
 
 /** The most bytes of a response head read before giving it to the general client. */
 const MAX_HEAD = 16 * 1024;
-/** The one buffer a request's socket reads into. */
-const READ_BUFFER = 128 * 1024;
+/**
+ * The one buffer a request's socket reads into: 1 MiB, as bare Node's floor reads. A pack written as it
+ * arrives (pack-splitter-inline.ts) then takes what the socket holds in a few large reads rather than many
+ * 128 KiB ones: a cold fetch over HTTP 1.025 → 0.970 s (8 alternating rounds; 4 MiB did no better).
+ */
+const READ_BUFFER = 1024 * 1024;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

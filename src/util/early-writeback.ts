@@ -1,7 +1,11 @@
 import { flushFilesystem } from './flush-filesystem.js';
 
-/** Bytes written between two background flushes: 16 and 32 MiB did alike, 8 and 64 MiB worse (session 24). */
-export const WRITEBACK_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes written between two background flushes. With a filesystem thread 16 and 32 MiB did alike, 8 and
+ * 64 MiB worse (session 24); written inline, what is left to flush after the last byte is the end of the
+ * fetch, and 16 MiB took 16 alternating rounds of a cold fetch over HTTP from 0.933 to 0.916 s (session 30).
+ */
+export const WRITEBACK_BYTES = 16 * 1024 * 1024;
 
 /** Counts a fetch's bytes written through the page cache, and flushes in the background as they add up. */
 export interface EarlyWriteback {

@@ -1,4 +1,4 @@
-// The committer starts an early writeback (`sync -f` on the cache's filesystem) every 32 MiB of bytes
+// The committer starts an early writeback (`sync -f` on the cache's filesystem) every WRITEBACK_BYTES (16 MiB) of bytes
 // queued, so the flush before the renames finds little left; bytes already written with O_DIRECT start
 // none: the page cache holds none of them, and each flush forks the fetching process. A `sync` first on
 // PATH logs each run and then runs the real one, so the flushes counted here are real processes.
@@ -9,10 +9,12 @@ import { createBatchCommitter } from '../../src/fetch/batch-commit.js';
 import { inlineFsOpRunner } from '../../src/fetch/fs-op-runner.js';
 import { openObjectCache, type ObjectCache } from '../../src/fetch/object-cache.js';
 import { hashBytes } from '../../src/packages/manifest-codec.js';
+import { WRITEBACK_BYTES } from '../../src/util/early-writeback.js';
 import { loggingSync, type LoggingSync } from '../helpers/logging-sync.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
-const MIB = 1024 * 1024;
+// Four objects of 0.3 × WRITEBACK_BYTES: the fourth crosses the threshold once.
+const EACH = Math.ceil(WRITEBACK_BYTES * 0.3);
 let t: { dir: string; cleanup: () => Promise<void> };
 let cache: ObjectCache;
 let sync: LoggingSync;
@@ -42,11 +44,11 @@ describe('batch committer: early writeback', () => {
   it.each([
     { direct: true, what: 'written with O_DIRECT start no flush before the one that commits them', early: 0 },
     { direct: false, what: 'through the page cache start one early flush, then the committing one', early: 1 },
-  ])('40 MiB $what', async ({ direct, early }) => {
+  ])('1.2 × WRITEBACK_BYTES $what', async ({ direct, early }) => {
     const c = createBatchCommitter(cache, true, inlineFsOpRunner());
     for (let i = 0; i < 4; i++) {
       const { tmp, digest } = await temp(i);
-      await c.add(tmp, digest, 10 * MIB, false, 10 * MIB, direct);
+      await c.add(tmp, digest, EACH, false, EACH, direct);
     }
     await settled();
     expect(await flushes()).toBe(early);

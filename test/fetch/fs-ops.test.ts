@@ -10,6 +10,8 @@ const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe.each([
   { name: 'on the calling thread', make: (): FsOpRunner => inlineFsOpRunner() },
+  // A fetch that writes inline runs its spreads synchronously as well (fetch-closure.ts).
+  { name: 'on the calling thread, spreads too', make: (): FsOpRunner => inlineFsOpRunner(true) },
   { name: 'on two worker threads', make: (): FsOpRunner => threadFsOpRunner(2) },
   // One thread shares a long spread with libuv's pool (fs-op-runner.ts).
   { name: 'on one worker thread', make: (): FsOpRunner => threadFsOpRunner(1) },

@@ -1,6 +1,7 @@
 // How a fetch creates its objects' files (src/fetch/new-files.ts): a batch per message on a worker thread,
 // reading shared memory; without threads, through libuv's pool for a network fetch, synchronous steps for a
-// local one. Each on a real disk.
+// local one; and, for a network fetch that writes its packs inline (pack-splitter-inline.ts), synchronous
+// steps too. Each on a real disk.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +11,11 @@ import { TEMP_MODE } from '../../src/fetch/write-temps.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
 describe.each([
-  { name: 'through libuv\'s pool', make: (): FsOpRunner => inlineFsOpRunner(), network: true, shared: false },
-  { name: 'in synchronous steps', make: (): FsOpRunner => inlineFsOpRunner(), network: false, shared: false },
-  { name: 'on a worker thread', make: (): FsOpRunner => threadFsOpRunner(1), network: true, shared: true },
-])('new files $name', ({ make, network, shared }) => {
+  { name: 'through libuv\'s pool', make: (): FsOpRunner => inlineFsOpRunner(), network: true, shared: false, inline: false },
+  { name: 'in synchronous steps', make: (): FsOpRunner => inlineFsOpRunner(), network: false, shared: false, inline: false },
+  { name: 'on a worker thread', make: (): FsOpRunner => threadFsOpRunner(1), network: true, shared: true, inline: false },
+  { name: 'inline, for a fetch that writes its packs as they arrive', make: (): FsOpRunner => inlineFsOpRunner(true), network: true, shared: false, inline: true },
+])('new files $name', ({ make, network, shared, inline }) => {
   let t: { dir: string; cleanup: () => Promise<void> };
   let ops: FsOpRunner;
   beforeAll(async () => {
@@ -30,12 +32,13 @@ describe.each([
     return b;
   };
 
-  it('says whether its bytes are read on another thread', () => {
-    expect(newFilesOn(ops, network).shared).toBe(shared);
+  it('says whether its bytes are read on another thread, and whether packs write inline', () => {
+    expect(newFilesOn(ops, network, inline).shared).toBe(shared);
+    expect(newFilesOn(ops, network, inline).inline).toBe(inline);
   });
 
   it('writes a batch of new files with the temp mode, and a file from pieces', async () => {
-    const files = newFilesOn(ops, network);
+    const files = newFilesOn(ops, network, inline);
     const items = [0, 1, 2].map((i) => ({ tmp: join(t.dir, `batch-${i}`), data: bytes(1000 + i, i) }));
     await files.write(items);
     for (const it of items) {
@@ -50,7 +53,7 @@ describe.each([
   });
 
   it('a batch that meets an existing name fails and leaves none of its files', async () => {
-    const files = newFilesOn(ops, network);
+    const files = newFilesOn(ops, network, inline);
     await writeFile(join(t.dir, 'taken'), 'mine');
     const items = ['fail-a', 'taken', 'fail-b'].map((name, i) => ({ tmp: join(t.dir, name), data: bytes(100, i) }));
     await expect(files.write(items)).rejects.toMatchObject({ code: 'EEXIST' });

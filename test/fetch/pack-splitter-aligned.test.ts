@@ -40,6 +40,7 @@ function recorder(shared: boolean, direct: boolean): { files: NewFiles; pieces: 
     files: {
       shared,
       direct,
+      inline: false,
       write: (items) => {
         for (const s of items) note(s.tmp, s.data, 0, true);
         return Promise.resolve();

@@ -23,7 +23,7 @@ afterEach(async () => {
 
 const entry = (data: Buffer): PackEntry => ({ digest: digestFromHex(createHash('sha256').update(data).digest('hex')), size: data.length });
 
-const recorder = (shared: boolean, direct: boolean): NewFiles => ({ shared, direct, write: () => Promise.resolve(), writeAt: () => Promise.resolve() });
+const recorder = (shared: boolean, direct: boolean): NewFiles => ({ shared, direct, inline: false, write: () => Promise.resolve(), writeAt: () => Promise.resolve() });
 
 interface Outcome {
   committed: Map<Digest, boolean>;

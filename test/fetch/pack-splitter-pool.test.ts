@@ -42,6 +42,7 @@ function lateReader(delayMs: number, failWrites = false): { files: NewFiles; wri
     files: {
       shared: true,
       direct: true,
+      inline: false,
       write: async (items) => {
         for (const s of items) await put(s.tmp, s.data, 0);
       },

@@ -1,0 +1,157 @@
+// The inline pack splitter (src/fetch/pack-splitter-inline.ts) writes each wanted object on the calling
+// thread as its bytes pass: a new file per object (never over an existing name, TEMP_MODE), handed on
+// only once its hash matches. However the reads cut the pack, the files must be the objects byte for byte;
+// a flipped byte, a lying index, a cut body or bytes past the end must be refused, naming the pack or the
+// object, with no file of the refused object left behind. Real files on a real disk; real hashes.
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openObjectCache, type ObjectCache } from '../../src/fetch/object-cache.js';
+import { createInlinePackSplitter } from '../../src/fetch/pack-splitter-inline.js';
+import type { PackSplitSink } from '../../src/fetch/pack-splitter.js';
+import { TEMP_MODE } from '../../src/fetch/write-temps.js';
+import { encodePackHeader, packHeaderBytes, type PackEntry } from '../../src/packages/pack-format.js';
+import { digestFromHex, type Digest } from '../../src/store/digest.js';
+import { makeTempDir } from '../helpers/package-fixtures.js';
+
+let t: { dir: string; cleanup: () => Promise<void> };
+let cache: ObjectCache;
+beforeEach(async () => {
+  t = await makeTempDir();
+  cache = await openObjectCache(t.dir);
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+const PACK = `sha256:${'7'.repeat(64)}` as Digest;
+const entry = (data: Buffer): PackEntry => ({ digest: digestFromHex(createHash('sha256').update(data).digest('hex')), size: data.length });
+
+interface Outcome {
+  /** Each object handed on, in order: its digest and the file it was written to. */
+  committed: Array<{ digest: Digest; tmp: string; direct: boolean }>;
+  objects: number;
+  feeds: Array<'now' | 'wait'>;
+  err?: { code?: string; message: string };
+}
+
+async function split(entries: PackEntry[], pack: Buffer, read: number, o: { wanted?: Set<Digest>; cut?: number; commit?: PackSplitSink['commit'] } = {}): Promise<Outcome> {
+  const out: Outcome = { committed: [], objects: 0, feeds: [] };
+  const s = createInlinePackSplitter(cache, PACK, entries, o.wanted ?? new Set(entries.map((e) => e.digest)), {
+    files: { write: () => Promise.reject(new Error('not used')), writeAt: () => Promise.reject(new Error('not used')), shared: false, direct: false, inline: true },
+    commit: (tmp, digest, size, direct) => {
+      out.committed.push({ digest, tmp, direct });
+      return o.commit?.(tmp, digest, size, direct);
+    },
+    onObject: () => void out.objects++,
+  });
+  const body = o.cut === undefined ? pack : pack.subarray(0, o.cut);
+  try {
+    for (let off = 0; off < body.length; off += read) out.feeds.push(s.feed(body.subarray(off, off + read)) === undefined ? 'now' : 'wait');
+    await s.end();
+  } catch (err) {
+    await s.abort();
+    out.err = err as NonNullable<Outcome['err']>;
+  }
+  return out;
+}
+
+const leftInTmp = async (): Promise<string[]> => readdir(cache.tmpDir);
+
+// An empty object, small ones and large ones, as a pack carries them.
+const SIZES = [0, 1, 5_000, 65_536, 300_000, 700_001];
+// One read for the whole pack, reads that cut every object, and sizes between.
+const READS = [Number.MAX_SAFE_INTEGER, 1_048_576, 65_536, 4_093, 7];
+
+describe('inline pack splitter: objects written as they pass, each checked before it is handed on', () => {
+  const objects = SIZES.map((n) => randomBytes(n));
+  const entries = objects.map(entry);
+  const header = packHeaderBytes(objects.length);
+  const pack = Buffer.concat([encodePackHeader(entries), ...objects]);
+
+  it.each(READS)('reads of %i bytes: every object written byte for byte with the temp mode, never waited on', async (read) => {
+    const out = await split(entries, pack, read);
+    expect(out.err).toBeUndefined();
+    expect(out.committed.map((c) => c.digest)).toEqual(entries.map((e) => e.digest));
+    expect(out.objects).toBe(entries.length);
+    expect(out.feeds.every((f) => f === 'now')).toBe(true);
+    for (const [k, c] of out.committed.entries()) {
+      expect((await readFile(c.tmp)).equals(objects[k] as Buffer), `object ${k}`).toBe(true);
+      expect((await stat(c.tmp)).mode & 0o777).toBe(TEMP_MODE);
+      expect(c.direct).toBe(false);
+    }
+  });
+
+  it.each(READS)('reads of %i bytes: a byte flipped in any object is refused, naming it; its file is gone, those before it stay', async (read) => {
+    let at = header;
+    for (const [k, obj] of objects.entries()) {
+      const here = at;
+      at += obj.length;
+      if (obj.length === 0) continue;
+      for (const where of [here, here + obj.length - 1]) {
+        const bad = Buffer.from(pack);
+        bad[where] = (bad[where] ?? 0) ^ 0x01;
+        const before = await leftInTmp();
+        const out = await split(entries, bad, read);
+        const d = entries[k]?.digest as Digest;
+        expect(out.err?.code, `object ${k} (${obj.length} bytes), byte ${where - here}`).toBe('IntegrityError');
+        expect(out.err?.message).toContain(d);
+        expect(out.committed.map((c) => c.digest)).toEqual(entries.slice(0, k).map((e) => e.digest));
+        // Only the files of the objects handed on are new.
+        const fresh = (await leftInTmp()).filter((n) => !before.includes(n));
+        expect(fresh.length).toBe(k);
+      }
+    }
+  });
+
+  it('an index other than the manifest names: refused before any file is made', async () => {
+    const lying = Buffer.from(pack);
+    lying[16] = (lying[16] ?? 0) ^ 0x01; // the first entry's digest in the index
+    const out = await split(entries, lying, 65_536);
+    expect(out.err?.code).toBe('IntegrityError');
+    expect(out.err?.message).toContain('its index does not list');
+    expect(await leftInTmp()).toEqual([]);
+  });
+
+  it('a body cut inside an object: the pack is refused and the object being written is removed', async () => {
+    const cut = header + SIZES.slice(0, 5).reduce((a, n) => a + n, 0) + 1_000; // 1,000 bytes into the last
+    const out = await split(entries, pack, 65_536, { cut });
+    expect(out.err?.code).toBe('TransportError');
+    expect(out.err?.message).toContain('ended early');
+    expect(out.committed.length).toBe(5);
+    expect((await leftInTmp()).length).toBe(5);
+  });
+
+  it('bytes past the last object are refused', async () => {
+    const out = await split(entries, Buffer.concat([pack, Buffer.from('extra')]), 65_536);
+    expect(out.err?.code).toBe('IntegrityError');
+    expect(out.err?.message).toContain('bytes past its last object');
+  });
+
+  it('objects not wanted are skipped: no file, no hash, not handed on', async () => {
+    const wanted = new Set([entries[2]?.digest, entries[5]?.digest] as Digest[]);
+    const out = await split(entries, pack, 4_093, { wanted });
+    expect(out.err).toBeUndefined();
+    expect(out.committed.map((c) => c.digest)).toEqual([...wanted]);
+    expect((await leftInTmp()).length).toBe(2);
+  });
+
+  it('a file that exists at an object\'s path is not written over: the pack fails and the file is as it was', async () => {
+    const taken = cache.tempPath(entries[3]?.digest);
+    await writeFile(taken, 'not mine');
+    const cacheWithTaken: ObjectCache = { ...cache, tempPath: (d?: Digest) => (d === entries[3]?.digest ? taken : cache.tempPath(d)) };
+    const s = createInlinePackSplitter(cacheWithTaken, PACK, entries, new Set(entries.map((e) => e.digest)), {
+      files: { write: () => Promise.resolve(), writeAt: () => Promise.resolve(), shared: false, direct: false, inline: true },
+      commit: () => undefined,
+      onObject: () => undefined,
+    });
+    expect(() => s.feed(pack)).toThrow(expect.objectContaining({ code: 'EEXIST' }) as Error);
+    await s.abort();
+    expect(await readFile(taken, 'utf8')).toBe('not mine');
+  });
+
+  it('a commit that fails (a full batch that could not be flushed) fails the pack at its end', async () => {
+    const out = await split(entries, pack, 65_536, { commit: () => Promise.reject(Object.assign(new Error('flush failed'), { code: 'EIO' })) });
+    expect(out.err?.message).toBe('flush failed');
+  });
+});
