@@ -2,10 +2,11 @@
 // reused buffer; a pack split by its index; every object hashed with sha256 and written as a new file,
 // synchronously, from that buffer: numbered in one directory, or with `homes` at its paths in the
 // closure's tree (and hard-linked at its other paths). With `writebackBytes`, a background `sync -f` of the
-// lane's files every that many bytes written, one at a time, as the fetch's early writeback does
-// (src/util/early-writeback.ts): the disk then writes while the lane downloads, rather than all in the
-// `sync` timed after the process. Only node built-ins: the floor's start stays bare Node's.
-import { spawn } from 'node:child_process';
+// lane's files every that many bytes written, one at a time, in one shell kept for them, as the fetch's
+// early writeback does (src/util/early-writeback.ts): the disk then writes while the lane downloads,
+// rather than all in the `sync` timed after the process. Only node built-ins: the floor's start stays
+// bare Node's.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -101,17 +102,37 @@ interface Writeback {
 function writeback(dir: string, every: number | undefined): Writeback {
   let unflushed = 0;
   let running: Promise<void> | undefined;
+  // One shell runs the flushes, a line on its input each, as the fetch's does (src/util/flush-shell.ts):
+  // no fork of this process per flush. Started at the first.
+  let shell: ChildProcess | undefined;
+  const done: Array<() => void> = [];
+  const start = (): ChildProcess => {
+    const child = spawn('sh', ['-c', 'while read -r _; do sync -f "$1"; echo; done', 'bare-flush', dir], { stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdout?.on('data', (b: Buffer) => {
+      for (let i = 0; i < b.length; i++) if (b[i] === 10) done.shift()?.();
+    });
+    child.once('close', () => {
+      for (const d of done.splice(0)) d();
+    });
+    return child;
+  };
   return {
     wrote(bytes) {
       unflushed += bytes;
       if (every === undefined || running !== undefined || unflushed < every) return;
       unflushed = 0;
-      running = new Promise<void>((resolve) => spawn('sync', ['-f', dir], { stdio: 'ignore' }).once('close', () => resolve()).once('error', () => resolve())).then(() => {
+      shell ??= start();
+      const child = shell;
+      running = new Promise<void>((resolve) => {
+        done.push(resolve);
+        child.stdin?.write('\n');
+      }).then(() => {
         running = undefined;
       });
     },
     settled: async () => {
       await running;
+      shell?.stdin?.end();
     },
   };
 }

@@ -77,11 +77,16 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
       if (!direct) writeback?.wrote(written);
       return pendingBytes >= batchBytes ? commit() : undefined;
     },
-    finish: commit,
+    // The early writeback's shell ends here: after this, only a batch's own flush is wanted.
+    async finish(alsoFlushed) {
+      writeback?.close();
+      await commit(alsoFlushed);
+    },
     // A home stays the answer after its commit: it exists until its tree is published, and its cache name
     // may be missing (an inode at its link cap is not adopted).
     pathOf: (digest, executable) => queued.get(keyOf(digest, executable)) ?? (executable ? undefined : homes.get(digest)) ?? cache.path(digest, executable),
     async discard() {
+      writeback?.close();
       const batch = pending;
       pending = [];
       queued.clear();

@@ -121,10 +121,11 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     // decompressor takes a core of its own.
     const direct = directWritesWanted();
     const thread = startLater(() => threadFsOpRunner(1, direct), true, direct);
+    // Every byte written through the page cache, by the thread or by each NAR's sink, flushed in the
+    // background as they add up (util/early-writeback.ts).
+    const writeback = earlyWriteback(root);
     try {
-      // Every byte written through the page cache, by the thread or by each NAR's sink, flushed in the
-      // background as they add up (util/early-writeback.ts).
-      const writers = narFileWriters(thread, HAND_OVER_FROM, earlyWriteback(root));
+      const writers = narFileWriters(thread, HAND_OVER_FROM, writeback);
       result = await materialiseNixClosure(r.cache, r.closure, root, {
         flushWith: kept.temps,
         fileWriter: writers.forNar,
@@ -135,6 +136,7 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
       await kept.discard();
       throw err;
     } finally {
+      writeback.close();
       await thread.close();
     }
     await kept.publish(result.fetched.length > 0);

@@ -1,4 +1,4 @@
-import { flushFilesystem } from './flush-filesystem.js';
+import { startFlushShell, type FlushShell } from './flush-shell.js';
 
 /**
  * Bytes written between two background flushes. With a filesystem thread 16 and 32 MiB did alike, 8 and
@@ -11,30 +11,38 @@ export const WRITEBACK_BYTES = 16 * 1024 * 1024;
 export interface EarlyWriteback {
   /** Counts `bytes` just written; every `every` bytes, starts a flush unless one still runs. */
   wrote(bytes: number): void;
+  /** Done writing: ends the shell the flushes ran in (a flush it still runs completes). */
+  close(): void;
 }
 
 /**
- * Early writeback for the filesystem holding `dir`: every `every` bytes written, a flush (syncfs, through
- * flushFilesystem) starts in the background, at most one at a time, so the disk writes while the fetch
- * downloads, hashes and copies what comes next, and the flush that makes the fetch durable (before its
- * renames) finds little left to write. That last flush alone vouches for durability and reports errors:
- * an early one's outcome is ignored. Each flush forks `sync -f`: 4–5 ms of the caller's thread, and the
- * fork leaves every page of the process copy-on-write, so the next write to each faults once (a shell kept
- * to run the flushes removed those faults but not measurably any time: docs/performance.md, session 25).
+ * Early writeback for the filesystem holding `dir`: every `every` bytes written, a flush (syncfs, `sync -f`)
+ * starts in the background, at most one at a time, so the disk writes while the fetch downloads, hashes and
+ * copies what comes next, and the flush that makes the fetch durable (before its renames) finds little
+ * left to write. That last flush alone vouches for durability and reports errors: an early one's outcome
+ * is ignored. The flushes run in one shell kept for them (flush-shell.ts), started at the first: a fork
+ * of this process per flush cost ~6.5 ms of the writing thread each, which a fetch that writes on its main
+ * thread (fetch/pack-splitter-inline.ts) pays on the thread its downloads wait for (session 30; session 25,
+ * with a filesystem thread doing the writes, saw no difference).
  */
 export function earlyWriteback(dir: string, every = WRITEBACK_BYTES): EarlyWriteback {
   let unflushed = 0;
-  let running: Promise<void> | undefined;
+  let running = false;
+  let shell: FlushShell | undefined;
+  let closed = false;
   return {
     wrote(bytes) {
       unflushed += bytes;
-      if (running !== undefined || unflushed < every) return;
+      if (running || closed || unflushed < every) return;
       unflushed = 0;
-      running = flushFilesystem(dir, [])
-        .catch(() => undefined)
-        .finally(() => {
-          running = undefined;
-        });
+      running = true;
+      void (shell ??= startFlushShell(dir)).flush().then(() => {
+        running = false;
+      });
+    },
+    close() {
+      closed = true;
+      shell?.close();
     },
   };
 }

@@ -10,6 +10,8 @@ import { inlineFsOpRunner } from '../../src/fetch/fs-op-runner.js';
 import { openObjectCache, type ObjectCache } from '../../src/fetch/object-cache.js';
 import { hashBytes } from '../../src/packages/manifest-codec.js';
 import { WRITEBACK_BYTES } from '../../src/util/early-writeback.js';
+import { waitFor } from '../helpers/fleet.js';
+import { flushShellsFor } from '../helpers/flush-shells.js';
 import { loggingSync, type LoggingSync } from '../helpers/logging-sync.js';
 import { makeTempDir } from '../helpers/package-fixtures.js';
 
@@ -54,5 +56,7 @@ describe('batch committer: early writeback', () => {
     expect(await flushes()).toBe(early);
     await c.finish();
     expect(await flushes()).toBe(early + 1);
+    // The early flushes' shell ends with the batch.
+    expect(await waitFor(async () => (await flushShellsFor(cache.tmpDir)) === 0, 2_000, 10)).toBe(true);
   });
 });
