@@ -187,7 +187,9 @@ export async function fetchClosure(options: FetchClosureOptions): Promise<FetchC
   try {
     await mkdir(storeDir, { recursive: true });
     // The first fetch into a state dir is a whole closure, cold, so presumed big: its threads start while
-    // the manifests are read, rather than after (their start takes about 20 ms).
+    // the manifests are read, rather than after (their start takes about 20 ms). A fetch that writes inline
+    // has none, and makes its trees after the manifests: made on this thread as each manifest held, they
+    // took 12 rotated rounds of a cold fetch over HTTP from 0.880 to 0.909 s (session 30).
     const names = await readdir(storeDir);
     const direct = directWritesWanted();
     early = names.length === 0 && wantsThreads(options, THREADS_FROM_BYTES, 0) ? startLater(() => fsThreadRunner(options, direct), true, direct) : undefined;

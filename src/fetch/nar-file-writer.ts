@@ -64,7 +64,7 @@ function narFileWriter(runner: FsOpRunner, handing: (size: number) => boolean, t
       .then(() => runner.run(ops))
       .then((results) => {
         throwIfFailed(results);
-        writeback?.wrote(cached);
+        void writeback?.wrote(cached);
       })
       .catch((err: unknown) => void (failure ??= { err }));
   };

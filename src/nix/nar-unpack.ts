@@ -94,7 +94,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   const writeSmall = (rel: string, mode: number, size: number, chunks: Buffer[]): void => {
     const written = writeSmallFileSync(at(rel), modeAtOpen ? mode : 0o600, chunks, CANONICAL_MTIME, chmodTo(mode));
     if (written !== size) throw short(rel);
-    writer?.writeback?.wrote(written);
+    void writer?.writeback?.wrote(written);
     sink.files.push(at(rel));
   };
 
@@ -124,7 +124,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
           const n = await writeAll(fd, [buf.subarray(0, bytes)]);
           written += n;
           behind -= bytes;
-          writer?.writeback?.wrote(n);
+          void writer?.writeback?.wrote(n);
           // Reused only once written: libuv's pool reads it until then. A failed write's buffer is let go.
           pool.give(buf);
         });

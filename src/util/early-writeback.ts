@@ -9,8 +9,11 @@ export const WRITEBACK_BYTES = 16 * 1024 * 1024;
 
 /** Counts a fetch's bytes written through the page cache, and flushes in the background as they add up. */
 export interface EarlyWriteback {
-  /** Counts `bytes` just written; every `every` bytes, starts a flush unless one still runs. */
-  wrote(bytes: number): void;
+  /**
+   * Counts `bytes` just written; every `every` bytes, starts a flush unless one still runs, and returns
+   * it: true once it succeeded (everything written before this call is then on disk), false if it failed.
+   */
+  wrote(bytes: number): Promise<boolean> | undefined;
   /** Done writing: ends the shell the flushes ran in (a flush it still runs completes). */
   close(): void;
 }
@@ -19,8 +22,8 @@ export interface EarlyWriteback {
  * Early writeback for the filesystem holding `dir`: every `every` bytes written, a flush (syncfs, `sync -f`)
  * starts in the background, at most one at a time, so the disk writes while the fetch downloads, hashes and
  * copies what comes next, and the flush that makes the fetch durable (before its renames) finds little
- * left to write. That last flush alone vouches for durability and reports errors: an early one's outcome
- * is ignored. The flushes run in one shell kept for them (flush-shell.ts), started at the first: a fork
+ * left to write. That last flush alone reports errors; an early one that succeeded says what it covered
+ * (fetch/batch-commit.ts names those objects while the last one runs). The flushes run in one shell kept for them (flush-shell.ts), started at the first: a fork
  * of this process per flush cost ~6.5 ms of the writing thread each, which a fetch that writes on its main
  * thread (fetch/pack-splitter-inline.ts) pays on the thread its downloads wait for (session 30; session 25,
  * with a filesystem thread doing the writes, saw no difference).
@@ -33,11 +36,12 @@ export function earlyWriteback(dir: string, every = WRITEBACK_BYTES): EarlyWrite
   return {
     wrote(bytes) {
       unflushed += bytes;
-      if (running || closed || unflushed < every) return;
+      if (running || closed || unflushed < every) return undefined;
       unflushed = 0;
       running = true;
-      void (shell ??= startFlushShell(dir)).flush().then(() => {
+      return (shell ??= startFlushShell(dir)).flush().then((ok) => {
         running = false;
+        return ok;
       });
     },
     close() {

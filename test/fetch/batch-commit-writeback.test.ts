@@ -2,7 +2,7 @@
 // queued, so the flush before the renames finds little left; bytes already written with O_DIRECT start
 // none: the page cache holds none of them, and each flush forks the fetching process. A `sync` first on
 // PATH logs each run and then runs the real one, so the flushes counted here are real processes.
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBatchCommitter } from '../../src/fetch/batch-commit.js';
@@ -58,5 +58,37 @@ describe('batch committer: early writeback', () => {
     expect(await flushes()).toBe(early + 1);
     // The early flushes' shell ends with the batch.
     expect(await waitFor(async () => (await flushShellsFor(cache.tmpDir)) === 0, 2_000, 10)).toBe(true);
+  });
+});
+
+describe('batch committer: what an early flush put on disk is named while the last flush runs', () => {
+  // The second `sync` run (the committing flush) takes a second; the first (the early one) is quick, or
+  // fails when `early` says so.
+  const slowSecond = (early: 'ok' | 'fails'): string =>
+    `n=$(wc -l < LOG)\necho "$*" >> LOG\nif [ "$n" -ge 1 ]; then sleep 1; exec /usr/bin/sync "$@"; fi\n${early === 'ok' ? 'exec /usr/bin/sync "$@"' : 'exit 1'}\n`;
+  const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+
+  it.each([
+    { early: 'ok' as const, what: 'an early flush that succeeded: its objects are named before the last flush ends, the others after', namedEarly: true },
+    { early: 'fails' as const, what: 'an early flush that failed: nothing is named before the last flush ends', namedEarly: false },
+  ])('$what', async ({ early, namedEarly }) => {
+    sync.restore();
+    sync = await loggingSync(t.dir, slowSecond(early));
+    const c = createBatchCommitter(cache, true, inlineFsOpRunner(true));
+    const a = await temp(1);
+    void c.add(a.tmp, a.digest, WRITEBACK_BYTES, false, WRITEBACK_BYTES); // starts the early flush
+    await settled();
+    const b = await temp(2);
+    void c.add(b.tmp, b.digest, 10, false, 10);
+    let done = false;
+    const finishing = c.finish().then(() => void (done = true));
+    const aNamed = await waitFor(() => exists(cache.path(a.digest)), 700, 10);
+    expect(done).toBe(false); // the last flush is still running
+    expect(aNamed).toBe(namedEarly);
+    expect(await exists(cache.path(b.digest))).toBe(false);
+    await finishing;
+    expect(await exists(cache.path(a.digest))).toBe(true);
+    expect(await exists(cache.path(b.digest))).toBe(true);
+    expect(await flushes()).toBe(2);
   });
 });
