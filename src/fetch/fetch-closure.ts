@@ -1,4 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { availableParallelism } from 'node:os';
 import { IntegrityError } from '../errors/index.js';
 import { hashBytes } from '../packages/manifest-codec.js';
@@ -143,6 +144,12 @@ function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boo
   return bytes >= THREADS_FROM_BYTES || files >= THREADS_FROM_FILES;
 }
 
+/** Two turns of the event loop: connections started in this one are made, and their requests written, by then. */
+async function afterRequests(): Promise<void> {
+  await yieldToLoop();
+  await yieldToLoop();
+}
+
 /**
  * Whether the fetch writes its files on the main thread, as their bytes arrive (pack-splitter-inline.ts),
  * with no filesystem thread at all: from a plain HTTP store (one that reads into its own buffer), unless
@@ -284,6 +291,17 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
     // too: most come after the last byte, when no socket waits on this thread, and there 2,130 links took
     // 35–44 ms against ~100 through libuv's pool (fs-ops-async.ts).
     const fsOps = early ?? (wantsThreads(options, progress.bytesTotal, files) ? fsThreadRunner(options) : inlineFsOpRunner(inline));
+    // Writing inline into an empty store/, the trees' directories (10-15 ms on this thread) are made once
+    // the packs are asked for, while their requests travel: two turns of the loop later, the connections
+    // then made and the requests written. The packs' first bytes wait for them (`ready` below).
+    if (inline && early === undefined && names.length === 0) {
+      const later: FsOpRunner = { ...fsOps, run: (ops, keepGoing) => afterRequests().then(() => fsOps.run(ops, keepGoing)) };
+      for (const p of todo) {
+        const begun = beginPackageTree(storeDir, p, later);
+        begun.made.catch(() => undefined); // the writes gated on it read its failure
+        ahead.set(p.digest, begun);
+      }
+    }
     let paths: string[];
     try {
       // Each package's tree is begun first, so that each object seen for the first time is written straight

@@ -29,6 +29,8 @@ export interface PackFetchOptions {
   onObject: (digest: Digest, size: number, ownBuffer: boolean) => void;
   /** How the objects' files are created (new-files.ts). */
   files: NewFiles;
+  /** Written inline (NewFiles.inline): settles once the objects' directories exist, before the first write. */
+  ready?: Promise<void>;
 }
 
 /**
@@ -44,11 +46,8 @@ export async function fetchPack(store: Store, cache: ObjectCache, job: PackJob, 
   const deadline = objectDeadline(ms, job.digest, o.signal);
   const key = objectKey(job.digest);
   let reused = false;
-  const split = (o.files.inline ? createInlinePackSplitter : createPackSplitter)(cache, job.digest, job.entries, job.wanted, {
-    commit: o.commit,
-    onObject: (d, size) => o.onObject(d, size, reused),
-    files: o.files,
-  });
+  const sink = { commit: o.commit, onObject: (d: Digest, size: number) => o.onObject(d, size, reused), files: o.files };
+  const split = o.files.inline ? createInlinePackSplitter(cache, job.digest, job.entries, job.wanted, sink, o.ready) : createPackSplitter(cache, job.digest, job.entries, job.wanted, sink);
   try {
     const how = store.readInto === undefined ? 'unsupported' : await store.readInto(key, total, (view) => {
       reused = true;

@@ -15,10 +15,11 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
  * its bytes pass, closed when it ends, and removed should it not hash right. No gather buffer, no copy,
  * no message to another thread, no thread to start: as bare Node's floor does, at about half the CPU of
  * handing the bytes to a filesystem thread (docs/performance.md, session 30). For a network fetch, whose
- * sockets buffer what arrives meanwhile. Same contract as createPackSplitter; `feed` never waits.
+ * sockets buffer what arrives meanwhile. Same contract as createPackSplitter; `feed` waits only, once,
+ * for `ready`.
  */
-export function createInlinePackSplitter(cache: ObjectCache, pack: Digest, entries: readonly PackEntry[], wanted: ReadonlySet<Digest>, sink: PackSplitSink): PackSplitter {
-  return new InlinePackSplit(cache, pack, entries, wanted, sink);
+export function createInlinePackSplitter(cache: ObjectCache, pack: Digest, entries: readonly PackEntry[], wanted: ReadonlySet<Digest>, sink: PackSplitSink, ready?: Promise<void>): PackSplitter {
+  return new InlinePackSplit(cache, pack, entries, wanted, sink, ready);
 }
 
 // A class for the same reason as PackSplit: one optimised byte loop for every pack of the process.
@@ -33,6 +34,9 @@ class InlinePackSplit implements PackSplitter {
   private tmp = '';
   private pos = 0;
   private failure: { err: unknown } | undefined;
+  // Set by abort(): a first feed still waiting for `ready` must then leave its view (a reader's buffer,
+  // maybe reused by now) alone.
+  private aborted = false;
   // Commits that had to wait (a full batch of the committer): end() and abort() wait for them.
   private readonly pending: Array<Promise<unknown>> = [];
 
@@ -42,11 +46,22 @@ class InlinePackSplit implements PackSplitter {
     private readonly entries: readonly PackEntry[],
     private readonly wanted: ReadonlySet<Digest>,
     private readonly sink: PackSplitSink,
+    // Settles once the directories its files go into exist: the first bytes wait for it (the socket
+    // paused meanwhile), so the request need not.
+    private ready?: Promise<void>,
   ) {
     this.index = new PackIndexReader(pack, entries);
   }
 
-  feed(view: Buffer): undefined {
+  feed(view: Buffer): Promise<void> | undefined {
+    const ready = this.ready;
+    if (ready === undefined) return this.take(view);
+    this.ready = undefined;
+    return ready.then(() => this.take(view));
+  }
+
+  private take(view: Buffer): undefined {
+    if (this.aborted) return undefined;
     this.check();
     let off = 0;
     // The index outside the byte loop, as in PackSplit.
@@ -67,6 +82,7 @@ class InlinePackSplit implements PackSplitter {
   }
 
   async abort(): Promise<void> {
+    this.aborted = true;
     this.dropOpen();
     await Promise.all(this.pending);
   }

@@ -203,8 +203,6 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
   const placePackNow = async (pack: PackJob): Promise<void> => {
     const placed = new Set<Digest>();
     try {
-      // An inline pack opens its files as its bytes arrive, with no write to hold until the trees exist.
-      if (newFiles.inline) await o.ready;
       await fetchPack(o.stores[0] as Store, cache, pack, {
         commit: (tmp, d, size, wroteDirect) => commit(tmp, d, size, size, wroteDirect),
         onObject: (d, size, ownBuffer) => {
@@ -215,6 +213,8 @@ export async function placeObjects(o: PlaceOptions, wanted: readonly Wanted[], e
         ...(o.signal ? { signal: hub.signal } : {}),
         ...(o.objectTimeoutMs ? { timeoutMs: o.objectTimeoutMs } : {}),
         files: newFiles,
+        // An inline pack opens its files as its bytes arrive: its first bytes wait for the trees, its request does not.
+        ...(newFiles.inline && o.ready ? { ready: o.ready } : {}),
       });
       o.onPack?.(pack.digest);
     } catch (err) {

@@ -150,6 +150,36 @@ describe('inline pack splitter: objects written as they pass, each checked befor
     expect(await readFile(taken, 'utf8')).toBe('not mine');
   });
 
+  it('with `ready`, the first bytes wait for it (a promise, no file made before it settles); a failed one is the error', async () => {
+    const sink = (): PackSplitSink => ({ files: { write: () => Promise.resolve(), writeAt: () => Promise.resolve(), shared: false, direct: false, inline: true }, commit: () => undefined, onObject: () => undefined });
+    let open!: () => void;
+    const ready = new Promise<void>((resolve) => (open = resolve));
+    const s = createInlinePackSplitter(cache, PACK, entries, new Set(entries.map((e) => e.digest)), sink(), ready);
+    const first = s.feed(pack.subarray(0, 100_000));
+    expect(first).toBeInstanceOf(Promise);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await leftInTmp()).toEqual([]);
+    open();
+    await first;
+    expect(s.feed(pack.subarray(100_000))).toBeUndefined(); // only the first waits
+    await s.end();
+    expect((await leftInTmp()).length).toBe(entries.length);
+
+    // A reader that gave up while the first bytes waited (a deadline): they are not written once ready.
+    let late!: () => void;
+    const gaveUp = createInlinePackSplitter(cache, PACK, entries, new Set(entries.map((e) => e.digest)), sink(), new Promise<void>((resolve) => (late = resolve)));
+    const waiting = gaveUp.feed(pack);
+    await gaveUp.abort();
+    late();
+    await waiting;
+    expect((await leftInTmp()).length).toBe(entries.length);
+
+    const refused = createInlinePackSplitter(cache, PACK, entries, new Set(entries.map((e) => e.digest)), sink(), Promise.reject(new Error('no trees')));
+    await expect(refused.feed(pack)).rejects.toThrow('no trees');
+    await refused.abort();
+    expect((await leftInTmp()).length).toBe(entries.length);
+  });
+
   it('a commit that fails (a full batch that could not be flushed) fails the pack at its end', async () => {
     const out = await split(entries, pack, 65_536, { commit: () => Promise.reject(Object.assign(new Error('flush failed'), { code: 'EIO' })) });
     expect(out.err?.message).toBe('flush failed');
