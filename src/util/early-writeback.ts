@@ -23,10 +23,11 @@ export interface EarlyWriteback {
  * starts in the background, at most one at a time, so the disk writes while the fetch downloads, hashes and
  * copies what comes next, and the flush that makes the fetch durable (before its renames) finds little
  * left to write. That last flush alone reports errors; an early one that succeeded says what it covered
- * (fetch/batch-commit.ts names those objects while the last one runs). The flushes run in one shell kept for them (flush-shell.ts), started at the first: a fork
- * of this process per flush cost ~6.5 ms of the writing thread each, which a fetch that writes on its main
- * thread (fetch/pack-splitter-inline.ts) pays on the thread its downloads wait for (session 30; session 25,
- * with a filesystem thread doing the writes, saw no difference).
+ * (fetch/batch-commit.ts names those objects while the last one runs). The flushes run in one shell kept
+ * for them (flush-shell.ts), started at the first: a fork of this process per flush cost ~6.5 ms of the
+ * writing thread each, which a fetch that writes on its main thread (fetch/pack-splitter-inline.ts) pays
+ * on the thread its downloads wait for (session 30; session 25, with a filesystem thread doing the writes,
+ * saw no difference).
  */
 export function earlyWriteback(dir: string, every = WRITEBACK_BYTES): EarlyWriteback {
   let unflushed = 0;

@@ -18,7 +18,9 @@ const SCRIPT = 'while read -r _; do if sync -f "$1"; then echo 0; else echo 1; f
  * mapped (measured here), and every page it then writes faults once, copy-on-write; a fetch that writes on
  * its main thread does that on the thread its downloads wait for. Here that costs one line on a pipe.
  * The shell keeps nothing alive (unref'd) and ends when its input closes: at `close`, or with this
- * process. Its failures are the caller's to ignore or to check again (early flushes vouch for nothing).
+ * process. A flush that succeeded covers everything written before it was asked for (its `sync -f`
+ * starts after the request, queued behind any still running); one that failed vouches for nothing, and
+ * the caller's last flush (flush-filesystem.ts) is the one that reports errors.
  */
 export function startFlushShell(dir: string): FlushShell {
   const child = spawn('sh', ['-c', SCRIPT, 'flotilla-flush', dir], { stdio: ['pipe', 'pipe', 'ignore'] });
