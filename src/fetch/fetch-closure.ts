@@ -132,9 +132,10 @@ const THREADS_FROM_FILES = 4096;
 /**
  * Threads when the closure is big, or as told by `fsThreads` (0 keeps everything on the calling thread):
  * from a local store (the directory store) copying and hashing are their work; from a plain HTTP store
- * (one that reads into its own buffer), only when its writes go around the page cache (writesInline), the
- * files' O_DIRECT writes, a batch per hand-off, whose waits then do not hold up the sockets. Not from S3: its SDK's buffers already make most of a cold fetch's peak memory, and a
- * thread's heap took it from under 100 MB to 111 MB (`npm run bench -- fetch`).
+ * (one that reads into its own buffer), only when its writes go around the page cache (writesInline): the
+ * files' O_DIRECT writes, a batch per hand-off, whose waits then do not hold up the sockets. Not from S3:
+ * its SDK's buffers already make most of a cold fetch's peak memory, and a thread's heap took it from
+ * under 100 MB to 111 MB (`npm run bench -- fetch`).
  */
 function wantsThreads(o: FetchClosureOptions, bytes: number, files: number): boolean {
   if (o.fsThreads !== undefined) return o.fsThreads > 0;

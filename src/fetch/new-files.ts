@@ -1,8 +1,7 @@
-import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { throwIfFailed, type FsOpRunner } from './fs-op-runner.js';
 import type { FsOp } from './fs-ops.js';
-import { TEMP_MODE, writeFileAt, writeFileAtSync, writeTemps } from './write-temps.js';
+import { TEMP_MODE, writeFileAt, writeTemps } from './write-temps.js';
 
 /** How a fetch creates the files of objects that arrive over the network (mode TEMP_MODE). */
 export interface NewFiles {
@@ -23,7 +22,7 @@ export interface NewFiles {
   readonly direct: boolean;
   /**
    * Packs write their files synchronously on the calling thread, straight from the bytes read
-   * (pack-splitter-inline.ts); `write` and `writeAt` are synchronous too.
+   * (pack-splitter-inline.ts); `write` and `writeAt` run as synchronous steps too (inlineFsOpRunner).
    */
   readonly inline: boolean;
 }
@@ -33,11 +32,11 @@ export interface NewFiles {
  * thread costs tens of microseconds of the main thread on this VM, a file's open, write and close three of
  * them through libuv's pool), reading the bytes from shared memory. Without threads, a `network` fetch
  * goes through libuv's pool, as creating a file on the main thread would stall every download in flight;
- * a local one runs the steps synchronously (a few microseconds each, no downloads to stall).
+ * a local one runs the steps synchronously (a few microseconds each, no downloads to stall), and so does
+ * one that writes `inline` (its packs create their files on this thread anyway: pack-splitter-inline.ts).
  */
 export function newFilesOn(fsOps: FsOpRunner, network: boolean, inline = false): NewFiles {
-  if (inline) return inlineFiles();
-  if (!fsOps.threaded && network) return { write: writeTemps, writeAt: writeFileAt, shared: false, direct: false, inline: false };
+  if (!fsOps.threaded && network && !inline) return { write: writeTemps, writeAt: writeFileAt, shared: false, direct: false, inline: false };
   return {
     async write(items) {
       try {
@@ -52,25 +51,6 @@ export function newFilesOn(fsOps: FsOpRunner, network: boolean, inline = false):
     },
     shared: fsOps.threaded,
     direct: fsOps.threaded && fsOps.direct,
-    inline: false,
-  };
-}
-
-/** New files written synchronously on the calling thread (see NewFiles.inline). */
-function inlineFiles(): NewFiles {
-  const write = (items: ReadonlyArray<{ tmp: string; data: Uint8Array }>): void => {
-    try {
-      for (const s of items) writeFileAtSync(s.tmp, s.data, 0);
-    } catch (err) {
-      for (const s of items) rmSync(s.tmp, { force: true });
-      throw err;
-    }
-  };
-  return {
-    write: (items) => new Promise((resolve) => resolve(write(items))),
-    writeAt: (path, data, pos, last) => new Promise((resolve) => resolve(writeFileAtSync(path, data, pos, last))),
-    shared: false,
-    direct: false,
-    inline: true,
+    inline: inline && !fsOps.threaded,
   };
 }

@@ -1,4 +1,4 @@
-import { close, closeSync, constants, fchmod, fchmodSync, open, openSync, write, writeSync } from 'node:fs';
+import { close, constants, fchmod, open, write } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
 /**
@@ -42,22 +42,6 @@ export function writeFileAt(path: string, data: Uint8Array, pos: number, last = 
       next(0);
     });
   });
-}
-
-/** writeFileAt, synchronously on the calling thread (for fetches that write inline: new-files.ts). */
-export function writeFileAtSync(path: string, data: Uint8Array, pos: number, last = true): void {
-  const whole = pos === 0 && last;
-  const fd = openSync(path, O_WRONLY | O_NOFOLLOW | (pos === 0 ? O_CREAT | O_EXCL : 0), whole ? TEMP_MODE : 0o600);
-  try {
-    for (let done = 0; done < data.length; ) {
-      const n = writeSync(fd, data, done, data.length - done, pos + done);
-      if (n === 0) throw new Error(`write to ${path} wrote nothing`);
-      done += n;
-    }
-    if (last && !whole) fchmodSync(fd, TEMP_MODE);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
