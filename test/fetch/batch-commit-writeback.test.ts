@@ -91,4 +91,29 @@ describe('batch committer: what an early flush put on disk is named while the la
     expect(await exists(cache.path(b.digest))).toBe(true);
     expect(await flushes()).toBe(2);
   });
+
+  it('an early flush that ends after its batch was committed vouches for nothing in the next batch', async () => {
+    // Runs: the early flush (0.5 s), the full batch's own flush (at once), the last flush (1 s).
+    sync.restore();
+    sync = await loggingSync(t.dir, 'n=$(wc -l < LOG)\necho "$*" >> LOG\n[ "$n" -eq 0 ] && sleep 0.5\n[ "$n" -ge 2 ] && sleep 1\nexec /usr/bin/sync "$@"\n');
+    // A batch of WRITEBACK_BYTES + 16: the second object fills it, and too few bytes follow the early flush
+    // for another to start.
+    const c = createBatchCommitter(cache, true, inlineFsOpRunner(true), new Map(), WRITEBACK_BYTES + 16);
+    const a = await temp(1);
+    void c.add(a.tmp, a.digest, WRITEBACK_BYTES, false, WRITEBACK_BYTES); // starts the early flush
+    const b = await temp(2);
+    await c.add(b.tmp, b.digest, 16, false, 16); // fills the batch: committed
+    expect(await exists(cache.path(b.digest))).toBe(true);
+    const next = await temp(3);
+    void c.add(next.tmp, next.digest, 10, false, 10);
+    await new Promise((r) => setTimeout(r, 700)); // the early flush has ended, successfully
+    let done = false;
+    const finishing = c.finish().then(() => void (done = true));
+    const namedEarly = await waitFor(() => exists(cache.path(next.digest)), 700, 10);
+    expect(done).toBe(false);
+    expect(namedEarly).toBe(false);
+    await finishing;
+    expect(await exists(cache.path(next.digest))).toBe(true);
+    expect(await flushes()).toBe(3);
+  });
 });
