@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { Duplex, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { IntegrityError } from '../errors/index.js';
+import { IntegrityError, SizeLimitError } from '../errors/index.js';
 import type { ConsumeView } from '../store/store.js';
 import { createHandoff } from '../util/handoff.js';
 import { readFdInto } from '../util/read-fd-into.js';
 import type { NixCache } from './cache.js';
-import { systemDecompressor, toolStream } from './decompress-tool.js';
+import { systemDecompressor } from './decompress-tool.js';
 import { closeFd, openFd, statFd } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
+import { spawnToolReader, type ToolReader } from './tool-reader.js';
 
 // A NAR read into memory the reader reuses for every read, rather than as a stream of fresh buffers: no
 // stream stage and no allocation per read, which on a closure of many files over HTTP cost the parser's
@@ -69,43 +68,54 @@ export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia)
   return { bytes, digest: hash.digest() };
 }
 
+/** `reader`'s output as a ReadVia (it never proves 'unsupported'). */
+export const drained = (reader: ToolReader): ReadVia => async (consume) => {
+  await reader.drain(consume);
+  return 'done';
+};
+
 /**
  * A compressed NAR (zstd, xz, bzip2) from `read` straight into its system decompressor's stdin, each read
- * hashed (FileHash) on the way and its memory reused only once the tool's pipe took it; the tool's output
- * goes through `nar` (the caller's NarSize cap and NarHash) into `parse`. Undefined, with nothing read,
- * when there is no system tool or `read` is 'unsupported'. Throws the decode's own error (the tool's exit,
- * the cap, the parser) as it is, else `read`'s. Returns the compressed bytes and their sha256.
+ * hashed (FileHash) on the way and its memory reused only once the tool's pipe took it; the tool's output,
+ * capped at the signed NarSize (SizeLimitError past it), is hashed and parsed into `sink` as parsePlainNar
+ * does. Undefined, with nothing read, when there is no system tool or `read` is 'unsupported'. Throws the
+ * decode's own error (the tool's exit, the cap, the parser) as it is, else `read`'s. Returns the
+ * compressed bytes and their sha256 (`file`) and the NAR's (`nar`).
  */
-export async function decodeToolNar(info: NarInfo, nar: Transform, parse: (src: AsyncIterable<Buffer>) => Promise<void>, read: ReadVia): Promise<Measured | undefined> {
+export async function decodeToolNar(info: NarInfo, sink: NarSink, read: ReadVia, signal?: AbortSignal): Promise<{ file: Measured; nar: Measured } | undefined> {
   const c = info.compression;
   const tool = c === 'zstd' || c === 'xz' || c === 'bzip2' ? systemDecompressor(c) : null;
   if (tool === null) return undefined;
   const hash = createHash('sha256');
   let bytes = 0;
-  let decoding: { tool: Duplex; done: Promise<void> } | undefined;
+  let decoding: { reader: ToolReader; parsed: Promise<Measured | undefined> } | undefined;
   // The read waiting on the tool's pipe, stopped by a failed decode, whose error is thrown as it is: a
   // write refused by the stopped tool says nothing of why.
   let stop: ((err: unknown) => void) | undefined;
   let failed: { err: unknown } | undefined;
-  const start = (): { tool: Duplex; done: Promise<void> } => {
-    const d = toolStream(tool.file, tool.args);
-    const done = pipeline(d, nar, parse);
-    done.catch((err: unknown) => {
+  const tooBig = (): SizeLimitError => new SizeLimitError(`NAR of ${info.storePath} is larger than its NarSize ${info.narSize}`, { storePath: info.storePath, maxBytes: info.narSize });
+  const start = async (): Promise<{ reader: ToolReader; parsed: Promise<Measured | undefined> }> => {
+    const reader = await spawnToolReader(tool.file, tool.args, { stdin: 'pipe', cap: info.narSize, tooBig, ...(signal ? { signal } : {}) });
+    const parsed = parsePlainNar(info, sink, drained(reader));
+    parsed.catch((err: unknown) => {
       failed ??= { err };
+      reader.kill();
       stop?.(err);
     });
-    return { tool: d, done };
+    return { reader, parsed };
   };
   let how: 'done' | 'unsupported';
   try {
-    how = await read((view) => {
-      const dec = (decoding ??= start());
+    how = await read(async (view) => {
+      const dec = (decoding ??= await start());
       bytes += view.length;
       hash.update(view);
+      const stdin = dec.reader.stdin;
+      if (stdin === null) throw new Error(`${tool.file}: no stdin`);
       return new Promise<void>((resolve, reject) => {
         stop = reject;
-        dec.tool.write(view, (err) => {
-          if (err) void dec.done.then(() => reject(err), reject);
+        stdin.write(view, (err) => {
+          if (err) void dec.parsed.then(() => reject(err), reject);
           else resolve();
         });
       });
@@ -113,14 +123,15 @@ export async function decodeToolNar(info: NarInfo, nar: Transform, parse: (src: 
   } catch (err) {
     // Taken before the tool is stopped, whose stop fails the decode too.
     const cause = failed?.err ?? err;
-    decoding?.tool.destroy();
-    await decoding?.done.catch(() => undefined);
+    decoding?.reader.kill();
+    await decoding?.parsed.catch(() => undefined);
     throw cause;
   }
   if (how === 'unsupported' || decoding === undefined) return undefined;
-  decoding.tool.end();
-  await decoding.done;
-  return { bytes, digest: hash.digest() };
+  decoding.reader.endInput();
+  const nar = await decoding.parsed;
+  if (nar === undefined) throw new Error(`${tool.file}: its output was not read`);
+  return { file: { bytes, digest: hash.digest() }, nar };
 }
 
 /**

@@ -5,7 +5,7 @@ import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '..
 import { isDiskFull } from '../errors/system-error.js';
 import type { NixCache } from './cache.js';
 import { createDecompressor, decompressorSourceFor } from './decompress.js';
-import { decodeToolNar, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
+import { decodeToolNar, drained, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
 import { openLocalNar, readLocalSmallNar } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
@@ -89,6 +89,8 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
   let measured: { bytes: number; digest?: Buffer | undefined } | undefined;
   // Uncompressed and read through a reused buffer (buffered-nar.ts): the file is the NAR.
   let plain: Measured | undefined;
+  // The NAR as hashed and counted through reused buffers (buffered-nar.ts), where it was: else `nar` did.
+  let narRead: Measured | undefined;
   // A small compressed NAR is decompressed here (decompress.ts): no tool forked for it, nor a checksum tool.
   const source = decompressorSourceFor(info);
   try {
@@ -107,11 +109,13 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
       plain = via === undefined ? undefined : await parsePlainNar(info, sink, via);
     }
     const viaHttp = local === undefined && !same && source === 'system' && info.fileSize !== undefined ? viaCacheBuffer(cache, info, info.fileSize, signal) : undefined;
-    const throughTool = viaHttp === undefined ? undefined : await decodeToolNar(info, nar, parse, viaHttp);
+    const throughTool = viaHttp === undefined ? undefined : await decodeToolNar(info, sink, viaHttp, signal);
     if (plain !== undefined) {
       measured = plain;
+      narRead = plain;
     } else if (throughTool !== undefined) {
-      measured = throughTool;
+      measured = throughTool.file;
+      narRead = throughTool.nar;
     } else if (local === undefined) {
       // A small NAR from a local cache, decoded whole here anyway, is read at once rather than streamed.
       const small = source === 'library' && where !== undefined ? readLocalSmallNar(() => where(info), info, cap) : undefined;
@@ -121,7 +125,7 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
     } else {
       local.file.catch(() => undefined); // awaited below, after a decompression that succeeded
       try {
-        await pipeline(local.decompressed, nar, parse, signal ? { signal } : {});
+        narRead = await parsePlainNar(info, sink, drained(local.decompressed));
       } catch (err) {
         local.cancel();
         throw err;
@@ -140,8 +144,8 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
     throw new IntegrityError(`NAR of ${path}: ${why}`, { storePath: path });
   };
   if (info.fileSize !== undefined && measured.bytes !== info.fileSize) bad(`the file has ${measured.bytes} bytes, FileSize says ${info.fileSize}`);
-  const narDigest = plain?.digest ?? nar.digest() ?? Buffer.alloc(0);
-  const narBytes = plain?.bytes ?? nar.bytes;
+  const narDigest = narRead?.digest ?? nar.digest() ?? Buffer.alloc(0);
+  const narBytes = narRead?.bytes ?? nar.bytes;
   const fileHash = formatSha256(measured.digest ?? narDigest);
   if (info.fileHash !== undefined && fileHash !== info.fileHash) bad(`FileHash is ${fileHash}, narinfo says ${info.fileHash}`);
   if (narBytes !== info.narSize) bad(`it has ${narBytes} bytes, NarSize says ${info.narSize} (truncated?)`);

@@ -1,9 +1,9 @@
 import { close, constants, fstat, open, type Stats } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import { IntegrityError, SizeLimitError } from '../errors/index.js';
 import { readSmallFileSync } from '../util/read-small-file.js';
-import { findTool, systemDecompressor, toolOutput, toolStream } from './decompress-tool.js';
+import { findTool, systemDecompressor, toolOutput } from './decompress-tool.js';
 import type { NarInfo } from './narinfo.js';
+import { spawnToolReader, type ToolReader } from './tool-reader.js';
 
 // A compressed NAR in a local cache (nix+file://) is read by the decompressor itself, as its stdin, and its
 // FileHash computed by `openssl dgst` reading it too, instead of every compressed byte passing through
@@ -19,7 +19,8 @@ const CHECKSUM = ['openssl', ['dgst', '-sha256', '-r']] as const;
 
 /** A local NAR file being decompressed by its tool, and its size and sha256 as CHECKSUM reads them. */
 export interface LocalNar {
-  decompressed: Duplex;
+  /** The decompressor's output, capped at the signed NarSize (SizeLimitError past it). */
+  decompressed: ToolReader;
   /** The file's size and (when the narinfo has a FileHash) its sha256; rejects when the checksum tool fails. */
   file: Promise<{ bytes: number; digest?: Buffer }>;
   /** Stops the checksum tool (the decompression failed). */
@@ -71,8 +72,8 @@ export async function openLocalNar(path: () => string | undefined, info: NarInfo
     const onAbort = (): void => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     // The decompressor first: its output is what the fetch waits for; the checksum only by the end.
-    const decompressed = toolStream(tool.file, tool.args, undefined, fds[0]);
-    decompressed.end();
+    const tooBig = (): SizeLimitError => new SizeLimitError(`NAR of ${info.storePath} is larger than its NarSize ${info.narSize}`, { storePath: info.storePath, maxBytes: info.narSize });
+    const decompressed = await spawnToolReader(tool.file, tool.args, { stdin: fds[0] as number, cap: info.narSize, tooBig, ...(signal ? { signal } : {}) });
     const hashed = hasher === undefined ? Promise.resolve(undefined) : toolOutput(hasher, CHECKSUM[1], fds[1] as number, stop.signal);
     const file = hashed
       .then((out) => {
