@@ -1,9 +1,9 @@
 import { close, constants, open, write } from 'node:fs';
-import { directWritesWanted } from '../util/direct-writes.js';
+import { directWritesNow } from '../util/direct-writes.js';
 import { pageAlignedBuffer } from '../util/page-aligned.js';
 
-// Why a large file may be written with O_DIRECT (only with FLOTILLA_DIRECT_WRITES=1, util/direct-writes.ts,
-// which says why not by default): its bytes must reach the disk before the closure's paths are
+// Why a large file may be written with O_DIRECT (when util/direct-writes.ts says so: by default, once this
+// process found the page cache slow to fill): its bytes must reach the disk before the closure's paths are
 // renamed into place anyway (the flush before the renames), and through the page cache they are first
 // copied into freshly allocated cache pages, then written back. On this project's VMs a fresh page costs a
 // fault into the host (free page reporting, docs/performance.md), and 50 MB took 84–116 ms to write plus
@@ -28,12 +28,12 @@ export function alignedSlots(count: number): Buffer[] {
 
 /**
  * A second descriptor for writing `path` (a file this process just created exclusively, under a directory
- * it made) with O_DIRECT; undefined unless direct writes are wanted (util/direct-writes.ts), where the
- * platform or filesystem refuses it, or on any other error: the caller then writes through its own
+ * it made) with O_DIRECT; undefined unless direct writes are chosen now (util/direct-writes.ts),
+ * where the platform or filesystem refuses it, or on any other error: the caller then writes through its own
  * descriptor, which is always correct.
  */
 export function openDirect(path: string): Promise<number | undefined> {
-  if (O_DIRECT === undefined || !directWritesWanted()) return Promise.resolve(undefined);
+  if (O_DIRECT === undefined || !directWritesNow()) return Promise.resolve(undefined);
   return new Promise((resolve) => open(path, O_WRONLY | O_NOFOLLOW | O_DIRECT, (err, fd) => resolve(err ? undefined : fd)));
 }
 
@@ -70,16 +70,17 @@ export interface DirectWriter {
  * `directFd`, one after another, while the next slot fills, so the writes run at most `slots.length - 1`
  * slots behind the caller. The last partial block goes through `fd` (the file's ordinary descriptor), which
  * stays the caller's to finish and close. A direct write refused with EINVAL (alignment rules stricter than
- * 4 KiB) is done again through `fd`, and so is every write after it.
+ * 4 KiB) is done again through `fd`, and so is every write after it. `start` (a multiple of 4 KiB): where
+ * the first byte goes, the file's bytes before it written already.
  */
-export function createDirectWriter(fd: number, directFd: number, slots: Buffer[]): DirectWriter {
+export function createDirectWriter(fd: number, directFd: number, slots: Buffer[], start = 0): DirectWriter {
   let direct = true;
   let chain: Promise<void> = Promise.resolve();
   /** Per slot, its write while in flight (or failed); undefined once written. */
   const pending: (Promise<void> | undefined)[] = slots.map(() => undefined);
   let cur = 0;
   let fill = 0;
-  let position = 0;
+  let position = start;
 
   const writeBlocks = async (buf: Buffer, at: number): Promise<void> => {
     if (direct) {

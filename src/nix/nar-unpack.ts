@@ -1,10 +1,12 @@
 import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
-import { alignedSlots, createDirectWriter, openDirect } from './direct-writer.js';
+import { alignedSlots, createDirectWriter, openDirect, type DirectWriter } from './direct-writer.js';
 import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFileSync } from './fd-file.js';
 import type { NarSink } from './nar-parser.js';
+import { directWritesNow, directWritesSetting } from '../util/direct-writes.js';
 import type { EarlyWriteback } from '../util/early-writeback.js';
+import { pageCacheJudge } from '../util/page-cache-judge.js';
 
 /** Nix's canonical store metadata: mtime 1, no write bits. */
 const CANONICAL_MTIME = 1;
@@ -101,7 +103,9 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
   /**
    * Streams a large file's batches into writes that run one after another, up to WRITE_BEHIND bytes behind
    * the parser; once its contents are read, the last writes, the size check and the file's finish run in
-   * the background like a small file's, and the parser goes on.
+   * the background like a small file's, and the parser goes on. With direct writes 'auto' (the default,
+   * util/direct-writes.ts) each write through the page cache is timed for the process's judge, and once it
+   * finds the cache slow the rest of the file goes to the device (and so do the files after it).
    */
   const writeLarge = async (rel: string, mode: number, size: number, contents: AsyncIterable<Buffer>): Promise<{ rest: Promise<void> }> => {
     // 0600 until finished, whatever the umask: the direct descriptor is a second open for writing, which a
@@ -109,6 +113,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     const fd = await createExclusive(at(rel), 0o600);
     const directFd = await openDirect(at(rel));
     if (directFd !== undefined) return writeDirect(rel, mode, size, contents, fd, directFd);
+    let judging = directWritesSetting() === 'auto';
     let written = 0;
     let behind = 0;
     let tail: Promise<void> = Promise.resolve();
@@ -117,28 +122,70 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     // unhandled rejection (every one after a failed write rejects too).
     const queued: Promise<void>[] = [];
     let failed: { err: unknown } | undefined;
+    const queue = (buf: Buffer, bytes: number): void => {
+      behind += bytes;
+      tail = tail.then(async () => {
+        const t0 = performance.now();
+        const n = await writeAll(fd, [buf.subarray(0, bytes)]);
+        if (judging) pageCacheJudge.note(n, performance.now() - t0);
+        written += n;
+        behind -= bytes;
+        void writer?.writeback?.wrote(n);
+        // Reused only once written: libuv's pool reads it until then. A failed write's buffer is let go.
+        pool.give(buf);
+      });
+      queued.push(tail.catch((err: unknown) => void (failed ??= { err })));
+    };
+    /** The rest of the file around the page cache, from where the cached writes end, once they did. */
+    const goDirect = async (): Promise<DirectWriter | undefined> => {
+      judging = false;
+      await Promise.all(queued.splice(0));
+      if (failed !== undefined) throw failed.err;
+      const direct = await openDirect(at(rel));
+      return direct === undefined ? undefined : createDirectWriter(fd, direct, alignedSlots(WRITE_BEHIND / SMALL_FILE + 1), written);
+    };
+    let direct: DirectWriter | undefined;
+    let buf: Buffer | undefined;
+    let bytes = 0;
     try {
-      for await (const { buf, bytes } of batches(contents, pool)) {
-        behind += bytes;
-        tail = tail.then(async () => {
-          const n = await writeAll(fd, [buf.subarray(0, bytes)]);
-          written += n;
-          behind -= bytes;
-          void writer?.writeback?.wrote(n);
-          // Reused only once written: libuv's pool reads it until then. A failed write's buffer is let go.
-          pool.give(buf);
-        });
-        queued.push(tail.catch((err: unknown) => void (failed ??= { err })));
-        while (behind > WRITE_BEHIND && failed === undefined) await queued.shift();
-        if (failed !== undefined) throw failed.err;
+      for await (const c of contents) {
+        if (direct !== undefined) {
+          const wait = direct.push(c);
+          if (wait !== undefined) await wait;
+          continue;
+        }
+        // Copied into batches: a chunk is valid only until the next is pulled (NarSink), and a batch is
+        // written behind the parser.
+        for (let off = 0; off < c.length; ) {
+          buf ??= pool.take();
+          const n = c.copy(buf, bytes, off);
+          bytes += n;
+          off += n;
+          if (bytes < BATCH_BYTES) continue;
+          queue(buf, bytes);
+          buf = undefined;
+          bytes = 0;
+          while (behind > WRITE_BEHIND && failed === undefined) await queued.shift();
+          if (failed !== undefined) throw failed.err;
+          if (!judging || !directWritesNow()) continue;
+          direct = await goDirect();
+          if (direct === undefined) continue;
+          const wait = direct.push(c.subarray(off));
+          if (wait !== undefined) await wait;
+          break;
+        }
       }
+      if (direct === undefined && buf !== undefined) queue(buf, bytes);
     } catch (err) {
       await tail.catch(() => undefined);
+      await direct?.abort();
       await closeQuietly(fd);
       throw err;
     }
+    // Part through the page cache: its finish flushes the file (finishLarge), as for a file all through it.
+    const ended = direct === undefined ? tail.then(() => ({ written, direct: false })) : direct.end().then((r) => ({ written: r.written, direct: false }));
     // Wrapped: a promise returned bare would be awaited by the caller's await.
-    return { rest: finishLarge(rel, mode, size, fd, tail.then(() => ({ written, direct: false }))) };
+    return { rest: finishLarge(rel, mode, size, fd, ended) };
   };
 
   /**
@@ -257,27 +304,4 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
 interface BatchPool {
   take(): Buffer;
   give(buf: Buffer): void;
-}
-
-/**
- * Regroups a file's chunks into batches of BATCH_BYTES (`bytes` of `buf`; the last one shorter), one
- * write each: copies, since a chunk is valid only until the next is pulled (NarSink) and a batch is written
- * behind the parser. Each batch's buffer comes from `pool`; the caller gives it back once written.
- */
-async function* batches(contents: AsyncIterable<Buffer>, pool: BatchPool): AsyncGenerator<{ buf: Buffer; bytes: number }> {
-  let buf: Buffer | undefined;
-  let bytes = 0;
-  for await (const c of contents) {
-    for (let off = 0; off < c.length; ) {
-      buf ??= pool.take();
-      const n = c.copy(buf, bytes, off);
-      bytes += n;
-      off += n;
-      if (bytes < BATCH_BYTES) continue;
-      yield { buf, bytes };
-      buf = undefined;
-      bytes = 0;
-    }
-  }
-  if (buf !== undefined) yield { buf, bytes };
 }
