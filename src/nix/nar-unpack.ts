@@ -1,5 +1,5 @@
 import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
-import { join } from 'node:path';
+import { normalize } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
 import { alignedSlots, createDirectWriter, openDirect, type DirectWriter } from './direct-writer.js';
 import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFileSync } from './fd-file.js';
@@ -88,7 +88,10 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     give: (b) => void spare.push(b),
   };
   let failure: { err: unknown } | undefined;
-  const at = (rel: string): string => (rel === '' ? dest : join(dest, rel));
+  // Put together by hand, not by path.join: its normalising was 6 ms of a NAR of 300 small files on the
+  // main thread, and the parser's paths need none (names checked: no "/", ".", ".." or empty, '/'-joined).
+  const base = normalize(dest);
+  const at = (rel: string): string => (rel === '' ? base : `${base}/${rel}`);
 
   const short = (rel: string): IntegrityError => new IntegrityError(`NAR of ${what}: ${rel} is short`, { storePath: what });
   const chmodTo = (mode: number): number | undefined => (modeAtOpen ? undefined : mode);
