@@ -135,6 +135,20 @@ export async function decodeToolNar(info: NarInfo, sink: NarSink, read: ReadVia,
 }
 
 /**
+ * A stream's chunks as a ReadVia, each offered to the consumer in turn (an S3 or HTTPS body, whose client
+ * makes its own buffers). A failure stops and destroys the stream.
+ */
+export function viaStream(body: AsyncIterable<Buffer>): ReadVia {
+  return async (consume) => {
+    for await (const chunk of body) {
+      const held = consume(chunk);
+      if (held !== undefined) await held;
+    }
+    return 'done';
+  };
+}
+
+/**
  * The smallest NAR file read through the cache's own buffer. That reader opens a connection per file and
  * closes it after (http-read-into.ts), where the stream path reuses pooled keep-alive connections: a
  * closure of many small paths (a system's) would pay a TCP handshake per path, on a LAN a round trip

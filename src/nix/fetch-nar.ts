@@ -5,7 +5,7 @@ import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '..
 import { isDiskFull } from '../errors/system-error.js';
 import type { NixCache } from './cache.js';
 import { createDecompressor, decompressorSourceFor } from './decompress.js';
-import { decodeToolNar, drained, parsePlainNar, viaCacheBuffer, viaLocalFile, type Measured } from './buffered-nar.js';
+import { decodeToolNar, drained, parsePlainNar, viaCacheBuffer, viaLocalFile, viaStream, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
 import { openLocalNar, readLocalSmallNar } from './local-nar.js';
 import type { NarInfo } from './narinfo.js';
@@ -120,8 +120,15 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
       // A small NAR from a local cache, decoded whole here anyway, is read at once rather than streamed.
       const small = source === 'library' && where !== undefined ? readLocalSmallNar(() => where(info), info, cap) : undefined;
       const body = small !== undefined ? Readable.from([small]) : await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
-      await pipeline(body, file, createDecompressor(info.compression, source, info.narSize), nar, parse, signal ? { signal } : {});
-      measured = { bytes: file.bytes, digest: file.digest() };
+      // Through a system tool (S3, HTTPS): its output into reused buffers, as above, not a stream's fresh ones.
+      const decoded = same || source !== 'system' ? undefined : await decodeToolNar(info, sink, viaStream(body), signal);
+      if (decoded !== undefined) {
+        measured = decoded.file;
+        narRead = decoded.nar;
+      } else {
+        await pipeline(body, file, createDecompressor(info.compression, source, info.narSize), nar, parse, signal ? { signal } : {});
+        measured = { bytes: file.bytes, digest: file.digest() };
+      }
     } else {
       local.file.catch(() => undefined); // awaited below, after a decompression that succeeded
       try {

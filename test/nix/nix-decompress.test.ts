@@ -26,7 +26,7 @@ import {
   type NixTrustPolicy,
 } from '../../src/nix/index.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
-import { buildNixClosure, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
+import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, runTool, type Scratch } from '../../scripts/world/tools.js';
 
 const COMPRESSIONS = ['zstd', 'xz', 'bzip2'] as const;
@@ -166,10 +166,33 @@ describe('NAR decompression', () => {
     expect(out.digest('hex')).toBe(createHash('sha256').update(data.join('')).digest('hex'));
   });
 
+  // Without a FileSize, over plain HTTP, a NAR is streamed into the tool as from S3 or HTTPS (a client's own
+  // buffers, viaStream in buffered-nar.ts), its output read into reused buffers all the same.
+  it.each(COMPRESSIONS)('%s over HTTP without a FileSize (the stream path of S3 and HTTPS caches): placed byte for byte through the tool', async (c) => {
+    const cache = join(scratch.path, `nofilesize-${c}`);
+    await cp(join(scratch.path, `cache-${c}`), cache, { recursive: true });
+    const infoFile = join(cache, `${parseStorePath(lib()).hash}.narinfo`);
+    await writeFile(infoFile, (await readFile(infoFile, 'utf8')).split('\n').filter((l) => !/^File(Hash|Size):/.test(l)).join('\n'));
+    const root = join(scratch.path, `root-nofilesize-${c}`);
+    const server = await startHttpStoreServer(cache);
+    const cacheHandle = await openNixCache(`nix+${server.url}`);
+    try {
+      const closure = await resolveNixClosure(cacheHandle, fx.top, trust);
+      expect(closure.find((i) => i.storePath === lib())?.fileSize).toBeUndefined();
+      await materialiseNixClosure(cacheHandle, closure, root);
+    } finally {
+      await cacheHandle.close();
+      await server.close();
+    }
+    const placed = await nixDump(join(root, lib()), scratch.path);
+    expect(placed.equals(await nixDump(lib(), fx.dir))).toBe(true);
+  });
+
   // Over plain HTTP the compressed bytes go from the reader's one buffer into the tool's stdin
-  // (fetch-nar.ts readToolNar): the tool's failure must stop the read there too.
-  it.each(COMPRESSIONS.flatMap((c) => (['file', 'http'] as const).map((t) => [c, t] as const)))('%s over %s: a fetch of a corrupt compressed NAR (narinfo intact) fails naming the store path and places nothing', async (c, transport) => {
-    const cache = join(scratch.path, `corrupt-${c}-${transport}`);
+  // (buffered-nar.ts decodeToolNar), and without a FileSize from the response's stream: the tool's failure
+  // must stop the read there too.
+  it.each(COMPRESSIONS.flatMap((c) => (['file', 'http', 'http without FileSize'] as const).map((t) => [c, t] as const)))('%s over %s: a fetch of a corrupt compressed NAR (narinfo intact) fails naming the store path and places nothing', async (c, transport) => {
+    const cache = join(scratch.path, `corrupt-${c}-${transport.replaceAll(' ', '-')}`);
     await cp(join(scratch.path, `cache-${c}`), cache, { recursive: true });
     const nar = await narOf(cache, lib());
     const bytes = await readFile(nar.file);
@@ -177,10 +200,11 @@ describe('NAR decompression', () => {
     // The narinfo's FileHash would catch the change, but only at the end: drop it so the decompressor's
     // error is what shows. FileSize stays (the bytes are as many), so HTTP reads through the buffer.
     const infoFile = join(cache, `${parseStorePath(lib()).hash}.narinfo`);
-    await writeFile(infoFile, (await readFile(infoFile, 'utf8')).split('\n').filter((l) => !/^FileHash:/.test(l)).join('\n'));
+    const drop = transport === 'http without FileSize' ? /^File(Hash|Size):/ : /^FileHash:/;
+    await writeFile(infoFile, (await readFile(infoFile, 'utf8')).split('\n').filter((l) => !drop.test(l)).join('\n'));
     await writeFile(nar.file, bytes);
-    const root = join(scratch.path, `root-corrupt-${c}-${transport}`);
-    const server = transport === 'http' ? await startHttpStoreServer(cache) : undefined;
+    const root = join(scratch.path, `root-corrupt-${c}-${transport.replaceAll(' ', '-')}`);
+    const server = transport === 'file' ? undefined : await startHttpStoreServer(cache);
     const cacheHandle = await openNixCache(server === undefined ? `nix+file://${cache}` : `nix+${server.url}`);
     try {
       const closure = await resolveNixClosure(cacheHandle, fx.top, trust);
