@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { systemDecompressor, toolStream } from './decompress-tool.js';
+import { systemDecompressor } from './decompress-tool.js';
 import { xzLaneReady, xzLaneStream } from './xz-lane.js';
 import { zstdStream } from './zstd-stream.js';
 import type { NarInfo, NixCompression } from './narinfo.js';
@@ -92,9 +92,10 @@ export function decompressorSourceFor(info: Pick<NarInfo, 'compression' | 'fileS
 }
 
 /**
- * A streaming decompressor for a narinfo's Compression. zstd, xz and bzip2 go through the system's own
- * `zstd -dc`, `xz -dc`, `bzip2 -dc` (native speed, on another core) when `source` is 'system' and the tool
- * is on PATH. Otherwise: zstd through well-kept npm packages where Node's zlib has none (zstd-stream.ts:
+ * A streaming decompressor of this process for a narinfo's Compression: for a small NAR (decompressorSourceFor
+ * says 'library') or where the system tool is missing. The system's own `zstd -dc`, `xz -dc`, `bzip2 -dc`
+ * (native speed, on another core) are run by fetch-nar.ts through tool-reader.ts, which reads their output
+ * into reused buffers. Here: zstd through well-kept npm packages where Node's zlib has none (zstd-stream.ts:
  * zstddec, libzstd in WebAssembly, for a file up to IN_PROCESS_FILE_MAX, else fzstd, pure JS); xz through
  * the process's one `xz` once prepared (xz-lane.ts), else lzma-native (liblzma, prebuilt); bzip2 through
  * unbzip2-stream (pure JS). gzip is always Node's zlib. Its output is untrusted until the NAR hash
@@ -103,10 +104,6 @@ export function decompressorSourceFor(info: Pick<NarInfo, 'compression' | 'fileS
  * that no single read can expand without bound in memory.
  */
 export function createDecompressor(compression: NixCompression, source: DecompressorSource = 'system', maxOutput = Number.MAX_SAFE_INTEGER): Transform | Duplex {
-  if (source === 'system' && (compression === 'zstd' || compression === 'xz' || compression === 'bzip2')) {
-    const tool = systemDecompressor(compression);
-    if (tool !== null) return toolStream(tool.file, tool.args);
-  }
   switch (compression) {
     case 'none':
       return new PassThrough();

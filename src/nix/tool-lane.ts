@@ -215,7 +215,7 @@ export class ToolLane {
   }
 }
 
-/** No output for this long, once a stream's input is all written, stops the lane (as toolStream does). */
+/** No output for this long, once a stream's input is all written, stops the lane (as tool-reader.ts stops a tool). */
 const IDLE_MS = 60_000;
 /** An idle lane ends its tool after this long: no child outlives a fetch by much. */
 const CLOSE_AFTER_MS = 1_000;

@@ -4,9 +4,8 @@
 import { createHash } from 'node:crypto';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDecompressor,
@@ -21,7 +20,7 @@ import {
   parseStorePath,
   resolveNixClosure,
   systemDecompressor,
-  toolStream,
+  spawnToolReader,
   type DecompressorSource,
   type NixTrustPolicy,
 } from '../../src/nix/index.js';
@@ -50,9 +49,26 @@ async function narOf(cache: string, storePath: string): Promise<{ file: string; 
   return { file: join(cache, info.url), narHash: info.narHash, narSize: info.narSize };
 }
 
+/** `file` decompressed by the system tool, as a fetch runs it (tool-reader.ts), or by this process's libraries. */
 async function decompress(file: string, compression: (typeof COMPRESSIONS)[number], source: DecompressorSource): Promise<{ narHash: string; narSize: number }> {
   const h = createHash('sha256');
   let narSize = 0;
+  if (source === 'system') {
+    const tool = systemDecompressor(compression);
+    if (tool === null) throw new Error(`no ${compression} tool`);
+    const fd = openSync(file, 'r');
+    try {
+      const reader = await spawnToolReader(tool.file, tool.args, { stdin: fd, cap: 1 << 30, tooBig: () => new Error('too big') });
+      await reader.drain((v) => {
+        h.update(v);
+        narSize += v.length;
+        return undefined;
+      });
+    } finally {
+      closeSync(fd);
+    }
+    return { narHash: formatSha256(h.digest()), narSize };
+  }
   await pipeline(createReadStream(file), createDecompressor(compression, source), async (src: AsyncIterable<Buffer>) => {
     for await (const c of src) {
       h.update(c);
@@ -136,34 +152,6 @@ describe('NAR decompression', () => {
     });
     await expect(run).rejects.toThrow('enough');
     expect(peak).toBeLessThan(64 << 20);
-  });
-
-  it('a tool that hangs once its input ended is killed at the idle deadline, with an error saying so', async () => {
-    const sleeper = toolStream('/bin/sleep', ['30'], 300);
-    const run = pipeline(Readable.from([Buffer.from('x')]), sleeper, async (src: AsyncIterable<Buffer>) => {
-      for await (const _ of src);
-    });
-    await expect(run).rejects.toThrow(/sleep 30 produced nothing for 300 ms after its input ended/);
-  });
-
-  it('a write to the tool is done only once its pipe took the bytes, so the writer may reuse its buffer then', async () => {
-    // `cat` stands in for a decompressor. One 4 KiB buffer is refilled after each write's callback while
-    // the pipe is often full: were the callback called once stdin merely queued the bytes, the pipe would
-    // carry the next chunk's bytes in place of these.
-    const data = Array.from({ length: 4096 }, (_, i) => createHash('sha256').update(String(i)).digest().toString('hex').repeat(64));
-    const cat = toolStream('/bin/cat', []);
-    const out = createHash('sha256');
-    const read = (async () => {
-      for await (const b of cat as AsyncIterable<Buffer>) out.update(b);
-    })();
-    const buf = Buffer.alloc(4096);
-    for (const text of data) {
-      buf.write(text, 'latin1');
-      await new Promise<void>((resolve, reject) => cat.write(buf, (err) => (err ? reject(err) : resolve())));
-    }
-    cat.end();
-    await read;
-    expect(out.digest('hex')).toBe(createHash('sha256').update(data.join('')).digest('hex'));
   });
 
   // Without a FileSize, over plain HTTP, a NAR is streamed into the tool as from S3 or HTTPS (a client's own

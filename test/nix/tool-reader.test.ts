@@ -85,6 +85,26 @@ describe.each([
     expect(Buffer.concat(out).equals(data)).toBe(true);
   });
 
+  it('a write to its stdin is done only once the pipe took the bytes, so the writer may reuse its buffer then', async () => {
+    // One 4 KiB buffer is refilled after each write's callback while the pipe is often full (decodeToolNar
+    // reuses its read buffer so): were the callback called once stdin merely queued the bytes, the pipe
+    // would carry the next chunk's bytes in place of these.
+    const data = Array.from({ length: 4096 }, (_, i) => createHash('sha256').update(String(i)).digest().toString('hex').repeat(64));
+    const reader = await spawnToolReader('/bin/cat', [], opts({ stdin: 'pipe', cap: 1 << 30, tooBig }));
+    const out = createHash('sha256');
+    const drained = reader.drain((view) => void out.update(view));
+    const stdin = reader.stdin;
+    if (stdin === null) throw new Error('no stdin');
+    const buf = Buffer.alloc(4096);
+    for (const text of data) {
+      buf.write(text, 'latin1');
+      await new Promise<void>((resolve, reject) => stdin.write(buf, (err) => (err ? reject(err) : resolve())));
+    }
+    reader.endInput();
+    await drained;
+    expect(out.digest('hex')).toBe(createHash('sha256').update(data.join('')).digest('hex'));
+  });
+
   it('fails with the cap\'s error once the output passes it, and stops the tool', async () => {
     const { fd } = await input(4 * 1024 * 1024);
     // `cat` of 4 MiB against a cap of 1 MiB; were the tool not stopped, `yes` below would never end.
