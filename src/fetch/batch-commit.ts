@@ -73,7 +73,7 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
     // What an early flush already put on disk gets its name while this flush runs (it may take ~100 ms,
     // ~40 of them naming a cold fetch's 2,130 objects); the rest only after it. The flush's child is
     // spawned first (after the one turn its module load takes), as the steps may run on this thread.
-    const flush = flushFilesystem(cache.tmpDir, [...batch.slice(early).map((b) => b.tmp), ...alsoFlushed]);
+    const flush = flushFilesystem(cache.tmpDir, [...batch.slice(early).map((b) => b.tmp), ...alsoFlushed], undefined, writeback);
     flush.catch(() => undefined); // awaited below
     let ahead: Promise<FsOpResult[]> = Promise.resolve([]);
     if (early > 0) {
@@ -107,10 +107,13 @@ export function createBatchCommitter(cache: ObjectCache, durable: boolean, fsOps
       }
       return pendingBytes >= batchBytes ? commit() : undefined;
     },
-    // The early writeback's shell ends here: after this, only a batch's own flush is wanted.
+    // The early writeback's shell ends here, once it ran the last batch's own flush (flush-filesystem.ts).
     async finish(alsoFlushed) {
-      writeback?.close();
-      await commit(alsoFlushed);
+      try {
+        await commit(alsoFlushed);
+      } finally {
+        writeback?.close();
+      }
     },
     // A home stays the answer after its commit: it exists until its tree is published, and its cache name
     // may be missing (an inode at its link cap is not adopted).

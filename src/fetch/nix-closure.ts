@@ -129,6 +129,7 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
       result = await materialiseNixClosure(r.cache, r.closure, root, {
         flushWith: kept.temps,
         fileWriter: writers.forNar,
+        writeback,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
         ...(source.signal ? { signal: source.signal } : {}),
       });

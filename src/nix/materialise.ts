@@ -2,6 +2,7 @@ import { lstatSync, renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir } from '../util/atomic-write.js';
+import type { EarlyWriteback } from '../util/early-writeback.js';
 import { flushFilesystem } from '../util/flush-filesystem.js';
 import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
@@ -42,6 +43,8 @@ export interface MaterialiseOptions {
   flushWith?: readonly string[];
   /** A writer of small files off this thread for each NAR (nar-unpack.ts); without it they are written here. */
   fileWriter?: () => NarFileWriter;
+  /** The fetch's early writeback, whose shell runs the flush before the renames when it can (flush-filesystem.ts). */
+  writeback?: Pick<EarlyWriteback, 'flushFor'>;
 }
 
 /** What materialiseNixClosure did. */
@@ -107,7 +110,7 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
       written.push(...n.files);
       options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
     });
-    await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])]);
+    await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])], undefined, options.writeback);
     for (const { info, final, temp } of missing) {
       // rename(2) would replace a file silently: a path that appeared meanwhile (another writer) is kept.
       if (exists(final)) {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { startFlushShell, type FlushShell } from './flush-shell.js';
 
 /**
@@ -14,6 +15,12 @@ export interface EarlyWriteback {
    * it: true once it succeeded (everything written before this call is then on disk), false if it failed.
    */
   wrote(bytes: number): Promise<boolean> | undefined;
+  /**
+   * A flush now in the shell the early ones run in, when one runs and serves `dir`'s filesystem (else
+   * undefined): true once it succeeded, covering everything written before this call (flush-filesystem.ts
+   * takes it for a fetch's last flush).
+   */
+  flushFor(dir: string): Promise<boolean> | undefined;
   /** Done writing: ends the shell the flushes ran in (a flush it still runs completes). */
   close(): void;
 }
@@ -34,6 +41,7 @@ export function earlyWriteback(dir: string, every = WRITEBACK_BYTES): EarlyWrite
   let running = false;
   let shell: FlushShell | undefined;
   let closed = false;
+  let ownDev: number | undefined;
   return {
     wrote(bytes) {
       unflushed += bytes;
@@ -44,6 +52,12 @@ export function earlyWriteback(dir: string, every = WRITEBACK_BYTES): EarlyWrite
         running = false;
         return ok;
       });
+    },
+    flushFor(target) {
+      if (shell === undefined || closed) return undefined;
+      const dev = (p: string): number | undefined => statSync(p, { throwIfNoEntry: false })?.dev;
+      ownDev ??= dev(dir);
+      return ownDev !== undefined && dev(target) === ownDev ? shell.flush() : undefined;
     },
     close() {
       closed = true;

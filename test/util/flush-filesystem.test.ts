@@ -43,7 +43,7 @@ exec /usr/bin/sync "$@"
 
 const runs = async (): Promise<number> => (await readFile(log, 'utf8')).split('\n').filter((l) => l.startsWith('-f ')).length;
 
-async function freshFlush(): Promise<(dir: string, files: string[], timeoutMs?: number) => Promise<void>> {
+async function freshFlush(): Promise<typeof import('../../src/util/flush-filesystem.js').flushFilesystem> {
   return (await import('../../src/util/flush-filesystem.js')).flushFilesystem;
 }
 
@@ -97,5 +97,41 @@ describe('flushFilesystem: when syncfs is tried again', () => {
     const flush = await freshFlush();
     await flush(t.dir, [join(t.dir, 'missing')]);
     expect(await runs()).toBe(1);
+  });
+});
+
+describe('flushFilesystem with the fetch\'s early writeback', () => {
+  /** A `sync` that logs its arguments and the command of the process that ran it, then runs the real one. */
+  async function parentLoggingSync(): Promise<void> {
+    await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "$* by $(cat /proc/$PPID/comm)" >> '${log}'\nexec /usr/bin/sync "$@"\n`);
+    await chmod(join(bin, 'sync'), 0o755);
+  }
+  const lines = async (): Promise<string[]> => (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
+
+  it('runs its sync -f in the writeback\'s shell when one runs for that filesystem, not in a fork of this process', async () => {
+    await parentLoggingSync();
+    const flush = await freshFlush();
+    const { earlyWriteback } = await import('../../src/util/early-writeback.js');
+    const wb = earlyWriteback(t.dir, 1);
+    try {
+      expect(await wb.wrote(1)).toBe(true); // the shell started, with its first flush
+      await flush(join(t.dir, 'bin'), [], undefined, wb);
+      expect(await lines()).toEqual([`-f ${t.dir} by sh`, `-f ${t.dir} by sh`]);
+    } finally {
+      wb.close();
+    }
+  });
+
+  it('runs it in a process of its own when no shell runs yet, or the writeback is closed', async () => {
+    await parentLoggingSync();
+    const flush = await freshFlush();
+    const { earlyWriteback } = await import('../../src/util/early-writeback.js');
+    const wb = earlyWriteback(t.dir, 1 << 30);
+    await flush(t.dir, [], undefined, wb);
+    wb.close();
+    await flush(t.dir, [], undefined, wb);
+    const runs = await lines();
+    expect(runs).toHaveLength(2);
+    for (const l of runs) expect(l).not.toMatch(/ by sh$/);
   });
 });
