@@ -3,6 +3,7 @@ import {
   formatSha256,
   localFirstCache,
   materialiseNixClosure,
+  nixStoreDirUnder,
   openNixCache,
   parseNixPublicKey,
   parseSha256,
@@ -122,8 +123,9 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
     const direct = directWritesWanted();
     const thread = startLater(() => threadFsOpRunner(1, direct), true, direct);
     // Every byte written through the page cache, by the thread or by each NAR's sink, flushed in the
-    // background as they add up (util/early-writeback.ts).
-    const writeback = earlyWriteback(root);
+    // background as they add up (util/early-writeback.ts): the store's filesystem, which may be a mount of
+    // its own under the root (its shell starts at the first flush, when the store exists).
+    const writeback = earlyWriteback(nixStoreDirUnder(root));
     try {
       const writers = narFileWriters(thread, HAND_OVER_FROM, writeback);
       result = await materialiseNixClosure(r.cache, r.closure, root, {
