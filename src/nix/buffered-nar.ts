@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { IntegrityError, SizeLimitError } from '../errors/index.js';
+import { IntegrityError } from '../errors/index.js';
 import type { ConsumeView } from '../store/store.js';
 import { createHandoff } from '../util/handoff.js';
 import { readFdInto } from '../util/read-fd-into.js';
 import type { NixCache } from './cache.js';
 import { systemDecompressor } from './decompress-tool.js';
 import { closeFd, openFd, statFd } from './local-nar.js';
-import type { NarInfo } from './narinfo.js';
+import { narTooBig, type NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
 import { spawnToolReader, type ToolReader } from './tool-reader.js';
 
@@ -93,9 +93,8 @@ export async function decodeToolNar(info: NarInfo, sink: NarSink, read: ReadVia,
   // write refused by the stopped tool says nothing of why.
   let stop: ((err: unknown) => void) | undefined;
   let failed: { err: unknown } | undefined;
-  const tooBig = (): SizeLimitError => new SizeLimitError(`NAR of ${info.storePath} is larger than its NarSize ${info.narSize}`, { storePath: info.storePath, maxBytes: info.narSize });
   const start = async (): Promise<{ reader: ToolReader; parsed: Promise<Measured | undefined> }> => {
-    const reader = await spawnToolReader(tool.file, tool.args, { stdin: 'pipe', cap: info.narSize, tooBig, ...(signal ? { signal } : {}) });
+    const reader = await spawnToolReader(tool.file, tool.args, { stdin: 'pipe', cap: info.narSize, tooBig: () => narTooBig(info), ...(signal ? { signal } : {}) });
     const parsed = parsePlainNar(info, sink, drained(reader));
     parsed.catch((err: unknown) => {
       failed ??= { err };

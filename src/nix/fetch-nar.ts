@@ -8,7 +8,7 @@ import { createDecompressor, decompressorSourceFor } from './decompress.js';
 import { decodeToolNar, drained, parsePlainNar, viaCacheBuffer, viaLocalFile, viaStream, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
 import { openLocalNar, readLocalSmallNar } from './local-nar.js';
-import type { NarInfo } from './narinfo.js';
+import { narTooBig, type NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
 import { createUnpackSink, type NarFileWriter } from './nar-unpack.js';
 
@@ -84,7 +84,7 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
   // Uncompressed, the file is the NAR: one hash serves FileHash and NarHash (sha256 is most of the CPU).
   const same = info.compression === 'none';
   const file = meter(cap, () => new SizeLimitError(`NAR file of ${path} is larger than ${cap} bytes (its FileSize or NarSize)`, { storePath: path, maxBytes: cap }), !same);
-  const nar = meter(info.narSize, () => new SizeLimitError(`NAR of ${path} is larger than its NarSize ${info.narSize}`, { storePath: path, maxBytes: info.narSize }));
+  const nar = meter(info.narSize, () => narTooBig(info));
   const parse = (src: AsyncIterable<Buffer>): Promise<void> => parseNar(src, sink, path);
   let measured: { bytes: number; digest?: Buffer | undefined } | undefined;
   // Uncompressed and read through a reused buffer (buffered-nar.ts): the file is the NAR.

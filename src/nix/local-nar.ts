@@ -2,7 +2,7 @@ import { close, constants, fstat, open, type Stats } from 'node:fs';
 import { IntegrityError, SizeLimitError } from '../errors/index.js';
 import { readSmallFileSync } from '../util/read-small-file.js';
 import { findTool, systemDecompressor, toolOutput } from './decompress-tool.js';
-import type { NarInfo } from './narinfo.js';
+import { narTooBig, type NarInfo } from './narinfo.js';
 import { spawnToolReader, type ToolReader } from './tool-reader.js';
 
 // A compressed NAR in a local cache (nix+file://) is read by the decompressor itself, as its stdin, and its
@@ -72,8 +72,7 @@ export async function openLocalNar(path: () => string | undefined, info: NarInfo
     const onAbort = (): void => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     // The decompressor first: its output is what the fetch waits for; the checksum only by the end.
-    const tooBig = (): SizeLimitError => new SizeLimitError(`NAR of ${info.storePath} is larger than its NarSize ${info.narSize}`, { storePath: info.storePath, maxBytes: info.narSize });
-    const decompressed = await spawnToolReader(tool.file, tool.args, { stdin: fds[0] as number, cap: info.narSize, tooBig, ...(signal ? { signal } : {}) });
+    const decompressed = await spawnToolReader(tool.file, tool.args, { stdin: fds[0] as number, cap: info.narSize, tooBig: () => narTooBig(info), ...(signal ? { signal } : {}) });
     const hashed = hasher === undefined ? Promise.resolve(undefined) : toolOutput(hasher, CHECKSUM[1], fds[1] as number, stop.signal);
     const file = hashed
       .then((out) => {

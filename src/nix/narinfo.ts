@@ -1,4 +1,4 @@
-import { IntegrityError } from '../errors/index.js';
+import { IntegrityError, SizeLimitError } from '../errors/index.js';
 import { formatSha256, parseSha256 } from './hash.js';
 import { NIX_STORE_DIR, parseStorePath, storePathOfBase } from './store-path.js';
 
@@ -127,4 +127,9 @@ export function parseNixCacheInfo(text: string, cacheUrl: string): NixCacheInfo 
     wantMassQuery: fields.get('WantMassQuery') === '1',
     ...(priority !== undefined && /^[0-9]{1,6}$/.test(priority) ? { priority: Number(priority) } : {}),
   };
+}
+
+/** The error for a NAR that decompresses (or reads) past its signed NarSize: one wording for every reader. */
+export function narTooBig(info: Pick<NarInfo, 'storePath' | 'narSize'>): SizeLimitError {
+  return new SizeLimitError(`NAR of ${info.storePath} is larger than its NarSize ${info.narSize}`, { storePath: info.storePath, maxBytes: info.narSize });
 }
