@@ -18,11 +18,12 @@ function syncfsUnusable(err: unknown): boolean {
   return typeof e.stderr === 'string' && /invalid option|unrecognized option|illegal option/i.test(e.stderr);
 }
 
-/** `shell`'s flush, or false once `ms` passed without it. */
-async function within(shell: Promise<boolean>, ms: number): Promise<boolean> {
+/** How `shell`'s flush went, or 'late' once `ms` passed without it. */
+async function within(shell: Promise<boolean>, ms: number): Promise<'ok' | 'failed' | 'late'> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([shell, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+    return await Promise.race([shell.then((ok) => (ok ? 'ok' : 'failed')), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -39,11 +40,16 @@ async function within(shell: Promise<boolean>, ms: number): Promise<boolean> {
 export async function flushFilesystem(dir: string, files: string[], timeoutMs = SYNCFS_TIMEOUT_MS, kept?: Pick<EarlyWriteback, 'flushFor'>): Promise<void> {
   if (syncfsWorks !== false) {
     const shell = kept?.flushFor(dir);
-    // A failed or late one vouches for nothing: the usual way then, which reports what failed.
-    if (shell !== undefined && (await within(shell, timeoutMs))) {
+    const how = shell === undefined ? undefined : await within(shell, timeoutMs);
+    if (how === 'ok') {
       syncfsWorks = true;
       return;
     }
+    // A failed one vouches for nothing: a `sync -f` of its own then, which says what failed. A late one is
+    // a syncfs too slow here, as a `sync -f` killed at its deadline: the files are fsynced, never again it.
+    if (how === 'late') syncfsWorks = false;
+  }
+  if (syncfsWorks !== false) {
     try {
       // node:child_process is loaded here, on the first flush: a fetch with nothing to write never needs it.
       const { execFile } = await import('node:child_process');

@@ -61,6 +61,22 @@ describe('batch committer: early writeback', () => {
   });
 });
 
+describe('batch committer: the last flush', () => {
+  it('runs in the early flushes\' shell, not in a fork of the fetch, and the shell ends after it', async () => {
+    sync.restore();
+    sync = await loggingSync(t.dir, 'echo "$* by $(cat /proc/$PPID/comm)" >> LOG\nexec /usr/bin/sync "$@"\n');
+    const c = createBatchCommitter(cache, true, inlineFsOpRunner());
+    for (let i = 0; i < 4; i++) {
+      const { tmp, digest } = await temp(i);
+      await c.add(tmp, digest, EACH, false, EACH, false);
+    }
+    await settled();
+    await c.finish();
+    expect(await sync.lines()).toEqual([`-f ${cache.tmpDir} by sh`, `-f ${cache.tmpDir} by sh`]);
+    expect(await waitFor(async () => (await flushShellsFor(cache.tmpDir)) === 0, 2_000, 10)).toBe(true);
+  });
+});
+
 describe('batch committer: what an early flush put on disk is named while the last flush runs', () => {
   // The second `sync` run (the committing flush) takes a second; the first (the early one) is quick, or
   // fails when `early` says so.

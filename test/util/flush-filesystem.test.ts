@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeTempDir } from '../helpers/package-fixtures.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 let t: { dir: string; cleanup: () => Promise<void> };
 let bin: string;
@@ -117,6 +118,47 @@ describe('flushFilesystem with the fetch\'s early writeback', () => {
       expect(await wb.wrote(1)).toBe(true); // the shell started, with its first flush
       await flush(join(t.dir, 'bin'), [], undefined, wb);
       expect(await lines()).toEqual([`-f ${t.dir} by sh`, `-f ${t.dir} by sh`]);
+    } finally {
+      wb.close();
+    }
+  });
+
+  it('runs it in a process of its own for another filesystem than the shell\'s', async () => {
+    await parentLoggingSync();
+    const flush = await freshFlush();
+    const { earlyWriteback } = await import('../../src/util/early-writeback.js');
+    const fs = await mountTmpfs('1m');
+    const wb = earlyWriteback(t.dir, 1);
+    try {
+      expect(await wb.wrote(1)).toBe(true);
+      await flush(fs.dir, [], undefined, wb);
+      const runs = await lines();
+      expect(runs[0]).toBe(`-f ${t.dir} by sh`);
+      expect(runs).toHaveLength(2);
+      expect(runs[1]).toMatch(new RegExp(`^-f ${fs.dir} by `));
+      expect(runs[1]).not.toMatch(/ by sh$/);
+    } finally {
+      wb.close();
+      await fs.cleanup();
+    }
+  });
+
+  it('does not wait on the shell past the deadline: the files are fsynced (a missing one fails), and sync -f is not run again', async () => {
+    const flush = await freshFlush();
+    const { earlyWriteback } = await import('../../src/util/early-writeback.js');
+    const wb = earlyWriteback(t.dir, 1);
+    try {
+      await fakeSync([], '');
+      expect(await wb.wrote(1)).toBe(true);
+      // From now on each sync -f takes 3 s: the shell's is late for a deadline of 200 ms.
+      await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "$*" >> '${log}'\nsleep 3\n`);
+      const t0 = Date.now();
+      await expect(flush(t.dir, [join(t.dir, 'missing')], 200, wb)).rejects.toThrow(/ENOENT/);
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      // The early flush and the shell's late one: no sync -f of the flush's own after it.
+      expect(await runs()).toBe(2);
+      await flush(t.dir, [log], 200);
+      expect(await runs()).toBe(2);
     } finally {
       wb.close();
     }
