@@ -19,6 +19,7 @@ import { removeTree } from '../src/util/remove-tree.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
 import { buildTrees, pushTrees } from './lib/fetch-dataset.js';
 import { coldFetchPlan, timeGetAll, timeHash } from './lib/fetch-floors.js';
+import { freshPageCacheGBps } from './lib/fresh-pages.js';
 import { buildNixClosures, nixCopyArgs, NIX_ENV, type NixClosures } from './lib/nix-closure.js';
 import { CLI } from './lib/procs.js';
 import { median, printTable } from './lib/stats.js';
@@ -161,7 +162,13 @@ function cell(m: Sample, name: string): string {
   return `${fmt(median(rs.map(wall)))} s (+${fmt(sync)} s)`;
 }
 
-function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean): void {
+/** Fresh page-cache writes before the rounds and after them (lib/fresh-pages.ts), GB/s. */
+interface HostState {
+  before: number;
+  after: number;
+}
+
+function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState, json: boolean): void {
   const nixBestDir = ['nixDir', 'nixDirZstd'];
   const nixBestHttp = ['nixHttp', 'nixHttpZstd'];
   const ratio = (a: string, bs: string[]): string => `${pairedRatio(m, a, bs, wall).toFixed(2)}×; ${pairedRatio(m, a, bs, withSync).toFixed(2)}× (fastest rounds: ${fastestRatio(m, a, bs).toFixed(2)}×)`;
@@ -201,6 +208,9 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
     cliStartOverNodeCpuSeconds: pairedExcess(m, 'flHelp', 'node', cpu),
     peakRssMb: Math.max(rss('flDir'), rss('flHttp'), rss('flIncr'), rss('flRgw') || 0),
     rgwColdOverFloor: s.rgw ? pairedRatio(m, 'flRgw', ['rgwFloor'], wall) : null,
+    // How fast the host filled new page-cache pages before and after the rounds: every tool's writes pay
+    // it, and on a VM whose fresh pages fault into the host all figures move with it (lib/fresh-pages.ts).
+    freshPageCacheGBps: host,
     runs: (m['flHttp'] ?? []).length,
   };
   if (json) {
@@ -224,6 +234,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, json: boolean):
   ];
   if (s.rgw) rows.push(['cold from Ceph RGW', `GET every object, 16 at a time, warm process: ${fmt(median((m['rgwFloor'] ?? []).map(wall)))} s`, cell(m, 'flRgw'), `${(result.rgwColdOverFloor ?? 0).toFixed(2)}× the floor`]);
   rows.push(['floor: sha256 of v1, all cores, warm process', '', `${fmt(median(floors.hash))} s`, '']);
+  rows.push(['host: fresh page-cache writes, 256 MiB (before the rounds; after)', '', `${host.before.toFixed(2)} GB/s; ${host.after.toFixed(2)} GB/s`, '']);
   printTable(['case', 'Nix', 'Flotilla', 'Flotilla / Nix, same-round pairs (wall; wall + sync)'], rows);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -268,6 +279,7 @@ export async function run(args: string[]): Promise<void> {
     // One untimed round first: page cache, the servers' etag caches and both tools' binaries warm.
     const m: Sample = {};
     const hash: number[] = [];
+    const before = await freshPageCacheGBps(root);
     for (let i = -1; i < runs; i++) {
       const dir = join(root, `round-${i + 1}`);
       await mkdir(dir, { recursive: true });
@@ -280,7 +292,7 @@ export async function run(args: string[]): Promise<void> {
       await timeSync();
       if (!json) process.stdout.write(i < 0 ? 'warm-up round done\n' : `round ${i + 1}/${runs} done\n`);
     }
-    report(m, s, { hash }, json);
+    report(m, s, { hash }, { before, after: await freshPageCacheGBps(root) }, json);
   } finally {
     if (s) await Promise.all([s.http.flotilla.stop(), s.http.none.stop(), s.http.zstd.stop(), s.rgw?.stop() ?? Promise.resolve(), s.nix.remove()]);
     await removeTree(root);

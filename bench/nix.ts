@@ -23,6 +23,7 @@ import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type 
 import { narFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { floorEnv } from './lib/timed-process.js';
+import { freshPageCacheGBps as timeFreshPages } from './lib/fresh-pages.js';
 import { median, printTable, spread } from './lib/stats.js';
 
 /** What `npm run bench -- nix --help` prints: the synopsis, then what it measures. */
@@ -147,6 +148,7 @@ export async function run(args: string[]): Promise<void> {
     log(`decompressing zstd with ${decompressors.zstd}, xz with ${decompressors.xz}\n`);
     log(`closure: ${ds.v1.paths.length} paths, ${(ds.narBytes / 1e6).toFixed(1)} MB of NAR; v2 changes ${ds.v1.libs.at(-1)?.slice(44)} and the app; built and published (${COMPRESSIONS.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${reps} reps, order alternating\n`);
     const results: Record<string, Record<string, RunResult[]>> = {};
+    const hostBefore = await timeFreshPages(root);
     for (const c of COMPRESSIONS) {
       const cache = caches.get(c) ?? '';
       const m: Record<string, RunResult[]> = {};
@@ -180,6 +182,8 @@ export async function run(args: string[]): Promise<void> {
       }
       results[c] = m;
     }
+    // How fast the host filled new page-cache pages before and after the rounds (lib/fresh-pages.ts).
+    const freshPageCacheGBps = { before: hostBefore, after: await timeFreshPages(root) };
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
     const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number }>> = {};
@@ -214,7 +218,7 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     if (json) {
-      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, ratios, results }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, freshPageCacheGBps, ratios, results }, null, 2)}\n`);
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
@@ -223,6 +227,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process (both floors run without NODE_EXTRA_CA_CERTS, which Node would parse at start and the bin defers)\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
+    process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);
