@@ -211,6 +211,9 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState
     // How fast the host filled new page-cache pages before and after the rounds: every tool's writes pay
     // it, and on a VM whose fresh pages fault into the host all figures move with it (lib/fresh-pages.ts).
     freshPageCacheGBps: host,
+    // CPU (user + sys, children included) of the cold fetch over HTTP and of Nix's from the same server:
+    // on two cores shared with that server, the wall time follows it (docs/performance.md, session 32).
+    coldHttpCpuSeconds: { nix: median((m['nixHttp'] ?? []).map(cpu)), flotilla: median((m['flHttp'] ?? []).map(cpu)) },
     runs: (m['flHttp'] ?? []).length,
   };
   if (json) {
@@ -234,6 +237,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState
   ];
   if (s.rgw) rows.push(['cold from Ceph RGW', `GET every object, 16 at a time, warm process: ${fmt(median((m['rgwFloor'] ?? []).map(wall)))} s`, cell(m, 'flRgw'), `${(result.rgwColdOverFloor ?? 0).toFixed(2)}× the floor`]);
   rows.push(['floor: sha256 of v1, all cores, warm process', '', `${fmt(median(floors.hash))} s`, '']);
+  rows.push(['CPU of the cold fetch over HTTP (user + sys)', `${fmt(result.coldHttpCpuSeconds.nix)} s`, `${fmt(result.coldHttpCpuSeconds.flotilla)} s`, `${(result.coldHttpCpuSeconds.flotilla / result.coldHttpCpuSeconds.nix).toFixed(2)}×`]);
   rows.push(['host: fresh page-cache writes, 256 MiB (before the rounds; after)', '', `${host.before.toFixed(2)} GB/s; ${host.after.toFixed(2)} GB/s`, '']);
   printTable(['case', 'Nix', 'Flotilla', 'Flotilla / Nix, same-round pairs (wall; wall + sync)'], rows);
   process.stdout.write(`${JSON.stringify(result)}\n`);

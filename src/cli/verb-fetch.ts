@@ -49,13 +49,15 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
       const present = repair ? undefined : await presentClosure({ digest, policy, stateDir });
       if (present) return { exitCode: 0, text: present.packages.map((p) => p.path).join('\n'), json: present };
       // Loaded only now, as the object path is: a no-op needs neither, nor young-generation.ts's node:v8.
-      const [{ fetchClosure }, { removeDamagedOfClosure }, { createProgressBar }, { collectGarbageEvery, FETCH_GC_BYTES, keepYoungGenerationSmall }] = await Promise.all([
+      const [{ fetchClosure }, { removeDamagedOfClosure }, { createProgressBar }, { collectGarbageEvery, FETCH_GC_BYTES, keepYoungGenerationSmall }, { tierUpLater }] = await Promise.all([
         import('../fetch/fetch-closure.js'),
         import('../fetch/repair-closure.js'),
         import('../fetch/progress-bar.js'),
         import('./young-generation.js'),
+        import('./tier-up.js'),
       ]);
       keepYoungGenerationSmall(stores.some((s) => s.url.startsWith('https:')) ? ['node:https'] : []);
+      tierUpLater();
       // Full collections pay only for a network client's per-read buffers (see collectGarbageEvery), not
       // for bytes read into a store's own reused buffer (packs over plain HTTP).
       const collect = stores[0]?.localPath === undefined ? collectGarbageEvery(FETCH_GC_BYTES) : undefined;
