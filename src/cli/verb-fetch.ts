@@ -54,7 +54,7 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
         import('../fetch/repair-closure.js'),
         import('../fetch/progress-bar.js'),
         import('./young-generation.js'),
-        import('./tier-up.js'),
+        import('../util/tier-up.js'),
       ]);
       keepYoungGenerationSmall(stores.some((s) => s.url.startsWith('https:')) ? ['node:https'] : []);
       tierUpLater();

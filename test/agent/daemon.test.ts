@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { pushApp, waitForValue } from '../helpers/agent-process.js';
+import { FETCH_INTERRUPT_BUDGET } from '../../src/util/tier-up.js';
 
 const SET = 'app';
 
@@ -123,6 +124,7 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(await childrenOf(pid)).toContain(firstWorker);
     expect(await cmdline(firstWorker)).toContain('tick-worker-main.js');
     expect(await cmdline(firstWorker)).toContain('--max-semi-space-size=4'); // WORKER_EXEC_ARGV: a small young generation
+    expect(await cmdline(firstWorker)).toContain(`--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`); // and code optimised later (util/tier-up.ts)
 
     // After keepWarm without a tick that waits, the worker is gone and the supervisor runs alone.
     await waitForValue('the worker to retire', async () => (await childrenOf(pid)).length === 0);

@@ -1,4 +1,4 @@
-// A fetch that downloads raises V8's interrupt budget (src/cli/tier-up.ts), so that its half second of
+// A fetch that downloads raises V8's interrupt budget (src/util/tier-up.ts), so that its half second of
 // work does not spend a tenth of its CPU optimising functions that run a few thousand times; a no-op fetch,
 // which never loads the object path, leaves V8 as it starts (a flag set at run time would cost its later
 // built-ins their code cache). Checked on the real bin over a real HTTP store: a --require'd probe records
@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FETCH_INTERRUPT_BUDGET } from '../../src/cli/tier-up.js';
+import { FETCH_INTERRUPT_BUDGET } from '../../src/util/tier-up.js';
 import { pushDirectory } from '../../src/publish/push-directory.js';
 import { openStore } from '../../src/store/open-store.js';
 import { formatPublicKey } from '../../src/trust/publisher-key.js';

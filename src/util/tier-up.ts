@@ -1,4 +1,4 @@
-import { setV8Flags } from '../util/v8-flags.js';
+import { setV8Flags } from './v8-flags.js';
 
 /**
  * V8's interrupt budget for a fetch that downloads: how much a function runs (roughly, bytecode executed)
@@ -14,9 +14,10 @@ export const FETCH_INTERRUPT_BUDGET = 200_000;
 
 /**
  * Raises V8's interrupt budget to FETCH_INTERRUPT_BUDGET for the rest of the process (worker threads
- * started afterwards set it too: util/v8-flags.ts). Like any flag set at run time it changes the hash V8
+ * started afterwards set it too: v8-flags.ts). Like any flag set at run time it changes the hash V8
  * checks code caches against, so call it where keepYoungGenerationSmall is called, after the built-in
- * modules the fetch still needs are loaded (young-generation.ts).
+ * modules the fetch still needs are loaded (cli/young-generation.ts). The agent's tick worker, a process of
+ * its own, gets it on its command line instead (agent/worker-client.ts).
  */
 export function tierUpLater(): void {
   setV8Flags(`--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`);
