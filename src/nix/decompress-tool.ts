@@ -11,7 +11,8 @@ import { delimiter, join } from 'node:path';
 const TOOLS = { zstd: ['zstd', ['-dcq', '--no-progress']], xz: ['xz', ['-dcq']], bzip2: ['bzip2', ['-dcq']] } as const;
 export type ToolCompression = keyof typeof TOOLS;
 
-const STDERR_KEEP = 2048;
+/** The last bytes of a tool's stderr kept to quote in its error (tool-reader.ts keeps as many). */
+export const STDERR_KEEP = 2048;
 const found = new Map<string, string | null>();
 
 /** The absolute path of `name` on PATH (looked up once per process), or null when it is not there. */

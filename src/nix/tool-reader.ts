@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ConsumeView } from '../store/store.js';
 import { userBufferSocketPair, type UserBufferReceiver } from '../util/user-buffer-socket.js';
+import { STDERR_KEEP } from './decompress-tool.js';
 
 // A decompressor's output read into two buffers this process reuses, handed on as views the consumer
 // releases (the contract of store.readInto), rather than as a stream of fresh buffers: the fresh memory's
@@ -11,7 +12,6 @@ import { userBufferSocketPair, type UserBufferReceiver } from '../util/user-buff
 
 /** Bytes handed to the consumer at once: each view costs the NAR parser a round of promises. */
 const VIEW_BYTES = 1 << 20;
-const STDERR_KEEP = 2048;
 /**
  * Once all input is given and the consumer waits, how long the tool may go without output or exit before
  * it is killed: the download has its own deadlines, this one covers the tool itself hanging.
