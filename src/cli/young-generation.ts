@@ -37,18 +37,21 @@ export function fullCollector(): () => void {
 }
 
 /**
- * Returns a progress hook that runs `collect` (default: V8's full collector) each time `bytesDone` has
- * grown by `step` bytes since the last run. Why: every socket read of a download allocates a 64 KiB buffer
- * outside V8's heap, and the HTTP parser a copy of its body bytes; both are garbage at once, but V8 frees
- * them only when it collects, which it starts from external memory alone after tens of MB. Meanwhile glibc
- * hands them out of the main heap, which keeps its high-water mark as RSS: ~40 MB of a cold fetch's peak
- * (docs/performance.md, *Peak RSS*). A full collection of the fetch's ~10 MB heap costs a few ms.
+ * Returns a progress hook that runs `collect` (default: V8's full collector, made at its first collection)
+ * each time `bytesDone` has grown by `step` bytes since the last run. Why: every socket read of a download
+ * allocates a 64 KiB buffer outside V8's heap, and the HTTP parser a copy of its body bytes; both are
+ * garbage at once, but V8 frees them only when it collects, which it starts from external memory alone
+ * after tens of MB. Meanwhile glibc hands them out of the main heap, which keeps its high-water mark as
+ * RSS: ~40 MB of a cold fetch's peak (docs/performance.md, *Peak RSS*). A full collection of the fetch's
+ * ~10 MB heap costs a few ms. A fetch whose bytes all come through a store's own reused buffer (packs over
+ * plain HTTP) never gets to `step`, and so never makes the collector: no context, no `--expose-gc`.
  */
-export function collectGarbageEvery(step: number, collect: () => void = fullCollector()): (bytesDone: number) => void {
+export function collectGarbageEvery(step: number, collect?: () => void): (bytesDone: number) => void {
   let next = step;
+  let run = collect;
   return (bytesDone) => {
     if (bytesDone < next) return;
     next = bytesDone + step;
-    collect();
+    (run ??= fullCollector())();
   };
 }

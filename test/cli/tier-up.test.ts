@@ -62,6 +62,8 @@ describe('a downloading fetch tiers its functions up later', () => {
     // Set after the built-ins the fetch needs were loaded (with keepYoungGenerationSmall's flag), not before.
     expect(cold.indexOf('--semi-space-growth-factor=1')).toBeGreaterThanOrEqual(0);
     expect(cold.indexOf('--semi-space-growth-factor=1')).toBeLessThan(budget);
+    // Its bytes came through the HTTP store's own buffer: no full collection was due, so none was made.
+    expect(cold).not.toContain('--expose-gc');
     expect(await flagsOf('state', 'noop')).toEqual([]);
   });
 
