@@ -1,6 +1,9 @@
 // Reading a file into two buffers used in turn: a buffer is never read into while the consumer still
-// holds a view of it, and every way the read can stop is reported.
+// holds a view of it, the next read is already out while a view is consumed, and every way the read can
+// stop is reported.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +46,68 @@ describe('readFdInto', () => {
     );
     expect(Buffer.concat(parts).equals(data)).toBe(true);
     expect(parts.length).toBeGreaterThan(4);
+  });
+
+  /**
+   * Runs `body` with fs.read wrapped where read-fd-into.ts imports it from (a live binding of node:fs,
+   * synced with syncBuiltinESMExports): each read is logged as `read POSITION`, and `inFlight` counts the
+   * reads not yet called back.
+   */
+  async function watchingReads<T>(body: (log: string[], inFlight: () => number) => Promise<T>): Promise<T> {
+    const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const real = cjsFs.read;
+    const log: string[] = [];
+    let pending = 0;
+    cjsFs.read = ((...args: unknown[]) => {
+      log.push(`read ${String(args[4])}`);
+      pending++;
+      const cb = args[5] as (...r: unknown[]) => void;
+      return (real as (...a: unknown[]) => void)(...args.slice(0, 5), (...r: unknown[]) => {
+        pending--;
+        cb(...r);
+      });
+    }) as typeof fs.read;
+    syncBuiltinESMExports();
+    try {
+      return await body(log, () => pending);
+    } finally {
+      cjsFs.read = real;
+      syncBuiltinESMExports();
+    }
+  }
+
+  it('asks for the next read before it hands a view over, so a synchronous consumer never waits on one', async () => {
+    let at = 0;
+    const log = await watchingReads(async (log) => {
+      await withFile((fd) =>
+        readFdInto(fd, data.length, (view) => {
+          log.push(`consume ${at}`);
+          at += view.length;
+          return undefined;
+        }, short),
+      );
+      return log;
+    });
+    expect(at).toBe(data.length);
+    const consumed = log.filter((l) => l.startsWith('consume'));
+    expect(consumed.length).toBeGreaterThan(4);
+    // Every view but the last: the read of the bytes after it was already asked for.
+    for (const c of consumed.slice(0, -1)) {
+      const start = Number(c.split(' ')[1]);
+      const next = log.findIndex((l, i) => l.startsWith('read') && Number(l.split(' ')[1]) > start && i < log.indexOf(c));
+      expect(next, `no read ahead of ${c}: ${log.join(', ')}`).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('settles with no read in flight, even when the consumer throws while the next read is out', async () => {
+    await watchingReads(async (_log, inFlight) => {
+      const run = withFile((fd) =>
+        readFdInto(fd, data.length, () => {
+          throw new Error('parser failed at once');
+        }, short).finally(() => expect(inFlight()).toBe(0)),
+      );
+      await expect(run).rejects.toThrow('parser failed at once');
+    });
   });
 
   it('reads only the first `size` bytes', async () => {
