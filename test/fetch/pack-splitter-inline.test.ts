@@ -1,13 +1,16 @@
-// The inline pack splitter (src/fetch/pack-splitter-inline.ts) writes each wanted object on the calling
-// thread as its bytes pass: a new file per object (never over an existing name, TEMP_MODE), handed on
-// only once its hash matches. However the reads cut the pack, the files must be the objects byte for byte;
-// a flipped byte, a lying index, a cut body or bytes past the end must be refused, naming the pack or the
-// object, with no file of the refused object left behind. Real files on a real disk; real hashes.
+// The inline pack splitter (src/fetch/pack-splitter-inline.ts) writes each wanted object as its bytes
+// pass: a new file per object (never over an existing name, TEMP_MODE), handed on only once its hash
+// matches, large pieces through libuv's pool. However the reads cut the pack, the files must be the objects
+// byte for byte; a flipped byte, a lying index, a cut body, bytes past the end or a failed write must be
+// refused, naming the pack or the object, with no file of the refused object left behind, no descriptor
+// closed under a write in flight and none left open. Real files on a real disk; real hashes.
 import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openObjectCache, type ObjectCache } from '../../src/fetch/object-cache.js';
-import { createInlinePackSplitter } from '../../src/fetch/pack-splitter-inline.js';
+import { createInlinePackSplitter, POOL_WRITE_FROM } from '../../src/fetch/pack-splitter-inline.js';
 import type { PackSplitSink } from '../../src/fetch/pack-splitter.js';
 import { TEMP_MODE } from '../../src/fetch/write-temps.js';
 import { encodePackHeader, packHeaderBytes, type PackEntry } from '../../src/packages/pack-format.js';
@@ -47,7 +50,11 @@ async function split(entries: PackEntry[], pack: Buffer, read: number, o: { want
   });
   const body = o.cut === undefined ? pack : pack.subarray(0, o.cut);
   try {
-    for (let off = 0; off < body.length; off += read) out.feeds.push(s.feed(body.subarray(off, off + read)) === undefined ? 'now' : 'wait');
+    for (let off = 0; off < body.length; off += read) {
+      const wait = s.feed(body.subarray(off, off + read));
+      out.feeds.push(wait === undefined ? 'now' : 'wait');
+      await wait;
+    }
     await s.end();
   } catch (err) {
     await s.abort();
@@ -69,12 +76,13 @@ describe('inline pack splitter: objects written as they pass, each checked befor
   const header = packHeaderBytes(objects.length);
   const pack = Buffer.concat([encodePackHeader(entries), ...objects]);
 
-  it.each(READS)('reads of %i bytes: every object written byte for byte with the temp mode, never waited on', async (read) => {
+  it.each(READS)('reads of %i bytes: every object written byte for byte with the temp mode, waited on only for writes through the pool', async (read) => {
     const out = await split(entries, pack, read);
     expect(out.err).toBeUndefined();
     expect(out.committed.map((c) => c.digest)).toEqual(entries.map((e) => e.digest));
     expect(out.objects).toBe(entries.length);
-    expect(out.feeds.every((f) => f === 'now')).toBe(true);
+    // A read this long holds a piece of the 300,000- or 700,001-byte object long enough for the pool.
+    expect(out.feeds.includes('wait')).toBe(read >= POOL_WRITE_FROM);
     for (const [k, c] of out.committed.entries()) {
       expect((await readFile(c.tmp)).equals(objects[k] as Buffer), `object ${k}`).toBe(true);
       expect((await stat(c.tmp)).mode & 0o777).toBe(TEMP_MODE);
@@ -161,7 +169,8 @@ describe('inline pack splitter: objects written as they pass, each checked befor
     expect(await leftInTmp()).toEqual([]);
     open();
     await first;
-    expect(s.feed(pack.subarray(100_000))).toBeUndefined(); // only the first waits
+    // Only the first waits (reads too short for the pool, which would wait for their writes).
+    for (let off = 100_000; off < pack.length; off += 4_093) expect(s.feed(pack.subarray(off, off + 4_093))).toBeUndefined();
     await s.end();
     expect((await leftInTmp()).length).toBe(entries.length);
 
@@ -183,5 +192,104 @@ describe('inline pack splitter: objects written as they pass, each checked befor
   it('a commit that fails (a full batch that could not be flushed) fails the pack at its end', async () => {
     const out = await split(entries, pack, 65_536, { commit: () => Promise.reject(Object.assign(new Error('flush failed'), { code: 'EIO' })) });
     expect(out.err?.message).toBe('flush failed');
+  });
+});
+
+/**
+ * Runs `body` with fs.write and fs.closeSync wrapped where pack-splitter-inline.ts imports them (live
+ * bindings of node:fs, synced with syncBuiltinESMExports). Each write through the pool starts only a few
+ * turns of the loop after it was asked for, so a splitter that did not wait for it would close, hand on
+ * or remove the file too early; `fail(length)` makes a write of that many bytes fail with EIO instead.
+ * Each close records how many writes on its descriptor were still in flight.
+ */
+async function watchingWrites<T>(body: (closedInFlight: number[]) => Promise<T>, fail?: (length: number) => boolean): Promise<T> {
+  const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+  const realWrite = cjsFs.write;
+  const realClose = cjsFs.closeSync;
+  const inFlight = new Map<number, number>();
+  const closedInFlight: number[] = [];
+  const later = (turns: number, run: () => void): void => void (turns === 0 ? run() : setImmediate(() => later(turns - 1, run)));
+  cjsFs.write = ((...args: unknown[]) => {
+    const fd = args[0] as number;
+    const cb = args[args.length - 1] as (err: NodeJS.ErrnoException | null, n?: number) => void;
+    inFlight.set(fd, (inFlight.get(fd) ?? 0) + 1);
+    const done = (err: NodeJS.ErrnoException | null, n?: number): void => {
+      inFlight.set(fd, (inFlight.get(fd) ?? 1) - 1);
+      cb(err, n);
+    };
+    later(3, () => {
+      if (fail?.(args[3] as number)) done(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+      else (realWrite as (...a: unknown[]) => void)(...args.slice(0, -1), done);
+    });
+  }) as typeof fs.write;
+  cjsFs.closeSync = (fd: number) => {
+    closedInFlight.push(inFlight.get(fd) ?? 0);
+    realClose(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    return await body(closedInFlight);
+  } finally {
+    cjsFs.write = realWrite;
+    cjsFs.closeSync = realClose;
+    syncBuiltinESMExports();
+  }
+}
+
+const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+
+describe('inline pack splitter: large pieces written through libuv\'s pool', () => {
+  // Large and small objects in turn, so that small ones end in a view behind a large one's writes.
+  const objects = [300_000, 10, 200_000, 3, 0, 150_000].map((n) => randomBytes(n));
+  const entries = objects.map(entry);
+  const pack = Buffer.concat([encodePackHeader(entries), ...objects]);
+
+  it.each([Number.MAX_SAFE_INTEGER, 262_144, 65_536])('reads of %i bytes: a file is closed only once its writes settled, then handed on whole, in pack order', async (read) => {
+    const before = openDescriptors();
+    const whole: boolean[] = [];
+    const closedInFlight = await watchingWrites(async (closedInFlight) => {
+      const out = await split(entries, pack, read, {
+        commit: (tmp, digest) => void whole.push(fs.readFileSync(tmp).equals(objects[entries.findIndex((e) => e.digest === digest)] as Buffer)),
+      });
+      expect(out.err).toBeUndefined();
+      expect(out.feeds).toContain('wait');
+      expect(out.committed.map((c) => c.digest)).toEqual(entries.map((e) => e.digest));
+      return closedInFlight;
+    });
+    expect(whole).toEqual(entries.map(() => true));
+    expect(closedInFlight.length).toBeGreaterThanOrEqual(entries.length); // and the commit callback's own reads
+    expect(closedInFlight.every((n) => n === 0), `closed with writes in flight: ${closedInFlight.join(',')}`).toBe(true);
+    expect(openDescriptors()).toBe(before);
+  });
+
+  it('a write through the pool that fails fails the pack with its error: its object\'s file is removed, the others verified stay, no descriptor is left open', async () => {
+    const before = openDescriptors();
+    const out = await watchingWrites(() => split(entries, pack, Number.MAX_SAFE_INTEGER), (length) => length === 200_000);
+    expect(out.err?.code).toBe('EIO');
+    const failed = entries[2]?.digest as Digest;
+    expect(out.committed.map((c) => c.digest)).toEqual(entries.map((e) => e.digest).filter((d) => d !== failed));
+    expect(await leftInTmp()).not.toContain(cache.tempPath(failed).split('/').pop());
+    expect((await leftInTmp()).length).toBe(entries.length - 1);
+    expect(openDescriptors()).toBe(before);
+  });
+
+  it('an abort while a view\'s writes are in flight waits for them, then removes the unfinished object\'s file', async () => {
+    const before = openDescriptors();
+    const closedInFlight = await watchingWrites(async (closedInFlight) => {
+      const s = createInlinePackSplitter(cache, PACK, entries, new Set(entries.map((e) => e.digest)), {
+        files: { write: () => Promise.resolve(), writeAt: () => Promise.resolve(), shared: false, direct: false, inline: true },
+        commit: () => undefined,
+        onObject: () => undefined,
+      });
+      // Into the first object: its piece goes to the pool, and the reader gives up (a deadline) at once.
+      const waiting = s.feed(pack.subarray(0, 200_000));
+      expect(waiting).toBeInstanceOf(Promise);
+      await s.abort();
+      await waiting;
+      return closedInFlight;
+    });
+    expect(closedInFlight).toEqual([0]);
+    expect(await leftInTmp()).toEqual([]);
+    expect(openDescriptors()).toBe(before);
   });
 });
