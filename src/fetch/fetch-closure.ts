@@ -6,7 +6,7 @@ import { hashBytes } from '../packages/manifest-codec.js';
 import type { Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import type { ManifestLimits } from '../packages/limits.js';
-import type { LoadedManifest, Manifest } from '../packages/manifest-types.js';
+import type { LoadedManifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { countRequests, type RequestCounter } from './counting-store.js';
 import { placeObjects, type Wanted } from './place-objects.js';
@@ -19,7 +19,6 @@ import { makeShards, missingObjects, openObjectCache, type ObjectCache } from '.
 import { inlineFsOpRunner, startLater, threadFsOpRunner, type FsOpRunner, type LaterRunner } from './fs-op-runner.js';
 import { readClosureManifests } from './read-closure.js';
 import { planPacks, readPackHint } from './plan-packs.js';
-import { packableObjects } from '../packages/pack-format.js';
 import { packageDirName, packagePath, storeDir as storeDirOf } from '../generations/layout.js';
 import { STATFS_DISK_SPACE, type DiskSpace } from '../generations/disk-space.js';
 import { ensureFetchSpace, localDiskFull } from './disk-guard.js';
@@ -221,10 +220,12 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
   options.onProgress?.({ ...progress });
   const first = stores[0];
   const usePacks = options.packs ?? first?.localPath === undefined;
-  // Into an empty state dir every package is cold: each one's pack hint is asked for as soon as its
-  // manifest is read, so the hints' round trips overlap the other manifests' rather than follow them.
-  // (Should the object cache hold most of a package already, as after a failed first fetch, planPacks
-  // ignores its hint: one request spent for nothing.)
+  // Into an empty state dir every package is cold: each one's pack hint is asked for with its manifest
+  // (a request beside the manifest's, not one round trip after it), so the largest package's hint, last
+  // in the chain of references, is in before the closure is planned rather than read only then. (A
+  // package with fewer than two objects to pack has no hint, and one whose objects the cache holds
+  // already, as after a failed first fetch, needs none: planPacks ignores those, one request spent for
+  // nothing, once per state dir.)
   const hints = new Map<Digest, Promise<Buffer>>();
   const wantHints = usePacks && first !== undefined && names.length === 0;
   // Into an empty state dir whose threads already run, each package's tree is begun by those threads as
@@ -241,10 +242,10 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       await removeTree(tree.partial);
     }
   };
-  // A hint is asked for once the manifest's bytes hashed right, before its tree rules are checked (the
-  // request needs only its digest); a tree, only once the manifest holds.
-  const askHint = (digest: Digest, m: Manifest): void => {
-    if (!wantHints || first === undefined || hints.has(digest) || packableObjects(m).length < 2) return;
+  // A hint is asked for with its manifest (the request needs only its digest); a tree, only once the
+  // manifest holds.
+  const askHint = (digest: Digest): void => {
+    if (!wantHints || first === undefined || hints.has(digest)) return;
     const hint = readPackHint(first, digest, options.signal);
     hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
     hints.set(digest, hint);
@@ -255,7 +256,6 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       begun.made.catch(() => undefined); // the writes gated on it read its failure
       ahead.set(p.digest, begun);
     }
-    askHint(p.digest, p.manifest);
   };
   // The closure's manifests go into the cache while its objects are planned and fetched; awaited before
   // anything is published, and on failure before the fetch returns.
@@ -267,8 +267,8 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       cacheLater: true,
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(wantHints || early !== undefined ? { onManifest } : {}),
-      ...(wantHints ? { onDecoded: askHint } : {}),
+      ...(early !== undefined ? { onManifest } : {}),
+      ...(wantHints ? { onRequest: askHint } : {}),
     });
     // The early threads start once the root manifest's request is out (at the loop's next check phase):
     // their start, ~20 ms of CPU on this machine's two cores, no longer stands before that request.

@@ -4,7 +4,7 @@ import { parseDigest, type Digest } from '../store/digest.js';
 import type { Store } from '../store/store.js';
 import { resolveLimits, type ManifestLimits } from '../packages/limits.js';
 import { checkDecodedManifest, decodeCachedManifest, decodeManifestBytes } from '../packages/manifest-codec.js';
-import type { LoadedManifest, Manifest } from '../packages/manifest-types.js';
+import type { LoadedManifest } from '../packages/manifest-types.js';
 import type { PolicyVerdict, PublisherPolicy } from '../trust/manifest-policy.js';
 import { beginRootPolicy, type RootPolicy } from './closure-policy.js';
 import { fetchManifestBytes } from './fetch-manifest.js';
@@ -30,11 +30,12 @@ export interface ReadClosureOptions {
    */
   cacheLater?: boolean;
   /**
-   * Called with each fresh manifest once its bytes hashed right and its fields decoded, before its tree
-   * rules are checked: its digest is the closure's, so a caller may ask the stores about it (a pack hint),
-   * but must not act on its entries.
+   * Called with a manifest's digest as soon as it is asked of the stores (not read from the cache): the
+   * root's at once, the others once the root's policy holds. Its digest is the closure's (the root's is
+   * the caller's own, the others come from hashed, signed bytes), so a caller may ask the stores about it
+   * too (a pack hint) while its bytes travel; nothing about its contents is known yet.
    */
-  onDecoded?: (digest: Digest, manifest: Manifest) => void;
+  onRequest?: (digest: Digest) => void;
 }
 
 /**
@@ -82,7 +83,9 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
     const got = cache ? await fetchManifestBytes([], d, limits.maxManifestBytes, cache).catch(() => undefined) : undefined;
     if (got !== undefined) return got;
     await policyCheck;
-    return fetchManifestBytes(stores, d, limits.maxManifestBytes, undefined, options.signal);
+    const bytes = fetchManifestBytes(stores, d, limits.maxManifestBytes, undefined, options.signal);
+    options.onRequest?.(d);
+    return bytes;
   };
   const reads = new Map<Digest, Promise<{ bytes: Buffer; cached: boolean }>>();
   const read = (d: Digest): Promise<{ bytes: Buffer; cached: boolean }> => {
@@ -119,10 +122,9 @@ export async function readClosureManifests(stores: Store[], digest: string, opti
       const refs = decoded.manifest.references;
       const early = refs.length <= limits.maxReferences ? refs.filter((r) => !seen.has(r) && !reads.has(r)).slice(0, READ_AHEAD) : [];
       for (const r of early) void read(r);
-      options.onDecoded?.(d, decoded.manifest);
       // One turn of the event loop, so those requests (several promise steps each) go out before this
       // thread spends milliseconds on the checks.
-      if (early.length > 0 || options.onDecoded) await new Promise<void>((res) => setImmediate(res));
+      if (early.length > 0) await new Promise<void>((res) => setImmediate(res));
       loaded = checkDecodedManifest(decoded, limits);
     }
     packages.push(loaded);
