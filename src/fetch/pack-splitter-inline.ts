@@ -12,9 +12,11 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 /**
  * A piece of an object this long or longer is written through libuv's pool rather than on this thread. A
  * write into the page cache is the kernel copying the bytes and finding pages for them (reclaiming them
- * when memory is full), ~60 ms of a cold fetch's main thread for 150 MB; through the pool it runs on the
- * other core while this thread hashes the other packs' bytes, at ~10 µs of this thread per call. Shorter
- * pieces (most files are small) cost less written here than the hop does.
+ * when memory is full): 60–70 ms of a cold fetch's main thread for 150 MB in a CPU profile, which through
+ * the pool run on the other core while this thread hashes the other packs' bytes. Where pages must be
+ * reclaimed that took 13–15 % off a cold fetch over HTTP; on a host with free pages it is within the noise
+ * (docs/performance.md, session 34). Shorter pieces (most files are small) cost less written here than
+ * the hop through the pool does.
  */
 export const POOL_WRITE_FROM = 64 * 1024;
 
@@ -130,14 +132,24 @@ class InlinePackSplit implements PackSplitter {
     // The entry still being written keeps its descriptor; its later pieces come in later views.
     this.entryWrites = [];
     const settling = Promise.allSettled(writes).then(async (results) => {
+      // Every finished entry's descriptor is closed, whatever fails: one that did is removed, not handed on.
+      let first: { err: unknown } | undefined;
       for (const f of finished) {
-        closeSync(f.fd);
-        const failed = (await Promise.allSettled(f.writes)).some((r) => r.status === 'rejected');
-        if (failed) rmSync(f.tmp, { force: true });
-        else this.handOn(f.tmp, f.entry);
+        let err = (await Promise.allSettled(f.writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as unknown;
+        try {
+          closeSync(f.fd);
+          if (err === undefined) this.handOn(f.tmp, f.entry);
+        } catch (e) {
+          err ??= e;
+        }
+        if (err !== undefined) {
+          rmSync(f.tmp, { force: true });
+          first ??= { err };
+        }
       }
       const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (bad !== undefined) throw bad.reason;
+      if (first !== undefined) throw first.err;
     });
     this.settling = settling;
     settling.then(

@@ -200,9 +200,10 @@ describe('inline pack splitter: objects written as they pass, each checked befor
  * bindings of node:fs, synced with syncBuiltinESMExports). Each write through the pool starts only a few
  * turns of the loop after it was asked for, so a splitter that did not wait for it would close, hand on
  * or remove the file too early; `fail(length)` makes a write of that many bytes fail with EIO instead.
- * Each close records how many writes on its descriptor were still in flight.
+ * Each close records how many writes on its descriptor were still in flight; `closeFails(fd)` makes a close
+ * throw EIO after it closed.
  */
-async function watchingWrites<T>(body: (closedInFlight: number[]) => Promise<T>, fail?: (length: number) => boolean): Promise<T> {
+async function watchingWrites<T>(body: (closedInFlight: number[]) => Promise<T>, fail?: (length: number) => boolean, closeFails?: (fd: number) => boolean): Promise<T> {
   const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
   const realWrite = cjsFs.write;
   const realClose = cjsFs.closeSync;
@@ -225,6 +226,8 @@ async function watchingWrites<T>(body: (closedInFlight: number[]) => Promise<T>,
   cjsFs.closeSync = (fd: number) => {
     closedInFlight.push(inFlight.get(fd) ?? 0);
     realClose(fd);
+    // As a close that reports a write-back error (EIO): the descriptor is gone all the same.
+    if (closeFails?.(fd) === true) throw Object.assign(new Error('EIO: i/o error, close'), { code: 'EIO' });
   };
   syncBuiltinESMExports();
   try {
@@ -270,6 +273,22 @@ describe('inline pack splitter: large pieces written through libuv\'s pool', () 
     expect(out.committed.map((c) => c.digest)).toEqual(entries.map((e) => e.digest).filter((d) => d !== failed));
     expect(await leftInTmp()).not.toContain(cache.tempPath(failed).split('/').pop());
     expect((await leftInTmp()).length).toBe(entries.length - 1);
+    expect(openDescriptors()).toBe(before);
+  });
+
+  it('a close that fails after writes through the pool fails the pack: that file is removed, the other entries of the view still closed and handed on', async () => {
+    const before = openDescriptors();
+    let failedFd = -1;
+    const out = await watchingWrites(
+      () => split(entries, pack, Number.MAX_SAFE_INTEGER),
+      undefined,
+      // The first descriptor closed after a write through the pool: the 300,000-byte object's.
+      (fd) => (failedFd < 0 ? ((failedFd = fd), true) : false),
+    );
+    expect(out.err?.code).toBe('EIO');
+    const failed = entries[0]?.digest as Digest;
+    expect(out.committed.map((c) => c.digest)).toEqual(entries.map((e) => e.digest).filter((d) => d !== failed));
+    expect(await leftInTmp()).not.toContain(cache.tempPath(failed).split('/').pop());
     expect(openDescriptors()).toBe(before);
   });
 
