@@ -19,10 +19,13 @@ import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
 import { generateTree } from '../helpers/tree-gen.js';
 
 const NOBODY = 65534;
-/** Runs node with `args` as nobody (not synchronously: the HTTP store server answers from this process). */
-const run = (args: string[], home: string, direct: boolean): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+/**
+ * Runs node with `args` as nobody (not synchronously: the HTTP store server answers from this process).
+ * `direct`: true sets FLOTILLA_DIRECT_WRITES=1, 'never' sets it to 0, false leaves the default.
+ */
+const run = (args: string[], home: string, direct: boolean | 'never'): Promise<{ status: number | null; stdout: string; stderr: string }> =>
   new Promise((done, fail) => {
-    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, ...(direct ? { FLOTILLA_DIRECT_WRITES: '1' } : {}) };
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, ...(direct === false ? {} : { FLOTILLA_DIRECT_WRITES: direct === true ? '1' : '0' }) };
     const child = spawn(process.execPath, args, { uid: NOBODY, gid: NOBODY, env });
     let stdout = '';
     let stderr = '';
@@ -92,6 +95,8 @@ describe('a fetch as a user other than root', () => {
     }
   });
 
+  // Through the page cache by FLOTILLA_DIRECT_WRITES=0: by default a NAR's writer judges the page cache as it
+  // writes (util/page-cache-judge.ts), and on a slow host sends the rest of a large file to the disk.
   it.each([
     { direct: false, how: 'through the page cache' },
     { direct: true, how: 'straight to the disk' },
@@ -106,7 +111,7 @@ import { createUnpackSink } from ${JSON.stringify(resolve('dist/src/nix/nar-unpa
 const sink = createUnpackSink(${JSON.stringify(out)}, '/nix/store/x');
 await parseNar(createReadStream(${JSON.stringify(narFile)}), sink, '/nix/store/x');
 await sink.finish();`;
-    const r = await run(['--input-type=module', '-e', script], home, direct);
+    const r = await run(['--input-type=module', '-e', script], home, direct || 'never');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(statSync(join(out, 'big')).mode & 0o777).toBe(0o444);
