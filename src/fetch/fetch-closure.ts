@@ -242,10 +242,10 @@ async function fetchInto(options: FetchClosureOptions, storeDir: string, names: 
       await removeTree(tree.partial);
     }
   };
-  // A hint is asked for with its manifest (the request needs only its digest); a tree, only once the
-  // manifest holds.
+  // A hint is asked for with its manifest (the request needs only its digest; read-closure asks the stores
+  // for each manifest once); a tree, only once the manifest holds.
   const askHint = (digest: Digest): void => {
-    if (!wantHints || first === undefined || hints.has(digest)) return;
+    if (!wantHints || first === undefined) return;
     const hint = readPackHint(first, digest, options.signal);
     hint.catch(() => undefined); // planPacks reads its failure, if it still wants the hint
     hints.set(digest, hint);

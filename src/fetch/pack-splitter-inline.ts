@@ -131,11 +131,14 @@ class InlinePackSplit implements PackSplitter {
     this.finished = [];
     // The entry still being written keeps its descriptor; its later pieces come in later views.
     this.entryWrites = [];
-    const settling = Promise.allSettled(writes).then(async (results) => {
+    const settling = Promise.allSettled(writes).then((results) => {
+      // A finished entry's writes are among the view's, settled by now: their failures, by write.
+      const failed = new Map<Promise<void>, { err: unknown }>();
+      results.forEach((r, k) => void (r.status === 'rejected' && failed.set(writes[k] as Promise<void>, { err: r.reason })));
       // Every finished entry's descriptor is closed, whatever fails: one that did is removed, not handed on.
       let first: { err: unknown } | undefined;
       for (const f of finished) {
-        let err = (await Promise.allSettled(f.writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as unknown;
+        let err = f.writes.map((w) => failed.get(w)).find((x) => x !== undefined)?.err;
         try {
           closeSync(f.fd);
           if (err === undefined) this.handOn(f.tmp, f.entry);
