@@ -5,7 +5,8 @@
 // two floors beside Nix: a bare Node process making the same GETs, hashing and writing the objects
 // (lib/bare-fetch.ts), on one thread and on two, as numbered files or as the closure's whole tree (every
 // directory, symlink and inline file too, as any fetch writes), the tree also with the fetch's early
-// writeback; and Flotilla fetching the same closure's Nix store paths from Nix's own cache (issue 16's
+// writeback, and once more with its GETs only after the closure's signed manifests were read and
+// authenticated the least way (lib/bare-signed-closure.ts); and Flotilla fetching the same closure's Nix store paths from Nix's own cache (issue 16's
 // path, on a closure of many files). Runs are interleaved (the order flips every round), each followed by
 // a counted `sync`; figures are medians of same-round pairs, and beside them each tool's fastest round
 // against the other's.
@@ -98,6 +99,7 @@ async function round(s: Setup, dir: string, flip: boolean, m: Sample): Promise<v
     ['bareTree2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-2'), '2', 'tree'], floorEnv())],
     ['bareTreeWb', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-wb'), '1', 'tree', String(WRITEBACK_BYTES)], floorEnv())],
     ['bareTreeWb2', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-wb-2'), '2', 'tree', String(WRITEBACK_BYTES)], floorEnv())],
+    ['bareTreeWbSigned', () => timeProcess(process.execPath, [BARE_FETCH, s.barePlan, join(dir, 'bare-tree-wb-signed'), '1', 'tree', String(WRITEBACK_BYTES), 'signed'], floorEnv())],
   ]);
   await pair([
     ['nixIncr', () => nixCopy(s, h.none.url, join(dir, 'nix-http'), s.nix.v2, xdg())],
@@ -193,6 +195,9 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState
     // the fetch's early writeback does), so the disk writes during the download rather than in the `sync`.
     bareNodeTreeWritebackHttpRatio: pairedRatio(m, 'bareTreeWb', nixBestHttp, withSync),
     bareNodeTreeWritebackTwoLanesHttpRatio: pairedRatio(m, 'bareTreeWb2', nixBestHttp, withSync),
+    // And, one thread, only once the closure's signed manifests were read and authenticated the least way
+    // (root signature, every manifest's hash, lib/bare-signed-closure.ts): what no verifying fetch skips.
+    bareNodeSignedTreeWritebackHttpRatio: pairedRatio(m, 'bareTreeWbSigned', nixBestHttp, withSync),
     incrHttpRatio: pairedRatio(m, 'flIncr', ['nixIncr'], withSync),
     noopHttpSeconds: median((m['flNoop'] ?? []).map(wall)),
     // What the no-op asked of the store (its own `--json` count): Nix's asks nothing.
@@ -230,6 +235,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState
     ['floor: the whole tree on two lanes (worker threads)', '', cell(m, 'bareTree2'), ratio('bareTree2', nixBestHttp)],
     [`floor: the whole tree with early writeback (a sync -f every ${WRITEBACK_BYTES / 1024 / 1024} MiB, as the fetch does), one thread`, '', cell(m, 'bareTreeWb'), ratio('bareTreeWb', nixBestHttp)],
     ['floor: the same on two lanes', '', cell(m, 'bareTreeWb2'), ratio('bareTreeWb2', nixBestHttp)],
+    ['floor: one thread, GETs only after the signed closure was read and authenticated (root signature, manifest hashes)', '', cell(m, 'bareTreeWbSigned'), ratio('bareTreeWbSigned', nixBestHttp)],
     ['incremental v1 → v2 over HTTP', cell(m, 'nixIncr'), cell(m, 'flIncr'), ratio('flIncr', ['nixIncr'])],
     ['no-op over HTTP', cell(m, 'nixNoop'), `${cell(m, 'flNoop')}; bare node + ${fmt(result.noopOverNodeSeconds)} s (CPU + ${fmt(result.noopOverNodeCpuSeconds)} s); ${result.noopRequests} request(s)`, ratio('flNoop', ['nixNoop'])],
     ['process start (`flotilla --help`)', `bare node -e 0: ${fmt(result.nodeStartSeconds)} s (CPU ${fmt(median((m['node'] ?? []).map(cpu)))} s)${result.nodeExtraCaStartSeconds === null ? '' : `; with NODE_EXTRA_CA_CERTS read at start: ${fmt(result.nodeExtraCaStartSeconds)} s`}`, `${fmt(median((m['flHelp'] ?? []).map(wall)))} s (fetch --help ${fmt(median((m['flFetchHelp'] ?? []).map(wall)))} s; CPU bare node + ${fmt(result.cliStartOverNodeCpuSeconds)} s)`, `${result.cliStartRatio.toFixed(2)}× bare node`],
@@ -262,7 +268,7 @@ async function setUp(root: string, withRgw: boolean): Promise<Setup> {
   }
   const [flotilla, none, zstd] = servers;
   const barePlan = join(root, 'bare-plan.json');
-  await writeFile(barePlan, JSON.stringify({ base: flotilla.url, ...(await coldFetchPlan(flotilla.url, pushed.v1)) }));
+  await writeFile(barePlan, JSON.stringify({ base: flotilla.url, ...(await coldFetchPlan(flotilla.url, pushed.v1)), signed: { root: pushed.v1, key: pushed.pubKey } }));
   process.stdout.write(
     `closure: ${trees.files} files, ${(trees.bytes / 1e6).toFixed(1)} MB in 3 packages; v2 changes ${trees.changedFiles} files, ${(trees.changedBytes / 1e6).toFixed(2)} MB; ` +
       `built, pushed and published in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,

@@ -14,14 +14,18 @@
 //
 // With WRITEBACK (bytes), each lane flushes its files in the background as they add up, as the fetch does.
 //
-//   node bare-fetch.js PLAN.json OUT LANES [tree|flat] [WRITEBACK]
-//     PLAN: {"base": URL, "gets": [{"key", "pack"}], "tree"?: BareTree (bare-fetch-lane.ts)}
+// With `signed`, the GETs wait until the closure's signed manifests were read and authenticated from the
+// same server (bare-signed-closure.ts), as a verifying fetch's must: the plan then stands for what they say.
+//
+//   node bare-fetch.js PLAN.json OUT LANES [tree|flat] [WRITEBACK|-] [signed]
+//     PLAN: {"base": URL, "gets": [{"key", "pack"}], "tree"?: BareTree (bare-fetch-lane.ts), "signed"?: BareSigned}
 //
 // Prints {"files", "bytes"} as JSON; exits 1 on an error.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { runBareLane, type BareGet, type BareLane, type BareTally, type BareTree } from './bare-fetch-lane.js';
+import { readSignedClosure, type BareSigned } from './bare-signed-closure.js';
 
 /** Makes the tree's directories, symlinks and inline files under `out`; returns the files written. */
 function makeTree(out: string, tree: BareTree): BareTally {
@@ -47,11 +51,16 @@ function runWorker(lane: BareLane): Promise<BareTally> {
 }
 
 async function main(): Promise<void> {
-  const [planFile, out, lanesArg, treeArg, writebackArg] = process.argv.slice(2);
-  if (planFile === undefined || out === undefined) throw new Error('usage: bare-fetch.js PLAN.json OUT [LANES] [tree|flat] [WRITEBACK]');
-  const writebackBytes = writebackArg === undefined ? undefined : Number(writebackArg);
-  if (writebackBytes !== undefined && !(writebackBytes > 0)) throw new Error(`WRITEBACK must be a number of bytes, not ${writebackArg}`);
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { base: string; gets: BareGet[]; tree?: BareTree };
+  const [planFile, out, lanesArg, treeArg, writebackArg, signedArg] = process.argv.slice(2);
+  if (planFile === undefined || out === undefined) throw new Error('usage: bare-fetch.js PLAN.json OUT [LANES] [tree|flat] [WRITEBACK|-] [signed]');
+  const writebackBytes = writebackArg === undefined || writebackArg === '-' ? undefined : Number(writebackArg);
+  if (writebackBytes !== undefined && !(writebackBytes > 0)) throw new Error(`WRITEBACK must be a number of bytes or -, not ${writebackArg}`);
+  if (signedArg !== undefined && signedArg !== 'signed') throw new Error(`the sixth argument is signed, not ${signedArg}`);
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { base: string; gets: BareGet[]; tree?: BareTree; signed?: BareSigned };
+  if (signedArg !== undefined) {
+    if (plan.signed === undefined) throw new Error(`${planFile} has no signed closure`);
+    await readSignedClosure(new URL(plan.base), plan.signed);
+  }
   const lanes = Math.max(1, Number(lanesArg ?? 1) || 1);
   if (treeArg !== undefined && treeArg !== 'tree' && treeArg !== 'flat') throw new Error(`the fourth argument is tree or flat, not ${treeArg}`);
   const tree = treeArg === 'tree' ? plan.tree : undefined;

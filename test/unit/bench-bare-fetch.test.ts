@@ -111,7 +111,7 @@ describe('bench floor: a bare Node lane writes every object a cold fetch fetches
     } finally {
       sync.restore();
     }
-    await expect(exec(process.execPath, [BARE_FETCH, planFile, join(t.dir, 'bad'), '1', 'tree', 'lots'])).rejects.toThrow(/WRITEBACK must be a number of bytes, not lots/);
+    await expect(exec(process.execPath, [BARE_FETCH, planFile, join(t.dir, 'bad'), '1', 'tree', 'lots'])).rejects.toThrow(/WRITEBACK must be a number of bytes or -, not lots/);
   });
 
   it('refuses a fourth argument other than tree or flat, naming it, and writes nothing', async () => {
