@@ -6,10 +6,10 @@
 // (lib/bare-fetch.ts), on one thread and on two, as numbered files or as the closure's whole tree (every
 // directory, symlink and inline file too, as any fetch writes), the tree also with the fetch's early
 // writeback, and once more with its GETs only after the closure's signed manifests were read and
-// authenticated the least way (lib/bare-signed-closure.ts); and Flotilla fetching the same closure's Nix store paths from Nix's own cache (issue 16's
-// path, on a closure of many files). Runs are interleaved (the order flips every round), each followed by
-// a counted `sync`; figures are medians of same-round pairs, and beside them each tool's fastest round
-// against the other's.
+// authenticated the least way (lib/bare-signed-closure.ts); and Flotilla fetching the same closure's Nix
+// store paths from Nix's own cache (issue 16's path, on a closure of many files). Runs are interleaved (the
+// order flips every round), each followed by a counted `sync`; figures are medians of same-round pairs,
+// and beside them each tool's fastest round against the other's.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';

@@ -57,14 +57,13 @@ async function main(): Promise<void> {
   if (writebackBytes !== undefined && !(writebackBytes > 0)) throw new Error(`WRITEBACK must be a number of bytes or -, not ${writebackArg}`);
   if (signedArg !== undefined && signedArg !== 'signed') throw new Error(`the sixth argument is signed, not ${signedArg}`);
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { base: string; gets: BareGet[]; tree?: BareTree; signed?: BareSigned };
-  if (signedArg !== undefined) {
-    if (plan.signed === undefined) throw new Error(`${planFile} has no signed closure`);
-    await readSignedClosure(new URL(plan.base), plan.signed);
-  }
   const lanes = Math.max(1, Number(lanesArg ?? 1) || 1);
   if (treeArg !== undefined && treeArg !== 'tree' && treeArg !== 'flat') throw new Error(`the fourth argument is tree or flat, not ${treeArg}`);
   const tree = treeArg === 'tree' ? plan.tree : undefined;
   if (treeArg === 'tree' && tree === undefined) throw new Error(`${planFile} has no tree`);
+  if (signedArg !== undefined && plan.signed === undefined) throw new Error(`${planFile} has no signed closure`);
+  // Before anything is made or asked for: the plan stands for the manifests only once they held.
+  if (plan.signed !== undefined && signedArg !== undefined) await readSignedClosure(new URL(plan.base), plan.signed);
   const shares: BareGet[][] = Array.from({ length: lanes }, () => []);
   plan.gets.forEach((g, i) => shares[i % lanes]?.push(g));
   const laneOptions = { ...(tree === undefined ? {} : { homes: tree.homes }), ...(writebackBytes === undefined ? {} : { writebackBytes }) };
