@@ -61,6 +61,15 @@ const IDLE_MS = 30_000;
 const PACK_FIXED = 16;
 const PACK_ENTRY = 40;
 
+/**
+ * The body length of a response head (status line and headers, without the blank line) when it is a
+ * `HTTP/1.1 200` with a Content-Length; undefined for anything else. The floor's whole HTTP parsing.
+ */
+export function okBodyLength(head: string): number | undefined {
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
+  return head.startsWith('HTTP/1.1 200') && length !== undefined ? Number(length) : undefined;
+}
+
 /** Where the lane puts an object: a new file, opened for writing, and once written its other names. */
 interface Placer {
   open(hex: string): number;
@@ -211,12 +220,12 @@ function fetchOne(base: URL, get: BareGet, place: Placer, tally: BareTally, onBo
               const end = head.indexOf('\r\n\r\n');
               if (end < 0) return true;
               const text = head.subarray(0, end).toString('latin1');
-              const length = /\r\ncontent-length: *(\d+)/i.exec(text)?.[1];
-              if (!text.startsWith('HTTP/1.1 200') || length === undefined) {
+              const length = okBodyLength(text);
+              if (length === undefined) {
                 fail(text.split('\r\n')[0] ?? 'no status');
                 return false;
               }
-              bodyLeft = Number(length);
+              bodyLeft = length;
               view = head.subarray(end + 4);
               head = undefined;
               onBody();

@@ -8,6 +8,7 @@
 // built-ins, so the floor's start stays bare Node's.
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { connect } from 'node:net';
+import { okBodyLength } from './bare-fetch-lane.js';
 
 /** The closure to read: its root digest (`sha256:<hex>`) and the trusted key (`name:base64`, as `--trust`). */
 export interface BareSigned {
@@ -56,10 +57,10 @@ function getBody(base: URL, key: string): Promise<Buffer> {
       const all = Buffer.concat(chunks);
       const end = all.indexOf('\r\n\r\n');
       const head = end < 0 ? '' : all.subarray(0, end).toString('latin1');
-      const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
+      const length = okBodyLength(head);
       const body = all.subarray(end + 4);
-      if (!head.startsWith('HTTP/1.1 200') || length === undefined) fail(head.split('\r\n')[0] || 'no response');
-      else if (body.length !== Number(length)) fail(`${body.length} bytes, Content-Length ${length}`);
+      if (length === undefined) fail(head.split('\r\n')[0] || 'no response');
+      else if (body.length !== length) fail(`${body.length} bytes, Content-Length ${length}`);
       else resolve(body);
     });
   });
