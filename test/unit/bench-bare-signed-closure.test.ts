@@ -10,6 +10,9 @@ import { keyPath } from '../../src/store/key-path.js';
 import { objectKey } from '../../src/store/keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import { formatPublicKey } from '../../src/trust/publisher-key.js';
+import { signManifest } from '../../src/trust/manifest-signature.js';
+import { hashBytes } from '../../src/packages/manifest-codec.js';
+import { signatureKey } from '../../src/store/keys.js';
 import type { Digest } from '../../src/store/digest.js';
 import { startHttpStoreServer, type HttpStoreServer } from '../helpers/http-store-server.js';
 import { makeKeyPair, makeTempDir } from '../helpers/package-fixtures.js';
@@ -29,12 +32,24 @@ describe('bench floor: the signed closure read before the GETs', () => {
   let app: Digest;
   let lib: Digest;
   let trusted: string;
+  let key: ReturnType<typeof makeKeyPair>;
+
+  /** Puts `text` in the store as a manifest signed by the trusted key, as a publisher would: its digest. */
+  async function putSigned(text: string): Promise<Digest> {
+    const bytes = Buffer.from(text, 'utf8');
+    const digest = hashBytes(bytes);
+    for (const [k, data] of [[objectKey(digest), bytes], [signatureKey(digest, 'ci-1'), signManifest(key.secret, digest, bytes.length)]] as const) {
+      await mkdir(join(keyPath(storeDir, k), '..'), { recursive: true });
+      await writeFile(keyPath(storeDir, k), data);
+    }
+    return digest;
+  }
 
   beforeAll(async () => {
     t = await makeTempDir();
     storeDir = join(t.dir, 'store');
     const store = openStore(storeDir);
-    const key = makeKeyPair('ci-1');
+    key = makeKeyPair('ci-1');
     trusted = formatPublicKey(key.public);
     for (const name of ['lib', 'app']) {
       await mkdir(join(t.dir, name));
@@ -57,6 +72,19 @@ describe('bench floor: the signed closure read before the GETs', () => {
   it('refuses a root signed by another key of the same name', async () => {
     const other = formatPublicKey(makeKeyPair('ci-1').public);
     await expect(readSignedClosure(new URL(srv.url), { root: app, key: other })).rejects.toThrow(`root ${app}: no valid signature by ci-1`);
+  });
+
+  it('refuses a key not written as name:base64 of 32 bytes, and a root with no signature by that key name', async () => {
+    await expect(readSignedClosure(new URL(srv.url), { root: app, key: 'ci-1' })).rejects.toThrow('key "ci-1": want name:base64 of 32 bytes');
+    const other = formatPublicKey(makeKeyPair('ci-2').public);
+    await expect(readSignedClosure(new URL(srv.url), { root: app, key: other })).rejects.toThrow(/GET signatures\/sha256\/[0-9a-f]{64}\/ci-2: HTTP\/1.1 404/);
+  });
+
+  it('refuses a signed manifest with no references list, and one whose reference is not a sha256 digest', async () => {
+    const bare = await putSigned('{"entries":[]}');
+    await expect(readSignedClosure(new URL(srv.url), { root: bare, key: trusted })).rejects.toThrow(`manifest ${bare}: no references list`);
+    const odd = await putSigned('{"references":["md5:00"]}');
+    await expect(readSignedClosure(new URL(srv.url), { root: odd, key: trusted })).rejects.toThrow(`a reference of ${odd}: not a sha256 digest: "md5:00"`);
   });
 
   it('with `signed`, writes the tree only after the closure held, and nothing when it does not', async () => {
