@@ -9,6 +9,9 @@
 // For uncompressed and zstd caches each round also runs a bare Node process that only copies (or has
 // `zstd -d` write) the NAR files a cold and a one-changed fetch need (lib/bare-nar-copy.ts), timed with its
 // `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process.
+// For uncompressed caches each round also runs a bare Node process that does the least a correct fetch does
+// with those NARs, as `nix copy` does it (lib/bare-nar-unpack.ts: one thread, every byte hashed against its
+// NarHash, the tree written), with its `sync`: how close a fresh Node process gets to `nix copy` itself.
 // `--paths N` replaces the three large paths by N - 1 small ones (a few KiB to ~30 KiB each, three small
 // files) and the app: the shape of a real system's closure, where per-path costs count, not bytes.
 import { execFile } from 'node:child_process';
@@ -20,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { systemDecompressor } from '../src/nix/index.js';
 import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type NixCompressionName, type NixLibSpec } from '../scripts/world/nix-closure.js';
-import { narFloorArgs } from './lib/nar-floor-plan.js';
+import { narFloorArgs, narUnpackFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { floorEnv } from './lib/timed-process.js';
 import { freshPageCacheGBps as timeFreshPages } from './lib/fresh-pages.js';
@@ -31,6 +34,7 @@ export const usage = "npm run bench -- nix [--reps N] [--mb TOTAL | --paths N] [
 
 const exec = promisify(execFile);
 const BARE_NAR_COPY = fileURLToPath(new URL('./lib/bare-nar-copy.js', import.meta.url));
+const BARE_NAR_UNPACK = fileURLToPath(new URL('./lib/bare-nar-unpack.js', import.meta.url));
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 interface RunResult {
@@ -82,10 +86,10 @@ async function nodeStart(): Promise<RunResult> {
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
-/** The floor (lib/bare-nar-copy.ts): a fresh Node process copying `nars` into `dest`, and nothing else. */
-async function bareNarCopy(nars: readonly string[], dest: string): Promise<RunResult> {
+/** A floor process (lib/bare-nar-copy.ts or lib/bare-nar-unpack.ts, `script`) run on `nars` into `dest`. */
+async function bareFloor(script: string, nars: readonly string[], dest: string): Promise<RunResult> {
   const t0 = performance.now();
-  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, BARE_NAR_COPY, dest, ...nars], { env: floorEnv() });
+  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, script, dest, ...nars], { env: floorEnv() });
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
@@ -156,6 +160,9 @@ export async function run(args: string[]): Promise<void> {
       const floorNars = c === 'none' || c === 'zstd'
         ? { cold: await narFloorArgs(cache, ds.v1.paths), 'one changed': await narFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
         : undefined;
+      const unpackNars = c === 'none'
+        ? { cold: await narUnpackFloorArgs(cache, ds.v1.paths), 'one changed': await narUnpackFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
+        : undefined;
       const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
       for (let i = 0; i < reps; i++) {
         const order = i % 2 === 0 ? (['flotilla', 'nix', ...who3] as const) : ([...who3, 'nix', 'flotilla'] as const);
@@ -177,7 +184,11 @@ export async function run(args: string[]): Promise<void> {
         add('node start', await nodeStart());
         for (const [phase, nars] of Object.entries(floorNars ?? {})) {
           await exec('sync', []);
-          add(`floor ${phase}`, await thenSync(bareNarCopy(nars, join(root, `floor-${c}-${i}-${phase.replace(' ', '-')}`))));
+          add(`floor ${phase}`, await thenSync(bareFloor(BARE_NAR_COPY, nars, join(root, `floor-${c}-${i}-${phase.replace(' ', '-')}`))));
+        }
+        for (const [phase, nars] of Object.entries(unpackNars ?? {})) {
+          await exec('sync', []);
+          add(`unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack-${c}-${i}-${phase.replace(' ', '-')}`))));
         }
       }
       results[c] = m;
@@ -186,7 +197,7 @@ export async function run(args: string[]): Promise<void> {
     const freshPageCacheGBps = { before: hostBefore, after: await timeFreshPages(root) };
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -200,11 +211,15 @@ export async function run(args: string[]): Promise<void> {
         // What a process copying only the NARs reaches, with its sync, against Nix's copy with its sync.
         const copy = m[`floor ${phase}`];
         const copyFloor = copy === undefined ? undefined : paired(copy, n, withSync);
+        // What a process doing only the NAR work `nix copy` does (hash, parse, tree), with its sync, against Nix's.
+        const unpack = m[`unpack floor ${phase}`];
+        const unpackFloor = unpack === undefined ? undefined : paired(unpack, n, withSync);
         (ratios[c] ??= {})[phase] = {
           wall: round2(median(paired(f, n, (r) => r.seconds))),
           wallPlusSync: round2(median(paired(f, n, withSync))),
           nodeStartFloor: round2(median(floor)),
           ...(copyFloor === undefined ? {} : { bareCopyFloor: round2(median(copyFloor)) }),
+          ...(unpackFloor === undefined ? {} : { bareUnpackFloor: round2(median(unpackFloor)) }),
           ...(before === undefined ? {} : { beforeWallPlusSync: round2(median(paired(b, n, withSync))) }),
         };
         rows.push([
@@ -213,6 +228,7 @@ export async function run(args: string[]): Promise<void> {
           Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
           spread(floor, 2),
           copyFloor === undefined ? '—' : spread(copyFloor, 2),
+          unpackFloor === undefined ? '—' : spread(unpackFloor, 2),
           ...(before === undefined ? [] : [spread(b.map(withSync)), spread(paired(b, n, withSync), 2)]),
         ]);
       }
@@ -222,11 +238,12 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', 'bare unpack/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process (both floors run without NODE_EXTRA_CA_CERTS, which Node would parse at start and the bin defers)\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
+    process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each uncompressed NAR hashed against its NarHash and its tree written; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
     process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {

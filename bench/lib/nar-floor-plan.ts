@@ -1,5 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseSha256 } from '../../src/nix/hash.js';
+
+/** A narinfo's lines as the floors need them; throws naming the narinfo when its URL line is missing. */
+async function readFloorNarInfo(cacheDir: string, storePath: string): Promise<{ file: string; nar: string; compression: string; narHash?: string }> {
+  const hash = (storePath.split('/').pop() ?? '').slice(0, 32);
+  const file = join(cacheDir, `${hash}.narinfo`);
+  const text = await readFile(file, 'utf8');
+  const field = (name: string): string | undefined => new RegExp(`^${name}: (.+)$`, 'm').exec(text)?.[1];
+  const url = field('URL');
+  if (url === undefined) throw new Error(`${file}: no URL line`);
+  const narHash = field('NarHash');
+  return { file, nar: join(cacheDir, url), compression: field('Compression') ?? 'bzip2', ...(narHash === undefined ? {} : { narHash }) };
+}
 
 /**
  * The NAR files of `storePaths` in the `file://` binary cache `cacheDir`, as bare-nar-copy.ts takes them
@@ -9,15 +22,25 @@ import { join } from 'node:path';
 export async function narFloorArgs(cacheDir: string, storePaths: readonly string[]): Promise<string[]> {
   return Promise.all(
     storePaths.map(async (p) => {
-      const hash = (p.split('/').pop() ?? '').slice(0, 32);
-      const file = join(cacheDir, `${hash}.narinfo`);
-      const text = await readFile(file, 'utf8');
-      const field = (name: string): string | undefined => new RegExp(`^${name}: (.+)$`, 'm').exec(text)?.[1];
-      const url = field('URL');
-      const compression = field('Compression') ?? 'bzip2';
-      if (url === undefined) throw new Error(`${file}: no URL line`);
+      const { file, nar, compression } = await readFloorNarInfo(cacheDir, p);
       if (compression !== 'none' && compression !== 'zstd') throw new Error(`${file}: Compression ${compression}: the floor copies only none and zstd NARs`);
-      return compression === 'zstd' ? `${join(cacheDir, url)}:zstd` : join(cacheDir, url);
+      return compression === 'zstd' ? `${nar}:zstd` : nar;
+    }),
+  );
+}
+
+/**
+ * The uncompressed NAR files of `storePaths` in `cacheDir` with their NarHash in hex, as bare-nar-unpack.ts
+ * takes them (`FILE@SHA256`). Throws naming the narinfo when a line is missing, its NarHash is not a sha256,
+ * or its NAR is compressed (that floor unpacks only uncompressed NARs).
+ */
+export async function narUnpackFloorArgs(cacheDir: string, storePaths: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    storePaths.map(async (p) => {
+      const { file, nar, compression, narHash } = await readFloorNarInfo(cacheDir, p);
+      if (compression !== 'none') throw new Error(`${file}: Compression ${compression}: the unpacking floor reads only uncompressed NARs`);
+      if (narHash === undefined) throw new Error(`${file}: no NarHash line`);
+      return `${nar}@${parseSha256(narHash, `${file}: NarHash`).toString('hex')}`;
     }),
   );
 }

@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { narUnpackFloorArgs } from '../../bench/lib/nar-floor-plan.js';
+import { formatSha256 } from '../../src/nix/hash.js';
+import { dir, entry, file, nar } from '../helpers/nar-bytes.js';
+import { nixDump } from '../helpers/nix-closure.js';
+import { makeTempDir } from '../helpers/package-fixtures.js';
+
+// The Nix benchmark's unpacking floor stands for the NAR work `nix copy` does: it is one only if it hashes
+// every byte against the NarHash, writes the whole tree as Nix would (so `nix-store --dump` of it gives the
+// same NAR back), and refuses what a fetch refuses. Run as the built process the bench runs.
+
+const exec = promisify(execFile);
+const BARE_NAR_UNPACK = resolve('dist/bench/lib/bare-nar-unpack.js');
+const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const run = (dest: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  exec(process.execPath, [BARE_NAR_UNPACK, dest, ...args]).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: unknown) => ({ code: (e as { code: number }).code, stdout: (e as { stdout: string }).stdout, stderr: (e as { stderr: string }).stderr }),
+  );
+
+describe('bench floor: a bare Node process unpacks the NARs a Nix fetch needs, as nix copy does', () => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    t = await makeTempDir();
+  });
+  afterAll(async () => {
+    await exec('chmod', ['-R', 'u+w', t.dir]);
+    await t.cleanup();
+  });
+
+  it('writes a real NAR\'s tree so that nix-store --dump of it is the same NAR, after checking its hash', async () => {
+    const src = join(t.dir, 'src');
+    await mkdir(join(src, 'bin'), { recursive: true });
+    await mkdir(join(src, 'share', 'deep'), { recursive: true });
+    // Larger than the floor's 1 MiB buffer, and not a multiple of 8: read across reads, then padded.
+    await writeFile(join(src, 'large'), randomBytes(3 * 1024 * 1024 + 5));
+    await writeFile(join(src, 'bin', 'run'), '#!/bin/sh\nexit 0\n');
+    await chmod(join(src, 'bin', 'run'), 0o755);
+    await writeFile(join(src, 'empty'), '');
+    await writeFile(join(src, 'share', 'deep', 'x'), 'x\n');
+    await symlink('../large', join(src, 'share', 'link'));
+    const bytes = await nixDump(src, t.dir);
+    const narFile = join(t.dir, 'real.nar');
+    await writeFile(narFile, bytes);
+    const dest = join(t.dir, 'out');
+    const r = await run(dest, `${narFile}@${hex(bytes)}`);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ paths: 1, files: 4, bytes: bytes.length });
+    expect((await nixDump(join(dest, '0'), t.dir)).equals(bytes)).toBe(true);
+  });
+
+  it('reads a name that lies across the end of its buffer whole', async () => {
+    const name = `${'n'.repeat(200)}-across`;
+    const make = (size: number): Buffer => nar(...dir(entry('a', file(Buffer.alloc(size, 1))), entry(name, file('b'))));
+    // The name's bytes start 40 bytes before the 1 MiB read ends (its length field and the tokens before it move with `size`).
+    const first = make(1024 * 1024);
+    const at = first.indexOf(Buffer.from(name));
+    const bytes = make(1024 * 1024 - (at - (1024 * 1024 - 40)));
+    expect(bytes.indexOf(Buffer.from(name))).toBe(1024 * 1024 - 40);
+    const narFile = join(t.dir, 'across.nar');
+    await writeFile(narFile, bytes);
+    const r = await run(join(t.dir, 'across'), `${narFile}@${hex(bytes)}`);
+    expect(r.code).toBe(0);
+    expect(await readFile(join(t.dir, 'across', '0', name), 'utf8')).toBe('b');
+  });
+
+  it('fails with exit 1, naming the NAR, when its sha256 is not the NarHash given', async () => {
+    const bytes = nar(...file('contents'));
+    const narFile = join(t.dir, 'wrong.nar');
+    await writeFile(narFile, bytes);
+    const r = await run(join(t.dir, 'wrong'), `${narFile}@${hex(Buffer.from('other'))}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bare-nar-unpack: .*wrong\.nar: its sha256 is [0-9a-f]{64}, its NarHash/);
+  });
+
+  it('refuses an entry name that would leave its folder, writing nothing outside it', async () => {
+    const bytes = nar(...dir(entry('..', file('escaped'))));
+    const narFile = join(t.dir, 'escape.nar');
+    await writeFile(narFile, bytes);
+    const before = await readdir(t.dir);
+    const r = await run(join(t.dir, 'escape', 'in'), `${narFile}@${hex(bytes)}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/entry name "\.\."/);
+    expect((await readdir(t.dir)).sort()).toEqual([...before, 'escape'].sort());
+    expect(await readdir(join(t.dir, 'escape'))).toEqual(['in']);
+  });
+
+  it('takes each NAR from its narinfo with the NarHash in hex, and refuses a compressed one, naming the narinfo', async () => {
+    const cache = join(t.dir, 'cache');
+    await mkdir(join(cache, 'nar'), { recursive: true });
+    const digest = createHash('sha256').update('nar').digest();
+    const h = (c: string): string => c.repeat(32);
+    await writeFile(join(cache, `${h('a')}.narinfo`), `StorePath: /nix/store/${h('a')}-a\nURL: nar/a.nar\nCompression: none\nNarHash: ${formatSha256(digest)}\n`);
+    await writeFile(join(cache, `${h('b')}.narinfo`), `StorePath: /nix/store/${h('b')}-b\nURL: nar/b.nar.zst\nCompression: zstd\nNarHash: ${formatSha256(digest)}\n`);
+    await writeFile(join(cache, `${h('c')}.narinfo`), `StorePath: /nix/store/${h('c')}-c\nURL: nar/c.nar\nCompression: none\n`);
+    expect(await narUnpackFloorArgs(cache, [`/nix/store/${h('a')}-a`])).toEqual([`${join(cache, 'nar/a.nar')}@${digest.toString('hex')}`]);
+    await expect(narUnpackFloorArgs(cache, [`/nix/store/${h('b')}-b`])).rejects.toThrow(/b{32}\.narinfo: Compression zstd/);
+    await expect(narUnpackFloorArgs(cache, [`/nix/store/${h('c')}-c`])).rejects.toThrow(/c{32}\.narinfo: no NarHash line/);
+  });
+});
