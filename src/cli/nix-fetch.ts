@@ -20,6 +20,25 @@ async function rootOf(input: CommandInput, ctx: CommandContext, top: string): Pr
 }
 
 /**
+ * Node's built-in modules a Nix fetch that downloads may load after its own: the page-cache judge's clock
+ * (nar-unpack.ts), the flush's shell, the small-file thread, and the cluster module a decompressor's
+ * socket loads on its first listen (tool-reader.ts).
+ */
+const NIX_DOWNLOAD_BUILTINS = ['node:perf_hooks', 'node:child_process', 'node:worker_threads', 'node:cluster'] as const;
+
+/**
+ * Once the root lacks a path: V8 optimises the fetch's functions later (util/tier-up.ts), as for a
+ * downloading fetch of packages: in paired rounds on a tmpfs root, a cold fetch of the benchmark's closure
+ * used ~50 ms less CPU of its ~440 (every round of 16), one path changed ~19 of ~200 (docs/performance.md,
+ * session 36). A flag set at run time costs each built-in loaded afterwards Node's code cache of it, so
+ * those the download may still need are loaded first. The one-shot no-op never gets here.
+ */
+async function optimiseLater(): Promise<void> {
+  for (const m of NIX_DOWNLOAD_BUILTINS) process.getBuiltinModule(m);
+  (await import('../util/tier-up.js')).tierUpLater();
+}
+
+/**
  * `flotilla fetch /nix/store/… --store nix+… --trust NAME:KEY --root DIR`: what the agent's fetch step does
  * for a Nix set. Every narinfo is signature-checked before its references are followed, the paths ROOT
  * lacks are fetched, hashed and unpacked under temp names and renamed only once all verified; with
@@ -34,7 +53,7 @@ export async function fetchNixPath(top: NixStorePath, input: CommandInput, ctx: 
   const root = await rootOf(input, ctx, top);
   const repair = flag(input, 'repair');
   const concurrency = concurrencyOption(input);
-  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair, ...(concurrency ? { concurrency } : {}) });
+  const f = await fetchNixClosure({ urls, trust, signal: ctx.signal }, top, root, { repair, onDownload: optimiseLater, ...(concurrency ? { concurrency } : {}) });
   for (const d of f.repaired) ctx.stderr.write(`repairing ${d.path}: its NAR hash is ${d.actual}, the signed NarHash is ${d.expected}\n`);
   const registered = register === 'auto' ? (await registerIfNix(root, f.closure, { signal: ctx.signal })).registered : [];
   // Sorted as `nix path-info -r` prints paths: a set of paths, compared across runs and machines by

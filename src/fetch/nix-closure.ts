@@ -11,6 +11,7 @@ import {
   stageNarInfos,
   resolveNixClosure,
   type DamagedNixPath,
+  type MaterialiseOptions,
   type MaterialiseResult,
   type NarInfo,
   type NixCache,
@@ -106,9 +107,15 @@ export interface FetchedNixClosure {
  * (materialiseNixClosure: each NAR hashed and unpacked under a temp name, all renamed only once all
  * verified; `concurrency` NARs at once, default 4). Nothing is visible on any failure. With `repair`,
  * paths already placed are first re-hashed against their signed NarHash and the damaged ones removed, so
- * they are fetched again. The caller keeps two writers of one root apart.
+ * they are fetched again. `onDownload` is awaited once before the first NAR is fetched, only when something
+ * must be. The caller keeps two writers of one root apart.
  */
-export async function fetchNixClosure(source: NixSource, top: NixStorePath, root: string, options: { repair?: boolean; concurrency?: number } = {}): Promise<FetchedNixClosure> {
+export async function fetchNixClosure(
+  source: NixSource,
+  top: NixStorePath,
+  root: string,
+  options: { repair?: boolean; concurrency?: number; onDownload?: MaterialiseOptions['onDownload'] } = {},
+): Promise<FetchedNixClosure> {
   // --repair re-reads every narinfo: a damaged path is fetched again at the URL of the cache serving it now.
   const r = await resolveFromCaches(source, top, options.repair === true ? undefined : root);
   try {
@@ -133,6 +140,7 @@ export async function fetchNixClosure(source: NixSource, top: NixStorePath, root
         fileWriter: writers.forNar,
         writeback,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(options.onDownload ? { onDownload: options.onDownload } : {}),
         ...(source.signal ? { signal: source.signal } : {}),
       });
     } catch (err) {

@@ -45,6 +45,8 @@ export interface MaterialiseOptions {
   fileWriter?: () => NarFileWriter;
   /** The fetch's early writeback, whose shell runs the flush before the renames when it can (flush-filesystem.ts). */
   writeback?: Pick<EarlyWriteback, 'flushFor'>;
+  /** Awaited once before the first NAR is fetched, only when the root lacks a path (never for a closure in place). */
+  onDownload?: () => void | Promise<void>;
 }
 
 /** What materialiseNixClosure did. */
@@ -89,6 +91,7 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   }
   const result: MaterialiseResult = { fetched: [], present, narBytes: 0, fileBytes: 0 };
   if (missing.length === 0) return result;
+  await options.onDownload?.();
   // A fetch killed earlier (SIGKILL, power loss) could not remove its temps: whole NARs would stay forever.
   // Swept only by a fetch that writes: a no-op stays one lstat per path, not a listing of a store that may
   // hold tens of thousands of entries (~27 ms at 20,000); the temps wait harmlessly until then.
