@@ -78,6 +78,23 @@ describe('bench floor: a bare Node process unpacks the NARs a Nix fetch needs, a
     expect(r.stderr).toMatch(/bare-nar-unpack: .*wrong\.nar: its sha256 is [0-9a-f]{64}, its NarHash/);
   });
 
+  it('refuses a NAR with bytes after its end, one cut short, and entries out of order, though each hashes to the sha256 given', async () => {
+    const whole = nar(...file('contents'));
+    const cases: Array<[string, Buffer, RegExp]> = [
+      // The hash given is the whole file's, so only the structure can refuse it.
+      ['trailing', Buffer.concat([whole, Buffer.alloc(8, 7)]), /trailing\.nar: bytes after the NAR's end/],
+      ['short', whole.subarray(0, whole.length - 8), /short\.nar: the NAR ends early/],
+      ['unsorted', nar(...dir(entry('b', file('b')), entry('a', file('a')))), /unsorted\.nar: entry name "a"/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const narFile = join(t.dir, `${name}.nar`);
+      await writeFile(narFile, bytes);
+      const r = await run(join(t.dir, name), `${narFile}@${hex(bytes)}`);
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toMatch(message);
+    }
+  });
+
   it('refuses an entry name that would leave its folder, writing nothing outside it', async () => {
     const bytes = nar(...dir(entry('..', file('escaped'))));
     const narFile = join(t.dir, 'escape.nar');
