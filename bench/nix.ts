@@ -11,7 +11,8 @@
 // `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process.
 // For uncompressed caches each round also runs a bare Node process that does the least a correct fetch does
 // with those NARs, as `nix copy` does it (lib/bare-nar-unpack.ts: one thread, every byte hashed against its
-// NarHash, the tree written), with its `sync`: how close a fresh Node process gets to `nix copy` itself.
+// NarHash, the tree written), with its `sync`: how close a fresh Node process gets to `nix copy` itself;
+// and the same process with its large files written on libuv's pool (`--pool-writes`): that work on both cores.
 // `--paths N` replaces the three large paths by N - 1 small ones (a few KiB to ~30 KiB each, three small
 // files) and the app: the shape of a real system's closure, where per-path costs count, not bytes.
 import { execFile } from 'node:child_process';
@@ -87,9 +88,9 @@ async function nodeStart(): Promise<RunResult> {
 }
 
 /** A floor process (lib/bare-nar-copy.ts or lib/bare-nar-unpack.ts, `script`) run on `nars` into `dest`. */
-async function bareFloor(script: string, nars: readonly string[], dest: string): Promise<RunResult> {
+async function bareFloor(script: string, nars: readonly string[], dest: string, flags: readonly string[] = []): Promise<RunResult> {
   const t0 = performance.now();
-  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, script, dest, ...nars], { env: floorEnv() });
+  const { stderr } = await exec('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, script, ...flags, dest, ...nars], { env: floorEnv() });
   return { seconds: (performance.now() - t0) / 1000, maxRssMb: maxRssOf(stderr) };
 }
 
@@ -189,6 +190,8 @@ export async function run(args: string[]): Promise<void> {
         for (const [phase, nars] of Object.entries(unpackNars ?? {})) {
           await exec('sync', []);
           add(`unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack-${c}-${i}-${phase.replace(' ', '-')}`))));
+          await exec('sync', []);
+          add(`pool unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack2-${c}-${i}-${phase.replace(' ', '-')}`), ['--pool-writes'])));
         }
       }
       results[c] = m;
@@ -197,7 +200,7 @@ export async function run(args: string[]): Promise<void> {
     const freshPageCacheGBps = { before: hostBefore, after: await timeFreshPages(root) };
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackPoolFloor?: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -214,12 +217,16 @@ export async function run(args: string[]): Promise<void> {
         // What a process doing only the NAR work `nix copy` does (hash, parse, tree), with its sync, against Nix's.
         const unpack = m[`unpack floor ${phase}`];
         const unpackFloor = unpack === undefined ? undefined : paired(unpack, n, withSync);
+        // The same, its large files written on libuv's pool while its thread hashes and parses on: both cores.
+        const pool = m[`pool unpack floor ${phase}`];
+        const poolFloor = pool === undefined ? undefined : paired(pool, n, withSync);
         (ratios[c] ??= {})[phase] = {
           wall: round2(median(paired(f, n, (r) => r.seconds))),
           wallPlusSync: round2(median(paired(f, n, withSync))),
           nodeStartFloor: round2(median(floor)),
           ...(copyFloor === undefined ? {} : { bareCopyFloor: round2(median(copyFloor)) }),
           ...(unpackFloor === undefined ? {} : { bareUnpackFloor: round2(median(unpackFloor)) }),
+          ...(poolFloor === undefined ? {} : { bareUnpackPoolFloor: round2(median(poolFloor)) }),
           ...(before === undefined ? {} : { beforeWallPlusSync: round2(median(paired(b, n, withSync))) }),
         };
         rows.push([
@@ -229,6 +236,7 @@ export async function run(args: string[]): Promise<void> {
           spread(floor, 2),
           copyFloor === undefined ? '—' : spread(copyFloor, 2),
           unpackFloor === undefined ? '—' : spread(unpackFloor, 2),
+          poolFloor === undefined ? '—' : spread(poolFloor, 2),
           ...(before === undefined ? [] : [spread(b.map(withSync)), spread(paired(b, n, withSync), 2)]),
         ]);
       }
@@ -238,12 +246,13 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', 'bare unpack/nix + sync', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'bare copy/nix + sync', 'bare unpack/nix + sync', 'bare unpack 2 cores/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process (both floors run without NODE_EXTRA_CA_CERTS, which Node would parse at start and the bin defers)\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
     process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each uncompressed NAR hashed against its NarHash and its tree written; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
+    process.stdout.write('"bare unpack 2 cores/nix + sync": the same process with its files over 1 MiB written on libuv\'s pool, up to 2 MiB behind, while its thread reads, hashes and parses on (`--pool-writes`): that work on both cores, as the fetch\'s own writes are\n');
     process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {

@@ -6,12 +6,16 @@
 // left is Node's start and Node making the same calls. bare-nar-copy.ts is the floor under this one (no
 // hash, no parse, one file per NAR).
 //
-//   node bare-nar-unpack.js DEST NAR@SHA256 ...   (SHA256: the NarHash in hex, as nar-floor-plan.ts gives it)
+//   node bare-nar-unpack.js [--pool-writes] DEST NAR@SHA256 ...   (SHA256: the NarHash in hex, as nar-floor-plan.ts gives it)
+//
+// --pool-writes: the same work on both cores, the least a fresh Node process can make of it here: a file over
+// 1 MiB is copied out of the read buffer into 256 KiB slots written at their offsets on libuv's pool, up to
+// 2 MiB behind, while this thread reads, hashes and parses on (what the fetch's own writes do, nar-unpack.ts).
 //
 // Each NAR's tree is DEST/<its position>. Prints {"paths", "files", "bytes"} as JSON; exits 1 with the
 // cause on an error: a hash that differs, a malformed NAR, an entry name that would leave its folder.
 import { createHash, type Hash } from 'node:crypto';
-import { chmodSync, closeSync, constants, futimesSync, lutimesSync, mkdirSync, openSync, readSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, futimesSync, lutimesSync, mkdirSync, openSync, readSync, symlinkSync, utimesSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const BUF_BYTES = 1 << 20;
@@ -94,8 +98,65 @@ function writeAll(fd: number, piece: Buffer): void {
   for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at);
 }
 
-/** Writes the NAR node that comes next at `path`, which must not exist. */
-function unpackNode(r: Reader, path: string): void {
+/** Files over this many bytes go through the pool with --pool-writes (the fetch's SMALL_FILE). */
+const POOL_FILE = 1 << 20;
+const SLOT_BYTES = 256 * 1024;
+/** Slots: 2 MiB written behind the parser, and one filling. */
+const SLOTS = 9;
+
+/** Writes `len` bytes of `buf` at `position` of `fd` on libuv's pool, retrying short writes. */
+function writeOnPool(fd: number, buf: Buffer, len: number, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done === len) return resolve();
+      write(fd, buf, done, len - done, position + done, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) return reject(new Error(`write on fd ${fd} wrote nothing`));
+        step(done + n);
+      });
+    };
+    step(0);
+  });
+}
+
+/** Slots of SLOT_BYTES, each with its write in flight (or none), used in turn. */
+interface PoolWrites {
+  slots: Buffer[];
+  busy: (Promise<void> | undefined)[];
+}
+
+/** The next `n` bytes of `r` into `fd` through `w`'s slots; resolves once every one of its writes is done. */
+async function takeOnPool(r: Reader, n: number, fd: number, w: PoolWrites): Promise<void> {
+  let slot = 0;
+  let filled = 0;
+  let position = 0;
+  const submit = (): void => {
+    const failed = writeOnPool(fd, w.slots[slot] as Buffer, filled, position);
+    failed.catch(() => undefined); // awaited below, before the slot is filled again or the file ends
+    w.busy[slot] = failed;
+    position += filled;
+    filled = 0;
+    slot = (slot + 1) % SLOTS;
+  };
+  for (let left = n; left > 0; ) {
+    fill(r);
+    const m = Math.min(left, r.len - r.pos, SLOT_BYTES - filled);
+    if (filled === 0) await w.busy[slot];
+    r.buf.copy(w.slots[slot] as Buffer, filled, r.pos, r.pos + m);
+    filled += m;
+    r.pos += m;
+    left -= m;
+    if (filled === SLOT_BYTES) submit();
+  }
+  if (filled > 0) submit();
+  for (let i = 0; i < SLOTS; i++) {
+    await w.busy[i];
+    w.busy[i] = undefined;
+  }
+}
+
+/** Writes the NAR node that comes next at `path`, which must not exist; large files through `pool` when given. */
+async function unpackNode(r: Reader, path: string, pool?: PoolWrites): Promise<void> {
   expect(r, '(');
   expect(r, 'type');
   const type = str(r);
@@ -111,7 +172,8 @@ function unpackNode(r: Reader, path: string): void {
     const n = u64(r);
     const fd = openSync(path, CREATE, mode);
     try {
-      take(r, n, (piece) => writeAll(fd, piece));
+      if (pool !== undefined && n > POOL_FILE) await takeOnPool(r, n, fd, pool);
+      else take(r, n, (piece) => writeAll(fd, piece));
       futimesSync(fd, 1, 1);
     } finally {
       closeSync(fd);
@@ -137,7 +199,7 @@ function unpackNode(r: Reader, path: string): void {
       }
       prev = name;
       expect(r, 'node');
-      unpackNode(r, join(path, name));
+      await unpackNode(r, join(path, name), pool);
       expect(r, ')');
     }
     chmodSync(path, 0o555);
@@ -150,11 +212,11 @@ function unpackNode(r: Reader, path: string): void {
 }
 
 /** Unpacks the NAR file `file` at `dest` and checks its sha256 against `sha256` (hex); returns its bytes and files. */
-function unpackNarFile(file: string, sha256: string, dest: string): { bytes: number; files: number } {
+async function unpackNarFile(file: string, sha256: string, dest: string, pool?: PoolWrites): Promise<{ bytes: number; files: number }> {
   const r: Reader = { what: file, fd: openSync(file, 'r'), buf: Buffer.allocUnsafe(BUF_BYTES), len: 0, pos: 0, hash: createHash('sha256'), bytes: 0, files: 0 };
   try {
     expect(r, 'nix-archive-1');
-    unpackNode(r, dest);
+    await unpackNode(r, dest, pool);
     if (r.pos < r.len || readSync(r.fd, r.buf, 0, 1, null) > 0) throw new Error(`${file}: bytes after the NAR's end`);
   } finally {
     closeSync(r.fd);
@@ -164,25 +226,27 @@ function unpackNarFile(file: string, sha256: string, dest: string): { bytes: num
   return { bytes: r.bytes, files: r.files };
 }
 
-function main(): void {
-  const [dest, ...nars] = process.argv.slice(2);
-  if (dest === undefined || nars.length === 0) throw new Error('usage: bare-nar-unpack.js DEST NAR@SHA256 ...');
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const poolWrites = args[0] === '--pool-writes';
+  const [dest, ...nars] = poolWrites ? args.slice(1) : args;
+  if (dest === undefined || nars.length === 0) throw new Error('usage: bare-nar-unpack.js [--pool-writes] DEST NAR@SHA256 ...');
   mkdirSync(dest, { recursive: true });
+  // One allocation for every slot, made only when used.
+  const pool = poolWrites ? { slots: Array.from({ length: SLOTS }, () => Buffer.allocUnsafe(SLOT_BYTES)), busy: new Array<Promise<void> | undefined>(SLOTS).fill(undefined) } : undefined;
   let bytes = 0;
   let files = 0;
-  nars.forEach((arg, i) => {
+  for (const [i, arg] of nars.entries()) {
     const at = arg.lastIndexOf('@');
     if (at <= 0) throw new Error(`${arg}: not NAR@SHA256`);
-    const n = unpackNarFile(arg.slice(0, at), arg.slice(at + 1), join(dest, String(i)));
+    const n = await unpackNarFile(arg.slice(0, at), arg.slice(at + 1), join(dest, String(i)), pool);
     bytes += n.bytes;
     files += n.files;
-  });
+  }
   process.stdout.write(`${JSON.stringify({ paths: nars.length, files, bytes })}\n`);
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   process.stderr.write(`bare-nar-unpack: ${(err as Error).message}\n`);
   process.exitCode = 1;
-}
+});

@@ -54,6 +54,33 @@ describe('bench floor: a bare Node process unpacks the NARs a Nix fetch needs, a
     expect((await nixDump(join(dest, '0'), t.dir)).equals(bytes)).toBe(true);
   });
 
+  it('writes the same tree with --pool-writes, its large files in slots on libuv\'s pool, and still refuses what it refuses', async () => {
+    const src = join(t.dir, 'pool-src');
+    await mkdir(src);
+    // Over 1 MiB, so written on the pool: more slots' worth (256 KiB each) than there are slots, so each
+    // is reused, and a partial last one; then a second large file after it, and a small one.
+    await writeFile(join(src, 'a-large'), randomBytes(3 * 1024 * 1024 + 12_345));
+    await writeFile(join(src, 'b-large'), randomBytes(1024 * 1024 + 1));
+    await writeFile(join(src, 'c-small'), 'small\n');
+    const bytes = await nixDump(src, t.dir);
+    const narFile = join(t.dir, 'pool.nar');
+    await writeFile(narFile, bytes);
+    const r = await run('--pool-writes', join(t.dir, 'pool-out'), `${narFile}@${hex(bytes)}`);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ paths: 1, files: 3, bytes: bytes.length });
+    expect((await nixDump(join(t.dir, 'pool-out', '0'), t.dir)).equals(bytes)).toBe(true);
+    const wrong = await run('--pool-writes', join(t.dir, 'pool-wrong'), `${narFile}@${hex(Buffer.from('other'))}`);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/pool\.nar: its sha256 is [0-9a-f]{64}, its NarHash/);
+    // Cut inside the first large file: the pool's reader must stop there, not wait or loop.
+    const cut = bytes.subarray(0, 2 * 1024 * 1024);
+    const cutFile = join(t.dir, 'pool-cut.nar');
+    await writeFile(cutFile, cut);
+    const short = await run('--pool-writes', join(t.dir, 'pool-cut'), `${cutFile}@${hex(cut)}`);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/pool-cut\.nar: the NAR ends early/);
+  });
+
   it('reads a name that lies across the end of its buffer whole', async () => {
     const name = `${'n'.repeat(200)}-across`;
     const make = (size: number): Buffer => nar(...dir(entry('a', file(Buffer.alloc(size, 1))), entry(name, file('b'))));
