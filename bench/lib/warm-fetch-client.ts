@@ -1,0 +1,56 @@
+// The benchmarks' handle on lib/warm-fetcher.ts: started once, with the flags and environment the agent's
+// tick worker has (a worker inherits the supervisor's UV_THREADPOOL_SIZE, which the CLI sets to 16), asked
+// for one fetch at a time, timed from this side as the one-shot processes are.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { WORKER_EXEC_ARGV } from '../../src/agent/worker-client.js';
+
+const WARM_FETCHER = fileURLToPath(new URL('./warm-fetcher.js', import.meta.url));
+
+export interface WarmFetch {
+  /** Wall time of the request, written to answered, as this process saw it. */
+  seconds: number;
+  exitCode: number;
+  /** The fetch's --json output. */
+  stdout: string;
+}
+
+export interface WarmFetcher {
+  /** Runs `flotilla fetch ARGS` in the warm process; rejects when it answers with a nonzero exit or exits. */
+  fetch(args: readonly string[]): Promise<WarmFetch>;
+  /** Ends its input and waits for it to exit. */
+  close(): Promise<void>;
+}
+
+/** Starts the warm fetcher (`script`: the built warm-fetcher.js, beside this module's build by default). */
+export function startWarmFetcher(script = WARM_FETCHER): WarmFetcher {
+  const child = spawn(process.execPath, [...WORKER_EXEC_ARGV, script], { env: { ...process.env, UV_THREADPOOL_SIZE: '16' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => void (stderr += String(c)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  let queue: Promise<unknown> = Promise.resolve();
+  const ask = async (args: readonly string[]): Promise<WarmFetch> => {
+    const t0 = performance.now();
+    child.stdin.write(`${JSON.stringify(args)}\n`);
+    const next = await lines.next();
+    const seconds = (performance.now() - t0) / 1000;
+    if (next.done === true) throw new Error(`the warm fetcher exited: ${stderr.trim() || 'no message'}`);
+    const reply = JSON.parse(next.value) as Omit<WarmFetch, 'seconds'>;
+    if (reply.exitCode !== 0) throw new Error(`warm fetch ${args.join(' ')} exited ${reply.exitCode}: ${reply.stdout.slice(0, 500)}`);
+    return { ...reply, seconds };
+  };
+  return {
+    fetch(args) {
+      // One request at a time: replies come in order, one line each.
+      const answer = queue.then(() => ask(args));
+      queue = answer.catch(() => undefined);
+      return answer;
+    },
+    async close() {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}

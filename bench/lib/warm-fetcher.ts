@@ -1,0 +1,55 @@
+// A long-lived process for `npm run bench -- nix` that runs `flotilla fetch` requests one after another
+// through the fetch bundle's own runCli (dist/bin/flotilla-fetch.js, the code the bin runs), with the
+// agent's tick-worker flags on its command line: the fetch as a machine's agent makes it, Node started and
+// the code loaded and warmed by earlier requests, rather than as a one-shot process that pays both on
+// every run. Beside `nix copy`, the gap between this and the one-shot fetch is what a fresh process costs.
+//
+//   node <WORKER_EXEC_ARGV> warm-fetcher.js      then one JSON array of fetch arguments per stdin line
+//
+// Answers each line with one JSON line on stdout: {"seconds", "exitCode", "stdout"} (the fetch's --json
+// output); exits when stdin ends. A line that is not a JSON array of strings ends it with exit 1.
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import type { runCli as RunCli } from '../../src/cli/main.js';
+
+const require = createRequire(import.meta.url);
+const BUNDLE = new URL('../../bin/flotilla-fetch.js', import.meta.url).pathname;
+
+/** A sink that keeps what is written to it as text. */
+function collector(): { stream: Writable; text: () => string } {
+  let out = '';
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, done): void {
+      out += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => out };
+}
+
+function argvOf(line: string): string[] {
+  const argv: unknown = JSON.parse(line);
+  if (!Array.isArray(argv) || !argv.every((a): a is string => typeof a === 'string')) throw new Error(`warm-fetcher: not a JSON array of strings: ${line.slice(0, 200)}`);
+  return argv;
+}
+
+async function main(): Promise<void> {
+  const { runCli } = require(BUNDLE) as { runCli: typeof RunCli };
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() === '') continue;
+    const argv = argvOf(line);
+    const out = collector();
+    const t0 = performance.now();
+    const exitCode = await runCli(['fetch', ...argv], { stdout: out.stream, stderr: collector().stream, env: process.env, cwd: process.cwd() });
+    const seconds = (performance.now() - t0) / 1000;
+    process.stdout.write(`${JSON.stringify({ seconds, exitCode, stdout: out.text() })}\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exitCode = 1;
+  // The loop is left but stdin is still open, which would keep this process alive waiting for more.
+  process.stdin.destroy();
+});
