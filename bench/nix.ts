@@ -13,9 +13,9 @@
 // with those NARs, as `nix copy` does it (lib/bare-nar-unpack.ts: one thread, every byte hashed against its
 // NarHash, the tree written), with its `sync`: how close a fresh Node process gets to `nix copy` itself;
 // and the same process with its large files written on libuv's pool (`--pool-writes`): that work on both cores.
-// Each round also runs the same fetch in one long-lived process that fetched before (lib/warm-fetcher.ts,
-// the fetch bundle's runCli with the agent's tick-worker flags): what a machine's agent pays, without the
-// start and module loading every one-shot process pays.
+// Each round also runs each fetch as the first request to a process that has started and loaded the fetch
+// code (lib/warm-fetcher.ts, the fetch bundle's runCli with the agent's tick-worker flags): a fetch in the
+// tick worker an agent forks for its tick, without the start and module loading a one-shot process pays.
 // `--paths N` replaces the three large paths by N - 1 small ones (a few KiB to ~30 KiB each, three small
 // files) and the app: the shape of a real system's closure, where per-path costs count, not bytes.
 import { execFile } from 'node:child_process';
@@ -30,7 +30,7 @@ import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type 
 import { narFloorArgs, narUnpackFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { floorEnv } from './lib/timed-process.js';
-import { startWarmFetcher, type WarmFetcher } from './lib/warm-fetch-client.js';
+import { startWarmFetcher } from './lib/warm-fetch-client.js';
 import { freshPageCacheGBps as timeFreshPages } from './lib/fresh-pages.js';
 import { median, printTable, spread } from './lib/stats.js';
 
@@ -69,11 +69,22 @@ async function flotilla(url: string, top: string, pub: string, root: string, cli
   return { seconds, maxRssMb: maxRssOf(stderr), narBytes: data?.narBytes ?? 0 };
 }
 
-/** The same fetch in the warm process (lib/warm-fetcher.ts), as the agent's tick worker makes it. */
-async function warmFetch(warm: WarmFetcher, url: string, top: string, pub: string, root: string): Promise<RunResult> {
-  const r = await warm.fetch([top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json']);
-  const data = (JSON.parse(r.stdout) as { data?: { narBytes?: number } }).data;
-  return { seconds: r.seconds, maxRssMb: 0, narBytes: data?.narBytes ?? 0 };
+/**
+ * The same fetch as the first one of a process that has started and loaded the fetch code (lib/warm-fetcher.ts,
+ * with the agent's tick-worker flags), timed from the request: a fetch in an agent's tick worker, which the
+ * supervisor forks for a tick (and keeps only `keepWarm`, 20 s, after it), so the fetch code is as cold as
+ * in the one-shot bin, without the process's start and module loading.
+ */
+async function workerFetch(url: string, top: string, pub: string, root: string): Promise<RunResult> {
+  const worker = startWarmFetcher();
+  try {
+    await worker.ready;
+    const r = await worker.fetch([top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json']);
+    const data = (JSON.parse(r.stdout) as { data?: { narBytes?: number } }).data;
+    return { seconds: r.seconds, maxRssMb: 0, narBytes: data?.narBytes ?? 0 };
+  } finally {
+    await worker.close();
+  }
 }
 
 async function nixCopy(cacheDir: string, top: string, pub: string, root: string, home: string): Promise<RunResult> {
@@ -144,11 +155,10 @@ export async function run(args: string[]): Promise<void> {
   if (paths !== undefined && !(Number.isInteger(paths) && paths >= 2)) throw new Error(`--paths wants a whole number of at least 2 (the app and one lib), not ${args[args.indexOf('--paths') + 1] ?? 'nothing'}`);
   const json = args.includes('--json');
   const before = args.includes('--before') ? args[args.indexOf('--before') + 1] : undefined;
-  const who3 = before === undefined ? (['warm'] as const) : (['warm', 'before'] as const);
+  const who3 = before === undefined ? (['worker'] as const) : (['worker', 'before'] as const);
   const at = args.indexOf('--compressions');
   const COMPRESSIONS = (at >= 0 ? (args[at + 1] ?? '') : 'none,zstd,xz').split(',') as NixCompressionName[];
   const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-nix-'));
-  let warm: WarmFetcher | undefined;
   const log = (s: string): void => void (json ? process.stderr : process.stdout).write(s);
   try {
     const t0 = performance.now();
@@ -166,7 +176,6 @@ export async function run(args: string[]): Promise<void> {
     log(`closure: ${ds.v1.paths.length} paths, ${(ds.narBytes / 1e6).toFixed(1)} MB of NAR; v2 changes ${ds.v1.libs.at(-1)?.slice(44)} and the app; built and published (${COMPRESSIONS.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${reps} reps, order alternating\n`);
     const results: Record<string, Record<string, RunResult[]>> = {};
     const hostBefore = await timeFreshPages(root);
-    warm = startWarmFetcher();
     for (const c of COMPRESSIONS) {
       const cache = caches.get(c) ?? '';
       const m: Record<string, RunResult[]> = {};
@@ -178,15 +187,13 @@ export async function run(args: string[]): Promise<void> {
         ? { cold: await narUnpackFloorArgs(cache, ds.v1.paths), 'one changed': await narUnpackFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
         : undefined;
       const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
-      // Its first fetch from this cache before the rounds, as an agent's worker has fetched before.
-      await warmFetch(warm, `nix+file://${cache}`, ds.v1.top, ds.v1.publicKey, join(root, `warm-up-${c}`));
       for (let i = 0; i < reps; i++) {
         const order = i % 2 === 0 ? (['flotilla', 'nix', ...who3] as const) : ([...who3, 'nix', 'flotilla'] as const);
         for (const who of order) {
           const dest = join(root, `${who}-${c}-${i}`);
           const go = async (top: string): Promise<RunResult> => {
             await exec('sync', []);
-            if (who === 'warm') return thenSync(warmFetch(warm as WarmFetcher, `nix+file://${cache}`, top, ds.v1.publicKey, dest));
+            if (who === 'worker') return thenSync(workerFetch(`nix+file://${cache}`, top, ds.v1.publicKey, dest));
             return thenSync(who === 'nix'
               ? nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`))
               : flotilla(`nix+file://${cache}`, top, ds.v1.publicKey, dest, who === 'before' ? before : CLI));
@@ -216,7 +223,7 @@ export async function run(args: string[]): Promise<void> {
     const freshPageCacheGBps = { before: hostBefore, after: await timeFreshPages(root) };
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackPoolFloor?: number; warmWallPlusSync: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackPoolFloor?: number; workerWallPlusSync: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -224,7 +231,7 @@ export async function run(args: string[]): Promise<void> {
         const f = m[`flotilla ${phase}`] ?? [];
         const n = m[`nix ${phase}`] ?? [];
         const b = m[`before ${phase}`] ?? [];
-        const w = m[`warm ${phase}`] ?? [];
+        const w = m[`worker ${phase}`] ?? [];
         const start = m['node start'] ?? [];
         // What Node's start alone reaches against Nix's whole run in the same round: no fetch of ours can be under it.
         const floor = paired(start, n, (r) => r.seconds);
@@ -241,7 +248,7 @@ export async function run(args: string[]): Promise<void> {
           wall: round2(median(paired(f, n, (r) => r.seconds))),
           wallPlusSync: round2(median(paired(f, n, withSync))),
           nodeStartFloor: round2(median(floor)),
-          warmWallPlusSync: round2(median(paired(w, n, withSync))),
+          workerWallPlusSync: round2(median(paired(w, n, withSync))),
           ...(copyFloor === undefined ? {} : { bareCopyFloor: round2(median(copyFloor)) }),
           ...(unpackFloor === undefined ? {} : { bareUnpackFloor: round2(median(unpackFloor)) }),
           ...(poolFloor === undefined ? {} : { bareUnpackPoolFloor: round2(median(poolFloor)) }),
@@ -265,18 +272,17 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'warm process/nix + sync', 'bare copy/nix + sync', 'bare unpack/nix + sync', 'bare unpack 2 cores/nix + sync', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'worker/nix + sync', 'bare copy/nix + sync', 'bare unpack/nix + sync', 'bare unpack 2 cores/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process (both floors run without NODE_EXTRA_CA_CERTS, which Node would parse at start and the bin defers)\n');
-    process.stdout.write('"warm process/nix + sync": the same fetch run in one long-lived process (lib/warm-fetcher.ts: the fetch bundle\'s runCli, the agent\'s tick-worker flags), which fetched before: what the agent\'s worker pays, without a fresh process\'s start and module loading\n');
+    process.stdout.write('"worker/nix + sync": the same fetch as the first of a process that had started and loaded the fetch code (lib/warm-fetcher.ts: the fetch bundle\'s runCli, the agent\'s tick-worker flags), timed from the request: a fetch in the tick worker an agent forks for a tick, without the start and module loading a one-shot process pays\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
     process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each uncompressed NAR hashed against its NarHash and its tree written; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
     process.stdout.write('"bare unpack 2 cores/nix + sync": the same process with its files over 1 MiB written on libuv\'s pool, up to 2 MiB behind, while its thread reads, hashes and parses on (`--pool-writes`): that work on both cores, as the fetch\'s own writes are\n');
     process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
-    await warm?.close();
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   }

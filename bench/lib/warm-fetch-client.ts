@@ -1,6 +1,7 @@
-// The benchmarks' handle on lib/warm-fetcher.ts: started once, with the flags and environment the agent's
-// tick worker has (a worker inherits the supervisor's UV_THREADPOOL_SIZE, which the CLI sets to 16), asked
-// for one fetch at a time, timed from this side as the one-shot processes are.
+// The benchmarks' handle on lib/warm-fetcher.ts: started with the flags and environment the agent's tick
+// worker has (a worker inherits the supervisor's UV_THREADPOOL_SIZE, which the CLI sets to 16), ready once
+// it has loaded the fetch code, asked for one fetch at a time, timed from this side as the one-shot
+// processes are.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,8 @@ export interface WarmFetch {
 }
 
 export interface WarmFetcher {
+  /** Resolves once the process has loaded the fetch bundle (Node started, the code compiled); rejects if it exits first. */
+  readonly ready: Promise<void>;
   /** Runs `flotilla fetch ARGS` in the warm process; rejects when it answers with a nonzero exit or exits. */
   fetch(args: readonly string[]): Promise<WarmFetch>;
   /** Ends its input and waits for it to exit. */
@@ -30,7 +33,10 @@ export function startWarmFetcher(script = WARM_FETCHER): WarmFetcher {
   child.stderr.on('data', (c: Buffer) => void (stderr += String(c)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  let queue: Promise<unknown> = Promise.resolve();
+  const ready = lines.next().then((first) => {
+    if (first.done === true || first.value !== 'ready') throw new Error(`the warm fetcher did not start: ${stderr.trim() || String(first.value)}`);
+  });
+  let queue: Promise<unknown> = ready;
   const ask = async (args: readonly string[]): Promise<WarmFetch> => {
     const t0 = performance.now();
     child.stdin.write(`${JSON.stringify(args)}\n`);
@@ -42,6 +48,7 @@ export function startWarmFetcher(script = WARM_FETCHER): WarmFetcher {
     return { ...reply, seconds };
   };
   return {
+    ready,
     fetch(args) {
       // One request at a time: replies come in order, one line each.
       const answer = queue.then(() => ask(args));
@@ -51,6 +58,7 @@ export function startWarmFetcher(script = WARM_FETCHER): WarmFetcher {
     async close() {
       child.stdin.end();
       await exited;
+      await ready.catch(() => undefined);
     },
   };
 }

@@ -1,13 +1,14 @@
-// A long-lived process for `npm run bench -- nix` that runs `flotilla fetch` requests one after another
-// through the fetch bundle's own runCli (dist/bin/flotilla-fetch.js, the code the bin runs), with the
-// agent's tick-worker flags on its command line: the fetch as a machine's agent makes it, Node started and
-// the code loaded and warmed by earlier requests, rather than as a one-shot process that pays both on
-// every run. Beside `nix copy`, the gap between this and the one-shot fetch is what a fresh process costs.
+// A process for `npm run bench -- nix` that runs `flotilla fetch` requests one after another through the
+// fetch bundle's own runCli (dist/bin/flotilla-fetch.js, the code the bin runs), with the agent's
+// tick-worker flags on its command line. It says `ready` once the bundle is loaded: from then on a request
+// costs what a fetch costs in an agent's tick worker, which the supervisor forks for a tick, Node started
+// and the code loaded, rather than what a one-shot process pays on top (its start and module loading).
 //
 //   node <WORKER_EXEC_ARGV> warm-fetcher.js      then one JSON array of fetch arguments per stdin line
 //
-// Answers each line with one JSON line on stdout: {"seconds", "exitCode", "stdout"} (the fetch's --json
-// output); exits when stdin ends. A line that is not a JSON array of strings ends it with exit 1.
+// Prints `ready`, then answers each line with one JSON line on stdout: {"seconds", "exitCode", "stdout"}
+// (the fetch's --json output); exits when stdin ends. A line that is not a JSON array of strings ends it
+// with exit 1.
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -36,6 +37,8 @@ function argvOf(line: string): string[] {
 
 async function main(): Promise<void> {
   const { runCli } = require(BUNDLE) as { runCli: typeof RunCli };
+  // Node started and the code loaded: from here a request costs what a fetch costs in an agent's worker.
+  process.stdout.write('ready\n');
   for await (const line of createInterface({ input: process.stdin })) {
     if (line.trim() === '') continue;
     const argv = argvOf(line);

@@ -28,11 +28,13 @@ describe('bench: a warm process runs flotilla fetch as the agent\'s worker does,
     await scratch?.cleanup();
   });
 
-  it('places the closure, answers its no-op with nothing fetched, refuses an untrusted key, and exits when its input ends', async () => {
+  it('says it is ready, places the closure, answers its no-op with nothing fetched, refuses an untrusted key, and exits when its input ends', async () => {
     const warm = startWarmFetcher(WARM_FETCHER);
     const root = join(scratch.path, 'root');
     const args = (key: string): string[] => [fx.top, '--store', `nix+file://${cache}`, '--trust', key, '--root', root, '--register', 'never', '--json'];
     try {
+      // Loaded before the first request, which the bench then times alone.
+      await warm.ready;
       const cold = await warm.fetch(args(fx.publicKey));
       const placed = (JSON.parse(cold.stdout) as { data: { fetched: string[] } }).data.fetched;
       expect(placed).toContain(fx.top);
