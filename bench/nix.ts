@@ -15,7 +15,8 @@
 // and the same process with its large files written on libuv's pool (`--pool-writes`): that work on both cores.
 // Each round also runs each fetch as the first request to a process that has started and loaded the fetch
 // code (lib/warm-fetcher.ts, the fetch bundle's runCli with the agent's tick-worker flags): a fetch in the
-// tick worker an agent forks for its tick, without the start and module loading a one-shot process pays.
+// tick worker an agent forks for its tick, without the start and module loading a one-shot process pays;
+// and once more in one process kept for every round, warmed by a fetch before them: the fetch's own work.
 // `--paths N` replaces the three large paths by N - 1 small ones (a few KiB to ~30 KiB each, three small
 // files) and the app: the shape of a real system's closure, where per-path costs count, not bytes.
 import { execFile } from 'node:child_process';
@@ -30,7 +31,7 @@ import { buildNixClosure, nixEnv, publishNixCache, type NixClosureFixture, type 
 import { narFloorArgs, narUnpackFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { floorEnv } from './lib/timed-process.js';
-import { startWarmFetcher } from './lib/warm-fetch-client.js';
+import { startWarmFetcher, type WarmFetcher } from './lib/warm-fetch-client.js';
 import { freshPageCacheGBps as timeFreshPages } from './lib/fresh-pages.js';
 import { median, printTable, spread } from './lib/stats.js';
 
@@ -79,12 +80,17 @@ async function workerFetch(url: string, top: string, pub: string, root: string):
   const worker = startWarmFetcher();
   try {
     await worker.ready;
-    const r = await worker.fetch([top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json']);
-    const data = (JSON.parse(r.stdout) as { data?: { narBytes?: number } }).data;
-    return { seconds: r.seconds, maxRssMb: 0, narBytes: data?.narBytes ?? 0 };
+    return await fetchIn(worker, url, top, pub, root);
   } finally {
     await worker.close();
   }
+}
+
+/** `flotilla fetch` of `top` asked of `fetcher` (lib/warm-fetcher.ts), timed from the request. */
+async function fetchIn(fetcher: WarmFetcher, url: string, top: string, pub: string, root: string): Promise<RunResult> {
+  const r = await fetcher.fetch([top, '--store', url, '--trust', pub, '--root', root, '--register', 'never', '--json']);
+  const data = (JSON.parse(r.stdout) as { data?: { narBytes?: number } }).data;
+  return { seconds: r.seconds, maxRssMb: 0, narBytes: data?.narBytes ?? 0 };
 }
 
 async function nixCopy(cacheDir: string, top: string, pub: string, root: string, home: string): Promise<RunResult> {
@@ -155,10 +161,12 @@ export async function run(args: string[]): Promise<void> {
   if (paths !== undefined && !(Number.isInteger(paths) && paths >= 2)) throw new Error(`--paths wants a whole number of at least 2 (the app and one lib), not ${args[args.indexOf('--paths') + 1] ?? 'nothing'}`);
   const json = args.includes('--json');
   const before = args.includes('--before') ? args[args.indexOf('--before') + 1] : undefined;
-  const who3 = before === undefined ? (['worker'] as const) : (['worker', 'before'] as const);
+  const who3 = before === undefined ? (['worker', 'warm'] as const) : (['worker', 'warm', 'before'] as const);
   const at = args.indexOf('--compressions');
   const COMPRESSIONS = (at >= 0 ? (args[at + 1] ?? '') : 'none,zstd,xz').split(',') as NixCompressionName[];
   const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-nix-'));
+  // One process for every round's `warm` fetches: its code compiled and optimised by the fetches before.
+  let warm: WarmFetcher | undefined;
   const log = (s: string): void => void (json ? process.stderr : process.stdout).write(s);
   try {
     const t0 = performance.now();
@@ -176,6 +184,7 @@ export async function run(args: string[]): Promise<void> {
     log(`closure: ${ds.v1.paths.length} paths, ${(ds.narBytes / 1e6).toFixed(1)} MB of NAR; v2 changes ${ds.v1.libs.at(-1)?.slice(44)} and the app; built and published (${COMPRESSIONS.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${reps} reps, order alternating\n`);
     const results: Record<string, Record<string, RunResult[]>> = {};
     const hostBefore = await timeFreshPages(root);
+    warm = startWarmFetcher();
     for (const c of COMPRESSIONS) {
       const cache = caches.get(c) ?? '';
       const m: Record<string, RunResult[]> = {};
@@ -187,6 +196,8 @@ export async function run(args: string[]): Promise<void> {
         ? { cold: await narUnpackFloorArgs(cache, ds.v1.paths), 'one changed': await narUnpackFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
         : undefined;
       const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
+      // Its first fetch from this cache, before the rounds and not counted: the rounds' are warm.
+      await fetchIn(warm, `nix+file://${cache}`, ds.v1.top, ds.v1.publicKey, join(root, `warm-up-${c}`));
       for (let i = 0; i < reps; i++) {
         const order = i % 2 === 0 ? (['flotilla', 'nix', ...who3] as const) : ([...who3, 'nix', 'flotilla'] as const);
         for (const who of order) {
@@ -194,6 +205,7 @@ export async function run(args: string[]): Promise<void> {
           const go = async (top: string): Promise<RunResult> => {
             await exec('sync', []);
             if (who === 'worker') return thenSync(workerFetch(`nix+file://${cache}`, top, ds.v1.publicKey, dest));
+            if (who === 'warm') return thenSync(fetchIn(warm as WarmFetcher, `nix+file://${cache}`, top, ds.v1.publicKey, dest));
             return thenSync(who === 'nix'
               ? nixCopy(cache, top, ds.v1.publicKey, dest, join(root, `home-${who}-${c}-${i}`))
               : flotilla(`nix+file://${cache}`, top, ds.v1.publicKey, dest, who === 'before' ? before : CLI));
@@ -223,7 +235,7 @@ export async function run(args: string[]): Promise<void> {
     const freshPageCacheGBps = { before: hostBefore, after: await timeFreshPages(root) };
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
-    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackPoolFloor?: number; workerWallPlusSync: number }>> = {};
+    const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackPoolFloor?: number; workerWallPlusSync: number; warmWallPlusSync: number }>> = {};
     const rows: Array<Array<string | number>> = [];
     for (const c of COMPRESSIONS) {
       const m = results[c] ?? {};
@@ -232,6 +244,7 @@ export async function run(args: string[]): Promise<void> {
         const n = m[`nix ${phase}`] ?? [];
         const b = m[`before ${phase}`] ?? [];
         const w = m[`worker ${phase}`] ?? [];
+        const hot = m[`warm ${phase}`] ?? [];
         const start = m['node start'] ?? [];
         // What Node's start alone reaches against Nix's whole run in the same round: no fetch of ours can be under it.
         const floor = paired(start, n, (r) => r.seconds);
@@ -249,6 +262,7 @@ export async function run(args: string[]): Promise<void> {
           wallPlusSync: round2(median(paired(f, n, withSync))),
           nodeStartFloor: round2(median(floor)),
           workerWallPlusSync: round2(median(paired(w, n, withSync))),
+          warmWallPlusSync: round2(median(paired(hot, n, withSync))),
           ...(copyFloor === undefined ? {} : { bareCopyFloor: round2(median(copyFloor)) }),
           ...(unpackFloor === undefined ? {} : { bareUnpackFloor: round2(median(unpackFloor)) }),
           ...(poolFloor === undefined ? {} : { bareUnpackPoolFloor: round2(median(poolFloor)) }),
@@ -260,6 +274,7 @@ export async function run(args: string[]): Promise<void> {
           Math.max(...f.map((r) => r.maxRssMb)).toFixed(0), Math.max(...n.map((r) => r.maxRssMb)).toFixed(0),
           spread(floor, 2),
           spread(paired(w, n, withSync), 2),
+          spread(paired(hot, n, withSync), 2),
           copyFloor === undefined ? '—' : spread(copyFloor, 2),
           unpackFloor === undefined ? '—' : spread(unpackFloor, 2),
           poolFloor === undefined ? '—' : spread(poolFloor, 2),
@@ -272,17 +287,19 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
-    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'worker/nix + sync', 'bare copy/nix + sync', 'bare unpack/nix + sync', 'bare unpack 2 cores/nix + sync', ...beforeCols], rows);
+    printTable(['cache', 'phase', 'flotilla s', 'nix copy s', 'flotilla/nix', 'flotilla + sync s', 'nix + sync s', 'flotilla/nix + sync', 'flotilla peak RSS MB', 'nix peak RSS MB', 'node start/nix', 'worker/nix + sync', 'warm/nix + sync', 'bare copy/nix + sync', 'bare unpack/nix + sync', 'bare unpack 2 cores/nix + sync', ...beforeCols], rows);
     if (before !== undefined) process.stdout.write(`"before": ${before}, run in the same rounds\n`);
     process.stdout.write('every figure: median (min–max) of paired runs, wall time of the whole process measured from outside; "+ sync": a sync right after, timed (the same durability: Flotilla flushes before it renames, nix copy does not)\n');
     process.stdout.write('"node start/nix": a bare `node -e 0` in the same round against that round\'s nix copy: the floor of any fresh Node process (both floors run without NODE_EXTRA_CA_CERTS, which Node would parse at start and the bin defers)\n');
     process.stdout.write('"worker/nix + sync": the same fetch as the first of a process that had started and loaded the fetch code (lib/warm-fetcher.ts: the fetch bundle\'s runCli, the agent\'s tick-worker flags), timed from the request: a fetch in the tick worker an agent forks for a tick, without the start and module loading a one-shot process pays\n');
+    process.stdout.write('"warm/nix + sync": the same fetch in one process kept for every round, which fetched before: the fetch\'s own work, its code compiled and optimised; what is left above it in "worker" is the cost of cold code\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
     process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each uncompressed NAR hashed against its NarHash and its tree written; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
     process.stdout.write('"bare unpack 2 cores/nix + sync": the same process with its files over 1 MiB written on libuv\'s pool, up to 2 MiB behind, while its thread reads, hashes and parses on (`--pool-writes`): that work on both cores, as the fetch\'s own writes are\n');
     process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
+    await warm?.close();
     await exec('chmod', ['-R', 'u+w', root]).catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   }
