@@ -10,7 +10,7 @@ import { WORKER_EXEC_ARGV } from '../../src/agent/worker-client.js';
 const WARM_FETCHER = fileURLToPath(new URL('./warm-fetcher.js', import.meta.url));
 
 export interface WarmFetch {
-  /** Wall time of the request, written to answered, as this process saw it. */
+  /** Wall time from writing the request to reading its answer, in this process. */
   seconds: number;
   exitCode: number;
   /** The fetch's --json output. */

@@ -12,10 +12,11 @@
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { runCli as RunCli } from '../../src/cli/main.js';
 
 const require = createRequire(import.meta.url);
-const BUNDLE = new URL('../../bin/flotilla-fetch.js', import.meta.url).pathname;
+const BUNDLE = fileURLToPath(new URL('../../bin/flotilla-fetch.js', import.meta.url));
 
 /** A sink that keeps what is written to it as text. */
 function collector(): { stream: Writable; text: () => string } {
