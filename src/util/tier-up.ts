@@ -15,9 +15,10 @@ export const FETCH_INTERRUPT_BUDGET = 200_000;
 /**
  * Raises V8's interrupt budget to FETCH_INTERRUPT_BUDGET for the rest of the process (worker threads
  * started afterwards set it too: v8-flags.ts). Like any flag set at run time it changes the hash V8
- * checks code caches against, so call it where keepYoungGenerationSmall is called, after the built-in
- * modules the fetch still needs are loaded (cli/young-generation.ts). The agent's tick worker, a process of
- * its own, gets it on its command line instead (agent/worker-client.ts).
+ * checks code caches against, so call it after the built-in modules the fetch still needs are loaded: a
+ * package fetch calls it after keepYoungGenerationSmall (cli/young-generation.ts), a Nix fetch after
+ * loading its own list (optimiseLater, cli/nix-fetch.ts). The agent's tick worker, a process of its own,
+ * gets it on its command line instead (agent/worker-client.ts).
  */
 export function tierUpLater(): void {
   setV8Flags(`--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`);
