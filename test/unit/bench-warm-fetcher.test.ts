@@ -51,6 +51,13 @@ describe('bench: a warm process runs flotilla fetch as the agent\'s worker does,
     }
   });
 
+  it('is not taken for ready when it cannot start, and says why', async () => {
+    const warm = startWarmFetcher(join(scratch.path, 'no-such-fetcher.js'));
+    await expect(warm.ready).rejects.toThrow(/the warm fetcher did not start: .*Cannot find module .*no-such-fetcher\.js/s);
+    await expect(warm.fetch(['--help'])).rejects.toThrow(/did not start/);
+    await warm.close();
+  });
+
   it('ends with exit 1 on a line that is not a JSON array of strings, and the client says it exited', async () => {
     const warm = startWarmFetcher(WARM_FETCHER);
     await expect(warm.fetch(['--help']).then(() => warm.fetch([1 as unknown as string]))).rejects.toThrow(/the warm fetcher exited: .*not a JSON array of strings/);
