@@ -1,11 +1,9 @@
-// The benchmarks' handle on lib/warm-fetcher.ts: started with the flags and environment the agent's tick
-// worker has (a worker inherits the supervisor's UV_THREADPOOL_SIZE, which the CLI sets to 16), ready once
-// it has loaded the fetch code, asked for one fetch at a time, timed from this side as the one-shot
-// processes are.
+// The benchmarks' handle on lib/warm-fetcher.ts: started with the environment the agent's tick worker has
+// (a worker inherits the supervisor's UV_THREADPOOL_SIZE, which the CLI sets to 16), ready once it has
+// loaded the fetch code, asked for one fetch at a time, timed from this side as the one-shot processes are.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { WORKER_EXEC_ARGV } from '../../src/agent/worker-client.js';
 
 const WARM_FETCHER = fileURLToPath(new URL('./warm-fetcher.js', import.meta.url));
 
@@ -28,7 +26,7 @@ export interface WarmFetcher {
 
 /** Starts the warm fetcher (`script`: the built warm-fetcher.js, beside this module's build by default). */
 export function startWarmFetcher(script = WARM_FETCHER): WarmFetcher {
-  const child = spawn(process.execPath, [...WORKER_EXEC_ARGV, script], { env: { ...process.env, UV_THREADPOOL_SIZE: '16' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], { env: { ...process.env, UV_THREADPOOL_SIZE: '16' }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => void (stderr += String(c)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

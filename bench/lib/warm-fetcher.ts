@@ -1,10 +1,11 @@
 // A process for `npm run bench -- nix` that runs `flotilla fetch` requests one after another through the
-// fetch bundle's own runCli (dist/bin/flotilla-fetch.js, the code the bin runs), with the agent's
-// tick-worker flags on its command line. It says `ready` once the bundle is loaded: from then on a request
-// costs what a fetch costs in an agent's tick worker, which the supervisor forks for a tick, Node started
-// and the code loaded, rather than what a one-shot process pays on top (its start and module loading).
+// fetch bundle's own runCli (dist/bin/flotilla-fetch.js, the code the bin runs), with the V8 flags the
+// agent's tick worker sets as it starts (tuneWorkerV8). It says `ready` once the bundle is loaded: from
+// then on a request costs what a fetch costs in an agent's tick worker, which the supervisor forks for a
+// tick, Node started and the code loaded, rather than what a one-shot process pays on top (its start and
+// module loading).
 //
-//   node <WORKER_EXEC_ARGV> warm-fetcher.js      then one JSON array of fetch arguments per stdin line
+//   node warm-fetcher.js      then one JSON array of fetch arguments per stdin line
 //
 // Prints `ready`, then answers each line with one JSON line on stdout: {"seconds", "exitCode", "stdout"}
 // (the fetch's --json output); exits when stdin ends. A line that is not a JSON array of strings ends it
@@ -14,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { runCli as RunCli } from '../../src/cli/main.js';
+import { tuneWorkerV8 } from '../../src/agent/worker-v8-flags.js';
 
 const require = createRequire(import.meta.url);
 const BUNDLE = fileURLToPath(new URL('../../bin/flotilla-fetch.js', import.meta.url));
@@ -37,6 +39,8 @@ function argvOf(line: string): string[] {
 }
 
 async function main(): Promise<void> {
+  // Before the fetch code is loaded, as the tick worker sets them before its own modules.
+  tuneWorkerV8();
   const { runCli } = require(BUNDLE) as { runCli: typeof RunCli };
   // Node started and the code loaded: from here a request costs what a fetch costs in an agent's worker.
   process.stdout.write('ready\n');

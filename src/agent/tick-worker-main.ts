@@ -1,13 +1,17 @@
 // Entry point of the daemon's tick worker process (forked by worker-client.ts with an IPC channel).
 import { takeDeferredCaCerts, trustDeferredCaCerts } from '../util/deferred-ca-certs.js';
 import { isEntryPoint } from '../util/entry-point.js';
-import { runTickWorker, type WorkerChannel } from './tick-worker.js';
+import type { WorkerChannel } from './tick-worker.js';
 import type { FromWorker } from './worker-protocol.js';
+import { tuneWorkerV8 } from './worker-v8-flags.js';
 
 /** How long a worker that has finished may take to leave before it exits anyway (open sockets, timers). */
 const EXIT_GRACE_MS = 2000;
 
 async function main(): Promise<void> {
+  // Before the worker's own modules are loaded (tick-worker.js below, and all it reaches): every built-in
+  // they use keeps Node's code cache, and their loading already runs with a small young generation.
+  tuneWorkerV8();
   // Forked with NODE_EXTRA_CA_CERTS deferred (worker-client.ts): back in the env for the commands it runs,
   // and trusted by its TLS clients (git, the stores, health checks, notifications) from their first connection.
   takeDeferredCaCerts();
@@ -17,6 +21,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const { runTickWorker } = await import('./tick-worker.js');
   let unsent = Promise.resolve();
   const channel: WorkerChannel = {
     send: (message: FromWorker) => {

@@ -6,20 +6,9 @@ import { FLOTILLA_VERSION } from '../util/version.js';
 import type { AgentConfig } from '../declarations/types.js';
 import { isFromWorker, type TickReply, type ToWorker, type WireError } from './worker-protocol.js';
 import { deferCaCerts } from '../util/deferred-ca-certs.js';
-import { FETCH_INTERRUPT_BUDGET } from '../util/tier-up.js';
 
 /** The worker's entry module, next to this one (dist/src/agent/tick-worker-main.js in a build). */
 export const WORKER_ENTRY = fileURLToPath(new URL('./tick-worker-main.js', import.meta.url));
-
-/**
- * V8 flags of the tick worker. A fetch streams hundreds of MB through short-lived buffers and stream
- * objects; a 4 MiB semi-space (default 16) keeps the young generation small: peak RSS of a 150 MB cold
- * fetch from Ceph RGW 128–147 → 105–113 MB, at no measurable cost in time (bench/fetch.ts runs its fetches
- * with the same flags). And the fetch's interrupt budget (util/tier-up.ts): a worker lives for a few
- * ticks, and its cold fetch over HTTP (the built modules in a fresh process with these flags) spent user
- * CPU 0.41 → 0.36 s with it, 6 runs each.
- */
-export const WORKER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=4', `--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`];
 
 /** A running tick worker. */
 export interface WorkerClient {
@@ -65,7 +54,8 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
  */
 export async function startWorker(init: Extract<ToWorker, { type: 'init' }>, options: { entry?: string; env?: NodeJS.ProcessEnv } = {}): Promise<WorkerClient> {
   const child: ChildProcess = fork(options.entry ?? WORKER_ENTRY, [], {
-    execArgv: [...process.execArgv, ...WORKER_EXEC_ARGV],
+    // No V8 flag of its own here: it sets them as it starts (worker-v8-flags.ts), keeping Node's code cache.
+    execArgv: [...process.execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
     // The worker, restarted after every idle spell, parses NODE_EXTRA_CA_CERTS at its first TLS connection, not at each start.

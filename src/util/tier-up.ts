@@ -18,7 +18,7 @@ export const FETCH_INTERRUPT_BUDGET = 200_000;
  * checks code caches against, so call it after the built-in modules the fetch still needs are loaded: a
  * package fetch calls it after keepYoungGenerationSmall (cli/young-generation.ts), a Nix fetch after
  * loading its own list (optimiseLater, cli/nix-fetch.ts). The agent's tick worker, a process of its own,
- * gets it on its command line instead (agent/worker-client.ts).
+ * sets it as it starts (agent/worker-v8-flags.ts).
  */
 export function tierUpLater(): void {
   setV8Flags(`--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`);

@@ -45,7 +45,30 @@ async function cmdline(pid: number): Promise<string> {
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
 }
 
-
+/**
+ * A --require'd probe for every process of the daemon: records each V8 flag it sets at run time, in order,
+ * how many npm modules it had loaded when it set the first, and the built-in modules it loaded after it
+ * (compiled without Node's code cache), and writes them with its execArgv to $PROBE_DIR/<pid>.json as it exits.
+ */
+const FLAG_PROBE = `const v8 = require('node:v8'); const set = v8.setFlagsFromString; const flags = []; let before; let npmLoaded;
+v8.setFlagsFromString = (f) => {
+  flags.push(String(f));
+  before ??= new Set(process.moduleLoadList);
+  npmLoaded ??= Object.keys(require.cache).filter((k) => k.includes('/node_modules/')).length;
+  return set(f);
+};
+process.on('exit', () => {
+  const after = before === undefined ? [] : process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule '));
+  require('node:fs').writeFileSync(require('node:path').join(process.env.PROBE_DIR, process.pid + '.json'), JSON.stringify({ execArgv: process.execArgv, flags, after, npmLoaded }));
+});
+`;
+interface FlagProbe {
+  execArgv: string[];
+  flags: string[];
+  after: string[];
+  /** npm modules loaded when the first flag was set. */
+  npmLoaded: number;
+}
 
 const setYaml = (closure: string, platform: string): string =>
   `closure: ${closure}\nplatform: ${platform}\nmachines: [m1, m2]\nrollout:\n  batchSize: all\nactivate:\n  command: [app/bin/activate]\n  timeout: 20s\n`;
@@ -78,8 +101,8 @@ async function logLines(file: string): Promise<Line[]> {
   });
 }
 
-function startDaemon(config: string, logFile: string): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLOTILLA_LOG_LEVEL: 'debug' } });
+function startDaemon(config: string, logFile: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLOTILLA_LOG_LEVEL: 'debug', ...env } });
   child.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
   return child;
 }
@@ -109,7 +132,10 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     const config = await world.agentConfig('m1', { keepWarm: '3s' });
     const stateDir = join(world.root, 'machines', 'm1');
     const logFile = join(world.root, 'm1.log');
-    const daemon = startDaemon(config, logFile);
+    const probeDir = join(world.root, 'flag-probe');
+    await mkdir(probeDir);
+    await writeFile(join(probeDir, 'probe.cjs'), FLAG_PROBE);
+    const daemon = startDaemon(config, logFile, { NODE_OPTIONS: `--require ${join(probeDir, 'probe.cjs')}`, PROBE_DIR: probeDir });
     started.push(daemon);
     const pid = daemon.pid!;
 
@@ -123,13 +149,22 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(firstWorker).not.toBe(pid);
     expect(await childrenOf(pid)).toContain(firstWorker);
     expect(await cmdline(firstWorker)).toContain('tick-worker-main.js');
-    expect(await cmdline(firstWorker)).toContain('--max-semi-space-size=4'); // WORKER_EXEC_ARGV: a small young generation
-    expect(await cmdline(firstWorker)).toContain(`--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`); // and code optimised later (util/tier-up.ts)
 
     // After keepWarm without a tick that waits, the worker is gone and the supervisor runs alone.
     await waitForValue('the worker to retire', async () => (await childrenOf(pid)).length === 0);
     expect(await isAlive(firstWorker)).toBe(false);
     expect(await isAlive(pid)).toBe(true);
+
+    // The worker set its V8 flags as it started (agent/worker-v8-flags.ts), none on its command line: a
+    // small young generation and code optimised later (util/tier-up.ts), with every public built-in module
+    // it used loaded before them, so none lost Node's code cache (internal ones, such as fs.rm's, cannot be
+    // loaded ahead). They were set before the worker's modules ran and loaded their npm dependencies, which
+    // would have grown its young generation first (twice as large, by hand).
+    const probe = JSON.parse(await readFile(join(probeDir, `${firstWorker}.json`), 'utf8')) as FlagProbe;
+    expect(probe.execArgv).toEqual([]);
+    expect(probe.flags.slice(0, 2)).toEqual(['--semi-space-growth-factor=1', `--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`]);
+    expect(probe.after.filter((m) => !m.startsWith('NativeModule internal/'))).toEqual([]);
+    expect(probe.npmLoaded).toBe(0);
 
     // Polls every second now compare the branch head and run no tick while it has not moved.
     const ticksBefore = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length;
