@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 import unicorn from 'eslint-plugin-unicorn';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'src/declarations/schema-validators.cjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

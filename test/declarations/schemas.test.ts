@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getValidator } from '../../src/declarations/schema-registry.js';
+// @ts-expect-error: a plain ES module of the build, without types
+import { makeAjv } from '../../scripts/gen-schema-validators.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MINE = ['common', 'flotilla', 'set', 'machine', 'agent-config'];
@@ -34,7 +36,11 @@ describe('schemas/', () => {
     if (name !== 'common') expect(props.length).toBeGreaterThan(2);
   });
 
-  it('compiles every schema in ajv strict mode', () => {
-    for (const kind of ['flotilla', 'set', 'machine', 'agent-config'] as const) expect(typeof getValidator(kind)).toBe('function');
+  it('compiles every schema in ajv strict mode, as the build does, and the built validators are there', () => {
+    const ajv = (makeAjv as () => { getSchema(id: string): unknown })();
+    for (const kind of ['flotilla', 'set', 'machine', 'agent-config'] as const) {
+      expect(typeof ajv.getSchema(`https://flotilla.dev/schemas/${kind}.schema.json`)).toBe('function');
+      expect(typeof getValidator(kind)).toBe('function');
+    }
   });
 });
