@@ -47,7 +47,8 @@ describe('the bin bundle, installed alone and run through its shebang', () => {
     expect(JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
     for (const name of names.filter((n) => n.endsWith('.js'))) {
       const text = await readFile(join(dir, name), 'utf8');
-      const relative = [...text.matchAll(/(?:from|import|require)\s*\(?\s*["'](\.[^"']*)["']/g)].map((m) => m[1] as string);
+      // (?<!\{): not a JSDoc type such as {import('./get')}, which the bundled packages' comments hold.
+      const relative = [...text.matchAll(/(?<!\{)(?:from|import|require)\s*\(?\s*["'](\.[^"']*)["']/g)].map((m) => m[1] as string);
       expect(relative.filter((spec) => !/^\.\/[^/]+\.js$/.test(spec) || !names.includes(spec.slice(2))), name).toEqual([]);
     }
   });
@@ -108,6 +109,28 @@ describe('the bin bundle, installed alone and run through its shebang', () => {
     const r = await flotilla(['agent', '--once', '--config', config]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('agent.yaml:2:1 /not_a_field unknown property "not_a_field"');
+  });
+
+  it('holds isomorphic-git and yaml: a verb that reads a deploy repo loads neither from node_modules', async () => {
+    // Required from node_modules, their ~90 files cost every start of the CLI and the tick worker ~55 ms
+    // (scripts/bundle-cli.mjs, BUNDLED_PACKAGES). A --require'd probe lists the files loaded from there.
+    const probe = join(t.dir, 'npm-probe.cjs');
+    const out = join(t.dir, 'npm-probe.json');
+    await writeFile(probe, `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify(Object.keys(require.cache).filter((k) => k.includes('/node_modules/')))));\n`);
+    const repo = join(t.dir, 'probe-repo');
+    await cp(resolve('examples/deploy-repo'), repo, { recursive: true });
+    const r = await new Promise<Run>((done) => {
+      execFile(bin, ['validate', '--dir', repo], { env: { ...process.env, FLOTILLA_LOG_LEVEL: 'warn', NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out }, timeout: 60_000 }, (err, stdout, stderr) => {
+        done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+      });
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const loaded = JSON.parse(await readFile(out, 'utf8')) as string[];
+    expect(loaded.filter((f) => /\/node_modules\/(isomorphic-git|yaml)\//.test(f))).toEqual([]);
+    for (const name of ['flotilla-cli.js', 'tick-worker-main.js']) {
+      const text = await readFile(resolve('dist/bin', name), 'utf8');
+      expect(text.match(/require\("(isomorphic-git|yaml)[/"]/g), name).toBeNull();
+    }
   });
 
   it('the bin runs plain node: a V8 flag there would cost every start Node\'s own code cache (docs/performance.md)', async () => {
