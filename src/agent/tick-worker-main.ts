@@ -3,14 +3,17 @@ import { takeDeferredCaCerts, trustDeferredCaCerts } from '../util/deferred-ca-c
 import { isEntryPoint } from '../util/entry-point.js';
 import type { WorkerChannel } from './tick-worker.js';
 import type { FromWorker } from './worker-protocol.js';
+import { compileTickWorker } from './load-tick-worker.js';
 import { tuneWorkerV8 } from './worker-v8-flags.js';
 
 /** How long a worker that has finished may take to leave before it exits anyway (open sockets, timers). */
 const EXIT_GRACE_MS = 2000;
 
 async function main(): Promise<void> {
-  // Before the worker's own modules are loaded (tick-worker.js below, and all it reaches): every built-in
-  // they use keeps Node's code cache, and their loading already runs with a small young generation.
+  // The worker's own modules (tick-worker.js and all it reaches) are compiled first, from the bundle's code
+  // cache, which V8 checks against the flags of that moment; then the flags are set, after the built-ins
+  // are loaded (each keeps Node's code cache); then those modules run, with a small young generation.
+  const body = compileTickWorker();
   tuneWorkerV8();
   // Forked with NODE_EXTRA_CA_CERTS deferred (worker-client.ts): back in the env for the commands it runs,
   // and trusted by its TLS clients (git, the stores, health checks, notifications) from their first connection.
@@ -21,7 +24,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { runTickWorker } = await import('./tick-worker.js');
+  const { runTickWorker } = await body.load();
   let unsent = Promise.resolve();
   const channel: WorkerChannel = {
     send: (message: FromWorker) => {
@@ -29,7 +32,7 @@ async function main(): Promise<void> {
     },
     on: (event: string, listener: (m: unknown) => void) => void process.on(event as 'message', listener),
   };
-  const code = await runTickWorker(channel, process.env);
+  const code = await runTickWorker(channel, process.env, { codeCache: body.cached });
   // The last reply must reach the supervisor before the channel closes.
   await unsent;
   process.exitCode = code;

@@ -36,8 +36,9 @@ async function loadConfig(init: Extract<ToWorker, { type: 'init' }>): Promise<Ag
  * abortable steps (a switch and its health checks always finish), let it reply, then close and resolve 0.
  * A lost channel (the supervisor died) without a stop ends the process with SIGKILL at once: a kill at any
  * moment is safe by design, and a worker must never outlive its daemon. Resolves with the exit code.
+ * `started.codeCache`: whether its modules were compiled from the bundle's code cache (logged at debug).
  */
-export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessEnv): Promise<0 | 1> {
+export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessEnv, started: { codeCache?: boolean } = {}): Promise<0 | 1> {
   const abort = new AbortController();
   let stopping = false;
   let agent: Agent | undefined;
@@ -85,6 +86,7 @@ export async function runTickWorker(channel: WorkerChannel, env: NodeJS.ProcessE
         await warmSetLocks(config.stateDir);
         baseline = await readOpenPipes();
         channel.send({ type: 'ready', config, version: FLOTILLA_VERSION });
+        log.debug({ codeCache: started.codeCache === true }, 'tick worker ready');
       } catch (err) {
         channel.send({ type: 'init-failed', error: toWireError(err) });
         stopping = true;

@@ -38,9 +38,19 @@ function cacheOf(file: string, cacheFile: string): Buffer | undefined {
  * and V8 accepts it, else from source. `cached` says which. Throws what loading the file throws.
  */
 export function requireWithCodeCache(file: string, cacheFile: string): { exports: unknown; cached: boolean } {
+  const compiled = compileWithCodeCache(file, cacheFile);
+  return { exports: compiled.run(), cached: compiled.cached };
+}
+
+/**
+ * requireWithCodeCache in two steps: compiles `file` now (from `cacheFile` as above), and runs it when
+ * `run` is called. Why: V8 checks a cache against the flags of the moment it compiles, so a process that
+ * sets V8 flags before its code runs (the tick worker: agent/worker-v8-flags.ts) compiles first.
+ */
+export function compileWithCodeCache(file: string, cacheFile: string): { run: () => unknown; cached: boolean } {
   const cachedData = cacheOf(file, cacheFile);
   const script = compile(file, cachedData);
-  return { exports: run(script, file), cached: cachedData !== undefined && !script.cachedDataRejected };
+  return { run: () => run(script, file), cached: cachedData !== undefined && !script.cachedDataRejected };
 }
 
 /**

@@ -1,7 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 
 // Every flag set through setV8Flags, in order: a worker thread's start undoes them (see reapplyV8Flags).
-const applied: string[] = [];
+// Kept on globalThis: a process may hold two bundles that each have a copy of this module (the tick
+// worker's entry sets the flags, the body it loads starts the threads), and both must see one record.
+const SLOT = Symbol.for('flotilla.v8Flags');
+const applied: string[] = ((globalThis as { [SLOT]?: string[] })[SLOT] ??= []);
 
 /** Sets V8 flags at run time (each `--name=value`) and remembers them for reapplyV8Flags. */
 export function setV8Flags(...flags: string[]): void {

@@ -85,6 +85,7 @@ async function currentDigest(stateDir: string): Promise<string | null> {
 interface Line {
   pid: number;
   msg: string;
+  codeCache?: boolean;
   level: number;
   step?: string;
   digest?: string;
@@ -165,6 +166,9 @@ describe('agent daemon: a supervisor and a tick worker that retires when idle', 
     expect(probe.flags.slice(0, 2)).toEqual(['--semi-space-growth-factor=1', `--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`]);
     expect(probe.after.filter((m) => !m.startsWith('NativeModule internal/'))).toEqual([]);
     expect(probe.npmLoaded).toBe(0);
+    // Its modules were compiled from the bundle's code cache before the flags were set (V8 accepts a cache
+    // only under the flags it was made with).
+    expect((await logLines(logFile)).filter((l) => l.msg === 'tick worker ready' && l.pid === firstWorker).map((l) => l.codeCache)).toEqual([true]);
 
     // Polls every second now compare the branch head and run no tick while it has not moved.
     const ticksBefore = (await logLines(logFile)).filter((l) => l.msg === 'tick finished').length;

@@ -127,7 +127,7 @@ describe('the bin bundle, installed alone and run through its shebang', () => {
     expect(r.code, r.stderr).toBe(0);
     const loaded = JSON.parse(await readFile(out, 'utf8')) as string[];
     expect(loaded.filter((f) => /\/node_modules\/(isomorphic-git|yaml)\//.test(f))).toEqual([]);
-    for (const name of ['flotilla-cli.js', 'tick-worker-main.js']) {
+    for (const name of ['flotilla-cli.js', 'tick-worker-body.js']) {
       const text = await readFile(resolve('dist/bin', name), 'utf8');
       expect(text.match(/require\("(isomorphic-git|yaml)[/"]/g), name).toBeNull();
     }
