@@ -10,15 +10,15 @@
 // Prints `ready`, then answers each line with one JSON line on stdout: {"seconds", "exitCode", "stdout"}
 // (the fetch's --json output); exits when stdin ends. A line that is not a JSON array of strings ends it
 // with exit 1.
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { runCli as RunCli } from '../../src/cli/main.js';
 import { tuneWorkerV8 } from '../../src/agent/worker-v8-flags.js';
+import { compileWithCodeCache } from '../../src/cli/code-cache.js';
 
-const require = createRequire(import.meta.url);
 const BUNDLE = fileURLToPath(new URL('../../bin/flotilla-fetch.js', import.meta.url));
+const BUNDLE_CACHE = fileURLToPath(new URL('../../bin/flotilla-fetch.cache', import.meta.url));
 
 /** A sink that keeps what is written to it as text. */
 function collector(): { stream: Writable; text: () => string } {
@@ -39,9 +39,10 @@ function argvOf(line: string): string[] {
 }
 
 async function main(): Promise<void> {
-  // Before the fetch code is loaded, as the tick worker sets them before its own modules.
+  // As the tick worker does with its body: the code compiled from its cache, the V8 flags set, the code run.
+  const bundle = compileWithCodeCache(BUNDLE, BUNDLE_CACHE);
   tuneWorkerV8();
-  const { runCli } = require(BUNDLE) as { runCli: typeof RunCli };
+  const { runCli } = bundle.run() as { runCli: typeof RunCli };
   // Node started and the code loaded: from here a request costs what a fetch costs in an agent's worker.
   process.stdout.write('ready\n');
   for await (const line of createInterface({ input: process.stdin })) {
