@@ -2,14 +2,15 @@
 // schemas/ compiled ahead by Ajv into standalone JavaScript (Ajv's "standalone validation code"). Compiling
 // the schemas at run time took ~90 ms in every process that read a declaration or an agent config (the
 // agent's tick worker at each start, and validate, plan, bump, status…), against ~7 ms to load this file.
-// Rewrites the file only when it would change, through a temp name. Not in git (.gitignore): the build
+// Rewrites the file only when it would change (write-if-changed.mjs). Not in git (.gitignore): the build
 // makes it, and test/declarations/schema-validators.test.ts checks it against the schemas.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import standaloneCode from 'ajv/dist/standalone/index.js';
+import { writeIfChanged } from './write-if-changed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -35,16 +36,5 @@ export function schemaValidatorsSource() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = join(root, 'src', 'declarations', 'schema-validators.cjs');
-  const text = schemaValidatorsSource();
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    // absent: written below
-  }
-  if (current !== text) {
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
-  }
+  writeIfChanged(join(root, 'src', 'declarations', 'schema-validators.cjs'), schemaValidatorsSource());
 }

@@ -1,8 +1,9 @@
 // Writes src/util/version.ts from package.json's "version" before every build (npm's prebuild), so the
 // version is written by hand in one place only. Rewrites the file only when it would change.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeIfChanged } from './write-if-changed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -14,13 +15,4 @@ const text = `// Generated from package.json by scripts/gen-version.mjs (npm run
 /** Flotilla's version, reported in status files and \`--version\`. */
 export const FLOTILLA_VERSION = '${version}';
 `;
-let current = '';
-try {
-  current = readFileSync(file, 'utf8');
-} catch {
-  // absent: written below
-}
-if (current !== text) {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-}
+writeIfChanged(file, text);
