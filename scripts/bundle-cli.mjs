@@ -14,6 +14,8 @@
 //                        fetch`: a quarter of the bytes, on the path every machine runs on every rollout;
 //                        its flotilla-fetch.cache is taken after a real no-op fetch (warm-fetch-cache.mjs),
 //                        so it holds the functions that path runs too (docs/performance.md).
+//   flotilla-agent.js    the same for `agent` and its subverbs: the supervisor, which stays up on every
+//                        machine, without the other verbs' code or the bundled packages.
 //   tick-worker-main.js  the tick worker, another process, under the name worker-client.ts forks: its
 //                        entry, which sets its V8 flags between compiling and running
 //   tick-worker-body.js  the worker's body (src/agent/tick-worker.ts and all it reaches), with
@@ -69,8 +71,13 @@ const withBundledPackages = {
   external: Object.keys(dependencies).filter((d) => !BUNDLED_PACKAGES.includes(d)).flatMap((d) => [d, `${d}/*`]),
 };
 
-/** Verbs with a bundle of their own, `flotilla-VERB.js`: the CLI with that verb alone (onlyVerbPlugin). */
-const OWN_BUNDLES = ['fetch'];
+/**
+ * Verbs with a bundle of their own, `flotilla-VERB.js`: the CLI with that verb alone (onlyVerbPlugin), and
+ * its subverbs (`agent status`, `agent reconcile`). `fetch` runs on every machine on every rollout; `agent`
+ * is the supervisor, which stays up on every machine: neither needs the packages the whole CLI bundles
+ * (BUNDLED_PACKAGES), nor the other verbs' code, and its idle RSS would carry them.
+ */
+const OWN_BUNDLES = ['fetch', 'agent'];
 
 /**
  * The entry: the help table, which the unbundled module leaves undefined (src/cli/help-table.ts), is the
@@ -121,7 +128,7 @@ export const compileTickWorker = () => {
 }
 
 /**
- * The CLI with `verb` as its only loadable verb: every other verb the command table (src/cli/commands.ts)
+ * The CLI with `verb` (and its subverbs) as its only loadable verbs: every other verb the command table (src/cli/commands.ts)
  * imports becomes a module that throws, so none of their code is in the bundle. The table itself is
  * unchanged (names, summaries, the suggestions for a typo); the entry loads this bundle only when the first
  * argument is `verb`, so the stubs are never reached.
@@ -131,7 +138,7 @@ function onlyVerbPlugin(verb) {
     name: `only-${verb}`,
     setup(b) {
       b.onResolve({ filter: /^\.\/verb-[a-z-]+\.js$/ }, (args) => {
-        if (args.importer !== src('cli/commands.js') || args.path === `./verb-${verb}.js`) return undefined;
+        if (args.importer !== src('cli/commands.js') || args.path === `./verb-${verb}.js` || args.path.startsWith(`./verb-${verb}-`)) return undefined;
         return { path: args.path, namespace: 'absent-verb' };
       });
       b.onLoad({ filter: /.*/, namespace: 'absent-verb' }, (args) => ({

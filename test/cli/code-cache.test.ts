@@ -80,9 +80,9 @@ describe('the code cache the build ships', () => {
     const shebang = (await readFile(join(bin, 'flotilla.js'), 'utf8')).split('\n')[0] ?? '';
     expect(shebang).toBe('#!/usr/bin/env node');
     const flags: string[] = [];
-    // The whole CLI's bundle, the one `flotilla fetch` loads, and the tick worker's body, which its entry
-    // compiles before it sets its V8 flags (scripts/bundle-cli.mjs).
-    for (const name of ['flotilla-cli', 'flotilla-fetch', 'tick-worker-body']) {
+    // The whole CLI's bundle, the ones `flotilla fetch` and `flotilla agent` load, and the tick worker's
+    // body, which its entry compiles before it sets its V8 flags (scripts/bundle-cli.mjs).
+    for (const name of ['flotilla-cli', 'flotilla-fetch', 'flotilla-agent', 'tick-worker-body']) {
       const probe = `import(${JSON.stringify(resolve('dist/src/cli/code-cache.js'))}).then((m) => process.stdout.write(String(m.requireWithCodeCache(${JSON.stringify(join(bin, `${name}.js`))}, ${JSON.stringify(join(bin, `${name}.cache`))}).cached)))`;
       const cached = (args: string[]): Promise<string> =>
         new Promise((done, fail) => execFile(process.execPath, [...args, '-e', probe], (err, stdout) => (err ? fail(new Error(err.message)) : done(stdout))));
