@@ -3,7 +3,10 @@
 // here: the generated file is what the schemas give now, and it judges documents exactly as Ajv compiling
 // the same schemas at run time does, valid or not, error for error (the messages of schema-check.ts are
 // made from those errors, with the failing schema that `verbose` puts in each).
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +65,19 @@ describe('the generated schema validators', () => {
       expect(generated(doc), `${path} is valid`).toBe(true);
     }
     expect(invalid).toBeGreaterThan(50);
+  });
+
+  it('when the build has not made them, say so and what to run', async () => {
+    // The built registry alone in a folder, as a source tree that was never built has it.
+    const dir = await mkdtemp(join(tmpdir(), 'flotilla-no-validators-'));
+    try {
+      await copyFile(join(ROOT, 'dist', 'src', 'declarations', 'schema-registry.js'), join(dir, 'schema-registry.mjs'));
+      const probe = `import(${JSON.stringify(join(dir, 'schema-registry.mjs'))}).then((m) => m.getValidator('set'))`;
+      const err = await promisify(execFile)(process.execPath, ['-e', probe]).then(() => undefined, (e: unknown) => e as { stderr: string });
+      expect(err?.stderr).toContain(`the schemas' validators are missing beside ${join(dir, 'schema-registry.mjs')}: run npm run build`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuse an unknown property, naming it, with the schema that refused it', () => {
