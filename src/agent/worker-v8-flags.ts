@@ -1,4 +1,4 @@
-import { FETCH_INTERRUPT_BUDGET } from '../util/tier-up.js';
+import { tierUpLater } from '../util/tier-up.js';
 import { setV8Flags } from '../util/v8-flags.js';
 
 /**
@@ -46,5 +46,6 @@ const WORKER_BUILTINS = [
  */
 export function tuneWorkerV8(): void {
   for (const m of WORKER_BUILTINS) process.getBuiltinModule(m);
-  setV8Flags('--semi-space-growth-factor=1', `--interrupt-budget=${FETCH_INTERRUPT_BUDGET}`);
+  setV8Flags('--semi-space-growth-factor=1');
+  tierUpLater();
 }
