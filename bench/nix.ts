@@ -73,8 +73,9 @@ async function flotilla(url: string, top: string, pub: string, root: string, cli
 /**
  * The same fetch as the first one of a process that has started and loaded the fetch code (lib/warm-fetcher.ts,
  * with the agent's tick-worker flags), timed from the request: a fetch in an agent's tick worker, which the
- * supervisor forks for a tick (and keeps only `keepWarm`, 20 s, after it), so the fetch's code is cold (the
- * worker's bundle has no code cache, nor has this process's), without the process's start and module loading.
+ * supervisor forks for a tick (and keeps only `keepWarm`, 20 s, after it), so the fetch's code is cold
+ * (compiled from a code cache, as the worker's body is, but never run in that process), without the
+ * process's start and module loading.
  */
 async function workerFetch(url: string, top: string, pub: string, root: string): Promise<RunResult> {
   const worker = startWarmFetcher();
