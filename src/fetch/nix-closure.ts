@@ -122,7 +122,7 @@ export async function fetchNixClosure(
     const repaired = options.repair === true ? await removeDamagedPlacedPaths(r.closure, root) : [];
     // The narinfos read from the cache are kept for the next run, under temp names until every path of the
     // closure is placed (a kept narinfo stands for a placed path), flushed with the NARs.
-    const kept = await stageNarInfos(root, r.fromCache);
+    const kept = await stageNarInfos(root, r.fromCache, source.trust);
     let result: MaterialiseResult;
     // A thread for the small files, started only when a NAR hands one over (nar-file-writer.ts). One: a
     // second was no faster uncompressed and slower from zstd (519 vs 516 ms, 626 vs 709 ms), whose

@@ -6,31 +6,37 @@ import { readSmallFileSync } from '../util/read-small-file.js';
 import { MAX_NARINFO_BYTES, parseNarInfo, type NarInfo } from './narinfo.js';
 import { formatNarInfo } from './narinfo-format.js';
 import { narInfoCacheDirUnder } from './root-layout.js';
-import { verifyNarInfoAsync, type NixTrustPolicy } from './signatures.js';
+import { rememberSigners, verifyNarInfoAsync, type NixTrustPolicy } from './signatures.js';
 import { parseStorePath } from './store-path.js';
 import { nixTempNameFor } from './temp-names.js';
+import { memoSigners, verifiedMemoLine } from './verified-memo.js';
 
 // Why a narinfo kept on disk is as good as the cache's: a store path names its contents for good, and what
 // a narinfo says that matters (StorePath, NarHash, NarSize, References) is covered by its signature, which
-// is verified again under the trust of the run that reads it, as Nix re-checks the narinfos of its own
-// disk cache (~/.cache/nix/binary-cache-v6.sqlite). URL, Compression and FileHash name one cache's file:
-// a kept narinfo is only used for a path already placed, whose NAR is never read again.
+// held when it was kept and must hold under the trust of the run that reads it: the keys its memo names
+// (verified-memo.ts) still trusted with the same bytes, else a verification anew. URL, Compression and
+// FileHash name one cache's file: a kept narinfo is only used for a path already placed, whose NAR is never
+// read again.
 
 function fileOf(root: string, storePath: string): string {
   return join(narInfoCacheDirUnder(root), `${parseStorePath(storePath).hash}.narinfo`);
 }
 
 /**
- * The narinfo of `storePath` kept under `root` by keepNarInfos, parsed and signature-verified under
- * `trust`; undefined when there is none, or it is malformed, names another path or no longer has enough
- * trusted signatures (the caller then reads the cache, as when nothing was kept). Never throws.
+ * The narinfo of `storePath` kept under `root` by stageNarInfos, parsed and trusted under `trust`: by its
+ * memo when enough of the keys it names are still trusted as they were (verified-memo.ts), else verified;
+ * undefined when there is none, or it is malformed, names another path or no longer has enough trusted
+ * signatures (the caller then reads the cache, as when nothing was kept). Never throws.
  */
 export async function readKeptNarInfo(root: string, storePath: string, trust: NixTrustPolicy): Promise<NarInfo | undefined> {
   try {
     const kept = readSmallFileSync(fileOf(root, storePath), MAX_NARINFO_BYTES);
     if (kept.kind !== 'file') return undefined;
-    const info = parseNarInfo(kept.bytes.toString('utf8'), storePath);
-    await verifyNarInfoAsync(info, trust);
+    const text = kept.bytes.toString('utf8');
+    const info = parseNarInfo(text, storePath);
+    const vouched = memoSigners(text, info, trust);
+    if (vouched.length >= Math.max(1, trust.threshold)) rememberSigners(info, trust, vouched);
+    else await verifyNarInfoAsync(info, trust);
     return info;
   } catch {
     return undefined;
@@ -48,14 +54,19 @@ export interface StagedNarInfos {
 }
 
 /**
- * Writes `infos` (verified narinfos of paths about to be placed under `root`) for readKeptNarInfo under
- * temp names, so one flush of the caller's (the one that makes the NARs durable before they are renamed)
- * covers them too; publish renames them. A crash leaves whole files or none. Throws the file system's
- * errors (temps written so far removed).
+ * Writes `infos` (narinfos of paths about to be placed under `root`, verified under `trust`) for
+ * readKeptNarInfo under temp names, each with the memo of the keys whose signatures held
+ * (verified-memo.ts), so one flush of the caller's (the one that makes the NARs durable before they are
+ * renamed) covers them too; publish renames them. A crash leaves whole files or none. Throws the file
+ * system's errors (temps written so far removed).
  */
-export async function stageNarInfos(root: string, infos: readonly NarInfo[]): Promise<StagedNarInfos> {
+export async function stageNarInfos(root: string, infos: readonly NarInfo[], trust: NixTrustPolicy): Promise<StagedNarInfos> {
   const dir = narInfoCacheDirUnder(root);
-  const files = infos.map((info) => ({ final: fileOf(root, info.storePath), temp: nixTempNameFor(fileOf(root, info.storePath)), text: formatNarInfo(info) }));
+  const files = infos.map((info) => ({
+    final: fileOf(root, info.storePath),
+    temp: nixTempNameFor(fileOf(root, info.storePath)),
+    text: formatNarInfo(info) + verifiedMemoLine(info, trust),
+  }));
   const written: typeof files = [];
   const discard = async (): Promise<void> => {
     await Promise.all(written.map((f) => rm(f.temp, { force: true }).catch(() => undefined)));

@@ -67,6 +67,22 @@ function remembered(info: NarInfo, trust: NixTrustPolicy, over: string): string[
   return known !== undefined && known.trust === trust && known.over === over ? [...known.signers] : undefined;
 }
 
+/**
+ * The trusted keys whose signatures over `info` this process already found valid under `trust`, without
+ * verifying anything; undefined when none was looked for (or `info` changed since).
+ */
+export function rememberedSigners(info: NarInfo, trust: NixTrustPolicy): readonly string[] | undefined {
+  return remembered(info, trust, keyOf(info).over);
+}
+
+/**
+ * Records `signers` as the trusted keys whose signatures over `info` hold under `trust`, as a verification
+ * would: for a narinfo whose signatures were verified when it was kept (verified-memo.ts).
+ */
+export function rememberSigners(info: NarInfo, trust: NixTrustPolicy, signers: readonly string[]): void {
+  verified.set(info, { trust, over: keyOf(info).over, signers: [...signers] });
+}
+
 /** Each signature by a trusted key, with its name, key and 64 bytes (a name signing twice is checked until one holds). */
 function candidates(info: NarInfo, trust: NixTrustPolicy): { name: string; key: KeyObject; bytes: Buffer }[] {
   const out: { name: string; key: KeyObject; bytes: Buffer }[] = [];

@@ -44,7 +44,7 @@ afterAll(async () => {
   await scratch?.cleanup();
 });
 
-const source = (keys: string[] = [v1.publicKey]): NixSource => ({ urls: [`nix+${proxy.url}`], trust: nixTrustOf({ trustedKeys: keys, threshold: 1 }) });
+const source = (keys: string[] = [v1.publicKey], threshold = 1): NixSource => ({ urls: [`nix+${proxy.url}`], trust: nixTrustOf({ trustedKeys: keys, threshold }) });
 const freshRoot = (): string => join(scratch.path, `root-${roots++}`);
 const hashOf = (p: string): string => parseStorePath(p).hash;
 const keptFile = (root: string, p: string): string => join(root, 'nix/var/flotilla/narinfo', `${hashOf(p)}.narinfo`);
@@ -86,6 +86,38 @@ describe('a Nix fetch asks only for what the root lacks', () => {
     const again = await fetchCounting(v1.top, root);
     expect(again.seen).toEqual(['GET /nix-cache-info', `GET /${hashOf(lib)}.narinfo`]);
     expect(await readFile(keptFile(root, lib), 'utf8')).toBe(good);
+    expect((await fetchCounting(v1.top, root)).seen).toEqual([]);
+  });
+
+  it('a kept narinfo is taken on its memo of the keys that verified it: no signature is verified again while they are trusted', async () => {
+    const root = freshRoot();
+    await fetchCounting(v1.top, root);
+    const lib = v1.libs[0]!;
+    const good = await readFile(keptFile(root, lib), 'utf8');
+    const [name, key] = [v1.publicKey.slice(0, v1.publicKey.lastIndexOf(':')), v1.publicKey.slice(v1.publicKey.lastIndexOf(':') + 1)];
+    expect(good).toMatch(new RegExp(`^FlotillaVerified: [0-9a-f]{64} ${name}:${key.replace(/[+/]/g, '\\$&')}$`, 'm'));
+    // Its signature made one that no longer verifies (another narinfo's): the memo alone vouches, as for a
+    // path's own bytes, which a no-op does not re-hash either (fsck does).
+    const other = await readFile(keptFile(root, v1.libs[1]!), 'utf8');
+    const otherSig = /^Sig: (.*)$/m.exec(other)?.[1] ?? '';
+    await writeFile(keptFile(root, lib), good.replace(/^Sig: .*$/m, `Sig: ${otherSig}`));
+    expect((await fetchCounting(v1.top, root)).seen).toEqual([]);
+  });
+
+  it('a memo does not vouch for a key now trusted with other bytes under its name, nor below the threshold: verified anew, the cache asked', async () => {
+    const root = freshRoot();
+    await fetchCounting(v1.top, root);
+    const name = v1.publicKey.slice(0, v1.publicKey.lastIndexOf(':'));
+    const other = await generateNixKey(scratch.path);
+    const sameName = `${name}:${other.publicKey.slice(other.publicKey.lastIndexOf(':') + 1)}`;
+    let before = proxy.seen.length;
+    await expect(fetchNixClosure(source([sameName]), v1.top as NixStorePath, root)).rejects.toBeInstanceOf(SignatureError);
+    expect(proxy.seen.slice(before)).toContain(`GET /${hashOf(v1.top)}.narinfo`);
+    // Two keys required, the memo names one: verified anew (one signature holds), then the cache, which refuses.
+    before = proxy.seen.length;
+    await expect(fetchNixClosure(source([v1.publicKey, other.publicKey], 2), v1.top as NixStorePath, root)).rejects.toBeInstanceOf(SignatureError);
+    expect(proxy.seen.slice(before)).toContain(`GET /${hashOf(v1.top)}.narinfo`);
+    // The run's own trust again: the memos still hold, nothing is asked.
     expect((await fetchCounting(v1.top, root)).seen).toEqual([]);
   });
 
