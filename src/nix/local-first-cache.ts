@@ -1,5 +1,4 @@
 import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { NixCache } from './cache.js';
 import type { NarInfo } from './narinfo.js';
@@ -15,12 +14,14 @@ export interface LocalFirstCache extends NixCache {
 }
 
 /**
- * Whether the path is placed under `root`. Synchronous, as is the kept narinfo's read: microseconds each,
- * where each turn through libuv's pool cost ~0.2 ms, for every path of every no-op.
+ * Whether the path is placed in `storeDir` (a root's, normalised). Synchronous, as is the kept narinfo's
+ * read: microseconds each, where each turn through libuv's pool cost ~0.2 ms, for every path of every
+ * no-op. The name is appended, not joined: path.join's normalising of the whole path was 3.6 ms of a
+ * 301-path no-op, and a store path's base name has no "/" (parseStorePath).
  */
-function placed(root: string, storePath: string): boolean {
+function placed(storeDir: string, storePath: string): boolean {
   try {
-    return lstatSync(join(nixStoreDirUnder(root), storeBaseName(parseStorePath(storePath))), { throwIfNoEntry: false }) !== undefined;
+    return lstatSync(`${storeDir}/${storeBaseName(parseStorePath(storePath))}`, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }
@@ -39,6 +40,7 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
   let opened: NixCache | undefined;
   const remote = (): Promise<NixCache> => (real ??= open().then((c) => (opened = c)));
   const readRemotely: NarInfo[] = [];
+  const storeDir = nixStoreDirUnder(root);
   return {
     // Until opened, the URL as configured, userinfo dropped: it only ever appears in messages.
     get url() {
@@ -47,7 +49,7 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     storeDir: NIX_STORE_DIR,
     readRemotely,
     async readNarInfo(storePath, o = {}) {
-      if (placed(root, storePath)) {
+      if (placed(storeDir, storePath)) {
         const kept = await readKeptNarInfo(root, storePath, trust);
         if (kept !== undefined) return kept;
       }
