@@ -11,6 +11,7 @@ import {
   UnsupportedOperationError,
 } from '../errors/index.js';
 import { fsyncDir, tempNameFor } from '../util/atomic-write.js';
+import { readSmallFileSync } from '../util/read-small-file.js';
 import { capBytes, readCapped } from './byte-cap.js';
 import { dropEtag, openFileIfExists, openIfExists, readEtag, writeEtag } from './fs-etag.js';
 import { walkKeys } from './fs-list.js';
@@ -31,6 +32,9 @@ export interface FsStoreOptions {
 function isErrno(err: unknown, ...codes: string[]): boolean {
   return codes.includes((err as NodeJS.ErrnoException | null)?.code ?? '');
 }
+
+/** The largest file getBytes reads synchronously (smallFile): narinfos, signatures, pins, small manifests. */
+const SYNC_READ_MAX = 64 * 1024;
 
 /**
  * The directory store: key `a/b/c` is the file ROOT/a/b/c. Writes go to a `.tmp-` file in the same
@@ -59,6 +63,29 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * A file of at most SYNC_READ_MAX (and `maxBytes`) bytes read at once on this thread; undefined for a
+   * larger one, which getBytes reads through libuv's pool. A small file's four turns through the pool
+   * (open, fstat, read, close) cost more than its four system calls: a cold fetch of a 301-path closure
+   * from a `nix+file://` cache reads 301 narinfos of ~1 KB, 508 → 464 ms (docs/performance.md, session
+   * 39). O_NONBLOCK, so a FIFO in a key's place is not waited on: as anything but a regular file, it is
+   * not found. A directory store is a local filesystem: on one that hangs (a hard NFS mount) the pool
+   * would hang too.
+   */
+  function smallFile(key: string, opts: GetOptions & { maxBytes: number }): Buffer | undefined {
+    opts.signal?.throwIfAborted();
+    let read: ReturnType<typeof readSmallFileSync>;
+    try {
+      read = readSmallFileSync(keyPath(base, key), Math.min(opts.maxBytes, SYNC_READ_MAX));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(key);
+      throw err;
+    }
+    if (read.kind === 'not-file') throw notFound(key);
+    return read.kind === 'file' ? read.bytes : undefined;
   }
 
   /** The open file of `key` and its stat, refused past `maxBytes` (file sizes are hints: readers cap the bytes too). */
@@ -91,6 +118,8 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Store
    */
   async function getBytes(key: string, opts: GetOptions & { maxBytes: number }): Promise<Buffer> {
     const what = `${checkKey(key)} in ${url}`;
+    const small = smallFile(key, opts);
+    if (small !== undefined) return small;
     const { fh, size } = await openKey(key, opts.maxBytes);
     try {
       let buf = Buffer.allocUnsafe(Math.min(size, opts.maxBytes) + 1);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FlotillaError, hasCode } from '../../src/errors/index.js';
 import { createFsStore } from '../../src/store/fs-store.js';
+import { readSmallFileSync } from '../../src/util/read-small-file.js';
 import { transpileSources } from './child-modules.js';
 
 const exec = promisify(execFile);
@@ -93,6 +94,28 @@ describe('directory store on disk', () => {
     const err = await s.getBytes('status', { maxBytes: 100 }).then(() => undefined, (e: unknown) => e);
     expect(hasCode(err, 'SizeLimitError')).toBe(true);
     expect((err as Error).message).toMatch(/status in file:\/\/\/proc\/self is larger than the limit of 100 bytes/);
+  });
+
+  it('getBytes reads a file larger than it reads at once (64 KiB) through the pool, whole, and refuses it past maxBytes', async () => {
+    const s = createFsStore(dir);
+    const big = Buffer.alloc(200 * 1024, 7);
+    big.write('end', big.length - 3);
+    await s.put('big/object', big);
+    expect((await s.getBytes('big/object', { maxBytes: 1 << 20 })).equals(big)).toBe(true);
+    expect((await s.getBytes('big/object', { maxBytes: big.length })).equals(big)).toBe(true);
+    const err = await s.getBytes('big/object', { maxBytes: big.length - 1 }).then(() => undefined, (e: unknown) => e);
+    expect(hasCode(err, 'SizeLimitError')).toBe(true);
+    // A small file under a maxBytes below it: refused the same way from the synchronous read.
+    await s.put('big/small', Buffer.from('0123456789'));
+    expect(hasCode(await s.getBytes('big/small', { maxBytes: 9 }).then(() => undefined, (e: unknown) => e), 'SizeLimitError')).toBe(true);
+    expect((await s.getBytes('big/small', { maxBytes: 10 })).toString()).toBe('0123456789');
+  });
+
+  it('readSmallFileSync reads to the end, not to the stat\'s size, and is too big past its max', () => {
+    const status = readSmallFileSync('/proc/self/status', 1 << 20);
+    expect(status.kind).toBe('file');
+    expect(status.kind === 'file' ? status.bytes.toString('utf8') : '').toMatch(/^Name:[\s\S]*\nPid:/);
+    expect(readSmallFileSync('/proc/self/status', 100)).toMatchObject({ kind: 'too-big' });
   });
 
   it('treats a FIFO in an object\'s place as no object, without waiting for a writer', async () => {
