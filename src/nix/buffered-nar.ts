@@ -68,6 +68,29 @@ export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia)
   return { bytes, digest: hash.digest() };
 }
 
+/**
+ * A NAR already whole in memory (a small NAR decoded at once, zstd-stream.ts), hashed, counted and parsed
+ * into `sink` with no stream between: for a closure of many small paths, five streams piped per NAR cost
+ * more than decoding it. The caller has capped its size at the signed NarSize. Throws the parser's (or the
+ * sink's) own error.
+ */
+export async function parseNarInMemory(info: NarInfo, sink: NarSink, pieces: readonly Buffer[]): Promise<Measured> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for (const p of pieces) {
+    hash.update(p);
+    bytes += p.length;
+  }
+  let i = 0;
+  const inOrder: AsyncIterable<Buffer> = {
+    [Symbol.asyncIterator]: () => ({
+      next: (): Promise<IteratorResult<Buffer>> => Promise.resolve(i < pieces.length ? { value: pieces[i++] as Buffer, done: false } : { value: undefined, done: true }),
+    }),
+  };
+  await parseNar(inOrder, sink, info.storePath);
+  return { bytes, digest: hash.digest() };
+}
+
 /** `reader`'s output as a ReadVia (it never proves 'unsupported'). */
 export const drained = (reader: ToolReader): ReadVia => async (consume) => {
   await reader.drain(consume);

@@ -5,12 +5,13 @@ import { DiskFullError, FlotillaError, IntegrityError, SizeLimitError } from '..
 import { isDiskFull } from '../errors/system-error.js';
 import type { NixCache } from './cache.js';
 import { createDecompressor, decompressorSourceFor } from './decompress.js';
-import { decodeToolNar, drained, parsePlainNar, viaCacheBuffer, viaLocalFile, viaStream, type Measured } from './buffered-nar.js';
+import { decodeToolNar, drained, parseNarInMemory, parsePlainNar, viaCacheBuffer, viaLocalFile, viaStream, type Measured } from './buffered-nar.js';
 import { formatSha256 } from './hash.js';
 import { openLocalNar, readLocalSmallNar } from './local-nar.js';
 import { narTooBig, type NarInfo } from './narinfo.js';
 import { parseNar, type NarSink } from './nar-parser.js';
 import { createUnpackSink, type NarFileWriter } from './nar-unpack.js';
+import { decodeZstdInMemory } from './zstd-stream.js';
 
 /**
  * Counts (and, with `hashing`, hashes) what passes; fails with `tooBig` once more than `cap` bytes have
@@ -119,15 +120,22 @@ async function streamNar(cache: NixCache, info: NarInfo, sink: NarSink, signal?:
     } else if (local === undefined) {
       // A small NAR from a local cache, decoded whole here anyway, is read at once rather than streamed.
       const small = source === 'library' && where !== undefined ? readLocalSmallNar(() => where(info), info, cap) : undefined;
-      const body = small !== undefined ? Readable.from([small]) : await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
-      // Through a system tool (S3, HTTPS): its output into reused buffers, as above, not a stream's fresh ones.
-      const decoded = same || source !== 'system' ? undefined : await decodeToolNar(info, sink, viaStream(body), signal);
-      if (decoded !== undefined) {
-        measured = decoded.file;
-        narRead = decoded.nar;
+      // A small zstd one decoded at once by zstddec, once loaded: no stream between it and the parser.
+      const whole = small !== undefined && info.compression === 'zstd' ? decodeZstdInMemory(small, info.narSize) : undefined;
+      if (small !== undefined && whole !== undefined) {
+        narRead = await parseNarInMemory(info, sink, whole);
+        measured = { bytes: small.length, digest: createHash('sha256').update(small).digest() };
       } else {
-        await pipeline(body, file, createDecompressor(info.compression, source, info.narSize), nar, parse, signal ? { signal } : {});
-        measured = { bytes: file.bytes, digest: file.digest() };
+        const body = small !== undefined ? Readable.from([small]) : await cache.openNarFile(info, { maxBytes: cap, ...(signal ? { signal } : {}) });
+        // Through a system tool (S3, HTTPS): its output into reused buffers, as above, not a stream's fresh ones.
+        const decoded = same || source !== 'system' ? undefined : await decodeToolNar(info, sink, viaStream(body), signal);
+        if (decoded !== undefined) {
+          measured = decoded.file;
+          narRead = decoded.nar;
+        } else {
+          await pipeline(body, file, createDecompressor(info.compression, source, info.narSize), nar, parse, signal ? { signal } : {});
+          measured = { bytes: file.bytes, digest: file.digest() };
+        }
       }
     } else {
       local.file.catch(() => undefined); // awaited below, after a decompression that succeeded

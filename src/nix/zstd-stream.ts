@@ -131,6 +131,21 @@ function decodeWhole(decoder: WasmDecoder, input: Buffer, maxOutput: number, emi
 }
 
 /**
+ * `input`, a whole zstd file of at most IN_PROCESS_FILE_MAX bytes (decompress.ts), decoded at once by
+ * zstddec into pieces of at most 128 KiB (copies, not views of its memory), with no stream around it;
+ * undefined when zstddec is not loaded or a decode was stopped midway in this process (the caller then
+ * streams it through zstdStream). Throws SizeLimitError past `maxOutput`, and an Error on a broken stream.
+ */
+export function decodeZstdInMemory(input: Buffer, maxOutput: number): Buffer[] | undefined {
+  const decoder = ready;
+  if (decoder === undefined || spoiled) return undefined;
+  const pieces: Buffer[] = [];
+  decodeWhole(decoder, input, maxOutput, (b) => pieces.push(b));
+  used.zstddec++;
+  return pieces;
+}
+
+/**
  * A zstd decompressor: a stream of at most `wholeUpTo` bytes decoded at its end by zstddec (when it
  * can be loaded and no decode was stopped midway in this process), a longer one by fzstd as it comes.
  * Either way the output is stopped past `maxOutput` with a SizeLimitError, so no decompression bomb grows

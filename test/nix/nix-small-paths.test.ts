@@ -2,7 +2,8 @@
 // byte for byte, and with no fork per path. Wrappers on PATH record each run of `xz` and `zstd`: the small
 // xz NARs all go through one `xz` process (src/nix/xz-lane.ts), the small zstd NARs through none (zstddec,
 // in this process, loaded before they start).
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { IntegrityError } from '../../src/errors/index.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/nix/decompress-tool.js';
@@ -65,5 +66,30 @@ describe('a closure of small paths', () => {
     if (c === 'zstd') expect(zstdDecoderUse()).toEqual({ zstddec: decoded.zstddec + fx.paths.length, fzstd: decoded.fzstd });
     expect((await readdir(join(root, 'nix/store'))).sort()).toEqual(fx.paths.map((p) => p.slice('/nix/store/'.length)).sort());
     for (const p of fx.paths) expect((await nixDump(join(root, p), fx.dir)).equals(await nixDump(p, fx.dir))).toBe(true);
+  });
+
+  it('from zstd, decoded at once: a NAR file changed in the cache fails the fetch naming its path, and nothing is placed', async () => {
+    const bad = join(scratch.path, 'cache-zstd-bad');
+    await cp(join(scratch.path, 'cache-zstd'), bad, { recursive: true });
+    const victim = fx.libs[2]!;
+    const info = await readFile(join(bad, `${parseStorePath(victim).hash}.narinfo`), 'utf8');
+    const nar = join(bad, /^URL: (.*)$/m.exec(info)?.[1] ?? '');
+    const bytes = await readFile(nar);
+    // The last byte of its frame: the stream still decodes, to other bytes or to an error of its own.
+    bytes.writeUInt8((bytes.readUInt8(bytes.length - 1) ^ 0x01) & 0xff, bytes.length - 1);
+    await writeFile(nar, bytes);
+    const decoded = zstdDecoderUse();
+    const root = join(scratch.path, 'root-zstd-bad');
+    const nix = await openNixCache(`nix+file://${bad}`);
+    try {
+      const closure = await resolveNixClosure(nix, fx.top, trust);
+      const err = await materialiseNixClosure(nix, closure, root).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message).toContain(victim);
+    } finally {
+      await nix.close();
+    }
+    expect(zstdDecoderUse().zstddec).toBeGreaterThan(decoded.zstddec);
+    expect(await readdir(join(root, 'nix/store'))).toEqual([]);
   });
 });
