@@ -71,8 +71,8 @@ export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia)
 /**
  * A NAR already whole in memory (a small NAR decoded at once, zstd-stream.ts), hashed, counted and parsed
  * into `sink` with no stream between: for a closure of many small paths, five streams piped per NAR cost
- * more than decoding it. The caller has capped its size at the signed NarSize. Throws the parser's (or the
- * sink's) own error.
+ * more than decoding it. SizeLimitError past the signed NarSize, before anything is parsed; else the
+ * parser's (or the sink's) own error.
  */
 export async function parseNarInMemory(info: NarInfo, sink: NarSink, pieces: readonly Buffer[]): Promise<Measured> {
   const hash = createHash('sha256');
@@ -81,6 +81,7 @@ export async function parseNarInMemory(info: NarInfo, sink: NarSink, pieces: rea
     hash.update(p);
     bytes += p.length;
   }
+  if (bytes > info.narSize) throw narTooBig(info);
   let i = 0;
   const inOrder: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({

@@ -34,6 +34,12 @@ export interface NixCache {
    */
   readNarFileInto?(info: NarInfo, size: number, consume: ConsumeView, options?: { signal?: AbortSignal }): Promise<'done' | 'unsupported'>;
   /**
+   * Reads the (compressed, unverified) NAR file at `info.url` into one buffer, refused with SizeLimitError
+   * past `maxBytes`: a small NAR, decoded whole anyway (fetch-nar.ts). NotFoundError naming the path when the
+   * cache lacks it.
+   */
+  readNarFileBytes(info: NarInfo, options: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer>;
+  /**
    * Where the NAR file at `info.url` lies on this machine, when the cache is a local directory
    * (`nix+file://`): a system decompressor can then read it itself. Absent (or undefined) otherwise.
    */
@@ -77,6 +83,9 @@ async function openOver(store: Store, url: string): Promise<NixCache> {
   if (info.storeDir !== NIX_STORE_DIR) {
     throw new ConfigError(`Nix cache ${url} holds paths of store ${info.storeDir}; only ${NIX_STORE_DIR} is supported`, { url });
   }
+  /** A store's not-found as the NAR of `info` missing from this cache; any other error as it is. */
+  const narMissing = (err: unknown, info: NarInfo): unknown =>
+    store.isNotFound(err) ? new NotFoundError(`NAR of ${info.storePath} (${info.url}) is missing from Nix cache ${url}`, { storePath: info.storePath, url }) : err;
   const local = store.localPath?.bind(store);
   const readInto = store.readInto?.bind(store);
   return {
@@ -99,8 +108,14 @@ async function openOver(store: Store, url: string): Promise<NixCache> {
       try {
         return await store.get(info.url, o);
       } catch (err) {
-        if (!store.isNotFound(err)) throw err;
-        throw new NotFoundError(`NAR of ${info.storePath} (${info.url}) is missing from Nix cache ${url}`, { storePath: info.storePath, url });
+        throw narMissing(err, info);
+      }
+    },
+    async readNarFileBytes(info, o) {
+      try {
+        return await store.getBytes(info.url, o);
+      } catch (err) {
+        throw narMissing(err, info);
       }
     },
     close: () => store.close(),

@@ -60,6 +60,9 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     async openNarFile(info, o): Promise<Readable> {
       return (await remote()).openNarFile(info, o);
     },
+    async readNarFileBytes(info, o) {
+      return (await remote()).readNarFileBytes(info, o);
+    },
     async readNarFileInto(info, size, consume, o) {
       const c = await remote();
       return c.readNarFileInto === undefined ? 'unsupported' : c.readNarFileInto(info, size, consume, o);

@@ -130,6 +130,11 @@ function decodeWhole(decoder: WasmDecoder, input: Buffer, maxOutput: number, emi
   }
 }
 
+/** Whether decodeZstdInMemory decodes now (zstddec loaded, no decode stopped midway in this process). */
+export function zstdInMemoryReady(): boolean {
+  return ready !== undefined && !spoiled;
+}
+
 /**
  * `input`, a whole zstd file of at most IN_PROCESS_FILE_MAX bytes (decompress.ts), decoded at once by
  * zstddec into pieces of at most 128 KiB (copies, not views of its memory), with no stream around it;

@@ -148,6 +148,28 @@ describe('tampered Nix caches', () => {
     ['a file larger than its FileSize', 'SizeLimitError', async (c) => {
       await appendFile(await narFile(c, lib()), Buffer.alloc(64));
     }, lib, /NAR file of .*(larger than|over the limit)/],
+    // The app's NAR is under IN_PROCESS_FILE_MAX: over HTTP it is read into one buffer and parsed from
+    // memory (fetch-nar.ts), where the lib's larger one streams.
+    ['a small NAR whose hash differs (read whole)', 'IntegrityError', async (c) => {
+      const f = await narFile(c, fx.top);
+      const b = await readFile(f);
+      const at = b.lastIndexOf(Buffer.from('contents')) + 24;
+      b[at] = (b[at] as number) ^ 0x01;
+      await writeFile(f, b);
+      await tamperNarInfo(c, fx.top, dropFileFields);
+    }, () => fx.top, /signed NarHash/],
+    ['a small NAR cut short (read whole)', 'IntegrityError', async (c) => {
+      const f = await narFile(c, fx.top);
+      await truncate(f, (await readFile(f)).length - 40);
+      await tamperNarInfo(c, fx.top, dropFileFields);
+    }, () => fx.top, /truncated/],
+    ['a small NAR with bytes past its NarSize (read whole)', 'SizeLimitError', async (c) => {
+      await appendFile(await narFile(c, fx.top), Buffer.alloc(64));
+      await tamperNarInfo(c, fx.top, dropFileFields);
+    }, () => fx.top, /larger than its NarSize/],
+    ['a small NAR file larger than its FileSize (read whole)', 'SizeLimitError', async (c) => {
+      await appendFile(await narFile(c, fx.top), Buffer.alloc(64));
+    }, () => fx.top, /NAR file of .*(larger than|over the limit)/],
     ['a narinfo whose StorePath differs from its file name', 'IntegrityError', async (c) => {
       await writeFile(narinfoFile(c, lib()), await readFile(narinfoFile(c, fx.top)));
     }, lib, /StorePath is/],
