@@ -69,10 +69,10 @@ export async function parsePlainNar(info: NarInfo, sink: NarSink, read: ReadVia)
 }
 
 /**
- * A NAR already whole in memory (a small NAR decoded at once, zstd-stream.ts), hashed, counted and parsed
- * into `sink` with no stream between: for a closure of many small paths, five streams piped per NAR cost
- * more than decoding it. SizeLimitError past the signed NarSize, before anything is parsed; else the
- * parser's (or the sink's) own error.
+ * A NAR already whole in memory (a small NAR read whole, and decoded at once when compressed: fetch-nar.ts),
+ * hashed, counted and parsed into `sink` with no stream between: for a closure of many small paths, five
+ * streams piped per NAR cost more than decoding it. SizeLimitError past the signed NarSize, before anything
+ * is parsed; else the parser's (or the sink's) own error.
  */
 export async function parseNarInMemory(info: NarInfo, sink: NarSink, pieces: readonly Buffer[]): Promise<Measured> {
   const hash = createHash('sha256');
