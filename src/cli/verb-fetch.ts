@@ -28,7 +28,7 @@ against their signed NarHash and the damaged ones fetched again. Prints the plac
     ...POLICY_OPTIONS,
     store: { type: 'string', multiple: true, value: 'URL[,URL…]', help: 'store URL(s), in order' },
     state: { type: 'string', value: 'DIR', help: 'state directory (object cache and store/)' },
-    concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16; for a Nix store path, NARs at once, default 4)' },
+    concurrency: { type: 'string', value: 'N', help: 'parallel object downloads (default 16; for a Nix store path, NARs at once, default 4 large and 16 small)' },
     root: { type: 'string', value: 'DIR', help: 'Nix paths: unpack into DIR/nix/store (/ for the host store)' },
     register: { type: 'string', value: 'auto|never', help: 'Nix paths: register them with the Nix at ROOT when it is installed (default auto)' },
     repair: { type: 'boolean', help: 're-verify what is already in DIR and replace what is damaged (see flotilla fsck)' },

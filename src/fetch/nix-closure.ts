@@ -105,7 +105,7 @@ export interface FetchedNixClosure {
 /**
  * Resolves and verifies `top` (resolveFromCaches), then places the paths `<root>/nix/store` lacks
  * (materialiseNixClosure: each NAR hashed and unpacked under a temp name, all renamed only once all
- * verified; `concurrency` NARs at once, default 4). Nothing is visible on any failure. With `repair`,
+ * verified; `concurrency` NARs at once, default 4 large ones and 16 small ones beside them). Nothing is visible on any failure. With `repair`,
  * paths already placed are first re-hashed against their signed NarHash and the damaged ones removed, so
  * they are fetched again. `onDownload` is awaited once before the first NAR is fetched, only when something
  * must be. The caller keeps two writers of one root apart.

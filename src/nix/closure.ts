@@ -7,7 +7,11 @@ import { parseStorePath } from './store-path.js';
 /** Options of resolveNixClosure. */
 export interface ResolveOptions {
   signal?: AbortSignal;
-  /** narinfo reads in flight at once (default 8). */
+  /**
+   * narinfo reads in flight at once (default 32: as many as a store's HTTP agent keeps sockets; Nix uses up
+   * to 25 connections). Each is a round trip for a few hundred bytes: a closure of 301 paths over a link
+   * with 10 ms per request read its narinfos in a fraction of the time with 32 as with 8 (materialise.ts).
+   */
   concurrency?: number;
   /** Refuse closures of more paths than this (default 100,000). */
   maxPaths?: number;
@@ -35,7 +39,7 @@ export async function resolveNixClosure(cache: NixCache, top: string, trust: Nix
     frontier = [];
     // Each narinfo is verified in its lane, on libuv's pool, as soon as it is read: the batch's
     // verifications run on every core beside the reads (~0.2 ms each on this thread before).
-    const read = await readAll(batch, options.concurrency ?? 8, async (p) => {
+    const read = await readAll(batch, options.concurrency ?? 32, async (p) => {
       try {
         const info = await cache.readNarInfo(p, sig);
         if (trust !== null) await verifyNarInfoAsync(info, trust);

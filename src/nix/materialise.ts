@@ -7,7 +7,7 @@ import { flushFilesystem } from '../util/flush-filesystem.js';
 import { runPool } from '../util/run-pool.js';
 import type { NixCache } from './cache.js';
 import { fetchNarInto } from './fetch-nar.js';
-import { decompressorSourceFor } from './decompress.js';
+import { decompressorSourceFor, IN_PROCESS_FILE_MAX } from './decompress.js';
 import { prepareXzLane } from './xz-lane.js';
 import { loadZstdWasm } from './zstd-stream.js';
 import type { NarFileWriter } from './nar-unpack.js';
@@ -25,6 +25,17 @@ import { nixTempNameFor } from './temp-names.js';
  */
 const SHARED_DECODERS_FROM = 4;
 
+/**
+ * Small NARs are fetched this many at once, beside the large ones (`concurrency`, default 4): a NAR file of
+ * at most IN_PROCESS_FILE_MAX that unpacks to at most SMALL_NAR_MAX, so those in flight hold ~20 MiB at
+ * most. Each costs a request's round trip more than its bytes: with 10 ms added to each request, a closure
+ * of 301 small paths over HTTP took 1.94 s with 4 at once (and narinfos 8 at once) against 0.90–1.0 s with
+ * 16 (and 32), `nix copy` 3.9 s (docs/performance.md, session 39). Nix fetches with up to 25 connections.
+ */
+const SMALL_NAR_LANES = 16;
+const SMALL_NAR_MAX = 1024 * 1024;
+const isSmallNar = (info: NarInfo): boolean => (info.fileSize ?? info.narSize) <= IN_PROCESS_FILE_MAX && info.narSize <= SMALL_NAR_MAX;
+
 /** One step of materialiseNixClosure's progress. */
 export interface NixProgress {
   storePath: string;
@@ -37,7 +48,7 @@ export interface NixProgress {
 export interface MaterialiseOptions {
   signal?: AbortSignal;
   onProgress?: (p: NixProgress) => void;
-  /** NARs fetched at once (default 4). */
+  /** NARs fetched at once, all of them; default: 4 large ones, and SMALL_NAR_LANES small ones beside them. */
   concurrency?: number;
   /** Files of the caller's, already written, to make durable with the NARs (one flush covers both). */
   flushWith?: readonly string[];
@@ -105,14 +116,32 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
   if (small('xz') >= SHARED_DECODERS_FROM) await prepareXzLane();
   const written: string[] = [];
   try {
-    await runPool(missing, options.concurrency ?? 4, async ({ info, temp }) => {
-      options.signal?.throwIfAborted();
-      const n = await fetchNarInto(cache, info, temp, options.signal, options.fileWriter?.());
-      result.narBytes += n.narBytes;
-      result.fileBytes += n.fileBytes;
-      written.push(...n.files);
-      options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
-    });
+    // Large and small NARs in two pools; a failure in either stops both from starting more, and is thrown
+    // once every fetch running settled (the caller then removes every temp).
+    let failed: { err: unknown } | undefined;
+    const fetchOne = async ({ info, temp }: (typeof missing)[number]): Promise<void> => {
+      if (failed !== undefined) return;
+      try {
+        options.signal?.throwIfAborted();
+        const n = await fetchNarInto(cache, info, temp, options.signal, options.fileWriter?.());
+        result.narBytes += n.narBytes;
+        result.fileBytes += n.fileBytes;
+        written.push(...n.files);
+        options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
+      } catch (err) {
+        failed ??= { err };
+      }
+    };
+    // `concurrency` given bounds every NAR at once (a cache that should see no more); else the defaults.
+    const pools: Array<[typeof missing, number]> =
+      options.concurrency !== undefined
+        ? [[missing, options.concurrency]]
+        : [
+            [missing.filter(({ info }) => !isSmallNar(info)), 4],
+            [missing.filter(({ info }) => isSmallNar(info)), SMALL_NAR_LANES],
+          ];
+    await Promise.all(pools.map(([nars, lanes]) => runPool(nars, lanes, fetchOne)));
+    if (failed !== undefined) throw failed.err;
     await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])], undefined, options.writeback);
     for (const { info, final, temp } of missing) {
       // rename(2) would replace a file silently: a path that appeared meanwhile (another writer) is kept.
