@@ -4,14 +4,13 @@
 // in this process, loaded before they start).
 import { chmod, cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { IntegrityError } from '../../src/errors/index.js';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/nix/decompress-tool.js';
 import { IN_PROCESS_FILE_MAX } from '../../src/nix/decompress.js';
 import { materialiseNixClosure, openNixCache, parseNixPublicKey, parseStorePath, resolveNixClosure, type NixTrustPolicy } from '../../src/nix/index.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
+import { startNarFlightProxy } from '../helpers/nar-flight-proxy.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
 import { zstdDecoderUse } from '../../src/nix/zstd-stream.js';
@@ -75,27 +74,11 @@ describe('a closure of small paths', () => {
     // The project's static server behind a proxy that holds each NAR response 150 ms and counts the NAR
     // requests in flight.
     const origin = await startHttpStoreServer(join(scratch.path, 'cache-zstd'));
-    let inFlight = 0;
-    let most = 0;
-    const proxy = createServer((req, res) => {
-      const nar = (req.url ?? '').startsWith('/nar/');
-      if (nar) most = Math.max(most, ++inFlight);
-      const to = new URL(origin.url);
-      const up = request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-        setTimeout(() => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-          r.on('end', () => void (nar && inFlight--));
-        }, nar ? 150 : 0);
-      });
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxy = await startNarFlightProxy(origin.url);
     try {
       for (const [concurrency, bound] of [[undefined, (m: number) => m > 4], [2, (m: number) => m === 2]] as const) {
-        most = 0;
-        const nix = await openNixCache(`nix+http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`);
+        proxy.reset();
+        const nix = await openNixCache(`nix+${proxy.url}`);
         try {
           const root = join(scratch.path, `root-lanes-${concurrency ?? 'default'}`);
           await materialiseNixClosure(nix, await resolveNixClosure(nix, fx.top, trust), root, concurrency === undefined ? {} : { concurrency });
@@ -103,10 +86,10 @@ describe('a closure of small paths', () => {
         } finally {
           await nix.close();
         }
-        expect(bound(most), `concurrency ${concurrency ?? 'default'}: ${most} NARs at once`).toBe(true);
+        expect(bound(proxy.most()), `concurrency ${concurrency ?? 'default'}: ${proxy.most()} NARs at once`).toBe(true);
       }
     } finally {
-      await new Promise<void>((r) => proxy.close(() => r()));
+      await proxy.close();
       await origin.close();
     }
   });

@@ -1,8 +1,6 @@
 // The read-side verbs on a Nix store path, run as the built CLI against a real Nix-built, Nix-signed cache:
 // verify, fetch, show, diff, plan, revert and bump. Each refusal below would pass if its check were removed.
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closurePaths, fetchNixClosure, nixTrustOf } from '../../src/fetch/nix-closure.js';
@@ -11,6 +9,7 @@ import { parseNarInfo, parseStorePath } from '../../src/nix/index.js';
 import { parseClosureRef, type NixStorePath } from '../../src/store/closure-ref.js';
 import { createDeployWorld, runCli, type DeployWorld } from '../helpers/deploy-world.js';
 import { startHttpStoreServer } from '../helpers/http-store-server.js';
+import { startNarFlightProxy } from '../helpers/nar-flight-proxy.js';
 import { buildNixClosure, generateNixKey, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
 import { dataOf } from '../helpers/cli-json.js';
@@ -99,31 +98,15 @@ describe('flotilla fetch /nix/store/… --root DIR', () => {
     // The project's static server behind a proxy that holds each NAR response 150 ms and counts the NAR
     // requests in flight: with three NARs to fetch, one at a time never overlaps, three at a time does.
     const origin = await startHttpStoreServer(cacheDir);
-    let inFlight = 0;
-    let most = 0;
-    const proxy = createServer((req, res) => {
-      const nar = (req.url ?? '').startsWith('/nar/');
-      if (nar) most = Math.max(most, ++inFlight);
-      const to = new URL(origin.url);
-      const up = request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-        setTimeout(() => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-          r.on('end', () => void (nar && inFlight--));
-        }, nar ? 150 : 0);
-      });
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const url = `nix+http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`;
+    const proxy = await startNarFlightProxy(origin.url);
+    const url = `nix+${proxy.url}`;
     try {
       for (const [n, bound] of [['1', (m: number) => m === 1], ['3', (m: number) => m > 1]] as const) {
-        most = 0;
+        proxy.reset();
         const root = join(scratch.path, `root-concurrency-${n}`);
         const r = await runCli(['fetch', v1.top, '--store', url, '--trust', v1.publicKey, '--root', root, '--register', 'never', '--concurrency', n, '--json']);
         expect(r.code, r.stderr).toBe(0);
-        expect(bound(most), `--concurrency ${n}: ${most} NARs at once`).toBe(true);
+        expect(bound(proxy.most()), `--concurrency ${n}: ${proxy.most()} NARs at once`).toBe(true);
       }
       const root = join(scratch.path, 'root-concurrency-0');
       const bad = await runCli(['fetch', v1.top, '--store', url, '--trust', v1.publicKey, '--root', root, '--register', 'never', '--concurrency', '0']);
@@ -131,7 +114,7 @@ describe('flotilla fetch /nix/store/… --root DIR', () => {
       expect(bad.stderr).toMatch(/--concurrency must be an integer from 1 to 256, got "0"/);
       expect(await readdir(join(root, 'nix/store')).catch(() => [])).toEqual([]);
     } finally {
-      await new Promise<void>((r) => proxy.close(() => r()));
+      await proxy.close();
       await origin.close();
     }
   });
