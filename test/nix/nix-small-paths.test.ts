@@ -13,7 +13,7 @@ import { startHttpStoreServer } from '../helpers/http-store-server.js';
 import { startNarFlightProxy } from '../helpers/nar-flight-proxy.js';
 import { buildNixClosure, nixDump, publishNixCache, type NixClosureFixture } from '../helpers/nix-closure.js';
 import { makeScratch, type Scratch } from '../../scripts/world/tools.js';
-import { zstdDecoderUse } from '../../src/nix/zstd-stream.js';
+import { loadZstdWasm, zstdDecoderUse, zstdInMemoryReady } from '../../src/nix/zstd-stream.js';
 
 let scratch: Scratch;
 let fx: NixClosureFixture;
@@ -104,7 +104,11 @@ describe('a closure of small paths', () => {
     // The last byte of its frame: the stream still decodes, to other bytes or to an error of its own.
     bytes.writeUInt8((bytes.readUInt8(bytes.length - 1) ^ 0x01) & 0xff, bytes.length - 1);
     await writeFile(nar, bytes);
-    const decoded = zstdDecoderUse();
+    // zstddec loaded and not spoiled: every small zstd NAR of this fetch, the changed one too, is decoded at
+    // once (fetch-nar.ts). Which NAR fails first, and whether others are decoded before it, depends on the
+    // closure's order (its paths' hashes), so the count of decodes is not asserted.
+    expect(await loadZstdWasm()).toBe(true);
+    expect(zstdInMemoryReady()).toBe(true);
     const root = join(scratch.path, 'root-zstd-bad');
     const nix = await openNixCache(`nix+file://${bad}`);
     try {
@@ -115,7 +119,6 @@ describe('a closure of small paths', () => {
     } finally {
       await nix.close();
     }
-    expect(zstdDecoderUse().zstddec).toBeGreaterThan(decoded.zstddec);
     expect(await readdir(join(root, 'nix/store'))).toEqual([]);
   });
 });
