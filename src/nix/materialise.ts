@@ -28,9 +28,10 @@ const SHARED_DECODERS_FROM = 4;
 /**
  * Small NARs are fetched this many at once, beside the large ones (`concurrency`, default 4): a NAR file of
  * at most IN_PROCESS_FILE_MAX that unpacks to at most SMALL_NAR_MAX, so those in flight hold ~20 MiB at
- * most. Each costs a request's round trip more than its bytes: with 10 ms added to each request, a closure
- * of 301 small paths over HTTP took 1.94 s with 4 at once (and narinfos 8 at once) against 0.90–1.0 s with
- * 16 (and 32), `nix copy` 3.9 s (docs/performance.md, session 39). Nix fetches with up to 25 connections.
+ * most. Each costs a request's round trip more than its bytes: with 10 ms added to each request, a cold
+ * fetch of 301 small paths over HTTP took 1.90–1.94 s with 4 at once (and narinfos 8 at once) against
+ * 0.99–1.08 s with these lanes (and 32), `nix copy` 3.9 s (docs/performance.md, session 39). Nix fetches
+ * with up to 25 connections.
  */
 const SMALL_NAR_LANES = 16;
 const SMALL_NAR_MAX = 1024 * 1024;

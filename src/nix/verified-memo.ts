@@ -24,10 +24,11 @@ const fingerprintHash = (info: NarInfo): string => createHash('sha256').update(n
  * found valid under `trust`; '' when none is remembered (nothing was verified, or nothing held).
  */
 export function verifiedMemoLine(info: NarInfo, trust: NixTrustPolicy): string {
-  const signers = (rememberedSigners(info, trust) ?? []).filter((name) => trust.keys.has(name));
-  if (signers.length === 0) return '';
-  const keys = signers.map((name) => `${name}:${(trust.keys.get(name) as Buffer).toString('base64')}`);
-  return `${FIELD}: ${fingerprintHash(info)} ${keys.join(' ')}\n`;
+  const keys = (rememberedSigners(info, trust) ?? []).flatMap((name) => {
+    const key = trust.keys.get(name);
+    return key === undefined ? [] : [`${name}:${key.toString('base64')}`];
+  });
+  return keys.length === 0 ? '' : `${FIELD}: ${fingerprintHash(info)} ${keys.join(' ')}\n`;
 }
 
 /**
