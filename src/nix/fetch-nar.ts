@@ -48,18 +48,46 @@ function fileCap(info: NarInfo): number {
   return info.fileSize ?? info.narSize + Math.ceil(info.narSize / 16) + 1024 * 1024;
 }
 
+/** Options of fetchNarInto. */
+export interface FetchNarOptions {
+  signal?: AbortSignal;
+  /** Writes the small files off this thread (createUnpackSink). */
+  writer?: NarFileWriter;
+  /**
+   * Called once, when the NAR's first entry is parsed: its bytes flow, whatever reads or decompresses them
+   * (a file, a request, a system tool) is set going. Not called for a NAR that fails before.
+   */
+  onFlowing?: () => void;
+}
+
+/** `sink`, calling `tell` before the first entry it is given (the NAR's root, whatever its type). */
+function tellingFirst(sink: NarSink, tell: () => void): NarSink {
+  let told = false;
+  const first = (): void => {
+    if (told) return;
+    told = true;
+    tell();
+  };
+  return {
+    directory: (path) => (first(), sink.directory(path)),
+    file: (path, executable, size, contents) => (first(), sink.file(path, executable, size, contents)),
+    symlink: (path, target) => (first(), sink.symlink(path, target)),
+  };
+}
+
 /**
  * Streams `info`'s NAR from `cache` into `dest` (a fresh path), decompressing, hashing and unpacking in one
  * pass, then checks FileSize, FileHash, NarSize and NarHash. Throws IntegrityError or SizeLimitError naming
  * the store path on any mismatch, a truncated or oversized stream, or a malformed NAR, DiskFullError naming
  * it when the disk fills; the caller removes `dest` then. Returns the compressed and NAR byte counts and the files written (for a
- * fallback fsync). `writer` writes the small files off this thread (createUnpackSink).
+ * fallback fsync).
  */
-export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, signal?: AbortSignal, writer?: NarFileWriter): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
+export async function fetchNarInto(cache: NixCache, info: NarInfo, dest: string, options: FetchNarOptions = {}): Promise<{ fileBytes: number; narBytes: number; files: string[] }> {
+  const { signal, writer, onFlowing } = options;
   const sink = createUnpackSink(dest, info.storePath, writer);
   let n: { fileBytes: number; narBytes: number };
   try {
-    n = await streamNar(cache, info, sink, signal);
+    n = await streamNar(cache, info, onFlowing === undefined ? sink : tellingFirst(sink, onFlowing), signal);
     await sink.finish();
   } catch (err) {
     // Background writes still running would race the caller's removal of `dest`.

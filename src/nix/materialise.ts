@@ -35,7 +35,30 @@ const SHARED_DECODERS_FROM = 4;
  */
 const SMALL_NAR_LANES = 16;
 const SMALL_NAR_MAX = 1024 * 1024;
+const LARGE_NAR_LANES = 4;
 const isSmallNar = (info: NarInfo): boolean => (info.fileSize ?? info.narSize) <= IN_PROCESS_FILE_MAX && info.narSize <= SMALL_NAR_MAX;
+
+/**
+ * Opens once `count` large NARs have each said they flow or settled (`pass(nar)`, once per NAR counted).
+ * The small NARs wait on it: a large NAR's reads, request or decompressor (a system tool, on the other
+ * core) are set going by several turns of this thread, and small NARs started beside it are decoded on this
+ * thread in one go meanwhile (fzstd loaded and run, a pipeline of streams): from zstd, one path changed
+ * spawned its 50 MB NAR's `zstd` ~30 ms after its narinfos were read, ~15 ms with this (docs/performance.md,
+ * session 40). The small ones then run while the large ones' bytes flow, when this thread waits on them.
+ */
+function largeFirst(count: number): { pass: (nar: NarInfo) => void; open: Promise<void> } {
+  const passed = new Set<NarInfo>();
+  let opened = (): void => undefined;
+  const open = count === 0 ? Promise.resolve() : new Promise<void>((resolve) => (opened = resolve));
+  return {
+    pass(nar) {
+      if (passed.has(nar) || passed.size >= count) return;
+      passed.add(nar);
+      if (passed.size === count) opened();
+    },
+    open,
+  };
+}
 
 /** One step of materialiseNixClosure's progress. */
 export interface NixProgress {
@@ -120,28 +143,30 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
     // Large and small NARs in two pools; a failure in either stops both from starting more, and is thrown
     // once every fetch running settled (the caller then removes every temp).
     let failed: { err: unknown } | undefined;
+    const large = missing.filter(({ info }) => !isSmallNar(info));
+    const small = missing.filter(({ info }) => isSmallNar(info));
+    // The first large NARs set going before any small one (largeFirst); not when `concurrency` bounds all.
+    const gate = largeFirst(options.concurrency === undefined ? Math.min(large.length, LARGE_NAR_LANES) : 0);
     const fetchOne = async ({ info, temp }: (typeof missing)[number]): Promise<void> => {
-      if (failed !== undefined) return;
+      if (failed !== undefined) return gate.pass(info);
       try {
         options.signal?.throwIfAborted();
-        const n = await fetchNarInto(cache, info, temp, options.signal, options.fileWriter?.());
+        const writer = options.fileWriter?.();
+        const n = await fetchNarInto(cache, info, temp, { ...(options.signal ? { signal: options.signal } : {}), ...(writer ? { writer } : {}), onFlowing: () => gate.pass(info) });
         result.narBytes += n.narBytes;
         result.fileBytes += n.fileBytes;
         written.push(...n.files);
         options.onProgress?.({ storePath: info.storePath, phase: 'fetched', narBytes: n.narBytes });
       } catch (err) {
         failed ??= { err };
+      } finally {
+        gate.pass(info);
       }
     };
     // `concurrency` given bounds every NAR at once (a cache that should see no more); else the defaults.
-    const pools: Array<[typeof missing, number]> =
-      options.concurrency !== undefined
-        ? [[missing, options.concurrency]]
-        : [
-            [missing.filter(({ info }) => !isSmallNar(info)), 4],
-            [missing.filter(({ info }) => isSmallNar(info)), SMALL_NAR_LANES],
-          ];
-    await Promise.all(pools.map(([nars, lanes]) => runPool(nars, lanes, fetchOne)));
+    await (options.concurrency !== undefined
+      ? runPool(missing, options.concurrency, fetchOne)
+      : Promise.all([runPool(large, LARGE_NAR_LANES, fetchOne), gate.open.then(() => runPool(small, SMALL_NAR_LANES, fetchOne))]));
     if (failed !== undefined) throw failed.err;
     await flushFilesystem(storeDir, [...written, ...(options.flushWith ?? [])], undefined, options.writeback);
     for (const { info, final, temp } of missing) {
