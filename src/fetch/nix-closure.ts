@@ -22,7 +22,7 @@ import type { NixStorePath } from '../store/closure-ref.js';
 import { startLater, threadFsOpRunner } from './fs-op-runner.js';
 import { directWritesWanted } from '../util/direct-writes.js';
 import { earlyWriteback } from '../util/early-writeback.js';
-import { HAND_OVER_FROM, narFileWriters } from './nar-file-writer.js';
+import { FILE_THREAD_FROM, HAND_OVER_FROM, narFileWriters } from './nar-file-writer.js';
 
 /**
  * The trust flotilla.yaml's `nix:` block declares, as src/nix applies it. Throws KeyError for a malformed
@@ -138,6 +138,7 @@ export async function fetchNixClosure(
       result = await materialiseNixClosure(r.cache, r.closure, root, {
         flushWith: kept.temps,
         fileWriter: writers.forNar,
+        fileWriterFrom: FILE_THREAD_FROM,
         writeback,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
         ...(options.onDownload ? { onDownload: options.onDownload } : {}),

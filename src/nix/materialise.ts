@@ -78,6 +78,8 @@ export interface MaterialiseOptions {
   flushWith?: readonly string[];
   /** A writer of small files off this thread for each NAR (nar-unpack.ts); without it they are written here. */
   fileWriter?: () => NarFileWriter;
+  /** The NAR bytes to fetch from which `fileWriter` is used (default 0: always); below, every file is written here. */
+  fileWriterFrom?: number;
   /** The fetch's early writeback, whose shell runs the flush before the renames when it can (flush-filesystem.ts). */
   writeback?: Pick<EarlyWriteback, 'flushFor'>;
   /** Awaited once before the first NAR is fetched, only when the root lacks a path (never for a closure in place). */
@@ -147,11 +149,12 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
     const small = missing.filter(({ info }) => isSmallNar(info));
     // The first large NARs set going before any small one (largeFirst); not when `concurrency` bounds all.
     const gate = largeFirst(options.concurrency === undefined ? Math.min(large.length, LARGE_NAR_LANES) : 0);
+    const fileWriter = missing.reduce((n, { info }) => n + info.narSize, 0) >= (options.fileWriterFrom ?? 0) ? options.fileWriter : undefined;
     const fetchOne = async ({ info, temp }: (typeof missing)[number]): Promise<void> => {
       if (failed !== undefined) return gate.pass(info);
       try {
         options.signal?.throwIfAborted();
-        const writer = options.fileWriter?.();
+        const writer = fileWriter?.();
         const n = await fetchNarInto(cache, info, temp, { ...(options.signal ? { signal: options.signal } : {}), ...(writer ? { writer } : {}), onFlowing: () => gate.pass(info) });
         result.narBytes += n.narBytes;
         result.fileBytes += n.fileBytes;
