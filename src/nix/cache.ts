@@ -44,6 +44,8 @@ export interface NixCache {
    * (`nix+file://`): a system decompressor can then read it itself. Absent (or undefined) otherwise.
    */
   narFilePath?(info: NarInfo): string | undefined;
+  /** Whether this cache's NAR files lie on this machine (`nix+file://`), so that narFilePath gives each one. */
+  narFilesLocal?(): boolean;
   close(): Promise<void>;
 }
 
@@ -91,7 +93,7 @@ async function openOver(store: Store, url: string): Promise<NixCache> {
   return {
     url,
     storeDir: info.storeDir,
-    ...(local ? { narFilePath: (nar: NarInfo) => local(nar.url) } : {}),
+    ...(local ? { narFilePath: (nar: NarInfo) => local(nar.url), narFilesLocal: () => true } : {}),
     ...(readInto ? { readNarFileInto: (nar: NarInfo, size: number, consume: ConsumeView, o?: { signal?: AbortSignal }) => readInto(nar.url, size, consume, o) } : {}),
     async readNarInfo(storePath, o = {}) {
       const p = parseStorePath(storePath);

@@ -69,6 +69,7 @@ export function localFirstCache(url: string, open: () => Promise<NixCache>, root
     },
     // A NAR is fetched only for a path whose narinfo came from the cache, so it is open by then.
     narFilePath: (info) => opened?.narFilePath?.(info),
+    narFilesLocal: () => opened?.narFilesLocal?.() === true,
     async close() {
       if (real !== undefined) await (await real.catch(() => undefined))?.close();
     },

@@ -39,22 +39,22 @@ const LARGE_NAR_LANES = 4;
 const isSmallNar = (info: NarInfo): boolean => (info.fileSize ?? info.narSize) <= IN_PROCESS_FILE_MAX && info.narSize <= SMALL_NAR_MAX;
 
 /**
- * Opens once `count` large NARs have each said they flow or settled (`pass(nar)`, once per NAR counted).
- * The small NARs wait on it: a large NAR's reads, request or decompressor (a system tool, on the other
- * core) are set going by several turns of this thread, and small NARs started beside it are decoded on this
- * thread in one go meanwhile (fzstd loaded and run, a pipeline of streams): from zstd, one path changed
- * spawned its 50 MB NAR's `zstd` ~30 ms after its narinfos were read, ~15 ms with this (docs/performance.md,
- * session 40). The small ones then run while the large ones' bytes flow, when this thread waits on them.
+ * Opens once each of `nars` has said it flows or has settled (`pass`; any other NAR is ignored). The small
+ * NARs wait on it for the first large NARs of a local cache: such a NAR is set going by several turns of
+ * this thread (its file opened, a socket pair for its decompressor, `zstd` and `openssl` spawned), and
+ * small NARs started beside it were decoded on this thread in one go meanwhile (fzstd loaded and run, a
+ * pipeline of streams): from zstd, one path changed spawned its 50 MB NAR's `zstd` ~30 ms after its
+ * narinfos were read, ~15 ms with this (docs/performance.md, session 40). The small ones then run while
+ * the large ones' bytes flow, when this thread waits on them. Not over a network: there a large NAR waits
+ * on the network, not on this thread, and small NARs held back would only wait on its round trips.
  */
-function largeFirst(count: number): { pass: (nar: NarInfo) => void; open: Promise<void> } {
-  const passed = new Set<NarInfo>();
+function largeFirst(nars: readonly NarInfo[]): { pass: (nar: NarInfo) => void; open: Promise<void> } {
+  const waiting = new Set(nars);
   let opened = (): void => undefined;
-  const open = count === 0 ? Promise.resolve() : new Promise<void>((resolve) => (opened = resolve));
+  const open = waiting.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (opened = resolve));
   return {
     pass(nar) {
-      if (passed.has(nar) || passed.size >= count) return;
-      passed.add(nar);
-      if (passed.size === count) opened();
+      if (waiting.delete(nar) && waiting.size === 0) opened();
     },
     open,
   };
@@ -147,8 +147,10 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
     let failed: { err: unknown } | undefined;
     const large = missing.filter(({ info }) => !isSmallNar(info));
     const small = missing.filter(({ info }) => isSmallNar(info));
-    // The first large NARs set going before any small one (largeFirst); not when `concurrency` bounds all.
-    const gate = largeFirst(options.concurrency === undefined ? Math.min(large.length, LARGE_NAR_LANES) : 0);
+    // The first large NARs of a local cache set going before any small one (largeFirst); not when
+    // `concurrency` bounds all.
+    const firstLarge = options.concurrency === undefined ? large.slice(0, LARGE_NAR_LANES).map(({ info }) => info) : [];
+    const gate = largeFirst(cache.narFilesLocal?.() === true ? firstLarge : []);
     const fileWriter = missing.reduce((n, { info }) => n + info.narSize, 0) >= (options.fileWriterFrom ?? 0) ? options.fileWriter : undefined;
     const fetchOne = async ({ info, temp }: (typeof missing)[number]): Promise<void> => {
       if (failed !== undefined) return gate.pass(info);
