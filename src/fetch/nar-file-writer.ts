@@ -24,8 +24,8 @@ export const HAND_OVER_FROM = 4 * 1024 * 1024;
  * paths (~5 MB of NAR) crossed HAND_OVER_FROM near its end, then waited ~60 ms, idle, on the thread's
  * start (its built-in modules compiled without Node's code cache, a V8 flag having been set) and on the
  * files queued meanwhile: cold, a median 0.556 s with the thread against 0.475 s without it uncompressed,
- * 0.556 against 0.414 s from zstd, lower in every one of 18 rounds. One of 120 paths of ~0.5 MB each
- * (~60 MB) was no slower with it (docs/performance.md, session 40).
+ * 0.556 against 0.414 s from zstd, lower in every one of 18 rounds. A closure of 120 paths of ~0.5 MB
+ * each (~60 MB) was no slower with the thread (docs/performance.md, session 40).
  */
 export const FILE_THREAD_FROM = 32 * 1024 * 1024;
 

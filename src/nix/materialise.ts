@@ -44,7 +44,7 @@ const isSmallNar = (info: NarInfo): boolean => (info.fileSize ?? info.narSize) <
  * this thread (its file opened, a socket pair for its decompressor, `zstd` and `openssl` spawned), and
  * small NARs started beside it were decoded on this thread in one go meanwhile (fzstd loaded and run, a
  * pipeline of streams): from zstd, one path changed spawned its 50 MB NAR's `zstd` ~30 ms after its
- * narinfos were read, ~15 ms with this (docs/performance.md, session 40). The small ones then run while
+ * narinfos were read, 15–21 ms with this (docs/performance.md, session 40). The small ones then run while
  * the large ones' bytes flow, when this thread waits on them. Not over a network: there a large NAR waits
  * on the network, not on this thread, and small NARs held back would only wait on its round trips.
  */
