@@ -22,8 +22,8 @@ export const HAND_OVER_FROM = 4 * 1024 * 1024;
  * The NAR bytes a fetch must have to fetch for its small files to go to a thread at all (materialise.ts's
  * fileWriterFrom): a fetch of less is over before the thread pays for itself. A closure of 301 small
  * paths (~5 MB of NAR) crossed HAND_OVER_FROM near its end, then waited ~60 ms, idle, on the thread's
- * start (its built-in modules compiled without Node's code cache, a V8 flag having been set) and on the
- * files queued meanwhile: cold, a median 0.556 s with the thread against 0.475 s without it uncompressed,
+ * start (~25 ms of a worker's bootstrap, most of it compiling Node's built-in modules) and on the files
+ * queued meanwhile: cold, a median 0.556 s with the thread against 0.475 s without it uncompressed,
  * 0.556 against 0.414 s from zstd, lower in every one of 18 rounds. A closure of 120 paths of ~0.5 MB
  * each (~60 MB) was no slower with the thread (docs/performance.md, session 40).
  */
