@@ -20,6 +20,7 @@ import { removeTree } from '../src/util/remove-tree.js';
 import { openRgwStore, startStaticServer, type RgwStore, type StaticServer } from './lib/bench-servers.js';
 import { buildTrees, pushTrees } from './lib/fetch-dataset.js';
 import { coldFetchPlan, timeGetAll, timeHash } from './lib/fetch-floors.js';
+import { fileCreatesPerMs } from './lib/create-rate.js';
 import { freshPageCacheGBps } from './lib/fresh-pages.js';
 import { buildNixClosures, nixCopyArgs, NIX_ENV, type NixClosures } from './lib/nix-closure.js';
 import { CLI } from './lib/procs.js';
@@ -164,10 +165,11 @@ function cell(m: Sample, name: string): string {
   return `${fmt(median(rs.map(wall)))} s (+${fmt(sync)} s)`;
 }
 
-/** Fresh page-cache writes before the rounds and after them (lib/fresh-pages.ts), GB/s. */
+/** Fresh page-cache writes (lib/fresh-pages.ts, GB/s) and small-file creates (lib/create-rate.ts, per ms), before the rounds and after them. */
 interface HostState {
   before: number;
   after: number;
+  creates: { before: number; after: number };
 }
 
 function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState, json: boolean): void {
@@ -215,7 +217,9 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState
     rgwColdOverFloor: s.rgw ? pairedRatio(m, 'flRgw', ['rgwFloor'], wall) : null,
     // How fast the host filled new page-cache pages before and after the rounds: every tool's writes pay
     // it, and on a VM whose fresh pages fault into the host all figures move with it (lib/fresh-pages.ts).
-    freshPageCacheGBps: host,
+    freshPageCacheGBps: { before: host.before, after: host.after },
+    // And how fast it created small files: slow for minutes after mass deletes (lib/create-rate.ts).
+    fileCreatesPerMs: host.creates,
     // CPU (user + sys, children included) of the cold fetch over HTTP and of Nix's from the same server:
     // on two cores shared with that server, the wall time follows it (docs/performance.md, session 32).
     coldHttpCpuSeconds: { nix: median((m['nixHttp'] ?? []).map(cpu)), flotilla: median((m['flHttp'] ?? []).map(cpu)) },
@@ -245,6 +249,7 @@ function report(m: Sample, s: Setup, floors: { hash: number[] }, host: HostState
   rows.push(['floor: sha256 of v1, all cores, warm process', '', `${fmt(median(floors.hash))} s`, '']);
   rows.push(['CPU of the cold fetch over HTTP (user + sys)', `${fmt(result.coldHttpCpuSeconds.nix)} s`, `${fmt(result.coldHttpCpuSeconds.flotilla)} s`, `${(result.coldHttpCpuSeconds.flotilla / result.coldHttpCpuSeconds.nix).toFixed(2)}×`]);
   rows.push(['host: fresh page-cache writes, 256 MiB (before the rounds; after)', '', `${host.before.toFixed(2)} GB/s; ${host.after.toFixed(2)} GB/s`, '']);
+  rows.push(['host: small-file creates, 2,000 (before the rounds; after; ~35/ms on a settled disk here)', '', `${host.creates.before.toFixed(1)}/ms; ${host.creates.after.toFixed(1)}/ms`, '']);
   printTable(['case', 'Nix', 'Flotilla', 'Flotilla / Nix, same-round pairs (wall; wall + sync)'], rows);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -290,6 +295,7 @@ export async function run(args: string[]): Promise<void> {
     const m: Sample = {};
     const hash: number[] = [];
     const before = await freshPageCacheGBps(root);
+    const createsBefore = fileCreatesPerMs(root);
     for (let i = -1; i < runs; i++) {
       const dir = join(root, `round-${i + 1}`);
       await mkdir(dir, { recursive: true });
@@ -302,7 +308,7 @@ export async function run(args: string[]): Promise<void> {
       await timeSync();
       if (!json) process.stdout.write(i < 0 ? 'warm-up round done\n' : `round ${i + 1}/${runs} done\n`);
     }
-    report(m, s, { hash }, { before, after: await freshPageCacheGBps(root) }, json);
+    report(m, s, { hash }, { before, after: await freshPageCacheGBps(root), creates: { before: createsBefore, after: fileCreatesPerMs(root) } }, json);
   } finally {
     if (s) await Promise.all([s.http.flotilla.stop(), s.http.none.stop(), s.http.zstd.stop(), s.rgw?.stop() ?? Promise.resolve(), s.nix.remove()]);
     await removeTree(root);

@@ -32,6 +32,7 @@ import { narFloorArgs, narUnpackFloorArgs } from './lib/nar-floor-plan.js';
 import { CLI } from './lib/procs.js';
 import { floorEnv } from './lib/timed-process.js';
 import { startWarmFetcher, type WarmFetcher } from './lib/warm-fetch-client.js';
+import { fileCreatesPerMs } from './lib/create-rate.js';
 import { freshPageCacheGBps as timeFreshPages } from './lib/fresh-pages.js';
 import { median, printTable, spread } from './lib/stats.js';
 
@@ -185,6 +186,7 @@ export async function run(args: string[]): Promise<void> {
     log(`closure: ${ds.v1.paths.length} paths, ${(ds.narBytes / 1e6).toFixed(1)} MB of NAR; v2 changes ${ds.v1.libs.at(-1)?.slice(44)} and the app; built and published (${COMPRESSIONS.join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${reps} reps, order alternating\n`);
     const results: Record<string, Record<string, RunResult[]>> = {};
     const hostBefore = await timeFreshPages(root);
+    const createsBefore = fileCreatesPerMs(root);
     warm = startWarmFetcher();
     for (const c of COMPRESSIONS) {
       const cache = caches.get(c) ?? '';
@@ -234,6 +236,8 @@ export async function run(args: string[]): Promise<void> {
     }
     // How fast the host filled new page-cache pages before and after the rounds (lib/fresh-pages.ts).
     const freshPageCacheGBps = { before: hostBefore, after: await timeFreshPages(root) };
+    // And how fast it created small files (lib/create-rate.ts): slow for minutes after mass deletes.
+    const fileCreatesPerMsHost = { before: createsBefore, after: fileCreatesPerMs(root) };
     const withSync = (r: RunResult): number => r.seconds + (r.syncSeconds ?? 0);
     const paired = (f: RunResult[], n: RunResult[], of: (r: RunResult) => number): number[] => f.map((r, i) => of(r) / of(n[i] ?? r));
     const ratios: Record<string, Record<string, { wall: number; wallPlusSync: number; beforeWallPlusSync?: number; nodeStartFloor: number; bareCopyFloor?: number; bareUnpackFloor?: number; bareUnpackPoolFloor?: number; workerWallPlusSync: number; warmWallPlusSync: number }>> = {};
@@ -284,7 +288,7 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     if (json) {
-      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, freshPageCacheGBps, ratios, results }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ narBytes: ds.narBytes, paths: ds.v1.paths.length, reps, decompressors, freshPageCacheGBps, fileCreatesPerMs: fileCreatesPerMsHost, ratios, results }, null, 2)}\n`);
       return;
     }
     const beforeCols = before === undefined ? [] : ['before + sync s', 'before/nix + sync'];
@@ -298,6 +302,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each uncompressed NAR hashed against its NarHash and its tree written; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
     process.stdout.write('"bare unpack 2 cores/nix + sync": the same process with its files over 1 MiB written on libuv\'s pool, up to 2 MiB behind, while its thread reads, hashes and parses on (`--pool-writes`): that work on both cores, as the fetch\'s own writes are\n');
     process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
+    process.stdout.write(`host: small-file creates, 2,000: ${fileCreatesPerMsHost.before.toFixed(1)}/ms before the rounds, ${fileCreatesPerMsHost.after.toFixed(1)}/ms after (~35/ms on a settled disk here; a few per ms for minutes after mass deletes, when every tool's creates are slow)\n`);
     process.stdout.write('targets: cold and one-changed ratio ≤ 1.00, flotilla peak RSS ≤ 150 MB\n');
   } finally {
     await warm?.close();
