@@ -153,8 +153,8 @@ export async function materialiseNixClosure(cache: NixCache, closure: readonly N
     const gate = largeFirst(cache.narFilesLocal?.() === true ? firstLarge : []);
     const fileWriter = missing.reduce((n, { info }) => n + info.narSize, 0) >= (options.fileWriterFrom ?? 0) ? options.fileWriter : undefined;
     const fetchOne = async ({ info, temp }: (typeof missing)[number]): Promise<void> => {
-      if (failed !== undefined) return gate.pass(info);
       try {
+        if (failed !== undefined) return;
         options.signal?.throwIfAborted();
         const writer = fileWriter?.();
         const n = await fetchNarInto(cache, info, temp, { ...(options.signal ? { signal: options.signal } : {}), ...(writer ? { writer } : {}), onFlowing: () => gate.pass(info) });
