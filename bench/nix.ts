@@ -9,10 +9,11 @@
 // For uncompressed and zstd caches each round also runs a bare Node process that only copies (or has
 // `zstd -d` write) the NAR files a cold and a one-changed fetch need (lib/bare-nar-copy.ts), timed with its
 // `sync` like the tools: the floor of any fetch of ours that writes those bytes from a fresh process.
-// For uncompressed caches each round also runs a bare Node process that does the least a correct fetch does
-// with those NARs, as `nix copy` does it (lib/bare-nar-unpack.ts: one thread, every byte hashed against its
-// NarHash, the tree written), with its `sync`: how close a fresh Node process gets to `nix copy` itself;
-// and the same process with its large files written on libuv's pool (`--pool-writes`): that work on both cores.
+// For uncompressed and zstd caches each round also runs a bare Node process that does the least a correct
+// fetch does with those NARs, as `nix copy` does it (lib/bare-nar-unpack.ts: one thread, every byte hashed
+// against its NarHash, the tree written; from zstd, the system's `zstd` decompressing and `openssl` checking
+// the FileHash beside it, as the fetch does), with its `sync`: how close a fresh Node process gets to `nix copy`
+// itself; and the same process with its large files written on libuv's pool (`--pool-writes`): that work on both cores.
 // Each round also runs each fetch as the first request to a process that has started and loaded the fetch
 // code (lib/warm-fetcher.ts, the fetch bundle's runCli with the agent's tick-worker flags): a fetch in the
 // tick worker an agent forks for its tick, without the start and module loading a one-shot process pays;
@@ -188,6 +189,8 @@ export async function run(args: string[]): Promise<void> {
     const hostBefore = await timeFreshPages(root);
     const createsBefore = fileCreatesPerMs(root);
     warm = startWarmFetcher();
+    const unpackFifo = join(root, 'unpack-floor.fifo');
+    if (COMPRESSIONS.includes('zstd')) await exec('mkfifo', [unpackFifo]);
     for (const c of COMPRESSIONS) {
       const cache = caches.get(c) ?? '';
       const m: Record<string, RunResult[]> = {};
@@ -195,7 +198,7 @@ export async function run(args: string[]): Promise<void> {
       const floorNars = c === 'none' || c === 'zstd'
         ? { cold: await narFloorArgs(cache, ds.v1.paths), 'one changed': await narFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
         : undefined;
-      const unpackNars = c === 'none'
+      const unpackNars = c === 'none' || c === 'zstd'
         ? { cold: await narUnpackFloorArgs(cache, ds.v1.paths), 'one changed': await narUnpackFloorArgs(cache, ds.v2.paths.filter((p) => !v1Paths.has(p))) }
         : undefined;
       const add = (k: string, r: RunResult): void => void (m[k] ??= []).push(r);
@@ -225,11 +228,13 @@ export async function run(args: string[]): Promise<void> {
           await exec('sync', []);
           add(`floor ${phase}`, await thenSync(bareFloor(BARE_NAR_COPY, nars, join(root, `floor-${c}-${i}-${phase.replace(' ', '-')}`))));
         }
+        // From zstd the floor reads `zstd -dcq`'s output through a FIFO made here, before it is timed.
+        const fifo = c === 'zstd' ? ['--fifo', unpackFifo] : [];
         for (const [phase, nars] of Object.entries(unpackNars ?? {})) {
           await exec('sync', []);
-          add(`unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack-${c}-${i}-${phase.replace(' ', '-')}`))));
+          add(`unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack-${c}-${i}-${phase.replace(' ', '-')}`), fifo)));
           await exec('sync', []);
-          add(`pool unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack2-${c}-${i}-${phase.replace(' ', '-')}`), ['--pool-writes'])));
+          add(`pool unpack floor ${phase}`, await thenSync(bareFloor(BARE_NAR_UNPACK, nars, join(root, `unpack2-${c}-${i}-${phase.replace(' ', '-')}`), ['--pool-writes', ...fifo])));
         }
       }
       results[c] = m;
@@ -299,7 +304,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write('"worker/nix + sync": the same fetch as the first of a process that had started and loaded the fetch code (lib/warm-fetcher.ts: the fetch bundle\'s runCli, the agent\'s tick-worker flags), timed from the request: a fetch in the tick worker an agent forks for a tick, without the start and module loading a one-shot process pays\n');
     process.stdout.write('"warm/nix + sync": the same fetch in one process kept for every round, which fetched before: the fetch\'s own work, its code compiled and optimised; what is left above it in "worker" is the cost of cold code\n');
     process.stdout.write('"bare copy/nix + sync": a bare Node process that only copies the NAR files the fetch needs (zstd: has `zstd -d` write them), with its sync, against nix copy with its sync: the floor of any fetch from a fresh process\n');
-    process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each uncompressed NAR hashed against its NarHash and its tree written; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
+    process.stdout.write('"bare unpack/nix + sync": a bare Node process that does only the NAR work nix copy does, as it does it (one thread; each NAR hashed against its NarHash and its tree written; from zstd, read out of the system zstd through a FIFO, its FileHash checked by openssl beside it, as the fetch checks it and nix copy does not; no narinfo, signature or database), with its sync, against nix copy with its sync\n');
     process.stdout.write('"bare unpack 2 cores/nix + sync": the same process with its files over 1 MiB written on libuv\'s pool, up to 2 MiB behind, while its thread reads, hashes and parses on (`--pool-writes`): that work on both cores, as the fetch\'s own writes are\n');
     process.stdout.write(`host: fresh page-cache writes, 256 MiB: ${freshPageCacheGBps.before.toFixed(2)} GB/s before the rounds, ${freshPageCacheGBps.after.toFixed(2)} GB/s after (every figure moves with it on a VM whose fresh pages fault into the host)\n`);
     process.stdout.write(`host: small-file creates, 2,000: ${fileCreatesPerMsHost.before.toFixed(1)}/ms before the rounds, ${fileCreatesPerMsHost.after.toFixed(1)}/ms after (~35/ms on a settled disk here; a few per ms for minutes after mass deletes, when every tool's creates are slow)\n`);

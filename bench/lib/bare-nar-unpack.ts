@@ -6,14 +6,21 @@
 // left is Node's start and Node making the same calls. bare-nar-copy.ts is the floor under this one (no
 // hash, no parse, one file per NAR).
 //
-//   node bare-nar-unpack.js [--pool-writes] DEST NAR@SHA256 ...   (SHA256: the NarHash in hex, as nar-floor-plan.ts gives it)
+//   node bare-nar-unpack.js [--pool-writes] [--fifo FIFO] DEST NAR@SHA256[@FILESHA256] ...
+//
+// SHA256: the NarHash in hex, as nar-floor-plan.ts gives it. With a FILESHA256 the file is a zstd NAR, read
+// as the fetch reads one from a local cache: the system's `zstd -dcq` decompresses it into FIFO (a named pipe
+// the caller made, which this process reads with the same synchronous calls), and `openssl dgst` hashes the
+// file beside it, checked against FILESHA256 (the FileHash, which the fetch checks and `nix copy` does not).
 //
 // --pool-writes: the same work on both cores, the least a fresh Node process can make of it here: a file over
 // 1 MiB is copied out of the read buffer into 256 KiB slots written at their offsets on libuv's pool, up to
 // 2 MiB behind, while this thread reads, hashes and parses on (what the fetch's own writes do, nar-unpack.ts).
 //
 // Each NAR's tree is DEST/<its position>. Prints {"paths", "files", "bytes"} as JSON; exits 1 with the
-// cause on an error: a hash that differs, a malformed NAR, an entry name that would leave its folder.
+// cause on an error: a hash that differs, a malformed NAR, an entry name that would leave its folder, a
+// tool that fails.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { chmodSync, closeSync, constants, futimesSync, lutimesSync, mkdirSync, openSync, readSync, symlinkSync, utimesSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -211,35 +218,110 @@ async function unpackNode(r: Reader, path: string, pool?: PoolWrites): Promise<v
   expect(r, ')');
 }
 
-/** Unpacks the NAR file `file` at `dest` and checks its sha256 against `sha256` (hex); returns its bytes and files. */
-async function unpackNarFile(file: string, sha256: string, dest: string, pool?: PoolWrites): Promise<{ bytes: number; files: number }> {
-  const r: Reader = { what: file, fd: openSync(file, 'r'), buf: Buffer.allocUnsafe(BUF_BYTES), len: 0, pos: 0, hash: createHash('sha256'), bytes: 0, files: 0 };
+/** A child's exit and what it printed, once it closed: `out` is its stdout when piped. */
+function closed(child: ChildProcess, what: string): Promise<string> {
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (b: Buffer) => void (out += b.toString('utf8')));
+  child.stderr?.on('data', (b: Buffer) => void (err += b.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(new Error(`${what} could not run: ${e.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${what} failed (exit ${code}): ${err.trim()}`))));
+  });
+}
+
+/**
+ * The zstd NAR `file` decompressed by `zstd -dcq` into `fifo`, and hashed by `openssl dgst` beside it: the
+ * descriptor to read the NAR from, and a promise of the file's sha256 in hex once both tools are done.
+ */
+function openZstdNar(file: string, fifo: string): { fd: number; tools: Promise<string> } {
+  const forZstd = openSync(file, 'r');
+  const forOpenssl = openSync(file, 'r'); // its own offset: the two read the file side by side
+  // Opened read-write, the FIFO does not wait for a reader to open, and `zstd` never meets a FIFO with no
+  // reader; once ours is closed, `zstd`'s copy is its only writer, so its exit ends what this process reads.
+  const writer = openSync(fifo, constants.O_RDWR);
+  let zstd: ChildProcess;
+  let openssl: ChildProcess;
+  try {
+    zstd = spawn('zstd', ['-dcq'], { stdio: [forZstd, writer, 'pipe'] });
+    openssl = spawn('openssl', ['dgst', '-sha256', '-r'], { stdio: [forOpenssl, 'pipe', 'pipe'] });
+  } finally {
+    closeSync(forZstd);
+    closeSync(forOpenssl);
+  }
+  const fd = openSync(fifo, 'r');
+  closeSync(writer);
+  const decompressed = closed(zstd, `zstd -dcq < ${file}`);
+  const hashed = closed(openssl, `openssl dgst < ${file}`);
+  hashed.catch(() => undefined); // awaited through `tools`, after the NAR is read
+  const tools = decompressed.then(() => hashed).then((out) => {
+    const hex = /^([0-9a-f]{64})\b/.exec(out)?.[1];
+    if (hex === undefined) throw new Error(`openssl dgst < ${file} printed no sha256: ${out.slice(0, 100)}`);
+    return hex;
+  });
+  tools.catch(() => undefined); // not awaited when the NAR fails first, for a reason of its own
+  return { fd, tools };
+}
+
+/** A NAR to unpack: the file, its NarHash, and for a zstd file the sha256 of the file itself (its FileHash). */
+interface NarArg {
+  file: string;
+  sha256: string;
+  fileSha256?: string;
+}
+
+/** Unpacks the NAR of `nar` at `dest` and checks its hashes; returns its bytes and files. */
+async function unpackNarFile(nar: NarArg, dest: string, fifo: string | undefined, pool?: PoolWrites): Promise<{ bytes: number; files: number }> {
+  const { file, sha256, fileSha256 } = nar;
+  if (fileSha256 !== undefined && fifo === undefined) throw new Error(`${file}: a zstd NAR (its FileHash given) needs --fifo`);
+  const zstd = fileSha256 === undefined || fifo === undefined ? undefined : openZstdNar(file, fifo);
+  const r: Reader = { what: file, fd: zstd?.fd ?? openSync(file, 'r'), buf: Buffer.allocUnsafe(BUF_BYTES), len: 0, pos: 0, hash: createHash('sha256'), bytes: 0, files: 0 };
   try {
     expect(r, 'nix-archive-1');
     await unpackNode(r, dest, pool);
     if (r.pos < r.len || readSync(r.fd, r.buf, 0, 1, null) > 0) throw new Error(`${file}: bytes after the NAR's end`);
+  } catch (err) {
+    // Output that ended early, from a decompressor that failed: its own words say why.
+    if (zstd !== undefined && (err as Error).message.endsWith('the NAR ends early')) await zstd.tools;
+    throw err;
   } finally {
     closeSync(r.fd);
+  }
+  if (zstd !== undefined) {
+    const got = await zstd.tools;
+    if (got !== fileSha256) throw new Error(`${file}: the file's sha256 is ${got}, its FileHash ${fileSha256}`);
   }
   const got = r.hash.digest('hex');
   if (got !== sha256) throw new Error(`${file}: its sha256 is ${got}, its NarHash ${sha256}`);
   return { bytes: r.bytes, files: r.files };
 }
 
+const NAR_ARG = /^(.+?)@([0-9a-f]{64})(?:@([0-9a-f]{64}))?$/;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const poolWrites = args[0] === '--pool-writes';
-  const [dest, ...nars] = poolWrites ? args.slice(1) : args;
-  if (dest === undefined || nars.length === 0) throw new Error('usage: bare-nar-unpack.js [--pool-writes] DEST NAR@SHA256 ...');
+  let poolWrites = false;
+  let fifo: string | undefined;
+  while (args[0]?.startsWith('--') === true) {
+    const flag = args.shift();
+    if (flag === '--pool-writes') poolWrites = true;
+    else if (flag === '--fifo' && args[0] !== undefined) fifo = args.shift();
+    else throw new Error(`${flag}: not a flag of bare-nar-unpack.js`);
+  }
+  const [dest, ...nars] = args;
+  if (dest === undefined || nars.length === 0) throw new Error('usage: bare-nar-unpack.js [--pool-writes] [--fifo FIFO] DEST NAR@SHA256[@FILESHA256] ...');
+  const plan = nars.map((arg): NarArg => {
+    const m = NAR_ARG.exec(arg);
+    if (m === null) throw new Error(`${arg}: not NAR@SHA256 or NAR@SHA256@FILESHA256 (hex)`);
+    return { file: m[1] as string, sha256: m[2] as string, ...(m[3] === undefined ? {} : { fileSha256: m[3] }) };
+  });
   mkdirSync(dest, { recursive: true });
   // One allocation for every slot, made only when used.
   const pool = poolWrites ? { slots: Array.from({ length: SLOTS }, () => Buffer.allocUnsafe(SLOT_BYTES)), busy: new Array<Promise<void> | undefined>(SLOTS).fill(undefined) } : undefined;
   let bytes = 0;
   let files = 0;
-  for (const [i, arg] of nars.entries()) {
-    const at = arg.lastIndexOf('@');
-    if (at <= 0) throw new Error(`${arg}: not NAR@SHA256`);
-    const n = await unpackNarFile(arg.slice(0, at), arg.slice(at + 1), join(dest, String(i)), pool);
+  for (const [i, nar] of plan.entries()) {
+    const n = await unpackNarFile(nar, join(dest, String(i)), fifo, pool);
     bytes += n.bytes;
     files += n.files;
   }

@@ -81,6 +81,49 @@ describe('bench floor: a bare Node process unpacks the NARs a Nix fetch needs, a
     expect(short.stderr).toMatch(/pool-cut\.nar: the NAR ends early/);
   });
 
+  it('from zstd, reads the system zstd\'s output through a FIFO and checks the file\'s FileHash with openssl, with and without --pool-writes', async () => {
+    const src = join(t.dir, 'zstd-src');
+    await mkdir(join(src, 'bin'), { recursive: true });
+    // Larger than the FIFO's 64 KiB and than the read buffer, so read in many pieces; one file large enough
+    // for the pool's slots, an executable and a symlink as in the uncompressed case.
+    await writeFile(join(src, 'large'), randomBytes(3 * 1024 * 1024 + 77));
+    await writeFile(join(src, 'bin', 'run'), '#!/bin/sh\nexit 0\n');
+    await chmod(join(src, 'bin', 'run'), 0o755);
+    await symlink('large', join(src, 'link'));
+    const bytes = await nixDump(src, t.dir);
+    const narFile = join(t.dir, 'z.nar');
+    await writeFile(narFile, bytes);
+    await exec('zstd', ['-q', narFile, '-o', `${narFile}.zst`]);
+    const compressed = await readFile(`${narFile}.zst`);
+    const fifo = join(t.dir, 'floor.fifo');
+    await exec('mkfifo', [fifo]);
+    const arg = `${narFile}.zst@${hex(bytes)}@${hex(compressed)}`;
+    for (const flags of [[], ['--pool-writes']]) {
+      const out = join(t.dir, `zstd-out${flags.length}`);
+      const r = await run(...flags, '--fifo', fifo, out, arg, arg);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ paths: 2, files: 4, bytes: 2 * bytes.length });
+      for (const i of ['0', '1']) expect((await nixDump(join(out, i), t.dir)).equals(bytes)).toBe(true);
+    }
+    // A FileHash that is not the file's: refused though the NAR is right.
+    const wrongFile = await run('--fifo', fifo, join(t.dir, 'zstd-wrong-file'), `${narFile}.zst@${hex(bytes)}@${hex(bytes)}`);
+    expect(wrongFile.code).toBe(1);
+    expect(wrongFile.stderr).toMatch(/z\.nar\.zst: the file's sha256 is [0-9a-f]{64}, its FileHash [0-9a-f]{64}/);
+    // A NarHash that is not the NAR's, the FileHash right.
+    const wrongNar = await run('--fifo', fifo, join(t.dir, 'zstd-wrong-nar'), `${narFile}.zst@${hex(compressed)}@${hex(compressed)}`);
+    expect(wrongNar.code).toBe(1);
+    expect(wrongNar.stderr).toMatch(/z\.nar\.zst: its sha256 is [0-9a-f]{64}, its NarHash/);
+    // A file cut short: zstd's own failure, not only a NAR that ended.
+    const cut = join(t.dir, 'cut.nar.zst');
+    await writeFile(cut, compressed.subarray(0, 4096));
+    const short = await run('--fifo', fifo, join(t.dir, 'zstd-cut'), `${cut}@${hex(bytes)}@${hex(compressed.subarray(0, 4096))}`);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/^bare-nar-unpack: zstd -dcq < .*cut\.nar\.zst failed \(exit 1\)/);
+    const noFifo = await run(join(t.dir, 'zstd-no-fifo'), arg);
+    expect(noFifo.code).toBe(1);
+    expect(noFifo.stderr).toMatch(/z\.nar\.zst: a zstd NAR \(its FileHash given\) needs --fifo/);
+  });
+
   it('reads a name that lies across the end of its buffer whole', async () => {
     const name = `${'n'.repeat(200)}-across`;
     const make = (size: number): Buffer => nar(...dir(entry('a', file(Buffer.alloc(size, 1))), entry(name, file('b'))));
@@ -134,16 +177,22 @@ describe('bench floor: a bare Node process unpacks the NARs a Nix fetch needs, a
     expect(await readdir(join(t.dir, 'escape'))).toEqual(['in']);
   });
 
-  it('takes each NAR from its narinfo with the NarHash in hex, and refuses a compressed one, naming the narinfo', async () => {
+  it('takes each NAR from its narinfo with the NarHash in hex (and a zstd one\'s FileHash), and refuses what it cannot read, naming the narinfo', async () => {
     const cache = join(t.dir, 'cache');
     await mkdir(join(cache, 'nar'), { recursive: true });
     const digest = createHash('sha256').update('nar').digest();
+    const fileDigest = createHash('sha256').update('file').digest();
     const h = (c: string): string => c.repeat(32);
-    await writeFile(join(cache, `${h('a')}.narinfo`), `StorePath: /nix/store/${h('a')}-a\nURL: nar/a.nar\nCompression: none\nNarHash: ${formatSha256(digest)}\n`);
-    await writeFile(join(cache, `${h('b')}.narinfo`), `StorePath: /nix/store/${h('b')}-b\nURL: nar/b.nar.zst\nCompression: zstd\nNarHash: ${formatSha256(digest)}\n`);
-    await writeFile(join(cache, `${h('c')}.narinfo`), `StorePath: /nix/store/${h('c')}-c\nURL: nar/c.nar\nCompression: none\n`);
+    const info = (c: string, lines: string): Promise<void> => writeFile(join(cache, `${h(c)}.narinfo`), `StorePath: /nix/store/${h(c)}-${c}\n${lines}`);
+    await info('a', `URL: nar/a.nar\nCompression: none\nNarHash: ${formatSha256(digest)}\n`);
+    await info('b', `URL: nar/b.nar.zst\nCompression: zstd\nFileHash: ${formatSha256(fileDigest)}\nNarHash: ${formatSha256(digest)}\n`);
+    await info('c', `URL: nar/c.nar\nCompression: none\n`);
+    await info('d', `URL: nar/d.nar.zst\nCompression: zstd\nNarHash: ${formatSha256(digest)}\n`);
+    await info('e', `URL: nar/e.nar.xz\nCompression: xz\nFileHash: ${formatSha256(fileDigest)}\nNarHash: ${formatSha256(digest)}\n`);
     expect(await narUnpackFloorArgs(cache, [`/nix/store/${h('a')}-a`])).toEqual([`${join(cache, 'nar/a.nar')}@${digest.toString('hex')}`]);
-    await expect(narUnpackFloorArgs(cache, [`/nix/store/${h('b')}-b`])).rejects.toThrow(/b{32}\.narinfo: Compression zstd/);
+    expect(await narUnpackFloorArgs(cache, [`/nix/store/${h('b')}-b`])).toEqual([`${join(cache, 'nar/b.nar.zst')}@${digest.toString('hex')}@${fileDigest.toString('hex')}`]);
     await expect(narUnpackFloorArgs(cache, [`/nix/store/${h('c')}-c`])).rejects.toThrow(/c{32}\.narinfo: no NarHash line/);
+    await expect(narUnpackFloorArgs(cache, [`/nix/store/${h('d')}-d`])).rejects.toThrow(/d{32}\.narinfo: no FileHash line/);
+    await expect(narUnpackFloorArgs(cache, [`/nix/store/${h('e')}-e`])).rejects.toThrow(/e{32}\.narinfo: Compression xz/);
   });
 });
