@@ -43,6 +43,18 @@ function writeAllThen(fd: number, chunks: Buffer[], done: number, cb: (err: Erro
   });
 }
 
+/** Writes all of `chunks` at the descriptor's position on this thread (retrying short writes); returns the bytes written. */
+export function writeAllSync(fd: number, chunks: Buffer[]): number {
+  let n = 0;
+  for (let left = chunks; left.length > 0; ) {
+    const w = writevSync(fd, left);
+    if (w === 0 && left.some((c) => c.length > 0)) throw new Error(`writev on fd ${fd} wrote nothing`);
+    n += w;
+    left = remainder(left, w);
+  }
+  return n;
+}
+
 /** fdatasync(2) of `fd`, on libuv's pool. */
 export function syncData(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
@@ -78,13 +90,7 @@ export function closeQuietly(fd: number): Promise<void> {
 export function writeSmallFileSync(path: string, mode: number, chunks: Buffer[], mtime: number, chmodTo?: number): number {
   const fd = openSync(path, CREATE_FLAGS, mode);
   try {
-    let n = 0;
-    for (let left = chunks; left.length > 0; ) {
-      const w = writevSync(fd, left);
-      if (w === 0 && left.some((c) => c.length > 0)) throw new Error(`writev of ${path} wrote nothing`);
-      n += w;
-      left = remainder(left, w);
-    }
+    const n = writeAllSync(fd, chunks);
     if (chmodTo !== undefined) fchmodSync(fd, chmodTo);
     futimesSync(fd, mtime, mtime);
     return n;

@@ -2,7 +2,7 @@ import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node
 import { normalize } from 'node:path';
 import { IntegrityError } from '../errors/index.js';
 import { alignedSlots, createDirectWriter, openDirect, type DirectWriter } from './direct-writer.js';
-import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeSmallFileSync } from './fd-file.js';
+import { closeQuietly, createExclusive, finishFile, syncData, writeAll, writeAllSync, writeSmallFileSync } from './fd-file.js';
 import type { NarSink } from './nar-parser.js';
 import { directWritesNow, directWritesSetting } from '../util/direct-writes.js';
 import type { EarlyWriteback } from '../util/early-writeback.js';
@@ -107,8 +107,9 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
    * Streams a large file's batches into writes that run one after another, up to WRITE_BEHIND bytes behind
    * the parser; once its contents are read, the last writes, the size check and the file's finish run in
    * the background like a small file's, and the parser goes on. With direct writes 'auto' (the default,
-   * util/direct-writes.ts) each write through the page cache is timed for the process's judge, and once it
-   * finds the cache slow the rest of the file goes to the device (and so do the files after it).
+   * util/direct-writes.ts) the writes through the page cache the process's judge samples are made here and
+   * timed for it, and once it finds the cache slow the rest of the file goes to the device (and so do the
+   * files after it).
    */
   const writeLarge = async (rel: string, mode: number, size: number, contents: AsyncIterable<Buffer>): Promise<{ rest: Promise<void> }> => {
     // 0600 until finished, whatever the umask: the direct descriptor is a second open for writing, which a
@@ -127,10 +128,18 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     let failed: { err: unknown } | undefined;
     const queue = (buf: Buffer, bytes: number): void => {
       behind += bytes;
+      // The judge's samples are made on this thread and timed around the call (page-cache-judge.ts says
+      // why), in their turn of the chain, at the descriptor's position like the others.
+      const timed = judging && pageCacheJudge.sample();
       tail = tail.then(async () => {
-        const t0 = performance.now();
-        const n = await writeAll(fd, [buf.subarray(0, bytes)]);
-        if (judging) pageCacheJudge.note(n, performance.now() - t0);
+        let n: number;
+        if (timed) {
+          const t0 = performance.now();
+          n = writeAllSync(fd, [buf.subarray(0, bytes)]);
+          pageCacheJudge.note(n, performance.now() - t0);
+        } else {
+          n = await writeAll(fd, [buf.subarray(0, bytes)]);
+        }
         written += n;
         behind -= bytes;
         void writer?.writeback?.wrote(n);

@@ -17,8 +17,9 @@ import { makeTempDir } from '../helpers/package-fixtures.js';
 const exec = promisify(execFile);
 const BARE_NAR_UNPACK = resolve('dist/bench/lib/bare-nar-unpack.js');
 const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const run = (dest: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  exec(process.execPath, [BARE_NAR_UNPACK, dest, ...args]).then(
+/** The floor run with `args` (its flags, DEST, then the NARs). */
+const run = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  exec(process.execPath, [BARE_NAR_UNPACK, ...args]).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (e: unknown) => ({ code: (e as { code: number }).code, stdout: (e as { stdout: string }).stdout, stderr: (e as { stderr: string }).stderr }),
   );

@@ -30,6 +30,15 @@ describe('page cache judge', () => {
     expect(j.slow()).toBe(true);
   });
 
+  it('samples the first eight writes, then one in eight, and none once it found the cache slow', () => {
+    const j = createPageCacheJudge();
+    const picked = Array.from({ length: 40 }, (_, i) => (j.sample() ? i + 1 : 0)).filter((n) => n > 0);
+    expect(picked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 16, 24, 32, 40]);
+    for (let i = 0; i < 8; i++) j.note(KiB256, 1);
+    expect(j.slow()).toBe(true);
+    expect(Array.from({ length: 16 }, () => j.sample())).not.toContain(true);
+  });
+
   it('serves the setting: FLOTILLA_DIRECT_WRITES=1 always, =0 never, anything else as judged', () => {
     const slow = createPageCacheJudge();
     for (let i = 0; i < 8; i++) slow.note(KiB256, 1);
