@@ -43,12 +43,15 @@ function writeAllThen(fd: number, chunks: Buffer[], done: number, cb: (err: Erro
   });
 }
 
-/** Writes all of `chunks` at the descriptor's position on this thread (retrying short writes); returns the bytes written. */
-export function writeAllSync(fd: number, chunks: Buffer[]): number {
+/**
+ * Writes all of `chunks` at the descriptor's position on this thread (retrying short writes); returns the
+ * bytes written. `what` names the file in an error (else its descriptor).
+ */
+export function writeAllSync(fd: number, chunks: Buffer[], what = `fd ${fd}`): number {
   let n = 0;
   for (let left = chunks; left.length > 0; ) {
     const w = writevSync(fd, left);
-    if (w === 0 && left.some((c) => c.length > 0)) throw new Error(`writev on fd ${fd} wrote nothing`);
+    if (w === 0 && left.some((c) => c.length > 0)) throw new Error(`writev of ${what} wrote nothing`);
     n += w;
     left = remainder(left, w);
   }
@@ -90,7 +93,7 @@ export function closeQuietly(fd: number): Promise<void> {
 export function writeSmallFileSync(path: string, mode: number, chunks: Buffer[], mtime: number, chmodTo?: number): number {
   const fd = openSync(path, CREATE_FLAGS, mode);
   try {
-    const n = writeAllSync(fd, chunks);
+    const n = writeAllSync(fd, chunks, path);
     if (chmodTo !== undefined) fchmodSync(fd, chmodTo);
     futimesSync(fd, mtime, mtime);
     return n;

@@ -135,7 +135,7 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
         let n: number;
         if (timed) {
           const t0 = performance.now();
-          n = writeAllSync(fd, [buf.subarray(0, bytes)]);
+          n = writeAllSync(fd, [buf.subarray(0, bytes)], at(rel));
           pageCacheJudge.note(n, performance.now() - t0);
         } else {
           n = await writeAll(fd, [buf.subarray(0, bytes)]);

@@ -18,7 +18,7 @@ const WINDOW = 8;
 const SAMPLE_EVERY = 8;
 /**
  * Below this rate a write counts as slow. The writes noted are synchronous ones timed around the call
- * (nar-unpack.ts, JUDGE_EVERY), so the rate is the page cache's own: 256 KiB took 0.06 ms with warm pages
+ * (nar-unpack.ts, as `sample()` picks them), so the rate is the page cache's own: 256 KiB took 0.06 ms with warm pages
  * and 0.58 ms with pages faulting into the host, measured so in session 31, and 0.11–0.25 ms within a cold
  * fetch of three 50 MB files on a quick cache (session 41).
  */
