@@ -31,7 +31,9 @@ describe('the page cache judged from the writes themselves', () => {
       // 64 batches of 256 KiB and a partial one.
       const contents = randomBytes(16 * MiB + 7);
       const archive = nar(...file(contents));
-      const BUSY_MS = 5;
+      // Long beside a 256 KiB write (~0.1 ms, ~0.6 with pages faulting into the host), and beside the time
+      // slice another process may take from this thread on a loaded machine.
+      const BUSY_MS = 20;
       // The thread is held BUSY_MS before every 256 KiB given, as a cold fetch's parsing and hashing hold it:
       // a write timed until this thread runs its callback would be timed with that wait in it.
       const chunks = (function* () {
@@ -45,10 +47,14 @@ describe('the page cache judged from the writes themselves', () => {
       await parseNar(Readable.from(chunks), sink, '/nix/store/x');
       await sink.finish();
       expect((await readFile(out)).equals(contents)).toBe(true);
-      // The judge's samples of the 65 writes: the first 8, then one in 8 (15), unless this host's cache was
-      // found slow after the first 8; each the write alone (a 256 KiB copy into the page cache takes well
-      // under a millisecond even with pages faulting into the host).
-      expect(noted).toHaveLength(pageCacheJudge.slow() ? 8 : 15);
+      // The judge's samples of the 65 writes: the first 8, then one in 8 (15 in all), or fewer where this
+      // host's cache was found slow on the way (its verdict needs 8); each timed as the write alone.
+      if (pageCacheJudge.slow()) {
+        expect(noted.length).toBeGreaterThanOrEqual(8);
+        expect(noted.length).toBeLessThanOrEqual(15);
+      } else {
+        expect(noted).toHaveLength(15);
+      }
       expect(Math.max(...noted)).toBeLessThan(BUSY_MS);
     } finally {
       pageCacheJudge.note = note;
