@@ -129,8 +129,9 @@ export function createUnpackSink(dest: string, what: string, writer?: NarFileWri
     const queue = (buf: Buffer, bytes: number): void => {
       behind += bytes;
       // The judge's samples are made on this thread and timed around the call (page-cache-judge.ts says
-      // why), in their turn of the chain, at the descriptor's position like the others.
-      const timed = judging && pageCacheJudge.sample();
+      // why), in their turn of the chain, at the descriptor's position like the others. Full batches only:
+      // a file's last, short one is mostly the call's fixed cost, and a rate from it reads as a slow cache.
+      const timed = judging && bytes === BATCH_BYTES && pageCacheJudge.sample();
       tail = tail.then(async () => {
         let n: number;
         if (timed) {
