@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { parseNar } from '../../src/nix/index.js';
 import { createUnpackSink } from '../../src/nix/nar-unpack.js';
 import { pageCacheJudge } from '../../src/util/page-cache-judge.js';
+import { withDirectWritesAuto } from '../helpers/direct-writes.js';
+import { withJudgeNotes } from '../helpers/judge-notes.js';
 import { file, nar } from '../helpers/nar-bytes.js';
 
 const BATCH = 256 * 1024;
@@ -18,29 +20,23 @@ const BATCH = 256 * 1024;
 describe("a large file's short last batch", () => {
   it('is written but not shown to the judge: only full batches are timed', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'flotilla-nar-judged-short-'));
-    const before = process.env['FLOTILLA_DIRECT_WRITES'];
-    delete process.env['FLOTILLA_DIRECT_WRITES'];
-    const noted: number[] = [];
-    const note = pageCacheJudge.note.bind(pageCacheJudge);
-    pageCacheJudge.note = (bytes, ms) => {
-      noted.push(bytes);
-      note(bytes, ms);
-    };
     try {
       // Seven full batches (a large file: over 1 MiB) and a short eighth.
       const contents = randomBytes(7 * BATCH + 7);
       const out = join(tmp, 'p');
-      const sink = createUnpackSink(out, '/nix/store/x');
-      await parseNar(Readable.from([nar(...file(contents))]), sink, '/nix/store/x');
-      await sink.finish();
+      const noted = await withDirectWritesAuto(() =>
+        withJudgeNotes(async (noted) => {
+          const sink = createUnpackSink(out, '/nix/store/x');
+          await parseNar(Readable.from([nar(...file(contents))]), sink, '/nix/store/x');
+          await sink.finish();
+          return noted.map((w) => w.bytes);
+        }),
+      );
       expect((await readFile(out)).equals(contents)).toBe(true);
       // Under the judge's window of 8, so no verdict could stop its sampling: each full batch is noted.
       expect(noted).toEqual(Array.from({ length: 7 }, () => BATCH));
       expect(pageCacheJudge.slow()).toBe(false);
     } finally {
-      pageCacheJudge.note = note;
-      if (before === undefined) delete process.env['FLOTILLA_DIRECT_WRITES'];
-      else process.env['FLOTILLA_DIRECT_WRITES'] = before;
       await rm(tmp, { recursive: true, force: true });
     }
   });
