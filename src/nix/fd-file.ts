@@ -45,9 +45,9 @@ function writeAllThen(fd: number, chunks: Buffer[], done: number, cb: (err: Erro
 
 /**
  * Writes all of `chunks` at the descriptor's position on this thread (retrying short writes); returns the
- * bytes written. `what` names the file in an error (else its descriptor).
+ * bytes written. `what` names the file in an error.
  */
-export function writeAllSync(fd: number, chunks: Buffer[], what = `fd ${fd}`): number {
+export function writeAllSync(fd: number, chunks: Buffer[], what: string): number {
   let n = 0;
   for (let left = chunks; left.length > 0; ) {
     const w = writevSync(fd, left);

@@ -27,8 +27,9 @@ const SLOW_BELOW_BYTES_PER_MS = 1e6;
 /** Judges the page cache from the writes through it, timed by their writer. */
 export interface PageCacheJudge {
   /**
-   * Whether to time the next write through the page cache (asked once per write): made on the writer's
-   * thread and noted. The first WINDOW, then one in SAMPLE_EVERY; none once the cache is found slow.
+   * Whether to time the next write through the page cache (asked once per full-size write: a file's short
+   * last write is mostly its call's fixed cost, and its rate would read as a slow cache): made on the
+   * writer's thread and noted. The first WINDOW, then one in SAMPLE_EVERY; none once the cache is found slow.
    */
   sample(): boolean;
   /** A write of `bytes` of fresh pages through the page cache took `ms`, timed around the call. */
